@@ -1,0 +1,54 @@
+# wiredojo — the one entry point for building, testing and measuring.
+# `make demo` runs the main job; `make test` is the one test command (CI runs it).
+
+GO          ?= go
+STATICCHECK_VERSION := v0.8.2
+GOBIN       := $(shell $(GO) env GOPATH)/bin
+BIN         := bin/wiredojo
+FUZZTIME    ?= 3s
+LONGFUZZ    ?= 2m
+
+.PHONY: all build demo test lint fmt-check vet staticcheck test-go fuzz fuzz-short bench deps clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/wiredojo
+
+demo: build
+	./$(BIN) demo
+
+# test: lint, then the race-enabled tests (which start their own servers and
+# peers), then a short pass of every fuzz target.
+test: deps lint test-go fuzz-short
+
+deps:
+	bash scripts/deps.sh
+
+lint: fmt-check vet staticcheck
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^bench/')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	@test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	$(GOBIN)/staticcheck ./...
+
+test-go:
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+fuzz-short:
+	bash scripts/fuzz.sh $(FUZZTIME)
+
+fuzz:
+	bash scripts/fuzz.sh $(LONGFUZZ)
+
+bench: build
+	bash scripts/bench.sh
+
+clean:
+	rm -rf bin

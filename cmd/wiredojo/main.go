@@ -1,0 +1,155 @@
+// Command wiredojo builds and shows what happens on the wire: an event chat
+// over TCP and WebSocket, a lossy UDP broadcaster, a packet-capture viewer
+// and terminal labs. Run `wiredojo help` for the commands.
+//
+// This package holds flags, output and colour only; every capability lives in
+// a library package (framing, tcpchat, udpcast, capture, labs) so that Go
+// programs can use it too.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Exit statuses of the CLI contract.
+const (
+	exitOK      = 0
+	exitRuntime = 1
+	exitUsage   = 2
+)
+
+// version is set with -ldflags "-X main.version=..." by release builds.
+var version = "dev"
+
+// commandFactories holds one constructor per top-level command group; each
+// command file registers its own from an init function, so adding a group
+// touches only its own file.
+var commandFactories []func() *cli.Command
+
+// register adds a top-level command group.
+func register(f func() *cli.Command) { commandFactories = append(commandFactories, f) }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes the CLI with the given arguments and streams and returns the
+// exit status. Tests call it directly.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := newApp(stdin, stdout, stderr)
+	err := app.RunContext(ctx, args)
+	return report(err, stderr)
+}
+
+// report prints err for a person and maps it to an exit status.
+func report(err error, stderr io.Writer) int {
+	if err == nil {
+		return exitOK
+	}
+	var ue *usageError
+	var ec cli.ExitCoder
+	switch {
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "wiredojo: %v\n", ue.err)
+		if ue.hint != "" {
+			fmt.Fprintf(stderr, "%s\n", ue.hint)
+		}
+		return exitUsage
+	case errors.As(err, &ec):
+		if msg := err.Error(); msg != "" {
+			fmt.Fprintf(stderr, "wiredojo: %s\n", msg)
+		}
+		return ec.ExitCode()
+	default:
+		fmt.Fprintf(stderr, "wiredojo: %v\n", err)
+		return exitRuntime
+	}
+}
+
+// usageError marks a mistake in how the command was called (exit status 2).
+type usageError struct {
+	err  error
+	hint string
+}
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// usagef returns a usage error (exit status 2) with a formatted message.
+func usagef(format string, a ...any) error {
+	return &usageError{err: fmt.Errorf(format, a...)}
+}
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
+	cmds := make([]*cli.Command, 0, len(commandFactories))
+	for _, f := range commandFactories {
+		cmds = append(cmds, f())
+	}
+	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
+	for _, c := range cmds {
+		setUsageHandler(c)
+	}
+	app := &cli.App{
+		Name:                 "wiredojo",
+		Usage:                "see and build what happens on the wire",
+		Version:              version,
+		Reader:               stdin,
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		EnableBashCompletion: true,
+		Suggest:              true,
+		Commands:             cmds,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "no-color", Usage: "never colour the output (also: NO_COLOR=1)", EnvVars: []string{"WIREDOJO_NO_COLOR"}},
+		},
+		Before: func(c *cli.Context) error {
+			setupColor(c.Bool("no-color"), stdout)
+			return nil
+		},
+		OnUsageError: onUsageError,
+		CommandNotFound: func(c *cli.Context, name string) {
+			// Reported through the returned error by ExitErrHandler below.
+		},
+		ExitErrHandler: func(*cli.Context, error) {}, // report() decides the status
+	}
+	app.Action = func(c *cli.Context) error {
+		if c.Args().Len() > 0 {
+			return &usageError{err: fmt.Errorf("unknown command %q", c.Args().First()), hint: "Run `wiredojo help` for the list of commands."}
+		}
+		return cli.ShowAppHelp(c)
+	}
+	return app
+}
+
+func onUsageError(c *cli.Context, err error, _ bool) error {
+	return &usageError{err: err, hint: fmt.Sprintf("Run `%s --help` for usage.", c.Command.HelpName)}
+}
+
+// setUsageHandler gives every command (and subcommand) the usage-error
+// handler, and makes a group called with an unknown subcommand a usage error.
+func setUsageHandler(c *cli.Command) {
+	c.OnUsageError = onUsageError
+	if len(c.Subcommands) > 0 && c.Action == nil {
+		c.Action = func(ctx *cli.Context) error {
+			if ctx.Args().Len() > 0 {
+				return &usageError{err: fmt.Errorf("unknown command %q for %q", ctx.Args().First(), ctx.Command.HelpName), hint: fmt.Sprintf("Run `%s --help` for its commands.", ctx.Command.HelpName)}
+			}
+			return cli.ShowSubcommandHelp(ctx)
+		}
+	}
+	for _, s := range c.Subcommands {
+		setUsageHandler(s)
+	}
+}

@@ -1,0 +1,187 @@
+package framing
+
+import (
+	"errors"
+	"io"
+	"sync"
+)
+
+// Read buffers come from two pooled size classes; frames up to
+// smallBufSize-HeaderLen bytes use the small class, up to
+// largeBufSize-HeaderLen the large one, and bigger frames get a buffer of
+// their own that is dropped when the reader goes idle.
+const (
+	smallBufSize = 4 << 10
+	largeBufSize = 64<<10 + smallBufSize
+)
+
+var (
+	smallPool = sync.Pool{New: func() any { b := make([]byte, smallBufSize); return &b }}
+	largePool = sync.Pool{New: func() any { b := make([]byte, largeBufSize); return &b }}
+)
+
+// getBuf returns a buffer of at least n bytes (len == cap) and the pointer
+// to hand back to putBuf.
+func getBuf(n int) *[]byte {
+	switch {
+	case n <= smallBufSize:
+		return smallPool.Get().(*[]byte)
+	case n <= largeBufSize:
+		return largePool.Get().(*[]byte)
+	}
+	b := make([]byte, n)
+	return &b
+}
+
+func putBuf(p *[]byte) {
+	switch cap(*p) {
+	case smallBufSize:
+		smallPool.Put(p)
+	case largeBufSize:
+		largePool.Put(p)
+	}
+}
+
+// Reader reads frames from an underlying io.Reader.
+//
+// A Reader is not safe for concurrent use: one goroutine owns a connection's
+// reads. While it waits for the next frame with nothing buffered it holds no
+// buffer at all (only the 4 header bytes): its buffer goes back to a shared
+// pool, so idle connections cost little memory.
+type Reader struct {
+	src  io.Reader
+	max  int
+	bufp *[]byte // pooled buffer, nil while idle
+	buf  []byte  // *bufp
+	r, w int    // unread bytes are buf[r:w]
+	hdr  [HeaderLen]byte
+}
+
+// NewReader returns a Reader that refuses frames longer than max bytes
+// (max <= 0 means DefaultMaxFrame).
+func NewReader(src io.Reader, max int) *Reader {
+	if max <= 0 {
+		max = DefaultMaxFrame
+	}
+	return &Reader{src: src, max: max}
+}
+
+// Max returns the reader's payload limit.
+func (r *Reader) Max() int { return r.max }
+
+// Buffered returns the number of bytes read from the source but not yet
+// returned as frames.
+func (r *Reader) Buffered() int { return r.w - r.r }
+
+// Reset makes r read from src, dropping anything buffered.
+func (r *Reader) Reset(src io.Reader) {
+	r.src = src
+	r.Release()
+}
+
+// Release returns the reader's buffer to the pool when nothing is buffered.
+// The slice returned by the last ReadFrame must not be used afterwards.
+func (r *Reader) Release() {
+	if r.r != r.w {
+		return
+	}
+	if r.bufp != nil {
+		putBuf(r.bufp)
+		r.bufp, r.buf = nil, nil
+	}
+	r.r, r.w = 0, 0
+}
+
+// ReadFrame returns the payload of the next frame. The slice is valid until
+// the next call to ReadFrame, Reset or Release.
+//
+// Errors: io.EOF when the stream ends cleanly between frames; ErrTruncated
+// (which wraps io.ErrUnexpectedEOF) when it ends inside one; a *TooLargeError
+// (errors.Is ErrFrameTooLarge) when the header announces more than the limit;
+// otherwise the source's error.
+func (r *Reader) ReadFrame() ([]byte, error) {
+	if r.r == r.w {
+		// Nothing buffered: give the buffer back and wait holding nothing.
+		r.Release()
+		if _, err := io.ReadFull(r.src, r.hdr[:]); err != nil {
+			return nil, eofError(err)
+		}
+		n, err := r.check(r.hdr[:])
+		if err != nil {
+			return nil, err
+		}
+		r.bufp = getBuf(n)
+		r.buf = *r.bufp
+		if err := r.fill(n); err != nil {
+			return nil, err
+		}
+		p := r.buf[:n:n]
+		r.r = n
+		return p, nil
+	}
+	if err := r.fill(HeaderLen); err != nil {
+		return nil, err
+	}
+	n, err := r.check(r.buf[r.r:])
+	if err != nil {
+		return nil, err
+	}
+	if err := r.fill(HeaderLen + n); err != nil {
+		return nil, err
+	}
+	start := r.r + HeaderLen
+	r.r = start + n
+	return r.buf[start:r.r:r.r], nil
+}
+
+func (r *Reader) check(hdr []byte) (int, error) {
+	n, _ := ParseHeader(hdr)
+	if uint64(n) > uint64(r.max) {
+		return 0, &TooLargeError{Len: n, Max: r.max}
+	}
+	return int(n), nil
+}
+
+// fill makes at least need unread bytes available in buf[r:w], compacting or
+// growing the buffer as needed. The frame in progress has begun, so an EOF is
+// a truncation.
+func (r *Reader) fill(need int) error {
+	if r.w-r.r >= need {
+		return nil
+	}
+	if len(r.buf)-r.r < need {
+		if len(r.buf) >= need {
+			copy(r.buf, r.buf[r.r:r.w])
+		} else {
+			nbp := getBuf(need)
+			copy(*nbp, r.buf[r.r:r.w])
+			if r.bufp != nil {
+				putBuf(r.bufp)
+			}
+			r.bufp, r.buf = nbp, *nbp
+		}
+		r.w -= r.r
+		r.r = 0
+	}
+	for r.w-r.r < need {
+		m, err := r.src.Read(r.buf[r.w:])
+		r.w += m
+		if err != nil {
+			if r.w-r.r >= need {
+				return nil
+			}
+			if errors.Is(err, io.EOF) {
+				return ErrTruncated
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func eofError(err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return ErrTruncated
+	}
+	return err
+}
