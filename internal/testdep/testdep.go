@@ -1,0 +1,48 @@
+// Package testdep lets tests require an external program (tshark, redis-server,
+// chromium, iperf3, node, ...). It owns the rule the project follows for test
+// dependencies: under CI=true a missing dependency fails the test; elsewhere the
+// test is skipped with a message naming the package to install (`make test`
+// installs them when run as root). It owns nothing else.
+package testdep
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// InCI reports whether the tests run under CI (CI=true), where a missing
+// dependency is a failure, never a skip.
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+// Require returns the path of program, or stops the test: t.Fatal under CI,
+// t.Skip elsewhere. install names what provides it (a Debian package, or a
+// command to run).
+func Require(t testing.TB, program, install string) string {
+	t.Helper()
+	p, err := exec.LookPath(program)
+	if err == nil {
+		return p
+	}
+	Missing(t, program+" not found on PATH; install it with: "+install)
+	return ""
+}
+
+// Missing stops the test because something it needs is absent: t.Fatal under
+// CI, t.Skip elsewhere.
+func Missing(t testing.TB, why string) {
+	t.Helper()
+	if InCI() {
+		t.Fatalf("missing test dependency (CI=true makes this a failure): %s", why)
+	}
+	t.Skipf("SKIP, missing test dependency: %s (make test installs it as root)", why)
+}
+
+// RequireRoot stops the test unless it runs as root (network namespaces, TUN
+// devices and live capture need it).
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		Missing(t, "this test needs root (network namespaces, TUN or raw sockets)")
+	}
+}
