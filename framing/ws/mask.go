@@ -1,0 +1,52 @@
+package ws
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+// Mask applies the WebSocket masking key to b in place (masking and
+// unmasking are the same XOR). pos is the offset in the payload of b[0]
+// (only pos mod 4 matters); Mask returns the offset after b, so a payload
+// can be unmasked in pieces as it arrives:
+//
+//	pos := 0
+//	pos = ws.Mask(key, pos, chunk1)
+//	pos = ws.Mask(key, pos, chunk2)
+//
+// It works eight bytes at a time, 64 bytes per loop turn.
+func Mask(key [4]byte, pos int, b []byte) int {
+	pos &= 3
+	end := (pos + len(b)) & 3
+	// k32's low byte is the key byte that applies to b[0].
+	k32 := bits.RotateLeft32(binary.LittleEndian.Uint32(key[:]), -8*pos)
+	if len(b) < 8 {
+		for i := range b {
+			b[i] ^= byte(k32)
+			k32 = bits.RotateLeft32(k32, -8)
+		}
+		return end
+	}
+	k := uint64(k32)<<32 | uint64(k32)
+	for len(b) >= 64 {
+		v := b[:64]
+		binary.LittleEndian.PutUint64(v[0:], binary.LittleEndian.Uint64(v[0:])^k)
+		binary.LittleEndian.PutUint64(v[8:], binary.LittleEndian.Uint64(v[8:])^k)
+		binary.LittleEndian.PutUint64(v[16:], binary.LittleEndian.Uint64(v[16:])^k)
+		binary.LittleEndian.PutUint64(v[24:], binary.LittleEndian.Uint64(v[24:])^k)
+		binary.LittleEndian.PutUint64(v[32:], binary.LittleEndian.Uint64(v[32:])^k)
+		binary.LittleEndian.PutUint64(v[40:], binary.LittleEndian.Uint64(v[40:])^k)
+		binary.LittleEndian.PutUint64(v[48:], binary.LittleEndian.Uint64(v[48:])^k)
+		binary.LittleEndian.PutUint64(v[56:], binary.LittleEndian.Uint64(v[56:])^k)
+		b = b[64:]
+	}
+	for len(b) >= 8 {
+		binary.LittleEndian.PutUint64(b, binary.LittleEndian.Uint64(b)^k)
+		b = b[8:]
+	}
+	for i := range b {
+		b[i] ^= byte(k)
+		k >>= 8
+	}
+	return end
+}
