@@ -1,0 +1,264 @@
+package wire
+
+import (
+	"encoding/binary"
+	"encoding/json"
+)
+
+// View is a decoded packet whose variable-length fields alias the payload it
+// was parsed from: it is valid only while that payload is. Parse fills it
+// without allocating; servers use it on their hot path and Decode turns it
+// into a Packet.
+type View struct {
+	Type         Type
+	HasAck       bool
+	Resumed      bool
+	Version      uint8
+	Code         uint16
+	AckID        uint32
+	PingInterval uint32
+	PingTimeout  uint32
+	MaxFrame     uint32
+	ResumeOffset uint64
+	Offset       uint64
+	Namespace    []byte
+	Event        []byte
+	Args         []byte
+	ClientID     []byte
+	SessionID    []byte
+	Token        []byte
+	SocketID     []byte
+	Reason       []byte
+	MessageID    []byte
+}
+
+// Decode decodes one frame payload. It never panics; every error matches
+// ErrMalformed (errors.Is) and is a *DecodeError saying where and why.
+func Decode(b []byte) (Packet, error) {
+	var v View
+	if err := Parse(b, &v); err != nil {
+		return Packet{}, err
+	}
+	return v.Packet(), nil
+}
+
+// Packet copies the view into a Packet that owns its memory.
+func (v *View) Packet() Packet {
+	p := Packet{
+		Type:         v.Type,
+		Namespace:    string(v.Namespace),
+		Event:        string(v.Event),
+		HasAck:       v.HasAck,
+		AckID:        v.AckID,
+		Version:      v.Version,
+		ClientID:     string(v.ClientID),
+		SessionID:    string(v.SessionID),
+		ResumeOffset: v.ResumeOffset,
+		Token:        string(v.Token),
+		PingInterval: v.PingInterval,
+		PingTimeout:  v.PingTimeout,
+		MaxFrame:     v.MaxFrame,
+		Resumed:      v.Resumed,
+		SocketID:     string(v.SocketID),
+		Reason:       string(v.Reason),
+		Code:         v.Code,
+		MessageID:    string(v.MessageID),
+		Offset:       v.Offset,
+	}
+	if len(v.Args) > 0 {
+		p.Args = append(json.RawMessage(nil), v.Args...)
+	}
+	return p
+}
+
+// decoder walks a payload; the first error sticks.
+type decoder struct {
+	b   []byte
+	off int
+	t   Type
+	err error
+}
+
+func (d *decoder) fail(what string) {
+	if d.err == nil {
+		d.err = &DecodeError{Type: d.t, Offset: d.off, What: what}
+	}
+}
+
+func (d *decoder) need(n int, what string) bool {
+	if d.err != nil {
+		return false
+	}
+	if len(d.b)-d.off < n {
+		d.fail("truncated " + what)
+		return false
+	}
+	return true
+}
+
+func (d *decoder) u8(what string) uint8 {
+	if !d.need(1, what) {
+		return 0
+	}
+	d.off++
+	return d.b[d.off-1]
+}
+
+func (d *decoder) u16(what string) uint16 {
+	if !d.need(2, what) {
+		return 0
+	}
+	d.off += 2
+	return binary.BigEndian.Uint16(d.b[d.off-2:])
+}
+
+func (d *decoder) u32(what string) uint32 {
+	if !d.need(4, what) {
+		return 0
+	}
+	d.off += 4
+	return binary.BigEndian.Uint32(d.b[d.off-4:])
+}
+
+func (d *decoder) u64(what string) uint64 {
+	if !d.need(8, what) {
+		return 0
+	}
+	d.off += 8
+	return binary.BigEndian.Uint64(d.b[d.off-8:])
+}
+
+func (d *decoder) bytes(n int, what string) []byte {
+	if !d.need(n, what) {
+		return nil
+	}
+	d.off += n
+	return d.b[d.off-n : d.off : d.off]
+}
+
+func (d *decoder) str8(what string) []byte {
+	n := d.u8(what + " length")
+	return d.bytes(int(n), what)
+}
+
+func (d *decoder) rest() []byte {
+	if d.err != nil {
+		return nil
+	}
+	r := d.b[d.off:len(d.b):len(d.b)]
+	d.off = len(d.b)
+	return r
+}
+
+func (d *decoder) end() {
+	if d.err == nil && d.off != len(d.b) {
+		d.fail("trailing bytes")
+	}
+}
+
+// jsonArray checks event and ack arguments: empty or a JSON array.
+func (d *decoder) jsonArray(b []byte) {
+	if d.err != nil || len(b) == 0 {
+		return
+	}
+	if b[0] != '[' || !json.Valid(b) {
+		d.off -= len(b)
+		d.fail("arguments are not a JSON array")
+	}
+}
+
+// Parse decodes one frame payload into v without allocating; v's slices
+// alias b. It never panics; every error matches ErrMalformed.
+func Parse(b []byte, v *View) error {
+	*v = View{}
+	if len(b) == 0 {
+		return ErrEmpty
+	}
+	d := decoder{b: b, t: Type(b[0])}
+	v.Type = Type(d.u8("type"))
+	if !v.Type.Known() {
+		d.off = 0
+		d.fail("unknown packet type")
+		return d.err
+	}
+	flags := d.u8("flags")
+	if flags&^flagsKnown != 0 {
+		d.off--
+		d.fail("unknown flag bits")
+		return d.err
+	}
+	v.HasAck = flags&FlagAck != 0
+	v.Resumed = flags&FlagResumed != 0
+	if v.HasAck && v.Type != TypeEvent && v.Type != TypeQueued {
+		d.off--
+		d.fail("ack flag on a packet that cannot ask for an ack")
+	}
+	if v.Resumed && v.Type != TypeWelcome {
+		d.off--
+		d.fail("resumed flag outside a welcome")
+	}
+	v.Namespace = d.str8("namespace")
+	switch v.Type {
+	case TypeHandshake:
+		v.Version = d.u8("version")
+		v.ClientID = d.str8("client id")
+		v.SessionID = d.str8("session id")
+		v.ResumeOffset = d.u64("resume offset")
+		n := d.u16("token length")
+		v.Token = d.bytes(int(n), "token")
+		d.end()
+	case TypeWelcome:
+		v.Version = d.u8("version")
+		v.ClientID = d.str8("client id")
+		v.SessionID = d.str8("session id")
+		v.PingInterval = d.u32("ping interval")
+		v.PingTimeout = d.u32("ping timeout")
+		v.MaxFrame = d.u32("max frame")
+		d.end()
+	case TypeConnect:
+		v.SocketID = d.str8("socket id")
+		v.Args = d.rest()
+		if len(v.Args) > 0 && !json.Valid(v.Args) {
+			d.off -= len(v.Args)
+			d.fail("connect data is not JSON")
+		}
+	case TypeConnectError, TypeDisconnect:
+		v.Reason = d.rest()
+	case TypeEvent:
+		v.Event = d.str8("event name")
+		if v.HasAck {
+			v.AckID = d.u32("ack id")
+		}
+		v.Args = d.rest()
+		d.jsonArray(v.Args)
+	case TypeAck:
+		v.AckID = d.u32("ack id")
+		v.Args = d.rest()
+		d.jsonArray(v.Args)
+	case TypePing, TypePong:
+		d.end()
+	case TypeError:
+		v.Code = d.u16("error code")
+		v.Reason = d.rest()
+	case TypeQueued:
+		v.Event = d.str8("event name")
+		if v.HasAck {
+			v.AckID = d.u32("ack id")
+		}
+		v.MessageID = d.str8("message id")
+		v.Offset = d.u64("offset")
+		v.Args = d.rest()
+		d.jsonArray(v.Args)
+	case TypeGetAll:
+		v.Offset = d.u64("offset")
+		d.end()
+	case TypeReceived:
+		v.MessageID = d.str8("message id")
+		v.Offset = d.u64("offset")
+		d.end()
+	}
+	if d.err != nil {
+		*v = View{Type: v.Type}
+	}
+	return d.err
+}
