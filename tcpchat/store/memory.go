@@ -1,0 +1,511 @@
+package store
+
+import (
+	"context"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Memory is the in-memory Store: fast, shared by the goroutines of one
+// process, lost when the process ends. It is safe for concurrent use.
+type Memory struct {
+	limits Limits
+	now    func() time.Time
+	ids    *IDGen
+
+	mu       sync.Mutex // guards every field below
+	closed   bool
+	queues   map[string]*memQueue
+	members  map[Sub]map[string]struct{}
+	rooms    map[string]map[Sub]struct{}
+	logs     map[string]*memLog
+	sessions map[string]Session
+	stats    Stats
+}
+
+type memQueue struct {
+	msgs     []*Message // pending, by offset
+	index    map[ID]uint64
+	next     uint64 // next offset to assign
+	lastSeen time.Time
+}
+
+type memLog struct {
+	entries []Message
+	next    uint64
+}
+
+// NewMemory returns an empty in-memory store.
+func NewMemory(opts Options) *Memory {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Memory{
+		limits:   opts.Limits.WithDefaults(),
+		now:      opts.Now,
+		ids:      NewIDGen(opts.Node),
+		queues:   make(map[string]*memQueue),
+		members:  make(map[Sub]map[string]struct{}),
+		rooms:    make(map[string]map[Sub]struct{}),
+		logs:     make(map[string]*memLog),
+		sessions: make(map[string]Session),
+	}
+}
+
+func (s *Memory) queueLocked(client string, now time.Time) *memQueue {
+	q := s.queues[client]
+	if q == nil {
+		q = &memQueue{index: make(map[ID]uint64), next: 1, lastSeen: now}
+		s.queues[client] = q
+	}
+	return q
+}
+
+// Append implements Store.
+func (s *Memory) Append(ctx context.Context, m Message, to []string, offsets []uint64) (ID, []uint64, error) {
+	if err := ValidMessage(&m); err != nil {
+		return ID{}, offsets, err
+	}
+	to, err := Dedupe(to)
+	if err != nil {
+		return ID{}, offsets, err
+	}
+	now := s.now()
+	if m.Created.IsZero() {
+		m.Created = now
+	}
+	m.ID = s.ids.New(now)
+	m.Payload = slices.Clone(m.Payload)
+	m.Rooms = slices.Clone(m.Rooms)
+	m.Except = slices.Clone(m.Except)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ID{}, offsets, ErrClosed
+	}
+	for _, c := range to {
+		q := s.queueLocked(c, now)
+		mc := m // one copy per recipient: each has its own offset
+		mc.Offset = q.next
+		q.next++
+		q.msgs = append(q.msgs, &mc)
+		q.index[m.ID] = mc.Offset
+		s.stats.Appended++
+		if max := s.limits.MaxMessages; max > 0 {
+			for len(q.msgs) > max {
+				delete(q.index, q.msgs[0].ID)
+				q.msgs[0] = nil
+				q.msgs = q.msgs[1:]
+				s.stats.DroppedOverflow++
+			}
+		}
+		offsets = append(offsets, mc.Offset)
+	}
+	return m.ID, offsets, nil
+}
+
+// Pending implements Store.
+func (s *Memory) Pending(ctx context.Context, client string, after uint64, limit int, dst []Message) ([]Message, error) {
+	if err := ValidName(client); err != nil {
+		return dst, err
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return dst, ErrClosed
+	}
+	q := s.queueLocked(client, now)
+	q.lastSeen = now
+	i := sort.Search(len(q.msgs), func(i int) bool { return q.msgs[i].Offset > after })
+	n := 0
+	for ; i < len(q.msgs) && (limit <= 0 || n < limit); i++ {
+		if s.tooOld(q.msgs[i].Created, now) {
+			continue
+		}
+		dst = append(dst, *q.msgs[i])
+		n++
+	}
+	return dst, nil
+}
+
+func (s *Memory) tooOld(created, now time.Time) bool {
+	return s.limits.MaxAge > 0 && now.Sub(created) > s.limits.MaxAge
+}
+
+// Ack implements Store.
+func (s *Memory) Ack(ctx context.Context, client string, id ID) error {
+	if err := ValidName(client); err != nil {
+		return err
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	q := s.queueLocked(client, now)
+	q.lastSeen = now
+	off, ok := q.index[id]
+	if !ok {
+		s.stats.AckNotPending++
+		return ErrNotPending
+	}
+	delete(q.index, id)
+	i := sort.Search(len(q.msgs), func(i int) bool { return q.msgs[i].Offset >= off })
+	if i == 0 {
+		q.msgs[0] = nil
+		q.msgs = q.msgs[1:]
+	} else {
+		q.msgs = slices.Delete(q.msgs, i, i+1)
+	}
+	s.stats.Acked++
+	return nil
+}
+
+// Touch implements Store.
+func (s *Memory) Touch(ctx context.Context, client string) error {
+	if err := ValidName(client); err != nil {
+		return err
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.queueLocked(client, now).lastSeen = now
+	return nil
+}
+
+// Queues implements Store.
+func (s *Memory) Queues(ctx context.Context) ([]QueueInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	out := make([]QueueInfo, 0, len(s.queues))
+	for c, q := range s.queues {
+		qi := QueueInfo{Client: c, Depth: len(q.msgs), NextOffset: q.next, LastSeen: q.lastSeen}
+		if len(q.msgs) > 0 {
+			qi.Oldest = q.msgs[0].Created
+		}
+		out = append(out, qi)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Client < out[j].Client })
+	return out, nil
+}
+
+// Purge implements Store.
+func (s *Memory) Purge(ctx context.Context, client string) (int, error) {
+	if err := ValidName(client); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, ErrClosed
+	}
+	q := s.queues[client]
+	if q == nil {
+		return 0, nil
+	}
+	n := len(q.msgs)
+	q.msgs = nil
+	clear(q.index)
+	s.stats.Purged += uint64(n)
+	return n, nil
+}
+
+// Subscribe implements Store.
+func (s *Memory) Subscribe(ctx context.Context, client string, sub Sub) error {
+	if err := validSub(client, sub); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	m := s.members[sub]
+	if m == nil {
+		m = make(map[string]struct{})
+		s.members[sub] = m
+	}
+	m[client] = struct{}{}
+	r := s.rooms[client]
+	if r == nil {
+		r = make(map[Sub]struct{})
+		s.rooms[client] = r
+	}
+	r[sub] = struct{}{}
+	return nil
+}
+
+func validSub(client string, sub Sub) error {
+	if err := ValidName(client); err != nil {
+		return err
+	}
+	if err := ValidName(sub.Namespace); err != nil {
+		return err
+	}
+	return ValidName(sub.Room)
+}
+
+// Unsubscribe implements Store.
+func (s *Memory) Unsubscribe(ctx context.Context, client string, sub Sub) error {
+	if err := validSub(client, sub); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.unsubscribeLocked(client, sub)
+	return nil
+}
+
+func (s *Memory) unsubscribeLocked(client string, sub Sub) {
+	if m := s.members[sub]; m != nil {
+		delete(m, client)
+		if len(m) == 0 {
+			delete(s.members, sub)
+		}
+	}
+	if r := s.rooms[client]; r != nil {
+		delete(r, sub)
+		if len(r) == 0 {
+			delete(s.rooms, client)
+		}
+	}
+}
+
+// Members implements Store.
+func (s *Memory) Members(ctx context.Context, sub Sub) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	out := make([]string, 0, len(s.members[sub]))
+	for c := range s.members[sub] {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Subscriptions implements Store.
+func (s *Memory) Subscriptions(ctx context.Context, client string) ([]Sub, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	out := make([]Sub, 0, len(s.rooms[client]))
+	for sub := range s.rooms[client] {
+		out = append(out, sub)
+	}
+	SortSubs(out)
+	return out, nil
+}
+
+// SortSubs sorts subscriptions by namespace, then room.
+func SortSubs(subs []Sub) {
+	sort.Slice(subs, func(i, j int) bool {
+		if subs[i].Namespace != subs[j].Namespace {
+			return subs[i].Namespace < subs[j].Namespace
+		}
+		return subs[i].Room < subs[j].Room
+	})
+}
+
+// AppendReplay implements Store.
+func (s *Memory) AppendReplay(ctx context.Context, m Message) (ID, uint64, error) {
+	if err := ValidMessage(&m); err != nil {
+		return ID{}, 0, err
+	}
+	now := s.now()
+	if m.Created.IsZero() {
+		m.Created = now
+	}
+	m.ID = s.ids.New(now)
+	m.Payload = slices.Clone(m.Payload)
+	m.Rooms = slices.Clone(m.Rooms)
+	m.Except = slices.Clone(m.Except)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ID{}, 0, ErrClosed
+	}
+	l := s.logs[m.Namespace]
+	if l == nil {
+		l = &memLog{next: 1}
+		s.logs[m.Namespace] = l
+	}
+	m.Offset = l.next
+	l.next++
+	l.entries = append(l.entries, m)
+	s.stats.ReplayAppended++
+	if max := s.limits.ReplayMax; max > 0 && len(l.entries) > max {
+		n := len(l.entries) - max
+		clear(l.entries[:n])
+		l.entries = l.entries[n:]
+		s.stats.ReplayTrimmed += uint64(n)
+	}
+	return m.ID, m.Offset, nil
+}
+
+// Replay implements Store.
+func (s *Memory) Replay(ctx context.Context, ns string, after uint64, limit int, dst []Message) ([]Message, error) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return dst, ErrClosed
+	}
+	l := s.logs[ns]
+	if l == nil {
+		if after > 0 {
+			return dst, ErrReplayGap
+		}
+		return dst, nil
+	}
+	if after >= l.next {
+		return dst, ErrReplayGap // an offset this log never issued
+	}
+	// the first entry after 'after' must still be here and not too old
+	first := uint64(0)
+	for _, e := range l.entries {
+		if now.Sub(e.Created) <= s.limits.ReplayWindow {
+			first = e.Offset
+			break
+		}
+	}
+	if after+1 < l.next && (first == 0 || after+1 < first) {
+		return dst, ErrReplayGap
+	}
+	i := sort.Search(len(l.entries), func(i int) bool { return l.entries[i].Offset > after })
+	for n := 0; i < len(l.entries) && (limit <= 0 || n < limit); i, n = i+1, n+1 {
+		dst = append(dst, l.entries[i])
+	}
+	return dst, nil
+}
+
+// ReplayHead implements Store.
+func (s *Memory) ReplayHead(ctx context.Context, ns string) (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, ErrClosed
+	}
+	if l := s.logs[ns]; l != nil {
+		return l.next - 1, nil
+	}
+	return 0, nil
+}
+
+// SaveSession implements Store.
+func (s *Memory) SaveSession(ctx context.Context, sess Session) error {
+	if err := ValidName(sess.ID); err != nil {
+		return err
+	}
+	sess.Expires = s.now().Add(s.limits.SessionWindow)
+	sess.Rooms = slices.Clone(sess.Rooms)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.sessions[sess.ID] = sess
+	s.stats.SessionsSaved++
+	return nil
+}
+
+// TakeSession implements Store.
+func (s *Memory) TakeSession(ctx context.Context, id string) (Session, error) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return Session{}, ErrClosed
+	}
+	sess, ok := s.sessions[id]
+	if !ok {
+		return Session{}, ErrSessionNotFound
+	}
+	delete(s.sessions, id)
+	if !now.Before(sess.Expires) {
+		s.stats.SessionsExpired++
+		return Session{}, ErrSessionNotFound
+	}
+	s.stats.SessionsTaken++
+	return sess, nil
+}
+
+// Expire implements Store.
+func (s *Memory) Expire(ctx context.Context) error {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	for c, q := range s.queues {
+		if s.limits.QueueTTL > 0 && now.Sub(q.lastSeen) > s.limits.QueueTTL {
+			s.stats.ExpiredQueues++
+			s.stats.DroppedAge += uint64(len(q.msgs))
+			delete(s.queues, c)
+			for sub := range s.rooms[c] {
+				s.unsubscribeLocked(c, sub)
+			}
+			continue
+		}
+		keep := q.msgs[:0]
+		for _, m := range q.msgs {
+			if s.tooOld(m.Created, now) {
+				delete(q.index, m.ID)
+				s.stats.DroppedAge++
+				continue
+			}
+			keep = append(keep, m)
+		}
+		clear(q.msgs[len(keep):])
+		q.msgs = keep
+	}
+	for _, l := range s.logs {
+		n := 0
+		for n < len(l.entries) && now.Sub(l.entries[n].Created) > s.limits.ReplayWindow {
+			n++
+		}
+		clear(l.entries[:n])
+		l.entries = l.entries[n:]
+		s.stats.ReplayTrimmed += uint64(n)
+	}
+	for id, sess := range s.sessions {
+		if !now.Before(sess.Expires) {
+			delete(s.sessions, id)
+			s.stats.SessionsExpired++
+		}
+	}
+	return nil
+}
+
+// Stats implements Store.
+func (s *Memory) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}
+
+// Close implements Store.
+func (s *Memory) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	return nil
+}

@@ -1,0 +1,258 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// MaxNameLen bounds client ids, namespaces, rooms and session ids.
+const MaxNameLen = 255
+
+// MaxPayload bounds one message's payload (16 MiB, the largest WebSocket
+// message the server accepts).
+const MaxPayload = 16 << 20
+
+// Message is one stored event: opaque payload bytes (the encoded event
+// packet) plus the metadata the server needs to route and expire it.
+//
+// Messages returned by a store may share their slices with other callers:
+// treat them as read-only.
+type Message struct {
+	ID        ID        // set by the store on Append / AppendReplay
+	Offset    uint64    // per-queue (or per-namespace log) offset, set by the store
+	Namespace string    // e.g. "/chat"
+	Event     string    // event name
+	Rooms     []string  // target rooms of a broadcast (empty: whole namespace or direct)
+	Except    []string  // rooms excluded from a broadcast
+	Created   time.Time // set by the store (its clock) when zero
+	Payload   []byte    // the encoded event packet, opaque to the store
+}
+
+// QueueInfo describes one client queue (`chat queue ls`).
+type QueueInfo struct {
+	Client     string
+	Depth      int       // pending messages
+	Oldest     time.Time // creation time of the oldest pending message; zero when empty
+	NextOffset uint64    // offset the next appended message will get
+	LastSeen   time.Time // creation or last Touch, Pending or Ack
+}
+
+// Sub is one durable room subscription.
+type Sub struct {
+	Namespace string
+	Room      string
+}
+
+// Session is the state kept for connection state recovery of one namespace
+// connection: who it was, which rooms it was in and the last replay-log offset
+// it received.
+type Session struct {
+	ID        string
+	Client    string
+	Namespace string
+	Rooms     []string
+	Offset    uint64    // last replay-log offset of Namespace delivered to it
+	Expires   time.Time // set by SaveSession (now + Limits.SessionWindow)
+}
+
+// Stats are counters since the store was opened (per process; they are not
+// persisted).
+type Stats struct {
+	Appended        uint64 // messages added to queues (one per recipient)
+	Acked           uint64 // successful acks
+	AckNotPending   uint64 // acks answered with ErrNotPending
+	DroppedOverflow uint64 // oldest messages dropped because a queue hit MaxMessages
+	DroppedAge      uint64 // messages removed because they were older than MaxAge
+	Purged          uint64 // messages removed by Purge
+	ExpiredQueues   uint64 // idle queues removed by Expire
+	ReplayAppended  uint64 // entries added to replay logs
+	ReplayTrimmed   uint64 // replay entries removed by ReplayMax or ReplayWindow
+	SessionsSaved   uint64
+	SessionsTaken   uint64
+	SessionsExpired uint64 // sessions found or swept past their window
+	Commits         uint64 // write transactions (bolt group commits; 0 elsewhere)
+}
+
+// Limits are the retention limits. Zero fields take the defaults; a negative
+// MaxMessages, MaxAge, QueueTTL or ReplayMax means no limit.
+type Limits struct {
+	MaxMessages   int           // per queue; default DefaultMaxMessages
+	MaxAge        time.Duration // per message; default DefaultMaxAge
+	QueueTTL      time.Duration // idle queue lifetime; default DefaultQueueTTL
+	ReplayMax     int           // entries per namespace log; default DefaultReplayMax
+	ReplayWindow  time.Duration // age of replay entries; default DefaultWindow
+	SessionWindow time.Duration // session lifetime; default DefaultWindow
+}
+
+// Defaults for Limits.
+const (
+	DefaultMaxMessages = 10000
+	DefaultMaxAge      = 24 * time.Hour
+	DefaultQueueTTL    = 7 * 24 * time.Hour
+	DefaultReplayMax   = 10000
+	DefaultWindow      = 2 * time.Minute
+)
+
+// WithDefaults returns l with zero fields replaced by the defaults.
+func (l Limits) WithDefaults() Limits {
+	if l.MaxMessages == 0 {
+		l.MaxMessages = DefaultMaxMessages
+	}
+	if l.MaxAge == 0 {
+		l.MaxAge = DefaultMaxAge
+	}
+	if l.QueueTTL == 0 {
+		l.QueueTTL = DefaultQueueTTL
+	}
+	if l.ReplayMax == 0 {
+		l.ReplayMax = DefaultReplayMax
+	}
+	if l.ReplayWindow <= 0 {
+		l.ReplayWindow = DefaultWindow
+	}
+	if l.SessionWindow <= 0 {
+		l.SessionWindow = DefaultWindow
+	}
+	return l
+}
+
+// Options configure every store implementation.
+type Options struct {
+	Limits Limits
+	// Now is the store's clock (tests pass a fake one); default time.Now.
+	Now func() time.Time
+	// Node distinguishes message ids made by different processes; zero picks
+	// a random one.
+	Node uint32
+}
+
+// Store is the durable state of the chat server. Implementations are safe for
+// concurrent use by many goroutines. Every method that writes returns only
+// after the write is durable for that implementation (memory: never durable;
+// bolt: fsynced; Redis: as durable as the server's persistence settings).
+type Store interface {
+	// Append appends m to the queue of every client id in to (duplicates in
+	// to are appended once) and returns the message id and, appended to
+	// offsets, each recipient's offset in the order of to (repeats removed,
+	// first occurrence kept). An empty to
+	// returns a fresh id and appends nothing.
+	Append(ctx context.Context, m Message, to []string, offsets []uint64) (ID, []uint64, error)
+	// Pending appends to dst up to limit (<= 0: all) pending messages of
+	// client with an offset above after, in offset order, skipping messages
+	// older than MaxAge. It marks the client as seen.
+	Pending(ctx context.Context, client string, after uint64, limit int, dst []Message) ([]Message, error)
+	// Ack removes message id from client's queue; ErrNotPending if it is not
+	// there. It marks the client as seen.
+	Ack(ctx context.Context, client string, id ID) error
+	// Touch marks client as seen now (on connect), creating its queue.
+	Touch(ctx context.Context, client string) error
+	// Queues lists every known queue, sorted by client id.
+	Queues(ctx context.Context) ([]QueueInfo, error)
+	// Purge removes every pending message of client and returns how many.
+	// The queue, its offsets and its subscriptions stay.
+	Purge(ctx context.Context, client string) (int, error)
+
+	// Subscribe records that client is a durable member of room in ns.
+	Subscribe(ctx context.Context, client string, s Sub) error
+	// Unsubscribe removes that membership (no error if absent).
+	Unsubscribe(ctx context.Context, client string, s Sub) error
+	// Members lists the client ids subscribed to room s, sorted.
+	Members(ctx context.Context, s Sub) ([]string, error)
+	// Subscriptions lists the rooms of client, sorted.
+	Subscriptions(ctx context.Context, client string) ([]Sub, error)
+
+	// AppendReplay appends a non-volatile broadcast to the replay log of
+	// m.Namespace and returns its id and offset.
+	AppendReplay(ctx context.Context, m Message) (ID, uint64, error)
+	// Replay appends to dst the entries of namespace ns after offset, in
+	// order, up to limit (<= 0: all). If entries after offset were trimmed it
+	// returns ErrReplayGap. after == 0 with an empty log returns nothing.
+	Replay(ctx context.Context, ns string, after uint64, limit int, dst []Message) ([]Message, error)
+	// ReplayHead returns the offset of the newest entry of ns (0 if none).
+	ReplayHead(ctx context.Context, ns string) (uint64, error)
+
+	// SaveSession stores s until now + SessionWindow (it sets s.Expires).
+	SaveSession(ctx context.Context, s Session) error
+	// TakeSession returns and deletes session id; ErrSessionNotFound if it
+	// does not exist or expired. A session can be taken once.
+	TakeSession(ctx context.Context, id string) (Session, error)
+
+	// Expire applies the age-based limits now: old messages, idle queues
+	// (with their subscriptions), old replay entries and expired sessions.
+	// A server calls it periodically (e.g. every few seconds).
+	Expire(ctx context.Context) error
+	// Stats returns the counters.
+	Stats() Stats
+	// Close releases the store; later calls return ErrClosed.
+	Close() error
+}
+
+// ValidName checks a client id, namespace, room or session id.
+func ValidName(s string) error {
+	if len(s) == 0 || len(s) > MaxNameLen || strings.IndexByte(s, 0) >= 0 {
+		return ErrInvalidName
+	}
+	return nil
+}
+
+// ValidMessage checks the names and payload size of m.
+func ValidMessage(m *Message) error {
+	if err := ValidName(m.Namespace); err != nil {
+		return err
+	}
+	if len(m.Event) > MaxNameLen || len(m.Rooms)+len(m.Except) > 1<<16 {
+		return ErrInvalidName
+	}
+	for _, r := range m.Rooms {
+		if err := ValidName(r); err != nil {
+			return err
+		}
+	}
+	for _, r := range m.Except {
+		if err := ValidName(r); err != nil {
+			return err
+		}
+	}
+	if len(m.Payload) > MaxPayload {
+		return ErrPayloadTooLarge
+	}
+	return nil
+}
+
+// Dedupe returns to without repeated client ids (the first occurrence
+// stays), validating each; it reuses to's array when there are no repeats.
+func Dedupe(to []string) ([]string, error) {
+	for _, c := range to {
+		if err := ValidName(c); err != nil {
+			return nil, err
+		}
+	}
+	if len(to) < 2 {
+		return to, nil
+	}
+	if len(to) <= 16 {
+		dup := false
+		for i := 1; i < len(to) && !dup; i++ {
+			for j := 0; j < i; j++ {
+				if to[i] == to[j] {
+					dup = true
+					break
+				}
+			}
+		}
+		if !dup {
+			return to, nil
+		}
+	}
+	seen := make(map[string]struct{}, len(to))
+	out := make([]string, 0, len(to))
+	for _, c := range to {
+		if _, ok := seen[c]; ok {
+			continue
+		}
+		seen[c] = struct{}{}
+		out = append(out, c)
+	}
+	return out, nil
+}

@@ -1,0 +1,621 @@
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wiredojo/wiredojo/tcpchat/store"
+)
+
+// Harness tells Run how to make stores.
+type Harness struct {
+	// Open returns a fresh, empty store with opts. The harness closes it
+	// (t.Cleanup) unless the test did.
+	Open func(t *testing.T, opts store.Options) store.Store
+	// Reopen, when set, closes s and opens the same data again with opts:
+	// Run then checks that everything written survives.
+	Reopen func(t *testing.T, s store.Store, opts store.Options) store.Store
+}
+
+// Clock is a fake clock for store.Options.Now, safe for concurrent use.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a clock set to a fixed instant.
+func NewClock() *Clock {
+	return &Clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+}
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+type env struct {
+	t     *testing.T
+	h     Harness
+	clock *Clock
+	opts  store.Options
+	s     store.Store
+	ctx   context.Context
+}
+
+func newEnv(t *testing.T, h Harness, l store.Limits) *env {
+	e := &env{t: t, h: h, clock: NewClock(), ctx: context.Background()}
+	e.opts = store.Options{Limits: l, Now: e.clock.Now}
+	e.s = h.Open(t, e.opts)
+	return e
+}
+
+func (e *env) must(err error) {
+	e.t.Helper()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) msg(event string, payload string) store.Message {
+	return store.Message{Namespace: "/chat", Event: event, Rooms: []string{"r1"}, Except: []string{"x"}, Payload: []byte(payload)}
+}
+
+func (e *env) append(m store.Message, to ...string) (store.ID, []uint64) {
+	e.t.Helper()
+	id, offs, err := e.s.Append(e.ctx, m, to, nil)
+	e.must(err)
+	return id, offs
+}
+
+func (e *env) pending(client string, after uint64) []store.Message {
+	e.t.Helper()
+	msgs, err := e.s.Pending(e.ctx, client, after, 0, nil)
+	e.must(err)
+	return msgs
+}
+
+func offsets(msgs []store.Message) []uint64 {
+	out := make([]uint64, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.Offset
+	}
+	return out
+}
+
+func (e *env) wantOffsets(client string, want ...uint64) []store.Message {
+	e.t.Helper()
+	msgs := e.pending(client, 0)
+	if got := offsets(msgs); !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
+		e.t.Fatalf("pending offsets of %q = %v, want %v", client, got, want)
+	}
+	return msgs
+}
+
+// Run runs the conformance suite against the stores h makes.
+func Run(t *testing.T, h Harness) {
+	tests := []struct {
+		name string
+		l    store.Limits
+		f    func(e *env)
+	}{
+		{"AppendPending", store.Limits{}, testAppendPending},
+		{"FanOutDedupe", store.Limits{}, testFanOutDedupe},
+		{"Ack", store.Limits{}, testAck},
+		{"InvalidInput", store.Limits{}, testInvalid},
+		{"RetentionMaxMessages", store.Limits{MaxMessages: 3}, testMaxMessages},
+		{"RetentionMaxAge", store.Limits{MaxAge: time.Minute}, testMaxAge},
+		{"QueueExpiry", store.Limits{QueueTTL: time.Hour}, testQueueTTL},
+		{"QueuesPurge", store.Limits{}, testQueuesPurge},
+		{"Subscriptions", store.Limits{}, testSubscriptions},
+		{"Replay", store.Limits{}, testReplay},
+		{"ReplayRetention", store.Limits{ReplayMax: 2, ReplayWindow: time.Minute}, testReplayRetention},
+		{"Sessions", store.Limits{}, testSessions},
+		{"Concurrent", store.Limits{}, testConcurrent},
+		{"LargePayload", store.Limits{}, testLargePayload},
+		{"Closed", store.Limits{}, testClosed},
+	}
+	if h.Reopen != nil {
+		tests = append(tests, struct {
+			name string
+			l    store.Limits
+			f    func(e *env)
+		}{"Reopen", store.Limits{}, testReopen})
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.f(newEnv(t, h, tc.l))
+		})
+	}
+}
+
+func testAppendPending(e *env) {
+	id1, offs := e.append(e.msg("a", "one"), "alice", "bob")
+	if !slices.Equal(offs, []uint64{1, 1}) {
+		e.t.Fatalf("offsets = %v, want [1 1]", offs)
+	}
+	e.clock.Advance(time.Second)
+	id2, offs := e.append(e.msg("b", "two"), "alice")
+	if !slices.Equal(offs, []uint64{2}) {
+		e.t.Fatalf("offsets = %v, want [2]", offs)
+	}
+	if id1 == id2 || id1.IsZero() {
+		e.t.Fatalf("ids %v and %v: want distinct, non-zero", id1, id2)
+	}
+	msgs := e.wantOffsets("alice", 1, 2)
+	m := msgs[0]
+	if m.ID != id1 || m.Namespace != "/chat" || m.Event != "a" || string(m.Payload) != "one" ||
+		!slices.Equal(m.Rooms, []string{"r1"}) || !slices.Equal(m.Except, []string{"x"}) {
+		e.t.Fatalf("message = %+v", m)
+	}
+	if !m.Created.Equal(e.clock.Now().Add(-time.Second)) {
+		e.t.Fatalf("created = %v, want %v", m.Created, e.clock.Now().Add(-time.Second))
+	}
+	if msgs[1].ID != id2 || string(msgs[1].Payload) != "two" {
+		e.t.Fatalf("second message = %+v", msgs[1])
+	}
+	bob := e.wantOffsets("bob", 1)
+	if bob[0].ID != id1 {
+		e.t.Fatalf("bob got id %v, want the same id %v", bob[0].ID, id1)
+	}
+	if got := e.pending("alice", 1); len(got) != 1 || got[0].ID != id2 {
+		e.t.Fatalf("pending after 1 = %+v", got)
+	}
+	got, err := e.s.Pending(e.ctx, "alice", 0, 1, nil)
+	e.must(err)
+	if len(got) != 1 || got[0].Offset != 1 {
+		e.t.Fatalf("pending limit 1 = %v", offsets(got))
+	}
+	if got := e.pending("nobody", 0); len(got) != 0 {
+		e.t.Fatalf("pending of unknown client = %v", got)
+	}
+	// an empty recipient list appends nothing but still gives an id
+	id3, offs := e.append(e.msg("c", "none"))
+	if id3.IsZero() || len(offs) != 0 {
+		e.t.Fatalf("empty to: id %v offsets %v", id3, offs)
+	}
+}
+
+func testFanOutDedupe(e *env) {
+	_, offs := e.append(e.msg("a", "x"), "alice", "bob", "alice", "carol")
+	if !slices.Equal(offs, []uint64{1, 1, 1}) {
+		e.t.Fatalf("offsets = %v, want [1 1 1] (alice once)", offs)
+	}
+	e.wantOffsets("alice", 1)
+	many := make([]string, 40)
+	for i := range many {
+		many[i] = fmt.Sprintf("c%02d", i%20)
+	}
+	_, offs = e.append(e.msg("b", "y"), many...)
+	if len(offs) != 20 {
+		e.t.Fatalf("%d offsets for 20 distinct clients", len(offs))
+	}
+	e.wantOffsets("c07", 1)
+}
+
+func testAck(e *env) {
+	var ids []store.ID
+	for i := range 4 {
+		id, _ := e.append(e.msg("e", fmt.Sprint(i)), "alice", "bob")
+		ids = append(ids, id)
+	}
+	e.must(e.s.Ack(e.ctx, "alice", ids[1])) // out of order
+	e.wantOffsets("alice", 1, 3, 4)
+	if err := e.s.Ack(e.ctx, "alice", ids[1]); !errors.Is(err, store.ErrNotPending) {
+		e.t.Fatalf("duplicate ack: %v, want ErrNotPending", err)
+	}
+	if err := e.s.Ack(e.ctx, "alice", store.ID{1, 2, 3}); !errors.Is(err, store.ErrNotPending) {
+		e.t.Fatalf("unknown id: %v, want ErrNotPending", err)
+	}
+	if err := e.s.Ack(e.ctx, "nobody", ids[0]); !errors.Is(err, store.ErrNotPending) {
+		e.t.Fatalf("ack for unknown client: %v, want ErrNotPending", err)
+	}
+	e.must(e.s.Ack(e.ctx, "alice", ids[0]))
+	e.must(e.s.Ack(e.ctx, "alice", ids[3]))
+	e.must(e.s.Ack(e.ctx, "alice", ids[2]))
+	e.wantOffsets("alice")
+	e.wantOffsets("bob", 1, 2, 3, 4) // acks are per client
+	_, offs := e.append(e.msg("e", "next"), "alice")
+	if !slices.Equal(offs, []uint64{5}) {
+		e.t.Fatalf("offset after acks = %v, want [5] (offsets are never reused)", offs)
+	}
+	st := e.s.Stats()
+	if st.Acked != 4 || st.AckNotPending != 3 || st.Appended != 9 {
+		e.t.Fatalf("stats = %+v, want Acked 4, AckNotPending 3, Appended 9", st)
+	}
+}
+
+func testInvalid(e *env) {
+	bad := []string{"", "a\x00b", string(bytes.Repeat([]byte("x"), store.MaxNameLen+1))}
+	for _, c := range bad {
+		if _, _, err := e.s.Append(e.ctx, e.msg("a", "x"), []string{"ok", c}, nil); !errors.Is(err, store.ErrInvalidName) {
+			e.t.Errorf("Append to %q: %v, want ErrInvalidName", c, err)
+		}
+		if _, err := e.s.Pending(e.ctx, c, 0, 0, nil); !errors.Is(err, store.ErrInvalidName) {
+			e.t.Errorf("Pending(%q): %v, want ErrInvalidName", c, err)
+		}
+		if err := e.s.Subscribe(e.ctx, "ok", store.Sub{Namespace: "/chat", Room: c}); !errors.Is(err, store.ErrInvalidName) {
+			e.t.Errorf("Subscribe room %q: %v, want ErrInvalidName", c, err)
+		}
+	}
+	// the rejected fan-out appended nothing, not even to the valid client
+	e.wantOffsets("ok")
+	m := e.msg("a", "x")
+	m.Namespace = ""
+	if _, _, err := e.s.Append(e.ctx, m, []string{"ok"}, nil); !errors.Is(err, store.ErrInvalidName) {
+		e.t.Errorf("Append with empty namespace: %v", err)
+	}
+	if _, _, err := e.s.AppendReplay(e.ctx, m); !errors.Is(err, store.ErrInvalidName) {
+		e.t.Errorf("AppendReplay with empty namespace: %v", err)
+	}
+	if err := e.s.SaveSession(e.ctx, store.Session{}); !errors.Is(err, store.ErrInvalidName) {
+		e.t.Errorf("SaveSession without id: %v", err)
+	}
+}
+
+func testMaxMessages(e *env) {
+	var ids []store.ID
+	for i := range 5 {
+		id, _ := e.append(e.msg("e", fmt.Sprint(i)), "alice")
+		ids = append(ids, id)
+	}
+	msgs := e.wantOffsets("alice", 3, 4, 5)
+	if string(msgs[0].Payload) != "2" {
+		e.t.Fatalf("oldest kept payload %q, want \"2\"", msgs[0].Payload)
+	}
+	if err := e.s.Ack(e.ctx, "alice", ids[0]); !errors.Is(err, store.ErrNotPending) {
+		e.t.Fatalf("ack of a dropped message: %v, want ErrNotPending", err)
+	}
+	if st := e.s.Stats(); st.DroppedOverflow != 2 {
+		e.t.Fatalf("DroppedOverflow = %d, want 2", st.DroppedOverflow)
+	}
+	q, err := e.s.Queues(e.ctx)
+	e.must(err)
+	if len(q) != 1 || q[0].Depth != 3 || q[0].NextOffset != 6 {
+		e.t.Fatalf("queues = %+v", q)
+	}
+}
+
+func testMaxAge(e *env) {
+	e.append(e.msg("e", "old"), "alice")
+	e.clock.Advance(50 * time.Second)
+	e.append(e.msg("e", "new"), "alice")
+	e.clock.Advance(20 * time.Second) // first is 70s old, second 20s
+	e.wantOffsets("alice", 2)
+	e.must(e.s.Expire(e.ctx))
+	if st := e.s.Stats(); st.DroppedAge != 1 {
+		e.t.Fatalf("DroppedAge = %d, want 1", st.DroppedAge)
+	}
+	q, err := e.s.Queues(e.ctx)
+	e.must(err)
+	if len(q) != 1 || q[0].Depth != 1 {
+		e.t.Fatalf("queues after expire = %+v", q)
+	}
+	e.clock.Advance(time.Minute)
+	e.wantOffsets("alice")
+}
+
+func testQueueTTL(e *env) {
+	sub := store.Sub{Namespace: "/chat", Room: "lobby"}
+	e.must(e.s.Touch(e.ctx, "alice"))
+	e.must(e.s.Subscribe(e.ctx, "alice", sub))
+	e.must(e.s.Touch(e.ctx, "bob"))
+	e.must(e.s.Subscribe(e.ctx, "bob", sub))
+	e.append(e.msg("e", "x"), "alice", "bob")
+	e.clock.Advance(50 * time.Minute)
+	e.must(e.s.Touch(e.ctx, "bob"))
+	e.clock.Advance(20 * time.Minute) // alice idle 70 min, bob 20
+	e.must(e.s.Expire(e.ctx))
+	q, err := e.s.Queues(e.ctx)
+	e.must(err)
+	if len(q) != 1 || q[0].Client != "bob" || q[0].Depth != 1 {
+		e.t.Fatalf("queues = %+v, want only bob with 1 message", q)
+	}
+	mem, err := e.s.Members(e.ctx, sub)
+	e.must(err)
+	if !slices.Equal(mem, []string{"bob"}) {
+		e.t.Fatalf("members = %v, want [bob]", mem)
+	}
+	subs, err := e.s.Subscriptions(e.ctx, "alice")
+	e.must(err)
+	if len(subs) != 0 {
+		e.t.Fatalf("alice's subscriptions = %v, want none", subs)
+	}
+	if st := e.s.Stats(); st.ExpiredQueues != 1 {
+		e.t.Fatalf("ExpiredQueues = %d, want 1", st.ExpiredQueues)
+	}
+}
+
+func testQueuesPurge(e *env) {
+	e.append(e.msg("e", "1"), "bob", "alice")
+	e.clock.Advance(time.Second)
+	e.append(e.msg("e", "2"), "alice")
+	q, err := e.s.Queues(e.ctx)
+	e.must(err)
+	if len(q) != 2 || q[0].Client != "alice" || q[0].Depth != 2 || q[1].Client != "bob" || q[1].Depth != 1 {
+		e.t.Fatalf("queues = %+v", q)
+	}
+	if !q[0].Oldest.Equal(e.clock.Now().Add(-time.Second)) || q[0].NextOffset != 3 {
+		e.t.Fatalf("alice's queue = %+v", q[0])
+	}
+	n, err := e.s.Purge(e.ctx, "alice")
+	e.must(err)
+	if n != 2 {
+		e.t.Fatalf("purged %d, want 2", n)
+	}
+	e.wantOffsets("alice")
+	_, offs := e.append(e.msg("e", "3"), "alice")
+	if !slices.Equal(offs, []uint64{3}) {
+		e.t.Fatalf("offset after purge = %v, want [3]", offs)
+	}
+	n, err = e.s.Purge(e.ctx, "nobody")
+	e.must(err)
+	if n != 0 {
+		e.t.Fatalf("purge of unknown client = %d", n)
+	}
+	if st := e.s.Stats(); st.Purged != 2 {
+		e.t.Fatalf("Purged = %d, want 2", st.Purged)
+	}
+}
+
+func testSubscriptions(e *env) {
+	r1 := store.Sub{Namespace: "/chat", Room: "r1"}
+	r2 := store.Sub{Namespace: "/chat", Room: "r2"}
+	o1 := store.Sub{Namespace: "/other", Room: "r1"}
+	e.must(e.s.Subscribe(e.ctx, "bob", r1))
+	e.must(e.s.Subscribe(e.ctx, "alice", r1))
+	e.must(e.s.Subscribe(e.ctx, "alice", r1)) // idempotent
+	e.must(e.s.Subscribe(e.ctx, "alice", o1))
+	e.must(e.s.Subscribe(e.ctx, "alice", r2))
+	mem, err := e.s.Members(e.ctx, r1)
+	e.must(err)
+	if !slices.Equal(mem, []string{"alice", "bob"}) {
+		e.t.Fatalf("members of r1 = %v", mem)
+	}
+	subs, err := e.s.Subscriptions(e.ctx, "alice")
+	e.must(err)
+	if !slices.Equal(subs, []store.Sub{r1, r2, o1}) {
+		e.t.Fatalf("alice's subscriptions = %v", subs)
+	}
+	e.must(e.s.Unsubscribe(e.ctx, "alice", r1))
+	e.must(e.s.Unsubscribe(e.ctx, "alice", r1)) // absent: no error
+	mem, err = e.s.Members(e.ctx, r1)
+	e.must(err)
+	if !slices.Equal(mem, []string{"bob"}) {
+		e.t.Fatalf("members of r1 after leave = %v", mem)
+	}
+	mem, err = e.s.Members(e.ctx, store.Sub{Namespace: "/chat", Room: "empty"})
+	e.must(err)
+	if len(mem) != 0 {
+		e.t.Fatalf("members of an unknown room = %v", mem)
+	}
+}
+
+func testReplay(e *env) {
+	head, err := e.s.ReplayHead(e.ctx, "/chat")
+	e.must(err)
+	got, err := e.s.Replay(e.ctx, "/chat", 0, 0, nil)
+	e.must(err)
+	if head != 0 || len(got) != 0 {
+		e.t.Fatalf("empty log: head %d, entries %v", head, got)
+	}
+	for i := 1; i <= 3; i++ {
+		_, off, err := e.s.AppendReplay(e.ctx, e.msg("b", fmt.Sprint(i)))
+		e.must(err)
+		if off != uint64(i) {
+			e.t.Fatalf("replay offset %d, want %d", off, i)
+		}
+	}
+	other := e.msg("b", "o")
+	other.Namespace = "/other"
+	if _, off, err := e.s.AppendReplay(e.ctx, other); err != nil || off != 1 {
+		e.t.Fatalf("other namespace: offset %d, %v; want 1 (logs are per namespace)", off, err)
+	}
+	got, err = e.s.Replay(e.ctx, "/chat", 1, 0, nil)
+	e.must(err)
+	if !slices.Equal(offsets(got), []uint64{2, 3}) || string(got[0].Payload) != "2" || !slices.Equal(got[0].Rooms, []string{"r1"}) {
+		e.t.Fatalf("replay after 1 = %+v", got)
+	}
+	got, err = e.s.Replay(e.ctx, "/chat", 0, 2, nil)
+	e.must(err)
+	if !slices.Equal(offsets(got), []uint64{1, 2}) {
+		e.t.Fatalf("replay limit 2 = %v", offsets(got))
+	}
+	got, err = e.s.Replay(e.ctx, "/chat", 3, 0, nil)
+	e.must(err)
+	if len(got) != 0 {
+		e.t.Fatalf("replay at head = %v", offsets(got))
+	}
+	head, err = e.s.ReplayHead(e.ctx, "/chat")
+	e.must(err)
+	if head != 3 {
+		e.t.Fatalf("head = %d, want 3", head)
+	}
+	if _, err := e.s.Replay(e.ctx, "/chat", 9, 0, nil); !errors.Is(err, store.ErrReplayGap) {
+		e.t.Fatalf("replay after an offset never issued: %v, want ErrReplayGap", err)
+	}
+	if _, err := e.s.Replay(e.ctx, "/none", 5, 0, nil); !errors.Is(err, store.ErrReplayGap) {
+		e.t.Fatalf("replay of an unknown log after 5: %v, want ErrReplayGap", err)
+	}
+}
+
+func testReplayRetention(e *env) {
+	for i := 1; i <= 3; i++ {
+		_, _, err := e.s.AppendReplay(e.ctx, e.msg("b", fmt.Sprint(i)))
+		e.must(err)
+	}
+	if _, err := e.s.Replay(e.ctx, "/chat", 0, 0, nil); !errors.Is(err, store.ErrReplayGap) {
+		e.t.Fatalf("replay from 0 after trimming entry 1: %v, want ErrReplayGap", err)
+	}
+	got, err := e.s.Replay(e.ctx, "/chat", 1, 0, nil)
+	e.must(err)
+	if !slices.Equal(offsets(got), []uint64{2, 3}) {
+		e.t.Fatalf("replay after 1 = %v", offsets(got))
+	}
+	e.clock.Advance(2 * time.Minute)
+	if _, err := e.s.Replay(e.ctx, "/chat", 1, 0, nil); !errors.Is(err, store.ErrReplayGap) {
+		e.t.Fatalf("replay past the window: %v, want ErrReplayGap", err)
+	}
+	got, err = e.s.Replay(e.ctx, "/chat", 3, 0, nil)
+	e.must(err)
+	if len(got) != 0 {
+		e.t.Fatalf("replay at head past the window = %v", offsets(got))
+	}
+	e.must(e.s.Expire(e.ctx))
+	if st := e.s.Stats(); st.ReplayTrimmed != 3 || st.ReplayAppended != 3 {
+		e.t.Fatalf("stats = %+v, want ReplayTrimmed 3, ReplayAppended 3", st)
+	}
+}
+
+func testSessions(e *env) {
+	s := store.Session{ID: "s1", Client: "alice", Namespace: "/chat", Rooms: []string{"a", "b"}, Offset: 42}
+	e.must(e.s.SaveSession(e.ctx, s))
+	e.must(e.s.SaveSession(e.ctx, store.Session{ID: "s2", Client: "bob", Namespace: "/chat"}))
+	e.clock.Advance(time.Minute)
+	got, err := e.s.TakeSession(e.ctx, "s1")
+	e.must(err)
+	if got.ID != "s1" || got.Client != "alice" || got.Namespace != "/chat" || !slices.Equal(got.Rooms, s.Rooms) || got.Offset != 42 {
+		e.t.Fatalf("session = %+v", got)
+	}
+	if !got.Expires.Equal(e.clock.Now().Add(time.Minute)) {
+		e.t.Fatalf("expires = %v, want %v", got.Expires, e.clock.Now().Add(time.Minute))
+	}
+	if _, err := e.s.TakeSession(e.ctx, "s1"); !errors.Is(err, store.ErrSessionNotFound) {
+		e.t.Fatalf("second take: %v, want ErrSessionNotFound", err)
+	}
+	e.clock.Advance(90 * time.Second)
+	if _, err := e.s.TakeSession(e.ctx, "s2"); !errors.Is(err, store.ErrSessionNotFound) {
+		e.t.Fatalf("take after the window: %v, want ErrSessionNotFound", err)
+	}
+	if _, err := e.s.TakeSession(e.ctx, "never"); !errors.Is(err, store.ErrSessionNotFound) {
+		e.t.Fatalf("unknown session: %v", err)
+	}
+}
+
+func testConcurrent(e *env) {
+	const workers, each = 8, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				m := e.msg("c", fmt.Sprintf("%d/%d", w, i))
+				if _, _, err := e.s.Append(e.ctx, m, []string{"alice", fmt.Sprintf("w%d", w)}, nil); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		e.t.Fatal(err)
+	}
+	msgs := e.pending("alice", 0)
+	if len(msgs) != workers*each {
+		e.t.Fatalf("%d pending, want %d", len(msgs), workers*each)
+	}
+	last := make(map[int]int)
+	for i, m := range msgs {
+		if m.Offset != uint64(i+1) {
+			e.t.Fatalf("message %d has offset %d", i, m.Offset)
+		}
+		var w, n int
+		fmt.Sscanf(string(m.Payload), "%d/%d", &w, &n)
+		if prev, ok := last[w]; ok && n <= prev {
+			e.t.Fatalf("worker %d's messages out of order: %d after %d", w, n, prev)
+		}
+		last[w] = n
+	}
+	e.wantOffsets("w3", func() []uint64 {
+		var o []uint64
+		for i := 1; i <= each; i++ {
+			o = append(o, uint64(i))
+		}
+		return o
+	}()...)
+}
+
+func testLargePayload(e *env) {
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+	e.append(store.Message{Namespace: "/chat", Event: "big", Payload: big}, "alice")
+	if msgs := e.pending("alice", 0); len(msgs) != 1 || !bytes.Equal(msgs[0].Payload, big) {
+		e.t.Fatal("1 MiB payload did not round-trip")
+	}
+	huge := store.Message{Namespace: "/chat", Event: "huge", Payload: make([]byte, store.MaxPayload+1)}
+	if _, _, err := e.s.Append(e.ctx, huge, []string{"alice"}, nil); !errors.Is(err, store.ErrPayloadTooLarge) {
+		e.t.Fatalf("payload above MaxPayload: %v, want ErrPayloadTooLarge", err)
+	}
+}
+
+func testClosed(e *env) {
+	e.must(e.s.Close())
+	if _, _, err := e.s.Append(e.ctx, e.msg("a", "x"), []string{"alice"}, nil); !errors.Is(err, store.ErrClosed) {
+		e.t.Errorf("Append after Close: %v", err)
+	}
+	if _, err := e.s.Pending(e.ctx, "alice", 0, 0, nil); !errors.Is(err, store.ErrClosed) {
+		e.t.Errorf("Pending after Close: %v", err)
+	}
+	if err := e.s.Ack(e.ctx, "alice", store.ID{1}); !errors.Is(err, store.ErrClosed) {
+		e.t.Errorf("Ack after Close: %v", err)
+	}
+	if _, err := e.s.Queues(e.ctx); !errors.Is(err, store.ErrClosed) {
+		e.t.Errorf("Queues after Close: %v", err)
+	}
+}
+
+func testReopen(e *env) {
+	id, _ := e.append(e.msg("a", "1"), "alice", "bob")
+	e.append(e.msg("a", "2"), "alice")
+	e.must(e.s.Ack(e.ctx, "bob", id))
+	sub := store.Sub{Namespace: "/chat", Room: "r"}
+	e.must(e.s.Subscribe(e.ctx, "alice", sub))
+	_, _, err := e.s.AppendReplay(e.ctx, e.msg("b", "r1"))
+	e.must(err)
+	e.must(e.s.SaveSession(e.ctx, store.Session{ID: "s", Client: "alice", Namespace: "/chat", Offset: 1}))
+
+	e.s = e.h.Reopen(e.t, e.s, e.opts)
+
+	msgs := e.wantOffsets("alice", 1, 2)
+	if msgs[0].ID != id || string(msgs[1].Payload) != "2" {
+		e.t.Fatalf("after reopen: %+v", msgs)
+	}
+	e.wantOffsets("bob")
+	_, offs := e.append(e.msg("a", "3"), "alice", "bob")
+	if !slices.Equal(offs, []uint64{3, 2}) {
+		e.t.Fatalf("offsets after reopen = %v, want [3 2]", offs)
+	}
+	mem, err := e.s.Members(e.ctx, sub)
+	e.must(err)
+	if !slices.Equal(mem, []string{"alice"}) {
+		e.t.Fatalf("members after reopen = %v", mem)
+	}
+	got, err := e.s.Replay(e.ctx, "/chat", 0, 0, nil)
+	e.must(err)
+	if len(got) != 1 || string(got[0].Payload) != "r1" {
+		e.t.Fatalf("replay after reopen = %+v", got)
+	}
+	if _, off, err := e.s.AppendReplay(e.ctx, e.msg("b", "r2")); err != nil || off != 2 {
+		e.t.Fatalf("replay offset after reopen = %d, %v; want 2", off, err)
+	}
+	if s, err := e.s.TakeSession(e.ctx, "s"); err != nil || s.Client != "alice" {
+		e.t.Fatalf("session after reopen = %+v, %v", s, err)
+	}
+}
