@@ -1,0 +1,384 @@
+package udpio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/net/ipv4"
+
+	"github.com/wiredojo/wiredojo/udpcast"
+	"github.com/wiredojo/wiredojo/udpcast/stats"
+)
+
+// RecvOptions configures a Receiver.
+type RecvOptions struct {
+	// Addr is the local host:port to listen on ("127.0.0.1:9000",
+	// ":9000"; port 0 picks one).
+	Addr string
+	// Group is an IPv4 multicast group to join (Addr's port is used).
+	Group string
+	// Interface names the interface to join Group on ("" = the kernel's
+	// choice).
+	Interface string
+	// Conn, when set, is the socket to read (for instance one opened in
+	// another network namespace); Addr and Group are ignored. The Receiver
+	// closes it.
+	Conn *net.UDPConn
+
+	RunID      uint64        // accept only this run (0 = any); others count as OtherRun
+	Count      uint64        // stop after this many distinct data datagrams in all
+	Duration   time.Duration // stop after this long
+	UntilEnd   bool          // stop once every sender's end marker arrived (plus Linger)
+	Linger     time.Duration // wait after the last end marker for late datagrams (0 = 200ms)
+	MaxSenders int           // senders tracked at once (0 = 64); more count as TooManySenders
+
+	Batch       int // datagrams per recvmmsg (0 = DefaultBatch)
+	MaxDatagram int // receive buffer per datagram (0 = 2048); longer ones count as Truncated
+	ReadBuffer  int // SO_RCVBUF bytes (0 = 8 MiB)
+
+	// Progress, when set, is called about every Interval (default 500ms)
+	// from Run's goroutine with the results so far.
+	Progress func(Result)
+	Interval time.Duration
+	// OnDatagram, when set, is called for every valid data datagram.
+	OnDatagram func(Arrival)
+}
+
+// Arrival describes one received data datagram, for OnDatagram.
+type Arrival struct {
+	From      netip.AddrPort
+	Header    udpcast.Header
+	Size      int
+	ArrivalNS int64 // kernel receive timestamp, Unix ns
+	Outcome   stats.Outcome
+}
+
+// Invalid counts datagrams that were not measured, by reason.
+type Invalid struct {
+	Short          uint64 `json:"short"`            // shorter than the header
+	BadMagic       uint64 `json:"bad_magic"`        // not wiredojo-udp
+	BadVersion     uint64 `json:"bad_version"`      // unknown version or header length
+	Truncated      uint64 `json:"truncated"`        // longer than MaxDatagram
+	OtherRun       uint64 `json:"other_run"`        // a run we were told to ignore
+	TooManySenders uint64 `json:"too_many_senders"` // beyond MaxSenders
+	Wild           uint64 `json:"wild"`             // implausible sequence numbers
+	Stale          uint64 `json:"stale"`            // too far behind to classify
+}
+
+// Total returns the sum of all counters.
+func (v Invalid) Total() uint64 {
+	return v.Short + v.BadMagic + v.BadVersion + v.Truncated + v.OtherRun + v.TooManySenders + v.Wild + v.Stale
+}
+
+// SenderResult is the statistics of one sender's run.
+type SenderResult struct {
+	From    netip.AddrPort
+	RunID   uint64
+	Summary stats.Summary
+	Stream  *stats.Stream // the live stream; read only after Run returned
+}
+
+// Result is what a Receiver measured.
+type Result struct {
+	Senders     []SenderResult // in order of first datagram
+	Total       stats.Summary  // all senders merged
+	KernelDrops uint64         // datagrams the kernel dropped on our full socket (SO_RXQ_OVFL)
+	Invalid     Invalid
+	Datagrams   uint64 // datagrams read, valid or not
+	Elapsed     time.Duration
+	Addr        string // the address listened on
+}
+
+type senderKey struct {
+	addr netip.AddrPort
+	run  uint64
+}
+
+// Receiver reads wiredojo-udp datagrams and keeps statistics per sender.
+// Run must be called once, from one goroutine; Close may be called from
+// any goroutine.
+type Receiver struct {
+	opts  RecvOptions
+	conn  *net.UDPConn
+	rd    *mmsgReader
+	index map[senderKey]int
+	strs  []*stats.Stream
+	keys  []senderKey
+	res   Result
+	drops uint32 // last SO_RXQ_OVFL value
+}
+
+// Listen opens the socket (joining the multicast group if asked) and
+// returns a Receiver ready to Run.
+func Listen(o RecvOptions) (*Receiver, error) {
+	if o.Batch <= 0 {
+		o.Batch = DefaultBatch
+	}
+	if o.MaxDatagram <= 0 {
+		o.MaxDatagram = 2048
+	}
+	if o.ReadBuffer <= 0 {
+		o.ReadBuffer = 8 << 20
+	}
+	if o.MaxSenders <= 0 {
+		o.MaxSenders = 64
+	}
+	if o.Linger <= 0 {
+		o.Linger = 200 * time.Millisecond
+	}
+	if o.Interval <= 0 {
+		o.Interval = 500 * time.Millisecond
+	}
+	conn := o.Conn
+	if conn == nil {
+		var err error
+		conn, err = listen(o)
+		if err != nil {
+			return nil, err
+		}
+	}
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("udpio: %w", err)
+	}
+	if err := setRecvOptions(rc, o.ReadBuffer); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("udpio: socket options: %w", err)
+	}
+	r := &Receiver{
+		opts:  o,
+		conn:  conn,
+		rd:    newMmsgReader(rc, o.Batch, o.MaxDatagram+1),
+		index: make(map[senderKey]int),
+	}
+	r.res.Addr = conn.LocalAddr().String()
+	return r, nil
+}
+
+func listen(o RecvOptions) (*net.UDPConn, error) {
+	addr := o.Addr
+	if addr == "" {
+		addr = ":0"
+	}
+	if o.Group == "" {
+		la, err := net.ResolveUDPAddr("udp4", addr)
+		if err != nil {
+			return nil, fmt.Errorf("udpio: listen address %q: %w", addr, err)
+		}
+		c, err := net.ListenUDP("udp4", la)
+		if err != nil {
+			return nil, fmt.Errorf("udpio: listen on %s: %w", addr, err)
+		}
+		return c, nil
+	}
+	g := net.ParseIP(o.Group)
+	if g == nil || g.To4() == nil || !g.IsMulticast() {
+		return nil, fmt.Errorf("%w: %q", ErrNotMulticast, o.Group)
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("udpio: listen address %q: %w", addr, err)
+	}
+	// Bind the group address itself so only its datagrams arrive.
+	la, err := net.ResolveUDPAddr("udp4", net.JoinHostPort(o.Group, port))
+	if err != nil {
+		return nil, fmt.Errorf("udpio: %w", err)
+	}
+	c, err := net.ListenUDP("udp4", la)
+	if err != nil {
+		return nil, fmt.Errorf("udpio: listen on %s: %w", la, err)
+	}
+	var ifi *net.Interface
+	if o.Interface != "" {
+		if ifi, err = net.InterfaceByName(o.Interface); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("udpio: multicast interface: %w", err)
+		}
+	}
+	if err := ipv4.NewPacketConn(c).JoinGroup(ifi, &net.UDPAddr{IP: g}); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("udpio: join group %s: %w (is there a multicast route? try --iface)", g, err)
+	}
+	return c, nil
+}
+
+// Addr returns the local address of the socket.
+func (r *Receiver) Addr() net.Addr { return r.conn.LocalAddr() }
+
+// Close closes the socket; a running Run returns.
+func (r *Receiver) Close() error { return r.conn.Close() }
+
+// Run reads and measures until ctx ends, Duration passes, Count distinct
+// datagrams arrived, or (UntilEnd) every sender ended; it then closes the
+// socket and returns the result. Ending by ctx is not an error.
+func (r *Receiver) Run(ctx context.Context) (Result, error) {
+	defer r.conn.Close()
+	o := r.opts
+	start := time.Now()
+	wake := context.AfterFunc(ctx, func() { _ = r.conn.SetReadDeadline(time.Unix(1, 0)) })
+	defer wake()
+	var end, lingerEnd time.Time
+	if o.Duration > 0 {
+		end = start.Add(o.Duration)
+	}
+	nextProgress := start.Add(o.Interval)
+	var received uint64
+	for {
+		if ctx.Err() != nil {
+			break
+		}
+		now := time.Now()
+		if (!end.IsZero() && !now.Before(end)) || (!lingerEnd.IsZero() && !now.Before(lingerEnd)) {
+			break
+		}
+		dl := nextProgress
+		if o.Progress == nil {
+			dl = now.Add(time.Second)
+		}
+		if !end.IsZero() && end.Before(dl) {
+			dl = end
+		}
+		if !lingerEnd.IsZero() && lingerEnd.Before(dl) {
+			dl = lingerEnd
+		}
+		_ = r.conn.SetReadDeadline(dl)
+		if ctx.Err() != nil {
+			break
+		}
+		n, err := r.rd.read()
+		if err != nil {
+			if isTimeout(err) {
+				r.tick(start, &nextProgress)
+				continue
+			}
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				break
+			}
+			if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, os.ErrDeadlineExceeded) {
+				continue
+			}
+			return r.result(start), fmt.Errorf("udpio: receive: %w", err)
+		}
+		fallback := time.Now().UnixNano()
+		for i := range n {
+			received += r.handle(i, fallback)
+		}
+		r.tick(start, &nextProgress)
+		if o.Count > 0 && received >= o.Count {
+			break
+		}
+		if o.UntilEnd && lingerEnd.IsZero() && r.allEnded() {
+			lingerEnd = time.Now().Add(o.Linger)
+		}
+	}
+	return r.result(start), nil
+}
+
+func (r *Receiver) tick(start time.Time, next *time.Time) {
+	if r.opts.Progress == nil || time.Now().Before(*next) {
+		return
+	}
+	r.opts.Progress(r.result(start))
+	*next = time.Now().Add(r.opts.Interval)
+}
+
+func (r *Receiver) allEnded() bool {
+	if len(r.strs) == 0 {
+		return false
+	}
+	for _, s := range r.strs {
+		if !s.Ended() {
+			return false
+		}
+	}
+	return true
+}
+
+// handle measures datagram i of the last batch and returns 1 when it was a
+// new data datagram.
+func (r *Receiver) handle(i int, fallbackNS int64) uint64 {
+	data, trunc, oob, src := r.rd.datagram(i)
+	r.res.Datagrams++
+	ts, drops, ok := parseOOB(oob)
+	if ok {
+		// The counter is per socket, cumulative from its creation.
+		r.drops = drops
+	}
+	if ts == 0 {
+		ts = fallbackNS
+	}
+	if trunc || len(data) > r.opts.MaxDatagram {
+		r.res.Invalid.Truncated++
+		return 0
+	}
+	h, _, err := udpcast.DecodeHeader(data)
+	switch {
+	case errors.Is(err, udpcast.ErrShort):
+		r.res.Invalid.Short++
+		return 0
+	case errors.Is(err, udpcast.ErrBadMagic):
+		r.res.Invalid.BadMagic++
+		return 0
+	case err != nil:
+		r.res.Invalid.BadVersion++
+		return 0
+	}
+	if r.opts.RunID != 0 && h.RunID != r.opts.RunID {
+		r.res.Invalid.OtherRun++
+		return 0
+	}
+	var from netip.AddrPort
+	if src.v4 {
+		from = netip.AddrPortFrom(netip.AddrFrom4([4]byte(src.ip[:4])), src.port)
+	} else {
+		from = netip.AddrPortFrom(netip.AddrFrom16(src.ip).Unmap(), src.port)
+	}
+	k := senderKey{from, h.RunID}
+	idx, found := r.index[k]
+	if !found {
+		if len(r.strs) >= r.opts.MaxSenders {
+			r.res.Invalid.TooManySenders++
+			return 0
+		}
+		idx = len(r.strs)
+		r.index[k] = idx
+		r.strs = append(r.strs, new(stats.Stream))
+		r.keys = append(r.keys, k)
+	}
+	out := r.strs[idx].Add(h, len(data), ts)
+	switch out {
+	case stats.Wild:
+		r.res.Invalid.Wild++
+	case stats.Stale:
+		r.res.Invalid.Stale++
+	}
+	if out == stats.EndMark || out == stats.Wild || out == stats.Stale {
+		return 0
+	}
+	if r.opts.OnDatagram != nil {
+		r.opts.OnDatagram(Arrival{From: from, Header: h, Size: len(data), ArrivalNS: ts, Outcome: out})
+	}
+	if out == stats.Duplicate {
+		return 0
+	}
+	return 1
+}
+
+func (r *Receiver) result(start time.Time) Result {
+	res := r.res
+	res.Elapsed = time.Since(start)
+	res.KernelDrops = uint64(r.drops)
+	res.Senders = make([]SenderResult, len(r.strs))
+	for i, s := range r.strs {
+		res.Senders[i] = SenderResult{From: r.keys[i].addr, RunID: r.keys[i].run, Summary: s.Summary(), Stream: s}
+	}
+	res.Total = stats.Merge(r.strs)
+	return res
+}

@@ -1,0 +1,199 @@
+package udpio_test
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/wiredojo/wiredojo/udpcast"
+	"github.com/wiredojo/wiredojo/udpcast/impair"
+	"github.com/wiredojo/wiredojo/udpcast/udpio"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// transfer runs a receiver on loopback and one Send to it, and returns both
+// results.
+func transfer(t *testing.T, so udpio.SendOptions, ro udpio.RecvOptions) (udpio.SendResult, udpio.Result) {
+	t.Helper()
+	ro.Addr = "127.0.0.1:0"
+	ro.UntilEnd = true
+	r, err := udpio.Listen(ro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	type out struct {
+		res udpio.Result
+		err error
+	}
+	done := make(chan out, 1)
+	go func() {
+		res, err := r.Run(ctx)
+		done <- out{res, err}
+	}()
+	so.To = r.Addr().String()
+	sres, err := udpio.Send(ctx, so)
+	if err != nil {
+		cancel()
+		<-done
+		t.Fatal(err)
+	}
+	o := <-done
+	if o.err != nil {
+		t.Fatal(o.err)
+	}
+	return sres, o.res
+}
+
+func TestSendRecvClean(t *testing.T) {
+	for _, batch := range []bool{true, false} {
+		name := "batch"
+		if !batch {
+			name = "nobatch"
+		}
+		t.Run(name, func(t *testing.T) {
+			s, r := transfer(t, udpio.SendOptions{Count: 2000, Size: 200, Rate: 20000, NoBatch: !batch}, udpio.RecvOptions{})
+			if s.Sent != 2000 || s.Datagrams != 2000 || s.Errors != 0 {
+				t.Fatalf("send result %+v", s)
+			}
+			if len(r.Senders) != 1 || r.Senders[0].RunID != s.RunID {
+				t.Fatalf("senders %+v", r.Senders)
+			}
+			sum := r.Total
+			// Only the kernel may lose datagrams on loopback, and it says so.
+			if sum.Sent != 2000 || sum.Lost != r.KernelDrops || sum.Duplicates != 0 || !sum.Ended {
+				t.Fatalf("summary %+v", sum)
+			}
+			if sum.LatencyMS.Max <= 0 || sum.ThroughputBPS <= 0 {
+				t.Fatalf("no latency/throughput: %+v", sum)
+			}
+		})
+	}
+}
+
+// TestInjectedLossEqualsMeasured: with a seeded pipeline on loopback and no
+// kernel drops, what the pipeline dropped is exactly what the receiver
+// misses, and its duplicates exactly what the receiver saw twice.
+func TestInjectedLossEqualsMeasured(t *testing.T) {
+	cfg := impair.Config{Loss: 0.05, Duplicate: 0.02, Delay: 2 * time.Millisecond, Jitter: time.Millisecond, Seed: 1}
+	s, r := transfer(t, udpio.SendOptions{Count: 5000, Size: 100, Rate: 50000, Impair: cfg}, udpio.RecvOptions{})
+	st := s.Impair
+	if st.In != 5000 || st.QueueDropped != 0 {
+		t.Fatalf("pipeline %+v", st)
+	}
+	sum := r.Total
+	if r.KernelDrops != 0 {
+		// A busy machine: the kernel dropped some too; loss can only grow
+		// by what it reports.
+		if sum.Lost < st.Lost || sum.Lost > st.Lost+r.KernelDrops {
+			t.Fatalf("measured lost %d, injected %d, kernel drops %d", sum.Lost, st.Lost, r.KernelDrops)
+		}
+	} else if sum.Sent != 5000 || sum.Lost != st.Lost || sum.Duplicates != st.Duplicated {
+		t.Fatalf("measured sent %d lost %d dup %d; injected lost %d dup %d", sum.Sent, sum.Lost, sum.Duplicates, st.Lost, st.Duplicated)
+	}
+	if p := sum.LossPercent(); p < 4 || p > 6 {
+		t.Fatalf("loss %.2f%%, want about 5%%", p)
+	}
+	if sum.LatencyMS.P50 < 1.5 || sum.LatencyMS.P50 > 20 {
+		t.Fatalf("latency p50 %.3f ms with 2ms±1ms injected", sum.LatencyMS.P50)
+	}
+	if sum.Reordered == 0 {
+		t.Fatalf("jitter of 1ms at 50k/s reorders datagrams, none counted: %+v", sum)
+	}
+	// Same seed, same decisions.
+	s2, _ := transfer(t, udpio.SendOptions{Count: 5000, Size: 100, Rate: 50000, Impair: cfg}, udpio.RecvOptions{})
+	if s2.Impair != s.Impair {
+		t.Fatalf("seeded runs differ: %+v vs %+v", s2.Impair, s.Impair)
+	}
+}
+
+func TestBadDatagramsAreCounted(t *testing.T) {
+	r, err := udpio.Listen(udpio.RecvOptions{Addr: "127.0.0.1:0", Count: 3, RunID: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan udpio.Result, 1)
+	go func() {
+		res, _ := r.Run(ctx)
+		done <- res
+	}()
+	c, err := net.Dial("udp4", r.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	send := func(b []byte) {
+		if _, err := c.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	good := func(seq uint64) []byte { return udpcast.Header{RunID: 7, Seq: seq}.AppendTo(nil) }
+	send([]byte("WDUP"))                                         // short
+	send([]byte("hello world, not ours at all, no no no no no")) // bad magic
+	send(append([]byte("WDUP\x09"), make([]byte, 40)...))        // version
+	send(udpcast.Header{RunID: 8, Seq: 1}.AppendTo(nil))         // other run
+	send(make([]byte, 3000))                                     // truncated
+	send(good(0))
+	send(good(1 << 62)) // wild
+	send(good(1))
+	send(good(1)) // duplicate
+	send(good(2))
+	res := <-done
+	inv := res.Invalid
+	if inv.Short != 1 || inv.BadMagic != 1 || inv.BadVersion != 1 || inv.OtherRun != 1 || inv.Truncated != 1 || inv.Wild != 1 {
+		t.Fatalf("invalid counters %+v", inv)
+	}
+	if res.Total.Received != 3 || res.Total.Duplicates != 1 || res.Total.Sent != 3 {
+		t.Fatalf("summary %+v", res.Total)
+	}
+}
+
+func TestRecvEndsOnContextAndDuration(t *testing.T) {
+	r, err := udpio.Listen(udpio.RecvOptions{Addr: "127.0.0.1:0", Duration: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r, err = udpio.Listen(udpio.RecvOptions{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(20 * time.Millisecond); cancel() }()
+	if _, err := r.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSendOptionErrors(t *testing.T) {
+	ctx := context.Background()
+	if _, err := udpio.Send(ctx, udpio.SendOptions{To: "127.0.0.1:9", Size: 10}); err == nil {
+		t.Fatal("size below the header accepted")
+	}
+	if _, err := udpio.Send(ctx, udpio.SendOptions{Size: 100}); err == nil {
+		t.Fatal("no destination accepted")
+	}
+	if _, err := udpio.Send(ctx, udpio.SendOptions{To: "127.0.0.1:9", Impair: impair.Config{Loss: 3}}); err == nil {
+		t.Fatal("bad impairment accepted")
+	}
+	if _, err := udpio.Listen(udpio.RecvOptions{Addr: ":0", Group: "10.0.0.1"}); err == nil {
+		t.Fatal("unicast group accepted")
+	}
+}
+
+func TestSendDurationAndProgress(t *testing.T) {
+	calls := 0
+	s, r := transfer(t, udpio.SendOptions{Duration: 300 * time.Millisecond, Size: 64, Rate: 1000, Progress: func(uint64) { calls++ }, ProgressEvery: 50 * time.Millisecond}, udpio.RecvOptions{})
+	if s.Sent == 0 || calls == 0 || r.Total.Sent != s.Sent {
+		t.Fatalf("sent %d, progress calls %d, receiver saw %d", s.Sent, calls, r.Total.Sent)
+	}
+}
