@@ -26,7 +26,7 @@ var ErrReplayGap = errors.New("store: replay log no longer holds entries after t
 
 // ErrCorrupt is matched (errors.Is) by errors for stored records or files that
 // cannot be decoded.
-var ErrCorrupt = errors.New("store: corrupted record")
+var ErrCorrupt = errors.New("store: corrupted data")
 
 // ErrDiskFull is matched (errors.Is) by write errors caused by a full disk.
 // The write was rolled back as a whole: no queue is left half-written.

@@ -1,0 +1,380 @@
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"syscall"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/wiredojo/wiredojo/tcpchat/store"
+)
+
+// Top-level buckets and keys of the file.
+var (
+	bQueues   = []byte("queues")   // client -> {m: offset->record, i: id->offset, next, n, seen}
+	bRooms    = []byte("rooms")    // client\0ns\0room -> ""
+	bMembers  = []byte("members")  // ns\0room\0client -> ""
+	bReplay   = []byte("replay")   // ns -> {m: offset->record, next, first}
+	bSessions = []byte("sessions") // id -> session record
+	bMeta     = []byte("meta")     // version
+
+	kMsgs  = []byte("m")
+	kIndex = []byte("i")
+	kNext  = []byte("next")
+	kCount = []byte("n")
+	kSeen  = []byte("seen")
+	kFirst = []byte("first")
+)
+
+const fileVersion = 1
+
+// maxGroup bounds how many writes share one transaction.
+const maxGroup = 1024
+
+// Store is the bbolt store. It is safe for concurrent use; it owns one
+// goroutine (the committer), which Close ends.
+type Store struct {
+	db     *bolt.DB
+	path   string
+	limits store.Limits
+	now    func() time.Time
+	ids    *store.IDGen
+
+	closeMu sync.RWMutex // held for reading while a write is queued; Close takes it for writing
+	closed  bool         // guarded by closeMu
+	ops     chan *op     // writes for the committer
+	done    chan struct{}
+
+	mu    sync.Mutex           // guards stats and seen
+	stats store.Stats          // guarded by mu
+	seen  map[string]time.Time // last-seen marks not yet written; guarded by mu
+}
+
+// op is one queued write. fn may run twice (grouped, then alone after a
+// failed group) and must reset what it reports.
+type op struct {
+	fn    func(tx *bolt.Tx) error
+	delta store.Stats // counters to add once committed
+	err   chan error
+}
+
+var opPool = sync.Pool{New: func() any { return &op{err: make(chan error, 1)} }}
+
+// Open opens (creating if needed) the bolt file at path. A file that another
+// process holds open, or that is corrupted, is reported with its path.
+func Open(path string, opts store.Options) (s *Store, err error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	defer func() {
+		// bbolt panics on some corrupted pages; a file is input, never a panic.
+		if r := recover(); r != nil {
+			s, err = nil, fmt.Errorf("%w: bolt file %s is unreadable (%v); move it aside or restore a backup", store.ErrCorrupt, path, r)
+		}
+	}()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		switch {
+		case errors.Is(err, berrors.ErrTimeout):
+			return nil, fmt.Errorf("boltstore: %s is locked by another process (is another `chat serve` using it?): %w", path, err)
+		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
+			return nil, fmt.Errorf("%w: %s is not a valid bolt file (%v); move it aside or restore a backup", store.ErrCorrupt, path, err)
+		case errors.Is(err, syscall.ENOSPC):
+			return nil, fmt.Errorf("%w: opening %s: %w", store.ErrDiskFull, path, err)
+		}
+		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bQueues, bRooms, bMembers, bReplay, bSessions, bMeta} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bMeta)
+		if v := meta.Get([]byte("version")); v == nil {
+			return meta.Put([]byte("version"), u64(fileVersion))
+		} else if len(v) != 8 || binary.BigEndian.Uint64(v) != fileVersion {
+			return fmt.Errorf("%w: %s has file version %x, this build reads %d", store.ErrCorrupt, path, v, fileVersion)
+		}
+		return nil
+	})
+	if err == nil {
+		err = db.View(func(tx *bolt.Tx) error {
+			var first error
+			for cerr := range tx.Check() { // drain: the checker stops when the channel is read to the end
+				if first == nil {
+					first = fmt.Errorf("%w: %s failed its consistency check: %v; move it aside or restore a backup", store.ErrCorrupt, path, cerr)
+				}
+			}
+			return first
+		})
+	}
+	if err != nil {
+		_ = db.Close()
+		if errors.Is(err, store.ErrCorrupt) {
+			return nil, err
+		}
+		return nil, wrapWrite(path, err)
+	}
+	s = &Store{
+		db:     db,
+		path:   path,
+		limits: opts.Limits.WithDefaults(),
+		now:    opts.Now,
+		ids:    store.NewIDGen(opts.Node),
+		ops:    make(chan *op, maxGroup),
+		done:   make(chan struct{}),
+		seen:   make(map[string]time.Time),
+	}
+	go s.commitLoop()
+	return s, nil
+}
+
+// Path returns the file's path.
+func (s *Store) Path() string { return s.path }
+
+func wrapWrite(path string, err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("%w: writing %s (the write was rolled back; free space and retry): %w", store.ErrDiskFull, path, err)
+	}
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return store.ErrClosed
+	}
+	return fmt.Errorf("boltstore: write to %s: %w", path, err)
+}
+
+// write queues fn for the committer and waits for its commit.
+func (s *Store) write(ctx context.Context, fn func(tx *bolt.Tx, d *store.Stats) error) error {
+	o := opPool.Get().(*op)
+	o.fn = func(tx *bolt.Tx) error {
+		o.delta = store.Stats{}
+		return fn(tx, &o.delta)
+	}
+	s.closeMu.RLock()
+	if s.closed {
+		s.closeMu.RUnlock()
+		return store.ErrClosed
+	}
+	select {
+	case s.ops <- o:
+	case <-ctx.Done():
+		s.closeMu.RUnlock()
+		return ctx.Err()
+	}
+	s.closeMu.RUnlock()
+	// Once queued, the write will be committed or fail; wait for the answer
+	// so that a caller never sees success for an unsynced write.
+	err := <-o.err
+	o.fn = nil
+	opPool.Put(o)
+	return err
+}
+
+func (s *Store) commitLoop() {
+	defer close(s.done)
+	group := make([]*op, 0, maxGroup)
+	for o := range s.ops {
+		group = append(group[:0], o)
+	more:
+		for len(group) < maxGroup {
+			select {
+			case o, ok := <-s.ops:
+				if !ok {
+					break more
+				}
+				group = append(group, o)
+			default:
+				break more
+			}
+		}
+		s.commit(group)
+	}
+}
+
+func (s *Store) commit(group []*op) {
+	s.mu.Lock()
+	seen := s.seen
+	if len(seen) > 0 {
+		s.seen = make(map[string]time.Time)
+	}
+	s.mu.Unlock()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := writeSeen(tx, seen); err != nil {
+			return err
+		}
+		for _, o := range group {
+			if err := o.fn(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		s.mu.Lock()
+		s.stats.Commits++
+		for _, o := range group {
+			add(&s.stats, &o.delta)
+		}
+		s.mu.Unlock()
+		for _, o := range group {
+			o.err <- nil
+		}
+		return
+	}
+	s.mu.Lock()
+	for c, t := range seen {
+		if t.After(s.seen[c]) {
+			s.seen[c] = t
+		}
+	}
+	s.mu.Unlock()
+	for _, o := range group {
+		var oerr error
+		if len(group) == 1 {
+			oerr = err
+		} else {
+			oerr = s.db.Update(o.fn)
+		}
+		if oerr != nil {
+			oerr = wrapWrite(s.path, oerr)
+		} else {
+			s.mu.Lock()
+			s.stats.Commits++
+			add(&s.stats, &o.delta)
+			s.mu.Unlock()
+		}
+		o.err <- oerr
+	}
+}
+
+func writeSeen(tx *bolt.Tx, seen map[string]time.Time) error {
+	qs := tx.Bucket(bQueues)
+	for c, t := range seen {
+		if cb := qs.Bucket([]byte(c)); cb != nil {
+			if t.UnixNano() > i64(cb.Get(kSeen)) {
+				if err := cb.Put(kSeen, u64(uint64(t.UnixNano()))); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func add(s, d *store.Stats) {
+	s.Appended += d.Appended
+	s.Acked += d.Acked
+	s.AckNotPending += d.AckNotPending
+	s.DroppedOverflow += d.DroppedOverflow
+	s.DroppedAge += d.DroppedAge
+	s.Purged += d.Purged
+	s.ExpiredQueues += d.ExpiredQueues
+	s.ReplayAppended += d.ReplayAppended
+	s.ReplayTrimmed += d.ReplayTrimmed
+	s.SessionsSaved += d.SessionsSaved
+	s.SessionsTaken += d.SessionsTaken
+	s.SessionsExpired += d.SessionsExpired
+}
+
+// Close waits for queued writes, stops the committer and closes the file.
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	if s.closed {
+		s.closeMu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.ops)
+	s.closeMu.Unlock()
+	<-s.done
+	s.mu.Lock()
+	seen := s.seen
+	s.seen = nil
+	s.mu.Unlock()
+	var err error
+	if len(seen) > 0 {
+		err = s.db.Update(func(tx *bolt.Tx) error { return writeSeen(tx, seen) })
+	}
+	if cerr := s.db.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("boltstore: close %s: %w", s.path, cerr)
+	}
+	return err
+}
+
+func (s *Store) isClosed() bool {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	return s.closed
+}
+
+// view runs a read-only transaction, converting a panic on a corrupted page
+// into an error that names the file.
+func (s *Store) view(fn func(tx *bolt.Tx) error) (err error) {
+	if s.isClosed() {
+		return store.ErrClosed
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: reading %s: %v", store.ErrCorrupt, s.path, r)
+		}
+	}()
+	err = s.db.View(fn)
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return store.ErrClosed
+	}
+	return err
+}
+
+// Stats implements store.Store.
+func (s *Store) Stats() store.Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}
+
+func (s *Store) markSeen(client string, t time.Time) {
+	s.mu.Lock()
+	if s.seen != nil && t.After(s.seen[client]) {
+		s.seen[client] = t
+	}
+	s.mu.Unlock()
+}
+
+func u64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+func getU64(b *bolt.Bucket, k []byte) uint64 {
+	v := b.Get(k)
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+func i64(v []byte) int64 {
+	if len(v) != 8 {
+		return 0
+	}
+	return int64(binary.BigEndian.Uint64(v))
+}
+
+func join(parts ...string) []byte {
+	var b bytes.Buffer
+	for i, p := range parts {
+		if i > 0 {
+			b.WriteByte(0)
+		}
+		b.WriteString(p)
+	}
+	return b.Bytes()
+}
