@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wiredojo/wiredojo/udpcast/impair"
+	"github.com/wiredojo/wiredojo/udpcast/udpio"
+)
+
+// udpFreePort returns a loopback UDP port that was free a moment ago.
+func udpFreePort(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// udpWaitBound waits until something has bound 127.0.0.1:port (our own bind
+// then fails), so a sender does not race the receiver's start.
+func udpWaitBound(t *testing.T, port int, exited func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) && !exited() {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+		if err != nil {
+			return
+		}
+		c.Close()
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("nothing bound port %d", port)
+}
+
+func udpRunCLI(ctx context.Context, args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := run(ctx, append([]string{"wiredojo"}, args...), strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestUDPSendRecvJSON(t *testing.T) {
+	port := udpFreePort(t)
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	type result struct {
+		code     int
+		out, err string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, out, errs := udpRunCLI(ctx, "udp", "recv", "--addr", addr, "--until-end", "--json")
+		done <- result{code, out, errs}
+	}()
+	var early *result
+	udpWaitBound(t, port, func() bool {
+		select {
+		case r := <-done:
+			early = &r
+			return true
+		default:
+			return false
+		}
+	})
+	if early != nil {
+		t.Fatalf("recv ended before anything was sent: exit %d: %s %s", early.code, early.out, early.err)
+	}
+	// Only one CLI at a time in a process: urfave/cli's global help flag is
+	// written on every run, so the sender here is the library.
+	sres, err := udpio.Send(ctx, udpio.SendOptions{To: addr, Count: 3000, Rate: 30000, Size: 100,
+		Impair: impair.Config{Loss: 0.05, Seed: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.code != 0 {
+		t.Fatalf("recv exit %d: %s %s", r.code, r.out, r.err)
+	}
+	var sum map[string]any
+	if err := json.Unmarshal([]byte(r.out), &sum); err != nil {
+		t.Fatalf("recv --json: %v\n%s", err, r.out)
+	}
+	for _, k := range []string{"sent", "received", "lost", "duplicates", "reordered", "jitter_ms", "latency_ms", "throughput_bps"} {
+		if _, ok := sum[k]; !ok {
+			t.Errorf("summary lacks %q: %s", k, r.out)
+		}
+	}
+	lat, _ := sum["latency_ms"].(map[string]any)
+	for _, k := range []string{"p50", "p90", "p99", "max"} {
+		if _, ok := lat[k]; !ok {
+			t.Errorf("latency_ms lacks %q", k)
+		}
+	}
+	if sum["sent"].(float64) != 3000 {
+		t.Errorf("sent %v, want 3000", sum["sent"])
+	}
+	lost := sum["lost"].(float64) - sum["kernel_drops"].(float64)
+	if lost != float64(sres.Impair.Lost) && sum["kernel_drops"].(float64) == 0 {
+		t.Errorf("lost %v, the pipeline dropped %d", lost, sres.Impair.Lost)
+	}
+}
+
+func TestUDPSendCLI(t *testing.T) {
+	r, err := udpio.Listen(udpio.RecvOptions{Addr: "127.0.0.1:0", UntilEnd: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := make(chan udpio.Result, 1)
+	go func() {
+		res, _ := r.Run(ctx)
+		done <- res
+	}()
+	code, out, errs := udpRunCLI(ctx, "--no-color", "udp", "send", "--to", r.Addr().String(), "--count", "3000", "--rate", "30000", "--size", "100", "--loss", "5%", "--dup", "1%", "--seed", "1")
+	if code != 0 {
+		cancel()
+		<-done
+		t.Fatalf("send exit %d: %s %s", code, out, errs)
+	}
+	for _, want := range []string{"sent 3000 datagrams", "lost", "duplicated", "queue-dropped", "seed 1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("send output lacks %q:\n%s", want, out)
+		}
+	}
+	res := <-done
+	if res.Total.Sent != 3000 || res.Total.Received == 0 || res.Total.Duplicates == 0 {
+		t.Errorf("receiver saw %+v", res.Total)
+	}
+}
+
+func TestUDPUsageErrors(t *testing.T) {
+	ctx := context.Background()
+	for _, args := range [][]string{
+		{"udp", "send", "--count", "1"},
+		{"udp", "send", "--to", "127.0.0.1:9", "--loss", "5"},
+		{"udp", "send", "--to", "127.0.0.1:9", "--size", "10"},
+		{"udp", "send", "--to", "127.0.0.1:9", "--rate", "fast"},
+		{"udp", "send", "--to", "127.0.0.1:9", "--burst", "4"},
+		{"udp", "recv", "--group", "10.1.1.1", "--addr", "127.0.0.1:0"},
+		{"udp", "recv", "--run", "zz"},
+	} {
+		if code, _, errs := udpRunCLI(ctx, args...); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d (%s)", args, code, exitUsage, errs)
+		}
+	}
+}
+
+func TestParseSendRate(t *testing.T) {
+	for in, want := range map[string]float64{"1000": 1000, "250pps": 250, "8mbit": 1000, "": 0} {
+		got, err := parseSendRate(in, 1000)
+		if err != nil || got != want {
+			t.Errorf("parseSendRate(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+}
