@@ -1,0 +1,69 @@
+// Package filter compiles tcpdump's capture-filter language to classic BPF
+// with a pure-Go compiler, and runs the result on packets in a BPF virtual
+// machine (golang.org/x/net/bpf). The same program can be attached to a
+// socket in the kernel (RawInstructions, for SO_ATTACH_FILTER).
+//
+// It owns the lexer, the parser, the code generator, the matcher and a
+// dumper in the format of `tcpdump -d`. It does not open captures, decode
+// packets or resolve names: host and network names are rejected (use
+// addresses), and service names come from a small built-in table.
+//
+// # Grammar
+//
+//	expr      = term { ("and" | "&&" | "or" | "||") (term | id) }   // and/or: same precedence, left to right
+//	term      = ("not" | "!") term | "(" expr ")" | primitive | relation
+//	primitive = [proto] [dir] [type] id                           // at least one qualifier
+//	          | proto                                              // ip ip6 arp rarp tcp udp icmp icmp6 sctp igmp
+//	          | [ether | ip | ip6] ("broadcast" | "multicast")
+//	          | "less" NUM | "greater" NUM
+//	proto     = ether | link | ip | ip6 | arp | rarp | tcp | udp | icmp | icmp6 | sctp | igmp
+//	dir       = src | dst | src or dst | src and dst
+//	type      = host | net | port | portrange | proto
+//	id        = IPv4 [ "/" len | mask IPv4 ] | IPv6 [ "/" len ] | MAC | NUM | name | "\"name
+//	          | ("not" | "!") id | "(" id { (and | or) id } ")"
+//	relation  = arith ( ">" | ">=" | "=" | "==" | "!=" | "<" | "<=" ) arith
+//	arith     = NUM | len | constant | proto "[" arith [ ":" (1|2|4) ] "]" | "(" arith ")" | "-" arith
+//	          | arith ( "+" | "-" | "*" | "/" | "%" | "&" | "|" | "^" | "<<" | ">>" ) arith
+//
+// Numbers are decimal, 0x hex or 0-prefixed octal. Operator precedence, low
+// to high: | & (<< >>) (+ -) (* / %), unary minus; "^", as in libpcap's
+// grammar, takes everything to its right. Constants: tcpflags, tcp-fin,
+// tcp-syn, tcp-rst, tcp-push, tcp-ack, tcp-urg, tcp-ece, tcp-cwr, icmptype,
+// icmpcode, icmp-echo, icmp-echoreply, icmp-unreach, ... icmp6type,
+// icmp6code, icmp6-echo, icmp6-echoreply, icmp6-neighborsolicit, ...
+//
+// A bare id after and/or takes the qualifiers of the primitive before it,
+// as in tcpdump: "host a or b" is "host a or host b", "port 80 or 443" is
+// "port 80 or port 443", "host a and not b" is "host a and not host b".
+//
+// # Semantics (those of tcpdump 4.99 / libpcap 1.10)
+//
+//   - host/net with an IPv4 address test IPv4, ARP and RARP addresses; a
+//     short address ("net 10.1", "host 10.1") is a prefix; ip6 hosts and
+//     networks test IPv6 only.
+//   - port/portrange test TCP, UDP and SCTP (or the one named), on IPv4 only
+//     in first fragments with the header length from IHL, and on IPv6 only
+//     directly after the fixed header. Service names restrict the protocol
+//     as /etc/services does ("port http" is TCP only).
+//   - tcp, udp, sctp and icmp6 also find the protocol after an IPv6
+//     fragment header; tcp[...], udp[...], icmp[...] are IPv4 only (first
+//     fragments), icmp6[...] is relative to a fixed 40-byte IPv6 header.
+//   - In "a OP b" inside an arithmetic expression only the protocol test of
+//     a is kept, as in libpcap ("ip[0] + tcp[0] = 1" does not test for TCP).
+//   - "len" is the length of the bytes given to Match (tcpdump uses the
+//     packet's original length; they differ only for truncated packets).
+//
+// Link types: Ethernet, Linux cooked SLL and SLL2, BSD loopback (Null,
+// address family in little-endian host order) and OpenBSD loopback (Loop),
+// raw IP (Raw, IPv4, IPv6). Ethernet addresses, ether broadcast and ether
+// multicast need Ethernet. VLAN tags, gateway, protochain and the other
+// tcpdump primitives are not supported and say so.
+//
+// Example:
+//
+//	prog, err := filter.Compile("tcp port 7070 and tcp[tcpflags] & tcp-syn != 0", layers.LinkTypeEthernet, 262144)
+//	if err != nil {
+//		return err // a *filter.SyntaxError points at the column
+//	}
+//	if prog.Match(packetBytes) { ... }
+package filter

@@ -1,0 +1,94 @@
+package filter
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gopacket/gopacket/layers"
+	"golang.org/x/net/bpf"
+)
+
+// Program is a compiled filter. It is immutable: Match, Dump and
+// RawInstructions may be called from several goroutines at once.
+type Program struct {
+	expr string
+	ins  []bpf.Instruction
+	vm   *bpf.VM
+}
+
+// Compile compiles a tcpdump filter expression for captures of the given
+// link type (Ethernet, LinuxSLL, LinuxSLL2, Null, Loop, Raw, IPv4, IPv6)
+// with the given snapshot length (the value the program returns on a match;
+// 0 or less means 262144). An empty expression matches everything.
+//
+// Errors in the expression are *SyntaxError; an unsupported link type is
+// ErrLinkType.
+func Compile(expr string, link layers.LinkType, snaplen int) (*Program, error) {
+	b, err := newBuilder(link)
+	if err != nil {
+		return nil, err
+	}
+	if snaplen <= 0 || snaplen > 1<<30 {
+		snaplen = 262144
+	}
+	tree, err := parse(expr, b)
+	if err != nil {
+		return nil, err
+	}
+	ins, err := compileTree(tree, uint32(snaplen))
+	if err != nil {
+		var se *SyntaxError
+		if !asSyntax(err, &se) {
+			se = &SyntaxError{Expr: expr, Col: 1, Msg: err.Error()}
+		}
+		return nil, se
+	}
+	vm, err := bpf.NewVM(ins)
+	if err != nil {
+		return nil, fmt.Errorf("filter: compiled an invalid program for %q: %w", expr, err)
+	}
+	return &Program{expr: expr, ins: ins, vm: vm}, nil
+}
+
+func asSyntax(err error, se **SyntaxError) bool {
+	s, ok := err.(*SyntaxError)
+	if ok {
+		*se = s
+	}
+	return ok
+}
+
+// Expr returns the expression the program was compiled from.
+func (p *Program) Expr() string { return p.expr }
+
+// Instructions returns the program. The caller must not modify the slice.
+func (p *Program) Instructions() []bpf.Instruction { return p.ins }
+
+// RawInstructions assembles the program for the kernel (SO_ATTACH_FILTER).
+func (p *Program) RawInstructions() ([]bpf.RawInstruction, error) {
+	raw, err := bpf.Assemble(p.ins)
+	if err != nil {
+		return nil, fmt.Errorf("filter: assemble: %w", err)
+	}
+	return raw, nil
+}
+
+// Match runs the program on one packet (its captured bytes, starting at
+// the link-layer header) in a BPF virtual machine and reports whether it
+// matches. It does not allocate. "len" is the captured length here; for a
+// packet cut by the snapshot length tcpdump would use the original length.
+func (p *Program) Match(pkt []byte) bool {
+	n, err := p.vm.Run(pkt)
+	return err == nil && n > 0
+}
+
+// Dump returns the program in the format of `tcpdump -d`, one instruction a
+// line.
+func (p *Program) Dump() string {
+	var sb strings.Builder
+	for i, ins := range p.ins {
+		sb.WriteString(formatIns(i, ins))
+		sb.WriteByte('\n')
+	}
+	return sb.String()
+}

@@ -1,0 +1,149 @@
+package filter
+
+import (
+	"bytes"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wiredojo/wiredojo/internal/testdep"
+)
+
+// agreeExprs must select exactly the packets tcpdump selects on every test
+// capture (or fail to compile exactly where tcpdump fails, e.g. Ethernet
+// addresses on a cooked capture).
+var agreeExprs = []string{
+	"",
+	"ip", "ip6", "arp", "rarp", "tcp", "udp", "icmp", "icmp6", "sctp", "igmp",
+	"host 10.0.0.1", "src host 10.0.0.1", "dst host 10.0.0.2",
+	"host 10.0.0.1 or 10.0.0.2", "host 10.0.0.1 and 10.0.0.2", "src 10.0.0.1 and dst 10.0.0.2",
+	"src or dst host 192.168.1.10", "src and dst host ::1", "ip host 10.0.0.1", "arp host 10.0.0.1",
+	"rarp src host 192.168.1.10", "host 2001:db8::1", "ip6 src host 2001:db8::2", "dst host ff02::fb",
+	"net 10.0.0.0/8", "net 10.0.0.0/24", "src net 192.168.0.0/16", "dst net 172.16.0.0 mask 255.240.0.0",
+	"net 10.1", "host 10.0", "net 10", "net 2001:db8::/32", "ip6 net 2001:db8:1::/48", "dst net ff00::/8",
+	"port 80", "port 53", "tcp port 7070", "udp port 53", "src port 7070", "dst port 40000 or 40001",
+	"port 80 or 443 or 22", "tcp dst port 80 and not src host 10.0.0.5", "portrange 7070-7072",
+	"tcp portrange 1-1023", "udp src portrange 5000-6000", "port domain", "port http or https", "sctp port 80",
+	"src and dst port 5353", "udp port 80", "tcp src or dst port 22",
+	"ip proto 6", "ip proto \\udp", "ip6 proto 58", "proto \\tcp", "ip6 proto \\udp", "proto 17", "ip proto 2",
+	"ether proto 0x806", "ether proto \\ip6", "ether proto \\ip",
+	"ether host 02:00:00:00:00:0a", "ether src 02:00:00:00:00:0b", "ether dst ff:ff:ff:ff:ff:ff",
+	"ether src 2:0:0:0:0:a and ether dst 2:0:0:0:0:b",
+	"ether broadcast", "ether multicast", "broadcast", "multicast", "ip multicast", "ip6 multicast", "ip broadcast",
+	"len > 100", "len <= 60", "less 80", "greater 200", "len = 54 or len = 74",
+	"tcp[tcpflags] & tcp-syn != 0", "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn",
+	"tcp[tcpflags] & (tcp-syn|tcp-ack) = (tcp-syn|tcp-ack)", "tcp[13] & 0x11 != 0",
+	"tcp[tcpflags] & tcp-rst != 0 or tcp[tcpflags] & tcp-fin != 0", "tcp[tcpflags] == tcp-push|tcp-ack",
+	"tcp[tcpflags] & (tcp-ece|tcp-cwr) != 0", "tcp[tcpflags] & tcp-urg != 0 and tcp[tcpflags] & tcp-fin != 0",
+	"tcp[tcpflags] & tcp-ack = 0", "tcp[tcpflags] < 8", "tcp[tcpflags] >= 0xc0",
+	"icmp[icmptype] == icmp-echo", "icmp[icmptype] != icmp-echo and icmp[icmptype] != icmp-echoreply",
+	"icmp[icmpcode] = 3", "icmp[0] = icmp-timxceed", "icmp6[icmp6type] = icmp6-echo", "icmp6[0] = 135",
+	"icmp6[icmp6type] == icmp6-echoreply",
+	"ip[2:2] > 100", "ip[0] & 0xf > 5", "ip[6:2] & 0x1fff != 0", "ip[6] & 0x20 != 0", "ip6[6] = 17",
+	"udp[4:2] - 8 > 20", "tcp[12] >> 4 > 5", "(tcp[12] & 0xf0) >> 2 = 20", "tcp[(tcp[12] >> 2):4] = 0x61626364",
+	"ip[2:2] - ((ip[0] & 0xf) << 2) - ((tcp[12] & 0xf0) >> 2) != 0", "udp[8:4] = 0x61626364",
+	"ether[0] & 1 != 0", "link[12:2] = 0x800", "arp[6:2] = 1", "len - 14 >= 40 + 1 * 2 % 3",
+	"ip[0] ^ ip[1] | ip[2] = 69", "ip[8] * 2 / 4 + 1 = 33", "-ip[8] = 0xffffffc0", "ip[8] % 7 = 1",
+	"tcp[0:2] > 40000", "ip[1] = 0 and len >= 60", "udp[0:2] = udp[2:2]", "tcp[2:2] - tcp[0:2] < 100",
+	"ip[16] >= 224 and ip[19] & 1 = 1", "tcp[tcp[12] >> 2] = 0x61", "ip6[40] = 17",
+	"not tcp", "not (tcp or udp)", "!tcp && !udp || arp", "tcp or udp and not port 53",
+	"not host 10.0.0.1 and not ip6", "(host 10.0.0.1 or host 10.0.0.2) and (port 7070 or icmp)",
+	"host 10.0.0.1 and not 10.0.0.2", "port 7070 and (40000 or 40001)", "tcp and (port 80 or 443)",
+	"ip and not ip6", "(ip[0]) & 0xf = 6", "tcp port 80 and tcp[tcpflags] & tcp-syn != 0",
+	"ip[9] = 17 and ip[6:2] & 0x3fff != 0", "udp and ip6", "host 10.0.0.1 && port 53 || icmp",
+	"not not ip", "! (ip6 or arp) and not icmp", "tcp port (80 or 443)", "host (10.0.0.1 or 10.0.0.53) and udp",
+	"dst port 53 and not src net 10.0.0.0/30",
+}
+
+// tcpdumpSet runs tcpdump with expr on the capture and returns the indexes
+// of the packets it selects (by timestamp), or its error output.
+func tcpdumpSet(t *testing.T, tcpdump, path string, ts []time.Time, expr string) (map[int]bool, string) {
+	t.Helper()
+	args := []string{"-r", path, "-w", "-"}
+	if expr != "" {
+		args = append(args, "--", expr)
+	}
+	cmd := exec.Command(tcpdump, args...)
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		if strings.Contains(stderr.String(), "expression rejects all packets") {
+			return map[int]bool{}, ""
+		}
+		return nil, strings.TrimSpace(stderr.String())
+	}
+	byTime := map[time.Time]int{}
+	for i, tm := range ts {
+		byTime[tm] = i
+	}
+	_, got, _ := readPcap(t, &out, "tcpdump output")
+	set := map[int]bool{}
+	for _, tm := range got {
+		i, ok := byTime[tm]
+		if !ok {
+			t.Fatalf("tcpdump returned a packet with timestamp %v that is not in %s", tm, path)
+		}
+		set[i] = true
+	}
+	return set, ""
+}
+
+func setString(s map[int]bool) string {
+	var xs []int
+	for i := range s {
+		xs = append(xs, i)
+	}
+	sort.Ints(xs)
+	return fmt.Sprint(xs)
+}
+
+// TestAgreesWithTcpdump checks, for every expression and every test
+// capture, that our program selects the same packets as tcpdump.
+func TestAgreesWithTcpdump(t *testing.T) {
+	tcpdump := testdep.Require(t, "tcpdump", "apt-get install tcpdump")
+	if len(agreeExprs) < 50 {
+		t.Fatalf("only %d expressions", len(agreeExprs))
+	}
+	for _, cf := range captureFiles {
+		path := filepath.Join("testdata", cf.name)
+		pkts, ts, link := readCapture(t, path)
+		if link != cf.link {
+			t.Fatalf("%s: link type %v, want %v", path, link, cf.link)
+		}
+		t.Run(cf.name, func(t *testing.T) {
+			t.Parallel()
+			matchedSome := 0
+			for _, expr := range agreeExprs {
+				want, tdErr := tcpdumpSet(t, tcpdump, path, ts, expr)
+				prog, err := Compile(expr, link, 262144)
+				if tdErr != "" {
+					if err == nil {
+						t.Errorf("%q: tcpdump fails (%s) but we compile it", expr, tdErr)
+					}
+					continue
+				}
+				if err != nil {
+					t.Errorf("%q: tcpdump compiles it but we fail: %v", expr, err)
+					continue
+				}
+				got := map[int]bool{}
+				for i, p := range pkts {
+					if prog.Match(p) {
+						got[i] = true
+					}
+				}
+				if setString(got) != setString(want) {
+					t.Errorf("%q on %s:\n ours    %s\n tcpdump %s\nprogram:\n%s", expr, cf.name, setString(got), setString(want), prog.Dump())
+				}
+				if len(want) > 0 && len(want) < len(pkts) {
+					matchedSome++
+				}
+			}
+			t.Logf("%s: %d packets, %d expressions, %d of them select some but not all packets", cf.name, len(pkts), len(agreeExprs), matchedSome)
+		})
+	}
+}
