@@ -1,0 +1,612 @@
+package ws
+
+import (
+	"bufio"
+	crand "crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// closeTimeout bounds how long a closing connection waits for the peer's
+// close frame (and a client for the server to end the TCP connection).
+const closeTimeout = 3 * time.Second
+
+// writeBufSize is the size of the pooled buffers frames are assembled in.
+const writeBufSize = 16 << 10
+
+var writeBufPool = sync.Pool{New: func() any { b := make([]byte, writeBufSize); return &b }}
+
+// Conn is an open WebSocket connection, from Upgrader.Upgrade,
+// Upgrader.UpgradeHTTP or Dial.
+//
+// Concurrency: one goroutine may read (ReadMessage, AppendMessage) while
+// others write; writes (WriteMessage, WritePrepared, WriteFrame, Ping,
+// Close) are serialised by the Conn and may come from any goroutine. The
+// reader answers pings and close frames by itself. Close may be called from
+// any goroutine, also while a read is blocked.
+type Conn struct {
+	nc       net.Conn
+	br       *bufio.Reader
+	server   bool
+	protocol string
+	deflate  bool // permessage-deflate negotiated
+	dp       deflateParams
+	maxMsg   int64
+	closed   atomic.Bool
+
+	// rmu is held for the whole of a read; it guards the fields below.
+	rmu     sync.Mutex
+	readErr error // sticky
+	rem     int64 // payload bytes of the current frame not read yet; -1: unknown
+	ctl     [MaxControlPayload]byte
+	cbuf    []byte // compressed payloads are gathered here
+	dec     *decompressor
+	onPong  func(p []byte)
+
+	// wmu guards writes and the fields below.
+	wmu        sync.Mutex
+	writeErr   error
+	closeSent  bool
+	noCompress bool
+	rng        *rand.ChaCha8 // masking keys (client)
+}
+
+func newConn(nc net.Conn, br *bufio.Reader, server bool, protocol string, deflate bool, dp deflateParams, maxMsg int64) *Conn {
+	if maxMsg == 0 {
+		maxMsg = DefaultMaxMessageSize
+	}
+	c := &Conn{nc: nc, br: br, server: server, protocol: protocol, deflate: deflate, dp: dp, maxMsg: maxMsg}
+	if !server {
+		var seed [32]byte
+		crand.Read(seed[:])
+		c.rng = rand.NewChaCha8(seed)
+	}
+	return c
+}
+
+// Subprotocol returns the negotiated subprotocol, or "".
+func (c *Conn) Subprotocol() string { return c.protocol }
+
+// Compressed reports whether permessage-deflate was negotiated.
+func (c *Conn) Compressed() bool { return c.deflate }
+
+// SetCompression turns compression of outgoing messages on or off when
+// permessage-deflate was negotiated (it is on by default then).
+func (c *Conn) SetCompression(on bool) {
+	c.wmu.Lock()
+	c.noCompress = !on
+	c.wmu.Unlock()
+}
+
+// NetConn returns the underlying connection. Reading or writing it directly
+// breaks the WebSocket framing.
+func (c *Conn) NetConn() net.Conn { return c.nc }
+
+// LocalAddr returns the local network address.
+func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
+
+// RemoteAddr returns the peer's network address.
+func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+
+// SetReadDeadline sets the deadline for reads; a read that times out ends
+// the connection.
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.nc.SetReadDeadline(t) }
+
+// SetWriteDeadline sets the deadline for writes; a write that times out
+// ends the connection.
+func (c *Conn) SetWriteDeadline(t time.Time) error { return c.nc.SetWriteDeadline(t) }
+
+// SetPongHandler sets a function called by the reader with the payload of
+// each pong received (it must not keep p). Call it before reading.
+func (c *Conn) SetPongHandler(f func(p []byte)) {
+	c.rmu.Lock()
+	c.onPong = f
+	c.rmu.Unlock()
+}
+
+// ReadMessage reads the next data message and returns its opcode (OpText
+// or OpBinary) and a newly allocated payload. See AppendMessage for a
+// variant that allocates nothing in steady state.
+func (c *Conn) ReadMessage() (OpCode, []byte, error) {
+	return c.AppendMessage(nil)
+}
+
+// AppendMessage reads the next data message, appends its payload to dst
+// and returns the extended slice: reusing dst[:0] between calls, reads
+// allocate nothing in steady state. Control frames are handled on the way:
+// pings are answered, pongs go to the pong handler, and a close frame ends
+// the connection with a *CloseError. A protocol violation by the peer
+// closes the connection with the RFC's status code and returns a
+// *ProtocolError (or *MessageTooBigError). Every error is final.
+func (c *Conn) AppendMessage(dst []byte) (OpCode, []byte, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.readErr != nil {
+		return 0, dst, c.readErr
+	}
+	op, out, err := c.readMessage(dst)
+	if err != nil {
+		c.readErr = err
+		return 0, dst, err
+	}
+	return op, out, nil
+}
+
+// readMessage reads one data message; rmu is held.
+func (c *Conn) readMessage(dst []byte) (OpCode, []byte, error) {
+	start := len(dst)
+	var (
+		op         OpCode // opcode of the message in progress, 0 before its first frame
+		compressed bool
+		utf        utf8Validator
+		size       int64
+	)
+	if c.deflate {
+		c.cbuf = c.cbuf[:0]
+	}
+	for {
+		h, err := c.readHeader()
+		if err != nil {
+			return 0, dst, err
+		}
+		if h.OpCode.IsControl() {
+			if err := c.readControl(h); err != nil {
+				return 0, dst, err
+			}
+			continue
+		}
+		if op == 0 {
+			if h.OpCode == OpContinuation {
+				return 0, dst, c.fail(StatusProtocolError, "continuation frame without a message to continue")
+			}
+			op, compressed = h.OpCode, h.Rsv1
+		} else {
+			if h.OpCode != OpContinuation {
+				return 0, dst, c.fail(StatusProtocolError, "new data frame in the middle of a fragmented message")
+			}
+			if h.Rsv1 {
+				return 0, dst, c.fail(StatusProtocolError, "RSV1 set on a continuation frame")
+			}
+		}
+		size += h.Length
+		if c.maxMsg > 0 && size > c.maxMsg {
+			c.fail(StatusMessageTooBig, "message too big")
+			return 0, dst, &MessageTooBigError{Size: size, Max: c.maxMsg}
+		}
+		if compressed {
+			c.cbuf, err = c.readPayload(c.cbuf, h, nil)
+		} else if op == OpText {
+			dst, err = c.readPayload(dst, h, &utf)
+		} else {
+			dst, err = c.readPayload(dst, h, nil)
+		}
+		if err != nil {
+			return 0, dst, err
+		}
+		if h.Fin {
+			break
+		}
+	}
+	if compressed {
+		if c.dec == nil {
+			c.dec = &decompressor{}
+		}
+		c.cbuf = append(c.cbuf, deflateTail...)
+		var tooBig bool
+		var err error
+		dst, tooBig, err = c.dec.inflate(dst, c.cbuf, c.maxMsg, c.dp.peerContext)
+		if len(c.cbuf) > 1<<20 {
+			c.cbuf = nil // do not hold a large buffer while idle
+		}
+		if tooBig {
+			c.fail(StatusMessageTooBig, "message too big")
+			return 0, dst, &MessageTooBigError{Size: int64(len(dst) - start), Max: c.maxMsg}
+		}
+		if err != nil {
+			return 0, dst, c.fail(StatusInvalidPayload, "permessage-deflate payload does not inflate: "+err.Error())
+		}
+		if op == OpText && !utf.write(dst[start:]) {
+			return 0, dst, c.fail(StatusInvalidPayload, "text message is not valid UTF-8")
+		}
+	}
+	if op == OpText && !utf.complete() {
+		return 0, dst, c.fail(StatusInvalidPayload, "text message is not valid UTF-8")
+	}
+	return op, dst, nil
+}
+
+// readHeader reads and checks one frame header.
+func (c *Conn) readHeader() (Header, error) {
+	b, err := c.br.Peek(2)
+	if err != nil {
+		return Header{}, c.readFailed(err, len(b) > 0)
+	}
+	need := 2
+	switch b[1] & 0x7F {
+	case 126:
+		need += 2
+	case 127:
+		need += 8
+	}
+	if b[1]&0x80 != 0 {
+		need += 4
+	}
+	if b, err = c.br.Peek(need); err != nil {
+		return Header{}, c.readFailed(err, true)
+	}
+	h, n, err := ParseHeader(b)
+	if err != nil {
+		c.rem = -1
+		return h, c.fail(StatusProtocolError, "64-bit payload length with the top bit set")
+	}
+	if !minimalLength(b) {
+		c.rem = -1
+		return h, c.fail(StatusProtocolError, "payload length not in its minimal encoding")
+	}
+	c.br.Discard(n)
+	c.rem = h.Length
+	if h.OpCode == OpClose {
+		c.rem = -1 // if this frame is bad, the peer will send no other close
+	}
+	switch {
+	case h.Rsv2 || h.Rsv3:
+		return h, c.fail(StatusProtocolError, "reserved bits RSV2/RSV3 set without a negotiated extension")
+	case h.Rsv1 && !c.deflate:
+		return h, c.fail(StatusProtocolError, "reserved bit RSV1 set without permessage-deflate")
+	case h.OpCode.IsReserved():
+		return h, c.fail(StatusProtocolError, "reserved opcode "+h.OpCode.String())
+	case h.OpCode.IsControl() && !h.Fin:
+		return h, c.fail(StatusProtocolError, "fragmented control frame")
+	case h.OpCode.IsControl() && h.Length > MaxControlPayload:
+		return h, c.fail(StatusProtocolError, "control frame payload longer than 125 bytes")
+	case h.OpCode.IsControl() && h.Rsv1:
+		return h, c.fail(StatusProtocolError, "RSV1 set on a control frame")
+	case c.server && !h.Masked:
+		return h, c.fail(StatusProtocolError, "client frame not masked")
+	case !c.server && h.Masked:
+		return h, c.fail(StatusProtocolError, "server frame masked")
+	}
+	return h, nil
+}
+
+// readPayload appends the payload of the frame h to dst, unmasking it and,
+// when utf is not nil, validating it as it arrives (failing at the first
+// invalid byte, before the rest of the frame is read).
+func (c *Conn) readPayload(dst []byte, h Header, utf *utf8Validator) ([]byte, error) {
+	remaining := h.Length
+	pos := 0
+	for remaining > 0 {
+		if len(dst) == cap(dst) {
+			grow := remaining
+			if grow > 1<<20 {
+				grow = 1 << 20 // the peer must send it before we allocate more
+			}
+			dst = append(dst[:cap(dst)], make([]byte, grow)...)[:len(dst)]
+		}
+		want := int64(cap(dst) - len(dst))
+		if want > remaining {
+			want = remaining
+		}
+		chunk := dst[len(dst) : len(dst)+int(want)]
+		n, err := c.br.Read(chunk)
+		chunk = chunk[:n]
+		if h.Masked {
+			pos = Mask(h.Mask, pos, chunk)
+		}
+		dst = dst[:len(dst)+n]
+		remaining -= int64(n)
+		c.rem = remaining
+		if utf != nil && !utf.write(chunk) {
+			return dst, c.fail(StatusInvalidPayload, "text message is not valid UTF-8")
+		}
+		if err != nil && remaining > 0 {
+			return dst, c.readFailed(err, true)
+		}
+	}
+	return dst, nil
+}
+
+// readControl reads and acts on a control frame.
+func (c *Conn) readControl(h Header) error {
+	p := c.ctl[:h.Length]
+	if _, err := io.ReadFull(c.br, p); err != nil {
+		return c.readFailed(err, true)
+	}
+	c.rem = 0
+	if h.OpCode == OpClose {
+		c.rem = -1
+	}
+	if h.Masked {
+		Mask(h.Mask, 0, p)
+	}
+	switch h.OpCode {
+	case OpPing:
+		c.wmu.Lock()
+		var err error
+		if !c.closeSent {
+			err = c.writeFrameLocked(true, OpPong, false, p)
+		}
+		c.wmu.Unlock()
+		if err != nil {
+			return c.readFailed(err, false)
+		}
+	case OpPong:
+		if c.onPong != nil {
+			c.onPong(p)
+		}
+	case OpClose:
+		code, reason, ok := ParseClosePayload(p)
+		if !ok {
+			if len(p) >= 2 && ValidCloseCode(code) {
+				return c.fail(StatusInvalidPayload, "close reason is not valid UTF-8")
+			}
+			return c.fail(StatusProtocolError, "malformed close frame (bad status code or length)")
+		}
+		ce := &CloseError{Code: code, Reason: string(reason)}
+		c.wmu.Lock()
+		if !c.closeSent {
+			c.closeSent = true
+			var reply [2]byte
+			n := 0
+			if code != StatusNoStatus {
+				binary.BigEndian.PutUint16(reply[:], uint16(code))
+				n = 2
+			}
+			c.writeFrameLocked(true, OpClose, false, reply[:n])
+		}
+		c.wmu.Unlock()
+		c.finish()
+		return ce
+	}
+	return nil
+}
+
+// fail closes the connection because the peer broke the protocol: it sends
+// a close frame with code, waits briefly for the peer to end the TCP
+// connection (so our close frame is not lost to a reset), and returns the
+// error for the reader.
+func (c *Conn) fail(code StatusCode, reason string) error {
+	c.wmu.Lock()
+	if !c.closeSent {
+		c.closeSent = true
+		var buf [MaxControlPayload]byte
+		c.writeFrameLocked(true, OpClose, false, AppendClosePayload(buf[:0], code, reason))
+	}
+	c.wmu.Unlock()
+	c.drain(true)
+	return &ProtocolError{Code: code, Reason: reason}
+}
+
+// readFailed turns a read error into the reader's final error and ends the
+// connection. mid is true when the stream ended inside a frame.
+func (c *Conn) readFailed(err error, mid bool) error {
+	c.closeNow()
+	if c.closed.Load() && errors.Is(err, net.ErrClosed) {
+		return ErrClosed
+	}
+	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
+		reason := "the connection ended without a close frame"
+		if mid {
+			reason = "the connection ended inside a frame"
+		}
+		return &CloseError{Code: StatusAbnormalClosure, Reason: reason}
+	}
+	return fmt.Errorf("ws: read: %w", err)
+}
+
+// finish ends the connection after the close handshake. The server ends
+// the TCP connection first, as RFC 6455 section 7.1.1 asks: it shuts down
+// its sending side, then waits (briefly) for the client to close, so that
+// bytes still in flight from the client do not turn the close into a reset
+// that could destroy our last frames. A client waits for the server to end
+// the connection.
+func (c *Conn) finish() {
+	c.drain(false)
+}
+
+// drain ends the connection after we sent a close frame, without losing
+// that frame to a TCP reset: with waitClose it skips the rest of the
+// current frame and the frames after it until the peer's close frame
+// arrives (unless c.rem < 0: the stream cannot be parsed further, or the
+// peer already sent its close frame); then a client waits for the server to end the TCP connection.
+// Everything is bounded by closeTimeout.
+func (c *Conn) drain(waitClose bool) {
+	if c.closed.Load() {
+		return
+	}
+	c.nc.SetReadDeadline(time.Now().Add(closeTimeout))
+	defer c.closeNow()
+	if waitClose && c.rem >= 0 {
+		if _, err := c.br.Discard(int(c.rem)); err != nil {
+			return
+		}
+		for {
+			b, err := c.br.Peek(2)
+			if err != nil {
+				return
+			}
+			need := 2
+			switch b[1] & 0x7F {
+			case 126:
+				need += 2
+			case 127:
+				need += 8
+			}
+			if b[1]&0x80 != 0 {
+				need += 4
+			}
+			if b, err = c.br.Peek(need); err != nil {
+				return
+			}
+			h, n, err := ParseHeader(b)
+			if err != nil {
+				return
+			}
+			if _, err := c.br.Discard(n + int(h.Length)); err != nil {
+				return
+			}
+			if h.OpCode == OpClose {
+				break
+			}
+		}
+	}
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok && c.server {
+		cw.CloseWrite()
+	} else if c.server {
+		return
+	}
+	c.br.Discard(c.br.Buffered())
+	var buf [512]byte
+	for {
+		if _, err := c.nc.Read(buf[:]); err != nil {
+			return
+		}
+	}
+}
+
+// closeNow closes the TCP connection (once).
+func (c *Conn) closeNow() {
+	if c.closed.CompareAndSwap(false, true) {
+		c.nc.Close()
+	}
+}
+
+// CloseNow closes the connection without a close handshake.
+func (c *Conn) CloseNow() error {
+	c.wmu.Lock()
+	c.closeSent = true
+	if c.writeErr == nil {
+		c.writeErr = ErrClosed
+	}
+	c.wmu.Unlock()
+	c.closeNow()
+	return nil
+}
+
+// Close performs the closing handshake: it sends a close frame with code
+// and reason (code must satisfy ValidCloseCode; any other code sends a close
+// frame without a status), waits up to a few seconds for the peer's close
+// frame (data messages arriving meanwhile are discarded unless another
+// goroutine is reading), and closes the connection. Reads then return a
+// *CloseError.
+func (c *Conn) Close(code StatusCode, reason string) error {
+	var buf [MaxControlPayload]byte
+	c.wmu.Lock()
+	var err error
+	if c.closeSent {
+		err = ErrClosed
+	} else {
+		c.closeSent = true
+		err = c.writeFrameLocked(true, OpClose, false, AppendClosePayload(buf[:0], code, reason))
+	}
+	c.wmu.Unlock()
+	if err != nil {
+		c.closeNow()
+		return err
+	}
+	// Bound the wait for the peer's close frame, then read until it comes
+	// (or until a concurrent reader has seen it).
+	c.nc.SetReadDeadline(time.Now().Add(closeTimeout))
+	c.rmu.Lock()
+	var scratch []byte
+	for c.readErr == nil {
+		_, scratch, c.readErr = c.readMessage(scratch[:0])
+	}
+	c.rmu.Unlock()
+	c.closeNow()
+	return nil
+}
+
+// WriteMessage sends p as one message of type op (OpText or OpBinary),
+// compressed when permessage-deflate was negotiated. It does not modify p
+// and allocates nothing in steady state (without compression).
+func (c *Conn) WriteMessage(op OpCode, p []byte) error {
+	if op != OpText && op != OpBinary {
+		return fmt.Errorf("ws: WriteMessage takes OpText or OpBinary, not %s (use Ping or Close)", op)
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closeSent {
+		return ErrClosed
+	}
+	if c.deflate && !c.noCompress {
+		bp := writeBufPool.Get().(*[]byte)
+		z := compress((*bp)[:0], p)
+		err := c.writeFrameLocked(true, op, true, z)
+		if cap(z) == writeBufSize {
+			*bp = z[:cap(z)]
+		}
+		writeBufPool.Put(bp)
+		return err
+	}
+	return c.writeFrameLocked(true, op, false, p)
+}
+
+// WriteFrame sends one raw frame: a fragment of a message (op is OpText or
+// OpBinary on the first fragment, OpContinuation after it, fin on the last)
+// or a control frame. The caller keeps fragments in order; the frame is
+// never compressed. `ws dial` and the conformance tests use it.
+func (c *Conn) WriteFrame(fin bool, op OpCode, p []byte) error {
+	if op.IsControl() && (!fin || len(p) > MaxControlPayload) {
+		return fmt.Errorf("ws: control frames must be final and carry at most %d bytes", MaxControlPayload)
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closeSent {
+		return ErrClosed
+	}
+	if op == OpClose {
+		c.closeSent = true
+	}
+	return c.writeFrameLocked(fin, op, false, p)
+}
+
+// Ping sends a ping with payload p (at most 125 bytes).
+func (c *Conn) Ping(p []byte) error { return c.WriteFrame(true, OpPing, p) }
+
+// writeFrameLocked sends one frame; wmu is held. A write error is final.
+func (c *Conn) writeFrameLocked(fin bool, op OpCode, rsv1 bool, p []byte) error {
+	if c.writeErr != nil {
+		return c.writeErr
+	}
+	h := Header{Fin: fin, Rsv1: rsv1, OpCode: op, Length: int64(len(p)), Masked: !c.server}
+	if h.Masked {
+		binary.LittleEndian.PutUint32(h.Mask[:], uint32(c.rng.Uint64()))
+	}
+	bp := writeBufPool.Get().(*[]byte)
+	buf := AppendHeader((*bp)[:0], h)
+	var err error
+	pos := 0
+	for {
+		n := copy(buf[len(buf):cap(buf)], p)
+		if h.Masked {
+			pos = Mask(h.Mask, pos, buf[len(buf):len(buf)+n])
+		}
+		buf = buf[:len(buf)+n]
+		p = p[n:]
+		if _, err = c.nc.Write(buf); err != nil {
+			break
+		}
+		if len(p) == 0 {
+			break
+		}
+		if !h.Masked {
+			_, err = c.nc.Write(p)
+			break
+		}
+		buf = buf[:0]
+	}
+	writeBufPool.Put(bp)
+	if err != nil {
+		c.writeErr = fmt.Errorf("ws: write: %w", err)
+		return c.writeErr
+	}
+	return nil
+}

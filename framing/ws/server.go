@@ -1,0 +1,386 @@
+package ws
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultMaxMessageSize is the default limit on a received message, 16 MiB.
+const DefaultMaxMessageSize = 16 << 20
+
+// DefaultHandshakeTimeout bounds a raw-connection upgrade.
+const DefaultHandshakeTimeout = 10 * time.Second
+
+// maxHeadSize bounds an opening-handshake head; a larger one gets 431.
+const maxHeadSize = 8 << 10
+
+// maxListValues bounds how many Sec-WebSocket-Protocol or
+// Sec-WebSocket-Extensions lines a request may carry.
+const maxListValues = 8
+
+// Upgrader performs the server side of the opening handshake. Its fields
+// are read-only once it is in use; one Upgrader serves any number of
+// goroutines.
+type Upgrader struct {
+	// Origins is the allow-list for the Origin header: each entry is an
+	// origin ("https://example.com") or a host pattern in path.Match syntax
+	// ("*.example.com", "127.0.0.1:*"); "*" allows all. When it is empty, a
+	// request's Origin must name the same host as its Host header. Requests
+	// without an Origin (non-browser clients) are always allowed.
+	Origins []string
+	// Protocols lists the subprotocols we speak, by preference; the first
+	// one the client offers is chosen. No match means no subprotocol.
+	Protocols []string
+	// Compression enables permessage-deflate (RFC 7692) when the client
+	// offers it.
+	Compression bool
+	// MaxMessageSize limits received messages (default
+	// DefaultMaxMessageSize; negative: no limit).
+	MaxMessageSize int64
+	// HandshakeTimeout bounds Upgrade on a raw connection (default
+	// DefaultHandshakeTimeout).
+	HandshakeTimeout time.Duration
+}
+
+// request holds the parts of an opening-handshake request we check, as
+// sub-slices of the head (no allocation).
+type request struct {
+	method, target, proto          []byte
+	host, key, version, origin     []byte
+	nHost, nKey, nVersion, nOrigin int
+	upgrade, connection            bool
+	protocols                      [maxListValues][]byte
+	nProtocols                     int
+	extensions                     [maxListValues][]byte
+	nExtensions                    int
+}
+
+// parseRequestHead reads a request head (the bytes through the blank line)
+// into r. It fails on a malformed head.
+func parseRequestHead(head []byte, r *request) error {
+	it := lineIter{b: head}
+	first, _ := it.next()
+	var ok bool
+	r.method, r.target, r.proto, ok = splitRequestLine(first)
+	if !ok {
+		return errors.New("malformed request line")
+	}
+	lines := 0
+	for {
+		line, more := it.next()
+		if !more || len(line) == 0 {
+			return nil
+		}
+		if lines++; lines > maxHeadLines {
+			return errors.New("too many header lines")
+		}
+		name, value, ok := splitHeaderLine(line)
+		if !ok {
+			return errors.New("malformed header line")
+		}
+		switch {
+		case equalFold(name, "Host"):
+			r.host = value
+			r.nHost++
+		case equalFold(name, "Upgrade"):
+			r.upgrade = r.upgrade || hasToken(value, "websocket")
+		case equalFold(name, "Connection"):
+			r.connection = r.connection || hasToken(value, "upgrade")
+		case equalFold(name, "Sec-WebSocket-Key"):
+			r.key = value
+			r.nKey++
+		case equalFold(name, "Sec-WebSocket-Version"):
+			r.version = value
+			r.nVersion++
+		case equalFold(name, "Origin"):
+			r.origin = value
+			r.nOrigin++
+		case equalFold(name, "Sec-WebSocket-Protocol"):
+			if r.nProtocols == maxListValues {
+				return errors.New("too many Sec-WebSocket-Protocol lines")
+			}
+			r.protocols[r.nProtocols] = value
+			r.nProtocols++
+		case equalFold(name, "Sec-WebSocket-Extensions"):
+			if r.nExtensions == maxListValues {
+				return errors.New("too many Sec-WebSocket-Extensions lines")
+			}
+			r.extensions[r.nExtensions] = value
+			r.nExtensions++
+		}
+	}
+}
+
+// refusal is a handshake refusal: an HTTP status and the reason sent.
+type refusal struct {
+	status int
+	reason string
+}
+
+// check applies RFC 6455 section 4.2.1 and our policy to r.
+func (u *Upgrader) check(r *request) *refusal {
+	switch {
+	case string(r.method) != "GET":
+		return &refusal{http.StatusMethodNotAllowed, "a WebSocket handshake must use GET, not " + string(r.method)}
+	case !(r.proto[5] > '1' || (r.proto[5] == '1' && r.proto[7] >= '1')):
+		return &refusal{http.StatusBadRequest, "a WebSocket handshake needs HTTP/1.1 or later, not " + string(r.proto)}
+	case r.nHost != 1 || len(r.host) == 0:
+		return &refusal{http.StatusBadRequest, "the request needs exactly one Host header"}
+	case !r.upgrade:
+		return &refusal{http.StatusBadRequest, `the request needs "Upgrade: websocket"`}
+	case !r.connection:
+		return &refusal{http.StatusBadRequest, `the request needs "Connection: Upgrade"`}
+	case r.nVersion == 0:
+		return &refusal{http.StatusUpgradeRequired, "the request needs Sec-WebSocket-Version: 13"}
+	case r.nVersion != 1 || string(r.version) != "13":
+		return &refusal{http.StatusUpgradeRequired, "unsupported Sec-WebSocket-Version " + strconv.Quote(string(r.version)) + "; this server speaks version 13"}
+	case r.nKey != 1 || !validKey(r.key):
+		return &refusal{http.StatusBadRequest, "Sec-WebSocket-Key must appear once and be the base64 encoding of 16 bytes"}
+	case r.nOrigin > 1:
+		return &refusal{http.StatusBadRequest, "more than one Origin header"}
+	case r.nOrigin == 1 && !u.originAllowed(r.origin, r.host):
+		return &refusal{http.StatusForbidden, "origin " + strconv.Quote(string(r.origin)) + " is not allowed (check the server's origin allow-list)"}
+	}
+	return nil
+}
+
+// originAllowed applies the Origins policy.
+func (u *Upgrader) originAllowed(origin, host []byte) bool {
+	o := string(origin)
+	h := o
+	if i := strings.Index(h, "://"); i >= 0 {
+		h = h[i+3:]
+	}
+	if len(u.Origins) == 0 {
+		return strings.EqualFold(h, string(host))
+	}
+	for _, p := range u.Origins {
+		if p == "*" || strings.EqualFold(p, o) {
+			return true
+		}
+		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(h)); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// negotiate picks the subprotocol and the extension answer.
+func (u *Upgrader) negotiate(r *request) (protocol string, ext bool, dp deflateParams) {
+	for _, want := range u.Protocols {
+		for i := 0; i < r.nProtocols && protocol == ""; i++ {
+			if hasToken(r.protocols[i], want) {
+				protocol = want
+			}
+		}
+		if protocol != "" {
+			break
+		}
+	}
+	if !u.Compression {
+		return protocol, false, dp
+	}
+	for i := 0; i < r.nExtensions && !ext; i++ {
+		parseExtensions(r.extensions[i], func(name []byte, params []extParam) bool {
+			if !equalFold(name, extensionName) {
+				return true
+			}
+			noCtx, ok := acceptDeflateOffer(params)
+			if !ok {
+				return true // decline this offer, look at the next
+			}
+			ext = true
+			dp.peerContext = !noCtx
+			return false
+		})
+	}
+	return protocol, ext, dp
+}
+
+// appendResponse appends the 101 response.
+func appendResponse(dst, key []byte, protocol string, ext bool) []byte {
+	dst = append(dst, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
+	var acc [acceptLen]byte
+	putAccept(acc[:], key)
+	dst = append(dst, acc[:]...)
+	if protocol != "" {
+		dst = append(dst, "\r\nSec-WebSocket-Protocol: "...)
+		dst = append(dst, protocol...)
+	}
+	if ext {
+		dst = append(dst, "\r\nSec-WebSocket-Extensions: "+extensionName+"; server_no_context_takeover"...)
+	}
+	return append(dst, "\r\n\r\n"...)
+}
+
+// appendRefusal appends an HTTP error response carrying the reason.
+func appendRefusal(dst []byte, rf *refusal) []byte {
+	body := rf.reason + "\n"
+	dst = fmt.Appendf(dst, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n", rf.status, http.StatusText(rf.status), len(body))
+	if rf.status == http.StatusUpgradeRequired {
+		dst = append(dst, "Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n"...)
+	}
+	return append(append(dst, "\r\n"...), body...)
+}
+
+// Upgrade performs the opening handshake on a raw connection. br holds the
+// bytes already read from nc (the request, or its start) and reads the rest
+// from nc; pass nil when nothing was read yet. If the first bytes were read
+// into a slice, wrap them: bufio.NewReader(io.MultiReader(bytes.NewReader(b), nc)).
+//
+// On success the returned Conn owns nc and br. On refusal the HTTP error
+// (status and reason) was sent, nc is left open for the caller to close, and
+// the error is a *HandshakeError.
+func (u *Upgrader) Upgrade(nc net.Conn, br *bufio.Reader) (*Conn, error) {
+	if br == nil {
+		br = bufio.NewReaderSize(nc, 4096)
+	}
+	timeout := u.HandshakeTimeout
+	if timeout <= 0 {
+		timeout = DefaultHandshakeTimeout
+	}
+	nc.SetDeadline(time.Now().Add(timeout))
+	head, err := peekHead(br)
+	if err != nil {
+		if errors.Is(err, errHeadTooLarge) {
+			return nil, u.refuse(nc, &refusal{http.StatusRequestHeaderFieldsTooLarge, "the handshake request is larger than " + strconv.Itoa(maxHeadSize) + " bytes"})
+		}
+		if errors.Is(err, ErrNotHTTP) {
+			return nil, u.refuse(nc, &refusal{http.StatusBadRequest, "malformed HTTP request"})
+		}
+		return nil, fmt.Errorf("ws: reading the handshake request: %w", err)
+	}
+	var r request
+	if err := parseRequestHead(head, &r); err != nil {
+		return nil, u.refuse(nc, &refusal{http.StatusBadRequest, err.Error()})
+	}
+	if rf := u.check(&r); rf != nil {
+		return nil, u.refuse(nc, rf)
+	}
+	protocol, ext, dp := u.negotiate(&r)
+	var out [512]byte
+	resp := appendResponse(out[:0], r.key, protocol, ext)
+	br.Discard(len(head))
+	if _, err := nc.Write(resp); err != nil {
+		return nil, fmt.Errorf("ws: writing the handshake response: %w", err)
+	}
+	nc.SetDeadline(time.Time{})
+	return newConn(nc, br, true, protocol, ext, dp, u.MaxMessageSize), nil
+}
+
+// peekHead returns the whole request head from br without consuming it.
+func peekHead(br *bufio.Reader) ([]byte, error) {
+	want := 1
+	for {
+		b, err := br.Peek(want)
+		if len(b) > 0 {
+			all, _ := br.Peek(br.Buffered())
+			n, herr := headLen(all, maxHeadSize)
+			switch {
+			case herr == nil:
+				return all[:n], nil
+			case herr == errHeadTooLarge:
+				return nil, herr
+			case len(all) >= br.Size():
+				return nil, errHeadTooLarge
+			case !plausibleHTTPStart(all):
+				return nil, ErrNotHTTP
+			}
+			want = len(all) + 1
+		}
+		if err != nil {
+			if err == bufio.ErrBufferFull {
+				return nil, errHeadTooLarge
+			}
+			return nil, err
+		}
+	}
+}
+
+// refuse sends an HTTP refusal and returns the matching error.
+func (u *Upgrader) refuse(nc net.Conn, rf *refusal) error {
+	nc.Write(appendRefusal(nil, rf))
+	nc.SetDeadline(time.Time{})
+	return &HandshakeError{Status: rf.status, Reason: rf.reason}
+}
+
+// UpgradeHTTP performs the opening handshake from a net/http handler. On
+// success it hijacks the connection, which the returned Conn then owns. On
+// refusal it writes the HTTP error with its reason and returns a
+// *HandshakeError.
+func (u *Upgrader) UpgradeHTTP(w http.ResponseWriter, req *http.Request) (*Conn, error) {
+	var r request
+	r.method = []byte(req.Method)
+	r.target = []byte(req.RequestURI)
+	r.proto = []byte(fmt.Sprintf("HTTP/%d.%d", req.ProtoMajor%10, req.ProtoMinor%10))
+	r.host = []byte(req.Host)
+	r.nHost = 1
+	for _, v := range req.Header.Values("Upgrade") {
+		r.upgrade = r.upgrade || hasToken([]byte(v), "websocket")
+	}
+	for _, v := range req.Header.Values("Connection") {
+		r.connection = r.connection || hasToken([]byte(v), "upgrade")
+	}
+	one := func(name string, dst *[]byte, n *int) {
+		vs := req.Header.Values(name)
+		*n = len(vs)
+		if len(vs) > 0 {
+			*dst = []byte(vs[0])
+		}
+	}
+	one("Sec-WebSocket-Key", &r.key, &r.nKey)
+	one("Sec-WebSocket-Version", &r.version, &r.nVersion)
+	one("Origin", &r.origin, &r.nOrigin)
+	for _, v := range req.Header.Values("Sec-WebSocket-Protocol") {
+		if r.nProtocols < maxListValues {
+			r.protocols[r.nProtocols] = []byte(v)
+			r.nProtocols++
+		}
+	}
+	for _, v := range req.Header.Values("Sec-WebSocket-Extensions") {
+		if r.nExtensions < maxListValues {
+			r.extensions[r.nExtensions] = []byte(v)
+			r.nExtensions++
+		}
+	}
+	if rf := u.check(&r); rf != nil {
+		if rf.status == http.StatusUpgradeRequired {
+			w.Header().Set("Sec-WebSocket-Version", "13")
+		}
+		http.Error(w, rf.reason, rf.status)
+		return nil, &HandshakeError{Status: rf.status, Reason: rf.reason}
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		const reason = "the HTTP server cannot hand over the connection (no http.Hijacker; HTTP/2?)"
+		http.Error(w, reason, http.StatusInternalServerError)
+		return nil, &HandshakeError{Status: http.StatusInternalServerError, Reason: reason}
+	}
+	protocol, ext, dp := u.negotiate(&r)
+	nc, brw, err := hj.Hijack()
+	if err != nil {
+		return nil, fmt.Errorf("ws: hijacking the HTTP connection: %w", err)
+	}
+	resp := appendResponse(nil, r.key, protocol, ext)
+	if _, err := nc.Write(resp); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("ws: writing the handshake response: %w", err)
+	}
+	nc.SetDeadline(time.Time{})
+	br := brw.Reader
+	if br.Buffered() == 0 {
+		// net/http's reader is sized for HTTP; start afresh.
+		br = bufio.NewReaderSize(nc, 4096)
+	}
+	return newConn(nc, br, true, protocol, ext, dp, u.MaxMessageSize), nil
+}
+
+var _ = bytes.Equal
