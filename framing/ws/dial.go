@@ -81,7 +81,7 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, error) 
 	}
 	if err != nil {
 		nc.Close()
-		if ctx.Err() != nil && !errors.Is(err, ErrBadHandshake) {
+		if ctx.Err() != nil {
 			return nil, fmt.Errorf("ws: handshake with %s: %w", addr, ctx.Err())
 		}
 		return nil, err

@@ -1,8 +1,15 @@
 package ws
 
 import (
+	"bufio"
 	"bytes"
+	"io"
+	"net"
+	"net/http"
 	"testing"
+	"testing/iotest"
+	"time"
+	"unicode/utf8"
 )
 
 // FuzzParseHeader checks that ParseHeader never panics, agrees with
@@ -46,6 +53,106 @@ func FuzzParseHTTPHead(f *testing.F) {
 		_, n, err := ParseHTTPHead(b)
 		if err == nil && (n <= 0 || n > len(b)) {
 			t.Fatalf("n=%d of %d", n, len(b))
+		}
+	})
+}
+
+// fakeConn is a net.Conn that reads from a byte slice and discards writes.
+type fakeConn struct {
+	r       *bytes.Reader
+	written bytes.Buffer
+}
+
+func (f *fakeConn) Read(p []byte) (int, error)         { return f.r.Read(p) }
+func (f *fakeConn) Write(p []byte) (int, error)        { return f.written.Write(p) }
+func (f *fakeConn) Close() error                       { return nil }
+func (f *fakeConn) LocalAddr() net.Addr                { return &net.TCPAddr{} }
+func (f *fakeConn) RemoteAddr() net.Addr               { return &net.TCPAddr{} }
+func (f *fakeConn) SetDeadline(t time.Time) error      { return nil }
+func (f *fakeConn) SetReadDeadline(t time.Time) error  { return nil }
+func (f *fakeConn) SetWriteDeadline(t time.Time) error { return nil }
+
+// FuzzReader feeds arbitrary bytes to a connection's message reader, on
+// the server side and the client side, with and without permessage-deflate,
+// one byte at a time or as they come: it must never panic, must end, must
+// only return valid UTF-8 text, and must close with a code it may send.
+func FuzzReader(f *testing.F) {
+	f.Add([]byte{0x81, 0x85, 1, 2, 3, 4, 'i', 'g', 'o', 'h', 'n'}, uint8(0))
+	f.Add([]byte{0x81, 0x05, 'h', 'e', 'l', 'l', 'o', 0x88, 0x02, 0x03, 0xe8}, uint8(1))
+	f.Add([]byte{0x01, 0x01, 'a', 0x89, 0x00, 0x80, 0x01, 'b'}, uint8(1))
+	f.Add([]byte{0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}, uint8(3))
+	f.Add([]byte{0x82, 0x7e, 0x00, 0x05, 1, 2, 3, 4, 5}, uint8(1))
+	f.Fuzz(func(t *testing.T, data []byte, mode uint8) {
+		server := mode&1 == 0
+		deflate := mode&2 != 0
+		var src io.Reader = bytes.NewReader(data)
+		if mode&4 != 0 {
+			src = iotest.OneByteReader(src)
+		}
+		fc := &fakeConn{r: bytes.NewReader(nil)}
+		c := newConn(fc, bufio.NewReaderSize(src, 64), server, "", deflate, deflateParams{peerContext: mode&8 != 0}, 1<<16)
+		var buf []byte
+		for i := 0; i < 1000; i++ {
+			op, msg, err := c.AppendMessage(buf[:0])
+			if err != nil {
+				break
+			}
+			if op == OpText && !utf8.Valid(msg) {
+				t.Fatalf("invalid UTF-8 returned: %q", msg)
+			}
+			if len(msg) > 1<<16 {
+				t.Fatalf("message of %d bytes above the limit", len(msg))
+			}
+			buf = msg
+		}
+		// Every close frame we sent carries a code we may send.
+		out := fc.written.Bytes()
+		for len(out) > 0 {
+			h, p, rest, ok, err := Split(out)
+			if !ok || err != nil {
+				t.Fatalf("we wrote a broken frame: % x", out)
+			}
+			if h.Masked == server {
+				t.Fatalf("masking of our frame wrong (server=%v)", server)
+			}
+			if h.OpCode == OpClose {
+				p = bytes.Clone(p)
+				Mask(h.Mask, 0, p)
+				if code, _, ok := ParseClosePayload(p); !ok || code == StatusNoStatus && len(p) > 0 {
+					t.Fatalf("we sent a bad close payload % x", p)
+				}
+			}
+			out = rest
+		}
+	})
+}
+
+// FuzzUpgrade feeds arbitrary bytes to the server handshake: it must never
+// panic, and must answer with a well-formed HTTP response.
+func FuzzUpgrade(f *testing.F) {
+	f.Add([]byte("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nSec-WebSocket-Protocol: a, b\r\n\r\n"))
+	f.Add([]byte("GET / HTTP/1.1\r\nHost: x\r\nSec-WebSocket-Version: 8\r\n\r\n"))
+	f.Add([]byte("GET / HTTP/1.1\nHost: x\nOrigin: http://y\n\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fc := &fakeConn{r: bytes.NewReader(data)}
+		u := &Upgrader{Compression: true, Protocols: []string{"a", "b"}}
+		c, err := u.Upgrade(fc, nil)
+		if c != nil {
+			c.CloseNow()
+		}
+		out := fc.written.Bytes()
+		if len(out) == 0 {
+			if err == nil {
+				t.Fatal("upgraded without answering")
+			}
+			return
+		}
+		resp, rerr := http.ReadResponse(bufio.NewReader(bytes.NewReader(out)), nil)
+		if rerr != nil {
+			t.Fatalf("malformed response %q: %v", out, rerr)
+		}
+		if (resp.StatusCode == 101) != (err == nil) {
+			t.Fatalf("status %d with error %v", resp.StatusCode, err)
 		}
 	})
 }
