@@ -342,6 +342,26 @@ func (b *builder) multicast(proto string) (bnode, error) {
 	return nil, errf("'%s multicast' is not supported (use ether, ip or ip6 multicast)", proto)
 }
 
+// vlan is "vlan [id]": an 802.1Q/802.1ad tag (with that VLAN id). Like
+// libpcap, everything after it in the expression looks 4 bytes further into
+// the packet, past the tag.
+func (b *builder) vlan(id int) (bnode, error) {
+	if b.kind != lkEther {
+		return nil, errf("vlan is supported only on Ethernet captures")
+	}
+	if id > 4095 {
+		return nil, errf("VLAN tag %d greater than maximum 4095", id)
+	}
+	et := ld(b.etOff, 2)
+	n := or(eqK(et, 0x8100), eqK(et, 0x88a8), eqK(et, 0x9100))
+	if id >= 0 {
+		n = and(n, eqK(maskK(ld(b.etOff+2, 2), 0xfff), uint32(id)))
+	}
+	b.etOff += 4
+	b.nl += 4
+	return n, nil
+}
+
 // accessor returns the precondition and the load for proto[idx:size].
 func (b *builder) accessor(proto string, idx arith, size int) (bnode, arith, error) {
 	if size != 1 && size != 2 && size != 4 {

@@ -16,6 +16,7 @@
 //	          | proto                                              // ip ip6 arp rarp tcp udp icmp icmp6 sctp igmp
 //	          | [ether | ip | ip6] ("broadcast" | "multicast")
 //	          | "less" NUM | "greater" NUM
+//	          | "vlan" [NUM]                                       // Ethernet only
 //	proto     = ether | link | ip | ip6 | arp | rarp | tcp | udp | icmp | icmp6 | sctp | igmp
 //	dir       = src | dst | src or dst | src and dst
 //	type      = host | net | port | portrange | proto
@@ -56,8 +57,11 @@
 // Link types: Ethernet, Linux cooked SLL and SLL2, BSD loopback (Null,
 // address family in little-endian host order) and OpenBSD loopback (Loop),
 // raw IP (Raw, IPv4, IPv6). Ethernet addresses, ether broadcast and ether
-// multicast need Ethernet. VLAN tags, gateway, protochain and the other
-// tcpdump primitives are not supported and say so.
+// multicast need Ethernet. "vlan [id]" matches an 802.1Q/802.1ad/0x9100
+// tag (with that id) and, like libpcap, moves everything after it in the
+// expression 4 bytes further into the packet ("vlan and vlan 3" is QinQ).
+// Gateway, protochain, mpls and the other tcpdump primitives are not
+// supported and say so.
 //
 // Example:
 //

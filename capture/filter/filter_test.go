@@ -69,7 +69,8 @@ var errorCases = []struct {
 	{"and tcp", 1, "needs a primitive on its left", false},
 	{"host localhost", 6, "host names are not resolved", true},
 	{"net loopback", 5, "network names are not resolved", true},
-	{"vlan 100", 1, "not supported", true},
+	{"vlan 5000", 1, "greater than maximum 4095", false},
+	{"mpls 100", 1, "not supported", true},
 	{"gateway 10.0.0.1", 1, "'gateway' is not supported", true},
 }
 

@@ -209,6 +209,22 @@ func testPackets(t testing.TB, full bool) []netPkt {
 		arpPkt(t, 2, layers.EthernetTypeARP, "10.0.0.2", "10.0.0.1", macA),
 		arpPkt(t, 3, layers.EthernetType(0x8035), "192.168.1.10", "192.168.1.1", macBcast))
 	if full {
+		// 802.1Q and 802.1ad tagged frames (Ethernet only)
+		tagged := func(p netPkt, tags ...uint32) netPkt {
+			for i := len(tags) - 1; i >= 0; i-- {
+				h := make([]byte, 4, 4+len(p.data))
+				binary.BigEndian.PutUint16(h, uint16(tags[i]))
+				binary.BigEndian.PutUint16(h[2:], uint16(p.et))
+				p.data = append(h, p.data...)
+				p.et = layers.EthernetType(tags[i] >> 16)
+			}
+			return p
+		}
+		add(tagged(tcp4(t, "10.0.0.1", "10.0.0.2", 40000, 80, 0x02, 0), 0x8100<<16|100),
+			tagged(udp4(t, "10.0.0.1", "10.0.0.53", 33333, 53, 10), 0x8100<<16|200),
+			tagged(tcp6(t, "2001:db8::1", "2001:db8::2", 40001, 80, 0x18, 5), 0x8100<<16|100),
+			tagged(tcp4(t, "10.0.0.2", "10.0.0.1", 80, 40000, 0x12, 0), 0x88a8<<16|10, 0x8100<<16|3),
+			tagged(arpPkt(t, 1, layers.EthernetTypeARP, "10.0.0.1", "10.0.0.2", macBcast), 0x8100<<16|100))
 		for f := 0; f < 256; f++ {
 			add(tcp4(t, "10.9.8.7", "10.9.8.6", 30000+f, 7070+f%3, uint8(f), f%5))
 		}

@@ -196,7 +196,7 @@ func (p *parser) termOrID(q qual) (bnode, qual, error) {
 	t := p.peek()
 	if q.ok && (t.kind == tNum || t.kind == tHID || t.kind == tHID6 || t.kind == tEID || t.kind == tID ||
 		isKw(t, "not") || isOp(t, "!", "(")) {
-		save := p.pos
+		save, saveB := p.pos, *p.b
 		n, q2, err := p.id(q)
 		if err == nil {
 			if f := p.peek(); f.kind == tEOF || isOp(f, ")") || isKw(f, "and", "or") {
@@ -204,7 +204,7 @@ func (p *parser) termOrID(q qual) (bnode, qual, error) {
 			}
 			err = p.errAt(p.peek(), "unexpected %s", describe(p.peek()))
 		}
-		p.pos = save
+		p.pos, *p.b = save, saveB
 		n, q2, err2 := p.term(q)
 		if err2 != nil {
 			return nil, q2, further(err, err2)
@@ -289,13 +289,22 @@ func (p *parser) rterm(outer qual) (bnode, qual, error) {
 		return p.head()
 	case isKw(t, "broadcast", "multicast", "less", "greater"):
 		return p.other("")
+	case isKw(t, "vlan"):
+		p.next()
+		id := -1
+		if v := p.peek(); v.kind == tNum {
+			p.next()
+			id = int(v.num)
+		}
+		n, err := p.b.vlan(id)
+		return n, qual{}, p.at(t, err)
 	case isOp(t, "("):
-		save := p.pos
+		save, saveB := p.pos, *p.b
 		n, err := p.relation()
 		if err == nil {
 			return n, qual{}, nil
 		}
-		p.pos = save
+		p.pos, *p.b = save, saveB
 		p.next()
 		n, _, err2 := p.expr(outer)
 		if err2 == nil {

@@ -57,6 +57,9 @@ var agreeExprs = []string{
 	"ip[9] = 17 and ip[6:2] & 0x3fff != 0", "udp and ip6", "host 10.0.0.1 && port 53 || icmp",
 	"not not ip", "! (ip6 or arp) and not icmp", "tcp port (80 or 443)", "host (10.0.0.1 or 10.0.0.53) and udp",
 	"dst port 53 and not src net 10.0.0.0/30",
+	"vlan", "vlan 100", "vlan and tcp port 80", "vlan 100 and tcp port 80", "vlan and vlan 3", "not vlan and tcp",
+	"vlan 200 and udp", "vlan and host 10.0.0.1", "tcp port 80 or vlan and udp", "vlan and ip6", "vlan and arp",
+	"vlan 100 and ether src 02:00:00:00:00:0a",
 }
 
 // tcpdumpSet runs tcpdump with expr on the capture and returns the indexes
