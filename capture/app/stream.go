@@ -1,0 +1,489 @@
+package app
+
+import (
+	"bytes"
+
+	"github.com/wiredojo/wiredojo/capture"
+	"github.com/wiredojo/wiredojo/framing"
+	"github.com/wiredojo/wiredojo/framing/ws"
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
+)
+
+// Kind is what a stream direction was recognised as.
+type Kind uint8
+
+// Stream kinds.
+const (
+	KindUnknown Kind = iota // not enough bytes yet
+	KindHTTP
+	KindWebSocket
+	KindTLS
+	KindChat
+	KindRaw // unrecognised: bytes are passed over
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindHTTP:
+		return "HTTP"
+	case KindWebSocket:
+		return "WebSocket"
+	case KindTLS:
+		return "TLS"
+	case KindChat:
+		return "wiredojo"
+	case KindRaw:
+		return "data"
+	}
+	return "unknown"
+}
+
+// Limits on what a direction buffers before it gives up decoding.
+const (
+	MaxHTTPHead  = 64 << 10
+	MaxWSMessage = 16 << 20
+	MaxTLSRecord = 1<<14 + 2048
+)
+
+// Dir is the application decoder of one direction of a TCP connection. Its
+// zero value is ready; Pair links the two directions of a connection so an
+// HTTP upgrade switches both. A Dir is used by one goroutine.
+type Dir struct {
+	kind Kind
+	peer *Dir
+
+	// A PDU whose tail is being skipped (HTTP body, TLS record, huge
+	// WebSocket frame): reported when skip reaches 0.
+	skip       int64
+	pending    capture.Layer
+	hasPending bool
+	chunked    bool // skipping an HTTP chunked body
+
+	upgradeAsked bool // this side sent a WebSocket upgrade request
+	sawRequest   bool // this side sent an HTTP request (a HEAD...)
+	headRequest  bool
+	tlsCipher    bool // this side sent ChangeCipherSpec: handshakes are encrypted
+	preamble     bool // chat: the preamble was seen
+
+	msg    []byte // WebSocket message being assembled from fragments
+	msgOn  bool
+	msgBig bool
+	view   wire.View
+}
+
+// Pair links the two directions of one connection.
+func Pair(a, b *Dir) { a.peer, b.peer = b, a }
+
+// Kind reports what the direction was recognised as.
+func (d *Dir) Kind() Kind { return d.kind }
+
+// Reset forgets everything (a new connection on the same tuple), keeping
+// buffers.
+func (d *Dir) Reset() {
+	peer, msg := d.peer, d.msg[:0]
+	*d = Dir{peer: peer, msg: msg}
+}
+
+// Feed decodes the stream bytes b, which continue where the previous call's
+// consumed bytes ended, appends a layer to pkt for each PDU that completes in
+// b (Start and End are offsets in b), and returns how many bytes it consumed.
+// The caller keeps b[n:] and passes it again, followed by new bytes.
+func (d *Dir) Feed(b []byte, pkt *capture.Packet) int {
+	n := 0
+	for n < len(b) {
+		if d.skip > 0 {
+			n += d.skipBytes(b[n:], pkt, n)
+			continue
+		}
+		if d.chunked {
+			m, ok := d.chunk(b[n:], pkt, n)
+			n += m
+			if !ok {
+				return n
+			}
+			continue
+		}
+		var m int
+		switch d.kind {
+		case KindUnknown:
+			if !d.detect(b[n:]) {
+				return n
+			}
+			continue
+		case KindHTTP:
+			m = d.http(b[n:], pkt, n)
+		case KindWebSocket:
+			m = d.websocket(b[n:], pkt, n)
+		case KindTLS:
+			m = d.tls(b[n:], pkt, n)
+		case KindChat:
+			m = d.chat(b[n:], pkt, n)
+		default:
+			return len(b)
+		}
+		if m == 0 {
+			return n
+		}
+		n += m
+	}
+	return n
+}
+
+var httpStarts = [][]byte{
+	[]byte("GET "), []byte("POST "), []byte("PUT "), []byte("HEAD "), []byte("DELETE "),
+	[]byte("OPTIONS "), []byte("PATCH "), []byte("CONNECT "), []byte("TRACE "), []byte("HTTP/1."),
+}
+
+// detect recognises the stream from its first bytes; false means wait.
+func (d *Dir) detect(b []byte) bool {
+	if d.peer != nil && d.peer.kind == KindChat {
+		d.kind, d.preamble = KindChat, true // the server answers in frames
+		return true
+	}
+	if len(b) >= len(wire.Preamble) && bytes.HasPrefix(b, wire.Preamble) {
+		d.kind = KindChat
+		return true
+	}
+	if len(b) < len(wire.Preamble) && bytes.HasPrefix(wire.Preamble, b) {
+		return false
+	}
+	if b[0] >= 20 && b[0] <= 23 {
+		if len(b) < 2 {
+			return false
+		}
+		if b[1] == 3 {
+			d.kind = KindTLS
+			return true
+		}
+	}
+	short := false
+	for _, s := range httpStarts {
+		if len(b) >= len(s) {
+			if bytes.HasPrefix(b, s) {
+				d.kind = KindHTTP
+				return true
+			}
+		} else if bytes.HasPrefix(s, b) {
+			short = true
+		}
+	}
+	if short {
+		return false
+	}
+	d.kind = KindRaw
+	return true
+}
+
+// skipBytes passes over the tail of a PDU and reports it when done.
+func (d *Dir) skipBytes(b []byte, pkt *capture.Packet, off int) int {
+	m := int64(len(b))
+	if m > d.skip {
+		m = d.skip
+	}
+	d.skip -= m
+	if d.skip == 0 && !d.chunked {
+		d.emitPending(pkt, off, off+int(m))
+	}
+	return int(m)
+}
+
+func (d *Dir) emitPending(pkt *capture.Packet, start, end int) {
+	if !d.hasPending {
+		return
+	}
+	l := pkt.AddLayer(d.pending.Proto)
+	payload := l.Payload
+	*l = d.pending
+	l.Payload = append(payload[:0], d.pending.Payload...)
+	l.Start, l.End = start, end
+	d.hasPending = false
+	if l.Proto == capture.ProtoHTTP && l.Status == 101 && d.peer != nil && d.peer.upgradeAsked {
+		d.kind, d.peer.kind = KindWebSocket, KindWebSocket
+	}
+}
+
+// http decodes one HTTP/1.x head and passes over its body.
+func (d *Dir) http(b []byte, pkt *capture.Packet, off int) int {
+	h, n, err := ws.ParseHTTPHead(b)
+	if err != nil {
+		if err == ws.ErrShortHTTP && len(b) < MaxHTTPHead {
+			return 0
+		}
+		d.kind = KindRaw
+		return len(b)
+	}
+	p := &d.pending
+	p.Reset()
+	p.Proto = capture.ProtoHTTP
+	d.hasPending = true
+	if h.Request {
+		p.Method, p.URI = h.Method, h.Target
+		d.sawRequest, d.headRequest = true, h.Method == "HEAD"
+		d.upgradeAsked = h.WebSocket
+	} else {
+		p.Status, p.Reason = h.Status, h.Reason
+	}
+	p.Name = h.Proto
+	head := b[:n]
+	bodyless := !h.Request && (h.Status < 200 || h.Status == 204 || h.Status == 304 ||
+		(d.peer != nil && d.peer.headRequest))
+	switch {
+	case bodyless:
+		d.skip = 0
+	case headerHas(head, "transfer-encoding", "chunked"):
+		d.chunked = true
+	default:
+		cl, ok := contentLength(head)
+		switch {
+		case ok:
+			d.skip = cl
+		case h.Request:
+			d.skip = 0
+		default:
+			// A response without a length runs to the end of the connection.
+			d.emitPending(pkt, off, off+n)
+			d.kind = KindRaw
+			return n
+		}
+	}
+	if d.skip == 0 && !d.chunked {
+		d.emitPending(pkt, off, off+n)
+	}
+	return n
+}
+
+// chunk passes over one piece of a chunked body; false means wait.
+func (d *Dir) chunk(b []byte, pkt *capture.Packet, off int) (int, bool) {
+	i := bytes.Index(b, []byte("\r\n"))
+	if i < 0 {
+		if len(b) > 1024 {
+			d.chunked, d.kind = false, KindRaw
+			return len(b), true
+		}
+		return 0, false
+	}
+	line := b[:i]
+	if j := bytes.IndexByte(line, ';'); j >= 0 {
+		line = line[:j]
+	}
+	size, ok := parseHex(bytes.TrimSpace(line))
+	if !ok {
+		// A chunk's CRLF after its data, or a trailer line: skip it.
+		if i == 0 {
+			return 2, true
+		}
+		d.chunked, d.kind = false, KindRaw
+		return len(b), true
+	}
+	if size == 0 {
+		// Last chunk: expect the final CRLF (no trailers supported).
+		if len(b) < i+4 {
+			return 0, false
+		}
+		d.chunked = false
+		d.emitPending(pkt, off, off+i+4)
+		return i + 4, true
+	}
+	d.skip = size + 2 // data and its CRLF
+	return i + 2, true
+}
+
+func parseHex(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 15 {
+		return 0, false
+	}
+	var v int64
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			v = v<<4 | int64(c-'0')
+		case c >= 'a' && c <= 'f':
+			v = v<<4 | int64(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			v = v<<4 | int64(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return v, true
+}
+
+// headerValue returns the value of the first header called name (lower case).
+func headerValue(head []byte, name string) ([]byte, bool) {
+	for len(head) > 0 {
+		i := bytes.IndexByte(head, '\n')
+		var line []byte
+		if i < 0 {
+			line, head = head, nil
+		} else {
+			line, head = head[:i], head[i+1:]
+		}
+		c := bytes.IndexByte(line, ':')
+		if c != len(name) || !bytes.EqualFold(line[:c], []byte(name)) {
+			continue
+		}
+		return bytes.TrimSpace(line[c+1:]), true
+	}
+	return nil, false
+}
+
+func headerHas(head []byte, name, token string) bool {
+	v, ok := headerValue(head, name)
+	return ok && bytes.Contains(bytes.ToLower(v), []byte(token))
+}
+
+func contentLength(head []byte) (int64, bool) {
+	v, ok := headerValue(head, "content-length")
+	if !ok || len(v) == 0 || len(v) > 15 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// websocket decodes one frame.
+func (d *Dir) websocket(b []byte, pkt *capture.Packet, off int) int {
+	h, payload, rest, ok, err := ws.Split(b)
+	if err != nil {
+		d.kind = KindRaw
+		return len(b)
+	}
+	if !ok {
+		hh, hn, herr := ws.ParseHeader(b)
+		if herr == nil && hh.Length > MaxWSMessage {
+			// Too big to hold: report the header when the frame ends.
+			p := &d.pending
+			p.Reset()
+			p.Proto = capture.ProtoWebSocket
+			p.Fin, p.Opcode, p.Masked, p.PayloadLen = hh.Fin, uint8(hh.OpCode), hh.Masked, int(hh.Length)
+			d.hasPending = true
+			d.skip = hh.Length
+			d.msgOn, d.msgBig = false, true
+			return hn
+		}
+		return 0
+	}
+	n := len(b) - len(rest)
+	l := pkt.AddLayer(capture.ProtoWebSocket)
+	l.Start, l.End = off, off+n
+	l.Fin, l.Opcode, l.Masked, l.PayloadLen = h.Fin, uint8(h.OpCode), h.Masked, len(payload)
+	l.Payload = append(l.Payload[:0], payload...)
+	if h.Masked {
+		ws.Mask(h.Mask, 0, l.Payload)
+	}
+	if h.Rsv1 {
+		l.Kind = "compressed"
+	}
+	if h.OpCode.IsControl() || h.Rsv1 {
+		return n
+	}
+	// Data frames make messages; a whole message may be an event packet.
+	if h.OpCode != ws.OpContinuation {
+		d.msg, d.msgOn, d.msgBig = d.msg[:0], true, false
+	} else if !d.msgOn {
+		return n
+	}
+	if len(d.msg)+len(l.Payload) > MaxWSMessage {
+		d.msgBig = true
+	} else if !d.msgBig {
+		d.msg = append(d.msg, l.Payload...)
+	}
+	if h.Fin {
+		d.msgOn = false
+		if !d.msgBig {
+			d.event(d.msg, pkt, off, off+n)
+		}
+	}
+	return n
+}
+
+// tls decodes one record header and passes over the record.
+func (d *Dir) tls(b []byte, pkt *capture.Packet, off int) int {
+	if len(b) < 5 {
+		return 0
+	}
+	typ, length := b[0], int(b[3])<<8|int(b[4])
+	if typ < 20 || typ > 24 || b[1] != 3 || length > MaxTLSRecord {
+		d.kind = KindRaw
+		return len(b)
+	}
+	p := &d.pending
+	p.Reset()
+	p.Proto = capture.ProtoTLS
+	p.ContentType = typ
+	p.Version = uint16(b[1])<<8 | uint16(b[2])
+	p.PayloadLen = length
+	if typ == 22 && !d.tlsCipher && length > 0 {
+		if len(b) < 6 {
+			return 0
+		}
+		p.HandshakeType = int16(b[5])
+	}
+	if typ == 20 {
+		d.tlsCipher = true
+	}
+	d.hasPending = true
+	d.skip = int64(length)
+	if d.skip == 0 {
+		d.emitPending(pkt, off, off+5)
+	}
+	return 5
+}
+
+// chat decodes the preamble, then one length-prefixed frame.
+func (d *Dir) chat(b []byte, pkt *capture.Packet, off int) int {
+	if !d.preamble {
+		d.preamble = true
+		return len(wire.Preamble)
+	}
+	payload, rest, ok, err := framing.Split(b, framing.DefaultMaxFrame)
+	if err != nil {
+		d.kind = KindRaw
+		return len(b)
+	}
+	if !ok {
+		return 0
+	}
+	n := len(b) - len(rest)
+	l := pkt.AddLayer(capture.ProtoFrame)
+	l.Start, l.End = off, off+n
+	l.Len = len(payload)
+	d.event(payload, pkt, off+framing.HeaderLen, off+n)
+	return n
+}
+
+// event adds a wiredojo-event layer when msg is an event-protocol packet.
+func (d *Dir) event(msg []byte, pkt *capture.Packet, start, end int) {
+	if wire.Parse(msg, &d.view) != nil {
+		return
+	}
+	v := &d.view
+	l := pkt.AddLayer(capture.ProtoEvent)
+	l.Start, l.End = start, end
+	l.Kind = v.Type.String()
+	l.Namespace = string(v.Namespace)
+	l.Name = string(v.Event)
+	l.Payload = append(l.Payload[:0], v.Args...)
+	l.Number = uint64(v.AckID)
+	l.Response = v.HasAck
+	switch {
+	case len(v.Reason) > 0:
+		l.Reason = string(v.Reason)
+	case len(v.MessageID) > 0:
+		l.Reason = string(v.MessageID)
+	}
+	l.Len = len(msg)
+}
+
+// Gap tells the decoder that bytes of the stream were lost: it cannot find
+// its place again, so the rest of the direction is passed over.
+func (d *Dir) Gap() {
+	d.kind = KindRaw
+	d.hasPending, d.skip, d.chunked, d.msgOn = false, 0, false, false
+}

@@ -1,0 +1,324 @@
+package decode
+
+import (
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/wiredojo/wiredojo/capture"
+	"github.com/wiredojo/wiredojo/capture/app"
+)
+
+// Options configure a Decoder.
+type Options struct {
+	// NoReassembly turns off TCP reassembly and the application decoders
+	// (link to transport only, plus UDP applications).
+	NoReassembly bool
+	// OnStream, when set, receives every in-order byte run of every TCP
+	// stream (stream index, direction 0 = the side that spoke first); the
+	// slice is valid only during the call. capture/analysis uses it to follow
+	// a stream.
+	OnStream func(stream, dir int, b []byte)
+	// MaxConns bounds the tracked TCP connections (default 65536) and
+	// MaxFragments the IPv4 datagrams being reassembled (default 1024).
+	MaxConns     int
+	MaxFragments int
+}
+
+// Decoder decodes packets into the layer model. Use one per capture.
+type Decoder struct {
+	opt Options
+
+	eth   layers.Ethernet
+	sll   layers.LinuxSLL
+	sll2  layers.LinuxSLL2
+	lo    layers.Loopback
+	arp   layers.ARP
+	ip4   layers.IPv4
+	ip6   layers.IPv6
+	icmp4 layers.ICMPv4
+	icmp6 layers.ICMPv6
+	tcp   layers.TCP
+	udp   layers.UDP
+	dns   layers.DNS
+
+	parsers map[gopacket.LayerType]*gopacket.DecodingLayerParser
+	decoded []gopacket.LayerType
+
+	frags *defrag
+	conns *tracker
+}
+
+// New returns a Decoder.
+func New(opt Options) *Decoder {
+	if opt.MaxConns <= 0 {
+		opt.MaxConns = 1 << 16
+	}
+	if opt.MaxFragments <= 0 {
+		opt.MaxFragments = 1024
+	}
+	d := &Decoder{opt: opt, parsers: make(map[gopacket.LayerType]*gopacket.DecodingLayerParser)}
+	for _, first := range []gopacket.LayerType{
+		layers.LayerTypeEthernet, layers.LayerTypeLinuxSLL, layers.LayerTypeLinuxSLL2,
+		layers.LayerTypeLoopback, layers.LayerTypeIPv4, layers.LayerTypeIPv6,
+		layers.LayerTypeTCP, layers.LayerTypeUDP, layers.LayerTypeICMPv4,
+	} {
+		p := gopacket.NewDecodingLayerParser(first, &d.eth, &d.sll, &d.sll2, &d.lo, &d.arp,
+			&d.ip4, &d.ip6, &d.icmp4, &d.icmp6, &d.tcp, &d.udp)
+		p.IgnoreUnsupported = true
+		d.parsers[first] = p
+	}
+	d.decoded = make([]gopacket.LayerType, 0, 8)
+	d.frags = newDefrag(opt.MaxFragments)
+	d.conns = newTracker(opt)
+	return d
+}
+
+// first returns the first layer type for a link type.
+func first(lt layers.LinkType, data []byte) gopacket.LayerType {
+	switch lt {
+	case layers.LinkTypeEthernet:
+		return layers.LayerTypeEthernet
+	case layers.LinkTypeLinuxSLL:
+		return layers.LayerTypeLinuxSLL
+	case layers.LinkTypeLinuxSLL2:
+		return layers.LayerTypeLinuxSLL2
+	case layers.LinkTypeNull, layers.LinkTypeLoop:
+		return layers.LayerTypeLoopback
+	case layers.LinkTypeIPv4:
+		return layers.LayerTypeIPv4
+	case layers.LinkTypeIPv6:
+		return layers.LayerTypeIPv6
+	default: // raw IP: the version nibble says which
+		if len(data) > 0 && data[0]>>4 == 6 {
+			return layers.LayerTypeIPv6
+		}
+		return layers.LayerTypeIPv4
+	}
+}
+
+// offset returns where sub starts in data (both slices of one array, sub
+// reaching to data's end of capacity as gopacket's sub-slices do).
+func offset(data, sub []byte) int {
+	o := cap(data) - cap(sub)
+	if o < 0 || o > len(data) {
+		return len(data)
+	}
+	return o
+}
+
+func span(data []byte, contents, payload []byte) (int, int) {
+	s := offset(data, contents)
+	e := s + len(contents) + len(payload)
+	if e > len(data) {
+		e = len(data)
+	}
+	return s, e
+}
+
+// Decode decodes data, a packet of link type lt, into pkt (its metadata —
+// No, Timestamp, lengths — is the caller's). It never panics on bad bytes:
+// what could not be decoded is described in pkt.Err.
+func (d *Decoder) Decode(data []byte, lt layers.LinkType, pkt *capture.Packet) {
+	pkt.Reset()
+	pkt.Data = data
+	p := d.parsers[first(lt, data)]
+	err := p.DecodeLayers(data, &d.decoded)
+	d.record(data, pkt, d.decoded, false, -1)
+	if err != nil {
+		pkt.Err = err.Error()
+	}
+}
+
+// record turns the decoded gopacket layers into capture layers and runs the
+// stateful steps (fragments, TCP, applications).
+func (d *Decoder) record(data []byte, pkt *capture.Packet, decoded []gopacket.LayerType, reassembled bool, ip int) {
+	for _, t := range decoded {
+		switch t {
+		case layers.LayerTypeEthernet:
+			l := pkt.AddLayer(capture.ProtoEthernet)
+			l.Start, l.End = span(data, d.eth.Contents, d.eth.Payload)
+			l.HWLen = 6
+			copy(l.SrcHW[:], d.eth.SrcMAC)
+			copy(l.DstHW[:], d.eth.DstMAC)
+			l.Protocol = uint16(d.eth.EthernetType)
+		case layers.LayerTypeLinuxSLL:
+			l := pkt.AddLayer(capture.ProtoSLL)
+			l.Start, l.End = span(data, d.sll.Contents, d.sll.Payload)
+			l.PktType = uint16(d.sll.PacketType)
+			l.Protocol = uint16(d.sll.EthernetType)
+			l.HWLen = uint8(copy(l.SrcHW[:], d.sll.Addr))
+		case layers.LayerTypeLinuxSLL2:
+			l := pkt.AddLayer(capture.ProtoSLL)
+			l.Start, l.End = span(data, d.sll2.Contents, d.sll2.Payload)
+			l.SLLv2 = true
+			l.PktType = uint16(d.sll2.PacketType)
+			l.Protocol = uint16(d.sll2.ProtocolType)
+			l.IfIndex = int32(d.sll2.InterfaceIndex)
+			l.HWLen = uint8(copy(l.SrcHW[:], d.sll2.Addr))
+		case layers.LayerTypeLoopback:
+			l := pkt.AddLayer(capture.ProtoLoopback)
+			l.Start, l.End = span(data, d.lo.Contents, d.lo.Payload)
+			l.Family = uint32(d.lo.Family)
+		case layers.LayerTypeARP:
+			l := pkt.AddLayer(capture.ProtoARP)
+			l.Start, l.End = span(data, d.arp.Contents, d.arp.Payload)
+			l.Op = d.arp.Operation
+			l.SrcIP = capture.AddrFrom(d.arp.SourceProtAddress)
+			l.DstIP = capture.AddrFrom(d.arp.DstProtAddress)
+			l.HWLen = uint8(copy(l.SrcHW[:], d.arp.SourceHwAddress))
+			copy(l.DstHW[:], d.arp.DstHwAddress)
+		case layers.LayerTypeIPv4:
+			l := pkt.AddLayer(capture.ProtoIPv4)
+			l.Start, l.End = span(data, d.ip4.Contents, d.ip4.Payload)
+			l.SrcIP = capture.AddrFrom(d.ip4.SrcIP)
+			l.DstIP = capture.AddrFrom(d.ip4.DstIP)
+			l.TTL = d.ip4.TTL
+			l.ID = d.ip4.Id
+			l.NextHeader = uint8(d.ip4.Protocol)
+			l.FragOffset = d.ip4.FragOffset * 8
+			l.MoreFrags = d.ip4.Flags&layers.IPv4MoreFragments != 0
+			l.DontFrag = d.ip4.Flags&layers.IPv4DontFragment != 0
+			l.Len = int(d.ip4.Length)
+			ip = len(pkt.Layers) - 1
+			if (l.MoreFrags || l.FragOffset != 0) && !reassembled {
+				d.fragment(pkt, data)
+				return
+			}
+		case layers.LayerTypeIPv6:
+			l := pkt.AddLayer(capture.ProtoIPv6)
+			l.Start, l.End = span(data, d.ip6.Contents, d.ip6.Payload)
+			l.SrcIP = capture.AddrFrom(d.ip6.SrcIP)
+			l.DstIP = capture.AddrFrom(d.ip6.DstIP)
+			l.TTL = d.ip6.HopLimit
+			l.NextHeader = uint8(d.ip6.NextHeader)
+			l.Len = int(d.ip6.Length)
+			ip = len(pkt.Layers) - 1
+		case layers.LayerTypeICMPv4:
+			l := pkt.AddLayer(capture.ProtoICMPv4)
+			l.Start, l.End = span(data, d.icmp4.Contents, d.icmp4.Payload)
+			l.Type, l.Code = d.icmp4.TypeCode.Type(), d.icmp4.TypeCode.Code()
+			l.ID = d.icmp4.Id
+			l.Number = uint64(d.icmp4.Seq)
+		case layers.LayerTypeICMPv6:
+			l := pkt.AddLayer(capture.ProtoICMPv6)
+			l.Start, l.End = span(data, d.icmp6.Contents, d.icmp6.Payload)
+			l.Type, l.Code = d.icmp6.TypeCode.Type(), d.icmp6.TypeCode.Code()
+		case layers.LayerTypeUDP:
+			l := pkt.AddLayer(capture.ProtoUDP)
+			l.Start, l.End = span(data, d.udp.Contents, d.udp.Payload)
+			if reassembled {
+				l.Start, l.End = pkt.Layers[len(pkt.Layers)-2].Start, pkt.Layers[len(pkt.Layers)-2].End
+			}
+			l.SrcPort, l.DstPort = uint16(d.udp.SrcPort), uint16(d.udp.DstPort)
+			l.Len = int(d.udp.Length)
+			l.PayloadLen = len(d.udp.Payload)
+			d.udpApp(pkt, data, reassembled)
+		case layers.LayerTypeTCP:
+			l := pkt.AddLayer(capture.ProtoTCP)
+			l.Start, l.End = span(data, d.tcp.Contents, d.tcp.Payload)
+			l.SrcPort, l.DstPort = uint16(d.tcp.SrcPort), uint16(d.tcp.DstPort)
+			l.Seq, l.Ack = d.tcp.Seq, d.tcp.Ack
+			l.Window = d.tcp.Window
+			l.Flags = tcpFlags(&d.tcp)
+			l.PayloadLen = len(d.tcp.Payload)
+			if ip >= 0 && !d.opt.NoReassembly {
+				d.conns.segment(pkt, ip, len(pkt.Layers)-1, d.tcp.Payload, offset(data, d.tcp.Payload), reassembled)
+			}
+		}
+	}
+}
+
+func tcpFlags(t *layers.TCP) uint8 {
+	var f uint8
+	if t.FIN {
+		f |= capture.FlagFIN
+	}
+	if t.SYN {
+		f |= capture.FlagSYN
+	}
+	if t.RST {
+		f |= capture.FlagRST
+	}
+	if t.PSH {
+		f |= capture.FlagPSH
+	}
+	if t.ACK {
+		f |= capture.FlagACK
+	}
+	if t.URG {
+		f |= capture.FlagURG
+	}
+	if t.ECE {
+		f |= capture.FlagECE
+	}
+	if t.CWR {
+		f |= capture.FlagCWR
+	}
+	return f
+}
+
+// udpApp decodes what a UDP datagram carries: DNS or wiredojo-udp.
+func (d *Decoder) udpApp(pkt *capture.Packet, data []byte, reassembled bool) {
+	payload := d.udp.Payload
+	start := offset(data, payload)
+	if reassembled {
+		start = len(data)
+	}
+	if app.UDP(payload, pkt, start) {
+		return
+	}
+	sp, dp := d.udp.SrcPort, d.udp.DstPort
+	if sp == 53 || dp == 53 || sp == 5353 || dp == 5353 {
+		if err := d.dns.DecodeFromBytes(payload, gopacket.NilDecodeFeedback); err != nil {
+			return
+		}
+		l := pkt.AddLayer(capture.ProtoDNS)
+		l.Start, l.End = start, start+len(payload)
+		if reassembled {
+			l.End = start
+		}
+		l.ID = d.dns.ID
+		l.Response = d.dns.QR
+		l.Answers = len(d.dns.Answers)
+		if len(d.dns.Questions) > 0 {
+			q := &d.dns.Questions[0]
+			l.Name = string(q.Name)
+			l.Kind = q.Type.String()
+		}
+		l.Code = uint8(d.dns.ResponseCode)
+	}
+}
+
+// fragment files an IPv4 fragment and, when it completes a datagram,
+// decodes the datagram's transport layer on this packet.
+func (d *Decoder) fragment(pkt *capture.Packet, data []byte) {
+	payload, ok := d.frags.add(&d.ip4, pkt.No)
+	if !ok {
+		return
+	}
+	var firstT gopacket.LayerType
+	switch d.ip4.Protocol {
+	case layers.IPProtocolUDP:
+		firstT = layers.LayerTypeUDP
+	case layers.IPProtocolTCP:
+		firstT = layers.LayerTypeTCP
+	case layers.IPProtocolICMPv4:
+		firstT = layers.LayerTypeICMPv4
+	default:
+		return
+	}
+	decoded := d.decoded[len(d.decoded):] // keep d.decoded's contents; reuse its spare room
+	p := d.parsers[firstT]
+	err := p.DecodeLayers(payload, &decoded)
+	// Layers decoded from the reassembled datagram have no bytes of their
+	// own in this packet except this fragment's: record them against the
+	// datagram, then point their spans at this fragment's payload.
+	n := len(pkt.Layers)
+	d.record(payload, pkt, decoded, true, n-1)
+	ipl := &pkt.Layers[n-1]
+	for i := n; i < len(pkt.Layers); i++ {
+		pkt.Layers[i].Start, pkt.Layers[i].End = ipl.Start+len(d.ip4.Contents), ipl.End
+	}
+	if err != nil {
+		pkt.Err = err.Error()
+	}
+}

@@ -1,0 +1,339 @@
+package decode
+
+import (
+	"net/netip"
+
+	"github.com/wiredojo/wiredojo/capture"
+	"github.com/wiredojo/wiredojo/capture/app"
+)
+
+// Limits of the out-of-order queue of one direction: past them the missing
+// bytes are declared lost and the stream moves on.
+const (
+	maxOOOSegments = 256
+	maxOOOBytes    = 4 << 20
+	maxStreamBuf   = app.MaxWSMessage + 64
+)
+
+type connKey struct{ a, b netip.AddrPort }
+
+type oooSeg struct {
+	seq  uint32
+	data []byte
+}
+
+// half is one direction of a TCP connection.
+type half struct {
+	seen      bool
+	isn       uint32
+	next      uint32 // next in-order sequence number
+	maxEnd    uint32 // highest sequence number + length seen
+	fin, rst  bool
+	ackSeen   bool
+	lastAck   uint32
+	lastWin   uint16
+	ooo       []oooSeg
+	oooBytes  int
+	buf       []byte // bytes the application decoder has not consumed
+	app       app.Dir
+	spare     [][]byte // recycled ooo buffers
+	syns      int
+	delivered uint64
+}
+
+type conn struct {
+	id    int
+	first netip.AddrPort // the side that spoke first: direction 0
+	h     [2]half
+}
+
+// tracker follows TCP connections: stream indexes, relative sequence
+// numbers, expert notes and reassembly.
+type tracker struct {
+	opt   Options
+	conns map[connKey]*conn
+	next  int
+	free  []*conn
+}
+
+func newTracker(opt Options) *tracker {
+	return &tracker{opt: opt, conns: make(map[connKey]*conn)}
+}
+
+// seqLT reports a < b in sequence space.
+func seqLT(a, b uint32) bool { return int32(a-b) < 0 }
+
+func (t *tracker) lookup(src, dst netip.AddrPort, syn, ack bool) (*conn, int) {
+	k := connKey{src, dst}
+	if k.b.Addr().Less(k.a.Addr()) || (k.a.Addr() == k.b.Addr() && k.b.Port() < k.a.Port()) {
+		k.a, k.b = k.b, k.a
+	}
+	c := t.conns[k]
+	if c != nil && syn && !ack && (c.h[0].fin || c.h[0].rst || c.h[1].fin || c.h[1].rst) {
+		// A new connection on an old tuple.
+		delete(t.conns, k)
+		t.release(c)
+		c = nil
+	}
+	if c == nil {
+		if len(t.conns) >= t.opt.MaxConns {
+			t.prune()
+		}
+		c = t.alloc()
+		c.id = t.next
+		t.next++
+		c.first = src
+		app.Pair(&c.h[0].app, &c.h[1].app)
+		t.conns[k] = c
+	}
+	if src == c.first {
+		return c, 0
+	}
+	return c, 1
+}
+
+func (t *tracker) alloc() *conn {
+	if n := len(t.free); n > 0 {
+		c := t.free[n-1]
+		t.free = t.free[:n-1]
+		return c
+	}
+	return new(conn)
+}
+
+func (t *tracker) release(c *conn) {
+	for i := range c.h {
+		h := &c.h[i]
+		for _, s := range h.ooo {
+			h.spare = append(h.spare, s.data[:0])
+		}
+		buf, spare, ooo := h.buf[:0], h.spare, h.ooo[:0]
+		h.app.Reset()
+		a := h.app
+		*h = half{buf: buf, spare: spare, ooo: ooo, app: a}
+	}
+	t.free = append(t.free, c)
+}
+
+// prune forgets closed connections, or all when none is closed.
+func (t *tracker) prune() {
+	n := 0
+	for k, c := range t.conns {
+		if c.h[0].fin || c.h[0].rst || c.h[1].fin || c.h[1].rst {
+			delete(t.conns, k)
+			t.release(c)
+			n++
+		}
+	}
+	if n == 0 {
+		for k, c := range t.conns {
+			delete(t.conns, k)
+			t.release(c)
+		}
+	}
+}
+
+// segment handles one TCP segment: pkt.Layers[ipIdx] is its IP layer,
+// pkt.Layers[tcpIdx] its TCP layer; payload starts at payOff in the packet.
+func (t *tracker) segment(pkt *capture.Packet, ipIdx, tcpIdx int, payload []byte, payOff int, reassembled bool) {
+	l := &pkt.Layers[tcpIdx]
+	ipl := &pkt.Layers[ipIdx]
+	src := netip.AddrPortFrom(ipl.SrcIP, l.SrcPort)
+	dst := netip.AddrPortFrom(ipl.DstIP, l.DstPort)
+	syn, fin, rst, ack := l.Flags&capture.FlagSYN != 0, l.Flags&capture.FlagFIN != 0, l.Flags&capture.FlagRST != 0, l.Flags&capture.FlagACK != 0
+	c, dir := t.lookup(src, dst, syn, ack)
+	h, o := &c.h[dir], &c.h[1-dir]
+	l.Stream = c.id
+	if reassembled {
+		payOff = -1
+	}
+
+	if !h.seen {
+		h.seen = true
+		h.isn = l.Seq
+		h.next = l.Seq
+		if syn {
+			h.next++
+		}
+		h.maxEnd = h.next
+	}
+	l.HasRel = true
+	l.RelSeq = l.Seq - h.isn
+	if o.seen && ack {
+		l.RelAck = l.Ack - o.isn
+	}
+
+	// Expert notes.
+	if rst {
+		pkt.Notes = append(pkt.Notes, capture.NoteReset)
+		h.rst = true
+	}
+	if l.Window == 0 && !rst && !syn && !fin {
+		pkt.Notes = append(pkt.Notes, capture.NoteZeroWindow)
+	}
+	if ack && len(payload) == 0 && !syn && !fin && !rst && h.ackSeen && l.Ack == h.lastAck && l.Window == h.lastWin {
+		pkt.Notes = append(pkt.Notes, capture.NoteDupAck)
+	}
+	if ack {
+		h.ackSeen, h.lastAck, h.lastWin = true, l.Ack, l.Window
+	}
+	seq := l.Seq
+	if syn {
+		seq++ // the SYN uses one sequence number before the data
+	}
+	end := seq + uint32(len(payload))
+	if fin {
+		end++
+	}
+	switch {
+	case syn:
+		if h.syns > 0 && l.Seq == h.isn {
+			pkt.Notes = append(pkt.Notes, capture.NoteRetransmission)
+		}
+		h.syns++
+	case len(payload) <= 1 && !fin && !rst && l.Seq == h.next-1:
+		pkt.Notes = append(pkt.Notes, capture.NoteKeepAlive)
+	case end == l.Seq:
+		// nothing that uses sequence space
+	case !seqLT(h.next, end) || seqLT(l.Seq, h.next):
+		pkt.Notes = append(pkt.Notes, capture.NoteRetransmission)
+	case seqLT(h.next, l.Seq):
+		if seqLT(l.Seq, h.maxEnd) {
+			pkt.Notes = append(pkt.Notes, capture.NoteOutOfOrder)
+		} else {
+			pkt.Notes = append(pkt.Notes, capture.NoteLostSegment)
+		}
+	case seqLT(end, h.maxEnd):
+		// In order, but later bytes came first: it fills a hole.
+		pkt.Notes = append(pkt.Notes, capture.NoteOutOfOrder)
+	}
+	if seqLT(h.maxEnd, end) {
+		h.maxEnd = end
+	}
+
+	// Reassembly.
+	if len(payload) > 0 {
+		t.data(c, dir, pkt, seq, payload, payOff)
+	}
+	if fin {
+		h.fin = true
+		if seq+uint32(len(payload)) == h.next {
+			h.next++
+		}
+	}
+}
+
+// data delivers payload (sequence seq) of direction dir in order.
+func (t *tracker) data(c *conn, dir int, pkt *capture.Packet, seq uint32, data []byte, payOff int) {
+	h := &c.h[dir]
+	d := int32(seq - h.next)
+	switch {
+	case d < 0:
+		if int32(seq+uint32(len(data))-h.next) <= 0 {
+			return // all old
+		}
+		data = data[-d:]
+		if payOff >= 0 {
+			payOff += int(-d)
+		}
+		seq = h.next
+	case d > 0:
+		t.queue(h, seq, data)
+		return
+	}
+	t.deliver(c, dir, pkt, data, payOff)
+	h.next = seq + uint32(len(data))
+	// Drain queued segments that are now in order.
+	for len(h.ooo) > 0 {
+		s := h.ooo[0]
+		if int32(s.seq-h.next) > 0 {
+			break
+		}
+		h.ooo = h.ooo[1:]
+		h.oooBytes -= len(s.data)
+		if int32(s.seq+uint32(len(s.data))-h.next) > 0 {
+			rest := s.data[h.next-s.seq:]
+			t.deliver(c, dir, pkt, rest, -1)
+			h.next = s.seq + uint32(len(s.data))
+		}
+		h.spare = append(h.spare, s.data[:0])
+	}
+	if len(h.ooo) == 0 {
+		h.ooo = h.ooo[:0:cap(h.ooo)]
+	}
+}
+
+// queue keeps an early segment, in sequence order; when the queue is full
+// the hole is declared lost and the queued bytes are delivered.
+func (t *tracker) queue(h *half, seq uint32, data []byte) {
+	var buf []byte
+	if n := len(h.spare); n > 0 {
+		buf, h.spare = h.spare[n-1], h.spare[:n-1]
+	}
+	buf = append(buf[:0], data...)
+	i := len(h.ooo)
+	for i > 0 && seqLT(seq, h.ooo[i-1].seq) {
+		i--
+	}
+	h.ooo = append(h.ooo, oooSeg{})
+	copy(h.ooo[i+1:], h.ooo[i:])
+	h.ooo[i] = oooSeg{seq: seq, data: buf}
+	h.oooBytes += len(buf)
+	if len(h.ooo) > maxOOOSegments || h.oooBytes > maxOOOBytes {
+		// Give up on the hole: the application decoder loses its place.
+		h.app.Gap()
+		h.buf = h.buf[:0]
+		h.next = h.ooo[0].seq
+	}
+}
+
+// deliver hands in-order bytes to the application decoder and the stream
+// callback. payOff is where data starts in the packet, -1 when the bytes
+// arrived in an earlier packet.
+func (t *tracker) deliver(c *conn, dir int, pkt *capture.Packet, data []byte, payOff int) {
+	h := &c.h[dir]
+	h.delivered += uint64(len(data))
+	if t.opt.OnStream != nil {
+		t.opt.OnStream(c.id, dir, data)
+	}
+	if h.app.Kind() == app.KindRaw {
+		return
+	}
+	in := data
+	chunkOff := 0
+	if len(h.buf) > 0 {
+		chunkOff = len(h.buf)
+		h.buf = append(h.buf, data...)
+		in = h.buf
+	}
+	first := len(pkt.Layers)
+	n := h.app.Feed(in, pkt)
+	// Map the new layers' offsets in `in` to offsets in the packet.
+	for i := first; i < len(pkt.Layers); i++ {
+		l := &pkt.Layers[i]
+		if payOff < 0 {
+			l.Start, l.End = 0, 0
+			continue
+		}
+		s, e := l.Start-chunkOff, l.End-chunkOff
+		if s < 0 {
+			s = 0
+		}
+		if e < s {
+			e = s
+		}
+		l.Start, l.End = payOff+s, payOff+e
+	}
+	rest := in[n:]
+	switch {
+	case len(rest) == 0:
+		h.buf = h.buf[:0]
+	case len(rest) > maxStreamBuf:
+		h.app.Gap()
+		h.buf = h.buf[:0]
+	case len(h.buf) > 0:
+		h.buf = h.buf[:copy(h.buf, rest)]
+	default:
+		h.buf = append(h.buf[:0], rest...)
+	}
+}

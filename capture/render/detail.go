@@ -1,0 +1,185 @@
+package render
+
+import (
+	"strconv"
+
+	"github.com/wiredojo/wiredojo/capture"
+)
+
+// Model chooses how the detail view groups layers.
+type Model uint8
+
+// The two models.
+const (
+	ModelOSI Model = iota
+	ModelTCPIP
+)
+
+// AppendDetail appends the layered detail view of pkt: a header line, then
+// one line per layer labelled with its OSI number and TCP/IP layer, grouped
+// by the chosen model (with ModelTCPIP, layers of one TCP/IP layer share a
+// heading). Disputed placements are explained under the layer.
+func (p *Palette) AppendDetail(b []byte, pkt *capture.Packet, m Model) []byte {
+	b = append(b, p.time.on...)
+	b = append(b, '#')
+	b = strconv.AppendInt(b, int64(pkt.No), 10)
+	b = append(b, ' ')
+	b = appendRFC3339(b, pkt.Timestamp)
+	b = append(b, p.time.off...)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(pkt.WireLen), 10)
+	b = append(b, " bytes on wire, "...)
+	b = strconv.AppendInt(b, int64(pkt.CapLen), 10)
+	b = append(b, " captured"...)
+	b = p.tail(b, pkt)
+	var ip *capture.Layer
+	lastGroup := -1
+	for i := range pkt.Layers {
+		l := &pkt.Layers[i]
+		pl := capture.Place(l.Proto)
+		st := p.layer[pl.TCPIP]
+		b = append(b, "  "...)
+		b = append(b, st.on...)
+		var label []byte
+		if m == ModelTCPIP {
+			if int(pl.TCPIP) != lastGroup {
+				label = append(label, pl.TCPIP.String()...)
+				lastGroup = int(pl.TCPIP)
+			}
+			label = pad(label, 12)
+			label = append(label, "(OSI "...)
+			label = strconv.AppendInt(label, int64(pl.OSI), 10)
+			label = append(label, ')')
+		} else {
+			label = append(label, 'L')
+			label = strconv.AppendInt(label, int64(pl.OSI), 10)
+			label = append(label, ' ')
+			label = append(label, capture.OSIName(pl.OSI)...)
+			label = pad(label, 16)
+			label = append(label, "(TCP/IP "...)
+			label = append(label, pl.TCPIP.String()...)
+			label = append(label, ')')
+		}
+		b = append(b, pad(label, 30)...)
+		b = append(b, st.off...)
+		b = append(b, ' ')
+		b = appendDetailLayer(b, l, ip)
+		if l.Proto == capture.ProtoIPv4 || l.Proto == capture.ProtoIPv6 {
+			ip = l
+		}
+		b = append(b, '\n')
+		if pl.Disputed != "" {
+			b = append(b, "      "...)
+			b = append(b, p.dim.on...)
+			b = append(b, "placement: "...)
+			b = append(b, pl.Disputed...)
+			b = append(b, p.dim.off...)
+			b = append(b, '\n')
+		}
+	}
+	return b
+}
+
+func pad(b []byte, n int) []byte {
+	for len(b) < n {
+		b = append(b, ' ')
+	}
+	return b
+}
+
+func appendDetailLayer(b []byte, l *capture.Layer, ip *capture.Layer) []byte {
+	b = append(b, l.Proto.String()...)
+	b = append(b, "  "...)
+	switch l.Proto {
+	case capture.ProtoEthernet:
+		b = appendMAC(b, l.SrcHW[:6])
+		b = append(b, " -> "...)
+		b = appendMAC(b, l.DstHW[:6])
+		b = append(b, " type 0x"...)
+		b = strconv.AppendUint(b, uint64(l.Protocol), 16)
+	case capture.ProtoSLL:
+		if l.SLLv2 {
+			b = append(b, "v2 ifindex "...)
+			b = strconv.AppendInt(b, int64(l.IfIndex), 10)
+			b = append(b, ' ')
+		}
+		b = append(b, "pkttype "...)
+		b = strconv.AppendUint(b, uint64(l.PktType), 10)
+		b = append(b, " protocol 0x"...)
+		b = strconv.AppendUint(b, uint64(l.Protocol), 16)
+		if l.HWLen > 0 {
+			b = append(b, " src "...)
+			b = appendMAC(b, l.SrcHW[:l.HWLen])
+		}
+	case capture.ProtoLoopback:
+		b = append(b, "family "...)
+		b = strconv.AppendUint(b, uint64(l.Family), 10)
+	case capture.ProtoARP:
+		b = appendARP(b, l)
+	case capture.ProtoIPv4:
+		b = l.SrcIP.AppendTo(b)
+		b = append(b, " -> "...)
+		b = l.DstIP.AppendTo(b)
+		b = append(b, "  ttl "...)
+		b = strconv.AppendUint(b, uint64(l.TTL), 10)
+		b = append(b, "  id "...)
+		b = strconv.AppendUint(b, uint64(l.ID), 10)
+		b = append(b, "  proto "...)
+		b = strconv.AppendUint(b, uint64(l.NextHeader), 10)
+		b = append(b, "  len "...)
+		b = strconv.AppendInt(b, int64(l.Len), 10)
+		if l.DontFrag {
+			b = append(b, "  DF"...)
+		}
+		if l.MoreFrags || l.FragOffset != 0 {
+			b = append(b, "  fragment offset "...)
+			b = strconv.AppendUint(b, uint64(l.FragOffset), 10)
+			if l.MoreFrags {
+				b = append(b, " MF"...)
+			}
+		}
+	case capture.ProtoIPv6:
+		b = l.SrcIP.AppendTo(b)
+		b = append(b, " -> "...)
+		b = l.DstIP.AppendTo(b)
+		b = append(b, "  hop limit "...)
+		b = strconv.AppendUint(b, uint64(l.TTL), 10)
+		b = append(b, "  next header "...)
+		b = strconv.AppendUint(b, uint64(l.NextHeader), 10)
+		b = append(b, "  payload "...)
+		b = strconv.AppendInt(b, int64(l.Len), 10)
+	case capture.ProtoICMPv4, capture.ProtoICMPv6:
+		b = appendICMP(b[:len(b)-2-len(l.Proto.String())], l)
+	case capture.ProtoTCP:
+		b = strconv.AppendUint(b, uint64(l.SrcPort), 10)
+		b = append(b, " -> "...)
+		b = strconv.AppendUint(b, uint64(l.DstPort), 10)
+		b = append(b, "  stream "...)
+		b = strconv.AppendInt(b, int64(l.Stream), 10)
+		b = append(b, "  seq "...)
+		b = strconv.AppendUint(b, uint64(l.RelSeq), 10)
+		b = append(b, " (raw "...)
+		b = strconv.AppendUint(b, uint64(l.Seq), 10)
+		b = append(b, ")  ack "...)
+		b = strconv.AppendUint(b, uint64(l.RelAck), 10)
+		b = append(b, " (raw "...)
+		b = strconv.AppendUint(b, uint64(l.Ack), 10)
+		b = append(b, ")  "...)
+		b = appendFlags(b, l.Flags)
+		b = append(b, "  win "...)
+		b = strconv.AppendUint(b, uint64(l.Window), 10)
+		b = append(b, "  len "...)
+		b = strconv.AppendInt(b, int64(l.PayloadLen), 10)
+	case capture.ProtoUDP:
+		b = strconv.AppendUint(b, uint64(l.SrcPort), 10)
+		b = append(b, " -> "...)
+		b = strconv.AppendUint(b, uint64(l.DstPort), 10)
+		b = append(b, "  len "...)
+		b = strconv.AppendInt(b, int64(l.Len), 10)
+		b = append(b, "  payload "...)
+		b = strconv.AppendInt(b, int64(l.PayloadLen), 10)
+	default:
+		b = AppendSummary(b[:len(b)-2-len(l.Proto.String())], l)
+	}
+	return b
+}

@@ -1,0 +1,300 @@
+package render
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wiredojo/wiredojo/capture"
+)
+
+// AppendJSON appends pkt as one line of the capture JSON of DESIGN.md
+// (field names and rules exactly as listed there), newline included.
+func AppendJSON(b []byte, pkt *capture.Packet) []byte {
+	b = append(b, `{"no":`...)
+	b = strconv.AppendInt(b, int64(pkt.No), 10)
+	b = append(b, `,"ts":"`...)
+	b = appendRFC3339(b, pkt.Timestamp)
+	b = append(b, `","wire_len":`...)
+	b = strconv.AppendInt(b, int64(pkt.WireLen), 10)
+	b = append(b, `,"cap_len":`...)
+	b = strconv.AppendInt(b, int64(pkt.CapLen), 10)
+	b = append(b, `,"layers":[`...)
+	for i := range pkt.Layers {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendLayerJSON(b, &pkt.Layers[i])
+	}
+	b = append(b, ']')
+	if len(pkt.Notes) > 0 {
+		b = append(b, `,"notes":[`...)
+		for i, n := range pkt.Notes {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '"')
+			b = append(b, n.String()...)
+			b = append(b, '"')
+		}
+		b = append(b, ']')
+	}
+	if pkt.Err != "" {
+		b = append(b, `,"error":`...)
+		b = appendString(b, pkt.Err)
+	}
+	return append(b, "}\n"...)
+}
+
+// appendRFC3339 writes t in UTC with microseconds, or nanoseconds when the
+// timestamp has them.
+func appendRFC3339(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	b = appendPad(b, y, 4)
+	b = append(b, '-')
+	b = appendPad(b, int(mo), 2)
+	b = append(b, '-')
+	b = appendPad(b, d, 2)
+	b = append(b, 'T')
+	b = appendPad(b, h, 2)
+	b = append(b, ':')
+	b = appendPad(b, mi, 2)
+	b = append(b, ':')
+	b = appendPad(b, s, 2)
+	b = append(b, '.')
+	ns := t.Nanosecond()
+	if ns%1000 == 0 {
+		b = appendPad(b, ns/1000, 6)
+	} else {
+		b = appendPad(b, ns, 9)
+	}
+	return append(b, 'Z')
+}
+
+func appendPad(b []byte, v, width int) []byte {
+	var tmp [20]byte
+	i := len(tmp)
+	for v >= 10 || width > 1 {
+		i--
+		tmp[i] = byte('0' + v%10)
+		v /= 10
+		width--
+	}
+	i--
+	tmp[i] = byte('0' + v)
+	return append(b, tmp[i:]...)
+}
+
+func key(b []byte, k string) []byte {
+	b = append(b, ',', '"')
+	b = append(b, k...)
+	return append(b, '"', ':')
+}
+
+func kInt(b []byte, k string, v int64) []byte   { return strconv.AppendInt(key(b, k), v, 10) }
+func kUint(b []byte, k string, v uint64) []byte { return strconv.AppendUint(key(b, k), v, 10) }
+func kBool(b []byte, k string, v bool) []byte   { return strconv.AppendBool(key(b, k), v) }
+func kStr(b []byte, k, v string) []byte         { return appendString(key(b, k), v) }
+
+func kAddr(b []byte, k string, a capture.Addr) []byte {
+	b = append(key(b, k), '"')
+	if a.IsValid() {
+		b = a.AppendTo(b)
+	}
+	return append(b, '"')
+}
+
+func kMAC(b []byte, k string, hw []byte) []byte {
+	b = append(key(b, k), '"')
+	b = appendMAC(b, hw)
+	return append(b, '"')
+}
+
+const hexDigits = "0123456789abcdef"
+
+func appendMAC(b []byte, hw []byte) []byte {
+	for i, c := range hw {
+		if i > 0 {
+			b = append(b, ':')
+		}
+		b = append(b, hexDigits[c>>4], hexDigits[c&15])
+	}
+	return b
+}
+
+// appendString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c < 0x20 || c == 0x7f:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&15])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+n]...)
+		}
+		i += n
+	}
+	return append(b, '"')
+}
+
+func appendLayerJSON(b []byte, l *capture.Layer) []byte {
+	p := capture.Place(l.Proto)
+	b = append(b, `{"osi":`...)
+	b = strconv.AppendInt(b, int64(p.OSI), 10)
+	b = append(b, `,"tcpip":"`...)
+	b = append(b, p.TCPIP.String()...)
+	b = append(b, `","proto":"`...)
+	b = append(b, l.Proto.String()...)
+	b = append(b, '"')
+	switch l.Proto {
+	case capture.ProtoEthernet:
+		b = kMAC(b, "src", l.SrcHW[:6])
+		b = kMAC(b, "dst", l.DstHW[:6])
+	case capture.ProtoSLL:
+		b = kUint(b, "pkttype", uint64(l.PktType))
+		b = kUint(b, "protocol", uint64(l.Protocol))
+		if l.SLLv2 {
+			b = kInt(b, "ifindex", int64(l.IfIndex))
+		}
+		if l.HWLen > 0 {
+			b = kMAC(b, "src", l.SrcHW[:l.HWLen])
+		}
+	case capture.ProtoLoopback:
+		b = kUint(b, "family", uint64(l.Family))
+	case capture.ProtoARP:
+		b = kUint(b, "op", uint64(l.Op))
+		b = kAddr(b, "src", l.SrcIP)
+		b = kAddr(b, "dst", l.DstIP)
+	case capture.ProtoIPv4:
+		b = kAddr(b, "src", l.SrcIP)
+		b = kAddr(b, "dst", l.DstIP)
+		b = kUint(b, "ttl", uint64(l.TTL))
+		b = kUint(b, "id", uint64(l.ID))
+		b = kUint(b, "frag_offset", uint64(l.FragOffset))
+		b = kBool(b, "more_fragments", l.MoreFrags)
+		b = kInt(b, "len", int64(l.Len))
+	case capture.ProtoIPv6:
+		b = kAddr(b, "src", l.SrcIP)
+		b = kAddr(b, "dst", l.DstIP)
+		b = kUint(b, "hop_limit", uint64(l.TTL))
+		b = kUint(b, "next_header", uint64(l.NextHeader))
+		b = kInt(b, "payload_len", int64(l.Len))
+	case capture.ProtoICMPv4, capture.ProtoICMPv6:
+		b = kUint(b, "type", uint64(l.Type))
+		b = kUint(b, "code", uint64(l.Code))
+	case capture.ProtoTCP:
+		b = kUint(b, "src_port", uint64(l.SrcPort))
+		b = kUint(b, "dst_port", uint64(l.DstPort))
+		b = kUint(b, "seq", uint64(l.Seq))
+		b = kUint(b, "ack", uint64(l.Ack))
+		b = append(key(b, "flags"), '[')
+		first := true
+		for i, name := range capture.FlagNames {
+			if l.Flags&(1<<i) != 0 {
+				if !first {
+					b = append(b, ',')
+				}
+				first = false
+				b = append(b, '"')
+				b = append(b, name...)
+				b = append(b, '"')
+			}
+		}
+		b = append(b, ']')
+		b = kUint(b, "window", uint64(l.Window))
+		b = kInt(b, "payload_len", int64(l.PayloadLen))
+	case capture.ProtoUDP:
+		b = kUint(b, "src_port", uint64(l.SrcPort))
+		b = kUint(b, "dst_port", uint64(l.DstPort))
+		b = kInt(b, "len", int64(l.Len))
+		b = kInt(b, "payload_len", int64(l.PayloadLen))
+	case capture.ProtoHTTP:
+		if l.Method != "" {
+			b = kStr(b, "method", l.Method)
+			b = kStr(b, "uri", l.URI)
+		} else {
+			b = kInt(b, "status", int64(l.Status))
+		}
+	case capture.ProtoWebSocket:
+		b = kBool(b, "fin", l.Fin)
+		b = kStr(b, "opcode", opcodeName(l.Opcode))
+		b = kBool(b, "masked", l.Masked)
+		b = kInt(b, "payload_len", int64(l.PayloadLen))
+	case capture.ProtoTLS:
+		b = kUint(b, "content_type", uint64(l.ContentType))
+		if l.HandshakeType >= 0 {
+			b = kInt(b, "handshake_type", int64(l.HandshakeType))
+		}
+	case capture.ProtoDNS:
+		b = kUint(b, "id", uint64(l.ID))
+		b = kBool(b, "response", l.Response)
+		if l.Name != "" {
+			b = kStr(b, "name", l.Name)
+			b = kStr(b, "qtype", l.Kind)
+		}
+		b = kInt(b, "answers", int64(l.Answers))
+	case capture.ProtoFrame:
+		b = kInt(b, "len", int64(l.Len))
+	case capture.ProtoEvent:
+		b = kStr(b, "type", l.Kind)
+		if l.Namespace != "" {
+			b = kStr(b, "namespace", l.Namespace)
+		}
+		if l.Name != "" {
+			b = kStr(b, "event", l.Name)
+		}
+		if len(l.Payload) > 0 {
+			b = key(b, "args")
+			if json.Valid(l.Payload) {
+				b = append(b, l.Payload...)
+			} else {
+				b = appendString(b, string(l.Payload))
+			}
+		}
+		if l.Response {
+			b = kUint(b, "ack_id", l.Number)
+		}
+	case capture.ProtoUDPCast:
+		b = kUint(b, "run_id", l.RunID)
+		b = kUint(b, "seq", l.Number)
+		b = append(key(b, "ts"), '"')
+		b = appendRFC3339(b, time.Unix(0, l.TimeNanos))
+		b = append(b, '"')
+		b = kBool(b, "end", l.Response)
+	}
+	if p.Disputed != "" && (l.Proto == capture.ProtoARP || l.Proto == capture.ProtoTLS) {
+		b = kStr(b, "disputed", p.Disputed)
+	}
+	return append(b, '}')
+}
+
+var opcodeNames = [16]string{0: "continuation", 1: "text", 2: "binary", 8: "close", 9: "ping", 10: "pong"}
+
+func opcodeName(op uint8) string {
+	if n := opcodeNames[op&15]; n != "" {
+		return n
+	}
+	return "reserved-0x" + string(hexDigits[op&15])
+}

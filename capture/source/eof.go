@@ -1,0 +1,5 @@
+package source
+
+import "io"
+
+var errEOF = io.EOF

@@ -1,0 +1,31 @@
+package source
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors, wrapped in a *FileError for files.
+var (
+	ErrNotCapture      = errors.New("not a pcap or pcapng file (unknown magic number)")
+	ErrTruncated       = errors.New("file ends in the middle of a record (truncated capture)")
+	ErrRecordTooLarge  = errors.New("record length is absurd (corrupt file)")
+	ErrCorrupt         = errors.New("corrupt record")
+	ErrUnknownLinkType = errors.New("unsupported link type")
+	ErrNoInterface     = errors.New("packet refers to an interface the file never described")
+	ErrPermission      = errors.New("live capture needs root or CAP_NET_RAW; try sudo or read a file")
+)
+
+// FileError is an error reading a capture file: the file, the byte offset of
+// the record at fault, and what was wrong.
+type FileError struct {
+	File   string
+	Offset int64
+	Err    error
+}
+
+func (e *FileError) Error() string {
+	return fmt.Sprintf("capture: %s: at byte offset %d: %v", e.File, e.Offset, e.Err)
+}
+
+func (e *FileError) Unwrap() error { return e.Err }

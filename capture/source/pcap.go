@@ -1,0 +1,99 @@
+package source
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+)
+
+// pcapReader reads the classic libpcap format.
+type pcapReader struct {
+	r       *bufio.Reader
+	name    string
+	order   binary.ByteOrder
+	nanos   bool
+	link    layers.LinkType
+	snaplen int
+	off     int64
+	hdr     [16]byte
+	buf     []byte
+}
+
+func newPcapReader(br *bufio.Reader, name string) (*pcapReader, error) {
+	var h [24]byte
+	if n, err := io.ReadFull(br, h[:]); err != nil {
+		return nil, &FileError{File: name, Offset: int64(n), Err: fmt.Errorf("pcap file header: %w", ErrTruncated)}
+	}
+	p := &pcapReader{r: br, name: name, off: 24}
+	switch binary.LittleEndian.Uint32(h[:4]) {
+	case 0xa1b2c3d4:
+		p.order = binary.LittleEndian
+	case 0xd4c3b2a1:
+		p.order = binary.BigEndian
+	case 0xa1b23c4d:
+		p.order, p.nanos = binary.LittleEndian, true
+	case 0x4d3cb2a1:
+		p.order, p.nanos = binary.BigEndian, true
+	}
+	p.snaplen = int(p.order.Uint32(h[16:20]))
+	lt := p.order.Uint32(h[20:24]) & 0x0FFFFFFF // upper bits: FCS length
+	if !Supported(layers.LinkType(lt)) {
+		return nil, &FileError{File: name, Offset: 20, Err: linkErr(lt)}
+	}
+	p.link = layers.LinkType(lt)
+	p.buf = make([]byte, 0, 2048)
+	return p, nil
+}
+
+func (p *pcapReader) LinkType(int) layers.LinkType { return p.link }
+func (p *pcapReader) Snaplen() int                 { return p.snaplen }
+func (p *pcapReader) Close() error                 { return nil }
+
+func (p *pcapReader) limit() int {
+	if p.snaplen > MaxSnaplen {
+		return p.snaplen
+	}
+	return MaxSnaplen
+}
+
+func (p *pcapReader) Next() ([]byte, Info, error) {
+	at := p.off
+	n, err := io.ReadFull(p.r, p.hdr[:])
+	if err != nil {
+		if n == 0 && err == io.EOF {
+			return nil, Info{}, io.EOF
+		}
+		return nil, Info{}, &FileError{File: p.name, Offset: at, Err: fmt.Errorf("record header: %w", ErrTruncated)}
+	}
+	sec := p.order.Uint32(p.hdr[0:4])
+	frac := p.order.Uint32(p.hdr[4:8])
+	caplen := p.order.Uint32(p.hdr[8:12])
+	wire := p.order.Uint32(p.hdr[12:16])
+	if uint64(caplen) > uint64(p.limit()) {
+		return nil, Info{}, &FileError{File: p.name, Offset: at, Err: fmt.Errorf("%w: %d bytes captured, more than the largest snapshot length %d", ErrRecordTooLarge, caplen, p.limit())}
+	}
+	if !p.nanos {
+		if frac >= 1e6 {
+			return nil, Info{}, &FileError{File: p.name, Offset: at, Err: fmt.Errorf("%w: microseconds %d out of range", ErrCorrupt, frac)}
+		}
+		frac *= 1000
+	} else if frac >= 1e9 {
+		return nil, Info{}, &FileError{File: p.name, Offset: at, Err: fmt.Errorf("%w: nanoseconds %d out of range", ErrCorrupt, frac)}
+	}
+	if cap(p.buf) < int(caplen) {
+		p.buf = make([]byte, caplen)
+	}
+	data := p.buf[:caplen]
+	if n, err := io.ReadFull(p.r, data); err != nil {
+		return nil, Info{}, &FileError{File: p.name, Offset: at, Err: fmt.Errorf("record of %d bytes has only %d: %w", caplen, n, ErrTruncated)}
+	}
+	p.off += 16 + int64(caplen)
+	if wire < caplen {
+		wire = caplen
+	}
+	return data, Info{Timestamp: time.Unix(int64(sec), int64(frac)).UTC(), CapLen: int(caplen), WireLen: int(wire), Offset: at}, nil
+}

@@ -1,0 +1,380 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/gopacket/gopacket/layers"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/net/bpf"
+
+	"github.com/wiredojo/wiredojo/capture"
+	"github.com/wiredojo/wiredojo/capture/analysis"
+	"github.com/wiredojo/wiredojo/capture/pipeline"
+	"github.com/wiredojo/wiredojo/capture/render"
+	"github.com/wiredojo/wiredojo/capture/source"
+)
+
+func init() { register(captureCommand) }
+
+// captureFilterProgram is what the capture commands need from capture/filter.
+type captureFilterProgram interface {
+	Match(pkt []byte) bool
+	Dump() string
+	RawInstructions() ([]bpf.RawInstruction, error)
+}
+
+// captureCompileFilter compiles a tcpdump expression for a link type and snaplen.
+var captureCompileFilter = func(expr string, lt layers.LinkType, snaplen int) (captureFilterProgram, error) {
+	return nil, errors.New("capture: filter expressions are not available in this build yet")
+}
+
+func captureViewFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "filter", Aliases: []string{"f"}, Usage: "tcpdump filter expression, e.g. 'tcp port 7070'"},
+		&cli.BoolFlag{Name: "filter-dump", Usage: "print the compiled BPF program (like tcpdump -d) and exit"},
+		&cli.StringFlag{Name: "write", Aliases: []string{"w"}, Usage: "also save the kept packets to `FILE` (.pcapng or pcap)"},
+		&cli.IntFlag{Name: "count", Aliases: []string{"c"}, Usage: "stop after `N` packets"},
+		&cli.BoolFlag{Name: "json", Usage: "one JSON object per packet (DESIGN.md capture JSON)"},
+		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "layered detail captureView: each layer with its OSI and TCP/IP layer"},
+		&cli.StringFlag{Name: "model", Usage: "group the detail captureView by `osi` or `tcpip` (implies -v)"},
+		&cli.BoolFlag{Name: "hex", Usage: "hex and ASCII dump, bytes coloured by layer"},
+		&cli.IntFlag{Name: "follow", Value: -1, Usage: "print TCP stream `N` (0-based) reassembled, or its messages and events"},
+		&cli.BoolFlag{Name: "stats", Usage: "print conversations, endpoints and the protocol hierarchy"},
+		&cli.BoolFlag{Name: "no-reassembly", Usage: "decode link to transport only (no TCP reassembly or applications)"},
+	}
+}
+
+func captureCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "capture",
+		Usage: "capture and decode packets against the OSI and TCP/IP models",
+		Subcommands: []*cli.Command{
+			{
+				Name:      "read",
+				Usage:     "decode a pcap or pcapng file",
+				ArgsUsage: "FILE",
+				Flags:     captureViewFlags(),
+				Action:    captureRead,
+			},
+			{
+				Name:  "live",
+				Usage: "capture from an interface (needs root or CAP_NET_RAW)",
+				Flags: append(captureViewFlags(),
+					&cli.StringFlag{Name: "iface", Aliases: []string{"i"}, Usage: "interface `NAME`, e.g. lo (required)"},
+					&cli.DurationFlag{Name: "duration", Usage: "stop after `D` (e.g. 10s)"},
+					&cli.IntFlag{Name: "snaplen", Aliases: []string{"s"}, Usage: "keep at most `BYTES` of each packet (default: all)"},
+				),
+				Action: captureLive,
+			},
+		},
+	}
+}
+
+// captureTrailingFlags lets flags follow the FILE, as in the CLI contract
+// (`capture read FILE --json`): urfave/cli stops at the first argument, so
+// the flags after it are parsed here into a child context that holds only
+// them; every other flag is still read from c.
+func captureTrailingFlags(c *cli.Context) (*cli.Context, error) {
+	args := c.Args().Slice()
+	if len(args) < 2 {
+		return c, nil
+	}
+	parse := func(fs *flag.FlagSet) ([]string, error) {
+		var pos []string
+		rest := args
+		for {
+			if err := fs.Parse(rest); err != nil {
+				return nil, err
+			}
+			rest = fs.Args()
+			if len(rest) == 0 {
+				return pos, nil
+			}
+			pos = append(pos, rest[0])
+			rest = rest[1:]
+		}
+	}
+	all := flag.NewFlagSet(c.Command.Name, flag.ContinueOnError)
+	all.SetOutput(io.Discard)
+	for _, f := range c.Command.Flags {
+		if err := f.Apply(all); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := parse(all); err != nil {
+		return nil, usagef("%v", err)
+	}
+	given := map[string]bool{}
+	all.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	set := flag.NewFlagSet(c.Command.Name, flag.ContinueOnError)
+	set.SetOutput(io.Discard)
+	for _, f := range c.Command.Flags {
+		for _, n := range f.Names() {
+			if given[n] {
+				if err := f.Apply(set); err != nil {
+					return nil, err
+				}
+				break
+			}
+		}
+	}
+	pos, err := parse(set)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	// An alias given (-c) sets its flag's other names (--count) too.
+	visited := map[string]bool{}
+	set.Visit(func(f *flag.Flag) { visited[f.Name] = true })
+	for _, f := range c.Command.Flags {
+		for _, n := range f.Names() {
+			if !visited[n] {
+				continue
+			}
+			for _, other := range f.Names() {
+				if other != n {
+					if err := set.Set(other, set.Lookup(n).Value.String()); err != nil {
+						return nil, usagef("%v", err)
+					}
+				}
+			}
+			break
+		}
+	}
+	// Values stay set; "--" makes the positional arguments set's Args.
+	if err := set.Parse(append([]string{"--"}, pos...)); err != nil {
+		return nil, usagef("%v", err)
+	}
+	nc := cli.NewContext(c.App, set, c)
+	nc.Command = c.Command
+	nc.Context = c.Context
+	return nc, nil
+}
+
+// captureView is what to print, from the flags.
+type captureView struct {
+	json, verbose, hex, stats bool
+	model                     render.Model
+	follow                    int
+}
+
+func captureViewFrom(c *cli.Context) (captureView, error) {
+	v := captureView{json: c.Bool("json"), verbose: c.Bool("verbose"), hex: c.Bool("hex"), stats: c.Bool("stats"), follow: c.Int("follow")}
+	switch c.String("model") {
+	case "":
+	case "osi":
+		v.verbose = true
+	case "tcpip":
+		v.verbose, v.model = true, render.ModelTCPIP
+	default:
+		return v, usagef("--model %q: choose osi or tcpip", c.String("model"))
+	}
+	if v.json && (v.verbose || v.hex) {
+		return v, usagef("--json prints its own format: drop -v, --model and --hex")
+	}
+	if v.follow < -1 {
+		return v, usagef("--follow %d: streams are numbered from 0", v.follow)
+	}
+	return v, nil
+}
+
+func captureRead(c *cli.Context) error {
+	c, err := captureTrailingFlags(c)
+	if err != nil {
+		return err
+	}
+	if c.Args().Len() != 1 {
+		return usagef("capture read takes one FILE (a .pcap or .pcapng)")
+	}
+	v, err := captureViewFrom(c)
+	if err != nil {
+		return err
+	}
+	name := c.Args().First()
+	src, err := source.OpenFile(name)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	filt, done, err := captureSetupFilter(c, src.LinkType(0), src.Snaplen())
+	if err != nil || done {
+		return err
+	}
+	return captureRun(c, c.Context, src, v, filt, false)
+}
+
+func captureLive(c *cli.Context) error {
+	c, err := captureTrailingFlags(c)
+	if err != nil {
+		return err
+	}
+	if c.Args().Len() > 0 {
+		return usagef("capture live takes no arguments, got %q", c.Args().First())
+	}
+	if c.String("iface") == "" {
+		return usagef("capture live needs --iface NAME (see `ip link`; lo for loopback)")
+	}
+	v, err := captureViewFrom(c)
+	if err != nil {
+		return err
+	}
+	snaplen := c.Int("snaplen")
+	if snaplen < 0 {
+		return usagef("--snaplen %d: give a positive number of bytes", snaplen)
+	}
+	if snaplen == 0 {
+		snaplen = source.MaxSnaplen
+	}
+	var kernel []bpf.RawInstruction
+	if expr := c.String("filter"); expr != "" {
+		prog, err := captureCompileFilter(expr, layers.LinkTypeEthernet, snaplen)
+		if err != nil {
+			return captureFilterError(err)
+		}
+		if c.Bool("filter-dump") {
+			fmt.Fprint(c.App.Writer, prog.Dump())
+			return nil
+		}
+		if kernel, err = prog.RawInstructions(); err != nil {
+			return fmt.Errorf("capture: %w", err)
+		}
+	} else if c.Bool("filter-dump") {
+		return usagef("--filter-dump needs --filter EXPR")
+	}
+	ctx := c.Context
+	if d := c.Duration("duration"); d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	src, err := source.OpenLive(ctx, c.String("iface"), source.LiveOptions{Snaplen: snaplen, Filter: kernel})
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	return captureRun(c, ctx, src, v, nil, true)
+}
+
+func captureFilterError(err error) error {
+	return &usageError{err: err, hint: "Filters use tcpdump's language, e.g. 'tcp port 7070 and host 127.0.0.1'."}
+}
+
+// captureSetupFilter compiles --filter for a file (one program per link type) and
+// handles --filter-dump (done=true).
+func captureSetupFilter(c *cli.Context, lt layers.LinkType, snaplen int) (pipeline.Filter, bool, error) {
+	expr := c.String("filter")
+	if expr == "" {
+		if c.Bool("filter-dump") {
+			return nil, true, usagef("--filter-dump needs --filter EXPR")
+		}
+		return nil, false, nil
+	}
+	if snaplen <= 0 {
+		snaplen = source.MaxSnaplen
+	}
+	progs := map[layers.LinkType]captureFilterProgram{}
+	prog, err := captureCompileFilter(expr, lt, snaplen)
+	if err != nil {
+		return nil, true, captureFilterError(err)
+	}
+	if c.Bool("filter-dump") {
+		fmt.Fprint(c.App.Writer, prog.Dump())
+		return nil, true, nil
+	}
+	progs[lt] = prog
+	return func(pkt []byte, lt layers.LinkType) (bool, error) {
+		p, ok := progs[lt]
+		if !ok {
+			var err error
+			if p, err = captureCompileFilter(expr, lt, snaplen); err != nil {
+				return false, err
+			}
+			progs[lt] = p
+		}
+		return p.Match(pkt), nil
+	}, false, nil
+}
+
+// captureRun runs the pipeline and prints what the captureView asks for. Packets
+// printed before an error stay printed (the output is flushed first).
+func captureRun(c *cli.Context, ctx context.Context, src source.Source, v captureView, filt pipeline.Filter, live bool) (err error) {
+	out := bufio.NewWriterSize(c.App.Writer, 64<<10)
+	defer func() {
+		if ferr := out.Flush(); err == nil && ferr != nil {
+			err = fmt.Errorf("capture: writing output: %w", ferr)
+		}
+	}()
+	opt := pipeline.Options{Filter: filt, Count: c.Int("count")}
+	opt.Decode.NoReassembly = c.Bool("no-reassembly")
+	if name := c.String("write"); name != "" {
+		w, err := source.Create(name, src.Snaplen())
+		if err != nil {
+			return err
+		}
+		// Close flushes the file: it runs on every way out, Ctrl-C included.
+		defer func() {
+			if cerr := w.Close(); err == nil && cerr != nil {
+				err = cerr
+			}
+		}()
+		opt.Write = w
+	}
+	pal := render.NewPalette()
+	var stats *analysis.Stats
+	var follow *analysis.Follow
+	buf := make([]byte, 0, 4096)
+	switch {
+	case v.stats:
+		stats = analysis.NewStats()
+		opt.Handle = func(p *capture.Packet) error { stats.Add(p); return nil }
+	case v.follow >= 0:
+		follow = analysis.NewFollow(v.follow)
+		opt.Decode.OnStream = follow.OnStream
+		opt.Handle = func(p *capture.Packet) error { follow.Add(p); return nil }
+	default:
+		opt.Handle = func(p *capture.Packet) error {
+			buf = buf[:0]
+			switch {
+			case v.json:
+				buf = render.AppendJSON(buf, p)
+			case v.verbose:
+				buf = pal.AppendDetail(buf, p, v.model)
+			default:
+				buf = pal.AppendLine(buf, p)
+			}
+			if v.hex {
+				buf = pal.AppendHex(buf, p)
+				buf = append(buf, '\n')
+			}
+			if _, err := out.Write(buf); err != nil {
+				return fmt.Errorf("capture: writing output: %w", err)
+			}
+			if live {
+				return out.Flush()
+			}
+			return nil
+		}
+	}
+	n, runErr := pipeline.Run(ctx, src, opt)
+	if stats != nil {
+		if err := stats.Write(out); err != nil {
+			return err
+		}
+	}
+	if follow != nil && runErr == nil {
+		if err := follow.Write(out); err != nil {
+			return err
+		}
+	}
+	if live && !v.json {
+		fmt.Fprintf(c.App.ErrWriter, "%d packets captured\n", n)
+	}
+	if runErr != nil && !errors.Is(runErr, io.EOF) {
+		return runErr
+	}
+	return nil
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Regenerates the capture files of this folder from real traffic of
+# wiredojo's scenarios (capture/internal/capgen), recorded by tcpdump inside
+# throw-away network namespaces. Needs root, tcpdump, ip, editcap, mergecap.
+# Afterwards refresh the goldens:
+#   go test ./cmd/wiredojo -run TestCaptureGolden -update
+set -euo pipefail
+cd "$(dirname "$0")"
+bin=$(mktemp -d)
+go build -o "$bin/capgen" ../../capture/internal/capgen
+ns=wdcapA$$
+nsb=wdcapB$$
+cleanup() {
+	ip netns del "$ns" 2>/dev/null || true
+	ip netns del "$nsb" 2>/dev/null || true
+	rm -rf "$bin"
+}
+trap cleanup EXIT
+ip netns add "$ns"
+ip netns add "$nsb"
+ip netns exec "$ns" ip link set lo up
+ip netns exec "$nsb" ip link set lo up
+ip link add wdva netns "$ns" type veth peer name wdvb netns "$nsb"
+ip netns exec "$ns" ip addr add 10.77.0.1/24 dev wdva
+ip netns exec "$nsb" ip addr add 10.77.0.2/24 dev wdvb
+ip netns exec "$ns" ip link set wdva up
+ip netns exec "$nsb" ip link set wdvb up
+
+# rec FILE IFACE 'TCPDUMP OPTIONS' COMMAND...: record COMMAND's traffic.
+rec() {
+	local file=$1 iface=$2 opts=$3
+	shift 3
+	# shellcheck disable=SC2086
+	ip netns exec "$ns" tcpdump -U --immediate-mode -Z root -i "$iface" $opts -w "$file" 2>"$file.log" &
+	local pid=$!
+	sleep 1
+	ip netns exec "$ns" "$@"
+	sleep 1.5
+	kill -TERM "$pid"
+	wait "$pid" || true
+	echo "generate: $file ($(tcpdump -r "$file" 2>/dev/null | wc -l) packets)" >&2
+}
+
+rec chat-tcp.pcap lo "" "$bin/capgen" chat-tcp
+rec chat-ws.pcap lo "" "$bin/capgen" chat-ws
+rec udp-dns-icmp.pcap lo "" sh -c "$bin/capgen udp && $bin/capgen dns && $bin/capgen ping 127.0.0.1"
+rec tls.pcap lo "" "$bin/capgen" tls
+rec veth-arp-frag.pcap wdva "" sh -c "$bin/capgen ping 10.77.0.2 && $bin/capgen udp-big 10.77.0.2:9999"
+rec any-sll2.pcap any "" "$bin/capgen" chat-tcp
+rec any-sll.pcap any "-y LINUX_SLL" "$bin/capgen" udp
+
+# Raw IP (link type 101): the chat capture without its Ethernet headers.
+editcap -C 14 -T rawip chat-tcp.pcap raw-ip.pcap
+# Loopback/null (link type 0): a 4-byte address family instead.
+python3 - <<'PY'
+import struct
+src = open("udp-dns-icmp.pcap", "rb").read()
+out = bytearray(src[:20] + struct.pack("<I", 0))
+i = 24
+while i < len(src):
+    sec, usec, incl, orig = struct.unpack("<IIII", src[i:i+16])
+    data = src[i+16:i+16+incl]
+    fam = 2 if data[12:14] == b"\x08\x00" else 10
+    body = struct.pack("<I", fam) + data[14:]
+    out += struct.pack("<IIII", sec, usec, len(body), orig - 10) + body
+    i += 16 + incl
+open("null-loopback.pcap", "wb").write(out)
+PY
+# pcapng with two interfaces of different link types.
+mergecap -F pcapng -w multi-iface.pcapng chat-ws.pcap any-sll.pcap
+ls -l ./*.pcap ./*.pcapng >&2
