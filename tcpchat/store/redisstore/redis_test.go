@@ -19,7 +19,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 var prefixes atomic.Int64
 
-func client(t *testing.T, srv *redistest.Server) *redis.Client {
+func client(t testing.TB, srv *redistest.Server) *redis.Client {
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	t.Cleanup(func() { _ = rdb.Close() })
 	return rdb

@@ -1,0 +1,123 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wiredojo/wiredojo/tcpchat/store"
+)
+
+// Bench runs the store benchmarks on stores made by open:
+//
+//   - cycle/writers=N: N goroutines (each its own client id) repeat one
+//     durable delivery cycle: Append one message, read it with Pending,
+//     Ack it. It reports events/s (cycles per second) and the p50/p99
+//     latency of a whole cycle.
+//   - fanout/recipients=N: one goroutine appends each message to N client
+//     queues in one call (a durable room emit); events/s counts messages
+//     queued (N per call).
+//
+// Each message carries Payload bytes.
+func Bench(b *testing.B, open func(b *testing.B) store.Store) {
+	for _, writers := range []int{1, 16, 128} {
+		b.Run(fmt.Sprintf("cycle/writers=%d", writers), func(b *testing.B) { benchCycle(b, open(b), writers) })
+	}
+	for _, n := range []int{10, 100} {
+		b.Run(fmt.Sprintf("fanout/recipients=%d", n), func(b *testing.B) { benchFanout(b, open(b), n) })
+	}
+}
+
+// Payload is the size of a benchmark message (a small chat event).
+const Payload = 128
+
+func benchCycle(b *testing.B, s store.Store, writers int) {
+	ctx := context.Background()
+	lat := make([]time.Duration, b.N)
+	var next, gid atomic.Int64
+	errs := make(chan error, writers)
+	m := store.Message{Namespace: "/chat", Event: "msg", Payload: make([]byte, Payload)}
+	par := max(1, writers/runtime.GOMAXPROCS(0))
+	b.SetParallelism(par)
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		client := []string{fmt.Sprintf("bench-%d", gid.Add(1))}
+		offs := make([]uint64, 0, 1)
+		msgs := make([]store.Message, 0, 1)
+		for pb.Next() {
+			t0 := time.Now()
+			id, o, err := s.Append(ctx, m, client, offs[:0])
+			if err == nil {
+				msgs, err = s.Pending(ctx, client[0], o[0]-1, 1, msgs[:0])
+			}
+			if err == nil && (len(msgs) != 1 || msgs[0].ID != id) {
+				err = fmt.Errorf("pending returned %d messages, not the one appended", len(msgs))
+			}
+			if err == nil {
+				err = s.Ack(ctx, client[0], id)
+			}
+			if err != nil {
+				errs <- err
+				return
+			}
+			lat[next.Add(1)-1] = time.Since(t0)
+		}
+	})
+	elapsed := time.Since(start)
+	b.StopTimer()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	report(b, lat[:next.Load()], float64(b.N)/elapsed.Seconds())
+	st := s.Stats()
+	if st.Commits > 0 {
+		b.ReportMetric(float64(st.Appended+st.Acked)/float64(st.Commits), "writes/commit")
+	}
+}
+
+func benchFanout(b *testing.B, s store.Store, n int) {
+	ctx := context.Background()
+	to := make([]string, n)
+	for i := range to {
+		to[i] = fmt.Sprintf("member-%d", i)
+	}
+	m := store.Message{Namespace: "/chat", Event: "msg", Payload: make([]byte, Payload)}
+	offs := make([]uint64, 0, n)
+	lat := make([]time.Duration, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		t0 := time.Now()
+		var err error
+		if _, offs, err = s.Append(ctx, m, to, offs[:0]); err != nil {
+			b.Fatal(err)
+		}
+		lat[i] = time.Since(t0)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	report(b, lat, float64(b.N*n)/elapsed.Seconds())
+	for _, c := range to { // keep the queues from growing across runs
+		if _, err := s.Purge(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func report(b *testing.B, lat []time.Duration, perSec float64) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(perSec, "events/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs")
+}
