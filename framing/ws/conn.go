@@ -352,14 +352,9 @@ func (c *Conn) readControl(h Header) error {
 		ce := &CloseError{Code: code, Reason: string(reason)}
 		c.wmu.Lock()
 		if !c.closeSent {
+			// Echo the peer's (valid) status code and reason.
 			c.closeSent = true
-			var reply [2]byte
-			n := 0
-			if code != StatusNoStatus {
-				binary.BigEndian.PutUint16(reply[:], uint16(code))
-				n = 2
-			}
-			c.writeFrameLocked(true, OpClose, false, reply[:n])
+			c.writeFrameLocked(true, OpClose, false, p)
 		}
 		c.wmu.Unlock()
 		c.finish()

@@ -215,6 +215,12 @@ func acceptDeflateOffer(params []extParam) (clientNoContext, ok bool) {
 	return clientNoContext, true
 }
 
+// The server's answers to an accepted offer.
+const (
+	deflateAnswer      = extensionName + "; server_no_context_takeover"
+	deflateAnswerNoCtx = deflateAnswer + "; client_no_context_takeover"
+)
+
 // clientDeflateOffer is what Dial offers: we never reuse our own context
 // (so we say so), and we accept any window the server uses.
 const clientDeflateOffer = extensionName + "; client_no_context_takeover"

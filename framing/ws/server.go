@@ -174,7 +174,7 @@ func (u *Upgrader) originAllowed(origin, host []byte) bool {
 }
 
 // negotiate picks the subprotocol and the extension answer.
-func (u *Upgrader) negotiate(r *request) (protocol string, ext bool, dp deflateParams) {
+func (u *Upgrader) negotiate(r *request) (protocol string, ext string, dp deflateParams) {
 	for _, want := range u.Protocols {
 		for i := 0; i < r.nProtocols && protocol == ""; i++ {
 			if hasToken(r.protocols[i], want) {
@@ -186,9 +186,9 @@ func (u *Upgrader) negotiate(r *request) (protocol string, ext bool, dp deflateP
 		}
 	}
 	if !u.Compression {
-		return protocol, false, dp
+		return protocol, "", dp
 	}
-	for i := 0; i < r.nExtensions && !ext; i++ {
+	for i := 0; i < r.nExtensions && ext == ""; i++ {
 		parseExtensions(r.extensions[i], func(name []byte, params []extParam) bool {
 			if !equalFold(name, extensionName) {
 				return true
@@ -197,7 +197,13 @@ func (u *Upgrader) negotiate(r *request) (protocol string, ext bool, dp deflateP
 			if !ok {
 				return true // decline this offer, look at the next
 			}
-			ext = true
+			// We never reuse our context; saying so lets the client keep
+			// no state. Echoing client_no_context_takeover confirms it
+			// (gorilla's client insists on both).
+			ext = deflateAnswer
+			if noCtx {
+				ext = deflateAnswerNoCtx
+			}
 			dp.peerContext = !noCtx
 			return false
 		})
@@ -206,7 +212,7 @@ func (u *Upgrader) negotiate(r *request) (protocol string, ext bool, dp deflateP
 }
 
 // appendResponse appends the 101 response.
-func appendResponse(dst, key []byte, protocol string, ext bool) []byte {
+func appendResponse(dst, key []byte, protocol string, ext string) []byte {
 	dst = append(dst, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
 	var acc [acceptLen]byte
 	putAccept(acc[:], key)
@@ -215,8 +221,9 @@ func appendResponse(dst, key []byte, protocol string, ext bool) []byte {
 		dst = append(dst, "\r\nSec-WebSocket-Protocol: "...)
 		dst = append(dst, protocol...)
 	}
-	if ext {
-		dst = append(dst, "\r\nSec-WebSocket-Extensions: "+extensionName+"; server_no_context_takeover"...)
+	if ext != "" {
+		dst = append(dst, "\r\nSec-WebSocket-Extensions: "...)
+		dst = append(dst, ext...)
 	}
 	return append(dst, "\r\n\r\n"...)
 }
@@ -273,7 +280,7 @@ func (u *Upgrader) Upgrade(nc net.Conn, br *bufio.Reader) (*Conn, error) {
 		return nil, fmt.Errorf("ws: writing the handshake response: %w", err)
 	}
 	nc.SetDeadline(time.Time{})
-	return newConn(nc, br, true, protocol, ext, dp, u.MaxMessageSize), nil
+	return newConn(nc, br, true, protocol, ext != "", dp, u.MaxMessageSize), nil
 }
 
 // peekHead returns the whole request head from br without consuming it.
@@ -380,7 +387,7 @@ func (u *Upgrader) UpgradeHTTP(w http.ResponseWriter, req *http.Request) (*Conn,
 		// net/http's reader is sized for HTTP; start afresh.
 		br = bufio.NewReaderSize(nc, 4096)
 	}
-	return newConn(nc, br, true, protocol, ext, dp, u.MaxMessageSize), nil
+	return newConn(nc, br, true, protocol, ext != "", dp, u.MaxMessageSize), nil
 }
 
 var _ = bytes.Equal
