@@ -173,7 +173,9 @@ func Up(ctx context.Context, cfg Config) (l *Link, err error) {
 		if err := ipCmd("-n", e.ns, "addr", "add", e.local, "peer", e.peer+"/32", "dev", e.dev); err != nil {
 			return l, err
 		}
-		if err := ipCmd("-n", e.ns, "link", "set", "dev", e.dev, "mtu", fmt.Sprint(cfg.MTU), "up"); err != nil {
+		// A long device queue: the relay's pipeline is the link's only
+		// queue limit, the TUN device must not drop while the relay is busy.
+		if err := ipCmd("-n", e.ns, "link", "set", "dev", e.dev, "mtu", fmt.Sprint(cfg.MTU), "txqueuelen", "10000", "up"); err != nil {
 			return l, err
 		}
 		if err := writeSysctl(e.ns, "net.ipv4.tcp_congestion_control", cfg.Congestion); err != nil {
