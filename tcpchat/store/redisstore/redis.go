@@ -235,14 +235,28 @@ func (s *Store) Pending(ctx context.Context, client string, after uint64, limit 
 	now := s.now()
 	q := s.clientKey(client, "q")
 	start := strconv.FormatUint(after+1, 10) + "-0"
-	n := 0
 	const batch = 500
-	for limit <= 0 || n < limit {
-		count := int64(batch)
-		if limit > 0 && limit-n < batch {
-			count = int64(limit - n)
+	count := int64(batch)
+	if limit > 0 && limit < batch {
+		count = int64(limit)
+	}
+	// first batch and the last-seen mark in one round trip
+	seen := []scripted{{script: seenScript, keys: []string{s.clientKey(client, "meta")}, args: []any{now.UnixNano()}}}
+	pipe := s.rdb.Pipeline()
+	xr := pipe.XRangeN(ctx, q, start, "+", count)
+	seen[0].cmd = seen[0].script.EvalSha(ctx, pipe, seen[0].keys, seen[0].args...)
+	_, _ = pipe.Exec(ctx)
+	if err := seen[0].cmd.Err(); err != nil {
+		if !redis.HasErrorPrefix(err, "NOSCRIPT") {
+			return dst, wrap("pending", err)
 		}
-		xs, err := s.rdb.XRangeN(ctx, q, start, "+", count).Result()
+		if err := s.runScripts(ctx, seen); err != nil {
+			return dst, wrap("pending", err)
+		}
+	}
+	xs, err := xr.Result()
+	n := 0
+	for {
 		if err != nil {
 			return dst, wrap("pending", err)
 		}
@@ -258,14 +272,15 @@ func (s *Store) Pending(ctx context.Context, client string, after uint64, limit 
 			dst = append(dst, m)
 			n++
 		}
-		if int64(len(xs)) < count {
-			break
+		if int64(len(xs)) < count || (limit > 0 && n >= limit) {
+			return dst, nil
 		}
+		count = batch
+		if limit > 0 && limit-n < batch {
+			count = int64(limit - n)
+		}
+		xs, err = s.rdb.XRangeN(ctx, q, start, "+", count).Result()
 	}
-	if err := s.runScripts(ctx, []scripted{{script: seenScript, keys: []string{s.clientKey(client, "meta")}, args: []any{now.UnixNano()}}}); err != nil {
-		return dst, wrap("pending", err)
-	}
-	return dst, nil
 }
 
 // Ack implements store.Store.
