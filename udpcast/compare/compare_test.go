@@ -1,0 +1,127 @@
+package compare_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"math"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/wiredojo/wiredojo/internal/testdep"
+	"github.com/wiredojo/wiredojo/udpcast/compare"
+	"github.com/wiredojo/wiredojo/udpcast/impair"
+	"github.com/wiredojo/wiredojo/udpcast/link"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var lossy = impair.Config{Loss: 0.05, Delay: 10 * time.Millisecond, Jitter: 2 * time.Millisecond, Seed: 1}
+
+func checkJSON(t *testing.T, res compare.Result) {
+	t.Helper()
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, side := range []string{"tcp", "udp"} {
+		for _, k := range []string{"sent", "received", "lost", "duplicates", "reordered", "jitter_ms", "latency_ms", "throughput_bps"} {
+			if _, ok := m[side][k]; !ok {
+				t.Errorf("%s lacks %q: %s", side, k, b)
+			}
+		}
+	}
+	if _, ok := m["tcp"]["hol_blocking_ms"]; !ok {
+		t.Errorf("tcp lacks hol_blocking_ms: %s", b)
+	}
+	if _, ok := m["udp"]["hol_blocking_ms"]; ok {
+		t.Errorf("udp has hol_blocking_ms: %s", b)
+	}
+}
+
+func TestCompareNoLink(t *testing.T) {
+	res, err := compare.Run(context.Background(), compare.Options{Count: 500, Size: 200, Rate: 2000, Impair: lossy, Link: compare.LinkNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Link != compare.LinkNone || res.Notice == "" {
+		t.Errorf("mode %q notice %q", res.Link, res.Notice)
+	}
+	if res.TCP.Received != 500 || res.TCP.Lost != 0 {
+		t.Errorf("tcp over loopback lost messages: %+v", res.TCP.Summary)
+	}
+	u := res.UDP
+	if u.Sent != 500 || u.Lost == 0 || u.Lost > 60 {
+		t.Errorf("udp with 5%% loss: %+v", u.Summary)
+	}
+	if u.LatencyMS.P50 < 8 || u.LatencyMS.P50 > 200 {
+		t.Errorf("udp latency p50 %.2f ms with 10ms±2ms", u.LatencyMS.P50)
+	}
+	nan := 0
+	for _, v := range u.LatencyByMsg {
+		if math.IsNaN(v) {
+			nan++
+		}
+	}
+	if uint64(nan) != u.Lost {
+		t.Errorf("%d messages without latency, %d lost", nan, u.Lost)
+	}
+	checkJSON(t, res)
+}
+
+func TestCompareOverLink(t *testing.T) {
+	testdep.RequireRoot(t)
+	testdep.Require(t, "ip", "apt-get install iproute2")
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	name := "q" + hex.EncodeToString(b[:])
+	t.Cleanup(func() {
+		if link.Exists(name) {
+			_ = link.Remove(name)
+		}
+	})
+	res, err := compare.Run(context.Background(), compare.Options{Count: 600, Size: 200, Rate: 1000, Impair: lossy, Link: compare.LinkAuto, LinkName: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if link.Exists(name) {
+		t.Error("link left behind")
+	}
+	if res.Link != compare.LinkNetns {
+		t.Fatalf("as root, auto chose %q", res.Link)
+	}
+	if res.Congestion != "cubic" {
+		t.Errorf("tcp congestion control %q, want cubic", res.Congestion)
+	}
+	tc, u := res.TCP, res.UDP
+	if tc.Received != 600 || tc.Lost != 0 || tc.Duplicates != 0 || tc.Reordered != 0 {
+		t.Errorf("tcp must deliver everything once and in order: %+v", tc.Summary)
+	}
+	if u.Lost == 0 || u.Lost > 80 {
+		t.Errorf("udp with 5%% loss: %+v", u.Summary)
+	}
+	// 5% segment loss on a 600-message stream blocks some TCP messages
+	// behind retransmissions.
+	if tc.HOLBlockingMS == nil || *tc.HOLBlockingMS <= 0 || tc.HOLBlocked == 0 {
+		t.Errorf("no head-of-line blocking measured: %+v blocked %d", tc.HOLBlockingMS, tc.HOLBlocked)
+	}
+	if tc.LatencyMS.Max <= u.LatencyMS.Max {
+		t.Errorf("tcp max latency %.1f ms not above udp's %.1f ms despite retransmissions", tc.LatencyMS.Max, u.LatencyMS.Max)
+	}
+	checkJSON(t, res)
+}
+
+func TestCompareOptions(t *testing.T) {
+	for _, o := range []compare.Options{{Size: 10}, {Count: -1}, {Link: "wormhole"}, {Impair: impair.Config{Loss: 2}}} {
+		if _, err := compare.Run(context.Background(), o); err == nil {
+			t.Errorf("options %+v accepted", o)
+		}
+	}
+}
