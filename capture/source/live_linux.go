@@ -112,6 +112,9 @@ func dropOutgoing(prog []bpf.RawInstruction, snaplen int) ([]bpf.RawInstruction,
 
 // Next returns the next packet, or io.EOF once the context is done.
 func (l *Live) Next() ([]byte, Info, error) {
+	if l.ctx.Err() != nil {
+		return nil, Info{}, errEOF
+	}
 	data, ci, err := l.h.ZeroCopyReadPacketData()
 	if err != nil {
 		if l.ctx.Err() != nil {

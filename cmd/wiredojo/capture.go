@@ -14,6 +14,7 @@ import (
 
 	"github.com/wiredojo/wiredojo/capture"
 	"github.com/wiredojo/wiredojo/capture/analysis"
+	"github.com/wiredojo/wiredojo/capture/filter"
 	"github.com/wiredojo/wiredojo/capture/pipeline"
 	"github.com/wiredojo/wiredojo/capture/render"
 	"github.com/wiredojo/wiredojo/capture/source"
@@ -28,9 +29,14 @@ type captureFilterProgram interface {
 	RawInstructions() ([]bpf.RawInstruction, error)
 }
 
-// captureCompileFilter compiles a tcpdump expression for a link type and snaplen.
-var captureCompileFilter = func(expr string, lt layers.LinkType, snaplen int) (captureFilterProgram, error) {
-	return nil, errors.New("capture: filter expressions are not available in this build yet")
+// captureCompileFilter compiles a tcpdump expression for a link type and
+// snaplen with capture/filter.
+func captureCompileFilter(expr string, lt layers.LinkType, snaplen int) (captureFilterProgram, error) {
+	p, err := filter.Compile(expr, lt, snaplen)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 func captureViewFlags() []cli.Flag {
@@ -259,8 +265,14 @@ func captureLive(c *cli.Context) error {
 	return captureRun(c, ctx, src, v, nil, true)
 }
 
+// captureFilterError makes a bad expression a usage error (exit 2); the
+// syntax error's text already points at the column.
 func captureFilterError(err error) error {
-	return &usageError{err: err, hint: "Filters use tcpdump's language, e.g. 'tcp port 7070 and host 127.0.0.1'."}
+	var se *filter.SyntaxError
+	if errors.As(err, &se) {
+		return &usageError{err: err, hint: "Filters use tcpdump's language, e.g. 'tcp port 7070 and host 127.0.0.1'."}
+	}
+	return fmt.Errorf("capture: %w", err)
 }
 
 // captureSetupFilter compiles --filter for a file (one program per link type) and
