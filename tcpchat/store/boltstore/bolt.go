@@ -18,7 +18,9 @@ import (
 
 // Top-level buckets and keys of the file.
 var (
-	bQueues   = []byte("queues")   // client -> {m: offset->record, i: id->offset, next, n, seen}
+	bQMsg     = []byte("qmsg") // see queue.go
+	bQIdx     = []byte("qidx")
+	bQMeta    = []byte("qmeta")
 	bRooms    = []byte("rooms")    // client\0ns\0room -> ""
 	bMembers  = []byte("members")  // ns\0room\0client -> ""
 	bReplay   = []byte("replay")   // ns -> {m: offset->record, next, first}
@@ -26,14 +28,11 @@ var (
 	bMeta     = []byte("meta")     // version
 
 	kMsgs  = []byte("m")
-	kIndex = []byte("i")
 	kNext  = []byte("next")
-	kCount = []byte("n")
-	kSeen  = []byte("seen")
 	kFirst = []byte("first")
 )
 
-const fileVersion = 1
+const fileVersion = 2
 
 // maxGroup bounds how many writes share one transaction.
 const maxGroup = 1024
@@ -92,7 +91,7 @@ func Open(path string, opts store.Options) (s *Store, err error) {
 		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bQueues, bRooms, bMembers, bReplay, bSessions, bMeta} {
+		for _, b := range [][]byte{bQMsg, bQIdx, bQMeta, bRooms, bMembers, bReplay, bSessions, bMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -254,20 +253,6 @@ func (s *Store) commit(group []*op) {
 	}
 }
 
-func writeSeen(tx *bolt.Tx, seen map[string]time.Time) error {
-	qs := tx.Bucket(bQueues)
-	for c, t := range seen {
-		if cb := qs.Bucket([]byte(c)); cb != nil {
-			if t.UnixNano() > i64(cb.Get(kSeen)) {
-				if err := cb.Put(kSeen, u64(uint64(t.UnixNano()))); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
-}
-
 func add(s, d *store.Stats) {
 	s.Appended += d.Appended
 	s.Acked += d.Acked
@@ -359,13 +344,6 @@ func getU64(b *bolt.Bucket, k []byte) uint64 {
 		return 0
 	}
 	return binary.BigEndian.Uint64(v)
-}
-
-func i64(v []byte) int64 {
-	if len(v) != 8 {
-		return 0
-	}
-	return int64(binary.BigEndian.Uint64(v))
 }
 
 func join(parts ...string) []byte {

@@ -3,13 +3,104 @@ package boltstore
 import (
 	"bytes"
 	"context"
-	"sort"
+	"encoding/binary"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/wiredojo/wiredojo/tcpchat/store"
 )
+
+// Queues share three flat buckets (one B+tree each, so a fan-out to many
+// clients rewrites few pages): client ids never contain NUL, so "client\0"
+// prefixes one client's keys.
+//
+//	qmsg:  client\0 offset(8)  -> message record (offset 0: the key holds it)
+//	qidx:  client\0 id(16)     -> offset(8)
+//	qmeta: client              -> next offset(8) count(8) last seen ns(8)
+
+type qmeta struct {
+	next, count uint64
+	seen        int64
+}
+
+func getMeta(b *bolt.Bucket, client []byte) (qmeta, bool) {
+	v := b.Get(client)
+	if len(v) != 24 {
+		return qmeta{}, false
+	}
+	return qmeta{
+		next:  binary.BigEndian.Uint64(v),
+		count: binary.BigEndian.Uint64(v[8:]),
+		seen:  int64(binary.BigEndian.Uint64(v[16:])),
+	}, true
+}
+
+func putMeta(b *bolt.Bucket, client []byte, m qmeta) error {
+	v := make([]byte, 24)
+	binary.BigEndian.PutUint64(v, m.next)
+	binary.BigEndian.PutUint64(v[8:], m.count)
+	binary.BigEndian.PutUint64(v[16:], uint64(m.seen))
+	return b.Put(client, v)
+}
+
+func prefix(client string) []byte {
+	p := make([]byte, len(client)+1, len(client)+17)
+	copy(p, client)
+	return p
+}
+
+func msgKey(client string, off uint64) []byte {
+	return binary.BigEndian.AppendUint64(prefix(client), off)
+}
+
+func idxKey(client string, id store.ID) []byte {
+	return append(prefix(client), id[:]...)
+}
+
+type queueTx struct{ msgs, idx, meta *bolt.Bucket }
+
+func queues(tx *bolt.Tx) queueTx {
+	return queueTx{tx.Bucket(bQMsg), tx.Bucket(bQIdx), tx.Bucket(bQMeta)}
+}
+
+// dropOldest deletes the n oldest messages of client (or, with keep set,
+// the oldest ones for which keep returns false, stopping at the first it
+// keeps) and returns how many it deleted.
+func (q queueTx) dropOldest(client string, n uint64, keep func(rec []byte) bool) (uint64, error) {
+	p := prefix(client)
+	c := q.msgs.Cursor()
+	var dropped uint64
+	for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p) && (keep != nil || dropped < n); k, v = c.Seek(p) {
+		if keep != nil && keep(v) {
+			break
+		}
+		if len(v) >= 17 {
+			if err := q.idx.Delete(append(p[:len(p):len(p)], v[1:17]...)); err != nil {
+				return dropped, err
+			}
+		}
+		if err := c.Delete(); err != nil {
+			return dropped, err
+		}
+		dropped++
+	}
+	return dropped, nil
+}
+
+// deleteAll removes every key of client from b and returns how many.
+func deleteAll(b *bolt.Bucket, client string) (int, error) {
+	p := prefix(client)
+	c := b.Cursor()
+	n := 0
+	for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Seek(p) {
+		if err := c.Delete(); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
 
 // Append implements store.Store: one transaction for every recipient.
 func (s *Store) Append(ctx context.Context, m store.Message, to []string, offsets []uint64) (store.ID, []uint64, error) {
@@ -30,36 +121,34 @@ func (s *Store) Append(ctx context.Context, m store.Message, to []string, offset
 	base := len(offsets)
 	err = s.write(ctx, func(tx *bolt.Tx, d *store.Stats) error {
 		offsets = offsets[:base]
-		qs := tx.Bucket(bQueues)
+		q := queues(tx)
 		for _, c := range to {
-			cb, mb, ib, err := queueBuckets(qs, c, now, true)
-			if err != nil {
+			meta, ok := getMeta(q.meta, []byte(c))
+			if !ok {
+				meta = qmeta{next: 1, seen: now.UnixNano()}
+			}
+			off := meta.next
+			if err := q.msgs.Put(msgKey(c, off), rec); err != nil {
 				return err
 			}
-			next := max(getU64(cb, kNext), 1)
-			n := getU64(cb, kCount) + 1
-			if err := mb.Put(u64(next), rec); err != nil {
+			if err := q.idx.Put(idxKey(c, m.ID), u64(off)); err != nil {
 				return err
 			}
-			if err := ib.Put(m.ID[:], u64(next)); err != nil {
-				return err
-			}
-			if err := cb.Put(kNext, u64(next+1)); err != nil {
-				return err
-			}
+			meta.next++
+			meta.count++
 			d.Appended++
-			if max := s.limits.MaxMessages; max > 0 && n > uint64(max) {
-				drop := n - uint64(max)
-				if _, err := dropOldest(mb, ib, drop, nil); err != nil {
+			if max := s.limits.MaxMessages; max > 0 && meta.count > uint64(max) {
+				dropped, err := q.dropOldest(c, meta.count-uint64(max), nil)
+				if err != nil {
 					return err
 				}
-				n -= drop
-				d.DroppedOverflow += drop
+				meta.count -= dropped
+				d.DroppedOverflow += dropped
 			}
-			if err := cb.Put(kCount, u64(n)); err != nil {
+			if err := putMeta(q.meta, []byte(c), meta); err != nil {
 				return err
 			}
-			offsets = append(offsets, next)
+			offsets = append(offsets, off)
 		}
 		return nil
 	})
@@ -67,54 +156,6 @@ func (s *Store) Append(ctx context.Context, m store.Message, to []string, offset
 		return store.ID{}, offsets[:base], err
 	}
 	return m.ID, offsets, nil
-}
-
-// queueBuckets returns client's bucket and its message and index buckets,
-// creating them (with a last-seen mark of now) when create is set; nil
-// buckets when absent and create is not set.
-func queueBuckets(qs *bolt.Bucket, client string, now time.Time, create bool) (cb, mb, ib *bolt.Bucket, err error) {
-	cb = qs.Bucket([]byte(client))
-	if cb == nil {
-		if !create {
-			return nil, nil, nil, nil
-		}
-		if cb, err = qs.CreateBucket([]byte(client)); err != nil {
-			return nil, nil, nil, err
-		}
-		if err = cb.Put(kSeen, u64(uint64(now.UnixNano()))); err != nil {
-			return nil, nil, nil, err
-		}
-		if mb, err = cb.CreateBucket(kMsgs); err != nil {
-			return nil, nil, nil, err
-		}
-		if ib, err = cb.CreateBucket(kIndex); err != nil {
-			return nil, nil, nil, err
-		}
-		return cb, mb, ib, nil
-	}
-	return cb, cb.Bucket(kMsgs), cb.Bucket(kIndex), nil
-}
-
-// dropOldest deletes the n oldest messages (or, with keep set, the oldest
-// messages for which keep returns false, stopping at the first it keeps).
-func dropOldest(mb, ib *bolt.Bucket, n uint64, keep func(rec []byte) bool) (uint64, error) {
-	c := mb.Cursor()
-	var dropped uint64
-	for k, v := c.First(); k != nil && (keep != nil || dropped < n); k, v = c.First() {
-		if keep != nil && keep(v) {
-			break
-		}
-		if len(v) >= 17 {
-			if err := ib.Delete(v[1:17]); err != nil {
-				return dropped, err
-			}
-		}
-		if err := c.Delete(); err != nil {
-			return dropped, err
-		}
-		dropped++
-	}
-	return dropped, nil
 }
 
 func decodeAt(k, v []byte) (store.Message, error) {
@@ -126,12 +167,12 @@ func decodeAt(k, v []byte) (store.Message, error) {
 	return m, nil
 }
 
+// be reads the big-endian uint64 at the end of key k.
 func be(k []byte) uint64 {
-	if len(k) != 8 {
+	if len(k) < 8 {
 		return 0
 	}
-	return uint64(k[0])<<56 | uint64(k[1])<<48 | uint64(k[2])<<40 | uint64(k[3])<<32 |
-		uint64(k[4])<<24 | uint64(k[5])<<16 | uint64(k[6])<<8 | uint64(k[7])
+	return binary.BigEndian.Uint64(k[len(k)-8:])
 }
 
 func (s *Store) tooOld(created, now time.Time) bool {
@@ -145,13 +186,10 @@ func (s *Store) Pending(ctx context.Context, client string, after uint64, limit 
 	}
 	now := s.now()
 	err := s.view(func(tx *bolt.Tx) error {
-		cb, mb, _, _ := queueBuckets(tx.Bucket(bQueues), client, now, false)
-		if cb == nil {
-			return nil
-		}
-		c := mb.Cursor()
+		p := prefix(client)
+		c := tx.Bucket(bQMsg).Cursor()
 		n := 0
-		for k, v := c.Seek(u64(after + 1)); k != nil && (limit <= 0 || n < limit); k, v = c.Next() {
+		for k, v := c.Seek(msgKey(client, after+1)); k != nil && bytes.HasPrefix(k, p) && (limit <= 0 || n < limit); k, v = c.Next() {
 			m, err := decodeAt(k, v)
 			if err != nil {
 				return err
@@ -179,32 +217,28 @@ func (s *Store) Ack(ctx context.Context, client string, id store.ID) error {
 	var found bool
 	err := s.write(ctx, func(tx *bolt.Tx, d *store.Stats) error {
 		found = false
-		cb, mb, ib, _ := queueBuckets(tx.Bucket(bQueues), client, now, false)
-		if cb == nil {
+		q := queues(tx)
+		meta, ok := getMeta(q.meta, []byte(client))
+		if !ok {
 			d.AckNotPending++
 			return nil
 		}
-		if err := cb.Put(kSeen, u64(uint64(now.UnixNano()))); err != nil {
-			return err
-		}
-		off := ib.Get(id[:])
-		if off == nil {
+		meta.seen = now.UnixNano()
+		ik := idxKey(client, id)
+		if off := q.idx.Get(ik); len(off) == 8 {
+			if err := q.msgs.Delete(msgKey(client, binary.BigEndian.Uint64(off))); err != nil {
+				return err
+			}
+			if err := q.idx.Delete(ik); err != nil {
+				return err
+			}
+			meta.count--
+			d.Acked++
+			found = true
+		} else {
 			d.AckNotPending++
-			return nil
 		}
-		off = bytes.Clone(off)
-		if err := ib.Delete(id[:]); err != nil {
-			return err
-		}
-		if err := mb.Delete(off); err != nil {
-			return err
-		}
-		if err := cb.Put(kCount, u64(getU64(cb, kCount)-1)); err != nil {
-			return err
-		}
-		d.Acked++
-		found = true
-		return nil
+		return putMeta(q.meta, []byte(client), meta)
 	})
 	if err == nil && !found {
 		return store.ErrNotPending
@@ -219,12 +253,29 @@ func (s *Store) Touch(ctx context.Context, client string) error {
 	}
 	now := s.now()
 	return s.write(ctx, func(tx *bolt.Tx, d *store.Stats) error {
-		cb, _, _, err := queueBuckets(tx.Bucket(bQueues), client, now, true)
-		if err != nil {
-			return err
+		b := tx.Bucket(bQMeta)
+		meta, ok := getMeta(b, []byte(client))
+		if !ok {
+			meta.next = 1
 		}
-		return cb.Put(kSeen, u64(uint64(now.UnixNano())))
+		meta.seen = now.UnixNano()
+		return putMeta(b, []byte(client), meta)
 	})
+}
+
+// writeSeen writes last-seen marks kept in memory (by Pending) into their
+// queues' meta records.
+func writeSeen(tx *bolt.Tx, seen map[string]time.Time) error {
+	b := tx.Bucket(bQMeta)
+	for c, t := range seen {
+		if meta, ok := getMeta(b, []byte(c)); ok && t.UnixNano() > meta.seen {
+			meta.seen = t.UnixNano()
+			if err := putMeta(b, []byte(c), meta); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Queues implements store.Store.
@@ -237,18 +288,24 @@ func (s *Store) Queues(ctx context.Context) ([]store.QueueInfo, error) {
 	s.mu.Unlock()
 	var out []store.QueueInfo
 	err := s.view(func(tx *bolt.Tx) error {
-		return tx.Bucket(bQueues).ForEachBucket(func(k []byte) error {
-			cb := tx.Bucket(bQueues).Bucket(k)
+		q := queues(tx)
+		mc := q.msgs.Cursor()
+		return q.meta.ForEach(func(k, v []byte) error {
+			meta, ok := getMeta(q.meta, k)
+			if !ok {
+				return nil
+			}
 			qi := store.QueueInfo{
 				Client:     string(k),
-				Depth:      int(getU64(cb, kCount)),
-				NextOffset: max(getU64(cb, kNext), 1),
-				LastSeen:   time.Unix(0, i64(cb.Get(kSeen))),
+				Depth:      int(meta.count),
+				NextOffset: meta.next,
+				LastSeen:   time.Unix(0, meta.seen),
 			}
 			if t := seen[qi.Client]; t.After(qi.LastSeen) {
 				qi.LastSeen = t
 			}
-			if k, v := cb.Bucket(kMsgs).Cursor().First(); k != nil {
+			p := prefix(qi.Client)
+			if k, v := mc.Seek(p); k != nil && bytes.HasPrefix(k, p) {
 				m, err := decodeAt(k, v)
 				if err != nil {
 					return err
@@ -259,8 +316,7 @@ func (s *Store) Queues(ctx context.Context) ([]store.QueueInfo, error) {
 			return nil
 		})
 	})
-	sort.Slice(out, func(i, j int) bool { return out[i].Client < out[j].Client })
-	return out, err
+	return out, err // ForEach walks keys in order: sorted by client id
 }
 
 // Purge implements store.Store.
@@ -271,21 +327,21 @@ func (s *Store) Purge(ctx context.Context, client string) (int, error) {
 	var n int
 	err := s.write(ctx, func(tx *bolt.Tx, d *store.Stats) error {
 		n = 0
-		cb := tx.Bucket(bQueues).Bucket([]byte(client))
-		if cb == nil {
+		q := queues(tx)
+		meta, ok := getMeta(q.meta, []byte(client))
+		if !ok {
 			return nil
 		}
-		n = int(getU64(cb, kCount))
-		for _, b := range [][]byte{kMsgs, kIndex} {
-			if err := cb.DeleteBucket(b); err != nil {
-				return err
-			}
-			if _, err := cb.CreateBucket(b); err != nil {
-				return err
-			}
+		var err error
+		if n, err = deleteAll(q.msgs, client); err != nil {
+			return err
+		}
+		if _, err := deleteAll(q.idx, client); err != nil {
+			return err
 		}
 		d.Purged += uint64(n)
-		return cb.Put(kCount, u64(0))
+		meta.count = 0
+		return putMeta(q.meta, []byte(client), meta)
 	})
 	return n, err
 }

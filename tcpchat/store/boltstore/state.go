@@ -270,20 +270,30 @@ func (s *Store) Expire(ctx context.Context) error {
 }
 
 func (s *Store) expireQueues(tx *bolt.Tx, now time.Time, d *store.Stats) error {
-	qs := tx.Bucket(bQueues)
-	var idle [][]byte
-	err := qs.ForEachBucket(func(k []byte) error {
-		cb := qs.Bucket(k)
-		seen := time.Unix(0, i64(cb.Get(kSeen)))
-		if s.limits.QueueTTL > 0 && now.Sub(seen) > s.limits.QueueTTL {
-			idle = append(idle, bytes.Clone(k))
+	q := queues(tx)
+	var idle []string
+	type aged struct {
+		client string
+		meta   qmeta
+	}
+	var old []aged
+	err := q.meta.ForEach(func(k, v []byte) error {
+		meta, ok := getMeta(q.meta, k)
+		if !ok {
 			return nil
 		}
-		if s.limits.MaxAge <= 0 {
-			return nil
+		if s.limits.QueueTTL > 0 && now.Sub(time.Unix(0, meta.seen)) > s.limits.QueueTTL {
+			idle = append(idle, string(k))
+		} else if s.limits.MaxAge > 0 && meta.count > 0 {
+			old = append(old, aged{string(k), meta})
 		}
-		mb, ib := cb.Bucket(kMsgs), cb.Bucket(kIndex)
-		dropped, err := dropOldest(mb, ib, 0, func(rec []byte) bool {
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, a := range old {
+		dropped, err := q.dropOldest(a.client, 0, func(rec []byte) bool {
 			var m store.Message
 			return store.DecodeMessage(rec, &m) == nil && !s.tooOld(m.Created, now)
 		})
@@ -292,21 +302,26 @@ func (s *Store) expireQueues(tx *bolt.Tx, now time.Time, d *store.Stats) error {
 		}
 		if dropped > 0 {
 			d.DroppedAge += dropped
-			return cb.Put(kCount, u64(getU64(cb, kCount)-dropped))
+			a.meta.count -= dropped
+			if err := putMeta(q.meta, []byte(a.client), a.meta); err != nil {
+				return err
+			}
 		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
-	for _, k := range idle {
-		client := string(k)
-		d.DroppedAge += getU64(qs.Bucket(k), kCount)
-		if err := qs.DeleteBucket(k); err != nil {
+	for _, client := range idle {
+		n, err := deleteAll(q.msgs, client)
+		if err != nil {
 			return err
 		}
+		if _, err := deleteAll(q.idx, client); err != nil {
+			return err
+		}
+		if err := q.meta.Delete([]byte(client)); err != nil {
+			return err
+		}
+		d.DroppedAge += uint64(n)
 		var subs []store.Sub
-		scanPrefix(tx.Bucket(bRooms), k, func(rest []byte) {
+		scanPrefix(tx.Bucket(bRooms), []byte(client), func(rest []byte) {
 			if ns, room, ok := bytes.Cut(rest, []byte{0}); ok {
 				subs = append(subs, store.Sub{Namespace: string(ns), Room: string(room)})
 			}
