@@ -18,6 +18,10 @@ import (
 // close frame (and a client for the server to end the TCP connection).
 const closeTimeout = 3 * time.Second
 
+// compressMin is the smallest message WriteMessage compresses: below it
+// DEFLATE's block overhead outweighs what it saves.
+const compressMin = 64
+
 // writeBufSize is the size of the pooled buffers frames are assembled in.
 const writeBufSize = 16 << 10
 
@@ -40,6 +44,7 @@ type Conn struct {
 	dp       deflateParams
 	maxMsg   int64
 	closed   atomic.Bool
+	observe  func(sent bool, h Header, payload []byte) // set before use
 
 	// rmu is held for the whole of a read; it guards the fields below.
 	rmu     sync.Mutex
@@ -102,6 +107,13 @@ func (c *Conn) SetReadDeadline(t time.Time) error { return c.nc.SetReadDeadline(
 // SetWriteDeadline sets the deadline for writes; a write that times out
 // ends the connection.
 func (c *Conn) SetWriteDeadline(t time.Time) error { return c.nc.SetWriteDeadline(t) }
+
+// SetFrameObserver sets a function told about every frame: each frame
+// received (payload unmasked; still compressed when RSV1 is set) and each
+// frame sent (payload before masking). It is called from the reading and
+// the writing goroutines, possibly at once, and must not keep payload. Set
+// it before the first read or write; `ws dial` uses it to show frames.
+func (c *Conn) SetFrameObserver(f func(sent bool, h Header, payload []byte)) { c.observe = f }
 
 // SetPongHandler sets a function called by the reader with the payload of
 // each pong received (it must not keep p). Call it before reading.
@@ -180,15 +192,26 @@ func (c *Conn) readMessage(dst []byte) (OpCode, []byte, error) {
 			c.fail(StatusMessageTooBig, "message too big")
 			return 0, dst, &MessageTooBigError{Size: size, Max: c.maxMsg}
 		}
+		var before int
 		if compressed {
+			before = len(c.cbuf)
 			c.cbuf, err = c.readPayload(c.cbuf, h, nil)
 		} else if op == OpText {
+			before = len(dst)
 			dst, err = c.readPayload(dst, h, &utf)
 		} else {
+			before = len(dst)
 			dst, err = c.readPayload(dst, h, nil)
 		}
 		if err != nil {
 			return 0, dst, err
+		}
+		if c.observe != nil {
+			if compressed {
+				c.observe(false, h, c.cbuf[before:])
+			} else {
+				c.observe(false, h, dst[before:])
+			}
 		}
 		if h.Fin {
 			break
@@ -325,6 +348,9 @@ func (c *Conn) readControl(h Header) error {
 	}
 	if h.Masked {
 		Mask(h.Mask, 0, p)
+	}
+	if c.observe != nil {
+		c.observe(false, h, p)
 	}
 	switch h.OpCode {
 	case OpPing:
@@ -520,7 +546,8 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 }
 
 // WriteMessage sends p as one message of type op (OpText or OpBinary),
-// compressed when permessage-deflate was negotiated. It does not modify p
+// compressed when permessage-deflate was negotiated and p is at least 64
+// bytes long. It does not modify p
 // and allocates nothing in steady state (without compression).
 func (c *Conn) WriteMessage(op OpCode, p []byte) error {
 	if op != OpText && op != OpBinary {
@@ -531,7 +558,7 @@ func (c *Conn) WriteMessage(op OpCode, p []byte) error {
 	if c.closeSent {
 		return ErrClosed
 	}
-	if c.deflate && !c.noCompress {
+	if c.deflate && !c.noCompress && len(p) >= compressMin {
 		bp := writeBufPool.Get().(*[]byte)
 		z := compress((*bp)[:0], p)
 		err := c.writeFrameLocked(true, op, true, z)
@@ -574,6 +601,9 @@ func (c *Conn) writeFrameLocked(fin bool, op OpCode, rsv1 bool, p []byte) error 
 	h := Header{Fin: fin, Rsv1: rsv1, OpCode: op, Length: int64(len(p)), Masked: !c.server}
 	if h.Masked {
 		binary.LittleEndian.PutUint32(h.Mask[:], uint32(c.rng.Uint64()))
+	}
+	if c.observe != nil {
+		c.observe(true, h, p)
 	}
 	bp := writeBufPool.Get().(*[]byte)
 	buf := AppendHeader((*bp)[:0], h)
