@@ -53,7 +53,7 @@ type Reader struct {
 	max  int
 	bufp *[]byte // pooled buffer, nil while idle
 	buf  []byte  // *bufp
-	r, w int    // unread bytes are buf[r:w]
+	r, w int     // unread bytes are buf[r:w]
 	hdr  [HeaderLen]byte
 }
 
