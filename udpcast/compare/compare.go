@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sort"
 	"time"
 
 	"github.com/wiredojo/wiredojo/udpcast/impair"
@@ -42,8 +41,10 @@ type Side struct {
 	stats.Summary
 	DeliveredPct float64 `json:"delivered_pct"`
 	// HOLBlockingMS is TCP's mean delay per delivered message beyond the
-	// unblocked latency (median + configured jitter): what waiting in
-	// order for retransmitted segments added. Absent for UDP.
+	// path's own latency (UDP's median on the same path) plus the
+	// configured jitter: what in-order reliable delivery added while
+	// segments were retransmitted and the data behind them waited. Absent
+	// for UDP.
 	HOLBlockingMS *float64 `json:"hol_blocking_ms,omitempty"`
 	// HOLBlocked counts TCP messages delayed that way; HOLMaxMS is the
 	// largest such delay.
@@ -147,6 +148,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return res, fmt.Errorf("compare: udp: %w", err)
 	}
 	res.UDP = udp
+	holBlocking(&res.TCP, pathLatency(res.TCP, res.UDP), o.Impair.Jitter)
 	return res, nil
 }
 
@@ -164,35 +166,51 @@ func finish(s *Side, st *stats.Stream, count int) {
 }
 
 // holBlocking computes TCP's head-of-line blocking figures from per-message
-// latencies: every message later than the median plus allowance waited for
-// something that was not its own transit.
-func holBlocking(s *Side, allowance time.Duration) {
-	var lat []float64
-	for _, v := range s.LatencyByMsg {
-		if !math.IsNaN(v) {
-			lat = append(lat, v)
-		}
-	}
+// latencies. baseline is the path's own latency in ms (UDP's median on the
+// same path, or TCP's minimum when UDP delivered nothing); a TCP message
+// later than baseline + allowance waited for something other than its own
+// transit: an earlier segment's retransmission, or the data queued behind
+// it while the congestion window recovered — the cost of in-order reliable
+// delivery. The figure is the mean extra delay per delivered message.
+func holBlocking(s *Side, baseline float64, allowance time.Duration) {
 	zero := 0.0
 	s.HOLBlockingMS = &zero
-	if len(lat) == 0 {
-		return
-	}
-	sorted := append([]float64(nil), lat...)
-	sort.Float64s(sorted)
-	median := sorted[len(sorted)/2]
-	limit := median + float64(allowance)/1e6
+	limit := baseline + float64(allowance)/1e6
 	var sum float64
-	for _, v := range lat {
+	n := 0
+	for _, v := range s.LatencyByMsg {
+		if math.IsNaN(v) {
+			continue
+		}
+		n++
 		if v > limit {
-			extra := v - median
+			extra := v - baseline
 			sum += extra
 			s.HOLBlocked++
 			s.HOLMaxMS = max(s.HOLMaxMS, extra)
 		}
 	}
-	mean := sum / float64(len(lat))
-	s.HOLBlockingMS = &mean
+	if n > 0 {
+		mean := sum / float64(n)
+		s.HOLBlockingMS = &mean
+	}
+}
+
+// pathLatency is the baseline for holBlocking.
+func pathLatency(tcp, udp Side) float64 {
+	if udp.Received > 0 {
+		return udp.LatencyMS.P50
+	}
+	lo := math.Inf(1)
+	for _, v := range tcp.LatencyByMsg {
+		if !math.IsNaN(v) {
+			lo = min(lo, v)
+		}
+	}
+	if math.IsInf(lo, 1) {
+		return 0
+	}
+	return lo
 }
 
 func newLatencies(n int) []float64 {

@@ -149,7 +149,6 @@ func runTCP(ctx context.Context, o Options, p path) (Side, string, error) {
 	}
 	s := Side{LatencyByMsg: r.lat, SentAtMS: sentAt}
 	finish(&s, &r.st, o.Count)
-	holBlocking(&s, o.Impair.Jitter)
 	return s, cc, nil
 }
 
