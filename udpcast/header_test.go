@@ -112,3 +112,29 @@ func ExampleDecodeHeader() {
 	fmt.Println(h.RunID, h.Seq, string(payload), err)
 	// Output: 42 7 hello <nil>
 }
+
+// TestGoldenDump checks the codec against the hex dumps of docs/PROTOCOL.md
+// ("UDP datagram header").
+func TestGoldenDump(t *testing.T) {
+	t.Parallel()
+	data := []byte{
+		0x57, 0x44, 0x55, 0x50, 0x01, 0x00, 0x00, 0x20, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x07, 0x18, 0x7b, 0x65, 0x6d, 0x86, 0x39, 0xcd, 0x15,
+		'h', 'e', 'l', 'l', 'o',
+	}
+	end := []byte{
+		0x57, 0x44, 0x55, 0x50, 0x01, 0x01, 0x00, 0x20, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xe8, 0x18, 0x7b, 0x65, 0x6d, 0xba, 0x78, 0xca, 0x00,
+	}
+	h := udpcast.Header{RunID: 0x0123456789abcdef, Seq: 7, SentNS: 1764115200123456789}
+	if got := append(h.AppendTo(nil), "hello"...); !bytes.Equal(got, data) {
+		t.Fatalf("data datagram:\n got %x\nwant %x", got, data)
+	}
+	e := udpcast.Header{RunID: 0x0123456789abcdef, Seq: 1000, SentNS: 1764115201000000000, Flags: udpcast.FlagEnd}
+	if got := e.AppendTo(nil); !bytes.Equal(got, end) {
+		t.Fatalf("end marker:\n got %x\nwant %x", got, end)
+	}
+	if d, p, err := udpcast.DecodeHeader(end); err != nil || d != e || len(p) != 0 {
+		t.Fatalf("decode end marker: %+v %q %v", d, p, err)
+	}
+}
