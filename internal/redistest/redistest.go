@@ -38,6 +38,8 @@ type Config struct {
 	AppendFsync string
 	// Args are extra redis-server arguments ("--maxmemory", "10mb", ...).
 	Args []string
+	// cluster starts the server with cluster mode on (see StartCluster).
+	cluster bool
 }
 
 // Server is one redis-server process. Its methods are safe for concurrent use.
@@ -65,7 +67,7 @@ func Start(t testing.TB, cfg Config) *Server {
 	t.Cleanup(s.Kill)
 	var err error
 	for range 5 { // another process may take the free port before redis binds it
-		s.port, err = freePort()
+		s.port, err = freePort(cfg.cluster)
 		if err != nil {
 			t.Fatalf("redistest: %v", err)
 		}
@@ -77,13 +79,30 @@ func Start(t testing.TB, cfg Config) *Server {
 	return nil
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("no free port on 127.0.0.1: %w", err)
+// freePort returns a port free on 127.0.0.1; for a cluster node, one whose
+// cluster bus port (port+10000) is free too.
+func freePort(cluster bool) (int, error) {
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, fmt.Errorf("no free port on 127.0.0.1: %w", err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !cluster {
+			return port, nil
+		}
+		if port+10000 > 65535 {
+			continue
+		}
+		bus, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port+10000))
+		if err != nil {
+			continue
+		}
+		bus.Close()
+		return port, nil
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return 0, fmt.Errorf("no free port pair (port, port+10000) on 127.0.0.1 for a cluster node")
 }
 
 func (s *Server) start() error {
@@ -96,6 +115,9 @@ func (s *Server) start() error {
 		args = append(args, "--appendonly", "yes", "--appendfsync", s.cfg.AppendFsync)
 	} else {
 		args = append(args, "--appendonly", "no")
+	}
+	if s.cfg.cluster {
+		args = append(args, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000")
 	}
 	args = append(args, s.cfg.Args...)
 	cmd := exec.Command(s.bin, args...)

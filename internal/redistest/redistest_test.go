@@ -73,3 +73,20 @@ func TestNoPersistenceLosesData(t *testing.T) {
 		t.Fatalf("version %q", v)
 	}
 }
+
+func TestClusterForms(t *testing.T) {
+	c := StartCluster(t, 3, Config{})
+	if len(c.Addrs()) != 3 {
+		t.Fatalf("addrs %v", c.Addrs())
+	}
+	// a key on the wrong node answers MOVED: proof that slots are spread
+	moved := 0
+	for _, a := range c.Addrs() {
+		if strings.HasPrefix(do(t, a, "SET {client:alice}:q x"), "-MOVED") {
+			moved++
+		}
+	}
+	if moved != 2 {
+		t.Fatalf("%d of 3 nodes answered MOVED for one key, want 2", moved)
+	}
+}

@@ -17,6 +17,10 @@
 // handler in order; a handler that blocks for a minute makes go-redis drop
 // messages, so handlers must hand work off quickly.
 //
+// On a Redis Cluster in sharded mode a subscription lives on the node that
+// owns its channels' slot, so every channel of one Subscription must share a
+// slot: use one Subscription per room (a room's channel has one hash tag).
+//
 // It does not own the adapter's message format or which channels a node
 // subscribes to.
 package redisbus
