@@ -59,16 +59,38 @@ type Dir struct {
 	hasPending bool
 	chunked    bool // skipping an HTTP chunked body
 
-	upgradeAsked bool // this side sent a WebSocket upgrade request
-	sawRequest   bool // this side sent an HTTP request (a HEAD...)
-	headRequest  bool
-	tlsCipher    bool // this side sent ChangeCipherSpec: handshakes are encrypted
-	preamble     bool // chat: the preamble was seen
+	upgradeAsked bool   // this side sent a WebSocket upgrade request
+	heads        uint64 // requests awaiting a response, oldest in bit 0: 1 = HEAD
+	pending64    int    // how many requests await a response (at most 64 tracked)
+	tlsCipher    bool   // this side sent ChangeCipherSpec: handshakes are encrypted
+	preamble     bool   // chat: the preamble was seen
 
 	msg    []byte // WebSocket message being assembled from fragments
 	msgOn  bool
 	msgBig bool
 	view   wire.View
+	names  interner
+}
+
+// interner keeps the namespace and event names seen, so decoding an event
+// does not allocate once its names are known. It holds at most 256 names.
+type interner struct{ m map[string]string }
+
+func (in *interner) get(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if s, ok := in.m[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if in.m == nil {
+		in.m = make(map[string]string)
+	}
+	if len(in.m) < 256 {
+		in.m[s] = s
+	}
+	return s
 }
 
 // Pair links the two directions of one connection.
@@ -80,8 +102,8 @@ func (d *Dir) Kind() Kind { return d.kind }
 // Reset forgets everything (a new connection on the same tuple), keeping
 // buffers.
 func (d *Dir) Reset() {
-	peer, msg := d.peer, d.msg[:0]
-	*d = Dir{peer: peer, msg: msg}
+	peer, msg, names := d.peer, d.msg[:0], d.names
+	*d = Dir{peer: peer, msg: msg, names: names}
 }
 
 // Feed decodes the stream bytes b, which continue where the previous call's
@@ -198,7 +220,7 @@ func (d *Dir) emitPending(pkt *capture.Packet, start, end int) {
 	l.Start, l.End = start, end
 	d.hasPending = false
 	if l.Proto == capture.ProtoHTTP && l.Status == 101 && d.peer != nil && d.peer.upgradeAsked {
-		d.kind, d.peer.kind = KindWebSocket, KindWebSocket
+		d.kind = KindWebSocket
 	}
 }
 
@@ -216,17 +238,27 @@ func (d *Dir) http(b []byte, pkt *capture.Packet, off int) int {
 	p.Reset()
 	p.Proto = capture.ProtoHTTP
 	d.hasPending = true
+	headReq := false
 	if h.Request {
 		p.Method, p.URI = h.Method, h.Target
-		d.sawRequest, d.headRequest = true, h.Method == "HEAD"
 		d.upgradeAsked = h.WebSocket
+		if d.pending64 < 64 {
+			if h.Method == "HEAD" {
+				d.heads |= 1 << d.pending64
+			}
+			d.pending64++
+		}
 	} else {
 		p.Status, p.Reason = h.Status, h.Reason
+		if q := d.peer; q != nil && q.pending64 > 0 && h.Status >= 200 {
+			headReq = q.heads&1 != 0
+			q.heads >>= 1
+			q.pending64--
+		}
 	}
 	p.Name = h.Proto
 	head := b[:n]
-	bodyless := !h.Request && (h.Status < 200 || h.Status == 204 || h.Status == 304 ||
-		(d.peer != nil && d.peer.headRequest))
+	bodyless := !h.Request && (h.Status < 200 || h.Status == 204 || h.Status == 304 || headReq)
 	switch {
 	case bodyless:
 		d.skip = 0
@@ -248,6 +280,11 @@ func (d *Dir) http(b []byte, pkt *capture.Packet, off int) int {
 	}
 	if d.skip == 0 && !d.chunked {
 		d.emitPending(pkt, off, off+n)
+	}
+	if h.Request && h.WebSocket && d.skip == 0 && !d.chunked {
+		// The client's next bytes are frames (it waits for the 101, which
+		// switches the server's direction).
+		d.kind = KindWebSocket
 	}
 	return n
 }
@@ -467,8 +504,8 @@ func (d *Dir) event(msg []byte, pkt *capture.Packet, start, end int) {
 	l := pkt.AddLayer(capture.ProtoEvent)
 	l.Start, l.End = start, end
 	l.Kind = v.Type.String()
-	l.Namespace = string(v.Namespace)
-	l.Name = string(v.Event)
+	l.Namespace = d.names.get(v.Namespace)
+	l.Name = d.names.get(v.Event)
 	l.Payload = append(l.Payload[:0], v.Args...)
 	l.Number = uint64(v.AckID)
 	l.Response = v.HasAck

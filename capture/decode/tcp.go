@@ -54,6 +54,9 @@ type tracker struct {
 	conns map[connKey]*conn
 	next  int
 	free  []*conn
+	// The current packet's TCP payload span, for PDUs completed by bytes
+	// that arrived earlier (drained from the out-of-order queue).
+	curStart, curEnd int
 }
 
 func newTracker(opt Options) *tracker {
@@ -212,6 +215,10 @@ func (t *tracker) segment(pkt *capture.Packet, ipIdx, tcpIdx int, payload []byte
 	}
 
 	// Reassembly.
+	t.curStart, t.curEnd = 0, 0
+	if payOff >= 0 {
+		t.curStart, t.curEnd = payOff, payOff+len(payload)
+	}
 	if len(payload) > 0 {
 		t.data(c, dir, pkt, seq, payload, payOff)
 	}
@@ -312,7 +319,7 @@ func (t *tracker) deliver(c *conn, dir int, pkt *capture.Packet, data []byte, pa
 	for i := first; i < len(pkt.Layers); i++ {
 		l := &pkt.Layers[i]
 		if payOff < 0 {
-			l.Start, l.End = 0, 0
+			l.Start, l.End = t.curStart, t.curEnd
 			continue
 		}
 		s, e := l.Start-chunkOff, l.End-chunkOff
