@@ -26,7 +26,7 @@ type Memory struct {
 }
 
 type memQueue struct {
-	msgs     []*Message // pending, by offset
+	msgs     []Message // pending, by offset
 	index    map[ID]uint64
 	next     uint64 // next offset to assign
 	lastSeen time.Time
@@ -77,9 +77,13 @@ func (s *Memory) Append(ctx context.Context, m Message, to []string, offsets []u
 		m.Created = now
 	}
 	m.ID = s.ids.New(now)
-	m.Payload = slices.Clone(m.Payload)
-	m.Rooms = slices.Clone(m.Rooms)
-	m.Except = slices.Clone(m.Except)
+	m.Payload = slices.Clone(m.Payload) // the one allocation per message: the store owns its copy
+	if len(m.Rooms) > 0 {
+		m.Rooms = slices.Clone(m.Rooms)
+	}
+	if len(m.Except) > 0 {
+		m.Except = slices.Clone(m.Except)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -87,21 +91,21 @@ func (s *Memory) Append(ctx context.Context, m Message, to []string, offsets []u
 	}
 	for _, c := range to {
 		q := s.queueLocked(c, now)
-		mc := m // one copy per recipient: each has its own offset
-		mc.Offset = q.next
+		off := q.next
 		q.next++
-		q.msgs = append(q.msgs, &mc)
-		q.index[m.ID] = mc.Offset
+		q.msgs = append(q.msgs, m) // a copy per recipient (its own offset) sharing the payload
+		q.msgs[len(q.msgs)-1].Offset = off
+		q.index[m.ID] = off
 		s.stats.Appended++
 		if max := s.limits.MaxMessages; max > 0 {
 			for len(q.msgs) > max {
 				delete(q.index, q.msgs[0].ID)
-				q.msgs[0] = nil
+				q.msgs[0] = Message{}
 				q.msgs = q.msgs[1:]
 				s.stats.DroppedOverflow++
 			}
 		}
-		offsets = append(offsets, mc.Offset)
+		offsets = append(offsets, off)
 	}
 	return m.ID, offsets, nil
 }
@@ -125,7 +129,7 @@ func (s *Memory) Pending(ctx context.Context, client string, after uint64, limit
 		if s.tooOld(q.msgs[i].Created, now) {
 			continue
 		}
-		dst = append(dst, *q.msgs[i])
+		dst = append(dst, q.msgs[i])
 		n++
 	}
 	return dst, nil
@@ -155,11 +159,11 @@ func (s *Memory) Ack(ctx context.Context, client string, id ID) error {
 	}
 	delete(q.index, id)
 	i := sort.Search(len(q.msgs), func(i int) bool { return q.msgs[i].Offset >= off })
-	if i == 0 {
-		q.msgs[0] = nil
+	if i == 0 && len(q.msgs) > 64 {
+		q.msgs[0] = Message{} // long queue: drop the head without copying
 		q.msgs = q.msgs[1:]
 	} else {
-		q.msgs = slices.Delete(q.msgs, i, i+1)
+		q.msgs = slices.Delete(q.msgs, i, i+1) // short: copy down, keep the capacity
 	}
 	s.stats.Acked++
 	return nil
