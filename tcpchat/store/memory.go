@@ -121,7 +121,10 @@ func (s *Memory) Pending(ctx context.Context, client string, after uint64, limit
 	if s.closed {
 		return dst, ErrClosed
 	}
-	q := s.queueLocked(client, now)
+	q := s.queues[client]
+	if q == nil {
+		return dst, nil
+	}
 	q.lastSeen = now
 	i := sort.Search(len(q.msgs), func(i int) bool { return q.msgs[i].Offset > after })
 	n := 0
@@ -150,7 +153,11 @@ func (s *Memory) Ack(ctx context.Context, client string, id ID) error {
 	if s.closed {
 		return ErrClosed
 	}
-	q := s.queueLocked(client, now)
+	q := s.queues[client]
+	if q == nil {
+		s.stats.AckNotPending++
+		return ErrNotPending
+	}
 	q.lastSeen = now
 	off, ok := q.index[id]
 	if !ok {

@@ -183,6 +183,7 @@ func testAppendPending(e *env) {
 	if got := e.pending("nobody", 0); len(got) != 0 {
 		e.t.Fatalf("pending of unknown client = %v", got)
 	}
+
 	// an empty recipient list appends nothing but still gives an id
 	id3, offs := e.append(e.msg("c", "none"))
 	if id3.IsZero() || len(offs) != 0 {
@@ -369,6 +370,14 @@ func testQueuesPurge(e *env) {
 	}
 	if st := e.s.Stats(); st.Purged != 2 {
 		e.t.Fatalf("Purged = %d, want 2", st.Purged)
+	}
+	// reading or acking for an unknown client creates no queue
+	e.pending("ghost", 0)
+	_ = e.s.Ack(e.ctx, "ghost", store.ID{1})
+	q, err = e.s.Queues(e.ctx)
+	e.must(err)
+	if len(q) != 2 {
+		e.t.Fatalf("queues after Pending/Ack of an unknown client = %+v, want alice and bob only", q)
 	}
 }
 
