@@ -54,6 +54,11 @@ type SendOptions struct {
 	// batches.
 	NoBatch bool
 	Batch   int // datagrams per batch (0 = DefaultBatch)
+	// NoGSO turns off UDP generic segmentation offload. With GSO (the
+	// default for unimpaired unicast where the kernel has it) one buffer
+	// of up to 64 same-sized datagrams is written at once and the kernel
+	// splits it.
+	NoGSO bool
 
 	// Impair runs every data datagram through this pipeline before the
 	// socket. End markers bypass it.
@@ -78,6 +83,7 @@ type SendResult struct {
 	Errors    uint64        // datagrams the kernel refused (ENOBUFS, ECONNREFUSED...)
 	Elapsed   time.Duration // from the first datagram to the end marker
 	Impaired  bool          // whether a pipeline ran
+	GSO       bool          // whether UDP GSO carried the datagrams
 	Impair    impair.Stats  // per-stage counters of the pipeline
 	To        string        // resolved destination
 }
@@ -110,6 +116,8 @@ type sender struct {
 	res     SendResult
 	timer   *time.Timer
 	lastErr error
+	gso     int // UDP_SEGMENT size in force, 0 when off
+	rc      syscall.RawConn
 }
 
 // Send runs one sending run and returns its result. It blocks until the run
@@ -173,6 +181,9 @@ func (s *sender) open() error {
 		}
 		s.res.To = o.To
 		s.pc = ipv4.NewPacketConn(s.conn)
+		if uc, ok := o.Conn.(*net.UDPConn); ok {
+			s.rc = mustRaw(uc)
+		}
 		return nil
 	}
 	if o.To == "" {
@@ -232,6 +243,7 @@ func (s *sender) open() error {
 	}
 	s.conn = c.(*net.UDPConn)
 	s.pc = ipv4.NewPacketConn(s.conn)
+	s.rc = mustRaw(s.conn.(*net.UDPConn))
 	return nil
 }
 
@@ -259,10 +271,16 @@ func (s *sender) write(msgs []ipv4.Message) {
 			n, err = s.pc.WriteBatch(msgs, 0)
 		}
 		for _, m := range msgs[:n] {
-			s.res.Datagrams++
+			s.res.Datagrams += s.segments(len(m.Buffers[0]))
 			s.res.Bytes += uint64(len(m.Buffers[0]))
 		}
 		msgs = msgs[n:]
+		if err != nil && s.gso > 0 && len(msgs) > 0 && gsoRefused(err) {
+			// The path cannot segment for us: go back to one datagram
+			// per message and resend what was refused that way.
+			s.disableGSO(msgs)
+			return
+		}
 		if err != nil {
 			if isTimeout(err) {
 				// ctx ended while the socket was full: drop the rest.
@@ -273,11 +291,44 @@ func (s *sender) write(msgs []ipv4.Message) {
 			// The kernel refused the first remaining datagram
 			// (ENOBUFS, ECONNREFUSED after an ICMP error...): count it,
 			// skip it, carry on.
-			s.res.Errors++
 			s.lastErr = err
 			if len(msgs) > 0 {
+				s.res.Errors += s.segments(len(msgs[0].Buffers[0]))
 				msgs = msgs[1:]
 			}
+		}
+	}
+}
+
+// segments returns how many datagrams a buffer of n bytes carries.
+func (s *sender) segments(n int) uint64 {
+	if s.gso <= 0 || n <= s.gso {
+		return 1
+	}
+	return uint64((n + s.gso - 1) / s.gso)
+}
+
+func gsoRefused(err error) bool {
+	return errors.Is(err, syscall.EIO) || errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.EOPNOTSUPP)
+}
+
+// disableGSO turns segmentation off and sends the refused buffers one
+// datagram at a time.
+func (s *sender) disableGSO(msgs []ipv4.Message) {
+	size := s.gso
+	s.gso = 0
+	s.res.GSO = false
+	setGSO(s.rc, 0)
+	var one [1]ipv4.Message
+	one[0].Buffers = make([][]byte, 1)
+	one[0].Addr = s.dst
+	for _, m := range msgs {
+		b := m.Buffers[0]
+		for len(b) > 0 {
+			seg := b[:min(size, len(b))]
+			b = b[len(seg):]
+			one[0].Buffers[0] = seg
+			s.write(one[:])
 		}
 	}
 }
@@ -310,15 +361,31 @@ func (s *sender) run(ctx context.Context) {
 		pipe = impair.New(o.Impair)
 		s.res.Impaired = true
 	}
-	// Prepared datagrams: header rewritten per send, payload a fixed
-	// pattern.
-	bufs := make([][]byte, o.Batch)
-	for i := range bufs {
-		bufs[i] = make([]byte, o.Size)
-		for j := udpcast.HeaderLen; j < o.Size; j++ {
-			bufs[i][j] = byte(j)
+	// GSO: unimpaired unicast on a connected socket, several datagrams
+	// per buffer.
+	segs := 1
+	if pipe == nil && !o.NoBatch && !o.NoGSO && s.dst == nil && s.rc != nil {
+		if n := min(64, 65000/o.Size); n >= 2 && setGSO(s.rc, o.Size) {
+			s.gso, segs = o.Size, n
+			s.res.GSO = true
 		}
 	}
+	nbuf := o.Batch
+	if segs > 1 {
+		nbuf = min(o.Batch, 8)
+	}
+	// Prepared datagrams: header rewritten per send, payload a fixed
+	// pattern.
+	bufs := make([][]byte, nbuf)
+	for i := range bufs {
+		bufs[i] = make([]byte, o.Size*segs)
+		for j := range bufs[i] {
+			if j%o.Size >= udpcast.HeaderLen {
+				bufs[i][j] = byte(j % o.Size)
+			}
+		}
+	}
+	capacity := nbuf * segs
 	h := udpcast.Header{RunID: o.RunID}
 	start := time.Now()
 	nextProgress := o.ProgressEvery
@@ -346,12 +413,12 @@ func (s *sender) run(ctx context.Context) {
 		// How many datagrams are due now.
 		k := 0
 		if generating {
-			due := uint64(o.Batch)
+			due := uint64(capacity)
 			if o.Rate > 0 {
 				want := uint64(now.Seconds()*o.Rate) + 1
 				due = 0
 				if want > s.res.Sent {
-					due = min(want-s.res.Sent, uint64(o.Batch))
+					due = min(want-s.res.Sent, uint64(capacity))
 				}
 			}
 			if o.Count > 0 {
@@ -361,13 +428,19 @@ func (s *sender) run(ctx context.Context) {
 		}
 		if pipe == nil {
 			nowNS := time.Now().UnixNano()
-			for j := range k {
-				h.Seq, h.SentNS = s.res.Sent, nowNS
-				h.Put(bufs[j])
-				s.msgs[j].Buffers[0] = bufs[j]
-				s.res.Sent++
+			m := 0
+			for left := k; left > 0; m++ {
+				n := min(left, segs)
+				b := bufs[m][:n*o.Size]
+				for off := 0; off < len(b); off += o.Size {
+					h.Seq, h.SentNS = s.res.Sent, nowNS
+					h.Put(b[off:])
+					s.res.Sent++
+				}
+				s.msgs[m].Buffers[0] = b
+				left -= n
 			}
-			s.write(s.msgs[:k])
+			s.write(s.msgs[:m])
 		} else {
 			nowNS := time.Now().UnixNano()
 			for range k {

@@ -51,14 +51,35 @@ func setSendOptions(rc syscall.RawConn, broadcast bool, sndbuf int) error {
 	return serr
 }
 
-// oobSpace is the control-message room per datagram: a timespec and a
-// drop counter, with headers and alignment.
-var oobSpace = unix.CmsgSpace(16) + unix.CmsgSpace(4)
+// oobSpace is the control-message room per datagram: a timespec, a drop
+// counter and a GRO segment size, with headers and alignment.
+var oobSpace = unix.CmsgSpace(16) + unix.CmsgSpace(4) + unix.CmsgSpace(4)
+
+// enableGRO asks the kernel to coalesce datagrams of one flow into one
+// buffer (UDP_GRO); it reports whether the kernel agreed.
+func enableGRO(rc syscall.RawConn) bool {
+	ok := false
+	_ = rc.Control(func(fd uintptr) {
+		ok = unix.SetsockoptInt(int(fd), unix.SOL_UDP, unix.UDP_GRO, 1) == nil
+	})
+	return ok
+}
+
+// setGSO sets the socket's UDP segment size (UDP_SEGMENT): a write of n
+// bytes leaves as datagrams of size bytes, segmented by the kernel (or the
+// device). 0 turns it off. It reports whether the kernel agreed.
+func setGSO(rc syscall.RawConn, size int) bool {
+	ok := false
+	_ = rc.Control(func(fd uintptr) {
+		ok = unix.SetsockoptInt(int(fd), unix.SOL_UDP, unix.UDP_SEGMENT, size) == nil
+	})
+	return ok
+}
 
 // parseOOB reads the receive timestamp (Unix ns, 0 if absent) and the
 // socket's cumulative drop counter (ok false if absent) from control
 // messages, without allocating.
-func parseOOB(b []byte) (tsNS int64, drops uint32, haveDrops bool) {
+func parseOOB(b []byte) (tsNS int64, drops uint32, haveDrops bool, groSize int) {
 	const hdr = unix.SizeofCmsghdr
 	for len(b) >= hdr {
 		h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
@@ -74,6 +95,8 @@ func parseOOB(b []byte) (tsNS int64, drops uint32, haveDrops bool) {
 			tsNS = sec*1e9 + nsec
 		case h.Level == unix.SOL_SOCKET && h.Type == unix.SO_RXQ_OVFL && len(data) >= 4:
 			drops, haveDrops = binary.NativeEndian.Uint32(data[0:4]), true
+		case h.Level == unix.SOL_UDP && h.Type == unix.UDP_GRO && len(data) >= 4:
+			groSize = int(binary.NativeEndian.Uint32(data[0:4]))
 		}
 		next := unix.CmsgSpace(l - unix.CmsgLen(0))
 		if next > len(b) {
