@@ -22,10 +22,20 @@ const closeTimeout = 3 * time.Second
 // DEFLATE's block overhead outweighs what it saves.
 const compressMin = 64
 
+// minReadBuf is the smallest read buffer a Conn works with.
+const minReadBuf = 4096
+
 // writeBufSize is the size of the pooled buffers frames are assembled in.
 const writeBufSize = 16 << 10
 
-var writeBufPool = sync.Pool{New: func() any { b := make([]byte, writeBufSize); return &b }}
+// largeBufSize is the size of the pooled buffers large masked frames are
+// assembled in (client side), a chunk at a time.
+const largeBufSize = 256 << 10
+
+var (
+	writeBufPool = sync.Pool{New: func() any { b := make([]byte, writeBufSize); return &b }}
+	largeBufPool = sync.Pool{New: func() any { b := make([]byte, largeBufSize); return &b }}
+)
 
 // Conn is an open WebSocket connection, from Upgrader.Upgrade,
 // Upgrader.UpgradeHTTP or Dial.
@@ -48,9 +58,8 @@ type Conn struct {
 
 	// rmu is held for the whole of a read; it guards the fields below.
 	rmu     sync.Mutex
-	readErr error // sticky
-	rem     int64 // payload bytes of the current frame not read yet; -1: unknown
-	ctl     [MaxControlPayload]byte
+	readErr error  // sticky
+	rem     int64  // payload bytes of the current frame not read yet; -1: unknown
 	cbuf    []byte // compressed payloads are gathered here
 	dec     *decompressor
 	onPong  func(p []byte)
@@ -60,12 +69,18 @@ type Conn struct {
 	writeErr   error
 	closeSent  bool
 	noCompress bool
-	rng        *rand.ChaCha8 // masking keys (client)
+	rng        *rand.ChaCha8      // masking keys (client)
+	hdr        [MaxHeaderLen]byte // header of a large unmasked frame
+	iov        [2][]byte          // header and payload for writev
+	bufs       net.Buffers        // iov[:], kept here so WriteTo does not allocate
 }
 
 func newConn(nc net.Conn, br *bufio.Reader, server bool, protocol string, deflate bool, dp deflateParams, maxMsg int64) *Conn {
 	if maxMsg == 0 {
 		maxMsg = DefaultMaxMessageSize
+	}
+	if br.Size() < minReadBuf {
+		br = bufio.NewReaderSize(br, minReadBuf) // control payloads are read in place
 	}
 	c := &Conn{nc: nc, br: br, server: server, protocol: protocol, deflate: deflate, dp: dp, maxMsg: maxMsg}
 	if !server {
@@ -338,14 +353,13 @@ func (c *Conn) readPayload(dst []byte, h Header, utf *utf8Validator) ([]byte, er
 
 // readControl reads and acts on a control frame.
 func (c *Conn) readControl(h Header) error {
-	p := c.ctl[:h.Length]
-	if _, err := io.ReadFull(c.br, p); err != nil {
+	// The payload (at most 125 bytes) is used in place, in the read
+	// buffer, and discarded once handled.
+	p, err := c.br.Peek(int(h.Length))
+	if err != nil {
 		return c.readFailed(err, true)
 	}
 	c.rem = 0
-	if h.OpCode == OpClose {
-		c.rem = -1
-	}
 	if h.Masked {
 		Mask(h.Mask, 0, p)
 	}
@@ -355,11 +369,11 @@ func (c *Conn) readControl(h Header) error {
 	switch h.OpCode {
 	case OpPing:
 		c.wmu.Lock()
-		var err error
 		if !c.closeSent {
 			err = c.writeFrameLocked(true, OpPong, false, p)
 		}
 		c.wmu.Unlock()
+		c.br.Discard(len(p))
 		if err != nil {
 			return c.readFailed(err, false)
 		}
@@ -367,9 +381,12 @@ func (c *Conn) readControl(h Header) error {
 		if c.onPong != nil {
 			c.onPong(p)
 		}
+		c.br.Discard(len(p))
 	case OpClose:
+		c.rem = -1 // the peer will send no other close frame
 		code, reason, ok := ParseClosePayload(p)
 		if !ok {
+			c.br.Discard(len(p))
 			if len(p) >= 2 && ValidCloseCode(code) {
 				return c.fail(StatusInvalidPayload, "close reason is not valid UTF-8")
 			}
@@ -383,6 +400,7 @@ func (c *Conn) readControl(h Header) error {
 			c.writeFrameLocked(true, OpClose, false, p)
 		}
 		c.wmu.Unlock()
+		c.br.Discard(len(p))
 		c.finish()
 		return ce
 	}
@@ -605,30 +623,37 @@ func (c *Conn) writeFrameLocked(fin bool, op OpCode, rsv1 bool, p []byte) error 
 	if c.observe != nil {
 		c.observe(true, h, p)
 	}
-	bp := writeBufPool.Get().(*[]byte)
-	buf := AppendHeader((*bp)[:0], h)
 	var err error
-	pos := 0
-	for {
-		n := copy(buf[len(buf):cap(buf)], p)
-		if h.Masked {
-			pos = Mask(h.Mask, pos, buf[len(buf):len(buf)+n])
+	if !h.Masked && len(p)+MaxHeaderLen > writeBufSize {
+		// Large unmasked payload: header and payload in one writev, no copy.
+		c.iov[0], c.iov[1] = AppendHeader(c.hdr[:0], h), p
+		c.bufs = c.iov[:]
+		_, err = c.bufs.WriteTo(c.nc)
+		c.iov[1] = nil
+	} else {
+		// Small, or masked (which needs a copy): assemble in a pooled
+		// buffer, large enough for most messages to leave in one write.
+		pool := &writeBufPool
+		if len(p)+MaxHeaderLen > writeBufSize {
+			pool = &largeBufPool
 		}
-		buf = buf[:len(buf)+n]
-		p = p[n:]
-		if _, err = c.nc.Write(buf); err != nil {
-			break
+		bp := pool.Get().(*[]byte)
+		buf := AppendHeader((*bp)[:0], h)
+		pos := 0
+		for {
+			n := copy(buf[len(buf):cap(buf)], p)
+			if h.Masked {
+				pos = Mask(h.Mask, pos, buf[len(buf):len(buf)+n])
+			}
+			buf = buf[:len(buf)+n]
+			p = p[n:]
+			if _, err = c.nc.Write(buf); err != nil || len(p) == 0 {
+				break
+			}
+			buf = buf[:0]
 		}
-		if len(p) == 0 {
-			break
-		}
-		if !h.Masked {
-			_, err = c.nc.Write(p)
-			break
-		}
-		buf = buf[:0]
+		pool.Put(bp)
 	}
-	writeBufPool.Put(bp)
 	if err != nil {
 		c.writeErr = fmt.Errorf("ws: write: %w", err)
 		return c.writeErr

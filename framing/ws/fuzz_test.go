@@ -156,3 +156,33 @@ func FuzzUpgrade(f *testing.F) {
 		}
 	})
 }
+
+// FuzzHeadLen checks the fast path of headLen against the line scan.
+func FuzzHeadLen(f *testing.F) {
+	f.Add([]byte("GET / HTTP/1.1\r\nA: b\r\n\r\n"))
+	f.Add([]byte("GET / HTTP/1.1\nA: b\n\r\n\r\n"))
+	f.Add([]byte("\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, gerr := headLen(b, 0)
+		want, werr := headLenSlow(b)
+		if got != want || gerr != werr {
+			t.Fatalf("headLen %d %v, line scan %d %v", got, gerr, want, werr)
+		}
+	})
+}
+
+func headLenSlow(b []byte) (int, error) {
+	i := 0
+	for {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return 0, ErrShortHTTP
+		}
+		end := i + j + 1
+		line := b[i:end]
+		if i > 0 && (len(line) == 1 || (len(line) == 2 && line[0] == '\r')) {
+			return end, nil
+		}
+		i = end
+	}
+}

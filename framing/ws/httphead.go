@@ -137,6 +137,13 @@ func headLen(b []byte, max int) (int, error) {
 	if max > 0 && len(b) > max {
 		b = b[:max]
 	}
+	if i := bytes.Index(b, []byte("\r\n\r\n")); i >= 0 {
+		// The usual case. The line scan below finds the same end unless an
+		// empty line ends a bare-"\n" line before it.
+		if !bytes.Contains(b[:i+2], []byte("\n\n")) && !bytes.Contains(b[:i+2], []byte("\n\r\n")) {
+			return i + 4, nil
+		}
+	}
 	i := 0
 	for {
 		j := bytes.IndexByte(b[i:], '\n')

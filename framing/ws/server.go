@@ -273,10 +273,12 @@ func (u *Upgrader) Upgrade(nc net.Conn, br *bufio.Reader) (*Conn, error) {
 		return nil, u.refuse(nc, rf)
 	}
 	protocol, ext, dp := u.negotiate(&r)
-	var out [512]byte
-	resp := appendResponse(out[:0], r.key, protocol, ext)
+	bp := writeBufPool.Get().(*[]byte)
+	resp := appendResponse((*bp)[:0], r.key, protocol, ext)
 	br.Discard(len(head))
-	if _, err := nc.Write(resp); err != nil {
+	_, err = nc.Write(resp)
+	writeBufPool.Put(bp)
+	if err != nil {
 		return nil, fmt.Errorf("ws: writing the handshake response: %w", err)
 	}
 	nc.SetDeadline(time.Time{})
