@@ -52,6 +52,7 @@ func captureViewFlags() []cli.Flag {
 		&cli.IntFlag{Name: "follow", Value: -1, Usage: "print TCP stream `N` (0-based) reassembled, or its messages and events"},
 		&cli.BoolFlag{Name: "stats", Usage: "print conversations, endpoints and the protocol hierarchy"},
 		&cli.BoolFlag{Name: "no-reassembly", Usage: "decode link to transport only (no TCP reassembly or applications)"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "decode but print only the packet count (timing, --write)"},
 	}
 }
 
@@ -164,12 +165,13 @@ func captureTrailingFlags(c *cli.Context) (*cli.Context, error) {
 // captureView is what to print, from the flags.
 type captureView struct {
 	json, verbose, hex, stats bool
+	quiet                     bool
 	model                     render.Model
 	follow                    int
 }
 
 func captureViewFrom(c *cli.Context) (captureView, error) {
-	v := captureView{json: c.Bool("json"), verbose: c.Bool("verbose"), hex: c.Bool("hex"), stats: c.Bool("stats"), follow: c.Int("follow")}
+	v := captureView{quiet: c.Bool("quiet"), json: c.Bool("json"), verbose: c.Bool("verbose"), hex: c.Bool("hex"), stats: c.Bool("stats"), follow: c.Int("follow")}
 	switch c.String("model") {
 	case "":
 	case "osi":
@@ -340,6 +342,8 @@ func captureRun(c *cli.Context, ctx context.Context, src source.Source, v captur
 	var follow *analysis.Follow
 	buf := make([]byte, 0, 4096)
 	switch {
+	case v.quiet:
+		opt.Handle = nil
 	case v.stats:
 		stats = analysis.NewStats()
 		opt.Handle = func(p *capture.Packet) error { stats.Add(p); return nil }
@@ -382,7 +386,9 @@ func captureRun(c *cli.Context, ctx context.Context, src source.Source, v captur
 			return err
 		}
 	}
-	if live && !v.json {
+	if v.quiet {
+		fmt.Fprintf(out, "%d packets\n", n)
+	} else if live && !v.json {
 		fmt.Fprintf(c.App.ErrWriter, "%d packets captured\n", n)
 	}
 	if runErr != nil && !errors.Is(runErr, io.EOF) {
