@@ -266,7 +266,8 @@ func (e *emitter) fixLongJumps() {
 }
 
 // compileTree lowers n to a finished program returning snaplen on a match.
-func compileTree(n bnode, snaplen uint32) ([]bpf.Instruction, error) {
+// dataflow enables the data-flow optimizer (tests compare with it off).
+func compileTree(n bnode, snaplen uint32, dataflow bool) ([]bpf.Instruction, error) {
 	e := &emitter{}
 	accept, reject := e.newLabel(), e.newLabel()
 	if err := e.genBool(n, accept, reject); err != nil {
@@ -277,6 +278,12 @@ func compileTree(n bnode, snaplen uint32) ([]bpf.Instruction, error) {
 	e.bind(reject)
 	e.emit(bpf.RetConstant{Val: 0})
 	e.optimize()
+	if len(e.code) > 3*maxInstructions {
+		return nil, errf("expression too long: %d BPF instructions before optimization, the limit is %d after", len(e.code), maxInstructions)
+	}
+	if dataflow {
+		e.dataflowOptimize()
+	}
 	e.fixLongJumps()
 	if len(e.code) > maxInstructions {
 		return nil, errf("expression too long: %d BPF instructions, the limit is %d", len(e.code), maxInstructions)

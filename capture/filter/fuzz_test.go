@@ -54,9 +54,14 @@ func FuzzCompile(f *testing.F) {
 			t.Fatalf("Compile(%q): RawInstructions: %v", expr, err)
 		}
 		_ = prog.Dump()
-		prog.Match(pkt)
-		for _, p := range pkts[:8] {
-			prog.Match(p)
+		plain, err := compile(expr, lt, 0, false)
+		if err != nil {
+			t.Fatalf("Compile(%q) without the optimizer: %v", expr, err)
+		}
+		for _, p := range append([][]byte{pkt}, pkts[:8]...) {
+			if prog.Match(p) != plain.Match(p) {
+				t.Fatalf("Compile(%q): optimized and plain programs disagree on % x\n%s\n%s", expr, p, prog.Dump(), plain.Dump())
+			}
 		}
 	})
 }

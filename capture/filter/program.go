@@ -24,6 +24,10 @@ type Program struct {
 // Errors in the expression are *SyntaxError; an unsupported link type is
 // ErrLinkType.
 func Compile(expr string, link layers.LinkType, snaplen int) (*Program, error) {
+	return compile(expr, link, snaplen, true)
+}
+
+func compile(expr string, link layers.LinkType, snaplen int, dataflow bool) (*Program, error) {
 	b, err := newBuilder(link)
 	if err != nil {
 		return nil, err
@@ -35,7 +39,7 @@ func Compile(expr string, link layers.LinkType, snaplen int) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	ins, err := compileTree(tree, uint32(snaplen))
+	ins, err := compileTree(tree, uint32(snaplen), dataflow)
 	if err != nil {
 		var se *SyntaxError
 		if !asSyntax(err, &se) {

@@ -3,6 +3,7 @@ package filter
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -148,5 +149,77 @@ func TestAgreesWithTcpdump(t *testing.T) {
 			}
 			t.Logf("%s: %d packets, %d expressions, %d of them select some but not all packets", cf.name, len(pkts), len(agreeExprs), matchedSome)
 		})
+	}
+}
+
+// TestRandomExpressionsAgree builds random combinations of primitives
+// (and/or/not, parentheses, carried-over qualifiers) with a fixed seed and
+// checks them against tcpdump on two captures.
+func TestRandomExpressionsAgree(t *testing.T) {
+	t.Parallel()
+	tcpdump := testdep.Require(t, "tcpdump", "apt-get install tcpdump")
+	atoms := []string{
+		"tcp", "udp", "icmp", "ip6", "arp", "host 10.0.0.1", "src net 10.0.0.0/16", "port 53", "tcp port 7070",
+		"dst port 80", "portrange 5000-6000", "icmp6", "ip proto 1", "len > 90", "less 70",
+		"tcp[tcpflags] & tcp-syn != 0", "tcp[tcpflags] & (tcp-fin|tcp-rst) != 0", "host 2001:db8::1",
+		"udp[4:2] > 40", "ip[8] = 64", "ether multicast", "dst host 10.0.0.2", "src port 40000",
+	}
+	carry := []string{"10.0.0.2", "443", "7070", "10.0.0.53"}
+	rng := rand.New(rand.NewPCG(6, 2))
+	var gen func(depth int) string
+	gen = func(depth int) string {
+		if depth == 0 || rng.IntN(3) == 0 {
+			a := atoms[rng.IntN(len(atoms))]
+			if rng.IntN(6) == 0 {
+				return "not " + a
+			}
+			return a
+		}
+		l, r := gen(depth-1), gen(depth-1)
+		op := []string{"and", "or", "&&", "||"}[rng.IntN(4)]
+		e := l + " " + op + " " + r
+		if strings.HasPrefix(r, "host ") || strings.HasPrefix(r, "tcp port ") || strings.HasPrefix(r, "port ") {
+			e += " or " + carry[rng.IntN(len(carry))] // a bare id taking r's qualifiers
+		}
+		switch rng.IntN(4) {
+		case 0:
+			return "(" + e + ")"
+		case 1:
+			return "!(" + e + ")"
+		}
+		return e
+	}
+	var exprs []string
+	for len(exprs) < 40 {
+		exprs = append(exprs, gen(3))
+	}
+	t.Logf("for example: %s", exprs[0])
+	for _, name := range []string{"ether.pcap", "null.pcap"} {
+		path := filepath.Join("testdata", name)
+		pkts, ts, link := readCapture(t, path)
+		compared := 0
+		for _, expr := range exprs {
+			want, tdErr := tcpdumpSet(t, tcpdump, path, ts, expr)
+			prog, err := Compile(expr, link, 0)
+			if tdErr != "" || err != nil {
+				if (tdErr != "") != (err != nil) {
+					t.Errorf("%q on %s: tcpdump error %q, ours %v", expr, name, tdErr, err)
+				}
+				continue
+			}
+			compared++
+			got := map[int]bool{}
+			for i, p := range pkts {
+				if prog.Match(p) {
+					got[i] = true
+				}
+			}
+			if setString(got) != setString(want) {
+				t.Errorf("%q on %s:\n ours    %s\n tcpdump %s", expr, name, setString(got), setString(want))
+			}
+		}
+		if compared < len(exprs)/2 {
+			t.Errorf("%s: only %d of %d random expressions compiled", name, compared, len(exprs))
+		}
 	}
 }
