@@ -1,0 +1,123 @@
+package boltstore
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/wiredojo/wiredojo/tcpchat/store"
+)
+
+// While one commit runs, the writes that queue up behind it go out together
+// in the next transaction: ten appends, one commit (plus the blocker's).
+func TestGroupCommit(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "g.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	release := make(chan struct{})
+	blocked := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = s.write(ctx, func(tx *bolt.Tx, d *store.Stats) error {
+			close(blocked)
+			<-release
+			return nil
+		})
+	}()
+	<-blocked
+	const n = 10
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, _, err := s.Append(ctx, store.Message{Namespace: "/chat", Event: "e", Payload: []byte{byte(i)}}, []string{"a"}, nil); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	for len(s.ops) < n { // all ten queued behind the blocked commit
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	st := s.Stats()
+	if st.Commits != 2 || st.Appended != n {
+		t.Fatalf("commits %d, appended %d; want 2 commits (blocker, then all %d appends together)", st.Commits, st.Appended, n)
+	}
+	msgs, err := s.Pending(ctx, "a", 0, 0, nil)
+	if err != nil || len(msgs) != n {
+		t.Fatalf("%d pending, %v", len(msgs), err)
+	}
+}
+
+// A failing write in a group fails alone: its neighbours are retried one by
+// one and commit.
+func TestGroupFailureIsolated(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "g.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	release := make(chan struct{})
+	blocked := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = s.write(ctx, func(tx *bolt.Tx, d *store.Stats) error {
+			close(blocked)
+			<-release
+			return nil
+		})
+	}()
+	<-blocked
+	errs := make([]error, 3)
+	for i := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if i == 1 {
+				errs[i] = s.write(ctx, func(tx *bolt.Tx, d *store.Stats) error {
+					_ = tx.Bucket(bQMeta).Put([]byte("half"), []byte("written"))
+					return errFail
+				})
+				return
+			}
+			_, _, errs[i] = s.Append(ctx, store.Message{Namespace: "/chat", Event: "e"}, []string{"a"}, nil)
+		}()
+		for len(s.ops) < i+1 { // queue them in order
+			time.Sleep(time.Millisecond)
+		}
+	}
+	close(release)
+	wg.Wait()
+	if errs[0] != nil || errs[2] != nil || errs[1] == nil {
+		t.Fatalf("errors %v; want only the middle write to fail", errs)
+	}
+	msgs, err := s.Pending(ctx, "a", 0, 0, nil)
+	if err != nil || len(msgs) != 2 {
+		t.Fatalf("%d pending, %v; want 2", len(msgs), err)
+	}
+	_ = s.view(func(tx *bolt.Tx) error {
+		if tx.Bucket(bQMeta).Get([]byte("half")) != nil {
+			t.Fatal("the failed write's partial change was committed")
+		}
+		return nil
+	})
+}
+
+var errFail = failError("injected failure")
+
+type failError string
+
+func (e failError) Error() string { return string(e) }
