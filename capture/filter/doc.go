@@ -63,6 +63,12 @@
 // Gateway, protochain, mpls and the other tcpdump primitives are not
 // supported and say so.
 //
+// In the kernel (RawInstructions attached to an AF_PACKET socket) the
+// program sees what the socket delivers: compile for Ethernet on a raw
+// socket (lo included). Linux strips VLAN tags into packet metadata, so
+// "vlan" only matches in files and user space; and a cooked (SOCK_DGRAM)
+// socket carries no SLL header, so filter cooked captures with Match.
+//
 // Example:
 //
 //	prog, err := filter.Compile("tcp port 7070 and tcp[tcpflags] & tcp-syn != 0", layers.LinkTypeEthernet, 262144)

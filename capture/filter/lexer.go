@@ -4,6 +4,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // tokKind is the kind of a lexical token.
@@ -140,7 +141,8 @@ func lex(src string) ([]token, *SyntaxError) {
 			i++
 			continue
 		}
-		return nil, &SyntaxError{Expr: src, Col: start + 1, Msg: "unexpected character " + strconv.QuoteRune(rune(src[i]))}
+		r, _ := utf8.DecodeRuneInString(src[i:])
+		return nil, &SyntaxError{Expr: src, Col: start + 1, Msg: "unexpected character " + strconv.QuoteRune(r)}
 	}
 }
 
