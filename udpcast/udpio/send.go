@@ -165,6 +165,12 @@ func Send(ctx context.Context, o SendOptions) (SendResult, error) {
 		s.msgs[i].Addr = s.dst
 	}
 	s.run(ctx)
+	if s.res.Datagrams == 0 && s.res.Errors > 0 && s.lastErr != nil {
+		if errors.Is(s.lastErr, syscall.EACCES) {
+			return s.res, fmt.Errorf("udpio: send to %s: %w (a broadcast address needs --broadcast)", s.res.To, s.lastErr)
+		}
+		return s.res, fmt.Errorf("udpio: send to %s: every datagram was refused: %w", s.res.To, s.lastErr)
+	}
 	return s.res, nil
 }
 

@@ -41,9 +41,14 @@ func setSendOptions(rc syscall.RawConn, broadcast bool, sndbuf int) error {
 				_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF, sndbuf)
 			}
 		}
+		// Go turns SO_BROADCAST on for every UDP socket; we leave it on
+		// only when asked, so sending to a broadcast address is a choice,
+		// as the kernel's socket API intends.
+		v := 0
 		if broadcast {
-			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_BROADCAST, 1)
+			v = 1
 		}
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_BROADCAST, v)
 	})
 	if err != nil {
 		return err

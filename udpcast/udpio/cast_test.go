@@ -1,0 +1,195 @@
+package udpio_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wiredojo/wiredojo/internal/testdep"
+	"github.com/wiredojo/wiredojo/udpcast/link"
+	"github.com/wiredojo/wiredojo/udpcast/udpio"
+)
+
+// privateLoopback makes a namespace whose loopback carries broadcast and
+// multicast (routes for 255.255.255.255 and 224.0.0.0/4), removed when the
+// test ends.
+func privateLoopback(t *testing.T) *link.Namespace {
+	t.Helper()
+	testdep.RequireRoot(t)
+	testdep.Require(t, "ip", "apt-get install iproute2")
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	ns, err := link.NewNamespace("wdcast-" + hex.EncodeToString(b[:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := ns.Close(); err != nil {
+			t.Errorf("remove namespace: %v", err)
+		}
+	})
+	for _, args := range [][]string{
+		{"link", "set", "lo", "multicast", "on"},
+		{"route", "add", "255.255.255.255/32", "dev", "lo"},
+		{"route", "add", "224.0.0.0/4", "dev", "lo"},
+	} {
+		if err := ns.IP(args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ns
+}
+
+// castRun listens (in ns) with ro, sends (in ns) with so to the receiver's
+// port, and returns both results.
+func castRun(t *testing.T, ns *link.Namespace, ro udpio.RecvOptions, so udpio.SendOptions, to func(port int) string) (udpio.SendResult, udpio.Result, error) {
+	t.Helper()
+	ro.UntilEnd = true
+	var r *udpio.Receiver
+	if err := ns.Do(func() error {
+		var err error
+		r, err = udpio.Listen(ro)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	done := make(chan udpio.Result, 1)
+	go func() {
+		res, _ := r.Run(ctx)
+		done <- res
+	}()
+	so.To = to(r.Addr().(*net.UDPAddr).Port)
+	var sres udpio.SendResult
+	serr := ns.Do(func() error {
+		var err error
+		sres, err = udpio.Send(ctx, so)
+		return err
+	})
+	if serr != nil {
+		r.Close()
+	}
+	return sres, <-done, serr
+}
+
+func TestBroadcast(t *testing.T) {
+	ns := privateLoopback(t)
+	for _, dst := range []string{"255.255.255.255"} {
+		t.Run(dst, func(t *testing.T) {
+			s, r, err := castRun(t, ns, udpio.RecvOptions{Addr: "0.0.0.0:0"},
+				udpio.SendOptions{Broadcast: true, Count: 500, Size: 100, Rate: 20000},
+				func(p int) string { return fmt.Sprintf("%s:%d", dst, p) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Total.Sent != 500 || r.Total.Received+r.KernelDrops < 500 || s.Sent != 500 {
+				t.Fatalf("broadcast to %s: sent %+v, received %+v", dst, s, r.Total)
+			}
+		})
+	}
+}
+
+func TestMulticast(t *testing.T) {
+	ns := privateLoopback(t)
+	s, r, err := castRun(t, ns, udpio.RecvOptions{Addr: ":0", Group: "239.1.2.3", Interface: "lo"},
+		udpio.SendOptions{Interface: "lo", TTL: 1, Count: 500, Size: 100, Rate: 20000},
+		func(p int) string { return fmt.Sprintf("239.1.2.3:%d", p) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Total.Sent != 500 || r.Total.Received+r.KernelDrops < 500 || s.Sent != 500 {
+		t.Fatalf("multicast: sent %+v, received %+v", s, r.Total)
+	}
+}
+
+// TestCastAcrossLink sends multicast and subnet broadcast from one side of
+// an impaired link to the other: the relay carries both.
+func TestCastAcrossLink(t *testing.T) {
+	testdep.RequireRoot(t)
+	testdep.Require(t, "ip", "apt-get install iproute2")
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	name := "m" + hex.EncodeToString(b[:])
+	t.Cleanup(func() {
+		if link.Exists(name) {
+			_ = link.Remove(name)
+		}
+	})
+	l, err := link.Up(context.Background(), link.Config{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	info := l.Info()
+	// A subnet with a broadcast address on both ends of the link.
+	if err := exec.Command("ip", "-n", info.NamespaceA, "addr", "add", "10.8.0.1/24", "brd", "+", "dev", info.DeviceA).Run(); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Command("ip", "-n", info.NamespaceB, "addr", "add", "10.8.0.2/24", "brd", "+", "dev", info.DeviceB).Run(); err != nil {
+		t.Fatal(err)
+	}
+	cross := func(t *testing.T, ro udpio.RecvOptions, so udpio.SendOptions, host string) (udpio.SendResult, udpio.Result, error) {
+		var r *udpio.Receiver
+		ro.UntilEnd = true
+		if err := l.Do(link.SideB, func() error {
+			var err error
+			r, err = udpio.Listen(ro)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		done := make(chan udpio.Result, 1)
+		go func() {
+			res, _ := r.Run(ctx)
+			done <- res
+		}()
+		so.To = fmt.Sprintf("%s:%d", host, r.Addr().(*net.UDPAddr).Port)
+		var s udpio.SendResult
+		err := l.Do(link.SideA, func() error {
+			var err error
+			s, err = udpio.Send(ctx, so)
+			return err
+		})
+		if err != nil {
+			r.Close()
+		}
+		return s, <-done, err
+	}
+	t.Run("multicast", func(t *testing.T) {
+		s, res, err := cross(t, udpio.RecvOptions{Addr: ":0", Group: "239.1.2.5", Interface: info.DeviceB},
+			udpio.SendOptions{Interface: info.DeviceA, TTL: 2, NoMulticastLoopback: true, Count: 300, Size: 200, Rate: 10000}, "239.1.2.5")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Sent != 300 || res.Total.Sent != 300 || res.Total.Received+res.KernelDrops < 300 {
+			t.Fatalf("multicast across the link: sent %+v, received %+v", s, res.Total)
+		}
+	})
+	t.Run("subnet broadcast", func(t *testing.T) {
+		s, res, err := cross(t, udpio.RecvOptions{Addr: "0.0.0.0:0"},
+			udpio.SendOptions{Broadcast: true, Count: 300, Size: 200, Rate: 10000}, "10.8.0.255")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Sent != 300 || res.Total.Sent != 300 || res.Total.Received+res.KernelDrops < 300 {
+			t.Fatalf("broadcast across the link: sent %+v, received %+v", s, res.Total)
+		}
+	})
+	t.Run("subnet broadcast needs --broadcast", func(t *testing.T) {
+		_, _, err := cross(t, udpio.RecvOptions{Addr: "0.0.0.0:0", Duration: 200 * time.Millisecond},
+			udpio.SendOptions{Count: 1, Size: 100}, "10.8.0.255")
+		if !errors.Is(err, syscall.EACCES) {
+			t.Fatalf("sending to a subnet broadcast without SO_BROADCAST: %v, want EACCES", err)
+		}
+	})
+}
