@@ -163,10 +163,14 @@ func BenchmarkWrite(b *testing.B) {
 }
 
 // TestSteadyStateAllocs proves the hot paths allocate nothing per message:
-// reading and writing over a real connection, after warm-up.
+// reading and writing over a real connection, after warm-up. Under the race
+// detector sync.Pool drops a quarter of what it is given on purpose, so
+// there up to one allocation per message (a dropped write buffer) is
+// tolerated; without -race the count must be exactly 0.
 func TestSteadyStateAllocs(t *testing.T) {
-	if testing.Short() {
-		t.Skip("allocation counts need a quiet run")
+	limit := 0.0
+	if raceEnabled {
+		limit = 1
 	}
 	frame := ws.AppendFrame(nil, ws.Header{Fin: true, OpCode: ws.OpText, Masked: true, Mask: [4]byte{1, 2, 3, 4}}, []byte("hello, steady state"))
 	c, _ := serverConn(t, bytes.Repeat(frame, 100))
@@ -183,7 +187,7 @@ func TestSteadyStateAllocs(t *testing.T) {
 		}
 	}
 	read()
-	if n := testing.AllocsPerRun(1000, read); n != 0 {
+	if n := testing.AllocsPerRun(1000, read); n > limit {
 		t.Fatalf("server read+write: %.1f allocs per message, want 0", n)
 	}
 	// Client side: masking on write.
@@ -211,7 +215,7 @@ func TestSteadyStateAllocs(t *testing.T) {
 		buf = m
 	}
 	rt()
-	if n := testing.AllocsPerRun(200, rt); n != 0 {
+	if n := testing.AllocsPerRun(200, rt); n > limit {
 		t.Fatalf("client round trip: %.1f allocs per message, want 0", n)
 	}
 }
