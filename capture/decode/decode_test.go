@@ -322,3 +322,27 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	})
 }
+
+// FuzzDecode: any bytes as a packet of any supported link type, decoded in
+// a sequence by one decoder (so streams and fragments carry state), never
+// panic, and every layer's span lies inside the packet.
+func FuzzDecode(f *testing.F) {
+	f.Add(seg(f, true, 1, 0, "S", 100, nil), seg(f, true, 2, 0, "PA", 100, []byte("GET / HTTP/1.1\r\n\r\n")), uint8(0))
+	s := newWSStream(f, 2)
+	f.Add(s.setup[2], s.data[0], uint8(0))
+	f.Add([]byte{0x45, 0, 0, 28, 0, 1, 0x20, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0, 53, 0, 53, 0, 8, 0, 0}, []byte{0x60}, uint8(4))
+	links := []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL, layers.LinkTypeLinuxSLL2, layers.LinkTypeNull, layers.LinkTypeRaw, layers.LinkTypeLoop}
+	f.Fuzz(func(t *testing.T, a, b []byte, link uint8) {
+		lt := links[int(link)%len(links)]
+		d := New(Options{OnStream: func(int, int, []byte) {}})
+		var p capture.Packet
+		for _, data := range [][]byte{a, b, a, b} {
+			d.Decode(data, lt, &p)
+			for _, l := range p.Layers {
+				if l.Start < 0 || l.End < l.Start || l.End > len(data) {
+					t.Fatalf("%v span [%d,%d) outside a %d-byte packet", l.Proto, l.Start, l.End, len(data))
+				}
+			}
+		}
+	})
+}

@@ -538,3 +538,103 @@ func TestCaptureUsage(t *testing.T) {
 		t.Errorf("missing file: exit %d, %q", code, errs)
 	}
 }
+
+// TestCaptureFilterMatchesTcpdump: for a table of expressions over the
+// committed captures, `capture read --filter` keeps exactly the packets
+// tcpdump keeps (compared by timestamp: tcpdump numbers only what it prints).
+func TestCaptureFilterMatchesTcpdump(t *testing.T) {
+	bin := testdep.Require(t, "tcpdump", "apt-get install tcpdump")
+	exprs := []string{
+		"tcp", "udp", "icmp", "arp", "ip", "ip6", "icmp6",
+		"tcp port 7070", "port 53", "udp port 9999", "src port 7070", "dst port 7070",
+		"host 127.0.0.1", "host 10.77.0.2", "src host 10.77.0.1", "net 10.77.0.0/24",
+		"portrange 7000-7500", "tcp[tcpflags] & tcp-syn != 0", "tcp[tcpflags] & (tcp-fin|tcp-rst) != 0",
+		"tcp[tcpflags] & tcp-push != 0 and dst port 7070", "len > 100", "less 80", "greater 200",
+		"not tcp", "tcp and not port 7070", "(udp or icmp) and host 127.0.0.1", "ether host 00:00:00:00:00:00",
+	}
+	files := []string{"chat-tcp.pcap", "chat-ws.pcap", "udp-dns-icmp.pcap", "veth-arp-frag.pcap", "any-sll2.pcap", "any-sll.pcap", "raw-ip.pcap", "null-loopback.pcap", "tls.pcap"}
+	checked := 0
+	for _, f := range files {
+		file := filepath.Join(captureDir, f)
+		for _, e := range exprs {
+			var stderr bytes.Buffer
+			cmd := exec.Command(bin, "-tt", "-nn", "-r", file, e)
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			if err != nil && strings.Contains(stderr.String(), "rejects all packets") {
+				out, err = nil, nil
+			}
+			if err != nil {
+				// tcpdump refuses some primitives on some link types (ether
+				// on raw IP): then so must we.
+				if code, _, _ := captureRunCLI(t, "capture", "read", "--filter", e, file); code == 0 {
+					t.Errorf("%s %q: tcpdump refused (%s) but we accepted", f, e, strings.TrimSpace(stderr.String()))
+				}
+				continue
+			}
+			var want []string
+			for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+				if fs := strings.Fields(line); len(fs) > 0 {
+					want = append(want, fs[0])
+				}
+			}
+			code, got, errs := captureRunCLI(t, "capture", "read", "--json", "--no-reassembly", "--filter", e, file)
+			if code != 0 {
+				t.Errorf("%s %q: exit %d: %s", f, e, code, errs)
+				continue
+			}
+			var have []string
+			for _, line := range strings.Split(strings.TrimSpace(got), "\n") {
+				var p struct {
+					TS string `json:"ts"`
+				}
+				if line == "" {
+					continue
+				}
+				if err := json.Unmarshal([]byte(line), &p); err != nil {
+					t.Fatal(err)
+				}
+				ts, err := time.Parse(time.RFC3339Nano, p.TS)
+				if err != nil {
+					t.Fatal(err)
+				}
+				have = append(have, fmt.Sprintf("%d.%06d", ts.Unix(), ts.Nanosecond()/1000))
+			}
+			if strings.Join(have, ",") != strings.Join(want, ",") {
+				t.Errorf("%s %q: we keep packets [%s], tcpdump [%s]", f, e, strings.Join(have, ","), strings.Join(want, ","))
+			}
+			checked++
+		}
+	}
+	t.Logf("%d expression × file pairs agree with tcpdump", checked)
+}
+
+// TestCaptureLiveNoPrivilege: without CAP_NET_RAW, live capture says what to
+// do and exits 1. The test runs itself again (TestCaptureLiveChild) with
+// CAP_NET_RAW removed from the bounding set, which a root process cannot
+// get back.
+func TestCaptureLiveNoPrivilege(t *testing.T) {
+	var cmd *exec.Cmd
+	if os.Geteuid() == 0 {
+		setpriv := testdep.Require(t, "setpriv", "apt-get install util-linux")
+		cmd = exec.Command(setpriv, "--bounding-set", "-net_raw", os.Args[0], "-test.run=^TestCaptureLiveChild$", "-test.v")
+	} else {
+		cmd = exec.Command(os.Args[0], "-test.run=^TestCaptureLiveChild$", "-test.v")
+	}
+	cmd.Env = append(os.Environ(), "WIREDOJO_CAPTURE_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestCaptureLiveChild") {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+}
+
+func TestCaptureLiveChild(t *testing.T) {
+	if os.Getenv("WIREDOJO_CAPTURE_CHILD") != "1" {
+		t.Skip("run by TestCaptureLiveNoPrivilege")
+	}
+	code, _, errs := captureRunCLI(t, "capture", "live", "--iface", "lo", "--count", "1")
+	want := "wiredojo: permission denied opening lo: live capture needs root or CAP_NET_RAW; try sudo or read a file\n"
+	if code != 1 || errs != want {
+		t.Fatalf("exit %d, stderr %q; want 1 and %q", code, errs, want)
+	}
+}

@@ -50,21 +50,23 @@ rec any-sll2.pcap any "" "$bin/capgen" chat-tcp
 rec any-sll.pcap any "-y LINUX_SLL" "$bin/capgen" udp
 
 # Raw IP (link type 101): the chat capture without its Ethernet headers.
-editcap -C 14 -T rawip chat-tcp.pcap raw-ip.pcap
-# Loopback/null (link type 0): a 4-byte address family instead.
+# Loopback/null (link type 0): a 4-byte address family instead of them.
 python3 - <<'PY'
 import struct
-src = open("udp-dns-icmp.pcap", "rb").read()
-out = bytearray(src[:20] + struct.pack("<I", 0))
-i = 24
-while i < len(src):
-    sec, usec, incl, orig = struct.unpack("<IIII", src[i:i+16])
-    data = src[i+16:i+16+incl]
-    fam = 2 if data[12:14] == b"\x08\x00" else 10
-    body = struct.pack("<I", fam) + data[14:]
-    out += struct.pack("<IIII", sec, usec, len(body), orig - 10) + body
-    i += 16 + incl
-open("null-loopback.pcap", "wb").write(out)
+def relink(src_name, dst_name, linktype, head):
+    src = open(src_name, "rb").read()
+    out = bytearray(src[:20] + struct.pack("<I", linktype))
+    i = 24
+    while i < len(src):
+        sec, usec, incl, orig = struct.unpack("<IIII", src[i:i+16])
+        data = src[i+16:i+16+incl]
+        body = head(data) + data[14:]
+        out += struct.pack("<IIII", sec, usec, len(body), orig - 14 + len(head(data))) + body
+        i += 16 + incl
+    open(dst_name, "wb").write(out)
+relink("chat-tcp.pcap", "raw-ip.pcap", 101, lambda d: b"")
+relink("udp-dns-icmp.pcap", "null-loopback.pcap", 0,
+       lambda d: struct.pack("<I", 2 if d[12:14] == b"\x08\x00" else 10))
 PY
 # pcapng with two interfaces of different link types.
 mergecap -F pcapng -w multi-iface.pcapng chat-ws.pcap any-sll.pcap
