@@ -1,0 +1,99 @@
+package tcpchat
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Built-in event names (InstallBuiltins).
+const (
+	EventJoin    = "join"    // ["room"]: join a room; acks {"room","members"}
+	EventLeave   = "leave"   // ["room"]: leave a room; acks {"room","members"}
+	EventMessage = "message" // ["text"] or [{...}]: relayed as a chat message
+	EventEcho    = "echo"    // any args: acked with the same args (or emitted back)
+)
+
+// ChatMessage is what the built-in handlers relay for a "message" event.
+type ChatMessage struct {
+	From string          `json:"from"`
+	Room string          `json:"room,omitempty"`
+	Text string          `json:"text,omitempty"`
+	Data json.RawMessage `json:"data,omitempty"` // the argument when it was not a string
+}
+
+// InstallBuiltins gives a namespace the handlers that let the command-line
+// tools work without Go code:
+//
+//   - "join" / "leave" with a room name: the server adds or removes the
+//     sender (rooms are server-side); the ack says the room's size.
+//   - "message" with a text: relayed as a ChatMessage (sender's name from
+//     the auth payload's "name", else the socket id) to each of the
+//     sender's rooms, or to the whole namespace when it is in none, never
+//     back to the sender; the ack says how many sockets it was queued for.
+//   - "echo": acked with its own arguments, or emitted back without an ack.
+//   - any other event: relayed unchanged like "message" (to the sender's
+//     rooms, or the namespace), acked with {"delivered": n}.
+func InstallBuiltins(ns *Namespace) {
+	ns.OnConnection(func(s *Socket) {
+		var auth struct {
+			Name string `json:"name"`
+		}
+		if len(s.Auth()) > 0 {
+			json.Unmarshal(s.Auth(), &auth)
+		}
+		if auth.Name == "" {
+			auth.Name = s.ID()
+		}
+		s.Set("name", auth.Name)
+	})
+	roomOp := func(e *Event, join bool) {
+		var room string
+		if err := e.Bind(&room); err != nil || checkName(room) != nil {
+			e.Ack(map[string]string{"error": "give a room name: [\"room\"]"})
+			return
+		}
+		if join {
+			e.Socket.Join(room)
+		} else {
+			e.Socket.Leave(room)
+		}
+		e.Ack(map[string]any{"room": room, "members": ns.Adapter().Size(room)})
+	}
+	ns.On(EventJoin, func(e *Event) { roomOp(e, true) })
+	ns.On(EventLeave, func(e *Event) { roomOp(e, false) })
+	ns.On(EventMessage, func(e *Event) {
+		s := e.Socket
+		msg := ChatMessage{From: fmt.Sprint(s.Get("name"))}
+		if arg := e.Arg(0); len(arg) > 0 {
+			if json.Unmarshal(arg, &msg.Text) != nil {
+				msg.Data = append(json.RawMessage(nil), arg...)
+			}
+		}
+		n := 0
+		rooms := s.Rooms()
+		if len(rooms) == 0 {
+			n, _ = s.Broadcast().EmitN(EventMessage, msg)
+		}
+		for _, r := range rooms {
+			msg.Room = r
+			k, _ := s.To(r).EmitN(EventMessage, msg)
+			n += k
+		}
+		e.Ack(map[string]int{"delivered": n})
+	})
+	ns.On(EventEcho, func(e *Event) {
+		if e.WantsAck() {
+			e.AckRaw(e.Args)
+			return
+		}
+		e.Socket.EmitRaw(e.Name, e.Args)
+	})
+	ns.OnAny(func(e *Event) {
+		switch e.Name {
+		case EventJoin, EventLeave, EventMessage, EventEcho:
+			return
+		}
+		n, _ := e.Socket.To(e.Socket.Rooms()...).EmitRaw(e.Name, e.Args)
+		e.Ack(map[string]int{"delivered": n})
+	})
+}

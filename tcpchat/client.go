@@ -1,0 +1,677 @@
+package tcpchat
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/wiredojo/wiredojo/framing"
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
+)
+
+// ClientOptions configure a Client; zero fields take their defaults.
+type ClientOptions struct {
+	// Token is the server's access token, if it requires one.
+	Token string
+	// ClientID is the client's durable id (the server assigns one if empty).
+	ClientID string
+	// MaxFrame is the largest frame accepted from the server (default 1 MiB).
+	MaxFrame int
+	// HandshakeTimeout bounds dialing and the handshake (default 10 s).
+	HandshakeTimeout time.Duration
+	// WriteTimeout bounds one write (default 10 s).
+	WriteTimeout time.Duration
+	// NoReconnect turns reconnection off: the client ends with the first
+	// connection. By default it redials after a loss, with exponential
+	// backoff between BackoffMin and BackoffMax (defaults 100 ms and 5 s)
+	// and jitter, and rejoins its namespaces.
+	NoReconnect bool
+	BackoffMin  time.Duration
+	BackoffMax  time.Duration
+	// Dial opens the transport; the default dials TCP, sends the preamble
+	// and frames packets. A WebSocket dialer plugs in here.
+	Dial func(ctx context.Context, addr string) (Transport, error)
+	// OnState observes connection changes: connected true after each
+	// (re)connect, false with the error after each loss.
+	OnState func(connected bool, err error)
+	// Logf, when set, receives one line per notable event.
+	Logf func(format string, args ...any)
+}
+
+func (o *ClientOptions) setDefaults() {
+	if o.MaxFrame <= 0 {
+		o.MaxFrame = framing.DefaultMaxFrame
+	}
+	if o.HandshakeTimeout <= 0 {
+		o.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = DefaultWriteTimeout
+	}
+	if o.BackoffMin <= 0 {
+		o.BackoffMin = 100 * time.Millisecond
+	}
+	if o.BackoffMax <= 0 {
+		o.BackoffMax = 5 * time.Second
+	}
+	if o.Dial == nil {
+		maxFrame := o.MaxFrame
+		o.Dial = func(ctx context.Context, addr string) (Transport, error) {
+			var d net.Dialer
+			nc, err := d.DialContext(ctx, "tcp", addr)
+			if err != nil {
+				return nil, err
+			}
+			if dl, ok := ctx.Deadline(); ok {
+				nc.SetWriteDeadline(dl)
+			}
+			if _, err := nc.Write(wire.Preamble); err != nil {
+				nc.Close()
+				return nil, err
+			}
+			nc.SetWriteDeadline(time.Time{})
+			return NewFramedTransport(nc, maxFrame), nil
+		}
+	}
+}
+
+// Client is a connection to a chat server that reconnects by itself. Its
+// methods are safe for concurrent use. Handlers run on the client's single
+// reading goroutine, in order.
+type Client struct {
+	addr string
+	opts ClientOptions
+
+	mu       sync.Mutex
+	t        Transport                // guarded by mu; nil while disconnected
+	session  string                   // guarded by mu
+	clientID string                   // guarded by mu
+	welcome  wire.Packet              // guarded by mu
+	sockets  map[string]*ClientSocket // guarded by mu
+	closed   bool                     // guarded by mu
+	err      error                    // guarded by mu; why the client ended
+
+	wmu   sync.Mutex // serialises writes
+	wbuf  []byte     // guarded by wmu
+	wlist [][]byte   // guarded by wmu
+
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+// Dial connects to the server at addr and completes the handshake. ctx
+// bounds the first connection only.
+func Dial(ctx context.Context, addr string, opts ClientOptions) (*Client, error) {
+	opts.setDefaults()
+	c := &Client{addr: addr, opts: opts, sockets: make(map[string]*ClientSocket), done: make(chan struct{}), clientID: opts.ClientID}
+	t, err := c.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.t = t
+	c.wg.Add(1)
+	go c.loop(t)
+	return c, nil
+}
+
+func (c *Client) logf(format string, args ...any) {
+	if c.opts.Logf != nil {
+		c.opts.Logf(format, args...)
+	}
+}
+
+// connect dials, sends the handshake and reads the welcome.
+func (c *Client) connect(ctx context.Context) (Transport, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.HandshakeTimeout)
+	defer cancel()
+	t, err := c.opts.Dial(ctx, c.addr)
+	if err != nil {
+		return nil, fmt.Errorf("tcpchat: dial %s: %w (is `wiredojo chat serve` running there?)", c.addr, err)
+	}
+	dl, _ := ctx.Deadline()
+	c.mu.Lock()
+	hs := wire.Packet{Type: wire.TypeHandshake, Version: wire.Version, ClientID: c.clientID, SessionID: c.session, Token: c.opts.Token}
+	c.mu.Unlock()
+	t.SetWriteDeadline(dl)
+	if err := t.WritePackets([][]byte{hs.AppendTo(nil)}); err != nil {
+		t.Close()
+		return nil, fmt.Errorf("%w: send handshake to %s: %v", ErrHandshake, c.addr, err)
+	}
+	t.SetReadDeadline(dl)
+	p, err := t.ReadPacket()
+	if err != nil {
+		t.Close()
+		return nil, fmt.Errorf("%w: read welcome from %s: %v", ErrHandshake, c.addr, err)
+	}
+	w, err := wire.Decode(p)
+	if err != nil {
+		t.Close()
+		return nil, fmt.Errorf("%w: %v", ErrHandshake, err)
+	}
+	switch w.Type {
+	case wire.TypeWelcome:
+	case wire.TypeError:
+		t.Close()
+		return nil, fmt.Errorf("%w: %w", ErrHandshake, &ServerError{Code: w.Code, Reason: w.Reason})
+	default:
+		t.Close()
+		return nil, fmt.Errorf("%w: expected a welcome, got %s", ErrHandshake, w.Type)
+	}
+	t.SetReadDeadline(time.Time{})
+	t.SetWriteDeadline(time.Time{})
+	c.mu.Lock()
+	c.welcome, c.session, c.clientID = w, w.SessionID, w.ClientID
+	c.mu.Unlock()
+	return t, nil
+}
+
+// SessionID returns the id of the current session.
+func (c *Client) SessionID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.session
+}
+
+// ClientID returns the client's durable id.
+func (c *Client) ClientID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.clientID
+}
+
+// Done is closed when the client has ended (Close, or a loss with
+// NoReconnect); Err says why.
+func (c *Client) Done() <-chan struct{} { return c.done }
+
+// Err returns why the client ended, nil while it runs.
+func (c *Client) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// Close ends the connection and the reconnection loop and waits for the
+// client's goroutine.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		c.wg.Wait()
+		return nil
+	}
+	c.closed = true
+	if c.err == nil {
+		c.err = ErrClosed
+	}
+	t := c.t
+	close(c.done)
+	c.mu.Unlock()
+	if t != nil {
+		t.Close()
+	}
+	c.wg.Wait()
+	return nil
+}
+
+// loop reads from t; after a loss it reconnects with backoff until Close.
+func (c *Client) loop(t Transport) {
+	defer c.wg.Done()
+	for attempt, first := 0, true; ; first = false {
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			t.Close()
+			return
+		}
+		c.t = t
+		var rejoin []*ClientSocket
+		for _, s := range c.sockets {
+			if !first && s.wanted() { // Connect joins the first time
+				rejoin = append(rejoin, s)
+			}
+		}
+		c.mu.Unlock()
+		if c.opts.OnState != nil {
+			c.opts.OnState(true, nil)
+		}
+		for _, s := range rejoin {
+			s.sendConnect()
+		}
+		err := c.read(t)
+		t.Close()
+		c.mu.Lock()
+		c.t = nil
+		socks := make([]*ClientSocket, 0, len(c.sockets))
+		for _, s := range c.sockets {
+			socks = append(socks, s)
+		}
+		closed := c.closed
+		c.mu.Unlock()
+		for _, s := range socks {
+			s.lost(err)
+		}
+		if c.opts.OnState != nil {
+			c.opts.OnState(false, err)
+		}
+		if closed {
+			return
+		}
+		if c.opts.NoReconnect {
+			c.mu.Lock()
+			c.err = err
+			c.closed = true
+			close(c.done)
+			c.mu.Unlock()
+			return
+		}
+		c.logf("tcpchat: connection to %s lost: %v; reconnecting", c.addr, err)
+		for {
+			d := c.opts.BackoffMin << min(attempt, 20)
+			if d > c.opts.BackoffMax || d <= 0 {
+				d = c.opts.BackoffMax
+			}
+			d = d/2 + rand.N(d/2+1)
+			attempt++
+			tm := time.NewTimer(d)
+			select {
+			case <-c.done:
+				tm.Stop()
+				return
+			case <-tm.C:
+			}
+			nt, err := c.connect(context.Background())
+			if err == nil {
+				t, attempt = nt, 0
+				c.logf("tcpchat: reconnected to %s", c.addr)
+				break
+			}
+			c.logf("tcpchat: reconnect to %s (attempt %d): %v", c.addr, attempt, err)
+		}
+	}
+}
+
+// read handles packets until the connection fails.
+func (c *Client) read(t Transport) error {
+	c.mu.Lock()
+	idle := c.welcome.Interval() + c.welcome.Timeout()
+	c.mu.Unlock()
+	var v wire.View
+	var ev Event
+	var last int64
+	every := min(int64(time.Second), int64(idle/4))
+	for {
+		if idle > 0 {
+			if now := time.Now().UnixNano(); now-last > every {
+				last = now
+				t.SetReadDeadline(time.Unix(0, now).Add(idle))
+			}
+		}
+		p, err := t.ReadPacket()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return fmt.Errorf("tcpchat: server closed the connection: %w", err)
+			}
+			return fmt.Errorf("tcpchat: read: %w", err)
+		}
+		if err := wire.Parse(p, &v); err != nil {
+			c.writePacket(&wire.Packet{Type: wire.TypeError, Code: wire.CodeBadPacket, Reason: err.Error()})
+			return err
+		}
+		switch v.Type {
+		case wire.TypePing:
+			c.writePacket(&wire.Packet{Type: wire.TypePong})
+		case wire.TypeError:
+			return &ServerError{Code: v.Code, Reason: string(v.Reason)}
+		case wire.TypeConnect, wire.TypeConnectError, wire.TypeDisconnect, wire.TypeEvent, wire.TypeAck:
+			c.mu.Lock()
+			s := c.sockets[string(v.Namespace)]
+			c.mu.Unlock()
+			if s == nil {
+				continue
+			}
+			switch v.Type {
+			case wire.TypeConnect:
+				s.connected(string(v.SocketID))
+			case wire.TypeConnectError:
+				s.refused(string(v.Reason))
+			case wire.TypeDisconnect:
+				s.kicked(string(v.Reason))
+			case wire.TypeEvent:
+				s.handle(&v, &ev)
+			case wire.TypeAck:
+				s.gotAck(v.AckID, v.Args)
+			}
+		default:
+			c.logf("tcpchat: ignoring a %s packet from the server", v.Type)
+		}
+	}
+}
+
+// writePacket encodes p and writes it now.
+func (c *Client) writePacket(p *wire.Packet) error {
+	c.mu.Lock()
+	t := c.t
+	c.mu.Unlock()
+	if t == nil {
+		return ErrNotConnected
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.wbuf = p.AppendTo(c.wbuf[:0])
+	return c.writeLocked(t)
+}
+
+func (c *Client) writeLocked(t Transport) error {
+	c.wlist = append(c.wlist[:0], c.wbuf)
+	t.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
+	err := t.WritePackets(c.wlist)
+	c.wlist[0] = nil
+	if err != nil {
+		t.Close()
+		return fmt.Errorf("tcpchat: write: %w", err)
+	}
+	return nil
+}
+
+func (c *Client) sendAck(ns string, id uint32, args []byte) error {
+	return c.writePacket(&wire.Packet{Type: wire.TypeAck, Namespace: ns, AckID: id, Args: args})
+}
+
+// Socket returns the client's socket for namespace ns without connecting
+// it (so handlers can be set first); see Connect.
+func (c *Client) Socket(ns string) *ClientSocket {
+	if ns == "" {
+		ns = "/"
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.sockets[ns]
+	if s == nil {
+		s = &ClientSocket{c: c, ns: ns}
+		c.sockets[ns] = s
+	}
+	return s
+}
+
+// Connect joins namespace ns with an auth payload (marshalled to JSON; nil
+// for none) and waits for the server's answer. After a reconnect the client
+// joins again by itself with the same auth. A refusal is a *ConnectError.
+func (c *Client) Connect(ctx context.Context, ns string, auth any) (*ClientSocket, error) {
+	if err := checkName(ns); err != nil {
+		return nil, err
+	}
+	var raw json.RawMessage
+	if auth != nil {
+		b, err := json.Marshal(auth)
+		if err != nil {
+			return nil, fmt.Errorf("tcpchat: auth payload: %w", err)
+		}
+		raw = b
+	}
+	s := c.Socket(ns)
+	ch := make(chan error, 1)
+	s.mu.Lock()
+	s.auth, s.want, s.waiter = raw, true, ch
+	s.mu.Unlock()
+	if err := s.sendConnect(); err != nil {
+		return nil, err
+	}
+	select {
+	case err := <-ch:
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("tcpchat: connect to namespace %q: %w", ns, ctx.Err())
+	case <-c.done:
+		return nil, ErrClosed
+	}
+}
+
+// ClientSocket is a client's membership of one namespace. Its methods are
+// safe for concurrent use.
+type ClientSocket struct {
+	c  *Client
+	ns string
+
+	mu           sync.Mutex
+	auth         json.RawMessage                 // guarded by mu
+	want         bool                            // guarded by mu; rejoin after reconnect
+	waiter       chan error                      // guarded by mu; a Connect waiting
+	id           string                          // guarded by mu; empty while not connected
+	handlers     map[string]*handlerEntry        // guarded by mu
+	any          []Handler                       // guarded by mu
+	onConnect    []func(*ClientSocket)           // guarded by mu
+	onDisconnect []func(*ClientSocket, error)    // guarded by mu
+	acks         map[uint32]chan json.RawMessage // guarded by mu
+	nextAck      uint32                          // guarded by mu
+}
+
+// Namespace returns the socket's namespace name.
+func (s *ClientSocket) Namespace() string { return s.ns }
+
+// ID returns the socket id the server gave, empty while not connected.
+func (s *ClientSocket) ID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.id
+}
+
+// Client returns the socket's client.
+func (s *ClientSocket) Client() *Client { return s.c }
+
+// On sets the handler of event.
+func (s *ClientSocket) On(event string, h Handler) {
+	s.mu.Lock()
+	if s.handlers == nil {
+		s.handlers = make(map[string]*handlerEntry)
+	}
+	s.handlers[event] = &handlerEntry{name: event, fn: h}
+	s.mu.Unlock()
+}
+
+// OnAny adds a handler run for every event, after the event's own handler.
+func (s *ClientSocket) OnAny(h Handler) {
+	s.mu.Lock()
+	s.any = append(s.any, h)
+	s.mu.Unlock()
+}
+
+// OnConnect adds a function run after each successful (re)connect to the
+// namespace, on the reading goroutine (join rooms again from here).
+func (s *ClientSocket) OnConnect(fn func(*ClientSocket)) {
+	s.mu.Lock()
+	s.onConnect = append(s.onConnect, fn)
+	s.mu.Unlock()
+}
+
+// OnDisconnect adds a function run when the socket leaves the namespace or
+// the connection is lost.
+func (s *ClientSocket) OnDisconnect(fn func(*ClientSocket, error)) {
+	s.mu.Lock()
+	s.onDisconnect = append(s.onDisconnect, fn)
+	s.mu.Unlock()
+}
+
+// Connected reports whether the namespace is joined now.
+func (s *ClientSocket) Connected() bool { return s.ID() != "" }
+
+func (s *ClientSocket) wanted() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.want
+}
+
+func (s *ClientSocket) sendConnect() error {
+	s.mu.Lock()
+	auth := s.auth
+	s.mu.Unlock()
+	return s.c.writePacket(&wire.Packet{Type: wire.TypeConnect, Namespace: s.ns, Args: auth})
+}
+
+func (s *ClientSocket) connected(id string) {
+	s.mu.Lock()
+	s.id = id
+	w := s.waiter
+	s.waiter = nil
+	fns := s.onConnect
+	s.mu.Unlock()
+	if w != nil {
+		w <- nil
+	}
+	for _, fn := range fns {
+		fn(s)
+	}
+}
+
+func (s *ClientSocket) refused(reason string) {
+	s.mu.Lock()
+	s.want = false
+	w := s.waiter
+	s.waiter = nil
+	s.mu.Unlock()
+	err := &ConnectError{Namespace: s.ns, Reason: reason}
+	if w != nil {
+		w <- err
+	}
+	s.c.logf("tcpchat: %v", err)
+}
+
+// kicked handles a disconnect packet from the server.
+func (s *ClientSocket) kicked(reason string) {
+	s.mu.Lock()
+	s.want = false
+	s.mu.Unlock()
+	s.lost(fmt.Errorf("tcpchat: server left namespace %q: %s", s.ns, reason))
+}
+
+// lost marks the socket disconnected and fails its pending acks.
+func (s *ClientSocket) lost(err error) {
+	s.mu.Lock()
+	was := s.id != ""
+	s.id = ""
+	for id, ch := range s.acks {
+		close(ch)
+		delete(s.acks, id)
+	}
+	fns := s.onDisconnect
+	s.mu.Unlock()
+	if was {
+		for _, fn := range fns {
+			fn(s, err)
+		}
+	}
+}
+
+// Disconnect leaves the namespace (and does not rejoin after reconnects).
+func (s *ClientSocket) Disconnect() error {
+	s.mu.Lock()
+	s.want = false
+	s.mu.Unlock()
+	err := s.c.writePacket(&wire.Packet{Type: wire.TypeDisconnect, Namespace: s.ns, Reason: "client namespace disconnect"})
+	s.lost(errors.New("tcpchat: client namespace disconnect"))
+	return err
+}
+
+func (s *ClientSocket) handle(v *wire.View, e *Event) {
+	s.mu.Lock()
+	h := s.handlers[string(v.Event)]
+	anys := s.any
+	s.mu.Unlock()
+	if h == nil && len(anys) == 0 {
+		return
+	}
+	*e = Event{Namespace: s.ns, Args: v.Args, Client: s, hasAck: v.HasAck, ackID: v.AckID, acker: s.c}
+	if h != nil {
+		e.Name = h.name
+		h.fn(e)
+	} else {
+		e.Name = string(v.Event)
+	}
+	for _, fn := range anys {
+		fn(e)
+	}
+	*e = Event{}
+}
+
+func (s *ClientSocket) gotAck(id uint32, args []byte) {
+	s.mu.Lock()
+	ch := s.acks[id]
+	delete(s.acks, id)
+	s.mu.Unlock()
+	if ch != nil {
+		ch <- append(json.RawMessage(nil), args...)
+	}
+}
+
+// Emit sends an event with args (each marshalled to JSON). Plain emits are
+// at-most-once: while disconnected it returns ErrNotConnected.
+func (s *ClientSocket) Emit(event string, args ...any) error {
+	if err := checkName(event); err != nil {
+		return err
+	}
+	buf, err := appendArgs(make([]byte, 0, 64), args)
+	if err != nil {
+		return err
+	}
+	return s.EmitRaw(event, buf)
+}
+
+// EmitRaw sends an event whose arguments are already a JSON array; it does
+// not allocate in steady state.
+func (s *ClientSocket) EmitRaw(event string, args json.RawMessage) error {
+	if !s.Connected() {
+		return ErrNotConnected
+	}
+	return s.c.writePacket(&wire.Packet{Type: wire.TypeEvent, Namespace: s.ns, Event: event, Args: args})
+}
+
+// EmitWithAck sends an event and waits until ctx ends for the server's
+// answer (a JSON array). Do not call it from a handler of this client:
+// start a goroutine.
+func (s *ClientSocket) EmitWithAck(ctx context.Context, event string, args ...any) (json.RawMessage, error) {
+	if err := checkName(event); err != nil {
+		return nil, err
+	}
+	buf, err := appendArgs(make([]byte, 0, 64), args)
+	if err != nil {
+		return nil, err
+	}
+	ch := make(chan json.RawMessage, 1)
+	s.mu.Lock()
+	if s.id == "" {
+		s.mu.Unlock()
+		return nil, ErrNotConnected
+	}
+	if s.acks == nil {
+		s.acks = make(map[uint32]chan json.RawMessage)
+	}
+	s.nextAck++
+	id := s.nextAck
+	s.acks[id] = ch
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.acks, id)
+		s.mu.Unlock()
+	}()
+	if err := s.c.writePacket(&wire.Packet{Type: wire.TypeEvent, Namespace: s.ns, Event: event, HasAck: true, AckID: id, Args: buf}); err != nil {
+		return nil, err
+	}
+	select {
+	case res, ok := <-ch:
+		if !ok {
+			return nil, ErrNoAck
+		}
+		return res, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("tcpchat: no ack for %q: %w", event, ctx.Err())
+	}
+}

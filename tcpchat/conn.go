@@ -1,0 +1,504 @@
+package tcpchat
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/wiredojo/wiredojo/framing"
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
+)
+
+// conn is one client connection on the server. One goroutine (run) owns
+// its reads and dispatch; a writer goroutine exists only while packets are
+// queued, so an idle connection holds no writer and no buffers.
+type conn struct {
+	srv      *Server
+	t        Transport
+	remote   string
+	session  string
+	clientID string
+
+	mu      sync.Mutex
+	q       *msgQueue     // guarded by mu; nil while nothing is queued
+	writing bool          // guarded by mu; a writer goroutine is running
+	closing bool          // guarded by mu; a final packet is queued, close after it
+	closed  bool          // guarded by mu; no more sends
+	reason  error         // guarded by mu; why the connection ended
+	drained chan struct{} // guarded by mu; closed when the final packet is written
+
+	// Owned by the reading goroutine.
+	sockets      []*Socket
+	bucket       bucket
+	lastDeadline int64
+	view         wire.View
+	ev           Event
+}
+
+// enqueue queues m without waiting and starts the writer when needed.
+func (c *conn) enqueue(m *Message, volatile bool) bool {
+	return c.enqueueFinal(m, volatile, false)
+}
+
+// enqueueFinal is enqueue; with final, m is the last packet: the writer
+// closes the connection after it.
+func (c *conn) enqueueFinal(m *Message, volatile, final bool) bool {
+	c.mu.Lock()
+	if c.closed || c.closing {
+		c.mu.Unlock()
+		return false
+	}
+	if c.q == nil {
+		c.q = getQueue()
+	}
+	if volatile && len(c.q.s) > 0 {
+		c.mu.Unlock()
+		c.srv.metrics.volatileDrops.Add(1)
+		return false
+	}
+	if len(c.q.s) >= c.srv.opts.SendQueue && !final {
+		c.closed = true
+		if c.reason == nil {
+			c.reason = ErrSlowConsumer
+		}
+		c.mu.Unlock()
+		c.srv.metrics.slowCuts.Add(1)
+		c.srv.logf("tcpchat: %s (session %s): %v: cut after %d queued packets", c.remote, c.session, ErrSlowConsumer, c.srv.opts.SendQueue)
+		c.t.Close()
+		return false
+	}
+	m.retain()
+	c.q.s = append(c.q.s, m)
+	if final {
+		c.closing = true
+		c.drained = make(chan struct{})
+	}
+	if !c.writing {
+		c.writing = true
+		c.srv.wg.Add(1)
+		go c.writeLoop()
+	}
+	c.mu.Unlock()
+	return true
+}
+
+// payloadPool holds the [][]byte batches of writers.
+var payloadPool = sync.Pool{New: func() any { s := make([][]byte, 0, 16); return &s }}
+
+// writeLoop writes queued packets in batches and ends when the queue is
+// empty.
+func (c *conn) writeLoop() {
+	defer c.srv.wg.Done()
+	local := getQueue()
+	pp := payloadPool.Get().(*[][]byte)
+	defer func() {
+		clear(*pp)
+		*pp = (*pp)[:0]
+		payloadPool.Put(pp)
+		putQueue(local)
+	}()
+	for {
+		c.mu.Lock()
+		if c.closed || c.q == nil || len(c.q.s) == 0 {
+			if c.q != nil {
+				for _, m := range c.q.s {
+					m.Release()
+				}
+				putQueue(c.q)
+				c.q = nil
+			}
+			c.writing = false
+			final := c.closing && !c.closed
+			if final {
+				c.closed = true
+			}
+			drained := c.drained
+			c.mu.Unlock()
+			if final {
+				c.closeWrite()
+			}
+			if drained != nil && (final || c.isClosed()) {
+				closeOnce(drained)
+			}
+			return
+		}
+		c.q, local = local, c.q
+		c.mu.Unlock()
+
+		batch := (*pp)[:0]
+		for _, m := range local.s {
+			batch = append(batch, m.buf)
+		}
+		c.t.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
+		err := c.t.WritePackets(batch)
+		clear(batch)
+		*pp = batch[:0]
+		n := len(local.s)
+		for _, m := range local.s {
+			m.Release()
+		}
+		clear(local.s)
+		local.s = local.s[:0]
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				c.srv.metrics.slowCuts.Add(1)
+				err = fmt.Errorf("%w: a write took longer than %v", ErrSlowConsumer, c.srv.opts.WriteTimeout)
+			} else {
+				err = fmt.Errorf("tcpchat: write: %w", err)
+			}
+			c.cut(err)
+			continue
+		}
+		c.srv.metrics.packetsOut.Add(int64(n))
+	}
+}
+
+func (c *conn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+var closeMu sync.Mutex
+
+// closeOnce closes ch unless it is closed already.
+func closeOnce(ch chan struct{}) {
+	closeMu.Lock()
+	select {
+	case <-ch:
+	default:
+		close(ch)
+	}
+	closeMu.Unlock()
+}
+
+// lingerTime is how long a closing connection keeps reading (and
+// discarding) after its final packet, so that the peer gets that packet
+// instead of a reset.
+const lingerTime = 500 * time.Millisecond
+
+// closeWrite ends the sending side after the final packet: a half-close on
+// TCP (the reader then stops within lingerTime), a close otherwise.
+func (c *conn) closeWrite() {
+	if cw, ok := c.t.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+		c.t.SetReadDeadline(time.Now().Add(lingerTime))
+		return
+	}
+	c.t.Close()
+}
+
+// cut closes the connection now, recording reason if none was recorded.
+func (c *conn) cut(reason error) {
+	c.mu.Lock()
+	if c.reason == nil {
+		c.reason = reason
+	}
+	c.closed = true
+	drained := c.drained
+	c.mu.Unlock()
+	c.t.Close()
+	if drained != nil {
+		closeOnce(drained)
+	}
+}
+
+// shutdown queues an error packet and closes the connection once it is
+// written (or the write times out).
+func (c *conn) shutdown(code uint16, reason string) {
+	m := newMessage()
+	p := wire.Packet{Type: wire.TypeError, Code: code, Reason: reason}
+	m.buf = p.AppendTo(m.buf)
+	c.mu.Lock()
+	if c.reason == nil {
+		c.reason = &ServerError{Code: code, Reason: reason}
+	}
+	c.mu.Unlock()
+	ok := c.enqueueFinal(m, false, true)
+	m.Release()
+	if !ok {
+		c.cut(&ServerError{Code: code, Reason: reason})
+	}
+}
+
+// fail answers a fault of the peer with an error packet and ends the read
+// loop with err.
+func (c *conn) fail(code uint16, err error) error {
+	c.mu.Lock()
+	if c.reason == nil {
+		c.reason = err
+	}
+	c.mu.Unlock()
+	c.shutdown(code, err.Error())
+	return err
+}
+
+// send encodes p and queues it.
+func (c *conn) send(p *wire.Packet) bool {
+	m := newMessage()
+	m.buf = p.AppendTo(m.buf)
+	ok := c.enqueue(m, false)
+	m.Release()
+	return ok
+}
+
+func (c *conn) sendAck(ns string, id uint32, args []byte) error {
+	if !c.send(&wire.Packet{Type: wire.TypeAck, Namespace: ns, AckID: id, Args: args}) {
+		return ErrClosed
+	}
+	return nil
+}
+
+// serve runs the connection: handshake, then packets until it ends.
+func (c *conn) serve() {
+	err := c.run()
+	for len(c.sockets) > 0 {
+		c.leaveNamespace(c.sockets[len(c.sockets)-1], err)
+	}
+	c.mu.Lock()
+	drained := c.drained
+	if c.reason == nil {
+		c.reason = err
+	}
+	reason := c.reason
+	c.mu.Unlock()
+	if drained != nil {
+		t := time.NewTimer(c.srv.opts.WriteTimeout)
+		select {
+		case <-drained:
+			// Read what the peer still sends until it closes or the
+			// linger time ends, so the final packet is not reset away.
+			c.t.SetReadDeadline(time.Now().Add(lingerTime))
+			for {
+				if _, err := c.t.ReadPacket(); err != nil {
+					break
+				}
+			}
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	c.cut(reason)
+	c.srv.untrack(c)
+	if c.srv.opts.OnClose != nil {
+		c.srv.opts.OnClose(CloseInfo{Remote: c.remote, SessionID: c.session, Reason: reason})
+	}
+	if !errors.Is(reason, io.EOF) {
+		c.srv.logf("tcpchat: %s (session %s) closed: %v", c.remote, c.session, reason)
+	}
+}
+
+func (c *conn) run() error {
+	o := &c.srv.opts
+	c.t.SetReadDeadline(time.Now().Add(o.HandshakeTimeout))
+	p, err := c.t.ReadPacket()
+	if err != nil {
+		return c.readError(err, true)
+	}
+	if err := wire.Parse(p, &c.view); err != nil {
+		return c.fail(wire.CodeBadPacket, err)
+	}
+	v := &c.view
+	switch {
+	case v.Type != wire.TypeHandshake:
+		return c.fail(wire.CodeHandshake, fmt.Errorf("%w: the first packet must be a handshake, got %s", ErrHandshake, v.Type))
+	case v.Version != wire.Version:
+		return c.fail(wire.CodeHandshake, fmt.Errorf("%w: protocol version %d is not supported; this server speaks version %d", ErrHandshake, v.Version, wire.Version))
+	case o.Token != "" && subtle.ConstantTimeCompare(v.Token, []byte(o.Token)) != 1:
+		return c.fail(wire.CodeUnauthorized, fmt.Errorf("%w: token refused (give the server's --token)", ErrHandshake))
+	}
+	c.session = newID()
+	c.clientID = string(v.ClientID)
+	if c.clientID == "" {
+		c.clientID = c.session
+	}
+	c.send(&wire.Packet{Type: wire.TypeWelcome, Version: wire.Version, ClientID: c.clientID, SessionID: c.session,
+		PingInterval: uint32(o.PingInterval / time.Millisecond), PingTimeout: uint32(o.PingTimeout / time.Millisecond),
+		MaxFrame: uint32(o.MaxFrame)})
+	c.srv.ready(c)
+	c.lastDeadline = 0
+	every := min(int64(time.Second), int64((o.PingInterval+o.PingTimeout)/4))
+	for {
+		now := time.Now().UnixNano()
+		if now-c.lastDeadline > every {
+			c.lastDeadline = now
+			c.t.SetReadDeadline(time.Unix(0, now).Add(o.PingInterval + o.PingTimeout))
+		}
+		p, err := c.t.ReadPacket()
+		if err != nil {
+			return c.readError(err, false)
+		}
+		if !c.bucket.allow(time.Now().UnixNano(), o.RateLimit, o.RateBurst) {
+			c.srv.metrics.rateCuts.Add(1)
+			return c.fail(wire.CodeRateLimited, fmt.Errorf("%w: more than %.0f packets/s (burst %d)", ErrRateLimited, o.RateLimit, o.RateBurst))
+		}
+		if err := wire.Parse(p, &c.view); err != nil {
+			c.srv.metrics.badPackets.Add(1)
+			return c.fail(wire.CodeBadPacket, err)
+		}
+		if err := c.dispatch(&c.view); err != nil {
+			return err
+		}
+	}
+}
+
+// readError maps a read failure to the recorded reason, answering what
+// the peer can still be told.
+func (c *conn) readError(err error, handshake bool) error {
+	var tl *framing.TooLargeError
+	switch {
+	case errors.As(err, &tl):
+		c.srv.metrics.badPackets.Add(1)
+		return c.fail(wire.CodeFrameTooLarge, fmt.Errorf("tcpchat: %w", err))
+	case errors.Is(err, os.ErrDeadlineExceeded) && handshake:
+		return c.fail(wire.CodeHandshake, fmt.Errorf("%w: no handshake within %v", ErrHandshake, c.srv.opts.HandshakeTimeout))
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return c.fail(wire.CodeHeartbeat, fmt.Errorf("%w: nothing received for %v", ErrHeartbeat, c.srv.opts.PingInterval+c.srv.opts.PingTimeout))
+	case errors.Is(err, io.EOF):
+		return io.EOF
+	case errors.Is(err, net.ErrClosed):
+		return err
+	}
+	return fmt.Errorf("tcpchat: read: %w", err)
+}
+
+// socketOf returns the connection's socket in namespace ns, dropping one
+// that Socket.Disconnect removed.
+func (c *conn) socketOf(ns []byte) *Socket {
+	for i, s := range c.sockets {
+		if s.ns.name == string(ns) {
+			if s.gone.Load() {
+				c.sockets = append(c.sockets[:i], c.sockets[i+1:]...)
+				return nil
+			}
+			return s
+		}
+	}
+	return nil
+}
+
+func (c *conn) dispatch(v *wire.View) error {
+	switch v.Type {
+	case wire.TypePong:
+		return nil
+	case wire.TypeEvent:
+		c.srv.metrics.eventsIn.Add(1)
+		s := c.socketOf(v.Namespace)
+		if s == nil {
+			c.srv.logf("tcpchat: %s: event %q for namespace %q it has not joined: ignored", c.remote, v.Event, v.Namespace)
+			return nil
+		}
+		c.handleEvent(s, v)
+		return nil
+	case wire.TypeAck:
+		if s := c.socketOf(v.Namespace); s != nil {
+			s.gotAck(v.AckID, v.Args)
+		}
+		return nil
+	case wire.TypeConnect:
+		c.connectNamespace(string(v.Namespace), v.Args)
+		return nil
+	case wire.TypeDisconnect:
+		if s := c.socketOf(v.Namespace); s != nil {
+			c.leaveNamespace(s, fmt.Errorf("tcpchat: client namespace disconnect: %s", v.Reason))
+		}
+		return nil
+	case wire.TypeError:
+		return &ServerError{Code: v.Code, Reason: string(v.Reason)}
+	case wire.TypeQueued, wire.TypeGetAll, wire.TypeReceived:
+		c.srv.logf("tcpchat: %s: %s packet ignored: durable queues are not enabled on this server", c.remote, v.Type)
+		return nil
+	}
+	return c.fail(wire.CodeProtocol, fmt.Errorf("tcpchat: a client may not send a %s packet here", v.Type))
+}
+
+func (c *conn) handleEvent(s *Socket, v *wire.View) {
+	ns := s.ns
+	s.mu.Lock()
+	h := s.handlers[string(v.Event)]
+	sany := s.any
+	s.mu.Unlock()
+	ns.mu.RLock()
+	if h == nil {
+		h = ns.handlers[string(v.Event)]
+	}
+	nsany := ns.any
+	ns.mu.RUnlock()
+	if h == nil && len(sany) == 0 && len(nsany) == 0 {
+		return
+	}
+	e := &c.ev
+	*e = Event{Namespace: ns.name, Args: v.Args, Socket: s, hasAck: v.HasAck, ackID: v.AckID, acker: c}
+	if h != nil {
+		e.Name = h.name
+	} else {
+		e.Name = string(v.Event)
+	}
+	if h != nil {
+		h.fn(e)
+	}
+	for _, fn := range sany {
+		fn(e)
+	}
+	for _, fn := range nsany {
+		fn(e)
+	}
+	*e = Event{}
+}
+
+func (c *conn) connectNamespace(name string, auth []byte) {
+	refuse := func(reason string) {
+		c.send(&wire.Packet{Type: wire.TypeConnectError, Namespace: name, Reason: reason})
+	}
+	if c.socketOf([]byte(name)) != nil {
+		refuse("already connected to this namespace")
+		return
+	}
+	ns := c.srv.namespace(name, true)
+	if ns == nil {
+		refuse("unknown namespace")
+		return
+	}
+	s := &Socket{id: newID(), ns: ns, c: c}
+	if len(auth) > 0 {
+		s.auth = append(json.RawMessage(nil), auth...)
+	}
+	ns.mu.RLock()
+	mws := ns.middleware
+	ns.mu.RUnlock()
+	for _, mw := range mws {
+		if err := mw(s, s.auth); err != nil {
+			refuse(err.Error())
+			return
+		}
+	}
+	ns.sockets.Add(1)
+	ns.adapter.Add(s)
+	c.sockets = append(c.sockets, s)
+	c.send(&wire.Packet{Type: wire.TypeConnect, Namespace: name, SocketID: s.id})
+	ns.mu.RLock()
+	onConn := ns.onConnection
+	ns.mu.RUnlock()
+	for _, fn := range onConn {
+		fn(s)
+	}
+}
+
+// leaveNamespace removes s from the connection and cleans it up. Only the
+// reading goroutine changes c.sockets; Socket.Disconnect from elsewhere
+// only marks the socket gone.
+func (c *conn) leaveNamespace(s *Socket, reason error) {
+	for i, x := range c.sockets {
+		if x == s {
+			c.sockets = append(c.sockets[:i], c.sockets[i+1:]...)
+			break
+		}
+	}
+	s.cleanup(reason)
+}

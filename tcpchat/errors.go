@@ -1,0 +1,58 @@
+package tcpchat
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors.
+var (
+	// ErrServerClosed is returned by Serve and ListenAndServe after Shutdown
+	// or Close, like net/http.
+	ErrServerClosed = errors.New("tcpchat: server closed")
+	// ErrClosed is returned by a Client or Socket that has been closed.
+	ErrClosed = errors.New("tcpchat: connection closed")
+	// ErrNotConnected is returned by client emits while the client is
+	// reconnecting or the namespace is not joined: plain emits are
+	// at-most-once and are not buffered.
+	ErrNotConnected = errors.New("tcpchat: not connected (reconnecting or namespace not joined)")
+	// ErrSlowConsumer is the reason recorded when a connection's send queue
+	// overflows and the server cuts it.
+	ErrSlowConsumer = errors.New("tcpchat: slow consumer: send queue full")
+	// ErrRateLimited is the reason recorded when a connection sends faster
+	// than the per-connection rate limit.
+	ErrRateLimited = errors.New("tcpchat: rate limit exceeded")
+	// ErrHeartbeat is the reason recorded when a peer sends nothing within
+	// the heartbeat interval plus timeout.
+	ErrHeartbeat = errors.New("tcpchat: heartbeat timeout")
+	// ErrHandshake is matched by handshake failures.
+	ErrHandshake = errors.New("tcpchat: handshake failed")
+	// ErrBadName is returned for a namespace, event or room name that is
+	// empty or longer than 255 bytes.
+	ErrBadName = errors.New("tcpchat: name must be 1 to 255 bytes")
+	// ErrNoAck is returned by EmitWithAck when the connection ends before
+	// the answer arrives.
+	ErrNoAck = errors.New("tcpchat: connection ended before the ack arrived")
+)
+
+// ConnectError is a namespace connect refused by the server (unknown
+// namespace, or a middleware's error such as a rejected auth payload).
+type ConnectError struct {
+	Namespace string
+	Reason    string
+}
+
+func (e *ConnectError) Error() string {
+	return fmt.Sprintf("tcpchat: connect to namespace %q refused: %s", e.Namespace, e.Reason)
+}
+
+// ServerError is an error packet received from the peer before it closed
+// the connection.
+type ServerError struct {
+	Code   uint16
+	Reason string
+}
+
+func (e *ServerError) Error() string {
+	return fmt.Sprintf("tcpchat: peer closed the connection: %s (code %d)", e.Reason, e.Code)
+}

@@ -1,0 +1,131 @@
+package tcpchat_test
+
+// The idle-connection memory measurement: a child process (this test
+// binary, re-executed) opens the clients so that their memory and file
+// descriptors do not count against the server's.
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/metrics"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wiredojo/wiredojo/framing"
+	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/chattest"
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
+)
+
+const idleClientsEnv = "WIREDOJO_IDLE_CLIENTS" // "ADDR N"
+
+// idleClientsMain runs in the child: it opens N connections that handshake
+// and join "/", prints "ready", and holds them until stdin closes.
+func idleClientsMain(spec string) int {
+	addr, nstr, _ := strings.Cut(spec, " ")
+	n, _ := strconv.Atoi(nstr)
+	conns := make([]net.Conn, 0, n)
+	hs := (&wire.Packet{Type: wire.TypeHandshake, Version: wire.Version}).AppendTo(nil)
+	join := (&wire.Packet{Type: wire.TypeConnect, Namespace: "/"}).AppendTo(nil)
+	out := append([]byte(nil), wire.Preamble...)
+	out = framing.AppendFrame(out, hs)
+	out = framing.AppendFrame(out, join)
+	for i := 0; i < n; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "dial %d: %v\n", i, err)
+			return 1
+		}
+		if _, err := c.Write(out); err != nil {
+			fmt.Fprintf(os.Stderr, "write %d: %v\n", i, err)
+			return 1
+		}
+		r := framing.NewReader(c, 1<<20)
+		for _, want := range []wire.Type{wire.TypeWelcome, wire.TypeConnect} {
+			p, err := r.ReadFrame()
+			if err != nil || len(p) == 0 || wire.Type(p[0]) != want {
+				fmt.Fprintf(os.Stderr, "conn %d: want %s: %v\n", i, want, err)
+				return 1
+			}
+		}
+		conns = append(conns, c)
+	}
+	fmt.Println("ready")
+	bufio.NewReader(os.Stdin).ReadString('\n')
+	for _, c := range conns {
+		c.Close()
+	}
+	return 0
+}
+
+// liveBytes returns live heap objects plus goroutine stacks, after GC.
+func liveBytes() uint64 {
+	runtime.GC()
+	runtime.GC()
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/stacks:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64() + s[1].Value.Uint64()
+}
+
+// MeasureIdle starts a server, connects n idle clients from a child
+// process, and returns the server's memory per connection in bytes (live
+// heap + stacks, from runtime/metrics).
+func measureIdle(tb testing.TB, n int) float64 {
+	srv := tcpchat.NewServer(tcpchat.Options{})
+	srv.Of("/")
+	addr := chattest.NewServer(tb, srv)
+	// Warm up pools and the runtime with a few connections first.
+	before := liveBytes()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), idleClientsEnv+"="+addr+" "+strconv.Itoa(n))
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	defer func() {
+		stdin.Close()
+		cmd.Wait()
+		for srv.Connections() > 0 { // let the server see the closes
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || line != "ready\n" {
+		tb.Fatalf("client process: %q %v", line, err)
+	}
+	for srv.Connections() < n {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // writers finish and exit
+	after := liveBytes()
+	return float64(int64(after)-int64(before)) / float64(n)
+}
+
+// BenchmarkIdleConnMemory reports the server's memory per idle connection
+// with 10,000 clients connected (goal: at most 5 KiB). Run it with
+// -benchtime=1x.
+func BenchmarkIdleConnMemory(b *testing.B) {
+	for b.Loop() {
+		per := measureIdle(b, 10000)
+		b.ReportMetric(per, "B/conn")
+	}
+}
+
+func TestIdleConnMemorySmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns a process with 200 connections")
+	}
+	per := measureIdle(t, 200)
+	t.Logf("%.0f bytes per idle connection (200 connections)", per)
+	if per <= 0 {
+		t.Fatalf("measured %.0f bytes per connection", per)
+	}
+}

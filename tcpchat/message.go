@@ -1,0 +1,69 @@
+package tcpchat
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// Message is one encoded packet on its way to one or many connections: a
+// broadcast is encoded once and the same Message is queued on every
+// recipient. It is reference counted: whoever creates it holds one
+// reference and calls Release when done; each queue holds its own.
+//
+// Adapters that receive packets from other nodes wrap them with NewMessage
+// and hand them to Socket.Send.
+type Message struct {
+	refs atomic.Int32
+	buf  []byte
+}
+
+// maxPooledMessage is the largest buffer kept in the pool.
+const maxPooledMessage = 4 << 10
+
+var messagePool = sync.Pool{New: func() any { return &Message{buf: make([]byte, 0, 256)} }}
+
+// newMessage returns an empty message holding one reference.
+func newMessage() *Message {
+	m := messagePool.Get().(*Message)
+	m.buf = m.buf[:0]
+	m.refs.Store(1)
+	return m
+}
+
+// NewMessage copies an encoded packet payload into a Message holding one
+// reference.
+func NewMessage(payload []byte) *Message {
+	m := newMessage()
+	m.buf = append(m.buf, payload...)
+	return m
+}
+
+// Payload returns the encoded packet. It must not be modified.
+func (m *Message) Payload() []byte { return m.buf }
+
+func (m *Message) retain() { m.refs.Add(1) }
+
+// Release drops one reference; the last one returns the message to its pool.
+func (m *Message) Release() {
+	if m.refs.Add(-1) == 0 {
+		if cap(m.buf) <= maxPooledMessage {
+			messagePool.Put(m)
+		}
+	}
+}
+
+// msgQueue is a connection's pending messages; pooled so that an idle
+// connection holds none.
+type msgQueue struct{ s []*Message }
+
+var queuePool = sync.Pool{New: func() any { return &msgQueue{s: make([]*Message, 0, 16)} }}
+
+func getQueue() *msgQueue { return queuePool.Get().(*msgQueue) }
+
+func putQueue(q *msgQueue) {
+	clear(q.s)
+	q.s = q.s[:0]
+	if cap(q.s) <= 1024 {
+		queuePool.Put(q)
+	}
+}

@@ -1,0 +1,183 @@
+package tcpchat
+
+import (
+	"encoding/json"
+	"sync"
+	"sync/atomic"
+
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
+)
+
+// Middleware runs when a client connects to a namespace, before the
+// connection handlers, with the client's auth payload (raw JSON, possibly
+// empty). Returning an error refuses the connect: the client receives a
+// connect-error whose reason is the error's text.
+type Middleware func(s *Socket, auth json.RawMessage) error
+
+// Namespace is a named channel of a Server ("/", "/chat") with its own
+// middleware, handlers, rooms and adapter. Its methods are safe for
+// concurrent use.
+type Namespace struct {
+	name    string
+	srv     *Server
+	adapter Adapter
+	sockets atomic.Int64
+
+	mu           sync.RWMutex
+	middleware   []Middleware             // guarded by mu
+	onConnection []func(*Socket)          // guarded by mu
+	onDisconnect []func(*Socket, error)   // guarded by mu
+	handlers     map[string]*handlerEntry // guarded by mu
+	any          []Handler                // guarded by mu
+}
+
+// Name returns the namespace's name.
+func (ns *Namespace) Name() string { return ns.name }
+
+// Adapter returns the namespace's adapter.
+func (ns *Namespace) Adapter() Adapter { return ns.adapter }
+
+// Sockets returns the number of sockets connected to the namespace.
+func (ns *Namespace) Sockets() int { return int(ns.sockets.Load()) }
+
+// Use adds middleware, run in order for each connecting client.
+func (ns *Namespace) Use(mw ...Middleware) *Namespace {
+	ns.mu.Lock()
+	ns.middleware = append(ns.middleware, mw...)
+	ns.mu.Unlock()
+	return ns
+}
+
+// OnConnection adds a handler run for each socket that joins the namespace
+// (after the middleware accepted it), on the socket's reading goroutine.
+func (ns *Namespace) OnConnection(fn func(s *Socket)) {
+	ns.mu.Lock()
+	ns.onConnection = append(ns.onConnection, fn)
+	ns.mu.Unlock()
+}
+
+// OnDisconnect adds a handler run when a socket leaves the namespace, with
+// the reason.
+func (ns *Namespace) OnDisconnect(fn func(s *Socket, reason error)) {
+	ns.mu.Lock()
+	ns.onDisconnect = append(ns.onDisconnect, fn)
+	ns.mu.Unlock()
+}
+
+// On sets the handler of event for every socket of the namespace. A
+// handler set on the socket itself takes precedence.
+func (ns *Namespace) On(event string, h Handler) {
+	ns.mu.Lock()
+	if ns.handlers == nil {
+		ns.handlers = make(map[string]*handlerEntry)
+	}
+	ns.handlers[event] = &handlerEntry{name: event, fn: h}
+	ns.mu.Unlock()
+}
+
+// OnAny adds a handler run for every event of every socket of the
+// namespace, after the event's own handler.
+func (ns *Namespace) OnAny(h Handler) {
+	ns.mu.Lock()
+	ns.any = append(ns.any, h)
+	ns.mu.Unlock()
+}
+
+// To selects the members of rooms as recipients.
+func (ns *Namespace) To(rooms ...string) BroadcastOperator {
+	return BroadcastOperator{ns: ns}.To(rooms...)
+}
+
+// Except selects every socket but the members of rooms.
+func (ns *Namespace) Except(rooms ...string) BroadcastOperator {
+	return BroadcastOperator{ns: ns}.Except(rooms...)
+}
+
+// Volatile returns an operator whose emits may be dropped for busy
+// recipients.
+func (ns *Namespace) Volatile() BroadcastOperator { return BroadcastOperator{ns: ns, volatile: true} }
+
+// Emit sends an event to every socket of the namespace.
+func (ns *Namespace) Emit(event string, args ...any) error {
+	return BroadcastOperator{ns: ns}.Emit(event, args...)
+}
+
+// BroadcastOperator selects the recipients of a broadcast. It is a value:
+// each method returns a modified copy.
+type BroadcastOperator struct {
+	ns       *Namespace
+	rooms    []string
+	except   []string
+	exclude  *Socket
+	volatile bool
+}
+
+// To adds rooms to the recipients (union).
+func (b BroadcastOperator) To(rooms ...string) BroadcastOperator {
+	b.rooms = append(b.rooms[:len(b.rooms):len(b.rooms)], rooms...)
+	return b
+}
+
+// Except removes the members of rooms from the recipients.
+func (b BroadcastOperator) Except(rooms ...string) BroadcastOperator {
+	b.except = append(b.except[:len(b.except):len(b.except)], rooms...)
+	return b
+}
+
+// Volatile lets the event be dropped for recipients that have packets
+// waiting to be written, instead of queueing it.
+func (b BroadcastOperator) Volatile() BroadcastOperator {
+	b.volatile = true
+	return b
+}
+
+// Emit marshals args to a JSON array and sends the event, encoded once, to
+// every selected socket. It never waits for a recipient.
+func (b BroadcastOperator) Emit(event string, args ...any) error {
+	_, err := b.EmitN(event, args...)
+	return err
+}
+
+// EmitN is Emit that also returns the number of sockets the event was
+// queued for (on this node).
+func (b BroadcastOperator) EmitN(event string, args ...any) (int, error) {
+	if err := checkName(event); err != nil {
+		return 0, err
+	}
+	m := newMessage()
+	defer m.Release()
+	var err error
+	m.buf, _ = appendEventHeader(m.buf, b.ns.name, event, false, 0)
+	if m.buf, err = appendArgs(m.buf, args); err != nil {
+		return 0, err
+	}
+	return b.send(m), nil
+}
+
+// EmitRaw sends an event whose arguments are already a JSON array (they are
+// not checked) and returns the number of sockets it was queued for. It
+// allocates nothing in steady state.
+func (b BroadcastOperator) EmitRaw(event string, args json.RawMessage) (int, error) {
+	if err := checkName(event); err != nil {
+		return 0, err
+	}
+	m := newMessage()
+	m.buf = appendEventRaw(m.buf, b.ns.name, event, args)
+	n := b.send(m)
+	m.Release()
+	return n, nil
+}
+
+func (b BroadcastOperator) send(m *Message) int {
+	return b.ns.adapter.Broadcast(m, BroadcastOptions{Rooms: b.rooms, Except: b.except, Exclude: b.exclude, Volatile: b.volatile})
+}
+
+func appendEventHeader(dst []byte, ns, event string, hasAck bool, id uint32) ([]byte, error) {
+	p := wire.Packet{Type: wire.TypeEvent, Namespace: ns, Event: event, HasAck: hasAck, AckID: id}
+	return p.AppendTo(dst), nil
+}
+
+func appendEventRaw(dst []byte, ns, event string, args json.RawMessage) []byte {
+	p := wire.Packet{Type: wire.TypeEvent, Namespace: ns, Event: event, Args: args}
+	return p.AppendTo(dst)
+}

@@ -1,0 +1,124 @@
+package tcpchat
+
+import (
+	"time"
+
+	"github.com/wiredojo/wiredojo/framing"
+)
+
+// Defaults of Options.
+const (
+	DefaultHandshakeTimeout = 10 * time.Second
+	DefaultPingInterval     = 25 * time.Second
+	DefaultPingTimeout      = 20 * time.Second
+	DefaultWriteTimeout     = 10 * time.Second
+	DefaultSendQueue        = 1024
+	DefaultRateLimit        = 1000 // packets per second
+	DefaultRateBurst        = 2000
+)
+
+// Options configure a Server. The zero value is usable: every zero field
+// takes its default.
+type Options struct {
+	// MaxFrame is the largest frame payload accepted (default 1 MiB).
+	MaxFrame int
+	// HandshakeTimeout bounds the time from accept to the end of the
+	// handshake (default 10 s).
+	HandshakeTimeout time.Duration
+	// PingInterval and PingTimeout drive the heartbeat (defaults 25 s and
+	// 20 s): the server pings every interval and drops a connection that
+	// sent nothing for interval + timeout.
+	PingInterval, PingTimeout time.Duration
+	// WriteTimeout bounds one batch write (default 10 s); a peer that does
+	// not read within it is cut as a slow consumer.
+	WriteTimeout time.Duration
+	// SendQueue bounds the packets queued per connection (default 1024).
+	// A connection whose queue is full is cut (ErrSlowConsumer); a
+	// broadcast never waits for it.
+	SendQueue int
+	// RateLimit is the packets per second a connection may send, with
+	// RateBurst packets of burst (defaults 1000/s and 2000). A negative
+	// RateLimit turns the limit off.
+	RateLimit float64
+	RateBurst int
+	// Token, when set, must be given by every client in its handshake.
+	Token string
+	// Adapter makes the adapter of each namespace (default NewMemoryAdapter).
+	Adapter func(namespace string, notify func(RoomEvent)) Adapter
+	// NewNamespace, when set, lets clients connect to namespaces that do not
+	// exist yet: each is created on first use and passed to NewNamespace to
+	// be set up (the CLI installs the built-in handlers this way).
+	NewNamespace func(ns *Namespace)
+	// OnRoomEvent observes room lifecycle events of every namespace.
+	OnRoomEvent func(RoomEvent)
+	// OnClose observes every connection that ends, with its recorded reason.
+	OnClose func(CloseInfo)
+	// Logf, when set, receives one line per notable event.
+	Logf func(format string, args ...any)
+}
+
+// CloseInfo describes a connection that ended.
+type CloseInfo struct {
+	Remote    string
+	SessionID string
+	Reason    error // io.EOF for a clean close by the peer
+}
+
+func (o *Options) setDefaults() {
+	if o.MaxFrame <= 0 {
+		o.MaxFrame = framing.DefaultMaxFrame
+	}
+	if o.HandshakeTimeout <= 0 {
+		o.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if o.PingInterval <= 0 {
+		o.PingInterval = DefaultPingInterval
+	}
+	if o.PingTimeout <= 0 {
+		o.PingTimeout = DefaultPingTimeout
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = DefaultWriteTimeout
+	}
+	if o.SendQueue <= 0 {
+		o.SendQueue = DefaultSendQueue
+	}
+	if o.RateLimit == 0 {
+		o.RateLimit = DefaultRateLimit
+	}
+	if o.RateBurst <= 0 {
+		o.RateBurst = DefaultRateBurst
+		if o.RateLimit > 0 && float64(o.RateBurst) < o.RateLimit {
+			o.RateBurst = int(o.RateLimit)
+		}
+	}
+	if o.Adapter == nil {
+		o.Adapter = func(ns string, notify func(RoomEvent)) Adapter { return NewMemoryAdapter(ns, notify) }
+	}
+}
+
+// bucket is a token bucket; only the connection's reader touches it.
+type bucket struct {
+	tokens float64
+	last   int64 // unix nanoseconds
+}
+
+// allow takes one token, refilling at rate per second up to burst.
+func (b *bucket) allow(now int64, rate float64, burst int) bool {
+	if rate < 0 {
+		return true
+	}
+	if b.last == 0 {
+		b.tokens, b.last = float64(burst), now
+	}
+	b.tokens += float64(now-b.last) * rate / 1e9
+	b.last = now
+	if b.tokens > float64(burst) {
+		b.tokens = float64(burst)
+	}
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}

@@ -1,0 +1,488 @@
+package tcpchat
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
+)
+
+// Server is the event chat server: it accepts framed-TCP connections (and
+// HTTP on the same port), runs namespaces, rooms and broadcasts. Create one
+// with NewServer; its methods are safe for concurrent use. Like
+// net/http.Server, Serve returns ErrServerClosed after Shutdown or Close.
+type Server struct {
+	opts    Options
+	metrics *metrics
+
+	mu        sync.Mutex
+	closed    bool                      // guarded by mu
+	listeners map[net.Listener]struct{} // guarded by mu
+	conns     map[*conn]bool            // guarded by mu; true once the handshake is done
+	nss       map[string]*Namespace     // guarded by mu
+	roomHooks []func(RoomEvent)         // guarded by mu
+	started   bool                      // guarded by mu; heartbeat and HTTP running
+	stop      chan struct{}             // closed by Close/Shutdown
+
+	mux    *http.ServeMux
+	httpLn *chanListener
+	httpS  *http.Server
+
+	wg sync.WaitGroup // every goroutine the server starts
+}
+
+// NewServer returns a server with opts (zero fields take their defaults).
+func NewServer(opts Options) *Server {
+	opts.setDefaults()
+	s := &Server{
+		opts:      opts,
+		listeners: make(map[net.Listener]struct{}),
+		conns:     make(map[*conn]bool),
+		nss:       make(map[string]*Namespace),
+		stop:      make(chan struct{}),
+		mux:       http.NewServeMux(),
+	}
+	s.metrics = newMetrics(s)
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	s.mux.Handle("GET /metrics", s.metrics.handler())
+	return s
+}
+
+// HandleHTTP adds an HTTP handler on the chat's port (HTTP requests are
+// told from framed clients by their first bytes). /healthz and /metrics
+// are built in.
+func (s *Server) HandleHTTP(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// OnRoomEvent adds an observer of the room lifecycle events of every
+// namespace (create-room, delete-room, join-room, leave-room).
+func (s *Server) OnRoomEvent(fn func(RoomEvent)) {
+	s.mu.Lock()
+	s.roomHooks = append(s.roomHooks, fn)
+	s.mu.Unlock()
+}
+
+func (s *Server) roomEvent(e RoomEvent) {
+	if s.opts.OnRoomEvent != nil {
+		s.opts.OnRoomEvent(e)
+	}
+	s.mu.Lock()
+	hooks := s.roomHooks
+	s.mu.Unlock()
+	for _, fn := range hooks {
+		fn(e)
+	}
+}
+
+// Of returns the namespace called name, creating it. Names start with "/".
+func (s *Server) Of(name string) *Namespace {
+	if name == "" {
+		name = "/"
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ofLocked(name)
+}
+
+func (s *Server) ofLocked(name string) *Namespace {
+	if ns, ok := s.nss[name]; ok {
+		return ns
+	}
+	ns := &Namespace{name: name, srv: s}
+	ns.adapter = s.opts.Adapter(name, s.roomEvent)
+	s.nss[name] = ns
+	return ns
+}
+
+// namespace returns the namespace a client asks for: an existing one, or a
+// new one when Options.NewNamespace allows it.
+func (s *Server) namespace(name string, dynamic bool) *Namespace {
+	s.mu.Lock()
+	ns, ok := s.nss[name]
+	if ok || !dynamic || s.opts.NewNamespace == nil || checkName(name) != nil || name[0] != '/' {
+		s.mu.Unlock()
+		return ns
+	}
+	ns = s.ofLocked(name)
+	s.mu.Unlock()
+	s.opts.NewNamespace(ns)
+	return ns
+}
+
+// Namespaces returns the number of namespaces.
+func (s *Server) Namespaces() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.nss)
+}
+
+// Connections returns the number of open connections.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.opts.Logf != nil {
+		s.opts.Logf(format, args...)
+	}
+}
+
+// start runs the heartbeat and the in-process HTTP server once; it reports
+// false after Close.
+func (s *Server) startLocked() bool {
+	if s.closed {
+		return false
+	}
+	if s.started {
+		return true
+	}
+	s.started = true
+	s.httpLn = newChanListener()
+	s.httpS = &http.Server{Handler: s.mux, ReadHeaderTimeout: s.opts.HandshakeTimeout}
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		s.httpS.Serve(s.httpLn)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.heartbeat()
+	}()
+	return true
+}
+
+// ListenAndServe listens on the TCP address addr and calls Serve.
+func (s *Server) ListenAndServe(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("tcpchat: listen on %s: %w", addr, err)
+	}
+	return s.Serve(l)
+}
+
+// Serve accepts connections on l until Shutdown or Close (then it returns
+// ErrServerClosed) or an accept error. It closes l when it returns.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if !s.startLocked() {
+		s.mu.Unlock()
+		l.Close()
+		return ErrServerClosed
+	}
+	s.listeners[l] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+		l.Close()
+	}()
+	var delay time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if s.isClosed() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, errTooManyFiles) {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				s.logf("tcpchat: accept: %v; retrying in %v", err, delay)
+				select {
+				case <-time.After(delay):
+				case <-s.stop:
+				}
+				continue
+			}
+			return fmt.Errorf("tcpchat: accept: %w", err)
+		}
+		delay = 0
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			nc.Close()
+			return ErrServerClosed
+		}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go s.serveConn(nc)
+	}
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// serveConn reads the first bytes of a connection and dispatches it.
+func (s *Server) serveConn(nc net.Conn) {
+	defer s.wg.Done()
+	nc.SetReadDeadline(time.Now().Add(s.opts.HandshakeTimeout))
+	var head [5]byte
+	if _, err := io.ReadFull(nc, head[:]); err != nil {
+		s.logf("tcpchat: %s: no protocol preamble: %v", nc.RemoteAddr(), err)
+		nc.Close()
+		return
+	}
+	switch {
+	case bytes.Equal(head[:], wire.Preamble):
+		s.serve(NewFramedTransport(nc, s.opts.MaxFrame))
+	case bytes.Equal(head[:4], wire.Preamble[:4]):
+		fmt.Fprintf(nc, "wiredojo: protocol version %d is not supported; this server speaks version %d\n", head[4], wire.Version)
+		nc.Close()
+	case head[0] == 0x16:
+		// TLS ClientHello (issue 3): when a certificate is configured,
+		// terminate TLS here with tls.Server(&prefixConn{nc, head[:]}, cfg)
+		// and sniff the decrypted bytes again, so that wss:// and
+		// TLS-framed clients share the port.
+		s.logf("tcpchat: %s: TLS ClientHello refused: TLS is not configured on this server", nc.RemoteAddr())
+		nc.Close()
+	case isHTTPMethod(head[:]):
+		nc.SetReadDeadline(time.Time{})
+		if !s.httpLn.push(&prefixConn{Conn: nc, prefix: append([]byte(nil), head[:]...)}) {
+			nc.Close()
+		}
+	default:
+		fmt.Fprintf(nc, "wiredojo: unrecognised protocol: framed clients start with the preamble %q, HTTP clients with a request line\n", wire.Preamble)
+		nc.Close()
+	}
+}
+
+func isHTTPMethod(b []byte) bool {
+	for _, m := range []string{"GET ", "HEAD", "POST", "PUT ", "DELET", "OPTIO", "PATCH", "CONNE", "TRACE"} {
+		if bytes.HasPrefix(b, []byte(m)) {
+			return true
+		}
+	}
+	return false
+}
+
+// ServeTransport runs the event protocol on an established transport (for
+// example an upgraded WebSocket connection, one packet per message): the
+// handshake packet comes first, no preamble. It blocks until the
+// connection ends and closes t.
+func (s *Server) ServeTransport(t Transport) {
+	s.mu.Lock()
+	if !s.startLocked() {
+		s.mu.Unlock()
+		t.Close()
+		return
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+	s.serve(t)
+}
+
+func (s *Server) serve(t Transport) {
+	c := &conn{srv: s, t: t}
+	if ra := t.RemoteAddr(); ra != nil {
+		c.remote = ra.String()
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		t.Close()
+		return
+	}
+	s.conns[c] = false
+	s.mu.Unlock()
+	c.serve()
+}
+
+func (s *Server) ready(c *conn) {
+	s.mu.Lock()
+	if _, ok := s.conns[c]; ok {
+		s.conns[c] = true
+	}
+	s.mu.Unlock()
+}
+
+func (s *Server) untrack(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// heartbeat pings every ready connection each interval, with one encoded
+// packet shared by all.
+func (s *Server) heartbeat() {
+	t := time.NewTicker(s.opts.PingInterval)
+	defer t.Stop()
+	var batch []*conn
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		batch = batch[:0]
+		s.mu.Lock()
+		for c, ready := range s.conns {
+			if ready {
+				batch = append(batch, c)
+			}
+		}
+		s.mu.Unlock()
+		m := newMessage()
+		m.buf = (&wire.Packet{Type: wire.TypePing}).AppendTo(m.buf)
+		for _, c := range batch {
+			c.enqueue(m, false)
+		}
+		m.Release()
+		clear(batch)
+	}
+}
+
+// closeLocked marks the server closed and closes its listeners.
+func (s *Server) closeLocked() {
+	if !s.closed {
+		s.closed = true
+		close(s.stop)
+	}
+	for l := range s.listeners {
+		l.Close()
+	}
+}
+
+// Shutdown stops accepting, tells every client the server is shutting down
+// (an error packet after the packets already queued), waits for the
+// connections to end, then returns. If ctx ends first it closes what is
+// left and returns ctx's error.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closeLocked()
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	httpS := s.httpS
+	s.mu.Unlock()
+	if httpS != nil {
+		s.httpLn.Close()
+		httpS.Shutdown(ctx)
+	}
+	for _, c := range conns {
+		c.shutdown(wire.CodeShutdown, "server shutting down")
+	}
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return s.closeAdapters()
+	case <-ctx.Done():
+		s.Close()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// Close closes the listeners and every connection at once and waits for
+// the server's goroutines to end.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closeLocked()
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	httpS := s.httpS
+	s.mu.Unlock()
+	if httpS != nil {
+		s.httpLn.Close()
+		httpS.Close()
+	}
+	for _, c := range conns {
+		c.cut(ErrServerClosed)
+	}
+	s.wg.Wait()
+	return s.closeAdapters()
+}
+
+func (s *Server) closeAdapters() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for _, ns := range s.nss {
+		if err := ns.adapter.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// newID returns a random 12-character URL-safe id.
+func newID() string {
+	var b [9]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// chanListener is the in-process listener feeding HTTP connections to the
+// net/http server.
+type chanListener struct {
+	ch   chan net.Conn
+	done chan struct{}
+	once sync.Once
+}
+
+func newChanListener() *chanListener {
+	return &chanListener{ch: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (l *chanListener) push(c net.Conn) bool {
+	select {
+	case l.ch <- c:
+		return true
+	case <-l.done:
+		return false
+	}
+}
+
+func (l *chanListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.ch:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *chanListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *chanListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
+
+// prefixConn replays bytes already read before reading from the connection.
+type prefixConn struct {
+	net.Conn
+	prefix []byte
+}
+
+func (c *prefixConn) Read(p []byte) (int, error) {
+	if len(c.prefix) > 0 {
+		n := copy(p, c.prefix)
+		c.prefix = c.prefix[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}

@@ -1,0 +1,257 @@
+package tcpchat
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
+)
+
+// Socket is one client connection's membership of one namespace, on the
+// server. Its methods are safe for concurrent use.
+type Socket struct {
+	id   string
+	ns   *Namespace
+	c    *conn
+	auth json.RawMessage
+
+	mu           sync.Mutex
+	handlers     map[string]*handlerEntry        // guarded by mu
+	any          []Handler                       // guarded by mu
+	onDisconnect []func(*Socket, error)          // guarded by mu
+	acks         map[uint32]chan json.RawMessage // guarded by mu
+	nextAck      uint32                          // guarded by mu
+	gone         atomic.Bool
+	data         map[string]any // guarded by mu
+}
+
+// ID returns the socket id (unique per server).
+func (s *Socket) ID() string { return s.id }
+
+// Namespace returns the socket's namespace.
+func (s *Socket) Namespace() *Namespace { return s.ns }
+
+// Auth returns the auth payload the client sent with its connect (raw JSON,
+// possibly empty).
+func (s *Socket) Auth() json.RawMessage { return s.auth }
+
+// SessionID returns the id of the connection's session.
+func (s *Socket) SessionID() string { return s.c.session }
+
+// ClientID returns the client's durable id (its own, or the session id when
+// it gave none).
+func (s *Socket) ClientID() string { return s.c.clientID }
+
+// RemoteAddr returns the peer's address.
+func (s *Socket) RemoteAddr() string { return s.c.remote }
+
+// Set stores a value on the socket for handlers to share.
+func (s *Socket) Set(key string, v any) {
+	s.mu.Lock()
+	if s.data == nil {
+		s.data = make(map[string]any)
+	}
+	s.data[key] = v
+	s.mu.Unlock()
+}
+
+// Get returns a value stored with Set.
+func (s *Socket) Get(key string) any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.data[key]
+}
+
+// On sets the handler of event for this socket.
+func (s *Socket) On(event string, h Handler) {
+	s.mu.Lock()
+	if s.handlers == nil {
+		s.handlers = make(map[string]*handlerEntry)
+	}
+	s.handlers[event] = &handlerEntry{name: event, fn: h}
+	s.mu.Unlock()
+}
+
+// OnAny adds a handler run for every event of this socket.
+func (s *Socket) OnAny(h Handler) {
+	s.mu.Lock()
+	s.any = append(s.any, h)
+	s.mu.Unlock()
+}
+
+// OnDisconnect adds a handler run when the socket leaves its namespace.
+func (s *Socket) OnDisconnect(fn func(s *Socket, reason error)) {
+	s.mu.Lock()
+	s.onDisconnect = append(s.onDisconnect, fn)
+	s.mu.Unlock()
+}
+
+// Join adds the socket to rooms. Rooms live on the server only.
+func (s *Socket) Join(rooms ...string) error {
+	for _, r := range rooms {
+		if err := checkName(r); err != nil {
+			return err
+		}
+	}
+	s.ns.adapter.Add(s, rooms...)
+	return nil
+}
+
+// Leave removes the socket from a room.
+func (s *Socket) Leave(room string) { s.ns.adapter.Del(s, room) }
+
+// Rooms returns the rooms the socket is in.
+func (s *Socket) Rooms() []string { return s.ns.adapter.SocketRooms(s) }
+
+// Broadcast selects every socket of the namespace but this one.
+func (s *Socket) Broadcast() BroadcastOperator { return BroadcastOperator{ns: s.ns, exclude: s} }
+
+// To selects the members of rooms, except this socket.
+func (s *Socket) To(rooms ...string) BroadcastOperator { return s.Broadcast().To(rooms...) }
+
+// Send queues an encoded packet for the socket's connection without
+// waiting; it reports whether the packet was queued. A volatile packet is
+// dropped when others are waiting. A full queue cuts the connection
+// (ErrSlowConsumer). Adapters use it to deliver broadcasts.
+func (s *Socket) Send(m *Message, volatile bool) bool { return s.c.enqueue(m, volatile) }
+
+// Emit sends an event to this socket.
+func (s *Socket) Emit(event string, args ...any) error {
+	if err := checkName(event); err != nil {
+		return err
+	}
+	m := newMessage()
+	defer m.Release()
+	var err error
+	m.buf, _ = appendEventHeader(m.buf, s.ns.name, event, false, 0)
+	if m.buf, err = appendArgs(m.buf, args); err != nil {
+		return err
+	}
+	if !s.c.enqueue(m, false) {
+		return ErrClosed
+	}
+	return nil
+}
+
+// EmitRaw sends an event whose arguments are already a JSON array
+// (unchecked) to this socket.
+func (s *Socket) EmitRaw(event string, args json.RawMessage) error {
+	if err := checkName(event); err != nil {
+		return err
+	}
+	m := newMessage()
+	m.buf = appendEventRaw(m.buf, s.ns.name, event, args)
+	ok := s.c.enqueue(m, false)
+	m.Release()
+	if !ok {
+		return ErrClosed
+	}
+	return nil
+}
+
+// EmitWithAck sends an event to this socket and waits for its answer (the
+// JSON array the client acked with) until ctx ends. Do not call it from a
+// handler of the same connection: start a goroutine.
+func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (json.RawMessage, error) {
+	if err := checkName(event); err != nil {
+		return nil, err
+	}
+	ch := make(chan json.RawMessage, 1)
+	s.mu.Lock()
+	if s.gone.Load() {
+		s.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if s.acks == nil {
+		s.acks = make(map[uint32]chan json.RawMessage)
+	}
+	s.nextAck++
+	id := s.nextAck
+	s.acks[id] = ch
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.acks, id)
+		s.mu.Unlock()
+	}()
+	m := newMessage()
+	var err error
+	m.buf, _ = appendEventHeader(m.buf, s.ns.name, event, true, id)
+	if m.buf, err = appendArgs(m.buf, args); err != nil {
+		m.Release()
+		return nil, err
+	}
+	ok := s.c.enqueue(m, false)
+	m.Release()
+	if !ok {
+		return nil, ErrClosed
+	}
+	select {
+	case res, ok := <-ch:
+		if !ok {
+			return nil, ErrNoAck
+		}
+		return res, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("tcpchat: no ack for %q from socket %s: %w", event, s.id, ctx.Err())
+	}
+}
+
+// gotAck delivers an ack's arguments (copied) to the waiting EmitWithAck.
+func (s *Socket) gotAck(id uint32, args []byte) {
+	s.mu.Lock()
+	ch := s.acks[id]
+	delete(s.acks, id)
+	s.mu.Unlock()
+	if ch != nil {
+		ch <- append(json.RawMessage(nil), args...)
+	}
+}
+
+// Disconnect makes the socket leave its namespace; the client receives a
+// disconnect packet. With close, the whole connection is closed.
+func (s *Socket) Disconnect(close bool) {
+	if close {
+		s.c.shutdown(wire.CodeProtocol, "server closed the connection")
+		return
+	}
+	m := newMessage()
+	p := wire.Packet{Type: wire.TypeDisconnect, Namespace: s.ns.name, Reason: "server namespace disconnect"}
+	m.buf = p.AppendTo(m.buf)
+	s.c.enqueue(m, false)
+	m.Release()
+	s.cleanup(errServerDisconnect) // the reading goroutine drops it from its list
+
+}
+
+var errServerDisconnect = fmt.Errorf("tcpchat: server namespace disconnect")
+
+// cleanup runs once when the socket leaves: rooms, pending acks, handlers.
+func (s *Socket) cleanup(reason error) {
+	s.mu.Lock()
+	if s.gone.Load() {
+		s.mu.Unlock()
+		return
+	}
+	s.gone.Store(true)
+	for id, ch := range s.acks {
+		close(ch)
+		delete(s.acks, id)
+	}
+	onDisc := s.onDisconnect
+	s.mu.Unlock()
+	s.ns.adapter.DelAll(s)
+	s.ns.sockets.Add(-1)
+	for _, fn := range onDisc {
+		fn(s, reason)
+	}
+	s.ns.mu.RLock()
+	nsDisc := s.ns.onDisconnect
+	s.ns.mu.RUnlock()
+	for _, fn := range nsDisc {
+		fn(s, reason)
+	}
+}

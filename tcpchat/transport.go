@@ -1,0 +1,76 @@
+package tcpchat
+
+import (
+	"net"
+	"sync"
+	"time"
+
+	"github.com/wiredojo/wiredojo/framing"
+)
+
+// Transport carries packet payloads of one connection: over framed TCP one
+// payload per frame, over WebSocket one payload per message. The server and
+// the client use it through one reading goroutine and one writing goroutine
+// at a time: ReadPacket is never called concurrently with itself, nor
+// WritePackets with itself, but the two run concurrently with each other and
+// with Close.
+type Transport interface {
+	// ReadPacket blocks for the next payload. It is valid until the next
+	// call. An implementation should hold no buffer while it waits.
+	ReadPacket() ([]byte, error)
+	// WritePackets sends the payloads in order, in as few writes as it can.
+	// It must not keep references to them after it returns.
+	WritePackets(payloads [][]byte) error
+	// SetReadDeadline and SetWriteDeadline bound the next reads and writes
+	// (the zero time removes the bound).
+	SetReadDeadline(t time.Time) error
+	SetWriteDeadline(t time.Time) error
+	// Close ends the connection; blocked reads and writes return.
+	Close() error
+	// RemoteAddr names the peer for logs.
+	RemoteAddr() net.Addr
+}
+
+// framedTransport is the Transport of the framed TCP protocol. It holds no
+// read buffer while idle (framing.Reader releases it) and no write buffer
+// at all: each batch borrows a pooled framing.Writer.
+type framedTransport struct {
+	conn net.Conn
+	r    *framing.Reader
+}
+
+// NewFramedTransport returns the framed-TCP Transport over conn (after the
+// preamble), refusing frames longer than maxFrame bytes.
+func NewFramedTransport(conn net.Conn, maxFrame int) Transport {
+	return &framedTransport{conn: conn, r: framing.NewReader(conn, maxFrame)}
+}
+
+var writerPool = sync.Pool{New: func() any { return framing.NewWriter(nil) }}
+
+func (t *framedTransport) ReadPacket() ([]byte, error) { return t.r.ReadFrame() }
+
+func (t *framedTransport) WritePackets(payloads [][]byte) error {
+	w := writerPool.Get().(*framing.Writer)
+	w.Reset(t.conn)
+	for _, p := range payloads {
+		w.Queue(p)
+	}
+	err := w.Flush()
+	w.Reset(nil)
+	writerPool.Put(w)
+	return err
+}
+
+func (t *framedTransport) SetReadDeadline(d time.Time) error  { return t.conn.SetReadDeadline(d) }
+func (t *framedTransport) SetWriteDeadline(d time.Time) error { return t.conn.SetWriteDeadline(d) }
+func (t *framedTransport) Close() error                       { return t.conn.Close() }
+func (t *framedTransport) RemoteAddr() net.Addr               { return t.conn.RemoteAddr() }
+
+// CloseWrite half-closes a TCP connection so that a final packet is not
+// lost to a reset while the peer is still sending.
+func (t *framedTransport) CloseWrite() error {
+	if cw, ok := t.conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return t.conn.Close()
+}
