@@ -342,6 +342,24 @@ func (b *builder) multicast(proto string) (bnode, error) {
 	return nil, errf("'%s multicast' is not supported (use ether, ip or ip6 multicast)", proto)
 }
 
+// direction is "outbound" (out true) or "inbound": the packet type of a
+// Linux cooked capture (PACKET_OUTGOING is 4).
+func (b *builder) direction(out bool) (bnode, error) {
+	var n bnode
+	switch b.kind {
+	case lkSLL:
+		n = eqK(ld(0, 2), 4)
+	case lkSLL2:
+		n = eqK(ld(10, 1), 4)
+	default:
+		return nil, errf("inbound/outbound need a Linux cooked capture (SLL or SLL2); this link type does not record the direction")
+	}
+	if !out {
+		n = not(n)
+	}
+	return n, nil
+}
+
 // vlan is "vlan [id]": an 802.1Q/802.1ad tag (with that VLAN id). Like
 // libpcap, everything after it in the expression looks 4 bytes further into
 // the packet, past the tag.

@@ -17,6 +17,7 @@
 //	          | [ether | ip | ip6] ("broadcast" | "multicast")
 //	          | "less" NUM | "greater" NUM
 //	          | "vlan" [NUM]                                       // Ethernet only
+//	          | "inbound" | "outbound"                             // SLL and SLL2 only
 //	proto     = ether | link | ip | ip6 | arp | rarp | tcp | udp | icmp | icmp6 | sctp | igmp
 //	dir       = src | dst | src or dst | src and dst
 //	type      = host | net | port | portrange | proto
@@ -60,6 +61,7 @@
 // multicast need Ethernet. "vlan [id]" matches an 802.1Q/802.1ad/0x9100
 // tag (with that id) and, like libpcap, moves everything after it in the
 // expression 4 bytes further into the packet ("vlan and vlan 3" is QinQ).
+// "inbound"/"outbound" test the packet type of a Linux cooked capture.
 // Gateway, protochain, mpls and the other tcpdump primitives are not
 // supported and say so.
 //

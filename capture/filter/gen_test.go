@@ -232,6 +232,15 @@ func testPackets(t testing.TB, full bool) []netPkt {
 	return ps
 }
 
+// outgoing picks about half of the packets as sent by us (cooked captures).
+func outgoing(p netPkt) bool {
+	sum := 0
+	for _, b := range p.data {
+		sum += int(b)
+	}
+	return sum%2 == 1
+}
+
 // frame puts p behind the link-layer header of link.
 func frame(t testing.TB, link layers.LinkType, p netPkt) []byte {
 	switch link {
@@ -239,7 +248,9 @@ func frame(t testing.TB, link layers.LinkType, p netPkt) []byte {
 		return serialize(t, &layers.Ethernet{SrcMAC: p.src, DstMAC: p.dst, EthernetType: p.et}, gopacket.Payload(p.data))
 	case layers.LinkTypeLinuxSLL:
 		h := make([]byte, 16)
-		binary.BigEndian.PutUint16(h[0:], 0) // to us
+		if outgoing(p) {
+			binary.BigEndian.PutUint16(h[0:], 4) // PACKET_OUTGOING
+		}
 		binary.BigEndian.PutUint16(h[2:], 1) // ARPHRD_ETHER
 		binary.BigEndian.PutUint16(h[4:], 6)
 		copy(h[6:], p.src)
@@ -250,7 +261,9 @@ func frame(t testing.TB, link layers.LinkType, p netPkt) []byte {
 		binary.BigEndian.PutUint16(h[0:], uint16(p.et))
 		binary.BigEndian.PutUint32(h[4:], 2) // ifindex
 		binary.BigEndian.PutUint16(h[8:], 1) // ARPHRD_ETHER
-		h[10] = 4                            // outgoing
+		if !outgoing(p) {
+			h[10] = 4 // PACKET_OUTGOING
+		}
 		h[11] = 6
 		copy(h[12:], p.src)
 		return append(h, p.data...)

@@ -289,6 +289,10 @@ func (p *parser) rterm(outer qual) (bnode, qual, error) {
 		return p.head()
 	case isKw(t, "broadcast", "multicast", "less", "greater"):
 		return p.other("")
+	case isKw(t, "inbound", "outbound"):
+		p.next()
+		n, err := p.b.direction(t.text == "outbound")
+		return n, qual{}, p.at(t, err)
 	case isKw(t, "vlan"):
 		p.next()
 		id := -1

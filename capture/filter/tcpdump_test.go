@@ -61,6 +61,7 @@ var agreeExprs = []string{
 	"vlan", "vlan 100", "vlan and tcp port 80", "vlan 100 and tcp port 80", "vlan and vlan 3", "not vlan and tcp",
 	"vlan 200 and udp", "vlan and host 10.0.0.1", "tcp port 80 or vlan and udp", "vlan and ip6", "vlan and arp",
 	"vlan 100 and ether src 02:00:00:00:00:0a",
+	"inbound", "outbound", "outbound and tcp", "inbound or icmp",
 }
 
 // tcpdumpSet runs tcpdump with expr on the capture and returns the indexes
