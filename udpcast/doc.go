@@ -16,9 +16,18 @@
 //
 // The package imports only the standard library, starts no goroutines and
 // never panics on input, so decoders of untrusted bytes (capture) can import
-// it. It does not send, receive, impair or count datagrams: that is
-// udpcast/udpio (sockets), udpcast/stats (delivery statistics) and
-// udpcast/impair (the seeded impairment pipeline).
+// it. It does not send, receive, impair or count datagrams; its
+// sub-packages do, each with one job:
+//
+//   - udpcast/impair: the seeded impairment pipeline (wiredojo's own netem);
+//   - udpcast/stats: delivery statistics of a stream (loss, duplicates,
+//     reordering, RFC 3550 jitter, latency, throughput);
+//   - udpcast/udpio: the sender and receiver (unicast, broadcast, multicast,
+//     batch I/O, GSO/GRO, pacing);
+//   - udpcast/link: two network namespaces joined by TUN devices through the
+//     pipeline, for real kernel TCP and UDP;
+//   - udpcast/compare: the TCP-versus-UDP comparison;
+//   - udpcast/report: its terminal and HTML rendering.
 //
 // Example:
 //

@@ -81,7 +81,9 @@ func TestSendRecvClean(t *testing.T) {
 // kernel drops, what the pipeline dropped is exactly what the receiver
 // misses, and its duplicates exactly what the receiver saw twice.
 func TestInjectedLossEqualsMeasured(t *testing.T) {
-	cfg := impair.Config{Loss: 0.05, Duplicate: 0.02, Delay: 2 * time.Millisecond, Jitter: time.Millisecond, Seed: 1}
+	// A queue limit well above rate x delay: a sender catching up after the
+	// scheduler paused it must not overflow it (that is a separate counter).
+	cfg := impair.Config{Loss: 0.05, Duplicate: 0.02, Delay: 2 * time.Millisecond, Jitter: time.Millisecond, Limit: 100000, Seed: 1}
 	s, r := transfer(t, udpio.SendOptions{Count: 5000, Size: 100, Rate: 50000, Impair: cfg}, udpio.RecvOptions{})
 	st := s.Impair
 	if st.In != 5000 || st.QueueDropped != 0 {
