@@ -32,6 +32,7 @@ func wsCommand() *cli.Command {
 		Subcommands: []*cli.Command{
 			wsDialCommand(),
 			wsEchoCommand(),
+			wsAutobahnCommand(),
 		},
 	}
 }
@@ -72,6 +73,28 @@ func wsEchoCommand() *cli.Command {
 			&cli.Int64Flag{Name: "max-message", Value: ws.DefaultMaxMessageSize, Usage: "largest message accepted, in `BYTES`"},
 		},
 		Action: wsEcho,
+	}
+}
+
+func wsAutobahnCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "autobahn",
+		Usage:     "run our client against an Autobahn|Testsuite fuzzingserver (conformance)",
+		ArgsUsage: "URL",
+		Description: `Runs every case of the fuzzingserver at URL (ws://host:port) with our
+client echoing what it receives, then asks the server to write its
+reports (see docs/CONFORMANCE.md).`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "agent", Value: "wiredojo", Usage: "agent name in the reports"},
+			&cli.BoolFlag{Name: "compress", Value: true, Usage: "offer permessage-deflate"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.Args().Len() != 1 {
+				return usagef("ws autobahn needs the fuzzingserver's URL (ws://host:port)")
+			}
+			opts := &ws.DialOptions{Compression: c.Bool("compress"), MaxMessageSize: -1}
+			return wsecho.AutobahnClient(c.Context, c.Args().First(), c.String("agent"), opts, c.App.ErrWriter)
+		},
 	}
 }
 
