@@ -253,3 +253,37 @@ func TestOptimizerKeepsResults(t *testing.T) {
 	}
 	t.Logf("instructions: %d without the data-flow optimizer, %d with it", before, after)
 }
+
+// TestMatchConcurrent runs one program from several goroutines (under
+// -race) and checks they all see the same results.
+func TestMatchConcurrent(t *testing.T) {
+	t.Parallel()
+	prog, err := Compile("tcp port 7070 or udp or icmp6[0] = 128", layers.LinkTypeEthernet, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkts, _, _ := readCapture(t, "testdata/ether.pcap")
+	want := 0
+	for _, p := range pkts {
+		if prog.Match(p) {
+			want++
+		}
+	}
+	results := make(chan int, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			n := 0
+			for _, p := range pkts {
+				if prog.Match(p) {
+					n++
+				}
+			}
+			results <- n
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if got := <-results; got != want {
+			t.Errorf("a goroutine matched %d packets, want %d", got, want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -19,7 +20,8 @@ type Program struct {
 // Compile compiles a tcpdump filter expression for captures of the given
 // link type (Ethernet, LinuxSLL, LinuxSLL2, Null, Loop, Raw, IPv4, IPv6)
 // with the given snapshot length (the value the program returns on a match;
-// 0 or less means 262144). An empty expression matches everything.
+// 0, less, or more than 1<<30 means 262144). An empty expression matches
+// everything.
 //
 // Errors in the expression are *SyntaxError; an unsupported link type is
 // ErrLinkType.
@@ -42,7 +44,7 @@ func compile(expr string, link layers.LinkType, snaplen int, dataflow bool) (*Pr
 	ins, err := compileTree(tree, uint32(snaplen), dataflow)
 	if err != nil {
 		var se *SyntaxError
-		if !asSyntax(err, &se) {
+		if !errors.As(err, &se) {
 			se = &SyntaxError{Expr: expr, Col: 1, Msg: err.Error()}
 		}
 		return nil, se
@@ -52,14 +54,6 @@ func compile(expr string, link layers.LinkType, snaplen int, dataflow bool) (*Pr
 		return nil, fmt.Errorf("filter: compiled an invalid program for %q: %w", expr, err)
 	}
 	return &Program{expr: expr, ins: ins, vm: vm}, nil
-}
-
-func asSyntax(err error, se **SyntaxError) bool {
-	s, ok := err.(*SyntaxError)
-	if ok {
-		*se = s
-	}
-	return ok
 }
 
 // Expr returns the expression the program was compiled from.

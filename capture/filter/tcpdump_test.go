@@ -62,6 +62,8 @@ var agreeExprs = []string{
 	"vlan 200 and udp", "vlan and host 10.0.0.1", "tcp port 80 or vlan and udp", "vlan and ip6", "vlan and arp",
 	"vlan 100 and ether src 02:00:00:00:00:0a",
 	"inbound", "outbound", "outbound and tcp", "inbound or icmp",
+	"(host 10.0.0.1) or 10.0.0.2", "host 10.0.0.1 and (port 53) or 10.0.0.53", "tcp port 80 and not 443 or (22)",
+	"host 10.0.0.1 and not (10.0.0.2 or 10.0.0.53)", "port 53 and (host 10.0.0.1 or 10.0.0.53) or 7070",
 }
 
 // tcpdumpSet runs tcpdump with expr on the capture and returns the indexes
