@@ -3,6 +3,7 @@ package tcpchat
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 )
 
 // Built-in event names (InstallBuiltins).
@@ -26,7 +27,7 @@ type ChatMessage struct {
 //
 //   - "join" / "leave" with a room name: the server adds or removes the
 //     sender (rooms are server-side); the ack says the room's size.
-//   - "message" with a text: relayed as a ChatMessage (sender's name from
+//   - "message" with a text, or {"room": R, "text": T} for one room: relayed as a ChatMessage (sender's name from
 //     the auth payload's "name", else the socket id) to each of the
 //     sender's rooms, or to the whole namespace when it is in none, never
 //     back to the sender; the ack says how many sockets it was queued for.
@@ -64,13 +65,28 @@ func InstallBuiltins(ns *Namespace) {
 	ns.On(EventMessage, func(e *Event) {
 		s := e.Socket
 		msg := ChatMessage{From: fmt.Sprint(s.Get("name"))}
+		rooms := s.Rooms()
 		if arg := e.Arg(0); len(arg) > 0 {
-			if json.Unmarshal(arg, &msg.Text) != nil {
+			var obj struct {
+				Room *string `json:"room"`
+				Text *string `json:"text"`
+			}
+			switch {
+			case json.Unmarshal(arg, &msg.Text) == nil:
+			case json.Unmarshal(arg, &obj) == nil && obj.Text != nil:
+				msg.Text = *obj.Text
+				if obj.Room != nil {
+					if !slices.Contains(rooms, *obj.Room) {
+						e.Ack(map[string]string{"error": "join room " + *obj.Room + " first"})
+						return
+					}
+					rooms = []string{*obj.Room}
+				}
+			default:
 				msg.Data = append(json.RawMessage(nil), arg...)
 			}
 		}
 		n := 0
-		rooms := s.Rooms()
 		if len(rooms) == 0 {
 			n, _ = s.Broadcast().EmitN(EventMessage, msg)
 		}

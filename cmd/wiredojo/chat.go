@@ -1,0 +1,523 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fatih/color"
+	"github.com/urfave/cli/v2"
+
+	"github.com/wiredojo/wiredojo/tcpchat"
+)
+
+func init() { register(chatCommand) }
+
+func chatAddrFlag() cli.Flag {
+	return &cli.StringFlag{Name: "addr", Value: "127.0.0.1:7070", EnvVars: []string{"WIREDOJO_ADDR"}, Usage: "server `HOST:PORT`"}
+}
+
+func chatNSFlag(def string) cli.Flag {
+	return &cli.StringFlag{Name: "ns", Value: def, EnvVars: []string{"WIREDOJO_NS"}, Usage: "namespace `NS` (starts with /)"}
+}
+
+func chatTokenFlag(usage string) cli.Flag {
+	return &cli.StringFlag{Name: "token", EnvVars: []string{"WIREDOJO_TOKEN"}, Usage: usage}
+}
+
+func chatRoomFlag(usage string) cli.Flag {
+	return &cli.StringFlag{Name: "room", EnvVars: []string{"WIREDOJO_ROOM"}, Usage: usage}
+}
+
+func chatCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "chat",
+		Usage: "the event chat over framed TCP: server, interactive client, one-shot emit, listener",
+		Subcommands: []*cli.Command{
+			{
+				Name:  "serve",
+				Usage: "run a chat server (framed TCP, plus HTTP /healthz and /metrics on the same port)",
+				Description: "Any namespace a client asks for is created with the built-in handlers: join/leave a room\n" +
+					"(events \"join\"/\"leave\" with the room name), \"message\" relayed to the sender's rooms,\n" +
+					"\"echo\" answered with an ack, and any other event relayed to the sender's rooms (or the\n" +
+					"namespace). Stop with Ctrl-C: the server shuts down gracefully.",
+				Flags: []cli.Flag{
+					chatAddrFlag(),
+					chatTokenFlag("require `TOKEN` in every client's handshake"),
+					&cli.IntFlag{Name: "max-frame", Value: 1 << 20, EnvVars: []string{"WIREDOJO_MAX_FRAME"}, Usage: "largest frame payload in `BYTES`"},
+					&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, EnvVars: []string{"WIREDOJO_VERBOSE"}, Usage: "print room events (create/delete/join/leave-room), connections and closes"},
+				},
+				Action: chatServe,
+			},
+			{
+				Name:  "client",
+				Usage: "interactive chat: a typed line sends a message to the current room",
+				Description: "Commands: /join ROOM, /leave ROOM, /emit EVENT JSON..., /ack EVENT JSON... (prints the reply),\n" +
+					"/quit. Anything else is sent as a \"message\" to the current room.",
+				Flags: []cli.Flag{
+					chatAddrFlag(), chatNSFlag("/chat"), chatTokenFlag("server access `TOKEN`"),
+					chatRoomFlag("join `ROOM` at start and make it the current room"),
+					&cli.StringFlag{Name: "name", EnvVars: []string{"WIREDOJO_NAME", "USER"}, Value: "anon", Usage: "your `NAME` as others see it"},
+				},
+				Action: chatClient,
+			},
+			{
+				Name:      "emit",
+				Usage:     "send one event and exit",
+				ArgsUsage: "[JSON ...] (each argument one JSON value)",
+				Flags: []cli.Flag{
+					chatAddrFlag(), chatNSFlag("/chat"), chatTokenFlag("server access `TOKEN`"),
+					&cli.StringFlag{Name: "event", Aliases: []string{"e"}, Usage: "event `NAME` (required)"},
+					chatRoomFlag("join `ROOM` first, so the built-in relay reaches its members"),
+					&cli.BoolFlag{Name: "ack", Usage: "ask for an acknowledgement and print it"},
+					&cli.DurationFlag{Name: "timeout", Value: 5 * time.Second, Usage: "give up after `D`"},
+				},
+				Action: chatEmit,
+			},
+			{
+				Name:  "listen",
+				Usage: "print every event received until interrupted",
+				Flags: []cli.Flag{
+					chatAddrFlag(), chatNSFlag("/chat"), chatTokenFlag("server access `TOKEN`"),
+					chatRoomFlag("join `ROOM`"),
+					&cli.BoolFlag{Name: "json", Usage: `one JSON object per event: {"ns","event","args","room","id"}`},
+				},
+				Action: chatListen,
+			},
+		},
+	}
+}
+
+// chatPaint applies the palette with the colour decision taken once, when
+// the command starts: goroutines that print later never read the global
+// setting again.
+type chatPaint struct{ on bool }
+
+func newChatPaint() chatPaint { return chatPaint{on: !color.NoColor} }
+
+func (p chatPaint) s(c *color.Color, a ...any) string {
+	if !p.on {
+		return fmt.Sprint(a...)
+	}
+	return c.Sprint(a...)
+}
+
+func (p chatPaint) f(c *color.Color, format string, a ...any) string {
+	if !p.on {
+		return fmt.Sprintf(format, a...)
+	}
+	return c.Sprintf(format, a...)
+}
+
+// lockedWriter serialises writes from the server's goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func chatServe(c *cli.Context) error {
+	paint := newChatPaint()
+	if c.Args().Len() > 0 {
+		return usagef("chat serve takes no arguments, got %q", c.Args().First())
+	}
+	if c.Int("max-frame") < 64 {
+		return usagef("--max-frame %d is too small; give at least 64 bytes", c.Int("max-frame"))
+	}
+	out := &lockedWriter{w: c.App.Writer}
+	verbose := c.Bool("verbose")
+	stamp := func() string { return paint.s(styleTime, time.Now().Format("15:04:05")) }
+	opts := tcpchat.Options{
+		MaxFrame:     c.Int("max-frame"),
+		Token:        c.String("token"),
+		NewNamespace: tcpchat.InstallBuiltins,
+	}
+	if verbose {
+		opts.Logf = func(format string, args ...any) {
+			fmt.Fprintf(out, "%s %s\n", stamp(), paint.f(styleDim, format, args...))
+		}
+		opts.OnRoomEvent = func(e tcpchat.RoomEvent) {
+			who := ""
+			if e.SocketID != "" {
+				who = " socket " + e.SocketID
+			}
+			fmt.Fprintf(out, "%s %s %s room %q%s\n", stamp(), paint.s(styleEvent, e.Kind), e.Namespace, e.Room, who)
+		}
+	}
+	srv := tcpchat.NewServer(opts)
+	tcpchat.InstallBuiltins(srv.Of("/"))
+	l, err := net.Listen("tcp", c.String("addr"))
+	if err != nil {
+		return fmt.Errorf("chat serve: %w (is another server using the port? pick one with --addr)", err)
+	}
+	fmt.Fprintf(out, "chat: serving on %s (framed TCP; HTTP /healthz /metrics); Ctrl-C to stop\n", l.Addr())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	select {
+	case err := <-done:
+		return err
+	case <-c.Context.Done():
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = srv.Shutdown(ctx)
+	if serr := <-done; !errors.Is(serr, tcpchat.ErrServerClosed) {
+		return serr
+	}
+	fmt.Fprintln(out, "chat: server stopped")
+	return err
+}
+
+// chatDial connects and joins the namespace, with usage errors for bad
+// flags.
+func chatDial(c *cli.Context, ctx context.Context, auth any, opts tcpchat.ClientOptions) (*tcpchat.Client, *tcpchat.ClientSocket, error) {
+	ns := c.String("ns")
+	if !strings.HasPrefix(ns, "/") || len(ns) > 255 {
+		return nil, nil, usagef("--ns %q: a namespace starts with / and has at most 255 bytes", ns)
+	}
+	opts.Token = c.String("token")
+	cl, err := tcpchat.Dial(ctx, c.String("addr"), opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	sock, err := cl.Connect(ctx, ns, auth)
+	if err != nil {
+		cl.Close()
+		return nil, nil, err
+	}
+	return cl, sock, nil
+}
+
+// parseJSONArgs turns command-line arguments into JSON values.
+func parseJSONArgs(args []string) ([]any, error) {
+	out := make([]any, len(args))
+	for i, a := range args {
+		if !json.Valid([]byte(a)) {
+			return nil, usagef("argument %d is not JSON: %q (quote strings: '\"hello\"')", i+1, a)
+		}
+		out[i] = json.RawMessage(a)
+	}
+	return out, nil
+}
+
+func chatEmit(c *cli.Context) error {
+	args, err := parseJSONArgs(c.Args().Slice())
+	if err != nil {
+		return err
+	}
+	event := c.String("event")
+	if len(event) == 0 || len(event) > 255 {
+		return usagef("chat emit needs --event NAME (1 to 255 bytes)")
+	}
+	ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
+	defer cancel()
+	cl, sock, err := chatDial(c, ctx, nil, tcpchat.ClientOptions{NoReconnect: true})
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	if room := c.String("room"); room != "" {
+		if _, err := sock.EmitWithAck(ctx, tcpchat.EventJoin, room); err != nil {
+			return fmt.Errorf("chat emit: join room %q: %w", room, err)
+		}
+	}
+	if !c.Bool("ack") {
+		if err := sock.Emit(event, args...); err != nil {
+			return fmt.Errorf("chat emit: %w", err)
+		}
+		return nil
+	}
+	reply, err := sock.EmitWithAck(ctx, event, args...)
+	if err != nil {
+		return fmt.Errorf("chat emit: %w (does the server handle %q with an ack?)", err, event)
+	}
+	fmt.Fprintln(c.App.Writer, string(reply))
+	return nil
+}
+
+// listenRecord is one line of `chat listen --json`.
+type listenRecord struct {
+	NS    string          `json:"ns"`
+	Event string          `json:"event"`
+	Args  json.RawMessage `json:"args"`
+	Room  string          `json:"room,omitempty"`
+	ID    string          `json:"id,omitempty"`
+}
+
+// messageMeta reads the sender and room of a built-in chat message.
+func messageMeta(args json.RawMessage) (from, room, text string, ok bool) {
+	var a []tcpchat.ChatMessage
+	if json.Unmarshal(args, &a) != nil || len(a) == 0 || a[0].From == "" {
+		return "", "", "", false
+	}
+	return a[0].From, a[0].Room, a[0].Text, true
+}
+
+func chatListen(c *cli.Context) error {
+	paint := newChatPaint()
+	if c.Args().Len() > 0 {
+		return usagef("chat listen takes no arguments, got %q", c.Args().First())
+	}
+	out := &lockedWriter{w: c.App.Writer}
+	asJSON := c.Bool("json")
+	room := c.String("room")
+	opts := tcpchat.ClientOptions{
+		Logf: func(format string, args ...any) { fmt.Fprintf(c.App.ErrWriter, format+"\n", args...) },
+	}
+	ctx, cancel := context.WithTimeout(c.Context, 10*time.Second)
+	defer cancel()
+	ns := c.String("ns")
+	var cl *tcpchat.Client
+	var sock *tcpchat.ClientSocket
+	opts.Token = c.String("token")
+	if !strings.HasPrefix(ns, "/") || len(ns) > 255 {
+		return usagef("--ns %q: a namespace starts with / and has at most 255 bytes", ns)
+	}
+	cl, err := tcpchat.Dial(ctx, c.String("addr"), opts)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	sock = cl.Socket(ns)
+	sock.OnAny(func(e *tcpchat.Event) {
+		_, mroom, _, _ := messageMeta(e.Args)
+		if asJSON {
+			b, _ := json.Marshal(listenRecord{NS: e.Namespace, Event: e.Name, Args: nonEmptyArgs(e.Args), Room: mroom})
+			fmt.Fprintf(out, "%s\n", b)
+			return
+		}
+		fmt.Fprintf(out, "%s %s %s %s\n", paint.s(styleTime, time.Now().Format("15:04:05")), e.Namespace, paint.s(styleEvent, e.Name), nonEmptyArgs(e.Args))
+	})
+	joined := make(chan error, 1)
+	sock.OnConnect(func(s *tcpchat.ClientSocket) {
+		if room == "" {
+			return
+		}
+		go func() { // not on the reading goroutine: it waits for an ack
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_, err := s.EmitWithAck(ctx, tcpchat.EventJoin, room)
+			select {
+			case joined <- err:
+			default:
+			}
+		}()
+	})
+	if _, err := cl.Connect(ctx, ns, nil); err != nil {
+		return err
+	}
+	if room != "" {
+		select {
+		case err := <-joined:
+			if err != nil {
+				return fmt.Errorf("chat listen: join room %q: %w", room, err)
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("chat listen: join room %q: %w", room, ctx.Err())
+		}
+	}
+	where := ns
+	if room != "" {
+		where += " room " + room
+	}
+	fmt.Fprintf(c.App.ErrWriter, "chat: listening on %s at %s; Ctrl-C to stop\n", where, c.String("addr"))
+	select {
+	case <-c.Context.Done():
+		return nil
+	case <-cl.Done():
+		return cl.Err()
+	}
+}
+
+func nonEmptyArgs(a json.RawMessage) json.RawMessage {
+	if len(a) == 0 {
+		return json.RawMessage("[]")
+	}
+	return a
+}
+
+func chatClient(c *cli.Context) error {
+	paint := newChatPaint()
+	if c.Args().Len() > 0 {
+		return usagef("chat client takes no arguments, got %q", c.Args().First())
+	}
+	out := &lockedWriter{w: c.App.Writer}
+	name := c.String("name")
+	stamp := func() string { return paint.s(styleTime, time.Now().Format("15:04:05")) }
+	say := func(format string, args ...any) { fmt.Fprintf(out, "%s %s\n", stamp(), fmt.Sprintf(format, args...)) }
+
+	var mu sync.Mutex
+	var quitting atomic.Bool
+	defer quitting.Store(true)
+	current := c.String("room")
+	rooms := map[string]bool{}
+	if current != "" {
+		rooms[current] = true
+	}
+	opts := tcpchat.ClientOptions{
+		OnState: func(up bool, err error) {
+			if !up && c.Context.Err() == nil && !quitting.Load() {
+				say("%s", paint.f(styleWarn, "connection lost (%v); reconnecting…", err))
+			}
+		},
+	}
+	ns := c.String("ns")
+	if !strings.HasPrefix(ns, "/") || len(ns) > 255 {
+		return usagef("--ns %q: a namespace starts with / and has at most 255 bytes", ns)
+	}
+	ctx, cancel := context.WithTimeout(c.Context, 10*time.Second)
+	opts.Token = c.String("token")
+	cl, err := tcpchat.Dial(ctx, c.String("addr"), opts)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer func() { quitting.Store(true); cl.Close() }()
+	sock := cl.Socket(ns)
+	sock.OnAny(func(e *tcpchat.Event) {
+		if from, room, text, ok := messageMeta(e.Args); ok && e.Name == tcpchat.EventMessage {
+			where := ""
+			if room != "" {
+				where = paint.f(styleDim, " [%s]", room)
+			}
+			say("%s%s: %s", paint.s(styleName, from), where, text)
+			return
+		}
+		say("%s %s", paint.s(styleEvent, e.Name), nonEmptyArgs(e.Args))
+	})
+	sock.OnConnect(func(s *tcpchat.ClientSocket) {
+		mu.Lock()
+		var rs []string
+		for r := range rooms {
+			rs = append(rs, r)
+		}
+		mu.Unlock()
+		say("%s", paint.f(styleOK, "connected to %s%s as %s", c.String("addr"), ns, name))
+		for _, r := range rs {
+			s.Emit(tcpchat.EventJoin, r) // rooms are server-side: join again after a reconnect
+		}
+	})
+	ctx, cancel = context.WithTimeout(c.Context, 10*time.Second)
+	_, err = cl.Connect(ctx, ns, map[string]string{"name": name})
+	cancel()
+	if err != nil {
+		return err
+	}
+	say("%s", paint.s(styleDim, "type a message, or /join ROOM, /leave ROOM, /emit EVENT JSON, /ack EVENT JSON, /quit"))
+
+	lines := make(chan string)
+	readErr := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(c.App.Reader)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-c.Context.Done():
+				return
+			}
+		}
+		readErr <- sc.Err()
+	}()
+	ackCtx := func() (context.Context, context.CancelFunc) { return context.WithTimeout(c.Context, 5*time.Second) }
+	for {
+		var line string
+		select {
+		case <-c.Context.Done():
+			return nil
+		case err := <-readErr:
+			return err // end of input: leave
+		case <-cl.Done():
+			return cl.Err()
+		case line = <-lines:
+		}
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		cmd, rest, _ := strings.Cut(line, " ")
+		rest = strings.TrimSpace(rest)
+		switch cmd {
+		case "/quit", "/exit":
+			return nil
+		case "/join", "/leave":
+			if rest == "" {
+				say("%s", paint.f(styleErr, "usage: %s ROOM", cmd))
+				continue
+			}
+			ctx, cancel := ackCtx()
+			reply, err := sock.EmitWithAck(ctx, cmd[1:], rest)
+			cancel()
+			if err != nil {
+				say("%s", paint.s(styleErr, err))
+				continue
+			}
+			mu.Lock()
+			if cmd == "/join" {
+				rooms[rest], current = true, rest
+			} else {
+				delete(rooms, rest)
+				if current == rest {
+					current = ""
+				}
+			}
+			mu.Unlock()
+			say("%s %s", paint.s(styleOK, cmd[1:]), reply)
+		case "/emit", "/ack":
+			event, argText, _ := strings.Cut(rest, " ")
+			if event == "" {
+				say("%s", paint.f(styleErr, "usage: %s EVENT [JSON]", cmd))
+				continue
+			}
+			var args []any
+			if argText = strings.TrimSpace(argText); argText != "" {
+				if !json.Valid([]byte(argText)) {
+					say("%s", paint.f(styleErr, "not JSON: %s (quote strings: \"hi\")", argText))
+					continue
+				}
+				args = append(args, json.RawMessage(argText))
+			}
+			if cmd == "/emit" {
+				if err := sock.Emit(event, args...); err != nil {
+					say("%s", paint.s(styleErr, err))
+				}
+				continue
+			}
+			ctx, cancel := ackCtx()
+			reply, err := sock.EmitWithAck(ctx, event, args...)
+			cancel()
+			if err != nil {
+				say("%s", paint.s(styleErr, err))
+				continue
+			}
+			say("%s %s", paint.s(styleOK, "ack"), reply)
+		default:
+			if strings.HasPrefix(cmd, "/") {
+				say("%s", paint.f(styleErr, "unknown command %s; try /join, /leave, /emit, /ack, /quit", cmd))
+				continue
+			}
+			mu.Lock()
+			room := current
+			mu.Unlock()
+			var arg any = line
+			if room != "" {
+				arg = map[string]string{"room": room, "text": line}
+			}
+			if err := sock.Emit(tcpchat.EventMessage, arg); err != nil {
+				say("%s", paint.s(styleErr, err))
+			}
+		}
+	}
+}

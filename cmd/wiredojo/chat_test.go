@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// chatBuffer is a bytes.Buffer safe for a command writing while the test
+// reads.
+type chatBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (c *chatBuffer) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.b.Write(p)
+}
+
+func (c *chatBuffer) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.b.String()
+}
+
+// chatWaitFor polls buf until re matches, and returns the first submatch.
+func chatWaitFor(t *testing.T, what string, buf *chatBuffer, re *regexp.Regexp) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := re.FindStringSubmatch(buf.String()); m != nil {
+			return m[len(m)-1]
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%s: %q never matched %s", what, buf.String(), re)
+	return ""
+}
+
+// chatStart runs a command in the background; stop cancels it and returns
+// its exit status.
+func chatStart(t *testing.T, stdin io.Reader, args ...string) (out, errb *chatBuffer, stop func() int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out, errb = &chatBuffer{}, &chatBuffer{}
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, append([]string{"wiredojo", "--no-color"}, args...), stdin, out, errb) }()
+	var once sync.Once
+	code := -1
+	stop = func() int {
+		once.Do(func() {
+			cancel()
+			select {
+			case code = <-done:
+			case <-time.After(10 * time.Second):
+				t.Errorf("%v did not stop", args)
+			}
+		})
+		return code
+	}
+	t.Cleanup(func() { stop() })
+	return out, errb, stop
+}
+
+func chatRun(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var out, errb bytes.Buffer
+	code := run(ctx, append([]string{"wiredojo", "--no-color"}, args...), strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func chatServer(t *testing.T) string {
+	out, _, stop := chatStart(t, strings.NewReader(""), "chat", "serve", "--addr", "127.0.0.1:0", "--verbose")
+	addr := chatWaitFor(t, "serve", out, regexp.MustCompile(`serving on (\S+)`))
+	t.Cleanup(func() {
+		if code := stop(); code != 0 {
+			t.Errorf("chat serve exited with %d", code)
+		}
+	})
+	return addr
+}
+
+func TestChatListenPrintsWhatEmitSends(t *testing.T) {
+	addr := chatServer(t)
+	out, errb, stop := chatStart(t, strings.NewReader(""), "chat", "listen", "--addr", addr, "--ns", "/chat", "--room", "r1", "--json")
+	chatWaitFor(t, "listen", errb, regexp.MustCompile(`(listening)`))
+
+	code, stdout, stderr := chatRun(t, "", "chat", "emit", "--addr", addr, "--ns", "/chat", "--room", "r1", "--event", "news", `{"a":1}`, `"two"`)
+	if code != 0 {
+		t.Fatalf("emit: %d %s %s", code, stdout, stderr)
+	}
+	chatWaitFor(t, "listen output", out, regexp.MustCompile(`(\{"ns":"/chat","event":"news","args":\[\{"a":1\},"two"\]\})`))
+
+	// Another room does not reach the listener; a chat message to r1 does,
+	// with its room.
+	chatRun(t, "", "chat", "emit", "--addr", addr, "--room", "elsewhere", "--event", "news", `"not for you"`)
+	chatRun(t, "", "chat", "emit", "--addr", addr, "--room", "r1", "--event", "message", `{"room":"r1","text":"hi"}`)
+	line := chatWaitFor(t, "listen output", out, regexp.MustCompile(`(\{"ns":"/chat","event":"message".*\})`))
+	if !strings.Contains(line, `"room":"r1"`) || !strings.Contains(line, `"text":"hi"`) {
+		t.Fatalf("message line %s", line)
+	}
+	if strings.Contains(out.String(), "not for you") {
+		t.Fatalf("listener got another room's event:\n%s", out.String())
+	}
+	if code := stop(); code != 0 {
+		t.Fatalf("listen exited with %d: %s", code, errb.String())
+	}
+}
+
+func TestChatEmitAckPrintsReply(t *testing.T) {
+	addr := chatServer(t)
+	code, stdout, stderr := chatRun(t, "", "chat", "emit", "--addr", addr, "--event", "echo", "--ack", `"hi"`, `2`)
+	if code != 0 || strings.TrimSpace(stdout) != `["hi",2]` {
+		t.Fatalf("emit --ack: %d %q %q", code, stdout, stderr)
+	}
+	t.Setenv("WIREDOJO_ADDR", addr)
+	t.Setenv("WIREDOJO_NS", "/other")
+	code, stdout, _ = chatRun(t, "", "chat", "emit", "--event", "echo", "--ack", `[1]`)
+	if code != 0 || strings.TrimSpace(stdout) != `[[1]]` {
+		t.Fatalf("emit from the environment: %d %q", code, stdout)
+	}
+}
+
+func TestChatClientsTalkInARoom(t *testing.T) {
+	addr := chatServer(t)
+	bobIn, bobW := io.Pipe()
+	defer bobW.Close()
+	bobOut, _, _ := chatStart(t, bobIn, "chat", "client", "--addr", addr, "--name", "bob", "--room", "lobby")
+	chatWaitFor(t, "bob", bobOut, regexp.MustCompile(`(connected)`))
+	// bob's join is sent on connect; a round trip proves it was handled.
+	io.WriteString(bobW, "/ack echo \"ready\"\n")
+	chatWaitFor(t, "bob", bobOut, regexp.MustCompile(`ack (\["ready"\])`))
+
+	code, out, errs := chatRun(t, "/join lobby\nhello bob\n/ack echo {\"x\":1}\n/emit wave 3\n/quit\n", "chat", "client", "--addr", addr, "--name", "ann")
+	if code != 0 {
+		t.Fatalf("ann: %d %s %s", code, out, errs)
+	}
+	if !strings.Contains(out, `ack [{"x":1}]`) || !strings.Contains(out, `join [{"members":2,"room":"lobby"}]`) {
+		t.Fatalf("ann's output:\n%s", out)
+	}
+	chatWaitFor(t, "bob", bobOut, regexp.MustCompile(`(ann \[lobby\]: hello bob)`))
+	chatWaitFor(t, "bob", bobOut, regexp.MustCompile(`(wave \[3\])`))
+}
+
+func TestChatUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"chat", "emit", "--addr", "127.0.0.1:1"},                                 // no --event
+		{"chat", "emit", "--addr", "127.0.0.1:1", "--event", "e", "not-json"},     // bad JSON
+		{"chat", "emit", "--addr", "127.0.0.1:1", "--event", "e", "--ns", "nope"}, // bad namespace
+		{"chat", "serve", "--max-frame", "1"},                                     // too small
+		{"chat", "serve", "--bogus"},                                              // unknown flag
+		{"chat", "listen", "extra"},                                               // arguments
+		{"chat", "nothing"},                                                       // unknown subcommand
+	} {
+		if code, _, errs := chatRun(t, "", args...); code != 2 {
+			t.Errorf("%q: exit %d, want 2 (%s)", args, code, errs)
+		}
+	}
+	if code, _, errs := chatRun(t, "", "chat", "emit", "--addr", "127.0.0.1:1", "--event", "e"); code != 1 || !strings.Contains(errs, "chat serve") {
+		t.Errorf("nothing listening: exit %d, want 1 with a hint (%s)", code, errs)
+	}
+}
