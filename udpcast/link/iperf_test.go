@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net"
 	"os/exec"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -31,8 +33,10 @@ import (
 // readings differ by up to 55% at p99, simulated). We therefore compare the
 // mean of the readings taken every 250 ms (iperf3's server intervals, our
 // progress snapshots; the first second is left out while J warms up):
-// about 20 readings each, which must agree within 25%. Ours uses kernel
-// receive timestamps, iperf3 gettimeofday after each read.
+// about 30 readings each, which must agree within 25%. Ours uses kernel
+// receive timestamps, iperf3 gettimeofday after each read: on a loaded
+// machine iperf3's figure can only grow, so there the test also accepts ours
+// below iperf3's when it is within 25% of what the delay model predicts.
 const (
 	iperfLossTolerance   = 1.5  // percentage points
 	iperfJitterTolerance = 0.25 // relative to iperf3's mean
@@ -69,31 +73,95 @@ func TestAgreesWithIperf3(t *testing.T) {
 	testdep.RequireRoot(t)
 	iperf := testdep.Require(t, "iperf3", "apt-get install iperf3")
 	l := upLink(t, link.Config{AtoB: impair.Config{Loss: 0.05, Delay: 5 * time.Millisecond, Jitter: 2 * time.Millisecond, Seed: 1}})
+	var (
+		res    iperfServer
+		ours   udpio.Result
+		oursJ  []float64
+		err    error
+		iperfJ []float64
+	)
+	// iperf3 3.12's control connection crosses the lossy link too and now
+	// and then gives up ("unable to read from stream socket"); that is
+	// iperf3 failing, not a measurement, so it gets two more tries.
+	for attempt := 0; attempt < 3; attempt++ {
+		res, ours, oursJ, err = runBoth(t, l, iperf, 5211+attempt)
+		if err == nil {
+			break
+		}
+		t.Logf("attempt %d: %v", attempt+1, err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, iv := range res.Intervals {
+		if iv.Sum.Start >= 1 {
+			iperfJ = append(iperfJ, iv.Sum.JitterMS)
+		}
+	}
+	ab, _ := l.Counters()
+
+	it := res.End.Sum
+	o := ours.Total
+	ij, oj := mean(iperfJ), mean(oursJ)
+	t.Logf("iperf3: %d datagrams, lost %.2f%%, jitter %.3f ms (mean of %d readings)", it.Packets, it.LostPercent, ij, len(iperfJ))
+	t.Logf("ours:   %d datagrams, lost %.2f%%, jitter %.3f ms (mean of %d readings; kernel drops %d)", o.Sent, o.LossPercent(), oj, len(oursJ), ours.KernelDrops)
+	t.Logf("link A->B: %+v", ab)
+	if o.Sent < 7000 || it.Packets < 7000 || len(iperfJ) < 10 || len(oursJ) < 10 {
+		t.Fatalf("too little to compare: ours %d datagrams %d readings, iperf3 %d datagrams %d readings", o.Sent, len(oursJ), it.Packets, len(iperfJ))
+	}
+	if d := math.Abs(o.LossPercent() - it.LostPercent); d > iperfLossTolerance {
+		t.Errorf("loss differs by %.2f points (ours %.2f%%, iperf3 %.2f%%), tolerance %.1f", d, o.LossPercent(), it.LostPercent, iperfLossTolerance)
+	}
+	if d := math.Abs(oj - ij); d > iperfJitterTolerance*ij {
+		// iperf3 timestamps arrivals in user space, so scheduling delays
+		// on a busy machine (or a virtual CPU that is not running) only
+		// ever add to its jitter. Accept the disagreement only in that
+		// direction, and only if ours matches what the impairment model
+		// itself predicts for this stream.
+		model := modelJitter(1000, 5*time.Millisecond, 2*time.Millisecond, iperfSeconds)
+		t.Logf("model (uniform ±2ms at 1000/s, same sampling): %.3f ms", model)
+		if oj > ij || math.Abs(oj-model) > iperfJitterTolerance*model {
+			t.Errorf("jitter differs: ours %.3f ms, iperf3 %.3f ms, model %.3f ms (tolerance %.0f%%)", oj, ij, model, iperfJitterTolerance*100)
+		}
+	}
+}
+
+// runBoth runs iperf3 (server on B, client on A) and ours (receiver on B,
+// sender on A) at the same time over l, so both meet the same link under the
+// same machine load. An error means iperf3 did not complete.
+func runBoth(t *testing.T, l *link.Link, iperf string, port int) (iperfServer, udpio.Result, []float64, error) {
+	t.Helper()
 	nsA, nsB := l.Namespace(link.SideA), l.Namespace(link.SideB)
 	b := l.AddrB().String()
-
-	// iperf3 server on side B (one test, JSON with 250 ms intervals),
-	// client on side A.
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
+	// iperf3 timestamps arrivals with gettimeofday after each read, so on a
+	// busy machine its jitter grows with scheduling delays; real-time
+	// priority (chrt, when present) keeps the reference honest. Ours uses
+	// kernel receive timestamps and needs none.
+	rt := func(args ...string) []string {
+		if p, err := exec.LookPath("chrt"); err == nil {
+			return append([]string{p, "-f", "50"}, args...)
+		}
+		return args
+	}
 	var srvOut bytes.Buffer
-	srv := exec.CommandContext(ctx, "ip", "netns", "exec", nsB, iperf, "-s", "-1", "--json", "-i", "0.25", "-p", "5211", "-B", b)
+	srvArgs := append([]string{"netns", "exec", nsB}, rt(iperf, "-s", "-1", "--json", "-i", "0.25", "-p", fmt.Sprint(port), "-B", b)...)
+	srv := exec.CommandContext(ctx, "ip", srvArgs...)
 	srv.Stdout = &srvOut
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
 	srvDone := false
-	t.Cleanup(func() {
+	defer func() {
 		if !srvDone {
 			_ = srv.Process.Kill()
 			_ = srv.Wait()
 		}
-	})
-	// Wait until the server listens, then run iperf3 and ours at the same
-	// time, so both meet the same link under the same machine load.
+	}()
 	for try := 0; ; try++ {
-		out, _ := exec.Command("ip", "netns", "exec", nsB, "ss", "-Hltn", "sport = :5211").Output()
-		if strings.Contains(string(out), "5211") {
+		out, _ := exec.Command("ip", "netns", "exec", nsB, "ss", "-Hltn", fmt.Sprintf("sport = :%d", port)).Output()
+		if strings.Contains(string(out), fmt.Sprint(port)) {
 			break
 		}
 		if try == 100 {
@@ -103,15 +171,14 @@ func TestAgreesWithIperf3(t *testing.T) {
 	}
 	clientErr := make(chan error, 1)
 	go func() {
-		cl := exec.CommandContext(ctx, "ip", "netns", "exec", nsA, iperf, "-c", b, "-p", "5211", "-u", "-b", "4M", "-l", "500", "-w", "4M", "-t", fmt.Sprint(iperfSeconds))
-		out, err := cl.CombinedOutput()
+		clArgs := append([]string{"netns", "exec", nsA}, rt(iperf, "-c", b, "-p", fmt.Sprint(port), "-u", "-b", "4M", "-l", "500", "-w", "4M", "-t", fmt.Sprint(iperfSeconds))...)
+		out, err := exec.CommandContext(ctx, "ip", clArgs...).CombinedOutput()
 		if err != nil {
 			err = fmt.Errorf("iperf3 client: %w: %s", err, out)
 		}
 		clientErr <- err
 	}()
 
-	// Ours over the same link: receiver on B, sender on A.
 	var rc *net.UDPConn
 	var sc net.PacketConn
 	if err := l.Do(link.SideB, func() error {
@@ -150,37 +217,46 @@ func TestAgreesWithIperf3(t *testing.T) {
 	}
 	ours := <-done
 	if err := <-clientErr; err != nil {
-		t.Fatal(err)
+		return iperfServer{}, ours, oursJ, err
 	}
-	if err := srv.Wait(); err != nil {
-		t.Fatalf("iperf3 server: %v: %s", err, srvOut.String())
-	}
+	serr := srv.Wait()
 	srvDone = true
+	if serr != nil {
+		return iperfServer{}, ours, oursJ, fmt.Errorf("iperf3 server: %w: %s", serr, srvOut.String())
+	}
 	var res iperfServer
 	if err := json.Unmarshal(srvOut.Bytes(), &res); err != nil || res.Error != "" {
-		t.Fatalf("iperf3 server JSON: %v %s", err, res.Error)
+		return res, ours, oursJ, fmt.Errorf("iperf3 server JSON: %v %s", err, res.Error)
 	}
-	var iperfJ []float64
-	for _, iv := range res.Intervals {
-		if iv.Sum.Start >= 1 {
-			iperfJ = append(iperfJ, iv.Sum.JitterMS)
+	return res, ours, oursJ, nil
+}
+
+// modelJitter simulates the link's delay model for a stream of rate
+// datagrams/s and returns the mean of RFC 3550 J sampled every 250 ms after
+// the first second, as the test samples it.
+func modelJitter(rate float64, delay, jitter time.Duration, seconds int) float64 {
+	r := rand.New(rand.NewPCG(7, 7))
+	n := int(rate) * seconds
+	type pkt struct{ sent, arr float64 }
+	ps := make([]pkt, n)
+	for i := range ps {
+		sent := float64(i) / rate
+		ps[i] = pkt{sent, sent + delay.Seconds() + (r.Float64()*2-1)*jitter.Seconds()}
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i].arr < ps[j].arr })
+	var j, prev float64
+	var samples []float64
+	next := 1.0
+	for i, p := range ps {
+		tr := p.arr - p.sent
+		if i > 0 {
+			j += (math.Abs(tr-prev) - j) / 16
+		}
+		prev = tr
+		if p.arr >= next {
+			samples = append(samples, j*1000)
+			next += 0.25
 		}
 	}
-	ab, _ := l.Counters()
-
-	it := res.End.Sum
-	o := ours.Total
-	ij, oj := mean(iperfJ), mean(oursJ)
-	t.Logf("iperf3: %d datagrams, lost %.2f%%, jitter %.3f ms (mean of %d readings)", it.Packets, it.LostPercent, ij, len(iperfJ))
-	t.Logf("ours:   %d datagrams, lost %.2f%%, jitter %.3f ms (mean of %d readings; kernel drops %d)", o.Sent, o.LossPercent(), oj, len(oursJ), ours.KernelDrops)
-	t.Logf("link A->B: %+v", ab)
-	if o.Sent < 7000 || it.Packets < 7000 || len(iperfJ) < 10 || len(oursJ) < 10 {
-		t.Fatalf("too little to compare: ours %d datagrams %d readings, iperf3 %d datagrams %d readings", o.Sent, len(oursJ), it.Packets, len(iperfJ))
-	}
-	if d := math.Abs(o.LossPercent() - it.LostPercent); d > iperfLossTolerance {
-		t.Errorf("loss differs by %.2f points (ours %.2f%%, iperf3 %.2f%%), tolerance %.1f", d, o.LossPercent(), it.LostPercent, iperfLossTolerance)
-	}
-	if d := math.Abs(oj - ij); d > iperfJitterTolerance*ij {
-		t.Errorf("jitter differs: ours %.3f ms, iperf3 %.3f ms (tolerance %.0f%%)", oj, ij, iperfJitterTolerance*100)
-	}
+	return mean(samples)
 }
