@@ -67,5 +67,9 @@ func histogram(res compare.Result, n int) (edges []float64, tcp, udp []int) {
 
 func settings(res compare.Result) string {
 	o := res.Options
-	return fmt.Sprintf("%d messages of %d B at %.0f/s; impairment: %s; link: %s", o.Count, o.Size, o.Rate, o.Impair.String(), res.Link)
+	where := "UDP impaired at the socket, TCP unimpaired on loopback"
+	if res.Link == compare.LinkNetns {
+		where = "both over a link between namespaces, impaired A->B (ACKs return clean)"
+	}
+	return fmt.Sprintf("%d messages of %d B at %.0f/s; impairment: %s\n%s", o.Count, o.Size, o.Rate, o.Impair.String(), where)
 }

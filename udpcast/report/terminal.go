@@ -37,7 +37,9 @@ func Terminal(w io.Writer, res compare.Result, o TermOptions) {
 		o.Width = 80
 	}
 	c := o.Color
-	fmt.Fprintln(w, paint(c, ansiDim, settings(res)))
+	for _, line := range strings.Split(settings(res), "\n") {
+		fmt.Fprintln(w, paint(c, ansiDim, line))
+	}
 	if res.Congestion != "" {
 		fmt.Fprintln(w, paint(c, ansiDim, "TCP congestion control: "+res.Congestion))
 	}
