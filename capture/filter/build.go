@@ -70,7 +70,22 @@ func newBuilder(link layers.LinkType) (*builder, error) {
 // linkProto tests that the link layer carries the given EtherType.
 func (b *builder) linkProto(et uint32) bnode {
 	switch b.kind {
-	case lkEther, lkSLL, lkSLL2:
+	case lkEther, lkSLL:
+		if et <= 1500 { // an 802.2 LLC SAP, not an EtherType
+			var isLLC bnode
+			if b.kind == lkEther {
+				isLLC = not(cmpK(ld(b.etOff, 2), bpf.JumpGreaterThan, 1500))
+			} else {
+				isLLC = eqK(ld(b.etOff, 2), 4) // LINUX_SLL_P_802_2
+			}
+			switch et {
+			case 0x06, 0xf0, 0xfe: // IP, NetBEUI, ISO: DSAP and SSAP
+				return and(isLLC, eqK(ld(b.nl, 2), et<<8|et))
+			}
+			return and(isLLC, eqK(ld(b.nl, 1), et))
+		}
+		return eqK(ld(b.etOff, 2), et)
+	case lkSLL2:
 		return eqK(ld(b.etOff, 2), et)
 	case lkNull, lkLoop:
 		fam := func(v uint32) bnode {
@@ -305,6 +320,12 @@ func (b *builder) protoNum(v uint32, proto string) (bnode, error) {
 	case "ip6":
 		return b.ip6Proto(v), nil
 	case "ether", "link":
+		switch v {
+		case 0xe0, 0x809b, 0x80f3: // IPX, AppleTalk, AARP: libpcap looks into SNAP headers
+			if b.kind == lkEther || b.kind == lkSLL {
+				return nil, errf("ether proto 0x%x (IPX/AppleTalk) is not supported", v)
+			}
+		}
 		return b.linkProto(v), nil
 	}
 	return nil, errf("'%s proto' is not supported (use ip, ip6 or ether proto)", proto)

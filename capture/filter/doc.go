@@ -52,6 +52,9 @@
 //     fragments), icmp6[...] is relative to a fixed 40-byte IPv6 header.
 //   - In "a OP b" inside an arithmetic expression only the protocol test of
 //     a is kept, as in libpcap ("ip[0] + tcp[0] = 1" does not test for TCP).
+//   - "ether proto N" with N <= 1500 is an 802.2 LLC SAP on Ethernet and SLL
+//     (0x06, 0xf0 and 0xfe test DSAP and SSAP), as in libpcap; IPX and
+//     AppleTalk are not supported.
 //   - "len" is the length of the bytes given to Match (tcpdump uses the
 //     packet's original length; they differ only for truncated packets).
 //

@@ -63,6 +63,7 @@ var errorCases = []struct {
 	{"tcp[0] = bar", 10, "unknown name", false},
 	{"port 80 $ 1", 9, "unexpected character", false},
 	{"tcp and é", 9, "unexpected character 'é'", false},
+	{"ether proto 0xe0", 13, "IPX/AppleTalk", true},
 	{"net 10.0.0.0/33", 14, "mask length", false},
 	{"ip6 net 2001:db8::1/32", 9, "non-network bits", false},
 	{"len > 0x1ffffffff", 7, "does not fit in 32 bits", false},

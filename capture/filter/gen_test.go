@@ -208,6 +208,9 @@ func testPackets(t testing.TB, full bool) []netPkt {
 	add(arpPkt(t, 1, layers.EthernetTypeARP, "10.0.0.1", "10.0.0.2", macBcast),
 		arpPkt(t, 2, layers.EthernetTypeARP, "10.0.0.2", "10.0.0.1", macA),
 		arpPkt(t, 3, layers.EthernetType(0x8035), "192.168.1.10", "192.168.1.1", macBcast))
+	// 802.3 frames with 802.2 LLC: spanning tree (SAP 0x42) and ISO (0xfe)
+	add(netPkt{et: llcType, data: append([]byte{0x42, 0x42, 0x03}, make([]byte, 35)...), src: macA, dst: net.HardwareAddr{0x01, 0x80, 0xc2, 0, 0, 0}},
+		netPkt{et: llcType, data: append([]byte{0xfe, 0xfe, 0x03, 0x83}, make([]byte, 30)...), src: macB, dst: macMcast})
 	if full {
 		// 802.1Q and 802.1ad tagged frames (Ethernet only)
 		tagged := func(p netPkt, tags ...uint32) netPkt {
@@ -241,10 +244,17 @@ func outgoing(p netPkt) bool {
 	return sum%2 == 1
 }
 
+// llcType marks an 802.3 frame whose payload starts with an 802.2 LLC header.
+const llcType = layers.EthernetType(4)
+
 // frame puts p behind the link-layer header of link.
 func frame(t testing.TB, link layers.LinkType, p netPkt) []byte {
 	switch link {
 	case layers.LinkTypeEthernet:
+		if p.et == llcType { // a length instead of an EtherType
+			h := append(append(append([]byte(nil), p.dst...), p.src...), byte(len(p.data)>>8), byte(len(p.data)))
+			return append(h, p.data...)
+		}
 		return serialize(t, &layers.Ethernet{SrcMAC: p.src, DstMAC: p.dst, EthernetType: p.et}, gopacket.Payload(p.data))
 	case layers.LinkTypeLinuxSLL:
 		h := make([]byte, 16)
