@@ -1,0 +1,135 @@
+package labs
+
+import (
+	"embed"
+	"fmt"
+)
+
+//go:embed text/*.md
+var texts embed.FS
+
+func text(name string) string {
+	b, err := texts.ReadFile("text/" + name)
+	if err != nil {
+		// The texts are embedded at build time; a missing one is a bug in
+		// this package, caught by TestCatalog.
+		return fmt.Sprintf("(missing lab text %s)", name)
+	}
+	return string(b)
+}
+
+// Catalog returns the labs in order.
+func Catalog() Book {
+	return Book{
+		{
+			Number: 1, Slug: "handshake", Title: "Sockets, clients and servers: the TCP handshake",
+			Goal: "see the three-way handshake and the teardown in a capture",
+			Text: text("01-handshake.md"),
+			Hints: []string{
+				"`lab run 1` captures only while it runs: connect while it is running, then stop it with Ctrl-C so the file is complete.",
+				"Read the file with `wiredojo capture read FILE -v`: the flags column shows [S], [S.], [.] and [F.].",
+				"Run exactly: wiredojo chat emit --addr 127.0.0.1:7071 --ns / --event hello '\"hi\"' while `lab run 1` is running, then Ctrl-C it and run `lab check 1`.",
+			},
+			Run: runHandshake, Check: checkHandshake,
+		},
+		{
+			Number: 2, Slug: "bytestream", Title: "TCP is a byte stream: framing",
+			Goal: "see messages coalesce, then frame them with length prefixes",
+			Text: text("02-bytestream.md"),
+			Hints: []string{
+				"Each frame is 4 bytes of length (big-endian), then that many bytes.",
+				"`three` has five letters: its length bytes are \\x00\\x00\\x00\\x05.",
+				"Run exactly: printf '\\x00\\x00\\x00\\x03one\\x00\\x00\\x00\\x03two\\x00\\x00\\x00\\x05three' | nc -q1 127.0.0.1 7072",
+			},
+			Run: runByteStream, Check: checkByteStream,
+		},
+		{
+			Number: 3, Slug: "events", Title: "Bidirectional events and acknowledgements",
+			Goal: "emit events, listen to them, and get an ack back",
+			Text: text("03-events.md"),
+			Hints: []string{
+				"Start the listener first: a plain event reaches only those connected when it is sent.",
+				"`--ack` makes `chat emit` wait for the reply and print it.",
+				"The `echo` handler answers with its arguments: the ack of '\"ping\"' is \"ping\".",
+			},
+			Run: runEvents, Check: checkEvents,
+		},
+		{
+			Number: 4, Slug: "websocket", Title: "WebSocket by hand",
+			Goal: "compute Sec-WebSocket-Accept and see masking in a capture",
+			Text: text("04-websocket.md"),
+			Hints: []string{
+				"Concatenate the key and the GUID as text, hash the bytes with SHA-1, and base64 the 20-byte digest.",
+				"For the key dGhlIHNhbXBsZSBub25jZQ== the RFC gives the answer as an example (RFC 6455, section 1.3).",
+				"The answer is s3pPLMBiTxaQ9kYGzzhZRbK+xOo= ; write it with: echo 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=' > LABDIR/accept.txt",
+			},
+			Run: runWebSocket, Check: checkWebSocket,
+		},
+		{
+			Number: 5, Slug: "queues", Title: "Missed events and queues",
+			Goal: "plain versus durable emits while a client is offline",
+			Text: text("05-queues.md"),
+			Hints: []string{
+				"The queue is keyed by client id: reconnect with the same --client-id.",
+				"Durable events are redelivered until `chat listen` acknowledges them; it does so by itself.",
+				"Plain events sent while you were away are gone: that is the point of the lab.",
+			},
+			Run: runQueues, Check: checkQueues,
+		},
+		{
+			Number: 6, Slug: "rooms", Title: "Rooms and namespaces",
+			Goal: "join rooms, emit to one, and watch the room lifecycle",
+			Text: text("06-rooms.md"),
+			Hints: []string{
+				"`chat listen --room blue` asks the server to join room blue for you.",
+				"A room is created when its first member joins and deleted when its last member leaves.",
+				"Stop the listeners (Ctrl-C) before checking, so `leave-room` and `delete-room` appear in the log.",
+			},
+			Run: runRooms, Check: checkRooms,
+		},
+		{
+			Number: 7, Slug: "many-servers", Title: "Many servers: two nodes and Redis",
+			Goal: "a broadcast on one node reaches a client on the other",
+			Text: text("07-many-servers.md"),
+			Hints: []string{
+				"Both nodes use the same Redis: rooms are shared through it.",
+				"Start the listener on node 2 before emitting on node 1.",
+				"Check that `lab run 7` is still running: it owns Redis and both nodes.",
+			},
+			Run: runManyServers, Check: checkManyServers,
+		},
+		{
+			Number: 8, Slug: "tcp-vs-udp", Title: "TCP versus UDP under loss",
+			Goal: "loss, reordering and jitter against head-of-line blocking",
+			Text: text("08-tcp-vs-udp.md"),
+			Hints: []string{
+				"The comparison needs loss: without --loss both deliver everything.",
+				"`--json` prints one object with `tcp` and `udp`: redirect it into the lab folder.",
+				"Run exactly: wiredojo compare --count 2000 --size 200 --loss 5% --delay 10ms --jitter 2ms --json > LABDIR/compare.json",
+			},
+			Check: checkTCPvsUDP,
+		},
+		{
+			Number: 9, Slug: "osi-tcpip", Title: "OSI versus TCP/IP",
+			Goal: "place each layer of captured packets on both models",
+			Text: text("09-osi-tcpip.md"),
+			Hints: []string{
+				"`capture read -v` labels every layer with its OSI number and TCP/IP layer.",
+				"TCP/IP has four layers: link, internet, transport, application.",
+				"Ethernet 2 link, IPv4 3 internet, TCP 4 transport, UDP 4 transport, HTTP 7 application, WebSocket 7 application.",
+			},
+			Check: checkLayers,
+		},
+		{
+			Number: 10, Slug: "broadcast-multicast", Title: "UDP broadcast and multicast",
+			Goal: "send to a multicast group and receive as a member",
+			Text: text("10-broadcast-multicast.md"),
+			Hints: []string{
+				"The receiver must join the group (--group) before the sender sends.",
+				"Multicast on one machine works through the loopback of the multicast route; `udp send` turns loopback on.",
+				"Start the receiver, then run: wiredojo udp send --group 239.1.2.3 --port 9999 --count 100 --size 64",
+			},
+			Check: checkMulticast,
+		},
+	}
+}

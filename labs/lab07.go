@@ -1,0 +1,60 @@
+package labs
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os/exec"
+)
+
+func runManyServers(ctx context.Context, env *Env) error {
+	redisPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	redisBin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return fmt.Errorf("lab 7 needs redis-server: install it (apt-get install redis-server): %w", err)
+	}
+	fmt.Fprintf(env.Out, "$ redis-server --port %d --save '' --appendonly no --dir %s\n", redisPort, env.Dir)
+	rctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	redis := exec.CommandContext(rctx, redisBin, "--port", fmt.Sprint(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", env.Dir)
+	if err := redis.Start(); err != nil {
+		return fmt.Errorf("starting redis-server: %w", err)
+	}
+	defer func() { stop(); _ = redis.Wait() }()
+	url := fmt.Sprintf("redis://127.0.0.1:%d/0", redisPort)
+	if err := waitTCP(ctx, fmt.Sprintf("127.0.0.1:%d", redisPort)); err != nil {
+		return err
+	}
+	return env.runAll(ctx, []command{
+		cmd("node1.log", "chat", "serve", "--addr", env.Addr("127.0.0.1:7077"), "--redis", url, "--verbose"),
+		cmd("node2.log", "chat", "serve", "--addr", env.Addr("127.0.0.1:7078"), "--redis", url, "--verbose"),
+	})
+}
+
+func checkManyServers(_ context.Context, env *Env) Result {
+	b, err := readEvidence(env, "node2.jsonl", "run the listener of `lab show 7` on node 2 with its output redirected there")
+	if err != nil {
+		return Fail("node2.jsonl", err.Error())
+	}
+	var res Result
+	got := false
+	for _, m := range jsonLines(b) {
+		if m["event"] == "hello" && jsonEqual(firstArg(m["args"]), "from node 1") {
+			got = true
+		}
+	}
+	res.Add("the event from node 1 reached node 2", got, "node2.jsonl has no `hello` \"from node 1\": listen on 127.0.0.1:7078 in room lobby, then emit through 127.0.0.1:7077 with --room lobby")
+	return res
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("finding a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

@@ -1,0 +1,24 @@
+package labs
+
+import (
+	"context"
+	"fmt"
+)
+
+func checkMulticast(_ context.Context, env *Env) Result {
+	b, err := readEvidence(env, "multicast.json", "run `wiredojo udp recv ... --group 239.1.2.3 --json > "+env.Path("multicast.json")+"` (see `lab show 10`)")
+	if err != nil {
+		return Fail("multicast.json", err.Error())
+	}
+	m, ok := lastJSONObject(b)
+	if !ok {
+		return Fail("multicast.json", "multicast.json holds no JSON summary: run `udp recv` with --json and let it finish (--count, or Ctrl-C)")
+	}
+	var res Result
+	recv, ok := number(m, "received")
+	res.Add("the receiver's summary", ok, "the JSON has no \"received\" field: is it the output of `udp recv --json`?")
+	if ok {
+		res.Add("datagrams received from the group", recv > 0, fmt.Sprintf("received %.0f datagrams: start the receiver with --group before sending to the group", recv))
+	}
+	return res
+}

@@ -1,0 +1,128 @@
+package labs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// proc is a program a lab's Run started; stop ends it.
+type proc struct {
+	cmd  *exec.Cmd
+	done chan error
+	log  *os.File
+}
+
+// start runs a wiredojo command (args after the program name), printing it
+// first as the learner would type it. Its output goes to logName in the lab
+// folder when logName is set, else to env.Out.
+func (e *Env) start(ctx context.Context, logName string, args ...string) (*proc, error) {
+	fmt.Fprintf(e.Out, "$ wiredojo %s\n", quoteArgs(args))
+	cmd := exec.Command(e.Self, args...)
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	p := &proc{cmd: cmd, done: make(chan error, 1)}
+	var out io.Writer = e.Out
+	if logName != "" {
+		f, err := os.OpenFile(e.Path(logName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("opening %s: %w", logName, err)
+		}
+		p.log = f
+		out = io.MultiWriter(f, e.Out)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		p.closeLog()
+		return nil, fmt.Errorf("starting wiredojo %s: %w", args[0], err)
+	}
+	go func() { p.done <- cmd.Wait() }()
+	return p, nil
+}
+
+// exited reports whether the program ended within d (it failed to start
+// its work, e.g. the port was taken).
+func (p *proc) exited(d time.Duration) (bool, error) {
+	select {
+	case err := <-p.done:
+		p.done <- err
+		return true, err
+	case <-time.After(d):
+		return false, nil
+	}
+}
+
+// stop interrupts the program (as Ctrl-C would), waits for it to clean up,
+// and kills it after a grace period.
+func (p *proc) stop() {
+	defer p.closeLog()
+	_ = p.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+func (p *proc) closeLog() {
+	if p.log != nil {
+		p.log.Close()
+	}
+}
+
+// runAll starts the given commands in order, waits until ctx ends, then
+// stops them in reverse order. A command that exits early ends the run with
+// its error.
+func (e *Env) runAll(ctx context.Context, cmds []command) error {
+	var started []*proc
+	defer func() {
+		for i := len(started) - 1; i >= 0; i-- {
+			started[i].stop()
+		}
+		fmt.Fprintln(e.Out, "stopped and cleaned up")
+	}()
+	for _, c := range cmds {
+		p, err := e.start(ctx, c.log, c.args...)
+		if err != nil {
+			return err
+		}
+		started = append(started, p)
+		if gone, err := p.exited(c.settle); gone {
+			if err == nil {
+				err = errors.New("it exited")
+			}
+			return fmt.Errorf("wiredojo %s stopped at once (%v): is the port in use, or another lab running?", quoteArgs(c.args), err)
+		}
+	}
+	fmt.Fprintln(e.Out, "ready; follow the lab's steps in another terminal (Ctrl-C here stops it)")
+	<-ctx.Done()
+	return nil
+}
+
+// command is one program of a lab's set-up.
+type command struct {
+	args   []string
+	log    string        // file in the lab folder for its output ("" = terminal)
+	settle time.Duration // how long it must stay up to count as started
+}
+
+func cmd(log string, args ...string) command {
+	return command{args: args, log: log, settle: 300 * time.Millisecond}
+}
+
+func quoteArgs(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " '\"$*?&|;<>()") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		q[i] = a
+	}
+	return strings.Join(q, " ")
+}
