@@ -2,12 +2,12 @@ package tcpchat
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"sync"
 	"time"
 
@@ -34,8 +34,12 @@ type ClientOptions struct {
 	NoReconnect bool
 	BackoffMin  time.Duration
 	BackoffMax  time.Duration
-	// Dial opens the transport; the default dials TCP, sends the preamble
-	// and frames packets. A WebSocket dialer plugs in here.
+	// TLSConfig, when set, makes the default dialer open TLS before the
+	// framed protocol; it is also used for wss:// URLs.
+	TLSConfig *tls.Config
+	// Dial opens the transport; the default dials TCP (TLS with
+	// TLSConfig), sends the preamble and frames packets, or, for a ws:// or
+	// wss:// URL, opens a WebSocket and sends one packet per message.
 	Dial func(ctx context.Context, addr string) (Transport, error)
 	// OnState observes connection changes: connected true after each
 	// (re)connect, false with the error after each loss.
@@ -61,22 +65,12 @@ func (o *ClientOptions) setDefaults() {
 		o.BackoffMax = 5 * time.Second
 	}
 	if o.Dial == nil {
-		maxFrame := o.MaxFrame
+		maxFrame, cfg := o.MaxFrame, o.TLSConfig
 		o.Dial = func(ctx context.Context, addr string) (Transport, error) {
-			var d net.Dialer
-			nc, err := d.DialContext(ctx, "tcp", addr)
-			if err != nil {
-				return nil, err
+			if IsWebSocketURL(addr) {
+				return dialWebSocket(ctx, addr, cfg, maxFrame) // websocket.go
 			}
-			if dl, ok := ctx.Deadline(); ok {
-				nc.SetWriteDeadline(dl)
-			}
-			if _, err := nc.Write(wire.Preamble); err != nil {
-				nc.Close()
-				return nil, err
-			}
-			nc.SetWriteDeadline(time.Time{})
-			return NewFramedTransport(nc, maxFrame), nil
+			return dialFramed(ctx, addr, cfg, maxFrame)
 		}
 	}
 }

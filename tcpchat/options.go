@@ -1,6 +1,7 @@
 package tcpchat
 
 import (
+	"crypto/tls"
 	"time"
 
 	"github.com/wiredojo/wiredojo/framing"
@@ -55,6 +56,18 @@ type Options struct {
 	OnClose func(CloseInfo)
 	// Logf, when set, receives one line per notable event.
 	Logf func(format string, args ...any)
+	// TLSConfig, when set (with a certificate), lets clients open TLS on
+	// the chat's port: the server terminates it and sniffs again, so
+	// wss:// and TLS-framed clients share the port.
+	TLSConfig *tls.Config
+	// Origins is the allow-list of GET /ws for browsers' Origin header:
+	// origins ("https://example.com") or host glob patterns ("*.example.com",
+	// "127.0.0.1:*"), "*" for any. A page of the server's own host and a
+	// client sending no Origin are always allowed.
+	Origins []string
+	// MaxWebSocketMessage is the largest WebSocket message accepted
+	// (default MaxFrame); a larger one closes with status 1009.
+	MaxWebSocketMessage int
 }
 
 // CloseInfo describes a connection that ended.
@@ -67,6 +80,9 @@ type CloseInfo struct {
 func (o *Options) setDefaults() {
 	if o.MaxFrame <= 0 {
 		o.MaxFrame = framing.DefaultMaxFrame
+	}
+	if o.MaxWebSocketMessage <= 0 {
+		o.MaxWebSocketMessage = o.MaxFrame
 	}
 	if o.HandshakeTimeout <= 0 {
 		o.HandshakeTimeout = DefaultHandshakeTimeout

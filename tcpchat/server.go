@@ -57,6 +57,7 @@ func NewServer(opts Options) *Server {
 		io.WriteString(w, "ok\n")
 	})
 	s.mux.Handle("GET /metrics", s.metrics.handler())
+	s.initWeb() // GET /ws, GET / and TLS (websocket.go, web.go, tls.go)
 	return s
 }
 
@@ -231,6 +232,12 @@ func (s *Server) isClosed() bool {
 // serveConn reads the first bytes of a connection and dispatches it.
 func (s *Server) serveConn(nc net.Conn) {
 	defer s.wg.Done()
+	s.sniff(nc, false)
+}
+
+// sniff dispatches a connection by its first bytes; inTLS is true for the
+// decrypted bytes of a TLS connection (no TLS inside TLS).
+func (s *Server) sniff(nc net.Conn, inTLS bool) {
 	nc.SetReadDeadline(time.Now().Add(s.opts.HandshakeTimeout))
 	var head [5]byte
 	if _, err := io.ReadFull(nc, head[:]); err != nil {
@@ -244,11 +251,9 @@ func (s *Server) serveConn(nc net.Conn) {
 	case bytes.Equal(head[:4], wire.Preamble[:4]):
 		fmt.Fprintf(nc, "wiredojo: protocol version %d is not supported; this server speaks version %d\n", head[4], wire.Version)
 		nc.Close()
+	case head[0] == 0x16 && !inTLS && s.opts.TLSConfig != nil:
+		s.serveTLS(nc, head[:]) // then sniffs the decrypted bytes (tls.go)
 	case head[0] == 0x16:
-		// TLS ClientHello (issue 3): when a certificate is configured,
-		// terminate TLS here with tls.Server(&prefixConn{nc, head[:]}, cfg)
-		// and sniff the decrypted bytes again, so that wss:// and
-		// TLS-framed clients share the port.
 		s.logf("tcpchat: %s: TLS ClientHello refused: TLS is not configured on this server", nc.RemoteAddr())
 		nc.Close()
 	case isHTTPMethod(head[:]):

@@ -1,0 +1,189 @@
+package tcpchat
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/wiredojo/wiredojo/framing"
+	"github.com/wiredojo/wiredojo/framing/ws"
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
+)
+
+// WebSocketPath is where the server upgrades HTTP requests to WebSocket.
+const WebSocketPath = "/ws"
+
+// wsTransport is the Transport of the event protocol over WebSocket: one
+// packet per binary message, no length prefix (the message has one).
+type wsTransport struct {
+	c      *ws.Conn
+	buf    []byte // the last packet read; reused
+	closed atomic.Bool
+}
+
+// NewWebSocketTransport returns the Transport over an open WebSocket
+// connection: each packet travels as one binary message. A text message
+// is refused with close status 1003 (unsupported data).
+func NewWebSocketTransport(c *ws.Conn) Transport { return &wsTransport{c: c} }
+
+// wsKeepBuffer is the largest read buffer kept between packets; a larger
+// one (after a large message) is dropped so an idle connection holds little.
+const wsKeepBuffer = 64 << 10
+
+func (t *wsTransport) ReadPacket() ([]byte, error) {
+	if cap(t.buf) > wsKeepBuffer {
+		t.buf = nil
+	}
+	op, msg, err := t.c.AppendMessage(t.buf[:0])
+	if err != nil {
+		return nil, t.readError(err)
+	}
+	t.buf = msg
+	if op != ws.OpBinary {
+		// Close with the handshake so the peer reads the reason; bounded
+		// by the ws package's close timeout.
+		t.closed.Store(true)
+		t.c.Close(ws.StatusUnsupportedData, "event packets travel in binary messages")
+		return nil, ErrTextMessage
+	}
+	return msg, nil
+}
+
+// readError maps the ws package's final read errors to the ones the
+// connection code understands: a normal close is io.EOF, a message over
+// the limit a *framing.TooLargeError.
+func (t *wsTransport) readError(err error) error {
+	var ce *ws.CloseError
+	var big *ws.MessageTooBigError
+	switch {
+	case errors.As(err, &ce) && (ce.Code == ws.StatusNormalClosure || ce.Code == ws.StatusGoingAway || ce.Code == ws.StatusNoStatus):
+		return io.EOF
+	case errors.As(err, &big):
+		return fmt.Errorf("%w (ws: message too big: closed with status 1009)", &framing.TooLargeError{Len: uint32(min(big.Size, 1<<32-1)), Max: int(big.Max)})
+	case errors.Is(err, ws.ErrClosed) && t.closed.Load():
+		return net.ErrClosed
+	}
+	return err
+}
+
+func (t *wsTransport) WritePackets(payloads [][]byte) error {
+	for _, p := range payloads {
+		if err := t.c.WriteMessage(ws.OpBinary, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *wsTransport) SetReadDeadline(d time.Time) error  { return t.c.SetReadDeadline(d) }
+func (t *wsTransport) SetWriteDeadline(d time.Time) error { return t.c.SetWriteDeadline(d) }
+func (t *wsTransport) RemoteAddr() net.Addr               { return t.c.RemoteAddr() }
+
+// wsCloseWait bounds the close frame Close tries to send before it drops
+// the connection.
+const wsCloseWait = 100 * time.Millisecond
+
+// Close sends a close frame (status 1001, going away) if the connection can
+// take it within a short bound, then closes the connection at once.
+func (t *wsTransport) Close() error {
+	if t.closed.Swap(true) {
+		return nil
+	}
+	t.c.SetWriteDeadline(time.Now().Add(wsCloseWait))
+	var buf [ws.MaxControlPayload]byte
+	t.c.WriteFrame(true, ws.OpClose, ws.AppendClosePayload(buf[:0], ws.StatusGoingAway, ""))
+	return t.c.CloseNow()
+}
+
+// CloseWrite ends the sending side after a final packet: it sends a normal
+// close frame; the reader then sees the peer's answer and ends.
+func (t *wsTransport) CloseWrite() error {
+	var buf [ws.MaxControlPayload]byte
+	return t.c.WriteFrame(true, ws.OpClose, ws.AppendClosePayload(buf[:0], ws.StatusNormalClosure, ""))
+}
+
+// sameHostOrigin reports whether origin ("http://host:port") names host.
+func sameHostOrigin(origin, host string) bool {
+	_, h, ok := strings.Cut(origin, "://")
+	return ok && strings.EqualFold(h, host)
+}
+
+// initWebSocket adds GET /ws: it upgrades the request (Origin checked
+// against Options.Origins; a page of the same host is always allowed, a
+// client without Origin too) and runs the event protocol on the connection
+// until it ends.
+func (s *Server) initWebSocket() {
+	max := int64(s.opts.MaxWebSocketMessage)
+	listed := &ws.Upgrader{Origins: s.opts.Origins, MaxMessageSize: max}
+	sameHost := &ws.Upgrader{MaxMessageSize: max} // no list: same host only
+	s.mux.HandleFunc("GET "+WebSocketPath, func(w http.ResponseWriter, r *http.Request) {
+		u := sameHost
+		if len(s.opts.Origins) > 0 && !sameHostOrigin(r.Header.Get("Origin"), r.Host) {
+			u = listed
+		}
+		c, err := u.UpgradeHTTP(w, r)
+		if err != nil {
+			s.logf("tcpchat: %s: WebSocket upgrade refused: %v", r.RemoteAddr, err)
+			return
+		}
+		s.ServeTransport(NewWebSocketTransport(c))
+	})
+}
+
+// IsWebSocketURL reports whether addr is a ws:// or wss:// URL, which
+// Dial reaches over WebSocket instead of framed TCP.
+func IsWebSocketURL(addr string) bool {
+	return strings.HasPrefix(addr, "ws://") || strings.HasPrefix(addr, "wss://")
+}
+
+// dialWebSocket opens the WebSocket transport to a ws:// or wss:// URL.
+func dialWebSocket(ctx context.Context, url string, cfg *tls.Config, maxMessage int) (Transport, error) {
+	c, err := ws.Dial(ctx, url, &ws.DialOptions{TLSConfig: cfg, MaxMessageSize: int64(maxMessage)})
+	if err != nil {
+		return nil, err
+	}
+	return NewWebSocketTransport(c), nil
+}
+
+// dialFramed opens a framed-TCP transport to addr (HOST:PORT), over TLS
+// when cfg is set, and sends the preamble.
+func dialFramed(ctx context.Context, addr string, cfg *tls.Config, maxFrame int) (Transport, error) {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if cfg != nil {
+		if cfg.ServerName == "" && !cfg.InsecureSkipVerify {
+			cfg = cfg.Clone()
+			cfg.ServerName, _, _ = net.SplitHostPort(addr)
+		}
+		tc := tls.Client(nc, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("tls handshake: %w", err)
+		}
+		nc = tc
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		nc.SetWriteDeadline(dl)
+	}
+	if _, err := nc.Write(wire.Preamble); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	nc.SetWriteDeadline(time.Time{})
+	return NewFramedTransport(nc, maxFrame), nil
+}
+
+// ErrTextMessage is the reason recorded when a WebSocket peer sends a text
+// message: event packets travel in binary messages only, and the
+// connection was closed with status 1003 (unsupported data).
+var ErrTextMessage = errors.New("tcpchat: text WebSocket message refused: event packets travel in binary messages")
