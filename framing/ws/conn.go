@@ -578,7 +578,7 @@ func (c *Conn) WriteMessage(op OpCode, p []byte) error {
 	}
 	if c.deflate && !c.noCompress && len(p) >= compressMin {
 		bp := writeBufPool.Get().(*[]byte)
-		z := compress((*bp)[:0], p)
+		z := compress((*bp)[:0], p, c.dp.huffmanOnly)
 		err := c.writeFrameLocked(true, op, true, z)
 		if cap(z) == writeBufSize {
 			*bp = z[:cap(z)]

@@ -25,11 +25,19 @@ type deflateParams struct {
 	// peerContext: the peer may reuse its compression context between
 	// messages, so our decompressor keeps the last window of output.
 	peerContext bool
+	// huffmanOnly: the peer limited our LZ77 window below 2^15 bytes.
+	// compress/flate cannot shrink its window, but its HuffmanOnly mode
+	// makes no back-references at all, which fits any window.
+	huffmanOnly bool
 }
 
 var (
 	flateWriterPool = sync.Pool{New: func() any {
 		w, _ := flate.NewWriter(nil, flate.BestSpeed)
+		return w
+	}}
+	huffmanWriterPool = sync.Pool{New: func() any {
+		w, _ := flate.NewWriter(nil, flate.HuffmanOnly)
 		return w
 	}}
 	flateReaderPool = sync.Pool{New: func() any {
@@ -49,13 +57,17 @@ func (w *sliceWriter) Write(p []byte) (int, error) {
 // DEFLATE, sync-flushed, without the trailing 00 00 ff ff. We never reuse
 // the compression context between messages (always allowed by RFC 7692),
 // which lets compressors come from a shared pool.
-func compress(dst, p []byte) []byte {
-	fw := flateWriterPool.Get().(*flate.Writer)
+func compress(dst, p []byte, huffmanOnly bool) []byte {
+	pool := &flateWriterPool
+	if huffmanOnly {
+		pool = &huffmanWriterPool
+	}
+	fw := pool.Get().(*flate.Writer)
 	sw := sliceWriter{b: dst}
 	fw.Reset(&sw)
 	fw.Write(p)
 	fw.Flush()
-	flateWriterPool.Put(fw)
+	pool.Put(fw)
 	out := sw.b
 	if n := len(out); n >= len(dst)+4 && bytes.Equal(out[n-4:], deflateTail[:4]) {
 		out = out[:n-4]
@@ -170,49 +182,62 @@ func windowBits(v []byte) (int, bool) {
 	return n, err == nil && n >= 8 && n <= 15 && len(v) <= 2
 }
 
-// acceptDeflateOffer checks one permessage-deflate offer from a client; ok
-// is false when we must decline it (unknown or repeated parameters, bad
-// values, or server_max_window_bits below 15: compress/flate cannot shrink
-// its window). clientNoContext reports the client promised not to reuse
-// its context.
-func acceptDeflateOffer(params []extParam) (clientNoContext, ok bool) {
+// acceptDeflateOffer checks one permessage-deflate offer from a client and
+// returns our answer, or ok=false when we must decline it (unknown or
+// repeated parameters, bad values). We never reuse our compression context
+// (server_no_context_takeover, always allowed); a server_max_window_bits
+// below 15 is met with Huffman-only compression.
+func acceptDeflateOffer(params []extParam) (answer string, dp deflateParams, ok bool) {
 	var seen [4]bool
+	clientNoContext, serverBits := false, 0
 	for _, p := range params {
 		var i int
 		switch {
 		case equalFold(p.name, "server_no_context_takeover"):
 			i = 0
 			if p.hasValue {
-				return false, false
+				return "", dp, false
 			}
 		case equalFold(p.name, "client_no_context_takeover"):
 			i = 1
 			if p.hasValue {
-				return false, false
+				return "", dp, false
 			}
 			clientNoContext = true
 		case equalFold(p.name, "server_max_window_bits"):
 			i = 2
 			n, good := windowBits(p.value)
-			if !p.hasValue || !good || n < 15 {
-				return false, false
+			if !p.hasValue || !good {
+				return "", dp, false
 			}
+			serverBits = n
 		case equalFold(p.name, "client_max_window_bits"):
 			i = 3
 			if p.hasValue {
 				if _, good := windowBits(p.value); !good {
-					return false, false
+					return "", dp, false
 				}
 			}
 		default:
-			return false, false
+			return "", dp, false
 		}
 		if seen[i] {
-			return false, false
+			return "", dp, false
 		}
 		seen[i] = true
 	}
-	return clientNoContext, true
+	answer = deflateAnswer
+	if clientNoContext {
+		// Echoing it confirms the client keeps no state (gorilla's client
+		// insists on seeing both no_context_takeover parameters).
+		answer = deflateAnswerNoCtx
+	}
+	if serverBits != 0 && serverBits < 15 {
+		answer += "; server_max_window_bits=" + strconv.Itoa(serverBits)
+		dp.huffmanOnly = true
+	}
+	dp.peerContext = !clientNoContext
+	return answer, dp, true
 }
 
 // The server's answers to an accepted offer.
@@ -222,39 +247,48 @@ const (
 )
 
 // clientDeflateOffer is what Dial offers: we never reuse our own context
-// (so we say so), and we accept any window the server uses.
-const clientDeflateOffer = extensionName + "; client_no_context_takeover"
+// (so we say so), we accept any window the server uses, and we let the
+// server limit ours (client_max_window_bits: below 15 we compress
+// Huffman-only).
+const clientDeflateOffer = extensionName + "; client_no_context_takeover; client_max_window_bits"
 
 // checkDeflateResponse checks the server's answer to clientDeflateOffer.
-func checkDeflateResponse(params []extParam) (serverNoContext, ok bool) {
-	var seen [3]bool
+func checkDeflateResponse(params []extParam) (dp deflateParams, ok bool) {
+	var seen [4]bool
+	dp.peerContext = true
 	for _, p := range params {
 		var i int
 		switch {
 		case equalFold(p.name, "server_no_context_takeover"):
 			i = 0
-			serverNoContext = true
+			dp.peerContext = false
 			if p.hasValue {
-				return false, false
+				return dp, false
 			}
 		case equalFold(p.name, "client_no_context_takeover"):
 			i = 1
 			if p.hasValue {
-				return false, false
+				return dp, false
 			}
 		case equalFold(p.name, "server_max_window_bits"):
 			i = 2
 			if _, good := windowBits(p.value); !p.hasValue || !good {
-				return false, false
+				return dp, false
 			}
+		case equalFold(p.name, "client_max_window_bits"):
+			i = 3
+			n, good := windowBits(p.value)
+			if !p.hasValue || !good {
+				return dp, false
+			}
+			dp.huffmanOnly = n < 15
 		default:
-			// client_max_window_bits was not offered, so it may not appear.
-			return false, false
+			return dp, false
 		}
 		if seen[i] {
-			return false, false
+			return dp, false
 		}
 		seen[i] = true
 	}
-	return serverNoContext, true
+	return dp, true
 }

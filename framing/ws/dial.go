@@ -168,12 +168,12 @@ func clientHandshake(ctx context.Context, nc net.Conn, u *url.URL, secure bool, 
 				bad = "the server answered with extension " + string(name) + ", which we did not offer (or twice)"
 				return false
 			}
-			noCtx, ok := checkDeflateResponse(params)
+			p, ok := checkDeflateResponse(params)
 			if !ok {
 				bad = "the server's permessage-deflate parameters are not acceptable: " + h.Extensions
 				return false
 			}
-			deflate, dp.peerContext = true, !noCtx
+			deflate, dp = true, p
 			return true
 		})
 		if bad != "" {

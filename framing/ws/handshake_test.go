@@ -92,8 +92,8 @@ func handshakeCases() []hsCase {
 		{name: "no common subprotocol", req: request(map[string]string{"Sec-WebSocket-Protocol": "x"}, ""), u: ws.Upgrader{Protocols: []string{"a"}}, status: 101},
 		{name: "deflate accepted", req: request(map[string]string{"Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits"}, ""), u: ws.Upgrader{Compression: true}, status: 101, extension: "permessage-deflate; server_no_context_takeover"},
 		{name: "deflate off", req: request(map[string]string{"Sec-WebSocket-Extensions": "permessage-deflate"}, ""), status: 101},
-		{name: "deflate small server window declined", req: request(map[string]string{"Sec-WebSocket-Extensions": "permessage-deflate; server_max_window_bits=10"}, ""), u: ws.Upgrader{Compression: true}, status: 101},
-		{name: "deflate second offer taken", req: request(map[string]string{"Sec-WebSocket-Extensions": "permessage-deflate; server_max_window_bits=9, permessage-deflate; client_max_window_bits=9"}, ""), u: ws.Upgrader{Compression: true}, status: 101, extension: "permessage-deflate"},
+		{name: "deflate small server window met Huffman-only", req: request(map[string]string{"Sec-WebSocket-Extensions": "permessage-deflate; server_max_window_bits=10"}, ""), u: ws.Upgrader{Compression: true}, status: 101, extension: "permessage-deflate; server_no_context_takeover; server_max_window_bits=10"},
+		{name: "deflate second offer taken", req: request(map[string]string{"Sec-WebSocket-Extensions": "permessage-deflate; server_max_window_bits=7, permessage-deflate; client_max_window_bits=9"}, ""), u: ws.Upgrader{Compression: true}, status: 101, extension: "permessage-deflate; server_no_context_takeover"},
 		{name: "deflate bad parameter declined", req: request(map[string]string{"Sec-WebSocket-Extensions": "permessage-deflate; foo=1"}, ""), u: ws.Upgrader{Compression: true}, status: 101},
 		{name: "deflate repeated parameter declined", req: request(map[string]string{"Sec-WebSocket-Extensions": "permessage-deflate; server_no_context_takeover; server_no_context_takeover"}, ""), u: ws.Upgrader{Compression: true}, status: 101},
 		{name: "deflate quoted window", req: request(map[string]string{"Sec-WebSocket-Extensions": `permessage-deflate; client_max_window_bits="8"; server_max_window_bits="15"`}, ""), u: ws.Upgrader{Compression: true}, status: 101, extension: "permessage-deflate"},
@@ -219,8 +219,8 @@ func TestDialRefusals(t *testing.T) {
 		{"extension not offered", func(k string) string {
 			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Extensions: permessage-deflate\r\nSec-WebSocket-Accept: " + ws.AcceptKey(k) + "\r\n\r\n"
 		}, ws.DialOptions{}, "did not offer"},
-		{"client window imposed", func(k string) string {
-			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=10\r\nSec-WebSocket-Accept: " + ws.AcceptKey(k) + "\r\n\r\n"
+		{"client window out of range", func(k string) string {
+			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=7\r\nSec-WebSocket-Accept: " + ws.AcceptKey(k) + "\r\n\r\n"
 		}, ws.DialOptions{Compression: true}, "not acceptable"},
 	}
 	for _, tc := range cases {

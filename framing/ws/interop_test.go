@@ -350,10 +350,10 @@ func nodeDir(t *testing.T) string {
 func TestInteropNode(t *testing.T) {
 	t.Parallel()
 	dir := nodeDir(t)
-	for _, mode := range []string{"plain", "deflate"} {
+	for _, mode := range []string{"plain", "deflate", "deflate9"} {
 		t.Run("node client, our server, "+mode, func(t *testing.T) {
 			t.Parallel()
-			url := startEcho(t, ws.Upgrader{Compression: mode == "deflate", Protocols: []string{"echo"}})
+			url := startEcho(t, ws.Upgrader{Compression: mode != "plain", Protocols: []string{"echo"}})
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			out, err := exec.CommandContext(ctx, "node", filepath.Join(dir, "client.js"), url, mode).CombinedOutput()
@@ -364,12 +364,16 @@ func TestInteropNode(t *testing.T) {
 		t.Run("our client, node server, "+mode, func(t *testing.T) {
 			t.Parallel()
 			port, lines := startNodeServer(t, dir, mode)
-			c, err := ws.Dial(ctxT(t), "ws://127.0.0.1:"+port+"/", &ws.DialOptions{Compression: mode == "deflate", Protocols: []string{"echo"}})
+			c, err := ws.Dial(ctxT(t), "ws://127.0.0.1:"+port+"/", &ws.DialOptions{Compression: mode != "plain", Protocols: []string{"echo"}})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.Subprotocol() != "echo" || c.Compressed() != (mode == "deflate") {
+			if c.Subprotocol() != "echo" || c.Compressed() != (mode != "plain") {
 				t.Fatalf("protocol %q compressed %v", c.Subprotocol(), c.Compressed())
+			}
+			ext := <-lines
+			if mode == "deflate9" && !strings.Contains(ext, "client_max_window_bits=9") {
+				t.Fatalf("node server negotiated %q", ext)
 			}
 			exchange(t, c, true)
 			select {

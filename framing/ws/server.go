@@ -193,18 +193,11 @@ func (u *Upgrader) negotiate(r *request) (protocol string, ext string, dp deflat
 			if !equalFold(name, extensionName) {
 				return true
 			}
-			noCtx, ok := acceptDeflateOffer(params)
+			answer, p, ok := acceptDeflateOffer(params)
 			if !ok {
 				return true // decline this offer, look at the next
 			}
-			// We never reuse our context; saying so lets the client keep
-			// no state. Echoing client_no_context_takeover confirms it
-			// (gorilla's client insists on both).
-			ext = deflateAnswer
-			if noCtx {
-				ext = deflateAnswerNoCtx
-			}
-			dp.peerContext = !noCtx
+			ext, dp = answer, p
 			return false
 		})
 	}

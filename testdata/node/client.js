@@ -1,14 +1,18 @@
 // Interop peer for framing/ws: the npm `ws` package as a client of our
-// server. Usage: node client.js URL [deflate]. Sends messages of many sizes
+// server. Usage: node client.js URL [plain|deflate|deflate9] (deflate9 asks
+// for 9-bit LZ77 windows both ways, so zlib here rejects any back-reference
+// we make beyond 512 bytes). Sends messages of many sizes
 // (some fragmented), checks each echo, pings, closes with 4001, and prints
 // "OK" on success (exit 0) or the failure (exit 1).
 'use strict';
 const WebSocket = require('ws');
 
 const url = process.argv[2];
-const deflate = process.argv[3] === 'deflate';
+const mode = process.argv[3] || 'plain';
+const deflate = mode !== 'plain';
+const pmd = mode === 'deflate9' ? { threshold: 0, serverMaxWindowBits: 9, clientMaxWindowBits: 9 } : { threshold: 0 };
 const ws = new WebSocket(url, ['echo'], {
-  perMessageDeflate: deflate ? { threshold: 0 } : false,
+  perMessageDeflate: deflate ? pmd : false,
   handshakeTimeout: 10000,
 });
 
@@ -29,6 +33,9 @@ for (const n of sizes) {
 plan.push({ binary: false, data: 'κόσμε', fragments: ['κό', 'σμε'] });
 plan.push({ binary: true, data: Buffer.from([1, 2, 3, 4, 5, 6]), fragments: [Buffer.from([1, 2]), Buffer.from([3, 4]), Buffer.from([5, 6])] });
 
+let answered = '';
+ws.on('upgrade', (res) => { answered = res.headers['sec-websocket-extensions'] || ''; });
+
 let i = 0;
 function next() {
   if (i === plan.length) {
@@ -46,6 +53,7 @@ function next() {
 ws.on('open', () => {
   if (ws.protocol !== 'echo') fail('subprotocol ' + JSON.stringify(ws.protocol));
   if (deflate !== (ws.extensions.indexOf('permessage-deflate') >= 0)) fail('extensions ' + JSON.stringify(ws.extensions));
+  if (mode === 'deflate9' && answered.indexOf('server_max_window_bits=9') < 0) fail('extensions answered ' + JSON.stringify(answered));
   next();
 });
 ws.on('message', (data, isBinary) => {
