@@ -75,7 +75,7 @@ func (f *Follow) Add(p *capture.Packet) {
 	for i := range p.Layers {
 		l := &p.Layers[i]
 		switch l.Proto {
-		case capture.ProtoEvent, capture.ProtoHTTP:
+		case capture.ProtoEvent, capture.ProtoHTTP, capture.ProtoTLS:
 			f.messages = append(f.messages, message{no: p.No, dir: dir, text: string(render.AppendSummary(nil, l))})
 		case capture.ProtoWebSocket:
 			// A WebSocket frame carrying an event is shown as the event.
@@ -87,8 +87,9 @@ func (f *Follow) Add(p *capture.Packet) {
 	}
 }
 
-// Write prints the stream: its messages when it carried HTTP, WebSocket or
-// chat traffic, otherwise its bytes, each direction's turn in order.
+// Write prints the stream: its messages when it carried HTTP, WebSocket,
+// TLS or chat traffic, otherwise its bytes (printable ASCII, dots for the
+// rest), each direction's turn in order.
 func (f *Follow) Write(w io.Writer) error {
 	if !f.seen {
 		return fmt.Errorf("analysis: no TCP stream %d in this capture (streams are numbered from 0; see --stats)", f.stream)
@@ -103,9 +104,9 @@ func (f *Follow) Write(w io.Writer) error {
 	} else {
 		for _, c := range f.chunks {
 			fmt.Fprintf(&b, "%s %s %d bytes\n", arrow[c.dir], f.ends[c.dir], len(c.data))
-			for _, r := range string(c.data) {
-				if r == '\n' || r == '\t' || (r >= 0x20 && r != 0x7f && r != 0xfffd) {
-					b.WriteRune(r)
+			for _, x := range c.data {
+				if x == '\n' || x == '\t' || (x >= 0x20 && x < 0x7f) {
+					b.WriteByte(x)
 				} else {
 					b.WriteByte('.')
 				}

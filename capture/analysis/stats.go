@@ -68,15 +68,15 @@ func (s *Stats) Add(p *capture.Packet) {
 	s.packets++
 	s.bytes += p.WireLen
 	node := &s.root
-	last := capture.ProtoUnknown
+	var seen [32]bool // protocols already on this packet's chain
 	var ip *capture.Layer
 	for i := range p.Layers {
 		l := &p.Layers[i]
-		if l.Proto != last {
+		if int(l.Proto) < len(seen) && !seen[l.Proto] {
+			seen[l.Proto] = true
 			node = node.child(l.Proto.String())
 			node.frames++
 			node.bytes += p.WireLen
-			last = l.Proto
 		}
 		switch l.Proto {
 		case capture.ProtoIPv4, capture.ProtoIPv6:

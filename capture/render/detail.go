@@ -46,7 +46,7 @@ func (p *Palette) AppendDetail(b []byte, pkt *capture.Packet, m Model) []byte {
 				label = append(label, pl.TCPIP.String()...)
 				lastGroup = int(pl.TCPIP)
 			}
-			label = pad(label, 12)
+			label = pad(label, 13)
 			label = append(label, "(OSI "...)
 			label = strconv.AppendInt(label, int64(pl.OSI), 10)
 			label = append(label, ')')
@@ -60,7 +60,7 @@ func (p *Palette) AppendDetail(b []byte, pkt *capture.Packet, m Model) []byte {
 			label = append(label, pl.TCPIP.String()...)
 			label = append(label, ')')
 		}
-		b = append(b, pad(label, 30)...)
+		b = append(b, pad(label, 37)...)
 		b = append(b, st.off...)
 		b = append(b, ' ')
 		b = appendDetailLayer(b, l, ip)
