@@ -8,9 +8,11 @@
 // payload is opaque bytes (the encoded event packet) plus metadata, and the
 // server (tcpchat) depends on this package, never the reverse. The persistent
 // stores live in sub-packages: boltstore (embedded bbolt, the default) and
-// redisstore (Redis Streams, for several nodes). storetest is the conformance
-// kit every store passes; redisbus is the Redis pub/sub transport the Redis
-// adapter uses between nodes.
+// redisstore (Redis Streams, for several nodes); storeopen maps the
+// command line's --store/--redis to one of them. storetest is the
+// conformance kit and benchmark every store passes; redisbus is the Redis
+// pub/sub transport the Redis adapter uses between nodes. ExpireEvery runs
+// the retention sweep.
 //
 // # Delivery model
 //

@@ -11,12 +11,26 @@ import (
 	"github.com/wiredojo/wiredojo/tcpchat/store/redisstore"
 )
 
-// TestRedisRestart kills redis-server (SIGKILL) under a store and starts it
-// again on the same port with its append-only file (appendfsync always):
-// every append the store acknowledged is still there, acks stay done, and the
-// same Store goes on (its go-redis client reconnects, its scripts reload).
+// TestRedisRestart ends redis-server under a store and starts it again on
+// the same port with its append-only file: killed with SIGKILL under
+// appendfsync always, and stopped with SIGTERM (redis flushes the file) under
+// appendfsync everysec. Every append the store acknowledged is still there,
+// acks stay done, and the same Store goes on (its go-redis client
+// reconnects, its scripts reload).
 func TestRedisRestart(t *testing.T) {
-	srv := redistest.Start(t, redistest.Config{AppendFsync: "always"})
+	for _, tc := range []struct {
+		name, fsync string
+		kill        bool
+	}{
+		{"kill9/appendfsync=always", "always", true},
+		{"sigterm/appendfsync=everysec", "everysec", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testRestart(t, tc.fsync, tc.kill) })
+	}
+}
+
+func testRestart(t *testing.T, fsync string, kill bool) {
+	srv := redistest.Start(t, redistest.Config{AppendFsync: fsync})
 	ctx := context.Background()
 	s, err := redisstore.Open(ctx, srv.URL(), store.Options{})
 	if err != nil {
@@ -40,8 +54,12 @@ func TestRedisRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	srv.Kill()
-	down, cancel := context.WithTimeout(ctx, 2*time.Second)
+	if kill {
+		srv.Kill()
+	} else {
+		srv.Stop()
+	}
+	down, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	if _, _, err := s.Append(down, store.Message{Namespace: "/chat", Event: "e"}, []string{"a"}, nil); err == nil {
 		t.Fatal("Append succeeded while Redis was down")
 	} else {
