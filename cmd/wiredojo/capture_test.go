@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -39,6 +40,7 @@ var captureFiles = []struct {
 	{"raw-ip.pcap", nil},
 	{"null-loopback.pcap", nil},
 	{"multi-iface.pcapng", []string{"tcp.port==7070,http"}},
+	{"tcp-expert.pcap", nil},
 }
 
 func captureRunCLI(t *testing.T, args ...string) (int, string, string) {
@@ -235,6 +237,7 @@ type ourPacket struct {
 	WireLen int        `json:"wire_len"`
 	CapLen  int        `json:"cap_len"`
 	Layers  []ourLayer `json:"layers"`
+	Notes   []string   `json:"notes"`
 }
 
 func num(v any) string {
@@ -442,6 +445,27 @@ func captureComparePacket(t *testing.T, o *ourPacket, r tsharkPacket, fragUnits 
 	eq("websocket payload_len", strings.Join(wsLen, ","), strings.Join(theirLen, ","))
 	eq("tls content_type", join(tlsCT), strings.Join(r["tls.record.content_type"], ","))
 	eq("tls handshake_type", join(tlsHS), strings.Join(r["tls.handshake.type"], ","))
+	// Expert notes: the same as tshark's TCP analysis.
+	var theirNotes []string
+	for _, n := range []struct{ field, note string }{
+		{"tcp.analysis.retransmission", "retransmission"},
+		{"tcp.analysis.duplicate_ack", "duplicate ACK"},
+		{"tcp.analysis.out_of_order", "out-of-order"},
+		{"tcp.analysis.zero_window", "zero window"},
+		{"tcp.analysis.lost_segment", "previous segment not captured"},
+		{"tcp.analysis.keep_alive", "keep-alive"},
+	} {
+		if _, ok := r[n.field]; ok {
+			theirNotes = append(theirNotes, n.note)
+		}
+	}
+	if r.first("tcp.flags.reset") == "1" {
+		theirNotes = append(theirNotes, "reset")
+	}
+	ourNotes := append([]string(nil), o.Notes...)
+	sort.Strings(ourNotes)
+	sort.Strings(theirNotes)
+	eq("notes", strings.Join(ourNotes, ","), strings.Join(theirNotes, ","))
 	// Every protocol tshark found is one we found, and the reverse.
 	for ours, theirs := range map[string]string{"Ethernet": "eth", "SLL": "sll", "Loopback": "null", "ARP": "arp",
 		"IPv4": "ip", "IPv6": "ipv6", "ICMPv4": "icmp", "ICMPv6": "icmpv6", "TCP": "tcp", "UDP": "udp", "DNS": "dns", "HTTP": "http"} {

@@ -68,6 +68,9 @@ relink("chat-tcp.pcap", "raw-ip.pcap", 101, lambda d: b"")
 relink("udp-dns-icmp.pcap", "null-loopback.pcap", 0,
        lambda d: struct.pack("<I", 2 if d[12:14] == b"\x08\x00" else 10))
 PY
+# TCP gone wrong (lost, out-of-order, retransmitted, duplicate ACKs, zero
+# window, reset): built, since this kernel has no netem.
+"$bin/capgen" expert tcp-expert.pcap
 # pcapng with two interfaces of different link types.
 mergecap -F pcapng -w multi-iface.pcapng chat-ws.pcap any-sll.pcap
 ls -l ./*.pcap ./*.pcapng >&2

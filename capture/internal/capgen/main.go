@@ -38,7 +38,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: capgen chat-tcp|chat-ws|udp|udp-big ADDR|dns|tls|ping ADDR|synth N FILE")
+		fmt.Fprintln(os.Stderr, "usage: capgen chat-tcp|chat-ws|udp|udp-big ADDR|dns|tls|ping ADDR|synth N FILE|expert FILE")
 		os.Exit(2)
 	}
 	var err error
@@ -59,6 +59,8 @@ func main() {
 		err = ping(os.Args[2])
 	case "synth":
 		err = synth(os.Args[2:])
+	case "expert":
+		err = expert(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown scenario %q", os.Args[1])
 	}
