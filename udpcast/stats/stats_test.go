@@ -189,3 +189,19 @@ func BenchmarkStreamAdd(b *testing.B) {
 		i++
 	}
 }
+
+// A stream whose first datagram carries a wild sequence number recovers
+// once the real ones outnumber it, and loses none of them.
+func TestStreamWildFirstDatagram(t *testing.T) {
+	t.Parallel()
+	var s stats.Stream
+	s.Add(h(1<<40, 0), 64, 0)
+	for i := range 100 {
+		s.Add(h(uint64(i), 0), 64, int64(i))
+	}
+	s.Add(udpcast.Header{Seq: 100, Flags: udpcast.FlagEnd}, 32, 0)
+	sum := s.Summary()
+	if sum.Received != 100 || sum.Sent != 100 || sum.Lost != 0 || sum.Wild != 1 || sum.Reordered != 0 {
+		t.Fatalf("summary %+v", sum)
+	}
+}

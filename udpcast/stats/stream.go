@@ -48,6 +48,23 @@ type Stream struct {
 	jitter                    float64 // RFC 3550 J, in ns
 
 	latency Histogram
+
+	// The last datagrams found stale, kept so that a stream whose first
+	// datagram carried a wild sequence number can start again from the
+	// real ones (see rebase).
+	staleBuf [staleKeep]staleDatagram
+	staleRun int // stale datagrams since the last accepted one
+}
+
+// staleKeep is how many stale datagrams in a row, outnumbering those
+// accepted, make a Stream decide that its first sequence number was the
+// wild one.
+const staleKeep = 8
+
+type staleDatagram struct {
+	h    udpcast.Header
+	size int
+	at   int64
 }
 
 func (s *Stream) bit(seq uint64) (word *uint64, mask uint64) {
@@ -102,6 +119,13 @@ func (s *Stream) Add(h udpcast.Header, size int, arrivalNS int64) Outcome {
 	default:
 		if s.highest-seq >= Window {
 			s.stale++
+			if s.staleRun < staleKeep {
+				s.staleBuf[s.staleRun] = staleDatagram{h, size, arrivalNS}
+			}
+			s.staleRun++
+			if s.staleRun >= staleKeep && s.staleRun > int(s.received) {
+				return s.rebase()
+			}
 			return Stale
 		}
 		w, m := s.bit(seq)
@@ -116,6 +140,7 @@ func (s *Stream) Add(h udpcast.Header, size int, arrivalNS int64) Outcome {
 		s.reordered++
 		out = Late
 	}
+	s.staleRun = 0
 	s.received++
 	s.bytes += uint64(size)
 	s.lastArrival = arrivalNS
@@ -126,6 +151,23 @@ func (s *Stream) Add(h udpcast.Header, size int, arrivalNS int64) Outcome {
 	}
 	s.prevTransit = transit
 	s.latency.Record(transit)
+	return out
+}
+
+// rebase restarts the stream from the stale datagrams it kept: what it had
+// accepted so far followed a wild sequence number and is recounted as wild.
+// It returns the outcome of the last kept datagram.
+func (s *Stream) rebase() Outcome {
+	kept := s.staleBuf
+	wild := s.wild + s.received
+	endSeen, endCount := s.endSeen, s.endCount
+	seen := s.seen
+	clear(seen)
+	*s = Stream{seen: seen, endSeen: endSeen, endCount: endCount, wild: wild}
+	out := Stale
+	for _, d := range kept {
+		out = s.Add(d.h, d.size, d.at)
+	}
 	return out
 }
 
