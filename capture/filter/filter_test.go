@@ -234,7 +234,7 @@ func TestOptimizerKeepsResults(t *testing.T) {
 			inputs = append(inputs, r)
 		}
 		for _, expr := range agreeExprs {
-			opt, err1 := compile(expr, link, 0, true)
+			opt, err1 := cachedCompile(expr, link)
 			plain, err2 := compile(expr, link, 0, false)
 			if (err1 == nil) != (err2 == nil) {
 				t.Fatalf("%q: errors differ: %v / %v", expr, err1, err2)

@@ -24,7 +24,7 @@ func TestKernelAcceptsPrograms(t *testing.T) {
 	n := 0
 	for _, cf := range captureFiles {
 		for _, expr := range agreeExprs {
-			prog, err := Compile(expr, cf.link, 0)
+			prog, err := cachedCompile(expr, cf.link)
 			if err != nil {
 				continue
 			}

@@ -8,8 +8,11 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/gopacket/gopacket/layers"
 
 	"github.com/wiredojo/wiredojo/internal/testdep"
 )
@@ -67,10 +70,14 @@ var agreeExprs = []string{
 	"host 10.0.0.1 and not (10.0.0.2 or 10.0.0.53)", "port 53 and (host 10.0.0.1 or 10.0.0.53) or 7070",
 }
 
-// tcpdumpSet runs tcpdump with expr on the capture and returns the indexes
-// of the packets it selects (by timestamp), or its error output.
-func tcpdumpSet(t *testing.T, tcpdump, path string, ts []time.Time, expr string) (map[int]bool, string) {
-	t.Helper()
+// tcpdumpRun is one tcpdump run: its pcap output, or its error text.
+type tcpdumpRun struct {
+	out    []byte
+	errMsg string
+}
+
+// runTcpdump runs tcpdump with expr on the capture.
+func runTcpdump(tcpdump, path, expr string) tcpdumpRun {
 	args := []string{"-r", path, "-w", "-"}
 	if expr != "" {
 		args = append(args, "--", expr)
@@ -80,16 +87,56 @@ func tcpdumpSet(t *testing.T, tcpdump, path string, ts []time.Time, expr string)
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Run(); err != nil {
 		if strings.Contains(stderr.String(), "expression rejects all packets") {
-			return map[int]bool{}, ""
+			return tcpdumpRun{}
 		}
-		return nil, strings.TrimSpace(stderr.String())
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return tcpdumpRun{errMsg: msg}
+	}
+	return tcpdumpRun{out: out.Bytes()}
+}
+
+// runTcpdumpAll runs tcpdump for every expression, a few at a time (the
+// runs mostly wait for the scheduler, not the CPU).
+func runTcpdumpAll(tcpdump, path string, exprs []string) []tcpdumpRun {
+	runs := make([]tcpdumpRun, len(exprs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < 6; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				runs[i] = runTcpdump(tcpdump, path, exprs[i])
+			}
+		}()
+	}
+	for i := range exprs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return runs
+}
+
+// selected returns the indexes of the packets of a run (by timestamp), or
+// tcpdump's error text.
+func (r tcpdumpRun) selected(t *testing.T, path string, ts []time.Time) (map[int]bool, string) {
+	t.Helper()
+	if r.errMsg != "" {
+		return nil, r.errMsg
+	}
+	set := map[int]bool{}
+	if len(r.out) == 0 {
+		return set, ""
 	}
 	byTime := map[time.Time]int{}
 	for i, tm := range ts {
 		byTime[tm] = i
 	}
-	_, got, _ := readPcap(t, &out, "tcpdump output")
-	set := map[int]bool{}
+	_, got, _ := readPcap(t, bytes.NewReader(r.out), "tcpdump output")
 	for _, tm := range got {
 		i, ok := byTime[tm]
 		if !ok {
@@ -98,6 +145,25 @@ func tcpdumpSet(t *testing.T, tcpdump, path string, ts []time.Time, expr string)
 		set[i] = true
 	}
 	return set, ""
+}
+
+// compiled caches Compile results shared by the tests over agreeExprs.
+var compiled sync.Map
+
+type compileResult struct {
+	prog *Program
+	err  error
+}
+
+// cachedCompile is Compile(expr, link, 0), computed once per test binary.
+func cachedCompile(expr string, link layers.LinkType) (*Program, error) {
+	key := fmt.Sprint(int(link), "\x00", expr)
+	if r, ok := compiled.Load(key); ok {
+		return r.(compileResult).prog, r.(compileResult).err
+	}
+	prog, err := Compile(expr, link, 0)
+	compiled.Store(key, compileResult{prog, err})
+	return prog, err
 }
 
 func setString(s map[int]bool) string {
@@ -125,9 +191,10 @@ func TestAgreesWithTcpdump(t *testing.T) {
 		t.Run(cf.name, func(t *testing.T) {
 			t.Parallel()
 			matchedSome := 0
-			for _, expr := range agreeExprs {
-				want, tdErr := tcpdumpSet(t, tcpdump, path, ts, expr)
-				prog, err := Compile(expr, link, 262144)
+			runs := runTcpdumpAll(tcpdump, path, agreeExprs)
+			for i, expr := range agreeExprs {
+				want, tdErr := runs[i].selected(t, path, ts)
+				prog, err := cachedCompile(expr, link)
 				if tdErr != "" {
 					if err == nil {
 						t.Errorf("%q: tcpdump fails (%s) but we compile it", expr, tdErr)
@@ -202,8 +269,9 @@ func TestRandomExpressionsAgree(t *testing.T) {
 		path := filepath.Join("testdata", name)
 		pkts, ts, link := readCapture(t, path)
 		compared := 0
-		for _, expr := range exprs {
-			want, tdErr := tcpdumpSet(t, tcpdump, path, ts, expr)
+		runs := runTcpdumpAll(tcpdump, path, exprs)
+		for i, expr := range exprs {
+			want, tdErr := runs[i].selected(t, path, ts)
 			prog, err := Compile(expr, link, 0)
 			if tdErr != "" || err != nil {
 				if (tdErr != "") != (err != nil) {
