@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -155,9 +156,25 @@ type Subscription struct {
 	waiting map[string][]chan struct{} // channel -> callers waiting for the server's confirmation
 }
 
-// Subscribe subscribes to channels and returns once the server confirmed
-// every one (messages published after that reach handler).
+// confirmTimeout bounds the wait for Redis to confirm a subscription when the
+// caller's context has no deadline.
+const confirmTimeout = 10 * time.Second
+
+func withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, confirmTimeout)
+}
+
+// Subscribe subscribes to channels (at least one) and returns once the
+// server confirmed every one: messages published after that reach handler.
+// On a cluster in sharded mode the subscription's connection goes to the node
+// owning the first channel's slot.
 func (b *Bus) Subscribe(ctx context.Context, handler Handler, channels ...string) (*Subscription, error) {
+	if len(channels) == 0 {
+		return nil, errors.New("redisbus: Subscribe needs at least one channel")
+	}
 	b.mu.Lock()
 	closed := b.closed
 	b.mu.Unlock()
@@ -166,20 +183,35 @@ func (b *Bus) Subscribe(ctx context.Context, handler Handler, channels ...string
 	}
 	var ps *redis.PubSub
 	if b.sharded {
-		ps = b.rdb.SSubscribe(ctx)
+		ps = b.rdb.SSubscribe(ctx, channels...)
 	} else {
-		ps = b.rdb.Subscribe(ctx)
+		ps = b.rdb.Subscribe(ctx, channels...)
+	}
+	// Wait for the confirmations before anything else reads the connection;
+	// messages that arrive in between are handed over in order.
+	wctx, cancel := withTimeout(ctx)
+	defer cancel()
+	want := make(map[string]bool, len(channels))
+	for _, c := range channels {
+		want[c] = true
+	}
+	var early []*redis.Message
+	for len(want) > 0 {
+		v, err := ps.Receive(wctx)
+		if err != nil {
+			_ = ps.Close()
+			return nil, fmt.Errorf("redisbus: subscribe to %s: %w", strings.Join(channels, ", "), err)
+		}
+		switch m := v.(type) {
+		case *redis.Subscription:
+			delete(want, m.Channel)
+		case *redis.Message:
+			early = append(early, m)
+		}
 	}
 	s := &Subscription{bus: b, ps: ps, handler: handler, done: make(chan struct{}), waiting: make(map[string][]chan struct{})}
 	ch := ps.ChannelWithSubscriptions(redis.WithChannelSize(1024))
-	go s.loop(ch)
-	if len(channels) > 0 {
-		if err := s.Add(ctx, channels...); err != nil {
-			_ = ps.Close()
-			<-s.done
-			return nil, err
-		}
-	}
+	go s.loop(ch, early)
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
@@ -193,8 +225,11 @@ func (b *Bus) Subscribe(ctx context.Context, handler Handler, channels ...string
 }
 
 // loop ends when the PubSub is closed (its channel closes).
-func (s *Subscription) loop(ch <-chan any) {
+func (s *Subscription) loop(ch <-chan any, early []*redis.Message) {
 	defer close(s.done)
+	for _, m := range early {
+		s.handler(m.Channel, []byte(m.Payload))
+	}
 	for v := range ch {
 		switch m := v.(type) {
 		case *redis.Message:
@@ -213,8 +248,12 @@ func (s *Subscription) loop(ch <-chan any) {
 	}
 }
 
-// Add subscribes to more channels and waits for the server's confirmation.
+// Add subscribes to more channels and waits for the server's confirmation
+// (at most 10 s when ctx has no deadline). On a cluster in sharded mode they
+// must share the slot of the subscription's first channel.
 func (s *Subscription) Add(ctx context.Context, channels ...string) error {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
 	ws := make([]chan struct{}, len(channels))
 	s.mu.Lock()
 	for i, c := range channels {
