@@ -49,12 +49,12 @@ func chatCommand() *cli.Command {
 					"(events \"join\"/\"leave\" with the room name), \"message\" relayed to the sender's rooms,\n" +
 					"\"echo\" answered with an ack, and any other event relayed to the sender's rooms (or the\n" +
 					"namespace). Stop with Ctrl-C: the server shuts down gracefully.",
-				Flags: []cli.Flag{
+				Flags: append([]cli.Flag{
 					chatAddrFlag(),
 					chatTokenFlag("require `TOKEN` in every client's handshake"),
 					&cli.IntFlag{Name: "max-frame", Value: 1 << 20, EnvVars: []string{"WIREDOJO_MAX_FRAME"}, Usage: "largest frame payload in `BYTES`"},
 					&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, EnvVars: []string{"WIREDOJO_VERBOSE"}, Usage: "print room events (create/delete/join/leave-room), connections and closes"},
-				},
+				}, chatServeWSFlags()...), // chat_ws.go
 				Action: chatServe,
 			},
 			{
@@ -62,11 +62,11 @@ func chatCommand() *cli.Command {
 				Usage: "interactive chat: a typed line sends a message to the current room",
 				Description: "Commands: /join ROOM, /leave ROOM, /emit EVENT JSON..., /ack EVENT JSON... (prints the reply),\n" +
 					"/quit. Anything else is sent as a \"message\" to the current room.",
-				Flags: []cli.Flag{
+				Flags: append([]cli.Flag{
 					chatAddrFlag(), chatNSFlag("/chat"), chatTokenFlag("server access `TOKEN`"),
 					chatRoomFlag("join `ROOM` at start and make it the current room"),
 					&cli.StringFlag{Name: "name", EnvVars: []string{"WIREDOJO_NAME", "USER"}, Value: "anon", Usage: "your `NAME` as others see it"},
-				},
+				}, chatClientWSFlags()...), // chat_ws.go
 				Action: chatClient,
 			},
 			{
@@ -145,6 +145,9 @@ func chatServe(c *cli.Context) error {
 		Token:        c.String("token"),
 		NewNamespace: tcpchat.InstallBuiltins,
 	}
+	if err := applyChatServeWS(c, &opts); err != nil { // chat_ws.go
+		return err
+	}
 	if verbose {
 		opts.Logf = func(format string, args ...any) {
 			fmt.Fprintf(out, "%s %s\n", stamp(), paint.f(styleDim, format, args...))
@@ -164,6 +167,7 @@ func chatServe(c *cli.Context) error {
 		return fmt.Errorf("chat serve: %w (is another server using the port? pick one with --addr)", err)
 	}
 	fmt.Fprintf(out, "chat: serving on %s (framed TCP; HTTP /healthz /metrics); Ctrl-C to stop\n", l.Addr())
+	chatServeWSBanner(out, l.Addr(), &opts)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
 	select {
@@ -378,9 +382,13 @@ func chatClient(c *cli.Context) error {
 	if !strings.HasPrefix(ns, "/") || len(ns) > 255 {
 		return usagef("--ns %q: a namespace starts with / and has at most 255 bytes", ns)
 	}
+	addr, err := applyChatClientWS(c, &opts) // chat_ws.go
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(c.Context, 10*time.Second)
 	opts.Token = c.String("token")
-	cl, err := tcpchat.Dial(ctx, c.String("addr"), opts)
+	cl, err := tcpchat.Dial(ctx, addr, opts)
 	cancel()
 	if err != nil {
 		return err

@@ -1,0 +1,108 @@
+package main
+
+// The WebSocket and TLS side of `chat serve` and `chat client`: flag
+// definitions and how they map to tcpchat options. chat.go adds the flags to
+// its commands and calls the apply functions.
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/wiredojo/wiredojo/tcpchat"
+)
+
+// chatServeWSFlags are the flags of `chat serve` for TLS and browsers.
+func chatServeWSFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "tls-cert", EnvVars: []string{"WIREDOJO_TLS_CERT"}, Usage: "serve TLS too (wss://, https://, framed TLS) on the same port with the PEM certificate chain in `FILE` (needs --tls-key)"},
+		&cli.StringFlag{Name: "tls-key", EnvVars: []string{"WIREDOJO_TLS_KEY"}, Usage: "the PEM private key `FILE` of --tls-cert"},
+		&cli.StringSliceFlag{Name: "origin", EnvVars: []string{"WIREDOJO_ORIGIN"}, Usage: "also let browser pages from `PATTERN` open /ws: an origin (https://example.com) or a host glob (*.example.com, 127.0.0.1:*); repeatable; pages of this server's own host are always allowed"},
+	}
+}
+
+// applyChatServeWS maps the flags of chatServeWSFlags to opts.
+func applyChatServeWS(c *cli.Context, opts *tcpchat.Options) error {
+	cert, key := c.String("tls-cert"), c.String("tls-key")
+	switch {
+	case (cert == "") != (key == ""):
+		return usagef("--tls-cert and --tls-key go together: give both files, or neither")
+	case cert != "":
+		pair, err := tls.LoadX509KeyPair(cert, key)
+		if err != nil {
+			return fmt.Errorf("chat serve: load the TLS certificate %s and key %s: %w", cert, key, err)
+		}
+		opts.TLSConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	}
+	for _, p := range c.StringSlice("origin") {
+		if _, err := path.Match(p, ""); err != nil || p == "" {
+			return usagef("--origin %q is not a valid pattern: give an origin (https://example.com) or a host glob (*.example.com)", p)
+		}
+		opts.Origins = append(opts.Origins, p)
+	}
+	return nil
+}
+
+// chatServeWSBanner says where browsers and TLS clients connect.
+func chatServeWSBanner(w io.Writer, addr net.Addr, opts *tcpchat.Options) {
+	scheme := "http"
+	if opts.TLSConfig != nil {
+		scheme = "https"
+	}
+	fmt.Fprintf(w, "chat: browser page at %s://%s/ (WebSocket %s)", scheme, addr, tcpchat.WebSocketPath)
+	if opts.TLSConfig != nil {
+		fmt.Fprint(w, "; TLS on the same port (wss://, https://, framed TLS)")
+	}
+	fmt.Fprintln(w)
+}
+
+// chatClientWSFlags are the flags of `chat client` for WebSocket and TLS.
+func chatClientWSFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "ws", Usage: "connect over WebSocket (ws://ADDR/ws; wss:// with --tls) instead of framed TCP; an --addr that is a ws:// or wss:// URL implies it"},
+		&cli.BoolFlag{Name: "tls", Usage: "connect over TLS (framed TLS, or wss:// with --ws)"},
+		&cli.StringFlag{Name: "tls-ca", EnvVars: []string{"WIREDOJO_TLS_CA"}, Usage: "trust the PEM certificates in `FILE` (a self-signed server) instead of the system's roots; implies --tls"},
+	}
+}
+
+// applyChatClientWS maps the flags of chatClientWSFlags to opts and
+// returns the address to dial: HOST:PORT for framed TCP, or a ws:// or
+// wss:// URL.
+func applyChatClientWS(c *cli.Context, opts *tcpchat.ClientOptions) (string, error) {
+	addr := c.String("addr")
+	secure := c.Bool("tls") || c.String("tls-ca") != "" || strings.HasPrefix(addr, "wss://")
+	switch {
+	case tcpchat.IsWebSocketURL(addr):
+		if c.Bool("tls") && strings.HasPrefix(addr, "ws://") {
+			return "", usagef("--tls with the plain URL %s: write wss:// instead", addr)
+		}
+	case strings.Contains(addr, "://"):
+		return "", usagef("--addr %q: give HOST:PORT, or a ws:// or wss:// URL", addr)
+	case c.Bool("ws") && secure:
+		addr = "wss://" + addr + tcpchat.WebSocketPath
+	case c.Bool("ws"):
+		addr = "ws://" + addr + tcpchat.WebSocketPath
+	}
+	if secure {
+		cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+		if ca := c.String("tls-ca"); ca != "" {
+			pem, err := os.ReadFile(ca)
+			if err != nil {
+				return "", fmt.Errorf("chat client: --tls-ca: %w", err)
+			}
+			cfg.RootCAs = x509.NewCertPool()
+			if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+				return "", fmt.Errorf("chat client: --tls-ca %s holds no PEM certificate", ca)
+			}
+		}
+		opts.TLSConfig = cfg
+	}
+	return addr, nil
+}

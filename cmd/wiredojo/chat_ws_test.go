@@ -1,0 +1,131 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// writeSelfSigned writes a certificate for 127.0.0.1 and its key as PEM
+// files and returns their paths.
+func writeSelfSigned(t *testing.T) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "wiredojo test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
+
+// TestChatOverWebSocketAndTLS: one `chat serve --tls-cert --tls-key` port;
+// a plain framed client, a --ws client, a wss:// client and a framed TLS
+// client talk in one room.
+func TestChatOverWebSocketAndTLS(t *testing.T) {
+	cert, key := writeSelfSigned(t)
+	out, _, stop := chatStart(t, strings.NewReader(""), "chat", "serve", "--addr", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key, "--origin", "*.example.com")
+	addr := chatWaitFor(t, "serve", out, regexp.MustCompile(`serving on (\S+)`))
+	chatWaitFor(t, "serve", out, regexp.MustCompile(`(browser page at https://\S+/ .*TLS on the same port)`))
+	t.Cleanup(func() {
+		if code := stop(); code != 0 {
+			t.Errorf("chat serve exited with %d", code)
+		}
+	})
+
+	type listener struct {
+		name string
+		out  *chatBuffer
+		in   *io.PipeWriter
+	}
+	var ls []listener
+	for _, c := range []struct{ name, how string }{
+		{"bob", "--ws"},
+		{"cy", "--tls"},
+		{"dee", "wss"},
+	} {
+		args := []string{"chat", "client", "--addr", addr, "--name", c.name, "--room", "lobby"}
+		switch c.how {
+		case "--ws":
+			args = append(args, "--ws")
+		case "--tls":
+			args = append(args, "--tls-ca", cert)
+		case "wss":
+			args[3] = "wss://" + addr + "/ws"
+			args = append(args, "--tls-ca", cert)
+		}
+		in, w := io.Pipe()
+		t.Cleanup(func() { w.Close() })
+		o, _, _ := chatStart(t, in, args...)
+		chatWaitFor(t, c.name, o, regexp.MustCompile(`(connected)`))
+		io.WriteString(w, "/ack echo \"ready\"\n") // the join went first
+		chatWaitFor(t, c.name, o, regexp.MustCompile(`ack (\["ready"\])`))
+		ls = append(ls, listener{c.name, o, w})
+	}
+
+	code, stdout, stderr := chatRun(t, "/join lobby\nhello all\n/quit\n", "chat", "client", "--addr", addr, "--name", "ann")
+	if code != 0 {
+		t.Fatalf("ann: %d %s %s", code, stdout, stderr)
+	}
+	for _, l := range ls {
+		chatWaitFor(t, l.name, l.out, regexp.MustCompile(`(ann \[lobby\]: hello all)`))
+	}
+	io.WriteString(ls[2].in, "over wss\n")
+	for _, l := range ls[:2] {
+		chatWaitFor(t, l.name, l.out, regexp.MustCompile(`(dee \[lobby\]: over wss)`))
+	}
+}
+
+func TestChatWSUsageErrors(t *testing.T) {
+	cert, _ := writeSelfSigned(t)
+	for _, args := range [][]string{
+		{"chat", "serve", "--addr", "127.0.0.1:0", "--tls-cert", cert}, // no key
+		{"chat", "serve", "--addr", "127.0.0.1:0", "--origin", "[bad"},  // bad pattern
+		{"chat", "client", "--addr", "http://127.0.0.1:1"},              // not HOST:PORT nor ws://
+		{"chat", "client", "--addr", "ws://127.0.0.1:1/ws", "--tls"},    // plain URL with --tls
+	} {
+		code, _, stderr := chatRun(t, "", args...)
+		if code != 2 || stderr == "" {
+			t.Errorf("%q: exit %d, stderr %q; want a usage error (2)", args, code, stderr)
+		}
+	}
+	code, _, stderr := chatRun(t, "", "chat", "serve", "--addr", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", cert)
+	if code != 1 || !strings.Contains(stderr, "load the TLS certificate") {
+		t.Errorf("cert as key: exit %d, stderr %q; want 1 and an explanation", code, stderr)
+	}
+}
