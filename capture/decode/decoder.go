@@ -40,7 +40,7 @@ type Decoder struct {
 	udp   layers.UDP
 	dns   layers.DNS
 
-	parsers map[gopacket.LayerType]*gopacket.DecodingLayerParser
+	parsers [numFirst]*gopacket.DecodingLayerParser
 	decoded []gopacket.LayerType
 
 	frags *defrag
@@ -55,16 +55,12 @@ func New(opt Options) *Decoder {
 	if opt.MaxFragments <= 0 {
 		opt.MaxFragments = 1024
 	}
-	d := &Decoder{opt: opt, parsers: make(map[gopacket.LayerType]*gopacket.DecodingLayerParser)}
-	for _, first := range []gopacket.LayerType{
-		layers.LayerTypeEthernet, layers.LayerTypeLinuxSLL, layers.LayerTypeLinuxSLL2,
-		layers.LayerTypeLoopback, layers.LayerTypeIPv4, layers.LayerTypeIPv6,
-		layers.LayerTypeTCP, layers.LayerTypeUDP, layers.LayerTypeICMPv4,
-	} {
+	d := &Decoder{opt: opt}
+	for i, first := range firstTypes {
 		p := gopacket.NewDecodingLayerParser(first, &d.eth, &d.sll, &d.sll2, &d.lo, &d.arp,
 			&d.ip4, &d.ip6, &d.icmp4, &d.icmp6, &d.tcp, &d.udp)
 		p.IgnoreUnsupported = true
-		d.parsers[first] = p
+		d.parsers[i] = p
 	}
 	d.decoded = make([]gopacket.LayerType, 0, 8)
 	d.frags = newDefrag(opt.MaxFragments)
@@ -72,26 +68,46 @@ func New(opt Options) *Decoder {
 	return d
 }
 
-// first returns the first layer type for a link type.
-func first(lt layers.LinkType, data []byte) gopacket.LayerType {
+// The layers a parser can start at, indexed by the first* constants.
+const (
+	firstEthernet = iota
+	firstSLL
+	firstSLL2
+	firstLoopback
+	firstIPv4
+	firstIPv6
+	firstTCP
+	firstUDP
+	firstICMPv4
+	numFirst
+)
+
+var firstTypes = [numFirst]gopacket.LayerType{
+	layers.LayerTypeEthernet, layers.LayerTypeLinuxSLL, layers.LayerTypeLinuxSLL2,
+	layers.LayerTypeLoopback, layers.LayerTypeIPv4, layers.LayerTypeIPv6,
+	layers.LayerTypeTCP, layers.LayerTypeUDP, layers.LayerTypeICMPv4,
+}
+
+// first returns the parser index for a link type.
+func first(lt layers.LinkType, data []byte) int {
 	switch lt {
 	case layers.LinkTypeEthernet:
-		return layers.LayerTypeEthernet
+		return firstEthernet
 	case layers.LinkTypeLinuxSLL:
-		return layers.LayerTypeLinuxSLL
+		return firstSLL
 	case layers.LinkTypeLinuxSLL2:
-		return layers.LayerTypeLinuxSLL2
+		return firstSLL2
 	case layers.LinkTypeNull, layers.LinkTypeLoop:
-		return layers.LayerTypeLoopback
+		return firstLoopback
 	case layers.LinkTypeIPv4:
-		return layers.LayerTypeIPv4
+		return firstIPv4
 	case layers.LinkTypeIPv6:
-		return layers.LayerTypeIPv6
+		return firstIPv6
 	default: // raw IP: the version nibble says which
 		if len(data) > 0 && data[0]>>4 == 6 {
-			return layers.LayerTypeIPv6
+			return firstIPv6
 		}
-		return layers.LayerTypeIPv4
+		return firstIPv4
 	}
 }
 
@@ -295,14 +311,14 @@ func (d *Decoder) fragment(pkt *capture.Packet, data []byte) {
 	if !ok {
 		return
 	}
-	var firstT gopacket.LayerType
+	var firstT int
 	switch d.ip4.Protocol {
 	case layers.IPProtocolUDP:
-		firstT = layers.LayerTypeUDP
+		firstT = firstUDP
 	case layers.IPProtocolTCP:
-		firstT = layers.LayerTypeTCP
+		firstT = firstTCP
 	case layers.IPProtocolICMPv4:
-		firstT = layers.LayerTypeICMPv4
+		firstT = firstICMPv4
 	default:
 		return
 	}

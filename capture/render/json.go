@@ -267,7 +267,9 @@ func appendLayerJSON(b []byte, l *capture.Layer) []byte {
 		}
 		if len(l.Payload) > 0 {
 			b = key(b, "args")
-			if json.Valid(l.Payload) {
+			// tcpchat/wire only accepts arguments that are valid JSON; a
+			// layer built by hand is checked.
+			if (l.Payload[0] == '[' || l.Payload[0] == '{') && (l.Kind != "" || json.Valid(l.Payload)) {
 				b = append(b, l.Payload...)
 			} else {
 				b = appendString(b, string(l.Payload))

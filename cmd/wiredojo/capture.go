@@ -45,7 +45,7 @@ func captureViewFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "filter-dump", Usage: "print the compiled BPF program (like tcpdump -d) and exit"},
 		&cli.StringFlag{Name: "write", Aliases: []string{"w"}, Usage: "also save the kept packets to `FILE` (.pcapng or pcap)"},
 		&cli.IntFlag{Name: "count", Aliases: []string{"c"}, Usage: "stop after `N` packets"},
-		&cli.BoolFlag{Name: "json", Usage: "one JSON object per packet (DESIGN.md capture JSON)"},
+		&cli.BoolFlag{Name: "json", Usage: "one JSON object per line and packet, every layer with its OSI and TCP/IP placement"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "layered detail captureView: each layer with its OSI and TCP/IP layer"},
 		&cli.StringFlag{Name: "model", Usage: "group the detail captureView by `osi` or `tcpip` (implies -v)"},
 		&cli.BoolFlag{Name: "hex", Usage: "hex and ASCII dump, bytes coloured by layer"},
@@ -63,14 +63,22 @@ func captureCommand() *cli.Command {
 		Subcommands: []*cli.Command{
 			{
 				Name:      "read",
-				Usage:     "decode a pcap or pcapng file",
+				Usage:     "decode a pcap or pcapng file (- reads standard input)",
 				ArgsUsage: "FILE",
+				Description: "Examples:\n" +
+					"  wiredojo capture read chat.pcapng                   one line per packet\n" +
+					"  wiredojo capture read chat.pcapng -v --model tcpip  every layer on the TCP/IP model\n" +
+					"  wiredojo capture read chat.pcapng --json            DESIGN.md's capture JSON\n" +
+					"  wiredojo capture read chat.pcapng --follow 0        TCP stream 0 as its messages\n" +
+					"  wiredojo capture read chat.pcapng --filter 'tcp port 7070' --stats",
 				Flags:     captureViewFlags(),
 				Action:    captureRead,
 			},
 			{
 				Name:  "live",
 				Usage: "capture from an interface (needs root or CAP_NET_RAW)",
+				Description: "Example: wiredojo capture live --iface lo --filter 'tcp port 7070' -w chat.pcapng\n" +
+					"Ctrl-C (or --count, --duration) stops and flushes the --write file.",
 				Flags: append(captureViewFlags(),
 					&cli.StringFlag{Name: "iface", Aliases: []string{"i"}, Usage: "interface `NAME`, e.g. lo (required)"},
 					&cli.DurationFlag{Name: "duration", Usage: "stop after `D` (e.g. 10s)"},
@@ -203,7 +211,12 @@ func captureRead(c *cli.Context) error {
 		return err
 	}
 	name := c.Args().First()
-	src, err := source.OpenFile(name)
+	var src source.Source
+	if name == "-" {
+		src, err = source.NewReader(c.App.Reader, "standard input")
+	} else {
+		src, err = source.OpenFile(name)
+	}
 	if err != nil {
 		return err
 	}
