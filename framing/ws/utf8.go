@@ -17,7 +17,15 @@ func (v *utf8Validator) write(b []byte) bool {
 	i := 0
 	for i < len(b) {
 		if v.need == 0 {
-			// ASCII fast path, eight bytes at a time.
+			// ASCII fast path, 32 then 8 bytes at a time.
+			for i+32 <= len(b) {
+				v := b[i : i+32]
+				if (binary.LittleEndian.Uint64(v[0:])|binary.LittleEndian.Uint64(v[8:])|
+					binary.LittleEndian.Uint64(v[16:])|binary.LittleEndian.Uint64(v[24:]))&0x8080808080808080 != 0 {
+					break
+				}
+				i += 32
+			}
 			for i+8 <= len(b) && binary.LittleEndian.Uint64(b[i:])&0x8080808080808080 == 0 {
 				i += 8
 			}
