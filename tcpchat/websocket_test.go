@@ -11,10 +11,12 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -439,5 +441,53 @@ func TestWebPage(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("/nothing-here: %d", resp.StatusCode)
+	}
+}
+
+// hexDump renders bytes the way docs/PROTOCOL.md shows them: 16 a line,
+// with offsets and ASCII.
+func hexDump(b []byte) string {
+	var sb strings.Builder
+	for off := 0; off < len(b); off += 16 {
+		line := b[off:min(off+16, len(b))]
+		fmt.Fprintf(&sb, "%04x  ", off)
+		for i := range 16 {
+			if i < len(line) {
+				fmt.Fprintf(&sb, "%02x ", line[i])
+			} else {
+				sb.WriteString("   ")
+			}
+			if i == 7 {
+				sb.WriteByte(' ')
+			}
+		}
+		sb.WriteString(" |")
+		for _, c := range line {
+			if c >= 0x20 && c < 0x7f {
+				sb.WriteByte(c)
+			} else {
+				sb.WriteByte('.')
+			}
+		}
+		sb.WriteString("|\n")
+	}
+	return sb.String()
+}
+
+// TestProtocolDocWebSocketDumps keeps the WebSocket section of
+// docs/PROTOCOL.md true: its frames are what ws and wire encode.
+func TestProtocolDocWebSocketDumps(t *testing.T) {
+	t.Parallel()
+	ev := wire.Packet{Type: wire.TypeEvent, Namespace: "/chat", Event: "message", Args: json.RawMessage(`["hi"]`)}
+	fromClient := ws.AppendFrame(nil, ws.Header{Fin: true, OpCode: ws.OpBinary, Masked: true, Mask: [4]byte{0x11, 0x22, 0x33, 0x44}}, ev.AppendTo(nil))
+	fromServer := ws.AppendFrame(nil, ws.Header{Fin: true, OpCode: ws.OpBinary}, ev.AppendTo(nil))
+	doc, err := os.ReadFile("../docs/PROTOCOL.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, frame := range map[string][]byte{"client": fromClient, "server": fromServer} {
+		if d := hexDump(frame); !strings.Contains(string(doc), d) {
+			t.Errorf("docs/PROTOCOL.md lacks the %s frame of the WebSocket section:\n%s", name, d)
+		}
 	}
 }
