@@ -71,8 +71,8 @@ func captureCommand() *cli.Command {
 					"  wiredojo capture read chat.pcapng --json            DESIGN.md's capture JSON\n" +
 					"  wiredojo capture read chat.pcapng --follow 0        TCP stream 0 as its messages\n" +
 					"  wiredojo capture read chat.pcapng --filter 'tcp port 7070' --stats",
-				Flags:     captureViewFlags(),
-				Action:    captureRead,
+				Flags:  captureViewFlags(),
+				Action: captureRead,
 			},
 			{
 				Name:  "live",
