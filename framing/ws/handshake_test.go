@@ -271,3 +271,37 @@ func TestDialRefusals(t *testing.T) {
 		(<-held).Close()
 	})
 }
+
+// TestDialTLS dials wss:// against a TLS server using UpgradeHTTP.
+func TestDialTLS(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := (&ws.Upgrader{}).UpgradeHTTP(w, r)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		op, m, err := c.ReadMessage()
+		if err == nil {
+			c.WriteMessage(op, m)
+			c.ReadMessage()
+		}
+	}))
+	defer srv.Close()
+	url := "wss://" + srv.Listener.Addr().String() + "/"
+	if _, err := ws.Dial(ctxT(t), url, nil); err == nil || errors.Is(err, ws.ErrBadHandshake) {
+		t.Fatalf("self-signed certificate accepted: %v", err)
+	}
+	c, err := ws.Dial(ctxT(t), url, &ws.DialOptions{TLSConfig: srv.Client().Transport.(*http.Transport).TLSClientConfig})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if err := c.WriteMessage(ws.OpText, []byte("over TLS")); err != nil {
+		t.Fatal(err)
+	}
+	if _, m, err := c.ReadMessage(); err != nil || string(m) != "over TLS" {
+		t.Fatalf("%q %v", m, err)
+	}
+	c.Close(ws.StatusNormalClosure, "")
+}
