@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
+)
+
+func init() { register(demoCommand) }
+
+func demoCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "demo",
+		Usage: "a guided tour on loopback: a chat server and two scripted clients talking in a room",
+		Flags: []cli.Flag{
+			&cli.DurationFlag{Name: "pace", Value: 1500 * time.Millisecond, Usage: "pause `D` between steps"},
+		},
+		Action: demoRun,
+	}
+}
+
+func demoRun(c *cli.Context) error {
+	if c.Args().Len() > 0 {
+		return usagef("demo takes no arguments, got %q", c.Args().First())
+	}
+	paint := newChatPaint()
+	out := &lockedWriter{w: c.App.Writer}
+	start := time.Now()
+	line := func(who string, format string, args ...any) {
+		stamp := paint.f(styleTime, "%5.1fs", time.Since(start).Seconds())
+		fmt.Fprintf(out, "%s %-8s %s\n", stamp, paint.s(styleName, who), fmt.Sprintf(format, args...))
+	}
+	step := func(format string, args ...any) error {
+		select {
+		case <-c.Context.Done():
+			return c.Context.Err()
+		case <-time.After(c.Duration("pace")):
+		}
+		fmt.Fprintf(out, "\n%s\n", paint.f(styleWarn, "▶ "+format, args...))
+		return nil
+	}
+
+	srv := tcpchat.NewServer(tcpchat.Options{
+		NewNamespace: tcpchat.InstallBuiltins,
+		OnRoomEvent: func(e tcpchat.RoomEvent) {
+			if strings.HasPrefix(e.Room, "user:") {
+				return
+			}
+			line("server", "%s %s room %q", paint.s(styleEvent, e.Kind), e.Namespace, e.Room)
+		},
+	})
+	// Each socket also joins a personal room, so the server can broadcast
+	// to a room "except bob".
+	chat := srv.Of("/chat")
+	tcpchat.InstallBuiltins(chat)
+	chat.OnConnection(func(s *tcpchat.Socket) { s.Join(fmt.Sprint("user:", s.Get("name"))) })
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	addr := l.Addr().String()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	defer func() {
+		srv.Close()
+		<-served
+	}()
+	fmt.Fprintf(out, "%s\n", paint.s(styleOK, "wiredojo demo: an event chat over plain TCP, on "+addr))
+	fmt.Fprintln(out, "Every packet is a 4-byte length and a packet (docs/PROTOCOL.md); try `wiredojo capture live --iface lo` alongside.")
+
+	ctx, cancel := context.WithTimeout(c.Context, time.Minute)
+	defer cancel()
+	join := func(name string) (*tcpchat.Client, *tcpchat.ClientSocket, error) {
+		cl, err := tcpchat.Dial(ctx, addr, tcpchat.ClientOptions{NoReconnect: true})
+		if err != nil {
+			return nil, nil, err
+		}
+		s := cl.Socket("/chat")
+		s.OnAny(func(e *tcpchat.Event) {
+			if from, room, text, ok := messageMeta(e.Args); ok {
+				line(name, "hears %s in %s: %q", paint.s(styleName, from), room, text)
+				return
+			}
+			line(name, "receives event %s %s", paint.s(styleEvent, e.Name), e.Args)
+		})
+		if _, err := cl.Connect(ctx, "/chat", map[string]string{"name": name}); err != nil {
+			cl.Close()
+			return nil, nil, err
+		}
+		line(name, "connected: session %s, socket %s in /chat", cl.SessionID(), s.ID())
+		return cl, s, nil
+	}
+
+	if err := step("Two clients connect: handshake (version, heartbeat, limits), then the namespace /chat with an auth payload"); err != nil {
+		return err
+	}
+	annC, ann, err := join("ann")
+	if err != nil {
+		return err
+	}
+	defer annC.Close()
+	bobC, bob, err := join("bob")
+	if err != nil {
+		return err
+	}
+	defer bobC.Close()
+
+	if err := step("Both ask the server to join room \"lobby\" (rooms are server-side; the adapter reports room events)"); err != nil {
+		return err
+	}
+	for _, p := range []struct {
+		name string
+		s    *tcpchat.ClientSocket
+	}{{"ann", ann}, {"bob", bob}} {
+		reply, err := p.s.EmitWithAck(ctx, tcpchat.EventJoin, "lobby")
+		if err != nil {
+			return err
+		}
+		line(p.name, "joined, ack %s", reply)
+	}
+
+	if err := step("ann sends a message to the room; the server relays it to everyone else in it"); err != nil {
+		return err
+	}
+	reply, err := ann.EmitWithAck(ctx, tcpchat.EventMessage, map[string]string{"room": "lobby", "text": "hi bob!"})
+	if err != nil {
+		return err
+	}
+	line("ann", "ack: %s", reply)
+	pkt := wire.Packet{Type: wire.TypeEvent, Namespace: "/chat", Event: "message", Args: json.RawMessage(`[{"room":"lobby","text":"hi bob!"}]`)}
+	payload := pkt.AppendTo(nil)
+	fmt.Fprintf(out, "%s\n", paint.s(styleDim, "   that event on the wire (length prefix, then type 'E', flags, namespace, event name, JSON args):"))
+	frame := append([]byte{0, 0, 0, byte(len(payload))}, payload...)
+	for _, l := range strings.Split(strings.TrimRight(hex.Dump(frame), "\n"), "\n") {
+		fmt.Fprintf(out, "   %s\n", paint.s(styleDim, l))
+	}
+
+	if err := step("bob answers; an emit with an acknowledgement gets a reply from the server"); err != nil {
+		return err
+	}
+	if err := bob.Emit(tcpchat.EventMessage, map[string]string{"room": "lobby", "text": "hello ann, loud and clear"}); err != nil {
+		return err
+	}
+	reply, err = bob.EmitWithAck(ctx, tcpchat.EventEcho, "ping", 42)
+	if err != nil {
+		return err
+	}
+	line("bob", "echo acked with %s", reply)
+
+	if err := step("The server broadcasts to the room, and to everyone but bob"); err != nil {
+		return err
+	}
+	chat.To("lobby").Emit("announcement", "the lobby closes soon")
+	chat.To("lobby").Except("user:bob").Emit("tip", "only ann sees this: bob's personal room is excepted")
+	for _, s := range []*tcpchat.ClientSocket{ann, bob} { // a round trip: the events arrived
+		if _, err := s.EmitWithAck(ctx, tcpchat.EventEcho); err != nil {
+			return err
+		}
+	}
+
+	if err := step("The same port speaks HTTP too: the server sniffs the first bytes (GET /healthz, /metrics)"); err != nil {
+		return err
+	}
+	for _, path := range []string{"/healthz", "/metrics"} {
+		body, err := demoGet(ctx, "http://"+addr+path)
+		if err != nil {
+			return err
+		}
+		for _, l := range strings.Split(strings.TrimSpace(body), "\n") {
+			if path == "/metrics" && (strings.HasPrefix(l, "#") || !strings.HasPrefix(l, "wiredojo_chat")) {
+				continue
+			}
+			line("http", "GET %s → %s", path, l)
+		}
+	}
+
+	if err := step("bob leaves the room and disconnects; ann leaves last, so the room is deleted"); err != nil {
+		return err
+	}
+	if _, err := bob.EmitWithAck(ctx, tcpchat.EventLeave, "lobby"); err != nil {
+		return err
+	}
+	bobC.Close()
+	line("bob", "disconnected")
+	if _, err := ann.EmitWithAck(ctx, tcpchat.EventLeave, "lobby"); err != nil {
+		return err
+	}
+
+	if err := step("Graceful shutdown: every client is told, then the server stops"); err != nil {
+		return err
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer scancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	<-annC.Done()
+	line("ann", "connection ended: %v", annC.Err())
+	if err := <-served; !errors.Is(err, tcpchat.ErrServerClosed) {
+		return err
+	}
+	served <- tcpchat.ErrServerClosed
+	fmt.Fprintf(out, "\n%s\n", paint.s(styleOK, "Done. Next: `wiredojo chat serve` and two `wiredojo chat client --room lobby` in two terminals."))
+	return nil
+}
+
+func demoGet(ctx context.Context, url string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return "", err
+	}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("demo: %w", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
