@@ -34,6 +34,7 @@ type linkState struct {
 	BtoA       string        `json:"b_to_a"`
 	Congestion string        `json:"congestion"`
 	Offloads   string        `json:"offloads"`
+	RealTime   bool          `json:"relay_realtime"`
 	Started    time.Time     `json:"started"`
 	Updated    time.Time     `json:"updated"`
 	CountersAB link.Counters `json:"counters_a_to_b"`
@@ -132,7 +133,7 @@ func linkUp(c *cli.Context) error {
 	st := linkState{
 		PID: os.Getpid(), Name: info.Name, NamespaceA: info.NamespaceA, NamespaceB: info.NamespaceB,
 		AddrA: info.AddrA.String(), AddrB: info.AddrB.String(), AtoB: info.AtoB, BtoA: info.BtoA,
-		Congestion: info.Congestion, Offloads: info.Offloads, Started: time.Now().UTC(),
+		Congestion: info.Congestion, Offloads: info.Offloads, RealTime: info.RealTime, Started: time.Now().UTC(),
 	}
 	st.Updated = st.Started
 	if err := writeLinkState(st); err != nil {
@@ -176,6 +177,11 @@ func printLinkInfo(w io.Writer, st linkState, note string) {
 	}
 	fmt.Fprintf(w, "  TCP congestion control (namespace default): %s\n", cc)
 	fmt.Fprintf(w, "  offloads: %s\n", st.Offloads)
+	if st.RealTime {
+		fmt.Fprintf(w, "  relay: real-time priority (SCHED_FIFO), so the delays stay accurate on a busy machine\n")
+	} else {
+		fmt.Fprintf(w, "  relay: normal priority (SCHED_FIFO refused); delays may stretch on a busy machine\n")
+	}
 }
 
 func printLinkCounters(w io.Writer, ab, ba link.Counters) {

@@ -112,8 +112,10 @@ func TestCompareOverLink(t *testing.T) {
 	if tc.HOLBlockingMS == nil || *tc.HOLBlockingMS <= 0 || tc.HOLBlocked == 0 {
 		t.Errorf("no head-of-line blocking measured: %+v blocked %d", tc.HOLBlockingMS, tc.HOLBlocked)
 	}
-	if tc.LatencyMS.Max <= u.LatencyMS.Max {
-		t.Errorf("tcp max latency %.1f ms not above udp's %.1f ms despite retransmissions", tc.LatencyMS.Max, u.LatencyMS.Max)
+	// A retransmitted segment arrives at least one round trip (2 x (10 -
+	// 2) ms) later than it would have: TCP's worst latency must show it.
+	if tc.LatencyMS.Max < 24 {
+		t.Errorf("tcp max latency %.1f ms: no sign of a retransmission on a 5%%-loss link", tc.LatencyMS.Max)
 	}
 	checkJSON(t, res)
 }

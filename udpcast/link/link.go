@@ -7,8 +7,9 @@ import (
 	"net/netip"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/wiredojo/wiredojo/udpcast/impair"
 )
@@ -41,6 +42,10 @@ type Config struct {
 	// Congestion is the TCP congestion control pinned in both namespaces
 	// (default "cubic"); Info reports what was applied.
 	Congestion string
+	// NoRealTime keeps the relay threads at normal priority. By default,
+	// where permitted, they run SCHED_FIFO so that the delays the pipeline
+	// imposes stay accurate on a busy machine.
+	NoRealTime bool
 }
 
 // Info reports what a link was set up with.
@@ -52,6 +57,7 @@ type Info struct {
 	MTU                    int
 	Congestion             string // TCP congestion control in force in both namespaces
 	Offloads               string // what the relay does about offloads
+	RealTime               bool   // the relay threads run SCHED_FIFO
 	AtoB, BtoA             string // impairment per direction, as text
 	CongestionNote         string // why the requested algorithm is not the namespace default, if it is not
 }
@@ -67,10 +73,11 @@ type Counters struct {
 // use.
 type Link struct {
 	info   Info
-	tunA   *os.File
-	tunB   *os.File
+	tunA   int // TUN descriptors, -1 when not open
+	tunB   int
+	wakeR  int // pipe the relay polls: a byte here stops it
+	wakeW  int
 	ab, ba *direction
-	stop   atomic.Bool
 	wg     sync.WaitGroup
 	once   sync.Once
 	err    error
@@ -133,7 +140,7 @@ func Up(ctx context.Context, cfg Config) (l *Link, err error) {
 	if nsExists(nsA) || nsExists(nsB) {
 		return nil, fmt.Errorf("%w (%s)", ErrExists, cfg.Name)
 	}
-	l = &Link{info: Info{
+	l = &Link{tunA: -1, tunB: -1, wakeR: -1, wakeW: -1, info: Info{
 		Name: cfg.Name, NamespaceA: nsA, NamespaceB: nsB,
 		DeviceA: cfg.Name + "a0", DeviceB: cfg.Name + "b0",
 		AddrA: cfg.AddrA, AddrB: cfg.AddrB, MTU: cfg.MTU,
@@ -186,12 +193,20 @@ func Up(ctx context.Context, cfg Config) (l *Link, err error) {
 	if err := ctx.Err(); err != nil {
 		return l, err
 	}
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+		return l, fmt.Errorf("link: %w", err)
+	}
+	l.wakeR, l.wakeW = p[0], p[1]
 	start := time.Now()
-	l.ab = newDirection(l.tunA, l.tunB, cfg.AtoB)
-	l.ba = newDirection(l.tunB, l.tunA, cfg.BtoA)
+	l.ab = newDirection(l.tunA, l.tunB, l.wakeR, cfg.AtoB)
+	l.ba = newDirection(l.tunB, l.tunA, l.wakeR, cfg.BtoA)
+	rt := make(chan bool, 2)
 	l.wg.Add(2)
-	go l.ab.run(&l.stop, start, &l.wg)
-	go l.ba.run(&l.stop, start, &l.wg)
+	go l.ab.run(start, !cfg.NoRealTime, rt, &l.wg)
+	go l.ba.run(start, !cfg.NoRealTime, rt, &l.wg)
+	rtAB, rtBA := <-rt, <-rt
+	l.info.RealTime = rtAB && rtBA
 	return l, nil
 }
 
@@ -227,17 +242,14 @@ func (l *Link) Close() error {
 }
 
 func (l *Link) teardown() error {
-	l.stop.Store(true)
-	past := time.Unix(1, 0)
-	for _, f := range []*os.File{l.tunA, l.tunB} {
-		if f != nil {
-			_ = f.SetReadDeadline(past)
-		}
+	if l.wakeW >= 0 {
+		_, _ = unix.Write(l.wakeW, []byte{1})
 	}
 	l.wg.Wait()
-	for _, f := range []*os.File{l.tunA, l.tunB} {
-		if f != nil {
-			f.Close()
+	for _, fd := range []*int{&l.tunA, &l.tunB, &l.wakeR, &l.wakeW} {
+		if *fd >= 0 {
+			unix.Close(*fd)
+			*fd = -1
 		}
 	}
 	var errs []error

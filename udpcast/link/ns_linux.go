@@ -105,12 +105,12 @@ func readSysctl(ns, key string) (string, error) {
 }
 
 // openTUN creates a TUN device (IP packets, no packet-info header, no vnet
-// header, so no offloads) and returns its file, non-blocking for the
-// runtime poller.
-func openTUN(name string) (*os.File, error) {
+// header, so no offloads) and returns its non-blocking descriptor; the relay
+// polls it itself.
+func openTUN(name string) (int, error) {
 	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("link: open /dev/net/tun: %w (is the tun module loaded?)", err)
+		return -1, fmt.Errorf("link: open /dev/net/tun: %w (is the tun module loaded?)", err)
 	}
 	var req struct {
 		name  [unix.IFNAMSIZ]byte
@@ -121,9 +121,9 @@ func openTUN(name string) (*os.File, error) {
 	req.flags = unix.IFF_TUN | unix.IFF_NO_PI
 	if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNSETIFF, uintptr(unsafe.Pointer(&req))); e != 0 {
 		unix.Close(fd)
-		return nil, fmt.Errorf("link: create TUN %s: %w", name, e)
+		return -1, fmt.Errorf("link: create TUN %s: %w", name, e)
 	}
 	// No offloads: the kernel hands us plain packets of at most the MTU.
 	_, _, _ = unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNSETOFFLOAD, 0)
-	return os.NewFile(uintptr(fd), "/dev/net/tun:"+name), nil
+	return fd, nil
 }
