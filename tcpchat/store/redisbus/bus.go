@@ -152,8 +152,9 @@ type Subscription struct {
 	handler Handler
 	done    chan struct{}
 
-	mu      sync.Mutex
-	waiting map[string][]chan struct{} // channel -> callers waiting for the server's confirmation
+	mu       sync.Mutex
+	waiting  map[string][]chan struct{} // "+channel" / "-channel" -> callers waiting for the server's confirmation
+	channels map[string]bool            // subscribed channels
 }
 
 // confirmTimeout bounds the wait for Redis to confirm a subscription when the
@@ -209,7 +210,11 @@ func (b *Bus) Subscribe(ctx context.Context, handler Handler, channels ...string
 			early = append(early, m)
 		}
 	}
-	s := &Subscription{bus: b, ps: ps, handler: handler, done: make(chan struct{}), waiting: make(map[string][]chan struct{})}
+	s := &Subscription{bus: b, ps: ps, handler: handler, done: make(chan struct{}),
+		waiting: make(map[string][]chan struct{}), channels: make(map[string]bool)}
+	for _, c := range channels {
+		s.channels[c] = true
+	}
 	ch := ps.ChannelWithSubscriptions(redis.WithChannelSize(1024))
 	go s.loop(ch, early)
 	b.mu.Lock()
@@ -235,14 +240,16 @@ func (s *Subscription) loop(ch <-chan any, early []*redis.Message) {
 		case *redis.Message:
 			s.handler(m.Channel, []byte(m.Payload))
 		case *redis.Subscription:
-			if m.Kind == "subscribe" || m.Kind == "ssubscribe" {
-				s.mu.Lock()
-				ws := s.waiting[m.Channel]
-				delete(s.waiting, m.Channel)
-				s.mu.Unlock()
-				for _, w := range ws {
-					close(w)
-				}
+			key := "+" + m.Channel
+			if m.Kind == "unsubscribe" || m.Kind == "sunsubscribe" {
+				key = "-" + m.Channel
+			}
+			s.mu.Lock()
+			ws := s.waiting[key]
+			delete(s.waiting, key)
+			s.mu.Unlock()
+			for _, w := range ws {
+				close(w)
 			}
 		}
 	}
@@ -252,63 +259,95 @@ func (s *Subscription) loop(ch <-chan any, early []*redis.Message) {
 // (at most 10 s when ctx has no deadline). On a cluster in sharded mode they
 // must share the slot of the subscription's first channel.
 func (s *Subscription) Add(ctx context.Context, channels ...string) error {
-	ctx, cancel := withTimeout(ctx)
-	defer cancel()
-	ws := make([]chan struct{}, len(channels))
-	s.mu.Lock()
-	for i, c := range channels {
-		ws[i] = make(chan struct{})
-		s.waiting[c] = append(s.waiting[c], ws[i])
-	}
-	s.mu.Unlock()
-	var err error
-	if s.bus.sharded {
-		err = s.ps.SSubscribe(ctx, channels...)
-	} else {
-		err = s.ps.Subscribe(ctx, channels...)
-	}
-	if err == nil {
-		for _, w := range ws {
-			select {
-			case <-w:
-			case <-s.done:
-				err = ErrClosed
-			case <-ctx.Done():
-				err = ctx.Err()
-			}
-			if err != nil {
-				break
-			}
+	err := s.change(ctx, "+", channels, func(ctx context.Context) error {
+		if s.bus.sharded {
+			return s.ps.SSubscribe(ctx, channels...)
 		}
-	}
+		return s.ps.Subscribe(ctx, channels...)
+	})
 	if err != nil {
-		s.mu.Lock()
-		for _, c := range channels {
-			delete(s.waiting, c)
-		}
-		s.mu.Unlock()
 		return fmt.Errorf("redisbus: subscribe to %s: %w", strings.Join(channels, ", "), err)
 	}
+	s.mu.Lock()
+	for _, c := range channels {
+		s.channels[c] = true
+	}
+	s.mu.Unlock()
 	return nil
 }
 
-// Remove unsubscribes from channels.
+// Remove unsubscribes from channels and waits for the server's confirmation
+// (at most 10 s when ctx has no deadline): once it returns, messages on them
+// no longer reach this subscription.
 func (s *Subscription) Remove(ctx context.Context, channels ...string) error {
-	var err error
-	if s.bus.sharded {
-		err = s.ps.SUnsubscribe(ctx, channels...)
-	} else {
-		err = s.ps.Unsubscribe(ctx, channels...)
+	s.mu.Lock()
+	for _, c := range channels {
+		delete(s.channels, c)
 	}
+	s.mu.Unlock()
+	err := s.change(ctx, "-", channels, func(ctx context.Context) error {
+		if s.bus.sharded {
+			return s.ps.SUnsubscribe(ctx, channels...)
+		}
+		return s.ps.Unsubscribe(ctx, channels...)
+	})
 	if err != nil {
 		return fmt.Errorf("redisbus: unsubscribe from %s: %w", strings.Join(channels, ", "), err)
 	}
 	return nil
 }
 
-// Close unsubscribes from everything and waits for the handler goroutine to
+// change sends a (un)subscribe command and waits for one confirmation per
+// channel.
+func (s *Subscription) change(ctx context.Context, sign string, channels []string, send func(context.Context) error) error {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	ws := make([]chan struct{}, len(channels))
+	s.mu.Lock()
+	for i, c := range channels {
+		ws[i] = make(chan struct{})
+		s.waiting[sign+c] = append(s.waiting[sign+c], ws[i])
+	}
+	s.mu.Unlock()
+	err := send(ctx)
+	for _, w := range ws {
+		if err != nil {
+			break
+		}
+		select {
+		case <-w:
+		case <-s.done:
+			err = ErrClosed
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
+	if err != nil {
+		s.mu.Lock()
+		for _, c := range channels {
+			delete(s.waiting, sign+c)
+		}
+		s.mu.Unlock()
+	}
+	return err
+}
+
+// Close unsubscribes from everything (waiting up to a few seconds for Redis
+// to confirm, so that a publish after Close no longer counts this
+// subscriber), closes the connection and waits for the handler goroutine to
 // end (do not call it from the handler).
 func (s *Subscription) Close() error {
+	s.mu.Lock()
+	var chans []string
+	for c := range s.channels {
+		chans = append(chans, c)
+	}
+	s.mu.Unlock()
+	if len(chans) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = s.Remove(ctx, chans...) // best effort: closing the connection unsubscribes too
+		cancel()
+	}
 	err := s.ps.Close()
 	<-s.done
 	s.bus.mu.Lock()
