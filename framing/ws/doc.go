@@ -12,9 +12,18 @@
 //   - a stateful connection: the opening handshake on the server side
 //     (Upgrader.Upgrade on a raw net.Conn whose first bytes were already
 //     read, Upgrader.UpgradeHTTP from net/http) and on the client side
-//     (Dial), and Conn, which reads messages (fragmentation, interleaved
-//     control frames, incremental fail-fast UTF-8 validation, the close
-//     handshake, automatic pong, a maximum message size) and writes them.
+//     (Dial, ws:// and wss://), and Conn, which reads messages
+//     (fragmentation, interleaved control frames, incremental fail-fast
+//     UTF-8 validation, the close handshake, automatic pong, a maximum
+//     message size) and writes them. AppendMessage and WriteMessage
+//     allocate nothing in steady state; PreparedMessage encodes a broadcast
+//     once for many connections; SetFrameObserver shows every frame (what
+//     `wiredojo ws dial` prints).
+//
+// permessage-deflate: we never reuse our compression context (so
+// compressors are pooled, not held per connection), accept peers that do
+// (the decompressor keeps their window), and meet a peer's demand for a
+// smaller LZ77 window by compressing Huffman-only.
 //
 // Every protocol violation closes the connection with the status code RFC
 // 6455 prescribes (1002, 1007, 1009, ...) and returns an error; nothing here
@@ -23,6 +32,7 @@
 // It does not own what messages mean (the event protocol lives in
 // tcpchat/wire), the listening socket, or the choice between protocols on a
 // shared port (tcpchat sniffs the first bytes and hands HTTP upgrades here).
+// The echo server for conformance runs is in the sub-package wsecho.
 //
 // Example, a server on a connection whose first bytes were read into br:
 //
