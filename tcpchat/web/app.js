@@ -303,3 +303,9 @@ $("compose").addEventListener("submit", (ev) => {
       state.textContent = "✗ " + err.message;
     });
 });
+
+// A link such as /?name=ann&room=lobby fills the form and joins at once.
+const params = new URLSearchParams(location.search);
+if (params.get("name")) $("name").value = params.get("name");
+if (params.get("room")) $("room").value = params.get("room");
+if (params.get("name") && params.get("room")) $("login").requestSubmit();
