@@ -28,8 +28,13 @@
 //	          | arith ( "+" | "-" | "*" | "/" | "%" | "&" | "|" | "^" | "<<" | ">>" ) arith
 //
 // Numbers are decimal, 0x hex or 0-prefixed octal. Operator precedence, low
-// to high: | & (<< >>) (+ -) (* / %), unary minus; "^", as in libpcap's
-// grammar, takes everything to its right. Constants: tcpflags, tcp-fin,
+// to high: | & (<< >>) (+ -) (* /), unary minus; "^" and "%", as in
+// libpcap's grammar where they have no precedence, take everything to their
+// right ("a * b % c + d" is "a * (b % (c + d))"). As in libpcap, a shift
+// whose right operand starts with a number above 31, or a division whose
+// right operand starts with 0, is an error ("x >> tcp[40]" included); so
+// is a divisor that folds to 0 (tcpdump sometimes compiles those to a
+// run-time rejection instead). Constants: tcpflags, tcp-fin,
 // tcp-syn, tcp-rst, tcp-push, tcp-ack, tcp-urg, tcp-ece, tcp-cwr, icmptype,
 // icmpcode, icmp-echo, icmp-echoreply, icmp-unreach, ... icmp6type,
 // icmp6code, icmp6-echo, icmp6-echoreply, icmp6-neighborsolicit, ...

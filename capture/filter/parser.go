@@ -24,6 +24,11 @@ type parser struct {
 	toks []token
 	pos  int
 	b    *builder
+	// lead is the leftmost number of the arithmetic expression arith or
+	// unary last returned (-1 if it starts otherwise): libpcap's checks for
+	// shifts and divisions look at it (it is the first instruction of
+	// the operand's code there, an index included: "x >> ip[40]" is an error).
+	lead int64
 }
 
 // protocol names that may start a primitive or an accessor.
@@ -466,10 +471,10 @@ func compareConst(a uint32, op string, b uint32) bool {
 	return a != b
 }
 
-// binary operator precedence, lowest first; '^' is handled apart: like
-// tcpdump's grammar (where it has no precedence) it takes everything to its
-// right.
-var precedence = map[string]int{"|": 1, "&": 2, "<<": 3, ">>": 3, "+": 4, "-": 4, "*": 5, "/": 5, "%": 5}
+// binary operator precedence, lowest first; '^' and '%' are handled apart:
+// like in libpcap's grammar (where they have no precedence) each takes
+// everything to its right ("a * b % c + d" is "a * (b % (c + d))").
+var precedence = map[string]int{"|": 1, "&": 2, "<<": 3, ">>": 3, "+": 4, "-": 4, "*": 5, "/": 5}
 
 var aluOps = map[string]bpf.ALUOp{
 	"|": bpf.ALUOpOr, "&": bpf.ALUOpAnd, "<<": bpf.ALUOpShiftLeft, ">>": bpf.ALUOpShiftRight,
@@ -484,13 +489,14 @@ func (p *parser) arith(minPrec int) (arith, bnode, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	lead := p.lead
 	for {
 		t := p.peek()
 		if t.kind != tOp {
 			return l, pre, nil
 		}
 		var prec int
-		if t.text == "^" {
+		if t.text == "^" || t.text == "%" {
 			prec = 1
 		} else {
 			prec = precedence[t.text]
@@ -500,13 +506,22 @@ func (p *parser) arith(minPrec int) (arith, bnode, error) {
 		}
 		p.next()
 		next := prec + 1
-		if t.text == "^" {
+		if t.text == "^" || t.text == "%" {
 			next = 1
 		}
 		r, rpre, err := p.arith(next)
 		if err != nil {
 			return nil, nil, err
 		}
+		switch {
+		case (t.text == "<<" || t.text == ">>") && p.lead > 31:
+			return nil, nil, p.errAt(t, "shift by more than 31 bits")
+		case t.text == "/" && p.lead == 0:
+			return nil, nil, p.errAt(t, "division by zero")
+		case t.text == "%" && p.lead == 0:
+			return nil, nil, p.errAt(t, "modulus by zero")
+		}
+		p.lead = lead
 		l, err = fold(aluOps[t.text], l, r)
 		if err != nil {
 			return nil, nil, p.at(t, err)
@@ -575,12 +590,15 @@ func (p *parser) unary() (arith, bnode, error) {
 		return &aNeg{x}, pre, nil
 	case t.kind == tNum:
 		p.next()
+		p.lead = int64(t.num)
 		return aConst(t.num), bTrue{}, nil
 	case isKw(t, "len"):
 		p.next()
+		p.lead = -1
 		return aLen{}, bTrue{}, nil
 	case t.kind == tID && isNamedConst(t.text):
 		p.next()
+		p.lead = int64(namedConsts[t.text])
 		return aConst(namedConsts[t.text]), bTrue{}, nil
 	case t.kind == tKw && pnames[t.text]:
 		p.next()
