@@ -21,7 +21,6 @@ import (
 type conn struct {
 	srv      *Server
 	t        Transport
-	remote   string
 	session  string
 	clientID string
 
@@ -33,12 +32,28 @@ type conn struct {
 	reason  error         // guarded by mu; why the connection ended
 	drained chan struct{} // guarded by mu; closed when the final packet is written
 
-	// Owned by the reading goroutine.
+	// Owned by the reading goroutine. The decoded packet and the event
+	// handed to handlers are borrowed from a pool per packet, so an idle
+	// connection does not hold them.
 	sockets      []*Socket
 	bucket       bucket
 	lastDeadline int64
-	view         wire.View
-	ev           Event
+}
+
+// scratch is the per-packet state of a reading goroutine.
+type scratch struct {
+	view wire.View
+	ev   Event
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// remoteAddr names the peer for logs.
+func (c *conn) remoteAddr() string {
+	if ra := c.t.RemoteAddr(); ra != nil {
+		return ra.String()
+	}
+	return "?"
 }
 
 // enqueue queues m without waiting and starts the writer when needed.
@@ -69,7 +84,7 @@ func (c *conn) enqueueFinal(m *Message, volatile, final bool) bool {
 		}
 		c.mu.Unlock()
 		c.srv.metrics.slowCuts.Add(1)
-		c.srv.logf("tcpchat: %s (session %s): %v: cut after %d queued packets", c.remote, c.session, ErrSlowConsumer, c.srv.opts.SendQueue)
+		c.srv.logf("tcpchat: %s (session %s): %v: cut after %d queued packets", c.remoteAddr(), c.session, ErrSlowConsumer, c.srv.opts.SendQueue)
 		c.t.Close()
 		return false
 	}
@@ -255,9 +270,22 @@ func (c *conn) sendAck(ns string, id uint32, args []byte) error {
 	return nil
 }
 
-// serve runs the connection: handshake, then packets until it ends.
+// serve runs the connection: handshake, then packets until it ends. The
+// functions on the stack of an idle connection (serve, loop, the read) are
+// kept small, so that its stack shrinks to 4 KiB; the handshake, the
+// dispatch and the cleanup run in their own frames.
 func (c *conn) serve() {
-	err := c.run()
+	err := c.handshake()
+	if err == nil {
+		err = c.loop()
+	}
+	c.finish(err)
+}
+
+// finish cleans up after the read loop ended with err.
+//
+//go:noinline
+func (c *conn) finish(err error) {
 	for len(c.sockets) > 0 {
 		c.leaveNamespace(c.sockets[len(c.sockets)-1], err)
 	}
@@ -287,24 +315,29 @@ func (c *conn) serve() {
 	c.cut(reason)
 	c.srv.untrack(c)
 	if c.srv.opts.OnClose != nil {
-		c.srv.opts.OnClose(CloseInfo{Remote: c.remote, SessionID: c.session, Reason: reason})
+		c.srv.opts.OnClose(CloseInfo{Remote: c.remoteAddr(), SessionID: c.session, Reason: reason})
 	}
 	if !errors.Is(reason, io.EOF) {
-		c.srv.logf("tcpchat: %s (session %s) closed: %v", c.remote, c.session, reason)
+		c.srv.logf("tcpchat: %s (session %s) closed: %v", c.remoteAddr(), c.session, reason)
 	}
 }
 
-func (c *conn) run() error {
+// handshake reads the handshake and answers the welcome.
+//
+//go:noinline
+func (c *conn) handshake() error {
 	o := &c.srv.opts
 	c.t.SetReadDeadline(time.Now().Add(o.HandshakeTimeout))
 	p, err := c.t.ReadPacket()
 	if err != nil {
 		return c.readError(err, true)
 	}
-	if err := wire.Parse(p, &c.view); err != nil {
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	v := &sc.view
+	if err := wire.Parse(p, v); err != nil {
 		return c.fail(wire.CodeBadPacket, err)
 	}
-	v := &c.view
 	switch {
 	case v.Type != wire.TypeHandshake:
 		return c.fail(wire.CodeHandshake, fmt.Errorf("%w: the first packet must be a handshake, got %s", ErrHandshake, v.Type))
@@ -323,33 +356,60 @@ func (c *conn) run() error {
 		MaxFrame: uint32(o.MaxFrame)})
 	c.srv.ready(c)
 	c.lastDeadline = 0
-	every := min(int64(time.Second), int64((o.PingInterval+o.PingTimeout)/4))
+	return nil
+}
+
+// loop reads packets until the connection fails; it is what an idle
+// connection's goroutine waits in.
+func (c *conn) loop() error {
 	for {
-		now := time.Now().UnixNano()
-		if now-c.lastDeadline > every {
-			c.lastDeadline = now
-			c.t.SetReadDeadline(time.Unix(0, now).Add(o.PingInterval + o.PingTimeout))
-		}
+		c.refreshDeadline()
 		p, err := c.t.ReadPacket()
 		if err != nil {
 			return c.readError(err, false)
 		}
-		if !c.bucket.allow(time.Now().UnixNano(), o.RateLimit, o.RateBurst) {
-			c.srv.metrics.rateCuts.Add(1)
-			return c.fail(wire.CodeRateLimited, fmt.Errorf("%w: more than %.0f packets/s (burst %d)", ErrRateLimited, o.RateLimit, o.RateBurst))
-		}
-		if err := wire.Parse(p, &c.view); err != nil {
-			c.srv.metrics.badPackets.Add(1)
-			return c.fail(wire.CodeBadPacket, err)
-		}
-		if err := c.dispatch(&c.view); err != nil {
+		if err := c.handle(p); err != nil {
 			return err
 		}
 	}
 }
 
+// refreshDeadline moves the heartbeat read deadline, at most every quarter
+// of the idle time.
+//
+//go:noinline
+func (c *conn) refreshDeadline() {
+	o := &c.srv.opts
+	idle := o.PingInterval + o.PingTimeout
+	now := time.Now().UnixNano()
+	if now-c.lastDeadline > min(int64(time.Second), int64(idle/4)) {
+		c.lastDeadline = now
+		c.t.SetReadDeadline(time.Unix(0, now).Add(idle))
+	}
+}
+
+// handle applies the rate limit, parses one packet and dispatches it.
+//
+//go:noinline
+func (c *conn) handle(p []byte) error {
+	o := &c.srv.opts
+	if !c.bucket.allow(time.Now().UnixNano(), o.RateLimit, o.RateBurst) {
+		c.srv.metrics.rateCuts.Add(1)
+		return c.fail(wire.CodeRateLimited, fmt.Errorf("%w: more than %.0f packets/s (burst %d)", ErrRateLimited, o.RateLimit, o.RateBurst))
+	}
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	if err := wire.Parse(p, &sc.view); err != nil {
+		c.srv.metrics.badPackets.Add(1)
+		return c.fail(wire.CodeBadPacket, err)
+	}
+	return c.dispatch(sc)
+}
+
 // readError maps a read failure to the recorded reason, answering what
 // the peer can still be told.
+//
+//go:noinline
 func (c *conn) readError(err error, handshake bool) error {
 	var tl *framing.TooLargeError
 	switch {
@@ -383,7 +443,8 @@ func (c *conn) socketOf(ns []byte) *Socket {
 	return nil
 }
 
-func (c *conn) dispatch(v *wire.View) error {
+func (c *conn) dispatch(sc *scratch) error {
+	v := &sc.view
 	switch v.Type {
 	case wire.TypePong:
 		return nil
@@ -391,10 +452,10 @@ func (c *conn) dispatch(v *wire.View) error {
 		c.srv.metrics.eventsIn.Add(1)
 		s := c.socketOf(v.Namespace)
 		if s == nil {
-			c.srv.logf("tcpchat: %s: event %q for namespace %q it has not joined: ignored", c.remote, v.Event, v.Namespace)
+			c.srv.logf("tcpchat: %s: event %q for namespace %q it has not joined: ignored", c.remoteAddr(), v.Event, v.Namespace)
 			return nil
 		}
-		c.handleEvent(s, v)
+		c.handleEvent(s, v, &sc.ev)
 		return nil
 	case wire.TypeAck:
 		if s := c.socketOf(v.Namespace); s != nil {
@@ -412,13 +473,13 @@ func (c *conn) dispatch(v *wire.View) error {
 	case wire.TypeError:
 		return &ServerError{Code: v.Code, Reason: string(v.Reason)}
 	case wire.TypeQueued, wire.TypeGetAll, wire.TypeReceived:
-		c.srv.logf("tcpchat: %s: %s packet ignored: durable queues are not enabled on this server", c.remote, v.Type)
+		c.srv.logf("tcpchat: %s: %s packet ignored: durable queues are not enabled on this server", c.remoteAddr(), v.Type)
 		return nil
 	}
 	return c.fail(wire.CodeProtocol, fmt.Errorf("tcpchat: a client may not send a %s packet here", v.Type))
 }
 
-func (c *conn) handleEvent(s *Socket, v *wire.View) {
+func (c *conn) handleEvent(s *Socket, v *wire.View, e *Event) {
 	ns := s.ns
 	s.mu.Lock()
 	h := s.handlers[string(v.Event)]
@@ -433,7 +494,6 @@ func (c *conn) handleEvent(s *Socket, v *wire.View) {
 	if h == nil && len(sany) == 0 && len(nsany) == 0 {
 		return
 	}
-	e := &c.ev
 	*e = Event{Namespace: ns.name, Args: v.Args, Socket: s, hasAck: v.HasAck, ackID: v.AckID, acker: c}
 	if h != nil {
 		e.Name = h.name

@@ -64,24 +64,30 @@ func idleClientsMain(spec string) int {
 	return 0
 }
 
-// liveBytes returns live heap objects plus goroutine stacks, after GC.
-func liveBytes() uint64 {
-	runtime.GC()
-	runtime.GC()
+// liveBytes returns live heap objects and goroutine stacks, after enough
+// collections for idle stacks to have shrunk.
+func liveBytes() (heap, stacks uint64) {
+	for range 4 {
+		runtime.GC()
+	}
 	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/stacks:bytes"}}
 	metrics.Read(s)
-	return s[0].Value.Uint64() + s[1].Value.Uint64()
+	return s[0].Value.Uint64(), s[1].Value.Uint64()
 }
+
+// idleResult is the server's memory per idle connection.
+type idleResult struct{ Heap, Stacks float64 }
+
+func (r idleResult) Total() float64 { return r.Heap + r.Stacks }
 
 // MeasureIdle starts a server, connects n idle clients from a child
 // process, and returns the server's memory per connection in bytes (live
 // heap + stacks, from runtime/metrics).
-func measureIdle(tb testing.TB, n int) float64 {
+func measureIdle(tb testing.TB, n int) idleResult {
 	srv := tcpchat.NewServer(tcpchat.Options{})
 	srv.Of("/")
 	addr := chattest.NewServer(tb, srv)
-	// Warm up pools and the runtime with a few connections first.
-	before := liveBytes()
+	h0, s0 := liveBytes()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), idleClientsEnv+"="+addr+" "+strconv.Itoa(n))
 	stdin, _ := cmd.StdinPipe()
@@ -105,8 +111,8 @@ func measureIdle(tb testing.TB, n int) float64 {
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(200 * time.Millisecond) // writers finish and exit
-	after := liveBytes()
-	return float64(int64(after)-int64(before)) / float64(n)
+	h1, s1 := liveBytes()
+	return idleResult{Heap: float64(int64(h1)-int64(h0)) / float64(n), Stacks: float64(int64(s1)-int64(s0)) / float64(n)}
 }
 
 // BenchmarkIdleConnMemory reports the server's memory per idle connection
@@ -114,8 +120,10 @@ func measureIdle(tb testing.TB, n int) float64 {
 // -benchtime=1x.
 func BenchmarkIdleConnMemory(b *testing.B) {
 	for b.Loop() {
-		per := measureIdle(b, 10000)
-		b.ReportMetric(per, "B/conn")
+		r := measureIdle(b, 10000)
+		b.ReportMetric(r.Total(), "B/conn")
+		b.ReportMetric(r.Heap, "heap-B/conn")
+		b.ReportMetric(r.Stacks, "stack-B/conn")
 	}
 }
 
@@ -123,9 +131,9 @@ func TestIdleConnMemorySmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns a process with 200 connections")
 	}
-	per := measureIdle(t, 200)
-	t.Logf("%.0f bytes per idle connection (200 connections)", per)
-	if per <= 0 {
-		t.Fatalf("measured %.0f bytes per connection", per)
+	r := measureIdle(t, 200)
+	t.Logf("%.0f bytes per idle connection (heap %.0f, stacks %.0f; 200 connections)", r.Total(), r.Heap, r.Stacks)
+	if r.Total() <= 0 {
+		t.Fatalf("measured %+v per connection", r)
 	}
 }

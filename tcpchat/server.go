@@ -247,7 +247,19 @@ func (s *Server) sniff(nc net.Conn, inTLS bool) {
 	}
 	switch {
 	case bytes.Equal(head[:], wire.Preamble):
-		s.serve(NewFramedTransport(nc, s.opts.MaxFrame))
+		// A fresh goroutine with a small stack serves the connection: the
+		// frames of the sniffing (and of TLS) are not kept under every
+		// idle connection's read.
+		t := NewFramedTransport(nc, s.opts.MaxFrame)
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			nc.Close()
+			return
+		}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go s.serveAndDone(t)
 	case bytes.Equal(head[:4], wire.Preamble[:4]):
 		fmt.Fprintf(nc, "wiredojo: protocol version %d is not supported; this server speaks version %d\n", head[4], wire.Version)
 		nc.Close()
@@ -293,11 +305,13 @@ func (s *Server) ServeTransport(t Transport) {
 	s.serve(t)
 }
 
+func (s *Server) serveAndDone(t Transport) {
+	defer s.wg.Done()
+	s.serve(t)
+}
+
 func (s *Server) serve(t Transport) {
 	c := &conn{srv: s, t: t}
-	if ra := t.RemoteAddr(); ra != nil {
-		c.remote = ra.String()
-	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

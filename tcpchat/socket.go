@@ -46,7 +46,7 @@ func (s *Socket) SessionID() string { return s.c.session }
 func (s *Socket) ClientID() string { return s.c.clientID }
 
 // RemoteAddr returns the peer's address.
-func (s *Socket) RemoteAddr() string { return s.c.remote }
+func (s *Socket) RemoteAddr() string { return s.c.remoteAddr() }
 
 // Set stores a value on the socket for handlers to share.
 func (s *Socket) Set(key string, v any) {
