@@ -1,0 +1,179 @@
+// Command chatbench runs the chat-versus-NATS benchmarks of package
+// natsbench and prints their results as markdown.
+//
+//	chatbench fanout [-n 1,10,100] [-deliveries 1000000] [-window 256]
+//	chatbench idle-nats [-n 10000]
+//
+// Progress goes to stderr, results to stdout.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	natsbench "github.com/wiredojo/wiredojo/bench/nats"
+)
+
+func main() {
+	if spec := os.Getenv(natsbench.IdleClientsEnv); spec != "" {
+		os.Exit(natsbench.IdleClientsMain(spec, os.Stdin, os.Stdout, os.Stderr))
+	}
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "chatbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, out, errw io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("usage: chatbench fanout|idle-nats [flags]")
+	}
+	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	fs.SetOutput(errw)
+	switch args[0] {
+	case "fanout":
+		ns := fs.String("n", "1,10,100", "subscriber counts, comma-separated")
+		deliveries := fs.Int("deliveries", 1_000_000, "measured deliveries per case (events = deliveries / N)")
+		window := fs.Int("window", 256, "events in flight ahead of the slowest subscriber (0: no bound)")
+		runs := fs.Int("runs", 1, "runs of each case; the median by events/s is reported")
+		timeout := fs.Duration("timeout", 30*time.Second, "bound of one case")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		var counts []int
+		for _, f := range strings.Split(*ns, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				return fmt.Errorf("bad -n %q", *ns)
+			}
+			counts = append(counts, n)
+		}
+		return fanout(out, errw, counts, *deliveries, *window, *runs, *timeout)
+	case "idle-nats":
+		n := fs.Int("n", 10000, "idle connections")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		per, err := natsbench.MeasureIdleNATS(exe, *n)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%.0f\n", per)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (want fanout or idle-nats)", args[0])
+}
+
+func fanout(out, errw io.Writer, counts []int, deliveries, window, runs int, timeout time.Duration) error {
+	type row struct{ ours, nats natsbench.FanoutResult }
+	var rows []row
+	for _, n := range counts {
+		events := deliveries / n
+		cfg := natsbench.FanoutConfig{Subscribers: n, Events: events, Warmup: max(events/10, 100), Window: window, Timeout: timeout}
+		var res [2][]natsbench.FanoutResult
+		for r := 0; r < runs; r++ {
+			for i, sys := range []string{natsbench.Chat, natsbench.NATS} { // alternate, same run
+				ctx, cancel := context.WithTimeout(context.Background(), timeout)
+				x, err := natsbench.RunFanout(ctx, sys, cfg)
+				cancel()
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(errw, "fanout: N=%d %s: %.0f events/s p50 %v p99 %v lost %d\n", n, sys, x.Rate(), x.P50, x.P99, x.Lost)
+				res[i] = append(res[i], x)
+			}
+		}
+		rows = append(rows, row{median(res[0]), median(res[1])})
+	}
+	fmt.Fprintln(out, "| N | events/N | wiredojo events/s | NATS events/s | ratio | wiredojo p50 / p99 | NATS p50 / p99 | lost (ours / NATS) | cuts (ours / NATS) |")
+	fmt.Fprintln(out, "|---:|---:|---:|---:|---:|---|---|---|---|")
+	for _, r := range rows {
+		fmt.Fprintf(out, "| %d | %d | %s | %s | %.2fx | %s / %s | %s / %s | %s / %s | %s / %s |\n",
+			r.ours.Subscribers, r.ours.Events, grouped(r.ours.Rate()), grouped(r.nats.Rate()), ratio(r.ours.Rate(), r.nats.Rate()),
+			dur(r.ours.P50), dur(r.ours.P99), dur(r.nats.P50), dur(r.nats.P99),
+			lost(r.ours), lost(r.nats), cuts(r.ours), cuts(r.nats))
+	}
+	if window == 0 {
+		return nil // the goal is judged on the flow-controlled table
+	}
+	fmt.Fprintln(out)
+	fmt.Fprint(out, "Goal (wiredojo delivered events/s at least NATS core's):")
+	for i, r := range rows {
+		verdict := "met"
+		if r.ours.Rate() < r.nats.Rate() || r.ours.Lost > 0 {
+			verdict = "missed"
+		}
+		sep := ";"
+		if i == len(rows)-1 {
+			sep = "."
+		}
+		fmt.Fprintf(out, " N=%d %.2fx, %s%s", r.ours.Subscribers, ratio(r.ours.Rate(), r.nats.Rate()), verdict, sep)
+	}
+	fmt.Fprintln(out)
+	return nil
+}
+
+// median returns the result with the median delivered rate.
+func median(rs []natsbench.FanoutResult) natsbench.FanoutResult {
+	s := append([]natsbench.FanoutResult(nil), rs...)
+	for i := range s {
+		for j := i + 1; j < len(s); j++ {
+			if s[j].Rate() < s[i].Rate() {
+				s[i], s[j] = s[j], s[i]
+			}
+		}
+	}
+	return s[(len(s)-1)/2]
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+func grouped(v float64) string {
+	s := strconv.FormatInt(int64(v+0.5), 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+func dur(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.2f ms", float64(d)/1e6)
+	default:
+		return fmt.Sprintf("%.0f µs", float64(d)/1e3)
+	}
+}
+
+func lost(r natsbench.FanoutResult) string {
+	s := strconv.FormatInt(r.Lost, 10)
+	if r.Stalled {
+		s += " (stalled)"
+	}
+	return s
+}
+
+func cuts(r natsbench.FanoutResult) string {
+	s := strconv.FormatInt(r.SlowConsumers, 10)
+	if r.ClientDrops > 0 {
+		s += fmt.Sprintf(" + %d client drops", r.ClientDrops)
+	}
+	return s
+}

@@ -1,0 +1,306 @@
+package natsbench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// System names accepted by RunFanout.
+const (
+	Chat = "wiredojo" // a tcpchat server, tcpchat clients in one room
+	NATS = "nats"     // an embedded nats-server, nats.go clients on one subject
+)
+
+// FanoutConfig is one fan-out case.
+type FanoutConfig struct {
+	// Subscribers is N, the number of receiving connections.
+	Subscribers int
+	// Events is the number of measured events the publisher sends; each
+	// is delivered to every subscriber.
+	Events int
+	// Warmup events are sent and delivered first, outside the measurement.
+	Warmup int
+	// Window bounds the events in flight: the publisher waits while it is
+	// more than Window events ahead of the slowest live subscriber. Zero
+	// means no bound (the publisher sends as fast as it can, and slow
+	// consumer limits decide).
+	Window int
+	// Timeout bounds the whole case; Stall ends it when no subscriber
+	// receives anything for that long (defaults 30 s and 2 s).
+	Timeout, Stall time.Duration
+}
+
+// FanoutResult is what one case measured.
+type FanoutResult struct {
+	System      string
+	Subscribers int
+	Events      int
+	// Expected is Events * Subscribers; Delivered counts every measured
+	// event a subscriber received.
+	Expected, Delivered int64
+	// Elapsed runs from the first measured send to the last receipt.
+	Elapsed time.Duration
+	// P50 and P99 are send-to-receipt latencies over every delivery.
+	P50, P99 time.Duration
+	// Gaps counts events missing in a subscriber's sequence before the
+	// last one it received; Lost counts every expected delivery that did
+	// not happen (gaps, events after a disconnect, undelivered at the end).
+	Gaps, Lost int64
+	// Disconnected counts subscribers whose connection ended during the
+	// case; SlowConsumers is the server's count of slow-consumer cuts;
+	// ClientDrops counts events a client library dropped itself (nats.go
+	// pending limits).
+	Disconnected, SlowConsumers, ClientDrops int64
+	// Stalled is set when the case ended on Stall or Timeout rather than
+	// with every event delivered.
+	Stalled bool
+}
+
+// Rate returns delivered events per second.
+func (r FanoutResult) Rate() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Delivered) / r.Elapsed.Seconds()
+}
+
+// subscriber is the receiving end of one connection. receive runs on one
+// goroutine at a time (the client's reader or delivery goroutine).
+type subscriber struct {
+	h        *harness
+	count    atomic.Int64 // events received, warm-up included
+	dead     atomic.Bool
+	mu       sync.Mutex // guards the fields below against the collector
+	next     uint64     // next expected sequence number
+	gaps     int64
+	last     int64 // receipt time of the last event, ns since start
+	bad      int64 // payloads that did not parse
+	measured bool
+	lat      hist
+}
+
+func (s *subscriber) receive(p []byte) {
+	now := s.h.now()
+	seq, ts, err := parsePayload(p)
+	s.mu.Lock()
+	if err != nil {
+		s.bad++
+		s.mu.Unlock()
+		return
+	}
+	if seq > s.next {
+		s.gaps += int64(seq - s.next)
+	}
+	s.next = seq + 1
+	s.last = now
+	if s.measured {
+		s.lat.record(time.Duration(now - ts))
+	}
+	s.mu.Unlock()
+	if n := s.count.Add(1); n%16 == 0 {
+		s.h.wake()
+	}
+}
+
+// gone marks the subscriber's connection as ended.
+func (s *subscriber) gone() {
+	s.dead.Store(true)
+	s.h.wake()
+}
+
+// fanoutSystem is one system under test, set up with its subscribers.
+type fanoutSystem interface {
+	// publish sends one event (the payload may be reused after it returns).
+	publish(p []byte) error
+	// flush pushes out anything the publisher buffered.
+	flush() error
+	// counters returns the server's slow-consumer cuts and the client
+	// library's own drops.
+	counters() (slowConsumers, clientDrops int64)
+	close()
+}
+
+type harness struct {
+	start  time.Time
+	wakeup chan struct{}
+	subs   []*subscriber
+}
+
+func (h *harness) now() int64 { return int64(time.Since(h.start)) }
+
+func (h *harness) wake() {
+	select {
+	case h.wakeup <- struct{}{}:
+	default:
+	}
+}
+
+// minLive returns the smallest count of a live subscriber and the number
+// of live subscribers.
+func (h *harness) minLive() (lowest int64, live int) {
+	lowest = -1
+	for _, s := range h.subs {
+		if s.dead.Load() {
+			continue
+		}
+		live++
+		if c := s.count.Load(); lowest < 0 || c < lowest {
+			lowest = c
+		}
+	}
+	return lowest, live
+}
+
+func (h *harness) total() int64 {
+	var t int64
+	for _, s := range h.subs {
+		t += s.count.Load()
+	}
+	return t
+}
+
+// errStalled ends a case in which nothing was received for the stall time.
+var errStalled = errors.New("natsbench: no progress")
+
+// waitUntil blocks until every live subscriber has received at least want
+// events, or nobody receives anything for stall, or the deadline passes.
+func (h *harness) waitUntil(want int64, stall time.Duration, deadline time.Time) error {
+	lastTotal, lastMove := h.total(), time.Now()
+	t := time.NewTimer(time.Millisecond)
+	defer t.Stop()
+	for {
+		lowest, live := h.minLive()
+		if live == 0 || lowest >= want {
+			return nil
+		}
+		now := time.Now()
+		if tot := h.total(); tot != lastTotal {
+			lastTotal, lastMove = tot, now
+		} else if now.Sub(lastMove) > stall {
+			return errStalled
+		}
+		if now.After(deadline) {
+			return errStalled
+		}
+		t.Reset(2 * time.Millisecond)
+		select {
+		case <-h.wakeup:
+		case <-t.C:
+		}
+	}
+}
+
+// RunFanout runs one fan-out case of system (Chat or NATS): it starts the
+// server, connects cfg.Subscribers subscribers and one publisher in this
+// process, sends cfg.Warmup then cfg.Events events of PayloadSize bytes,
+// and reports what the subscribers received.
+func RunFanout(ctx context.Context, system string, cfg FanoutConfig) (FanoutResult, error) {
+	if cfg.Subscribers < 1 || cfg.Events < 1 || cfg.Warmup < 0 || cfg.Window < 0 {
+		return FanoutResult{}, fmt.Errorf("natsbench: bad fan-out config %+v", cfg)
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.Stall <= 0 {
+		cfg.Stall = 2 * time.Second
+	}
+	h := &harness{start: time.Now(), wakeup: make(chan struct{}, 1)}
+	for i := 0; i < cfg.Subscribers; i++ {
+		h.subs = append(h.subs, &subscriber{h: h})
+	}
+	var sys fanoutSystem
+	var err error
+	switch system {
+	case Chat:
+		sys, err = startChat(ctx, h.subs)
+	case NATS:
+		sys, err = startNATS(ctx, h.subs)
+	default:
+		return FanoutResult{}, fmt.Errorf("natsbench: unknown system %q (want %q or %q)", system, Chat, NATS)
+	}
+	if err != nil {
+		return FanoutResult{}, err
+	}
+	defer sys.close()
+
+	deadline := time.Now().Add(cfg.Timeout)
+	res := FanoutResult{System: system, Subscribers: cfg.Subscribers, Events: cfg.Events,
+		Expected: int64(cfg.Events) * int64(cfg.Subscribers)}
+	payload := make([]byte, PayloadSize)
+	var seq uint64
+	send := func(n int) error {
+		for i := 0; i < n; i++ {
+			if cfg.Window > 0 && i%8 == 0 {
+				if err := h.waitUntil(int64(seq)-int64(cfg.Window)+8, cfg.Stall, deadline); err != nil {
+					return err
+				}
+			}
+			fillPayload(payload, seq, h.now())
+			if err := sys.publish(payload); err != nil {
+				return fmt.Errorf("natsbench: %s: publish event %d: %w", system, seq, err)
+			}
+			seq++
+		}
+		return sys.flush()
+	}
+
+	// Warm-up: every subscriber must have it all before the measurement.
+	if cfg.Warmup > 0 {
+		if err := send(cfg.Warmup); err != nil && !errors.Is(err, errStalled) {
+			return res, err
+		}
+		if err := h.waitUntil(int64(cfg.Warmup), cfg.Stall, deadline); err != nil {
+			return res, fmt.Errorf("natsbench: %s: warm-up not delivered: %w", system, err)
+		}
+	}
+	for _, s := range h.subs {
+		s.mu.Lock()
+		s.measured = true
+		s.gaps = 0
+		s.lat.reset()
+		s.mu.Unlock()
+	}
+	base := h.total()
+	start := h.now()
+	err = send(cfg.Events)
+	if err == nil {
+		err = h.waitUntil(int64(cfg.Warmup+cfg.Events), cfg.Stall, deadline)
+	}
+	if errors.Is(err, errStalled) {
+		res.Stalled, err = true, nil
+	}
+	if err != nil {
+		return res, err
+	}
+	res.SlowConsumers, res.ClientDrops = sys.counters()
+	for _, s := range h.subs {
+		if s.dead.Load() {
+			res.Disconnected++
+		}
+	}
+	res.Delivered = h.total() - base
+	sys.close() // no deliveries after this; the closes are not disconnects
+
+	var all hist
+	var last int64
+	for _, s := range h.subs {
+		s.mu.Lock()
+		all.merge(&s.lat)
+		res.Gaps += s.gaps
+		if s.last > last {
+			last = s.last
+		}
+		if s.bad > 0 && err == nil {
+			err = fmt.Errorf("natsbench: %s: %d malformed payloads received", system, s.bad)
+		}
+		s.mu.Unlock()
+	}
+	res.Lost = res.Expected - res.Delivered
+	res.Elapsed = time.Duration(last - start)
+	res.P50, res.P99 = all.quantile(0.50), all.quantile(0.99)
+	return res, err
+}

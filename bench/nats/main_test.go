@@ -1,0 +1,15 @@
+package natsbench
+
+import (
+	"os"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(IdleClientsEnv); spec != "" {
+		os.Exit(IdleClientsMain(spec, os.Stdin, os.Stdout, os.Stderr))
+	}
+	goleak.VerifyTestMain(m)
+}

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The event chat (tcpchat) against NATS core, in the same run: broadcast
+# fan-out on loopback (1 publisher, N = 1, 10, 100 subscribers, 128-byte
+# events) and memory per idle connection with 10,000 clients. The NATS side
+# lives in the bench/nats module (embedded nats-server, nats.go clients);
+# the chat's idle figure comes from tcpchat's BenchmarkIdleConnMemory.
+# Prints the markdown section of docs/BENCHMARKS.md on stdout, progress on
+# stderr. CHAT_BENCH_DELIVERIES, CHAT_BENCH_WINDOW, CHAT_BENCH_RUNS and
+# CHAT_BENCH_IDLE override the defaults below.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+deliveries=${CHAT_BENCH_DELIVERIES:-300000}
+window=${CHAT_BENCH_WINDOW:-256}
+runs=${CHAT_BENCH_RUNS:-3}
+idle=${CHAT_BENCH_IDLE:-10000}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# 10,000 connections need that many descriptors in the server process and
+# in the client process: raise the soft limit as far as the hard one allows.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+fds=$(ulimit -n)
+
+echo "chat: building bench/nats" >&2
+(cd bench/nats && go build -o "$tmp/chatbench" ./cmd/chatbench)
+
+echo "chat: fan-out with a window of $window events ($runs runs per case)" >&2
+windowed=$("$tmp/chatbench" fanout -n 1,10,100 -deliveries "$deliveries" -window "$window" -runs "$runs")
+echo "chat: fan-out without flow control" >&2
+unbounded=$("$tmp/chatbench" fanout -n 1,10,100 -deliveries "$deliveries" -window 0 -runs 1)
+
+ours_idle="" nats_idle="" idle_note=""
+if [ "$fds" = unlimited ] || [ "$fds" -ge $((idle + 100)) ]; then
+	echo "chat: idle memory, $idle tcpchat connections" >&2
+	ours_idle=$(go test -run '^$' -bench '^BenchmarkIdleConnMemory$' -benchtime 1x -count 1 ./tcpchat/ 2>&1 |
+		awk '/^BenchmarkIdleConnMemory/ { for (i = 2; i <= NF; i++) if ($i == "B/conn") print $(i - 1) }')
+	echo "chat: idle memory, $idle NATS connections" >&2
+	nats_idle=$("$tmp/chatbench" idle-nats -n "$idle")
+else
+	idle_note="not measured: the descriptor limit is $fds (ulimit -n), below the $idle connections needed"
+fi
+
+echo "## Event chat (tcpchat) against NATS core"
+echo
+echo "Broadcast fan-out on loopback: one publisher, N subscribers, 128-byte events"
+echo "(the same 128 bytes in both systems: the event's JSON argument array for"
+echo "wiredojo, the message body for NATS). wiredojo: a tcpchat server with its"
+echo "defaults (send queue 1024 packets) except the per-connection rate limit,"
+echo "which is off; N tcpchat Go clients in one room; a tcpchat client publisher"
+echo "whose events the server broadcasts to the room. NATS core: an embedded"
+echo "nats-server with its defaults, N nats.go subscribers on one subject, a"
+echo "nats.go publisher. Server and clients run in one process for both, the two"
+echo "systems alternate in the same run. Each case sends $deliveries / N measured"
+echo "events after a warm-up of a tenth as many; events/s counts deliveries"
+echo "(events received, summed over subscribers) from the first measured send to"
+echo "the last receipt; latency is from the publisher's timestamp in the payload"
+echo "to receipt, over every delivery. lost counts expected deliveries that did"
+echo "not happen; cuts are the server's slow-consumer disconnections (and"
+echo "nats.go's own drops). Neither client reconnects, so a cut stays visible."
+echo
+echo "### With flow control: at most $window events in flight (median of $runs runs)"
+echo
+echo "The publisher waits while it is more than $window events ahead of the"
+echo "slowest subscriber, so neither server needs to cut anyone; latency is"
+echo "therefore latency under full load, with up to $window events queued."
+echo
+echo "$windowed"
+echo
+echo "### Without flow control (one run)"
+echo
+echo "The publisher sends as fast as it can; each server's slow-consumer policy"
+echo "decides (tcpchat cuts a connection whose 1024-packet queue is full; the"
+echo "nats-server buffers up to 64 MiB per connection). events/s and latency"
+echo "count only what was delivered."
+echo
+echo "$unbounded"
+echo
+echo "### Memory per idle connection"
+echo
+if [ -n "$idle_note" ]; then
+	echo "Idle connections: $idle_note."
+else
+	awk -v o="$ours_idle" -v n="$nats_idle" -v c="$idle" 'BEGIN {
+		printf "%d idle connections, each handshaken (wiredojo: joined namespace \"/\";\n", c
+		printf "NATS: CONNECT and PING/PONG). Live heap plus goroutine stacks of the server\n"
+		printf "process from runtime/metrics after GC, before and after the clients connect,\n"
+		printf "divided by %d; the clients run in another process.\n\n", c
+		printf "| | bytes/conn | KiB/conn |\n|---|---:|---:|\n"
+		printf "| wiredojo (tcpchat) | %.0f | %.1f |\n", o, o / 1024
+		printf "| NATS core (nats-server) | %.0f | %.1f |\n\n", n, n / 1024
+		printf "Goal (at most 5 KiB per idle connection): wiredojo %.1f KiB, %s; %.2fx NATS core'"'"'s.\n",
+			o / 1024, (o <= 5120 ? "met" : "missed"), o / n
+	}'
+fi
