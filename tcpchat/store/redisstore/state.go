@@ -265,39 +265,44 @@ func (s *Store) Expire(ctx context.Context) error {
 	if s.limits.QueueTTL > 0 {
 		ttl = int64(s.limits.QueueTTL)
 	}
-	calls := make([]scripted, len(clients))
-	for i, c := range clients {
-		calls[i] = scripted{script: expireQueueScript,
-			keys: append(s.queueKeys(c), s.clientKey(c, "rooms")),
-			args: []any{now.UnixNano(), ttl, cutoff}}
-	}
-	if len(calls) > 0 {
+	var st store.Stats
+	const chunk = 1000 // bounded pipelines however many queues there are
+	var calls []scripted
+	for len(clients) > 0 {
+		part := clients[:min(chunk, len(clients))]
+		clients = clients[len(part):]
+		calls = calls[:0]
+		for _, c := range part {
+			calls = append(calls, scripted{script: expireQueueScript,
+				keys: append(s.queueKeys(c), s.clientKey(c, "rooms")),
+				args: []any{now.UnixNano(), ttl, cutoff}})
+		}
 		if err := s.runScripts(ctx, calls); err != nil {
 			return wrap("expire", err)
 		}
-	}
-	var st store.Stats
-	for i, c := range calls {
-		r, _ := c.cmd.Slice()
-		if len(r) < 2 {
-			continue
-		}
-		idle, _ := r[0].(int64)
-		n, _ := r[1].(int64)
-		st.DroppedAge += uint64(n)
-		if idle != 1 {
-			continue
-		}
-		st.ExpiredQueues++
-		pipe := s.rdb.Pipeline()
-		for _, v := range r[2:] {
-			if ns, room, ok := strings.Cut(v.(string), "\x00"); ok {
-				pipe.SRem(ctx, s.roomKey(store.Sub{Namespace: ns, Room: room}), clients[i])
+		for i, c := range calls {
+			r, _ := c.cmd.Slice()
+			if len(r) < 2 {
+				continue
 			}
-		}
-		pipe.SRem(ctx, s.registry(), clients[i])
-		if _, err := pipe.Exec(ctx); err != nil {
-			return wrap("expire", err)
+			idle, _ := r[0].(int64)
+			n, _ := r[1].(int64)
+			st.DroppedAge += uint64(n)
+			if idle != 1 {
+				continue
+			}
+			st.ExpiredQueues++
+			pipe := s.rdb.Pipeline()
+			for _, v := range r[2:] {
+				sv, _ := v.(string)
+				if ns, room, ok := strings.Cut(sv, "\x00"); ok {
+					pipe.SRem(ctx, s.roomKey(store.Sub{Namespace: ns, Room: room}), part[i])
+				}
+			}
+			pipe.SRem(ctx, s.registry(), part[i])
+			if _, err := pipe.Exec(ctx); err != nil {
+				return wrap("expire", err)
+			}
 		}
 	}
 	logs, err := s.rdb.SMembers(ctx, s.logs()).Result()
@@ -305,7 +310,7 @@ func (s *Store) Expire(ctx context.Context) error {
 		return wrap("expire", err)
 	}
 	calls = calls[:0]
-	for _, ns := range logs {
+	for _, ns := range logs { // one script per namespace; namespaces are few
 		calls = append(calls, scripted{script: replayExpireScript,
 			keys: []string{s.nsKey(ns, "replay"), s.nsKey(ns, "rmeta")},
 			args: []any{now.Add(-s.limits.ReplayWindow).UnixMilli()}})
