@@ -421,7 +421,8 @@ func TestWebPage(t *testing.T) {
 	defer http.DefaultClient.CloseIdleConnections()
 	for path, want := range map[string]string{
 		"/":          "<script src=\"app.js\"></script>",
-		"/app.js":    "function decode(",
+		"/wire.js":   "function decode(",
+		"/app.js":    "function connect(",
 		"/style.css": "#log",
 	} {
 		resp, err := http.Get("http://" + addr + path)
