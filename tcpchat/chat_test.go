@@ -471,6 +471,7 @@ func TestBadInput(t *testing.T) {
 		{"garbage packet", true, []byte{0xde, 0xad, 0xbe, 0xef}, nil, wire.CodeBadPacket},
 		{"empty frame", true, []byte{}, nil, wire.CodeBadPacket},
 		{"args not JSON", true, append([]byte{'E', 0, 1, '/', 4, 'e', 'c', 'h', 'o'}, "[1,"...), nil, wire.CodeBadPacket},
+		{"args look like an array but are not JSON", true, append([]byte{'E', 0, 1, '/', 4, 'e', 'c', 'h', 'o'}, "[1,]"...), nil, wire.CodeBadPacket},
 		{"frame too large", true, nil, []byte{0, 0, 8, 0, 'E'}, wire.CodeFrameTooLarge},
 		{"huge length", false, nil, []byte{0xff, 0xff, 0xff, 0xff}, wire.CodeFrameTooLarge},
 		{"event before handshake", false, (&wire.Packet{Type: wire.TypeEvent, Namespace: "/", Event: "x"}).AppendTo(nil), nil, wire.CodeHandshake},

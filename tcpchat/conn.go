@@ -403,6 +403,12 @@ func (c *conn) handle(p []byte) error {
 		c.srv.metrics.badPackets.Add(1)
 		return c.fail(wire.CodeBadPacket, err)
 	}
+	// The wire decoder checks the arguments' shape only; what a client
+	// sends is relayed to others, so the server validates it fully.
+	if a := sc.view.Args; len(a) > 0 && (sc.view.Type == wire.TypeEvent || sc.view.Type == wire.TypeAck) && !json.Valid(a) {
+		c.srv.metrics.badPackets.Add(1)
+		return c.fail(wire.CodeBadPacket, fmt.Errorf("tcpchat: %s %q: arguments are not valid JSON", sc.view.Type, sc.view.Event))
+	}
 	return c.dispatch(sc)
 }
 

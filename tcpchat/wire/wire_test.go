@@ -127,6 +127,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"event without name", []byte{'E', 0, 0}, 3},
 		{"args not an array", append([]byte{'E', 0, 0, 1, 'x'}, `{"a":1}`...), 5},
 		{"args not json", append([]byte{'E', 0, 0, 1, 'x'}, `[1,`...), 5},
+		{"args not an array either", append([]byte{'A', 0, 0, 0, 0, 0, 1}, `"x"`...), 7},
 		{"ack id truncated", []byte{'A', 0, 0, 0, 0}, 3},
 		{"ping with trailing bytes", []byte{'P', 0, 0, 1}, 3},
 		{"handshake truncated token", []byte{'H', 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 'a'}, 16},
