@@ -1,0 +1,95 @@
+package tcpchat_test
+
+import (
+	"context"
+	"net"
+	"testing"
+
+	"github.com/wiredojo/wiredojo/framing/ws"
+	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/chattest"
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
+)
+
+// wsPair returns the client and server Transports of one WebSocket
+// connection on loopback, closed when the test ends.
+func wsPair(tb testing.TB) (client, server tcpchat.Transport) {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	type result struct {
+		c   *ws.Conn
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		nc, err := l.Accept()
+		if err != nil {
+			done <- result{nil, err}
+			return
+		}
+		c, err := (&ws.Upgrader{}).Upgrade(nc, nil)
+		if err != nil {
+			nc.Close()
+		}
+		done <- result{c, err}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), chattest.Timeout)
+	defer cancel()
+	cc, err := ws.Dial(ctx, "ws://"+l.Addr().String()+"/ws", nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil {
+		cc.CloseNow()
+		tb.Fatal(r.err)
+	}
+	client, server = tcpchat.NewWebSocketTransport(cc), tcpchat.NewWebSocketTransport(r.c)
+	tb.Cleanup(func() { client.Close(); server.Close() })
+	return client, server
+}
+
+// BenchmarkWebSocketTransport sends one event packet from a client
+// Transport and reads it on the server's, over loopback.
+func BenchmarkWebSocketTransport(b *testing.B) {
+	client, server := wsPair(b)
+	p := wire.Packet{Type: wire.TypeEvent, Namespace: "/chat", Event: "message", Args: []byte(`["hello, room"]`)}
+	batch := [][]byte{p.AppendTo(nil)}
+	b.SetBytes(int64(len(batch[0])))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := client.WritePackets(batch); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := server.ReadPacket(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestWebSocketTransportAllocs: in steady state a packet written by one
+// Transport and read by the other allocates nothing, both ways.
+func TestWebSocketTransportAllocs(t *testing.T) {
+	client, server := wsPair(t)
+	p := wire.Packet{Type: wire.TypeEvent, Namespace: "/chat", Event: "message", Args: []byte(`["hello, room"]`)}
+	batch := [][]byte{p.AppendTo(nil)}
+	for _, dir := range []struct {
+		name string
+		w, r tcpchat.Transport
+	}{{"client to server", client, server}, {"server to client", server, client}} {
+		if n := testing.AllocsPerRun(200, func() {
+			if err := dir.w.WritePackets(batch); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := dir.r.ReadPacket(); err != nil {
+				t.Fatal(err)
+			}
+		}); n != 0 {
+			t.Errorf("%s: %.1f allocations per packet, want 0", dir.name, n)
+		}
+	}
+}
