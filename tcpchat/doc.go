@@ -7,13 +7,17 @@
 // lifecycle events from the adapter, and heartbeats.
 //
 // It does not own the packet encoding (package tcpchat/wire), the frame
-// codec (package framing), WebSocket (framing/ws plugs in through
-// Transport and Server.ServeTransport), or durable queues and their stores
-// (tcpchat/store).
+// codec (package framing), the WebSocket protocol (package framing/ws; the
+// transport over it, one packet per binary message, is here), or durable
+// queues and their stores (tcpchat/store).
 //
 // One TCP port serves everything: the server reads the first bytes of each
 // connection and dispatches the framed protocol (wire.Preamble), HTTP
-// (/healthz, /metrics, and handlers added with HandleHTTP) and, later, TLS.
+// (/healthz, /metrics, GET /ws upgraded to WebSocket, the browser chat page
+// at GET / embedded from web/, and handlers added with HandleHTTP) and, with
+// Options.TLSConfig, TLS: it terminates TLS and dispatches the decrypted
+// bytes the same way. Dial takes HOST:PORT (framed TCP, over TLS with
+// ClientOptions.TLSConfig) or a ws:// or wss:// URL.
 //
 // Performance design: a broadcast is encoded once into a reference-counted
 // Message queued on every recipient; each connection has one reading
