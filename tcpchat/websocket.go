@@ -21,7 +21,10 @@ import (
 const WebSocketPath = "/ws"
 
 // wsTransport is the Transport of the event protocol over WebSocket: one
-// packet per binary message, no length prefix (the message has one).
+// packet per binary message, no length prefix (the message has one). Unlike
+// the framed transport it keeps its read buffer while idle (at most
+// wsKeepBuffer, plus the ws.Conn's own reader): ws.Conn reads a message
+// into a buffer it is given before it blocks.
 type wsTransport struct {
 	c      *ws.Conn
 	buf    []byte // the last packet read; reused
