@@ -91,9 +91,16 @@ type Client struct {
 	closed   bool                     // guarded by mu
 	err      error                    // guarded by mu; why the client ended
 
-	wmu   sync.Mutex // serialises writes
-	wbuf  []byte     // guarded by wmu
-	wlist [][]byte   // guarded by wmu
+	// Writes are queued and sent by a flusher goroutine that runs while
+	// packets are pending, so a burst of emits becomes a few writes.
+	wmu      sync.Mutex
+	wcond    *sync.Cond // on wmu: signalled when the pending batch is taken
+	pend     []byte     // guarded by wmu; encoded payloads back to back
+	pendEnds []int      // guarded by wmu; end offset of each payload in pend
+	flushing bool       // guarded by wmu; the flusher runs
+	out      []byte     // owned by the flusher: the batch being written
+	outEnds  []int      // owned by the flusher
+	outList  [][]byte   // owned by the flusher
 
 	done chan struct{}
 	wg   sync.WaitGroup
@@ -347,30 +354,74 @@ func (c *Client) read(t Transport) error {
 	}
 }
 
-// writePacket encodes p and writes it now.
+// maxPending bounds the bytes queued for writing; emitters wait beyond it.
+const maxPending = 1 << 20
+
+// writePacket encodes p and queues it; the flusher writes it shortly. A
+// write that fails closes the connection (and the client reconnects).
 func (c *Client) writePacket(p *wire.Packet) error {
 	c.mu.Lock()
-	t := c.t
+	t, closed := c.t, c.closed
 	c.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
 	if t == nil {
 		return ErrNotConnected
 	}
 	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	c.wbuf = p.AppendTo(c.wbuf[:0])
-	return c.writeLocked(t)
+	if c.wcond == nil {
+		c.wcond = sync.NewCond(&c.wmu)
+	}
+	for len(c.pend) >= maxPending && c.flushing {
+		c.wcond.Wait()
+	}
+	c.pend = p.AppendTo(c.pend)
+	c.pendEnds = append(c.pendEnds, len(c.pend))
+	if !c.flushing {
+		c.flushing = true
+		c.wg.Add(1)
+		go c.flush()
+	}
+	c.wmu.Unlock()
+	return nil
 }
 
-func (c *Client) writeLocked(t Transport) error {
-	c.wlist = append(c.wlist[:0], c.wbuf)
-	t.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
-	err := t.WritePackets(c.wlist)
-	c.wlist[0] = nil
-	if err != nil {
-		t.Close()
-		return fmt.Errorf("tcpchat: write: %w", err)
+// flush writes pending packets in batches until none are left.
+func (c *Client) flush() {
+	defer c.wg.Done()
+	for {
+		c.wmu.Lock()
+		if len(c.pendEnds) == 0 {
+			c.flushing = false
+			c.wmu.Unlock()
+			return
+		}
+		c.pend, c.out = c.out[:0], c.pend
+		c.pendEnds, c.outEnds = c.outEnds[:0], c.pendEnds
+		c.wcond.Broadcast()
+		c.wmu.Unlock()
+
+		c.mu.Lock()
+		t := c.t
+		c.mu.Unlock()
+		if t == nil {
+			continue // disconnected: plain emits are at-most-once
+		}
+		c.outList = c.outList[:0]
+		start := 0
+		for _, end := range c.outEnds {
+			c.outList = append(c.outList, c.out[start:end])
+			start = end
+		}
+		t.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
+		err := t.WritePackets(c.outList)
+		clear(c.outList)
+		if err != nil {
+			c.logf("tcpchat: write to %s: %v", c.addr, err)
+			t.Close()
+		}
 	}
-	return nil
 }
 
 func (c *Client) sendAck(ns string, id uint32, args []byte) error {
