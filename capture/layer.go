@@ -50,6 +50,7 @@ var protoNames = [numProtos]string{
 	ProtoData:      "Data",
 }
 
+// String returns the protocol's "proto" name in the capture JSON.
 func (p Proto) String() string {
 	if p < numProtos {
 		return protoNames[p]
@@ -68,6 +69,7 @@ const (
 	TCPIPApplication
 )
 
+// String returns the layer's name: link, internet, transport or application.
 func (t TCPIPLayer) String() string {
 	switch t {
 	case TCPIPLink:

@@ -32,6 +32,7 @@ const (
 	NoteKeepAlive
 )
 
+// String returns the note as Wireshark words it, in lower case.
 func (n Note) String() string {
 	switch n {
 	case NoteRetransmission:

@@ -22,6 +22,7 @@ const (
 	KindRaw // unrecognised: bytes are passed over
 )
 
+// String names the kind for people.
 func (k Kind) String() string {
 	switch k {
 	case KindHTTP:

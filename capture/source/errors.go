@@ -24,8 +24,10 @@ type FileError struct {
 	Err    error
 }
 
+// Error says which file, at which byte offset, and what was wrong.
 func (e *FileError) Error() string {
 	return fmt.Sprintf("capture: %s: at byte offset %d: %v", e.File, e.Offset, e.Err)
 }
 
+// Unwrap returns the sentinel (ErrTruncated, ErrCorrupt, ...).
 func (e *FileError) Unwrap() error { return e.Err }

@@ -53,8 +53,13 @@ func (p *pcapReader) LinkType(int) layers.LinkType { return p.link }
 func (p *pcapReader) Snaplen() int                 { return p.snaplen }
 func (p *pcapReader) Close() error                 { return nil }
 
+// limit is the largest record length the file may hold: its snaplen (at
+// least libpcap's 256 KiB), never more than MaxRecord.
 func (p *pcapReader) limit() int {
-	if p.snaplen > MaxSnaplen {
+	switch {
+	case p.snaplen > MaxRecord:
+		return MaxRecord
+	case p.snaplen > MaxSnaplen:
 		return p.snaplen
 	}
 	return MaxSnaplen
@@ -84,11 +89,9 @@ func (p *pcapReader) Next() ([]byte, Info, error) {
 	} else if frac >= 1e9 {
 		return nil, Info{}, &FileError{File: p.name, Offset: at, Err: fmt.Errorf("%w: nanoseconds %d out of range", ErrCorrupt, frac)}
 	}
-	if cap(p.buf) < int(caplen) {
-		p.buf = make([]byte, caplen)
-	}
-	data := p.buf[:caplen]
-	if n, err := io.ReadFull(p.r, data); err != nil {
+	data, n, err := readInto(p.r, p.buf, int(caplen))
+	p.buf = data[:0]
+	if err != nil {
 		return nil, Info{}, &FileError{File: p.name, Offset: at, Err: fmt.Errorf("record of %d bytes has only %d: %w", caplen, n, ErrTruncated)}
 	}
 	p.off += 16 + int64(caplen)

@@ -18,7 +18,7 @@ const (
 	ngPacketObsolete   = 0x00000002
 	ngSimplePacket     = 0x00000003
 	ngEnhancedPacket   = 0x00000006
-	ngMaxBlock         = 16 << 20 // larger blocks are called corrupt
+	ngMaxBlock         = MaxRecord // larger blocks are called corrupt
 	ngOptTSResol       = 9
 	ngOptTSOffset      = 14
 	ngOptEnd           = 0
@@ -100,11 +100,9 @@ func (n *ngReader) block() (uint32, []byte, int64, error) {
 	if total > ngMaxBlock {
 		return 0, nil, at, n.fail(at+4, "%w: block length %d, limit %d", ErrRecordTooLarge, total, ngMaxBlock)
 	}
-	if cap(n.buf) < int(total) {
-		n.buf = make([]byte, total)
-	}
-	b := n.buf[:total]
-	if got, err := io.ReadFull(n.r, b); err != nil {
+	b, got, err := readInto(n.r, n.buf, int(total))
+	n.buf = b[:0]
+	if err != nil {
 		return 0, nil, at, n.fail(at, "block of %d bytes has only %d: %w", total, got, ErrTruncated)
 	}
 	if trail := n.order.Uint32(b[total-4:]); trail != total {

@@ -91,3 +91,32 @@ func NewReader(r io.Reader, name string) (Source, error) {
 	}
 	return nil, &FileError{File: name, Offset: 0, Err: ErrNotCapture}
 }
+
+// MaxRecord is the largest record any reader accepts, whatever the file's
+// header claims: 16 MiB.
+const MaxRecord = 16 << 20
+
+// readInto reads exactly n bytes from r into buf (reusing its capacity) and
+// returns them. It grows the buffer as bytes actually arrive, so a corrupt
+// length on a short file cannot make it allocate more than the file holds
+// (plus 1 MiB). got is how many bytes were read when err is not nil.
+func readInto(r io.Reader, buf []byte, n int) (b []byte, got int, err error) {
+	if n <= cap(buf) {
+		b = buf[:n]
+		got, err = io.ReadFull(r, b)
+		return b, got, err
+	}
+	b = buf[:0]
+	for len(b) < n {
+		step := n - len(b)
+		if step > 1<<20 {
+			step = 1 << 20
+		}
+		b = append(b, make([]byte, step)...)
+		m, err := io.ReadFull(r, b[len(b)-step:])
+		if err != nil {
+			return b, len(b) - step + m, err
+		}
+	}
+	return b, n, nil
+}
