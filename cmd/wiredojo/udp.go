@@ -311,7 +311,7 @@ func udpRecvCommand() *cli.Command {
 			&cli.StringFlag{Name: "iface", Usage: "interface to join the group on"},
 			&cli.Uint64Flag{Name: "count", Usage: "stop after this many distinct datagrams"},
 			&cli.DurationFlag{Name: "duration", Usage: "stop after this long"},
-			&cli.BoolFlag{Name: "until-end", Usage: "stop once every sender has finished (its end marker arrived)"},
+			&cli.BoolFlag{Name: "until-end", Usage: "stop once every sender has finished (its end marker arrived), or after 2s of silence"},
 			&cli.StringFlag{Name: "run", Usage: "only measure this run id (hex, as udp send prints it); count others apart"},
 			&cli.BoolFlag{Name: "no-gro", Usage: "no UDP receive offload (one datagram per buffer; kernel drops then count datagrams exactly)"},
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as one JSON object"},

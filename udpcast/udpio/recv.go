@@ -31,12 +31,16 @@ type RecvOptions struct {
 	// closes it.
 	Conn *net.UDPConn
 
-	RunID      uint64        // accept only this run (0 = any); others count as OtherRun
-	Count      uint64        // stop after this many distinct data datagrams in all
-	Duration   time.Duration // stop after this long
-	UntilEnd   bool          // stop once every sender's end marker arrived (plus Linger)
-	Linger     time.Duration // wait after the last end marker for late datagrams (0 = 200ms)
-	MaxSenders int           // senders tracked at once (0 = 64); more count as TooManySenders
+	RunID    uint64        // accept only this run (0 = any); others count as OtherRun
+	Count    uint64        // stop after this many distinct data datagrams in all
+	Duration time.Duration // stop after this long
+	UntilEnd bool          // stop once every sender's end marker arrived (plus Linger), or after Idle of silence
+	Linger   time.Duration // wait after the last end marker for late datagrams (0 = 200ms)
+	// Idle ends a UntilEnd run when no datagram arrived for this long
+	// after the first one (0 = 2s): end markers can be lost too, on a
+	// lossy path or to a socket that overflowed.
+	Idle       time.Duration
+	MaxSenders int // senders tracked at once (0 = 64); more count as TooManySenders
 
 	Batch       int // datagrams per recvmmsg (0 = DefaultBatch, 16 with GRO)
 	MaxDatagram int // receive buffer per datagram (0 = 2048); longer ones count as Truncated
@@ -134,6 +138,9 @@ func Listen(o RecvOptions) (*Receiver, error) {
 	}
 	if o.MaxSenders <= 0 {
 		o.MaxSenders = 64
+	}
+	if o.Idle <= 0 {
+		o.Idle = 2 * time.Second
 	}
 	if o.Linger <= 0 {
 		o.Linger = 200 * time.Millisecond
@@ -248,6 +255,7 @@ func (r *Receiver) Run(ctx context.Context) (Result, error) {
 	}
 	nextProgress := start.Add(o.Interval)
 	var received uint64
+	var lastData time.Time // when the last datagram arrived
 	for {
 		if ctx.Err() != nil {
 			break
@@ -256,9 +264,15 @@ func (r *Receiver) Run(ctx context.Context) (Result, error) {
 		if (!end.IsZero() && !now.Before(end)) || (!lingerEnd.IsZero() && !now.Before(lingerEnd)) {
 			break
 		}
+		if o.UntilEnd && !lastData.IsZero() && now.Sub(lastData) >= o.Idle {
+			break // the senders went quiet without (all) their end markers
+		}
 		dl := nextProgress
 		if o.Progress == nil {
 			dl = now.Add(time.Second)
+		}
+		if o.UntilEnd && !lastData.IsZero() && lastData.Add(o.Idle).Before(dl) {
+			dl = lastData.Add(o.Idle)
 		}
 		if !end.IsZero() && end.Before(dl) {
 			dl = end
@@ -284,7 +298,8 @@ func (r *Receiver) Run(ctx context.Context) (Result, error) {
 			}
 			return r.result(start), fmt.Errorf("udpio: receive: %w", err)
 		}
-		fallback := time.Now().UnixNano()
+		lastData = time.Now()
+		fallback := lastData.UnixNano()
 		for i := range n {
 			received += r.handle(i, fallback)
 		}

@@ -507,7 +507,15 @@ func (s *sender) drain(pipe *impair.Pipeline, now int64) {
 	}
 }
 
-// sendEnd sends the end markers, one millisecond apart, past the pipeline.
+func pow10(i int) int64 {
+	p := int64(1)
+	for range min(i, 3) {
+		p *= 10
+	}
+	return p
+}
+
+// sendEnd sends the end markers, 1, 10 and 100 ms apart, past the pipeline.
 func (s *sender) sendEnd(ctx context.Context) {
 	n := s.opts.EndMarkers
 	if n == 0 {
@@ -528,7 +536,9 @@ func (s *sender) sendEnd(ctx context.Context) {
 		s.msgs[0].Buffers[0] = b[:]
 		s.write(s.msgs[:1])
 		if i < n-1 {
-			time.Sleep(time.Millisecond)
+			// Growing gaps (1, 10, 100 ms...): a receiver whose socket
+			// overflowed has drained it by the later markers.
+			time.Sleep(time.Millisecond * time.Duration(pow10(i)))
 		}
 	}
 	s.res.Datagrams, s.res.Bytes = dg, e

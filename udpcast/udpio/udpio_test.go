@@ -230,3 +230,12 @@ func TestGSOAndGRO(t *testing.T) {
 		})
 	}
 }
+
+// TestUntilEndWithoutMarkers: when every end marker is lost, an UntilEnd
+// receiver still ends once the sender has gone quiet.
+func TestUntilEndWithoutMarkers(t *testing.T) {
+	s, r := transfer(t, udpio.SendOptions{Count: 200, Size: 64, Rate: 20000, EndMarkers: -1}, udpio.RecvOptions{Idle: 300 * time.Millisecond})
+	if r.Total.Ended || r.Total.Sent != s.Sent || r.Total.Received+r.KernelDrops < 200 {
+		t.Fatalf("sender %+v, receiver %+v", s, r.Total)
+	}
+}
