@@ -72,12 +72,12 @@ func TestFanoutShort(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/N=%d", sys, n), func(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 				defer cancel()
-				cfg := FanoutConfig{Subscribers: n, Events: 300, Warmup: 50, Window: 64, Timeout: 20 * time.Second}
+				cfg := FanoutConfig{Subscribers: n, Events: 200, Warmup: 20, Window: 64, Timeout: 20 * time.Second}
 				r, err := RunFanout(ctx, sys, cfg)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if r.Expected != int64(300*n) || r.Delivered != r.Expected || r.Lost != 0 || r.Gaps != 0 || r.Stalled {
+				if r.Expected != int64(200*n) || r.Delivered != r.Expected || r.Lost != 0 || r.Gaps != 0 || r.Stalled {
 					t.Fatalf("delivered %d of %d (lost %d, gaps %d, stalled %v)", r.Delivered, r.Expected, r.Lost, r.Gaps, r.Stalled)
 				}
 				if r.Disconnected != 0 || r.SlowConsumers != 0 || r.ClientDrops != 0 {

@@ -21,6 +21,7 @@ trap 'rm -rf "$tmp"' EXIT
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 fds=$(ulimit -n)
 
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "chat: building bench/nats" >&2
 (cd bench/nats && go build -o "$tmp/chatbench" ./cmd/chatbench)
 
@@ -41,6 +42,10 @@ else
 fi
 
 echo "## Event chat (tcpchat) against NATS core"
+echo
+echo "Load average when the fan-out began: $load (1, 5, 15 min) on $(nproc) cores;"
+echo "other work on the machine moves these figures from run to run, which is"
+echo "why the two systems alternate case by case."
 echo
 echo "Broadcast fan-out on loopback: one publisher, N subscribers, 128-byte events"
 echo "(the same 128 bytes in both systems: the event's JSON argument array for"

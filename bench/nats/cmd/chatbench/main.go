@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -43,8 +45,21 @@ func run(args []string, out, errw io.Writer) error {
 		window := fs.Int("window", 256, "events in flight ahead of the slowest subscriber (0: no bound)")
 		runs := fs.Int("runs", 1, "runs of each case; the median by events/s is reported")
 		timeout := fs.Duration("timeout", 30*time.Second, "bound of one case")
+		systems := fs.String("systems", natsbench.Chat+","+natsbench.NATS, "systems to run, comma-separated (a table needs both)")
+		cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
+		}
+		if *cpuprofile != "" {
+			f, err := os.Create(*cpuprofile)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer pprof.StopCPUProfile()
 		}
 		var counts []int
 		for _, f := range strings.Split(*ns, ",") {
@@ -54,7 +69,7 @@ func run(args []string, out, errw io.Writer) error {
 			}
 			counts = append(counts, n)
 		}
-		return fanout(out, errw, counts, *deliveries, *window, *runs, *timeout)
+		return fanout(out, errw, counts, strings.Split(*systems, ","), *deliveries, *window, *runs, *timeout)
 	case "idle-nats":
 		n := fs.Int("n", 10000, "idle connections")
 		if err := fs.Parse(args[1:]); err != nil {
@@ -74,7 +89,7 @@ func run(args []string, out, errw io.Writer) error {
 	return fmt.Errorf("unknown command %q (want fanout or idle-nats)", args[0])
 }
 
-func fanout(out, errw io.Writer, counts []int, deliveries, window, runs int, timeout time.Duration) error {
+func fanout(out, errw io.Writer, counts []int, systems []string, deliveries, window, runs int, timeout time.Duration) error {
 	type row struct{ ours, nats natsbench.FanoutResult }
 	var rows []row
 	for _, n := range counts {
@@ -83,6 +98,9 @@ func fanout(out, errw io.Writer, counts []int, deliveries, window, runs int, tim
 		var res [2][]natsbench.FanoutResult
 		for r := 0; r < runs; r++ {
 			for i, sys := range []string{natsbench.Chat, natsbench.NATS} { // alternate, same run
+				if !slices.Contains(systems, sys) {
+					continue
+				}
 				ctx, cancel := context.WithTimeout(context.Background(), timeout)
 				x, err := natsbench.RunFanout(ctx, sys, cfg)
 				cancel()
@@ -93,7 +111,13 @@ func fanout(out, errw io.Writer, counts []int, deliveries, window, runs int, tim
 				res[i] = append(res[i], x)
 			}
 		}
+		if len(res[0]) == 0 || len(res[1]) == 0 {
+			continue // one system only: the progress lines are the result
+		}
 		rows = append(rows, row{median(res[0]), median(res[1])})
+	}
+	if len(rows) == 0 {
+		return nil
 	}
 	fmt.Fprintln(out, "| N | events/N | wiredojo events/s | NATS events/s | ratio | wiredojo p50 / p99 | NATS p50 / p99 | lost (ours / NATS) | cuts (ours / NATS) |")
 	fmt.Fprintln(out, "|---:|---:|---:|---:|---:|---|---|---|---|")
