@@ -356,6 +356,7 @@ func (c *conn) handshake() error {
 		MaxFrame: uint32(o.MaxFrame)})
 	c.srv.ready(c)
 	c.lastDeadline = 0
+	c.srv.logf("tcpchat: %s: session %s (client %s) connected", c.remoteAddr(), c.session, c.clientID)
 	return nil
 }
 
