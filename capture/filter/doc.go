@@ -34,7 +34,8 @@
 // whose right operand starts with a number above 31, or a division whose
 // right operand starts with 0, is an error ("x >> tcp[40]" included); so
 // is a divisor that folds to 0 (tcpdump sometimes compiles those to a
-// run-time rejection instead). Constants: tcpflags, tcp-fin,
+// run-time rejection instead). Shifting by 32 or more gives 0, as in
+// libpcap's interpreter. Constants: tcpflags, tcp-fin,
 // tcp-syn, tcp-rst, tcp-push, tcp-ack, tcp-urg, tcp-ece, tcp-cwr, icmptype,
 // icmpcode, icmp-echo, icmp-echoreply, icmp-unreach, ... icmp6type,
 // icmp6code, icmp6-echo, icmp6-echoreply, icmp6-neighborsolicit, ...
@@ -60,6 +61,10 @@
 //   - "ether proto N" with N <= 1500 is an 802.2 LLC SAP on Ethernet and SLL
 //     (0x06, 0xf0 and 0xfe test DSAP and SSAP), as in libpcap; IPX and
 //     AppleTalk are not supported.
+//   - A packet too short for a load fails the whole filter, as in any BPF
+//     program. tcpdump's optimizer sometimes drops loads that cannot change
+//     the result ("0 << tcp[0:2]"); this compiler keeps them, so such a
+//     packet can match there and not here.
 //   - "len" is the length of the bytes given to Match (tcpdump uses the
 //     packet's original length; they differ only for truncated packets).
 //

@@ -560,15 +560,9 @@ func fold(op bpf.ALUOp, l, r arith) (arith, error) {
 		return aConst(a & b), nil
 	case bpf.ALUOpXor:
 		return aConst(a ^ b), nil
-	case bpf.ALUOpShiftLeft:
-		if b >= 32 {
-			return aConst(0), nil
-		}
+	case bpf.ALUOpShiftLeft: // by 32 or more is 0, as in libpcap's interpreter
 		return aConst(a << b), nil
 	case bpf.ALUOpShiftRight:
-		if b >= 32 {
-			return aConst(0), nil
-		}
 		return aConst(a >> b), nil
 	}
 	return &aBin{op: op, l: l, r: r}, nil

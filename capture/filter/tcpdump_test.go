@@ -356,6 +356,13 @@ func TestRandomArithmeticAgrees(t *testing.T) {
 				t.Logf("%q: %v (tcpdump compiles it)", expr, err)
 				continue
 			}
+			if err == nil && strings.Contains(tdErr, "shift by more than 31 bits") {
+				// a computed shift amount above 31 that tcpdump's optimizer
+				// folded: it refuses, we compile it (the result is 0, as in
+				// libpcap's interpreter)
+				t.Logf("%q: tcpdump: %s (we compile it)", expr, tdErr)
+				continue
+			}
 			if (tdErr != "") != (err != nil) {
 				t.Errorf("%q: tcpdump error %q, ours %v", expr, tdErr, err)
 			}
