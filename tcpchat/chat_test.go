@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -617,4 +618,50 @@ func TestBuiltins(t *testing.T) {
 	if r := chattest.Next(t, cidRec); r.Name != "marker" {
 		t.Fatalf("cid (other room) got %+v", r)
 	}
+}
+
+func TestClientDropsASilentServer(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(1)
+	go func() { // a server that welcomes with a short heartbeat, then never pings
+		defer wg.Done()
+		nc, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		r := framing.NewReader(nc, 1<<20)
+		head := make([]byte, len(wire.Preamble))
+		if _, err := io.ReadFull(nc, head); err != nil {
+			return
+		}
+		if _, err := r.ReadFrame(); err != nil {
+			return
+		}
+		w := wire.Packet{Type: wire.TypeWelcome, Version: wire.Version, SessionID: "s", PingInterval: 20, PingTimeout: 30, MaxFrame: 1 << 20}
+		nc.Write(framing.AppendFrame(nil, w.AppendTo(nil)))
+		io.Copy(io.Discard, nc) // until the client gives up
+	}()
+	lost := make(chan error, 1)
+	c, err := tcpchat.Dial(ctxT(t), l.Addr().String(), tcpchat.ClientOptions{NoReconnect: true,
+		OnState: func(up bool, err error) {
+			if !up {
+				lost <- err
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := <-lost; !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("client ended with %v, want a heartbeat timeout", err)
+	}
+	<-c.Done()
 }
