@@ -346,3 +346,25 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestLostBytes: when the hole never fills, the queue's limit declares the
+// bytes lost, the queued ones are delivered in order, and the application
+// decoder stops (it cannot find its place again).
+func TestLostBytes(t *testing.T) {
+	var got []byte
+	d := New(Options{OnStream: func(_, _ int, b []byte) { got = append(got, b...) }})
+	var p capture.Packet
+	d.Decode(seg(t, true, 0, 0, "S", 100, nil), layers.LinkTypeEthernet, &p)
+	d.Decode(seg(t, true, 1, 0, "PA", 100, []byte("GET / HTTP/1.1\r\n")), layers.LinkTypeEthernet, &p)
+	seq := uint32(1 + 16 + 100) // 100 bytes never arrive
+	for i := 0; i <= maxOOOSegments; i++ {
+		d.Decode(seg(t, true, seq, 0, "PA", 100, []byte{'a' + byte(i%26)}), layers.LinkTypeEthernet, &p)
+		seq++
+	}
+	if want := 16 + maxOOOSegments + 1; len(got) != want {
+		t.Fatalf("%d bytes delivered, want %d (the request line and every queued byte)", len(got), want)
+	}
+	if got[16] != 'a' || got[len(got)-1] != 'a'+byte(maxOOOSegments%26) {
+		t.Fatalf("queued bytes out of order: %q", got[16:])
+	}
+}

@@ -245,12 +245,19 @@ func (t *tracker) data(c *conn, dir int, pkt *capture.Packet, seq uint32, data [
 		}
 		seq = h.next
 	case d > 0:
-		t.queue(h, seq, data)
+		if t.queue(h, seq, data) {
+			t.drain(c, dir, pkt)
+		}
 		return
 	}
 	t.deliver(c, dir, pkt, data, payOff)
 	h.next = seq + uint32(len(data))
-	// Drain queued segments that are now in order.
+	t.drain(c, dir, pkt)
+}
+
+// drain delivers the queued segments that are now in order.
+func (t *tracker) drain(c *conn, dir int, pkt *capture.Packet) {
+	h := &c.h[dir]
 	for len(h.ooo) > 0 {
 		s := h.ooo[0]
 		if int32(s.seq-h.next) > 0 {
@@ -270,9 +277,10 @@ func (t *tracker) data(c *conn, dir int, pkt *capture.Packet, seq uint32, data [
 	}
 }
 
-// queue keeps an early segment, in sequence order; when the queue is full
-// the hole is declared lost and the queued bytes are delivered.
-func (t *tracker) queue(h *half, seq uint32, data []byte) {
+// queue keeps an early segment, in sequence order. When the queue is full
+// the hole is declared lost and queue reports true: the caller delivers the
+// queued bytes.
+func (t *tracker) queue(h *half, seq uint32, data []byte) bool {
 	var buf []byte
 	if n := len(h.spare); n > 0 {
 		buf, h.spare = h.spare[n-1], h.spare[:n-1]
@@ -291,7 +299,9 @@ func (t *tracker) queue(h *half, seq uint32, data []byte) {
 		h.app.Gap()
 		h.buf = h.buf[:0]
 		h.next = h.ooo[0].seq
+		return true
 	}
+	return false
 }
 
 // deliver hands in-order bytes to the application decoder and the stream
