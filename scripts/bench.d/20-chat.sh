@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 deliveries=${CHAT_BENCH_DELIVERIES:-300000}
 window=${CHAT_BENCH_WINDOW:-256}
-runs=${CHAT_BENCH_RUNS:-3}
+runs=${CHAT_BENCH_RUNS:-5}
 idle=${CHAT_BENCH_IDLE:-10000}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -21,9 +21,9 @@ trap 'rm -rf "$tmp"' EXIT
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 fds=$(ulimit -n)
 
-load=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "chat: building bench/nats" >&2
 (cd bench/nats && go build -o "$tmp/chatbench" ./cmd/chatbench)
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 
 echo "chat: fan-out with a window of $window events ($runs runs per case)" >&2
 windowed=$("$tmp/chatbench" fanout -n 1,10,100 -deliveries "$deliveries" -window "$window" -runs "$runs")
@@ -63,11 +63,14 @@ echo "to receipt, over every delivery. lost counts expected deliveries that did"
 echo "not happen; cuts are the server's slow-consumer disconnections (and"
 echo "nats.go's own drops). Neither client reconnects, so a cut stays visible."
 echo
-echo "### With flow control: at most $window events in flight (median of $runs runs)"
+echo "### With flow control: at most $window events in flight ($runs runs)"
 echo
 echo "The publisher waits while it is more than $window events ahead of the"
 echo "slowest subscriber, so neither server needs to cut anyone; latency is"
 echo "therefore latency under full load, with up to $window events queued."
+echo "Each case runs $runs times, wiredojo then NATS back to back: events/s is"
+echo "each system's median run (latency and losses from that run), ratio the"
+echo "median of the $runs back-to-back ratios (wiredojo / NATS), with their range."
 echo
 echo "$windowed"
 echo
