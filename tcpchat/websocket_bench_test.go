@@ -93,3 +93,64 @@ func TestWebSocketTransportAllocs(t *testing.T) {
 		}
 	}
 }
+
+// framedPair returns the two framed Transports of one loopback TCP
+// connection, closed when the benchmark ends.
+func framedPair(tb testing.TB) (client, server tcpchat.Transport) {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		nc, _ := l.Accept()
+		accepted <- nc
+	}()
+	cc, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sc := <-accepted
+	if sc == nil {
+		cc.Close()
+		tb.Fatal("accept failed")
+	}
+	client, server = tcpchat.NewFramedTransport(cc, 1<<20), tcpchat.NewFramedTransport(sc, 1<<20)
+	tb.Cleanup(func() { client.Close(); server.Close() })
+	return client, server
+}
+
+// BenchmarkTransportBatch writes batches of 64 event packets from the
+// server's side (as a broadcast drains a send queue) and reads them on the
+// client's: framed TCP writes a batch with one writev, WebSocket with one
+// write per message.
+func BenchmarkTransportBatch(b *testing.B) {
+	p := wire.Packet{Type: wire.TypeEvent, Namespace: "/chat", Event: "message", Args: []byte(`[{"from":"ann","room":"lobby","text":"hello, room"}]`)}
+	batch := make([][]byte, 64)
+	for i := range batch {
+		batch[i] = p.AppendTo(nil)
+	}
+	for _, tc := range []struct {
+		name string
+		pair func(testing.TB) (tcpchat.Transport, tcpchat.Transport)
+	}{{"framed", framedPair}, {"websocket", wsPair}} {
+		b.Run(tc.name, func(b *testing.B) {
+			client, server := tc.pair(b)
+			b.SetBytes(int64(len(batch) * len(batch[0])))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := server.WritePackets(batch); err != nil {
+					b.Fatal(err)
+				}
+				for range batch {
+					if _, err := client.ReadPacket(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "packets/s")
+		})
+	}
+}
