@@ -225,6 +225,9 @@ func TestOptimizerKeepsResults(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	before, after := 0, 0
 	for _, cf := range captureFiles {
+		if cf.name == "sll.pcap" || cf.name == "raw.pcap" {
+			continue // like sll2 and null but for offsets; keep the test quick
+		}
 		pkts, _, link := readCapture(t, filepath.Join("testdata", cf.name))
 		var inputs [][]byte
 		for i, p := range pkts {
