@@ -105,14 +105,7 @@ func (s *Stream) Add(h udpcast.Header, size int, arrivalNS int64) Outcome {
 			return Wild
 		}
 		// Clear the ring slots of the sequence numbers we skip over.
-		if seq-s.highest >= Window {
-			clear(s.seen)
-		} else {
-			for q := s.highest + 1; q < seq; q++ {
-				w, m := s.bit(q)
-				*w &^= m
-			}
-		}
+		s.clearRange(s.highest+1, seq)
 		w, m := s.bit(seq)
 		*w |= m
 		s.highest = seq
@@ -152,6 +145,25 @@ func (s *Stream) Add(h udpcast.Header, size int, arrivalNS int64) Outcome {
 	s.prevTransit = transit
 	s.latency.Record(transit)
 	return out
+}
+
+// clearRange clears the ring bits of sequence numbers [lo, hi), a word at
+// a time where it can.
+func (s *Stream) clearRange(lo, hi uint64) {
+	if hi-lo >= Window {
+		clear(s.seen)
+		return
+	}
+	for q := lo; q < hi; {
+		if i := q % Window; i%64 == 0 && hi-q >= 64 {
+			s.seen[i/64] = 0
+			q += 64
+			continue
+		}
+		w, m := s.bit(q)
+		*w &^= m
+		q++
+	}
 }
 
 // rebase restarts the stream from the stale datagrams it kept: what it had
