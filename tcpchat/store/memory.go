@@ -112,6 +112,15 @@ func (s *Memory) Append(ctx context.Context, m Message, to []string, offsets []u
 
 // Pending implements Store.
 func (s *Memory) Pending(ctx context.Context, client string, after uint64, limit int, dst []Message) ([]Message, error) {
+	return s.pending(client, after, limit, dst, true)
+}
+
+// Peek implements Store.
+func (s *Memory) Peek(ctx context.Context, client string, after uint64, limit int, dst []Message) ([]Message, error) {
+	return s.pending(client, after, limit, dst, false)
+}
+
+func (s *Memory) pending(client string, after uint64, limit int, dst []Message, seen bool) ([]Message, error) {
 	if err := ValidName(client); err != nil {
 		return dst, err
 	}
@@ -125,7 +134,9 @@ func (s *Memory) Pending(ctx context.Context, client string, after uint64, limit
 	if q == nil {
 		return dst, nil
 	}
-	q.lastSeen = now
+	if seen {
+		q.lastSeen = now
+	}
 	i := sort.Search(len(q.msgs), func(i int) bool { return q.msgs[i].Offset > after })
 	n := 0
 	for ; i < len(q.msgs) && (limit <= 0 || n < limit); i++ {

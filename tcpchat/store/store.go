@@ -142,6 +142,9 @@ type Store interface {
 	// client with an offset above after, in offset order, skipping messages
 	// older than MaxAge. It marks the client as seen.
 	Pending(ctx context.Context, client string, after uint64, limit int, dst []Message) ([]Message, error)
+	// Peek is Pending for operators (`chat queue peek`): it does not mark
+	// the client as seen, so peeking never keeps an idle queue alive.
+	Peek(ctx context.Context, client string, after uint64, limit int, dst []Message) ([]Message, error)
 	// Ack removes message id from client's queue; ErrNotPending if it is not
 	// there. It marks the client as seen.
 	Ack(ctx context.Context, client string, id ID) error

@@ -181,6 +181,15 @@ func (s *Store) tooOld(created, now time.Time) bool {
 
 // Pending implements store.Store.
 func (s *Store) Pending(ctx context.Context, client string, after uint64, limit int, dst []store.Message) ([]store.Message, error) {
+	return s.pending(client, after, limit, dst, true)
+}
+
+// Peek implements store.Store.
+func (s *Store) Peek(ctx context.Context, client string, after uint64, limit int, dst []store.Message) ([]store.Message, error) {
+	return s.pending(client, after, limit, dst, false)
+}
+
+func (s *Store) pending(client string, after uint64, limit int, dst []store.Message, seen bool) ([]store.Message, error) {
 	if err := store.ValidName(client); err != nil {
 		return dst, err
 	}
@@ -202,7 +211,7 @@ func (s *Store) Pending(ctx context.Context, client string, after uint64, limit 
 		}
 		return nil
 	})
-	if err == nil {
+	if err == nil && seen {
 		s.markSeen(client, now)
 	}
 	return dst, err

@@ -226,6 +226,15 @@ func (s *Store) tooOld(created, now time.Time) bool {
 
 // Pending implements store.Store.
 func (s *Store) Pending(ctx context.Context, client string, after uint64, limit int, dst []store.Message) ([]store.Message, error) {
+	return s.pending(ctx, client, after, limit, dst, true)
+}
+
+// Peek implements store.Store.
+func (s *Store) Peek(ctx context.Context, client string, after uint64, limit int, dst []store.Message) ([]store.Message, error) {
+	return s.pending(ctx, client, after, limit, dst, false)
+}
+
+func (s *Store) pending(ctx context.Context, client string, after uint64, limit int, dst []store.Message, mark bool) ([]store.Message, error) {
 	if err := store.ValidName(client); err != nil {
 		return dst, err
 	}
@@ -244,14 +253,18 @@ func (s *Store) Pending(ctx context.Context, client string, after uint64, limit 
 	seen := []scripted{{script: seenScript, keys: []string{s.clientKey(client, "meta")}, args: []any{now.UnixNano()}}}
 	pipe := s.rdb.Pipeline()
 	xr := pipe.XRangeN(ctx, q, start, "+", count)
-	seen[0].cmd = seen[0].script.EvalSha(ctx, pipe, seen[0].keys, seen[0].args...)
+	if mark {
+		seen[0].cmd = seen[0].script.EvalSha(ctx, pipe, seen[0].keys, seen[0].args...)
+	}
 	_, _ = pipe.Exec(ctx)
-	if err := seen[0].cmd.Err(); err != nil {
-		if !redis.HasErrorPrefix(err, "NOSCRIPT") {
-			return dst, wrap("pending", err)
-		}
-		if err := s.runScripts(ctx, seen); err != nil {
-			return dst, wrap("pending", err)
+	if mark {
+		if err := seen[0].cmd.Err(); err != nil {
+			if !redis.HasErrorPrefix(err, "NOSCRIPT") {
+				return dst, wrap("pending", err)
+			}
+			if err := s.runScripts(ctx, seen); err != nil {
+				return dst, wrap("pending", err)
+			}
 		}
 	}
 	xs, err := xr.Result()
