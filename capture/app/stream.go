@@ -74,14 +74,24 @@ type Dir struct {
 }
 
 // interner keeps the namespace and event names seen, so decoding an event
-// does not allocate once its names are known. It holds at most 256 names.
-type interner struct{ m map[string]string }
+// does not allocate once its names are known. It holds at most 256 names;
+// the last two hits are checked first, without hashing.
+type interner struct {
+	m      map[string]string
+	recent [2]string
+}
 
 func (in *interner) get(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
+	for _, s := range in.recent {
+		if s == string(b) {
+			return s
+		}
+	}
 	if s, ok := in.m[string(b)]; ok {
+		in.recent[1], in.recent[0] = in.recent[0], s
 		return s
 	}
 	s := string(b)

@@ -57,8 +57,13 @@ func New(opt Options) *Decoder {
 	}
 	d := &Decoder{opt: opt}
 	for i, first := range firstTypes {
-		p := gopacket.NewDecodingLayerParser(first, &d.eth, &d.sll, &d.sll2, &d.lo, &d.arp,
-			&d.ip4, &d.ip6, &d.icmp4, &d.icmp6, &d.tcp, &d.udp)
+		p := gopacket.NewDecodingLayerParser(first)
+		// Layer types index a slice: cheaper than the default map.
+		p.SetDecodingLayerContainer(gopacket.DecodingLayerSparse(nil))
+		for _, l := range []gopacket.DecodingLayer{&d.eth, &d.sll, &d.sll2, &d.lo, &d.arp,
+			&d.ip4, &d.ip6, &d.icmp4, &d.icmp6, &d.tcp, &d.udp} {
+			p.AddDecodingLayer(l)
+		}
 		p.IgnoreUnsupported = true
 		d.parsers[i] = p
 	}
