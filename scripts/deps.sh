@@ -16,6 +16,7 @@ declare -A pkgs=(
 	[node]=nodejs
 	[npm]=npm
 	[ip]=iproute2
+	[redis-cli]=redis-tools
 )
 
 missing=()

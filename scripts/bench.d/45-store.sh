@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Durable queue stores: append + read + ack cycles for memory, bolt (fsync,
+# group commit) and Redis, and the Redis bus between nodes.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+echo "## Durable queue stores (tcpchat/store)"
+echo
+echo "Cycle = Append + Pending + Ack of one 128-byte event; bolt fsyncs every commit (group commit);"
+echo "Redis is a local redis-server started by the benchmark, AOF as named. Bus = publish node to node."
+echo
+echo '```'
+go test -run '^$' -bench . -benchtime 2s ./tcpchat/store/ ./tcpchat/store/boltstore/ ./tcpchat/store/redisstore/ ./tcpchat/store/redisbus/ 2>&1 | grep -E '^(Benchmark|cpu)'
+echo '```'
