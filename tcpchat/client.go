@@ -197,8 +197,8 @@ func (c *Client) Err() error {
 	return c.err
 }
 
-// Close ends the connection and the reconnection loop and waits for the
-// client's goroutine.
+// Close sends what is still queued, ends the connection and the
+// reconnection loop, and waits for the client's goroutines.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -213,6 +213,13 @@ func (c *Client) Close() error {
 	t := c.t
 	close(c.done)
 	c.mu.Unlock()
+	// Let the flusher send what was emitted before Close (each of its
+	// writes is bounded by WriteTimeout).
+	c.wmu.Lock()
+	for c.flushing {
+		c.wcond.Wait()
+	}
+	c.wmu.Unlock()
 	if t != nil {
 		t.Close()
 	}
@@ -394,6 +401,7 @@ func (c *Client) flush() {
 		c.wmu.Lock()
 		if len(c.pendEnds) == 0 {
 			c.flushing = false
+			c.wcond.Broadcast()
 			c.wmu.Unlock()
 			return
 		}
