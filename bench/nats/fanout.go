@@ -29,6 +29,10 @@ type FanoutConfig struct {
 	// means no bound (the publisher sends as fast as it can, and slow
 	// consumer limits decide).
 	Window int
+	// Rate, when positive, paces the publisher at that many events per
+	// second (measured events only; the warm-up is not paced), to see
+	// latency below saturation. Zero sends as fast as Window allows.
+	Rate float64
 	// Timeout bounds the whole case; Stall ends it when no subscriber
 	// receives anything for that long (defaults 30 s and 2 s).
 	Timeout, Stall time.Duration
@@ -199,7 +203,7 @@ func (h *harness) waitUntil(want int64, stall time.Duration, deadline time.Time)
 // process, sends cfg.Warmup then cfg.Events events of PayloadSize bytes,
 // and reports what the subscribers received.
 func RunFanout(ctx context.Context, system string, cfg FanoutConfig) (FanoutResult, error) {
-	if cfg.Subscribers < 1 || cfg.Events < 1 || cfg.Warmup < 0 || cfg.Window < 0 {
+	if cfg.Subscribers < 1 || cfg.Events < 1 || cfg.Warmup < 0 || cfg.Window < 0 || cfg.Rate < 0 {
 		return FanoutResult{}, fmt.Errorf("natsbench: bad fan-out config %+v", cfg)
 	}
 	if cfg.Timeout <= 0 {
@@ -232,8 +236,14 @@ func RunFanout(ctx context.Context, system string, cfg FanoutConfig) (FanoutResu
 		Expected: int64(cfg.Events) * int64(cfg.Subscribers)}
 	payload := make([]byte, PayloadSize)
 	var seq uint64
-	send := func(n int) error {
+	send := func(n int, rate float64) error {
+		begin := time.Now()
 		for i := 0; i < n; i++ {
+			if rate > 0 {
+				if d := time.Duration(float64(i)/rate*1e9) - time.Since(begin); d > 0 {
+					time.Sleep(d)
+				}
+			}
 			if cfg.Window > 0 && i%8 == 0 {
 				if err := h.waitUntil(int64(seq)-int64(cfg.Window)+8, cfg.Stall, deadline); err != nil {
 					return err
@@ -250,7 +260,7 @@ func RunFanout(ctx context.Context, system string, cfg FanoutConfig) (FanoutResu
 
 	// Warm-up: every subscriber must have it all before the measurement.
 	if cfg.Warmup > 0 {
-		if err := send(cfg.Warmup); err != nil && !errors.Is(err, errStalled) {
+		if err := send(cfg.Warmup, 0); err != nil && !errors.Is(err, errStalled) {
 			return res, err
 		}
 		if err := h.waitUntil(int64(cfg.Warmup), cfg.Stall, deadline); err != nil {
@@ -266,7 +276,7 @@ func RunFanout(ctx context.Context, system string, cfg FanoutConfig) (FanoutResu
 	}
 	base := h.total()
 	start := h.now()
-	err = send(cfg.Events)
+	err = send(cfg.Events, cfg.Rate)
 	if err == nil {
 		err = h.waitUntil(int64(cfg.Warmup+cfg.Events), cfg.Stall, deadline)
 	}

@@ -72,12 +72,13 @@ func TestFanoutShort(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/N=%d", sys, n), func(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 				defer cancel()
-				cfg := FanoutConfig{Subscribers: n, Events: 200, Warmup: 20, Window: 64, Timeout: 20 * time.Second}
+				events := 20000 / (n + 99) // 198, 181 and 100: quick under -race
+				cfg := FanoutConfig{Subscribers: n, Events: events, Warmup: 20, Window: 64, Timeout: 20 * time.Second}
 				r, err := RunFanout(ctx, sys, cfg)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if r.Expected != int64(200*n) || r.Delivered != r.Expected || r.Lost != 0 || r.Gaps != 0 || r.Stalled {
+				if r.Expected != int64(events*n) || r.Delivered != r.Expected || r.Lost != 0 || r.Gaps != 0 || r.Stalled {
 					t.Fatalf("delivered %d of %d (lost %d, gaps %d, stalled %v)", r.Delivered, r.Expected, r.Lost, r.Gaps, r.Stalled)
 				}
 				if r.Disconnected != 0 || r.SlowConsumers != 0 || r.ClientDrops != 0 {
@@ -96,7 +97,7 @@ func TestFanoutShort(t *testing.T) {
 func TestFanoutUnboundedCountsEverything(t *testing.T) {
 	for _, sys := range []string{Chat, NATS} {
 		t.Run(sys, func(t *testing.T) {
-			r, err := RunFanout(context.Background(), sys, FanoutConfig{Subscribers: 10, Events: 2000, Timeout: 20 * time.Second})
+			r, err := RunFanout(context.Background(), sys, FanoutConfig{Subscribers: 10, Events: 1000, Timeout: 20 * time.Second})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,6 +115,9 @@ func TestRunFanoutRejectsBadConfig(t *testing.T) {
 	if _, err := RunFanout(context.Background(), Chat, FanoutConfig{}); err == nil {
 		t.Error("a case with no subscribers ran")
 	}
+	if _, err := RunFanout(context.Background(), Chat, FanoutConfig{Subscribers: 1, Events: 1, Rate: -1}); err == nil {
+		t.Error("a case with a negative rate ran")
+	}
 	if _, err := RunFanout(context.Background(), "kafka", FanoutConfig{Subscribers: 1, Events: 1}); err == nil {
 		t.Error("an unknown system ran")
 	}
@@ -124,12 +128,32 @@ func TestMeasureIdleNATSShort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	per, err := MeasureIdleNATS(exe, 200)
+	per, err := MeasureIdleNATS(exe, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%.0f bytes per idle NATS connection (200 connections)", per)
+	t.Logf("%.0f bytes per idle NATS connection (100 connections)", per)
 	if per <= 0 {
 		t.Fatalf("measured %.0f bytes per connection", per)
+	}
+}
+
+// TestFanoutPaced checks that a paced case spreads its events over the
+// time the rate implies and still delivers all of them.
+func TestFanoutPaced(t *testing.T) {
+	for _, sys := range []string{Chat, NATS} {
+		t.Run(sys, func(t *testing.T) {
+			cfg := FanoutConfig{Subscribers: 10, Events: 100, Warmup: 10, Window: 64, Rate: 1000, Timeout: 20 * time.Second}
+			r, err := RunFanout(context.Background(), sys, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Delivered != r.Expected || r.Lost != 0 {
+				t.Fatalf("delivered %d of %d", r.Delivered, r.Expected)
+			}
+			if min := 99 * time.Millisecond; r.Elapsed < min {
+				t.Fatalf("100 events at 1000/s took %v, less than the %v pacing implies", r.Elapsed, min)
+			}
+		})
 	}
 }

@@ -5,14 +5,15 @@
 # lives in the bench/nats module (embedded nats-server, nats.go clients);
 # the chat's idle figure comes from tcpchat's BenchmarkIdleConnMemory.
 # Prints the markdown section of docs/BENCHMARKS.md on stdout, progress on
-# stderr. CHAT_BENCH_DELIVERIES, CHAT_BENCH_WINDOW, CHAT_BENCH_RUNS and
-# CHAT_BENCH_IDLE override the defaults below.
+# stderr. CHAT_BENCH_DELIVERIES, CHAT_BENCH_WINDOW, CHAT_BENCH_RUNS,
+# CHAT_BENCH_PACED and CHAT_BENCH_IDLE override the defaults below.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 deliveries=${CHAT_BENCH_DELIVERIES:-300000}
 window=${CHAT_BENCH_WINDOW:-256}
 runs=${CHAT_BENCH_RUNS:-5}
 idle=${CHAT_BENCH_IDLE:-10000}
+paced=${CHAT_BENCH_PACED:-20000}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -27,6 +28,8 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
 
 echo "chat: fan-out with a window of $window events ($runs runs per case)" >&2
 windowed=$("$tmp/chatbench" fanout -n 1,10,100 -deliveries "$deliveries" -window "$window" -runs "$runs")
+echo "chat: fan-out paced at $paced deliveries/s" >&2
+pacedtab=$("$tmp/chatbench" fanout -n 1,10,100 -deliveries $((deliveries / 5)) -window "$window" -paced "$paced" -runs 1)
 echo "chat: fan-out without flow control" >&2
 unbounded=$("$tmp/chatbench" fanout -n 1,10,100 -deliveries "$deliveries" -window 0 -runs 1)
 
@@ -73,6 +76,13 @@ echo "each system's median run (latency and losses from that run), ratio the"
 echo "median of the $runs back-to-back ratios (wiredojo / NATS), with their range."
 echo
 echo "$windowed"
+echo
+echo "### Latency below saturation: paced at $paced deliveries/s (one run)"
+echo
+echo "The same workload with the publisher paced at $paced / N events per second"
+echo "($((deliveries / 5)) / N events), so latency is not queueing behind a full window."
+echo
+echo "$pacedtab"
 echo
 echo "### Without flow control (one run)"
 echo
