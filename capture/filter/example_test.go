@@ -57,7 +57,7 @@ func ExampleSyntaxError() {
 	_, err := filter.Compile("tcp port 80 and hots 10.0.0.1", layers.LinkTypeEthernet, 0)
 	fmt.Println(err)
 	// Output:
-	// filter: column 17: "hots" needs a qualifier in front of it, such as host, net, port or ether host
+	// filter: column 17: unknown keyword "hots" (did you mean "host"?)
 	//   tcp port 80 and hots 10.0.0.1
 	//                   ^
 }

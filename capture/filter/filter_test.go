@@ -43,7 +43,8 @@ var errorCases = []struct {
 }{
 	{"tcp port", 9, "expected an address", false},
 	{"host 10.0.0.1 and", 18, "expected a primitive", false},
-	{"tcp prt 80", 5, `unexpected "prt"`, false},
+	{"tcp prt 80", 5, `unexpected "prt"; expected and, or, or the end (did you mean "port"?)`, false},
+	{"hots 10.0.0.1", 1, `unknown keyword "hots" (did you mean "host"?)`, false},
 	{"port 70000", 6, "illegal port number", false},
 	{"ip[0:3] = 1", 6, "data size must be 1, 2, or 4", false},
 	{"(tcp or udp", 12, `expected ")"`, false},

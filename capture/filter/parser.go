@@ -70,9 +70,61 @@ func parse(src string, b *builder) (bnode, error) {
 		return nil, err
 	}
 	if t := p.peek(); t.kind != tEOF {
-		return nil, p.errAt(t, "unexpected %s; expected and, or, or the end", describe(t))
+		return nil, p.errAt(t, "unexpected %s; expected and, or, or the end%s", describe(t), suggest(t))
 	}
 	return n, nil
+}
+
+// suggestable are the keywords suggest proposes: the supported ones.
+var suggestable = []string{"and", "or", "not", "host", "net", "mask", "port", "portrange", "proto", "src", "dst",
+	"ether", "link", "ip", "ip6", "arp", "rarp", "tcp", "udp", "icmp", "icmp6", "sctp", "igmp", "less", "greater",
+	"len", "broadcast", "multicast", "vlan", "inbound", "outbound"}
+
+// suggest names the keyword a misspelt name is closest to, if any.
+func suggest(t token) string {
+	if t.kind != tID {
+		return ""
+	}
+	best, bestD := "", 3
+	for _, kw := range suggestable {
+		if d := editDistance(t.text, kw); d < bestD || d == bestD && kw < best {
+			best, bestD = kw, d
+		}
+	}
+	limit := 1 // one edit for short words, two for longer ones
+	if len(t.text) > 5 {
+		limit = 2
+	}
+	if best == "" || bestD > limit {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// editDistance is the edit distance of two short strings, a swap of two
+// neighbours counting as one edit (optimal string alignment).
+func editDistance(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
 }
 
 func (p *parser) peek() token { return p.toks[p.pos] }
@@ -326,6 +378,9 @@ func (p *parser) rterm(outer qual) (bnode, qual, error) {
 	case t.kind == tKw && !isKw(t, "len"):
 		return nil, qual{}, p.errAt(t, "%q is not supported here%s", t.text, unsupportedHint(t.text))
 	case t.kind == tHID || t.kind == tHID6 || t.kind == tEID || t.kind == tID && !isNamedConst(t.text):
+		if hint := suggest(t); hint != "" && p.peekN(1).kind != tEOF {
+			return nil, qual{}, p.errAt(t, "unknown keyword %s%s", describe(t), hint)
+		}
 		return nil, qual{}, p.errAt(t, "%s needs a qualifier in front of it, such as host, net, port or ether host", describe(t))
 	}
 	n, err := p.relation()
