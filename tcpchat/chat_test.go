@@ -665,3 +665,39 @@ func TestClientDropsASilentServer(t *testing.T) {
 	}
 	<-c.Done()
 }
+
+func TestCloseSendsWhatWasEmitted(t *testing.T) {
+	t.Parallel()
+	srv := tcpchat.NewServer(tcpchat.Options{})
+	got := make(chan int, 100)
+	srv.Of("/").On("n", func(e *tcpchat.Event) {
+		var n int
+		e.Bind(&n)
+		got <- n
+	})
+	addr := chattest.NewServer(t, srv)
+	c, err := tcpchat.Dial(ctxT(t), addr, tcpchat.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := chattest.Connect(t, c, "/", nil, nil)
+	for i := 0; i < 100; i++ {
+		if err := sock.Emit("n", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Close()
+	for i := 0; i < 100; i++ {
+		select {
+		case n := <-got:
+			if n != i {
+				t.Fatalf("event %d arrived as %d", i, n)
+			}
+		case <-time.After(chattest.Timeout):
+			t.Fatalf("only %d of 100 events arrived after Close", i)
+		}
+	}
+	if err := sock.Emit("n", 100); !errors.Is(err, tcpchat.ErrClosed) {
+		t.Fatalf("emit after Close: %v", err)
+	}
+}

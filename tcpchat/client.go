@@ -186,6 +186,16 @@ func (c *Client) ClientID() string {
 	return c.clientID
 }
 
+// notConnected is ErrClosed after Close, else ErrNotConnected.
+func (c *Client) notConnected() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	return ErrNotConnected
+}
+
 // Done is closed when the client has ended (Close, or a loss with
 // NoReconnect); Err says why.
 func (c *Client) Done() <-chan struct{} { return c.done }
@@ -681,7 +691,7 @@ func (s *ClientSocket) Emit(event string, args ...any) error {
 // not allocate in steady state.
 func (s *ClientSocket) EmitRaw(event string, args json.RawMessage) error {
 	if !s.Connected() {
-		return ErrNotConnected
+		return s.c.notConnected()
 	}
 	return s.c.writePacket(&wire.Packet{Type: wire.TypeEvent, Namespace: s.ns, Event: event, Args: args})
 }
@@ -701,7 +711,7 @@ func (s *ClientSocket) EmitWithAck(ctx context.Context, event string, args ...an
 	s.mu.Lock()
 	if s.id == "" {
 		s.mu.Unlock()
-		return nil, ErrNotConnected
+		return nil, s.c.notConnected()
 	}
 	if s.acks == nil {
 		s.acks = make(map[uint32]chan json.RawMessage)
