@@ -3,8 +3,12 @@
 // machine (golang.org/x/net/bpf). The same program can be attached to a
 // socket in the kernel (RawInstructions, for SO_ATTACH_FILTER).
 //
-// It owns the lexer, the parser, the code generator, the matcher and a
-// dumper in the format of `tcpdump -d`. It does not open captures, decode
+// It owns the lexer, the parser, the code generator (short-circuit jumps,
+// then a small data-flow optimizer that drops repeated loads and tests whose
+// outcome is known, so "tcp port 80" is the 20 instructions tcpdump emits),
+// the matcher and a dumper in the format of `tcpdump -d`. Programs select
+// the packets tcpdump's do; they are not always instruction for instruction
+// the same. It does not open captures, decode
 // packets or resolve names: host and network names are rejected (use
 // addresses), and service names come from a small built-in table.
 //
