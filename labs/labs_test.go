@@ -267,6 +267,28 @@ func TestLab3Events(t *testing.T) {
 	mustFail(t, l, env, "check the event name")
 }
 
+func TestLab4WebSocket(t *testing.T) {
+	testdep.RequireRoot(t)
+	l := lab(t, 4)
+	mustFail(t, l, testEnv(t), "accept.txt is missing")
+	env := testEnv(t, "127.0.0.1:7074")
+	addr := env.Addr("127.0.0.1:7074")
+	stop := startLab(t, l, env, addr)
+	time.Sleep(500 * time.Millisecond) // the capture starts after the server
+	wd(t, "hello\n", "ws", "dial", "ws://"+addr+"/ws")
+	time.Sleep(300 * time.Millisecond)
+	stop()
+	// The hex digest instead of the raw bytes is the usual mistake.
+	if err := os.WriteFile(env.Path("accept.txt"), []byte("b37a4f2cc0624f1690f64606cf385945b2bec4ea\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustFail(t, l, env, "not the hex")
+	if err := os.WriteFile(env.Path("accept.txt"), []byte("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustPass(t, l, env)
+}
+
 func TestLab6Rooms(t *testing.T) {
 	l := lab(t, 6)
 	env := testEnv(t, "127.0.0.1:7076")
