@@ -152,7 +152,7 @@ func fanout(out, errw io.Writer, counts []int, systems []string, deliveries, win
 		if i == len(rows)-1 {
 			sep = "."
 		}
-		fmt.Fprintf(out, " N=%d %.2fx, %s%s", r.ours.Subscribers, medianOf(r.ratios), verdict, sep)
+		fmt.Fprintf(out, " N=%d %.3fx, %s%s", r.ours.Subscribers, medianOf(r.ratios), verdict, sep)
 	}
 	fmt.Fprintln(out)
 	return nil
