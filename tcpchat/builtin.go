@@ -1,6 +1,7 @@
 package tcpchat
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -12,7 +13,18 @@ const (
 	EventLeave   = "leave"   // ["room"]: leave a room; acks {"room","members"}
 	EventMessage = "message" // ["text"] or [{...}]: relayed as a chat message
 	EventEcho    = "echo"    // any args: acked with the same args (or emitted back)
+	EventDurable = "durable" // [DurableRequest]: EmitDurable on the server; acks DurableResult or {"error"}
 )
+
+// DurableRequest is the argument of the built-in "durable" event (`chat
+// emit --durable`): a durable emit of Event with Args to client ids To and
+// the durable members of Rooms (neither: the whole namespace).
+type DurableRequest struct {
+	To    []string        `json:"to,omitempty"`
+	Rooms []string        `json:"rooms,omitempty"`
+	Event string          `json:"event"`
+	Args  json.RawMessage `json:"args,omitempty"`
+}
 
 // ChatMessage is what the built-in handlers relay for a "message" event.
 type ChatMessage struct {
@@ -104,9 +116,26 @@ func InstallBuiltins(ns *Namespace) {
 		}
 		e.Socket.EmitRaw(e.Name, e.Args)
 	})
+	ns.On(EventDurable, func(e *Event) {
+		var req DurableRequest
+		if err := e.Bind(&req); err != nil || checkName(req.Event) != nil {
+			e.Ack(map[string]string{"error": `give {"event":NAME,"args":[...],"to":[CLIENT...],"rooms":[ROOM...]}`})
+			return
+		}
+		if len(req.Args) > 0 && (req.Args[0] != '[' || !json.Valid(req.Args)) {
+			e.Ack(map[string]string{"error": "args must be a JSON array"})
+			return
+		}
+		res, err := ns.EmitDurableRaw(context.Background(), DurableTarget{Clients: req.To, Rooms: req.Rooms}, req.Event, req.Args)
+		if err != nil {
+			e.Ack(map[string]string{"error": err.Error()})
+			return
+		}
+		e.Ack(map[string]any{"id": res.ID, "recipients": res.Recipients})
+	})
 	ns.OnAny(func(e *Event) {
 		switch e.Name {
-		case EventJoin, EventLeave, EventMessage, EventEcho:
+		case EventJoin, EventLeave, EventMessage, EventEcho, EventDurable:
 			return
 		}
 		n, _ := e.Socket.To(e.Socket.Rooms()...).EmitRaw(e.Name, e.Args)

@@ -102,6 +102,13 @@ type Client struct {
 	outEnds  []int      // owned by the flusher
 	outList  [][]byte   // owned by the flusher
 
+	// Message ids of recently handled durable events (owned by the
+	// reading goroutine): a redelivered duplicate is acknowledged again
+	// and not handled twice.
+	seen     map[string]struct{}
+	seenRing []string
+	seenNext int
+
 	done chan struct{}
 	wg   sync.WaitGroup
 }
@@ -346,7 +353,7 @@ func (c *Client) read(t Transport) error {
 			c.writePacket(&wire.Packet{Type: wire.TypePong})
 		case wire.TypeError:
 			return &ServerError{Code: v.Code, Reason: string(v.Reason)}
-		case wire.TypeConnect, wire.TypeConnectError, wire.TypeDisconnect, wire.TypeEvent, wire.TypeAck:
+		case wire.TypeConnect, wire.TypeConnectError, wire.TypeDisconnect, wire.TypeEvent, wire.TypeAck, wire.TypeQueued:
 			c.mu.Lock()
 			s := c.sockets[string(v.Namespace)]
 			c.mu.Unlock()
@@ -356,6 +363,11 @@ func (c *Client) read(t Transport) error {
 			switch v.Type {
 			case wire.TypeConnect:
 				s.connected(string(v.SocketID))
+				if c.opts.ClientID != "" { // durable: fetch the queue (durable.go)
+					c.writePacket(&wire.Packet{Type: wire.TypeGetAll, Namespace: s.ns})
+				}
+			case wire.TypeQueued:
+				c.handleQueued(s, &v, &ev)
 			case wire.TypeConnectError:
 				s.refused(string(v.Reason))
 			case wire.TypeDisconnect:

@@ -23,6 +23,8 @@ type conn struct {
 	t        Transport
 	session  string
 	clientID string
+	durable  bool        // set before the welcome: a store and a client id (durable.go)
+	dur      durableConn // durable delivery state (durable.go)
 
 	mu      sync.Mutex
 	q       *msgQueue     // guarded by mu; nil while nothing is queued
@@ -313,6 +315,7 @@ func (c *conn) finish(err error) {
 		t.Stop()
 	}
 	c.cut(reason)
+	c.srv.durableUnregister(c)
 	c.srv.untrack(c)
 	if c.srv.opts.OnClose != nil {
 		c.srv.opts.OnClose(CloseInfo{Remote: c.remoteAddr(), SessionID: c.session, Reason: reason})
@@ -350,6 +353,8 @@ func (c *conn) handshake() error {
 	c.clientID = string(v.ClientID)
 	if c.clientID == "" {
 		c.clientID = c.session
+	} else if o.Store != nil {
+		c.srv.durableRegister(c)
 	}
 	c.send(&wire.Packet{Type: wire.TypeWelcome, Version: wire.Version, ClientID: c.clientID, SessionID: c.session,
 		PingInterval: uint32(o.PingInterval / time.Millisecond), PingTimeout: uint32(o.PingTimeout / time.Millisecond),
@@ -479,8 +484,11 @@ func (c *conn) dispatch(sc *scratch) error {
 		return nil
 	case wire.TypeError:
 		return &ServerError{Code: v.Code, Reason: string(v.Reason)}
-	case wire.TypeQueued, wire.TypeGetAll, wire.TypeReceived:
-		c.srv.logf("tcpchat: %s: %s packet ignored: durable queues are not enabled on this server", c.remoteAddr(), v.Type)
+	case wire.TypeGetAll:
+		c.getAll(v.Offset) // durable.go
+		return nil
+	case wire.TypeReceived:
+		c.received(v.MessageID)
 		return nil
 	}
 	return c.fail(wire.CodeProtocol, fmt.Errorf("tcpchat: a client may not send a %s packet here", v.Type))
@@ -548,6 +556,9 @@ func (c *conn) connectNamespace(name string, auth []byte) {
 	ns.sockets.Add(1)
 	ns.adapter.Add(s)
 	c.sockets = append(c.sockets, s)
+	if c.durable {
+		c.durableJoined(s)
+	}
 	c.send(&wire.Packet{Type: wire.TypeConnect, Namespace: name, SocketID: s.id})
 	ns.mu.RLock()
 	onConn := ns.onConnection
@@ -566,6 +577,9 @@ func (c *conn) leaveNamespace(s *Socket, reason error) {
 			c.sockets = append(c.sockets[:i], c.sockets[i+1:]...)
 			break
 		}
+	}
+	if c.durable {
+		c.durableLeft(s.ns.name)
 	}
 	s.cleanup(reason)
 }

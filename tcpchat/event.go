@@ -23,6 +23,14 @@ type Event struct {
 	Socket *Socket
 	// Client is the receiving namespace socket on a client, nil on a server.
 	Client *ClientSocket
+	// MessageID and Offset are set for a durable (queued) event on a
+	// client: its id (32 hex digits) and its offset in the client id's
+	// queue. The client acknowledges it after the handlers return.
+	MessageID string
+	Offset    uint64
+	// Redelivered marks a durable event the server had sent to this client
+	// id before without getting its acknowledgement.
+	Redelivered bool
 
 	hasAck bool
 	ackID  uint32

@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/wiredojo/wiredojo/tcpchat/store"
 )
 
 var errTooManyFiles = syscall.EMFILE
@@ -47,6 +49,26 @@ func newMetrics(s *Server) *metrics {
 	counter("rate_limit_cuts_total", "Connections cut for exceeding the rate limit.", &m.rateCuts)
 	counter("bad_packets_total", "Malformed packets or oversized frames received.", &m.badPackets)
 	counter("volatile_drops_total", "Volatile packets dropped for busy recipients.", &m.volatileDrops)
+	d := s.dur
+	counter("durable_emits_total", "Durable emits.", &d.emits)
+	counter("durable_appended_total", "Durable queue appends (one per recipient).", &d.appended)
+	counter("durable_delivered_total", "Queued events sent (redeliveries included).", &d.delivered)
+	counter("durable_redelivered_total", "Queued events sent again to a client id.", &d.redelivered)
+	counter("durable_acked_total", "Received packets that removed a queued event.", &d.acked)
+	counter("durable_ack_not_pending_total", "Received packets for unknown or already acknowledged message ids.", &d.ackNotPending)
+	counter("durable_bad_acks_total", "Received packets with a malformed message id.", &d.badAcks)
+	counter("durable_store_errors_total", "Failed store operations.", &d.storeErrors)
+	if st := s.opts.Store; st != nil {
+		storeCounter := func(name, help string, f func(store.Stats) uint64) {
+			m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "wiredojo", Subsystem: "queue", Name: name, Help: help},
+				func() float64 { return float64(f(st.Stats())) }))
+		}
+		storeCounter("dropped_overflow_total", "Oldest messages dropped because a queue hit its maximum length.", func(x store.Stats) uint64 { return x.DroppedOverflow })
+		storeCounter("dropped_age_total", "Messages removed for being older than the maximum age.", func(x store.Stats) uint64 { return x.DroppedAge })
+		storeCounter("expired_queues_total", "Idle queues removed.", func(x store.Stats) uint64 { return x.ExpiredQueues })
+		storeCounter("purged_total", "Messages removed by purge.", func(x store.Stats) uint64 { return x.Purged })
+		storeCounter("commits_total", "Store write transactions (bolt group commits).", func(x store.Stats) uint64 { return x.Commits })
+	}
 	return m
 }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/wiredojo/wiredojo/framing"
+	"github.com/wiredojo/wiredojo/tcpchat/store"
 )
 
 // Defaults of Options.
@@ -16,6 +17,7 @@ const (
 	DefaultSendQueue        = 1024
 	DefaultRateLimit        = 1000 // packets per second
 	DefaultRateBurst        = 2000
+	DefaultExpireInterval   = 5 * time.Second
 )
 
 // Options configure a Server. The zero value is usable: every zero field
@@ -65,6 +67,16 @@ type Options struct {
 	// "127.0.0.1:*"), "*" for any. A page of the server's own host and a
 	// client sending no Origin are always allowed.
 	Origins []string
+	// Store, when set, enables durable queues (EmitDurable, getAll,
+	// received) for clients that give a client id in their handshake. The
+	// caller opens and closes it; the server applies its age limits every
+	// ExpireInterval (default 5 s).
+	Store          store.Store
+	ExpireInterval time.Duration
+	// OnDurable, when set, is told the recipients of every durable emit
+	// after the store holds it (a multi-node adapter forwards them so
+	// that other nodes call WakeClients).
+	OnDurable func(clients []string)
 	// MaxWebSocketMessage is the largest WebSocket message accepted
 	// (default MaxFrame); a larger one closes with status 1009.
 	MaxWebSocketMessage int
@@ -107,6 +119,9 @@ func (o *Options) setDefaults() {
 		if o.RateLimit > 0 && float64(o.RateBurst) < o.RateLimit {
 			o.RateBurst = int(o.RateLimit)
 		}
+	}
+	if o.ExpireInterval <= 0 {
+		o.ExpireInterval = DefaultExpireInterval
 	}
 	if o.Adapter == nil {
 		o.Adapter = func(ns string, notify func(RoomEvent)) Adapter { return NewMemoryAdapter(ns, notify) }

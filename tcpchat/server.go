@@ -23,6 +23,7 @@ import (
 type Server struct {
 	opts    Options
 	metrics *metrics
+	dur     *durableServer
 
 	mu        sync.Mutex
 	closed    bool                      // guarded by mu
@@ -50,6 +51,7 @@ func NewServer(opts Options) *Server {
 		nss:       make(map[string]*Namespace),
 		stop:      make(chan struct{}),
 		mux:       http.NewServeMux(),
+		dur:       newDurableServer(),
 	}
 	s.metrics = newMetrics(s)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -162,6 +164,13 @@ func (s *Server) startLocked() bool {
 		defer s.wg.Done()
 		s.heartbeat()
 	}()
+	if s.opts.Store != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.expireLoop() // durable.go
+		}()
+	}
 	return true
 }
 
@@ -372,6 +381,7 @@ func (s *Server) closeLocked() {
 	if !s.closed {
 		s.closed = true
 		close(s.stop)
+		s.dur.cancel()
 	}
 	for l := range s.listeners {
 		l.Close()

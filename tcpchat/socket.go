@@ -97,11 +97,16 @@ func (s *Socket) Join(rooms ...string) error {
 		}
 	}
 	s.ns.adapter.Add(s, rooms...)
+	s.subscribe(rooms, true) // durable.go: the client id stays a member
 	return nil
 }
 
-// Leave removes the socket from a room.
-func (s *Socket) Leave(room string) { s.ns.adapter.Del(s, room) }
+// Leave removes the socket from a room (and its client id from the room's
+// durable members).
+func (s *Socket) Leave(room string) {
+	s.ns.adapter.Del(s, room)
+	s.subscribe([]string{room}, false)
+}
 
 // Rooms returns the rooms the socket is in.
 func (s *Socket) Rooms() []string { return s.ns.adapter.SocketRooms(s) }

@@ -13,6 +13,7 @@ type View struct {
 	Type         Type
 	HasAck       bool
 	Resumed      bool
+	Redelivered  bool
 	Version      uint8
 	Code         uint16
 	AckID        uint32
@@ -59,6 +60,7 @@ func (v *View) Packet() Packet {
 		PingTimeout:  v.PingTimeout,
 		MaxFrame:     v.MaxFrame,
 		Resumed:      v.Resumed,
+		Redelivered:  v.Redelivered,
 		SocketID:     string(v.SocketID),
 		Reason:       string(v.Reason),
 		Code:         v.Code,
@@ -192,6 +194,7 @@ func Parse(b []byte, v *View) error {
 	}
 	v.HasAck = flags&FlagAck != 0
 	v.Resumed = flags&FlagResumed != 0
+	v.Redelivered = flags&FlagRedelivered != 0
 	if v.HasAck && v.Type != TypeEvent && v.Type != TypeQueued {
 		d.off--
 		d.fail("ack flag on a packet that cannot ask for an ack")
@@ -199,6 +202,10 @@ func Parse(b []byte, v *View) error {
 	if v.Resumed && v.Type != TypeWelcome {
 		d.off--
 		d.fail("resumed flag outside a welcome")
+	}
+	if v.Redelivered && v.Type != TypeQueued {
+		d.off--
+		d.fail("redelivered flag outside a queued event")
 	}
 	v.Namespace = d.str8("namespace")
 	switch v.Type {

@@ -76,7 +76,10 @@ func (t Type) Known() bool { return typeNames[t] != "" }
 const (
 	FlagAck     = 1 << 0 // event or queued event: an ack id follows the event name
 	FlagResumed = 1 << 1 // welcome: the session was resumed
-	flagsKnown  = FlagAck | FlagResumed
+	// FlagRedelivered marks a queued event the server already sent to this
+	// client id before (it was not acknowledged).
+	FlagRedelivered = 1 << 2
+	flagsKnown      = FlagAck | FlagResumed | FlagRedelivered
 )
 
 // Error codes carried by TypeError packets.
@@ -113,6 +116,7 @@ type Packet struct {
 	PingTimeout  uint32 // welcome: heartbeat timeout in milliseconds
 	MaxFrame     uint32 // welcome: largest frame payload the server accepts
 	Resumed      bool   // welcome: FlagResumed
+	Redelivered  bool   // queued: FlagRedelivered
 
 	SocketID string // connect (server -> client): the socket id in the namespace
 
@@ -141,6 +145,9 @@ func (p *Packet) AppendTo(dst []byte) []byte {
 	}
 	if p.Resumed && p.Type == TypeWelcome {
 		flags |= FlagResumed
+	}
+	if p.Redelivered && p.Type == TypeQueued {
+		flags |= FlagRedelivered
 	}
 	dst = append(dst, byte(p.Type), flags)
 	dst = appendStr8(dst, p.Namespace)

@@ -1,0 +1,443 @@
+package tcpchat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/wiredojo/wiredojo/tcpchat/store"
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
+)
+
+// Durable queues (docs/PROTOCOL.md, "Durable queues"). With Options.Store
+// set, a connection whose handshake names a client id is durable: its room
+// joins are recorded in the store (they outlive the connection), durable
+// emits are appended to its queue before they are sent, and after the
+// client's getAll the server sends it its pending queued events, at most
+// maxInflight unacknowledged at a time, in offset order.
+
+// maxInflight bounds the queued events sent on one connection and not yet
+// acknowledged; the rest wait in the store.
+const maxInflight = 256
+
+// namespaceRoom is the hidden durable room every durable client id joins
+// in each namespace it connects to: a durable emit to a whole namespace
+// goes to its members.
+const namespaceRoom = "\x01namespace"
+
+// ErrNoStore is returned by EmitDurable on a server without Options.Store.
+var ErrNoStore = errors.New("tcpchat: durable emits need a store (Options.Store, chat serve --store)")
+
+// DurableTarget names the recipients of a durable emit: client ids and the
+// durable members of rooms (members that are offline included). With both
+// empty, every client id that ever connected to the namespace (and whose
+// queue has not expired) is a recipient.
+type DurableTarget struct {
+	Clients []string
+	Rooms   []string
+}
+
+// DurableResult says what a durable emit did.
+type DurableResult struct {
+	ID         string // the message id, 32 hex digits
+	Recipients int    // queues it was appended to
+}
+
+// durableConn is the durable state of one connection.
+type durableConn struct {
+	mu       sync.Mutex // serialises pumps; guards the fields below
+	on       bool       // the client sent getAll
+	sent     uint64     // highest offset considered on this connection
+	inflight int        // sent and not yet acknowledged
+	more     bool       // a pump stopped at maxInflight
+	nss      []string   // namespaces joined (copy for pumps)
+	buf      []store.Message
+}
+
+// durableServer is the durable state of a server.
+type durableServer struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	byClient map[string][]*conn // guarded by mu; durable connections per client id
+	sentHigh map[string]uint64  // guarded by mu; highest offset ever sent per client id
+
+	emits         atomic.Int64
+	appended      atomic.Int64
+	delivered     atomic.Int64
+	redelivered   atomic.Int64
+	acked         atomic.Int64
+	ackNotPending atomic.Int64
+	badAcks       atomic.Int64
+	storeErrors   atomic.Int64
+}
+
+func newDurableServer() *durableServer {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &durableServer{ctx: ctx, cancel: cancel, byClient: make(map[string][]*conn), sentHigh: make(map[string]uint64)}
+}
+
+// Store returns the server's store (nil without one).
+func (s *Server) Store() store.Store { return s.opts.Store }
+
+// expireLoop applies the store's age limits until the server closes.
+func (s *Server) expireLoop() {
+	store.ExpireEvery(s.dur.ctx, s.opts.Store, s.opts.ExpireInterval, func(err error) {
+		s.dur.storeErrors.Add(1)
+		s.logf("tcpchat: store expire: %v", err)
+	})
+}
+
+func (s *Server) storeCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(s.dur.ctx, s.opts.WriteTimeout)
+}
+
+// durableRegister makes c durable after its handshake (explicit client id
+// and a store).
+func (s *Server) durableRegister(c *conn) {
+	c.durable = true
+	s.dur.mu.Lock()
+	s.dur.byClient[c.clientID] = append(s.dur.byClient[c.clientID], c)
+	s.dur.mu.Unlock()
+	ctx, cancel := s.storeCtx()
+	defer cancel()
+	if err := s.opts.Store.Touch(ctx, c.clientID); err != nil {
+		s.dur.storeErrors.Add(1)
+		s.logf("tcpchat: store: touch %q: %v", c.clientID, err)
+	}
+}
+
+func (s *Server) durableUnregister(c *conn) {
+	if !c.durable {
+		return
+	}
+	s.dur.mu.Lock()
+	cs := s.dur.byClient[c.clientID]
+	if i := slices.Index(cs, c); i >= 0 {
+		cs = slices.Delete(cs, i, i+1)
+	}
+	if len(cs) == 0 {
+		delete(s.dur.byClient, c.clientID)
+	} else {
+		s.dur.byClient[c.clientID] = cs
+	}
+	s.dur.mu.Unlock()
+}
+
+// durableJoined records a namespace connect of a durable connection: the
+// client id becomes a durable member of the namespace, and its durable
+// rooms of that namespace are joined again.
+func (c *conn) durableJoined(s *Socket) {
+	c.dur.mu.Lock()
+	c.dur.nss = append(c.dur.nss, s.ns.name)
+	c.dur.mu.Unlock()
+	st := c.srv.opts.Store
+	ctx, cancel := c.srv.storeCtx()
+	defer cancel()
+	if err := st.Subscribe(ctx, c.clientID, store.Sub{Namespace: s.ns.name, Room: namespaceRoom}); err != nil {
+		c.srv.durableError("subscribe", err)
+		return
+	}
+	subs, err := st.Subscriptions(ctx, c.clientID)
+	if err != nil {
+		c.srv.durableError("subscriptions", err)
+		return
+	}
+	var rooms []string
+	for _, sub := range subs {
+		if sub.Namespace == s.ns.name && sub.Room != namespaceRoom {
+			rooms = append(rooms, sub.Room)
+		}
+	}
+	if len(rooms) > 0 {
+		s.ns.adapter.Add(s, rooms...)
+	}
+}
+
+func (c *conn) durableLeft(ns string) {
+	c.dur.mu.Lock()
+	if i := slices.Index(c.dur.nss, ns); i >= 0 {
+		c.dur.nss = slices.Delete(c.dur.nss, i, i+1)
+	}
+	c.dur.mu.Unlock()
+}
+
+func (s *Server) durableError(op string, err error) {
+	s.dur.storeErrors.Add(1)
+	s.logf("tcpchat: store: %s: %v", op, err)
+}
+
+// subscribe records durable room memberships of a socket's client id.
+func (s *Socket) subscribe(rooms []string, join bool) {
+	if !s.c.durable {
+		return
+	}
+	st := s.c.srv.opts.Store
+	ctx, cancel := s.c.srv.storeCtx()
+	defer cancel()
+	for _, r := range rooms {
+		sub := store.Sub{Namespace: s.ns.name, Room: r}
+		var err error
+		if join {
+			err = st.Subscribe(ctx, s.c.clientID, sub)
+		} else {
+			err = st.Unsubscribe(ctx, s.c.clientID, sub)
+		}
+		if err != nil {
+			s.c.srv.durableError("room "+r, err)
+		}
+	}
+}
+
+// EmitDurable marshals args to a JSON array and appends the event to the
+// queue of every recipient (see DurableTarget) before sending it to those
+// connected: it returns once the store holds it (for bolt, fsynced). Each
+// recipient receives it until it acknowledges it (received).
+func (ns *Namespace) EmitDurable(ctx context.Context, to DurableTarget, event string, args ...any) (DurableResult, error) {
+	if err := checkName(event); err != nil {
+		return DurableResult{}, err
+	}
+	buf, err := appendArgs(nil, args)
+	if err != nil {
+		return DurableResult{}, err
+	}
+	return ns.EmitDurableRaw(ctx, to, event, buf)
+}
+
+// EmitDurableRaw is EmitDurable with arguments that are already a JSON
+// array (unchecked).
+func (ns *Namespace) EmitDurableRaw(ctx context.Context, to DurableTarget, event string, args []byte) (DurableResult, error) {
+	srv := ns.srv
+	st := srv.opts.Store
+	if st == nil {
+		return DurableResult{}, ErrNoStore
+	}
+	if err := checkName(event); err != nil {
+		return DurableResult{}, err
+	}
+	if len(args) == 0 {
+		args = []byte("[]")
+	}
+	rooms := to.Rooms
+	if len(to.Clients) == 0 && len(to.Rooms) == 0 {
+		rooms = []string{namespaceRoom}
+	}
+	recips := append([]string(nil), to.Clients...)
+	for _, r := range rooms {
+		if err := checkName(r); err != nil {
+			return DurableResult{}, err
+		}
+		m, err := st.Members(ctx, store.Sub{Namespace: ns.name, Room: r})
+		if err != nil {
+			return DurableResult{}, fmt.Errorf("tcpchat: durable emit: members of room %q: %w", r, err)
+		}
+		recips = append(recips, m...)
+	}
+	msgRooms := to.Rooms
+	id, _, err := st.Append(ctx, store.Message{Namespace: ns.name, Event: event, Rooms: msgRooms, Payload: args}, recips, nil)
+	if err != nil {
+		return DurableResult{}, fmt.Errorf("tcpchat: durable emit %q: %w", event, err)
+	}
+	recips, _ = store.Dedupe(recips)
+	srv.dur.emits.Add(1)
+	srv.dur.appended.Add(int64(len(recips)))
+	srv.wakeClients(recips)
+	if srv.opts.OnDurable != nil {
+		srv.opts.OnDurable(recips)
+	}
+	return DurableResult{ID: id.String(), Recipients: len(recips)}, nil
+}
+
+// WakeClients makes the server send pending queued events to the local
+// connections of these client ids (a multi-node adapter calls it when
+// another node appended to their queues).
+func (s *Server) WakeClients(clients []string) { s.wakeClients(clients) }
+
+func (s *Server) wakeClients(clients []string) {
+	if s.opts.Store == nil {
+		return
+	}
+	var cs []*conn
+	s.dur.mu.Lock()
+	for _, id := range clients {
+		cs = append(cs, s.dur.byClient[id]...)
+	}
+	s.dur.mu.Unlock()
+	for _, c := range cs {
+		c.pump()
+	}
+}
+
+// pump sends pending queued events after the connection's position, in
+// offset order, until maxInflight are unacknowledged.
+func (c *conn) pump() {
+	srv := c.srv
+	d := &c.dur
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.on {
+		return
+	}
+	for {
+		if d.inflight >= maxInflight {
+			d.more = true
+			return
+		}
+		if c.isClosed() {
+			return
+		}
+		ctx, cancel := srv.storeCtx()
+		var err error
+		d.buf, err = srv.opts.Store.Pending(ctx, c.clientID, d.sent, maxInflight-d.inflight, d.buf[:0])
+		cancel()
+		if err != nil {
+			srv.durableError("pending for "+c.clientID, err)
+			return
+		}
+		if len(d.buf) == 0 {
+			d.more = false
+			return
+		}
+		srv.dur.mu.Lock()
+		high := srv.dur.sentHigh[c.clientID]
+		if last := d.buf[len(d.buf)-1].Offset; last > high {
+			srv.dur.sentHigh[c.clientID] = last
+		}
+		srv.dur.mu.Unlock()
+		for i := range d.buf {
+			m := &d.buf[i]
+			d.sent = m.Offset
+			if !slices.Contains(d.nss, m.Namespace) {
+				continue // another namespace: sent after a getAll there
+			}
+			p := wire.Packet{Type: wire.TypeQueued, Namespace: m.Namespace, Event: m.Event, MessageID: m.ID.String(),
+				Offset: m.Offset, Args: m.Payload, Redelivered: m.Offset <= high}
+			if !c.send(&p) {
+				return
+			}
+			d.inflight++
+			srv.dur.delivered.Add(1)
+			if p.Redelivered {
+				srv.dur.redelivered.Add(1)
+			}
+		}
+		clear(d.buf)
+	}
+}
+
+// getAll starts (or restarts) sending the queue after offset.
+func (c *conn) getAll(offset uint64) {
+	if !c.durable {
+		c.srv.logf("tcpchat: %s: getAll ignored: durable queues need a store and a client id in the handshake", c.remoteAddr())
+		return
+	}
+	c.dur.mu.Lock()
+	c.dur.on, c.dur.sent, c.dur.inflight = true, offset, 0
+	c.dur.mu.Unlock()
+	c.pump()
+}
+
+// received acknowledges one queued event. Unknown and duplicate acks are
+// counted and otherwise ignored; a malformed message id too.
+func (c *conn) received(msgID []byte) {
+	if !c.durable {
+		return
+	}
+	srv := c.srv
+	id, err := store.ParseID(string(msgID))
+	if err != nil {
+		srv.dur.badAcks.Add(1)
+		srv.logf("tcpchat: %s: received with %v: ignored", c.remoteAddr(), err)
+		return
+	}
+	ctx, cancel := srv.storeCtx()
+	err = srv.opts.Store.Ack(ctx, c.clientID, id)
+	cancel()
+	switch {
+	case errors.Is(err, store.ErrNotPending):
+		srv.dur.ackNotPending.Add(1)
+	case err != nil:
+		srv.durableError("ack", err)
+	default:
+		srv.dur.acked.Add(1)
+	}
+	c.dur.mu.Lock()
+	if c.dur.inflight > 0 {
+		c.dur.inflight--
+	}
+	again := c.dur.more && c.dur.inflight <= maxInflight/2
+	c.dur.mu.Unlock()
+	if again {
+		c.pump()
+	}
+}
+
+// DurableStats are the counters of durable delivery since the server
+// started.
+type DurableStats struct {
+	Emits         int64 // durable emits
+	Appended      int64 // queue appends (one per recipient)
+	Delivered     int64 // queued events sent (redeliveries included)
+	Redelivered   int64 // queued events sent again
+	Acked         int64 // received packets that removed a message
+	AckNotPending int64 // received packets for unknown or already acknowledged ids
+	BadAcks       int64 // received packets with a malformed message id
+	StoreErrors   int64 // failed store operations
+}
+
+// DurableStats returns the durable delivery counters.
+func (s *Server) DurableStats() DurableStats {
+	d := s.dur
+	return DurableStats{Emits: d.emits.Load(), Appended: d.appended.Load(), Delivered: d.delivered.Load(),
+		Redelivered: d.redelivered.Load(), Acked: d.acked.Load(), AckNotPending: d.ackNotPending.Load(),
+		BadAcks: d.badAcks.Load(), StoreErrors: d.storeErrors.Load()}
+}
+
+// seenMax bounds the message ids a client remembers for dedupe.
+const seenMax = 4096
+
+// handleQueued runs the handlers of a queued event unless its message id
+// was handled already, then acknowledges it (received).
+func (c *Client) handleQueued(s *ClientSocket, v *wire.View, e *Event) {
+	id := string(v.MessageID)
+	if _, dup := c.seen[id]; !dup {
+		s.handleDurable(v, e, id)
+		if c.seen == nil {
+			c.seen = make(map[string]struct{}, seenMax)
+			c.seenRing = make([]string, seenMax)
+		}
+		if old := c.seenRing[c.seenNext]; old != "" {
+			delete(c.seen, old)
+		}
+		c.seenRing[c.seenNext] = id
+		c.seenNext = (c.seenNext + 1) % seenMax
+		c.seen[id] = struct{}{}
+	}
+	c.writePacket(&wire.Packet{Type: wire.TypeReceived, Namespace: s.ns, MessageID: id, Offset: v.Offset})
+}
+
+func (s *ClientSocket) handleDurable(v *wire.View, e *Event, id string) {
+	s.mu.Lock()
+	h := s.handlers[string(v.Event)]
+	anys := s.any
+	s.mu.Unlock()
+	if h == nil && len(anys) == 0 {
+		return
+	}
+	*e = Event{Namespace: s.ns, Args: v.Args, Client: s, hasAck: v.HasAck, ackID: v.AckID, acker: s.c,
+		MessageID: id, Offset: v.Offset, Redelivered: v.Redelivered}
+	if h != nil {
+		e.Name = h.name
+		h.fn(e)
+	} else {
+		e.Name = string(v.Event)
+	}
+	for _, fn := range anys {
+		fn(e)
+	}
+	*e = Event{}
+}

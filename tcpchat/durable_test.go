@@ -1,0 +1,180 @@
+package tcpchat_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/chattest"
+	"github.com/wiredojo/wiredojo/tcpchat/store"
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
+)
+
+func durableServer(t *testing.T) (*tcpchat.Server, store.Store, string) {
+	t.Helper()
+	st := store.NewMemory(store.Options{})
+	t.Cleanup(func() { st.Close() })
+	srv := tcpchat.NewServer(tcpchat.Options{Store: st, NewNamespace: tcpchat.InstallBuiltins})
+	tcpchat.InstallBuiltins(srv.Of("/"))
+	return srv, st, chattest.NewServer(t, srv)
+}
+
+func waitDepth(t *testing.T, st store.Store, client string, want int) {
+	t.Helper()
+	deadline := time.Now().Add(chattest.Timeout)
+	for {
+		qs, err := st.Queues(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := 0
+		for _, q := range qs {
+			if q.Client == client {
+				got = q.Depth
+			}
+		}
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queue of %s: depth %d, want %d", client, got, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// An offline member of a room gets the durable emits to that room once,
+// in order, when it comes back; the plain ones are gone; its acks empty
+// the queue.
+func TestDurableReachesOfflineRoomMember(t *testing.T) {
+	t.Parallel()
+	srv, st, addr := durableServer(t)
+	ctx := ctxT(t)
+
+	c := chattest.Dial(t, addr, tcpchat.ClientOptions{ClientID: "ann"})
+	sock := chattest.Connect(t, c, "/chat", nil, nil)
+	if _, err := sock.EmitWithAck(ctx, tcpchat.EventJoin, "news"); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+
+	ns := srv.Of("/chat")
+	for i := range 3 {
+		if _, err := ns.To("news").EmitN("plain", i); err != nil {
+			t.Fatal(err)
+		}
+		res, err := ns.EmitDurable(ctx, tcpchat.DurableTarget{Rooms: []string{"news"}}, "durable", i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Recipients != 1 || len(res.ID) != 32 {
+			t.Fatalf("emit %d: %+v", i, res)
+		}
+	}
+	waitDepth(t, st, "ann", 3)
+
+	c2 := chattest.Dial(t, addr, tcpchat.ClientOptions{ClientID: "ann"})
+	var rec <-chan chattest.Received
+	chattest.Connect(t, c2, "/chat", nil, func(s *tcpchat.ClientSocket) { rec = chattest.Record(s) })
+	for i := range 3 {
+		r := chattest.Next(t, rec)
+		if r.Name != "durable" || r.Args != "["+string(rune('0'+i))+"]" {
+			t.Fatalf("event %d: %+v", i, r)
+		}
+	}
+	waitDepth(t, st, "ann", 0)
+	select {
+	case r := <-rec:
+		t.Fatalf("unexpected event %+v", r)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if ds := srv.DurableStats(); ds.Acked != 3 || ds.Appended != 3 {
+		t.Fatalf("stats %+v", ds)
+	}
+}
+
+// A raw client: queued events carry id and offsets, duplicates and unknown
+// acks are harmless, a getAll from 0 redelivers what is unacknowledged
+// (marked), a connected member gets a live durable emit.
+func TestDurableWireRedeliveryAndAcks(t *testing.T) {
+	t.Parallel()
+	srv, st, addr := durableServer(t)
+	ctx := ctxT(t)
+	r := chattest.DialRaw(t, addr, true)
+	r.Send(t, wire.Packet{Type: wire.TypeHandshake, Version: wire.Version, ClientID: "bob"})
+	r.Expect(t, wire.TypeWelcome)
+	r.Join(t, "/")
+	r.Send(t, wire.Packet{Type: wire.TypeGetAll, Namespace: "/"})
+	if _, err := srv.Of("/").EmitDurable(ctx, tcpchat.DurableTarget{Clients: []string{"bob"}}, "hi", 1); err != nil {
+		t.Fatal(err)
+	}
+	q := r.Expect(t, wire.TypeQueued)
+	if q.Event != "hi" || q.Offset == 0 || len(q.MessageID) != 32 || q.Redelivered || string(q.Args) != "[1]" {
+		t.Fatalf("queued %+v", q)
+	}
+	// Ask again from the start: the unacknowledged event comes back, marked.
+	r.Send(t, wire.Packet{Type: wire.TypeGetAll, Namespace: "/"})
+	q2 := r.Expect(t, wire.TypeQueued)
+	if q2.MessageID != q.MessageID || !q2.Redelivered {
+		t.Fatalf("redelivery %+v", q2)
+	}
+	r.Send(t, wire.Packet{Type: wire.TypeReceived, Namespace: "/", MessageID: q.MessageID, Offset: q.Offset})
+	r.Send(t, wire.Packet{Type: wire.TypeReceived, Namespace: "/", MessageID: q.MessageID, Offset: q.Offset})
+	r.Send(t, wire.Packet{Type: wire.TypeReceived, Namespace: "/", MessageID: "0123456789abcdef0123456789abcdef"})
+	r.Send(t, wire.Packet{Type: wire.TypeReceived, Namespace: "/", MessageID: "not-an-id"})
+	waitDepth(t, st, "bob", 0)
+	deadline := time.Now().Add(chattest.Timeout)
+	for {
+		ds := srv.DurableStats()
+		if ds.Acked == 1 && ds.AckNotPending == 2 && ds.BadAcks == 1 && ds.Redelivered == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %+v", ds)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The connection is still fine.
+	if _, err := srv.Of("/").EmitDurable(ctx, tcpchat.DurableTarget{}, "all", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if q := r.Expect(t, wire.TypeQueued); q.Event != "all" {
+		t.Fatalf("namespace emit %+v", q)
+	}
+}
+
+// The Go client acknowledges a durable event after its handler returns.
+func TestDurableClientAcksAfterHandler(t *testing.T) {
+	t.Parallel()
+	srv, st, addr := durableServer(t)
+	ctx := ctxT(t)
+	c := chattest.Dial(t, addr, tcpchat.ClientOptions{ClientID: "cy"})
+	block := make(chan struct{})
+	got := make(chan string, 10)
+	chattest.Connect(t, c, "/", nil, func(s *tcpchat.ClientSocket) {
+		s.On("ev", func(e *tcpchat.Event) {
+			got <- e.MessageID
+			<-block
+		})
+	})
+	res, err := srv.Of("/").EmitDurable(ctx, tcpchat.DurableTarget{Clients: []string{"cy"}}, "ev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id := <-got; id != res.ID {
+		t.Fatalf("got id %s, want %s", id, res.ID)
+	}
+	waitDepth(t, st, "cy", 1) // not acknowledged while the handler runs
+	close(block)
+	waitDepth(t, st, "cy", 0)
+}
+
+func TestDurableWithoutStore(t *testing.T) {
+	t.Parallel()
+	srv := tcpchat.NewServer(tcpchat.Options{})
+	defer srv.Close()
+	if _, err := srv.Of("/").EmitDurable(context.Background(), tcpchat.DurableTarget{}, "x"); err != tcpchat.ErrNoStore {
+		t.Fatalf("err %v", err)
+	}
+}
