@@ -84,45 +84,54 @@ func natsHandshake(addr string) (net.Conn, error) {
 	return c, nil
 }
 
-// liveBytes returns the live heap objects plus goroutine stacks of this
-// process after two collections, from runtime/metrics (the method of
+// liveBytes returns the live heap objects and the goroutine stacks of
+// this process after two collections, from runtime/metrics (the method of
 // tcpchat's BenchmarkIdleConnMemory).
-func liveBytes() uint64 {
+func liveBytes() (heap, stacks int64) {
 	runtime.GC()
 	runtime.GC()
 	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/stacks:bytes"}}
 	metrics.Read(s)
-	return s[0].Value.Uint64() + s[1].Value.Uint64()
+	return int64(s[0].Value.Uint64()), int64(s[1].Value.Uint64())
 }
+
+// IdleMemory is a server's memory per idle connection, in bytes.
+type IdleMemory struct {
+	Heap, Stacks float64
+}
+
+// Total returns heap plus stacks.
+func (m IdleMemory) Total() float64 { return m.Heap + m.Stacks }
 
 // MeasureIdleNATS starts an embedded nats-server with its defaults in this
 // process, runs exe (a program that calls IdleClientsMain when
 // IdleClientsEnv is set) to open n idle client connections, and returns
-// the server process's live heap plus stacks per connection, in bytes:
+// the server process's live heap and stacks per connection, in bytes:
 // (after - before) / n, both read after garbage collection.
-func MeasureIdleNATS(exe string, n int) (float64, error) {
+func MeasureIdleNATS(exe string, n int) (IdleMemory, error) {
+	var none IdleMemory
 	srv, err := startNATSServer()
 	if err != nil {
-		return 0, err
+		return none, err
 	}
 	defer func() {
 		srv.Shutdown()
 		srv.WaitForShutdown()
 	}()
-	before := liveBytes()
+	heap0, stacks0 := liveBytes()
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), IdleClientsEnv+"="+srv.Addr().String()+" "+strconv.Itoa(n))
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return 0, err
+		return none, err
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return 0, err
+		return none, err
 	}
 	if err := cmd.Start(); err != nil {
-		return 0, fmt.Errorf("natsbench: idle clients: %w", err)
+		return none, fmt.Errorf("natsbench: idle clients: %w", err)
 	}
 	defer func() {
 		stdin.Close()
@@ -130,16 +139,16 @@ func MeasureIdleNATS(exe string, n int) (float64, error) {
 	}()
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil || line != "ready\n" {
-		return 0, fmt.Errorf("natsbench: idle client process: %q %v", line, err)
+		return none, fmt.Errorf("natsbench: idle client process: %q %v", line, err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for srv.NumClients() < n {
 		if time.Now().After(deadline) {
-			return 0, errors.New("natsbench: nats-server did not register every idle client within 30 s")
+			return none, errors.New("natsbench: nats-server did not register every idle client within 30 s")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(200 * time.Millisecond) // as tcpchat's measurement: let writers settle
-	after := liveBytes()
-	return float64(int64(after)-int64(before)) / float64(n), nil
+	heap1, stacks1 := liveBytes()
+	return IdleMemory{Heap: float64(heap1-heap0) / float64(n), Stacks: float64(stacks1-stacks0) / float64(n)}, nil
 }

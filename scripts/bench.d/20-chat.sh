@@ -5,14 +5,14 @@
 # lives in the bench/nats module (embedded nats-server, nats.go clients);
 # the chat's idle figure comes from tcpchat's BenchmarkIdleConnMemory.
 # Prints the markdown section of docs/BENCHMARKS.md on stdout, progress on
-# stderr. CHAT_BENCH_DELIVERIES, CHAT_BENCH_WINDOW, CHAT_BENCH_RUNS,
-# CHAT_BENCH_PACED and CHAT_BENCH_IDLE override the defaults below.
+# stderr. CHAT_BENCH_DELIVERIES, CHAT_BENCH_WINDOW, CHAT_BENCH_RUNS and
+# CHAT_BENCH_PACED override the defaults below.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 deliveries=${CHAT_BENCH_DELIVERIES:-300000}
 window=${CHAT_BENCH_WINDOW:-256}
 runs=${CHAT_BENCH_RUNS:-5}
-idle=${CHAT_BENCH_IDLE:-10000}
+idle=10000 # as tcpchat's BenchmarkIdleConnMemory
 paced=${CHAT_BENCH_PACED:-20000}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -36,10 +36,15 @@ unbounded=$("$tmp/chatbench" fanout -n 1,10,100 -deliveries "$deliveries" -windo
 ours_idle="" nats_idle="" idle_note=""
 if [ "$fds" = unlimited ] || [ "$fds" -ge $((idle + 100)) ]; then
 	echo "chat: idle memory, $idle tcpchat connections" >&2
+	# "total heap stacks" in bytes per connection (heap and stacks empty if
+	# the benchmark does not report them).
 	ours_idle=$(go test -run '^$' -bench '^BenchmarkIdleConnMemory$' -benchtime 1x -count 1 ./tcpchat/ 2>&1 |
-		awk '/^BenchmarkIdleConnMemory/ { for (i = 2; i <= NF; i++) if ($i == "B/conn") print $(i - 1) }')
+		awk '/^BenchmarkIdleConnMemory/ { for (i = 2; i <= NF; i++) { if ($i == "B/conn") t = $(i - 1); if ($i == "heap-B/conn") h = $(i - 1); if ($i == "stack-B/conn") s = $(i - 1) }; if (t != "") print t, h, s }')
 	echo "chat: idle memory, $idle NATS connections" >&2
 	nats_idle=$("$tmp/chatbench" idle-nats -n "$idle")
+	if [ -z "$ours_idle" ] || [ -z "$nats_idle" ]; then
+		idle_note="not measured: tcpchat's BenchmarkIdleConnMemory or chatbench idle-nats printed no figure"
+	fi
 else
 	idle_note="not measured: the descriptor limit is $fds (ulimit -n), below the $idle connections needed"
 fi
@@ -99,14 +104,16 @@ if [ -n "$idle_note" ]; then
 	echo "Idle connections: $idle_note."
 else
 	awk -v o="$ours_idle" -v n="$nats_idle" -v c="$idle" 'BEGIN {
+		split(o, ov, " "); split(n, nv, " ")
 		printf "%d idle connections, each handshaken (wiredojo: joined namespace \"/\";\n", c
-		printf "NATS: CONNECT and PING/PONG). Live heap plus goroutine stacks of the server\n"
+		printf "NATS: CONNECT and PING/PONG). Live heap and goroutine stacks of the server\n"
 		printf "process from runtime/metrics after GC, before and after the clients connect,\n"
-		printf "divided by %d; the clients run in another process.\n\n", c
-		printf "| | bytes/conn | KiB/conn |\n|---|---:|---:|\n"
-		printf "| wiredojo (tcpchat) | %.0f | %.1f |\n", o, o / 1024
-		printf "| NATS core (nats-server) | %.0f | %.1f |\n\n", n, n / 1024
+		printf "divided by %d; the clients run in another process. wiredojo'"'"'s figure is\n", c
+		printf "tcpchat'"'"'s BenchmarkIdleConnMemory, NATS'"'"'s the same method in bench/nats.\n\n"
+		printf "| | bytes/conn | heap | stacks | KiB/conn |\n|---|---:|---:|---:|---:|\n"
+		printf "| wiredojo (tcpchat) | %.0f | %s | %s | %.1f |\n", ov[1], (ov[2] == "" ? "?" : ov[2]), (ov[3] == "" ? "?" : ov[3]), ov[1] / 1024
+		printf "| NATS core (nats-server) | %.0f | %s | %s | %.1f |\n\n", nv[1], nv[2], nv[3], nv[1] / 1024
 		printf "Goal (at most 5 KiB per idle connection): wiredojo %.1f KiB, %s; %.2fx NATS core'"'"'s.\n",
-			o / 1024, (o <= 5120 ? "met" : "missed"), o / n
+			ov[1] / 1024, (ov[1] <= 5120 ? "met" : "missed"), ov[1] / nv[1]
 	}'
 fi

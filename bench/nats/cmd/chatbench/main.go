@@ -2,7 +2,7 @@
 // natsbench and prints their results as markdown.
 //
 //	chatbench fanout [-n 1,10,100] [-deliveries 1000000] [-window 256] [-runs 1] [-paced 0]
-//	chatbench idle-nats [-n 10000]
+//	chatbench idle-nats [-n 10000]   (prints bytes per connection: total heap stacks)
 //
 // Progress goes to stderr, results to stdout.
 package main
@@ -80,11 +80,11 @@ func run(args []string, out, errw io.Writer) error {
 		if err != nil {
 			return err
 		}
-		per, err := natsbench.MeasureIdleNATS(exe, *n)
+		m, err := natsbench.MeasureIdleNATS(exe, *n)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "%.0f\n", per)
+		fmt.Fprintf(out, "%.0f %.0f %.0f\n", m.Total(), m.Heap, m.Stacks) // bytes per connection: total, heap, stacks
 		return nil
 	}
 	return fmt.Errorf("unknown command %q (want fanout or idle-nats)", args[0])
