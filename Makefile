@@ -8,7 +8,7 @@ BIN         := bin/wiredojo
 FUZZTIME    ?= 3s
 LONGFUZZ    ?= 2m
 
-.PHONY: all build demo test lint fmt-check vet staticcheck test-go fuzz fuzz-short bench deps clean
+.PHONY: all build demo test lint fmt-check vet staticcheck test-go test-bench-modules fuzz fuzz-short bench deps clean
 
 all: build
 
@@ -20,7 +20,7 @@ demo: build
 
 # test: lint, then the race-enabled tests (which start their own servers and
 # peers), then a short pass of every fuzz target.
-test: deps lint test-go fuzz-short
+test: deps lint test-go test-bench-modules fuzz-short
 
 deps:
 	bash scripts/deps.sh
@@ -40,6 +40,15 @@ staticcheck:
 
 test-go:
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+# The peer benchmarks live in modules of their own under bench/ (so the main
+# go.mod stays lean); make sure they still build, vet and pass their quick tests.
+test-bench-modules:
+	@for d in bench/*/; do \
+		[ -f "$$d/go.mod" ] || continue; \
+		echo "bench module $$d"; \
+		(cd "$$d" && $(GO) vet ./... && $(GO) test -count=1 ./...) || exit 1; \
+	done
 
 fuzz-short:
 	bash scripts/fuzz.sh $(FUZZTIME)
