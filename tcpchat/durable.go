@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/wiredojo/wiredojo/tcpchat/store"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
@@ -86,10 +87,20 @@ func (s *Server) Store() store.Store { return s.opts.Store }
 
 // expireLoop applies the store's age limits until the server closes.
 func (s *Server) expireLoop() {
-	store.ExpireEvery(s.dur.ctx, s.opts.Store, s.opts.ExpireInterval, func(err error) {
-		s.dur.storeErrors.Add(1)
-		s.logf("tcpchat: store expire: %v", err)
-	})
+	t := time.NewTicker(s.opts.ExpireInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := s.storeCtx()
+		if err := s.opts.Store.Expire(ctx); err != nil {
+			s.durableError("expire", err)
+		}
+		cancel()
+	}
 }
 
 func (s *Server) storeCtx() (context.Context, context.CancelFunc) {

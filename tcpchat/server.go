@@ -381,7 +381,6 @@ func (s *Server) closeLocked() {
 	if !s.closed {
 		s.closed = true
 		close(s.stop)
-		s.dur.cancel()
 	}
 	for l := range s.listeners {
 		l.Close()
@@ -446,6 +445,7 @@ func (s *Server) Close() error {
 }
 
 func (s *Server) closeAdapters() error {
+	s.dur.cancel() // durable.go: store calls still running give up
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error

@@ -54,7 +54,7 @@ func chatCommand() *cli.Command {
 					chatTokenFlag("require `TOKEN` in every client's handshake"),
 					&cli.IntFlag{Name: "max-frame", Value: 1 << 20, EnvVars: []string{"WIREDOJO_MAX_FRAME"}, Usage: "largest frame payload in `BYTES`"},
 					&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, EnvVars: []string{"WIREDOJO_VERBOSE"}, Usage: "print room events (create/delete/join/leave-room), connections and closes"},
-				}, chatServeWSFlags()...), // chat_ws.go
+				}, append(chatServeWSFlags(), chatServeQueueFlags()...)...), // chat_ws.go, chat_queue.go
 				Action: chatServe,
 			},
 			{
@@ -73,13 +73,13 @@ func chatCommand() *cli.Command {
 				Name:      "emit",
 				Usage:     "send one event and exit",
 				ArgsUsage: "[JSON ...] (each argument one JSON value)",
-				Flags: []cli.Flag{
+				Flags: append([]cli.Flag{
 					chatAddrFlag(), chatNSFlag("/chat"), chatTokenFlag("server access `TOKEN`"),
 					&cli.StringFlag{Name: "event", Aliases: []string{"e"}, Usage: "event `NAME` (required)"},
 					chatRoomFlag("join `ROOM` first, so the built-in relay reaches its members"),
 					&cli.BoolFlag{Name: "ack", Usage: "ask for an acknowledgement and print it"},
 					&cli.DurationFlag{Name: "timeout", Value: 5 * time.Second, Usage: "give up after `D`"},
-				},
+				}, chatEmitDurableFlags()...), // chat_queue.go
 				Action: chatEmit,
 			},
 			{
@@ -88,10 +88,12 @@ func chatCommand() *cli.Command {
 				Flags: []cli.Flag{
 					chatAddrFlag(), chatNSFlag("/chat"), chatTokenFlag("server access `TOKEN`"),
 					chatRoomFlag("join `ROOM`"),
-					&cli.BoolFlag{Name: "json", Usage: `one JSON object per event: {"ns","event","args","room","id"}`},
+					&cli.BoolFlag{Name: "json", Usage: `one JSON object per event: {"ns","event","args","room","id","offset","redelivered"}`},
+					&cli.StringFlag{Name: "client-id", EnvVars: []string{"WIREDOJO_CLIENT_ID"}, Usage: "connect as client `ID`: receive its durable queue, acknowledge each event after printing it, and keep its rooms while away"},
 				},
 				Action: chatListen,
 			},
+			chatQueueCommand(), // chat_queue.go
 		},
 	}
 }
@@ -148,6 +150,11 @@ func chatServe(c *cli.Context) error {
 	if err := applyChatServeWS(c, &opts); err != nil { // chat_ws.go
 		return err
 	}
+	st, where, err := applyChatServeQueue(c, &opts) // chat_queue.go
+	if err != nil {
+		return err
+	}
+	defer st.Close()
 	if verbose {
 		opts.Logf = func(format string, args ...any) {
 			fmt.Fprintf(out, "%s %s\n", stamp(), paint.f(styleDim, format, args...))
@@ -167,6 +174,7 @@ func chatServe(c *cli.Context) error {
 		return fmt.Errorf("chat serve: %w (is another server using the port? pick one with --addr)", err)
 	}
 	fmt.Fprintf(out, "chat: serving on %s (framed TCP; HTTP /healthz /metrics); Ctrl-C to stop\n", l.Addr())
+	fmt.Fprintf(out, "chat: durable queues in %s\n", where)
 	chatServeWSBanner(out, l.Addr(), &opts)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
@@ -233,6 +241,12 @@ func chatEmit(c *cli.Context) error {
 		return err
 	}
 	defer cl.Close()
+	if c.Bool("durable") {
+		return chatEmitDurable(c, ctx, sock, event, args) // chat_queue.go
+	}
+	if len(c.StringSlice("to")) > 0 {
+		return usagef("--to names durable recipients: add --durable")
+	}
 	if room := c.String("room"); room != "" {
 		if _, err := sock.EmitWithAck(ctx, tcpchat.EventJoin, room); err != nil {
 			return fmt.Errorf("chat emit: join room %q: %w", room, err)
@@ -258,7 +272,10 @@ type listenRecord struct {
 	Event string          `json:"event"`
 	Args  json.RawMessage `json:"args"`
 	Room  string          `json:"room,omitempty"`
-	ID    string          `json:"id,omitempty"`
+	ID    string          `json:"id,omitempty"` // message id of a durable event
+	// Durable events only.
+	Offset      uint64 `json:"offset,omitempty"`
+	Redelivered bool   `json:"redelivered,omitempty"`
 }
 
 // messageMeta reads the sender and room of a built-in chat message.
@@ -279,7 +296,11 @@ func chatListen(c *cli.Context) error {
 	asJSON := c.Bool("json")
 	room := c.String("room")
 	opts := tcpchat.ClientOptions{
-		Logf: func(format string, args ...any) { fmt.Fprintf(c.App.ErrWriter, format+"\n", args...) },
+		Logf:     func(format string, args ...any) { fmt.Fprintf(c.App.ErrWriter, format+"\n", args...) },
+		ClientID: c.String("client-id"),
+	}
+	if id := opts.ClientID; c.IsSet("client-id") && (id == "" || len(id) > 255) {
+		return usagef("--client-id %q: give 1 to 255 bytes", id)
 	}
 	ctx, cancel := context.WithTimeout(c.Context, 10*time.Second)
 	defer cancel()
@@ -299,11 +320,16 @@ func chatListen(c *cli.Context) error {
 	sock.OnAny(func(e *tcpchat.Event) {
 		_, mroom, _, _ := messageMeta(e.Args)
 		if asJSON {
-			b, _ := json.Marshal(listenRecord{NS: e.Namespace, Event: e.Name, Args: nonEmptyArgs(e.Args), Room: mroom})
+			b, _ := json.Marshal(listenRecord{NS: e.Namespace, Event: e.Name, Args: nonEmptyArgs(e.Args), Room: mroom,
+				ID: e.MessageID, Offset: e.Offset, Redelivered: e.Redelivered})
 			fmt.Fprintf(out, "%s\n", b)
 			return
 		}
-		fmt.Fprintf(out, "%s %s %s %s\n", paint.s(styleTime, time.Now().Format("15:04:05")), e.Namespace, paint.s(styleEvent, e.Name), nonEmptyArgs(e.Args))
+		mark := ""
+		if e.Redelivered {
+			mark = " " + paint.s(styleWarn, "(redelivered)")
+		}
+		fmt.Fprintf(out, "%s %s %s %s%s\n", paint.s(styleTime, time.Now().Format("15:04:05")), e.Namespace, paint.s(styleEvent, e.Name), nonEmptyArgs(e.Args), mark)
 	})
 	joined := make(chan error, 1)
 	sock.OnConnect(func(s *tcpchat.ClientSocket) {

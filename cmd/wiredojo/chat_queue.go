@@ -1,0 +1,287 @@
+package main
+
+// Durable queues on the command line: the store flags of `chat serve` and
+// `chat queue`, `chat emit --durable`, `chat listen --client-id`, and the
+// `chat queue ls|peek|purge` commands that read a store directly.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/store"
+	"github.com/wiredojo/wiredojo/tcpchat/store/storeopen"
+)
+
+// chatStoreFlags name the store: --store and --redis.
+func chatStoreFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "store", Value: "bolt", EnvVars: []string{"WIREDOJO_STORE"}, Usage: "durable queues in `STORE`: bolt (file in the user's data directory), bolt:PATH or memory"},
+		&cli.StringFlag{Name: "redis", EnvVars: []string{"WIREDOJO_REDIS"}, Usage: "keep queues and recovery state in Redis at `URL` (redis://127.0.0.1:6379/0) instead of --store"},
+	}
+}
+
+// chatServeQueueFlags are the store and retention flags of `chat serve`.
+func chatServeQueueFlags() []cli.Flag {
+	return append(chatStoreFlags(),
+		&cli.IntFlag{Name: "queue-max", Value: store.DefaultMaxMessages, EnvVars: []string{"WIREDOJO_QUEUE_MAX"}, Usage: "keep at most `N` messages per client queue; the oldest are dropped (counted) beyond it; -1: no limit"},
+		&cli.DurationFlag{Name: "queue-max-age", Value: store.DefaultMaxAge, EnvVars: []string{"WIREDOJO_QUEUE_MAX_AGE"}, Usage: "drop queued messages older than `D` (counted)"},
+		&cli.DurationFlag{Name: "queue-ttl", Value: store.DefaultQueueTTL, EnvVars: []string{"WIREDOJO_QUEUE_TTL"}, Usage: "remove a client's queue and room subscriptions after `D` without it connecting"},
+		&cli.DurationFlag{Name: "recovery-window", Value: store.DefaultWindow, EnvVars: []string{"WIREDOJO_RECOVERY_WINDOW"}, Usage: "keep a disconnected session's rooms and missed broadcasts for `D`"},
+	)
+}
+
+// chatStoreSpec returns the store spec of --store/--redis and a
+// description for the banner.
+func chatStoreSpec(c *cli.Context) (spec, where string, err error) {
+	if u := c.String("redis"); u != "" {
+		if !strings.HasPrefix(u, "redis://") && !strings.HasPrefix(u, "rediss://") {
+			return "", "", usagef("--redis %q: give a URL such as redis://127.0.0.1:6379/0", u)
+		}
+		return u, "Redis " + u, nil
+	}
+	spec = c.String("store")
+	switch {
+	case spec == "memory":
+		return spec, "memory (lost on exit)", nil
+	case spec == "bolt":
+		p, err := storeopen.DefaultBoltPath()
+		if err != nil {
+			return "", "", err
+		}
+		return "bolt:" + p, "bolt " + p, nil
+	case strings.HasPrefix(spec, "bolt:") && len(spec) > len("bolt:"):
+		return spec, "bolt " + strings.TrimPrefix(spec, "bolt:"), nil
+	}
+	return "", "", usagef("--store %q: give memory, bolt or bolt:PATH (or --redis URL)", spec)
+}
+
+// openChatStore opens the store named by the flags, with limits.
+func openChatStore(c *cli.Context, limits store.Limits) (store.Store, string, error) {
+	spec, where, err := chatStoreSpec(c)
+	if err != nil {
+		return nil, "", err
+	}
+	ctx, cancel := context.WithTimeout(c.Context, 10*time.Second)
+	defer cancel()
+	st, err := storeopen.Open(ctx, spec, store.Options{Limits: limits})
+	if err != nil {
+		if errors.Is(err, storeopen.ErrBadSpec) {
+			return nil, "", usagef("%v", err)
+		}
+		return nil, "", fmt.Errorf("chat: open the queue store (%s): %w", where, err)
+	}
+	return st, where, nil
+}
+
+// applyChatServeQueue opens the store of `chat serve` and sets it in opts;
+// the caller closes it after the server stopped.
+func applyChatServeQueue(c *cli.Context, opts *tcpchat.Options) (store.Store, string, error) {
+	for _, d := range []string{"queue-max-age", "queue-ttl", "recovery-window"} {
+		if c.Duration(d) <= 0 {
+			return nil, "", usagef("--%s %v: give a positive duration", d, c.Duration(d))
+		}
+	}
+	if c.Int("queue-max") == 0 || c.Int("queue-max") < -1 {
+		return nil, "", usagef("--queue-max %d: give a positive number, or -1 for no limit", c.Int("queue-max"))
+	}
+	st, where, err := openChatStore(c, store.Limits{
+		MaxMessages:   c.Int("queue-max"),
+		MaxAge:        c.Duration("queue-max-age"),
+		QueueTTL:      c.Duration("queue-ttl"),
+		ReplayWindow:  c.Duration("recovery-window"),
+		SessionWindow: c.Duration("recovery-window"),
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	opts.Store = st
+	return st, where, nil
+}
+
+// chatEmitDurableFlags are the flags of `chat emit` for durable emits.
+func chatEmitDurableFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "durable", Usage: "queue the event for each recipient until it acknowledges it (the server needs a store); recipients: --to, --room, else the whole namespace"},
+		&cli.StringSliceFlag{Name: "to", Usage: "with --durable: the client `ID` to queue for (repeatable)"},
+	}
+}
+
+// chatEmitDurable asks the server for a durable emit and prints its answer
+// ({"id","recipients"}).
+func chatEmitDurable(c *cli.Context, ctx context.Context, sock *tcpchat.ClientSocket, event string, args []any) error {
+	raw, err := json.Marshal(args)
+	if err != nil {
+		return err
+	}
+	req := tcpchat.DurableRequest{To: c.StringSlice("to"), Event: event, Args: raw}
+	if r := c.String("room"); r != "" {
+		req.Rooms = []string{r}
+	}
+	reply, err := sock.EmitWithAck(ctx, tcpchat.EventDurable, req)
+	if err != nil {
+		return fmt.Errorf("chat emit --durable: %w", err)
+	}
+	var res []struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(reply, &res) == nil && len(res) > 0 && res[0].Error != "" {
+		return fmt.Errorf("chat emit --durable: the server refused: %s", res[0].Error)
+	}
+	var out []json.RawMessage
+	if json.Unmarshal(reply, &out) == nil && len(out) > 0 {
+		reply = out[0]
+	}
+	fmt.Fprintln(c.App.Writer, string(reply))
+	return nil
+}
+
+// chatQueueCommand is `chat queue`.
+func chatQueueCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "queue",
+		Usage: "inspect durable queues in the store directly: ls, peek, purge",
+		Description: "These commands open the store themselves: a bolt file is locked by a running server, so stop\n" +
+			"it first (or use --redis, which many processes share).",
+		Subcommands: []*cli.Command{
+			{
+				Name:   "ls",
+				Usage:  "list client queues: client id, depth, age of the oldest message, next offset, last seen",
+				Flags:  append(chatStoreFlags(), &cli.BoolFlag{Name: "json", Usage: "one JSON object per queue"}),
+				Action: chatQueueLs,
+			},
+			{
+				Name:      "peek",
+				Usage:     "print a client's pending messages without acknowledging them",
+				ArgsUsage: "CLIENT-ID",
+				Flags: append(chatStoreFlags(),
+					&cli.IntFlag{Name: "limit", Value: 20, Usage: "print at most `N` messages (0: all)"},
+					&cli.BoolFlag{Name: "json", Usage: "one JSON object per message"}),
+				Action: chatQueuePeek,
+			},
+			{
+				Name:      "purge",
+				Usage:     "remove every pending message of a client (its queue and rooms stay)",
+				ArgsUsage: "CLIENT-ID",
+				Flags:     chatStoreFlags(),
+				Action:    chatQueuePurge,
+			},
+		},
+	}
+}
+
+func queueClientArg(c *cli.Context) (string, error) {
+	if c.Args().Len() != 1 {
+		return "", usagef("chat queue %s takes one CLIENT-ID", c.Command.Name)
+	}
+	id := c.Args().First()
+	if store.ValidName(id) != nil {
+		return "", usagef("client id %q: give 1 to 255 bytes", id)
+	}
+	return id, nil
+}
+
+func age(now, t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return now.Sub(t).Round(time.Millisecond).String()
+}
+
+func chatQueueLs(c *cli.Context) error {
+	if c.Args().Len() > 0 {
+		return usagef("chat queue ls takes no arguments, got %q", c.Args().First())
+	}
+	st, _, err := openChatStore(c, store.Limits{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	qs, err := st.Queues(c.Context)
+	if err != nil {
+		return fmt.Errorf("chat queue ls: %w", err)
+	}
+	now := time.Now()
+	if c.Bool("json") {
+		for _, q := range qs {
+			rec := map[string]any{"client": q.Client, "depth": q.Depth, "next_offset": q.NextOffset, "last_seen": q.LastSeen.UTC().Format(time.RFC3339Nano)}
+			if !q.Oldest.IsZero() {
+				rec["oldest_age_ms"] = now.Sub(q.Oldest).Milliseconds()
+			}
+			b, _ := json.Marshal(rec)
+			fmt.Fprintf(c.App.Writer, "%s\n", b)
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLIENT\tDEPTH\tOLDEST\tNEXT\tLAST SEEN")
+	for _, q := range qs {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s ago\n", q.Client, q.Depth, age(now, q.Oldest), q.NextOffset, age(now, q.LastSeen))
+	}
+	return tw.Flush()
+}
+
+func chatQueuePeek(c *cli.Context) error {
+	id, err := queueClientArg(c)
+	if err != nil {
+		return err
+	}
+	if c.Int("limit") < 0 {
+		return usagef("--limit %d: give 0 (all) or more", c.Int("limit"))
+	}
+	st, _, err := openChatStore(c, store.Limits{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ms, err := st.Peek(c.Context, id, 0, c.Int("limit"), nil)
+	if err != nil {
+		return fmt.Errorf("chat queue peek: %w", err)
+	}
+	return printQueued(c.App.Writer, ms, c.Bool("json"))
+}
+
+func printQueued(w io.Writer, ms []store.Message, asJSON bool) error {
+	now := time.Now()
+	for _, m := range ms {
+		args := json.RawMessage(m.Payload)
+		if !json.Valid(args) {
+			args = json.RawMessage(strconv.Quote(string(m.Payload)))
+		}
+		if asJSON {
+			b, _ := json.Marshal(map[string]any{"offset": m.Offset, "id": m.ID.String(), "ns": m.Namespace, "event": m.Event,
+				"rooms": m.Rooms, "args": args, "created": m.Created.UTC().Format(time.RFC3339Nano)})
+			fmt.Fprintf(w, "%s\n", b)
+			continue
+		}
+		fmt.Fprintf(w, "%d %s %s ago %s %s %s\n", m.Offset, m.ID, age(now, m.Created), m.Namespace, m.Event, args)
+	}
+	return nil
+}
+
+func chatQueuePurge(c *cli.Context) error {
+	id, err := queueClientArg(c)
+	if err != nil {
+		return err
+	}
+	st, _, err := openChatStore(c, store.Limits{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	n, err := st.Purge(c.Context, id)
+	if err != nil {
+		return fmt.Errorf("chat queue purge: %w", err)
+	}
+	fmt.Fprintf(c.App.Writer, "purged %d messages of %s\n", n, id)
+	return nil
+}

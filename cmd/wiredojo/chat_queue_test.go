@@ -1,0 +1,268 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wiredojo/wiredojo/tcpchat/chattest"
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
+)
+
+// childArgsEnv, when set in the environment of the test binary, makes it
+// run the CLI with these JSON-encoded arguments instead of the tests: the
+// tests re-execute themselves to have a `chat serve` process to SIGKILL.
+const childArgsEnv = "WIREDOJO_TEST_CHILD_ARGS"
+
+func TestMain(m *testing.M) {
+	if a := os.Getenv(childArgsEnv); a != "" {
+		var args []string
+		if err := json.Unmarshal([]byte(a), &args); err != nil {
+			os.Exit(3)
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := run(ctx, append([]string{"wiredojo", "--no-color"}, args...), os.Stdin, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
+	// In-process `chat serve` runs of the tests must not share (and lock)
+	// the user's default bolt file.
+	if os.Getenv("WIREDOJO_STORE") == "" {
+		os.Setenv("WIREDOJO_STORE", "memory")
+	}
+	os.Exit(m.Run())
+}
+
+// chatChild is a CLI process started from the test binary.
+type chatChild struct {
+	cmd  *exec.Cmd
+	addr string
+	out  *chatBuffer
+}
+
+// startChatServeProcess runs `chat serve` in a child process and waits for
+// its address.
+func startChatServeProcess(t *testing.T, args ...string) *chatChild {
+	t.Helper()
+	enc, _ := json.Marshal(append([]string{"chat", "serve", "--addr", "127.0.0.1:0"}, args...))
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childArgsEnv+"="+string(enc))
+	out := &chatBuffer{}
+	cmd.Stderr = out
+	pr, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			out.Write([]byte(sc.Text() + "\n"))
+		}
+		io.Copy(io.Discard, pr)
+	}()
+	ch := &chatChild{cmd: cmd, out: out}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	ch.addr = chatWaitFor(t, "chat serve process", out, regexp.MustCompile(`serving on (\S+)`))
+	return ch
+}
+
+func (c *chatChild) kill9(t *testing.T) {
+	t.Helper()
+	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	err := c.cmd.Wait()
+	if ws, ok := c.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("server did not die of SIGKILL: %v", err)
+	}
+}
+
+// waitMetric polls the server's /metrics until the counter reaches want.
+func (c *chatChild) waitMetric(t *testing.T, name string, want int) {
+	t.Helper()
+	re := regexp.MustCompile(`(?m)^` + name + ` (\d+)$`)
+	deadline := time.Now().Add(10 * time.Second)
+	last := ""
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + c.addr + "/metrics")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if m := re.FindSubmatch(b); m != nil {
+				last = string(m[1])
+				if n, _ := strconv.Atoi(last); n >= want {
+					return
+				}
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s stayed at %q, want %d", name, last, want)
+}
+
+func (c *chatChild) stop(t *testing.T) {
+	t.Helper()
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	if err := c.cmd.Wait(); err != nil {
+		t.Fatalf("chat serve: %v\n%s", err, c.out.String())
+	}
+}
+
+// The issue's Done-when: a listener away, five plain and five durable
+// emits, kill -9 of the server, a restart, the listener back: the five
+// durable events arrive once each, in order; the plain ones are gone.
+func TestChatDurableSurvivesKill9(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "q.db")
+	srv := startChatServeProcess(t, "--store", "bolt:"+db)
+
+	_, lerr, lstop := chatStart(t, strings.NewReader(""), "chat", "listen", "--addr", srv.addr, "--client-id", "L", "--room", "news", "--json")
+	chatWaitFor(t, "listen", lerr, regexp.MustCompile(`(listening)`))
+	if code := lstop(); code != 0 {
+		t.Fatalf("listen exited with %d: %s", code, lerr.String())
+	}
+
+	for i := range 5 {
+		n := string(rune('0' + i))
+		if code, o, e := chatRun(t, "", "chat", "emit", "--addr", srv.addr, "--room", "news", "--event", "plain", n); code != 0 {
+			t.Fatalf("plain emit: %d %s %s", code, o, e)
+		}
+		code, o, e := chatRun(t, "", "chat", "emit", "--addr", srv.addr, "--durable", "--room", "news", "--event", "durable", n)
+		if code != 0 || !regexp.MustCompile(`^\{"id":"[0-9a-f]{32}","recipients":1\}\n$`).MatchString(o) {
+			t.Fatalf("durable emit: %d %q %s", code, o, e)
+		}
+	}
+	srv.kill9(t)
+
+	srv = startChatServeProcess(t, "--store", "bolt:"+db)
+	out, lerr, lstop := chatStart(t, strings.NewReader(""), "chat", "listen", "--addr", srv.addr, "--client-id", "L", "--json")
+	chatWaitFor(t, "listen", lerr, regexp.MustCompile(`(listening)`))
+	chatWaitFor(t, "durable events", out, regexp.MustCompile(`("args":\[4\])`))
+	// A plain emit after the restart still reaches the listener, whose
+	// room came back with its client id: everything before it was read.
+	chatRun(t, "", "chat", "emit", "--addr", srv.addr, "--room", "news", "--event", "after", "1")
+	chatWaitFor(t, "plain event after restart", out, regexp.MustCompile(`("event":"after")`))
+	srv.waitMetric(t, "wiredojo_chat_durable_acked_total", 5)
+	if code := lstop(); code != 0 {
+		t.Fatalf("listen exited with %d: %s", code, lerr.String())
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var r listenRecord
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		switch r.Event {
+		case "plain":
+			t.Fatalf("a plain event survived: %s", line)
+		case "durable":
+			if len(r.ID) != 32 || r.Offset == 0 || r.Redelivered {
+				t.Fatalf("durable record %s", line)
+			}
+			got = append(got, string(r.Args))
+		}
+	}
+	if strings.Join(got, " ") != "[0] [1] [2] [3] [4]" {
+		t.Fatalf("durable events %v, want [0]..[4] once each in order\n%s", got, out.String())
+	}
+	srv.stop(t)
+
+	// Everything was acknowledged: the queue is empty.
+	code, o, e := chatRun(t, "", "chat", "queue", "ls", "--store", "bolt:"+db, "--json")
+	if code != 0 || !strings.Contains(o, `"client":"L","depth":0`) {
+		t.Fatalf("queue ls: %d %s %s", code, o, e)
+	}
+}
+
+// chat queue ls/peek/purge read a store directly; chat listen marks
+// redeliveries.
+func TestChatQueueCommands(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "q.db")
+	srv := startChatServeProcess(t, "--store", "bolt:"+db)
+	for i := range 3 {
+		code, o, e := chatRun(t, "", "chat", "emit", "--addr", srv.addr, "--ns", "/q", "--durable", "--to", "amy", "--to", "bo", "--event", "e", string(rune('0'+i)))
+		if code != 0 || !strings.Contains(o, `"recipients":2`) {
+			t.Fatalf("emit: %d %s %s", code, o, e)
+		}
+	}
+	// A raw getAll-less look is not possible on a running bolt server: stop it.
+	srv.stop(t)
+	code, o, e := chatRun(t, "", "chat", "queue", "ls", "--store", "bolt:"+db)
+	if code != 0 || !regexp.MustCompile(`(?m)^amy\s+3\s+\S+\s+4\s`).MatchString(o) || !regexp.MustCompile(`(?m)^bo\s+3\s`).MatchString(o) {
+		t.Fatalf("queue ls: %d\n%s%s", code, o, e)
+	}
+	code, o, e = chatRun(t, "", "chat", "queue", "peek", "--store", "bolt:"+db, "--limit", "2", "--json", "amy")
+	if code != 0 || strings.Count(o, "\n") != 2 || !strings.Contains(o, `"event":"e"`) || !strings.Contains(o, `"args":[0]`) {
+		t.Fatalf("queue peek: %d\n%s%s", code, o, e)
+	}
+	code, o, e = chatRun(t, "", "chat", "queue", "purge", "--store", "bolt:"+db, "bo")
+	if code != 0 || !strings.Contains(o, "purged 3 messages of bo") {
+		t.Fatalf("queue purge: %d %s %s", code, o, e)
+	}
+	if code, _, _ := chatRun(t, "", "chat", "queue", "peek", "--store", "bolt:"+db); code != exitUsage {
+		t.Fatalf("peek without a client id: %d", code)
+	}
+
+	// amy reads her queue without acknowledging it (a raw connection),
+	// then with chat listen: the events come again, marked.
+	srv = startChatServeProcess(t, "--store", "bolt:"+db)
+	raw := chattest.DialRaw(t, srv.addr, true)
+	raw.Send(t, wire.Packet{Type: wire.TypeHandshake, Version: wire.Version, ClientID: "amy"})
+	raw.Expect(t, wire.TypeWelcome)
+	raw.Join(t, "/q")
+	raw.Send(t, wire.Packet{Type: wire.TypeGetAll, Namespace: "/q"})
+	for range 3 {
+		if p := raw.Expect(t, wire.TypeQueued); p.Redelivered {
+			t.Fatalf("first delivery marked: %+v", p)
+		}
+	}
+	raw.Conn.Close()
+	out, lerr, lstop := chatStart(t, strings.NewReader(""), "chat", "listen", "--addr", srv.addr, "--ns", "/q", "--client-id", "amy", "--json")
+	chatWaitFor(t, "listen", lerr, regexp.MustCompile(`(listening)`))
+	chatWaitFor(t, "queued", out, regexp.MustCompile(`("args":\[2\])`))
+	srv.waitMetric(t, "wiredojo_chat_durable_acked_total", 3)
+	lstop()
+	if n := strings.Count(out.String(), `"redelivered":true`); n != 3 {
+		t.Fatalf("%d redeliveries marked, want 3:\n%s", n, out.String())
+	}
+	srv.stop(t)
+	code, o, _ = chatRun(t, "", "chat", "queue", "ls", "--store", "bolt:"+db, "--json")
+	if code != 0 || !strings.Contains(o, `"client":"amy","depth":0`) || !strings.Contains(o, `"client":"bo","depth":0`) {
+		t.Fatalf("queue ls after reading: %d %s", code, o)
+	}
+}
+
+// A corrupted bolt file is reported with its path, exit 1.
+func TestChatServeCorruptStore(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "bad.db")
+	if err := os.WriteFile(db, []byte(strings.Repeat("not a bolt file ", 512)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var out, errb chatBuffer
+	code := run(ctx, []string{"wiredojo", "--no-color", "chat", "serve", "--addr", "127.0.0.1:0", "--store", "bolt:" + db}, strings.NewReader(""), &out, &errb)
+	if code != exitRuntime || !strings.Contains(errb.String(), db) {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+	if code, _, e := chatRun(t, "", "chat", "serve", "--store", "mysql"); code != exitUsage {
+		t.Fatalf("bad --store: %d %s", code, e)
+	}
+}
