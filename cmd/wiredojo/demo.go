@@ -78,12 +78,14 @@ func demoRun(c *cli.Context) error {
 		<-served
 	}()
 	fmt.Fprintf(out, "%s\n", paint.s(styleOK, "wiredojo demo: an event chat over plain TCP, on "+addr))
-	fmt.Fprintln(out, "Every packet is a 4-byte length and a packet (docs/PROTOCOL.md); try `wiredojo capture live --iface lo` alongside.")
+	fmt.Fprintln(out, "Every packet is a 4-byte length and a packet (docs/PROTOCOL.md); a browser or a WebSocket client joins on the same port at /ws.")
+	_, port, _ := net.SplitHostPort(addr)
+	capt := startDemoCapture(out, paint, port)
 
-	ctx, cancel := context.WithTimeout(c.Context, time.Minute)
+	ctx, cancel := context.WithTimeout(c.Context, 2*time.Minute)
 	defer cancel()
-	join := func(name string) (*tcpchat.Client, *tcpchat.ClientSocket, error) {
-		cl, err := tcpchat.Dial(ctx, addr, tcpchat.ClientOptions{NoReconnect: true})
+	join := func(name, dial string) (*tcpchat.Client, *tcpchat.ClientSocket, error) {
+		cl, err := tcpchat.Dial(ctx, dial, tcpchat.ClientOptions{NoReconnect: true})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -99,19 +101,19 @@ func demoRun(c *cli.Context) error {
 			cl.Close()
 			return nil, nil, err
 		}
-		line(name, "connected: session %s, socket %s in /chat", cl.SessionID(), s.ID())
+		line(name, "connected to %s: session %s, socket %s in /chat", dial, cl.SessionID(), s.ID())
 		return cl, s, nil
 	}
 
-	if err := step("Two clients connect: handshake (version, heartbeat, limits), then the namespace /chat with an auth payload"); err != nil {
+	if err := step("Two clients connect, ann over framed TCP, bob over WebSocket (an HTTP upgrade on the same port): handshake, then the namespace /chat with an auth payload"); err != nil {
 		return err
 	}
-	annC, ann, err := join("ann")
+	annC, ann, err := join("ann", addr)
 	if err != nil {
 		return err
 	}
 	defer annC.Close()
-	bobC, bob, err := join("bob")
+	bobC, bob, err := join("bob", "ws://"+addr+"/ws")
 	if err != nil {
 		return err
 	}
@@ -212,7 +214,14 @@ func demoRun(c *cli.Context) error {
 		return err
 	}
 	served <- tcpchat.ErrServerClosed
-	fmt.Fprintf(out, "\n%s\n", paint.s(styleOK, "Done. Next: `wiredojo chat serve` and two `wiredojo chat client --room lobby` in two terminals."))
+	if err := capt.show(out, paint, step); err != nil {
+		return err
+	}
+	if err := demoCompare(ctx, out, paint, step); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\n%s\n", paint.f(styleOK, "Done in %.0f s.", time.Since(start).Seconds()))
+	demoNext(out, paint)
 	return nil
 }
 

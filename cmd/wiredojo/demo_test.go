@@ -17,6 +17,9 @@ func TestDemoRunsToTheEnd(t *testing.T) {
 		`delete-room /chat room "lobby"`,
 		`GET /healthz → ok`,
 		`server shutting down (code 7)`,
+		`connected to ws://`,
+		`head-of-line blocking`,
+		`What to try next:`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fatih/color"
+
+	"github.com/wiredojo/wiredojo/udpcast/compare"
+	"github.com/wiredojo/wiredojo/udpcast/impair"
+	udpreport "github.com/wiredojo/wiredojo/udpcast/report"
+)
+
+// The parts of the demo beyond the chat itself: a capture of the demo's own
+// traffic (when this user may capture), and a short TCP-versus-UDP
+// comparison. Both run the same code as the commands a learner types next,
+// and print the command line first.
+
+// demoCapture is a live capture of the demo's chat port into a file, run
+// as a `wiredojo capture live` child process exactly as a learner would.
+type demoCapture struct {
+	file string
+	cmd  *exec.Cmd
+}
+
+// startDemoCapture starts `capture live` on lo for the chat's port when
+// running as root; otherwise it says so and returns nil.
+func startDemoCapture(out io.Writer, paint chatPaint, port string) *demoCapture {
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(out, paint.s(styleDim, "(not root: no capture of the demo's own packets; as root the demo records and decodes them)"))
+		return nil
+	}
+	self, err := os.Executable()
+	if err != nil || strings.HasSuffix(self, ".test") {
+		// Not the wiredojo binary (a test binary would run its tests).
+		return nil
+	}
+	dir, err := os.MkdirTemp("", "wiredojo-demo")
+	if err != nil {
+		return nil
+	}
+	file := filepath.Join(dir, "demo.pcapng")
+	args := []string{"capture", "live", "--iface", "lo", "--filter", "tcp port " + port, "--write", file, "--quiet"}
+	fmt.Fprintf(out, "%s\n", paint.s(styleDim, "recording the demo's own packets: $ wiredojo capture live --iface lo --filter 'tcp port "+port+"' --write "+file))
+	cmd := exec.Command(self, args...)
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(out, "(no capture: %v)\n", err)
+		os.RemoveAll(dir)
+		return nil
+	}
+	time.Sleep(500 * time.Millisecond) // the socket is open before the first client connects
+	return &demoCapture{file: file, cmd: cmd}
+}
+
+// show stops the capture and prints its packets decoded by layer.
+func (dc *demoCapture) show(out io.Writer, paint chatPaint, step func(string, ...any) error) error {
+	if dc == nil {
+		return nil
+	}
+	_ = dc.cmd.Process.Signal(os.Interrupt) // as Ctrl-C: it flushes the file
+	_ = dc.cmd.Wait()
+	defer os.RemoveAll(filepath.Dir(dc.file))
+	if err := step("The capture of this demo, decoded layer by layer: TCP handshake, our frames and events, HTTP, WebSocket"); err != nil {
+		return err
+	}
+	args := []string{"wiredojo", "capture", "read", dc.file}
+	fmt.Fprintf(out, "%s\n", paint.s(styleDim, "$ "+strings.Join(args, " ")+"   (first 24 packets)"))
+	var buf strings.Builder
+	noColor := color.NoColor
+	run(context.Background(), args, strings.NewReader(""), &buf, io.Discard)
+	color.NoColor = noColor // the nested run decided colour for its own buffer
+	lines := strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
+	for i, l := range lines {
+		if i == 24 {
+			fmt.Fprintf(out, "   %s\n", paint.f(styleDim, "… %d more", len(lines)-24))
+			break
+		}
+		fmt.Fprintf(out, "   %s\n", l)
+	}
+	return nil
+}
+
+// demoCompare runs a short comparison of TCP and UDP through the same 5%
+// loss, 10 ms ± 2 ms delay, and prints its table and chart.
+func demoCompare(ctx context.Context, out io.Writer, paint chatPaint, step func(string, ...any) error) error {
+	if err := step("TCP versus UDP through the same impairment (5%% loss, 10 ms ± 2 ms): UDP loses, TCP waits"); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s\n", paint.s(styleDim, "$ wiredojo compare --count 300 --size 200 --rate 500 --loss 5% --delay 10ms --jitter 2ms"))
+	res, err := compare.Run(ctx, compare.Options{
+		Count: 300, Size: 200, Rate: 500,
+		Impair: impair.Config{Loss: 0.05, Delay: 10 * time.Millisecond, Jitter: 2 * time.Millisecond, Seed: 1},
+	})
+	if err != nil {
+		return fmt.Errorf("demo: comparison: %w", err)
+	}
+	udpreport.Terminal(out, res, udpreport.TermOptions{Color: paint.on, Width: 80})
+	return nil
+}
+
+// demoNext is the closing list of what to try next.
+func demoNext(out io.Writer, paint chatPaint) {
+	fmt.Fprintf(out, "\n%s\n", paint.s(styleOK, "What to try next:"))
+	for _, l := range [][2]string{
+		{"wiredojo chat serve", "then open http://127.0.0.1:7070/ in a browser and `wiredojo chat client --room lobby` in a terminal"},
+		{"wiredojo lab list", "ten labs with checks: handshake, framing, events, WebSocket, queues, rooms, Redis, TCP vs UDP, OSI, multicast"},
+		{"sudo wiredojo capture live --iface lo --filter 'tcp port 7070'", "watch a chat session layer by layer"},
+		{"wiredojo compare --loss 5% --delay 10ms --jitter 2ms --report compare.html", "the comparison as a page with charts"},
+		{"wiredojo udp recv --addr :9999 & wiredojo udp send --to 127.0.0.1:9999 --loss 5% --seed 1", "a lossy UDP stream, measured"},
+		{"wiredojo ws dial ws://127.0.0.1:7070/ws", "WebSocket frames by hand"},
+	} {
+		fmt.Fprintf(out, "  %s\n      %s\n", paint.s(styleName, l[0]), paint.s(styleDim, l[1]))
+	}
+}
