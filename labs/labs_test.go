@@ -289,6 +289,34 @@ func TestLab4WebSocket(t *testing.T) {
 	mustPass(t, l, env)
 }
 
+func TestLab5Queues(t *testing.T) {
+	l := lab(t, 5)
+	mustFail(t, l, testEnv(t), "back.jsonl is missing")
+	env := testEnv(t, "127.0.0.1:7075")
+	addr := env.Addr("127.0.0.1:7075")
+	startLab(t, l, env, addr)
+	listen := []string{"chat", "listen", "--addr", addr, "--ns", "/", "--client-id", "learner", "--json"}
+	first := background(t, env.Path("first.jsonl"), listen...)
+	time.Sleep(700 * time.Millisecond) // the server learns the client id
+	first()
+	for _, i := range []string{"1", "2", "3"} {
+		wd(t, "", "chat", "emit", "--addr", addr, "--ns", "/", "--event", "plain", i)
+		wd(t, "", "chat", "emit", "--addr", addr, "--ns", "/", "--event", "kept", "--durable", "--to", "learner", i)
+	}
+	back := background(t, env.Path("back.jsonl"), listen...)
+	waitFor(t, func() bool { return strings.Count(readFile(env.Path("back.jsonl")), `"kept"`) >= 3 })
+	back()
+	mustPass(t, l, env)
+	// Had the listener stayed connected, the plain events would be there too.
+	f, err := os.OpenFile(env.Path("back.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(f, `{"ns":"/","event":"plain","args":[1]}`)
+	f.Close()
+	mustFail(t, l, env, "plain events came back")
+}
+
 func TestLab6Rooms(t *testing.T) {
 	l := lab(t, 6)
 	env := testEnv(t, "127.0.0.1:7076")
