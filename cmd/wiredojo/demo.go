@@ -9,12 +9,16 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/store"
+	"github.com/wiredojo/wiredojo/tcpchat/store/boltstore"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
 
@@ -52,7 +56,19 @@ func demoRun(c *cli.Context) error {
 		return nil
 	}
 
+	// Durable queues live in a bbolt file, the embedded default of chat serve.
+	qdir, err := os.MkdirTemp("", "wiredojo-demo-queues")
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer os.RemoveAll(qdir)
+	queues, err := boltstore.Open(filepath.Join(qdir, "queues.db"), store.Options{})
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer queues.Close()
 	srv := tcpchat.NewServer(tcpchat.Options{
+		Store:        queues,
 		NewNamespace: tcpchat.InstallBuiltins,
 		OnRoomEvent: func(e tcpchat.RoomEvent) {
 			if strings.HasPrefix(e.Room, "user:") {
@@ -84,8 +100,9 @@ func demoRun(c *cli.Context) error {
 
 	ctx, cancel := context.WithTimeout(c.Context, 2*time.Minute)
 	defer cancel()
+	missed := make(chan string, 4) // durable events bob gets back
 	join := func(name, dial string) (*tcpchat.Client, *tcpchat.ClientSocket, error) {
-		cl, err := tcpchat.Dial(ctx, dial, tcpchat.ClientOptions{NoReconnect: true})
+		cl, err := tcpchat.Dial(ctx, dial, tcpchat.ClientOptions{NoReconnect: true, ClientID: name})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -96,6 +113,12 @@ func demoRun(c *cli.Context) error {
 				return
 			}
 			line(name, "receives event %s %s", paint.s(styleEvent, e.Name), e.Args)
+			if e.Name == "news" {
+				select {
+				case missed <- string(e.Args):
+				default:
+				}
+			}
 		})
 		if _, err := cl.Connect(ctx, "/chat", map[string]string{"name": name}); err != nil {
 			cl.Close()
@@ -198,6 +221,29 @@ func demoRun(c *cli.Context) error {
 	line("bob", "disconnected")
 	if _, err := ann.EmitWithAck(ctx, tcpchat.EventLeave, "lobby"); err != nil {
 		return err
+	}
+
+	if err := step("While bob is away the server emits twice: a plain event (at most once: ann gets it, bob misses it) and a durable one, queued for client id bob in bbolt"); err != nil {
+		return err
+	}
+	chat.Emit("news", "plain: lost, bob was not there")
+	res, err := chat.EmitDurable(ctx, tcpchat.DurableTarget{Clients: []string{"bob"}}, "news", "durable: kept for bob")
+	if err != nil {
+		return err
+	}
+	line("server", "queued %s for %d client(s)", paint.s(styleEvent, "news"), res.Recipients)
+	if err := step("bob comes back with the same client id: the queue hands over what he missed, and he acknowledges it (received)"); err != nil {
+		return err
+	}
+	bobC, _, err = join("bob", addr)
+	if err != nil {
+		return err
+	}
+	defer bobC.Close()
+	select {
+	case <-missed:
+	case <-time.After(5 * time.Second):
+		return errors.New("demo: bob's queued event did not arrive")
 	}
 
 	if err := step("Graceful shutdown: every client is told, then the server stops"); err != nil {

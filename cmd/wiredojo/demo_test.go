@@ -20,10 +20,14 @@ func TestDemoRunsToTheEnd(t *testing.T) {
 		`connected to ws://`,
 		`head-of-line blocking`,
 		`What to try next:`,
+		`bob      receives event news ["durable: kept for bob"]`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
+	}
+	if strings.Contains(out, `bob      receives event news ["plain`) {
+		t.Errorf("bob got the plain event sent while he was away:\n%s", out)
 	}
 	if strings.Contains(out, `bob      receives event tip`) {
 		t.Errorf("the broadcast except bob reached bob:\n%s", out)
