@@ -113,7 +113,7 @@ func demoRun(c *cli.Context) error {
 				return
 			}
 			line(name, "receives event %s %s", paint.s(styleEvent, e.Name), e.Args)
-			if e.Name == "news" {
+			if name == "bob" && e.Name == "news" {
 				select {
 				case missed <- string(e.Args):
 				default:

@@ -202,6 +202,8 @@ func (s *Store) commit(group []*op) {
 	seen := s.seen
 	if len(seen) > 0 {
 		s.seen = make(map[string]time.Time)
+	} else {
+		seen = nil // never iterate the live map: markSeen writes to it unlocked by us
 	}
 	s.mu.Unlock()
 	err := s.db.Update(func(tx *bolt.Tx) error {
