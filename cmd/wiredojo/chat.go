@@ -150,11 +150,11 @@ func chatServe(c *cli.Context) error {
 	if err := applyChatServeWS(c, &opts); err != nil { // chat_ws.go
 		return err
 	}
-	st, where, err := applyChatServeQueue(c, &opts) // chat_queue.go
+	queue, err := applyChatServeQueue(c, &opts) // chat_queue.go
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer queue.Close()
 	if verbose {
 		opts.Logf = func(format string, args ...any) {
 			fmt.Fprintf(out, "%s %s\n", stamp(), paint.f(styleDim, format, args...))
@@ -168,13 +168,16 @@ func chatServe(c *cli.Context) error {
 		}
 	}
 	srv := tcpchat.NewServer(opts)
+	if err := queue.start(srv); err != nil {
+		return err
+	}
 	tcpchat.InstallBuiltins(srv.Of("/"))
 	l, err := net.Listen("tcp", c.String("addr"))
 	if err != nil {
 		return fmt.Errorf("chat serve: %w (is another server using the port? pick one with --addr)", err)
 	}
 	fmt.Fprintf(out, "chat: serving on %s (framed TCP; HTTP /healthz /metrics); Ctrl-C to stop\n", l.Addr())
-	fmt.Fprintf(out, "chat: durable queues in %s\n", where)
+	fmt.Fprintf(out, "chat: durable queues in %s\n", queue.where)
 	chatServeWSBanner(out, l.Addr(), &opts)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()

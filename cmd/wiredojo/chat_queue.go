@@ -6,6 +6,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,7 +20,9 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/redisadapter"
 	"github.com/wiredojo/wiredojo/tcpchat/store"
+	"github.com/wiredojo/wiredojo/tcpchat/store/redisbus"
 	"github.com/wiredojo/wiredojo/tcpchat/store/storeopen"
 )
 
@@ -83,9 +87,69 @@ func openChatStore(c *cli.Context, limits store.Limits) (store.Store, string, er
 	return st, where, nil
 }
 
-// applyChatServeQueue opens the store of `chat serve` and sets it in opts;
-// the caller closes it after the server stopped.
-func applyChatServeQueue(c *cli.Context, opts *tcpchat.Options) (store.Store, string, error) {
+// chatServeQueue is what applyChatServeQueue opened for `chat serve`.
+type chatServeQueue struct {
+	st      store.Store
+	where   string
+	bus     *redisbus.Bus
+	cluster *redisadapter.Cluster
+}
+
+// start connects the server to the other nodes (with --redis).
+func (q *chatServeQueue) start(srv *tcpchat.Server) error {
+	if q.cluster == nil {
+		return nil
+	}
+	if err := q.cluster.Start(srv); err != nil {
+		return fmt.Errorf("chat serve: %w", err)
+	}
+	return nil
+}
+
+// Close releases everything, after the server stopped.
+func (q *chatServeQueue) Close() error {
+	var errs []error
+	if q.cluster != nil {
+		errs = append(errs, q.cluster.Close(), q.bus.Close())
+	}
+	return errors.Join(append(errs, q.st.Close())...)
+}
+
+// applyChatServeQueue opens the store of `chat serve` (and with --redis the
+// bus between nodes) and sets them in opts; the caller calls start with
+// the server and Close after it stopped.
+func applyChatServeQueue(c *cli.Context, opts *tcpchat.Options) (*chatServeQueue, error) {
+	st, where, err := applyChatServeStore(c, opts)
+	if err != nil {
+		return nil, err
+	}
+	q := &chatServeQueue{st: st, where: where}
+	if u := c.String("redis"); u != "" {
+		ctx, cancel := context.WithTimeout(c.Context, 10*time.Second)
+		defer cancel()
+		q.bus, err = redisbus.Open(ctx, u, redisbus.Options{})
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("chat serve: connect to Redis %s for the bus between nodes: %w", u, err)
+		}
+		logf := opts.Logf
+		if logf == nil {
+			logf = func(format string, args ...any) { fmt.Fprintf(c.App.ErrWriter, format+"\n", args...) }
+		}
+		q.cluster = redisadapter.New(q.bus, randomNode(), logf)
+		opts.Adapter, opts.OnDurable = q.cluster.Factory, q.cluster.OnDurable
+		q.where += " (many nodes: broadcasts over Redis pub/sub)"
+	}
+	return q, nil
+}
+
+func randomNode() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func applyChatServeStore(c *cli.Context, opts *tcpchat.Options) (store.Store, string, error) {
 	for _, d := range []string{"queue-max-age", "queue-ttl", "recovery-window"} {
 		if c.Duration(d) <= 0 {
 			return nil, "", usagef("--%s %v: give a positive duration", d, c.Duration(d))

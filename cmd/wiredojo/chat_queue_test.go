@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wiredojo/wiredojo/internal/redistest"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
@@ -265,4 +266,33 @@ func TestChatServeCorruptStore(t *testing.T) {
 	if code, _, e := chatRun(t, "", "chat", "serve", "--store", "mysql"); code != exitUsage {
 		t.Fatalf("bad --store: %d %s", code, e)
 	}
+}
+
+// Two `chat serve --redis` nodes carry a room's broadcast between clients
+// on different nodes, and a durable emit on one reaches a listener on the
+// other.
+func TestChatTwoNodesWithRedis(t *testing.T) {
+	rs := redistest.Start(t, redistest.Config{})
+	var addrs []string
+	for range 2 {
+		out, _, stop := chatStart(t, strings.NewReader(""), "chat", "serve", "--addr", "127.0.0.1:0", "--redis", rs.URL())
+		addrs = append(addrs, chatWaitFor(t, "serve", out, regexp.MustCompile(`serving on (\S+)`)))
+		chatWaitFor(t, "serve", out, regexp.MustCompile(`(durable queues in Redis redis://\S+ \(many nodes)`))
+		t.Cleanup(func() {
+			if code := stop(); code != 0 {
+				t.Errorf("chat serve exited with %d", code)
+			}
+		})
+	}
+	out, errb, stop := chatStart(t, strings.NewReader(""), "chat", "listen", "--addr", addrs[1], "--room", "r1", "--client-id", "lis", "--json")
+	chatWaitFor(t, "listen", errb, regexp.MustCompile(`(listening)`))
+	if code, o, e := chatRun(t, "", "chat", "emit", "--addr", addrs[0], "--room", "r1", "--event", "news", `"across"`); code != 0 {
+		t.Fatalf("emit: %d %s %s", code, o, e)
+	}
+	chatWaitFor(t, "broadcast across nodes", out, regexp.MustCompile(`("event":"news","args":\["across"\])`))
+	if code, o, e := chatRun(t, "", "chat", "emit", "--addr", addrs[0], "--durable", "--room", "r1", "--event", "dur", `"q"`); code != 0 || !strings.Contains(o, `"recipients":1`) {
+		t.Fatalf("durable emit: %d %s %s", code, o, e)
+	}
+	chatWaitFor(t, "durable across nodes", out, regexp.MustCompile(`("event":"dur","args":\["q"\],"id":"[0-9a-f]{32}")`))
+	stop()
 }
