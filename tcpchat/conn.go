@@ -24,6 +24,7 @@ type conn struct {
 	session  string
 	clientID string
 	durable  bool        // set before the welcome: a store and a client id (durable.go)
+	resumed  bool        // set before the welcome: the handshake's session was recovered (recovery.go)
 	dur      durableConn // durable delivery state (durable.go)
 
 	mu      sync.Mutex
@@ -288,6 +289,7 @@ func (c *conn) serve() {
 //
 //go:noinline
 func (c *conn) finish(err error) {
+	c.saveSessions() // recovery.go
 	for len(c.sockets) > 0 {
 		c.leaveNamespace(c.sockets[len(c.sockets)-1], err)
 	}
@@ -351,12 +353,13 @@ func (c *conn) handshake() error {
 	}
 	c.session = newID()
 	c.clientID = string(v.ClientID)
-	if c.clientID == "" {
+	if !c.resume(string(v.SessionID), c.clientID) && c.clientID == "" { // recovery.go
 		c.clientID = c.session
-	} else if o.Store != nil {
+	}
+	if o.Store != nil && c.clientID != c.session {
 		c.srv.durableRegister(c)
 	}
-	c.send(&wire.Packet{Type: wire.TypeWelcome, Version: wire.Version, ClientID: c.clientID, SessionID: c.session,
+	c.send(&wire.Packet{Type: wire.TypeWelcome, Version: wire.Version, ClientID: c.clientID, SessionID: c.session, Resumed: c.resumed,
 		PingInterval: uint32(o.PingInterval / time.Millisecond), PingTimeout: uint32(o.PingTimeout / time.Millisecond),
 		MaxFrame: uint32(o.MaxFrame)})
 	c.srv.ready(c)
@@ -560,6 +563,9 @@ func (c *conn) connectNamespace(name string, auth []byte) {
 		c.durableJoined(s)
 	}
 	c.send(&wire.Packet{Type: wire.TypeConnect, Namespace: name, SocketID: s.id})
+	if c.resumed {
+		c.recoverNamespace(s) // recovery.go
+	}
 	ns.mu.RLock()
 	onConn := ns.onConnection
 	ns.mu.RUnlock()

@@ -21,6 +21,8 @@ type metrics struct {
 	rateCuts      atomic.Int64
 	badPackets    atomic.Int64
 	volatileDrops atomic.Int64
+	recovered     atomic.Int64 // sessions resumed (recovery.go)
+	replayed      atomic.Int64 // broadcasts replayed to resumed sessions
 	reg           *prometheus.Registry
 }
 
@@ -49,6 +51,8 @@ func newMetrics(s *Server) *metrics {
 	counter("rate_limit_cuts_total", "Connections cut for exceeding the rate limit.", &m.rateCuts)
 	counter("bad_packets_total", "Malformed packets or oversized frames received.", &m.badPackets)
 	counter("volatile_drops_total", "Volatile packets dropped for busy recipients.", &m.volatileDrops)
+	counter("sessions_recovered_total", "Connections that resumed a session (connection state recovery).", &m.recovered)
+	counter("broadcasts_replayed_total", "Missed broadcasts sent to resumed sessions.", &m.replayed)
 	d := s.dur
 	counter("durable_emits_total", "Durable emits.", &d.emits)
 	counter("durable_appended_total", "Durable queue appends (one per recipient).", &d.appended)

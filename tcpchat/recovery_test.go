@@ -1,0 +1,62 @@
+package tcpchat_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/chattest"
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
+)
+
+// A connection that comes back with its session id gets it back (RESUMED),
+// with its rooms and the non-volatile room broadcasts it missed, in order.
+func TestConnectionStateRecovery(t *testing.T) {
+	t.Parallel()
+	srv, _, addr := durableServer(t)
+	r := chattest.DialRaw(t, addr, true)
+	w := r.Handshake(t, "")
+	if w.Resumed {
+		t.Fatal("a fresh connection resumed")
+	}
+	r.Join(t, "/chat")
+	r.Send(t, wire.Packet{Type: wire.TypeEvent, Namespace: "/chat", Event: tcpchat.EventJoin, HasAck: true, AckID: 1, Args: []byte(`["r"]`)})
+	r.Expect(t, wire.TypeAck)
+	r.Conn.Close()
+	deadline := time.Now().Add(chattest.Timeout)
+	for srv.Connections() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the server kept the connection")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ns := srv.Of("/chat")
+	ns.To("r").Emit("missed", 1)
+	ns.To("other").Emit("not-mine", 0)
+	ns.To("r").Volatile().Emit("volatile", 0)
+	ns.Emit("missed", 2)
+
+	r2 := chattest.DialRaw(t, addr, true)
+	r2.Send(t, wire.Packet{Type: wire.TypeHandshake, Version: wire.Version, SessionID: w.SessionID})
+	w2 := r2.Expect(t, wire.TypeWelcome)
+	if !w2.Resumed || w2.SessionID != w.SessionID {
+		t.Fatalf("welcome %+v, want session %s resumed", w2, w.SessionID)
+	}
+	r2.Join(t, "/chat")
+	for i := 1; i <= 2; i++ {
+		if p := r2.Expect(t, wire.TypeEvent); p.Event != "missed" || string(p.Args) != "["+string(rune('0'+i))+"]" {
+			t.Fatalf("replay %d: %+v", i, p)
+		}
+	}
+	ns.To("r").Emit("live", 3) // the room came back
+	if p := r2.Expect(t, wire.TypeEvent); p.Event != "live" {
+		t.Fatalf("live %+v", p)
+	}
+
+	// A session is taken once: a third connection with it starts afresh.
+	r3 := chattest.DialRaw(t, addr, true)
+	r3.Send(t, wire.Packet{Type: wire.TypeHandshake, Version: wire.Version, SessionID: w.SessionID})
+	if w3 := r3.Expect(t, wire.TypeWelcome); w3.Resumed || w3.SessionID == w.SessionID {
+		t.Fatalf("second resume %+v", w3)
+	}
+}
