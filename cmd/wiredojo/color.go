@@ -10,13 +10,21 @@ import (
 
 // setupColor decides once whether output is coloured: never with --no-color,
 // with NO_COLOR set (any value), or when stdout is not a terminal.
+//
+// The decision lives in fatih/color's global; it is written only when it
+// changes, so commands run side by side (tests) do not race on it.
 func setupColor(noColor bool, stdout io.Writer) {
-	if _, ok := os.LookupEnv("NO_COLOR"); ok || noColor {
-		color.NoColor = true
-		return
+	off := noColor
+	if _, ok := os.LookupEnv("NO_COLOR"); ok {
+		off = true
 	}
-	f, ok := stdout.(*os.File)
-	color.NoColor = !ok || !(isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+	if !off {
+		f, ok := stdout.(*os.File)
+		off = !ok || !(isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+	}
+	if color.NoColor != off {
+		color.NoColor = off
+	}
 }
 
 // Palette shared by the commands, so one concept has one colour everywhere.

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -72,6 +73,11 @@ func report(err error, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "wiredojo: %s\n", msg)
 		}
 		return ec.ExitCode()
+	case strings.HasPrefix(err.Error(), "Required flag"):
+		// urfave/cli reports a missing required flag with an unexported
+		// type; it is a usage mistake all the same.
+		fmt.Fprintf(stderr, "wiredojo: %v\nRun the command with --help for usage.\n", err)
+		return exitUsage
 	default:
 		fmt.Fprintf(stderr, "wiredojo: %v\n", err)
 		return exitRuntime
