@@ -14,15 +14,23 @@ import (
 func init() { register(labCommand) }
 
 func labCommand() *cli.Command {
-	labArg := func(c *cli.Context) (*labs.Lab, error) {
-		if c.Args().Len() != 1 {
-			return nil, usagef("%s needs one lab number (see `wiredojo lab list`)", c.Command.HelpName)
+	// onLab turns an action on one lab (named by the single argument) and
+	// its environment into a command action.
+	onLab := func(do func(c *cli.Context, l *labs.Lab, env *labs.Env) error) cli.ActionFunc {
+		return func(c *cli.Context) error {
+			if c.Args().Len() != 1 {
+				return usagef("%s needs one lab number (see `wiredojo lab list`)", c.Command.HelpName)
+			}
+			l, err := labs.Catalog().Find(c.Args().First())
+			if err != nil {
+				return &usageError{err: err}
+			}
+			env, err := labs.NewEnv(l, c.App.Writer)
+			if err != nil {
+				return err
+			}
+			return do(c, l, env)
 		}
-		l, err := labs.Catalog().Find(c.Args().First())
-		if err != nil {
-			return nil, &usageError{err: err}
-		}
-		return l, nil
 	}
 	return &cli.Command{
 		Name:  "lab",
@@ -56,31 +64,15 @@ func labCommand() *cli.Command {
 			},
 			{
 				Name: "show", Usage: "print a lab's text", ArgsUsage: "N",
-				Action: func(c *cli.Context) error {
-					l, err := labArg(c)
-					if err != nil {
-						return err
-					}
-					env, err := labs.NewEnv(l, c.App.Writer)
-					if err != nil {
-						return err
-					}
+				Action: onLab(func(c *cli.Context, l *labs.Lab, env *labs.Env) error {
 					renderLabText(c.App.Writer, strings.ReplaceAll(l.Text, "LABDIR", env.Dir))
 					fmt.Fprintf(c.App.Writer, "\n%s %s\n", styleDim.Sprint("Lab folder:"), env.Dir)
 					return nil
-				},
+				}),
 			},
 			{
 				Name: "run", Usage: "set up what the lab needs; Ctrl-C cleans up", ArgsUsage: "N",
-				Action: func(c *cli.Context) error {
-					l, err := labArg(c)
-					if err != nil {
-						return err
-					}
-					env, err := labs.NewEnv(l, c.App.Writer)
-					if err != nil {
-						return err
-					}
+				Action: onLab(func(c *cli.Context, l *labs.Lab, env *labs.Env) error {
 					if prog, err := labs.LoadProgress(); err == nil {
 						_ = prog.Update(l.Number, func(p *labs.LabProgress) {
 							if p.Started.IsZero() {
@@ -94,19 +86,11 @@ func labCommand() *cli.Command {
 					}
 					fmt.Fprintf(c.App.Writer, "%s lab %d (%s); lab folder %s; Ctrl-C to stop and clean up\n", styleOK.Sprint("running"), l.Number, l.Title, env.Dir)
 					return l.Run(c.Context, env)
-				},
+				}),
 			},
 			{
 				Name: "check", Usage: "verify your work on a lab", ArgsUsage: "N",
-				Action: func(c *cli.Context) error {
-					l, err := labArg(c)
-					if err != nil {
-						return err
-					}
-					env, err := labs.NewEnv(l, c.App.Writer)
-					if err != nil {
-						return err
-					}
+				Action: onLab(func(c *cli.Context, l *labs.Lab, env *labs.Env) error {
 					res := l.Check(c.Context, env)
 					w := c.App.Writer
 					for _, it := range res.Items {
@@ -133,15 +117,11 @@ func labCommand() *cli.Command {
 					}
 					fmt.Fprintf(w, "%s lab %d passed\n", styleOK.Sprint("✓"), l.Number)
 					return nil
-				},
+				}),
 			},
 			{
 				Name: "hint", Usage: "show the next hint of a lab", ArgsUsage: "N",
-				Action: func(c *cli.Context) error {
-					l, err := labArg(c)
-					if err != nil {
-						return err
-					}
+				Action: onLab(func(c *cli.Context, l *labs.Lab, env *labs.Env) error {
 					prog, err := labs.LoadProgress()
 					if err != nil {
 						return err
@@ -150,15 +130,11 @@ func labCommand() *cli.Command {
 					if shown >= len(l.Hints) {
 						shown = len(l.Hints) - 1
 					}
-					env, err := labs.NewEnv(l, c.App.Writer)
-					if err != nil {
-						return err
-					}
 					for i := 0; i <= shown; i++ {
 						fmt.Fprintf(c.App.Writer, "%s %s\n", styleWarn.Sprintf("hint %d/%d:", i+1, len(l.Hints)), strings.ReplaceAll(l.Hints[i], "LABDIR", env.Dir))
 					}
 					return prog.Update(l.Number, func(p *labs.LabProgress) { p.Hints = shown + 1 })
-				},
+				}),
 			},
 			{
 				Name: "reset", Usage: "forget all lab progress",
