@@ -56,6 +56,10 @@ type durableConn struct {
 	more     bool       // a pump stopped at maxInflight
 	nss      []string   // namespaces joined (copy for pumps)
 	buf      []store.Message
+
+	ackMu  sync.Mutex
+	acks   []store.ID // guarded by ackMu; waiting for the ack worker
+	acking bool       // guarded by ackMu; the ack worker runs
 }
 
 // durableServer is the durable state of a server.
@@ -352,7 +356,14 @@ func (c *conn) getAll(offset uint64) {
 	c.pump()
 }
 
-// received acknowledges one queued event. Unknown and duplicate acks are
+// maxAckBacklog bounds the acknowledgements waiting for the ack worker of
+// a connection; beyond it the reading goroutine acknowledges by itself (and
+// stops reading meanwhile).
+const maxAckBacklog = 1024
+
+// received acknowledges one queued event. The store calls run on an ack
+// worker, concurrently, so that a bolt store commits many acks with one
+// fsync; the reading goroutine goes on. Unknown and duplicate acks are
 // counted and otherwise ignored; a malformed message id too.
 func (c *conn) received(msgID []byte) {
 	if !c.durable {
@@ -365,8 +376,56 @@ func (c *conn) received(msgID []byte) {
 		srv.logf("tcpchat: %s: received with %v: ignored", c.remoteAddr(), err)
 		return
 	}
+	d := &c.dur
+	d.ackMu.Lock()
+	if len(d.acks) >= maxAckBacklog {
+		d.ackMu.Unlock()
+		c.ackOne(id)
+		c.acked(1)
+		return
+	}
+	d.acks = append(d.acks, id)
+	start := !d.acking
+	d.acking = true
+	d.ackMu.Unlock()
+	if start {
+		srv.wg.Add(1)
+		go c.ackLoop()
+	}
+}
+
+// ackLoop acknowledges queued acks in concurrent batches and ends when
+// none are left.
+func (c *conn) ackLoop() {
+	defer c.srv.wg.Done()
+	d := &c.dur
+	var wg sync.WaitGroup
+	for {
+		d.ackMu.Lock()
+		batch := d.acks
+		d.acks = nil
+		if len(batch) == 0 {
+			d.acking = false
+			d.ackMu.Unlock()
+			return
+		}
+		d.ackMu.Unlock()
+		for _, id := range batch {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c.ackOne(id)
+			}()
+		}
+		wg.Wait()
+		c.acked(len(batch))
+	}
+}
+
+func (c *conn) ackOne(id store.ID) {
+	srv := c.srv
 	ctx, cancel := srv.storeCtx()
-	err = srv.opts.Store.Ack(ctx, c.clientID, id)
+	err := srv.opts.Store.Ack(ctx, c.clientID, id)
 	cancel()
 	switch {
 	case errors.Is(err, store.ErrNotPending):
@@ -376,10 +435,12 @@ func (c *conn) received(msgID []byte) {
 	default:
 		srv.dur.acked.Add(1)
 	}
+}
+
+// acked lowers the in-flight count by n and sends more when it fell low.
+func (c *conn) acked(n int) {
 	c.dur.mu.Lock()
-	if c.dur.inflight > 0 {
-		c.dur.inflight--
-	}
+	c.dur.inflight = max(c.dur.inflight-n, 0)
 	again := c.dur.more && c.dur.inflight <= maxInflight/2
 	c.dur.mu.Unlock()
 	if again {
