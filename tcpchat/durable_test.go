@@ -2,9 +2,15 @@ package tcpchat_test
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/wiredojo/wiredojo/framing"
 	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
 	"github.com/wiredojo/wiredojo/tcpchat/store"
@@ -176,5 +182,145 @@ func TestDurableWithoutStore(t *testing.T) {
 	defer srv.Close()
 	if _, err := srv.Of("/").EmitDurable(context.Background(), tcpchat.DurableTarget{}, "x"); err != tcpchat.ErrNoStore {
 		t.Fatalf("err %v", err)
+	}
+}
+
+// The Go client runs the handlers once per message id: a queued event sent
+// twice (a redelivery the server made before the ack arrived) is
+// acknowledged twice and handled once.
+func TestDurableClientDropsDuplicates(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	acks := make(chan string, 8)
+	srvDone := make(chan error, 1)
+	go func() { srvDone <- fakeQueueServer(l, acks) }()
+
+	c := chattest.Dial(t, l.Addr().String(), tcpchat.ClientOptions{ClientID: "dup", NoReconnect: true})
+	handled := make(chan string, 8)
+	chattest.Connect(t, c, "/", nil, func(s *tcpchat.ClientSocket) {
+		s.On("ev", func(e *tcpchat.Event) { handled <- e.MessageID + " " + string(e.Args) })
+	})
+	for _, want := range []string{idA, idA, idB} {
+		select {
+		case got := <-acks:
+			if got != want {
+				t.Fatalf("received %s, want %s", got, want)
+			}
+		case <-time.After(chattest.Timeout):
+			t.Fatal("no received packet")
+		}
+	}
+	if err := <-srvDone; err != nil {
+		t.Fatal(err)
+	}
+	close(handled)
+	var got []string
+	for h := range handled {
+		got = append(got, h)
+	}
+	if len(got) != 2 || got[0] != idA+" [1]" || got[1] != idB+" [2]" {
+		t.Fatalf("handled %q", got)
+	}
+}
+
+const (
+	idA = "0000000000000000000000000000000a"
+	idB = "0000000000000000000000000000000b"
+)
+
+// fakeQueueServer speaks just enough of the protocol to send one queued
+// event twice and another once, and reports the client's received packets.
+func fakeQueueServer(l net.Listener, acks chan<- string) error {
+	nc, err := l.Accept()
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(chattest.Timeout))
+	pre := make([]byte, len(wire.Preamble))
+	if _, err := io.ReadFull(nc, pre); err != nil {
+		return err
+	}
+	r := framing.NewReader(nc, 1<<20)
+	send := func(p wire.Packet) error {
+		_, err := nc.Write(framing.AppendFrame(nil, p.AppendTo(nil)))
+		return err
+	}
+	next := func(want wire.Type) (wire.Packet, error) {
+		for {
+			b, err := r.ReadFrame()
+			if err != nil {
+				return wire.Packet{}, err
+			}
+			p, err := wire.Decode(b)
+			if err != nil {
+				return p, err
+			}
+			if p.Type == want {
+				return p, nil
+			}
+		}
+	}
+	if _, err := next(wire.TypeHandshake); err != nil {
+		return err
+	}
+	send(wire.Packet{Type: wire.TypeWelcome, Version: wire.Version, ClientID: "dup", SessionID: "s1", PingInterval: 25000, PingTimeout: 20000, MaxFrame: 1 << 20})
+	if _, err := next(wire.TypeConnect); err != nil {
+		return err
+	}
+	send(wire.Packet{Type: wire.TypeConnect, Namespace: "/", SocketID: "k1"})
+	if _, err := next(wire.TypeGetAll); err != nil {
+		return err
+	}
+	for i, id := range []string{idA, idA, idB} {
+		send(wire.Packet{Type: wire.TypeQueued, Namespace: "/", Event: "ev", MessageID: id, Offset: uint64(i + 1), Args: []byte([]string{"[1]", "[1]", "[2]"}[i])})
+	}
+	for range 3 {
+		p, err := next(wire.TypeReceived)
+		if err != nil {
+			return err
+		}
+		acks <- p.MessageID
+	}
+	return nil
+}
+
+// A queue past its limit drops its oldest messages, counted; the client
+// gets the newest ones in order.
+func TestDurableQueueOverflow(t *testing.T) {
+	t.Parallel()
+	st := store.NewMemory(store.Options{Limits: store.Limits{MaxMessages: 5}})
+	defer st.Close()
+	srv := tcpchat.NewServer(tcpchat.Options{Store: st})
+	addr := chattest.NewServer(t, srv)
+	ctx := ctxT(t)
+	for i := range 8 {
+		if _, err := srv.Of("/").EmitDurable(ctx, tcpchat.DurableTarget{Clients: []string{"hq"}}, "ev", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := chattest.Dial(t, addr, tcpchat.ClientOptions{ClientID: "hq"})
+	var rec <-chan chattest.Received
+	chattest.Connect(t, c, "/", nil, func(s *tcpchat.ClientSocket) { rec = chattest.Record(s) })
+	for i := 3; i < 8; i++ {
+		if r := chattest.Next(t, rec); r.Args != fmt.Sprintf("[%d]", i) {
+			t.Fatalf("got %+v, want [%d]", r, i)
+		}
+	}
+	if n := st.Stats().DroppedOverflow; n != 3 {
+		t.Fatalf("dropped %d, want 3", n)
+	}
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(b), "wiredojo_queue_dropped_overflow_total 3") {
+		t.Fatalf("metrics:\n%s", b)
 	}
 }
