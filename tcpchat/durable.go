@@ -57,6 +57,10 @@ type durableConn struct {
 	nss      []string   // namespaces joined (copy for pumps)
 	buf      []store.Message
 
+	pmu     sync.Mutex
+	pumping bool // guarded by pmu; a pump runs
+	again   bool // guarded by pmu; pump was called while one ran
+
 	ackMu  sync.Mutex
 	acks   []store.ID // guarded by ackMu; waiting for the ack worker
 	acking bool       // guarded by ackMu; the ack worker runs
@@ -288,8 +292,32 @@ func (s *Server) wakeClients(clients []string) {
 }
 
 // pump sends pending queued events after the connection's position, in
-// offset order, until maxInflight are unacknowledged.
+// offset order, until maxInflight are unacknowledged. Calls while a pump
+// runs are coalesced: the running one reads the store once more.
 func (c *conn) pump() {
+	d := &c.dur
+	d.pmu.Lock()
+	if d.pumping {
+		d.again = true
+		d.pmu.Unlock()
+		return
+	}
+	d.pumping = true
+	d.pmu.Unlock()
+	for {
+		c.pumpOnce()
+		d.pmu.Lock()
+		if !d.again {
+			d.pumping = false
+			d.pmu.Unlock()
+			return
+		}
+		d.again = false
+		d.pmu.Unlock()
+	}
+}
+
+func (c *conn) pumpOnce() {
 	srv := c.srv
 	d := &c.dur
 	d.mu.Lock()
