@@ -60,3 +60,46 @@ func TestConnectionStateRecovery(t *testing.T) {
 		t.Fatalf("second resume %+v", w3)
 	}
 }
+
+// The Go client resumes its session by itself after the server cut it: the
+// welcome says so and its room is back without joining again.
+func TestGoClientResumes(t *testing.T) {
+	t.Parallel()
+	srv, _, addr := durableServer(t)
+	ctx := ctxT(t)
+	socks := make(chan *tcpchat.Socket, 4)
+	srv.Of("/").OnConnection(func(s *tcpchat.Socket) { socks <- s })
+	c := chattest.Dial(t, addr, tcpchat.ClientOptions{BackoffMin: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
+	connected := make(chan struct{}, 4)
+	var rec <-chan chattest.Received
+	s := chattest.Connect(t, c, "/", nil, func(s *tcpchat.ClientSocket) {
+		rec = chattest.Record(s)
+		s.OnConnect(func(*tcpchat.ClientSocket) { connected <- struct{}{} })
+	})
+	<-connected
+	if _, err := s.EmitWithAck(ctx, tcpchat.EventJoin, "r"); err != nil {
+		t.Fatal(err)
+	}
+	session := c.SessionID()
+	if c.Resumed() {
+		t.Fatal("resumed on the first connection")
+	}
+	(<-socks).Disconnect(true) // the server cuts the connection
+	select {
+	case <-connected:
+	case <-ctx.Done():
+		t.Fatal("the client did not reconnect")
+	}
+	if !c.Resumed() || c.SessionID() != session {
+		t.Fatalf("resumed %v, session %s (was %s)", c.Resumed(), c.SessionID(), session)
+	}
+	s2 := <-socks
+	deadline := time.Now().Add(chattest.Timeout)
+	for len(s2.Rooms()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	srv.Of("/").To("r").Emit("back", 1)
+	if r := chattest.Next(t, rec); r.Name != "back" {
+		t.Fatalf("got %+v", r)
+	}
+}
