@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/wiredojo/wiredojo/internal/redistest"
+	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
@@ -295,4 +296,83 @@ func TestChatTwoNodesWithRedis(t *testing.T) {
 	}
 	chatWaitFor(t, "durable across nodes", out, regexp.MustCompile(`("event":"dur","args":\["q"\],"id":"[0-9a-f]{32}")`))
 	stop()
+}
+
+// kill -9 in the middle of a stream of durable emits: every emit the server
+// acknowledged reaches the listener after the restart.
+func TestChatDurableKill9MidStream(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "q.db")
+	srv := startChatServeProcess(t, "--store", "bolt:"+db)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cl, err := tcpchat.Dial(ctx, srv.addr, tcpchat.ClientOptions{NoReconnect: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	sock, err := cl.Connect(ctx, "/chat", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acked := make(chan int, 1000)
+	streamDone := make(chan struct{})
+	go func() {
+		defer close(streamDone)
+		for i := 0; i < 1000; i++ {
+			req := tcpchat.DurableRequest{To: []string{"M"}, Event: "s", Args: json.RawMessage("[" + strconv.Itoa(i) + "]")}
+			reply, err := sock.EmitWithAck(ctx, tcpchat.EventDurable, req)
+			if err != nil || !strings.Contains(string(reply), `"recipients":1`) {
+				return // the server died
+			}
+			acked <- i
+		}
+	}()
+	// Kill once some emits were acknowledged, while more are on the way.
+	for range 20 {
+		<-acked
+	}
+	srv.kill9(t)
+	<-streamDone
+	close(acked)
+	want := map[int]bool{}
+	for i := 0; i < 20; i++ {
+		want[i] = true
+	}
+	for i := range acked {
+		want[i] = true
+	}
+
+	srv = startChatServeProcess(t, "--store", "bolt:"+db)
+	got := map[int]bool{}
+	done := make(chan struct{})
+	c2, err := tcpchat.Dial(ctx, srv.addr, tcpchat.ClientOptions{ClientID: "M"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	s2 := c2.Socket("/chat")
+	s2.On("s", func(e *tcpchat.Event) {
+		var n int
+		e.Bind(&n)
+		got[n] = true // the reading goroutine only
+		for i := range want {
+			if !got[i] {
+				return
+			}
+		}
+		select {
+		case <-done:
+		default:
+			close(done)
+		}
+	})
+	if _, err := c2.Connect(ctx, "/chat", nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatalf("after the restart: %d of the %d acknowledged emits arrived", len(got), len(want))
+	}
+	t.Logf("%d emits acknowledged before the kill, all delivered after the restart", len(want))
 }
