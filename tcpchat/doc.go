@@ -6,10 +6,19 @@
 // Except, volatile emits and broadcasts that exclude the sender, OnAny, room
 // lifecycle events from the adapter, and heartbeats.
 //
+// With Options.Store it also delivers durable emits (Namespace.EmitDurable:
+// appended to each recipient client id's queue before sending, redelivered
+// until the client acknowledges them; the Go client fetches its queue,
+// acknowledges after its handlers and drops duplicates) and recovers
+// connection state (a client that comes back within the window gets its
+// session, rooms and missed broadcasts); docs/PROTOCOL.md states the
+// guarantees. Options.Adapter with tcpchat/redisadapter spreads rooms and
+// broadcasts over many servers.
+//
 // It does not own the packet encoding (package tcpchat/wire), the frame
 // codec (package framing), the WebSocket protocol (package framing/ws; the
-// transport over it, one packet per binary message, is here), or durable
-// queues and their stores (tcpchat/store).
+// transport over it, one packet per binary message, is here), or the
+// stores of durable queues (tcpchat/store and its sub-packages).
 //
 // One TCP port serves everything: the server reads the first bytes of each
 // connection and dispatches the framed protocol (wire.Preamble), HTTP
