@@ -104,8 +104,15 @@ func (s *Server) expireLoop() {
 		case <-t.C:
 		}
 		ctx, cancel := s.storeCtx()
-		if err := s.opts.Store.Expire(ctx); err != nil {
-			s.durableError("expire", err)
+		if st := s.opts.Store; st != nil {
+			if err := st.Expire(ctx); err != nil {
+				s.durableError("expire", err)
+			}
+		}
+		if st := s.opts.RecoveryStore; st != nil && st != s.opts.Store {
+			if err := st.Expire(ctx); err != nil {
+				s.durableError("expire recovery state", err)
+			}
 		}
 		cancel()
 	}

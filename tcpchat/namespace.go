@@ -169,7 +169,7 @@ func (b BroadcastOperator) EmitRaw(event string, args json.RawMessage) (int, err
 }
 
 func (b BroadcastOperator) send(m *Message) int {
-	if b.ns.srv.opts.Store != nil && !b.volatile {
+	if b.ns.srv.opts.RecoveryStore != nil && !b.volatile {
 		b.ns.srv.appendReplay(b.ns.name, m.buf, b.rooms, b.except) // recovery.go
 	}
 	return b.ns.adapter.Broadcast(m, BroadcastOptions{Rooms: b.rooms, Except: b.except, Exclude: b.exclude, Volatile: b.volatile})

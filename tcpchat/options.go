@@ -73,6 +73,13 @@ type Options struct {
 	// ExpireInterval (default 5 s).
 	Store          store.Store
 	ExpireInterval time.Duration
+	// RecoveryStore holds the sessions and replay logs of connection state
+	// recovery (default Store; nil Store and RecoveryStore: no recovery).
+	// A single node can keep them in a store.Memory (recovery state lives
+	// minutes and need not survive a crash) so that broadcasts do not wait
+	// for a disk; nodes behind a load balancer share a Redis store. The
+	// server applies its age limits too; the caller closes it.
+	RecoveryStore store.Store
 	// OnDurable, when set, is told the recipients of every durable emit
 	// after the store holds it (a multi-node adapter forwards them so
 	// that other nodes call WakeClients).
@@ -119,6 +126,9 @@ func (o *Options) setDefaults() {
 		if o.RateLimit > 0 && float64(o.RateBurst) < o.RateLimit {
 			o.RateBurst = int(o.RateLimit)
 		}
+	}
+	if o.RecoveryStore == nil {
+		o.RecoveryStore = o.Store
 	}
 	if o.ExpireInterval <= 0 {
 		o.ExpireInterval = DefaultExpireInterval

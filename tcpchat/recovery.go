@@ -27,7 +27,7 @@ func (s *Server) appendReplay(ns string, payload []byte, rooms, except []string)
 	ctx, cancel := s.storeCtx()
 	defer cancel()
 	m := store.Message{Namespace: ns, Rooms: rooms, Except: except, Payload: payload}
-	if _, _, err := s.opts.Store.AppendReplay(ctx, m); err != nil {
+	if _, _, err := s.opts.RecoveryStore.AppendReplay(ctx, m); err != nil {
 		s.durableError("replay append", err)
 	}
 }
@@ -35,7 +35,7 @@ func (s *Server) appendReplay(ns string, payload []byte, rooms, except []string)
 // saveSessions stores the connection's session and, per namespace, its rooms
 // and the replay head, before the sockets are cleaned up.
 func (c *conn) saveSessions() {
-	st := c.srv.opts.Store
+	st := c.srv.opts.RecoveryStore
 	if st == nil || c.session == "" || len(c.sockets) == 0 {
 		return
 	}
@@ -65,7 +65,7 @@ func (c *conn) saveSessions() {
 // resume looks up the session a handshake names; it reports whether the
 // connection takes it over.
 func (c *conn) resume(session, client string) bool {
-	st := c.srv.opts.Store
+	st := c.srv.opts.RecoveryStore
 	if st == nil || session == "" || store.ValidName(session) != nil {
 		return false
 	}
@@ -89,7 +89,7 @@ func (c *conn) resume(session, client string) bool {
 // recoverNamespace gives a resumed connection's new socket its rooms back
 // and sends the broadcasts it missed.
 func (c *conn) recoverNamespace(s *Socket) {
-	st := c.srv.opts.Store
+	st := c.srv.opts.RecoveryStore
 	ctx, cancel := c.srv.storeCtx()
 	defer cancel()
 	sess, err := st.TakeSession(ctx, nsSessionID(c.session, s.ns.name))

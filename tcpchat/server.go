@@ -164,7 +164,7 @@ func (s *Server) startLocked() bool {
 		defer s.wg.Done()
 		s.heartbeat()
 	}()
-	if s.opts.Store != nil {
+	if s.opts.Store != nil || s.opts.RecoveryStore != nil {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()

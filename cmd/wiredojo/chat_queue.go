@@ -90,6 +90,7 @@ func openChatStore(c *cli.Context, limits store.Limits) (store.Store, string, er
 // chatServeQueue is what applyChatServeQueue opened for `chat serve`.
 type chatServeQueue struct {
 	st      store.Store
+	rec     store.Store // recovery state of a single node (memory); nil with --redis
 	where   string
 	bus     *redisbus.Bus
 	cluster *redisadapter.Cluster
@@ -112,6 +113,9 @@ func (q *chatServeQueue) Close() error {
 	if q.cluster != nil {
 		errs = append(errs, q.cluster.Close(), q.bus.Close())
 	}
+	if q.rec != nil {
+		errs = append(errs, q.rec.Close())
+	}
 	return errors.Join(append(errs, q.st.Close())...)
 }
 
@@ -124,6 +128,13 @@ func applyChatServeQueue(c *cli.Context, opts *tcpchat.Options) (*chatServeQueue
 		return nil, err
 	}
 	q := &chatServeQueue{st: st, where: where}
+	if c.String("redis") == "" {
+		// One node: sessions and replay logs live minutes and need not
+		// survive a crash; memory keeps broadcasts off the disk.
+		q.rec = store.NewMemory(store.Options{Limits: store.Limits{
+			ReplayWindow: c.Duration("recovery-window"), SessionWindow: c.Duration("recovery-window")}})
+		opts.RecoveryStore = q.rec
+	}
 	if u := c.String("redis"); u != "" {
 		ctx, cancel := context.WithTimeout(c.Context, 10*time.Second)
 		defer cancel()
