@@ -122,6 +122,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"unknown flags", []byte{'E', 0x80, 0}, 1},
 		{"ack flag on ping", []byte{'P', wire.FlagAck, 0}, 1},
 		{"resumed flag on event", []byte{'E', wire.FlagResumed, 0, 0}, 1},
+		{"redelivered flag on event", []byte{'E', wire.FlagRedelivered, 0, 0}, 1},
 		{"no namespace length", []byte{'E', 0}, 2},
 		{"namespace too short", []byte{'E', 0, 5, '/'}, 3},
 		{"event without name", []byte{'E', 0, 0}, 3},
@@ -253,5 +254,18 @@ func TestProtocolDocDumps(t *testing.T) {
 		if !bytes.Contains(doc, []byte(dump(tc.p.AppendTo(nil)))) {
 			t.Errorf("docs/PROTOCOL.md lacks the current hex dump of %s; run `cd tcpchat/wire && go test -run Dumps -args -update`", tc.name)
 		}
+	}
+}
+
+func TestRedeliveredRoundTrip(t *testing.T) {
+	p := wire.Packet{Type: wire.TypeQueued, Namespace: "/", Event: "e", MessageID: "m1", Offset: 7, Redelivered: true, Args: []byte("[1]")}
+	got, err := wire.Decode(p.AppendTo(nil))
+	if err != nil || !got.Redelivered || got.Offset != 7 || got.MessageID != "m1" {
+		t.Fatalf("decode %+v, %v", got, err)
+	}
+	// Only a queued event carries the flag.
+	e := wire.Packet{Type: wire.TypeEvent, Event: "e", Redelivered: true}
+	if got, err := wire.Decode(e.AppendTo(nil)); err != nil || got.Redelivered {
+		t.Fatalf("event %+v, %v", got, err)
 	}
 }
