@@ -334,6 +334,30 @@ func TestLab6Rooms(t *testing.T) {
 	mustPass(t, l, env)
 }
 
+func TestLab7ManyServers(t *testing.T) {
+	testdep.Require(t, "redis-server", "apt-get install redis-server")
+	l := lab(t, 7)
+	mustFail(t, l, testEnv(t), "node2.jsonl is missing")
+	env := testEnv(t, "127.0.0.1:7077", "127.0.0.1:7078")
+	node1, node2 := env.Addr("127.0.0.1:7077"), env.Addr("127.0.0.1:7078")
+	stop := startLab(t, l, env, node1)
+	if err := waitTCP(context.Background(), node2); err != nil {
+		t.Fatal(err)
+	}
+	stopListen := background(t, env.Path("node2.jsonl"), "chat", "listen", "--addr", node2, "--ns", "/chat", "--room", "lobby", "--json")
+	waitFor(t, func() bool { return strings.Contains(readFile(env.Path("node2.log")), "join-room") })
+	time.Sleep(300 * time.Millisecond) // node 1 hears of the room through Redis
+	wd(t, "", "chat", "emit", "--addr", node1, "--ns", "/chat", "--room", "lobby", "--event", "hello", `"from node 1"`)
+	waitFor(t, func() bool { return strings.Contains(readFile(env.Path("node2.jsonl")), "from node 1") })
+	stopListen()
+	stop()
+	mustPass(t, l, env)
+	if err := os.WriteFile(env.Path("node2.jsonl"), []byte(`{"ns":"/chat","event":"hello","args":["from node 2"]}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustFail(t, l, env, "no `hello`")
+}
+
 func TestLab8TCPvsUDP(t *testing.T) {
 	l := lab(t, 8)
 	env := testEnv(t)
