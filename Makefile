@@ -8,7 +8,7 @@ BIN         := bin/wiredojo
 FUZZTIME    ?= 3s
 LONGFUZZ    ?= 2m
 
-.PHONY: all build demo test lint fmt-check vet staticcheck test-go test-bench-modules fuzz fuzz-short bench deps clean
+.PHONY: all build demo install test lint fmt-check vet staticcheck test-go test-bench-modules fuzz fuzz-short bench deps clean
 
 all: build
 
@@ -17,6 +17,10 @@ build:
 
 demo: build
 	./$(BIN) demo
+
+# install puts wiredojo in $(GOBIN), so the labs' commands work as written.
+install:
+	$(GO) install ./cmd/wiredojo
 
 # test: lint, then the race-enabled tests (which start their own servers and
 # peers), then a short pass of every fuzz target.

@@ -29,7 +29,7 @@ func demoCommand() *cli.Command {
 		Name:  "demo",
 		Usage: "a guided tour on loopback: a chat server and two scripted clients talking in a room",
 		Flags: []cli.Flag{
-			&cli.DurationFlag{Name: "pace", Value: 1500 * time.Millisecond, Usage: "pause `D` between steps"},
+			&cli.DurationFlag{Name: "pace", Value: 2500 * time.Millisecond, Usage: "pause `D` between steps"},
 		},
 		Action: demoRun,
 	}
