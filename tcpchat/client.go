@@ -521,8 +521,7 @@ type ClientSocket struct {
 	want         bool                            // guarded by mu; rejoin after reconnect
 	waiter       chan error                      // guarded by mu; a Connect waiting
 	id           string                          // guarded by mu; empty while not connected
-	handlers     map[string]*handlerEntry        // guarded by mu
-	any          []Handler                       // guarded by mu
+	handlers     handlerTable                    // guarded by mu
 	onConnect    []func(*ClientSocket)           // guarded by mu
 	onDisconnect []func(*ClientSocket, error)    // guarded by mu
 	acks         map[uint32]chan json.RawMessage // guarded by mu
@@ -545,17 +544,14 @@ func (s *ClientSocket) Client() *Client { return s.c }
 // On sets the handler of event.
 func (s *ClientSocket) On(event string, h Handler) {
 	s.mu.Lock()
-	if s.handlers == nil {
-		s.handlers = make(map[string]*handlerEntry)
-	}
-	s.handlers[event] = &handlerEntry{name: event, fn: h}
+	s.handlers.set(event, h)
 	s.mu.Unlock()
 }
 
 // OnAny adds a handler run for every event, after the event's own handler.
 func (s *ClientSocket) OnAny(h Handler) {
 	s.mu.Lock()
-	s.any = append(s.any, h)
+	s.handlers.addAny(h)
 	s.mu.Unlock()
 }
 
@@ -657,8 +653,7 @@ func (s *ClientSocket) Disconnect() error {
 
 func (s *ClientSocket) handle(v *wire.View, e *Event) {
 	s.mu.Lock()
-	h := s.handlers[string(v.Event)]
-	anys := s.any
+	h, anys := s.handlers.lookup(v.Event)
 	s.mu.Unlock()
 	if h == nil && len(anys) == 0 {
 		return

@@ -500,15 +500,14 @@ func (c *conn) dispatch(sc *scratch) error {
 func (c *conn) handleEvent(s *Socket, v *wire.View, e *Event) {
 	ns := s.ns
 	s.mu.Lock()
-	h := s.handlers[string(v.Event)]
-	sany := s.any
+	h, sany := s.handlers.lookup(v.Event)
 	s.mu.Unlock()
 	ns.mu.RLock()
-	if h == nil {
-		h = ns.handlers[string(v.Event)]
-	}
-	nsany := ns.any
+	nsh, nsany := ns.handlers.lookup(v.Event)
 	ns.mu.RUnlock()
+	if h == nil {
+		h = nsh
+	}
 	if h == nil && len(sany) == 0 && len(nsany) == 0 {
 		return
 	}

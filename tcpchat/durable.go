@@ -529,8 +529,7 @@ func (c *Client) handleQueued(s *ClientSocket, v *wire.View, e *Event) {
 
 func (s *ClientSocket) handleDurable(v *wire.View, e *Event, id string) {
 	s.mu.Lock()
-	h := s.handlers[string(v.Event)]
-	anys := s.any
+	h, anys := s.handlers.lookup(v.Event)
 	s.mu.Unlock()
 	if h == nil && len(anys) == 0 {
 		return

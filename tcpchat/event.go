@@ -159,3 +159,28 @@ type handlerEntry struct {
 	name string
 	fn   Handler
 }
+
+// handlerTable holds the event handlers and catch-all handlers of a
+// namespace, a server socket or a client socket. It has no lock of its own:
+// its owner's mutex guards it.
+type handlerTable struct {
+	byName map[string]*handlerEntry
+	any    []Handler
+}
+
+// set makes h the handler of event.
+func (t *handlerTable) set(event string, h Handler) {
+	if t.byName == nil {
+		t.byName = make(map[string]*handlerEntry)
+	}
+	t.byName[event] = &handlerEntry{name: event, fn: h}
+}
+
+// addAny adds a handler run for every event.
+func (t *handlerTable) addAny(h Handler) { t.any = append(t.any, h) }
+
+// lookup returns the handler of the event named by name (nil if none) and
+// the catch-all handlers. It does not allocate.
+func (t *handlerTable) lookup(name []byte) (*handlerEntry, []Handler) {
+	return t.byName[string(name)], t.any
+}

@@ -24,11 +24,10 @@ type Namespace struct {
 	sockets atomic.Int64
 
 	mu           sync.RWMutex
-	middleware   []Middleware             // guarded by mu
-	onConnection []func(*Socket)          // guarded by mu
-	onDisconnect []func(*Socket, error)   // guarded by mu
-	handlers     map[string]*handlerEntry // guarded by mu
-	any          []Handler                // guarded by mu
+	middleware   []Middleware           // guarded by mu
+	onConnection []func(*Socket)        // guarded by mu
+	onDisconnect []func(*Socket, error) // guarded by mu
+	handlers     handlerTable           // guarded by mu
 }
 
 // Name returns the namespace's name.
@@ -68,10 +67,7 @@ func (ns *Namespace) OnDisconnect(fn func(s *Socket, reason error)) {
 // handler set on the socket itself takes precedence.
 func (ns *Namespace) On(event string, h Handler) {
 	ns.mu.Lock()
-	if ns.handlers == nil {
-		ns.handlers = make(map[string]*handlerEntry)
-	}
-	ns.handlers[event] = &handlerEntry{name: event, fn: h}
+	ns.handlers.set(event, h)
 	ns.mu.Unlock()
 }
 
@@ -79,7 +75,7 @@ func (ns *Namespace) On(event string, h Handler) {
 // namespace, after the event's own handler.
 func (ns *Namespace) OnAny(h Handler) {
 	ns.mu.Lock()
-	ns.any = append(ns.any, h)
+	ns.handlers.addAny(h)
 	ns.mu.Unlock()
 }
 

@@ -19,8 +19,7 @@ type Socket struct {
 	auth json.RawMessage
 
 	mu           sync.Mutex
-	handlers     map[string]*handlerEntry        // guarded by mu
-	any          []Handler                       // guarded by mu
+	handlers     handlerTable                    // guarded by mu
 	onDisconnect []func(*Socket, error)          // guarded by mu
 	acks         map[uint32]chan json.RawMessage // guarded by mu
 	nextAck      uint32                          // guarded by mu
@@ -68,17 +67,14 @@ func (s *Socket) Get(key string) any {
 // On sets the handler of event for this socket.
 func (s *Socket) On(event string, h Handler) {
 	s.mu.Lock()
-	if s.handlers == nil {
-		s.handlers = make(map[string]*handlerEntry)
-	}
-	s.handlers[event] = &handlerEntry{name: event, fn: h}
+	s.handlers.set(event, h)
 	s.mu.Unlock()
 }
 
 // OnAny adds a handler run for every event of this socket.
 func (s *Socket) OnAny(h Handler) {
 	s.mu.Lock()
-	s.any = append(s.any, h)
+	s.handlers.addAny(h)
 	s.mu.Unlock()
 }
 
