@@ -22,7 +22,7 @@ type proc struct {
 // start runs a wiredojo command (args after the program name), printing it
 // first as the learner would type it. Its output goes to logName in the lab
 // folder when logName is set, else to env.Out.
-func (e *Env) start(ctx context.Context, logName string, args ...string) (*proc, error) {
+func (e *Env) start(logName string, args ...string) (*proc, error) {
 	fmt.Fprintf(e.Out, "$ wiredojo %s\n", quoteArgs(args))
 	cmd := exec.Command(e.Self, args...)
 	cmd.Env = append(os.Environ(), "NO_COLOR=1")
@@ -88,7 +88,7 @@ func (e *Env) runAll(ctx context.Context, cmds []command) error {
 		fmt.Fprintln(e.Out, "stopped and cleaned up")
 	}()
 	for _, c := range cmds {
-		p, err := e.start(ctx, c.log, c.args...)
+		p, err := e.start(c.log, c.args...)
 		if err != nil {
 			return err
 		}
