@@ -162,6 +162,23 @@ func BenchmarkWrite(b *testing.B) {
 	}
 }
 
+// BenchmarkWriteMessages measures a batch of 64 small messages (a
+// broadcast draining a send queue), server side: one write per batch.
+func BenchmarkWriteMessages(b *testing.B) {
+	c, _ := serverConn(b, nil)
+	batch := make([][]byte, 64)
+	for i := range batch {
+		batch[i] = bytes.Repeat([]byte("x"), 64)
+	}
+	b.SetBytes(64 * 64)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.WriteMessages(ws.OpBinary, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // TestSteadyStateAllocs proves the hot paths allocate nothing per message:
 // reading and writing over a real connection, after warm-up. Under the race
 // detector sync.Pool drops a quarter of what it is given on purpose, so
@@ -189,6 +206,17 @@ func TestSteadyStateAllocs(t *testing.T) {
 	read()
 	if n := testing.AllocsPerRun(1000, read); n > limit {
 		t.Fatalf("server read+write: %.1f allocs per message, want 0", n)
+	}
+	// A server batch: small frames assembled, a large payload by writev.
+	batch := [][]byte{msg, msg, bytes.Repeat(msg, 1000), msg}
+	writeBatch := func() {
+		if err := c.WriteMessages(ws.OpBinary, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeBatch()
+	if n := testing.AllocsPerRun(200, writeBatch); n > limit {
+		t.Fatalf("server WriteMessages: %.1f allocs per batch, want 0", n)
 	}
 	// Client side: masking on write.
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -69,10 +69,9 @@ type Conn struct {
 	writeErr   error
 	closeSent  bool
 	noCompress bool
-	rng        *rand.ChaCha8      // masking keys (client)
-	hdr        [MaxHeaderLen]byte // header of a large unmasked frame
-	iov        [2][]byte          // header and payload for writev
-	bufs       net.Buffers        // iov[:], kept here so WriteTo does not allocate
+	rng        *rand.ChaCha8 // masking keys (client)
+	iov        [2][]byte     // assembled frames and a large payload for writev
+	bufs       net.Buffers   // iov[:], kept here so WriteTo does not allocate
 }
 
 func newConn(nc net.Conn, br *bufio.Reader, server bool, protocol string, deflate bool, dp deflateParams, maxMsg int64) *Conn {
@@ -576,7 +575,7 @@ func (c *Conn) WriteMessage(op OpCode, p []byte) error {
 	if c.closeSent {
 		return ErrClosed
 	}
-	if c.deflate && !c.noCompress && len(p) >= compressMin {
+	if c.compressing(p) {
 		bp := writeBufPool.Get().(*[]byte)
 		z := compress((*bp)[:0], p, c.dp.huffmanOnly)
 		err := c.writeFrameLocked(true, op, true, z)
@@ -587,6 +586,77 @@ func (c *Conn) WriteMessage(op OpCode, p []byte) error {
 		return err
 	}
 	return c.writeFrameLocked(true, op, false, p)
+}
+
+// compressing reports whether WriteMessage compresses p; wmu is held.
+func (c *Conn) compressing(p []byte) bool {
+	return c.deflate && !c.noCompress && len(p) >= compressMin
+}
+
+// WriteMessages sends each of msgs as one message of type op (OpText or
+// OpBinary), in order, as WriteMessage would, but framed into as few
+// writes as it can: the frames are assembled in one buffer (16 KiB, or
+// 256 KiB when a client's masked batch is larger) and a large unmasked
+// payload goes out from msgs itself, with the frames before it, in one
+// writev. A batch of small messages thus costs one system call instead of
+// one per message. It does not modify msgs and allocates nothing in
+// steady state (without compression). On error some of the messages may
+// have been sent; the error is final.
+func (c *Conn) WriteMessages(op OpCode, msgs [][]byte) error {
+	if op != OpText && op != OpBinary {
+		return fmt.Errorf("ws: WriteMessages takes OpText or OpBinary, not %s (use Ping or Close)", op)
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closeSent {
+		return ErrClosed
+	}
+	if c.writeErr != nil {
+		return c.writeErr
+	}
+	pool := &writeBufPool
+	if !c.server {
+		total := 0
+		for _, p := range msgs {
+			total += MaxHeaderLen + len(p)
+		}
+		if total > writeBufSize {
+			pool = &largeBufPool
+		}
+	}
+	bp := pool.Get().(*[]byte)
+	buf := (*bp)[:0]
+	var zp *[]byte // compression output, when needed
+	var err error
+	for _, p := range msgs {
+		if c.compressing(p) {
+			if zp == nil {
+				zp = writeBufPool.Get().(*[]byte)
+			}
+			z := compress((*zp)[:0], p, c.dp.huffmanOnly)
+			buf, err = c.appendFrameLocked(buf, true, op, true, z)
+			if cap(z) == writeBufSize {
+				*zp = z[:cap(z)]
+			}
+		} else {
+			buf, err = c.appendFrameLocked(buf, true, op, false, p)
+		}
+		if err != nil {
+			break
+		}
+	}
+	if err == nil && len(buf) > 0 {
+		_, err = c.nc.Write(buf)
+	}
+	if zp != nil {
+		writeBufPool.Put(zp)
+	}
+	pool.Put(bp)
+	if err != nil {
+		c.writeErr = fmt.Errorf("ws: write: %w", err)
+		return c.writeErr
+	}
+	return nil
 }
 
 // WriteFrame sends one raw frame: a fragment of a message (op is OpText or
@@ -616,6 +686,32 @@ func (c *Conn) writeFrameLocked(fin bool, op OpCode, rsv1 bool, p []byte) error 
 	if c.writeErr != nil {
 		return c.writeErr
 	}
+	// Assemble in a pooled buffer, large enough for most messages to leave
+	// in one write; a large masked payload takes the large buffer.
+	pool := &writeBufPool
+	if !c.server && len(p)+MaxHeaderLen > writeBufSize {
+		pool = &largeBufPool
+	}
+	bp := pool.Get().(*[]byte)
+	buf, err := c.appendFrameLocked((*bp)[:0], fin, op, rsv1, p)
+	if err == nil && len(buf) > 0 {
+		_, err = c.nc.Write(buf)
+	}
+	pool.Put(bp)
+	if err != nil {
+		c.writeErr = fmt.Errorf("ws: write: %w", err)
+		return c.writeErr
+	}
+	return nil
+}
+
+// appendFrameLocked appends the frame carrying p to buf, a pooled buffer
+// (its capacity is the most it holds), and returns what is still to be
+// written: whenever buf fills up it is written out first. A payload that
+// does not fit is masked into buf a buffer at a time (client), or sent
+// from p itself with buf in one writev (server: no copy). wmu is held; the
+// caller writes the rest and records an error.
+func (c *Conn) appendFrameLocked(buf []byte, fin bool, op OpCode, rsv1 bool, p []byte) ([]byte, error) {
 	h := Header{Fin: fin, Rsv1: rsv1, OpCode: op, Length: int64(len(p)), Masked: !c.server}
 	if h.Masked {
 		binary.LittleEndian.PutUint32(h.Mask[:], uint32(c.rng.Uint64()))
@@ -623,40 +719,35 @@ func (c *Conn) writeFrameLocked(fin bool, op OpCode, rsv1 bool, p []byte) error 
 	if c.observe != nil {
 		c.observe(true, h, p)
 	}
-	var err error
-	if !h.Masked && len(p)+MaxHeaderLen > writeBufSize {
-		// Large unmasked payload: header and payload in one writev, no copy.
-		c.iov[0], c.iov[1] = AppendHeader(c.hdr[:0], h), p
+	if cap(buf)-len(buf) < MaxHeaderLen {
+		if _, err := c.nc.Write(buf); err != nil {
+			return buf[:0], err
+		}
+		buf = buf[:0]
+	}
+	buf = AppendHeader(buf, h)
+	if !h.Masked && len(p) > cap(buf)-len(buf) {
+		// The frames so far, this header and the payload in one writev.
+		c.iov[0], c.iov[1] = buf, p
 		c.bufs = c.iov[:]
-		_, err = c.bufs.WriteTo(c.nc)
-		c.iov[1] = nil
-	} else {
-		// Small, or masked (which needs a copy): assemble in a pooled
-		// buffer, large enough for most messages to leave in one write.
-		pool := &writeBufPool
-		if len(p)+MaxHeaderLen > writeBufSize {
-			pool = &largeBufPool
-		}
-		bp := pool.Get().(*[]byte)
-		buf := AppendHeader((*bp)[:0], h)
-		pos := 0
-		for {
-			n := copy(buf[len(buf):cap(buf)], p)
-			if h.Masked {
-				pos = Mask(h.Mask, pos, buf[len(buf):len(buf)+n])
-			}
-			buf = buf[:len(buf)+n]
-			p = p[n:]
-			if _, err = c.nc.Write(buf); err != nil || len(p) == 0 {
-				break
-			}
-			buf = buf[:0]
-		}
-		pool.Put(bp)
+		_, err := c.bufs.WriteTo(c.nc)
+		c.iov[0], c.iov[1] = nil, nil
+		return buf[:0], err
 	}
-	if err != nil {
-		c.writeErr = fmt.Errorf("ws: write: %w", err)
-		return c.writeErr
+	pos := 0
+	for {
+		n := copy(buf[len(buf):cap(buf)], p)
+		if h.Masked {
+			pos = Mask(h.Mask, pos, buf[len(buf):len(buf)+n])
+		}
+		buf = buf[:len(buf)+n]
+		p = p[n:]
+		if len(p) == 0 {
+			return buf, nil
+		}
+		if _, err := c.nc.Write(buf); err != nil {
+			return buf[:0], err
+		}
+		buf = buf[:0]
 	}
-	return nil
 }

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/wiredojo/wiredojo/framing/ws"
@@ -124,4 +126,127 @@ func TestPreparedMessage(t *testing.T) {
 			c.Close(ws.StatusNormalClosure, "")
 		})
 	}
+}
+
+// batchSizes are the message sizes of the WriteMessages tests: empty,
+// around the length encodings, around the 16 KiB assembly buffer, and
+// larger than it.
+var batchSizes = []int{0, 1, 125, 126, 5000, 16370, 16371, 20000, 70000, 3, 300000, 64}
+
+func batchMessages() [][]byte {
+	msgs := make([][]byte, 0, len(batchSizes)+100)
+	for i, n := range batchSizes {
+		msgs = append(msgs, bytes.Repeat([]byte{byte('a' + i)}, n))
+	}
+	for i := range 100 { // many small ones after the large ones
+		msgs = append(msgs, []byte(fmt.Sprintf("small message %d", i)))
+	}
+	return msgs
+}
+
+// TestWriteMessagesEcho: a client's batch (masked, sometimes compressed)
+// reaches the echo server as separate messages, in order, unchanged.
+func TestWriteMessagesEcho(t *testing.T) {
+	t.Parallel()
+	for _, compress := range []bool{false, true} {
+		t.Run(fmt.Sprintf("compress=%v", compress), func(t *testing.T) {
+			t.Parallel()
+			url := startEcho(t, ws.Upgrader{Compression: compress})
+			c, err := ws.Dial(ctxT(t), url, &ws.DialOptions{Compression: compress})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.CloseNow()
+			msgs := batchMessages()
+			if err := c.WriteMessages(ws.OpText, msgs); err != nil {
+				t.Fatal(err)
+			}
+			for i, want := range msgs {
+				op, got, err := c.ReadMessage()
+				if err != nil || op != ws.OpText || !bytes.Equal(got, want) {
+					t.Fatalf("message %d: %s %d bytes (want %d) %v", i, op, len(got), len(want), err)
+				}
+			}
+			if err := c.WriteMessages(ws.OpPing, msgs[:1]); err == nil {
+				t.Fatal("WriteMessages took a ping")
+			}
+			c.Close(ws.StatusNormalClosure, "")
+			if err := c.WriteMessages(ws.OpBinary, msgs[:1]); !errors.Is(err, ws.ErrClosed) {
+				t.Fatalf("WriteMessages after Close: %v, want ErrClosed", err)
+			}
+		})
+	}
+}
+
+// writeCounter counts the writes that reach a connection (net.Buffers
+// falls back to one Write per buffer on it, so a writev counts per piece).
+type writeCounter struct {
+	net.Conn
+	writes atomic.Int64
+}
+
+func (w *writeCounter) Write(p []byte) (int, error) {
+	w.writes.Add(1)
+	return w.Conn.Write(p)
+}
+
+// TestWriteMessagesServer: a server's batch (unmasked: large payloads go
+// out without a copy) arrives whole, and a batch of small messages costs
+// one write, not one per message.
+func TestWriteMessagesServer(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	msgs := batchMessages()
+	type result struct {
+		smallWrites int64
+		err         error
+	}
+	done := make(chan result, 1)
+	go func() {
+		nc, err := l.Accept()
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		wc := &writeCounter{Conn: nc}
+		c, err := (&ws.Upgrader{}).Upgrade(wc, nil)
+		if err != nil {
+			nc.Close()
+			done <- result{err: err}
+			return
+		}
+		defer c.CloseNow()
+		before := wc.writes.Load()
+		if err := c.WriteMessages(ws.OpBinary, msgs[len(batchSizes):]); err != nil {
+			done <- result{err: err}
+			return
+		}
+		small := wc.writes.Load() - before
+		err = c.WriteMessages(ws.OpBinary, msgs)
+		done <- result{small, err}
+		c.ReadMessage() // until the client closes
+	}()
+	c, err := ws.Dial(ctxT(t), "ws://"+l.Addr().String()+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	for i, want := range append(msgs[len(batchSizes):len(msgs):len(msgs)], msgs...) {
+		op, got, err := c.ReadMessage()
+		if err != nil || op != ws.OpBinary || !bytes.Equal(got, want) {
+			t.Fatalf("message %d: %s %d bytes (want %d) %v", i, op, len(got), len(want), err)
+		}
+	}
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if r.smallWrites != 1 {
+		t.Errorf("a batch of %d small messages took %d writes, want 1", len(msgs)-len(batchSizes), r.smallWrites)
+	}
+	c.Close(ws.StatusNormalClosure, "")
 }
