@@ -27,6 +27,13 @@ type ClientOptions struct {
 	HandshakeTimeout time.Duration
 	// WriteTimeout bounds one write (default 10 s).
 	WriteTimeout time.Duration
+	// Addrs are more addresses of the same service (nodes that share a
+	// Redis store, chat serve --redis), tried after Dial's addr. Dial and
+	// every reconnection attempt try the addresses in turn, starting with
+	// the one of the last connection, until one completes the handshake;
+	// the backoff applies between rounds. A client id's durable queue and a
+	// session saved in a shared store are found on any of them.
+	Addrs []string
 	// NoReconnect turns reconnection off: the client ends with the first
 	// connection. By default it redials after a loss, with exponential
 	// backoff between BackoffMin and BackoffMax (defaults 100 ms and 5 s)
@@ -79,11 +86,12 @@ func (o *ClientOptions) setDefaults() {
 // methods are safe for concurrent use. Handlers run on the client's single
 // reading goroutine, in order.
 type Client struct {
-	addr string
-	opts ClientOptions
+	addrs []string // Dial's addr, then ClientOptions.Addrs
+	opts  ClientOptions
 
 	mu       sync.Mutex
 	t        Transport                // guarded by mu; nil while disconnected
+	cur      int                      // guarded by mu; index in addrs of the last connection
 	session  string                   // guarded by mu
 	clientID string                   // guarded by mu
 	welcome  wire.Packet              // guarded by mu
@@ -113,11 +121,13 @@ type Client struct {
 	wg   sync.WaitGroup
 }
 
-// Dial connects to the server at addr and completes the handshake. ctx
-// bounds the first connection only.
+// Dial connects to the server at addr (or, failing that, at one of
+// opts.Addrs) and completes the handshake. ctx bounds the first connection
+// only.
 func Dial(ctx context.Context, addr string, opts ClientOptions) (*Client, error) {
 	opts.setDefaults()
-	c := &Client{addr: addr, opts: opts, sockets: make(map[string]*ClientSocket), done: make(chan struct{}), clientID: opts.ClientID}
+	addrs := append([]string{addr}, opts.Addrs...)
+	c := &Client{addrs: addrs, opts: opts, sockets: make(map[string]*ClientSocket), done: make(chan struct{}), clientID: opts.ClientID}
 	t, err := c.connect(ctx)
 	if err != nil {
 		return nil, err
@@ -134,13 +144,48 @@ func (c *Client) logf(format string, args ...any) {
 	}
 }
 
-// connect dials, sends the handshake and reads the welcome.
+// Addr returns the address of the current (or, while disconnected, the
+// last) connection: Dial's addr or one of ClientOptions.Addrs.
+func (c *Client) Addr() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.addrs[c.cur]
+}
+
+// connect tries the addresses in turn, starting with the last one that
+// worked, until one completes the handshake; ctx bounds them all.
 func (c *Client) connect(ctx context.Context) (Transport, error) {
+	c.mu.Lock()
+	start := c.cur
+	c.mu.Unlock()
+	var errs []error
+	for i := range c.addrs {
+		k := (start + i) % len(c.addrs)
+		t, err := c.connectTo(ctx, c.addrs[k])
+		if err == nil {
+			c.mu.Lock()
+			c.cur = k
+			c.mu.Unlock()
+			return t, nil
+		}
+		if len(c.addrs) == 1 {
+			return nil, err
+		}
+		errs = append(errs, err)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, fmt.Errorf("tcpchat: no server of %d answered: %w", len(c.addrs), errors.Join(errs...))
+}
+
+// connectTo dials addr, sends the handshake and reads the welcome.
+func (c *Client) connectTo(ctx context.Context, addr string) (Transport, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.HandshakeTimeout)
 	defer cancel()
-	t, err := c.opts.Dial(ctx, c.addr)
+	t, err := c.opts.Dial(ctx, addr)
 	if err != nil {
-		return nil, fmt.Errorf("tcpchat: dial %s: %w (is `wiredojo chat serve` running there?)", c.addr, err)
+		return nil, fmt.Errorf("tcpchat: dial %s: %w (is `wiredojo chat serve` running there?)", addr, err)
 	}
 	dl, _ := ctx.Deadline()
 	c.mu.Lock()
@@ -149,18 +194,18 @@ func (c *Client) connect(ctx context.Context) (Transport, error) {
 	t.SetWriteDeadline(dl)
 	if err := t.WritePackets([][]byte{hs.AppendTo(nil)}); err != nil {
 		t.Close()
-		return nil, fmt.Errorf("%w: send handshake to %s: %v", ErrHandshake, c.addr, err)
+		return nil, fmt.Errorf("%w: send handshake to %s: %v", ErrHandshake, addr, err)
 	}
 	t.SetReadDeadline(dl)
 	p, err := t.ReadPacket()
 	if err != nil {
 		t.Close()
-		return nil, fmt.Errorf("%w: read welcome from %s: %v", ErrHandshake, c.addr, err)
+		return nil, fmt.Errorf("%w: read welcome from %s: %v", ErrHandshake, addr, err)
 	}
 	w, err := wire.Decode(p)
 	if err != nil {
 		t.Close()
-		return nil, fmt.Errorf("%w: %v", ErrHandshake, err)
+		return nil, fmt.Errorf("%w: %s: %v", ErrHandshake, addr, err)
 	}
 	switch w.Type {
 	case wire.TypeWelcome:
@@ -295,7 +340,7 @@ func (c *Client) loop(t Transport) {
 			c.mu.Unlock()
 			return
 		}
-		c.logf("tcpchat: connection to %s lost: %v; reconnecting", c.addr, err)
+		c.logf("tcpchat: connection to %s lost: %v; reconnecting", c.Addr(), err)
 		for {
 			d := c.opts.BackoffMin << min(attempt, 20)
 			if d > c.opts.BackoffMax || d <= 0 {
@@ -313,10 +358,10 @@ func (c *Client) loop(t Transport) {
 			nt, err := c.connect(context.Background())
 			if err == nil {
 				t, attempt = nt, 0
-				c.logf("tcpchat: reconnected to %s", c.addr)
+				c.logf("tcpchat: reconnected to %s", c.Addr())
 				break
 			}
-			c.logf("tcpchat: reconnect to %s (attempt %d): %v", c.addr, attempt, err)
+			c.logf("tcpchat: reconnect (attempt %d): %v", attempt, err)
 		}
 	}
 }
@@ -448,7 +493,7 @@ func (c *Client) flush() {
 		err := t.WritePackets(c.outList)
 		clear(c.outList)
 		if err != nil {
-			c.logf("tcpchat: write to %s: %v", c.addr, err)
+			c.logf("tcpchat: write to %s: %v", c.Addr(), err)
 			t.Close()
 		}
 	}

@@ -25,6 +25,26 @@ func chatAddrFlag() cli.Flag {
 	return &cli.StringFlag{Name: "addr", Value: "127.0.0.1:7070", EnvVars: []string{"WIREDOJO_ADDR"}, Usage: "server `HOST:PORT`"}
 }
 
+// chatAddrsFlag is --addr of the commands that connect to a server: one
+// address, or several nodes of one service comma-separated.
+func chatAddrsFlag() cli.Flag {
+	return &cli.StringFlag{Name: "addr", Value: "127.0.0.1:7070", EnvVars: []string{"WIREDOJO_ADDR"},
+		Usage: "server `HOST:PORT`; several nodes of one service (chat serve --redis) comma-separated: tried in turn at start and whenever the connection is lost"}
+}
+
+// chatAddrs splits --addr into the addresses to dial, in order.
+func chatAddrs(addr string) ([]string, error) {
+	var out []string
+	for _, a := range strings.Split(addr, ",") {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			return nil, usagef("--addr %q: an empty address; give HOST:PORT, or several separated by commas", addr)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
 func chatNSFlag(def string) cli.Flag {
 	return &cli.StringFlag{Name: "ns", Value: def, EnvVars: []string{"WIREDOJO_NS"}, Usage: "namespace `NS` (starts with /)"}
 }
@@ -63,7 +83,7 @@ func chatCommand() *cli.Command {
 				Description: "Commands: /join ROOM, /leave ROOM, /emit EVENT JSON..., /ack EVENT JSON... (prints the reply),\n" +
 					"/quit. Anything else is sent as a \"message\" to the current room.",
 				Flags: append([]cli.Flag{
-					chatAddrFlag(), chatNSFlag("/chat"), chatTokenFlag("server access `TOKEN`"),
+					chatAddrsFlag(), chatNSFlag("/chat"), chatTokenFlag("server access `TOKEN`"),
 					chatRoomFlag("join `ROOM` at start and make it the current room"),
 					&cli.StringFlag{Name: "name", EnvVars: []string{"WIREDOJO_NAME", "USER"}, Value: "anon", Usage: "your `NAME` as others see it"},
 				}, chatClientWSFlags()...), // chat_ws.go
@@ -74,7 +94,7 @@ func chatCommand() *cli.Command {
 				Usage:     "send one event and exit",
 				ArgsUsage: "[JSON ...] (each argument one JSON value)",
 				Flags: append([]cli.Flag{
-					chatAddrFlag(), chatNSFlag("/chat"), chatTokenFlag("server access `TOKEN`"),
+					chatAddrsFlag(), chatNSFlag("/chat"), chatTokenFlag("server access `TOKEN`"),
 					&cli.StringFlag{Name: "event", Aliases: []string{"e"}, Usage: "event `NAME` (required)"},
 					chatRoomFlag("join `ROOM` first, so the built-in relay reaches its members"),
 					&cli.BoolFlag{Name: "ack", Usage: "ask for an acknowledgement and print it"},
@@ -86,7 +106,7 @@ func chatCommand() *cli.Command {
 				Name:  "listen",
 				Usage: "print every event received until interrupted",
 				Flags: []cli.Flag{
-					chatAddrFlag(), chatNSFlag("/chat"), chatTokenFlag("server access `TOKEN`"),
+					chatAddrsFlag(), chatNSFlag("/chat"), chatTokenFlag("server access `TOKEN`"),
 					chatRoomFlag("join `ROOM`"),
 					&cli.BoolFlag{Name: "json", Usage: `one JSON object per event: {"ns","event","args","room","id","offset","redelivered"}`},
 					&cli.StringFlag{Name: "client-id", EnvVars: []string{"WIREDOJO_CLIENT_ID"}, Usage: "connect as client `ID`: receive its durable queue, acknowledge each event after printing it, and keep its rooms while away"},
@@ -204,7 +224,12 @@ func chatDial(c *cli.Context, ctx context.Context, auth any, opts tcpchat.Client
 		return nil, nil, usagef("--ns %q: a namespace starts with / and has at most 255 bytes", ns)
 	}
 	opts.Token = c.String("token")
-	cl, err := tcpchat.Dial(ctx, c.String("addr"), opts)
+	addrs, err := chatAddrs(c.String("addr"))
+	if err != nil {
+		return nil, nil, err
+	}
+	opts.Addrs = addrs[1:]
+	cl, err := tcpchat.Dial(ctx, addrs[0], opts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -314,7 +339,12 @@ func chatListen(c *cli.Context) error {
 	if !strings.HasPrefix(ns, "/") || len(ns) > 255 {
 		return usagef("--ns %q: a namespace starts with / and has at most 255 bytes", ns)
 	}
-	cl, err := tcpchat.Dial(ctx, c.String("addr"), opts)
+	addrs, err := chatAddrs(c.String("addr"))
+	if err != nil {
+		return err
+	}
+	opts.Addrs = addrs[1:]
+	cl, err = tcpchat.Dial(ctx, addrs[0], opts)
 	if err != nil {
 		return err
 	}
@@ -366,7 +396,7 @@ func chatListen(c *cli.Context) error {
 	if room != "" {
 		where += " room " + room
 	}
-	fmt.Fprintf(c.App.ErrWriter, "chat: listening on %s at %s; Ctrl-C to stop\n", where, c.String("addr"))
+	fmt.Fprintf(c.App.ErrWriter, "chat: listening on %s at %s; Ctrl-C to stop\n", where, cl.Addr())
 	select {
 	case <-c.Context.Done():
 		return nil
@@ -380,6 +410,31 @@ func nonEmptyArgs(a json.RawMessage) json.RawMessage {
 		return json.RawMessage("[]")
 	}
 	return a
+}
+
+// chatClientAddrs returns the addresses of `chat client` after the
+// WebSocket and TLS flags (chat_ws.go) are applied. With several, each is a
+// HOST:PORT or each a ws:// or wss:// URL: --ws does not rewrite a list.
+func chatClientAddrs(c *cli.Context, opts *tcpchat.ClientOptions) ([]string, error) {
+	addrs, err := chatAddrs(c.String("addr"))
+	if err != nil {
+		return nil, err
+	}
+	if len(addrs) > 1 && c.Bool("ws") {
+		for _, a := range addrs {
+			if !tcpchat.IsWebSocketURL(a) {
+				return nil, usagef("--ws with several addresses: write each as a URL (ws://%s%s,...)", a, tcpchat.WebSocketPath)
+			}
+		}
+	}
+	addr, err := applyChatClientWS(c, opts) // chat_ws.go: reads --addr whole
+	if err != nil {
+		return nil, err
+	}
+	if len(addrs) == 1 {
+		return []string{addr}, nil
+	}
+	return addrs, nil
 }
 
 func chatClient(c *cli.Context) error {
@@ -411,13 +466,14 @@ func chatClient(c *cli.Context) error {
 	if !strings.HasPrefix(ns, "/") || len(ns) > 255 {
 		return usagef("--ns %q: a namespace starts with / and has at most 255 bytes", ns)
 	}
-	addr, err := applyChatClientWS(c, &opts) // chat_ws.go
+	addrs, err := chatClientAddrs(c, &opts)
 	if err != nil {
 		return err
 	}
+	opts.Addrs = addrs[1:]
 	ctx, cancel := context.WithTimeout(c.Context, 10*time.Second)
 	opts.Token = c.String("token")
-	cl, err := tcpchat.Dial(ctx, addr, opts)
+	cl, err := tcpchat.Dial(ctx, addrs[0], opts)
 	cancel()
 	if err != nil {
 		return err
@@ -442,7 +498,7 @@ func chatClient(c *cli.Context) error {
 			rs = append(rs, r)
 		}
 		mu.Unlock()
-		say("%s", paint.f(styleOK, "connected to %s%s as %s", c.String("addr"), ns, name))
+		say("%s", paint.f(styleOK, "connected to %s%s as %s", s.Client().Addr(), ns, name))
 		for _, r := range rs {
 			s.Emit(tcpchat.EventJoin, r) // rooms are server-side: join again after a reconnect
 		}
