@@ -48,13 +48,13 @@ var (
 type Conn struct {
 	nc       net.Conn
 	br       *bufio.Reader
-	server   bool
 	protocol string
+	maxMsg   int64
+	observe  func(sent bool, h Header, payload []byte) // set before use
+	server   bool
 	deflate  bool // permessage-deflate negotiated
 	dp       deflateParams
-	maxMsg   int64
 	closed   atomic.Bool
-	observe  func(sent bool, h Header, payload []byte) // set before use
 
 	// rmu is held for the whole of a read; it guards the fields below.
 	rmu     sync.Mutex
@@ -66,13 +66,21 @@ type Conn struct {
 
 	// wmu guards writes and the fields below.
 	wmu        sync.Mutex
-	writeErr   error
 	closeSent  bool
 	noCompress bool
+	writeErr   error
 	rng        *rand.ChaCha8 // masking keys (client)
-	iov        [2][]byte     // assembled frames and a large payload for writev
-	bufs       net.Buffers   // iov[:], kept here so WriteTo does not allocate
 }
+
+// iovec holds the two pieces of a writev (the assembled frames and a large
+// payload sent from the caller's slice); pooled, so that WriteTo, which
+// takes a *net.Buffers, allocates nothing and a Conn does not carry them.
+type iovec struct {
+	iov  [2][]byte
+	bufs net.Buffers // iov[:]
+}
+
+var iovPool = sync.Pool{New: func() any { return new(iovec) }}
 
 func newConn(nc net.Conn, br *bufio.Reader, server bool, protocol string, deflate bool, dp deflateParams, maxMsg int64) *Conn {
 	if maxMsg == 0 {
@@ -728,10 +736,12 @@ func (c *Conn) appendFrameLocked(buf []byte, fin bool, op OpCode, rsv1 bool, p [
 	buf = AppendHeader(buf, h)
 	if !h.Masked && len(p) > cap(buf)-len(buf) {
 		// The frames so far, this header and the payload in one writev.
-		c.iov[0], c.iov[1] = buf, p
-		c.bufs = c.iov[:]
-		_, err := c.bufs.WriteTo(c.nc)
-		c.iov[0], c.iov[1] = nil, nil
+		v := iovPool.Get().(*iovec)
+		v.iov[0], v.iov[1] = buf, p
+		v.bufs = v.iov[:]
+		_, err := v.bufs.WriteTo(c.nc)
+		v.iov[0], v.iov[1] = nil, nil // keep no reference to p
+		iovPool.Put(v)
 		return buf[:0], err
 	}
 	pos := 0

@@ -3,9 +3,11 @@ package ws
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -184,5 +186,90 @@ func headLenSlow(b []byte) (int, error) {
 			return end, nil
 		}
 		i = end
+	}
+}
+
+// FuzzScanRequest checks scanRequest, the one-pass head scan and parse of
+// the server, against headLen followed by the line-by-line parse.
+func FuzzScanRequest(f *testing.F) {
+	f.Add([]byte("GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: http://a\r\nSec-WebSocket-Protocol: x\r\nSec-WebSocket-Extensions: y\r\n\r\n"))
+	f.Add([]byte("GET / HTTP/1.1\nA: b\n\r\n\r\n"))
+	f.Add([]byte("\r\nGET / HTTP/1.1\r\n\r\n"))
+	f.Add([]byte("GET / HTTP/1.1\r\nbad line\r\nHost: a\r\n"))
+	f.Add(bytes.Repeat([]byte("GET / HTTP/1.1\r\n"), 120))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var got, want request
+		n, err := scanRequest(b, &got)
+		wn, werr := headLen(b, maxHeadSize)
+		if werr != nil {
+			if n != 0 || err != werr {
+				t.Fatalf("scanRequest %d %v, headLen %v", n, err, werr)
+			}
+			return
+		}
+		werr = parseRequestHead(b[:wn], &want)
+		if n != wn || (err == nil) != (werr == nil) || (err != nil && err.Error() != werr.Error()) {
+			t.Fatalf("scanRequest %d %v, reference %d %v", n, err, wn, werr)
+		}
+		if err == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("scanRequest %+v\nreference %+v", got, want)
+		}
+	})
+}
+
+// parseRequestHead is the reference for scanRequest: it parses a whole
+// request head (found by headLen) line by line, as the server did before
+// the two passes became one.
+func parseRequestHead(head []byte, r *request) error {
+	it := lineIter{b: head}
+	first, _ := it.next()
+	var ok bool
+	r.method, r.target, r.proto, ok = splitRequestLine(first)
+	if !ok {
+		return errors.New("malformed request line")
+	}
+	lines := 0
+	for {
+		line, more := it.next()
+		if !more || len(line) == 0 {
+			return nil
+		}
+		if lines++; lines > maxHeadLines {
+			return errors.New("too many header lines")
+		}
+		name, value, ok := splitHeaderLine(line)
+		if !ok {
+			return errors.New("malformed header line")
+		}
+		switch {
+		case equalFold(name, "Host"):
+			r.host = value
+			r.nHost++
+		case equalFold(name, "Upgrade"):
+			r.upgrade = r.upgrade || hasToken(value, "websocket")
+		case equalFold(name, "Connection"):
+			r.connection = r.connection || hasToken(value, "upgrade")
+		case equalFold(name, "Sec-WebSocket-Key"):
+			r.key = value
+			r.nKey++
+		case equalFold(name, "Sec-WebSocket-Version"):
+			r.version = value
+			r.nVersion++
+		case equalFold(name, "Origin"):
+			r.origin = value
+			r.nOrigin++
+		case equalFold(name, "Sec-WebSocket-Protocol"):
+			if r.nProtocols == maxListValues {
+				return errors.New("too many Sec-WebSocket-Protocol lines")
+			}
+			r.protocols[r.nProtocols] = value
+			r.nProtocols++
+		case equalFold(name, "Sec-WebSocket-Extensions"):
+			if r.nExtensions == maxListValues {
+				return errors.New("too many Sec-WebSocket-Extensions lines")
+			}
+			r.extensions[r.nExtensions] = value
+			r.nExtensions++
+		}
 	}
 }

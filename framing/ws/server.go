@@ -63,53 +63,97 @@ type request struct {
 	nExtensions                    int
 }
 
-// parseRequestHead reads a request head (the bytes through the blank line)
-// into r. It fails on a malformed head.
-func parseRequestHead(head []byte, r *request) error {
-	it := lineIter{b: head}
-	first, _ := it.next()
-	var ok bool
-	r.method, r.target, r.proto, ok = splitRequestLine(first)
-	if !ok {
-		return errors.New("malformed request line")
+// scanRequest finds the request head at the start of b (through the blank
+// line) and parses it into r in one pass over its lines. It
+// returns the head's length, ErrShortHTTP when b does not hold the blank
+// line yet (read more and scan again), errHeadTooLarge when there is no
+// blank line in the first maxHeadSize bytes, or the first parse error once
+// the whole head is there (so the refusal follows the whole request). It
+// accepts bare "\n" line ends, as headLen does. r must be zero.
+func scanRequest(b []byte, r *request) (int, error) {
+	if len(b) > maxHeadSize {
+		b = b[:maxHeadSize]
 	}
+	var perr error
 	lines := 0
-	for {
-		line, more := it.next()
-		if !more || len(line) == 0 {
-			return nil
+	for i := 0; ; {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			if len(b) >= maxHeadSize {
+				return 0, errHeadTooLarge
+			}
+			return 0, ErrShortHTTP
 		}
-		if lines++; lines > maxHeadLines {
-			return errors.New("too many header lines")
-		}
-		name, value, ok := splitHeaderLine(line)
-		if !ok {
-			return errors.New("malformed header line")
+		end := i + j + 1
+		line := b[i : end-1]
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
 		}
 		switch {
-		case equalFold(name, "Host"):
+		case i == 0:
+			var ok bool
+			if r.method, r.target, r.proto, ok = splitRequestLine(line); !ok {
+				perr = errors.New("malformed request line")
+			}
+		case len(line) == 0:
+			return end, perr
+		case perr != nil:
+		case lines == maxHeadLines:
+			perr = errors.New("too many header lines")
+		default:
+			lines++
+			perr = r.header(line)
+		}
+		i = end
+	}
+}
+
+// header records one header line of a request.
+func (r *request) header(line []byte) error {
+	name, value, ok := splitHeaderLine(line)
+	if !ok {
+		return errors.New("malformed header line")
+	}
+	// The names we look for all differ in length.
+	switch len(name) {
+	case len("Host"):
+		if equalFold(name, "Host") {
 			r.host = value
 			r.nHost++
-		case equalFold(name, "Upgrade"):
-			r.upgrade = r.upgrade || hasToken(value, "websocket")
-		case equalFold(name, "Connection"):
-			r.connection = r.connection || hasToken(value, "upgrade")
-		case equalFold(name, "Sec-WebSocket-Key"):
-			r.key = value
-			r.nKey++
-		case equalFold(name, "Sec-WebSocket-Version"):
-			r.version = value
-			r.nVersion++
-		case equalFold(name, "Origin"):
+		}
+	case len("Origin"):
+		if equalFold(name, "Origin") {
 			r.origin = value
 			r.nOrigin++
-		case equalFold(name, "Sec-WebSocket-Protocol"):
+		}
+	case len("Upgrade"):
+		if equalFold(name, "Upgrade") {
+			r.upgrade = r.upgrade || hasToken(value, "websocket")
+		}
+	case len("Connection"):
+		if equalFold(name, "Connection") {
+			r.connection = r.connection || hasToken(value, "upgrade")
+		}
+	case len("Sec-WebSocket-Key"):
+		if equalFold(name, "Sec-WebSocket-Key") {
+			r.key = value
+			r.nKey++
+		}
+	case len("Sec-WebSocket-Version"):
+		if equalFold(name, "Sec-WebSocket-Version") {
+			r.version = value
+			r.nVersion++
+		}
+	case len("Sec-WebSocket-Protocol"):
+		if equalFold(name, "Sec-WebSocket-Protocol") {
 			if r.nProtocols == maxListValues {
 				return errors.New("too many Sec-WebSocket-Protocol lines")
 			}
 			r.protocols[r.nProtocols] = value
 			r.nProtocols++
-		case equalFold(name, "Sec-WebSocket-Extensions"):
+		}
+	case len("Sec-WebSocket-Extensions"):
+		if equalFold(name, "Sec-WebSocket-Extensions") {
 			if r.nExtensions == maxListValues {
 				return errors.New("too many Sec-WebSocket-Extensions lines")
 			}
@@ -117,6 +161,7 @@ func parseRequestHead(head []byte, r *request) error {
 			r.nExtensions++
 		}
 	}
+	return nil
 }
 
 // refusal is a handshake refusal: an HTTP status and the reason sent.
@@ -248,19 +293,18 @@ func (u *Upgrader) Upgrade(nc net.Conn, br *bufio.Reader) (*Conn, error) {
 		timeout = DefaultHandshakeTimeout
 	}
 	nc.SetDeadline(time.Now().Add(timeout))
-	head, err := peekHead(br)
+	var r request
+	n, err := readRequest(br, &r)
 	if err != nil {
-		if errors.Is(err, errHeadTooLarge) {
+		switch {
+		case errors.Is(err, errHeadTooLarge):
 			return nil, u.refuse(nc, &refusal{http.StatusRequestHeaderFieldsTooLarge, "the handshake request is larger than " + strconv.Itoa(maxHeadSize) + " bytes"})
-		}
-		if errors.Is(err, ErrNotHTTP) {
+		case errors.Is(err, ErrNotHTTP):
 			return nil, u.refuse(nc, &refusal{http.StatusBadRequest, "malformed HTTP request"})
+		case n > 0: // the head is there but malformed
+			return nil, u.refuse(nc, &refusal{http.StatusBadRequest, err.Error()})
 		}
 		return nil, fmt.Errorf("ws: reading the handshake request: %w", err)
-	}
-	var r request
-	if err := parseRequestHead(head, &r); err != nil {
-		return nil, u.refuse(nc, &refusal{http.StatusBadRequest, err.Error()})
 	}
 	if rf := u.check(&r); rf != nil {
 		return nil, u.refuse(nc, rf)
@@ -268,7 +312,7 @@ func (u *Upgrader) Upgrade(nc net.Conn, br *bufio.Reader) (*Conn, error) {
 	protocol, ext, dp := u.negotiate(&r)
 	bp := writeBufPool.Get().(*[]byte)
 	resp := appendResponse((*bp)[:0], r.key, protocol, ext)
-	br.Discard(len(head))
+	br.Discard(n)
 	_, err = nc.Write(resp)
 	writeBufPool.Put(bp)
 	if err != nil {
@@ -303,6 +347,38 @@ func peekHead(br *bufio.Reader) ([]byte, error) {
 				return nil, errHeadTooLarge
 			}
 			return nil, err
+		}
+	}
+}
+
+// readRequest reads the request head into br's buffer (without consuming
+// it) and parses it into r. It returns the head's length, also with a
+// parse error (n > 0: the head is complete but malformed).
+func readRequest(br *bufio.Reader, r *request) (int, error) {
+	want := 1
+	for {
+		b, err := br.Peek(want)
+		if len(b) > 0 {
+			all, _ := br.Peek(br.Buffered())
+			n, serr := scanRequest(all, r)
+			switch {
+			case serr == nil:
+				return n, nil
+			case serr != ErrShortHTTP:
+				return n, serr
+			case len(all) >= br.Size():
+				return 0, errHeadTooLarge
+			case !plausibleHTTPStart(all):
+				return 0, ErrNotHTTP
+			}
+			*r = request{} // scan again with more bytes
+			want = len(all) + 1
+		}
+		if err != nil {
+			if err == bufio.ErrBufferFull {
+				return 0, errHeadTooLarge
+			}
+			return 0, err
 		}
 	}
 }
