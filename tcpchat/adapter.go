@@ -1,6 +1,9 @@
 package tcpchat
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // Room lifecycle event kinds, as socket.io's adapter names them.
 const (
@@ -171,8 +174,26 @@ func (a *MemoryAdapter) SocketRooms(s *Socket) []string {
 	return append([]string(nil), a.of[s]...)
 }
 
-// Broadcast implements Adapter.
+// Broadcast implements Adapter. Sockets whose queue is full are waited
+// for after the adapter's lock is released (Socket.SendWait), all with one
+// deadline, so a broadcast waits Options.SlowConsumerWait at most.
 func (a *MemoryAdapter) Broadcast(m *Message, opts BroadcastOptions) int {
+	n, full := a.broadcastLocked(m, opts)
+	if len(full) == 0 {
+		return n
+	}
+	deadline := time.Now().Add(full[0].c.srv.opts.SlowConsumerWait)
+	for _, s := range full {
+		if s.SendWait(m, deadline) {
+			n++
+		}
+	}
+	return n
+}
+
+// broadcastLocked queues m for every selected socket that has room and
+// returns the count and the sockets whose queue was full.
+func (a *MemoryAdapter) broadcastLocked(m *Message, opts BroadcastOptions) (n int, full []*Socket) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	var except map[*Socket]struct{}
@@ -184,7 +205,6 @@ func (a *MemoryAdapter) Broadcast(m *Message, opts BroadcastOptions) int {
 			}
 		}
 	}
-	n := 0
 	deliver := func(s *Socket) {
 		if s == opts.Exclude {
 			return
@@ -194,8 +214,12 @@ func (a *MemoryAdapter) Broadcast(m *Message, opts BroadcastOptions) int {
 				return
 			}
 		}
-		if s.Send(m, opts.Volatile) {
+		queued, isFull := s.TrySend(m, opts.Volatile)
+		switch {
+		case queued:
 			n++
+		case isFull:
+			full = append(full, s)
 		}
 	}
 	switch len(opts.Rooms) {
@@ -219,7 +243,7 @@ func (a *MemoryAdapter) Broadcast(m *Message, opts BroadcastOptions) int {
 			}
 		}
 	}
-	return n
+	return n, full
 }
 
 // Size implements Adapter.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -401,6 +402,84 @@ func TestSlowConsumerIsCut(t *testing.T) {
 		t.Fatalf("closed with %v, want ErrSlowConsumer", err)
 	}
 	if st := srv.Stats(); st.SlowConsumerCuts != 1 || st.Connections != 1 {
+		t.Fatalf("stats: %+v", st)
+	}
+}
+
+// A burst far larger than the send queue reaches a recipient that reads
+// slower than the publisher sends: the broadcast waits for room (the
+// publisher is slowed down) instead of cutting the recipient.
+func TestBurstWaitsForSlowReader(t *testing.T) {
+	t.Parallel()
+	reasons := make(chan error, 8)
+	srv := tcpchat.NewServer(tcpchat.Options{SendQueue: 16, OnClose: func(ci tcpchat.CloseInfo) { reasons <- ci.Reason }})
+	ns := srv.Of("/")
+	addr := chattest.NewServer(t, srv)
+	slow := chattest.DialRaw(t, addr, true)
+	slow.Conn.(*net.TCPConn).SetReadBuffer(64 << 10)
+	slow.Handshake(t, "")
+	slow.Join(t, "/")
+
+	const events = 20000 // 20 MB: more than the kernel's buffers hold
+	arg := `"` + strings.Repeat("b", 1000) + `"`
+	got := make(chan error, 1)
+	go func() {
+		for i := 0; i < events; i++ {
+			if i%1000 == 0 {
+				time.Sleep(20 * time.Millisecond) // a reader slower than the burst
+			}
+			p, err := slow.Read()
+			if err != nil {
+				got <- fmt.Errorf("event %d: %w", i, err)
+				return
+			}
+			if want := `[` + strconv.Itoa(i) + `,` + arg + `]`; p.Type != wire.TypeEvent || string(p.Args) != want {
+				got <- fmt.Errorf("event %d: got %s %.40s", i, p.Type, p.Args)
+				return
+			}
+		}
+		got <- nil
+	}()
+	for i := 0; i < events; i++ {
+		if n, err := ns.To().EmitRaw("burst", json.RawMessage(`[`+strconv.Itoa(i)+`,`+arg+`]`)); n != 1 || err != nil {
+			t.Fatalf("emit %d: queued for %d (%v), want 1", i, n, err)
+		}
+	}
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	st := srv.Stats()
+	if st.SlowConsumerCuts != 0 || st.SendWaits == 0 {
+		t.Fatalf("stats %+v: want waits and no cut", st)
+	}
+	select {
+	case err := <-reasons:
+		t.Fatalf("a connection ended: %v", err)
+	default:
+	}
+}
+
+// With a negative SlowConsumerWait a full queue cuts at once, and a
+// broadcast never waits.
+func TestSlowConsumerNoWait(t *testing.T) {
+	t.Parallel()
+	reasons := make(chan error, 1)
+	srv := tcpchat.NewServer(tcpchat.Options{SendQueue: 8, SlowConsumerWait: -1, WriteTimeout: time.Minute,
+		OnClose: func(ci tcpchat.CloseInfo) { reasons <- ci.Reason }})
+	ns := srv.Of("/")
+	addr := chattest.NewServer(t, srv)
+	stuck := chattest.DialRaw(t, addr, true)
+	stuck.Conn.(*net.TCPConn).SetReadBuffer(4096)
+	stuck.Handshake(t, "")
+	stuck.Join(t, "/")
+	big := json.RawMessage(`["` + strings.Repeat("x", 64<<10) + `"]`)
+	for i := 0; i < 200; i++ {
+		ns.To().EmitRaw("big", big)
+	}
+	if err := <-reasons; !errors.Is(err, tcpchat.ErrSlowConsumer) {
+		t.Fatalf("closed with %v, want ErrSlowConsumer", err)
+	}
+	if st := srv.Stats(); st.SlowConsumerCuts != 1 || st.SendWaits != 0 {
 		t.Fatalf("stats: %+v", st)
 	}
 }

@@ -34,6 +34,7 @@ type conn struct {
 	closed  bool          // guarded by mu; no more sends
 	reason  error         // guarded by mu; why the connection ended
 	drained chan struct{} // guarded by mu; closed when the final packet is written
+	room    chan struct{} // guarded by mu; closed when a full queue drains or the connection closes
 
 	// Owned by the reading goroutine. The decoded packet and the event
 	// handed to handlers are borrowed from a pool per packet, so an idle
@@ -59,41 +60,51 @@ func (c *conn) remoteAddr() string {
 	return "?"
 }
 
-// enqueue queues m without waiting and starts the writer when needed.
-func (c *conn) enqueue(m *Message, volatile bool) bool {
-	return c.enqueueFinal(m, volatile, false)
-}
+// sendFlags say how a packet is queued.
+type sendFlags uint8
 
-// enqueueFinal is enqueue; with final, m is the last packet: the writer
-// closes the connection after it.
-func (c *conn) enqueueFinal(m *Message, volatile, final bool) bool {
+const (
+	// sendVolatile drops the packet when others are queued already.
+	sendVolatile sendFlags = 1 << iota
+	// sendFinal queues the last packet: the writer closes the connection
+	// after it.
+	sendFinal
+	// sendForce queues the packet even when the queue is full: small
+	// control packets (pings) that must not wait or cut.
+	sendForce
+)
+
+// offerResult is what offer did with a packet.
+type offerResult uint8
+
+const (
+	offerQueued  offerResult = iota // queued
+	offerDropped                    // the connection is closing, or a volatile packet met a busy queue
+	offerFull                       // the queue is full: nothing was queued
+)
+
+// offer queues m without waiting and starts the writer when needed.
+func (c *conn) offer(m *Message, f sendFlags) offerResult {
 	c.mu.Lock()
 	if c.closed || c.closing {
 		c.mu.Unlock()
-		return false
+		return offerDropped
 	}
 	if c.q == nil {
 		c.q = getQueue()
 	}
-	if volatile && len(c.q.s) > 0 {
+	if f&sendVolatile != 0 && len(c.q.s) > 0 {
 		c.mu.Unlock()
 		c.srv.metrics.volatileDrops.Add(1)
-		return false
+		return offerDropped
 	}
-	if len(c.q.s) >= c.srv.opts.SendQueue && !final {
-		c.closed = true
-		if c.reason == nil {
-			c.reason = ErrSlowConsumer
-		}
+	if len(c.q.s) >= c.srv.opts.SendQueue && f&(sendFinal|sendForce) == 0 {
 		c.mu.Unlock()
-		c.srv.metrics.slowCuts.Add(1)
-		c.srv.logf("tcpchat: %s (session %s): %v: cut after %d queued packets", c.remoteAddr(), c.session, ErrSlowConsumer, c.srv.opts.SendQueue)
-		c.t.Close()
-		return false
+		return offerFull
 	}
 	m.retain()
 	c.q.s = append(c.q.s, m)
-	if final {
+	if f&sendFinal != 0 {
 		c.closing = true
 		c.drained = make(chan struct{})
 	}
@@ -103,7 +114,68 @@ func (c *conn) enqueueFinal(m *Message, volatile, final bool) bool {
 		go c.writeLoop()
 	}
 	c.mu.Unlock()
-	return true
+	return offerQueued
+}
+
+// enqueue queues m, waiting up to Options.SlowConsumerWait for room in a
+// full queue; it reports whether m was queued. The caller must hold no lock
+// that the connection's writer or other senders need.
+func (c *conn) enqueue(m *Message, volatile bool) bool {
+	var f sendFlags
+	if volatile {
+		f = sendVolatile
+	}
+	switch c.offer(m, f) {
+	case offerQueued:
+		return true
+	case offerFull:
+		return c.waitRoom(m, time.Now().Add(c.srv.opts.SlowConsumerWait))
+	}
+	return false
+}
+
+// waitRoom queues m once the full queue has room, or cuts the connection
+// as a slow consumer when deadline passes first.
+func (c *conn) waitRoom(m *Message, deadline time.Time) bool {
+	if wait := time.Until(deadline); wait > 0 {
+		c.srv.metrics.sendWaits.Add(1)
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		for {
+			// Arm the signal before offering again, so that a drain
+			// between the two is not missed.
+			c.mu.Lock()
+			if c.room == nil {
+				c.room = make(chan struct{})
+			}
+			room := c.room
+			c.mu.Unlock()
+			switch c.offer(m, 0) {
+			case offerQueued:
+				return true
+			case offerDropped:
+				return false
+			}
+			select {
+			case <-room:
+				continue
+			case <-t.C:
+			}
+			break // the deadline passed
+		}
+	}
+	c.srv.metrics.slowCuts.Add(1)
+	c.srv.logf("tcpchat: %s (session %s): %v: its queue of %d packets stayed full for %v", c.remoteAddr(), c.session, ErrSlowConsumer, c.srv.opts.SendQueue, max(c.srv.opts.SlowConsumerWait, 0))
+	c.cut(ErrSlowConsumer)
+	return false
+}
+
+// wakeLocked wakes the senders waiting for room; c.mu is held.
+func (c *conn) wakeLocked() {
+	if c.room != nil {
+		close(c.room)
+		c.room = nil
+	}
 }
 
 // payloadPool holds the [][]byte batches of writers.
@@ -136,6 +208,7 @@ func (c *conn) writeLoop() {
 			if final {
 				c.closed = true
 			}
+			c.wakeLocked()
 			drained := c.drained
 			c.mu.Unlock()
 			if final {
@@ -147,6 +220,7 @@ func (c *conn) writeLoop() {
 			return
 		}
 		c.q, local = local, c.q
+		c.wakeLocked()
 		c.mu.Unlock()
 
 		batch := (*pp)[:0]
@@ -220,6 +294,7 @@ func (c *conn) cut(reason error) {
 	}
 	c.closed = true
 	drained := c.drained
+	c.wakeLocked()
 	c.mu.Unlock()
 	c.t.Close()
 	if drained != nil {
@@ -238,7 +313,7 @@ func (c *conn) shutdown(code uint16, reason string) {
 		c.reason = &ServerError{Code: code, Reason: reason}
 	}
 	c.mu.Unlock()
-	ok := c.enqueueFinal(m, false, true)
+	ok := c.offer(m, sendFinal) == offerQueued
 	m.Release()
 	if !ok {
 		c.cut(&ServerError{Code: code, Reason: reason})

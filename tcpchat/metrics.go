@@ -21,6 +21,7 @@ type metrics struct {
 	rateCuts      atomic.Int64
 	badPackets    atomic.Int64
 	volatileDrops atomic.Int64
+	sendWaits     atomic.Int64 // sends that waited for room in a full queue (conn.go)
 	recovered     atomic.Int64 // sessions resumed (recovery.go)
 	replayed      atomic.Int64 // broadcasts replayed to resumed sessions
 	reg           *prometheus.Registry
@@ -51,6 +52,7 @@ func newMetrics(s *Server) *metrics {
 	counter("rate_limit_cuts_total", "Connections cut for exceeding the rate limit.", &m.rateCuts)
 	counter("bad_packets_total", "Malformed packets or oversized frames received.", &m.badPackets)
 	counter("volatile_drops_total", "Volatile packets dropped for busy recipients.", &m.volatileDrops)
+	counter("send_waits_total", "Sends that waited for room in a recipient's full send queue (backpressure).", &m.sendWaits)
 	counter("sessions_recovered_total", "Connections that resumed a session (connection state recovery).", &m.recovered)
 	counter("broadcasts_replayed_total", "Missed broadcasts sent to resumed sessions.", &m.replayed)
 	d := s.dur
@@ -89,6 +91,7 @@ type Stats struct {
 	RateLimitCuts    int64 // connections cut for exceeding the rate limit
 	BadPackets       int64 // malformed packets and oversized frames
 	VolatileDrops    int64 // volatile packets dropped for busy recipients
+	SendWaits        int64 // sends that waited for room in a full send queue
 }
 
 // Stats returns the server's counters.
@@ -102,5 +105,6 @@ func (s *Server) Stats() Stats {
 		RateLimitCuts:    m.rateCuts.Load(),
 		BadPackets:       m.badPackets.Load(),
 		VolatileDrops:    m.volatileDrops.Load(),
+		SendWaits:        m.sendWaits.Load(),
 	}
 }

@@ -15,6 +15,7 @@ const (
 	DefaultPingTimeout      = 20 * time.Second
 	DefaultWriteTimeout     = 10 * time.Second
 	DefaultSendQueue        = 1024
+	DefaultSlowConsumerWait = 2 * time.Second
 	DefaultRateLimit        = 1000 // packets per second
 	DefaultRateBurst        = 2000
 	DefaultExpireInterval   = 5 * time.Second
@@ -36,9 +37,16 @@ type Options struct {
 	// not read within it is cut as a slow consumer.
 	WriteTimeout time.Duration
 	// SendQueue bounds the packets queued per connection (default 1024).
-	// A connection whose queue is full is cut (ErrSlowConsumer); a
-	// broadcast never waits for it.
 	SendQueue int
+	// SlowConsumerWait is how long a send waits for room in a full send
+	// queue before the connection is cut as a slow consumer
+	// (ErrSlowConsumer); default 2 s, negative cuts at once. While a
+	// broadcast waits, the connection it came from is not read, so the
+	// publisher is slowed to the pace of its slowest recipient (TCP
+	// backpressure) instead of a burst costing a recipient its connection.
+	// The wait happens outside every lock; other recipients of that
+	// broadcast already have it queued.
+	SlowConsumerWait time.Duration
 	// RateLimit is the packets per second a connection may send, with
 	// RateBurst packets of burst (defaults 1000/s and 2000). A negative
 	// RateLimit turns the limit off.
@@ -117,6 +125,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.SendQueue <= 0 {
 		o.SendQueue = DefaultSendQueue
+	}
+	if o.SlowConsumerWait == 0 {
+		o.SlowConsumerWait = DefaultSlowConsumerWait
 	}
 	if o.RateLimit == 0 {
 		o.RateLimit = DefaultRateLimit

@@ -369,7 +369,7 @@ func (s *Server) heartbeat() {
 		m := newMessage()
 		m.buf = (&wire.Packet{Type: wire.TypePing}).AppendTo(m.buf)
 		for _, c := range batch {
-			c.enqueue(m, false)
+			c.offer(m, sendForce) // a ping never waits for a busy queue
 		}
 		m.Release()
 		clear(batch)

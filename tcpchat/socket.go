@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
@@ -113,11 +114,33 @@ func (s *Socket) Broadcast() BroadcastOperator { return BroadcastOperator{ns: s.
 // To selects the members of rooms, except this socket.
 func (s *Socket) To(rooms ...string) BroadcastOperator { return s.Broadcast().To(rooms...) }
 
-// Send queues an encoded packet for the socket's connection without
-// waiting; it reports whether the packet was queued. A volatile packet is
-// dropped when others are waiting. A full queue cuts the connection
-// (ErrSlowConsumer). Adapters use it to deliver broadcasts.
+// Send queues an encoded packet for the socket's connection; it reports
+// whether the packet was queued. A volatile packet is dropped when others
+// are waiting. When the queue is full, Send waits up to
+// Options.SlowConsumerWait for room and then cuts the connection
+// (ErrSlowConsumer), so it must not be called with a lock held that other
+// senders need: adapters that deliver under a lock use TrySend and wait
+// with SendWait after unlocking.
 func (s *Socket) Send(m *Message, volatile bool) bool { return s.c.enqueue(m, volatile) }
+
+// TrySend queues m without waiting. It reports whether m was queued and,
+// when it was not, whether that was because the queue is full (then
+// SendWait can wait for room) rather than the connection closing or a
+// volatile packet being dropped.
+func (s *Socket) TrySend(m *Message, volatile bool) (queued, full bool) {
+	var f sendFlags
+	if volatile {
+		f = sendVolatile
+	}
+	r := s.c.offer(m, f)
+	return r == offerQueued, r == offerFull
+}
+
+// SendWait queues m once the socket's full queue has room; when deadline
+// passes first, the connection is cut as a slow consumer and SendWait
+// reports false. Give every socket of one broadcast the same deadline
+// (now + SlowConsumerWait) so that the broadcast waits that long at most.
+func (s *Socket) SendWait(m *Message, deadline time.Time) bool { return s.c.waitRoom(m, deadline) }
 
 // Emit sends an event to this socket.
 func (s *Socket) Emit(event string, args ...any) error {
