@@ -4,10 +4,18 @@ package main
 // under its clients, Redis restarted under the nodes, a full disk.
 
 import (
+	"context"
+	"encoding/json"
 	"net"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/wiredojo/wiredojo/internal/redistest"
+	"github.com/wiredojo/wiredojo/tcpchat"
 )
 
 // deadAddr returns a loopback address nothing listens on.
@@ -50,5 +58,175 @@ func TestChatAddrList(t *testing.T) {
 	code, _, e := chatRun(t, "", "chat", "emit", "--addr", dead+","+dead, "--event", "hi")
 	if code != exitRuntime || !strings.Contains(e, "no server of 2 answered") {
 		t.Fatalf("two dead servers: exit %d %s", code, e)
+	}
+}
+
+// durableStream emits n durable events ("s", [i]) to room on addr, one
+// after the other, each waiting for the server's answer; it sends the
+// index of every acknowledged emit on acked and closes it at the end (all
+// sent, or the first failure).
+func durableStream(t *testing.T, ctx context.Context, addr, room string, n int) <-chan int {
+	t.Helper()
+	cl, err := tcpchat.Dial(ctx, addr, tcpchat.ClientOptions{NoReconnect: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock, err := cl.Connect(ctx, "/chat", nil)
+	if err != nil {
+		cl.Close()
+		t.Fatal(err)
+	}
+	acked := make(chan int, n)
+	go func() {
+		defer close(acked)
+		defer cl.Close()
+		for i := range n {
+			req := tcpchat.DurableRequest{Rooms: []string{room}, Event: "s", Args: json.RawMessage("[" + strconv.Itoa(i) + "]")}
+			reply, err := sock.EmitWithAck(ctx, tcpchat.EventDurable, req)
+			if err != nil || !strings.Contains(string(reply), `"recipients":1`) {
+				t.Logf("durable emit %d: %s %v", i, reply, err)
+				return
+			}
+			acked <- i
+		}
+	}()
+	return acked
+}
+
+// orderedOnce records the arguments of the durable events "s" a client
+// handles (on its reading goroutine) and reports when it has every one of
+// 0..n-1.
+type orderedOnce struct {
+	mu   sync.Mutex
+	got  []int
+	n    int
+	done chan struct{}
+}
+
+func newOrderedOnce(n int) *orderedOnce { return &orderedOnce{n: n, done: make(chan struct{})} }
+
+func (o *orderedOnce) handle(e *tcpchat.Event) {
+	var i int
+	if err := e.Bind(&i); err != nil {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.got = append(o.got, i)
+	if len(o.got) == o.n {
+		close(o.done)
+	}
+}
+
+// check fails unless 0..n-1 arrived once each, in order.
+func (o *orderedOnce) check(t *testing.T) {
+	t.Helper()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for i, v := range o.got {
+		if v != i {
+			t.Fatalf("event %d is [%d], want [%d] (each once, in order): %v", i, v, i, o.got)
+		}
+	}
+	if len(o.got) != o.n {
+		t.Fatalf("%d events handled, want %d", len(o.got), o.n)
+	}
+}
+
+// A node killed with SIGKILL in the middle of a stream of durable emits:
+// its listener moves to another node and every acknowledged emit arrives
+// there once, in order. A node stopped gracefully hands its session over:
+// the listener resumes it on the next node.
+func TestChatNodeKilledClientsResumeElsewhere(t *testing.T) {
+	rs := redistest.Start(t, redistest.Config{AppendFsync: "always"})
+	var nodes []*chatChild
+	for range 3 {
+		nodes = append(nodes, startChatServeProcess(t, "--redis", rs.URL()))
+	}
+	a, b, c := nodes[0], nodes[1], nodes[2]
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	const n = 300
+	rec := newOrderedOnce(n)
+	connected := make(chan string, 8)
+	lis, err := tcpchat.Dial(ctx, a.addr, tcpchat.ClientOptions{ClientID: "L", Addrs: []string{b.addr, c.addr},
+		BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lis.Close()
+	s := lis.Socket("/chat")
+	s.On("s", rec.handle)
+	s.OnConnect(func(s *tcpchat.ClientSocket) { connected <- s.Client().Addr() })
+	if _, err := lis.Connect(ctx, "/chat", nil); err != nil {
+		t.Fatal(err)
+	}
+	<-connected
+	if _, err := s.EmitWithAck(ctx, tcpchat.EventJoin, "news"); err != nil {
+		t.Fatal(err)
+	}
+
+	acked := durableStream(t, ctx, c.addr, "news", n)
+	for range 20 {
+		if _, ok := <-acked; !ok {
+			t.Fatal("the stream ended early")
+		}
+	}
+	a.kill9(t)
+	rec.mu.Lock()
+	beforeKill := len(rec.got)
+	rec.mu.Unlock()
+	count := 20
+	for range acked {
+		count++
+	}
+	if count != n {
+		t.Fatalf("node C acknowledged %d of %d durable emits while A died", count, n)
+	}
+	select {
+	case <-rec.done:
+	case <-ctx.Done():
+		rec.mu.Lock()
+		t.Fatalf("after the kill: %d of %d acknowledged emits arrived", len(rec.got), n)
+	}
+	rec.check(t)
+	if got := lis.Addr(); got != b.addr {
+		t.Fatalf("the listener is on %s, want node B %s", got, b.addr)
+	}
+	// A killed node saved no session: the listener starts a new one on B;
+	// its room comes back with its client id's durable membership.
+	if lis.Resumed() {
+		t.Fatal("resumed a session that the killed node never saved")
+	}
+	t.Logf("%d durable emits, %d handled on A before the kill, the rest on B", n, beforeKill)
+
+	// B stops gracefully: it saves the session in Redis and the listener
+	// resumes it on C, with its room (a plain broadcast from C reaches it).
+	session := lis.SessionID()
+	b.stop(t)
+	select {
+	case got := <-connected:
+		for got == b.addr { // the connect on B before the stop
+			got = <-connected
+		}
+		if got != c.addr {
+			t.Fatalf("after B stopped: connected to %s, want %s", got, c.addr)
+		}
+	case <-ctx.Done():
+		t.Fatal("the listener did not move to C")
+	}
+	if !lis.Resumed() || lis.SessionID() != session {
+		t.Fatalf("on C: resumed %v, session %s (was %s)", lis.Resumed(), lis.SessionID(), session)
+	}
+	plain := make(chan struct{})
+	s.On("plain", func(*tcpchat.Event) { close(plain) })
+	if code, o, e := chatRun(t, "", "chat", "emit", "--addr", c.addr, "--room", "news", "--event", "plain", "1"); code != 0 {
+		t.Fatalf("plain emit: %d %s %s", code, o, e)
+	}
+	select {
+	case <-plain:
+	case <-ctx.Done():
+		t.Fatal("a room broadcast on C did not reach the resumed listener")
 	}
 }
