@@ -25,6 +25,11 @@ const compressMin = 64
 // minReadBuf is the smallest read buffer a Conn works with.
 const minReadBuf = 4096
 
+// readBufSize is the size of the read buffers this package makes (Dial,
+// Upgrade without a reader, UpgradeHTTP): twice minReadBuf, so that a
+// 4 KiB message and its header arrive with one read system call, not two.
+const readBufSize = 8 << 10
+
 // writeBufSize is the size of the pooled buffers frames are assembled in.
 const writeBufSize = 16 << 10
 

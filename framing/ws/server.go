@@ -280,13 +280,15 @@ func appendRefusal(dst []byte, rf *refusal) []byte {
 // bytes already read from nc (the request, or its start) and reads the rest
 // from nc; pass nil when nothing was read yet. If the first bytes were read
 // into a slice, wrap them: bufio.NewReader(io.MultiReader(bytes.NewReader(b), nc)).
+// A reader smaller than 4 KiB is wrapped in a larger one; with one of 8 KiB
+// (what nil gets) a 4 KiB message arrives in one read system call.
 //
 // On success the returned Conn owns nc and br. On refusal the HTTP error
 // (status and reason) was sent, nc is left open for the caller to close, and
 // the error is a *HandshakeError.
 func (u *Upgrader) Upgrade(nc net.Conn, br *bufio.Reader) (*Conn, error) {
 	if br == nil {
-		br = bufio.NewReaderSize(nc, 4096)
+		br = bufio.NewReaderSize(nc, readBufSize)
 	}
 	timeout := u.HandshakeTimeout
 	if timeout <= 0 {
@@ -456,7 +458,7 @@ func (u *Upgrader) UpgradeHTTP(w http.ResponseWriter, req *http.Request) (*Conn,
 	br := brw.Reader
 	if br.Buffered() == 0 {
 		// net/http's reader is sized for HTTP; start afresh.
-		br = bufio.NewReaderSize(nc, 4096)
+		br = bufio.NewReaderSize(nc, readBufSize)
 	}
 	return newConn(nc, br, true, protocol, ext != "", dp, u.MaxMessageSize), nil
 }

@@ -1,7 +1,6 @@
 package wsecho
 
 import (
-	"bufio"
 	"errors"
 	"net"
 	"sync"
@@ -76,7 +75,7 @@ func (s *Server) handle(nc net.Conn) {
 		nc.Close()
 		s.wg.Done()
 	}()
-	c, err := s.Upgrader.Upgrade(nc, bufio.NewReaderSize(nc, 4096))
+	c, err := s.Upgrader.Upgrade(nc, nil)
 	if err != nil {
 		s.report(nc.RemoteAddr(), err)
 		return
