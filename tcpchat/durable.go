@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/wiredojo/wiredojo/tcpchat/store"
@@ -259,14 +262,14 @@ func (ns *Namespace) EmitDurableRaw(ctx context.Context, to DurableTarget, event
 		}
 		m, err := st.Members(ctx, store.Sub{Namespace: ns.name, Room: r})
 		if err != nil {
-			return DurableResult{}, fmt.Errorf("tcpchat: durable emit: members of room %q: %w", r, err)
+			return DurableResult{}, srv.emitFailed(event, fmt.Errorf("members of room %q: %w", r, err))
 		}
 		recips = append(recips, m...)
 	}
 	msgRooms := to.Rooms
 	id, _, err := st.Append(ctx, store.Message{Namespace: ns.name, Event: event, Rooms: msgRooms, Payload: args}, recips, nil)
 	if err != nil {
-		return DurableResult{}, fmt.Errorf("tcpchat: durable emit %q: %w", event, err)
+		return DurableResult{}, srv.emitFailed(event, err)
 	}
 	recips, _ = store.Dedupe(recips)
 	srv.dur.emits.Add(1)
@@ -276,6 +279,20 @@ func (ns *Namespace) EmitDurableRaw(ctx context.Context, to DurableTarget, event
 		srv.opts.OnDurable(recips)
 	}
 	return DurableResult{ID: id.String(), Recipients: len(recips)}, nil
+}
+
+// emitFailed counts a durable emit that the store refused (in
+// DurableStats.StoreErrors) and returns its error with what to do.
+func (s *Server) emitFailed(event string, err error) error {
+	s.durableError("durable emit "+event, err)
+	var ne net.Error
+	switch {
+	case errors.Is(err, store.ErrDiskFull), errors.Is(err, store.ErrPayloadTooLarge):
+		return fmt.Errorf("tcpchat: durable emit %q not queued: %w", event, err)
+	case errors.As(err, &ne), errors.Is(err, context.DeadlineExceeded), errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("tcpchat: durable emit %q not queued: the store is unreachable (is Redis running?); retry when it is back: %w", event, err)
+	}
+	return fmt.Errorf("tcpchat: durable emit %q not queued: %w", event, err)
 }
 
 // WakeClients makes the server send pending queued events to the local

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -229,4 +230,74 @@ func TestChatNodeKilledClientsResumeElsewhere(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("a room broadcast on C did not reach the resumed listener")
 	}
+}
+
+// Redis restarted under two nodes: a durable emit while it is down fails
+// at once with a clear error and the nodes stay up; after the restart the
+// durable messages queued for an offline client before it are delivered,
+// and broadcasts cross the nodes again.
+func TestChatRedisRestartUnderNodes(t *testing.T) {
+	rs := redistest.Start(t, redistest.Config{AppendFsync: "always"})
+	a := startChatServeProcess(t, "--redis", rs.URL())
+	b := startChatServeProcess(t, "--redis", rs.URL())
+
+	// O joins room r as a durable client id, then goes away.
+	_, lerr, lstop := chatStart(t, strings.NewReader(""), "chat", "listen", "--addr", a.addr, "--client-id", "O", "--room", "r", "--json")
+	chatWaitFor(t, "listen", lerr, regexp.MustCompile(`(listening)`))
+	lstop()
+	for i := range 3 {
+		code, o, e := chatRun(t, "", "chat", "emit", "--addr", b.addr, "--durable", "--room", "r", "--event", "q", strconv.Itoa(i))
+		if code != 0 || !strings.Contains(o, `"recipients":1`) {
+			t.Fatalf("durable emit %d: %d %s %s", i, code, o, e)
+		}
+	}
+
+	rs.Kill()
+	start := time.Now()
+	code, o, e := chatRun(t, "", "chat", "emit", "--addr", a.addr, "--durable", "--room", "r", "--event", "q", `"down"`)
+	if code != exitRuntime || !strings.Contains(e, `durable emit "q" not queued: the store is unreachable (is Redis running?)`) {
+		t.Fatalf("durable emit with Redis down: exit %d after %v, stdout %q, stderr %q", code, time.Since(start), o, e)
+	}
+	t.Logf("with Redis down (%v): %s", time.Since(start).Round(time.Millisecond), strings.TrimSpace(e))
+	for _, n := range []*chatChild{a, b} {
+		resp, err := http.Get("http://" + n.addr + "/healthz")
+		if err != nil {
+			t.Fatalf("node %s with Redis down: %v\n%s", n.addr, err, n.out.String())
+		}
+		resp.Body.Close()
+	}
+	a.waitMetric(t, "wiredojo_chat_durable_store_errors_total", 1)
+	rs.Restart()
+
+	out, lerr, lstop := chatStart(t, strings.NewReader(""), "chat", "listen", "--addr", a.addr, "--client-id", "O", "--json")
+	chatWaitFor(t, "listen", lerr, regexp.MustCompile(`(listening)`))
+	chatWaitFor(t, "queued before the restart", out, regexp.MustCompile(`("event":"q","args":\[2\])`))
+	// Broadcasts cross the nodes again (the bus resubscribes by itself,
+	// so retry until its subscription is back).
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(out.String(), `"event":"across"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no broadcast from B reached the listener on A after the restart:\n%s\nA: %s\nB: %s", out.String(), a.out.String(), b.out.String())
+		}
+		if code, o, e := chatRun(t, "", "chat", "emit", "--addr", b.addr, "--room", "r", "--event", "across", "1"); code != 0 {
+			t.Fatalf("plain emit: %d %s %s", code, o, e)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	lstop()
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var r listenRecord
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		if r.Event == "q" {
+			got = append(got, string(r.Args))
+		}
+	}
+	if strings.Join(got, " ") != "[0] [1] [2]" {
+		t.Fatalf("durable events %v, want [0] [1] [2] once each\n%s", got, out.String())
+	}
+	a.stop(t)
+	b.stop(t)
 }
