@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/wiredojo/wiredojo/internal/redistest"
+	"github.com/wiredojo/wiredojo/internal/testdep"
 	"github.com/wiredojo/wiredojo/tcpchat"
 )
 
@@ -300,4 +302,95 @@ func TestChatRedisRestartUnderNodes(t *testing.T) {
 	}
 	a.stop(t)
 	b.stop(t)
+}
+
+// A full disk under `chat serve --store bolt:PATH` (a 2 MiB tmpfs in a
+// private mount namespace): durable emits fail with an error naming the
+// full disk and the path, counted in /metrics; the server keeps running,
+// plain events still flow, and every durable emit acknowledged before is
+// still delivered.
+func TestChatServeDiskFull(t *testing.T) {
+	testdep.RequireRoot(t)
+	unshare := testdep.Require(t, "unshare", "apt-get install util-linux")
+	dir := t.TempDir()
+	db := filepath.Join(dir, "q.db")
+	srv := startChatServeProcessVia(t, []string{unshare, "--mount", "--propagation", "private", "sh", "-c",
+		`mount -t tmpfs -o size=2m wiredojo-full "$1" && shift && exec "$@"`, "sh", dir}, "--store", "bolt:"+db)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	out, lerr, lstop := chatStart(t, strings.NewReader(""), "chat", "listen", "--addr", srv.addr, "--room", "news", "--json")
+	chatWaitFor(t, "listen", lerr, regexp.MustCompile(`(listening)`))
+
+	cl, err := tcpchat.Dial(ctx, srv.addr, tcpchat.ClientOptions{NoReconnect: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	sock, err := cl.Connect(ctx, "/chat", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := strings.Repeat("x", 16<<10)
+	acked, fullErr := 0, ""
+	for ; acked < 1000; acked++ {
+		req := tcpchat.DurableRequest{To: []string{"D"}, Event: "big", Args: json.RawMessage(`[` + strconv.Itoa(acked) + `,"` + big + `"]`)}
+		reply, err := sock.EmitWithAck(ctx, tcpchat.EventDurable, req)
+		if err != nil {
+			t.Fatalf("durable emit %d: %v\n%s", acked, err, srv.out.String())
+		}
+		var res []struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(reply, &res) == nil && len(res) == 1 && res[0].Error != "" {
+			fullErr = res[0].Error
+			break
+		}
+	}
+	if !strings.Contains(fullErr, "disk full") || !strings.Contains(fullErr, db) {
+		t.Fatalf("after %d durable emits of 16 KiB on a 2 MiB disk: error %q, want disk full naming %s", acked, fullErr, db)
+	}
+	t.Logf("disk full after %d acknowledged emits: %s", acked, fullErr)
+	code, o, e := chatRun(t, "", "chat", "emit", "--addr", srv.addr, "--durable", "--to", "D", "--event", "big", `"`+big+`"`)
+	if code != exitRuntime || !strings.Contains(e, "disk full") || !strings.Contains(e, db) {
+		t.Fatalf("chat emit --durable on a full disk: exit %d %q %q", code, o, e)
+	}
+	srv.waitMetric(t, "wiredojo_chat_durable_store_errors_total", 2)
+
+	// The server runs on: plain events flow.
+	if code, o, e := chatRun(t, "", "chat", "emit", "--addr", srv.addr, "--room", "news", "--event", "plain", "1"); code != 0 {
+		t.Fatalf("plain emit on a full disk: %d %s %s", code, o, e)
+	}
+	chatWaitFor(t, "plain event", out, regexp.MustCompile(`("event":"plain")`))
+	lstop()
+
+	// Every acknowledged durable emit is delivered (acks may fail on the
+	// full disk: the messages then stay pending, which is allowed).
+	got := make(map[int]bool)
+	done := make(chan struct{})
+	d, err := tcpchat.Dial(ctx, srv.addr, tcpchat.ClientOptions{ClientID: "D"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	d.Socket("/chat").On("big", func(e *tcpchat.Event) {
+		var i int
+		var s string
+		if e.Bind(&i, &s) != nil || s != big {
+			return
+		}
+		got[i] = true // the reading goroutine only
+		if len(got) == acked {
+			close(done)
+		}
+	})
+	if _, err := d.Connect(ctx, "/chat", nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatalf("%d of the %d acknowledged durable emits arrived", len(got), acked)
+	}
+	srv.stop(t)
 }

@@ -58,8 +58,17 @@ type chatChild struct {
 // its address.
 func startChatServeProcess(t *testing.T, args ...string) *chatChild {
 	t.Helper()
+	return startChatServeProcessVia(t, nil, args...)
+}
+
+// startChatServeProcessVia is startChatServeProcess with the test binary
+// started by a wrapper: via is the wrapper's command line, and the test
+// binary's path and flags are appended to it.
+func startChatServeProcessVia(t *testing.T, via []string, args ...string) *chatChild {
+	t.Helper()
 	enc, _ := json.Marshal(append([]string{"chat", "serve", "--addr", "127.0.0.1:0"}, args...))
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	argv := append(append([]string{}, via...), os.Args[0], "-test.run=^$")
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), childArgsEnv+"="+string(enc))
 	out := &chatBuffer{}
 	cmd.Stderr = out
