@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
 
 // Built-in event names (InstallBuiltins).
@@ -122,7 +124,7 @@ func InstallBuiltins(ns *Namespace) {
 			e.Ack(map[string]string{"error": `give {"event":NAME,"args":[...],"to":[CLIENT...],"rooms":[ROOM...]}`})
 			return
 		}
-		if len(req.Args) > 0 && (req.Args[0] != '[' || !json.Valid(req.Args)) {
+		if len(req.Args) > 0 && (req.Args[0] != '[' || !wire.ValidJSON(req.Args)) {
 			e.Ack(map[string]string{"error": "args must be a JSON array"})
 			return
 		}

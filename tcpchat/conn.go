@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"sync"
@@ -438,7 +439,7 @@ func (c *conn) handshake() error {
 		PingInterval: uint32(o.PingInterval / time.Millisecond), PingTimeout: uint32(o.PingTimeout / time.Millisecond),
 		MaxFrame: uint32(o.MaxFrame)})
 	c.srv.ready(c)
-	c.lastDeadline = 0
+	c.lastDeadline = math.MinInt64 / 2 // the first read sets the idle deadline
 	c.srv.logf("tcpchat: %s: session %s (client %s) connected", c.remoteAddr(), c.session, c.clientID)
 	return nil
 }
@@ -446,38 +447,46 @@ func (c *conn) handshake() error {
 // loop reads packets until the connection fails; it is what an idle
 // connection's goroutine waits in.
 func (c *conn) loop() error {
+	now := monoNow()
 	for {
-		c.refreshDeadline()
+		c.refreshDeadline(now)
 		p, err := c.t.ReadPacket()
 		if err != nil {
 			return c.readError(err, false)
 		}
-		if err := c.handle(p); err != nil {
+		now = monoNow() // one clock read per packet, for the deadline and the rate limit
+		if err := c.handle(p, now); err != nil {
 			return err
 		}
 	}
 }
 
+// clockEpoch anchors monoNow.
+var clockEpoch = time.Now()
+
+// monoNow reads the monotonic clock only (no wall time), in nanoseconds.
+func monoNow() int64 { return int64(time.Since(clockEpoch)) }
+
 // refreshDeadline moves the heartbeat read deadline, at most every quarter
-// of the idle time.
+// of the idle time; now is monoNow().
 //
 //go:noinline
-func (c *conn) refreshDeadline() {
+func (c *conn) refreshDeadline(now int64) {
 	o := &c.srv.opts
 	idle := o.PingInterval + o.PingTimeout
-	now := time.Now().UnixNano()
 	if now-c.lastDeadline > min(int64(time.Second), int64(idle/4)) {
 		c.lastDeadline = now
-		c.t.SetReadDeadline(time.Unix(0, now).Add(idle))
+		c.t.SetReadDeadline(time.Now().Add(idle))
 	}
 }
 
-// handle applies the rate limit, parses one packet and dispatches it.
+// handle applies the rate limit, parses one packet and dispatches it; now
+// is monoNow().
 //
 //go:noinline
-func (c *conn) handle(p []byte) error {
+func (c *conn) handle(p []byte, now int64) error {
 	o := &c.srv.opts
-	if !c.bucket.allow(time.Now().UnixNano(), o.RateLimit, o.RateBurst) {
+	if !c.bucket.allow(now, o.RateLimit, o.RateBurst) {
 		c.srv.metrics.rateCuts.Add(1)
 		return c.fail(wire.CodeRateLimited, fmt.Errorf("%w: more than %.0f packets/s (burst %d)", ErrRateLimited, o.RateLimit, o.RateBurst))
 	}
@@ -489,7 +498,7 @@ func (c *conn) handle(p []byte) error {
 	}
 	// The wire decoder checks the arguments' shape only; what a client
 	// sends is relayed to others, so the server validates it fully.
-	if a := sc.view.Args; len(a) > 0 && (sc.view.Type == wire.TypeEvent || sc.view.Type == wire.TypeAck) && !json.Valid(a) {
+	if a := sc.view.Args; len(a) > 0 && (sc.view.Type == wire.TypeEvent || sc.view.Type == wire.TypeAck) && !wire.ValidJSON(a) {
 		c.srv.metrics.badPackets.Add(1)
 		return c.fail(wire.CodeBadPacket, fmt.Errorf("tcpchat: %s %q: arguments are not valid JSON", sc.view.Type, sc.view.Event))
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
 
 // Handler handles one event. It runs on the connection's reading goroutine:
@@ -127,7 +129,7 @@ func appendArgs(dst []byte, args []any) ([]byte, error) {
 		}
 		switch v := a.(type) {
 		case json.RawMessage:
-			if !json.Valid(v) {
+			if !wire.ValidJSON(v) {
 				return nil, fmt.Errorf("tcpchat: argument %d is not valid JSON", i)
 			}
 			dst = append(dst, v...)

@@ -152,7 +152,7 @@ func (o *Options) setDefaults() {
 // bucket is a token bucket; only the connection's reader touches it.
 type bucket struct {
 	tokens float64
-	last   int64 // unix nanoseconds
+	last   int64 // monoNow of the last refill; 0 before the first packet
 }
 
 // allow takes one token, refilling at rate per second up to burst.

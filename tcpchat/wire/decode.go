@@ -228,7 +228,7 @@ func Parse(b []byte, v *View) error {
 	case TypeConnect:
 		v.SocketID = d.str8("socket id")
 		v.Args = d.rest()
-		if len(v.Args) > 0 && !json.Valid(v.Args) {
+		if len(v.Args) > 0 && !ValidJSON(v.Args) {
 			d.off -= len(v.Args)
 			d.fail("connect data is not JSON")
 		}

@@ -1,0 +1,67 @@
+package wire
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+var jsonCases = []string{
+	``, ` `, `[]`, `{}`, ` [ ] `, `[1,2,3]`, `[1,]`, `[,1]`, `{"a":1}`, `{"a":1,}`, `{"a"}`, `{"a":}`,
+	`{1:2}`, `{"a":1 "b":2}`, `[1 2]`, `"x"`, `"x`, `"\u00e9"`, `"\u00g9"`, `"\x"`, `"\"\\\/\b\f\n\r\t"`,
+	"\"a\tb\"", "\"\x7f\"", "\"\xff\xfe\"", `true`, `tru`, `truex`, `false`, `null`, `nul`, `0`, `-0`, `01`,
+	`-`, `1.`, `1.5`, `.5`, `1e5`, `1E+5`, `1e-5`, `1e`, `1e+`, `-1.5e10`, `[[[]]]`, `[[[]]`, `[]]`,
+	`{"a":[{"b":null}],"c":"d"}`, `[1]x`, `[1] [2]`, `{"a":1}}`, `["a",{"b":[true,false,null]}]`,
+	"[\n\t1\r]", `[-]`, `[--1]`, `[+1]`, `[NaN]`, `"` + strings.Repeat("y", 300) + `"`,
+	strings.Repeat("[", 10000) + strings.Repeat("]", 10000),
+	strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
+	strings.Repeat(`{"a":`, 9999) + `[]` + strings.Repeat("}", 9999),
+	strings.Repeat(`{"a":`, 10000) + `[]` + strings.Repeat("}", 10000),
+	strings.Repeat("[", 100) + strings.Repeat("]", 99),
+}
+
+func TestValidJSONAgreesWithEncodingJSON(t *testing.T) {
+	for _, c := range jsonCases {
+		if got, want := ValidJSON([]byte(c)), json.Valid([]byte(c)); got != want {
+			t.Errorf("ValidJSON(%.60q) = %v, encoding/json says %v", c, got, want)
+		}
+	}
+}
+
+func FuzzValidJSON(f *testing.F) {
+	for _, c := range jsonCases {
+		if len(c) < 1000 {
+			f.Add([]byte(c))
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := ValidJSON(b), json.Valid(b); got != want {
+			t.Fatalf("ValidJSON(%q) = %v, encoding/json says %v", b, got, want)
+		}
+	})
+}
+
+func TestValidJSONAllocs(t *testing.T) {
+	b := []byte(`[1,"two",{"three":[true,null,-4.5e6]}]`)
+	if n := testing.AllocsPerRun(100, func() { ValidJSON(b) }); n != 0 {
+		t.Fatalf("%v allocs per call", n)
+	}
+}
+
+func BenchmarkValidJSON(b *testing.B) {
+	args := []byte(`[{"from":"ann","room":"lobby","text":"` + strings.Repeat("hello ", 14) + `","n":12345}]`)
+	b.Run("ours", func(b *testing.B) {
+		b.SetBytes(int64(len(args)))
+		b.ReportAllocs()
+		for b.Loop() {
+			ValidJSON(args)
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.SetBytes(int64(len(args)))
+		b.ReportAllocs()
+		for b.Loop() {
+			json.Valid(args)
+		}
+	})
+}
