@@ -76,11 +76,15 @@ func maskSlow(key [4]byte, pos int, b []byte) {
 func TestMask(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(3, 4))
-	for n := 0; n < 300; n++ {
+	lengths := []int{511, 512, 513, 1023, 1024, 1031, 4099, 65536 + 77}
+	for n := range 300 {
+		lengths = append(lengths, n)
+	}
+	for _, n := range lengths {
 		for pos := 0; pos < 5; pos++ {
 			var key [4]byte
 			fill(rng, key[:])
-			b := make([]byte, n)
+			b := make([]byte, n+pos)[pos:] // unaligned starts too
 			fill(rng, b)
 			want := bytes.Clone(b)
 			maskSlow(key, pos, want)
@@ -95,6 +99,24 @@ func TestMask(t *testing.T) {
 			}
 			if !bytes.Equal(b, want) {
 				t.Fatalf("n=%d pos=%d cut=%d: mismatch", n, pos, cut)
+			}
+		}
+	}
+}
+
+// TestMaskBlocks: the 64-byte block kernel (SSE2 on amd64) agrees with
+// its Go version.
+func TestMaskBlocks(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{0, 63, 64, 65, 127, 128, 200, 1024, 4096 + 9} {
+		for off := range 3 {
+			b := make([]byte, n+off)[off:]
+			fill(rng, b)
+			want := bytes.Clone(b)
+			k := rng.Uint64()
+			if got, done := maskBlocks(b, k), maskBlocksGo(want, k); got != done || got != n&^63 || !bytes.Equal(b, want) {
+				t.Fatalf("n=%d off=%d: did %d and %d bytes, equal %v", n, off, got, done, bytes.Equal(b, want))
 			}
 		}
 	}
