@@ -197,6 +197,7 @@ func FuzzScanRequest(f *testing.F) {
 	f.Add([]byte("\r\nGET / HTTP/1.1\r\n\r\n"))
 	f.Add([]byte("GET / HTTP/1.1\r\nbad line\r\nHost: a\r\n"))
 	f.Add(bytes.Repeat([]byte("GET / HTTP/1.1\r\n"), 120))
+	f.Add([]byte("GET / HTTP/1.1\r\nhosT: a\r\nORIGIN: b\r\nSEC-WEBSOCKET-KEY: k\r\nSec_WebSocket-Key: l\r\nSec-WebSocket-Ke{: m\r\nsec-websocket-version: 13\r\nUpgradE: x, WebSocket\r\nconnection: keep-alive,upgrade\r\n\r\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var got, want request
 		n, err := scanRequest(b, &got)

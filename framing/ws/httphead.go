@@ -206,17 +206,19 @@ func validProto(p []byte) bool {
 
 // splitHeaderLine splits "Name: value" and trims the value.
 func splitHeaderLine(line []byte) (name, value []byte, ok bool) {
-	i := bytes.IndexByte(line, ':')
-	if i <= 0 {
-		return nil, nil, false
-	}
-	name = line[:i]
-	for _, c := range name {
+	// One pass finds the colon and checks the name (short: no IndexByte).
+	for i, c := range line {
+		if c == ':' {
+			if i == 0 {
+				return nil, nil, false
+			}
+			return line[:i], trimOWS(line[i+1:]), true
+		}
 		if c <= ' ' || c >= 0x7F {
 			return nil, nil, false
 		}
 	}
-	return name, trimOWS(line[i+1:]), true
+	return nil, nil, false
 }
 
 func trimOWS(b []byte) []byte {
@@ -249,6 +251,9 @@ func equalFold(b []byte, s string) bool {
 // hasToken reports whether the comma-separated list v holds token
 // (case-insensitive).
 func hasToken(v []byte, token string) bool {
+	if equalFold(v, token) {
+		return true // the usual single token
+	}
 	for len(v) > 0 {
 		var t []byte
 		t, v, _ = bytes.Cut(v, []byte(","))

@@ -3,6 +3,7 @@ package ws
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -114,46 +115,47 @@ func (r *request) header(line []byte) error {
 	if !ok {
 		return errors.New("malformed header line")
 	}
-	// The names we look for all differ in length.
+	// The names we look for all differ in length. splitHeaderLine let
+	// through only printable ASCII, so nameIs may fold case with a bit.
 	switch len(name) {
-	case len("Host"):
-		if equalFold(name, "Host") {
+	case len("host"):
+		if nameIs(name, "host") {
 			r.host = value
 			r.nHost++
 		}
-	case len("Origin"):
-		if equalFold(name, "Origin") {
+	case len("origin"):
+		if nameIs(name, "origin") {
 			r.origin = value
 			r.nOrigin++
 		}
-	case len("Upgrade"):
-		if equalFold(name, "Upgrade") {
+	case len("upgrade"):
+		if nameIs(name, "upgrade") {
 			r.upgrade = r.upgrade || hasToken(value, "websocket")
 		}
-	case len("Connection"):
-		if equalFold(name, "Connection") {
+	case len("connection"):
+		if nameIs(name, "connection") {
 			r.connection = r.connection || hasToken(value, "upgrade")
 		}
-	case len("Sec-WebSocket-Key"):
-		if equalFold(name, "Sec-WebSocket-Key") {
+	case len("sec-websocket-key"):
+		if nameIs(name, "sec-websocket-key") {
 			r.key = value
 			r.nKey++
 		}
-	case len("Sec-WebSocket-Version"):
-		if equalFold(name, "Sec-WebSocket-Version") {
+	case len("sec-websocket-version"):
+		if nameIs(name, "sec-websocket-version") {
 			r.version = value
 			r.nVersion++
 		}
-	case len("Sec-WebSocket-Protocol"):
-		if equalFold(name, "Sec-WebSocket-Protocol") {
+	case len("sec-websocket-protocol"):
+		if nameIs(name, "sec-websocket-protocol") {
 			if r.nProtocols == maxListValues {
 				return errors.New("too many Sec-WebSocket-Protocol lines")
 			}
 			r.protocols[r.nProtocols] = value
 			r.nProtocols++
 		}
-	case len("Sec-WebSocket-Extensions"):
-		if equalFold(name, "Sec-WebSocket-Extensions") {
+	case len("sec-websocket-extensions"):
+		if nameIs(name, "sec-websocket-extensions") {
 			if r.nExtensions == maxListValues {
 				return errors.New("too many Sec-WebSocket-Extensions lines")
 			}
@@ -162,6 +164,43 @@ func (r *request) header(line []byte) error {
 		}
 	}
 	return nil
+}
+
+// nameIs compares a header name to lower, a lower-case name of letters,
+// digits and '-' of the same length, ignoring case, eight bytes at a time.
+// It relies on splitHeaderLine's check that name holds only bytes from '!'
+// to '~': for those, setting bit 0x20 turns exactly the upper-case letters
+// into lower case and leaves lower, digits and '-' as they are (the only
+// other byte it maps onto one of those is '\r' onto '-', and names hold no
+// control bytes).
+func nameIs(name []byte, lower string) bool {
+	const fold = 0x2020202020202020
+	n := len(name)
+	if n != len(lower) {
+		return false
+	}
+	if n < 8 {
+		for i := range n {
+			if name[i]|0x20 != lower[i] {
+				return false
+			}
+		}
+		return true
+	}
+	for i := 0; i < n-8; i += 8 {
+		if binary.LittleEndian.Uint64(name[i:])|fold != le64(lower[i:]) {
+			return false
+		}
+	}
+	// The last eight bytes, overlapping the words before when n%8 != 0.
+	return binary.LittleEndian.Uint64(name[n-8:])|fold == le64(lower[n-8:])
+}
+
+// le64 reads s[:8] as a little-endian word.
+func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // refusal is a handshake refusal: an HTTP status and the reason sent.
