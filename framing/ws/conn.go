@@ -51,30 +51,37 @@ var (
 // reader answers pings and close frames by itself. Close may be called from
 // any goroutine, also while a read is blocked.
 type Conn struct {
-	nc       net.Conn
-	br       *bufio.Reader
-	protocol string
-	maxMsg   int64
-	observe  func(sent bool, h Header, payload []byte) // set before use
-	server   bool
-	deflate  bool // permessage-deflate negotiated
-	dp       deflateParams
-	closed   atomic.Bool
+	nc      net.Conn
+	br      *bufio.Reader
+	x       *connExtra // nil on a server connection without subprotocol or compression
+	maxMsg  int64
+	observe func(sent bool, h Header, payload []byte) // set before use
+	server  bool
+	deflate bool // permessage-deflate negotiated; then x is set
+	dp      deflateParams
+	closed  atomic.Bool
 
-	// rmu is held for the whole of a read; it guards the fields below.
+	// rmu is held for the whole of a read; it guards the fields below
+	// (and x.cbuf, x.dec).
 	rmu     sync.Mutex
-	readErr error  // sticky
-	rem     int64  // payload bytes of the current frame not read yet; -1: unknown
-	cbuf    []byte // compressed payloads are gathered here
-	dec     *decompressor
+	readErr error // sticky
+	rem     int64 // payload bytes of the current frame not read yet; -1: unknown
 	onPong  func(p []byte)
 
-	// wmu guards writes and the fields below.
+	// wmu guards writes and the fields below (and x.rng).
 	wmu        sync.Mutex
 	closeSent  bool
 	noCompress bool
 	writeErr   error
-	rng        *rand.ChaCha8 // masking keys (client)
+}
+
+// connExtra holds what only some connections need, so that a plain server
+// connection (the one an upgrade allocates) stays small.
+type connExtra struct {
+	protocol string        // the negotiated subprotocol
+	cbuf     []byte        // compressed payloads are gathered here (rmu)
+	dec      *decompressor // (rmu)
+	rng      *rand.ChaCha8 // masking keys of a client (wmu)
 }
 
 // iovec holds the two pieces of a writev (the assembled frames and a large
@@ -94,17 +101,25 @@ func newConn(nc net.Conn, br *bufio.Reader, server bool, protocol string, deflat
 	if br.Size() < minReadBuf {
 		br = bufio.NewReaderSize(br, minReadBuf) // control payloads are read in place
 	}
-	c := &Conn{nc: nc, br: br, server: server, protocol: protocol, deflate: deflate, dp: dp, maxMsg: maxMsg}
+	c := &Conn{nc: nc, br: br, server: server, deflate: deflate, dp: dp, maxMsg: maxMsg}
+	if !server || deflate || protocol != "" {
+		c.x = &connExtra{protocol: protocol}
+	}
 	if !server {
 		var seed [32]byte
 		crand.Read(seed[:])
-		c.rng = rand.NewChaCha8(seed)
+		c.x.rng = rand.NewChaCha8(seed)
 	}
 	return c
 }
 
 // Subprotocol returns the negotiated subprotocol, or "".
-func (c *Conn) Subprotocol() string { return c.protocol }
+func (c *Conn) Subprotocol() string {
+	if c.x == nil {
+		return ""
+	}
+	return c.x.protocol
+}
 
 // Compressed reports whether permessage-deflate was negotiated.
 func (c *Conn) Compressed() bool { return c.deflate }
@@ -188,7 +203,7 @@ func (c *Conn) readMessage(dst []byte) (OpCode, []byte, error) {
 		size       int64
 	)
 	if c.deflate {
-		c.cbuf = c.cbuf[:0]
+		c.x.cbuf = c.x.cbuf[:0]
 	}
 	for {
 		h, err := c.readHeader()
@@ -221,8 +236,8 @@ func (c *Conn) readMessage(dst []byte) (OpCode, []byte, error) {
 		}
 		var before int
 		if compressed {
-			before = len(c.cbuf)
-			c.cbuf, err = c.readPayload(c.cbuf, h, nil)
+			before = len(c.x.cbuf)
+			c.x.cbuf, err = c.readPayload(c.x.cbuf, h, nil)
 		} else if op == OpText {
 			before = len(dst)
 			dst, err = c.readPayload(dst, h, &utf)
@@ -235,7 +250,7 @@ func (c *Conn) readMessage(dst []byte) (OpCode, []byte, error) {
 		}
 		if c.observe != nil {
 			if compressed {
-				c.observe(false, h, c.cbuf[before:])
+				c.observe(false, h, c.x.cbuf[before:])
 			} else {
 				c.observe(false, h, dst[before:])
 			}
@@ -245,15 +260,15 @@ func (c *Conn) readMessage(dst []byte) (OpCode, []byte, error) {
 		}
 	}
 	if compressed {
-		if c.dec == nil {
-			c.dec = &decompressor{}
+		if c.x.dec == nil {
+			c.x.dec = &decompressor{}
 		}
-		c.cbuf = append(c.cbuf, deflateTail...)
+		c.x.cbuf = append(c.x.cbuf, deflateTail...)
 		var tooBig bool
 		var err error
-		dst, tooBig, err = c.dec.inflate(dst, c.cbuf, c.maxMsg, c.dp.peerContext)
-		if len(c.cbuf) > 1<<20 {
-			c.cbuf = nil // do not hold a large buffer while idle
+		dst, tooBig, err = c.x.dec.inflate(dst, c.x.cbuf, c.maxMsg, c.dp.peerContext)
+		if len(c.x.cbuf) > 1<<20 {
+			c.x.cbuf = nil // do not hold a large buffer while idle
 		}
 		if tooBig {
 			c.fail(StatusMessageTooBig, "message too big")
@@ -727,7 +742,7 @@ func (c *Conn) writeFrameLocked(fin bool, op OpCode, rsv1 bool, p []byte) error 
 func (c *Conn) appendFrameLocked(buf []byte, fin bool, op OpCode, rsv1 bool, p []byte) ([]byte, error) {
 	h := Header{Fin: fin, Rsv1: rsv1, OpCode: op, Length: int64(len(p)), Masked: !c.server}
 	if h.Masked {
-		binary.LittleEndian.PutUint32(h.Mask[:], uint32(c.rng.Uint64()))
+		binary.LittleEndian.PutUint32(h.Mask[:], uint32(c.x.rng.Uint64()))
 	}
 	if c.observe != nil {
 		c.observe(true, h, p)
