@@ -37,12 +37,25 @@ func putAccept(dst, key []byte) {
 	base64.StdEncoding.Encode(dst, sum[:])
 }
 
-// validKey reports whether key is the base64 encoding of 16 bytes.
+// validKey reports whether key is the base64 encoding of 16 bytes: 22
+// characters of the standard alphabet and "==" (what
+// base64.StdEncoding.Decode accepts, without decoding).
 func validKey(key []byte) bool {
-	if len(key) != 24 {
+	if len(key) != 24 || key[22] != '=' || key[23] != '=' {
 		return false
 	}
-	var out [18]byte
-	n, err := base64.StdEncoding.Decode(out[:], key)
-	return err == nil && n == 16
+	for _, c := range key[:22] {
+		if !base64Char[c] {
+			return false
+		}
+	}
+	return true
 }
+
+// base64Char marks the characters of the standard base64 alphabet.
+var base64Char = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") {
+		t[c] = true
+	}
+	return t
+}()

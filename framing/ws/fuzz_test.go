@@ -3,6 +3,7 @@ package ws
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net"
@@ -273,4 +274,24 @@ func parseRequestHead(head []byte, r *request) error {
 			r.nExtensions++
 		}
 	}
+}
+
+// FuzzValidKey checks validKey, which looks at the characters, against
+// decoding the key.
+func FuzzValidKey(f *testing.F) {
+	f.Add([]byte("dGhlIHNhbXBsZSBub25jZQ=="))
+	f.Add([]byte("dGhlIHNhbXBsZSBub25jZR=="))
+	f.Add([]byte("dGhlIHNhbXBsZSBub25j\rQ=="))
+	f.Add([]byte("dGhlIHNhbXBsZSBub25jZQ="))
+	f.Fuzz(func(t *testing.T, key []byte) {
+		want := false
+		if len(key) == 24 {
+			var out [18]byte
+			n, err := base64.StdEncoding.Decode(out[:], key)
+			want = err == nil && n == 16
+		}
+		if validKey(key) != want {
+			t.Fatalf("validKey(%q) = %v, decoding says %v", key, !want, want)
+		}
+	})
 }

@@ -238,13 +238,17 @@ func (u *Upgrader) check(r *request) *refusal {
 
 // originAllowed applies the Origins policy.
 func (u *Upgrader) originAllowed(origin, host []byte) bool {
+	if len(u.Origins) == 0 {
+		h := origin
+		if i := bytes.Index(h, []byte("://")); i >= 0 {
+			h = h[i+3:]
+		}
+		return bytes.EqualFold(h, host)
+	}
 	o := string(origin)
 	h := o
 	if i := strings.Index(h, "://"); i >= 0 {
 		h = h[i+3:]
-	}
-	if len(u.Origins) == 0 {
-		return strings.EqualFold(h, string(host))
 	}
 	for _, p := range u.Origins {
 		if p == "*" || strings.EqualFold(p, o) {
