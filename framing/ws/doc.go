@@ -16,9 +16,10 @@
 //     (fragmentation, interleaved control frames, incremental fail-fast
 //     UTF-8 validation, the close handshake, automatic pong, a maximum
 //     message size) and writes them. AppendMessage and WriteMessage
-//     allocate nothing in steady state; PreparedMessage encodes a broadcast
-//     once for many connections; SetFrameObserver shows every frame (what
-//     `wiredojo ws dial` prints).
+//     allocate nothing in steady state; WriteMessages frames a batch of
+//     messages into one write (a send queue drained at once);
+//     PreparedMessage encodes a broadcast once for many connections;
+//     SetFrameObserver shows every frame (what `wiredojo ws dial` prints).
 //
 // permessage-deflate: we never reuse our compression context (so
 // compressors are pooled, not held per connection), accept peers that do
