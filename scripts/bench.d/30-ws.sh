@@ -8,10 +8,31 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 benchtime=${WS_BENCHTIME:-300ms}
 
+start=$(date -u +'%Y-%m-%d %H:%M')
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "ws: framing/ws benchmarks" >&2
 own=$(go test -run '^$' -bench . -benchmem -count 1 -benchtime "$benchtime" ./framing/ws/ 2>&1 | grep -E '^(Benchmark|cpu)')
 echo "ws: bench/ws against gorilla, gobwas and coder (3 runs each)" >&2
-peers=$(cd bench/ws && go test -ldflags=-checklinkname=0 -run '^$' -bench . -benchmem -count 3 -benchtime "$benchtime" . 2>&1 | grep -E '^Benchmark')
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+(cd bench/ws && go test -ldflags=-checklinkname=0 -c -o "$tmp/wsbench.test" .)
+peers=$("$tmp/wsbench.test" -test.run '^$' -test.bench . -test.benchmem -test.count 3 -test.benchtime "$benchtime" 2>&1 | grep -E '^Benchmark')
+echo "ws: tcpchat transports, 64-packet batches (3 runs)" >&2
+batch=$(go test -run '^$' -bench 'TransportBatch' -benchmem -count 3 -benchtime "$benchtime" ./tcpchat/ 2>&1 | grep -E '^Benchmark')
+# System calls per round trip, counted with strace (when it is installed).
+calls=""
+if command -v strace >/dev/null; then
+	echo "ws: system calls per echo round trip (strace -c)" >&2
+	n=2000
+	for size in 16B 4096B 65536B; do
+		for l in wiredojo gorilla gobwas; do
+			strace -f -c -o "$tmp/strace" "$tmp/wsbench.test" -test.run '^$' -test.bench "^BenchmarkEcho/$size/$l\$" -test.benchtime "${n}x" >/dev/null 2>&1 || true
+			calls+="$size $l $(awk -v n=$n '$NF=="read"||$NF=="write"||$NF=="writev" {c[$NF]=$4} END {printf "%.1f %.1f %.1f", c["read"]/n, c["write"]/n, c["writev"]/n}' "$tmp/strace")"$'\n'
+		done
+	done
+fi
+end=$(date -u +%H:%M)
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 echo "## WebSocket (framing/ws)"
 echo
@@ -19,6 +40,9 @@ echo "Loopback TCP on this machine, each library talking to itself (our client"
 echo "and server; gorilla's NextReader/NextWriter; gobwas's ReadHeader/Cipher/"
 echo "WriteHeader). msgs/s = 1e9 / median ns/op of 3 runs; ratios are ours"
 echo "divided by the peer's (above 1: we are faster). allocs are per message."
+echo "Measured $start-$end UTC; load average (1, 5, 15 min) $load0 at the start,"
+echo "$load1 at the end: other work on the machine competes for its two cores,"
+echo "and the loopback round trips move with it."
 echo
 echo "$peers" | awk '
 function median(s,   a, n, t, i, j) {
@@ -75,7 +99,47 @@ END {
 	printf "| wiredojo | %s | %s | %s |\n", median(ns["BenchmarkUpgrade/wiredojo"]), by["BenchmarkUpgrade/wiredojo"], al["BenchmarkUpgrade/wiredojo"]
 	printf "| gobwas | %s | %s | %s |\n", median(ns["BenchmarkUpgrade/gobwas"]), by["BenchmarkUpgrade/gobwas"], al["BenchmarkUpgrade/gobwas"]
 	print ""
+	print "Ours also sets the handshake deadline (Upgrader.HandshakeTimeout) and"
+	print "clears it, which costs a clock read; gobwas sets none."
+	print ""
 }'
+if [ -n "$calls" ]; then
+	echo "### System calls per echo round trip"
+	echo
+	echo "Counted with \`strace -f -c\` over 2000 round trips of each library (client"
+	echo "and server in one process; handshake included). Where the counts are"
+	echo "equal, the round trip is the kernel's and the scheduler's, whatever the"
+	echo "library does in between."
+	echo
+	echo "| message | library | read | write | writev |"
+	echo "|---|---|---:|---:|---:|"
+	echo -n "$calls" | awk '{printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5}'
+	echo
+fi
+echo "### tcpchat transports: batches of 64 event packets"
+echo
+echo "A server Transport writes 64 packets at once (a send queue drained by a"
+echo "broadcast), the client's reads them, over loopback: framed TCP with one"
+echo "writev, WebSocket with ws.Conn.WriteMessages (one write for frames that"
+echo "fit its 16 KiB buffer). Median of 3 runs."
+echo
+echo "| transport | packets/s | allocs/op |"
+echo "|---|---:|---:|"
+echo "$batch" | awk '
+{
+	name = $1; sub(/-[0-9]+$/, "", name); sub(/^BenchmarkTransportBatch\//, "", name)
+	for (i = 2; i <= NF; i++) {
+		if ($i == "packets/s") pk[name] = pk[name] " " $(i - 1)
+		if ($i == "allocs/op") al[name] = $(i - 1)
+	}
+}
+function median(s,   a, n, t, i, j) {
+	n = split(s, a, " ")
+	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+	return a[int((n + 1) / 2)]
+}
+END { for (k in pk) printf "| %s | %.0f | %s |\n", k, median(pk[k]), al[k] }' | sort
+echo
 echo "### framing/ws on its own"
 echo
 echo "In-memory reader and writer (no sockets), loopback echo, upgrade:"
