@@ -446,11 +446,17 @@ func (s *Server) Close() error {
 
 func (s *Server) closeAdapters() error {
 	s.dur.cancel() // durable.go: store calls still running give up
+	// Close outside s.mu: an adapter's Close waits for its handlers, and
+	// they may report room events (roomEvent takes s.mu).
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	var errs []error
+	adapters := make([]Adapter, 0, len(s.nss))
 	for _, ns := range s.nss {
-		if err := ns.adapter.Close(); err != nil {
+		adapters = append(adapters, ns.adapter)
+	}
+	s.mu.Unlock()
+	var errs []error
+	for _, a := range adapters {
+		if err := a.Close(); err != nil {
 			errs = append(errs, err)
 		}
 	}
