@@ -2,23 +2,32 @@
 # WebSocket (framing/ws) benchmarks: our own numbers from the package, then
 # the side-by-side run against gorilla/websocket, gobwas/ws and
 # coder/websocket (the bench/ws module). Every figure and ratio printed
-# comes from this run; each peer benchmark runs 3 times and the median is
+# comes from this run; each peer benchmark runs $WS_COUNT times (default 5,
+# in whole passes over all of them: the load moves) and the median is
 # used. Progress goes to stderr, the markdown section to stdout.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-benchtime=${WS_BENCHTIME:-300ms}
+benchtime=${WS_BENCHTIME:-200ms}
+count=${WS_COUNT:-5}
 
 start=$(date -u +'%Y-%m-%d %H:%M')
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "ws: framing/ws benchmarks" >&2
 own=$(go test -run '^$' -bench . -benchmem -count 1 -benchtime "$benchtime" ./framing/ws/ 2>&1 | grep -E '^(Benchmark|cpu)')
-echo "ws: bench/ws against gorilla, gobwas and coder (3 runs each)" >&2
+echo "ws: bench/ws against gorilla, gobwas and coder ($count runs each)" >&2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 (cd bench/ws && go test -ldflags=-checklinkname=0 -c -o "$tmp/wsbench.test" .)
-peers=$("$tmp/wsbench.test" -test.run '^$' -test.bench . -test.benchmem -test.count 3 -test.benchtime "$benchtime" 2>&1 | grep -E '^Benchmark')
-echo "ws: tcpchat transports, 64-packet batches (3 runs)" >&2
-batch=$(go test -run '^$' -bench 'TransportBatch' -benchmem -count 3 -benchtime "$benchtime" ./tcpchat/ 2>&1 | grep -E '^Benchmark')
+# Whole passes one after the other (not -count, which repeats each case
+# back to back), so that a burst of load falls on every library alike.
+peers=$(for i in $(seq "$count"); do
+	"$tmp/wsbench.test" -test.run '^$' -test.bench . -test.benchmem -test.benchtime "$benchtime" 2>&1 | grep -E '^Benchmark'
+done)
+echo "ws: tcpchat transports, 64-packet batches ($count runs)" >&2
+go test -c -o "$tmp/tcpchat.test" ./tcpchat/
+batch=$(for i in $(seq "$count"); do
+	"$tmp/tcpchat.test" -test.run '^$' -test.bench 'TransportBatch' -test.benchmem -test.benchtime "$benchtime" 2>&1 | grep -E '^Benchmark'
+done)
 # System calls per round trip, counted with strace (when it is installed).
 calls=""
 if command -v strace >/dev/null; then
@@ -38,7 +47,7 @@ echo "## WebSocket (framing/ws)"
 echo
 echo "Loopback TCP on this machine, each library talking to itself (our client"
 echo "and server; gorilla's NextReader/NextWriter; gobwas's ReadHeader/Cipher/"
-echo "WriteHeader). msgs/s = 1e9 / median ns/op of 3 runs; ratios are ours"
+echo "WriteHeader). msgs/s = 1e9 / median ns/op of $count runs; ratios are ours"
 echo "divided by the peer's (above 1: we are faster). allocs are per message."
 echo "Measured $start-$end UTC; load average (1, 5, 15 min) $load0 at the start,"
 echo "$load1 at the end: other work on the machine competes for its two cores,"
@@ -121,7 +130,7 @@ echo
 echo "A server Transport writes 64 packets at once (a send queue drained by a"
 echo "broadcast), the client's reads them, over loopback: framed TCP with one"
 echo "writev, WebSocket with ws.Conn.WriteMessages (one write for frames that"
-echo "fit its 16 KiB buffer). Median of 3 runs."
+echo "fit its 16 KiB buffer). Median of $count runs."
 echo
 echo "| transport | packets/s | allocs/op |"
 echo "|---|---:|---:|"
