@@ -62,7 +62,7 @@ func FuzzParseHTTPHead(f *testing.F) {
 
 // fakeConn is a net.Conn that reads from a byte slice and discards writes.
 type fakeConn struct {
-	r       *bytes.Reader
+	r       io.Reader
 	written bytes.Buffer
 }
 
@@ -131,7 +131,8 @@ func FuzzReader(f *testing.F) {
 }
 
 // FuzzUpgrade feeds arbitrary bytes to the server handshake: it must never
-// panic, and must answer with a well-formed HTTP response.
+// panic, must answer with a well-formed HTTP response, and must answer with
+// the same status when the bytes arrive one at a time.
 func FuzzUpgrade(f *testing.F) {
 	f.Add([]byte("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nSec-WebSocket-Protocol: a, b\r\n\r\n"))
 	f.Add([]byte("GET / HTTP/1.1\r\nHost: x\r\nSec-WebSocket-Version: 8\r\n\r\n"))
@@ -156,6 +157,17 @@ func FuzzUpgrade(f *testing.F) {
 		}
 		if (resp.StatusCode == 101) != (err == nil) {
 			t.Fatalf("status %d with error %v", resp.StatusCode, err)
+		}
+		slow := &fakeConn{r: iotest.OneByteReader(bytes.NewReader(data))}
+		c, err2 := u.Upgrade(slow, nil)
+		if c != nil {
+			c.CloseNow()
+		}
+		// The status must agree; the reason may not (a byte at a time, a
+		// head that cannot be HTTP is refused before its first line ends).
+		resp2, rerr := http.ReadResponse(bufio.NewReader(bytes.NewReader(slow.written.Bytes())), nil)
+		if rerr != nil || resp2.StatusCode != resp.StatusCode || (err == nil) != (err2 == nil) {
+			t.Fatalf("one byte at a time: answered %q (%v), all at once %q (%v)", slow.written.Bytes(), err2, out, err)
 		}
 	})
 }

@@ -398,25 +398,32 @@ func peekHead(br *bufio.Reader) ([]byte, error) {
 
 // readRequest reads the request head into br's buffer (without consuming
 // it) and parses it into r. It returns the head's length, also with a
-// parse error (n > 0: the head is complete but malformed).
+// parse error (n > 0: the head is complete but malformed). It scans again
+// only when a line end arrives, so a head sent a byte at a time costs a
+// scan per line, not per byte.
 func readRequest(br *bufio.Reader, r *request) (int, error) {
-	want := 1
+	want, seen, scanned := 1, 0, false
 	for {
 		b, err := br.Peek(want)
 		if len(b) > 0 {
 			all, _ := br.Peek(br.Buffered())
-			n, serr := scanRequest(all, r)
+			if bytes.IndexByte(all[seen:], '\n') >= 0 || len(all) >= maxHeadSize {
+				if scanned {
+					*r = request{}
+				}
+				n, serr := scanRequest(all, r)
+				if serr != ErrShortHTTP {
+					return n, serr
+				}
+				scanned = true
+			}
+			seen = len(all)
 			switch {
-			case serr == nil:
-				return n, nil
-			case serr != ErrShortHTTP:
-				return n, serr
 			case len(all) >= br.Size():
 				return 0, errHeadTooLarge
 			case !plausibleHTTPStart(all):
 				return 0, ErrNotHTTP
 			}
-			*r = request{} // scan again with more bytes
 			want = len(all) + 1
 		}
 		if err != nil {
