@@ -238,7 +238,8 @@ func (ns *Namespace) EmitDurable(ctx context.Context, to DurableTarget, event st
 }
 
 // EmitDurableRaw is EmitDurable with arguments that are already a JSON
-// array (unchecked).
+// array (unchecked). Without a deadline in ctx the store calls are bounded
+// by Options.WriteTimeout.
 func (ns *Namespace) EmitDurableRaw(ctx context.Context, to DurableTarget, event string, args []byte) (DurableResult, error) {
 	srv := ns.srv
 	st := srv.opts.Store
@@ -250,6 +251,11 @@ func (ns *Namespace) EmitDurableRaw(ctx context.Context, to DurableTarget, event
 	}
 	if len(args) == 0 {
 		args = []byte("[]")
+	}
+	if _, ok := ctx.Deadline(); !ok { // an unreachable store answers in bounded time
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, srv.opts.WriteTimeout)
+		defer cancel()
 	}
 	rooms := to.Rooms
 	if len(to.Clients) == 0 && len(to.Rooms) == 0 {

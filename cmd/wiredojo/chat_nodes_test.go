@@ -256,7 +256,8 @@ func TestChatRedisRestartUnderNodes(t *testing.T) {
 
 	rs.Kill()
 	start := time.Now()
-	code, o, e := chatRun(t, "", "chat", "emit", "--addr", a.addr, "--durable", "--room", "r", "--event", "q", `"down"`)
+	// go-redis retries its dials for a few seconds: wait for the answer.
+	code, o, e := chatRun(t, "", "chat", "emit", "--addr", a.addr, "--timeout", "15s", "--durable", "--room", "r", "--event", "q", `"down"`)
 	if code != exitRuntime || !strings.Contains(e, `durable emit "q" not queued: the store is unreachable (is Redis running?)`) {
 		t.Fatalf("durable emit with Redis down: exit %d after %v, stdout %q, stderr %q", code, time.Since(start), o, e)
 	}
@@ -393,4 +394,43 @@ func TestChatServeDiskFull(t *testing.T) {
 		t.Fatalf("%d of the %d acknowledged durable emits arrived", len(got), acked)
 	}
 	srv.stop(t)
+}
+
+// Two `chat serve` processes on a three-master Redis Cluster
+// (--redis redis-cluster://...): a room's broadcast and a durable emit
+// cross the nodes, and chat queue reads the cluster.
+func TestChatRedisCluster(t *testing.T) {
+	rc := redistest.StartCluster(t, 3, redistest.Config{})
+	url := "redis-cluster://" + strings.Join(rc.Addrs(), ",")
+	a := startChatServeProcess(t, "--redis", url)
+	b := startChatServeProcess(t, "--redis", url)
+	if !strings.Contains(a.out.String(), "durable queues in Redis Cluster "+url) {
+		t.Fatalf("banner: %s", a.out.String())
+	}
+
+	out, lerr, lstop := chatStart(t, strings.NewReader(""), "chat", "listen", "--addr", b.addr, "--room", "r1", "--client-id", "cl", "--json")
+	chatWaitFor(t, "listen", lerr, regexp.MustCompile(`(listening)`))
+	if code, o, e := chatRun(t, "", "chat", "emit", "--addr", a.addr, "--room", "r1", "--event", "news", `"across"`); code != 0 {
+		t.Fatalf("emit: %d %s %s", code, o, e)
+	}
+	chatWaitFor(t, "broadcast across nodes", out, regexp.MustCompile(`("event":"news","args":\["across"\])`))
+	lstop()
+	// cl is away: a durable emit on A is queued in the cluster and
+	// delivered when cl comes back on B.
+	if code, o, e := chatRun(t, "", "chat", "emit", "--addr", a.addr, "--durable", "--room", "r1", "--event", "dur", `"q"`); code != 0 || !strings.Contains(o, `"recipients":1`) {
+		t.Fatalf("durable emit: %d %s %s", code, o, e)
+	}
+	code, o, e := chatRun(t, "", "chat", "queue", "ls", "--redis", url, "--json")
+	if code != 0 || !strings.Contains(o, `"client":"cl","depth":1`) {
+		t.Fatalf("queue ls on the cluster: %d %s %s", code, o, e)
+	}
+	out, lerr, lstop = chatStart(t, strings.NewReader(""), "chat", "listen", "--addr", b.addr, "--client-id", "cl", "--json")
+	chatWaitFor(t, "listen", lerr, regexp.MustCompile(`(listening)`))
+	chatWaitFor(t, "durable across nodes", out, regexp.MustCompile(`("event":"dur","args":\["q"\],"id":"[0-9a-f]{32}")`))
+	lstop()
+	if code, _, e := chatRun(t, "", "chat", "serve", "--redis", "redis-cluster://a:1,,b:2"); code != exitUsage {
+		t.Fatalf("bad cluster URL: exit %d %s", code, e)
+	}
+	a.stop(t)
+	b.stop(t)
 }

@@ -17,6 +17,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/urfave/cli/v2"
 
 	"github.com/wiredojo/wiredojo/tcpchat"
@@ -30,7 +31,7 @@ import (
 func chatStoreFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "store", Value: "bolt", EnvVars: []string{"WIREDOJO_STORE"}, Usage: "durable queues in `STORE`: bolt (file in the user's data directory), bolt:PATH or memory"},
-		&cli.StringFlag{Name: "redis", EnvVars: []string{"WIREDOJO_REDIS"}, Usage: "keep queues and recovery state in Redis at `URL` (redis://127.0.0.1:6379/0) instead of --store"},
+		&cli.StringFlag{Name: "redis", EnvVars: []string{"WIREDOJO_REDIS"}, Usage: "keep queues and recovery state in Redis at `URL` (redis://127.0.0.1:6379/0), or in a Redis Cluster (redis-cluster://HOST:PORT,HOST:PORT,... seed nodes), instead of --store"},
 	}
 }
 
@@ -48,8 +49,14 @@ func chatServeQueueFlags() []cli.Flag {
 // description for the banner.
 func chatStoreSpec(c *cli.Context) (spec, where string, err error) {
 	if u := c.String("redis"); u != "" {
+		if storeopen.IsRedisCluster(u) {
+			if _, err := storeopen.ClusterOptions(u); err != nil {
+				return "", "", usagef("--redis: %v", err)
+			}
+			return u, "Redis Cluster " + u, nil
+		}
 		if !strings.HasPrefix(u, "redis://") && !strings.HasPrefix(u, "rediss://") {
-			return "", "", usagef("--redis %q: give a URL such as redis://127.0.0.1:6379/0", u)
+			return "", "", usagef("--redis %q: give a URL such as redis://127.0.0.1:6379/0, or redis-cluster://HOST:PORT,HOST:PORT for a cluster", u)
 		}
 		return u, "Redis " + u, nil
 	}
@@ -92,6 +99,7 @@ type chatServeQueue struct {
 	st      store.Store
 	rec     store.Store // recovery state of a single node (memory); nil with --redis
 	where   string
+	busRDB  redis.UniversalClient // the bus's connection (--redis)
 	bus     *redisbus.Bus
 	cluster *redisadapter.Cluster
 }
@@ -111,7 +119,7 @@ func (q *chatServeQueue) start(srv *tcpchat.Server) error {
 func (q *chatServeQueue) Close() error {
 	var errs []error
 	if q.cluster != nil {
-		errs = append(errs, q.cluster.Close(), q.bus.Close())
+		errs = append(errs, q.cluster.Close(), q.bus.Close(), q.busRDB.Close())
 	}
 	if q.rec != nil {
 		errs = append(errs, q.rec.Close())
@@ -138,11 +146,18 @@ func applyChatServeQueue(c *cli.Context, opts *tcpchat.Options) (*chatServeQueue
 	if u := c.String("redis"); u != "" {
 		ctx, cancel := context.WithTimeout(c.Context, 10*time.Second)
 		defer cancel()
-		q.bus, err = redisbus.Open(ctx, u, redisbus.Options{})
+		rdb, err := storeopen.RedisClient(ctx, u)
+		if err == nil {
+			q.bus, err = redisbus.New(ctx, rdb, redisbus.Options{})
+			if err != nil {
+				rdb.Close()
+			}
+		}
 		if err != nil {
 			st.Close()
 			return nil, fmt.Errorf("chat serve: connect to Redis %s for the bus between nodes: %w", u, err)
 		}
+		q.busRDB = rdb
 		logf := opts.Logf
 		if logf == nil {
 			logf = func(format string, args ...any) { fmt.Fprintf(c.App.ErrWriter, format+"\n", args...) }
@@ -203,6 +218,9 @@ func chatEmitDurable(c *cli.Context, ctx context.Context, sock *tcpchat.ClientSo
 		req.Rooms = []string{r}
 	}
 	reply, err := sock.EmitWithAck(ctx, tcpchat.EventDurable, req)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("chat emit --durable: no answer from the server within %v: its store may be slow or unreachable, and the event may or may not be queued; retry with a longer --timeout, or look with `chat queue ls`: %w", c.Duration("timeout"), err)
+	}
 	if err != nil {
 		return fmt.Errorf("chat emit --durable: %w", err)
 	}

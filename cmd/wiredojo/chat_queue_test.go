@@ -129,11 +129,23 @@ func (c *chatChild) waitMetric(t *testing.T, name string, want int) {
 	t.Fatalf("%s stayed at %q, want %d", name, last, want)
 }
 
+// stop ends the server with SIGTERM and expects a clean exit; one that
+// has not exited within 20 s gets SIGQUIT (its goroutines are dumped into
+// the output) and fails the test.
 func (c *chatChild) stop(t *testing.T) {
 	t.Helper()
 	c.cmd.Process.Signal(syscall.SIGTERM)
-	if err := c.cmd.Wait(); err != nil {
-		t.Fatalf("chat serve: %v\n%s", err, c.out.String())
+	exited := make(chan error, 1)
+	go func() { exited <- c.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("chat serve: %v\n%s", err, c.out.String())
+		}
+	case <-time.After(20 * time.Second):
+		c.cmd.Process.Signal(syscall.SIGQUIT)
+		<-exited
+		t.Fatalf("chat serve did not stop within 20 s of SIGTERM:\n%s", c.out.String())
 	}
 }
 

@@ -1,6 +1,7 @@
 // Package storeopen opens the store a user names on the command line
-// (`chat serve --store memory|bolt:PATH`, `--redis URL`) and knows where the
-// bolt file goes by default. It owns that mapping and nothing else; the
+// (`chat serve --store memory|bolt:PATH`, `--redis URL`), connects to the
+// Redis server or Redis Cluster a URL names, and knows where the bolt file
+// goes by default. It owns that mapping and nothing else; the
 // stores live in tcpchat/store and its sub-packages.
 //
 // Example:
@@ -17,13 +18,15 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/wiredojo/wiredojo/tcpchat/store"
 	"github.com/wiredojo/wiredojo/tcpchat/store/boltstore"
 	"github.com/wiredojo/wiredojo/tcpchat/store/redisstore"
 )
 
 // ErrBadSpec is matched by errors for a store spec that names no store.
-var ErrBadSpec = errors.New("storeopen: bad store (want memory, bolt, bolt:PATH or redis://host:port/db)")
+var ErrBadSpec = errors.New("storeopen: bad store (want memory, bolt, bolt:PATH, redis://host:port/db or redis-cluster://host:port,host:port,...)")
 
 // Open opens the store named by spec:
 //
@@ -31,6 +34,11 @@ var ErrBadSpec = errors.New("storeopen: bad store (want memory, bolt, bolt:PATH 
 //	bolt                 bbolt at DefaultBoltPath()
 //	bolt:PATH            bbolt at PATH (its directory is created)
 //	redis://host:port/db Redis (also rediss://)
+//	redis-cluster://host:port,host:port,...
+//	                     Redis Cluster, from these seed nodes (also
+//	                     rediss-cluster://; user:password@ and go-redis
+//	                     options such as ?dial_timeout=3s may follow
+//	                     the scheme and the list)
 func Open(ctx context.Context, spec string, opts store.Options) (store.Store, error) {
 	switch {
 	case spec == "memory":
@@ -49,8 +57,85 @@ func Open(ctx context.Context, spec string, opts store.Options) (store.Store, er
 		return boltstore.Open(path, opts)
 	case strings.HasPrefix(spec, "redis://") || strings.HasPrefix(spec, "rediss://"):
 		return redisstore.Open(ctx, spec, opts)
+	case IsRedisCluster(spec):
+		rdb, err := RedisClient(ctx, spec)
+		if err != nil {
+			return nil, err
+		}
+		return &clusterStore{Store: redisstore.New(rdb, "", opts), rdb: rdb}, nil
 	}
 	return nil, fmt.Errorf("%w: %q", ErrBadSpec, spec)
+}
+
+// clusterStore is a Redis store that owns its cluster client.
+type clusterStore struct {
+	*redisstore.Store
+	rdb redis.UniversalClient
+}
+
+// Close closes the store, then the client.
+func (s *clusterStore) Close() error { return errors.Join(s.Store.Close(), s.rdb.Close()) }
+
+// IsRedisCluster reports whether spec names a Redis Cluster
+// (redis-cluster:// or rediss-cluster://).
+func IsRedisCluster(spec string) bool {
+	return strings.HasPrefix(spec, "redis-cluster://") || strings.HasPrefix(spec, "rediss-cluster://")
+}
+
+// RedisClient connects to the Redis server (redis://, rediss://) or the
+// Redis Cluster (redis-cluster://, rediss-cluster://) that url names and
+// checks that it answers; the caller closes the client.
+func RedisClient(ctx context.Context, url string) (redis.UniversalClient, error) {
+	var rdb redis.UniversalClient
+	var where string
+	switch {
+	case strings.HasPrefix(url, "redis://") || strings.HasPrefix(url, "rediss://"):
+		o, err := redis.ParseURL(url)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %q: %w", ErrBadSpec, url, err)
+		}
+		rdb, where = redis.NewClient(o), o.Addr
+	case IsRedisCluster(url):
+		o, err := ClusterOptions(url)
+		if err != nil {
+			return nil, err
+		}
+		rdb, where = redis.NewClusterClient(o), "the cluster of "+strings.Join(o.Addrs, ",")
+	default:
+		return nil, fmt.Errorf("%w: %q is no Redis URL", ErrBadSpec, url)
+	}
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("storeopen: cannot reach Redis at %s (is redis-server running?): %w", where, err)
+	}
+	return rdb, nil
+}
+
+// ClusterOptions parses redis-cluster://[user:password@]host:port[,host:port...][?options]
+// (rediss-cluster:// for TLS) into go-redis cluster options.
+func ClusterOptions(url string) (*redis.ClusterOptions, error) {
+	scheme, rest, _ := strings.Cut(url, "://")
+	rest, query, _ := strings.Cut(rest, "?")
+	user := ""
+	if i := strings.LastIndex(rest, "@"); i >= 0 {
+		user, rest = rest[:i+1], rest[i+1:]
+	}
+	rest = strings.TrimSuffix(strings.TrimSuffix(rest, "/0"), "/") // a cluster has database 0 only
+	hosts := strings.Split(rest, ",")
+	for _, h := range hosts {
+		if h == "" || strings.Contains(h, "/") {
+			return nil, fmt.Errorf("%w: %q: give redis-cluster://HOST:PORT,HOST:PORT,... (seed nodes; database 0 only)", ErrBadSpec, url)
+		}
+	}
+	u := strings.TrimSuffix(scheme, "-cluster") + "://" + user + hosts[0] + "?"
+	for _, h := range hosts[1:] {
+		u += "addr=" + h + "&"
+	}
+	o, err := redis.ParseClusterURL(u + query)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q: %w", ErrBadSpec, url, err)
+	}
+	return o, nil
 }
 
 // DefaultBoltPath is the default bolt file: $XDG_DATA_HOME/wiredojo/queues.db,

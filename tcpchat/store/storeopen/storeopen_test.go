@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -53,5 +55,35 @@ func TestOpen(t *testing.T) {
 		if _, err := storeopen.Open(ctx, bad, store.Options{}); !errors.Is(err, storeopen.ErrBadSpec) {
 			t.Errorf("Open(%q) = %v, want ErrBadSpec", bad, err)
 		}
+	}
+}
+
+func TestClusterOptions(t *testing.T) {
+	for _, tc := range []struct {
+		url, addrs, user, pass string
+		tls                    bool
+	}{
+		{"redis-cluster://127.0.0.1:7000", "127.0.0.1:7000", "", "", false},
+		{"redis-cluster://a:1,b:2,c:3/0", "a:1 b:2 c:3", "", "", false},
+		{"rediss-cluster://u:p@a:1,b:2/?dial_timeout=3s", "a:1 b:2", "u", "p", true},
+	} {
+		o, err := storeopen.ClusterOptions(tc.url)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.url, err)
+		}
+		if strings.Join(o.Addrs, " ") != tc.addrs || o.Username != tc.user || o.Password != tc.pass || (o.TLSConfig != nil) != tc.tls {
+			t.Errorf("%s: addrs %v user %q password %q TLS %v", tc.url, o.Addrs, o.Username, o.Password, o.TLSConfig != nil)
+		}
+	}
+	if o, _ := storeopen.ClusterOptions("redis-cluster://a:1?dial_timeout=3s"); o == nil || o.DialTimeout != 3*time.Second {
+		t.Errorf("options after the list: %+v", o)
+	}
+	for _, bad := range []string{"redis-cluster://", "redis-cluster://a:1,,b:2", "redis-cluster://a:1/2", "redis-cluster://a:1?nope=1"} {
+		if _, err := storeopen.ClusterOptions(bad); !errors.Is(err, storeopen.ErrBadSpec) {
+			t.Errorf("ClusterOptions(%q) = %v, want ErrBadSpec", bad, err)
+		}
+	}
+	if !storeopen.IsRedisCluster("rediss-cluster://a:1") || storeopen.IsRedisCluster("redis://a:1") {
+		t.Error("IsRedisCluster")
 	}
 }
