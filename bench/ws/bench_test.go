@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 	_ "unsafe" // go:linkname
@@ -39,6 +41,21 @@ var libs = []lib{
 	{"gorilla", serveGorilla, dialGorilla},
 	{"gobwas", serveGobwas, dialGobwas},
 }
+
+// rotated returns s started k places down, for WSBENCH_ROTATE=k: the
+// first library of a group of cases runs right after the previous group
+// and measures slower for it, so scripts/bench.d/30-ws.sh rotates the
+// order from pass to pass.
+func rotated[T any](s []T) []T {
+	k, err := strconv.Atoi(os.Getenv("WSBENCH_ROTATE"))
+	if err != nil || k <= 0 {
+		return s
+	}
+	k %= len(s)
+	return append(s[k:len(s):len(s)], s[:k]...)
+}
+
+func init() { libs = rotated(libs) }
 
 func listen(tb testing.TB, l lib, sink bool) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -333,6 +350,7 @@ func BenchmarkMask(b *testing.B) {
 		{"gorilla", func(p []byte) { gorillaMask(key, 1, p) }},
 		{"gobwas", func(p []byte) { gobwas.Cipher(p, key, 1) }},
 	}
+	impls = rotated(impls)
 	for _, n := range []int{16, 128, 1 << 10, 4 << 10, 64 << 10} {
 		for _, im := range impls {
 			b.Run(fmt.Sprintf("%dB/%s", n, im.name), func(b *testing.B) {
@@ -377,27 +395,35 @@ const request = "GET /ws HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n
 // connection. Ours reuses the caller's reader (as the chat server does,
 // having sniffed the first bytes); gobwas reads with its pooled reader.
 func BenchmarkUpgrade(b *testing.B) {
-	b.Run("wiredojo", func(b *testing.B) {
-		u := &ws.Upgrader{}
-		mc := &memConn{data: []byte(request)}
-		br := bufio.NewReaderSize(mc, 4096)
-		b.ReportAllocs()
-		for b.Loop() {
-			mc.r = 0
-			br.Reset(mc)
-			if _, err := u.Upgrade(mc, br); err != nil {
-				b.Fatal(err)
+	cases := rotated([]struct {
+		name string
+		f    func(b *testing.B)
+	}{
+		{"wiredojo", func(b *testing.B) {
+			u := &ws.Upgrader{}
+			mc := &memConn{data: []byte(request)}
+			br := bufio.NewReaderSize(mc, 4096)
+			b.ReportAllocs()
+			for b.Loop() {
+				mc.r = 0
+				br.Reset(mc)
+				if _, err := u.Upgrade(mc, br); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-	})
-	b.Run("gobwas", func(b *testing.B) {
-		mc := &memConn{data: []byte(request)}
-		b.ReportAllocs()
-		for b.Loop() {
-			mc.r = 0
-			if _, err := gobwas.Upgrade(mc); err != nil {
-				b.Fatal(err)
+		}},
+		{"gobwas", func(b *testing.B) {
+			mc := &memConn{data: []byte(request)}
+			b.ReportAllocs()
+			for b.Loop() {
+				mc.r = 0
+				if _, err := gobwas.Upgrade(mc); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
+		}},
 	})
+	for _, c := range cases {
+		b.Run(c.name, c.f)
+	}
 }

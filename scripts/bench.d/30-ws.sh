@@ -21,9 +21,11 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 (cd bench/ws && go test -ldflags=-checklinkname=0 -c -o "$tmp/wsbench.test" .)
 # Whole passes one after the other (not -count, which repeats each case
-# back to back), so that a burst of load falls on every library alike.
+# back to back), so that a burst of load falls on every library alike; the
+# order of the libraries within a group of cases rotates from pass to pass
+# (the first of a group measures slower).
 peers=$(for i in $(seq "$count"); do
-	"$tmp/wsbench.test" -test.run '^$' -test.bench . -test.benchmem -test.benchtime "$benchtime" 2>&1 | grep -E '^Benchmark'
+	WSBENCH_ROTATE=$i "$tmp/wsbench.test" -test.run '^$' -test.bench . -test.benchmem -test.benchtime "$benchtime" 2>&1 | grep -E '^Benchmark'
 done)
 echo "ws: tcpchat transports, 64-packet batches ($count runs)" >&2
 go test -c -o "$tmp/tcpchat.test" ./tcpchat/
@@ -50,13 +52,15 @@ echo
 echo "Loopback TCP on this machine, each library talking to itself (our client"
 echo "and server; gorilla's NextReader/NextWriter; gobwas's ReadHeader/Cipher/"
 echo "WriteHeader). $count passes over all the cases, one after the other, so that"
-echo "the libraries compared run next to each other in each pass. msgs/s = 1e9 /"
-echo "ns/op of the best pass; a ratio is ours divided by the peer's in each pass"
-echo "(above 1: we are faster), the median over the passes. allocs are per"
-echo "message."
-echo "Measured $start-$end UTC; load average (1, 5, 15 min) $load0 at the start,"
-echo "$load1 at the end: other work on the machine competes for its two cores,"
-echo "and the loopback round trips move with it."
+echo "the libraries compared run next to each other in each pass (in an order"
+echo "that rotates from pass to pass: the first of a group measures slower)."
+echo "msgs/s = 1e9 / ns/op of the best pass; a ratio is ours divided by the"
+echo "peer's in each pass (above 1: we are faster), the median over the passes."
+echo "allocs are per message."
+echo
+echo "Measured $start-$end UTC; load average (1, 5, 15 min) $load0 at the"
+echo "start, $load1 at the end: other work on the machine competes for its two"
+echo "cores, and the loopback round trips move with it."
 echo
 echo "$peers" | awk '
 function median(s,   a, n, t, i, j) {
