@@ -2,15 +2,15 @@
 # WebSocket (framing/ws) benchmarks: our own numbers from the package, then
 # the side-by-side run against gorilla/websocket, gobwas/ws and
 # coder/websocket (the bench/ws module). Every figure and ratio printed
-# comes from this run; each peer benchmark runs $WS_COUNT times (default 7),
-# in whole passes over all of them, so that the libraries compared run
-# next to each other in every pass: rates are the best of the passes,
-# ratios the median of the per-pass ratios. Progress goes to stderr, the
-# markdown section to stdout.
+# comes from this run; each peer benchmark runs $WS_COUNT times (default 6:
+# each of the three libraries comes first in two), in whole passes over all
+# of them, so that the libraries compared run next to each other in every
+# pass: rates are the best of the passes, ratios the median of the
+# per-pass ratios. Progress goes to stderr, the markdown section to stdout.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 benchtime=${WS_BENCHTIME:-200ms}
-count=${WS_COUNT:-7}
+count=${WS_COUNT:-6}
 
 start=$(date -u +'%Y-%m-%d %H:%M')
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
