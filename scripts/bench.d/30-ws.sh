@@ -66,7 +66,7 @@ echo "$peers" | awk '
 function median(s,   a, n, t, i, j) {
 	n = split(s, a, " ")
 	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-	return a[int((n + 1) / 2)]
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
 function best(s, higher,   a, n, b, i) {
 	n = split(s, a, " ")
