@@ -65,10 +65,10 @@ func TestChatAddrList(t *testing.T) {
 }
 
 // durableStream emits n durable events ("s", [i]) to room on addr, one
-// after the other, each waiting for the server's answer; it sends the
-// index of every acknowledged emit on acked and closes it at the end (all
-// sent, or the first failure).
-func durableStream(t *testing.T, ctx context.Context, addr, room string, n int) <-chan int {
+// after the other, each waiting for the server's answer (which must count
+// recipients); it sends the index of every acknowledged emit on acked and
+// closes it at the end (all sent, or the first failure).
+func durableStream(t *testing.T, ctx context.Context, addr, room string, n, recipients int) <-chan int {
 	t.Helper()
 	cl, err := tcpchat.Dial(ctx, addr, tcpchat.ClientOptions{NoReconnect: true})
 	if err != nil {
@@ -86,7 +86,7 @@ func durableStream(t *testing.T, ctx context.Context, addr, room string, n int) 
 		for i := range n {
 			req := tcpchat.DurableRequest{Rooms: []string{room}, Event: "s", Args: json.RawMessage("[" + strconv.Itoa(i) + "]")}
 			reply, err := sock.EmitWithAck(ctx, tcpchat.EventDurable, req)
-			if err != nil || !strings.Contains(string(reply), `"recipients":1`) {
+			if err != nil || !strings.Contains(string(reply), `"recipients":`+strconv.Itoa(recipients)) {
 				t.Logf("durable emit %d: %s %v", i, reply, err)
 				return
 			}
@@ -169,8 +169,11 @@ func TestChatNodeKilledClientsResumeElsewhere(t *testing.T) {
 	if _, err := s.EmitWithAck(ctx, tcpchat.EventJoin, "news"); err != nil {
 		t.Fatal(err)
 	}
+	// The same from the command line: chat listen with two addresses.
+	lout, lerr, lstop := chatStart(t, strings.NewReader(""), "chat", "listen", "--addr", a.addr+","+b.addr, "--client-id", "L2", "--room", "news", "--json")
+	chatWaitFor(t, "listen", lerr, regexp.MustCompile(`(listening)`))
 
-	acked := durableStream(t, ctx, c.addr, "news", n)
+	acked := durableStream(t, ctx, c.addr, "news", n, 2)
 	for range 20 {
 		if _, ok := <-acked; !ok {
 			t.Fatal("the stream ended early")
@@ -201,6 +204,26 @@ func TestChatNodeKilledClientsResumeElsewhere(t *testing.T) {
 	// its room comes back with its client id's durable membership.
 	if lis.Resumed() {
 		t.Fatal("resumed a session that the killed node never saved")
+	}
+	chatWaitFor(t, "chat listen after the kill", lout, regexp.MustCompile(`("args":\[`+strconv.Itoa(n-1)+`\])`))
+	lstop()
+	var cliGot []string
+	for _, line := range strings.Split(strings.TrimSpace(lout.String()), "\n") {
+		var r listenRecord
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("chat listen line %q: %v", line, err)
+		}
+		if r.Event == "s" {
+			cliGot = append(cliGot, string(r.Args))
+		}
+	}
+	for i, g := range cliGot {
+		if g != "["+strconv.Itoa(i)+"]" {
+			t.Fatalf("chat listen printed %s as event %d (want each of 0..%d once, in order): %v", g, i, n-1, cliGot)
+		}
+	}
+	if len(cliGot) != n || !strings.Contains(lerr.String(), "reconnected to "+b.addr) {
+		t.Fatalf("chat listen printed %d events, want %d; stderr:\n%s", len(cliGot), n, lerr.String())
 	}
 	t.Logf("%d durable emits, %d handled on A before the kill, the rest on B", n, beforeKill)
 
