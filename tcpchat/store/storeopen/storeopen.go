@@ -55,26 +55,31 @@ func Open(ctx context.Context, spec string, opts store.Options) (store.Store, er
 			return nil, fmt.Errorf("storeopen: create the directory of %s: %w", path, err)
 		}
 		return boltstore.Open(path, opts)
-	case strings.HasPrefix(spec, "redis://") || strings.HasPrefix(spec, "rediss://"):
-		return redisstore.Open(ctx, spec, opts)
-	case IsRedisCluster(spec):
+	case strings.HasPrefix(spec, "redis://") || strings.HasPrefix(spec, "rediss://") || IsRedisCluster(spec):
 		rdb, err := RedisClient(ctx, spec)
 		if err != nil {
 			return nil, err
 		}
-		return &clusterStore{Store: redisstore.New(rdb, "", opts), rdb: rdb}, nil
+		return &redisStore{Store: redisstore.New(rdb, "", opts), rdb: rdb}, nil
 	}
 	return nil, fmt.Errorf("%w: %q", ErrBadSpec, spec)
 }
 
-// clusterStore is a Redis store that owns its cluster client.
-type clusterStore struct {
+// redisStore is a Redis store that owns its client.
+type redisStore struct {
 	*redisstore.Store
 	rdb redis.UniversalClient
 }
 
 // Close closes the store, then the client.
-func (s *clusterStore) Close() error { return errors.Join(s.Store.Close(), s.rdb.Close()) }
+func (s *redisStore) Close() error { return errors.Join(s.Store.Close(), s.rdb.Close()) }
+
+// dialerRetries is the dials of one connection attempt of go-redis (its
+// default is 5, 100 ms apart): with one, a command to a Redis that refuses
+// connections fails in about 0.1 s after go-redis's own command retries,
+// instead of about 2 s, so that a chat server whose Redis is down answers
+// its clients at once.
+const dialerRetries = 1
 
 // IsRedisCluster reports whether spec names a Redis Cluster
 // (redis-cluster:// or rediss-cluster://).
@@ -84,7 +89,10 @@ func IsRedisCluster(spec string) bool {
 
 // RedisClient connects to the Redis server (redis://, rediss://) or the
 // Redis Cluster (redis-cluster://, rediss-cluster://) that url names and
-// checks that it answers; the caller closes the client.
+// checks that it answers; the caller closes the client. A connection that
+// Redis refuses is not dialled again within one attempt (go-redis still
+// retries the command 3 times), so that commands fail fast while Redis is
+// down.
 func RedisClient(ctx context.Context, url string) (redis.UniversalClient, error) {
 	var rdb redis.UniversalClient
 	var where string
@@ -94,12 +102,14 @@ func RedisClient(ctx context.Context, url string) (redis.UniversalClient, error)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %q: %w", ErrBadSpec, url, err)
 		}
+		o.DialerRetries = dialerRetries
 		rdb, where = redis.NewClient(o), o.Addr
 	case IsRedisCluster(url):
 		o, err := ClusterOptions(url)
 		if err != nil {
 			return nil, err
 		}
+		o.DialerRetries = dialerRetries
 		rdb, where = redis.NewClusterClient(o), "the cluster of "+strings.Join(o.Addrs, ",")
 	default:
 		return nil, fmt.Errorf("%w: %q is no Redis URL", ErrBadSpec, url)

@@ -38,7 +38,10 @@ func TestOpen(t *testing.T) {
 			b, ok := s.(*boltstore.Store)
 			return ok && b.Path() == filepath.Join(dir, "sub", "q.db")
 		}},
-		{srv.URL(), func(s store.Store) bool { _, ok := s.(*redisstore.Store); return ok }},
+		{srv.URL(), func(s store.Store) bool {
+			r, ok := s.(interface{ Prefix() string }) // *redisstore.Store, embedded
+			return ok && r.Prefix() == redisstore.DefaultPrefix
+		}},
 	} {
 		s, err := storeopen.Open(ctx, tc.spec, store.Options{})
 		if err != nil {
