@@ -64,13 +64,10 @@ func TestChatAddrList(t *testing.T) {
 	}
 }
 
-// durableStream emits n durable events ("s", [i]) to room on addr, one
-// after the other, each waiting for the server's answer (which must count
-// recipients); it sends the index of every acknowledged emit on acked and
-// closes it at the end (all sent, or the first failure).
-func durableStream(t *testing.T, ctx context.Context, addr, room string, n, recipients int) <-chan int {
+// chatSocket dials addr and joins /chat; the caller closes the client.
+func chatSocket(t *testing.T, ctx context.Context, addr string, opts tcpchat.ClientOptions) (*tcpchat.Client, *tcpchat.ClientSocket) {
 	t.Helper()
-	cl, err := tcpchat.Dial(ctx, addr, tcpchat.ClientOptions{NoReconnect: true})
+	cl, err := tcpchat.Dial(ctx, addr, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,6 +76,16 @@ func durableStream(t *testing.T, ctx context.Context, addr, room string, n, reci
 		cl.Close()
 		t.Fatal(err)
 	}
+	return cl, sock
+}
+
+// durableStream emits n durable events ("s", [i]) to room on addr, one
+// after the other, each waiting for the server's answer (which must count
+// recipients); it sends the index of every acknowledged emit on acked and
+// closes it at the end (all sent, or the first failure).
+func durableStream(t *testing.T, ctx context.Context, addr, room string, n, recipients int) <-chan int {
+	t.Helper()
+	cl, sock := chatSocket(t, ctx, addr, tcpchat.ClientOptions{NoReconnect: true})
 	acked := make(chan int, n)
 	go func() {
 		defer close(acked)
@@ -133,6 +140,66 @@ func (o *orderedOnce) check(t *testing.T) {
 	}
 	if len(o.got) != o.n {
 		t.Fatalf("%d events handled, want %d", len(o.got), o.n)
+	}
+}
+
+// listenArgs returns the arguments of the events named event in the output
+// of `chat listen --json`, in order.
+func listenArgs(t *testing.T, out, event string) []string {
+	t.Helper()
+	var args []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var r listenRecord
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("chat listen line %q: %v", line, err)
+		}
+		if r.Event == event {
+			args = append(args, string(r.Args))
+		}
+	}
+	return args
+}
+
+// awaitDurable connects to addr as client id and waits until the durable
+// events named event whose first argument is each of want have arrived.
+func awaitDurable(t *testing.T, ctx context.Context, addr, client, event string, want []int) {
+	t.Helper()
+	got := make(map[int]bool)
+	done := make(chan struct{})
+	cl, err := tcpchat.Dial(ctx, addr, tcpchat.ClientOptions{ClientID: client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var mu sync.Mutex
+	cl.Socket("/chat").On(event, func(e *tcpchat.Event) {
+		var i int
+		if e.Bind(&i) != nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		got[i] = true
+		for _, w := range want {
+			if !got[w] {
+				return
+			}
+		}
+		select {
+		case <-done:
+		default:
+			close(done)
+		}
+	})
+	if _, err := cl.Connect(ctx, "/chat", nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("%d of the %d acknowledged durable emits arrived", len(got), len(want))
 	}
 }
 
@@ -207,16 +274,7 @@ func TestChatNodeKilledClientsResumeElsewhere(t *testing.T) {
 	}
 	chatWaitFor(t, "chat listen after the kill", lout, regexp.MustCompile(`("args":\[`+strconv.Itoa(n-1)+`\])`))
 	lstop()
-	var cliGot []string
-	for _, line := range strings.Split(strings.TrimSpace(lout.String()), "\n") {
-		var r listenRecord
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			t.Fatalf("chat listen line %q: %v", line, err)
-		}
-		if r.Event == "s" {
-			cliGot = append(cliGot, string(r.Args))
-		}
-	}
+	cliGot := listenArgs(t, lout.String(), "s")
 	for i, g := range cliGot {
 		if g != "["+strconv.Itoa(i)+"]" {
 			t.Fatalf("chat listen printed %s as event %d (want each of 0..%d once, in order): %v", g, i, n-1, cliGot)
@@ -323,16 +381,7 @@ func TestChatRedisRestartUnderNodes(t *testing.T) {
 	}
 	t.Logf("broadcasts crossed the nodes again %v after the listener was back", time.Since(restarted).Round(10*time.Millisecond))
 	lstop()
-	var got []string
-	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-		var r listenRecord
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			t.Fatalf("line %q: %v", line, err)
-		}
-		if r.Event == "q" {
-			got = append(got, string(r.Args))
-		}
-	}
+	got := listenArgs(t, out.String(), "q")
 	if strings.Join(got, " ") != "[0] [1] [2]" {
 		t.Fatalf("durable events %v, want [0] [1] [2] once each\n%s", got, out.String())
 	}
@@ -358,15 +407,8 @@ func TestChatServeDiskFull(t *testing.T) {
 	out, lerr, lstop := chatStart(t, strings.NewReader(""), "chat", "listen", "--addr", srv.addr, "--room", "news", "--json")
 	chatWaitFor(t, "listen", lerr, regexp.MustCompile(`(listening)`))
 
-	cl, err := tcpchat.Dial(ctx, srv.addr, tcpchat.ClientOptions{NoReconnect: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl, sock := chatSocket(t, ctx, srv.addr, tcpchat.ClientOptions{NoReconnect: true})
 	defer cl.Close()
-	sock, err := cl.Connect(ctx, "/chat", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	big := strings.Repeat("x", 16<<10)
 	acked, fullErr := 0, ""
 	for ; acked < 1000; acked++ {
@@ -402,32 +444,11 @@ func TestChatServeDiskFull(t *testing.T) {
 
 	// Every acknowledged durable emit is delivered (acks may fail on the
 	// full disk: the messages then stay pending, which is allowed).
-	got := make(map[int]bool)
-	done := make(chan struct{})
-	d, err := tcpchat.Dial(ctx, srv.addr, tcpchat.ClientOptions{ClientID: "D"})
-	if err != nil {
-		t.Fatal(err)
+	want := make([]int, acked)
+	for i := range want {
+		want[i] = i
 	}
-	defer d.Close()
-	d.Socket("/chat").On("big", func(e *tcpchat.Event) {
-		var i int
-		var s string
-		if e.Bind(&i, &s) != nil || s != big {
-			return
-		}
-		got[i] = true // the reading goroutine only
-		if len(got) == acked {
-			close(done)
-		}
-	})
-	if _, err := d.Connect(ctx, "/chat", nil); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-done:
-	case <-ctx.Done():
-		t.Fatalf("%d of the %d acknowledged durable emits arrived", len(got), acked)
-	}
+	awaitDurable(t, ctx, srv.addr, "D", "big", want)
 	srv.stop(t)
 }
 

@@ -326,15 +326,8 @@ func TestChatDurableKill9MidStream(t *testing.T) {
 	srv := startChatServeProcess(t, "--store", "bolt:"+db)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cl, err := tcpchat.Dial(ctx, srv.addr, tcpchat.ClientOptions{NoReconnect: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl, sock := chatSocket(t, ctx, srv.addr, tcpchat.ClientOptions{NoReconnect: true}) // chat_nodes_test.go
 	defer cl.Close()
-	sock, err := cl.Connect(ctx, "/chat", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	acked := make(chan int, 1000)
 	streamDone := make(chan struct{})
 	go func() {
@@ -364,36 +357,10 @@ func TestChatDurableKill9MidStream(t *testing.T) {
 	}
 
 	srv = startChatServeProcess(t, "--store", "bolt:"+db)
-	got := map[int]bool{}
-	done := make(chan struct{})
-	c2, err := tcpchat.Dial(ctx, srv.addr, tcpchat.ClientOptions{ClientID: "M"})
-	if err != nil {
-		t.Fatal(err)
+	var wantList []int
+	for i := range want {
+		wantList = append(wantList, i)
 	}
-	defer c2.Close()
-	s2 := c2.Socket("/chat")
-	s2.On("s", func(e *tcpchat.Event) {
-		var n int
-		e.Bind(&n)
-		got[n] = true // the reading goroutine only
-		for i := range want {
-			if !got[i] {
-				return
-			}
-		}
-		select {
-		case <-done:
-		default:
-			close(done)
-		}
-	})
-	if _, err := c2.Connect(ctx, "/chat", nil); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-done:
-	case <-ctx.Done():
-		t.Fatalf("after the restart: %d of the %d acknowledged emits arrived", len(got), len(want))
-	}
+	awaitDurable(t, ctx, srv.addr, "M", "s", wantList) // chat_nodes_test.go
 	t.Logf("%d emits acknowledged before the kill, all delivered after the restart", len(want))
 }
