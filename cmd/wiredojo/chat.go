@@ -73,6 +73,9 @@ func chatCommand() *cli.Command {
 					chatAddrFlag(),
 					chatTokenFlag("require `TOKEN` in every client's handshake"),
 					&cli.IntFlag{Name: "max-frame", Value: 1 << 20, EnvVars: []string{"WIREDOJO_MAX_FRAME"}, Usage: "largest frame payload in `BYTES`"},
+					&cli.IntFlag{Name: "send-queue", Value: tcpchat.DefaultSendQueue, EnvVars: []string{"WIREDOJO_SEND_QUEUE"}, Usage: "at most `N` packets queued per connection"},
+					&cli.DurationFlag{Name: "slow-consumer-wait", Value: tcpchat.DefaultSlowConsumerWait, EnvVars: []string{"WIREDOJO_SLOW_CONSUMER_WAIT"}, Usage: "how long (`DURATION`) a send waits for room in a full queue, slowing its sender, before the receiver is cut as a slow consumer; 0 cuts at once"},
+					&cli.Float64Flag{Name: "rate-limit", Value: tcpchat.DefaultRateLimit, EnvVars: []string{"WIREDOJO_RATE_LIMIT"}, Usage: "`PACKETS` per second a connection may send (bursts up to 2000 or one second's worth); 0 turns the limit off"},
 					&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, EnvVars: []string{"WIREDOJO_VERBOSE"}, Usage: "print room events (create/delete/join/leave-room), connections and closes"},
 				}, append(chatServeWSFlags(), chatServeQueueFlags()...)...), // chat_ws.go, chat_queue.go
 				Action: chatServe,
@@ -163,9 +166,27 @@ func chatServe(c *cli.Context) error {
 	verbose := c.Bool("verbose")
 	stamp := func() string { return paint.s(styleTime, time.Now().Format("15:04:05")) }
 	opts := tcpchat.Options{
-		MaxFrame:     c.Int("max-frame"),
-		Token:        c.String("token"),
-		NewNamespace: tcpchat.InstallBuiltins,
+		MaxFrame:         c.Int("max-frame"),
+		SendQueue:        c.Int("send-queue"),
+		SlowConsumerWait: c.Duration("slow-consumer-wait"),
+		RateLimit:        c.Float64("rate-limit"),
+		Token:            c.String("token"),
+		NewNamespace:     tcpchat.InstallBuiltins,
+	}
+	if opts.SendQueue < 1 {
+		return usagef("chat serve: --send-queue must be at least 1, not %d", opts.SendQueue)
+	}
+	switch {
+	case opts.SlowConsumerWait < 0:
+		return usagef("chat serve: --slow-consumer-wait must not be negative (0 cuts at once)")
+	case opts.SlowConsumerWait == 0:
+		opts.SlowConsumerWait = -1 // Options: negative cuts at once
+	}
+	switch {
+	case opts.RateLimit < 0:
+		return usagef("chat serve: --rate-limit must not be negative (0 turns it off)")
+	case opts.RateLimit == 0:
+		opts.RateLimit = -1 // Options: negative turns the limit off
 	}
 	if err := applyChatServeWS(c, &opts); err != nil { // chat_ws.go
 		return err

@@ -158,6 +158,9 @@ func TestChatUsageErrors(t *testing.T) {
 		{"chat", "emit", "--addr", "127.0.0.1:1", "--event", "e", "--ns", "nope"}, // bad namespace
 		{"chat", "serve", "--max-frame", "1"},                                     // too small
 		{"chat", "serve", "--bogus"},                                              // unknown flag
+		{"chat", "serve", "--send-queue", "0"},                                    // no queue
+		{"chat", "serve", "--slow-consumer-wait", "-1s"},                          // negative wait
+		{"chat", "serve", "--rate-limit", "-5"},                                   // negative rate
 		{"chat", "listen", "extra"},                                               // arguments
 		{"chat", "nothing"},                                                       // unknown subcommand
 	} {
