@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/wiredojo/wiredojo/framing"
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
 
 // Transport carries packet payloads of one connection: over framed TCP one
@@ -35,8 +36,9 @@ type Transport interface {
 // read buffer while idle (framing.Reader releases it) and no write buffer
 // at all: each batch borrows a pooled framing.Writer.
 type framedTransport struct {
-	conn net.Conn
-	r    *framing.Reader
+	conn     net.Conn
+	r        *framing.Reader
+	preamble bool // a client's: wire.Preamble goes out with the first batch
 }
 
 // NewFramedTransport returns the framed-TCP Transport over conn (after the
@@ -50,6 +52,16 @@ var writerPool = sync.Pool{New: func() any { return framing.NewWriter(nil) }}
 func (t *framedTransport) ReadPacket() ([]byte, error) { return t.r.ReadFrame() }
 
 func (t *framedTransport) WritePackets(payloads [][]byte) error {
+	if t.preamble {
+		// The preamble and the handshake leave in one segment.
+		t.preamble = false
+		buf := append([]byte(nil), wire.Preamble...)
+		for _, p := range payloads {
+			buf = framing.AppendFrame(buf, p)
+		}
+		_, err := t.conn.Write(buf)
+		return err
+	}
 	w := writerPool.Get().(*framing.Writer)
 	w.Reset(t.conn)
 	for _, p := range payloads {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/wiredojo/wiredojo/framing"
 	"github.com/wiredojo/wiredojo/framing/ws"
-	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
 
 // WebSocketPath is where the server upgrades HTTP requests to WebSocket.
@@ -174,15 +173,8 @@ func dialFramed(ctx context.Context, addr string, cfg *tls.Config, maxFrame int)
 		}
 		nc = tc
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		nc.SetWriteDeadline(dl)
-	}
-	if _, err := nc.Write(wire.Preamble); err != nil {
-		nc.Close()
-		return nil, err
-	}
-	nc.SetWriteDeadline(time.Time{})
-	return NewFramedTransport(nc, maxFrame), nil
+	// The preamble waits for the handshake, to leave in the same write.
+	return &framedTransport{conn: nc, r: framing.NewReader(nc, maxFrame), preamble: true}, nil
 }
 
 // ErrTextMessage is the reason recorded when a WebSocket peer sends a text
