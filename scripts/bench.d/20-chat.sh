@@ -58,8 +58,9 @@ echo
 echo "Broadcast fan-out on loopback: one publisher, N subscribers, 128-byte events"
 echo "(the same 128 bytes in both systems: the event's JSON argument array for"
 echo "wiredojo, the message body for NATS). wiredojo: a tcpchat server with its"
-echo "defaults (send queue 1024 packets) except the per-connection rate limit,"
-echo "which is off; N tcpchat Go clients in one room; a tcpchat client publisher"
+echo "defaults (send queue 1024 packets, slow-consumer wait 2 s) except the"
+echo "per-connection rate limit, which is off; N tcpchat Go clients in one room;"
+echo "a tcpchat client publisher"
 echo "whose events the server broadcasts to the room. NATS core: an embedded"
 echo "nats-server with its defaults, N nats.go subscribers on one subject, a"
 echo "nats.go publisher. Server and clients run in one process for both, the two"
@@ -92,9 +93,11 @@ echo
 echo "### Without flow control (one run)"
 echo
 echo "The publisher sends as fast as it can; each server's slow-consumer policy"
-echo "decides (tcpchat cuts a connection whose 1024-packet queue is full; the"
-echo "nats-server buffers up to 64 MiB per connection). events/s and latency"
-echo "count only what was delivered."
+echo "decides (tcpchat: a broadcast to a connection whose 1024-packet queue is"
+echo "full waits up to 2 s for room, which stops reading the publisher's"
+echo "connection and so slows the publisher through TCP, and cuts the connection"
+echo "only after that; the nats-server buffers up to 64 MiB per connection and"
+echo "cuts beyond). events/s and latency count only what was delivered."
 echo
 echo "$unbounded"
 echo
