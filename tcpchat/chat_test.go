@@ -368,6 +368,15 @@ func TestShutdownIsGraceful(t *testing.T) {
 	}
 }
 
+// dialStuck joins "/" with a small receive buffer and never reads again.
+func dialStuck(t *testing.T, addr string) {
+	t.Helper()
+	stuck := chattest.DialRaw(t, addr, true)
+	stuck.Conn.(*net.TCPConn).SetReadBuffer(4096)
+	stuck.Handshake(t, "")
+	stuck.Join(t, "/")
+}
+
 func TestSlowConsumerIsCut(t *testing.T) {
 	t.Parallel()
 	reasons := make(chan error, 8)
@@ -376,10 +385,7 @@ func TestSlowConsumerIsCut(t *testing.T) {
 	ns := srv.Of("/")
 	addr := chattest.NewServer(t, srv)
 
-	stuck := chattest.DialRaw(t, addr, true) // never reads after joining
-	stuck.Conn.(*net.TCPConn).SetReadBuffer(4096)
-	stuck.Handshake(t, "")
-	stuck.Join(t, "/")
+	dialStuck(t, addr) // never reads after joining
 	c := chattest.Dial(t, addr, tcpchat.ClientOptions{})
 	got := make(chan struct{}, 1)
 	chattest.Connect(t, c, "/", nil, func(s *tcpchat.ClientSocket) {
@@ -468,10 +474,7 @@ func TestSlowConsumerNoWait(t *testing.T) {
 		OnClose: func(ci tcpchat.CloseInfo) { reasons <- ci.Reason }})
 	ns := srv.Of("/")
 	addr := chattest.NewServer(t, srv)
-	stuck := chattest.DialRaw(t, addr, true)
-	stuck.Conn.(*net.TCPConn).SetReadBuffer(4096)
-	stuck.Handshake(t, "")
-	stuck.Join(t, "/")
+	dialStuck(t, addr)
 	big := json.RawMessage(`["` + strings.Repeat("x", 64<<10) + `"]`)
 	for i := 0; i < 200; i++ {
 		ns.To().EmitRaw("big", big)
@@ -489,10 +492,7 @@ func TestVolatileDropsInsteadOfCutting(t *testing.T) {
 	srv := tcpchat.NewServer(tcpchat.Options{SendQueue: 8, WriteTimeout: time.Minute})
 	ns := srv.Of("/")
 	addr := chattest.NewServer(t, srv)
-	stuck := chattest.DialRaw(t, addr, true)
-	stuck.Conn.(*net.TCPConn).SetReadBuffer(4096)
-	stuck.Handshake(t, "")
-	stuck.Join(t, "/")
+	dialStuck(t, addr)
 	big := json.RawMessage(`["` + strings.Repeat("v", 64<<10) + `"]`)
 	for i := 0; i < 200; i++ {
 		ns.Volatile().EmitRaw("tick", big)
