@@ -26,14 +26,17 @@
 // at GET / embedded from web/, and handlers added with HandleHTTP) and, with
 // Options.TLSConfig, TLS: it terminates TLS and dispatches the decrypted
 // bytes the same way. Dial takes HOST:PORT (framed TCP, over TLS with
-// ClientOptions.TLSConfig) or a ws:// or wss:// URL.
+// ClientOptions.TLSConfig) or a ws:// or wss:// URL; ClientOptions.Addrs
+// names more nodes of one service, tried in turn when a connection is lost.
 //
 // Performance design: a broadcast is encoded once into a reference-counted
 // Message queued on every recipient; each connection has one reading
 // goroutine and a writer goroutine only while it has packets queued; read
 // and write buffers are pooled, so an idle connection holds neither. The send
-// queue is bounded: a full queue cuts that connection (ErrSlowConsumer) and
-// never blocks a broadcast.
+// queue is bounded: a send to a full queue waits up to
+// Options.SlowConsumerWait for room, outside every lock (the sender's
+// connection is not read meanwhile, so TCP slows a fast publisher to its
+// slowest recipient), and then cuts that connection (ErrSlowConsumer).
 //
 // Example:
 //
