@@ -119,8 +119,14 @@ func (c *conn) offer(m *Message, f sendFlags) offerResult {
 }
 
 // enqueue queues m, waiting up to Options.SlowConsumerWait for room in a
-// full queue; it reports whether m was queued. The caller must hold no lock
-// that the connection's writer or other senders need.
+// full queue; it reports whether m was queued. The caller must not hold
+// c.mu (the writer needs it to drain the queue). A lock that other senders
+// need stays held for the wait, so it is fine only where the wait is rare
+// and its holder is this connection alone: the durable pump sends under
+// c.dur.mu, and its in-flight window (maxInflight, 256) is a quarter of
+// the default queue.
+// Adapters, whose locks serve every connection, use offer and waitRoom
+// after unlocking instead (Socket.TrySend, Socket.SendWait).
 func (c *conn) enqueue(m *Message, volatile bool) bool {
 	var f sendFlags
 	if volatile {
