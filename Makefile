@@ -8,7 +8,7 @@ BIN         := bin/wiredojo
 FUZZTIME    ?= 3s
 LONGFUZZ    ?= 2m
 
-.PHONY: all build demo install test lint fmt-check vet staticcheck test-go test-bench-modules fuzz fuzz-short bench deps clean
+.PHONY: all build demo install test check test-quick lint fmt-check vet staticcheck test-go test-bench-modules fuzz fuzz-short bench deps clean
 
 all: build
 
@@ -23,15 +23,27 @@ install:
 	$(GO) install ./cmd/wiredojo
 
 # test: lint, then the race-enabled tests (which start their own servers and
-# peers), then a short pass of every fuzz target.
+# peers), then a short pass of every fuzz target. Each phase says when it starts.
 test: deps lint test-go test-bench-modules fuzz-short
 
+# check: the quick sibling of `make test` for everyday work: lint, then every
+# test once without -race and without the tests that need an external program
+# (redis-server, tshark, chromium, node, ...: go test -short skips them, saying
+# so). It installs nothing. `make test` before you push.
+check: lint test-quick
+
+test-quick:
+	@echo "== make check: go test -short (no -race, no external peers)"
+	$(GO) test -short -count=1 -timeout 5m ./...
+
 deps:
+	@echo "== make test 1/5: dependencies (scripts/deps.sh)"
 	bash scripts/deps.sh
 
 lint: fmt-check vet staticcheck
 
 fmt-check:
+	@echo "== lint (make test 2/5): gofmt, go vet, staticcheck"
 	@out=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
@@ -43,11 +55,13 @@ staticcheck:
 	$(GOBIN)/staticcheck ./...
 
 test-go:
+	@echo "== make test 3/5: go test -race (every package, real peers)"
 	$(GO) test -race -count=1 -timeout 15m ./...
 
 # The peer benchmarks live in modules of their own under bench/ (so the main
 # go.mod stays lean); make sure they still build, vet and pass their quick tests.
 test-bench-modules:
+	@echo "== make test 4/5: the peer benchmark modules under bench/ build, vet and pass"
 	@for d in bench/*/; do \
 		[ -f "$$d/go.mod" ] || continue; \
 		echo "bench module $$d"; \
@@ -55,6 +69,7 @@ test-bench-modules:
 	done
 
 fuzz-short:
+	@echo "== make test 5/5: every fuzz target for $(FUZZTIME)"
 	bash scripts/fuzz.sh $(FUZZTIME)
 
 fuzz:

@@ -1,7 +1,7 @@
 package capture
 
 // Proto names a protocol the decoder knows. Its String is the "proto" name of
-// the capture JSON (DESIGN.md).
+// the capture JSON (docs/ARCHITECTURE.md).
 type Proto uint8
 
 // The protocols of the layer model.
@@ -163,8 +163,8 @@ var FlagNames = [8]string{"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"
 
 // Layer is one decoded protocol layer of a packet. It is a flat value so the
 // decoder can reuse a packet's layers without allocating; which fields are
-// meaningful depends on Proto (see the field comments and DESIGN.md's capture
-// JSON). Start and End are the layer's byte range in Packet.Data (header
+// meaningful depends on Proto (see the field comments and the capture JSON
+// in docs/ARCHITECTURE.md). Start and End are the layer's byte range in Packet.Data (header
 // through the end of what it carries in this packet) for the hex view; an
 // application PDU reassembled from earlier packets covers only its bytes in
 // this packet.

@@ -9,7 +9,7 @@ import (
 	"github.com/wiredojo/wiredojo/capture"
 )
 
-// AppendJSON appends pkt as one line of the capture JSON of DESIGN.md
+// AppendJSON appends pkt as one line of the capture JSON of docs/ARCHITECTURE.md
 // (field names and rules exactly as listed there), newline included.
 func AppendJSON(b []byte, pkt *capture.Packet) []byte {
 	b = append(b, `{"no":`...)

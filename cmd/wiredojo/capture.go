@@ -68,7 +68,7 @@ func captureCommand() *cli.Command {
 				Description: "Examples:\n" +
 					"  wiredojo capture read chat.pcapng                   one line per packet\n" +
 					"  wiredojo capture read chat.pcapng -v --model tcpip  every layer on the TCP/IP model\n" +
-					"  wiredojo capture read chat.pcapng --json            DESIGN.md's capture JSON\n" +
+					"  wiredojo capture read chat.pcapng --json            the capture JSON (docs/ARCHITECTURE.md)\n" +
 					"  wiredojo capture read chat.pcapng --follow 0        TCP stream 0 as its messages\n" +
 					"  wiredojo capture read chat.pcapng --filter 'tcp port 7070' --stats",
 				Flags:  captureViewFlags(),

@@ -269,7 +269,7 @@ func hexOrDec(s string) string {
 var wsOpcodes = map[string]string{"continuation": "0", "text": "1", "binary": "2", "close": "8", "ping": "9", "pong": "10"}
 
 // TestCaptureMatchesTshark decodes every committed capture with both tools
-// and compares every field of DESIGN.md's capture JSON that tshark has.
+// and compares every field of the capture JSON (docs/ARCHITECTURE.md) that tshark has.
 func TestCaptureMatchesTshark(t *testing.T) {
 	for _, f := range captureFiles {
 		t.Run(f.name, func(t *testing.T) {

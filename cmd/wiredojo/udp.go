@@ -367,7 +367,7 @@ func udpRecvCommand() *cli.Command {
 	}
 }
 
-// recvSummary is the JSON summary of `udp recv --json`: DESIGN.md's fields
+// recvSummary is the JSON summary of `udp recv --json`: the fields of docs/ARCHITECTURE.md ("Compare JSON")
 // for all senders together, then what was counted apart.
 type recvSummary struct {
 	stats.Summary

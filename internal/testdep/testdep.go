@@ -17,9 +17,14 @@ func InCI() bool { return os.Getenv("CI") == "true" }
 
 // Require returns the path of program, or stops the test: t.Fatal under CI,
 // t.Skip elsewhere. install names what provides it (a Debian package, or a
-// command to run).
+// command to run). In the quick pass (`make check`: go test -short, outside
+// CI) a test that needs an external program is skipped even when it is
+// installed, and says so: the full `make test` runs it.
 func Require(t testing.TB, program, install string) string {
 	t.Helper()
+	if testing.Short() && !InCI() {
+		t.Skipf("quick pass (-short): this test needs %s; make test runs it", program)
+	}
 	p, err := exec.LookPath(program)
 	if err == nil {
 		return p

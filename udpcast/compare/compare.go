@@ -35,7 +35,7 @@ type Options struct {
 	Timeout time.Duration
 }
 
-// Side is one protocol's measurement. Its JSON is DESIGN.md's summary
+// Side is one protocol's measurement. Its JSON is the summary object of docs/ARCHITECTURE.md ("Compare JSON")
 // object, plus hol_blocking_ms for TCP.
 type Side struct {
 	stats.Summary

@@ -236,7 +236,7 @@ type Latency struct {
 }
 
 // Summary is the result of a stream: the JSON summary object of
-// `udp recv --json` (DESIGN.md, "udp recv / compare JSON").
+// `udp recv --json` (docs/ARCHITECTURE.md, "Compare JSON").
 type Summary struct {
 	Sent          uint64  `json:"sent"` // from the sender's sequence numbers (or its end marker)
 	Received      uint64  `json:"received"`
