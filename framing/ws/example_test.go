@@ -1,9 +1,13 @@
 package ws_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 
 	"github.com/wiredojo/wiredojo/framing/ws"
 	"github.com/wiredojo/wiredojo/framing/ws/wsecho"
@@ -39,4 +43,39 @@ func ExampleSplit() {
 	ws.Mask(h.Mask, 0, payload) // unmask in place
 	fmt.Println(ok, h.OpCode, h.Fin, h.Masked, h.Length, string(payload), len(rest))
 	// Output: true text true true 2 hi 0
+}
+
+// A net/http handler upgrades its request and answers each message in
+// upper case; Dial is the client.
+func ExampleUpgrader_UpgradeHTTP() {
+	up := &ws.Upgrader{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/shout", func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.UpgradeHTTP(w, r)
+		if err != nil {
+			return // UpgradeHTTP has answered the request with the reason
+		}
+		defer c.Close(ws.StatusNormalClosure, "")
+		for {
+			op, msg, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			c.WriteMessage(op, bytes.ToUpper(msg))
+		}
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	c, err := ws.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http")+"/shout", nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close(ws.StatusNormalClosure, "")
+	c.WriteMessage(ws.OpText, []byte("hello"))
+	_, msg, _ := c.ReadMessage()
+	fmt.Println(string(msg))
+	// Output:
+	// HELLO
 }
