@@ -9,8 +9,10 @@ import (
 	"math"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wiredojo/wiredojo/framing"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
@@ -41,6 +43,8 @@ type conn struct {
 	// handed to handlers are borrowed from a pool per packet, so an idle
 	// connection does not hold them.
 	sockets      []*Socket
+	left         [4]string // the namespaces left last (unjoined)
+	leftNext     uint8
 	bucket       bucket
 	lastDeadline int64
 }
@@ -508,6 +512,12 @@ func (c *conn) handle(p []byte, now int64) error {
 		c.srv.metrics.badPackets.Add(1)
 		return c.fail(wire.CodeBadPacket, fmt.Errorf("tcpchat: %s %q: arguments are not valid JSON", sc.view.Type, sc.view.Event))
 	}
+	// JSON promises UTF-8 text, which ValidJSON (like encoding/json.Valid)
+	// does not check; browsers drop an event that is not.
+	if t := sc.view.Type; (t == wire.TypeEvent || t == wire.TypeAck) && !(utf8.Valid(sc.view.Args) && utf8.Valid(sc.view.Event)) {
+		c.srv.metrics.badPackets.Add(1)
+		return c.fail(wire.CodeBadPacket, fmt.Errorf("tcpchat: %s %q: invalid UTF-8 in its name or arguments", t, sc.view.Event))
+	}
 	return c.dispatch(sc)
 }
 
@@ -540,6 +550,7 @@ func (c *conn) socketOf(ns []byte) *Socket {
 		if s.ns.name == string(ns) {
 			if s.gone.Load() {
 				c.sockets = append(c.sockets[:i], c.sockets[i+1:]...)
+				c.noteLeft(s.ns.name)
 				return nil
 			}
 			return s
@@ -557,8 +568,7 @@ func (c *conn) dispatch(sc *scratch) error {
 		c.srv.metrics.eventsIn.Add(1)
 		s := c.socketOf(v.Namespace)
 		if s == nil {
-			c.srv.logf("tcpchat: %s: event %q for namespace %q it has not joined: ignored", c.remoteAddr(), v.Event, v.Namespace)
-			return nil
+			return c.unjoined(v)
 		}
 		c.handleEvent(s, v, &sc.ev)
 		return nil
@@ -585,6 +595,20 @@ func (c *conn) dispatch(sc *scratch) error {
 		return nil
 	}
 	return c.fail(wire.CodeProtocol, fmt.Errorf("tcpchat: a client may not send a %s packet here", v.Type))
+}
+
+// unjoined answers an event in a namespace the connection is not in: a
+// protocol error (code 9), unless it left that namespace lately (the event
+// may have crossed the disconnect), which is ignored.
+//
+//go:noinline
+func (c *conn) unjoined(v *wire.View) error {
+	if slices.Contains(c.left[:], string(v.Namespace)) {
+		c.srv.logf("tcpchat: %s: event %q for namespace %q it has left: ignored", c.remoteAddr(), v.Event, v.Namespace)
+		return nil
+	}
+	c.srv.metrics.badPackets.Add(1)
+	return c.fail(wire.CodeProtocol, fmt.Errorf("tcpchat: event %q in namespace %q, which this connection has not joined", v.Event, v.Namespace))
 }
 
 func (c *conn) handleEvent(s *Socket, v *wire.View, e *Event) {
@@ -663,6 +687,13 @@ func (c *conn) connectNamespace(name string, auth []byte) {
 	}
 }
 
+// noteLeft remembers a namespace the connection left, among the last few
+// (unjoined).
+func (c *conn) noteLeft(ns string) {
+	c.left[c.leftNext%uint8(len(c.left))] = ns
+	c.leftNext++
+}
+
 // leaveNamespace removes s from the connection and cleans it up. Only the
 // reading goroutine changes c.sockets; Socket.Disconnect from elsewhere
 // only marks the socket gone.
@@ -673,6 +704,7 @@ func (c *conn) leaveNamespace(s *Socket, reason error) {
 			break
 		}
 	}
+	c.noteLeft(s.ns.name)
 	if c.durable {
 		c.durableLeft(s.ns.name)
 	}

@@ -75,6 +75,14 @@ type Options struct {
 	// "127.0.0.1:*"), "*" for any. A page of the server's own host and a
 	// client sending no Origin are always allowed.
 	Origins []string
+	// Hosts names the server by DNS name for browsers: host glob patterns
+	// ("chat.example.com", "*.lab.example", a port may follow). A browser
+	// page accepted as same-origin (no Origins entry matched it) is upgraded
+	// only when its Host header is an IP address, localhost, or one of
+	// these, so that a page of an attacker's name rebound to the server's
+	// address (DNS rebinding) is refused. Requests without Origin (not from a
+	// browser) are not checked.
+	Hosts []string
 	// Store, when set, enables durable queues (EmitDurable, getAll,
 	// received) for clients that give a client id in their handshake. The
 	// caller opens and closes it; the server applies its age limits every

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
+	"path"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -116,18 +118,55 @@ func sameHostOrigin(origin, host string) bool {
 	return ok && strings.EqualFold(h, host)
 }
 
+// knownHost reports whether a same-origin browser page with this Host
+// header may be upgraded (Options.Hosts): an IP address or localhost
+// cannot be rebound to this server by someone else's DNS, a configured
+// name is the operator's.
+func (s *Server) knownHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+		return true
+	}
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	for _, p := range s.opts.Hosts {
+		p = strings.ToLower(p)
+		if ok, _ := path.Match(p, host); ok {
+			return true
+		}
+		if ok, _ := path.Match(p, strings.ToLower(hostport)); ok {
+			return true
+		}
+	}
+	return false
+}
+
 // initWebSocket adds GET /ws: it upgrades the request (Origin checked
 // against Options.Origins; a page of the same host is always allowed, a
 // client without Origin too) and runs the event protocol on the connection
-// until it ends.
+// until it ends. A page accepted as same-origin must also name the server
+// by an IP address, localhost or a name of Options.Hosts (knownHost).
 func (s *Server) initWebSocket() {
 	max := int64(s.opts.MaxWebSocketMessage)
 	listed := &ws.Upgrader{Origins: s.opts.Origins, MaxMessageSize: max}
 	sameHost := &ws.Upgrader{MaxMessageSize: max} // no list: same host only
 	s.mux.HandleFunc("GET "+WebSocketPath, func(w http.ResponseWriter, r *http.Request) {
 		u := sameHost
-		if len(s.opts.Origins) > 0 && !sameHostOrigin(r.Header.Get("Origin"), r.Host) {
-			u = listed
+		if origin := r.Header.Get("Origin"); origin != "" {
+			same := sameHostOrigin(origin, r.Host)
+			switch {
+			case len(s.opts.Origins) > 0 && (!same || !s.knownHost(r.Host)):
+				u = listed // the allow-list decides
+			case same && !s.knownHost(r.Host):
+				s.logf("tcpchat: %s: WebSocket upgrade refused: Host %q is not an address or a configured name of this server (DNS rebinding?)", r.RemoteAddr, r.Host)
+				http.Error(w, fmt.Sprintf("Host %q is not an IP address, localhost or a name this server is configured with", r.Host), http.StatusForbidden)
+				return
+			}
 		}
 		c, err := u.UpgradeHTTP(w, r)
 		if err != nil {

@@ -25,6 +25,7 @@ func chatServeWSFlags() []cli.Flag {
 		&cli.StringFlag{Name: "tls-cert", EnvVars: []string{"WIREDOJO_TLS_CERT"}, Usage: "serve TLS too (wss://, https://, framed TLS) on the same port with the PEM certificate chain in `FILE` (needs --tls-key)"},
 		&cli.StringFlag{Name: "tls-key", EnvVars: []string{"WIREDOJO_TLS_KEY"}, Usage: "the PEM private key `FILE` of --tls-cert"},
 		&cli.StringSliceFlag{Name: "origin", EnvVars: []string{"WIREDOJO_ORIGIN"}, Usage: "also let browser pages from `PATTERN` open /ws: an origin (https://example.com) or a host glob (*.example.com, 127.0.0.1:*); repeatable; pages of this server's own host are always allowed"},
+		&cli.StringSliceFlag{Name: "host", EnvVars: []string{"WIREDOJO_HOST"}, Usage: "a DNS `NAME` (glob, e.g. chat.example.com or *.lab.example) browsers may use to reach this server; a page of its own host opens /ws only when that host is an IP address, localhost or such a name (DNS rebinding); repeatable"},
 	}
 }
 
@@ -46,6 +47,12 @@ func applyChatServeWS(c *cli.Context, opts *tcpchat.Options) error {
 			return usagef("--origin %q is not a valid pattern: give an origin (https://example.com) or a host glob (*.example.com)", p)
 		}
 		opts.Origins = append(opts.Origins, p)
+	}
+	for _, p := range c.StringSlice("host") {
+		if _, err := path.Match(p, ""); err != nil || p == "" {
+			return usagef("--host %q is not a valid pattern: give a DNS name (chat.example.com) or a glob (*.lab.example)", p)
+		}
+		opts.Hosts = append(opts.Hosts, p)
 	}
 	return nil
 }

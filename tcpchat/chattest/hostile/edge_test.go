@@ -1,0 +1,114 @@
+package hostile_test
+
+import (
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/chattest/hostile"
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
+)
+
+// joinRoom makes the attacker a member of room in ns through the built-in
+// "join" event.
+func joinRoom(t *testing.T, a *hostile.Attacker, ns, room string) {
+	t.Helper()
+	a.Event(t, ns, tcpchat.EventJoin, 1, []byte(`["`+room+`"]`))
+	if p := a.Expect(t, wire.TypeAck); p.AckID != 1 {
+		t.Fatalf("join: ack %d, want 1", p.AckID)
+	}
+}
+
+// Issue 13 point 6: invalid UTF-8 inside event arguments is refused at the
+// edge with the bad-packet code; nobody receives it.
+func TestInvalidUTF8IsRefused(t *testing.T) {
+	t.Parallel()
+	_, addr := hostile.ChatServer(t, tcpchat.Options{})
+	obs := hostile.NewObserver(t, addr, "/chat", "r")
+	for _, tc := range []struct{ name, event, args string }{
+		{"argument", "message", "[\"\xff\xfe\"]"},
+		{"object key", "custom", "[{\"\xc3\":1}]"},
+		{"surrogate bytes", "custom", "[\"\xed\xa0\x80\"]"},
+		{"event name", "ev\xff", `["x"]`},
+	} {
+		a := hostile.Dial(t, addr, "")
+		a.Join(t, "/chat")
+		joinRoom(t, a, "/chat", "r")
+		a.Event(t, "/chat", tc.event, 2, []byte(tc.args))
+		reason := a.ExpectCut(t, wire.CodeBadPacket)
+		if !strings.Contains(reason, "UTF-8") {
+			t.Errorf("%s: reason %q does not say UTF-8", tc.name, reason)
+		}
+	}
+	obs.Probe(t)
+	if got := obs.Received(); len(got) > 0 {
+		t.Fatalf("the observer received %q", got)
+	}
+}
+
+// Issue 13 point 7: an event in a namespace the connection never joined is
+// a protocol error (code 9); one in a namespace it just left is ignored (it
+// may have crossed the disconnect).
+func TestEventInUnjoinedNamespace(t *testing.T) {
+	t.Parallel()
+	_, addr := hostile.ChatServer(t, tcpchat.Options{})
+	a := hostile.Dial(t, addr, "")
+	a.Join(t, "/chat")
+	a.Send(t, wire.Packet{Type: wire.TypeDisconnect, Namespace: "/chat"})
+	a.Event(t, "/chat", "message", 0, []byte(`["late"]`))
+	a.Join(t, "/")
+	a.Event(t, "/", tcpchat.EventEcho, 7, []byte(`["still here"]`))
+	if p := a.Expect(t, wire.TypeAck); p.AckID != 7 {
+		t.Fatalf("echo ack id %d, want 7", p.AckID)
+	}
+	a.Event(t, "/never", "message", 0, []byte(`["hi"]`))
+	reason := a.ExpectCut(t, wire.CodeProtocol)
+	if !strings.Contains(reason, `"/never"`) {
+		t.Fatalf("reason %q does not name the namespace", reason)
+	}
+}
+
+// Issue 13 point 8: a browser page served under an attacker's DNS name
+// (Host and Origin both that name, the name rebound to the server's
+// address) is not upgraded; the server's own addresses, localhost and
+// configured names are.
+func TestDNSRebindingIsRefused(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		opts  tcpchat.Options
+		host  string // PORT is replaced by the server's port
+		ok    bool
+		asked string // Origin; "" means http:// + host
+	}{
+		{name: "attacker's name", host: "evil.example:PORT"},
+		{name: "attacker's name with an allow-list", opts: tcpchat.Options{Origins: []string{"*.example.com"}}, host: "evil.example:PORT"},
+		{name: "server's address", host: "127.0.0.1:PORT", ok: true},
+		{name: "localhost", host: "localhost:PORT", ok: true},
+		{name: "configured name", opts: tcpchat.Options{Hosts: []string{"chat.example"}}, host: "chat.example:PORT", ok: true},
+		{name: "configured glob", opts: tcpchat.Options{Hosts: []string{"*.lab.example"}}, host: "pc7.lab.example:PORT", ok: true},
+		{name: "listed origin", opts: tcpchat.Options{Origins: []string{"https://app.example.com"}}, host: "chat.example.com:PORT", asked: "https://app.example.com", ok: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, addr := hostile.ChatServer(t, tc.opts)
+			_, port, _ := net.SplitHostPort(addr)
+			host := strings.ReplaceAll(tc.host, "PORT", port)
+			origin := tc.asked
+			if origin == "" {
+				origin = "http://" + host
+			}
+			status, body := hostile.HTTP(t, addr, "GET", tcpchat.WebSocketPath, host, hostile.UpgradeHeader(origin))
+			switch {
+			case tc.ok && status != http.StatusSwitchingProtocols:
+				t.Fatalf("Host %s, Origin %s: status %d %q, want 101", host, origin, status, body)
+			case !tc.ok && status != http.StatusForbidden:
+				t.Fatalf("Host %s, Origin %s: status %d %q, want 403", host, origin, status, body)
+			case !tc.ok && !strings.Contains(body, "Host") && !strings.Contains(body, "origin"):
+				t.Fatalf("refusal %q does not say why (the Host or the origin)", body)
+			}
+		})
+	}
+}

@@ -1,0 +1,186 @@
+// Package hostile is the attack kit of wiredojo's chat: each helper lies
+// or floods in one way, bounded in count and time, on loopback only, so
+// that a test can state what must hold while a client misbehaves: the
+// attacker gets a clear error or is cut with a reason, an observer's
+// delivery goes on, and what the server keeps stays under its bound.
+// docs/SECURITY.md lists the limits these attacks exercise.
+//
+// It sits next to tcpchat/chattest (and builds on it) rather than inside
+// it: chattest helps every chat test, this kit only the attack suite, whose
+// tests live here too.
+package hostile
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/chattest"
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
+)
+
+// ChatServer starts a server configured like `chat serve` (the built-in
+// handlers in "/" and in every namespace a client opens) on 127.0.0.1:0
+// and returns it with its address; it is closed when the test ends.
+func ChatServer(t testing.TB, opts tcpchat.Options) (*tcpchat.Server, string) {
+	t.Helper()
+	if opts.NewNamespace == nil {
+		opts.NewNamespace = tcpchat.InstallBuiltins
+	}
+	srv := tcpchat.NewServer(opts)
+	tcpchat.InstallBuiltins(srv.Of("/"))
+	return srv, chattest.NewServer(t, srv)
+}
+
+// Attacker is a raw framed peer past the handshake: it sends whatever
+// bytes it is told to.
+type Attacker struct {
+	*chattest.Raw
+}
+
+// Dial opens a raw connection and completes the handshake with token
+// (empty for none).
+func Dial(t testing.TB, addr, token string) *Attacker {
+	t.Helper()
+	a := &Attacker{Raw: chattest.DialRaw(t, addr, true)}
+	a.Handshake(t, token)
+	return a
+}
+
+// Event sends an event packet with args as its raw argument bytes: they
+// need not be JSON, nor UTF-8, and ns need not be joined.
+func (a *Attacker) Event(t testing.TB, ns, event string, ackID uint32, args []byte) {
+	t.Helper()
+	a.Send(t, wire.Packet{Type: wire.TypeEvent, Namespace: ns, Event: event, HasAck: ackID != 0, AckID: ackID, Args: args})
+}
+
+// ExpectCut reads until the server closes the connection and fails unless
+// the last packet was an error with code; it returns that packet's reason.
+func (a *Attacker) ExpectCut(t testing.TB, code uint16) string {
+	t.Helper()
+	p := a.ExpectClose(t)
+	if p.Type != wire.TypeError || p.Code != code {
+		t.Fatalf("the server closed the connection after %+v, want an error packet with code %d", p, code)
+	}
+	return string(p.Reason)
+}
+
+// Observer is an innocent Go client in a room of a namespace: tests check
+// that its delivery goes on while an attack runs.
+type Observer struct {
+	sender *tcpchat.ClientSocket
+	rec    <-chan chattest.Received
+	room   string
+	n      int
+}
+
+// NewObserver connects two clients to ns (with the built-in handlers) and
+// joins both to room: one receives, one sends the probes.
+func NewObserver(t testing.TB, addr, ns, room string) *Observer {
+	t.Helper()
+	recv := chattest.Connect(t, chattest.Dial(t, addr, tcpchat.ClientOptions{}), ns, map[string]string{"name": "observer"}, nil)
+	rec := chattest.Record(recv)
+	send := chattest.Connect(t, chattest.Dial(t, addr, tcpchat.ClientOptions{}), ns, map[string]string{"name": "prober"}, nil)
+	for _, s := range []*tcpchat.ClientSocket{recv, send} {
+		ctx, cancel := context.WithTimeout(context.Background(), chattest.Timeout)
+		_, err := s.EmitWithAck(ctx, tcpchat.EventJoin, room)
+		cancel()
+		if err != nil {
+			t.Fatalf("observer: join %q: %v", room, err)
+		}
+	}
+	return &Observer{sender: send, rec: rec, room: room}
+}
+
+// Probe sends one event to the room and waits until the observer receives
+// it (skipping anything else it received); it returns the time that took.
+// It fails the test when the probe does not arrive within chattest.Timeout.
+func (o *Observer) Probe(t testing.TB) time.Duration {
+	t.Helper()
+	o.n++
+	want := fmt.Sprintf(`[%d]`, o.n)
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), chattest.Timeout)
+	defer cancel()
+	if _, err := o.sender.EmitWithAck(ctx, "probe", o.n); err != nil {
+		t.Fatalf("observer: probe %d: %v", o.n, err)
+	}
+	deadline := time.After(chattest.Timeout)
+	for {
+		select {
+		case r := <-o.rec:
+			if r.Name == "probe" && r.Args == want {
+				return time.Since(start)
+			}
+		case <-deadline:
+			t.Fatalf("observer: probe %d not delivered within %v", o.n, chattest.Timeout)
+		}
+	}
+}
+
+// Received returns what the observer received besides probes, without
+// waiting.
+func (o *Observer) Received() []chattest.Received {
+	var out []chattest.Received
+	for {
+		select {
+		case r := <-o.rec:
+			if r.Name != "probe" {
+				out = append(out, r)
+			}
+		default:
+			return out
+		}
+	}
+}
+
+// HTTP sends one HTTP/1.1 request line for path with the given Host and
+// extra header lines to addr and returns the response's status code and
+// body (at most 64 KiB).
+func HTTP(t testing.TB, addr, method, path, host string, header http.Header) (int, string) {
+	t.Helper()
+	nc, err := net.DialTimeout("tcp", addr, chattest.Timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(chattest.Timeout))
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\n", method, path, host)
+	if header.Get("Connection") == "" {
+		b.WriteString("Connection: close\r\n")
+	}
+	header.Write(&b)
+	b.WriteString("\r\n")
+	if _, err := nc.Write([]byte(b.String())); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+	if err != nil {
+		t.Fatalf("%s %s (Host %s): %v", method, path, host, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return resp.StatusCode, string(body)
+}
+
+// UpgradeHeader is the header of a WebSocket upgrade request with origin
+// ("" for none).
+func UpgradeHeader(origin string) http.Header {
+	h := http.Header{}
+	h.Set("Upgrade", "websocket")
+	h.Set("Connection", "Upgrade")
+	h.Set("Sec-WebSocket-Version", "13")
+	h.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+	if origin != "" {
+		h.Set("Origin", origin)
+	}
+	return h
+}
