@@ -9,7 +9,7 @@ import (
 
 func runHandshake(ctx context.Context, env *Env) error {
 	addr := env.Addr("127.0.0.1:7071")
-	cmds := []command{cmd("", "chat", "serve", "--addr", addr)}
+	cmds := []command{cmd("", "chat", "serve", "--addr", addr, "--store", "memory")}
 	if c, why := liveCapture(env, portOf(addr), "handshake.pcap"); c != nil {
 		cmds = append(cmds, *c)
 	} else {

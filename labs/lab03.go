@@ -50,5 +50,5 @@ func firstArg(args any) any {
 	return args
 }
 func runEvents(ctx context.Context, env *Env) error {
-	return env.runAll(ctx, []command{cmd("", "chat", "serve", "--addr", env.Addr("127.0.0.1:7073"))})
+	return env.runAll(ctx, []command{cmd("", "chat", "serve", "--addr", env.Addr("127.0.0.1:7073"), "--store", "memory")})
 }

@@ -14,7 +14,7 @@ const rfcKey = "dGhlIHNhbXBsZSBub25jZQ=="
 
 func runWebSocket(ctx context.Context, env *Env) error {
 	addr := env.Addr("127.0.0.1:7074")
-	cmds := []command{cmd("", "chat", "serve", "--addr", addr)}
+	cmds := []command{cmd("", "chat", "serve", "--addr", addr, "--store", "memory")}
 	if c, why := liveCapture(env, portOf(addr), "ws.pcap"); c != nil {
 		cmds = append(cmds, *c)
 	} else {

@@ -6,7 +6,7 @@ import (
 )
 
 func runRooms(ctx context.Context, env *Env) error {
-	return env.runAll(ctx, []command{cmd("server.log", "chat", "serve", "--addr", env.Addr("127.0.0.1:7076"), "--verbose")})
+	return env.runAll(ctx, []command{cmd("server.log", "chat", "serve", "--addr", env.Addr("127.0.0.1:7076"), "--store", "memory", "--verbose")})
 }
 
 func checkRooms(_ context.Context, env *Env) Result {

@@ -12,10 +12,15 @@ import (
 	"time"
 )
 
+// ErrSetupDied is matched by the error of a lab's Run when a program it
+// started ended before the learner stopped the lab.
+var ErrSetupDied = errors.New("the lab's set-up died")
+
 // proc is a program a lab's Run started; stop ends it.
 type proc struct {
 	cmd  *exec.Cmd
-	done chan error
+	done chan struct{} // closed when the program has ended
+	err  error         // its exit, set before done is closed
 	log  *os.File
 }
 
@@ -26,7 +31,7 @@ func (e *Env) start(logName string, args ...string) (*proc, error) {
 	fmt.Fprintf(e.Out, "$ wiredojo %s\n", quoteArgs(args))
 	cmd := exec.Command(e.Self, args...)
 	cmd.Env = append(os.Environ(), "NO_COLOR=1")
-	p := &proc{cmd: cmd, done: make(chan error, 1)}
+	p := &proc{cmd: cmd, done: make(chan struct{})}
 	var out io.Writer = e.Out
 	if logName != "" {
 		f, err := os.OpenFile(e.Path(logName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -41,7 +46,7 @@ func (e *Env) start(logName string, args ...string) (*proc, error) {
 		p.closeLog()
 		return nil, fmt.Errorf("starting wiredojo %s: %w", args[0], err)
 	}
-	go func() { p.done <- cmd.Wait() }()
+	go func() { p.err = cmd.Wait(); close(p.done) }()
 	return p, nil
 }
 
@@ -49,9 +54,8 @@ func (e *Env) start(logName string, args ...string) (*proc, error) {
 // its work, e.g. the port was taken).
 func (p *proc) exited(d time.Duration) (bool, error) {
 	select {
-	case err := <-p.done:
-		p.done <- err
-		return true, err
+	case <-p.done:
+		return true, p.err
 	case <-time.After(d):
 		return false, nil
 	}
@@ -101,8 +105,29 @@ func (e *Env) runAll(ctx context.Context, cmds []command) error {
 		}
 	}
 	fmt.Fprintln(e.Out, "ready; follow the lab's steps in another terminal (Ctrl-C here stops it)")
-	<-ctx.Done()
-	return nil
+	// Wait for Ctrl-C, or for one of the programs to die: then the lab
+	// cannot work, and saying so now is better than a check that later
+	// blames the learner.
+	died := make(chan int, len(started))
+	for i, p := range started {
+		go func() {
+			select {
+			case <-p.done:
+				died <- i
+			case <-ctx.Done():
+			}
+		}()
+	}
+	select {
+	case <-ctx.Done():
+		return nil
+	case i := <-died:
+		err := started[i].err
+		if err == nil {
+			err = errors.New("it exited")
+		}
+		return fmt.Errorf("wiredojo %s stopped (%v), see its output above: %w", quoteArgs(cmds[i].args), err, ErrSetupDied)
+	}
 }
 
 // command is one program of a lab's set-up.

@@ -30,9 +30,16 @@ import (
 // chatStoreFlags name the store: --store and --redis.
 func chatStoreFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "store", Value: "bolt", EnvVars: []string{"WIREDOJO_STORE"}, Usage: "durable queues in `STORE`: bolt (file in the user's data directory), bolt:PATH or memory"},
+		&cli.StringFlag{Name: "store", Value: "bolt", EnvVars: []string{"WIREDOJO_STORE"}, Usage: "durable queues in `STORE`: bolt (a file per listen address in the user's data directory, queues-HOST-PORT.db, so servers on different addresses never share one and a restarted server finds its queues), bolt:PATH or memory (lost on exit)"},
 		&cli.StringFlag{Name: "redis", EnvVars: []string{"WIREDOJO_REDIS"}, Usage: "keep queues and recovery state in Redis at `URL` (redis://127.0.0.1:6379/0), or in a Redis Cluster (redis-cluster://HOST:PORT,HOST:PORT,... seed nodes), instead of --store"},
 	}
+}
+
+// chatQueueStoreFlags are the store flags of `chat queue ...`: the server's
+// --addr picks its default bolt file.
+func chatQueueStoreFlags() []cli.Flag {
+	return append(chatStoreFlags(), &cli.StringFlag{Name: "addr", Value: "127.0.0.1:7070", EnvVars: []string{"WIREDOJO_ADDR"},
+		Usage: "with --store bolt: the queues of the server that listens on `HOST:PORT`"})
 }
 
 // chatServeQueueFlags are the store and retention flags of `chat serve`.
@@ -65,7 +72,7 @@ func chatStoreSpec(c *cli.Context) (spec, where string, err error) {
 	case spec == "memory":
 		return spec, "memory (lost on exit)", nil
 	case spec == "bolt":
-		p, err := storeopen.DefaultBoltPath()
+		p, err := storeopen.DefaultBoltPathFor(c.String("addr"))
 		if err != nil {
 			return "", "", err
 		}
@@ -88,6 +95,9 @@ func openChatStore(c *cli.Context, limits store.Limits) (store.Store, string, er
 	if err != nil {
 		if errors.Is(err, storeopen.ErrBadSpec) {
 			return nil, "", usagef("%v", err)
+		}
+		if errors.Is(err, storeopen.ErrLocked) {
+			return nil, "", fmt.Errorf("another chat serve uses %s; pass --store (bolt:PATH or memory), or stop that server", strings.TrimPrefix(where, "bolt "))
 		}
 		return nil, "", fmt.Errorf("chat: open the queue store (%s): %w", where, err)
 	}
@@ -244,19 +254,20 @@ func chatQueueCommand() *cli.Command {
 		Name:  "queue",
 		Usage: "inspect durable queues in the store directly: ls, peek, purge",
 		Description: "These commands open the store themselves: a bolt file is locked by a running server, so stop\n" +
-			"it first (or use --redis, which many processes share).",
+			"it first (or use --redis, which many processes share). With the default --store bolt, --addr\n" +
+			"names the server whose file to open (each listen address has its own).",
 		Subcommands: []*cli.Command{
 			{
 				Name:   "ls",
 				Usage:  "list client queues: client id, depth, age of the oldest message, next offset, last seen",
-				Flags:  append(chatStoreFlags(), &cli.BoolFlag{Name: "json", Usage: "one JSON object per queue"}),
+				Flags:  append(chatQueueStoreFlags(), &cli.BoolFlag{Name: "json", Usage: "one JSON object per queue"}),
 				Action: chatQueueLs,
 			},
 			{
 				Name:      "peek",
 				Usage:     "print a client's pending messages without acknowledging them",
 				ArgsUsage: "CLIENT-ID",
-				Flags: append(chatStoreFlags(),
+				Flags: append(chatQueueStoreFlags(),
 					&cli.IntFlag{Name: "limit", Value: 20, Usage: "print at most `N` messages (0: all)"},
 					&cli.BoolFlag{Name: "json", Usage: "one JSON object per message"}),
 				Action: chatQueuePeek,
@@ -265,7 +276,7 @@ func chatQueueCommand() *cli.Command {
 				Name:      "purge",
 				Usage:     "remove every pending message of a client (its queue and rooms stay)",
 				ArgsUsage: "CLIENT-ID",
-				Flags:     chatStoreFlags(),
+				Flags:     chatQueueStoreFlags(),
 				Action:    chatQueuePurge,
 			},
 		},

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +21,7 @@ import (
 	"github.com/wiredojo/wiredojo/internal/redistest"
 	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
+	"github.com/wiredojo/wiredojo/tcpchat/store/storeopen"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
 
@@ -363,4 +365,40 @@ func TestChatDurableKill9MidStream(t *testing.T) {
 	}
 	awaitDurable(t, ctx, srv.addr, "M", "s", wantList) // chat_nodes_test.go
 	t.Logf("%d emits acknowledged before the kill, all delivered after the restart", len(want))
+}
+
+// Two `chat serve` on different addresses with the default bolt store do
+// not share (and lock) one file; a file held by another server fails at
+// once and says what to do.
+func TestChatServeDefaultStorePerAddress(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_DATA_HOME", dir)
+	addrs := make([]string, 2)
+	for i := range addrs {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs[i] = l.Addr().String()
+		l.Close()
+	}
+	for _, a := range addrs {
+		out, _, stop := chatStart(t, strings.NewReader(""), "chat", "serve", "--addr", a, "--store", "bolt")
+		chatWaitFor(t, "serve "+a, out, regexp.MustCompile(`(serving on)`))
+		t.Cleanup(func() { stop() })
+	}
+	for _, a := range addrs {
+		p, _ := storeopen.DefaultBoltPathFor(a)
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("server on %s: %v", a, err)
+		}
+	}
+	held := filepath.Join(dir, "held.db")
+	out, _, stop := chatStart(t, strings.NewReader(""), "chat", "serve", "--addr", "127.0.0.1:0", "--store", "bolt:"+held)
+	chatWaitFor(t, "serve with "+held, out, regexp.MustCompile(`(serving on)`))
+	defer stop()
+	code, _, errb := chatRun(t, "", "chat", "serve", "--addr", "127.0.0.1:0", "--store", "bolt:"+held)
+	if want := "another chat serve uses " + held + "; pass --store"; code != exitRuntime || !strings.Contains(errb, want) {
+		t.Fatalf("second server on %s: exit %d, stderr %q; want exit 1 and %q", held, code, errb, want)
+	}
 }

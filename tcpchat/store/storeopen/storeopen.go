@@ -14,11 +14,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/wiredojo/wiredojo/tcpchat/store"
 	"github.com/wiredojo/wiredojo/tcpchat/store/boltstore"
@@ -27,6 +29,10 @@ import (
 
 // ErrBadSpec is matched by errors for a store spec that names no store.
 var ErrBadSpec = errors.New("storeopen: bad store (want memory, bolt, bolt:PATH, redis://host:port/db or redis-cluster://host:port,host:port,...)")
+
+// ErrLocked is matched by the error of Open for a bolt file that another
+// process holds open (bbolt allows one writer process per file).
+var ErrLocked = errors.New("storeopen: the bolt file is locked by another process")
 
 // Open opens the store named by spec:
 //
@@ -54,7 +60,11 @@ func Open(ctx context.Context, spec string, opts store.Options) (store.Store, er
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("storeopen: create the directory of %s: %w", path, err)
 		}
-		return boltstore.Open(path, opts)
+		st, err := boltstore.Open(path, opts)
+		if errors.Is(err, berrors.ErrTimeout) {
+			return nil, fmt.Errorf("%w: %s: %w", ErrLocked, path, err)
+		}
+		return st, err
 	case strings.HasPrefix(spec, "redis://") || strings.HasPrefix(spec, "rediss://") || IsRedisCluster(spec):
 		rdb, err := RedisClient(ctx, spec)
 		if err != nil {
@@ -146,6 +156,40 @@ func ClusterOptions(url string) (*redis.ClusterOptions, error) {
 		return nil, fmt.Errorf("%w: %q: %w", ErrBadSpec, url, err)
 	}
 	return o, nil
+}
+
+// DefaultBoltPathFor is the default bolt file of a server listening on
+// addr: queues-HOST-PORT.db beside DefaultBoltPath, so that servers on
+// different addresses never share (and lock) one file, while a server
+// restarted on its address finds its queues again.
+func DefaultBoltPathFor(addr string) (string, error) {
+	p, err := DefaultBoltPath()
+	if err != nil || addr == "" {
+		return p, err
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		host, port = addr, ""
+	}
+	if host == "" {
+		host = "all" // ":7070" listens on every address
+	}
+	clean := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			switch {
+			case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-':
+				return r
+			case r == ':' || r == '%':
+				return '_' // IPv6 addresses and zones
+			}
+			return -1
+		}, s)
+	}
+	name := clean(host)
+	if port != "" {
+		name += "-" + clean(port)
+	}
+	return filepath.Join(filepath.Dir(p), "queues-"+name+".db"), nil
 }
 
 // DefaultBoltPath is the default bolt file: $XDG_DATA_HOME/wiredojo/queues.db,

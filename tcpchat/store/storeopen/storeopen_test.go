@@ -90,3 +90,37 @@ func TestClusterOptions(t *testing.T) {
 		t.Error("IsRedisCluster")
 	}
 }
+
+// Servers on different addresses get different default files; a file that
+// another process holds is reported as ErrLocked.
+func TestDefaultBoltPathForAndLocked(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_DATA_HOME", dir)
+	for addr, want := range map[string]string{
+		"127.0.0.1:7070": "queues-127.0.0.1-7070.db",
+		":7071":          "queues-all-7071.db",
+		"[::1]:7072":     "queues-__1-7072.db",
+		"localhost:x/y":  "queues-localhost-xy.db",
+	} {
+		got, err := storeopen.DefaultBoltPathFor(addr)
+		if err != nil || got != filepath.Join(dir, "wiredojo", want) {
+			t.Errorf("DefaultBoltPathFor(%q) = %q, %v; want %s", addr, got, err, want)
+		}
+	}
+	a, _ := storeopen.DefaultBoltPathFor("127.0.0.1:7070")
+	b, _ := storeopen.DefaultBoltPathFor("127.0.0.1:7071")
+	if a == b {
+		t.Fatalf("two addresses share %s", a)
+	}
+	// bbolt's lock is per open file description (flock), so a second Open
+	// in this process meets it as another process would.
+	p := filepath.Join(dir, "held.db")
+	s, err := storeopen.Open(context.Background(), "bolt:"+p, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := storeopen.Open(context.Background(), "bolt:"+p, store.Options{}); !errors.Is(err, storeopen.ErrLocked) || !strings.Contains(err.Error(), p) {
+		t.Fatalf("second Open = %v; want ErrLocked naming %s", err, p)
+	}
+}
