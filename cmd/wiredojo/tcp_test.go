@@ -1,0 +1,49 @@
+package main
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// tcp send makes one write call per --write (escapes read, commas kept);
+// tcp recv prints every read, bounded by --read-size, and a reader that
+// waits finds several writes in one read.
+func TestTCPSendRecvShowTheByteStream(t *testing.T) {
+	out, errb, stop := chatStart(t, strings.NewReader(""), "tcp", "recv", "--addr", "127.0.0.1:0", "--read-size", "4", "--conns", "1")
+	addr := chatWaitFor(t, "tcp recv", errb, regexp.MustCompile(`listening on (\S+);`))
+	code, sent, e := chatRun(t, "", "tcp", "send", "--to", addr, "--write", `a,b\n`, "--write", `\x00\x01`)
+	if code != 0 || !strings.Contains(sent, `write 1: 4 bytes "a,b\n"`) || !strings.Contains(sent, `write 2: 2 bytes "\x00\x01"`) {
+		t.Fatalf("tcp send: exit %d\n%s%s", code, sent, e)
+	}
+	chatWaitFor(t, "tcp recv", out, regexp.MustCompile(`(conn 1 closed: 6 bytes in \d+ reads)`))
+	if code := stop(); code != 0 {
+		t.Fatalf("tcp recv exit %d", code)
+	}
+	var got strings.Builder
+	for _, m := range regexp.MustCompile(`read \d+: (\d+) bytes "(.*)"`).FindAllStringSubmatch(out.String(), -1) {
+		if len(m[1]) != 1 || m[1] > "4" {
+			t.Errorf("a read of %s bytes with --read-size 4", m[1])
+		}
+		got.WriteString(m[2])
+	}
+	if got.String() != `a,b\n\x00\x01` {
+		t.Fatalf("the reads carry %q, want the two writes in order\n%s", got.String(), out)
+	}
+
+	// A reader that waits before reading sees both writes in one read.
+	out, errb, stop = chatStart(t, strings.NewReader(""), "tcp", "recv", "--addr", "127.0.0.1:0", "--read-delay", "500ms", "--conns", "1")
+	addr = chatWaitFor(t, "tcp recv", errb, regexp.MustCompile(`listening on (\S+);`))
+	if code, sent, e := chatRun(t, "", "tcp", "send", "--to", addr, "--write", "one", "--write", "two", "--write", "three"); code != 0 {
+		t.Fatalf("tcp send: exit %d\n%s%s", code, sent, e)
+	}
+	chatWaitFor(t, "tcp recv", out, regexp.MustCompile(`(conn 1 closed: 11 bytes in 1 reads)`))
+	stop()
+
+	if code, _, e := chatRun(t, "", "tcp", "send", "--to", addr); code != exitUsage || !strings.Contains(e, "--write") {
+		t.Fatalf("tcp send without --write: exit %d %s", code, e)
+	}
+	if code, _, e := chatRun(t, "", "tcp", "send", "--to", addr, "--write", `\q`); code != exitUsage || !strings.Contains(e, "bad escape") {
+		t.Fatalf("tcp send with a bad escape: exit %d %s", code, e)
+	}
+}
