@@ -240,8 +240,12 @@ func newSendBar(w io.Writer, o udpio.SendOptions) *progressbar.ProgressBar {
 }
 
 func printSend(w io.Writer, r udpio.SendResult, o udpio.SendOptions) {
+	mark := styleOK.Sprint("✓")
+	if r.Errors > 0 || r.PortUnreachable {
+		mark = styleWarn.Sprint("!")
+	}
 	fmt.Fprintf(w, "%s sent %d datagrams of %d B to %s in %v (run %s)\n",
-		styleOK.Sprint("✓"), r.Sent, o.Size, styleName.Sprint(r.To), r.Elapsed.Round(time.Millisecond), styleName.Sprintf("%016x", r.RunID))
+		mark, r.Sent, o.Size, styleName.Sprint(r.To), r.Elapsed.Round(time.Millisecond), styleName.Sprintf("%016x", r.RunID))
 	batching := "sendmmsg batches"
 	switch {
 	case o.NoBatch:
@@ -251,8 +255,18 @@ func printSend(w io.Writer, r udpio.SendResult, o udpio.SendOptions) {
 	}
 	fmt.Fprintf(w, "  on the wire: %d datagrams, %d B, %.0f datagrams/s, %s (%s)\n",
 		r.Datagrams, r.Bytes, r.PPS(), impair.FormatBits(float64(r.Bytes)*8/max(r.Elapsed.Seconds(), 1e-9)), batching)
+	if r.PortUnreachable {
+		fmt.Fprintf(w, "  %s nobody is listening on %s (port unreachable)", styleWarn.Sprint("!"), r.To)
+		if r.Unreachable > 0 {
+			fmt.Fprintf(w, ": %d datagrams refused by the kernel after ICMP port-unreachable replies", r.Unreachable)
+		}
+		fmt.Fprintln(w, "; UDP does not care, the send went on")
+	}
+	if other := r.Errors - r.Unreachable; other > 0 {
+		fmt.Fprintf(w, "  %s the kernel refused %d datagrams (ENOBUFS: its send buffer was full)\n", styleWarn.Sprint("!"), other)
+	}
 	if r.Errors > 0 {
-		fmt.Fprintf(w, "  %s the kernel refused %d datagrams (ENOBUFS or ICMP errors)\n", styleWarn.Sprint("!"), r.Errors)
+		fmt.Fprintf(w, "  %s\n", styleDim.Sprintf("%d on the wire + %d refused = %d offered", r.Datagrams, r.Errors, r.Datagrams+r.Errors))
 	}
 	if r.Impaired {
 		st := r.Impair
@@ -284,12 +298,14 @@ func printSendJSON(w io.Writer, r udpio.SendResult, o udpio.SendOptions) error {
 		Datagrams uint64        `json:"datagrams"`
 		Bytes     uint64        `json:"bytes"`
 		Errors    uint64        `json:"errors"`
+		Unreach   uint64        `json:"refused_port_unreachable"`
+		NoOne     bool          `json:"port_unreachable"`
 		ElapsedMS float64       `json:"elapsed_ms"`
 		PPS       float64       `json:"pps"`
 		GSO       bool          `json:"gso"`
 		Impair    *impair.Stats `json:"impairment,omitempty"`
 		Config    string        `json:"impairment_config,omitempty"`
-	}{fmt.Sprintf("%016x", r.RunID), r.To, o.Size, r.Sent, r.Datagrams, r.Bytes, r.Errors,
+	}{fmt.Sprintf("%016x", r.RunID), r.To, o.Size, r.Sent, r.Datagrams, r.Bytes, r.Errors, r.Unreachable, r.PortUnreachable,
 		float64(r.Elapsed) / 1e6, r.PPS(), r.GSO, nil, ""}
 	if r.Impaired {
 		st := r.Impair

@@ -163,3 +163,22 @@ func TestParseSendRate(t *testing.T) {
 		}
 	}
 }
+
+// TestUDPSendNobodyListening: ICMP port-unreachable is reported in words,
+// with a warning mark and counts that add up, and the exit is 0.
+func TestUDPSendNobodyListening(t *testing.T) {
+	to := "127.0.0.1:" + strconv.Itoa(udpFreePort(t))
+	for _, extra := range [][]string{nil, {"--no-batch"}} {
+		args := append([]string{"--no-color", "udp", "send", "--to", to, "--count", "200", "--size", "64"}, extra...)
+		code, out, errs := udpRunCLI(context.Background(), args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s %s", extra, code, out, errs)
+		}
+		if !strings.Contains(out, "nobody is listening on "+to+" (port unreachable)") || strings.Contains(out, "✓") {
+			t.Errorf("%v: output does not say nobody listens, or still ticks:\n%s", extra, out)
+		}
+		if extra != nil && !strings.Contains(out, "= 200 offered") {
+			t.Errorf("%v: the counts do not add up to 200:\n%s", extra, out)
+		}
+	}
+}

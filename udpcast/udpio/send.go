@@ -80,7 +80,16 @@ type SendResult struct {
 	Sent      uint64        // data datagrams generated (sequence numbers 0..Sent-1)
 	Datagrams uint64        // data datagrams written to the socket (after impairment)
 	Bytes     uint64        // bytes written to the socket (data datagrams)
-	Errors    uint64        // datagrams the kernel refused (ENOBUFS, ECONNREFUSED...)
+	Errors    uint64        // data datagrams the kernel refused (ENOBUFS, ECONNREFUSED...); Datagrams + Errors = datagrams offered
+	// Unreachable counts the part of Errors refused because an ICMP
+	// port-unreachable came back for an earlier datagram (ECONNREFUSED on
+	// a connected socket): nobody listens at the destination. UDP does not
+	// care, so the run goes on.
+	Unreachable uint64
+	// PortUnreachable reports that an ICMP port-unreachable came back at
+	// any time of the run (end markers included, whose refusals are not
+	// counted in Errors).
+	PortUnreachable bool
 	Elapsed   time.Duration // from the first datagram to the end marker
 	Impaired  bool          // whether a pipeline ran
 	GSO       bool          // whether UDP GSO carried the datagrams
@@ -276,6 +285,7 @@ func (s *sender) write(msgs []ipv4.Message) {
 		} else {
 			n, err = s.pc.WriteBatch(msgs, 0)
 		}
+		n = max(n, 0) // sendmmsg reports -1 when the first message failed
 		for _, m := range msgs[:n] {
 			s.res.Datagrams += s.segments(len(m.Buffers[0]))
 			s.res.Bytes += uint64(len(m.Buffers[0]))
@@ -299,7 +309,12 @@ func (s *sender) write(msgs []ipv4.Message) {
 			// skip it, carry on.
 			s.lastErr = err
 			if len(msgs) > 0 {
-				s.res.Errors += s.segments(len(msgs[0].Buffers[0]))
+				k := s.segments(len(msgs[0].Buffers[0]))
+				s.res.Errors += k
+				if errors.Is(err, syscall.ECONNREFUSED) {
+					s.res.Unreachable += k
+					s.res.PortUnreachable = true
+				}
 				msgs = msgs[1:]
 			}
 		}
@@ -530,7 +545,8 @@ func (s *sender) sendEnd(ctx context.Context) {
 		_ = s.conn.SetWriteDeadline(time.Time{})
 	}
 	var b [udpcast.HeaderLen]byte
-	dg, e := s.res.Datagrams, s.res.Bytes
+	// The markers are not data: what they cost is not counted.
+	dg, e, errs, unreach := s.res.Datagrams, s.res.Bytes, s.res.Errors, s.res.Unreachable
 	for i := range n {
 		udpcast.Header{RunID: s.opts.RunID, Seq: s.res.Sent, SentNS: time.Now().UnixNano(), Flags: udpcast.FlagEnd}.Put(b[:])
 		s.msgs[0].Buffers[0] = b[:]
@@ -541,5 +557,14 @@ func (s *sender) sendEnd(ctx context.Context) {
 			time.Sleep(time.Millisecond * time.Duration(pow10(i)))
 		}
 	}
-	s.res.Datagrams, s.res.Bytes = dg, e
+	s.res.Datagrams, s.res.Bytes, s.res.Errors, s.res.Unreachable = dg, e, errs, unreach
+	if s.rc != nil && s.dst == nil {
+		// An ICMP error that came back for the last datagrams waits on
+		// the socket: collect it.
+		_ = s.rc.Control(func(fd uintptr) {
+			if v, err := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR); err == nil && syscall.Errno(v) == syscall.ECONNREFUSED {
+				s.res.PortUnreachable = true
+			}
+		})
+	}
 }

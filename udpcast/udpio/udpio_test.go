@@ -239,3 +239,42 @@ func TestUntilEndWithoutMarkers(t *testing.T) {
 		t.Fatalf("sender %+v, receiver %+v", s, r.Total)
 	}
 }
+
+// TestSendNobodyListening sends to a port nobody listens on: the ICMP
+// port-unreachable replies make the kernel refuse some datagrams
+// (ECONNREFUSED); the run must neither panic nor stop, and its counters
+// must add up.
+func TestSendNobodyListening(t *testing.T) {
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := c.LocalAddr().String()
+	c.Close()
+	for _, o := range []udpio.SendOptions{
+		{Count: 5},
+		{Count: 200},
+		{Count: 200, NoBatch: true},
+		{Count: 200, NoGSO: true},
+		{Count: 200, Impair: impair.Config{Loss: 0.05, Seed: 1}},
+	} {
+		o.To, o.Size = to, 100
+		res, err := udpio.Send(context.Background(), o)
+		if err != nil {
+			t.Fatalf("%+v: %v", o, err)
+		}
+		offered := res.Sent
+		if res.Impaired {
+			offered = res.Impair.Out
+		}
+		if res.Datagrams+res.Errors != offered || res.Unreachable > res.Errors {
+			t.Errorf("%+v: sent %d, offered %d, on the wire %d + refused %d (unreachable %d): does not add up", o, res.Sent, offered, res.Datagrams, res.Errors, res.Unreachable)
+		}
+		if !res.PortUnreachable {
+			t.Errorf("%+v: the port-unreachable replies went unseen: %+v", o, res)
+		}
+		if o.NoBatch && res.Unreachable == 0 {
+			t.Errorf("%+v: no datagram refused for ECONNREFUSED", o)
+		}
+	}
+}
