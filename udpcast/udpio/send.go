@@ -76,11 +76,11 @@ type SendOptions struct {
 
 // SendResult reports a finished run.
 type SendResult struct {
-	RunID     uint64        // the run id the datagrams carry
-	Sent      uint64        // data datagrams generated (sequence numbers 0..Sent-1)
-	Datagrams uint64        // data datagrams written to the socket (after impairment)
-	Bytes     uint64        // bytes written to the socket (data datagrams)
-	Errors    uint64        // data datagrams the kernel refused (ENOBUFS, ECONNREFUSED...); Datagrams + Errors = datagrams offered
+	RunID     uint64 // the run id the datagrams carry
+	Sent      uint64 // data datagrams generated (sequence numbers 0..Sent-1)
+	Datagrams uint64 // data datagrams written to the socket (after impairment)
+	Bytes     uint64 // bytes written to the socket (data datagrams)
+	Errors    uint64 // data datagrams the kernel refused (ENOBUFS, ECONNREFUSED...); Datagrams + Errors = datagrams offered
 	// Unreachable counts the part of Errors refused because an ICMP
 	// port-unreachable came back for an earlier datagram (ECONNREFUSED on
 	// a connected socket): nobody listens at the destination. UDP does not
@@ -90,11 +90,11 @@ type SendResult struct {
 	// any time of the run (end markers included, whose refusals are not
 	// counted in Errors).
 	PortUnreachable bool
-	Elapsed   time.Duration // from the first datagram to the end marker
-	Impaired  bool          // whether a pipeline ran
-	GSO       bool          // whether UDP GSO carried the datagrams
-	Impair    impair.Stats  // per-stage counters of the pipeline
-	To        string        // resolved destination
+	Elapsed         time.Duration // from the first datagram to the end marker
+	Impaired        bool          // whether a pipeline ran
+	GSO             bool          // whether UDP GSO carried the datagrams
+	Impair          impair.Stats  // per-stage counters of the pipeline
+	To              string        // resolved destination
 }
 
 // PPS returns data datagrams sent per second.
