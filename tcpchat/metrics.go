@@ -1,6 +1,7 @@
 package tcpchat
 
 import (
+	"crypto/subtle"
 	"net/http"
 	"sync/atomic"
 	"syscall"
@@ -78,8 +79,22 @@ func newMetrics(s *Server) *metrics {
 	return m
 }
 
-func (m *metrics) handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+// handler serves the metrics; with a token, only to requests that give it
+// as "Authorization: Bearer TOKEN".
+func (m *metrics) handler(token string) http.Handler {
+	h := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+	if token == "" {
+		return h
+	}
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="wiredojo metrics"`)
+			http.Error(w, "metrics need the server's metrics token: Authorization: Bearer TOKEN", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Stats are counters of a server since it started.

@@ -54,6 +54,10 @@ type Options struct {
 	RateBurst int
 	// Token, when set, must be given by every client in its handshake.
 	Token string
+	// MetricsToken, when set, must be given to read GET /metrics, as
+	// "Authorization: Bearer TOKEN" (default Token: a server that wants a
+	// token from its clients does not show its counters to anyone else).
+	MetricsToken string
 	// Adapter makes the adapter of each namespace (default NewMemoryAdapter).
 	Adapter func(namespace string, notify func(RoomEvent)) Adapter
 	// NewNamespace, when set, lets clients connect to namespaces that do not
@@ -70,6 +74,11 @@ type Options struct {
 	// the chat's port: the server terminates it and sniffs again, so
 	// wss:// and TLS-framed clients share the port.
 	TLSConfig *tls.Config
+	// Plaintext, with TLSConfig, also accepts plaintext connections on
+	// the port (framed TCP, http://, ws://). Without it a server with TLS
+	// refuses them: a framed client gets an error packet (code 5), an HTTP
+	// client a 403, both saying to use TLS.
+	Plaintext bool
 	// Origins is the allow-list of GET /ws for browsers' Origin header:
 	// origins ("https://example.com") or host glob patterns ("*.example.com",
 	// "127.0.0.1:*"), "*" for any. A page of the server's own host and a
@@ -145,6 +154,9 @@ func (o *Options) setDefaults() {
 		if o.RateLimit > 0 && float64(o.RateBurst) < o.RateLimit {
 			o.RateBurst = int(o.RateLimit)
 		}
+	}
+	if o.MetricsToken == "" {
+		o.MetricsToken = o.Token
 	}
 	if o.RecoveryStore == nil {
 		o.RecoveryStore = o.Store

@@ -58,7 +58,7 @@ func NewServer(opts Options) *Server {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	})
-	s.mux.Handle("GET /metrics", s.metrics.handler())
+	s.mux.Handle("GET /metrics", s.metrics.handler(s.opts.MetricsToken))
 	s.initWeb() // GET /ws, GET / and TLS (websocket.go, web.go, tls.go)
 	return s
 }
@@ -254,7 +254,10 @@ func (s *Server) sniff(nc net.Conn, inTLS bool) {
 		nc.Close()
 		return
 	}
+	plainRefused := !inTLS && s.opts.TLSConfig != nil && !s.opts.Plaintext
 	switch {
+	case plainRefused && head[0] != 0x16:
+		s.refusePlaintext(nc, head[:]) // tls.go
 	case bytes.Equal(head[:], wire.Preamble):
 		// A fresh goroutine with a small stack serves the connection: the
 		// frames of the sniffing (and of TLS) are not kept under every

@@ -1,9 +1,16 @@
 package tcpchat
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/tls"
+	"fmt"
 	"net"
+	"net/http"
 	"slices"
+
+	"github.com/wiredojo/wiredojo/framing"
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
 
 // serveTLS terminates TLS on a connection whose first bytes (head, a
@@ -33,4 +40,31 @@ func (s *Server) initTLS() {
 		cfg.NextProtos = []string{"http/1.1"}
 	}
 	s.opts.TLSConfig = cfg
+}
+
+// plaintextRefusal is what a plaintext client of a TLS-only server is told.
+const plaintextRefusal = "this server accepts TLS connections only (framed TLS, wss://, https://)"
+
+// refusePlaintext answers a plaintext connection to a server with TLS and
+// without Options.Plaintext, in the protocol it started (head, its first
+// bytes, already read): a framed client gets an error packet after its
+// handshake, an HTTP client a 403 after its request head, anything else a
+// line of text. It reads at most one frame or request head, within the
+// read deadline already set, so that the answer is not reset away.
+func (s *Server) refusePlaintext(nc net.Conn, head []byte) {
+	defer nc.Close()
+	s.logf("tcpchat: %s: plaintext refused: %s", nc.RemoteAddr(), plaintextRefusal)
+	switch {
+	case bytes.Equal(head, wire.Preamble):
+		framing.NewReader(nc, s.opts.MaxFrame).ReadFrame()
+		p := wire.Packet{Type: wire.TypeError, Code: wire.CodeHandshake, Reason: plaintextRefusal}
+		nc.Write(framing.AppendFrame(nil, p.AppendTo(nil)))
+	case isHTTPMethod(head):
+		if _, err := http.ReadRequest(bufio.NewReader(&prefixConn{Conn: nc, prefix: head})); err != nil {
+			return
+		}
+		fmt.Fprintf(nc, "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s\n", len(plaintextRefusal)+1, plaintextRefusal)
+	default:
+		fmt.Fprintf(nc, "wiredojo: %s\n", plaintextRefusal)
+	}
 }

@@ -164,7 +164,7 @@ func selfSigned(t *testing.T) (server, client *tls.Config) {
 func TestTLSOnTheSharedPort(t *testing.T) {
 	t.Parallel()
 	srvTLS, cliTLS := selfSigned(t)
-	addr := chatServer(t, tcpchat.Options{TLSConfig: srvTLS})
+	addr := chatServer(t, tcpchat.Options{TLSConfig: srvTLS, Plaintext: true})
 
 	plain := join(t, addr, "pat", "r", tcpchat.ClientOptions{})
 	framedTLS := join(t, addr, "tom", "r", tcpchat.ClientOptions{TLSConfig: cliTLS})
@@ -204,6 +204,52 @@ func TestTLSOnTheSharedPort(t *testing.T) {
 	}
 	plain.say(t, "still here", 3)
 	wss.hears(t, "pat", "still here")
+}
+
+// TestTLSRefusesPlaintext: with TLS and without Options.Plaintext, a
+// plaintext framed client is told to use TLS (handshake error, code 5), a
+// plaintext HTTP request gets 403, /metrics included; over TLS the server
+// answers (issue 13, point 9).
+func TestTLSRefusesPlaintext(t *testing.T) {
+	t.Parallel()
+	srvTLS, cliTLS := selfSigned(t)
+	addr := chatServer(t, tcpchat.Options{TLSConfig: srvTLS})
+	ctx, cancel := context.WithTimeout(context.Background(), chattest.Timeout)
+	defer cancel()
+	for _, url := range []string{addr, "ws://" + addr + "/ws"} {
+		_, err := tcpchat.Dial(ctx, url, tcpchat.ClientOptions{NoReconnect: true})
+		var se *tcpchat.ServerError
+		switch {
+		case url == addr && (!errors.As(err, &se) || se.Code != wire.CodeHandshake || !strings.Contains(se.Reason, "TLS")):
+			t.Fatalf("plaintext framed client: %v, want a handshake error that says TLS", err)
+		case err == nil:
+			t.Fatalf("%s: a plaintext client connected", url)
+		}
+	}
+	for _, path := range []string{"/healthz", "/metrics", "/"} {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "TLS") {
+			t.Fatalf("plaintext GET %s: %d %q, want 403 saying TLS", path, resp.StatusCode, b)
+		}
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: cliTLS}, Timeout: chattest.Timeout}
+	defer hc.CloseIdleConnections()
+	resp, err := hc.Get("https://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("https /healthz: %d", resp.StatusCode)
+	}
+	if _, err := tcpchat.Dial(ctx, addr, tcpchat.ClientOptions{TLSConfig: cliTLS, NoReconnect: true}); err != nil {
+		t.Fatalf("framed TLS: %v", err)
+	}
 }
 
 func TestTLSNotConfigured(t *testing.T) {

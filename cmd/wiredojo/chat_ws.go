@@ -19,11 +19,14 @@ import (
 	"github.com/wiredojo/wiredojo/tcpchat"
 )
 
-// chatServeWSFlags are the flags of `chat serve` for TLS and browsers.
+// chatServeWSFlags are the flags of `chat serve` for TLS, browsers and
+// its HTTP endpoints.
 func chatServeWSFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "tls-cert", EnvVars: []string{"WIREDOJO_TLS_CERT"}, Usage: "serve TLS too (wss://, https://, framed TLS) on the same port with the PEM certificate chain in `FILE` (needs --tls-key)"},
 		&cli.StringFlag{Name: "tls-key", EnvVars: []string{"WIREDOJO_TLS_KEY"}, Usage: "the PEM private key `FILE` of --tls-cert"},
+		&cli.BoolFlag{Name: "plaintext", EnvVars: []string{"WIREDOJO_PLAINTEXT"}, Usage: "with --tls-cert, also accept plaintext clients (framed TCP, http://, ws://) on the port; without it they are refused"},
+		&cli.StringFlag{Name: "metrics-token", EnvVars: []string{"WIREDOJO_METRICS_TOKEN"}, Usage: "GET /metrics answers only requests with the header Authorization: Bearer `TOKEN` (default --token's value; neither: open)"},
 		&cli.StringSliceFlag{Name: "origin", EnvVars: []string{"WIREDOJO_ORIGIN"}, Usage: "also let browser pages from `PATTERN` open /ws: an origin (https://example.com) or a host glob (*.example.com, 127.0.0.1:*); repeatable; pages of this server's own host are always allowed"},
 		&cli.StringSliceFlag{Name: "host", EnvVars: []string{"WIREDOJO_HOST"}, Usage: "a DNS `NAME` (glob, e.g. chat.example.com or *.lab.example) browsers may use to reach this server; a page of its own host opens /ws only when that host is an IP address, localhost or such a name (DNS rebinding); repeatable"},
 	}
@@ -42,6 +45,11 @@ func applyChatServeWS(c *cli.Context, opts *tcpchat.Options) error {
 		}
 		opts.TLSConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	}
+	if c.Bool("plaintext") && cert == "" {
+		return usagef("--plaintext goes with --tls-cert (without TLS every client is plaintext)")
+	}
+	opts.Plaintext = c.Bool("plaintext")
+	opts.MetricsToken = c.String("metrics-token")
 	for _, p := range c.StringSlice("origin") {
 		if _, err := path.Match(p, ""); err != nil || p == "" {
 			return usagef("--origin %q is not a valid pattern: give an origin (https://example.com) or a host glob (*.example.com)", p)
@@ -64,8 +72,11 @@ func chatServeWSBanner(w io.Writer, addr net.Addr, opts *tcpchat.Options) {
 		scheme = "https"
 	}
 	fmt.Fprintf(w, "chat: browser page at %s://%s/ (WebSocket %s)", scheme, addr, tcpchat.WebSocketPath)
-	if opts.TLSConfig != nil {
-		fmt.Fprint(w, "; TLS on the same port (wss://, https://, framed TLS)")
+	switch {
+	case opts.TLSConfig != nil && opts.Plaintext:
+		fmt.Fprint(w, "; TLS on the same port (wss://, https://, framed TLS), plaintext accepted too")
+	case opts.TLSConfig != nil:
+		fmt.Fprint(w, "; TLS on the same port (wss://, https://, framed TLS), plaintext refused")
 	}
 	fmt.Fprintln(w)
 }

@@ -54,14 +54,15 @@ func writeSelfSigned(t *testing.T) (certFile, keyFile string) {
 	return certFile, keyFile
 }
 
-// TestChatOverWebSocketAndTLS: one `chat serve --tls-cert --tls-key` port;
+// TestChatOverWebSocketAndTLS: one `chat serve --tls-cert --tls-key
+// --plaintext` port;
 // a plain framed client, a --ws client, a wss:// client and a framed TLS
 // client talk in one room.
 func TestChatOverWebSocketAndTLS(t *testing.T) {
 	cert, key := writeSelfSigned(t)
-	out, _, stop := chatStart(t, strings.NewReader(""), "chat", "serve", "--addr", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key, "--origin", "*.example.com")
+	out, _, stop := chatStart(t, strings.NewReader(""), "chat", "serve", "--addr", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key, "--plaintext", "--origin", "*.example.com")
 	addr := chatWaitFor(t, "serve", out, regexp.MustCompile(`serving on (\S+)`))
-	chatWaitFor(t, "serve", out, regexp.MustCompile(`(browser page at https://\S+/ .*TLS on the same port)`))
+	chatWaitFor(t, "serve", out, regexp.MustCompile(`(browser page at https://\S+/ .*TLS on the same port.*plaintext accepted too)`))
 	t.Cleanup(func() {
 		if code := stop(); code != 0 {
 			t.Errorf("chat serve exited with %d", code)

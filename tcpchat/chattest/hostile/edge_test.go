@@ -112,3 +112,50 @@ func TestDNSRebindingIsRefused(t *testing.T) {
 		})
 	}
 }
+
+// Issue 13 point 9: /metrics is not open on a server that wants a token:
+// it answers requests with the metrics token (default: the handshake
+// token) as a bearer token, and 401 to the others; /healthz stays open.
+func TestMetricsNeedTheToken(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		opts  tcpchat.Options
+		token string // "" means the server's metrics are open
+	}{
+		{"no token", tcpchat.Options{}, ""},
+		{"handshake token", tcpchat.Options{Token: "s3cret"}, "s3cret"},
+		{"metrics token", tcpchat.Options{Token: "s3cret", MetricsToken: "m3trics"}, "m3trics"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, addr := hostile.ChatServer(t, tc.opts)
+			get := func(path, auth string) (int, string) {
+				h := http.Header{}
+				if auth != "" {
+					h.Set("Authorization", auth)
+				}
+				return hostile.HTTP(t, addr, "GET", path, addr, h)
+			}
+			if code, _ := get("/healthz", ""); code != http.StatusOK {
+				t.Fatalf("/healthz: %d", code)
+			}
+			code, body := get("/metrics", "")
+			if tc.token == "" {
+				if code != http.StatusOK || !strings.Contains(body, "wiredojo_chat_connections") {
+					t.Fatalf("open /metrics: %d %.80q", code, body)
+				}
+				return
+			}
+			if code != http.StatusUnauthorized || strings.Contains(body, "wiredojo_chat") {
+				t.Fatalf("/metrics without the token: %d %.80q, want 401 and no counters", code, body)
+			}
+			if code, _ := get("/metrics", "Bearer wrong"); code != http.StatusUnauthorized {
+				t.Fatalf("/metrics with a wrong token: %d", code)
+			}
+			if code, body := get("/metrics", "Bearer "+tc.token); code != http.StatusOK || !strings.Contains(body, "wiredojo_chat_connections") {
+				t.Fatalf("/metrics with the token: %d %.80q", code, body)
+			}
+		})
+	}
+}
