@@ -236,6 +236,13 @@ func (u *Upgrader) check(r *request) *refusal {
 	return nil
 }
 
+// OriginAllowed reports whether Upgrade would accept a request with this
+// Origin header for this Host (the Origins policy), so that a server can
+// apply the same policy to plain HTTP requests.
+func (u *Upgrader) OriginAllowed(origin, host string) bool {
+	return origin == "" || u.originAllowed([]byte(origin), []byte(host))
+}
+
 // originAllowed applies the Origins policy.
 func (u *Upgrader) originAllowed(origin, host []byte) bool {
 	if len(u.Origins) == 0 {

@@ -8,6 +8,7 @@ package testdep
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -50,4 +51,33 @@ func RequireRoot(t testing.TB) {
 	if os.Geteuid() != 0 {
 		Missing(t, "this test needs root (network namespaces, TUN or raw sockets)")
 	}
+}
+
+// NodeDir returns the absolute path of the repository's testdata/node, or
+// stops the test (as Missing does) when node or one of the npm packages
+// pinned there is not installed. scripts/deps.sh installs them.
+func NodeDir(t testing.TB, packages ...string) string {
+	t.Helper()
+	Require(t, "node", "apt-get install nodejs")
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("testdep: no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+	dir = filepath.Join(dir, "testdata", "node")
+	for _, p := range packages {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", p, "package.json")); err != nil {
+			Missing(t, "the npm package "+p+" in testdata/node; run `npm install` there (make test does it)")
+		}
+	}
+	return dir
 }

@@ -1,0 +1,524 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/wiredojo/wiredojo/framing/ws"
+	"github.com/wiredojo/wiredojo/socketio/engineio"
+)
+
+type transportKind uint8
+
+const (
+	transportPolling transportKind = iota
+	transportWebSocket
+)
+
+// wsCloseWait bounds the close packet and close frame sent to a WebSocket
+// when the server ends a session.
+const wsCloseWait = 100 * time.Millisecond
+
+// Session is one Engine.IO session. Read is for one goroutine (the
+// handler's); Send, Close and the accessors are safe from any goroutine.
+type Session struct {
+	srv    *Server
+	id     string
+	remote string
+	header http.Header
+	query  url.Values
+
+	inbox chan engineio.Packet // received messages, taken by Read
+	done  chan struct{}        // closed when the session ends
+	wake  chan struct{}        // (capacity 1) wakes the pending poll
+
+	mu           sync.Mutex
+	err          error             // why the session ended; guarded by mu
+	queue        []engineio.Packet // waiting to be sent; guarded by mu
+	transport    transportKind     // guarded by mu
+	ws           *ws.Conn          // the WebSocket once upgraded (or from the start); guarded by mu
+	probe        *ws.Conn          // the probing WebSocket; guarded by mu
+	probing      bool              // a WebSocket is probing an upgrade; guarded by mu
+	upgrading    bool              // the probe was answered: polls get a noop; guarded by mu
+	polling      bool              // a GET is outstanding; guarded by mu
+	posting      bool              // a POST is being read; guarded by mu
+	writing      bool              // the WebSocket writer runs; guarded by mu
+	timer        *time.Timer       // the next ping, or the ping timeout; guarded by mu
+	awaitingPong bool              // guarded by mu
+}
+
+func newSession(srv *Server, r *http.Request, id string) *Session {
+	return &Session{
+		srv:    srv,
+		id:     id,
+		remote: r.RemoteAddr,
+		header: r.Header.Clone(),
+		query:  r.URL.Query(),
+		inbox:  make(chan engineio.Packet, srv.opts.Inbox),
+		done:   make(chan struct{}),
+		wake:   make(chan struct{}, 1),
+	}
+}
+
+// ID returns the session id (sid).
+func (s *Session) ID() string { return s.id }
+
+// RemoteAddr returns the address of the client of the request that opened
+// the session.
+func (s *Session) RemoteAddr() string { return s.remote }
+
+// Header returns the headers of the request that opened the session.
+func (s *Session) Header() http.Header { return s.header }
+
+// Query returns the query parameters of the request that opened the
+// session.
+func (s *Session) Query() url.Values { return s.query }
+
+// Transport returns "polling" or "websocket", the transport in use.
+func (s *Session) Transport() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.transport == transportWebSocket {
+		return "websocket"
+	}
+	return "polling"
+}
+
+// Done is closed when the session ends.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// Err returns why the session ended, nil while it is open.
+func (s *Session) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Read returns the next message the client sent (Type Message; Binary for
+// a binary one). Its Data belongs to the caller. After the session ends,
+// Read returns the messages still received, then the reason it ended.
+func (s *Session) Read() (engineio.Packet, error) {
+	select {
+	case p := <-s.inbox:
+		return p, nil
+	default:
+	}
+	select {
+	case p := <-s.inbox:
+		return p, nil
+	case <-s.done:
+		select {
+		case p := <-s.inbox:
+			return p, nil
+		default:
+		}
+		return engineio.Packet{}, s.Err()
+	}
+}
+
+// Send queues packets for the client (usually Message packets) and
+// returns at once. The packets' Data must not change afterwards. When the
+// queue would overflow (Options.SendQueue) the session ends with
+// ErrQueueFull; after the end Send returns the reason.
+func (s *Session) Send(ps ...engineio.Packet) error {
+	s.mu.Lock()
+	if s.err != nil {
+		defer s.mu.Unlock()
+		return s.err
+	}
+	if len(s.queue)+len(ps) > s.srv.opts.SendQueue {
+		s.mu.Unlock()
+		s.closeWith(ErrQueueFull)
+		return ErrQueueFull
+	}
+	s.queue = append(s.queue, ps...)
+	s.flushLocked()
+	s.mu.Unlock()
+	return nil
+}
+
+// Close ends the session: the client gets a close packet where the
+// transport can carry it.
+func (s *Session) Close() error {
+	s.closeWith(ErrClosed)
+	return nil
+}
+
+// flushLocked starts sending the queue: it wakes the pending poll, or
+// starts the WebSocket writer.
+func (s *Session) flushLocked() {
+	if s.transport == transportPolling {
+		s.signal()
+		return
+	}
+	if s.writing || len(s.queue) == 0 {
+		return
+	}
+	if s.srv.goroutine(s.writeLoop) {
+		s.writing = true
+	}
+}
+
+// signal wakes the pending poll, if any.
+func (s *Session) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// writeLoop sends the queue over the WebSocket until it is empty: a run of
+// text packets, or of binary ones, in one write each.
+func (s *Session) writeLoop() {
+	var batch []engineio.Packet
+	var bufs [][]byte
+	var text []byte
+	for {
+		s.mu.Lock()
+		if len(s.queue) == 0 || s.err != nil {
+			s.writing = false
+			s.mu.Unlock()
+			return
+		}
+		batch, s.queue = s.queue, batch[:0]
+		c := s.ws
+		s.mu.Unlock()
+		for i := 0; i < len(batch); {
+			bin := batch[i].Binary
+			bufs, text = bufs[:0], text[:0]
+			j := i
+			for ; j < len(batch) && batch[j].Binary == bin; j++ {
+				if bin {
+					bufs = append(bufs, batch[j].Data)
+					continue
+				}
+				start := len(text)
+				text = engineio.AppendText(text, batch[j])
+				bufs = append(bufs, text[start:len(text):len(text)])
+			}
+			op := ws.OpText
+			if bin {
+				op = ws.OpBinary
+			}
+			c.SetWriteDeadline(time.Now().Add(s.srv.opts.PingTimeout))
+			if err := c.WriteMessages(op, bufs); err != nil {
+				s.mu.Lock()
+				s.writing = false
+				s.mu.Unlock()
+				s.closeWith(fmt.Errorf("%w: writing to the WebSocket: %v", ErrTransport, err))
+				return
+			}
+			i = j
+		}
+		clear(batch)
+	}
+}
+
+// startPing schedules the first ping.
+func (s *Session) startPing() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err == nil {
+		s.timer = time.AfterFunc(s.srv.opts.PingInterval, s.pingTick)
+	}
+}
+
+// pingTick sends a ping, or ends the session when the last one went
+// unanswered.
+func (s *Session) pingTick() {
+	s.mu.Lock()
+	if s.err != nil {
+		s.mu.Unlock()
+		return
+	}
+	if s.awaitingPong {
+		s.mu.Unlock()
+		s.closeWith(ErrPingTimeout)
+		return
+	}
+	s.awaitingPong = true
+	s.timer.Reset(s.srv.opts.PingTimeout)
+	s.queue = append(s.queue, engineio.Packet{Type: engineio.Ping})
+	s.flushLocked()
+	s.mu.Unlock()
+}
+
+// receive handles one packet from the client, on any transport.
+func (s *Session) receive(p engineio.Packet, cancel <-chan struct{}) error {
+	switch p.Type {
+	case engineio.Message:
+		select {
+		case s.inbox <- p:
+		case <-s.done:
+		case <-cancel:
+			return ErrTransport
+		}
+	case engineio.Pong:
+		s.mu.Lock()
+		if s.awaitingPong && s.err == nil {
+			s.awaitingPong = false
+			s.timer.Reset(s.srv.opts.PingInterval)
+		}
+		s.mu.Unlock()
+	case engineio.Close:
+		s.closeWith(ErrPeerClosed)
+	case engineio.Ping, engineio.Noop:
+		// nothing to do (a probe here is out of place, and harmless)
+	default: // Open, Upgrade
+		return fmt.Errorf("%w: unexpected %s packet", ErrParse, p.Type)
+	}
+	return nil
+}
+
+// closeWith ends the session for reason (first reason wins).
+func (s *Session) closeWith(reason error) {
+	s.mu.Lock()
+	if s.err != nil {
+		s.mu.Unlock()
+		return
+	}
+	s.err = reason
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	c := s.ws
+	if s.transport != transportWebSocket {
+		c = nil
+	}
+	s.queue = nil
+	if s.probe != nil {
+		s.probe.CloseNow() // its reader sees the error and returns
+	}
+	s.mu.Unlock()
+	close(s.done)
+	s.srv.mu.Lock()
+	delete(s.srv.sessions, s.id)
+	s.srv.mu.Unlock()
+	if c == nil {
+		return
+	}
+	if !errors.Is(reason, ErrTransport) {
+		c.SetWriteDeadline(time.Now().Add(wsCloseWait))
+		if reason != ErrPeerClosed {
+			c.WriteMessage(ws.OpText, []byte{'0' + byte(engineio.Close)})
+		}
+		var buf [ws.MaxControlPayload]byte
+		c.WriteFrame(true, ws.OpClose, ws.AppendClosePayload(buf[:0], ws.StatusNormalClosure, ""))
+	}
+	c.CloseNow()
+}
+
+// readWebSocket reads the client's packets from c until the session ends.
+func (s *Session) readWebSocket(c *ws.Conn) {
+	for {
+		op, msg, err := c.ReadMessage()
+		if err != nil {
+			s.closeWith(fmt.Errorf("%w: %v", ErrTransport, err))
+			return
+		}
+		p := engineio.DecodeBinary(msg)
+		if op == ws.OpText {
+			if p, err = engineio.DecodeText(msg); err != nil {
+				s.closeWith(fmt.Errorf("%w: %v", ErrParse, err))
+				return
+			}
+		}
+		if err := s.receive(p, nil); err != nil {
+			s.closeWith(err)
+			return
+		}
+		select {
+		case <-s.done:
+			return
+		default:
+		}
+	}
+}
+
+// poll answers a GET: the queued packets, or a noop during an upgrade, or
+// the close packet when the server ended the session; it waits for one of
+// them. A second outstanding GET ends the session.
+func (s *Session) poll(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.transport != transportPolling {
+		s.mu.Unlock()
+		s.srv.refuse(w, r, codeBadRequest)
+		return
+	}
+	if s.polling {
+		s.mu.Unlock()
+		s.closeWith(fmt.Errorf("%w: a second poll while one is outstanding", ErrTransport))
+		s.srv.refuse(w, r, codeBadRequest)
+		return
+	}
+	s.polling = true
+	var body []byte
+	for {
+		if s.err != nil {
+			if s.err == ErrPeerClosed {
+				body = []byte{'0' + byte(engineio.Noop)}
+			} else {
+				body = []byte{'0' + byte(engineio.Close)}
+			}
+			break
+		}
+		if s.upgrading || s.transport != transportPolling {
+			body = []byte{'0' + byte(engineio.Noop)}
+			break
+		}
+		if len(s.queue) > 0 {
+			body = engineio.AppendPayload(nil, s.queue...)
+			clear(s.queue)
+			s.queue = s.queue[:0]
+			break
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.wake:
+		case <-s.done:
+		case <-r.Context().Done():
+			s.mu.Lock()
+			s.polling = false
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Lock()
+	}
+	s.polling = false
+	s.mu.Unlock()
+	writePayload(w, body)
+}
+
+// post reads a POST: the packets the client sends.
+func (s *Session) post(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.transport != transportPolling {
+		s.mu.Unlock()
+		s.srv.refuse(w, r, codeBadRequest)
+		return
+	}
+	if s.posting {
+		s.mu.Unlock()
+		s.closeWith(fmt.Errorf("%w: a second POST while one is read", ErrTransport))
+		s.srv.refuse(w, r, codeBadRequest)
+		return
+	}
+	s.posting = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.posting = false
+		s.mu.Unlock()
+	}()
+	body, ok, err := readBody(w, r, s.srv.opts.MaxPayload)
+	if !ok {
+		if err == nil {
+			err = errors.New("body over the limit")
+		}
+		s.closeWith(fmt.Errorf("%w: POST: %v", ErrTransport, err))
+		return
+	}
+	for rest := body; len(rest) > 0; {
+		var p engineio.Packet
+		p, rest, err = engineio.NextPacket(rest)
+		if err == nil {
+			err = s.receive(p, r.Context().Done())
+		}
+		if err != nil {
+			s.closeWith(fmt.Errorf("%w: %v", ErrParse, err))
+			s.srv.refuse(w, r, codeBadRequest)
+			return
+		}
+	}
+	if len(body) == 0 {
+		s.closeWith(fmt.Errorf("%w: empty POST", ErrParse))
+		s.srv.refuse(w, r, codeBadRequest)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html")
+	w.Write([]byte("ok"))
+}
+
+// upgrade runs a WebSocket that probes, then takes over, a polling
+// session.
+func (s *Session) upgrade(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.transport != transportPolling || s.probing || s.srv.opts.NoUpgrades || s.err != nil {
+		s.mu.Unlock()
+		s.srv.refuse(w, r, codeBadRequest)
+		return
+	}
+	s.probing = true
+	s.mu.Unlock()
+	abort := func() {
+		s.mu.Lock()
+		s.probing, s.upgrading, s.probe = false, false, nil
+		s.mu.Unlock()
+	}
+	c, err := s.srv.upgrader.UpgradeHTTP(w, r)
+	if err != nil {
+		abort()
+		s.srv.logf("engine: %s: WebSocket upgrade refused: %v", r.RemoteAddr, err)
+		return
+	}
+	s.mu.Lock()
+	s.probe = c
+	s.mu.Unlock()
+	if !s.srv.track() { // this goroutine now reads c: count it, unless closed
+		abort()
+		c.CloseNow()
+		return
+	}
+	defer s.srv.wg.Done()
+	c.SetReadDeadline(time.Now().Add(s.srv.opts.UpgradeTimeout))
+	for {
+		op, msg, err := c.ReadMessage()
+		var p engineio.Packet
+		if err == nil && op == ws.OpText {
+			p, err = engineio.DecodeText(msg)
+		}
+		if err != nil || op != ws.OpText {
+			abort()
+			c.CloseNow()
+			return
+		}
+		switch {
+		case p.Type == engineio.Ping && p.IsProbe():
+			c.SetWriteDeadline(time.Now().Add(s.srv.opts.UpgradeTimeout))
+			if c.WriteMessage(ws.OpText, []byte("3probe")) != nil {
+				abort()
+				c.CloseNow()
+				return
+			}
+			s.mu.Lock()
+			s.upgrading = true
+			s.signal()
+			s.mu.Unlock()
+		case p.Type == engineio.Upgrade:
+			s.mu.Lock()
+			if s.err != nil || !s.upgrading {
+				s.mu.Unlock()
+				abort()
+				c.CloseNow()
+				return
+			}
+			s.transport, s.ws = transportWebSocket, c
+			s.probing, s.upgrading, s.probe = false, false, nil
+			s.signal()
+			s.flushLocked()
+			s.mu.Unlock()
+			c.SetReadDeadline(time.Time{})
+			s.readWebSocket(c)
+			return
+		default:
+			abort()
+			c.CloseNow()
+			return
+		}
+	}
+}
