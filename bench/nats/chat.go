@@ -63,29 +63,15 @@ func startChat(ctx context.Context, subs []*subscriber) (_ fanoutSystem, err err
 	}()
 	addr := l.Addr().String()
 	dial := func(sub *subscriber) (*tcpchat.ClientSocket, error) {
-		opts := tcpchat.ClientOptions{NoReconnect: true}
-		if sub != nil {
-			opts.OnState = func(connected bool, err error) {
-				if !connected {
-					sub.gone()
-				}
-			}
-		}
-		cl, err := tcpchat.Dial(ctx, addr, opts)
-		if err != nil {
-			return nil, fmt.Errorf("natsbench: chat: dial: %w", err)
-		}
-		c.clients = append(c.clients, cl)
-		sock := cl.Socket(chatNamespace)
 		role := "pub"
 		if sub != nil {
 			role = "sub"
-			sock.On(chatEvent, func(e *tcpchat.Event) { sub.receive(e.Args) })
 		}
-		if _, err := cl.Connect(ctx, chatNamespace, map[string]string{"role": role}); err != nil {
-			return nil, fmt.Errorf("natsbench: chat: connect: %w", err)
+		cl, sock, err := dialChatSocket(ctx, addr, chatNamespace, map[string]string{"role": role}, sub, chatEvent)
+		if cl != nil {
+			c.clients = append(c.clients, cl)
 		}
-		return sock, nil
+		return sock, err
 	}
 	for _, sub := range subs {
 		if _, err := dial(sub); err != nil {
@@ -122,4 +108,31 @@ func (c *chatSystem) close() {
 		c.srv.Close()
 		<-c.served
 	})
+}
+
+// dialChatSocket connects a tcpchat client without reconnection to
+// namespace ns at addr with auth. With sub, the socket's events named event
+// go to sub and the connection's end marks sub gone. The client is
+// returned whenever it was dialed, for the caller to close.
+func dialChatSocket(ctx context.Context, addr, ns string, auth any, sub *subscriber, event string) (*tcpchat.Client, *tcpchat.ClientSocket, error) {
+	opts := tcpchat.ClientOptions{NoReconnect: true}
+	if sub != nil {
+		opts.OnState = func(connected bool, err error) {
+			if !connected {
+				sub.gone()
+			}
+		}
+	}
+	cl, err := tcpchat.Dial(ctx, addr, opts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("natsbench: chat: dial: %w", err)
+	}
+	sock := cl.Socket(ns)
+	if sub != nil {
+		sock.On(event, func(e *tcpchat.Event) { sub.receive(e.Args) })
+	}
+	if _, err := cl.Connect(ctx, ns, auth); err != nil {
+		return cl, nil, fmt.Errorf("natsbench: chat: connect: %w", err)
+	}
+	return cl, sock, nil
 }

@@ -62,6 +62,18 @@ type FanoutResult struct {
 	// Stalled is set when the case ended on Stall or Timeout rather than
 	// with every event delivered.
 	Stalled bool
+	// ServerCPU is the CPU time (user + system) the server process spent
+	// from the first measured send to the last receipt; zero when the
+	// server runs in this process (RunFanout).
+	ServerCPU time.Duration
+}
+
+// CPUPerDelivery returns ServerCPU divided by the deliveries.
+func (r FanoutResult) CPUPerDelivery() time.Duration {
+	if r.Delivered <= 0 {
+		return 0
+	}
+	return r.ServerCPU / time.Duration(r.Delivered)
 }
 
 // Rate returns delivered events per second.
@@ -203,6 +215,25 @@ func (h *harness) waitUntil(want int64, stall time.Duration, deadline time.Time)
 // process, sends cfg.Warmup then cfg.Events events of PayloadSize bytes,
 // and reports what the subscribers received.
 func RunFanout(ctx context.Context, system string, cfg FanoutConfig) (FanoutResult, error) {
+	var start startFunc
+	switch system {
+	case Chat:
+		start = startChat
+	case NATS:
+		start = startNATS
+	default:
+		return FanoutResult{}, fmt.Errorf("natsbench: unknown system %q (want %q or %q)", system, Chat, NATS)
+	}
+	return runFanout(ctx, system, start, cfg, nil)
+}
+
+// startFunc sets a system up with its subscribers.
+type startFunc func(ctx context.Context, subs []*subscriber) (fanoutSystem, error)
+
+// runFanout runs one case against the system start sets up. cpu, when not
+// nil, reads the server process's CPU time (user + system), around the
+// measured events.
+func runFanout(ctx context.Context, system string, start startFunc, cfg FanoutConfig, cpu func() (time.Duration, error)) (FanoutResult, error) {
 	if cfg.Subscribers < 1 || cfg.Events < 1 || cfg.Warmup < 0 || cfg.Window < 0 || cfg.Rate < 0 {
 		return FanoutResult{}, fmt.Errorf("natsbench: bad fan-out config %+v", cfg)
 	}
@@ -216,16 +247,7 @@ func RunFanout(ctx context.Context, system string, cfg FanoutConfig) (FanoutResu
 	for i := 0; i < cfg.Subscribers; i++ {
 		h.subs = append(h.subs, &subscriber{h: h})
 	}
-	var sys fanoutSystem
-	var err error
-	switch system {
-	case Chat:
-		sys, err = startChat(ctx, h.subs)
-	case NATS:
-		sys, err = startNATS(ctx, h.subs)
-	default:
-		return FanoutResult{}, fmt.Errorf("natsbench: unknown system %q (want %q or %q)", system, Chat, NATS)
-	}
+	sys, err := start(ctx, h.subs)
 	if err != nil {
 		return FanoutResult{}, err
 	}
@@ -274,11 +296,24 @@ func RunFanout(ctx context.Context, system string, cfg FanoutConfig) (FanoutResu
 		s.lat.reset()
 		s.mu.Unlock()
 	}
+	var cpu0 time.Duration
+	if cpu != nil {
+		if cpu0, err = cpu(); err != nil {
+			return res, err
+		}
+	}
 	base := h.total()
-	start := h.now()
+	begin := h.now()
 	err = send(cfg.Events, cfg.Rate)
 	if err == nil {
 		err = h.waitUntil(int64(cfg.Warmup+cfg.Events), cfg.Stall, deadline)
+	}
+	if cpu != nil {
+		cpu1, cerr := cpu()
+		if cerr != nil && err == nil {
+			err = cerr
+		}
+		res.ServerCPU = cpu1 - cpu0
 	}
 	if errors.Is(err, errStalled) {
 		res.Stalled, err = true, nil
@@ -310,7 +345,7 @@ func RunFanout(ctx context.Context, system string, cfg FanoutConfig) (FanoutResu
 		s.mu.Unlock()
 	}
 	res.Lost = res.Expected - res.Delivered
-	res.Elapsed = time.Duration(last - start)
+	res.Elapsed = time.Duration(last - begin)
 	res.P50, res.P99 = all.quantile(0.50), all.quantile(0.99)
 	return res, err
 }

@@ -46,11 +46,16 @@ func startNATS(ctx context.Context, subs []*subscriber) (_ fanoutSystem, err err
 		return nil, err
 	}
 	n := &natsSystem{srv: srv}
-	defer func() {
-		if err != nil {
-			n.close()
-		}
-	}()
+	if err := n.connect(ctx, srv.ClientURL(), subs); err != nil {
+		n.close()
+		return nil, err
+	}
+	return n, nil
+}
+
+// connect opens the subscribers' connections and the publisher's to the
+// server at url.
+func (n *natsSystem) connect(ctx context.Context, url string, subs []*subscriber) (err error) {
 	dial := func(sub *subscriber) (*nats.Conn, error) {
 		// The default error handler logs; Subscription.Dropped counts
 		// what a slow subscriber lost instead.
@@ -61,7 +66,7 @@ func startNATS(ctx context.Context, subs []*subscriber) (_ fanoutSystem, err err
 		if d, ok := ctx.Deadline(); ok {
 			opts = append(opts, nats.Timeout(time.Until(d)))
 		}
-		nc, err := nats.Connect(srv.ClientURL(), opts...)
+		nc, err := nats.Connect(url, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("natsbench: nats: connect: %w", err)
 		}
@@ -71,21 +76,19 @@ func startNATS(ctx context.Context, subs []*subscriber) (_ fanoutSystem, err err
 	for _, sub := range subs {
 		nc, err := dial(sub)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		s, err := nc.Subscribe(natsSubject, func(m *nats.Msg) { sub.receive(m.Data) })
 		if err != nil {
-			return nil, fmt.Errorf("natsbench: nats: subscribe: %w", err)
+			return fmt.Errorf("natsbench: nats: subscribe: %w", err)
 		}
 		n.subs = append(n.subs, s)
 		if err := nc.Flush(); err != nil { // the server has the subscription
-			return nil, fmt.Errorf("natsbench: nats: flush: %w", err)
+			return fmt.Errorf("natsbench: nats: flush: %w", err)
 		}
 	}
-	if n.pub, err = dial(nil); err != nil {
-		return nil, err
-	}
-	return n, nil
+	n.pub, err = dial(nil)
+	return err
 }
 
 func (n *natsSystem) publish(p []byte) error { return n.pub.Publish(natsSubject, p) }
@@ -99,6 +102,9 @@ func (n *natsSystem) counters() (int64, int64) {
 			dropped += int64(d)
 		}
 	}
+	if n.srv == nil { // a server in another process: its cuts show as disconnects
+		return 0, dropped
+	}
 	return int64(n.srv.NumSlowConsumers()), dropped
 }
 
@@ -107,7 +113,9 @@ func (n *natsSystem) close() {
 		for _, nc := range n.conns {
 			nc.Close()
 		}
-		n.srv.Shutdown()
-		n.srv.WaitForShutdown()
+		if n.srv != nil {
+			n.srv.Shutdown()
+			n.srv.WaitForShutdown()
+		}
 	})
 }

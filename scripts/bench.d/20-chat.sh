@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# The event chat (tcpchat) against NATS core, in the same run: broadcast
-# fan-out on loopback (1 publisher, N = 1, 10, 100 subscribers, 128-byte
-# events) and memory per idle connection with 10,000 clients. The NATS side
-# lives in the bench/nats module (embedded nats-server, nats.go clients);
-# the chat's idle figure comes from tcpchat's BenchmarkIdleConnMemory.
+# The event chat against its peers, in the same run. First as users run
+# them: the real `wiredojo chat serve` (bin/wiredojo, its defaults except
+# the rate limit), nats-server (built from the Go module proxy, default
+# options) and socket.io 4.8 on node (bench/node, installed here with npm
+# ci), each server a process of its own and the clients in chatbench
+# (`chatbench proc`): deliveries/s at N = 1, 10, 100 subscribers and windows
+# 100 and 1000, server CPU per delivery from /proc/PID/stat, latency paced
+# at 10,000 deliveries/s, RSS per idle connection. Then, labelled as such,
+# the older in-process comparison with NATS core (server and clients in one
+# process; embedded nats-server, nats.go clients; the chat's idle figure
+# from tcpchat's BenchmarkIdleConnMemory).
 # Prints the markdown section of docs/BENCHMARKS.md on stdout, progress on
-# stderr. CHAT_BENCH_DELIVERIES, CHAT_BENCH_WINDOW, CHAT_BENCH_RUNS and
-# CHAT_BENCH_PACED override the defaults below.
+# stderr. CHAT_BENCH_DELIVERIES, CHAT_BENCH_WINDOW, CHAT_BENCH_RUNS,
+# CHAT_BENCH_PACED, CHAT_PROC_DELIVERIES, CHAT_PROC_RUNS and CHAT_PROC_IDLE
+# override the defaults below.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 deliveries=${CHAT_BENCH_DELIVERIES:-300000}
@@ -14,6 +21,9 @@ window=${CHAT_BENCH_WINDOW:-256}
 runs=${CHAT_BENCH_RUNS:-5}
 idle=10000 # as tcpchat's BenchmarkIdleConnMemory
 paced=${CHAT_BENCH_PACED:-20000}
+proc_deliveries=${CHAT_PROC_DELIVERIES:-300000}
+proc_runs=${CHAT_PROC_RUNS:-3}
+proc_idle=${CHAT_PROC_IDLE:-10000}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -22,8 +32,25 @@ trap 'rm -rf "$tmp"' EXIT
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 fds=$(ulimit -n)
 
-echo "chat: building bench/nats" >&2
-(cd bench/nats && go build -o "$tmp/chatbench" ./cmd/chatbench)
+echo "chat: building bench/nats, nats-server and bin/wiredojo" >&2
+(cd bench/nats && go build -o "$tmp/chatbench" ./cmd/chatbench && go build -o "$tmp/nats-server" github.com/nats-io/nats-server/v2)
+go build -o bin/wiredojo ./cmd/wiredojo
+echo "chat: npm ci in bench/node (socket.io)" >&2
+(cd bench/node && npm ci --no-audit --no-fund --silent) >&2
+
+# The separate-process comparison. The idle case needs 2 descriptors per
+# connection on this machine (one in each process) and some to spare.
+if [ "$fds" != unlimited ] && [ "$fds" -lt $((proc_idle + 200)) ]; then
+	proc_idle=$(((fds - 200) / 1000 * 1000))
+fi
+proc_load=$(cut -d' ' -f1-3 /proc/loadavg)
+proc_start=$(date -u +%H:%M)
+echo "chat: separate processes, $proc_runs runs per case" >&2
+proctab=$("$tmp/chatbench" proc -wiredojo bin/wiredojo -nats-server "$tmp/nats-server" -node-dir bench/node \
+	-n 1,10,100 -windows 100,1000 -deliveries "$proc_deliveries" -runs "$proc_runs" -paced 10000 -idle "$proc_idle")
+proc_end=$(date -u +%H:%M)
+proc_load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 
 echo "chat: fan-out with a window of $window events ($runs runs per case)" >&2
@@ -49,7 +76,35 @@ else
 	idle_note="not measured: the descriptor limit is $fds (ulimit -n), below the $idle connections needed"
 fi
 
-echo "## Event chat (tcpchat) against NATS core"
+echo "## Event chat against NATS and socket.io, each server a process of its own"
+echo
+echo "Measured $proc_start-$proc_end UTC; load average $proc_load at the start and"
+echo "$proc_load_end at the end (1, 5, 15 min) on $(nproc) cores. Other work on the"
+echo "machine moves these figures: only the ratios of one run, the systems"
+echo "alternating case by case, compare."
+echo
+echo "Each server runs as users run it, as a process of its own started afresh for"
+echo "each case: \`wiredojo chat serve\` (bin/wiredojo) with its defaults (the"
+echo "in-memory replay log for connection state recovery, the queue store, send"
+echo "queue 1024, slow-consumer wait 2 s) except \`--rate-limit 0\` (the default"
+echo "1000 packets/s per connection would cut the publisher; the peers have no such"
+echo "limit); nats-server $("$tmp/nats-server" --version | awk '{print $2}') built from the Go module proxy, default options;"
+echo "socket.io $(cd bench/node && node -p 'require("socket.io/package.json").version') on node $(node --version) (bench/node/server.js: the built-in"
+echo "relay of \`chat serve\`, websocket transport). The clients run in another"
+echo "process (scripts' chatbench proc, Go: tcpchat's client, nats.go, and a"
+echo "socket.io client over framing/ws): N subscribers in one room (subject), one"
+echo "publisher sending 128-byte events (the same 128 bytes in each system) whose"
+echo "relay reaches every subscriber. W is the window: the publisher waits while it"
+echo "is more than W events ahead of the slowest subscriber. Each case sends"
+echo "$proc_deliveries / N measured events after a warm-up of a tenth as many, $proc_runs runs,"
+echo "the systems alternating within each run; every cell is the median of the runs."
+echo "CPU µs/delivery is the server process's user + system time (/proc/PID/stat,"
+echo "10 ms ticks) over the measured events divided by the deliveries; latency is"
+echo "from the publisher's timestamp in the payload to receipt, over every delivery."
+echo
+echo "$proctab"
+echo
+echo "## In-process: event chat (tcpchat) against NATS core, server and clients in one process"
 echo
 echo "Load average when the fan-out began: $load (1, 5, 15 min) on $(nproc) cores;"
 echo "other work on the machine moves these figures from run to run, which is"

@@ -3,6 +3,11 @@
 //
 //	chatbench fanout [-n 1,10,100] [-deliveries 1000000] [-window 256] [-runs 1] [-paced 0]
 //	chatbench idle-nats [-n 10000]   (prints bytes per connection: total heap stacks)
+//	chatbench proc -nats-server PATH [-wiredojo bin/wiredojo] [-node-dir bench/node] [-n 1,10,100] [-windows 100,1000] [-runs 3] [-paced 10000] [-idle 10000]
+//
+// proc runs every server as a process of its own (`wiredojo chat serve`,
+// nats-server, node socket.io), the clients in chatbench, and measures the
+// server process's CPU time per delivery and its RSS per idle connection.
 //
 // Progress goes to stderr, results to stdout.
 package main
@@ -34,7 +39,7 @@ func main() {
 
 func run(args []string, out, errw io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: chatbench fanout|idle-nats [flags]")
+		return fmt.Errorf("usage: chatbench fanout|idle-nats|proc [flags]")
 	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(errw)
@@ -71,6 +76,8 @@ func run(args []string, out, errw io.Writer) error {
 			counts = append(counts, n)
 		}
 		return fanout(out, errw, counts, strings.Split(*systems, ","), *deliveries, *window, *runs, *paced, *timeout)
+	case "proc":
+		return procMain(args[1:], out, errw)
 	case "idle-nats":
 		n := fs.Int("n", 10000, "idle connections")
 		if err := fs.Parse(args[1:]); err != nil {
@@ -87,7 +94,7 @@ func run(args []string, out, errw io.Writer) error {
 		fmt.Fprintf(out, "%.0f %.0f %.0f\n", m.Total(), m.Heap, m.Stacks) // bytes per connection: total, heap, stacks
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (want fanout or idle-nats)", args[0])
+	return fmt.Errorf("unknown command %q (want fanout, idle-nats or proc)", args[0])
 }
 
 func fanout(out, errw io.Writer, counts []int, systems []string, deliveries, window, runs int, paced float64, timeout time.Duration) error {

@@ -1,0 +1,263 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	natsbench "github.com/wiredojo/wiredojo/bench/nats"
+)
+
+// procSystems is the order in which the systems alternate.
+var procSystems = []string{natsbench.Chat, natsbench.NATS, natsbench.SocketIO}
+
+// procMain is `chatbench proc`: every server in a process of its own, the
+// clients in this one, the systems alternating case by case.
+func procMain(args []string, out, errw io.Writer) error {
+	fs := flag.NewFlagSet("proc", flag.ContinueOnError)
+	fs.SetOutput(errw)
+	var p natsbench.Programs
+	fs.StringVar(&p.Wiredojo, "wiredojo", "bin/wiredojo", "wiredojo binary (runs `chat serve`)")
+	fs.StringVar(&p.NATSServer, "nats-server", "", "nats-server binary")
+	fs.StringVar(&p.Node, "node", "node", "node binary")
+	fs.StringVar(&p.NodeDir, "node-dir", "bench/node", "directory of server.js with socket.io installed")
+	ns := fs.String("n", "1,10,100", "subscriber counts")
+	windows := fs.String("windows", "100,1000", "windows (events in flight ahead of the slowest subscriber)")
+	deliveries := fs.Int("deliveries", 200_000, "measured deliveries per case (events = deliveries / N)")
+	runs := fs.Int("runs", 3, "runs of each case (medians are reported)")
+	paced := fs.Float64("paced", 10_000, "deliveries/s in all for the paced cases (0: none)")
+	pacedFor := fs.Duration("paced-for", 3*time.Second, "length of a paced case")
+	idle := fs.Int("idle", 10_000, "idle connections for the RSS measurement (0: none)")
+	systems := fs.String("systems", strings.Join(procSystems, ","), "systems, comma-separated")
+	timeout := fs.Duration("timeout", 60*time.Second, "bound of one case")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	counts, err := intList(*ns)
+	if err != nil {
+		return fmt.Errorf("bad -n: %w", err)
+	}
+	wins, err := intList(*windows)
+	if err != nil {
+		return fmt.Errorf("bad -windows: %w", err)
+	}
+	var syss []string
+	for _, s := range strings.Split(*systems, ",") {
+		if !slices.Contains(procSystems, s) {
+			return fmt.Errorf("unknown system %q (want some of %s)", s, strings.Join(procSystems, ","))
+		}
+		syss = append(syss, s)
+	}
+	if slices.Contains(syss, natsbench.NATS) && p.NATSServer == "" {
+		return fmt.Errorf("-nats-server is required for %s", natsbench.NATS)
+	}
+	b := &procBench{progs: p, systems: syss, runs: *runs, timeout: *timeout, errw: errw}
+
+	fmt.Fprintf(out, "Systems: %s.\n\n", strings.Join(syss, ", "))
+	// Fan-out with flow control.
+	var cells []procRow
+	for _, w := range wins {
+		for _, n := range counts {
+			events := max(*deliveries/n, 1)
+			cfg := natsbench.FanoutConfig{Subscribers: n, Events: events, Warmup: max(events/10, 100), Window: w, Timeout: *timeout}
+			row, err := b.cell(cfg)
+			if err != nil {
+				return err
+			}
+			cells = append(cells, row)
+		}
+	}
+	b.table(out, cells, false)
+	if *paced > 0 {
+		var prow []procRow
+		for _, n := range counts {
+			rate := *paced / float64(n)
+			events := max(int(rate*pacedFor.Seconds()), 10)
+			cfg := natsbench.FanoutConfig{Subscribers: n, Events: events, Warmup: max(events/10, 10), Window: 1000, Rate: rate, Timeout: *timeout}
+			row, err := b.cell(cfg)
+			if err != nil {
+				return err
+			}
+			prow = append(prow, row)
+		}
+		fmt.Fprintf(out, "\nPaced at %.0f deliveries/s in all (%.1f s per case, window 1000):\n\n", *paced, pacedFor.Seconds())
+		b.table(out, prow, true)
+	}
+	if *idle > 0 {
+		fmt.Fprintf(out, "\nIdle connections: RSS of the server process before and after %d handshaken idle connections:\n\n", *idle)
+		fmt.Fprintln(out, "| system | RSS before | RSS after | KiB per connection |")
+		fmt.Fprintln(out, "|---|---:|---:|---:|")
+		for _, sys := range syss {
+			m, err := b.idle(sys, *idle)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(errw, "proc: idle %s: %.1f KiB/conn\n", sys, m.PerConn()/1024)
+			fmt.Fprintf(out, "| %s | %.1f MiB | %.1f MiB | %.1f |\n", sys, float64(m.Before)/(1<<20), float64(m.After)/(1<<20), m.PerConn()/1024)
+		}
+	}
+	return nil
+}
+
+type procBench struct {
+	progs   natsbench.Programs
+	systems []string
+	runs    int
+	timeout time.Duration
+	errw    io.Writer
+}
+
+// procRow is one case: each system's runs.
+type procRow struct {
+	cfg natsbench.FanoutConfig
+	res map[string][]natsbench.FanoutResult
+}
+
+// cell runs one case runs times, the systems alternating within each run,
+// each on a fresh server process.
+func (b *procBench) cell(cfg natsbench.FanoutConfig) (procRow, error) {
+	row := procRow{cfg: cfg, res: map[string][]natsbench.FanoutResult{}}
+	for r := 0; r < b.runs; r++ {
+		for _, sys := range b.systems {
+			x, err := b.one(sys, cfg)
+			if err != nil {
+				return row, err
+			}
+			fmt.Fprintf(b.errw, "proc: N=%d W=%d rate=%.0f %s: %.0f deliveries/s, %.2f µs CPU/delivery, p50 %v p99 %v lost %d\n",
+				cfg.Subscribers, cfg.Window, cfg.Rate, sys, x.Rate(), us(x.CPUPerDelivery()), x.P50, x.P99, x.Lost)
+			row.res[sys] = append(row.res[sys], x)
+		}
+	}
+	return row, nil
+}
+
+func (b *procBench) one(sys string, cfg natsbench.FanoutConfig) (natsbench.FanoutResult, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), b.timeout+20*time.Second)
+	defer cancel()
+	srv, err := natsbench.StartServer(ctx, sys, b.progs)
+	if err != nil {
+		return natsbench.FanoutResult{}, err
+	}
+	defer srv.Stop()
+	return natsbench.RunFanoutProc(ctx, srv, cfg)
+}
+
+func (b *procBench) idle(sys string, n int) (natsbench.IdleRSS, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	srv, err := natsbench.StartServer(ctx, sys, b.progs)
+	if err != nil {
+		return natsbench.IdleRSS{}, err
+	}
+	defer srv.Stop()
+	return natsbench.MeasureIdleRSS(ctx, srv, n)
+}
+
+// table prints one row per case: medians over the runs of deliveries/s,
+// server CPU per delivery and latency, and wiredojo's ratios.
+func (b *procBench) table(out io.Writer, rows []procRow, paced bool) {
+	hdr := "| N | W |"
+	sep := "|---:|---:|"
+	for _, s := range b.systems {
+		hdr += " " + s + " deliveries/s |"
+		sep += "---:|"
+	}
+	for _, s := range b.systems[1:] {
+		hdr += " " + b.systems[0] + " / " + s + " |"
+		sep += "---:|"
+	}
+	hdr += " CPU µs/delivery (" + strings.Join(b.systems, " / ") + ") | p50 (" + strings.Join(b.systems, " / ") + ") | p99 (" + strings.Join(b.systems, " / ") + ") | lost |"
+	sep += "---|---|---|---|"
+	fmt.Fprintln(out, hdr)
+	fmt.Fprintln(out, sep)
+	for _, r := range rows {
+		line := fmt.Sprintf("| %d | %d |", r.cfg.Subscribers, r.cfg.Window)
+		var rates []float64
+		for _, s := range b.systems {
+			v := medianF(r.res[s], func(x natsbench.FanoutResult) float64 { return x.Rate() })
+			rates = append(rates, v)
+			line += " " + grouped(v) + " |"
+		}
+		for i := range b.systems[1:] {
+			line += fmt.Sprintf(" %.2fx |", ratio(rates[0], rates[i+1]))
+		}
+		var cpu, p50, p99, lost []string
+		for _, s := range b.systems {
+			cpu = append(cpu, fmt.Sprintf("%.2f", medianF(r.res[s], func(x natsbench.FanoutResult) float64 { return us(x.CPUPerDelivery()) })))
+			p50 = append(p50, dur(time.Duration(medianF(r.res[s], func(x natsbench.FanoutResult) float64 { return float64(x.P50) }))))
+			p99 = append(p99, dur(time.Duration(medianF(r.res[s], func(x natsbench.FanoutResult) float64 { return float64(x.P99) }))))
+			var l int64
+			for _, x := range r.res[s] {
+				l += x.Lost
+			}
+			lost = append(lost, strconv.FormatInt(l, 10))
+		}
+		line += " " + strings.Join(cpu, " / ") + " | " + strings.Join(p50, " / ") + " | " + strings.Join(p99, " / ") + " | " + strings.Join(lost, " / ") + " |"
+		fmt.Fprintln(out, line)
+	}
+	if !slices.Contains(b.systems, natsbench.Chat) || !slices.Contains(b.systems, natsbench.NATS) {
+		return
+	}
+	// The goals: deliveries/s at least NATS's and CPU per delivery at most
+	// NATS's (unpaced); p99 no worse than NATS's (paced).
+	fmt.Fprintln(out)
+	if paced {
+		fmt.Fprint(out, "Goal (p99 at most NATS's):")
+	} else {
+		fmt.Fprint(out, "Goal (deliveries/s at least NATS's, CPU per delivery at most NATS's):")
+	}
+	for i, r := range rows {
+		ours, nats := r.res[natsbench.Chat], r.res[natsbench.NATS]
+		verdict := "met"
+		if paced {
+			p99 := func(x natsbench.FanoutResult) float64 { return float64(x.P99) }
+			if medianF(ours, p99) > medianF(nats, p99) {
+				verdict = "missed"
+			}
+		} else {
+			rate := func(x natsbench.FanoutResult) float64 { return x.Rate() }
+			cpu := func(x natsbench.FanoutResult) float64 { return float64(x.CPUPerDelivery()) }
+			if medianF(ours, rate) < medianF(nats, rate) || medianF(ours, cpu) > medianF(nats, cpu) {
+				verdict = "missed"
+			}
+		}
+		end := ";"
+		if i == len(rows)-1 {
+			end = "."
+		}
+		fmt.Fprintf(out, " N=%d W=%d %s%s", r.cfg.Subscribers, r.cfg.Window, verdict, end)
+	}
+	fmt.Fprintln(out)
+}
+
+func us(d time.Duration) float64 { return float64(d) / 1e3 }
+
+// medianF returns the median of f over rs.
+func medianF(rs []natsbench.FanoutResult, f func(natsbench.FanoutResult) float64) float64 {
+	if len(rs) == 0 {
+		return 0
+	}
+	v := make([]float64, len(rs))
+	for i, x := range rs {
+		v[i] = f(x)
+	}
+	slices.Sort(v)
+	return v[(len(v)-1)/2]
+}
+
+func intList(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}

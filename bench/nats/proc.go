@@ -1,0 +1,609 @@
+package natsbench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/wiredojo/wiredojo/framing/ws"
+	"github.com/wiredojo/wiredojo/tcpchat"
+)
+
+// SocketIO names the socket.io peer (node, bench/node/server.js) in the
+// separate-process benchmark; Chat and NATS name the other two.
+const SocketIO = "socketio"
+
+// Programs says where the servers of the separate-process benchmark are.
+type Programs struct {
+	// Wiredojo is the wiredojo binary; the server is `wiredojo chat serve`.
+	Wiredojo string
+	// NATSServer is a nats-server binary, run with its default options.
+	NATSServer string
+	// Node is the node binary and NodeDir the directory holding server.js
+	// and its node_modules (bench/node).
+	Node, NodeDir string
+}
+
+// ServerProc is one server running as a process of its own.
+type ServerProc struct {
+	System string
+	// Addr is the server's loopback HOST:PORT.
+	Addr   string
+	cmd    *exec.Cmd
+	state  string // a temporary XDG_STATE_HOME (wiredojo), removed by Stop
+	exited chan struct{}
+	stderr bytes.Buffer
+	args   []string
+}
+
+// freePort returns a loopback port nobody listens on right now.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// StartServer starts system's server with its defaults on a free loopback
+// port and waits until it accepts connections:
+//
+//   - Chat: `wiredojo chat serve --addr 127.0.0.1:PORT --rate-limit 0`
+//     (the default per-connection limit of 1000 packets/s would cut the
+//     publisher; NATS and socket.io have no such limit), with a fresh
+//     XDG_STATE_HOME for its default queue store;
+//   - NATS: `nats-server -a 127.0.0.1 -p PORT`;
+//   - SocketIO: `node server.js PORT` in p.NodeDir.
+//
+// extra is appended to the server's arguments (a profiling flag).
+func StartServer(ctx context.Context, system string, p Programs, extra ...string) (*ServerProc, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, fmt.Errorf("natsbench: %s: %w", system, err)
+	}
+	s := &ServerProc{System: system, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), exited: make(chan struct{})}
+	var ready string // a line on stdout that says the server is up; "" to dial instead
+	switch system {
+	case Chat:
+		if s.state, err = os.MkdirTemp("", "chatbench-state-"); err != nil {
+			return nil, err
+		}
+		s.cmd = exec.Command(p.Wiredojo, append([]string{"chat", "serve", "--addr", s.Addr, "--rate-limit", "0"}, extra...)...)
+		s.cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+s.state, "NO_COLOR=1")
+		ready = "chat: serving on"
+	case NATS:
+		s.cmd = exec.Command(p.NATSServer, append([]string{"-a", "127.0.0.1", "-p", strconv.Itoa(port)}, extra...)...)
+	case SocketIO:
+		s.cmd = exec.Command(p.Node, append([]string{"server.js", strconv.Itoa(port)}, extra...)...)
+		s.cmd.Dir = p.NodeDir
+		ready = "listening "
+	default:
+		return nil, fmt.Errorf("natsbench: unknown system %q (want %q, %q or %q)", system, Chat, NATS, SocketIO)
+	}
+	s.args = s.cmd.Args
+	s.cmd.Stderr = &lockedBuffer{b: &s.stderr}
+	stdout, err := s.cmd.StdoutPipe()
+	if err != nil {
+		s.cleanup()
+		return nil, err
+	}
+	if err := s.cmd.Start(); err != nil {
+		s.cleanup()
+		return nil, fmt.Errorf("natsbench: start %s: %w", system, err)
+	}
+	lines := make(chan string, 1)
+	go func() {
+		br := bufio.NewReader(stdout)
+		for {
+			line, err := br.ReadString('\n')
+			if strings.HasPrefix(line, ready) && ready != "" {
+				select {
+				case lines <- line:
+				default:
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
+		s.cmd.Wait()
+		close(s.exited)
+	}()
+	fail := func(err error) (*ServerProc, error) {
+		s.Stop()
+		return nil, fmt.Errorf("natsbench: %s (%s): %w; stderr: %.400s", system, strings.Join(s.args, " "), err, s.stderr.String())
+	}
+	deadline := time.NewTimer(15 * time.Second)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-lines:
+			return s, nil
+		case <-s.exited:
+			return fail(errors.New("exited before it was ready"))
+		case <-deadline.C:
+			return fail(errors.New("not ready within 15 s"))
+		case <-ctx.Done():
+			return fail(ctx.Err())
+		case <-tick.C:
+			if ready != "" {
+				continue
+			}
+			if c, err := net.DialTimeout("tcp", s.Addr, time.Second); err == nil {
+				c.Close()
+				return s, nil
+			}
+		}
+	}
+}
+
+// lockedBuffer collects a child's stderr.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.b.Len() > 64<<10 {
+		return len(p), nil
+	}
+	return l.b.Write(p)
+}
+
+// PID returns the server's process id.
+func (s *ServerProc) PID() int { return s.cmd.Process.Pid }
+
+// CPU returns the CPU time the server process has used so far, user plus
+// system, from /proc/PID/stat (clock ticks of 10 ms).
+func (s *ServerProc) CPU() (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(s.PID()) + "/stat")
+	if err != nil {
+		return 0, fmt.Errorf("natsbench: %s CPU time: %w", s.System, err)
+	}
+	// The command name (field 2) is in parentheses and may hold spaces:
+	// count fields after its closing one. utime and stime are fields 14, 15.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("natsbench: %s: unexpected /proc stat %.80q", s.System, b)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("natsbench: %s: short /proc stat %.80q", s.System, b)
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("natsbench: %s: bad /proc stat times %q %q", s.System, f[11], f[12])
+	}
+	const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
+	return time.Duration(ut+st) * tick, nil
+}
+
+// RSS returns the server process's resident set size in bytes
+// (/proc/PID/status VmRSS).
+func (s *ServerProc) RSS() (int64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(s.PID()) + "/status")
+	if err != nil {
+		return 0, fmt.Errorf("natsbench: %s RSS: %w", s.System, err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				break
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, fmt.Errorf("natsbench: %s: no VmRSS in /proc status", s.System)
+}
+
+// Stop ends the server (SIGTERM, then SIGKILL after 5 s) and removes its
+// temporary state.
+func (s *ServerProc) Stop() {
+	if s.cmd.Process != nil {
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.exited:
+		case <-time.After(5 * time.Second):
+			s.cmd.Process.Kill()
+			<-s.exited
+		}
+	}
+	s.cleanup()
+}
+
+func (s *ServerProc) cleanup() {
+	if s.state != "" {
+		os.RemoveAll(s.state)
+	}
+}
+
+// RunFanoutProc runs one fan-out case against srv, a server in another
+// process, with the subscribers and the publisher in this process, and
+// measures the server's CPU time over the measured events. The chat
+// clients join room "fanout" of namespace /chat with the built-in "join"
+// event and the publisher emits "ev", which `chat serve`'s built-in
+// handlers relay to the sender's rooms; the socket.io server does the same
+// (bench/node/server.js); NATS subscribers take subject bench.fanout.
+func RunFanoutProc(ctx context.Context, srv *ServerProc, cfg FanoutConfig) (FanoutResult, error) {
+	var start startFunc
+	switch srv.System {
+	case Chat:
+		start = func(ctx context.Context, subs []*subscriber) (fanoutSystem, error) {
+			return dialChatProc(ctx, srv.Addr, subs)
+		}
+	case NATS:
+		start = func(ctx context.Context, subs []*subscriber) (fanoutSystem, error) {
+			n := &natsSystem{}
+			if err := n.connect(ctx, "nats://"+srv.Addr, subs); err != nil {
+				n.close()
+				return nil, err
+			}
+			return n, nil
+		}
+	case SocketIO:
+		start = func(ctx context.Context, subs []*subscriber) (fanoutSystem, error) {
+			return dialSocketIO(ctx, srv.Addr, subs)
+		}
+	default:
+		return FanoutResult{}, fmt.Errorf("natsbench: unknown system %q", srv.System)
+	}
+	return runFanout(ctx, srv.System, start, cfg, srv.CPU)
+}
+
+const (
+	procNamespace = "/chat"  // chat serve's default namespace for its clients
+	procRoom      = "fanout" // the room every client joins
+	procEvent     = "ev"     // relayed by the built-in handlers
+)
+
+// chatProcSystem is N tcpchat clients and a publisher in room procRoom of a
+// `chat serve` in another process.
+type chatProcSystem struct {
+	clients []*tcpchat.Client
+	pub     *tcpchat.ClientSocket
+	once    sync.Once
+}
+
+func dialChatProc(ctx context.Context, addr string, subs []*subscriber) (_ *chatProcSystem, err error) {
+	c := &chatProcSystem{}
+	defer func() {
+		if err != nil {
+			c.close()
+		}
+	}()
+	dial := func(sub *subscriber) (*tcpchat.ClientSocket, error) {
+		cl, sock, err := dialChatSocket(ctx, addr, procNamespace, nil, sub, procEvent)
+		if cl != nil {
+			c.clients = append(c.clients, cl)
+		}
+		if err != nil {
+			return nil, err
+		}
+		// The ack says the join happened: the publisher's events reach us.
+		if _, err := sock.EmitWithAck(ctx, tcpchat.EventJoin, procRoom); err != nil {
+			return nil, fmt.Errorf("natsbench: chat: join: %w", err)
+		}
+		return sock, nil
+	}
+	for _, sub := range subs {
+		if _, err := dial(sub); err != nil {
+			return nil, err
+		}
+	}
+	if c.pub, err = dial(nil); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *chatProcSystem) publish(p []byte) error { return c.pub.EmitRaw(procEvent, p) }
+
+func (c *chatProcSystem) flush() error { return nil }
+
+func (c *chatProcSystem) counters() (int64, int64) { return 0, 0 } // cuts show as disconnects
+
+func (c *chatProcSystem) close() {
+	c.once.Do(func() {
+		for _, cl := range c.clients {
+			cl.Close()
+		}
+	})
+}
+
+// socketIOURL is the WebSocket endpoint of a socket.io server (Engine.IO
+// protocol 4, the websocket transport from the start).
+func socketIOURL(addr string) string {
+	return "ws://" + addr + "/socket.io/?EIO=4&transport=websocket"
+}
+
+// sioConn is one socket.io client over a WebSocket: Engine.IO text packets
+// ("0" open, "2" ping, "3" pong, "4" message) carrying Socket.IO packets
+// ("40" connect to the main namespace, "42" event, "43" ack).
+type sioConn struct {
+	ws   *ws.Conn
+	wmu  sync.Mutex
+	rbuf []byte
+}
+
+// dialSIO opens a WebSocket to the server and connects the main
+// namespace.
+func dialSIO(ctx context.Context, addr string) (*sioConn, error) {
+	wc, err := ws.Dial(ctx, socketIOURL(addr), nil)
+	if err != nil {
+		return nil, fmt.Errorf("natsbench: socket.io: dial: %w", err)
+	}
+	c := &sioConn{ws: wc}
+	if d, ok := ctx.Deadline(); ok {
+		wc.SetReadDeadline(d)
+	}
+	msg, err := c.read()
+	if err == nil && (len(msg) == 0 || msg[0] != '0') {
+		err = fmt.Errorf("want the Engine.IO open packet, got %.60q", msg)
+	}
+	if err == nil {
+		err = c.write([]byte("40"))
+	}
+	for err == nil { // skip pings until the namespace's connect packet
+		msg, err = c.read()
+		if err == nil && bytes.HasPrefix(msg, []byte("40")) {
+			break
+		}
+	}
+	if err != nil {
+		wc.CloseNow()
+		return nil, fmt.Errorf("natsbench: socket.io: connect: %w", err)
+	}
+	wc.SetReadDeadline(time.Time{})
+	return c, nil
+}
+
+// read returns the next message, answering pings; the result is valid
+// until the next read.
+func (c *sioConn) read() ([]byte, error) {
+	for {
+		_, msg, err := c.ws.AppendMessage(c.rbuf[:0])
+		if err != nil {
+			return nil, err
+		}
+		c.rbuf = msg
+		if len(msg) == 1 && msg[0] == '2' {
+			if err := c.write([]byte("3")); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		return msg, nil
+	}
+}
+
+func (c *sioConn) write(p []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.ws.WriteMessage(ws.OpText, p)
+}
+
+// join joins procRoom and waits for the ack.
+func (c *sioConn) join(ctx context.Context) error {
+	if d, ok := ctx.Deadline(); ok {
+		c.ws.SetReadDeadline(d)
+		defer c.ws.SetReadDeadline(time.Time{})
+	}
+	if err := c.write([]byte(`420["join","` + procRoom + `"]`)); err != nil {
+		return err
+	}
+	for {
+		msg, err := c.read()
+		if err != nil {
+			return fmt.Errorf("natsbench: socket.io: join: %w", err)
+		}
+		if bytes.HasPrefix(msg, []byte("430")) {
+			return nil
+		}
+	}
+}
+
+// sioSystem is N socket.io subscribers and a publisher in one room.
+type sioSystem struct {
+	conns []*sioConn
+	pub   *sioConn
+	wbuf  []byte
+	wg    sync.WaitGroup
+	once  sync.Once
+}
+
+// sioEventPrefix starts every event the publisher sends and the
+// subscribers receive: Engine.IO message, Socket.IO event, ["ev", ...
+// The payload's own JSON array supplies the rest after its '['.
+var sioEventPrefix = []byte(`42["` + procEvent + `",`)
+
+func dialSocketIO(ctx context.Context, addr string, subs []*subscriber) (_ *sioSystem, err error) {
+	s := &sioSystem{}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	for _, sub := range subs {
+		c, err := dialSIO(ctx, addr)
+		if err != nil {
+			return nil, err
+		}
+		s.conns = append(s.conns, c)
+		if err := c.join(ctx); err != nil {
+			return nil, err
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer sub.gone()
+			p := make([]byte, PayloadSize)
+			for {
+				msg, err := c.read()
+				if err != nil {
+					return
+				}
+				if rest, ok := bytes.CutPrefix(msg, sioEventPrefix); ok && len(rest) == PayloadSize-1 {
+					p[0] = '['
+					copy(p[1:], rest)
+					sub.receive(p)
+				}
+			}
+		}()
+	}
+	if s.pub, err = dialSIO(ctx, addr); err != nil {
+		return nil, err
+	}
+	s.conns = append(s.conns, s.pub)
+	if err := s.pub.join(ctx); err != nil {
+		return nil, err
+	}
+	s.wg.Add(1)
+	go func() { // answer the publisher's pings
+		defer s.wg.Done()
+		for {
+			if _, err := s.pub.read(); err != nil {
+				return
+			}
+		}
+	}()
+	return s, nil
+}
+
+func (s *sioSystem) publish(p []byte) error {
+	s.wbuf = append(append(s.wbuf[:0], sioEventPrefix...), p[1:]...)
+	return s.pub.write(s.wbuf)
+}
+
+func (s *sioSystem) flush() error { return nil }
+
+func (s *sioSystem) counters() (int64, int64) { return 0, 0 }
+
+func (s *sioSystem) close() {
+	s.once.Do(func() {
+		for _, c := range s.conns {
+			c.ws.CloseNow()
+		}
+		s.wg.Wait()
+	})
+}
+
+// IdleRSS is what MeasureIdleRSS found.
+type IdleRSS struct {
+	Conns         int
+	Before, After int64 // server RSS in bytes
+}
+
+// PerConn returns the RSS delta per connection in bytes.
+func (m IdleRSS) PerConn() float64 { return float64(m.After-m.Before) / float64(m.Conns) }
+
+// idleConn is one handshaken idle connection held open by MeasureIdleRSS.
+type idleConn interface{ Close() error }
+
+// MeasureIdleRSS opens n idle connections to srv from this process, each
+// handshaken (chat: joined namespace /chat; NATS: CONNECT and PING/PONG;
+// socket.io: connected to the main namespace) and measures the server
+// process's RSS before and after, each once it has settled (two readings
+// 500 ms apart within 1%, at most 10 s).
+func MeasureIdleRSS(ctx context.Context, srv *ServerProc, n int) (IdleRSS, error) {
+	res := IdleRSS{Conns: n}
+	var err error
+	if res.Before, err = settledRSS(srv); err != nil {
+		return res, err
+	}
+	var (
+		conns []idleConn
+		wg    sync.WaitGroup
+	)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+		wg.Wait()
+	}()
+	for i := 0; i < n; i++ {
+		var c idleConn
+		switch srv.System {
+		case Chat:
+			cl, derr := tcpchat.Dial(ctx, srv.Addr, tcpchat.ClientOptions{NoReconnect: true})
+			if derr == nil {
+				c = cl
+				_, derr = cl.Connect(ctx, procNamespace, nil)
+			}
+			err = derr
+		case NATS:
+			var nc net.Conn
+			if nc, err = natsHandshake(srv.Addr); err == nil {
+				c = nc
+			}
+		case SocketIO:
+			var sc *sioConn
+			if sc, err = dialSIO(ctx, srv.Addr); err == nil {
+				c = closeFunc(sc.ws.CloseNow)
+				wg.Add(1)
+				go func() { // answer pings, or the server cuts us after 45 s
+					defer wg.Done()
+					for {
+						if _, err := sc.read(); err != nil {
+							return
+						}
+					}
+				}()
+			}
+		default:
+			err = fmt.Errorf("natsbench: unknown system %q", srv.System)
+		}
+		if c != nil {
+			conns = append(conns, c)
+		}
+		if err != nil {
+			return res, fmt.Errorf("natsbench: %s: idle connection %d: %w", srv.System, i, err)
+		}
+	}
+	res.After, err = settledRSS(srv)
+	return res, err
+}
+
+func settledRSS(srv *ServerProc) (int64, error) {
+	prev, err := srv.RSS()
+	if err != nil {
+		return 0, err
+	}
+	for i := 0; i < 20; i++ {
+		time.Sleep(500 * time.Millisecond)
+		cur, err := srv.RSS()
+		if err != nil {
+			return 0, err
+		}
+		d := cur - prev
+		if d < 0 {
+			d = -d
+		}
+		if d*100 <= cur {
+			return cur, nil
+		}
+		prev = cur
+	}
+	return prev, nil
+}
+
+// closeFunc makes a close method an idleConn.
+type closeFunc func() error
+
+func (f closeFunc) Close() error { return f() }

@@ -1,0 +1,49 @@
+package natsbench
+
+import (
+	"context"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A child that spins reports CPU time growing and a plausible RSS; the
+// readers parse /proc/PID/stat and /proc/PID/status of another process.
+func TestServerProcCPUAndRSS(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "while :; do :; done")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &ServerProc{System: "spin", cmd: cmd, exited: make(chan struct{})}
+	go func() { cmd.Wait(); close(s.exited) }()
+	defer s.Stop()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		cpu, err := s.CPU()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cpu >= 20*time.Millisecond {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a spinning child used %v of CPU in 10 s, want at least 20 ms", cpu)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	rss, err := s.RSS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rss < 64<<10 || rss > 1<<30 {
+		t.Fatalf("RSS of sh = %d bytes, want between 64 KiB and 1 GiB", rss)
+	}
+}
+
+func TestStartServerUnknownSystem(t *testing.T) {
+	_, err := StartServer(context.Background(), "nope", Programs{})
+	if err == nil || !strings.Contains(err.Error(), "unknown system") {
+		t.Fatalf("StartServer(nope) = %v, want an unknown-system error", err)
+	}
+}
