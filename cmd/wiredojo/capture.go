@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/urfave/cli/v2"
@@ -195,6 +196,12 @@ func captureViewFrom(c *cli.Context) (captureView, error) {
 	if v.follow < -1 {
 		return v, usagef("--follow %d: streams are numbered from 0", v.follow)
 	}
+	if n := c.Int("count"); n < 0 {
+		return v, usagef("--count %d: give a number of packets above 0 (or leave it out for all)", n)
+	}
+	if c.IsSet("duration") && c.Duration("duration") <= 0 {
+		return v, usagef("--duration %v: give a time above 0, e.g. 10s", c.Duration("duration"))
+	}
 	return v, nil
 }
 
@@ -214,6 +221,8 @@ func captureRead(c *cli.Context) error {
 	var src source.Source
 	if name == "-" {
 		src, err = source.NewReader(c.App.Reader, "standard input")
+	} else if fi, serr := os.Stat(name); serr == nil && fi.IsDir() {
+		return usagef("%s is a directory: give a capture file (.pcap or .pcapng) in it", name)
 	} else {
 		src, err = source.OpenFile(name)
 	}

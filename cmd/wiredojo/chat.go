@@ -283,6 +283,9 @@ func chatEmit(c *cli.Context) error {
 	if len(event) == 0 || len(event) > 255 {
 		return usagef("chat emit needs --event NAME (1 to 255 bytes)")
 	}
+	if d := c.Duration("timeout"); d <= 0 {
+		return usagef("--timeout %v: give a time above 0, e.g. 5s", d)
+	}
 	ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
 	defer cancel()
 	cl, sock, err := chatDial(c, ctx, nil, tcpchat.ClientOptions{NoReconnect: true})

@@ -175,6 +175,12 @@ func udpSendCommand() *cli.Command {
 			if o.Size < 32 || o.Size > udpio.MaxDatagram {
 				return usagef("--size %d: a datagram holds 32 (the header) to %d bytes", o.Size, udpio.MaxDatagram)
 			}
+			if c.IsSet("duration") && o.Duration <= 0 {
+				return usagef("--duration %v: give a time above 0, e.g. 10s", o.Duration)
+			}
+			if t := c.Int("ttl"); t < 1 || t > 255 {
+				return usagef("--ttl %d: a TTL is 1 to 255 (1 = this subnet only)", t)
+			}
 			if o.Count == 0 && o.Duration == 0 {
 				o.Count = 1000
 			}
@@ -319,10 +325,12 @@ func udpRecvCommand() *cli.Command {
 		Name:  "recv",
 		Usage: "receive wiredojo-udp datagrams and measure loss, duplicates, reordering, jitter and latency",
 		Description: "Runs until Ctrl-C, --duration, --count datagrams, or (--until-end) every\n" +
-			"sender's end marker, then prints the summary (--json: one JSON object).\n\n" +
+			"sender's end marker, then prints the summary (--json: one JSON object).\n" +
+			"It listens on loopback (127.0.0.1:9999) unless --addr says otherwise, as chat\n" +
+			"serve does; 0.0.0.0:9999 hears other hosts and broadcasts.\n\n" +
 			"   wiredojo udp recv --addr 127.0.0.1:9999",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "addr", Value: ":9999", Usage: "listen on `HOST:PORT`"},
+			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:9999", Usage: "listen on `HOST:PORT`: loopback only by default, as chat serve; 0.0.0.0:9999 hears other hosts and broadcasts (with --group only the port counts)"},
 			&cli.StringFlag{Name: "group", Usage: "join this IPv4 multicast `GROUP` (on --addr's port)"},
 			&cli.StringFlag{Name: "iface", Usage: "interface to join the group on"},
 			&cli.Uint64Flag{Name: "count", Usage: "stop after this many distinct datagrams"},
@@ -341,6 +349,9 @@ func udpRecvCommand() *cli.Command {
 				Count:     c.Uint64("count"),
 				Duration:  c.Duration("duration"),
 				UntilEnd:  c.Bool("until-end"),
+			}
+			if c.IsSet("duration") && o.Duration <= 0 {
+				return usagef("--duration %v: give a time above 0, e.g. 10s", o.Duration)
 			}
 			if c.IsSet("run") {
 				id, err := strconv.ParseUint(strings.TrimPrefix(c.String("run"), "0x"), 16, 64)
@@ -448,8 +459,12 @@ func printRecv(w io.Writer, res udpio.Result) {
 		fmt.Fprintf(w, "%s\n", styleDim.Sprint("kernel drops (SO_RXQ_OVFL): 0"))
 	}
 	if inv := res.Invalid; inv.Total() > 0 {
-		fmt.Fprintf(w, "%s not measured: short %d, not ours %d, bad version %d, truncated %d, other run %d, too many senders %d, wild seq %d, stale seq %d\n",
-			styleWarn.Sprint("!"), inv.Short, inv.BadMagic, inv.BadVersion, inv.Truncated, inv.OtherRun, inv.TooManySenders, inv.Wild, inv.Stale)
+		fmt.Fprintf(w, "%s not measured: short %d, not ours %d, bad version %d, truncated %d, other run %d, too many senders %d, wild seq %d, stale seq %d, run id 0 %d, implausible end markers %d\n",
+			styleWarn.Sprint("!"), inv.Short, inv.BadMagic, inv.BadVersion, inv.Truncated, inv.OtherRun, inv.TooManySenders, inv.Wild, inv.Stale, inv.ZeroRun, inv.BadEnd)
+		if inv.BadTime > 0 {
+			fmt.Fprintf(w, "%s send time more than %v from arrival: %d datagrams counted as received, left out of latency and jitter\n",
+				styleWarn.Sprint("!"), time.Duration(stats.MaxTransit), inv.BadTime)
+		}
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/urfave/cli/v2"
+
 	"github.com/wiredojo/wiredojo/udpcast/impair"
 	"github.com/wiredojo/wiredojo/udpcast/udpio"
 )
@@ -180,5 +182,46 @@ func TestUDPSendNobodyListening(t *testing.T) {
 		if extra != nil && !strings.Contains(out, "= 200 offered") {
 			t.Errorf("%v: the counts do not add up to 200:\n%s", extra, out)
 		}
+	}
+}
+
+// TestValueChecksAreUsageErrors: values no run can use are usage errors
+// (exit 2) with a message naming the flag, never a run that never ends or a
+// system call's error.
+func TestValueChecksAreUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"udp", "send", "--to", "127.0.0.1:9", "--duration", "-1s"}, "--duration"},
+		{[]string{"udp", "send", "--to", "127.0.0.1:9", "--ttl", "-1"}, "--ttl"},
+		{[]string{"udp", "send", "--group", "239.1.2.3", "--ttl", "300"}, "--ttl"},
+		{[]string{"udp", "recv", "--duration", "-1s"}, "--duration"},
+		{[]string{"capture", "read", "--count", "-5", "x.pcap"}, "--count"},
+		{[]string{"capture", "read", dir}, "is a directory"},
+		{[]string{"chat", "emit", "--event", "x", "--timeout", "-1s"}, "--timeout"},
+	} {
+		code, out, errs := udpRunCLI(ctx, tc.args...)
+		if code != exitUsage || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: exit %d, want %d with %q; stdout %q stderr %q", tc.args, code, exitUsage, tc.want, out, errs)
+		}
+	}
+}
+
+// TestUDPRecvListensOnLoopback: udp recv binds loopback by default, as chat
+// serve does, and says so in its help.
+func TestUDPRecvListensOnLoopback(t *testing.T) {
+	for _, f := range udpRecvCommand().Flags {
+		if f.Names()[0] == "addr" {
+			if v := f.(*cli.StringFlag).Value; v != "127.0.0.1:9999" {
+				t.Errorf("udp recv --addr defaults to %q, want loopback 127.0.0.1:9999", v)
+			}
+		}
+	}
+	if !strings.Contains(udpRecvCommand().Description, "loopback") {
+		t.Error("udp recv's help does not say it listens on loopback")
 	}
 }

@@ -16,6 +16,13 @@ const Window = 1 << 17
 // would otherwise turn into a huge number of "lost" datagrams).
 const WildJump = 1 << 24
 
+// MaxTransit is the largest one-way time, either way, a Stream believes
+// between a datagram's send time and its arrival (ten minutes: clocks of
+// two hosts may disagree, but not by more). A datagram further off is
+// still counted as received, but its time is left out of latency and
+// jitter and counted as BadTime.
+const MaxTransit = int64(10 * 60 * 1e9)
+
 // Outcome classifies one datagram fed to Stream.Add.
 type Outcome uint8
 
@@ -27,6 +34,7 @@ const (
 	Stale                    // older than Window: cannot tell; ignored
 	Wild                     // implausible sequence number; ignored
 	EndMark                  // an end-of-run marker (FlagEnd)
+	BadEnd                   // an end marker with an implausible count; ignored
 )
 
 // Stream accumulates the statistics of one sender's run. The zero value is
@@ -40,11 +48,13 @@ type Stream struct {
 
 	received, duplicates, reordered, stale, wild uint64
 	bytes                                        uint64
+	badEnd, badTime                              uint64
 
 	seen []uint64 // ring bitmap over sequence numbers (highest-Window, highest]
 
 	firstArrival, lastArrival int64
 	prevTransit               int64
+	timed                     bool    // prevTransit holds a believed transit time
 	jitter                    float64 // RFC 3550 J, in ns
 
 	latency Histogram
@@ -77,6 +87,13 @@ func (s *Stream) bit(seq uint64) (word *uint64, mask uint64) {
 // SentNS when latency should mean anything).
 func (s *Stream) Add(h udpcast.Header, size int, arrivalNS int64) Outcome {
 	if h.End() {
+		// An end marker says how many datagrams were sent: believe it
+		// only when it is at least what arrived and no further ahead than
+		// a data datagram could be.
+		if (s.started && (h.Seq <= s.highest || h.Seq-s.highest > WildJump)) || (!s.started && h.Seq > WildJump) {
+			s.badEnd++
+			return BadEnd
+		}
 		if !s.endSeen || h.Seq > s.endCount {
 			s.endCount = h.Seq
 		}
@@ -138,10 +155,15 @@ func (s *Stream) Add(h udpcast.Header, size int, arrivalNS int64) Outcome {
 	s.bytes += uint64(size)
 	s.lastArrival = arrivalNS
 	transit := arrivalNS - h.SentNS
-	if s.received > 1 {
+	if transit > MaxTransit || transit < -MaxTransit {
+		s.badTime++
+		return out
+	}
+	if s.timed {
 		d := float64(transit - s.prevTransit)
 		s.jitter += (math.Abs(d) - s.jitter) / 16
 	}
+	s.timed = true
 	s.prevTransit = transit
 	s.latency.Record(transit)
 	return out
@@ -210,6 +232,8 @@ func (s *Stream) Summary() Summary {
 		LatencyMS:  latencyOf(&s.latency),
 		Stale:      s.stale,
 		Wild:       s.wild,
+		BadEnd:     s.badEnd,
+		BadTime:    s.badTime,
 		Bytes:      s.bytes,
 		Ended:      s.endSeen,
 	}
@@ -249,8 +273,14 @@ type Summary struct {
 
 	Stale uint64 `json:"-"` // too old to classify
 	Wild  uint64 `json:"-"` // implausible sequence numbers
-	Bytes uint64 `json:"-"` // bytes of distinct datagrams
-	Ended bool   `json:"-"` // the sender's end marker arrived
+	// BadEnd counts end markers ignored for an implausible count (fewer
+	// than arrived, or far beyond); BadTime counts datagrams whose send
+	// time was more than MaxTransit from their arrival (received, but left
+	// out of latency and jitter).
+	BadEnd  uint64 `json:"-"`
+	BadTime uint64 `json:"-"`
+	Bytes   uint64 `json:"-"` // bytes of distinct datagrams
+	Ended   bool   `json:"-"` // the sender's end marker arrived
 }
 
 // LossPercent returns Lost as a percentage of Sent.
@@ -278,6 +308,8 @@ func Merge(streams []*Stream) Summary {
 		out.ThroughputBPS += x.ThroughputBPS
 		out.Stale += x.Stale
 		out.Wild += x.Wild
+		out.BadEnd += x.BadEnd
+		out.BadTime += x.BadTime
 		out.Bytes += x.Bytes
 		jw += x.JitterMS * float64(x.Received)
 		h.Merge(&s.latency)

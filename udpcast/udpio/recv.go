@@ -78,11 +78,18 @@ type Invalid struct {
 	TooManySenders uint64 `json:"too_many_senders"` // beyond MaxSenders
 	Wild           uint64 `json:"wild"`             // implausible sequence numbers
 	Stale          uint64 `json:"stale"`            // too far behind to classify
+	ZeroRun        uint64 `json:"zero_run_id"`      // run id 0, which no sender uses
+	BadEnd         uint64 `json:"bad_end_marker"`   // end markers with an implausible count
+	// BadTime counts datagrams whose send time was more than
+	// stats.MaxTransit from their arrival: received and counted, but left
+	// out of latency and jitter.
+	BadTime uint64 `json:"bad_send_time"`
 }
 
 // Total returns the sum of all counters.
 func (v Invalid) Total() uint64 {
-	return v.Short + v.BadMagic + v.BadVersion + v.Truncated + v.OtherRun + v.TooManySenders + v.Wild + v.Stale
+	return v.Short + v.BadMagic + v.BadVersion + v.Truncated + v.OtherRun + v.TooManySenders + v.Wild + v.Stale +
+		v.ZeroRun + v.BadEnd + v.BadTime
 }
 
 // SenderResult is the statistics of one sender's run.
@@ -390,6 +397,10 @@ func (r *Receiver) measure(data []byte, from netip.AddrPort, ts int64) uint64 {
 		r.res.Invalid.BadVersion++
 		return 0
 	}
+	if h.RunID == 0 {
+		r.res.Invalid.ZeroRun++
+		return 0
+	}
 	if r.opts.RunID != 0 && h.RunID != r.opts.RunID {
 		r.res.Invalid.OtherRun++
 		return 0
@@ -412,8 +423,10 @@ func (r *Receiver) measure(data []byte, from netip.AddrPort, ts int64) uint64 {
 		r.res.Invalid.Wild++
 	case stats.Stale:
 		r.res.Invalid.Stale++
+	case stats.BadEnd:
+		r.res.Invalid.BadEnd++
 	}
-	if out == stats.EndMark || out == stats.Wild || out == stats.Stale {
+	if out == stats.EndMark || out == stats.Wild || out == stats.Stale || out == stats.BadEnd {
 		return 0
 	}
 	if r.opts.OnDatagram != nil {
@@ -434,5 +447,6 @@ func (r *Receiver) result(start time.Time) Result {
 		res.Senders[i] = SenderResult{From: r.keys[i].addr, RunID: r.keys[i].run, Summary: s.Summary(), Stream: s}
 	}
 	res.Total = stats.Merge(r.strs)
+	res.Invalid.BadTime = res.Total.BadTime
 	return res
 }

@@ -278,3 +278,54 @@ func TestSendNobodyListening(t *testing.T) {
 		}
 	}
 }
+
+// TestRecvDoesNotBelieveTheNetwork: an end marker claiming 2^63 datagrams,
+// absurd send times and run id 0 are counted as rejected, not believed.
+func TestRecvDoesNotBelieveTheNetwork(t *testing.T) {
+	r, err := udpio.Listen(udpio.RecvOptions{Addr: "127.0.0.1:0", UntilEnd: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan udpio.Result, 1)
+	go func() {
+		res, _ := r.Run(ctx)
+		done <- res
+	}()
+	c, err := net.Dial("udp4", r.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	send := func(h udpcast.Header) {
+		if _, err := c.Write(h.AppendTo(nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now().UnixNano()
+	send(udpcast.Header{RunID: 0, Seq: 0, SentNS: now}) // run id 0
+	send(udpcast.Header{RunID: 7, Seq: 0, SentNS: now})
+	send(udpcast.Header{RunID: 7, Seq: 1, SentNS: 1 << 62}) // from the far future
+	send(udpcast.Header{RunID: 7, Seq: 2, SentNS: 1})       // from 1970
+	send(udpcast.Header{RunID: 7, Seq: 3, SentNS: time.Now().UnixNano()})
+	send(udpcast.Header{RunID: 7, Seq: 1 << 63, Flags: udpcast.FlagEnd}) // claims 2^63 sent
+	send(udpcast.Header{RunID: 7, Seq: 2, Flags: udpcast.FlagEnd})       // fewer than arrived
+	send(udpcast.Header{RunID: 7, Seq: 4, Flags: udpcast.FlagEnd})       // the real one
+	var res udpio.Result
+	select {
+	case res = <-done:
+	case <-time.After(8 * time.Second):
+		t.Fatal("receiver did not end at the real end marker")
+	}
+	sum, inv := res.Total, res.Invalid
+	if sum.Sent != 4 || sum.Lost != 0 || sum.Received != 4 {
+		t.Errorf("believed the wrong count: %+v", sum)
+	}
+	if sum.JitterMS > 1000 || sum.LatencyMS.Max > 1000 {
+		t.Errorf("absurd send times reached the figures: jitter %v ms, latency %+v", sum.JitterMS, sum.LatencyMS)
+	}
+	if inv.ZeroRun != 1 || inv.BadEnd != 2 || inv.BadTime != 2 {
+		t.Errorf("rejections not counted: %+v", inv)
+	}
+}
