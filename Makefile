@@ -7,20 +7,24 @@ GOBIN       := $(shell $(GO) env GOPATH)/bin
 BIN         := bin/wiredojo
 FUZZTIME    ?= 3s
 LONGFUZZ    ?= 2m
+# The version `wiredojo --version` prints: git describe of the checkout
+# (worktrees too, which go build does not stamp), else go build's own stamp.
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS     := -X main.version=$(VERSION)
 
 .PHONY: all build demo install test check test-quick lint fmt-check vet staticcheck test-go test-bench-modules fuzz fuzz-short bench deps clean
 
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/wiredojo
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/wiredojo
 
 demo: build
 	./$(BIN) demo
 
 # install puts wiredojo in $(GOBIN), so the labs' commands work as written.
 install:
-	$(GO) install ./cmd/wiredojo
+	$(GO) install -ldflags '$(LDFLAGS)' ./cmd/wiredojo
 
 # test: lint, then the race-enabled tests (which start their own servers and
 # peers), then a short pass of every fuzz target. Each phase says when it starts.

@@ -66,20 +66,13 @@ func captureCommand() *cli.Command {
 				Name:      "read",
 				Usage:     "decode a pcap or pcapng file (- reads standard input)",
 				ArgsUsage: "FILE",
-				Description: "Examples:\n" +
-					"  wiredojo capture read chat.pcapng                   one line per packet\n" +
-					"  wiredojo capture read chat.pcapng -v --model tcpip  every layer on the TCP/IP model\n" +
-					"  wiredojo capture read chat.pcapng --json            the capture JSON (docs/ARCHITECTURE.md)\n" +
-					"  wiredojo capture read chat.pcapng --follow 0        TCP stream 0 as its messages\n" +
-					"  wiredojo capture read chat.pcapng --filter 'tcp port 7070' --stats",
 				Flags:  captureViewFlags(),
 				Action: captureRead,
 			},
 			{
 				Name:  "live",
 				Usage: "capture from an interface (needs root or CAP_NET_RAW)",
-				Description: "Example: wiredojo capture live --iface lo --filter 'tcp port 7070' -w chat.pcapng\n" +
-					"Ctrl-C (or --count, --duration) stops and flushes the --write file.",
+				Description: "Ctrl-C (or --count, --duration) stops and flushes the --write file.",
 				Flags: append(captureViewFlags(),
 					&cli.StringFlag{Name: "iface", Aliases: []string{"i"}, Usage: "interface `NAME`, e.g. lo (required)"},
 					&cli.DurationFlag{Name: "duration", Usage: "stop after `D` (e.g. 10s)"},

@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"sort"
 	"strings"
 	"syscall"
@@ -50,7 +51,7 @@ func main() {
 // exit status. Tests call it directly.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
-	err := app.RunContext(ctx, args)
+	err := app.RunContext(ctx, normalizeArgs(app, args))
 	return report(err, stderr)
 }
 
@@ -63,25 +64,41 @@ func report(err error, stderr io.Writer) int {
 	var ec cli.ExitCoder
 	switch {
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "wiredojo: %v\n", ue.err)
+		fmt.Fprintf(stderr, "%s\n", forPerson(ue.err.Error()))
 		if ue.hint != "" {
 			fmt.Fprintf(stderr, "%s\n", ue.hint)
 		}
 		return exitUsage
 	case errors.As(err, &ec):
 		if msg := err.Error(); msg != "" {
-			fmt.Fprintf(stderr, "wiredojo: %s\n", msg)
+			fmt.Fprintf(stderr, "%s\n", forPerson(msg))
 		}
 		return ec.ExitCode()
 	case strings.HasPrefix(err.Error(), "Required flag"):
 		// urfave/cli reports a missing required flag with an unexported
 		// type; it is a usage mistake all the same.
-		fmt.Fprintf(stderr, "wiredojo: %v\nRun the command with --help for usage.\n", err)
+		fmt.Fprintf(stderr, "%s\nRun the command with --help for usage.\n", forPerson(err.Error()))
 		return exitUsage
 	default:
-		fmt.Fprintf(stderr, "wiredojo: %v\n", err)
+		fmt.Fprintf(stderr, "%s\n", forPerson(err.Error()))
 		return exitRuntime
 	}
+}
+
+// rePackagePrefix matches the "pkg: " prefix a library error starts with
+// (impair: bad value, link: ...), at the start or after ": ".
+var rePackagePrefix = regexp.MustCompile(`(^|: )(?:impair|link|udpio|udpcast|compare|tcpchat|store|storeopen|labs|framing|ws|wire|wsecho|filter|engineio|socketio|redisbus|capture|pcapio|decode|pipeline): `)
+
+// forPerson turns an error message into the line the CLI prints: one
+// "wiredojo: " prefix (none added when the message already starts with a
+// wiredojo command line) and no library package names.
+func forPerson(msg string) string {
+	msg = rePackagePrefix.ReplaceAllString(msg, "$1")
+	msg = strings.Replace(msg, "bad value: ", "", 1)
+	if strings.HasPrefix(msg, "wiredojo ") || strings.HasPrefix(msg, "wiredojo: ") {
+		return msg
+	}
+	return "wiredojo: " + msg
 }
 
 // usageError marks a mistake in how the command was called (exit status 2).
@@ -105,17 +122,16 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
 	for _, c := range cmds {
-		setUsageHandler(c)
+		prepareCommand(c, "")
 	}
 	app := &cli.App{
 		Name:                 "wiredojo",
 		Usage:                "see and build what happens on the wire",
-		Version:              version,
+		Version:              buildVersion(),
 		Reader:               stdin,
 		Writer:               stdout,
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,
-		Suggest:              true,
 		Commands:             cmds,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "no-color", Usage: "never colour the output (also: NO_COLOR=1)", EnvVars: []string{"WIREDOJO_NO_COLOR"}},
@@ -124,7 +140,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			setupColor(c.Bool("no-color"), stdout)
 			return nil
 		},
-		OnUsageError: onUsageError,
+		OnUsageError:          onUsageError,
+		CustomAppHelpTemplate: cli.AppHelpTemplate + examplesSection(""),
 		CommandNotFound: func(c *cli.Context, name string) {
 			// Reported through the returned error by ExitErrHandler below.
 		},
@@ -132,7 +149,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	}
 	app.Action = func(c *cli.Context) error {
 		if c.Args().Len() > 0 {
-			return &usageError{err: fmt.Errorf("unknown command %q", c.Args().First()), hint: "Run `wiredojo help` for the list of commands."}
+			return unknownCommand(c.Args().First(), "wiredojo", c.App.Commands)
 		}
 		return cli.ShowAppHelp(c)
 	}
@@ -140,22 +157,5 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 }
 
 func onUsageError(c *cli.Context, err error, _ bool) error {
-	return &usageError{err: err, hint: fmt.Sprintf("Run `%s --help` for usage.", c.Command.HelpName)}
-}
-
-// setUsageHandler gives every command (and subcommand) the usage-error
-// handler, and makes a group called with an unknown subcommand a usage error.
-func setUsageHandler(c *cli.Command) {
-	c.OnUsageError = onUsageError
-	if len(c.Subcommands) > 0 && c.Action == nil {
-		c.Action = func(ctx *cli.Context) error {
-			if ctx.Args().Len() > 0 {
-				return &usageError{err: fmt.Errorf("unknown command %q for %q", ctx.Args().First(), ctx.Command.HelpName), hint: fmt.Sprintf("Run `%s --help` for its commands.", ctx.Command.HelpName)}
-			}
-			return cli.ShowSubcommandHelp(ctx)
-		}
-	}
-	for _, s := range c.Subcommands {
-		setUsageHandler(s)
-	}
+	return flagUsageError(c, err)
 }
