@@ -131,6 +131,18 @@ var commandExamples = map[string][]example{
 		{"wiredojo udp recv --addr 127.0.0.1:9999", "until Ctrl-C, then the summary"},
 		{"wiredojo udp recv --addr :9999 --until-end --json", "until the senders finish, as JSON"},
 	},
+	"tcp": {
+		{"wiredojo tcp recv --addr 127.0.0.1:7000 --read-delay 100ms", "terminal 1: print every read"},
+		{"wiredojo tcp send --to 127.0.0.1:7000 --write 'one\\n' --write 'two\\n' --write 'three\\n'", "terminal 2: three writes"},
+	},
+	"tcp send": {
+		{"wiredojo tcp send --to 127.0.0.1:7000 --write one --write two --write three", "three writes, back to back"},
+		{"wiredojo tcp send --to 127.0.0.1:7000 --gap 50ms --write one --write two", "50 ms apart, so they are read apart"},
+	},
+	"tcp recv": {
+		{"wiredojo tcp recv --addr 127.0.0.1:7000 --read-size 4", "at most 4 bytes per read"},
+		{"wiredojo tcp recv --read-delay 100ms --conns 1", "slow reads pile writes up; exit after one connection"},
+	},
 	"version": {
 		{"wiredojo version", "version, Go version and VCS revision"},
 	},

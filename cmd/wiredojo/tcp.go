@@ -57,9 +57,7 @@ func tcpCommand() *cli.Command {
 				Name:  "send",
 				Usage: "connect, write each --write in its own write call, then close",
 				Description: "Each --write is one write(2) on the socket, in order; escapes such as \\n, \\t and \\x00\n" +
-					"are read, so a length prefix is --write '\\x00\\x00\\x00\\x03one'. Examples:\n\n" +
-					"   wiredojo tcp send --to 127.0.0.1:7072 --write one --write two --write three\n" +
-					"   wiredojo tcp send --to 127.0.0.1:7072 --gap 50ms --write one --write two",
+					"are read, so a length prefix is --write '\\x00\\x00\\x00\\x03one'.",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "to", Required: true, Usage: "connect to `HOST:PORT`"},
 					&cli.GenericFlag{Name: "write", Aliases: []string{"w"}, Value: &writesFlag{}, Usage: "write `BYTES` in one write call (repeat for several; escapes \\n \\t \\xHH)"},
