@@ -117,6 +117,13 @@ func (s *Server) Sessions() int {
 	return len(s.sessions)
 }
 
+// Session returns the open session with this id, or nil.
+func (s *Server) Session(id string) *Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sessions[id]
+}
+
 // Close ends every session (each client gets a close packet where the
 // transport can carry it), refuses new ones and waits until every
 // goroutine of the Server has returned, including the handlers.

@@ -46,6 +46,7 @@ type Session struct {
 	upgrading    bool              // the probe was answered: polls get a noop; guarded by mu
 	polling      bool              // a GET is outstanding; guarded by mu
 	posting      bool              // a POST is being read; guarded by mu
+	closing      bool              // Close waits for the queue to drain; guarded by mu
 	writing      bool              // the WebSocket writer runs; guarded by mu
 	timer        *time.Timer       // the next ping, or the ping timeout; guarded by mu
 	awaitingPong bool              // guarded by mu
@@ -98,6 +99,11 @@ func (s *Session) Err() error {
 	return s.err
 }
 
+// Messages returns the channel Read takes messages from, for a reader
+// that must also wait for something else (select on it with Done). The
+// same rules as Read apply: one reader; Data belongs to it.
+func (s *Session) Messages() <-chan engineio.Packet { return s.inbox }
+
 // Read returns the next message the client sent (Type Message; Binary for
 // a binary one). Its Data belongs to the caller. After the session ends,
 // Read returns the messages still received, then the reason it ended.
@@ -141,10 +147,27 @@ func (s *Session) Send(ps ...engineio.Packet) error {
 	return nil
 }
 
-// Close ends the session: the client gets a close packet where the
-// transport can carry it.
+// Close ends the session once the packets already queued are sent: the
+// client gets them, then a close packet. A client that does not take them
+// within the ping timeout is cut off.
 func (s *Session) Close() error {
-	s.closeWith(ErrClosed)
+	s.mu.Lock()
+	if s.err != nil || s.closing {
+		s.mu.Unlock()
+		return nil
+	}
+	if len(s.queue) == 0 && !s.writing {
+		s.mu.Unlock()
+		s.closeWith(ErrClosed)
+		return nil
+	}
+	s.closing = true
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.timer = time.AfterFunc(s.srv.opts.PingTimeout, func() { s.closeWith(ErrClosed) })
+	s.flushLocked()
+	s.mu.Unlock()
 	return nil
 }
 
@@ -181,7 +204,11 @@ func (s *Session) writeLoop() {
 		s.mu.Lock()
 		if len(s.queue) == 0 || s.err != nil {
 			s.writing = false
+			closing := s.closing && s.err == nil
 			s.mu.Unlock()
+			if closing {
+				s.closeWith(ErrClosed)
+			}
 			return
 		}
 		batch, s.queue = s.queue, batch[:0]
@@ -231,7 +258,7 @@ func (s *Session) startPing() {
 // unanswered.
 func (s *Session) pingTick() {
 	s.mu.Lock()
-	if s.err != nil {
+	if s.err != nil || s.closing {
 		s.mu.Unlock()
 		return
 	}
@@ -259,7 +286,7 @@ func (s *Session) receive(p engineio.Packet, cancel <-chan struct{}) error {
 		}
 	case engineio.Pong:
 		s.mu.Lock()
-		if s.awaitingPong && s.err == nil {
+		if s.awaitingPong && s.err == nil && !s.closing {
 			s.awaitingPong = false
 			s.timer.Reset(s.srv.opts.PingInterval)
 		}
@@ -294,10 +321,10 @@ func (s *Session) closeWith(reason error) {
 		s.probe.CloseNow() // its reader sees the error and returns
 	}
 	s.mu.Unlock()
-	close(s.done)
 	s.srv.mu.Lock()
 	delete(s.srv.sessions, s.id)
 	s.srv.mu.Unlock()
+	close(s.done)
 	if c == nil {
 		return
 	}
@@ -344,6 +371,11 @@ func (s *Session) readWebSocket(c *ws.Conn) {
 // them. A second outstanding GET ends the session.
 func (s *Session) poll(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
+	if s.err != nil {
+		s.mu.Unlock()
+		s.srv.refuse(w, r, codeUnknownSID)
+		return
+	}
 	if s.transport != transportPolling {
 		s.mu.Unlock()
 		s.srv.refuse(w, r, codeBadRequest)
@@ -374,6 +406,14 @@ func (s *Session) poll(w http.ResponseWriter, r *http.Request) {
 			body = engineio.AppendPayload(nil, s.queue...)
 			clear(s.queue)
 			s.queue = s.queue[:0]
+			if s.closing {
+				body = append(body, engineio.Separator, '0'+byte(engineio.Close))
+				s.polling = false
+				s.mu.Unlock()
+				writePayload(w, body)
+				s.closeWith(ErrClosed)
+				return
+			}
 			break
 		}
 		s.mu.Unlock()
@@ -450,7 +490,10 @@ func (s *Session) upgrade(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.transport != transportPolling || s.probing || s.srv.opts.NoUpgrades || s.err != nil {
 		s.mu.Unlock()
-		s.srv.refuse(w, r, codeBadRequest)
+		// As the reference does: the WebSocket opens, then closes at once.
+		if c, err := s.srv.upgrader.UpgradeHTTP(w, r); err == nil {
+			c.CloseNow()
+		}
 		return
 	}
 	s.probing = true
