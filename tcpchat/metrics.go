@@ -65,6 +65,12 @@ func newMetrics(s *Server) *metrics {
 	counter("durable_ack_not_pending_total", "Received packets for unknown or already acknowledged message ids.", &d.ackNotPending)
 	counter("durable_bad_acks_total", "Received packets with a malformed message id.", &d.badAcks)
 	counter("durable_store_errors_total", "Failed store operations.", &d.storeErrors)
+	if rs := s.opts.RecoveryStore; rs != nil {
+		gauge("replay_bytes", "Bytes held by the replay logs of connection state recovery (memory store; bounded per namespace and in all).",
+			func() float64 { return float64(rs.Stats().ReplayBytes) })
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "wiredojo", Subsystem: "chat", Name: "replay_trimmed_total",
+			Help: "Replay log entries dropped by age, count or byte bounds (oldest first)."}, func() float64 { return float64(rs.Stats().ReplayTrimmed) }))
+	}
 	if st := s.opts.Store; st != nil {
 		storeCounter := func(name, help string, f func(store.Stats) uint64) {
 			m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "wiredojo", Subsystem: "queue", Name: name, Help: help},

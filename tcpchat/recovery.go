@@ -22,12 +22,23 @@ const connSessionNS = "\x01conn"
 
 func nsSessionID(session, ns string) string { return session + " " + ns }
 
-// appendReplay records a non-volatile broadcast for recovery.
+// appendReplay records a non-volatile broadcast for recovery. It runs for
+// every broadcast, so it allocates nothing in steady state with the memory
+// store (which copies the payload into a reused buffer): that store never
+// waits, so the call gets no timeout (a context with a timer per broadcast
+// cost about a seventh of recording); other stores are bounded by
+// WriteTimeout.
 func (s *Server) appendReplay(ns string, payload []byte, rooms, except []string) {
-	ctx, cancel := s.storeCtx()
-	defer cancel()
 	m := store.Message{Namespace: ns, Rooms: rooms, Except: except, Payload: payload}
-	if _, _, err := s.opts.RecoveryStore.AppendReplay(ctx, m); err != nil {
+	var err error
+	if _, local := s.opts.RecoveryStore.(*store.Memory); local {
+		_, _, err = s.opts.RecoveryStore.AppendReplay(s.dur.ctx, m)
+	} else {
+		ctx, cancel := s.storeCtx()
+		_, _, err = s.opts.RecoveryStore.AppendReplay(ctx, m)
+		cancel()
+	}
+	if err != nil {
 		s.durableError("replay append", err)
 	}
 }

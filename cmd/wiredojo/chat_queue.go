@@ -49,6 +49,8 @@ func chatServeQueueFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "queue-max-age", Value: store.DefaultMaxAge, EnvVars: []string{"WIREDOJO_QUEUE_MAX_AGE"}, Usage: "drop queued messages older than `D` (counted)"},
 		&cli.DurationFlag{Name: "queue-ttl", Value: store.DefaultQueueTTL, EnvVars: []string{"WIREDOJO_QUEUE_TTL"}, Usage: "remove a client's queue and room subscriptions after `D` without it connecting"},
 		&cli.DurationFlag{Name: "recovery-window", Value: store.DefaultWindow, EnvVars: []string{"WIREDOJO_RECOVERY_WINDOW"}, Usage: "keep a disconnected session's rooms and missed broadcasts for `D`"},
+		&cli.Int64Flag{Name: "recovery-bytes", Value: store.DefaultReplayMaxBytes, EnvVars: []string{"WIREDOJO_RECOVERY_BYTES"}, Usage: "keep at most `BYTES` of missed broadcasts per namespace (single node; the oldest go first); -1: no limit"},
+		&cli.Int64Flag{Name: "recovery-total-bytes", Value: store.DefaultReplayTotalBytes, EnvVars: []string{"WIREDOJO_RECOVERY_TOTAL_BYTES"}, Usage: "keep at most `BYTES` of missed broadcasts over all namespaces (single node; the oldest of any namespace go first); -1: no limit"},
 	)
 }
 
@@ -150,7 +152,8 @@ func applyChatServeQueue(c *cli.Context, opts *tcpchat.Options) (*chatServeQueue
 		// One node: sessions and replay logs live minutes and need not
 		// survive a crash; memory keeps broadcasts off the disk.
 		q.rec = store.NewMemory(store.Options{Limits: store.Limits{
-			ReplayWindow: c.Duration("recovery-window"), SessionWindow: c.Duration("recovery-window")}})
+			ReplayWindow: c.Duration("recovery-window"), SessionWindow: c.Duration("recovery-window"),
+			ReplayMaxBytes: c.Int64("recovery-bytes"), ReplayTotalBytes: c.Int64("recovery-total-bytes")}})
 		opts.RecoveryStore = q.rec
 	}
 	if u := c.String("redis"); u != "" {
@@ -189,6 +192,11 @@ func applyChatServeStore(c *cli.Context, opts *tcpchat.Options) (store.Store, st
 	for _, d := range []string{"queue-max-age", "queue-ttl", "recovery-window"} {
 		if c.Duration(d) <= 0 {
 			return nil, "", usagef("--%s %v: give a positive duration", d, c.Duration(d))
+		}
+	}
+	for _, f := range []string{"recovery-bytes", "recovery-total-bytes"} {
+		if c.Int64(f) == 0 || c.Int64(f) < -1 {
+			return nil, "", usagef("--%s %d: give a positive number of bytes, or -1 for no limit", f, c.Int64(f))
 		}
 	}
 	if c.Int("queue-max") == 0 || c.Int("queue-max") < -1 {

@@ -34,7 +34,9 @@
 // existing queue does not) for
 // Limits.QueueTTL is removed by Expire together with its room subscriptions
 // (Stats.ExpiredQueues). Replay logs keep at most Limits.ReplayMax entries per
-// namespace and none older than Limits.ReplayWindow; sessions expire after
+// namespace and none older than Limits.ReplayWindow (the memory store also
+// at most Limits.ReplayMaxBytes per namespace and Limits.ReplayTotalBytes in
+// all, dropping the oldest first); sessions expire after
 // Limits.SessionWindow (default 2 minutes).
 //
 // Example:

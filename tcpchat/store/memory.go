@@ -23,6 +23,11 @@ type Memory struct {
 	logs     map[string]*memLog
 	sessions map[string]Session
 	stats    Stats
+	// Replay logs: bytes held by all of them, and payload buffers of
+	// trimmed entries kept for the next appends (recording allocates
+	// nothing in steady state).
+	replayBytes int64
+	spare       [][]byte
 }
 
 type memQueue struct {
@@ -32,9 +37,99 @@ type memQueue struct {
 	lastSeen time.Time
 }
 
+// memLog is one namespace's replay log: entries[first:] are live, in
+// offset order; the dead head is reused when the array is full.
 type memLog struct {
 	entries []Message
+	first   int
 	next    uint64
+	bytes   int64
+}
+
+func (l *memLog) live() []Message { return l.entries[l.first:] }
+
+// shareOrClone returns the slice field of prev when it equals rooms, else
+// a copy of rooms.
+func shareOrClone(rooms []string, prev *Message, field func(*Message) []string) []string {
+	if len(rooms) == 0 {
+		return nil
+	}
+	if prev != nil && slices.Equal(field(prev), rooms) {
+		return field(prev)
+	}
+	return slices.Clone(rooms)
+}
+
+// replaySize is what an entry counts against the byte bounds.
+func replaySize(m *Message) int64 {
+	n := int64(len(m.Payload) + ReplayEntryOverhead)
+	for _, r := range m.Rooms {
+		n += int64(len(r)) + 16
+	}
+	for _, r := range m.Except {
+		n += int64(len(r)) + 16
+	}
+	return n
+}
+
+// Bounds of the spare payload buffers a Memory keeps.
+const (
+	maxSpare      = 64
+	maxSpareBytes = 64 << 10
+)
+
+// dropOldestLocked removes the oldest entry of l, keeping its payload
+// buffer when it is small.
+func (s *Memory) dropOldestLocked(l *memLog) {
+	e := &l.entries[l.first]
+	size := replaySize(e)
+	l.bytes -= size
+	s.replayBytes -= size
+	if c := cap(e.Payload); c > 0 && c <= maxSpareBytes && len(s.spare) < maxSpare {
+		s.spare = append(s.spare, e.Payload[:0])
+	}
+	*e = Message{}
+	l.first++
+	s.stats.ReplayTrimmed++
+}
+
+// payloadLocked returns a copy of p, in a spare buffer when one fits.
+func (s *Memory) payloadLocked(p []byte) []byte {
+	if n := len(s.spare); n > 0 && cap(s.spare[n-1]) >= len(p) {
+		b := append(s.spare[n-1], p...)
+		s.spare[n-1] = nil
+		s.spare = s.spare[:n-1]
+		return b
+	}
+	return slices.Clone(p)
+}
+
+// trimReplayLocked applies the replay bounds after an append to l at now:
+// age and entries and bytes of l, then the total over every log (oldest
+// entry of any log first).
+func (s *Memory) trimReplayLocked(l *memLog, now time.Time) {
+	lim := &s.limits
+	for live := l.live(); len(live) > 0 && now.Sub(live[0].Created) > lim.ReplayWindow; live = l.live() {
+		s.dropOldestLocked(l)
+	}
+	for max := lim.ReplayMax; max > 0 && len(l.entries)-l.first > max; {
+		s.dropOldestLocked(l)
+	}
+	for max := lim.ReplayMaxBytes; max > 0 && l.bytes > max && l.first < len(l.entries); {
+		s.dropOldestLocked(l)
+	}
+	for max := lim.ReplayTotalBytes; max > 0 && s.replayBytes > max; {
+		var oldest *memLog
+		for _, x := range s.logs {
+			if live := x.live(); len(live) > 0 && (oldest == nil || live[0].Created.Before(oldest.live()[0].Created)) {
+				oldest = x
+			}
+		}
+		if oldest == nil {
+			break
+		}
+		s.dropOldestLocked(oldest)
+	}
 }
 
 // NewMemory returns an empty in-memory store.
@@ -356,29 +451,38 @@ func (s *Memory) AppendReplay(ctx context.Context, m Message) (ID, uint64, error
 		m.Created = now
 	}
 	m.ID = s.ids.New(now)
-	m.Payload = slices.Clone(m.Payload)
-	m.Rooms = slices.Clone(m.Rooms)
-	m.Except = slices.Clone(m.Except)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return ID{}, 0, ErrClosed
 	}
+	m.Payload = s.payloadLocked(m.Payload)
 	l := s.logs[m.Namespace]
 	if l == nil {
 		l = &memLog{next: 1}
 		s.logs[m.Namespace] = l
 	}
+	// Entries are read-only: one to the same rooms as the entry before
+	// shares its slices (a chat broadcasts to one room many times).
+	var prev *Message
+	if live := l.live(); len(live) > 0 {
+		prev = &live[len(live)-1]
+	}
+	m.Rooms = shareOrClone(m.Rooms, prev, func(p *Message) []string { return p.Rooms })
+	m.Except = shareOrClone(m.Except, prev, func(p *Message) []string { return p.Except })
 	m.Offset = l.next
 	l.next++
-	l.entries = append(l.entries, m)
-	s.stats.ReplayAppended++
-	if max := s.limits.ReplayMax; max > 0 && len(l.entries) > max {
-		n := len(l.entries) - max
-		clear(l.entries[:n])
-		l.entries = l.entries[n:]
-		s.stats.ReplayTrimmed += uint64(n)
+	if len(l.entries) == cap(l.entries) && l.first > 0 {
+		n := copy(l.entries, l.live())
+		clear(l.entries[n:])
+		l.entries, l.first = l.entries[:n], 0
 	}
+	l.entries = append(l.entries, m)
+	size := replaySize(&m)
+	l.bytes += size
+	s.replayBytes += size
+	s.stats.ReplayAppended++
+	s.trimReplayLocked(l, now)
 	return m.ID, m.Offset, nil
 }
 
@@ -401,8 +505,9 @@ func (s *Memory) Replay(ctx context.Context, ns string, after uint64, limit int,
 		return dst, ErrReplayGap // an offset this log never issued
 	}
 	// the first entry after 'after' must still be here and not too old
+	live := l.live()
 	first := uint64(0)
-	for _, e := range l.entries {
+	for _, e := range live {
 		if now.Sub(e.Created) <= s.limits.ReplayWindow {
 			first = e.Offset
 			break
@@ -411,9 +516,9 @@ func (s *Memory) Replay(ctx context.Context, ns string, after uint64, limit int,
 	if after+1 < l.next && (first == 0 || after+1 < first) {
 		return dst, ErrReplayGap
 	}
-	i := sort.Search(len(l.entries), func(i int) bool { return l.entries[i].Offset > after })
-	for n := 0; i < len(l.entries) && (limit <= 0 || n < limit); i, n = i+1, n+1 {
-		dst = append(dst, l.entries[i])
+	i := sort.Search(len(live), func(i int) bool { return live[i].Offset > after })
+	for n := 0; i < len(live) && (limit <= 0 || n < limit); i, n = i+1, n+1 {
+		dst = append(dst, live[i])
 	}
 	return dst, nil
 }
@@ -500,13 +605,12 @@ func (s *Memory) Expire(ctx context.Context) error {
 		q.msgs = keep
 	}
 	for _, l := range s.logs {
-		n := 0
-		for n < len(l.entries) && now.Sub(l.entries[n].Created) > s.limits.ReplayWindow {
-			n++
+		for l.first < len(l.entries) && now.Sub(l.entries[l.first].Created) > s.limits.ReplayWindow {
+			s.dropOldestLocked(l)
 		}
-		clear(l.entries[:n])
-		l.entries = l.entries[n:]
-		s.stats.ReplayTrimmed += uint64(n)
+		if l.first == len(l.entries) && cap(l.entries) > 0 {
+			l.entries, l.first = nil, 0 // an idle log holds no array
+		}
 	}
 	for id, sess := range s.sessions {
 		if !now.Before(sess.Expires) {
@@ -521,7 +625,9 @@ func (s *Memory) Expire(ctx context.Context) error {
 func (s *Memory) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.stats
+	st := s.stats
+	st.ReplayBytes = uint64(s.replayBytes)
+	return st
 }
 
 // Close implements Store.

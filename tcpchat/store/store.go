@@ -67,7 +67,8 @@ type Stats struct {
 	Purged          uint64 // messages removed by Purge
 	ExpiredQueues   uint64 // idle queues removed by Expire
 	ReplayAppended  uint64 // entries added to replay logs
-	ReplayTrimmed   uint64 // replay entries removed by ReplayMax or ReplayWindow
+	ReplayTrimmed   uint64 // replay entries removed by ReplayMax, ReplayWindow or the byte bounds
+	ReplayBytes     uint64 // bytes the replay logs hold now (a gauge; the memory store only)
 	SessionsSaved   uint64
 	SessionsTaken   uint64
 	SessionsExpired uint64 // sessions found or swept past their window
@@ -75,7 +76,8 @@ type Stats struct {
 }
 
 // Limits are the retention limits. Zero fields take the defaults; a negative
-// MaxMessages, MaxAge, QueueTTL or ReplayMax means no limit.
+// MaxMessages, MaxAge, QueueTTL, ReplayMax, ReplayMaxBytes or
+// ReplayTotalBytes means no limit.
 type Limits struct {
 	MaxMessages   int           // per queue; default DefaultMaxMessages
 	MaxAge        time.Duration // per message; default DefaultMaxAge
@@ -83,6 +85,15 @@ type Limits struct {
 	ReplayMax     int           // entries per namespace log; default DefaultReplayMax
 	ReplayWindow  time.Duration // age of replay entries; default DefaultWindow
 	SessionWindow time.Duration // session lifetime; default DefaultWindow
+	// ReplayMaxBytes bounds the bytes of one namespace's replay log and
+	// ReplayTotalBytes those of every log together (defaults
+	// DefaultReplayMaxBytes and DefaultReplayTotalBytes); an entry counts
+	// its payload and room names plus ReplayEntryOverhead. Over a bound
+	// the oldest entries go first: of the namespace's own log for
+	// ReplayMaxBytes, of any log for ReplayTotalBytes. The memory store
+	// applies them; bolt and Redis bound their logs by ReplayMax and
+	// ReplayWindow only.
+	ReplayMaxBytes, ReplayTotalBytes int64
 }
 
 // Defaults for Limits.
@@ -92,6 +103,12 @@ const (
 	DefaultQueueTTL    = 7 * 24 * time.Hour
 	DefaultReplayMax   = 10000
 	DefaultWindow      = 2 * time.Minute
+
+	DefaultReplayMaxBytes   = 8 << 20
+	DefaultReplayTotalBytes = 64 << 20
+	// ReplayEntryOverhead is what a replay entry counts besides its
+	// payload and room names (its id, offsets, times and slice headers).
+	ReplayEntryOverhead = 160
 )
 
 // WithDefaults returns l with zero fields replaced by the defaults.
@@ -107,6 +124,12 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.ReplayMax == 0 {
 		l.ReplayMax = DefaultReplayMax
+	}
+	if l.ReplayMaxBytes == 0 {
+		l.ReplayMaxBytes = DefaultReplayMaxBytes
+	}
+	if l.ReplayTotalBytes == 0 {
+		l.ReplayTotalBytes = DefaultReplayTotalBytes
 	}
 	if l.ReplayWindow <= 0 {
 		l.ReplayWindow = DefaultWindow

@@ -61,6 +61,24 @@ func (a *Attacker) Event(t testing.TB, ns, event string, ackID uint32, args []by
 	a.Send(t, wire.Packet{Type: wire.TypeEvent, Namespace: ns, Event: event, HasAck: ackID != 0, AckID: ackID, Args: args})
 }
 
+// Expect reads the next packet other than a ping and fails unless it has
+// type typ.
+func (a *Attacker) Expect(t testing.TB, typ wire.Type) wire.Packet {
+	t.Helper()
+	for {
+		p, err := a.Read()
+		switch {
+		case err != nil:
+			t.Fatalf("waiting for %s: %v", typ, err)
+		case p.Type == wire.TypePing:
+			continue
+		case p.Type != typ:
+			t.Fatalf("got %s %+v, want %s", p.Type, p, typ)
+		}
+		return p
+	}
+}
+
 // ExpectCut reads until the server closes the connection and fails unless
 // the last packet was an error with code; it returns that packet's reason.
 func (a *Attacker) ExpectCut(t testing.TB, code uint16) string {

@@ -1,0 +1,70 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/wiredojo/wiredojo/tcpchat/store"
+)
+
+// The memory store bounds replay logs by bytes, per namespace and in all,
+// dropping the oldest first (of the namespace, then of any namespace), and
+// by age on every append; recording allocates nothing in steady state.
+func TestMemoryReplayByteBounds(t *testing.T) {
+	now := time.Unix(1000, 0)
+	entry := int64(1000 + store.ReplayEntryOverhead)
+	s := store.NewMemory(store.Options{Now: func() time.Time { return now }, Limits: store.Limits{
+		ReplayMaxBytes: 4 * entry, ReplayTotalBytes: 6 * entry, ReplayWindow: time.Minute}})
+	defer s.Close()
+	ctx := context.Background()
+	payload := make([]byte, 1000)
+	add := func(ns string) uint64 {
+		t.Helper()
+		_, off, err := s.AppendReplay(ctx, store.Message{Namespace: ns, Payload: payload})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(time.Millisecond)
+		return off
+	}
+	count := func(ns string, after uint64) int {
+		t.Helper()
+		got, err := s.Replay(ctx, ns, after, 0, nil)
+		if err != nil {
+			t.Fatalf("replay %s after %d: %v", ns, after, err)
+		}
+		return len(got)
+	}
+	for range 6 {
+		add("/a")
+	}
+	if n := count("/a", 2); n != 4 || s.Stats().ReplayBytes != uint64(4*entry) {
+		t.Fatalf("/a: %d entries, %d bytes; want the newest 4 (per-namespace bound)", n, s.Stats().ReplayBytes)
+	}
+	if _, err := s.Replay(ctx, "/a", 1, 0, nil); !errors.Is(err, store.ErrReplayGap) {
+		t.Fatalf("replay from a trimmed offset: %v, want ErrReplayGap", err)
+	}
+	for range 3 {
+		add("/b")
+	}
+	// 7 entries over a total of 6: the oldest of any log (/a's) went.
+	if a, b := count("/a", 3), count("/b", 0); a != 3 || b != 3 || s.Stats().ReplayBytes != uint64(6*entry) {
+		t.Fatalf("/a %d, /b %d entries, %d bytes; want 3 and 3 (total bound, oldest first)", a, b, s.Stats().ReplayBytes)
+	}
+	now = now.Add(2 * time.Minute)
+	off := add("/b") // the append trims what is past the window
+	if got, err := s.Replay(ctx, "/b", off-1, 0, nil); err != nil || len(got) != 1 || s.Stats().ReplayBytes != uint64(4*entry) {
+		t.Fatalf("after the window: %d entries (%v), %d bytes; want /b's newest and /a's 3 until Expire", len(got), err, s.Stats().ReplayBytes)
+	}
+	if err := s.Expire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Stats().ReplayBytes; got != uint64(entry) {
+		t.Fatalf("after Expire: %d bytes, want one entry's", got)
+	}
+	if a := testing.AllocsPerRun(100, func() { add("/b") }); a > 0 {
+		t.Fatalf("recording allocates %.1f times per entry in steady state, want 0", a)
+	}
+}
