@@ -29,13 +29,3 @@ func readCapture(ctx context.Context, env *Env, name, how string) ([]*capture.Pa
 	}
 	return pkts, nil
 }
-
-// liveCapture returns the set-up command that captures port on lo into file,
-// or nil with an explanation when this user may not capture.
-func liveCapture(env *Env, port, file string) (*command, string) {
-	if os.Geteuid() != 0 {
-		return nil, fmt.Sprintf("live capture needs root (or CAP_NET_RAW): run this lab with sudo, or capture yourself with\n  sudo tcpdump -i lo -w %s 'tcp port %s'", env.Path(file), port)
-	}
-	c := cmd("", "capture", "live", "--iface", "lo", "--filter", "tcp port "+port, "--write", env.Path(file), "--quiet")
-	return &c, ""
-}

@@ -26,9 +26,9 @@ func Catalog() Book {
 			Goal: "see the three-way handshake and the teardown in a capture",
 			Text: text("01-handshake.md"),
 			Hints: []string{
-				"`lab run 1` captures only while it runs: connect while it is running, then stop it with Ctrl-C so the file is complete.",
-				"Read the file with `wiredojo capture read FILE -v`: the flags column shows [S], [S.], [.] and [F.].",
-				"Run exactly: wiredojo chat emit --addr 127.0.0.1:7071 --ns / --event hello '\"hi\"' while `lab run 1` is running, then Ctrl-C it and run `lab check 1`.",
+				"Start the capture before you connect, and stop it (Ctrl-C) after `chat emit` has finished, so the file holds the whole connection.",
+				"In `capture read LABDIR/handshake.pcap -v`, each TCP line shows `seq N (raw R)`: the ISN is the raw number R of the [S] (client) and of the [S.] (server).",
+				"The teardown starts at the first segment with F in its flags; count it and every segment after it on that connection. [F.] is a FIN with a piggybacked ACK: one segment.",
 			},
 			Run: runHandshake, Check: checkHandshake,
 		},
@@ -37,9 +37,9 @@ func Catalog() Book {
 			Goal: "see messages coalesce, then frame them with length prefixes",
 			Text: text("02-bytestream.md"),
 			Hints: []string{
-				"Each frame is 4 bytes of length (big-endian), then that many bytes.",
-				"`three` has five letters: its length bytes are \\x00\\x00\\x00\\x05.",
-				"Run exactly: printf '\\x00\\x00\\x00\\x03one\\x00\\x00\\x00\\x03two\\x00\\x00\\x00\\x05three' | nc -q1 127.0.0.1 7072",
+				"Terminal 1 prints one `read` line per read call, with its connection number: count the lines of the connection that carried one, two and three.",
+				"Each frame is 4 bytes of length (big-endian), then that many bytes: `three` has five letters, so its length bytes are \\x00\\x00\\x00\\x05.",
+				"Run exactly: wiredojo tcp send --to 127.0.0.1:7072 --write '\\x00\\x00\\x00\\x03one' --write '\\x00\\x00\\x00\\x03two' --write '\\x00\\x00\\x00\\x05three'",
 			},
 			Run: runByteStream, Check: checkByteStream,
 		},
@@ -61,7 +61,7 @@ func Catalog() Book {
 			Hints: []string{
 				"Concatenate the key and the GUID as text, hash the bytes with SHA-1, and base64 the 20-byte digest.",
 				"For the key dGhlIHNhbXBsZSBub25jZQ== the RFC gives the answer as an example (RFC 6455, section 1.3).",
-				"The answer is s3pPLMBiTxaQ9kYGzzhZRbK+xOo= ; write it with: echo 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=' > LABDIR/accept.txt",
+				"In the hex dump of your frame (client port -> 7074), after 81 85 come the 4 bytes of the masking key; `ws dial` prints the close code as `closed: CODE`.",
 			},
 			Run: runWebSocket, Check: checkWebSocket,
 		},
@@ -103,7 +103,7 @@ func Catalog() Book {
 			Goal: "loss, reordering and jitter against head-of-line blocking",
 			Text: text("08-tcp-vs-udp.md"),
 			Hints: []string{
-				"The comparison needs loss: without --loss both deliver everything.",
+				"The comparison needs loss, and TCP's path is impaired only as root: run compare with sudo, as the lab says.",
 				"`--json` prints one object with `tcp` and `udp`: redirect it into the lab folder.",
 				"Run exactly: wiredojo compare --count 2000 --size 200 --loss 5% --delay 10ms --jitter 2ms --json > LABDIR/compare.json",
 			},
@@ -116,9 +116,9 @@ func Catalog() Book {
 			Hints: []string{
 				"`capture read -v` labels every layer with its OSI number and TCP/IP layer.",
 				"TCP/IP has four layers: link, internet, transport, application.",
-				"Ethernet 2 link, IPv4 3 internet, TCP 4 transport, UDP 4 transport, HTTP 7 application, WebSocket 7 application.",
+				"Ethernet: 2 link, IPv4: 3 internet, TCP: 4 transport, UDP: 4 transport, HTTP: 7 application, WebSocket: 7 application (5 is accepted too).",
 			},
-			Check: checkLayers,
+			Run: runLayers, Check: checkLayers,
 		},
 		{
 			Number: 10, Slug: "broadcast-multicast", Title: "UDP broadcast and multicast",
@@ -127,7 +127,7 @@ func Catalog() Book {
 			Hints: []string{
 				"The receiver must join the group (--group) before the sender sends.",
 				"Multicast on one machine works through the loopback of the multicast route; `udp send` turns loopback on.",
-				"Start the receiver, then run: wiredojo udp send --group 239.1.2.3 --port 9999 --count 100 --size 64",
+				"`udp recv --json` prints one object: its \"received\" and \"lost\" are the answers.",
 			},
 			Check: checkMulticast,
 		},

@@ -4,6 +4,13 @@
 // state, files in the lab's folder). It also keeps the learner's progress in
 // the user's state directory.
 //
+// A lab's text is the single source of its steps: its ```sh blocks are run
+// as written, with LABDIR standing for the lab's folder, <PLACEHOLDERS>
+// for what the learner found, and a first line "# terminal N: ..." for a
+// program left running or a Ctrl-C (see Steps). The tests follow every
+// text that way as an unprivileged user and then run the check; checks
+// compare the learner's answers (answers.txt) with the evidence.
+//
 // It does not implement any protocol: set-ups and checks use the library
 // packages (tcpchat, framing/ws, udpcast, capture) like any other program.
 //
@@ -11,6 +18,7 @@
 //
 //	book := labs.Catalog()
 //	lab, _ := book.Lab(1)
-//	res := lab.Check(ctx, labs.NewEnv(lab, os.Stdout))
+//	env, _ := labs.NewEnv(lab, os.Stdout)
+//	res := lab.Check(ctx, env)
 //	fmt.Println(res.Passed)
 package labs

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 )
 
 // readEvidence reads a file from the lab's folder, explaining what to do
@@ -75,4 +76,44 @@ func jsonEqual(a, b any) bool {
 	ja, err1 := json.Marshal(a)
 	jb, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && bytes.Equal(ja, jb)
+}
+
+// readAnswers reads the learner's answers: lines "name: value" (names
+// compared in lower case). A value still reading <...> is left out, so the
+// check can say that placeholder was not replaced.
+func readAnswers(env *Env, name, how string) (map[string]string, error) {
+	b, err := readEvidence(env, name, how)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		if placeholderRE.MatchString(v) {
+			continue
+		}
+		out[strings.ToLower(strings.TrimSpace(k))] = v
+	}
+	return out, nil
+}
+
+// answerItem compares one answer with the value the evidence shows; want
+// is what is right (several when the evidence allows more than one).
+func answerItem(res *Result, answers map[string]string, key, what string, want []string, wrong string) {
+	got, ok := answers[key]
+	if !ok {
+		res.Add(what, false, fmt.Sprintf("no answer %q: write the line `%s: VALUE` (replace the <...> of the lab's text with what you found)", key, key))
+		return
+	}
+	for _, w := range want {
+		if strings.EqualFold(strings.TrimSpace(got), w) {
+			res.Add(what, true, "")
+			return
+		}
+	}
+	res.Add(what, false, fmt.Sprintf("%s: %q is not what your evidence shows; %s", key, got, wrong))
 }

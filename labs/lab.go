@@ -70,6 +70,15 @@ func NewEnv(l *Lab, out io.Writer) (*Env, error) {
 	return &Env{Dir: dir, Out: out, Self: self}, nil
 }
 
+// Reset removes the lab's folder, with every file of the learner's work
+// in it, so that the lab starts over (its check fails again).
+func (e *Env) Reset() error {
+	if err := os.RemoveAll(e.Dir); err != nil {
+		return fmt.Errorf("labs: removing %s: %w", e.Dir, err)
+	}
+	return nil
+}
+
 // Path returns the path of a file in the lab's folder.
 func (e *Env) Path(name string) string { return filepath.Join(e.Dir, name) }
 

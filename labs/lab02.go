@@ -8,7 +8,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/wiredojo/wiredojo/framing"
 )
@@ -22,6 +24,9 @@ type readRecord struct {
 	Rest   int      `json:"rest,omitempty"`   // bytes left that are not a whole frame
 	Error  string   `json:"error,omitempty"`
 }
+
+// readDelay is how long the lab's server waits before each read.
+const readDelay = 100 * time.Millisecond
 
 // runByteStream serves a TCP port that logs every read and what the bytes
 // are when read as length-prefixed frames.
@@ -38,6 +43,7 @@ func runByteStream(ctx context.Context, env *Env) error {
 	}
 	defer logf.Close()
 	fmt.Fprintf(env.Out, "listening on %s; every read is printed here and logged to %s\n", addr, env.Path("reads.log"))
+	fmt.Fprintln(env.Out, "ready; follow the lab's steps in another terminal (Ctrl-C here stops it)")
 	var mu sync.Mutex
 	enc := json.NewEncoder(logf)
 	record := func(r readRecord) {
@@ -78,6 +84,12 @@ func serveByteStream(ctx context.Context, n int, c net.Conn, record func(readRec
 	var all []byte
 	buf := make([]byte, 64<<10)
 	for {
+		// A busy reader: what arrives meanwhile piles up in the socket.
+		select {
+		case <-time.After(readDelay):
+		case <-ctx.Done():
+			return
+		}
 		m, err := c.Read(buf)
 		if m > 0 {
 			record(readRecord{Conn: n, Read: string(buf[:m])})
@@ -111,6 +123,9 @@ func checkByteStream(_ context.Context, env *Env) Result {
 	}
 	var res Result
 	reads, best := 0, []string(nil)
+	framed := false
+	perConn := map[int]int{}    // reads of each connection
+	bytesOf := map[int]string{} // what each connection carried
 	for _, m := range jsonLines(b) {
 		var r readRecord
 		raw, _ := json.Marshal(m)
@@ -119,22 +134,43 @@ func checkByteStream(_ context.Context, env *Env) Result {
 		}
 		if r.Read != "" {
 			reads++
+			perConn[r.Conn]++
+			bytesOf[r.Conn] += r.Read
 		}
 		if r.Closed && r.Rest == 0 && len(r.Frames) == 3 {
 			best = r.Frames
 			if r.Frames[0] == "one" && r.Frames[1] == "two" && r.Frames[2] == "three" {
-				res.Add("three frames one, two, three on one connection", true, "")
-				return res
+				framed = true
 			}
 		}
 	}
 	switch {
 	case reads == 0:
 		res.Add("something was sent", false, "reads.log has no read yet: send to 127.0.0.1:7072 while `lab run 2` runs")
+		return res
+	case framed:
+		res.Add("three frames one, two, three on one connection", true, "")
 	case best != nil:
 		res.Add("three frames one, two, three on one connection", false, fmt.Sprintf("a connection carried three frames, but they were %q: check the words and their order", best))
 	default:
 		res.Add("three frames one, two, three on one connection", false, "no connection decoded as exactly three whole frames: each frame is a 4-byte big-endian length, then that many bytes (`lab hint 2`)")
 	}
+	var want []string
+	for c, s := range bytesOf {
+		if s == "one\ntwo\nthree\n" {
+			want = append(want, strconv.Itoa(perConn[c]))
+		}
+	}
+	if want == nil {
+		res.Add("the reads of the three lines", false, "no connection carried exactly \"one\\ntwo\\nthree\\n\": send them with the `tcp send` of step 2")
+		return res
+	}
+	answers, err := readAnswers(env, "answers.txt", "write how many reads the three lines took (step 4 of `lab show 2`)")
+	if err != nil {
+		res.Add("the reads of the three lines", false, err.Error())
+		return res
+	}
+	answerItem(&res, answers, "reads of the first connection", "the reads of the three lines", want,
+		"count the `read` lines of the connection that carried one, two and three as lines (terminal 1 or reads.log)")
 	return res
 }

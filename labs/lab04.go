@@ -2,6 +2,7 @@ package labs
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -13,19 +14,12 @@ import (
 const rfcKey = "dGhlIHNhbXBsZSBub25jZQ=="
 
 func runWebSocket(ctx context.Context, env *Env) error {
-	addr := env.Addr("127.0.0.1:7074")
-	cmds := []command{cmd("", "chat", "serve", "--addr", addr, "--store", "memory")}
-	if c, why := liveCapture(env, portOf(addr), "ws.pcap"); c != nil {
-		cmds = append(cmds, *c)
-	} else {
-		fmt.Fprintln(env.Out, why)
-	}
-	return env.runAll(ctx, cmds)
+	return env.runAll(ctx, []command{cmd("", "chat", "serve", "--addr", env.Addr("127.0.0.1:7074"), "--store", "memory")})
 }
 
 func checkWebSocket(ctx context.Context, env *Env) Result {
 	var res Result
-	b, err := readEvidence(env, "accept.txt", "write the accept value you computed there (see `lab show 4`)")
+	b, err := readEvidence(env, "accept.txt", "write the accept value you computed there (step 1 of `lab show 4`)")
 	if err != nil {
 		res.Add("Sec-WebSocket-Accept computed", false, err.Error())
 	} else {
@@ -33,23 +27,67 @@ func checkWebSocket(ctx context.Context, env *Env) Result {
 		res.Add("Sec-WebSocket-Accept computed", got == ws.AcceptKey(rfcKey),
 			fmt.Sprintf("%q is not the accept value of %s: hash key+GUID with SHA-1 and base64 the raw 20 bytes, not the hex", got, rfcKey))
 	}
-	pkts, err := readCapture(ctx, env, "ws.pcap", "run `wiredojo lab run 4` (as root) and talk to the server while it runs")
+	pkts, err := readCapture(ctx, env, "ws.pcap", "capture port 7074 into it while `lab run 4` runs and you dial (see `lab show 4`)")
 	if err != nil {
 		res.Add("the upgrade and a masked frame in ws.pcap", false, err.Error())
 		return res
 	}
-	upgraded, masked := false, false
+	upgraded := false
+	var keys, codes []string
 	for _, p := range pkts {
-		for _, l := range p.Layers {
+		for i := range p.Layers {
+			l := &p.Layers[i]
 			switch {
 			case l.Proto == capture.ProtoHTTP && l.Status == 101:
 				upgraded = true
 			case l.Proto == capture.ProtoWebSocket && l.Masked:
-				masked = true
+				if k, ok := maskingKey(p.Data[l.Start:]); ok {
+					keys = append(keys, k)
+				}
+			case l.Proto == capture.ProtoWebSocket && l.Opcode == 8 && len(l.Payload) >= 2:
+				codes = append(codes, fmt.Sprint(int(l.Payload[0])<<8|int(l.Payload[1])))
 			}
 		}
 	}
-	res.Add("101 Switching Protocols in ws.pcap", upgraded, "no HTTP 101 answer in the capture: connect with `wiredojo ws dial ws://127.0.0.1:7074/ws` while `lab run 4` runs")
-	res.Add("a masked client frame in ws.pcap", masked, "no masked WebSocket frame: type a line in `ws dial` so the client sends a frame")
+	res.Add("101 Switching Protocols in ws.pcap", upgraded, "no HTTP 101 answer in the capture: start the capture, then dial ws://127.0.0.1:7074/ws while `lab run 4` runs")
+	res.Add("a masked client frame in ws.pcap", keys != nil, "no masked WebSocket frame: send a line through `ws dial` while the capture runs")
+	if keys == nil {
+		return res
+	}
+	answers, err := readAnswers(env, "answers.txt", "write the masking key and the close code there (step 5 of `lab show 4`)")
+	if err != nil {
+		res.Add("your answers", false, err.Error())
+		return res
+	}
+	if k, ok := answers["masking key"]; ok {
+		answers["masking key"] = strings.ToLower(strings.Join(strings.Fields(k), ""))
+	}
+	answerItem(&res, answers, "masking key", "the masking key of your frame", keys,
+		"it is the 4 bytes after the frame's length byte (85 for 5 masked bytes), in a frame from the client's port to 7074")
+	if codes == nil {
+		res.Add("the close code", false, "ws.pcap has no close frame from the server: let `ws dial` run until the server closes")
+		return res
+	}
+	answerItem(&res, answers, "close code", "the close code of the server", codes,
+		"`ws dial` prints it as `closed: CODE`, and it is the first two bytes of the close frame's payload")
 	return res
+}
+
+// maskingKey returns the masking key of the WebSocket frame that starts
+// at b, in hex, when the frame is masked.
+func maskingKey(b []byte) (string, bool) {
+	if len(b) < 2 || b[1]&0x80 == 0 {
+		return "", false
+	}
+	off := 2
+	switch b[1] & 0x7f {
+	case 126:
+		off += 2
+	case 127:
+		off += 8
+	}
+	if len(b) < off+4 {
+		return "", false
+	}
+	return hex.EncodeToString(b[off : off+4]), true
 }

@@ -26,7 +26,27 @@ func checkTCPvsUDP(_ context.Context, env *Env) Result {
 	res.Add("TCP delivered every message", sent > 0 && recv == sent, fmt.Sprintf("TCP received %.0f of %.0f: was the run cut short?", recv, sent))
 	lost, _ := number(udp, "lost")
 	res.Add("UDP lost some messages", lost > 0, "UDP lost nothing: run the comparison with loss, e.g. --loss 5%")
-	res.Add("TCP shows head-of-line blocking", positive(tcp["hol_blocking_ms"]), "hol_blocking_ms is zero: with loss and a delay, retransmissions hold back later messages; use --loss 5% --delay 10ms")
+	res.Add("TCP shows head-of-line blocking", positive(tcp["hol_blocking_ms"]),
+		"hol_blocking_ms is zero: TCP's path was not impaired (as another user than root, compare impairs only UDP: run it with sudo, as the lab says), or the run had no loss")
+	if !res.Passed {
+		return res
+	}
+	answers, err := readAnswers(env, "answers.txt", "write UDP's losses and the protocol with the higher p99 (step 3 of `lab show 8`)")
+	if err != nil {
+		res.Add("your answers", false, err.Error())
+		return res
+	}
+	answerItem(&res, answers, "udp lost", "UDP's losses", []string{fmt.Sprintf("%.0f", lost)}, "it is `udp.lost` in compare.json")
+	tp, _ := tcp["latency_ms"].(map[string]any)
+	up, _ := udp["latency_ms"].(map[string]any)
+	t99, _ := number(tp, "p99")
+	u99, _ := number(up, "p99")
+	higher := "tcp"
+	if u99 > t99 {
+		higher = "udp"
+	}
+	answerItem(&res, answers, "higher p99", "the protocol with the higher p99", []string{higher},
+		"compare `tcp.latency_ms.p99` with `udp.latency_ms.p99` in compare.json, and answer tcp or udp")
 	return res
 }
 

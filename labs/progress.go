@@ -65,7 +65,7 @@ func LoadProgress() (*Progress, error) {
 		return nil, fmt.Errorf("labs: reading progress: %w", err)
 	}
 	if err := json.Unmarshal(b, p); err != nil {
-		return nil, fmt.Errorf("labs: progress file %s is damaged (delete it or run `wiredojo lab reset`): %w", p.path, err)
+		return nil, fmt.Errorf("labs: progress file %s is damaged (delete it to start over): %w", p.path, err)
 	}
 	if p.Labs == nil {
 		p.Labs = map[int]LabProgress{}
@@ -81,9 +81,9 @@ func (p *Progress) Update(n int, f func(*LabProgress)) error {
 	return p.save()
 }
 
-// Reset forgets all progress.
-func (p *Progress) Reset() error {
-	p.Labs = map[int]LabProgress{}
+// Forget forgets lab n's progress.
+func (p *Progress) Forget(n int) error {
+	delete(p.Labs, n)
 	return p.save()
 }
 

@@ -19,6 +19,7 @@ declare -A pkgs=(
 	[npm]=npm
 	[ip]=iproute2
 	[redis-cli]=redis-tools
+	[openssl]=openssl
 )
 
 # module of Debian's python3 (/usr/bin/python3, whatever python3 is first on

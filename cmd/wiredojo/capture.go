@@ -279,6 +279,8 @@ func captureLive(c *cli.Context) error {
 		return err
 	}
 	defer src.Close()
+	// As tcpdump does, once the socket is open: from here on nothing is missed.
+	fmt.Fprintf(c.App.ErrWriter, "listening on %s, link-type EN10MB (Ethernet), snapshot length %d bytes\n", c.String("iface"), snaplen)
 	return captureRun(c, ctx, src, v, nil, true)
 }
 

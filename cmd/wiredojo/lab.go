@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/urfave/cli/v2"
 
 	"github.com/wiredojo/wiredojo/labs"
@@ -18,6 +21,9 @@ func labCommand() *cli.Command {
 	// its environment into a command action.
 	onLab := func(do func(c *cli.Context, l *labs.Lab, env *labs.Env) error) cli.ActionFunc {
 		return func(c *cli.Context) error {
+			if a := c.Args().Slice(); len(a) > 1 && strings.HasPrefix(a[1], "-") {
+				return usagef("flags go before the lab number: wiredojo lab %s %s %s", c.Command.Name, strings.Join(a[1:], " "), a[0])
+			}
 			if c.Args().Len() != 1 {
 				return usagef("%s needs one lab number (see `wiredojo lab list`)", c.Command.HelpName)
 			}
@@ -137,18 +143,37 @@ func labCommand() *cli.Command {
 				}),
 			},
 			{
-				Name: "reset", Usage: "forget all lab progress",
-				Action: func(c *cli.Context) error {
+				Name: "reset", Usage: "start a lab over: remove its folder (your files) and its progress", ArgsUsage: "N",
+				Description: "Asks before it removes anything; --yes does not ask (needed when the input is not a terminal).\n" +
+					"Only lab N is reset: the other labs keep their files and progress.\n\n" +
+					"   wiredojo lab reset --yes 4",
+				Flags: []cli.Flag{&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask"}},
+				Action: onLab(func(c *cli.Context, l *labs.Lab, env *labs.Env) error {
+					if !c.Bool("yes") {
+						in, ok := c.App.Reader.(*os.File)
+						if !ok || !isatty.IsTerminal(in.Fd()) {
+							return usagef("lab reset %d removes %s: pass --yes to confirm (the input is not a terminal to ask on)", l.Number, env.Dir)
+						}
+						fmt.Fprintf(c.App.Writer, "Reset lab %d? This removes %s and its progress. [y/N] ", l.Number, env.Dir)
+						line, _ := bufio.NewReader(in).ReadString('\n')
+						if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+							fmt.Fprintln(c.App.Writer, "nothing reset")
+							return nil
+						}
+					}
+					if err := env.Reset(); err != nil {
+						return err
+					}
 					prog, err := labs.LoadProgress()
+					if err == nil {
+						err = prog.Forget(l.Number)
+					}
 					if err != nil {
 						return err
 					}
-					if err := prog.Reset(); err != nil {
-						return err
-					}
-					fmt.Fprintln(c.App.Writer, "lab progress reset")
+					fmt.Fprintf(c.App.Writer, "lab %d reset: removed %s and its progress\n", l.Number, env.Dir)
 					return nil
-				},
+				}),
 			},
 		},
 	}

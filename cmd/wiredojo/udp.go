@@ -373,7 +373,13 @@ func udpRecvCommand() *cli.Command {
 				}
 				return err
 			}
-			if !c.Bool("json") {
+			if c.Bool("json") { // the summary alone on standard output
+				fmt.Fprintf(c.App.ErrWriter, "listening on %s", r.Addr())
+				if o.Group != "" {
+					fmt.Fprintf(c.App.ErrWriter, " (group %s)", o.Group)
+				}
+				fmt.Fprintln(c.App.ErrWriter)
+			} else {
 				fmt.Fprintf(w, "listening on %s", styleName.Sprint(r.Addr()))
 				if o.Group != "" {
 					fmt.Fprintf(w, " (group %s)", styleName.Sprint(o.Group))
