@@ -4,9 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/fatih/color"
+	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 
 	"github.com/wiredojo/wiredojo/udpcast/compare"
@@ -32,10 +36,11 @@ func compareCommand() *cli.Command {
 			"blocking added. As root both run over an impaired link between two network\n" +
 			"namespaces (real kernel TCP, cubic, no offloads); otherwise only UDP is\n" +
 			"impaired, at the socket, and a notice says so.\n\n" +
+			wrapText(compare.HOLDefinition+".", 78) + "\n\n" +
 			"   wiredojo compare --loss 5% --delay 10ms --jitter 2ms --report compare.html",
-		Flags: append(flags, impairFlags("link-rate")...),
+		Flags: append(flags, impairFlags()...),
 		Action: func(c *cli.Context) error {
-			cfg, err := impairConfig(c, "link-rate")
+			cfg, err := impairConfig(c)
 			if err != nil {
 				return err
 			}
@@ -52,6 +57,11 @@ func compareCommand() *cli.Command {
 			errw := c.App.ErrWriter
 			if !c.Bool("json") {
 				fmt.Fprintf(errw, "comparing %d messages over TCP, then UDP (about %.1f s each)…\n", o.Count, float64(o.Count)/o.Rate)
+			}
+			if isTTY(errw) && !c.Bool("json") {
+				bar := newCompareBar(errw, o.Count)
+				o.Progress = bar.update
+				defer bar.finish()
 			}
 			res, err := compare.Run(c.Context, o)
 			if err != nil {
@@ -89,4 +99,57 @@ func compareCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// compareBar shows compare's progress on a terminal (stderr): one bar per
+// protocol.
+type compareBar struct {
+	w     io.Writer
+	total int
+	proto string
+	bar   *progressbar.ProgressBar
+}
+
+func newCompareBar(w io.Writer, total int) *compareBar { return &compareBar{w: w, total: total} }
+
+func (b *compareBar) update(proto string, sent, total int) {
+	if proto != b.proto {
+		b.finish()
+		b.proto = proto
+		b.bar = progressbar.NewOptions(total,
+			progressbar.OptionSetWriter(b.w),
+			progressbar.OptionSetDescription(strings.ToUpper(proto)+" messages sent"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionEnableColorCodes(false),
+		)
+	}
+	_ = b.bar.Set(sent)
+}
+
+func (b *compareBar) finish() {
+	if b.bar != nil {
+		_ = b.bar.Finish()
+		fmt.Fprintln(b.w)
+		b.bar = nil
+	}
+}
+
+// wrapText breaks s into lines of at most width columns at spaces.
+func wrapText(s string, width int) string {
+	var out, line []string
+	n := 0
+	for _, word := range strings.Fields(s) {
+		if n > 0 && n+1+len(word) > width {
+			out = append(out, strings.Join(line, " "))
+			line, n = nil, 0
+		}
+		if n > 0 {
+			n++
+		}
+		line = append(line, word)
+		n += len(word)
+	}
+	return strings.Join(append(out, strings.Join(line, " ")), "\n")
 }

@@ -104,7 +104,7 @@ func linkCommand() *cli.Command {
 }
 
 func linkUp(c *cli.Context) error {
-	cfg, err := impairConfig(c, "rate")
+	cfg, err := impairConfig(c)
 	if err != nil {
 		return err
 	}

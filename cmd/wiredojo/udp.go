@@ -33,9 +33,10 @@ func udpCommand() *cli.Command {
 }
 
 // impairFlags are the impairment flags shared by `udp send`, `compare` and
-// `link up`. rateName is the flag of the link-rate stage ("rate" for link
-// up, where --rate means the link; "link-rate" where --rate is taken).
-func impairFlags(rateName string) []cli.Flag {
+// `link up`: one name per concept, so the link's rate is --link-rate
+// everywhere (--rate paces the sender in udp send and compare). rateAliases
+// are other names accepted for it (link up also takes --rate, its old name).
+func impairFlags(rateAliases ...string) []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "loss", Usage: "drop datagrams with this probability (`P`: 5% or 0.05)", Category: "Impairment"},
 		&cli.StringFlag{Name: "burst", Usage: "bursty loss, Gilbert-Elliott: a mean burst length in packets (with --loss), or `p,r,1-h,1-k` as netem's gemodel", Category: "Impairment"},
@@ -43,14 +44,15 @@ func impairFlags(rateName string) []cli.Flag {
 		&cli.StringFlag{Name: "reorder", Usage: "send datagrams ahead of the delay with this probability (`P`)", Category: "Impairment"},
 		&cli.DurationFlag{Name: "delay", Usage: "one-way delay (`D`, e.g. 10ms)", Category: "Impairment"},
 		&cli.DurationFlag{Name: "jitter", Usage: "delay varies uniformly by ± this (`J`)", Category: "Impairment"},
-		&cli.StringFlag{Name: rateName, Usage: "link rate limit (`R`: 10mbit, 500kbit)", Category: "Impairment"},
+		&cli.StringFlag{Name: "link-rate", Aliases: rateAliases, Usage: "link rate limit (`R`: 10mbit, 500kbit)", Category: "Impairment"},
 		&cli.IntFlag{Name: "limit", Usage: "packets the impaired link holds at once (`N`, default 1000)", Category: "Impairment"},
-		&cli.Uint64Flag{Name: "seed", Usage: "seed of the impairment's random decisions (`S`; same seed, same run)", Value: 1, Category: "Impairment"},
+		&cli.Uint64Flag{Name: "seed", Usage: "seed of the impairment's random decisions (`S`; the same seed drops the same wiredojo-udp datagrams, by sequence number)", Value: 1, Category: "Impairment"},
 	}
 }
 
 // impairConfig reads the impairment flags; mistakes are usage errors.
-func impairConfig(c *cli.Context, rateName string) (impair.Config, error) {
+func impairConfig(c *cli.Context) (impair.Config, error) {
+	const rateName = "link-rate"
 	var cfg impair.Config
 	prob := func(name string, dst *float64) error {
 		if !c.IsSet(name) {
@@ -145,7 +147,7 @@ func udpSendCommand() *cli.Command {
 			"seeded impairment pipeline (loss, duplicate, reorder, delay+jitter, rate,\n" +
 			"queue limit, in netem's order), and prints a counter per stage.\n\n" +
 			"   wiredojo udp send --to 127.0.0.1:9999 --count 10000 --rate 5000 --loss 5% --seed 1",
-		Flags: append(flags, impairFlags("link-rate")...),
+		Flags: append(flags, impairFlags()...),
 		Action: func(c *cli.Context) error {
 			o := udpio.SendOptions{
 				Broadcast:           c.Bool("broadcast"),
@@ -188,7 +190,7 @@ func udpSendCommand() *cli.Command {
 			if o.Rate, err = parseSendRate(c.String("rate"), o.Size); err != nil {
 				return usagef("--rate: %v", err)
 			}
-			if o.Impair, err = impairConfig(c, "link-rate"); err != nil {
+			if o.Impair, err = impairConfig(c); err != nil {
 				return err
 			}
 			errw := c.App.ErrWriter

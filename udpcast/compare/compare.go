@@ -33,6 +33,10 @@ type Options struct {
 	// Timeout bounds each protocol's run after its last message was sent
 	// (default 30s).
 	Timeout time.Duration
+	// Progress, when set, is called about ten times a second from the
+	// sending goroutine with the protocol ("tcp", then "udp") and the
+	// messages sent so far of Count.
+	Progress func(proto string, sent, total int)
 }
 
 // Side is one protocol's measurement. Its JSON is the summary object of docs/ARCHITECTURE.md ("Compare JSON")
@@ -40,16 +44,19 @@ type Options struct {
 type Side struct {
 	stats.Summary
 	DeliveredPct float64 `json:"delivered_pct"`
-	// HOLBlockingMS is TCP's mean delay per delivered message beyond the
-	// path's own latency (UDP's median on the same path) plus the
-	// configured jitter: what in-order reliable delivery added while
-	// segments were retransmitted and the data behind them waited. Absent
-	// for UDP.
+	// HOLBlockingMS is TCP's head-of-line blocking (HOLDefinition): the
+	// mean wait of the messages that waited, 0 when none did. Absent for
+	// UDP. Measured from the link's packet times; over --link none TCP
+	// crosses unimpaired loopback, where nothing is missing, so it is 0.
 	HOLBlockingMS *float64 `json:"hol_blocking_ms,omitempty"`
-	// HOLBlocked counts TCP messages delayed that way; HOLMaxMS is the
-	// largest such delay.
-	HOLBlocked uint64  `json:"hol_blocked_messages,omitempty"`
-	HOLMaxMS   float64 `json:"hol_max_ms,omitempty"`
+	// HOLBlocked counts the TCP messages that waited; HOLMaxMS is the
+	// longest wait, HOLTotalMS the sum of the waits.
+	HOLBlocked uint64  `json:"hol_blocked_messages"`
+	HOLMaxMS   float64 `json:"hol_max_ms"`
+	HOLTotalMS float64 `json:"hol_total_ms"`
+	// HOLWaitMS is each TCP message's head-of-line wait in ms, indexed by
+	// sequence number (NaN when unknown); nil for UDP.
+	HOLWaitMS []float64 `json:"-"`
 
 	// LatencyByMsg is each message's one-way latency in ms, indexed by
 	// sequence number; NaN when it never arrived.
@@ -120,12 +127,14 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	res.Link = mode
 	var p path
+	var hol *holTracker
 	if mode == LinkNetns {
 		name := o.LinkName
 		if name == "" {
 			name = "cmp" + fmt.Sprintf("%04x", time.Now().UnixNano()&0xffff)
 		}
-		l, err := link.Up(ctx, link.Config{Name: name, AtoB: o.Impair})
+		hol = new(holTracker)
+		l, err := link.Up(ctx, link.Config{Name: name, AtoB: o.Impair, Observe: hol.observe})
 		if err != nil {
 			return res, err
 		}
@@ -138,7 +147,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			res.Notice = "--link none: UDP is impaired at the socket; TCP runs unimpaired over loopback"
 		}
 	}
-	tcp, cc, err := runTCP(ctx, o, p)
+	tcp, cc, err := runTCP(ctx, o, p, hol)
 	if err != nil {
 		return res, fmt.Errorf("compare: tcp: %w", err)
 	}
@@ -148,7 +157,6 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return res, fmt.Errorf("compare: udp: %w", err)
 	}
 	res.UDP = udp
-	holBlocking(&res.TCP, pathLatency(res.TCP, res.UDP), o.Impair.Jitter)
 	return res, nil
 }
 
@@ -165,52 +173,22 @@ func finish(s *Side, st *stats.Stream, count int) {
 	}
 }
 
-// holBlocking computes TCP's head-of-line blocking figures from per-message
-// latencies. baseline is the path's own latency in ms (UDP's median on the
-// same path, or TCP's minimum when UDP delivered nothing); a TCP message
-// later than baseline + allowance waited for something other than its own
-// transit: an earlier segment's retransmission, or the data queued behind
-// it while the congestion window recovered — the cost of in-order reliable
-// delivery. The figure is the mean extra delay per delivered message.
-func holBlocking(s *Side, baseline float64, allowance time.Duration) {
-	zero := 0.0
-	s.HOLBlockingMS = &zero
-	limit := baseline + float64(allowance)/1e6
-	var sum float64
-	n := 0
-	for _, v := range s.LatencyByMsg {
-		if math.IsNaN(v) {
-			continue
-		}
-		n++
-		if v > limit {
-			extra := v - baseline
-			sum += extra
+// holBlocking fills a TCP side's head-of-line figures from each message's
+// wait (ms, NaN when unknown).
+func holBlocking(s *Side, waits []float64) {
+	s.HOLWaitMS = waits
+	for _, w := range waits {
+		if w > 0 {
 			s.HOLBlocked++
-			s.HOLMaxMS = max(s.HOLMaxMS, extra)
+			s.HOLTotalMS += w
+			s.HOLMaxMS = max(s.HOLMaxMS, w)
 		}
 	}
-	if n > 0 {
-		mean := sum / float64(n)
-		s.HOLBlockingMS = &mean
+	mean := 0.0
+	if s.HOLBlocked > 0 {
+		mean = s.HOLTotalMS / float64(s.HOLBlocked)
 	}
-}
-
-// pathLatency is the baseline for holBlocking.
-func pathLatency(tcp, udp Side) float64 {
-	if udp.Received > 0 {
-		return udp.LatencyMS.P50
-	}
-	lo := math.Inf(1)
-	for _, v := range tcp.LatencyByMsg {
-		if !math.IsNaN(v) {
-			lo = min(lo, v)
-		}
-	}
-	if math.IsInf(lo, 1) {
-		return 0
-	}
-	return lo
+	s.HOLBlockingMS = &mean
 }
 
 func newLatencies(n int) []float64 {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -20,6 +21,20 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 var lossy = impair.Config{Loss: 0.05, Delay: 10 * time.Millisecond, Jitter: 2 * time.Millisecond, Seed: 1}
+
+// tempLinkName returns a fresh link name and removes the link after the
+// test if it is left behind.
+func tempLinkName(t *testing.T, prefix string) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	name := prefix + hex.EncodeToString(b[:])
+	t.Cleanup(func() {
+		if link.Exists(name) {
+			_ = link.Remove(name)
+		}
+	})
+	return name
+}
 
 func checkJSON(t *testing.T, res compare.Result) {
 	t.Helper()
@@ -79,14 +94,7 @@ func TestCompareNoLink(t *testing.T) {
 func TestCompareOverLink(t *testing.T) {
 	testdep.RequireRoot(t)
 	testdep.Require(t, "ip", "apt-get install iproute2")
-	var b [3]byte
-	_, _ = rand.Read(b[:])
-	name := "q" + hex.EncodeToString(b[:])
-	t.Cleanup(func() {
-		if link.Exists(name) {
-			_ = link.Remove(name)
-		}
-	})
+	name := tempLinkName(t, "q")
 	res, err := compare.Run(context.Background(), compare.Options{Count: 600, Size: 200, Rate: 1000, Impair: lossy, Link: compare.LinkAuto, LinkName: name})
 	if err != nil {
 		t.Fatal(err)
@@ -125,5 +133,50 @@ func TestCompareOptions(t *testing.T) {
 		if _, err := compare.Run(context.Background(), o); err == nil {
 			t.Errorf("options %+v accepted", o)
 		}
+	}
+}
+
+// TestCompareSameSeedSameLoss: over the link, the same seed drops the same
+// UDP messages run after run, though TCP's run before it and other packets
+// cross the same pipeline in different numbers each time.
+func TestCompareSameSeedSameLoss(t *testing.T) {
+	testdep.RequireRoot(t)
+	testdep.Require(t, "ip", "apt-get install iproute2")
+	lostSet := func() []int {
+		name := tempLinkName(t, "s")
+		res, err := compare.Run(context.Background(), compare.Options{Count: 400, Size: 200, Rate: 2000,
+			Impair: impair.Config{Loss: 0.05, Seed: 7}, Link: compare.LinkNetns, LinkName: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lost []int
+		for i, v := range res.UDP.LatencyByMsg {
+			if math.IsNaN(v) {
+				lost = append(lost, i)
+			}
+		}
+		return lost
+	}
+	a, b := lostSet(), lostSet()
+	if len(a) == 0 || fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Fatalf("seed 7 lost %d messages %v in one run, %d %v in the next", len(a), a, len(b), b)
+	}
+}
+
+// TestCompareNoLossNoHOL: over a delayed link that neither loses nor
+// reorders (no jitter), no TCP
+// message waits behind a missing one, so the head-of-line figure is 0.
+func TestCompareNoLossNoHOL(t *testing.T) {
+	testdep.RequireRoot(t)
+	testdep.Require(t, "ip", "apt-get install iproute2")
+	name := tempLinkName(t, "h")
+	res, err := compare.Run(context.Background(), compare.Options{Count: 300, Size: 200, Rate: 2000,
+		Impair: impair.Config{Delay: 5 * time.Millisecond, Seed: 1}, Link: compare.LinkNetns, LinkName: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := res.TCP
+	if tc.HOLBlockingMS == nil || *tc.HOLBlockingMS != 0 || tc.HOLBlocked != 0 {
+		t.Errorf("nothing was lost, yet %d messages waited %v ms", tc.HOLBlocked, *tc.HOLBlockingMS)
 	}
 }

@@ -46,12 +46,16 @@ func congestionOf(c net.Conn) string {
 
 // runTCP sends Count framed messages from side A to side B and measures
 // each on arrival.
-func runTCP(ctx context.Context, o Options, p path) (Side, string, error) {
+// hol, when set, watches the link's packets for head-of-line blocking.
+func runTCP(ctx context.Context, o Options, p path, hol *holTracker) (Side, string, error) {
 	ln, err := p.listenTCP()
 	if err != nil {
 		return Side{}, "", err
 	}
 	defer ln.Close()
+	if hol != nil {
+		hol.port.Store(uint32(ln.Addr().(*net.TCPAddr).Port))
+	}
 	runID := udpio.NewRunID()
 	type result struct {
 		st      stats.Stream
@@ -107,7 +111,12 @@ func runTCP(ctx context.Context, o Options, p path) (Side, string, error) {
 	start := time.Now()
 	interval := time.Duration(float64(time.Second) / o.Rate)
 	var sendErr error
+	nextProgress := time.Duration(0)
 	for i := 0; i < o.Count; i++ {
+		if o.Progress != nil && time.Since(start) >= nextProgress {
+			o.Progress("tcp", i, o.Count)
+			nextProgress = time.Since(start) + 100*time.Millisecond
+		}
 		if wait := time.Duration(i)*interval - time.Since(start); wait > 0 {
 			sleepCtx(ctx, wait)
 		}
@@ -122,6 +131,9 @@ func runTCP(ctx context.Context, o Options, p path) (Side, string, error) {
 			sendErr = err
 			break
 		}
+	}
+	if o.Progress != nil {
+		o.Progress("tcp", o.Count, o.Count)
 	}
 	// Half-close: the receiver sees EOF once everything arrived.
 	if tc, ok := c.(*net.TCPConn); ok && sendErr == nil {
@@ -149,6 +161,11 @@ func runTCP(ctx context.Context, o Options, p path) (Side, string, error) {
 	}
 	s := Side{LatencyByMsg: r.lat, SentAtMS: sentAt}
 	finish(&s, &r.st, o.Count)
+	waits := make([]float64, o.Count) // unimpaired loopback: nothing waits
+	if hol != nil {
+		waits = hol.waits(o.Count, o.Size)
+	}
+	holBlocking(&s, waits)
 	return s, cc, nil
 }
 

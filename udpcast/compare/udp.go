@@ -46,6 +46,9 @@ func runUDP(ctx context.Context, o Options, p path, atSocket bool) (Side, error)
 	if atSocket {
 		so.Impair = o.Impair
 	}
+	if o.Progress != nil {
+		so.Progress = func(sent uint64) { o.Progress("udp", int(sent), o.Count) }
+	}
 	if _, err := udpio.Send(ctx, so); err != nil {
 		cancel()
 		<-done

@@ -41,7 +41,7 @@ type Config struct {
 	Jitter    time.Duration   // delay varies uniformly in [Delay-Jitter, Delay+Jitter]
 	Rate      float64         // link rate in bits per second; 0 = unlimited
 	Limit     int             // packets held at once; 0 = DefaultLimit
-	Seed      uint64          // same seed + same pushes = same decisions
+	Seed      uint64          // same seed + same pushes = same decisions (PushKeyed: same seed + same key)
 }
 
 // Enabled reports whether c changes anything at all.

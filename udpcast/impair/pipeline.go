@@ -39,6 +39,12 @@ type Pipeline struct {
 	rng   *rand.Rand
 	bad   bool // Gilbert–Elliott state
 
+	// PushKeyed's decisions: a generator reseeded per packet from the seed
+	// and the packet's key, and its own burst state.
+	keySrc  rand.PCG
+	keyRand *rand.Rand
+	keyBad  bool
+
 	heap     []item
 	free     [][]byte
 	order    uint64
@@ -54,11 +60,40 @@ func New(cfg Config) *Pipeline {
 	if limit <= 0 {
 		limit = DefaultLimit
 	}
-	return &Pipeline{
+	p := &Pipeline{
 		cfg:   cfg,
 		limit: limit,
 		rng:   rand.New(rand.NewPCG(cfg.Seed, 0x77697265646f6a6f)),
 	}
+	p.keyRand = rand.New(&p.keySrc)
+	return p
+}
+
+// PushKeyed is Push with decisions (loss, duplicate, reorder, jitter) that
+// are a function of the seed and key alone: the same key under the same
+// seed meets the same fate whatever was pushed before it or between. Give
+// a packet's own identity as its key (a wiredojo-udp datagram's sequence
+// number, say), so that the same seed drops the same messages run after
+// run although other traffic shares the path. Keyed packets do not
+// consume the sequence Push draws from. With a burst model the good/bad
+// state still follows the keyed packets in the order they come.
+func (p *Pipeline) PushKeyed(now int64, pkt []byte, key uint64) int {
+	p.keySrc.Seed(splitmix(p.cfg.Seed^splitmix(key)), 0x6b65796564)
+	rng, bad := p.rng, p.bad
+	p.rng, p.bad = p.keyRand, p.keyBad
+	n := p.Push(now, pkt)
+	p.keyBad = p.bad
+	p.rng, p.bad = rng, bad
+	return n
+}
+
+// splitmix is SplitMix64's finaliser: spreads nearby keys over the seed
+// space.
+func splitmix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
 }
 
 // Config returns the pipeline's configuration.

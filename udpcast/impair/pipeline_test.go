@@ -302,3 +302,45 @@ func BenchmarkPipeline(b *testing.B) {
 		}
 	}
 }
+
+// TestPushKeyedIgnoresOtherTraffic: a keyed packet's fate depends on the
+// seed and its key only, not on what else went through the pipeline.
+func TestPushKeyedIgnoresOtherTraffic(t *testing.T) {
+	cfg := impair.Config{Loss: 0.2, Duplicate: 0.05, Seed: 7, Limit: 100000}
+	fate := func(noise int) []int {
+		p := impair.New(cfg)
+		out := make([]int, 2000)
+		for k := range out {
+			for range (k * noise) % 5 {
+				p.Push(0, []byte("unrelated")) // ND, ACKs: a different amount each run
+			}
+			out[k] = p.PushKeyed(0, []byte("data"), uint64(k))
+		}
+		return out
+	}
+	a, b := fate(0), fate(3)
+	lost := 0
+	for k := range a {
+		if a[k] != b[k] {
+			t.Fatalf("key %d: %d copies with one amount of other traffic, %d with another", k, a[k], b[k])
+		}
+		if a[k] == 0 {
+			lost++
+		}
+	}
+	if lost < 300 || lost > 500 {
+		t.Errorf("%d of 2000 lost at 20%%", lost)
+	}
+	other := cfg
+	other.Seed = 8
+	p := impair.New(other)
+	same := 0
+	for k := range a {
+		if p.PushKeyed(0, []byte("data"), uint64(k)) == a[k] {
+			same++
+		}
+	}
+	if same == len(a) {
+		t.Error("another seed made the same decisions")
+	}
+}

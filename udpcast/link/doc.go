@@ -6,7 +6,11 @@
 // and UDP cross a lossy, delayed link without netem. TCP in both namespaces
 // is pinned to cubic, and the TUN devices carry no offloads (no vnet header:
 // the kernel segments and checksums in software before the relay sees a
-// packet), so comparisons are fair.
+// packet), so comparisons are fair. A wiredojo-udp data datagram's fate
+// is a function of the seed and its sequence number alone
+// (impair.Pipeline.PushKeyed), so the same seed drops the same datagrams run
+// after run whatever else crosses the link; other packets (TCP, ICMP) draw
+// from the pipeline's own sequence.
 //
 // It needs root (or CAP_NET_ADMIN) and the iproute2 `ip` command; without
 // them Up returns ErrPrivilege or ErrNoIP with what to do. It does not

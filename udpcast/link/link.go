@@ -46,6 +46,11 @@ type Config struct {
 	// where permitted, they run SCHED_FIFO so that the delays the pipeline
 	// imposes stay accurate on a busy machine.
 	NoRealTime bool
+	// Observe, when set, is called by the relay for every packet it hands
+	// to a side (after the impairment), with that side and the time since
+	// the link came up. It runs on the relay's thread: it must be quick and
+	// must not keep pkt.
+	Observe func(to Side, at time.Duration, pkt []byte)
 }
 
 // Info reports what a link was set up with.
@@ -201,6 +206,10 @@ func Up(ctx context.Context, cfg Config) (l *Link, err error) {
 	start := time.Now()
 	l.ab = newDirection(l.tunA, l.tunB, l.wakeR, cfg.AtoB)
 	l.ba = newDirection(l.tunB, l.tunA, l.wakeR, cfg.BtoA)
+	if f := cfg.Observe; f != nil {
+		l.ab.observe = func(at time.Duration, pkt []byte) { f(SideB, at, pkt) }
+		l.ba.observe = func(at time.Duration, pkt []byte) { f(SideA, at, pkt) }
+	}
 	rt := make(chan bool, 2)
 	l.wg.Add(2)
 	go l.ab.run(start, !cfg.NoRealTime, rt, &l.wg)

@@ -1,20 +1,47 @@
 package link
 
 import (
+	"encoding/binary"
 	"runtime"
 	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/wiredojo/wiredojo/udpcast"
 	"github.com/wiredojo/wiredojo/udpcast/impair"
 )
+
+// packetKey returns the identity of an IPv4 packet that carries a
+// wiredojo-udp data datagram: its sequence number. The relay impairs such
+// packets by key (impair.Pipeline.PushKeyed), so the same seed drops the
+// same datagrams run after run whatever else crosses the link (a TCP run
+// before, ICMP); everything else, end markers included, draws from the
+// pipeline's own sequence.
+func packetKey(pkt []byte) (uint64, bool) {
+	if len(pkt) < 20 || pkt[0]>>4 != 4 || pkt[9] != 17 {
+		return 0, false
+	}
+	if binary.BigEndian.Uint16(pkt[6:8])&0x3fff != 0 {
+		return 0, false // a fragment: its payload is not at the start
+	}
+	ihl := int(pkt[0]&0x0f) * 4
+	if ihl < 20 || len(pkt) < ihl+8 {
+		return 0, false
+	}
+	h, _, err := udpcast.DecodeHeader(pkt[ihl+8:])
+	if err != nil || h.End() {
+		return 0, false
+	}
+	return h.Seq, true
+}
 
 // direction relays packets from one TUN device to the other through one
 // pipeline. Its goroutine is owned by the Link.
 type direction struct {
 	in, out, wake int
 	pipe          *impair.Pipeline
+	observe       func(at time.Duration, pkt []byte) // nil: nobody watches
 
 	mu   sync.Mutex // guards snap
 	snap Counters
@@ -62,6 +89,8 @@ func (d *direction) run(start time.Time, rt bool, gotRT chan<- bool, wg *sync.Wa
 			}
 			if _, err := unix.Write(d.out, b); err != nil {
 				writeErrs++
+			} else if d.observe != nil {
+				d.observe(time.Since(start), b)
 			}
 			d.pipe.Release(b)
 		}
@@ -93,7 +122,11 @@ func (d *direction) run(start time.Time, rt bool, gotRT chan<- bool, wg *sync.Wa
 				readErrs++
 				break
 			}
-			d.pipe.Push(int64(time.Since(start)), buf[:n])
+			if key, ok := packetKey(buf[:n]); ok {
+				d.pipe.PushKeyed(int64(time.Since(start)), buf[:n], key)
+			} else {
+				d.pipe.Push(int64(time.Since(start)), buf[:n])
+			}
 		}
 		publish()
 	}

@@ -19,8 +19,12 @@ func ms(v float64) string { return fmt.Sprintf("%.2f ms", v) }
 func rows(res compare.Result) []row {
 	t, u := res.TCP, res.UDP
 	hol := "—"
-	if t.HOLBlockingMS != nil {
-		hol = fmt.Sprintf("%.2f ms/msg (%d msgs, max %.1f ms)", *t.HOLBlockingMS, t.HOLBlocked, t.HOLMaxMS)
+	switch {
+	case t.HOLBlockingMS == nil:
+	case t.HOLBlocked == 0:
+		hol = "0 waited"
+	default:
+		hol = fmt.Sprintf("%d waited, mean %.2f ms, max %.1f ms", t.HOLBlocked, *t.HOLBlockingMS, t.HOLMaxMS)
 	}
 	return []row{
 		{"delivered", fmt.Sprintf("%.2f%% (%d/%d)", t.DeliveredPct, t.Received, t.Sent), fmt.Sprintf("%.2f%% (%d/%d)", u.DeliveredPct, u.Received, u.Sent)},
@@ -43,10 +47,7 @@ func histogram(res compare.Result, n int) (edges []float64, tcp, udp []int) {
 	for _, s := range []compare.Side{res.TCP, res.UDP} {
 		top = max(top, s.LatencyMS.P99)
 	}
-	if top <= 0 {
-		top = 1
-	}
-	top *= 1.05
+	top, _ = niceScale(top * 1.05) // round bin edges
 	edges = make([]float64, n+1)
 	for i := range edges {
 		edges[i] = top * float64(i) / float64(n)

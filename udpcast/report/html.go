@@ -23,16 +23,16 @@ var page = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 <meta charset="utf-8">
 <title>wiredojo compare: TCP vs UDP</title>
 <style>
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 960px; color: #222; }
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 960px; padding: 0 1em; color: #222; }
 h1 { font-size: 1.4em; }
 h2 { font-size: 1.1em; margin-top: 2em; }
-table { border-collapse: collapse; }
-th, td { padding: .3em .8em; border-bottom: 1px solid #ddd; text-align: left; }
+table { border-collapse: collapse; width: 100%; }
+th, td { padding: .3em .5em; border-bottom: 1px solid #ddd; text-align: left; overflow-wrap: anywhere; }
 th.tcp { color: ` + colTCP + `; } th.udp { color: ` + colUDP + `; }
 .note { background: #fff3cd; padding: .5em 1em; border-left: 4px solid #e0a800; }
 .dim { color: #666; font-size: .9em; }
-svg { background: #fafafa; border: 1px solid #eee; }
-svg text { font-size: 11px; fill: #444; }
+svg { background: #fafafa; border: 1px solid #eee; width: 100%; height: auto; }
+svg text { font-size: 15px; fill: #444; }
 </style>
 </head>
 <body>
@@ -43,6 +43,7 @@ svg text { font-size: 11px; fill: #444; }
 <tr><th></th><th class="tcp">TCP</th><th class="udp">UDP</th></tr>
 {{range .Rows}}<tr><td>{{.Name}}</td><td>{{.TCP}}</td><td>{{.UDP}}</td></tr>
 {{end}}</table>
+<p class="dim">{{.HOL}}</p>
 <h2>Latency over the message stream</h2>
 <p class="dim">Each message's one-way latency by sequence number. Red ticks below the axis: UDP messages that never arrived. TCP's spikes are messages waiting in order behind a retransmission (head-of-line blocking).</p>
 {{.Timeline}}
@@ -67,10 +68,11 @@ func HTML(w io.Writer, res compare.Result) error {
 		when = time.Now()
 	}
 	return page.Execute(w, map[string]any{
-		"Settings":   settings(res),
+		"Settings":   strings.ReplaceAll(settings(res), "\n", " · "),
 		"When":       when.UTC().Format(time.RFC1123),
 		"Congestion": res.Congestion,
 		"Notice":     res.Notice,
+		"HOL":        strings.ToUpper(compare.HOLDefinition[:1]) + compare.HOLDefinition[1:] + ".",
 		"Rows":       rs,
 		"Timeline":   template.HTML(timelineSVG(res)),
 		"Histogram":  template.HTML(histogramSVG(res)),
@@ -84,42 +86,78 @@ const (
 	plotW, plotH = svgW - padL - padR, svgH - padT - padB
 )
 
-func axes(b *strings.Builder, xLabel, yLabel string, yMax float64, xTicks []string) {
+// niceScale returns a round top at or above v and the step between its
+// ticks (1, 2 or 5 times a power of ten), for about four ticks.
+func niceScale(v float64) (top, step float64) {
+	if !(v > 0) {
+		v = 1
+	}
+	raw := v / 4
+	p := math.Pow(10, math.Floor(math.Log10(raw)))
+	for _, m := range []float64{1, 2, 2.5, 5, 10} {
+		if step = m * p; step >= raw {
+			break
+		}
+	}
+	return math.Ceil(v/step-1e-9) * step, step
+}
+
+// axes draws both axes: y from 0 to yMax (a niceScale top) in steps of
+// yStep, x ticks at the given fractions of the width.
+func axes(b *strings.Builder, xLabel, yLabel string, yMax, yStep float64, xTicks []tick) {
 	fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#888"/>`, padL, padT+plotH, padL+plotW, padT+plotH)
 	fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#888"/>`, padL, padT, padL, padT+plotH)
-	for i := 0; i <= 4; i++ {
-		y := padT + plotH - plotH*i/4
-		fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#e5e5e5"/>`, padL+1, y, padL+plotW, y)
-		fmt.Fprintf(b, `<text x="%d" y="%d" text-anchor="end">%s</text>`, padL-6, y+4, trimFloat(yMax*float64(i)/4))
+	for v := 0.0; v <= yMax+yStep/2; v += yStep {
+		y := float64(padT+plotH) - float64(plotH)*v/yMax
+		fmt.Fprintf(b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#e5e5e5"/>`, padL+1, y, padL+plotW, y)
+		fmt.Fprintf(b, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`, padL-6, y+4, trimFloat(v))
 	}
-	for i, t := range xTicks {
-		x := padL + plotW*i/max(len(xTicks)-1, 1)
-		fmt.Fprintf(b, `<text x="%d" y="%d" text-anchor="middle">%s</text>`, x, padT+plotH+16, template.HTMLEscapeString(t))
+	for _, t := range xTicks {
+		x := float64(padL) + float64(plotW)*t.at
+		anchor := "middle"
+		if t.at > 0.97 {
+			anchor = "end" // the last label stays inside the chart
+		}
+		fmt.Fprintf(b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#888"/>`, x, padT+plotH, x, padT+plotH+4)
+		fmt.Fprintf(b, `<text x="%.1f" y="%d" text-anchor="%s">%s</text>`, x, padT+plotH+18, anchor, template.HTMLEscapeString(t.label))
 	}
 	fmt.Fprintf(b, `<text x="%d" y="%d" text-anchor="middle">%s</text>`, padL+plotW/2, svgH-8, template.HTMLEscapeString(xLabel))
 	fmt.Fprintf(b, `<text x="14" y="%d" transform="rotate(-90 14 %d)" text-anchor="middle">%s</text>`, padT+plotH/2, padT+plotH/2, template.HTMLEscapeString(yLabel))
 }
 
+// tick is an x-axis label at a fraction of the plot's width.
+type tick struct {
+	at    float64
+	label string
+}
+
+// roundTicks labels 0..max at round steps, placed by scale (the value at
+// the plot's right edge).
+func roundTicks(maxV, scale float64, unit string) []tick {
+	_, step := niceScale(maxV)
+	var ts []tick
+	for v := 0.0; v <= maxV+step*1e-9; v += step {
+		ts = append(ts, tick{v / scale, trimFloat(v) + unit})
+	}
+	return ts
+}
+
 func trimFloat(v float64) string {
-	s := fmt.Sprintf("%.1f", v)
-	return strings.TrimSuffix(s, ".0")
+	s := fmt.Sprintf("%.2f", v)
+	return strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
 }
 
 func legend(b *strings.Builder) {
-	fmt.Fprintf(b, `<rect x="%d" y="8" width="10" height="10" fill="%s"/><text x="%d" y="17">TCP</text>`, svgW-150, colTCP, svgW-136)
-	fmt.Fprintf(b, `<rect x="%d" y="8" width="10" height="10" fill="%s"/><text x="%d" y="17">UDP</text>`, svgW-95, colUDP, svgW-81)
+	fmt.Fprintf(b, `<rect x="%d" y="6" width="12" height="12" fill="%s"/><text x="%d" y="17">TCP</text>`, svgW-150, colTCP, svgW-134)
+	fmt.Fprintf(b, `<rect x="%d" y="6" width="12" height="12" fill="%s"/><text x="%d" y="17">UDP</text>`, svgW-85, colUDP, svgW-69)
 }
 
 func timelineSVG(res compare.Result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="latency by message">`, svgW, svgH, svgW, svgH)
 	n := max(len(res.TCP.LatencyByMsg), len(res.UDP.LatencyByMsg), 1)
-	yMax := max(res.TCP.LatencyMS.Max, res.UDP.LatencyMS.Max, 1) * 1.05
-	ticks := make([]string, 5)
-	for i := range ticks {
-		ticks[i] = fmt.Sprint((n - 1) * i / 4)
-	}
-	axes(&b, "message number", "latency (ms)", yMax, ticks)
+	yMax, yStep := niceScale(max(res.TCP.LatencyMS.Max, res.UDP.LatencyMS.Max))
+	axes(&b, "message number", "latency (ms)", yMax, yStep, roundTicks(float64(n-1), float64(max(n-1, 1)), ""))
 	x := func(i int) float64 { return padL + float64(plotW)*float64(i)/float64(max(n-1, 1)) }
 	y := func(v float64) float64 { return padT + float64(plotH)*(1-v/yMax) }
 	line := func(s compare.Side, col string) {
@@ -160,18 +198,15 @@ func histogramSVG(res compare.Result) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="latency distribution">`, svgW, svgH, svgW, svgH)
-	ticks := make([]string, 5)
-	for i := range ticks {
-		ticks[i] = trimFloat(edges[bins*i/4]) + " ms"
-	}
-	axes(&b, "latency (ms)", "messages", float64(most), ticks)
+	yMax, yStep := niceScale(float64(most))
+	axes(&b, "latency (ms)", "messages", yMax, yStep, roundTicks(edges[bins], edges[bins], " ms"))
 	bw := float64(plotW) / bins
 	for i := range tcp {
 		for k, c := range []struct {
 			n   int
 			col string
 		}{{tcp[i], colTCP}, {udp[i], colUDP}} {
-			h := float64(plotH) * float64(c.n) / float64(most)
+			h := float64(plotH) * float64(c.n) / yMax
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s: %d</title></rect>`,
 				padL+bw*float64(i)+bw*float64(k)/2+1, float64(padT+plotH)-h, bw/2-2, h, c.col, []string{"TCP", "UDP"}[k], c.n)
 		}

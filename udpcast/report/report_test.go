@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ func TestTerminal(t *testing.T) {
 	var b bytes.Buffer
 	report.Terminal(&b, sample(), report.TermOptions{Width: 80})
 	out := b.String()
-	for _, want := range []string{"TCP", "UDP", "delivered", "100.00% (200/200)", "99.50% (199/200)", "head-of-line blocking", "1.20 ms/msg", "latency distribution", "latency over the stream", "×", "note: UDP-only"} {
+	for _, want := range []string{"TCP", "UDP", "delivered", "100.00% (200/200)", "99.50% (199/200)", "head-of-line blocking", "1 waited, mean 1.20 ms, max 237.0 ms", "behind an earlier message still missing", "latency distribution", "█ TCP", "░ UDP", "latency over the stream", "×", "1 lost", "note: UDP-only"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("terminal output lacks %q:\n%s", want, out)
 		}
@@ -49,8 +50,40 @@ func TestTerminal(t *testing.T) {
 		t.Error("colour codes without Color")
 	}
 	for _, line := range strings.Split(out, "\n") {
-		if n := len([]rune(line)); n > 100 {
+		if n := len([]rune(line)); n > 80 {
 			t.Errorf("line of %d columns: %q", n, line)
+		}
+	}
+}
+
+// TestTerminalChartsWithoutColour: without colour the two series differ by
+// glyph, each bar shows its count, and a loss does not blank the UDP
+// sparkline (it is marked on a row of its own).
+func TestTerminalChartsWithoutColour(t *testing.T) {
+	var b bytes.Buffer
+	report.Terminal(&b, sample(), report.TermOptions{Width: 80})
+	lines := strings.Split(b.String(), "\n")
+	bars := 0
+	for _, l := range lines {
+		if strings.Contains(l, " ms │") && strings.Contains(l, "█") {
+			f := strings.Fields(l)
+			if _, err := strconv.Atoi(f[len(f)-1]); err != nil {
+				t.Errorf("bar row without a count: %q", l)
+			}
+			bars++
+		}
+	}
+	if bars == 0 {
+		t.Error("no TCP bars drawn")
+	}
+	for i, l := range lines {
+		if strings.HasPrefix(l, "UDP │") {
+			if strings.Contains(l, "×") || strings.Contains(l, " ") && strings.TrimSpace(strings.TrimPrefix(l, "UDP │")) != strings.TrimPrefix(l, "UDP │") {
+				t.Errorf("the UDP sparkline has a hole or a loss mark in it: %q", l)
+			}
+			if i+1 >= len(lines) || !strings.Contains(lines[i+1], "×") {
+				t.Errorf("no loss row under the UDP sparkline")
+			}
 		}
 	}
 }
@@ -74,5 +107,41 @@ func TestHTMLSelfContained(t *testing.T) {
 	}
 	if c := strings.Count(page, "<svg"); c != 2 {
 		t.Errorf("%d SVG charts, want 2", c)
+	}
+}
+
+// TestHTMLRoundTicksAndNarrow: the y axes are labelled at round steps, and
+// the page fits a narrow screen (charts scale to the width, table cells
+// wrap). Screenshots at 400 px were checked by eye with headless Chromium.
+func TestHTMLRoundTicksAndNarrow(t *testing.T) {
+	var b bytes.Buffer
+	if err := report.HTML(&b, sample()); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, want := range []string{"width: 100%; height: auto", "overflow-wrap: anywhere", "Head-of-line blocking: the time"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	for _, svg := range strings.Split(page, "<svg")[1:] {
+		var ys []float64
+		for _, m := range regexp.MustCompile(`text-anchor="end">([0-9.]+)<`).FindAllStringSubmatch(svg, -1) {
+			v, _ := strconv.ParseFloat(m[1], 64)
+			ys = append(ys, v)
+		}
+		if len(ys) < 3 {
+			t.Fatalf("y axis labels %v", ys)
+		}
+		step := ys[1] - ys[0]
+		mant := step / math.Pow(10, math.Floor(math.Log10(step)))
+		if math.Abs(mant-1) > 1e-9 && math.Abs(mant-2) > 1e-9 && math.Abs(mant-2.5) > 1e-9 && math.Abs(mant-5) > 1e-9 {
+			t.Errorf("y ticks %v: step %v is not round", ys, step)
+		}
+		for i := 1; i < len(ys); i++ {
+			if math.Abs(ys[i]-ys[i-1]-step) > 1e-9 {
+				t.Errorf("y ticks %v are not evenly spaced", ys)
+			}
+		}
 	}
 }

@@ -57,6 +57,7 @@ func Terminal(w io.Writer, res compare.Result, o TermOptions) {
 	for _, r := range rs {
 		fmt.Fprintf(w, "%-*s  %-*s  %s\n", wn, r.name, wt, r.tcp, r.udp)
 	}
+	fmt.Fprintln(w, paint(c, ansiDim, wrap(compare.HOLDefinition+".", o.Width)))
 	fmt.Fprintln(w)
 	latencyChart(w, res, o)
 	fmt.Fprintln(w)
@@ -79,12 +80,13 @@ func latencyChart(w io.Writer, res compare.Result, o TermOptions) {
 		}
 		return fmt.Sprintf("%7.1f ms", edges[i])
 	}
-	barW := max((o.Width-24)/2, 8)
-	fmt.Fprintln(w, "latency distribution (messages per bin; "+paint(c, ansiTCP, "█ TCP")+" "+paint(c, ansiUDP, "█ UDP")+")")
+	barW := max((o.Width-38)/2, 8)
+	fmt.Fprintln(w, "latency distribution (messages per bin; "+paint(c, ansiTCP, "█ TCP")+" "+paint(c, ansiUDP, "░ UDP")+")")
 	for i := range tcp {
 		tb := strings.Repeat("█", int(math.Ceil(float64(tcp[i])*float64(barW)/float64(most))))
-		ub := strings.Repeat("█", int(math.Ceil(float64(udp[i])*float64(barW)/float64(most))))
-		fmt.Fprintf(w, "%s │%s %s\n", label(i), paint(c, ansiTCP, fmt.Sprintf("%-*s", barW, tb)), paint(c, ansiUDP, ub))
+		ub := strings.Repeat("░", int(math.Ceil(float64(udp[i])*float64(barW)/float64(most))))
+		fmt.Fprintf(w, "%s │%s %6d │%s %6d\n", label(i), paint(c, ansiTCP, fmt.Sprintf("%-*s", barW, tb)), tcp[i],
+			paint(c, ansiUDP, fmt.Sprintf("%-*s", barW, ub)), udp[i])
 	}
 }
 
@@ -96,32 +98,69 @@ func timeline(w io.Writer, res compare.Result, o TermOptions) {
 	cols := min(o.Width-8, 72)
 	top := max(res.TCP.LatencyMS.Max, res.UDP.LatencyMS.Max, 1e-9)
 	levels := []rune(" ▁▂▃▄▅▆▇█")
-	line := func(s compare.Side) string {
+	// line returns the sparkline of the delivered messages and a row with
+	// × under each column that lost one, so losses never hide latencies.
+	line := func(s compare.Side) (string, string, int) {
 		n := len(s.LatencyByMsg)
 		if n == 0 {
-			return ""
+			return "", "", 0
 		}
 		cols := min(cols, n)
-		var b strings.Builder
+		var b, l strings.Builder
+		losses := 0
 		for col := range cols {
 			lo, hi := col*n/cols, (col+1)*n/cols
-			worst, lost := 0.0, false
+			worst, lost, got := 0.0, false, false
 			for _, v := range s.LatencyByMsg[lo:hi] {
 				if math.IsNaN(v) {
 					lost = true
+					losses++
 					continue
 				}
-				worst = max(worst, v)
+				worst, got = max(worst, v), true
+			}
+			switch {
+			case got:
+				b.WriteRune(levels[max(min(int(math.Ceil(worst/top*8)), 8), 1)])
+			default:
+				b.WriteRune(' ')
 			}
 			if lost {
-				b.WriteString(paint(c, ansiLost, "×"))
-				continue
+				l.WriteRune('×')
+			} else {
+				l.WriteRune(' ')
 			}
-			b.WriteRune(levels[min(int(math.Ceil(worst/top*8)), 8)])
 		}
-		return b.String()
+		return b.String(), strings.TrimRight(l.String(), " "), losses
 	}
-	fmt.Fprintf(w, "latency over the stream (worst per column, full height = %.1f ms, × = a loss)\n", top)
-	fmt.Fprintf(w, "%s │%s\n", paint(c, ansiTCP, "TCP"), paint(c, ansiTCP, line(res.TCP)))
-	fmt.Fprintf(w, "%s │%s\n", paint(c, ansiUDP, "UDP"), paint(c, ansiUDP, line(res.UDP)))
+	fmt.Fprintf(w, "latency over the stream (worst per column, top = %.1f ms)\n", top)
+	fmt.Fprintln(w, "× below a column: a message lost there")
+	for _, sd := range []struct {
+		name, code string
+		side       compare.Side
+	}{{"TCP", ansiTCP, res.TCP}, {"UDP", ansiUDP, res.UDP}} {
+		spark, lost, n := line(sd.side)
+		fmt.Fprintf(w, "%s │%s\n", paint(c, sd.code, sd.name), paint(c, sd.code, spark))
+		if n > 0 {
+			fmt.Fprintf(w, "    │%s  %s\n", paint(c, ansiLost, lost), paint(c, ansiDim, fmt.Sprintf("%d lost", n)))
+		}
+	}
+}
+
+// wrap breaks s into lines of at most width columns at spaces.
+func wrap(s string, width int) string {
+	var b strings.Builder
+	n := 0
+	for i, word := range strings.Fields(s) {
+		if i > 0 && n+1+len([]rune(word)) > width {
+			b.WriteByte('\n')
+			n = 0
+		} else if i > 0 {
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(word)
+		n += len([]rune(word))
+	}
+	return b.String()
 }
