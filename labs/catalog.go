@@ -30,7 +30,7 @@ func Catalog() Book {
 				"In `capture read LABDIR/handshake.pcap -v`, each TCP line shows `seq N (raw R)`: the ISN is the raw number R of the [S] (client) and of the [S.] (server).",
 				"The teardown starts at the first segment with F in its flags; count it and every segment after it on that connection. [F.] is a FIN with a piggybacked ACK: one segment.",
 			},
-			Run: runHandshake, Check: checkHandshake,
+			Run: runHandshake, Serves: true, Check: checkHandshake,
 		},
 		{
 			Number: 2, Slug: "bytestream", Title: "TCP is a byte stream: framing",
@@ -41,7 +41,7 @@ func Catalog() Book {
 				"Each frame is 4 bytes of length (big-endian), then that many bytes: `three` has five letters, so its length bytes are \\x00\\x00\\x00\\x05.",
 				"Run exactly: wiredojo tcp send --to 127.0.0.1:7072 --write '\\x00\\x00\\x00\\x03one' --write '\\x00\\x00\\x00\\x03two' --write '\\x00\\x00\\x00\\x05three'",
 			},
-			Run: runByteStream, Check: checkByteStream,
+			Run: runByteStream, Serves: true, Check: checkByteStream,
 		},
 		{
 			Number: 3, Slug: "events", Title: "Bidirectional events and acknowledgements",
@@ -52,7 +52,7 @@ func Catalog() Book {
 				"`--ack` makes `chat emit` wait for the reply and print it.",
 				"The `echo` handler answers with its arguments: the ack of '\"ping\"' is \"ping\".",
 			},
-			Run: runEvents, Check: checkEvents,
+			Run: runEvents, Serves: true, Check: checkEvents,
 		},
 		{
 			Number: 4, Slug: "websocket", Title: "WebSocket by hand",
@@ -63,7 +63,7 @@ func Catalog() Book {
 				"For the key dGhlIHNhbXBsZSBub25jZQ== the RFC gives the answer as an example (RFC 6455, section 1.3).",
 				"In the hex dump of your frame (client port -> 7074), after 81 85 come the 4 bytes of the masking key; `ws dial` prints the close code as `closed: CODE`.",
 			},
-			Run: runWebSocket, Check: checkWebSocket,
+			Run: runWebSocket, Serves: true, Check: checkWebSocket,
 		},
 		{
 			Number: 5, Slug: "queues", Title: "Missed events and queues",
@@ -74,7 +74,7 @@ func Catalog() Book {
 				"Durable events are redelivered until `chat listen` acknowledges them; it does so by itself.",
 				"Plain events sent while you were away are gone: that is the point of the lab.",
 			},
-			Run: runQueues, Check: checkQueues,
+			Run: runQueues, Serves: true, Check: checkQueues,
 		},
 		{
 			Number: 6, Slug: "rooms", Title: "Rooms and namespaces",
@@ -85,7 +85,7 @@ func Catalog() Book {
 				"A room is created when its first member joins and deleted when its last member leaves.",
 				"Stop the listeners (Ctrl-C) before checking, so `leave-room` and `delete-room` appear in the log.",
 			},
-			Run: runRooms, Check: checkRooms,
+			Run: runRooms, Serves: true, Check: checkRooms,
 		},
 		{
 			Number: 7, Slug: "many-servers", Title: "Many servers: two nodes and Redis",
@@ -96,7 +96,7 @@ func Catalog() Book {
 				"Start the listener on node 2 before emitting on node 1.",
 				"Check that `lab run 7` is still running: it owns Redis and both nodes.",
 			},
-			Run: runManyServers, Check: checkManyServers,
+			Run: runManyServers, Serves: true, Check: checkManyServers,
 		},
 		{
 			Number: 8, Slug: "tcp-vs-udp", Title: "TCP versus UDP under loss",

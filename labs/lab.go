@@ -21,10 +21,12 @@ type Lab struct {
 	Goal   string   // one line, shown by `lab list`
 	Text   string   // the lab's text, a small Markdown subset (see Render)
 	Hints  []string // in tiers: the first is gentle, the last gives it away
-	// Run sets up what the lab needs, prints every command it runs on
-	// env.Out, and blocks until ctx is done; it cleans up before it returns.
-	// Nil means the lab needs no set-up.
-	Run func(ctx context.Context, env *Env) error
+	// Run sets up what the lab needs and prints every command it runs on
+	// env.Out. When Serves, it blocks until ctx is done (or a program it
+	// started dies) and cleans up before it returns; else it returns once
+	// the set-up is in place (files written). Nil means no set-up.
+	Run    func(ctx context.Context, env *Env) error
+	Serves bool
 	// Check verifies the learner's work from real evidence.
 	Check func(ctx context.Context, env *Env) Result
 }
@@ -35,6 +37,9 @@ type Env struct {
 	Dir  string    // the lab's folder; evidence files go here
 	Out  io.Writer // progress and the commands being run
 	Self string    // how to invoke wiredojo in printed commands
+	// Via is a command prefix the set-up's programs are started through
+	// (e.g. a sandbox that gives them a network namespace); empty: directly.
+	Via []string
 	// Addrs replaces a lab's default listening addresses (tests use free
 	// ports); a default that is not a key stays as it is.
 	Addrs map[string]string

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -29,7 +30,8 @@ type proc struct {
 // folder when logName is set, else to env.Out.
 func (e *Env) start(logName string, args ...string) (*proc, error) {
 	fmt.Fprintf(e.Out, "$ wiredojo %s\n", quoteArgs(args))
-	cmd := exec.Command(e.Self, args...)
+	argv := append(append(append([]string{}, e.Via...), e.Self), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "NO_COLOR=1")
 	p := &proc{cmd: cmd, done: make(chan struct{})}
 	var out io.Writer = e.Out
@@ -58,6 +60,42 @@ func (p *proc) exited(d time.Duration) (bool, error) {
 		return true, p.err
 	case <-time.After(d):
 		return false, nil
+	}
+}
+
+// ready waits until the program serves c.listen (or, without one, has
+// stayed up for c.settle), so that "ready" is true when the lab says it.
+func (p *proc) ready(ctx context.Context, c command) error {
+	early := func() error {
+		err := p.err
+		if err == nil {
+			err = errors.New("it exited")
+		}
+		return fmt.Errorf("stopped at once (%v): is the port in use, or another lab running?", err)
+	}
+	if c.listen == "" {
+		if gone, _ := p.exited(c.settle); gone {
+			return early()
+		}
+		return nil
+	}
+	deadline := time.After(30 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if conn, err := net.DialTimeout("tcp", c.listen, time.Second); err == nil {
+			conn.Close()
+			return nil
+		}
+		select {
+		case <-p.done:
+			return early()
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline:
+			return fmt.Errorf("does not answer on %s after 30 s", c.listen)
+		case <-tick.C:
+		}
 	}
 }
 
@@ -97,11 +135,8 @@ func (e *Env) runAll(ctx context.Context, cmds []command) error {
 			return err
 		}
 		started = append(started, p)
-		if gone, err := p.exited(c.settle); gone {
-			if err == nil {
-				err = errors.New("it exited")
-			}
-			return fmt.Errorf("wiredojo %s stopped at once (%v): is the port in use, or another lab running?", quoteArgs(c.args), err)
+		if err := p.ready(ctx, c); err != nil {
+			return fmt.Errorf("wiredojo %s %w", quoteArgs(c.args), err)
 		}
 	}
 	fmt.Fprintln(e.Out, "ready; follow the lab's steps in another terminal (Ctrl-C here stops it)")
@@ -134,11 +169,18 @@ func (e *Env) runAll(ctx context.Context, cmds []command) error {
 type command struct {
 	args   []string
 	log    string        // file in the lab folder for its output ("" = terminal)
-	settle time.Duration // how long it must stay up to count as started
+	settle time.Duration // without listen: how long it must stay up to count as started
+	listen string        // the address it serves once started (its --addr)
 }
 
 func cmd(log string, args ...string) command {
-	return command{args: args, log: log, settle: 300 * time.Millisecond}
+	c := command{args: args, log: log, settle: 300 * time.Millisecond}
+	for i, a := range args[:max(len(args)-1, 0)] {
+		if a == "--addr" {
+			c.listen = args[i+1]
+		}
+	}
+	return c
 }
 
 func quoteArgs(args []string) string {

@@ -42,7 +42,10 @@ func labCommand() *cli.Command {
 		Name:  "lab",
 		Usage: "exercises to run from the terminal, each with a check",
 		Description: "Work through a lab with: lab show N (read it), lab run N (set it up),\n" +
-			"lab hint N (one more hint each time), lab check N (verify your work).\n" +
+			"lab hint N (one more hint each time), lab check N (verify your work), lab reset N (start over).\n" +
+			"Each lab's text is a list of commands to run as written; LABDIR is the lab's folder, and a\n" +
+			"<PLACEHOLDER> is what you found. Blocks that start with \"# terminal N\" run in a terminal of\n" +
+			"their own, left running until a later block says Ctrl-C.\n" +
 			"Progress is kept in $XDG_STATE_HOME/wiredojo (default ~/.local/state/wiredojo).",
 		Subcommands: []*cli.Command{
 			{
@@ -89,6 +92,10 @@ func labCommand() *cli.Command {
 					if l.Run == nil {
 						fmt.Fprintf(c.App.Writer, "Lab %d needs no set-up: follow `wiredojo lab show %d`.\n", l.Number, l.Number)
 						return nil
+					}
+					if !l.Serves {
+						fmt.Fprintf(c.App.Writer, "%s lab %d (%s) in %s\n", styleOK.Sprint("setting up"), l.Number, l.Title, env.Dir)
+						return l.Run(c.Context, env)
 					}
 					fmt.Fprintf(c.App.Writer, "%s lab %d (%s); lab folder %s; Ctrl-C to stop and clean up\n", styleOK.Sprint("running"), l.Number, l.Title, env.Dir)
 					return l.Run(c.Context, env)
