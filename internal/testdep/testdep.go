@@ -81,3 +81,17 @@ func NodeDir(t testing.TB, packages ...string) string {
 	}
 	return dir
 }
+
+// DebianPython returns Debian's python3 (/usr/bin/python3, whatever python3
+// comes first on PATH) when it can import module, or stops the test (as
+// Missing does) naming the Debian packages to install. Scripts run with it
+// should get -I, so that a directory of the test's named like the module
+// does not shadow it.
+func DebianPython(t testing.TB, module, packages string) string {
+	t.Helper()
+	const py = "/usr/bin/python3"
+	if err := exec.Command(py, "-I", "-c", "import "+module).Run(); err != nil {
+		Missing(t, "Debian's python3 module "+module+" (apt-get install "+packages+"; make test does it)")
+	}
+	return py
+}

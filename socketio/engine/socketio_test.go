@@ -121,20 +121,9 @@ func TestSocketIOClient(t *testing.T) {
 	}
 }
 
-// pythonSocketIO returns Debian's python3 with python3-socketio, or stops
-// the test.
-func pythonSocketIO(t *testing.T) string {
-	t.Helper()
-	const py = "/usr/bin/python3"
-	if err := exec.Command(py, "-I", "-c", "import socketio").Run(); err != nil {
-		testdep.Missing(t, "Debian's python3-socketio (apt-get install python3-socketio python3-websocket python3-requests; make test does it)")
-	}
-	return py
-}
-
 func TestPythonSocketIOClient(t *testing.T) {
 	t.Parallel()
-	py := pythonSocketIO(t)
+	py := testdep.DebianPython(t, "socketio", pythonPackages)
 	srv := engine.NewServer(engine.Options{}, sioEcho)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() {
@@ -157,3 +146,6 @@ func TestPythonSocketIOClient(t *testing.T) {
 		})
 	}
 }
+
+// pythonPackages are the Debian packages of the python-socketio client.
+const pythonPackages = "python3-socketio python3-websocket python3-requests"

@@ -1,0 +1,46 @@
+package sio
+
+import (
+	"net/http"
+
+	"github.com/wiredojo/wiredojo/socketio/engine"
+	"github.com/wiredojo/wiredojo/tcpchat"
+)
+
+// Path is where a chat server serves Socket.IO, the clients' default.
+const Path = "/socket.io/"
+
+// Options configure the Socket.IO transport; Engine holds the Engine.IO
+// options (ping interval and timeout, maxPayload, CORS origins, ...).
+type Options struct {
+	Engine engine.Options
+	// Recovery sends the chat session id as the Socket.IO pid in each
+	// CONNECT answer, so that clients reconnect with it: set it when the
+	// chat server recovers sessions (tcpchat.Options.RecoveryStore).
+	Recovery bool
+}
+
+// Server serves Socket.IO clients on a chat server: an http.Handler for
+// Path on the chat server's port. Each Engine.IO session becomes one
+// connection of the chat server, as a framed-TCP or WebSocket client's
+// would.
+type Server struct {
+	eng *engine.Server
+}
+
+// New returns the Socket.IO transport of chat; mount it with
+// chat.HandleHTTP(sio.Path, s). Close it when the chat server is closed.
+func New(chat *tcpchat.Server, opts Options) *Server {
+	eng := engine.NewServer(opts.Engine, func(s *engine.Session) {
+		t := newTransport(s)
+		t.recovery = opts.Recovery
+		chat.ServeTransport(t)
+	})
+	return &Server{eng: eng}
+}
+
+// ServeHTTP serves the Engine.IO requests.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.eng.ServeHTTP(w, r) }
+
+// Close ends every Socket.IO session and waits for their goroutines.
+func (s *Server) Close() error { return s.eng.Close() }

@@ -1,0 +1,260 @@
+package sio
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wiredojo/wiredojo/internal/testdep"
+	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/chattest"
+	"github.com/wiredojo/wiredojo/tcpchat/store"
+)
+
+// wait bounds every wait of these tests.
+const wait = 20 * time.Second
+
+// chatWithSocketIO starts a chat server with the Socket.IO transport: "/"
+// has "slow" (never acks) and "ask" (asks the client "question" with an
+// ack and a 500 ms timeout, emits "answer" with the answer or "timeout"),
+// "/chat" the built-ins and a middleware refusing the name "intruder".
+// Connection state recovery is on (a memory store), the token is "tok".
+func chatWithSocketIO(t *testing.T) (srv *tcpchat.Server, sio *Server, st store.Store, addr string) {
+	t.Helper()
+	st = store.NewMemory(store.Options{})
+	srv = tcpchat.NewServer(tcpchat.Options{Token: "tok", Store: st, RecoveryStore: st})
+	var asks sync.WaitGroup
+	t.Cleanup(asks.Wait)
+	main := srv.Of("/")
+	main.On("slow", func(*tcpchat.Event) {})
+	main.On("ask", func(e *tcpchat.Event) {
+		s, arg := e.Socket, append(json.RawMessage(nil), e.Arg(0)...)
+		asks.Add(1)
+		go func() {
+			defer asks.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+			defer cancel()
+			var x any
+			json.Unmarshal(arg, &x)
+			ans, err := s.EmitWithAck(ctx, "question", x)
+			if err != nil {
+				s.Emit("answer", "timeout")
+				return
+			}
+			s.EmitRaw("answer", ans)
+		}()
+	})
+	chat := srv.Of("/chat")
+	chat.Use(func(s *tcpchat.Socket, auth json.RawMessage) error {
+		var a struct{ Name string }
+		json.Unmarshal(auth, &a)
+		if a.Name == "intruder" {
+			return errors.New("intruders are refused")
+		}
+		return nil
+	})
+	tcpchat.InstallBuiltins(chat)
+	sio = New(srv, Options{Recovery: true})
+	srv.HandleHTTP(Path, sio)
+	t.Cleanup(func() { sio.Close() })
+	addr = chattest.NewServer(t, srv)
+	return srv, sio, st, addr
+}
+
+// scenario runs a client program that prints "STEP <name> [data]" lines
+// and reads a line from stdin where the test must act; it returns a
+// function that waits for a step (and returns its data) and one that
+// writes a line to the program.
+func scenario(t *testing.T, name string, args ...string) (next func(step string) string, say func(string)) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*wait)
+	cmd := exec.CommandContext(ctx, name, args...)
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	lines := make(chan string, 64)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	var log []string
+	t.Cleanup(func() {
+		stdin.Close()
+		cmd.Process.Kill()
+		for range lines {
+		}
+		wg.Wait()
+		cmd.Wait()
+		cancel()
+	})
+	next = func(step string) string {
+		t.Helper()
+		timeout := time.After(wait)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("%s ended before step %q:\n%s", name, step, strings.Join(log, "\n"))
+				}
+				log = append(log, l)
+				if step == "OK" && l == "OK" {
+					return ""
+				}
+				if rest, ok := strings.CutPrefix(l, "STEP "+step); ok {
+					return strings.TrimSpace(rest)
+				}
+				if strings.HasPrefix(l, "FAIL") || l == "OK" {
+					t.Fatalf("waiting for step %q, %s said:\n%s", step, name, strings.Join(log, "\n"))
+				}
+			case <-timeout:
+				t.Fatalf("%s did not reach step %q in %v:\n%s", name, step, wait, strings.Join(log, "\n"))
+			}
+		}
+	}
+	say = func(l string) { io.WriteString(stdin, l+"\n") }
+	return next, say
+}
+
+// lobbyMember is a framed-TCP client of /chat named "tcp" in room lobby.
+func lobbyMember(t *testing.T, addr string) (*tcpchat.ClientSocket, <-chan chattest.Received) {
+	t.Helper()
+	tcp := chattest.Dial(t, addr, tcpchat.ClientOptions{Token: "tok"})
+	var rec <-chan chattest.Received
+	sock := chattest.Connect(t, tcp, "/chat", map[string]string{"name": "tcp"}, func(s *tcpchat.ClientSocket) { rec = chattest.Record(s) })
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if _, err := sock.EmitWithAck(ctx, tcpchat.EventJoin, "lobby"); err != nil {
+		t.Fatal(err)
+	}
+	return sock, rec
+}
+
+// TestSocketIOClient runs the official socket.io-client through the whole
+// scenario of sio-chat.js on each transport, with a framed-TCP member of
+// the same room.
+func TestSocketIOClient(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{"polling", "websocket", "upgrade"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			srv, sio, st, addr := chatWithSocketIO(t)
+			sock, rec := lobbyMember(t, addr)
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			dir := testdep.NodeDir(t, "socket.io-client")
+			next, say := scenario(t, "node", filepath.Join(dir, "sio-chat.js"), "http://"+addr, mode)
+			next("connected")
+			next("refusals")
+			next("echo")
+			next("acks")
+			next("joined")
+			if _, err := sock.EmitWithAck(ctx, tcpchat.EventMessage, "hello from tcp"); err != nil {
+				t.Fatal(err)
+			}
+			say("said")
+			next("said")
+			hears(t, rec, "sio", "hello from sio")
+			say("heard")
+
+			sid := next("engine")
+			s := sio.eng.Session(sid)
+			if s == nil {
+				t.Fatalf("no Engine.IO session %q", sid)
+			}
+			s.Close()
+			next("dropped")
+			// The chat connection must be gone (its session saved) before
+			// the message it is to miss.
+			for deadline := time.Now().Add(wait); srv.Connections() > 1; time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d chat connections, want 1 after the drop", srv.Connections())
+				}
+			}
+			if _, err := sock.EmitWithAck(ctx, tcpchat.EventMessage, "while you were away"); err != nil {
+				t.Fatal(err)
+			}
+			say("reconnect")
+			next("recovered")
+			hears(t, rec, "sio", "back again")
+
+			next("durable-ready")
+			req := tcpchat.DurableRequest{To: []string{"sio-durable"}, Event: "note", Args: json.RawMessage(`["kept"]`)}
+			if ack, err := sock.EmitWithAck(ctx, tcpchat.EventDurable, req); err != nil || strings.Contains(string(ack), "error") {
+				t.Fatalf("durable emit: %s %v", ack, err)
+			}
+			next("durable-acked")
+			for deadline := time.Now().Add(wait); ; time.Sleep(10 * time.Millisecond) {
+				left, err := st.Pending(ctx, "sio-durable", 0, 10, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(left) == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%d durable events still queued after the Socket.IO ack", len(left))
+				}
+			}
+			say("durable-done")
+			next("OK")
+		})
+	}
+}
+
+func hears(t *testing.T, rec <-chan chattest.Received, who, text string) {
+	t.Helper()
+	r := chattest.Next(t, rec)
+	var args []tcpchat.ChatMessage
+	if r.Name != tcpchat.EventMessage || json.Unmarshal([]byte(r.Args), &args) != nil || len(args) != 1 || args[0].From != who || args[0].Text != text {
+		t.Fatalf("got %s %s, want a message %q from %s", r.Name, r.Args, text, who)
+	}
+}
+
+// TestPythonSocketIOClient runs Debian's python3-socketio client against
+// the chat: built-ins, binary, a room shared with a framed-TCP client.
+func TestPythonSocketIOClient(t *testing.T) {
+	t.Parallel()
+	py := testdep.DebianPython(t, "socketio", "python3-socketio python3-websocket python3-requests")
+	script, err := filepath.Abs("../../testdata/python/sio_chat.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, transport := range []string{"polling", "websocket"} {
+		t.Run(transport, func(t *testing.T) {
+			t.Parallel()
+			_, _, _, addr := chatWithSocketIO(t)
+			sock, rec := lobbyMember(t, addr)
+			next, say := scenario(t, py, "-I", script, "http://"+addr, transport)
+			next("joined")
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			if _, err := sock.EmitWithAck(ctx, tcpchat.EventMessage, "hello from tcp"); err != nil {
+				t.Fatal(err)
+			}
+			say("said")
+			next("said")
+			hears(t, rec, "py", "hello from python")
+			say("heard")
+			next("OK")
+		})
+	}
+}

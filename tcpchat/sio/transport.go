@@ -1,0 +1,450 @@
+package sio
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/wiredojo/wiredojo/socketio"
+	"github.com/wiredojo/wiredojo/socketio/engine"
+	"github.com/wiredojo/wiredojo/socketio/engineio"
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
+)
+
+// durableAckBase is the first ack id the transport gives to durable
+// events it forwards: above every id the chat server allocates (32 bits),
+// below the largest a Socket.IO client keeps exactly.
+const durableAckBase = 1 << 32
+
+// maxDurableInFlight bounds the durable events awaiting a Socket.IO ack on
+// one connection; beyond it they go without an ack id (and stay queued).
+const maxDurableInFlight = 1024
+
+// ErrProtocol is the reason a Socket.IO client's connection ended when it
+// sent a packet the transport cannot map (a malformed packet, an
+// attachment nobody announced, an ack id beyond 32 bits).
+var ErrProtocol = errors.New("sio: Socket.IO protocol error")
+
+// durableAck is what the client's ack of a forwarded durable event
+// answers.
+type durableAck struct {
+	ns        string
+	messageID string
+	offset    uint64
+	chatAck   bool   // the event also asked for an application ack
+	ackID     uint32 // its id
+}
+
+// transport is the tcpchat.Transport of one Engine.IO session: it turns
+// the client's Socket.IO packets into event-protocol packets for the chat
+// server, and the server's packets into Socket.IO packets.
+//
+// The chat server reads through one goroutine and writes through another;
+// ReadPacket's state (the reader's fields) belongs to the first,
+// WritePackets's (the writer's fields) to the second; mu guards the rest.
+type transport struct {
+	s *engine.Session
+
+	// reader's
+	buf        []byte        // the last payload returned
+	pending    []wire.Packet // packets decoded, still to return
+	handshaken bool          // the synthetic handshake was returned
+	binary     socketio.Packet
+	atts       [][]byte
+	timer      *time.Timer
+
+	recovery bool // send the pid
+
+	// writer's
+	session string // the chat session id, the Socket.IO pid
+	text    []byte
+	out     []engineio.Packet
+
+	mu          sync.Mutex
+	synth       []wire.Packet         // pongs owed to the server's pings, getAlls; guarded by mu
+	durableID   bool                  // the handshake gave a client id; guarded by mu
+	deadline    time.Time             // read deadline; guarded by mu
+	durable     map[uint64]durableAck // forwarded durable events by ack id; guarded by mu
+	nextDurable uint64                // guarded by mu
+	connecting  []string              // namespaces asked for, not answered; guarded by mu
+	wake        chan struct{}         // (capacity 1) a pong or a deadline for the reader
+}
+
+func newTransport(s *engine.Session) *transport {
+	return &transport{s: s, wake: make(chan struct{}, 1), nextDurable: durableAckBase}
+}
+
+func (t *transport) signal() {
+	select {
+	case t.wake <- struct{}{}:
+	default:
+	}
+}
+
+// ReadPacket returns the next event-protocol packet: a pong the server is
+// owed, or the translation of the client's next Socket.IO packet.
+func (t *transport) ReadPacket() ([]byte, error) {
+	for {
+		if len(t.pending) > 0 {
+			p := t.pending[0]
+			t.pending = t.pending[1:]
+			t.buf = p.AppendTo(t.buf[:0])
+			return t.buf, nil
+		}
+		t.mu.Lock()
+		var synth wire.Packet
+		if len(t.synth) > 0 {
+			synth = t.synth[0]
+			t.synth = t.synth[1:]
+		}
+		deadline := t.deadline
+		t.mu.Unlock()
+		if synth.Type != 0 {
+			t.buf = synth.AppendTo(t.buf[:0])
+			return t.buf, nil
+		}
+		var expired <-chan time.Time
+		if !deadline.IsZero() {
+			d := time.Until(deadline)
+			if d <= 0 {
+				return nil, os.ErrDeadlineExceeded
+			}
+			if t.timer == nil {
+				t.timer = time.NewTimer(d)
+			} else {
+				t.timer.Reset(d)
+			}
+			expired = t.timer.C
+		}
+		select {
+		case m := <-t.s.Messages():
+			if err := t.receive(m); err != nil {
+				t.s.Close()
+				return nil, err
+			}
+		case <-t.wake:
+		case <-expired:
+		case <-t.s.Done():
+			select {
+			case m := <-t.s.Messages():
+				if err := t.receive(m); err != nil {
+					return nil, err
+				}
+				continue
+			default:
+			}
+			if errors.Is(t.s.Err(), engine.ErrClosed) {
+				return nil, net.ErrClosed
+			}
+			return nil, io.EOF
+		}
+		if t.timer != nil {
+			t.timer.Stop()
+		}
+	}
+}
+
+// receive turns one Engine.IO message into event-protocol packets.
+func (t *transport) receive(m engineio.Packet) error {
+	var p socketio.Packet
+	if m.Binary {
+		if len(t.atts) == t.binary.Attachments {
+			return fmt.Errorf("%w: an attachment nobody announced", ErrProtocol)
+		}
+		t.atts = append(t.atts, m.Data)
+		if len(t.atts) < t.binary.Attachments {
+			return nil
+		}
+		p = t.binary
+		data, err := inlineAttachments(p.Data, t.atts)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrProtocol, err)
+		}
+		p.Data = data
+		t.binary, t.atts = socketio.Packet{}, nil
+	} else {
+		if len(t.atts) < t.binary.Attachments {
+			return fmt.Errorf("%w: text while attachments were awaited", ErrProtocol)
+		}
+		var err error
+		if p, err = socketio.Decode(m.Data); err != nil {
+			return fmt.Errorf("%w: %v", ErrProtocol, err)
+		}
+		if p.Type.IsBinary() && p.Attachments > 0 {
+			t.binary, t.atts = p, make([][]byte, 0, p.Attachments)
+			return nil
+		}
+	}
+	return t.translate(p)
+}
+
+// translate queues the event-protocol packets for one whole Socket.IO
+// packet (attachments inlined).
+func (t *transport) translate(p socketio.Packet) error {
+	if p.HasID && p.ID > 1<<32-1 && p.Type != socketio.Ack && p.Type != socketio.BinaryAck {
+		return fmt.Errorf("%w: ack id %d beyond 32 bits", ErrProtocol, p.ID)
+	}
+	if !t.handshaken {
+		t.handshaken = true
+		h := wire.Packet{Type: wire.TypeHandshake, Version: wire.Version}
+		if p.Type == socketio.Connect && p.Data != nil {
+			var auth struct {
+				Token    string `json:"token"`
+				PID      string `json:"pid"`
+				ClientID string `json:"clientId"`
+			}
+			json.Unmarshal(p.Data, &auth) // an object: checked by Decode
+			h.Token, h.SessionID, h.ClientID = auth.Token, auth.PID, auth.ClientID
+			t.mu.Lock()
+			t.durableID = auth.ClientID != ""
+			t.mu.Unlock()
+		}
+		t.pending = append(t.pending, h)
+	}
+	ns := p.Namespace
+	switch p.Type {
+	case socketio.Connect:
+		t.mu.Lock()
+		if len(t.connecting) < 16 {
+			t.connecting = append(t.connecting, ns)
+		}
+		t.mu.Unlock()
+		t.pending = append(t.pending, wire.Packet{Type: wire.TypeConnect, Namespace: ns, Args: p.Data})
+	case socketio.Disconnect:
+		t.pending = append(t.pending, wire.Packet{Type: wire.TypeDisconnect, Namespace: ns})
+	case socketio.Event, socketio.BinaryEvent:
+		name, args, err := splitEvent(p.Data)
+		if err != nil {
+			return err
+		}
+		t.pending = append(t.pending, wire.Packet{Type: wire.TypeEvent, Namespace: ns, Event: name, Args: args, HasAck: p.HasID, AckID: uint32(p.ID)})
+	case socketio.Ack, socketio.BinaryAck:
+		if p.ID >= durableAckBase {
+			t.mu.Lock()
+			d, ok := t.durable[p.ID]
+			delete(t.durable, p.ID)
+			t.mu.Unlock()
+			if ok {
+				if d.chatAck {
+					t.pending = append(t.pending, wire.Packet{Type: wire.TypeAck, Namespace: d.ns, AckID: d.ackID, Args: p.Data})
+				}
+				t.pending = append(t.pending, wire.Packet{Type: wire.TypeReceived, Namespace: d.ns, MessageID: d.messageID, Offset: d.offset})
+			}
+			return nil
+		}
+		t.pending = append(t.pending, wire.Packet{Type: wire.TypeAck, Namespace: ns, AckID: uint32(p.ID), Args: p.Data})
+	default: // CONNECT_ERROR comes from servers only
+		return fmt.Errorf("%w: %s from a client", ErrProtocol, p.Type)
+	}
+	return nil
+}
+
+// splitEvent splits an EVENT payload into its name and the array of the
+// other arguments. A number in place of the name is taken as its text.
+func splitEvent(data []byte) (string, json.RawMessage, error) {
+	var all []json.RawMessage
+	if err := json.Unmarshal(data, &all); err != nil || len(all) == 0 {
+		return "", nil, fmt.Errorf("%w: event payload", ErrProtocol)
+	}
+	var name string
+	if err := json.Unmarshal(all[0], &name); err != nil {
+		name = string(all[0]) // a number
+	}
+	args := []byte{'['}
+	for i, a := range all[1:] {
+		if i > 0 {
+			args = append(args, ',')
+		}
+		args = append(args, a...)
+	}
+	return name, append(args, ']'), nil
+}
+
+// WritePackets translates the chat server's packets for the Socket.IO
+// client and queues them on the session.
+func (t *transport) WritePackets(payloads [][]byte) error {
+	t.out = t.out[:0]
+	t.text = t.text[:0]
+	var v wire.View
+	for _, b := range payloads {
+		if err := wire.Parse(b, &v); err != nil {
+			return err
+		}
+		if err := t.write(&v); err != nil {
+			return err
+		}
+	}
+	if len(t.out) == 0 {
+		return nil
+	}
+	// The session keeps the packets: give it copies of the text.
+	for i := range t.out {
+		if !t.out[i].Binary {
+			t.out[i].Data = append([]byte(nil), t.out[i].Data...)
+		}
+	}
+	err := t.s.Send(t.out...)
+	clear(t.out)
+	return err
+}
+
+// sio appends one Socket.IO packet (and its attachments) to t.out.
+func (t *transport) sio(p socketio.Packet, atts [][]byte) {
+	start := len(t.text)
+	t.text = p.AppendTo(t.text)
+	t.out = append(t.out, engineio.Packet{Type: engineio.Message, Data: t.text[start:len(t.text):len(t.text)]})
+	for _, a := range atts {
+		t.out = append(t.out, engineio.Packet{Type: engineio.Message, Binary: true, Data: a})
+	}
+}
+
+// answered forgets a namespace connect that got its answer.
+func (t *transport) answered(ns string) {
+	t.mu.Lock()
+	for i, n := range t.connecting {
+		if n == ns {
+			t.connecting = append(t.connecting[:i], t.connecting[i+1:]...)
+			break
+		}
+	}
+	t.mu.Unlock()
+}
+
+func (t *transport) write(v *wire.View) error {
+	ns := string(v.Namespace)
+	switch v.Type {
+	case wire.TypeWelcome:
+		t.session = string(v.SessionID)
+	case wire.TypePing:
+		t.mu.Lock()
+		if len(t.synth) < 64 {
+			t.synth = append(t.synth, wire.Packet{Type: wire.TypePong})
+		}
+		t.mu.Unlock()
+		t.signal()
+	case wire.TypeConnect:
+		t.answered(ns)
+		t.mu.Lock()
+		if t.durableID && len(t.synth) < 64 {
+			// Durable delivery starts with a getAll, as the Go client's.
+			t.synth = append(t.synth, wire.Packet{Type: wire.TypeGetAll, Namespace: ns})
+			t.signal()
+		}
+		t.mu.Unlock()
+		data := append([]byte(`{"sid":`), jsonString(string(v.SocketID))...)
+		if t.recovery && t.session != "" {
+			data = append(append(data, `,"pid":`...), jsonString(t.session)...)
+		}
+		t.sio(socketio.Packet{Type: socketio.Connect, Namespace: ns, Data: append(data, '}')}, nil)
+	case wire.TypeConnectError:
+		t.answered(ns)
+		t.sio(socketio.Packet{Type: socketio.ConnectError, Namespace: ns, Data: connectError(string(v.Reason))}, nil)
+	case wire.TypeDisconnect:
+		t.sio(socketio.Packet{Type: socketio.Disconnect, Namespace: ns}, nil)
+	case wire.TypeEvent, wire.TypeQueued:
+		p := socketio.Packet{Type: socketio.Event, Namespace: ns, ID: uint64(v.AckID), HasID: v.HasAck}
+		if v.Type == wire.TypeQueued {
+			t.mu.Lock()
+			if len(t.durable) < maxDurableInFlight {
+				if t.durable == nil {
+					t.durable = make(map[uint64]durableAck)
+				}
+				id := t.nextDurable
+				t.nextDurable++
+				t.durable[id] = durableAck{ns: ns, messageID: string(v.MessageID), offset: v.Offset, chatAck: v.HasAck, ackID: v.AckID}
+				p.ID, p.HasID = id, true
+			}
+			t.mu.Unlock()
+		}
+		data := append([]byte{'['}, jsonString(string(v.Event))...)
+		if len(v.Args) > 2 {
+			data = append(append(data, ','), v.Args[1:]...)
+		} else {
+			data = append(data, ']')
+		}
+		data, atts := extractAttachments(data)
+		if len(atts) > 0 {
+			p.Type, p.Attachments = socketio.BinaryEvent, len(atts)
+		}
+		p.Data = data
+		t.sio(p, atts)
+	case wire.TypeAck:
+		args := v.Args
+		if len(args) == 0 {
+			args = []byte("[]")
+		}
+		data, atts := extractAttachments(args)
+		p := socketio.Packet{Type: socketio.Ack, Namespace: ns, ID: uint64(v.AckID), HasID: true, Data: data}
+		if len(atts) > 0 {
+			p.Type, p.Attachments = socketio.BinaryAck, len(atts)
+		}
+		t.sio(p, atts)
+	case wire.TypeError:
+		// The chat server ends the connection after it. A refusal of the
+		// handshake (a bad token) is what a Socket.IO server says with
+		// CONNECT_ERROR for the namespaces asked for.
+		t.mu.Lock()
+		pending := t.connecting
+		t.connecting = nil
+		t.mu.Unlock()
+		for _, n := range pending {
+			t.sio(socketio.Packet{Type: socketio.ConnectError, Namespace: n, Data: connectError(string(v.Reason))}, nil)
+		}
+	}
+	return nil
+}
+
+// connectError is the payload of a CONNECT_ERROR, with the reference
+// server's words for an unknown namespace.
+func connectError(reason string) []byte {
+	if reason == "unknown namespace" {
+		reason = "Invalid namespace"
+	}
+	return append(append([]byte(`{"message":`), jsonString(reason)...), '}')
+}
+
+// jsonString returns s as a JSON string.
+func jsonString(s string) []byte {
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, `\u00`...)
+			b = append(b, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&15])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
+func (t *transport) SetReadDeadline(d time.Time) error {
+	t.mu.Lock()
+	t.deadline = d
+	t.mu.Unlock()
+	t.signal()
+	return nil
+}
+
+// SetWriteDeadline is a no-op: WritePackets only queues on the session,
+// whose own writer is bounded by the ping timeout.
+func (t *transport) SetWriteDeadline(time.Time) error { return nil }
+
+func (t *transport) Close() error { return t.s.Close() }
+
+// RemoteAddr names the client of the request that opened the session.
+func (t *transport) RemoteAddr() net.Addr { return remoteAddr(t.s.RemoteAddr()) }
+
+type remoteAddr string
+
+func (a remoteAddr) Network() string { return "socket.io" }
+func (a remoteAddr) String() string  { return string(a) }
