@@ -202,17 +202,32 @@ type Layer struct {
 	HasRel           bool
 	Flags            uint8
 	Window           uint16 // raw header value
-	PayloadLen       int    // TCP/UDP/WebSocket payload length
+	WindowSize       uint32 // calculated window: Window shifted by the scale the SYNs agreed on
+	WinScale         int8   // shift applied to Window; -1 unknown (no SYN seen), -2 no scaling
+	PayloadLen       int    // TCP/UDP/WebSocket payload length (TCP: from the IP length, even when cut)
 	Stream           int    // TCP stream index (0-based, like tshark's tcp.stream)
+	// TCP options exactly as on the wire (OptLen bytes of Opts); see
+	// TCPOptions to walk them.
+	Opts   [40]byte
+	OptLen uint8
 
 	// ICMP.
 	Type, Code uint8
 
-	// WebSocket.
-	Fin     bool
-	Opcode  uint8
-	Masked  bool
-	Payload []byte // unmasked WebSocket payload, event arguments, HTTP start line...
+	// WebSocket (the close code is Status, its reason Reason).
+	Fin        bool
+	Opcode     uint8
+	Masked     bool
+	MaskKey    [4]byte
+	Compressed bool   // RSV1 of a permessage-deflate message's first frame
+	Message    []byte // WebSocket: the whole message (joined, inflated) on its last frame
+	Payload    []byte // unmasked WebSocket payload, event arguments, HTTP start line, DNS message...
+
+	// ICMP errors: what the quoted datagram was sent to (DstIP, NextHeader,
+	// DstPort when it quotes UDP or TCP, HasQuote); Number is the echo
+	// sequence, the MTU of "need to frag"/"packet too big" or the pointer
+	// of a parameter problem. ICMPv6 neighbour discovery: target in DstIP.
+	HasQuote bool
 
 	// TLS: record content type; handshake type or -1.
 	ContentType   uint8
@@ -227,15 +242,15 @@ type Layer struct {
 	Namespace   string // wiredojo namespace
 	Kind        string // wiredojo packet kind, DNS query type
 	Response    bool   // DNS response
-	Answers     int    // DNS answer count
+	Answers     int    // DNS answer count (the records: DNSAnswers on Payload, the whole message; Code is the rcode)
 	Number      uint64 // wiredojo-udp sequence, wiredojo event id
 	TimeNanos   int64  // wiredojo-udp send timestamp (Unix ns)
 	RunID       uint64 // wiredojo-udp run id
 }
 
-// Reset clears l for reuse, keeping the capacity of its Payload.
+// Reset clears l for reuse, keeping the capacity of its Payload and Message.
 func (l *Layer) Reset() {
-	p := l.Payload[:0]
-	*l = Layer{HandshakeType: -1}
-	l.Payload = p
+	p, m := l.Payload[:0], l.Message[:0]
+	*l = Layer{HandshakeType: -1, WinScale: -1}
+	l.Payload, l.Message = p, m
 }

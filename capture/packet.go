@@ -16,6 +16,10 @@ type Packet struct {
 	Layers    []Layer
 	Notes     []Note
 	Err       string // decoding stopped early: what was wrong ("" when none)
+	// Truncated: the snapshot length cut the packet inside a layer that
+	// says it is longer (tshark's "Packet size limited during capture");
+	// the layers decode what was captured.
+	Truncated bool
 }
 
 // Note is an expert note on a packet, like Wireshark's expert info.
@@ -58,6 +62,7 @@ func (p *Packet) Reset() {
 	p.Layers = p.Layers[:0]
 	p.Notes = p.Notes[:0]
 	p.Err = ""
+	p.Truncated = false
 }
 
 // AddLayer appends a cleared layer of the given protocol and returns it. The
@@ -93,6 +98,9 @@ func (p *Packet) Clone() *Packet {
 	for i := range c.Layers {
 		if c.Layers[i].Payload != nil {
 			c.Layers[i].Payload = append([]byte(nil), c.Layers[i].Payload...)
+		}
+		if c.Layers[i].Message != nil {
+			c.Layers[i].Message = append([]byte(nil), c.Layers[i].Message...)
 		}
 	}
 	c.Notes = append([]Note(nil), p.Notes...)

@@ -2,6 +2,9 @@ package app
 
 import (
 	"bytes"
+	"compress/flate"
+	"errors"
+	"io"
 
 	"github.com/wiredojo/wiredojo/capture"
 	"github.com/wiredojo/wiredojo/framing"
@@ -19,6 +22,7 @@ const (
 	KindWebSocket
 	KindTLS
 	KindChat
+	KindDNS // DNS over TCP: messages behind a 2-byte length (port 53)
 	KindRaw // unrecognised: bytes are passed over
 )
 
@@ -33,6 +37,8 @@ func (k Kind) String() string {
 		return "TLS"
 	case KindChat:
 		return "wiredojo"
+	case KindDNS:
+		return "DNS"
 	case KindRaw:
 		return "data"
 	}
@@ -69,8 +75,65 @@ type Dir struct {
 	msg    []byte // WebSocket message being assembled from fragments
 	msgOn  bool
 	msgBig bool
+	msgZ   bool // the message being assembled is compressed (RSV1)
 	view   wire.View
 	names  interner
+	z      *inflater // permessage-deflate of this direction, nil when not negotiated
+}
+
+// inflater undoes permessage-deflate (RFC 7692) for one direction of one
+// connection. With context takeover the sender keeps its LZ77 window
+// between messages, so the last 32 KiB of what was inflated is the
+// dictionary of the next message.
+type inflater struct {
+	takeover bool
+	in       []byte
+	src      bytes.Reader
+	r        io.ReadCloser
+	out      []byte
+	hist     []byte
+}
+
+// inflate returns the message that z (one message's compressed bytes)
+// holds, valid until the next call.
+func (f *inflater) inflate(z []byte) ([]byte, bool) {
+	f.in = append(append(f.in[:0], z...), 0, 0, 0xff, 0xff)
+	f.src.Reset(f.in)
+	var dict []byte
+	if f.takeover {
+		dict = f.hist
+	}
+	if f.r == nil {
+		f.r = flate.NewReaderDict(&f.src, dict)
+	} else if err := f.r.(flate.Resetter).Reset(&f.src, dict); err != nil {
+		return nil, false
+	}
+	f.out = f.out[:0]
+	for {
+		if len(f.out) == cap(f.out) {
+			f.out = append(f.out, 0)[:len(f.out)]
+		}
+		n, err := f.r.Read(f.out[len(f.out):cap(f.out)])
+		f.out = f.out[:len(f.out)+n]
+		if len(f.out) > MaxWSMessage {
+			return nil, false
+		}
+		if err != nil {
+			// The message ends without a final block: running out of input
+			// after the flush marker is its end.
+			if !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+				return nil, false
+			}
+			break
+		}
+	}
+	if f.takeover {
+		f.hist = append(f.hist, f.out...)
+		if n := len(f.hist) - 32<<10; n > 0 {
+			f.hist = append(f.hist[:0], f.hist[n:]...)
+		}
+	}
+	return f.out, true
 }
 
 // interner keeps the namespace and event names seen, so decoding an event
@@ -117,6 +180,59 @@ func (d *Dir) Reset() {
 	*d = Dir{peer: peer, msg: msg, names: names}
 }
 
+// ExpectDNS makes the direction DNS over TCP (the caller saw port 53):
+// messages behind a 2-byte length.
+func (d *Dir) ExpectDNS() { d.kind = KindDNS }
+
+// Cut decodes b, the captured start of a segment that the snapshot length
+// cut, on its own, as tshark does: the PDUs that are whole in b, and for
+// HTTP the request or status line; the direction then starts afresh at the
+// next segment. Layer spans are offsets in b.
+func (d *Dir) Cut(b []byte, pkt *capture.Packet) {
+	d.skip, d.hasPending, d.chunked, d.msgOn = 0, false, false, false
+	if d.kind == KindUnknown && len(b) > 0 && !d.detect(b) {
+		return
+	}
+	switch d.kind {
+	case KindHTTP:
+		d.startLine(b, pkt)
+	case KindWebSocket, KindTLS, KindChat, KindDNS:
+		d.Feed(b, pkt)
+	}
+	d.skip, d.hasPending, d.chunked, d.msgOn = 0, false, false, false
+}
+
+// startLine decodes the HTTP request or status line at the start of b.
+func (d *Dir) startLine(b []byte, pkt *capture.Packet) {
+	i := bytes.Index(b, []byte("\r\n"))
+	if i < 0 {
+		return
+	}
+	f := bytes.SplitN(b[:i], []byte(" "), 3)
+	if len(f) < 2 {
+		return
+	}
+	l := pkt.AddLayer(capture.ProtoHTTP)
+	l.Start, l.End = 0, len(b)
+	if bytes.HasPrefix(f[0], []byte("HTTP/")) {
+		l.Name = string(f[0])
+		for _, c := range f[1] {
+			if c < '0' || c > '9' {
+				break
+			}
+			l.Status = l.Status*10 + int(c-'0')
+		}
+		if len(f) == 3 {
+			l.Reason = string(f[2])
+		}
+		return
+	}
+	l.Method, l.URI = string(f[0]), string(f[1])
+	if len(f) == 3 {
+		l.Name = string(f[2])
+	}
+}
+
 // Feed decodes the stream bytes b, which continue where the previous call's
 // consumed bytes ended, appends a layer to pkt for each PDU that completes in
 // b (Start and End are offsets in b), and returns how many bytes it consumed.
@@ -151,6 +267,8 @@ func (d *Dir) Feed(b []byte, pkt *capture.Packet) int {
 			m = d.tls(b[n:], pkt, n)
 		case KindChat:
 			m = d.chat(b[n:], pkt, n)
+		case KindDNS:
+			m = d.dns(b[n:], pkt, n)
 		default:
 			return len(b)
 		}
@@ -261,6 +379,9 @@ func (d *Dir) http(b []byte, pkt *capture.Packet, off int) int {
 		}
 	} else {
 		p.Status, p.Reason = h.Status, h.Reason
+		if h.Status == 101 {
+			d.negotiate(b[:n])
+		}
 		if q := d.peer; q != nil && q.pending64 > 0 && h.Status >= 200 {
 			headReq = q.heads&1 != 0
 			q.heads >>= 1
@@ -298,6 +419,21 @@ func (d *Dir) http(b []byte, pkt *capture.Packet, off int) int {
 		d.kind = KindWebSocket
 	}
 	return n
+}
+
+// negotiate reads the permessage-deflate parameters the server accepted in
+// its 101 response head: the server's direction (d) and the client's
+// inflate from then on, each with or without context takeover.
+func (d *Dir) negotiate(head []byte) {
+	v, ok := headerValue(head, "sec-websocket-extensions")
+	if !ok || !bytes.Contains(bytes.ToLower(v), []byte("permessage-deflate")) {
+		return
+	}
+	v = bytes.ToLower(v)
+	d.z = &inflater{takeover: !bytes.Contains(v, []byte("server_no_context_takeover"))}
+	if d.peer != nil {
+		d.peer.z = &inflater{takeover: !bytes.Contains(v, []byte("client_no_context_takeover"))}
+	}
 }
 
 // chunk passes over one piece of a chunked body; false means wait.
@@ -421,19 +557,22 @@ func (d *Dir) websocket(b []byte, pkt *capture.Packet, off int) int {
 	l := pkt.AddLayer(capture.ProtoWebSocket)
 	l.Start, l.End = off, off+n
 	l.Fin, l.Opcode, l.Masked, l.PayloadLen = h.Fin, uint8(h.OpCode), h.Masked, len(payload)
+	l.MaskKey = h.Mask
 	l.Payload = append(l.Payload[:0], payload...)
 	if h.Masked {
 		ws.Mask(h.Mask, 0, l.Payload)
 	}
-	if h.Rsv1 {
-		l.Kind = "compressed"
+	l.Compressed = h.Rsv1
+	if h.OpCode == ws.OpClose && len(l.Payload) >= 2 {
+		l.Status = int(l.Payload[0])<<8 | int(l.Payload[1])
+		l.Reason = string(l.Payload[2:])
 	}
-	if h.OpCode.IsControl() || h.Rsv1 {
+	if h.OpCode.IsControl() {
 		return n
 	}
 	// Data frames make messages; a whole message may be an event packet.
 	if h.OpCode != ws.OpContinuation {
-		d.msg, d.msgOn, d.msgBig = d.msg[:0], true, false
+		d.msg, d.msgOn, d.msgBig, d.msgZ = d.msg[:0], true, false, h.Rsv1
 	} else if !d.msgOn {
 		return n
 	}
@@ -444,9 +583,23 @@ func (d *Dir) websocket(b []byte, pkt *capture.Packet, off int) int {
 	}
 	if h.Fin {
 		d.msgOn = false
-		if !d.msgBig {
-			d.event(d.msg, pkt, off, off+n)
+		if d.msgBig {
+			return n
 		}
+		msg := d.msg
+		if d.msgZ {
+			if d.z == nil {
+				return n // compressed without a negotiation we saw
+			}
+			var ok bool
+			if msg, ok = d.z.inflate(msg); !ok {
+				return n
+			}
+		}
+		if d.msgZ || h.OpCode == ws.OpContinuation {
+			l.Message = append(l.Message[:0], msg...)
+		}
+		d.event(msg, pkt, off, off+n)
 	}
 	return n
 }
@@ -529,9 +682,24 @@ func (d *Dir) event(msg []byte, pkt *capture.Packet, start, end int) {
 	l.Len = len(msg)
 }
 
+// dns decodes one DNS message behind its 2-byte length (DNS over TCP,
+// RFC 1035 4.2.2).
+func (d *Dir) dns(b []byte, pkt *capture.Packet, off int) int {
+	if len(b) < 2 {
+		return 0
+	}
+	n := int(b[0])<<8 | int(b[1])
+	if len(b) < 2+n {
+		return 0
+	}
+	DNS(b[2:2+n], pkt, off, off+2+n)
+	return 2 + n
+}
+
 // Gap tells the decoder that bytes of the stream were lost: it cannot find
 // its place again, so the rest of the direction is passed over.
 func (d *Dir) Gap() {
 	d.kind = KindRaw
 	d.hasPending, d.skip, d.chunked, d.msgOn = false, 0, false, false
+	d.z = nil
 }

@@ -1,6 +1,8 @@
 package decode
 
 import (
+	"encoding/binary"
+
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/wiredojo/wiredojo/capture"
@@ -18,7 +20,8 @@ type Options struct {
 	// a stream.
 	OnStream func(stream, dir int, b []byte)
 	// MaxConns bounds the tracked TCP connections (default 65536) and
-	// MaxFragments the IPv4 datagrams being reassembled (default 1024).
+	// MaxFragments the IPv4 and IPv6 datagrams being reassembled (default
+	// 1024).
 	MaxConns     int
 	MaxFragments int
 }
@@ -38,7 +41,6 @@ type Decoder struct {
 	icmp6 layers.ICMPv6
 	tcp   layers.TCP
 	udp   layers.UDP
-	dns   layers.DNS
 
 	parsers [numFirst]*gopacket.DecodingLayerParser
 	decoded []gopacket.LayerType
@@ -84,13 +86,14 @@ const (
 	firstTCP
 	firstUDP
 	firstICMPv4
+	firstICMPv6
 	numFirst
 )
 
 var firstTypes = [numFirst]gopacket.LayerType{
 	layers.LayerTypeEthernet, layers.LayerTypeLinuxSLL, layers.LayerTypeLinuxSLL2,
 	layers.LayerTypeLoopback, layers.LayerTypeIPv4, layers.LayerTypeIPv6,
-	layers.LayerTypeTCP, layers.LayerTypeUDP, layers.LayerTypeICMPv4,
+	layers.LayerTypeTCP, layers.LayerTypeUDP, layers.LayerTypeICMPv4, layers.LayerTypeICMPv6,
 }
 
 // first returns the parser index for a link type.
@@ -152,6 +155,10 @@ func (d *Decoder) Decode(data []byte, lt layers.LinkType, pkt *capture.Packet) {
 // record turns the decoded gopacket layers into capture layers and runs the
 // stateful steps (fragments, TCP, applications).
 func (d *Decoder) record(data []byte, pkt *capture.Packet, decoded []gopacket.LayerType, reassembled bool, ip int) {
+	ipPayload := -1 // what the IP header says it carries; -1 unknown
+	if reassembled {
+		ipPayload = len(data)
+	}
 	for _, t := range decoded {
 		switch t {
 		case layers.LayerTypeEthernet:
@@ -200,8 +207,16 @@ func (d *Decoder) record(data []byte, pkt *capture.Packet, decoded []gopacket.La
 			l.DontFrag = d.ip4.Flags&layers.IPv4DontFragment != 0
 			l.Len = int(d.ip4.Length)
 			ip = len(pkt.Layers) - 1
+			ipPayload = int(d.ip4.Length) - len(d.ip4.Contents)
+			if !reassembled && l.Start+int(d.ip4.Length) > len(data) {
+				pkt.Truncated = true
+			}
 			if (l.MoreFrags || l.FragOffset != 0) && !reassembled {
-				d.fragment(pkt, data)
+				var k fragKey
+				copy(k.src[:], d.ip4.SrcIP.To4())
+				copy(k.dst[:], d.ip4.DstIP.To4())
+				k.id, k.proto = uint32(d.ip4.Id), uint8(d.ip4.Protocol)
+				d.fragment(pkt, k, int(l.FragOffset), l.MoreFrags, d.ip4.Payload, len(d.ip4.Contents))
 				return
 			}
 		case layers.LayerTypeIPv6:
@@ -213,16 +228,28 @@ func (d *Decoder) record(data []byte, pkt *capture.Packet, decoded []gopacket.La
 			l.NextHeader = uint8(d.ip6.NextHeader)
 			l.Len = int(d.ip6.Length)
 			ip = len(pkt.Layers) - 1
+			ipPayload = int(d.ip6.Length)
+			if !reassembled && l.Start+40+int(d.ip6.Length) > len(data) {
+				pkt.Truncated = true
+			}
+			if d.ip6.NextHeader == layers.IPProtocolIPv6Fragment && !reassembled {
+				d.fragment6(pkt, l, data)
+				return
+			}
 		case layers.LayerTypeICMPv4:
 			l := pkt.AddLayer(capture.ProtoICMPv4)
 			l.Start, l.End = span(data, d.icmp4.Contents, d.icmp4.Payload)
 			l.Type, l.Code = d.icmp4.TypeCode.Type(), d.icmp4.TypeCode.Code()
 			l.ID = d.icmp4.Id
 			l.Number = uint64(d.icmp4.Seq)
+			l.Len = ipPayload
+			icmp4Quote(l, d.icmp4.Payload)
 		case layers.LayerTypeICMPv6:
 			l := pkt.AddLayer(capture.ProtoICMPv6)
 			l.Start, l.End = span(data, d.icmp6.Contents, d.icmp6.Payload)
 			l.Type, l.Code = d.icmp6.TypeCode.Type(), d.icmp6.TypeCode.Code()
+			l.Len = ipPayload
+			icmp6Body(l, d.icmp6.Payload)
 		case layers.LayerTypeUDP:
 			l := pkt.AddLayer(capture.ProtoUDP)
 			l.Start, l.End = span(data, d.udp.Contents, d.udp.Payload)
@@ -232,6 +259,9 @@ func (d *Decoder) record(data []byte, pkt *capture.Packet, decoded []gopacket.La
 			l.SrcPort, l.DstPort = uint16(d.udp.SrcPort), uint16(d.udp.DstPort)
 			l.Len = int(d.udp.Length)
 			l.PayloadLen = len(d.udp.Payload)
+			if n := int(d.udp.Length) - 8; n > l.PayloadLen {
+				l.PayloadLen = n // cut by the snapshot length
+			}
 			d.udpApp(pkt, data, reassembled)
 		case layers.LayerTypeTCP:
 			l := pkt.AddLayer(capture.ProtoTCP)
@@ -240,9 +270,16 @@ func (d *Decoder) record(data []byte, pkt *capture.Packet, decoded []gopacket.La
 			l.Seq, l.Ack = d.tcp.Seq, d.tcp.Ack
 			l.Window = d.tcp.Window
 			l.Flags = tcpFlags(&d.tcp)
+			l.WindowSize = uint32(d.tcp.Window)
+			if len(d.tcp.Contents) > 20 {
+				l.OptLen = uint8(copy(l.Opts[:], d.tcp.Contents[20:]))
+			}
 			l.PayloadLen = len(d.tcp.Payload)
+			if n := ipPayload - len(d.tcp.Contents); n > l.PayloadLen && !reassembled {
+				l.PayloadLen = n // cut by the snapshot length: the IP length says how much was sent
+			}
 			if ip >= 0 && !d.opt.NoReassembly {
-				d.conns.segment(pkt, ip, len(pkt.Layers)-1, d.tcp.Payload, offset(data, d.tcp.Payload), reassembled)
+				d.conns.segment(pkt, ip, len(pkt.Layers)-1, d.tcp.Payload, l.PayloadLen, offset(data, d.tcp.Payload), reassembled)
 			}
 		}
 	}
@@ -289,57 +326,120 @@ func (d *Decoder) udpApp(pkt *capture.Packet, data []byte, reassembled bool) {
 	}
 	sp, dp := d.udp.SrcPort, d.udp.DstPort
 	if sp == 53 || dp == 53 || sp == 5353 || dp == 5353 {
-		if err := d.dns.DecodeFromBytes(payload, gopacket.NilDecodeFeedback); err != nil {
-			return
-		}
-		l := pkt.AddLayer(capture.ProtoDNS)
-		l.Start, l.End = start, start+len(payload)
+		end := start + len(payload)
 		if reassembled {
-			l.End = start
+			end = start
 		}
-		l.ID = d.dns.ID
-		l.Response = d.dns.QR
-		l.Answers = len(d.dns.Answers)
-		if len(d.dns.Questions) > 0 {
-			q := &d.dns.Questions[0]
-			l.Name = string(q.Name)
-			l.Kind = q.Type.String()
-		}
-		l.Code = uint8(d.dns.ResponseCode)
+		app.DNS(payload, pkt, start, end)
 	}
 }
 
-// fragment files an IPv4 fragment and, when it completes a datagram,
-// decodes the datagram's transport layer on this packet.
-func (d *Decoder) fragment(pkt *capture.Packet, data []byte) {
-	payload, ok := d.frags.add(&d.ip4, pkt.No)
+// fragment files an IP fragment (payload at byte offset off of datagram
+// k; hdr is the length of the IP header before it) and, when it completes
+// a datagram, decodes the datagram's transport layer on this packet.
+func (d *Decoder) fragment(pkt *capture.Packet, k fragKey, off int, more bool, payload []byte, hdr int) {
+	datagram, ok := d.frags.add(k, off, more, payload)
 	if !ok {
 		return
 	}
 	var firstT int
-	switch d.ip4.Protocol {
+	switch layers.IPProtocol(k.proto) {
 	case layers.IPProtocolUDP:
 		firstT = firstUDP
 	case layers.IPProtocolTCP:
 		firstT = firstTCP
 	case layers.IPProtocolICMPv4:
 		firstT = firstICMPv4
+	case layers.IPProtocolICMPv6:
+		firstT = firstICMPv6
 	default:
 		return
 	}
 	decoded := d.decoded[len(d.decoded):] // keep d.decoded's contents; reuse its spare room
 	p := d.parsers[firstT]
-	err := p.DecodeLayers(payload, &decoded)
+	err := p.DecodeLayers(datagram, &decoded)
 	// Layers decoded from the reassembled datagram have no bytes of their
 	// own in this packet except this fragment's: record them against the
 	// datagram, then point their spans at this fragment's payload.
 	n := len(pkt.Layers)
-	d.record(payload, pkt, decoded, true, n-1)
+	d.record(datagram, pkt, decoded, true, n-1)
 	ipl := &pkt.Layers[n-1]
 	for i := n; i < len(pkt.Layers); i++ {
-		pkt.Layers[i].Start, pkt.Layers[i].End = ipl.Start+len(d.ip4.Contents), ipl.End
+		pkt.Layers[i].Start, pkt.Layers[i].End = ipl.Start+hdr, ipl.End
 	}
 	if err != nil {
 		pkt.Err = err.Error()
+	}
+}
+
+// fragment6 reads the IPv6 fragment header that follows the fixed header
+// of l (the packet's IPv6 layer) and files the fragment.
+func (d *Decoder) fragment6(pkt *capture.Packet, l *capture.Layer, data []byte) {
+	p := d.ip6.Payload
+	if len(p) < 8 {
+		pkt.Err = "IPv6 fragment header cut short"
+		return
+	}
+	fo := binary.BigEndian.Uint16(p[2:])
+	l.FragOffset = fo &^ 7
+	l.MoreFrags = fo&1 != 0
+	l.Number = uint64(binary.BigEndian.Uint32(p[4:]))
+	k := fragKey{id: uint32(l.Number), proto: p[0], v6: true}
+	copy(k.src[:], d.ip6.SrcIP.To16())
+	copy(k.dst[:], d.ip6.DstIP.To16())
+	d.fragment(pkt, k, int(l.FragOffset), l.MoreFrags, p[8:], 48)
+}
+
+// icmp4Quote reads what an ICMPv4 error quotes: the destination, protocol
+// and (UDP, TCP) destination port of the datagram that caused it.
+func icmp4Quote(l *capture.Layer, p []byte) {
+	switch l.Type {
+	case 3, 4, 5, 11, 12:
+	default:
+		return
+	}
+	if len(p) < 20 || p[0]>>4 != 4 {
+		return
+	}
+	ihl := int(p[0]&15) * 4
+	l.HasQuote = true
+	l.DstIP = capture.AddrFrom(p[16:20])
+	l.NextHeader = p[9]
+	if (p[9] == 6 || p[9] == 17) && len(p) >= ihl+4 {
+		l.DstPort = binary.BigEndian.Uint16(p[ihl+2:])
+	}
+	if l.Type == 12 {
+		l.Number = uint64(l.ID >> 8) // the pointer
+	}
+}
+
+// icmp6Body reads the fields of an ICMPv6 message after its first 4 bytes:
+// echo id and sequence, the MTU or pointer of errors and the datagram they
+// quote, the target of neighbour discovery.
+func icmp6Body(l *capture.Layer, p []byte) {
+	if len(p) < 4 {
+		return
+	}
+	rest := binary.BigEndian.Uint32(p)
+	switch l.Type {
+	case 128, 129:
+		l.ID = uint16(rest >> 16)
+		l.Number = uint64(rest & 0xffff)
+	case 1, 2, 3, 4:
+		l.Number = uint64(rest)
+		q := p[4:]
+		if len(q) < 40 || q[0]>>4 != 6 {
+			return
+		}
+		l.HasQuote = true
+		l.DstIP = capture.AddrFrom(q[24:40])
+		l.NextHeader = q[6]
+		if (q[6] == 6 || q[6] == 17) && len(q) >= 44 {
+			l.DstPort = binary.BigEndian.Uint16(q[42:])
+		}
+	case 135, 136, 137:
+		if len(p) >= 20 {
+			l.DstIP = capture.AddrFrom(p[4:20])
+		}
 	}
 }

@@ -1,16 +1,16 @@
 package decode
 
-import "github.com/gopacket/gopacket/layers"
-
-// IPv4 fragment reassembly (RFC 791): fragments are filed by (source,
-// destination, protocol, identification); the fragment that completes the
-// datagram gets its transport layer. Bounded: at most max datagrams pending,
-// the oldest is dropped first; a datagram is at most 65535 bytes.
+// IP fragment reassembly (IPv4, RFC 791; IPv6 fragment headers, RFC
+// 8200): fragments are filed by (source, destination, protocol,
+// identification); the fragment that completes the datagram gets its
+// transport layer. Bounded: at most max datagrams pending, the oldest is
+// dropped first; a datagram is at most 65535 bytes.
 
 type fragKey struct {
-	src, dst [4]byte
-	id       uint16
+	src, dst [16]byte
+	id       uint32
 	proto    uint8
+	v6       bool
 }
 
 type fragBuf struct {
@@ -33,17 +33,11 @@ func newDefrag(max int) *defrag {
 	return &defrag{max: max, pending: make(map[fragKey]*fragBuf)}
 }
 
-// add files one fragment. It returns the datagram's payload (valid until the
-// next add) when this fragment completes it.
-func (f *defrag) add(ip *layers.IPv4, _ int) ([]byte, bool) {
-	var k fragKey
-	copy(k.src[:], ip.SrcIP.To4())
-	copy(k.dst[:], ip.DstIP.To4())
-	k.id, k.proto = ip.Id, uint8(ip.Protocol)
-	off := int(ip.FragOffset) * 8
-	payload := ip.Payload
+// add files one fragment: payload at byte offset off of the datagram k,
+// more when fragments follow. It returns the datagram's payload (valid
+// until the next add) when this fragment completes it.
+func (f *defrag) add(k fragKey, off int, more bool, payload []byte) ([]byte, bool) {
 	end := off + len(payload)
-	more := ip.Flags&layers.IPv4MoreFragments != 0
 	if end > 65535 || (more && len(payload)%8 != 0) {
 		return nil, false // malformed: ignore
 	}

@@ -2,6 +2,7 @@ package decode
 
 import (
 	"net/netip"
+	"time"
 
 	"github.com/wiredojo/wiredojo/capture"
 	"github.com/wiredojo/wiredojo/capture/app"
@@ -39,12 +40,23 @@ type half struct {
 	spare     [][]byte // recycled ooo buffers
 	syns      int
 	delivered uint64
+	wscale    int8      // window scale this side's SYN offered: -1 no SYN seen, -2 none offered
+	last      time.Time // when this side last sent a segment that uses sequence space
 }
 
 type conn struct {
 	id    int
 	first netip.AddrPort // the side that spoke first: direction 0
 	h     [2]half
+	// tcpdump's relative sequence numbers: set by the first segment with
+	// ACK (or a SYN with ACK), which prints absolute numbers; base[d] is
+	// subtracted from direction d's sequence numbers afterwards.
+	tdOn bool
+	base [2]uint32
+	// The handshake's timing, for telling out-of-order from retransmitted.
+	synAt  time.Time
+	synDir int
+	irtt   time.Duration
 }
 
 // tracker follows TCP connections: stream indexes, relative sequence
@@ -86,7 +98,13 @@ func (t *tracker) lookup(src, dst netip.AddrPort, syn, ack bool) (*conn, int) {
 		c.id = t.next
 		t.next++
 		c.first = src
+		c.tdOn, c.synAt, c.irtt = false, time.Time{}, 0
+		c.h[0].wscale, c.h[1].wscale = -1, -1
 		app.Pair(&c.h[0].app, &c.h[1].app)
+		if src.Port() == 53 || dst.Port() == 53 {
+			c.h[0].app.ExpectDNS()
+			c.h[1].app.ExpectDNS()
+		}
 		t.conns[k] = c
 	}
 	if src == c.first {
@@ -137,8 +155,9 @@ func (t *tracker) prune() {
 }
 
 // segment handles one TCP segment: pkt.Layers[ipIdx] is its IP layer,
-// pkt.Layers[tcpIdx] its TCP layer; payload starts at payOff in the packet.
-func (t *tracker) segment(pkt *capture.Packet, ipIdx, tcpIdx int, payload []byte, payOff int, reassembled bool) {
+// pkt.Layers[tcpIdx] its TCP layer; payload (the captured bytes of a
+// segment that carried sent bytes) starts at payOff in the packet.
+func (t *tracker) segment(pkt *capture.Packet, ipIdx, tcpIdx int, payload []byte, sent int, payOff int, reassembled bool) {
 	l := &pkt.Layers[tcpIdx]
 	ipl := &pkt.Layers[ipIdx]
 	src := netip.AddrPortFrom(ipl.SrcIP, l.SrcPort)
@@ -160,10 +179,38 @@ func (t *tracker) segment(pkt *capture.Packet, ipIdx, tcpIdx int, payload []byte
 		}
 		h.maxEnd = h.next
 	}
-	l.HasRel = true
-	l.RelSeq = l.Seq - h.isn
-	if o.seen && ack {
-		l.RelAck = l.Ack - o.isn
+	// Relative numbers as tcpdump prints them.
+	if ack {
+		if !c.tdOn || syn {
+			c.tdOn = true
+			c.base[dir], c.base[1-dir] = l.Seq, l.Ack-1
+		} else {
+			l.HasRel = true
+			l.RelSeq, l.RelAck = l.Seq-c.base[dir], l.Ack-c.base[1-dir]
+		}
+	}
+	// The initial round-trip time: from the SYN to the ACK that completes
+	// the handshake.
+	switch {
+	case syn && !ack:
+		c.synAt, c.synDir, c.irtt = pkt.Timestamp, dir, 0
+	case !syn && ack && dir == c.synDir && c.irtt == 0 && !c.synAt.IsZero():
+		c.irtt = pkt.Timestamp.Sub(c.synAt)
+	}
+	// Window scaling (RFC 7323): both SYNs must offer it; SYNs themselves
+	// are never scaled.
+	if syn {
+		h.wscale = -2
+		if s, ok := capture.WindowScaleOption(l.Opts[:l.OptLen]); ok {
+			h.wscale = int8(min(s, 14))
+		}
+		l.WinScale = -1
+	} else if h.wscale != -1 && o.wscale != -1 {
+		l.WinScale = -2
+		if h.wscale >= 0 && o.wscale >= 0 {
+			l.WinScale = h.wscale
+			l.WindowSize = uint32(l.Window) << h.wscale
+		}
 	}
 
 	// Expert notes.
@@ -174,7 +221,7 @@ func (t *tracker) segment(pkt *capture.Packet, ipIdx, tcpIdx int, payload []byte
 	if l.Window == 0 && !rst && !syn && !fin {
 		pkt.Notes = append(pkt.Notes, capture.NoteZeroWindow)
 	}
-	if ack && len(payload) == 0 && !syn && !fin && !rst && h.ackSeen && l.Ack == h.lastAck && l.Window == h.lastWin {
+	if ack && sent == 0 && !syn && !fin && !rst && h.ackSeen && l.Ack == h.lastAck && l.Window == h.lastWin {
 		pkt.Notes = append(pkt.Notes, capture.NoteDupAck)
 	}
 	if ack {
@@ -184,7 +231,7 @@ func (t *tracker) segment(pkt *capture.Packet, ipIdx, tcpIdx int, payload []byte
 	if syn {
 		seq++ // the SYN uses one sequence number before the data
 	}
-	end := seq + uint32(len(payload))
+	end := seq + uint32(sent)
 	if fin {
 		end++
 	}
@@ -194,24 +241,35 @@ func (t *tracker) segment(pkt *capture.Packet, ipIdx, tcpIdx int, payload []byte
 			pkt.Notes = append(pkt.Notes, capture.NoteRetransmission)
 		}
 		h.syns++
-	case len(payload) <= 1 && !fin && !rst && l.Seq == h.next-1:
+	case sent <= 1 && !fin && !rst && l.Seq == h.next-1:
 		pkt.Notes = append(pkt.Notes, capture.NoteKeepAlive)
 	case end == l.Seq:
 		// nothing that uses sequence space
 	case !seqLT(h.next, end) || seqLT(l.Seq, h.next):
 		pkt.Notes = append(pkt.Notes, capture.NoteRetransmission)
-	case seqLT(h.next, l.Seq):
-		if seqLT(l.Seq, h.maxEnd) {
+	case seqLT(h.maxEnd, l.Seq):
+		// Beyond anything seen: the bytes before it were not captured.
+		pkt.Notes = append(pkt.Notes, capture.NoteLostSegment)
+	case seqLT(l.Seq, h.maxEnd):
+		// Later bytes came first and this fills a hole: out of order when
+		// it follows the previous segment within the initial round-trip
+		// time (3 ms when unknown), a retransmission after it (tshark's
+		// rule).
+		thres := c.irtt
+		if thres == 0 {
+			thres = 3 * time.Millisecond
+		}
+		if pkt.Timestamp.Sub(h.last) < thres && h.maxEnd != end {
 			pkt.Notes = append(pkt.Notes, capture.NoteOutOfOrder)
 		} else {
-			pkt.Notes = append(pkt.Notes, capture.NoteLostSegment)
+			pkt.Notes = append(pkt.Notes, capture.NoteRetransmission)
 		}
-	case seqLT(end, h.maxEnd):
-		// In order, but later bytes came first: it fills a hole.
-		pkt.Notes = append(pkt.Notes, capture.NoteOutOfOrder)
 	}
 	if seqLT(h.maxEnd, end) {
 		h.maxEnd = end
+	}
+	if sent > 0 || syn || fin {
+		h.last = pkt.Timestamp
 	}
 
 	// Reassembly.
@@ -219,15 +277,49 @@ func (t *tracker) segment(pkt *capture.Packet, ipIdx, tcpIdx int, payload []byte
 	if payOff >= 0 {
 		t.curStart, t.curEnd = payOff, payOff+len(payload)
 	}
-	if len(payload) > 0 {
+	switch {
+	case sent > len(payload):
+		t.cut(c, dir, pkt, seq, payload, sent, payOff)
+	case sent > 0:
 		t.data(c, dir, pkt, seq, payload, payOff)
 	}
 	if fin {
 		h.fin = true
-		if seq+uint32(len(payload)) == h.next {
+		if seq+uint32(sent) == h.next {
 			h.next++
 		}
 	}
+}
+
+// cut handles a segment the snapshot length cut (sent bytes, of which
+// payload was captured): like tshark, it is decoded on its own from its
+// first byte, and the direction starts afresh after it.
+func (t *tracker) cut(c *conn, dir int, pkt *capture.Packet, seq uint32, payload []byte, sent int, payOff int) {
+	h := &c.h[dir]
+	end := seq + uint32(sent)
+	if !seqLT(h.next, end) {
+		return // old bytes
+	}
+	if t.opt.OnStream != nil && seq == h.next {
+		t.opt.OnStream(c.id, dir, payload)
+	}
+	for _, s := range h.ooo {
+		h.spare = append(h.spare, s.data[:0])
+	}
+	h.ooo, h.oooBytes = h.ooo[:0], 0
+	h.buf = h.buf[:0]
+	first := len(pkt.Layers)
+	h.app.Cut(payload, pkt)
+	for i := first; i < len(pkt.Layers); i++ {
+		l := &pkt.Layers[i]
+		if payOff < 0 {
+			l.Start, l.End = t.curStart, t.curEnd
+			continue
+		}
+		l.Start, l.End = payOff+l.Start, payOff+l.End
+	}
+	h.next = end
+	h.delivered += uint64(len(payload))
 }
 
 // data delivers payload (sequence seq) of direction dir in order.

@@ -70,9 +70,9 @@ func Run(ctx context.Context, src source.Source, opt Options) (int, error) {
 			}
 		}
 		if !opt.NoDecode {
+			pkt.Timestamp = info.Timestamp // TCP analysis reads it
 			dec.Decode(data, lt, &pkt)
 			pkt.No = no
-			pkt.Timestamp = info.Timestamp
 			pkt.WireLen = info.WireLen
 			pkt.CapLen = info.CapLen
 			pkt.IfIndex = info.IfIndex

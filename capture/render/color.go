@@ -23,6 +23,10 @@ func newStyle(c *color.Color) style {
 // Palette holds the colour of each TCP/IP layer, the timestamp and the
 // notes. Build it with NewPalette after color.NoColor is decided.
 type Palette struct {
+	// AbsoluteSeq prints raw TCP sequence and acknowledgement numbers in
+	// the one-line view (tcpdump -S) instead of tcpdump's relative ones.
+	AbsoluteSeq bool
+
 	layer [5]style // indexed by capture.TCPIPLayer
 	time  style
 	note  style

@@ -148,6 +148,19 @@ func appendDetailLayer(b []byte, l *capture.Layer, ip *capture.Layer) []byte {
 		b = strconv.AppendUint(b, uint64(l.NextHeader), 10)
 		b = append(b, "  payload "...)
 		b = strconv.AppendInt(b, int64(l.Len), 10)
+		if l.NextHeader == 44 {
+			b = append(b, "  "...)
+			b = appendFrag6(b, l)
+			if l.MoreFrags {
+				b = append(b, " MF"...)
+			}
+		}
+	case capture.ProtoWebSocket:
+		b = AppendSummary(b[:len(b)-2-len(l.Proto.String())], l)
+		if l.Masked {
+			b = append(b, "  mask "...)
+			b = appendHex(b, l.MaskKey[:])
+		}
 	case capture.ProtoICMPv4, capture.ProtoICMPv6:
 		b = appendICMP(b[:len(b)-2-len(l.Proto.String())], l)
 	case capture.ProtoTCP:
@@ -157,19 +170,45 @@ func appendDetailLayer(b []byte, l *capture.Layer, ip *capture.Layer) []byte {
 		b = append(b, "  stream "...)
 		b = strconv.AppendInt(b, int64(l.Stream), 10)
 		b = append(b, "  seq "...)
-		b = strconv.AppendUint(b, uint64(l.RelSeq), 10)
-		b = append(b, " (raw "...)
+		if l.HasRel {
+			b = strconv.AppendUint(b, uint64(l.RelSeq), 10)
+			b = append(b, " (raw "...)
+		}
 		b = strconv.AppendUint(b, uint64(l.Seq), 10)
-		b = append(b, ")  ack "...)
-		b = strconv.AppendUint(b, uint64(l.RelAck), 10)
-		b = append(b, " (raw "...)
+		if l.HasRel {
+			b = append(b, ')')
+		}
+		b = append(b, "  ack "...)
+		if l.HasRel {
+			b = strconv.AppendUint(b, uint64(l.RelAck), 10)
+			b = append(b, " (raw "...)
+		}
 		b = strconv.AppendUint(b, uint64(l.Ack), 10)
-		b = append(b, ")  "...)
+		if l.HasRel {
+			b = append(b, ')')
+		}
+		b = append(b, "  "...)
 		b = appendFlags(b, l.Flags)
 		b = append(b, "  win "...)
 		b = strconv.AppendUint(b, uint64(l.Window), 10)
+		if l.WinScale >= 0 {
+			b = append(b, " (x"...)
+			b = strconv.AppendUint(b, 1<<uint(l.WinScale), 10)
+			b = append(b, " = "...)
+			b = strconv.AppendUint(b, uint64(l.WindowSize), 10)
+			b = append(b, " bytes)"...)
+		}
 		b = append(b, "  len "...)
 		b = strconv.AppendInt(b, int64(l.PayloadLen), 10)
+		if l.OptLen > 0 {
+			b = append(b, "  options ["...)
+			var base uint32
+			if l.HasRel {
+				base = l.Ack - l.RelAck
+			}
+			b = appendTCPOptions(b, l.Opts[:l.OptLen], base)
+			b = append(b, ']')
+		}
 	case capture.ProtoUDP:
 		b = strconv.AppendUint(b, uint64(l.SrcPort), 10)
 		b = append(b, " -> "...)

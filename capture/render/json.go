@@ -7,10 +7,20 @@ import (
 	"unicode/utf8"
 
 	"github.com/wiredojo/wiredojo/capture"
+	"github.com/wiredojo/wiredojo/capture/app"
 )
 
 // AppendJSON appends pkt as one line of the capture JSON of docs/ARCHITECTURE.md
 // (field names and rules exactly as listed there), newline included.
+// Beyond DESIGN.md's list: "truncated" (the snapshot length cut an IP
+// datagram); TCP "window_size" (calculated), "window_scale" (once both SYNs
+// agreed on one) and "options" (see appendOptionsJSON); IPv6 "frag_id",
+// "frag_offset", "more_fragments" on fragments; ICMP "id"/"seq" (echo),
+// "mtu", "target" (neighbour discovery) and "orig_dst", "orig_proto",
+// "orig_dst_port" (what an error quotes); DNS "rcode", "rcode_name" and
+// "records" (section, name, type, ttl, data) on responses; WebSocket
+// "mask", "compressed", "close_code", "close_reason" and "message" (the
+// whole text message, joined and inflated, on its last frame).
 func AppendJSON(b []byte, pkt *capture.Packet) []byte {
 	b = append(b, `{"no":`...)
 	b = strconv.AppendInt(b, int64(pkt.No), 10)
@@ -39,6 +49,9 @@ func AppendJSON(b []byte, pkt *capture.Packet) []byte {
 			b = append(b, '"')
 		}
 		b = append(b, ']')
+	}
+	if pkt.Truncated {
+		b = append(b, `,"truncated":true`...)
 	}
 	if pkt.Err != "" {
 		b = append(b, `,"error":`...)
@@ -201,9 +214,30 @@ func appendLayerJSON(b []byte, l *capture.Layer) []byte {
 		b = kUint(b, "hop_limit", uint64(l.TTL))
 		b = kUint(b, "next_header", uint64(l.NextHeader))
 		b = kInt(b, "payload_len", int64(l.Len))
+		if l.NextHeader == 44 {
+			b = kUint(b, "frag_id", l.Number)
+			b = kUint(b, "frag_offset", uint64(l.FragOffset))
+			b = kBool(b, "more_fragments", l.MoreFrags)
+		}
 	case capture.ProtoICMPv4, capture.ProtoICMPv6:
 		b = kUint(b, "type", uint64(l.Type))
 		b = kUint(b, "code", uint64(l.Code))
+		switch {
+		case l.Proto == capture.ProtoICMPv4 && (l.Type == 0 || l.Type == 8), l.Proto == capture.ProtoICMPv6 && (l.Type == 128 || l.Type == 129):
+			b = kUint(b, "id", uint64(l.ID))
+			b = kUint(b, "seq", l.Number)
+		case l.Proto == capture.ProtoICMPv4 && l.Type == 3 && l.Code == 4, l.Proto == capture.ProtoICMPv6 && l.Type == 2:
+			b = kUint(b, "mtu", l.Number&0xffffffff)
+		case l.Proto == capture.ProtoICMPv6 && l.Type >= 135 && l.Type <= 137 && l.DstIP.IsValid():
+			b = kAddr(b, "target", l.DstIP)
+		}
+		if l.HasQuote {
+			b = kAddr(b, "orig_dst", l.DstIP)
+			b = kUint(b, "orig_proto", uint64(l.NextHeader))
+			if l.NextHeader == 6 || l.NextHeader == 17 {
+				b = kUint(b, "orig_dst_port", uint64(l.DstPort))
+			}
+		}
 	case capture.ProtoTCP:
 		b = kUint(b, "src_port", uint64(l.SrcPort))
 		b = kUint(b, "dst_port", uint64(l.DstPort))
@@ -224,7 +258,14 @@ func appendLayerJSON(b []byte, l *capture.Layer) []byte {
 		}
 		b = append(b, ']')
 		b = kUint(b, "window", uint64(l.Window))
+		b = kUint(b, "window_size", uint64(l.WindowSize))
+		if l.WinScale >= 0 {
+			b = kInt(b, "window_scale", int64(l.WinScale))
+		}
 		b = kInt(b, "payload_len", int64(l.PayloadLen))
+		if l.OptLen > 0 {
+			b = appendOptionsJSON(key(b, "options"), l.Opts[:l.OptLen])
+		}
 	case capture.ProtoUDP:
 		b = kUint(b, "src_port", uint64(l.SrcPort))
 		b = kUint(b, "dst_port", uint64(l.DstPort))
@@ -241,7 +282,24 @@ func appendLayerJSON(b []byte, l *capture.Layer) []byte {
 		b = kBool(b, "fin", l.Fin)
 		b = kStr(b, "opcode", opcodeName(l.Opcode))
 		b = kBool(b, "masked", l.Masked)
+		if l.Masked {
+			b = append(key(b, "mask"), '"')
+			b = appendMAC(b, l.MaskKey[:])
+			b = append(b, '"')
+		}
+		if l.Compressed {
+			b = kBool(b, "compressed", true)
+		}
 		b = kInt(b, "payload_len", int64(l.PayloadLen))
+		if l.Opcode == 8 && len(l.Payload) >= 2 {
+			b = kInt(b, "close_code", int64(l.Status))
+			b = kStr(b, "close_reason", l.Reason)
+		}
+		if len(l.Message) > 0 {
+			b = kStr(b, "message", string(l.Message))
+		} else if l.Opcode == 1 && l.Fin && !l.Compressed {
+			b = kStr(b, "message", string(l.Payload))
+		}
 	case capture.ProtoTLS:
 		b = kUint(b, "content_type", uint64(l.ContentType))
 		if l.HandshakeType >= 0 {
@@ -255,6 +313,24 @@ func appendLayerJSON(b []byte, l *capture.Layer) []byte {
 			b = kStr(b, "qtype", l.Kind)
 		}
 		b = kInt(b, "answers", int64(l.Answers))
+		if l.Response {
+			b = kUint(b, "rcode", uint64(l.Code))
+			b = kStr(b, "rcode_name", app.DNSRcodeName(l.Code))
+			b = append(key(b, "records"), '[')
+			for i, r := range app.DNSRecords(l.Payload) {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, `{"section":`...)
+				b = appendString(b, r.Section)
+				b = kStr(b, "name", r.Name)
+				b = kStr(b, "type", r.Type)
+				b = kUint(b, "ttl", uint64(r.TTL))
+				b = kStr(b, "data", r.Data)
+				b = append(b, '}')
+			}
+			b = append(b, ']')
+		}
 	case capture.ProtoFrame:
 		b = kInt(b, "len", int64(l.Len))
 	case capture.ProtoEvent:
@@ -290,6 +366,75 @@ func appendLayerJSON(b []byte, l *capture.Layer) []byte {
 		b = kStr(b, "disputed", p.Disputed)
 	}
 	return append(b, '}')
+}
+
+// appendOptionsJSON writes TCP options as an array of objects, in order:
+// {"kind":2,"name":"mss","value":1460}, {"kind":8,"name":"TS","val":1,"ecr":0},
+// {"kind":5,"name":"sack","blocks":[[le,re]...]} (raw sequence numbers),
+// {"kind":34,"name":"tfo","cookie":"hex"} (no cookie: a cookie request).
+func appendOptionsJSON(b []byte, opts []byte) []byte {
+	b = append(b, '[')
+	for i := 0; len(opts) > 0; i++ {
+		kind, data, rest, ok := capture.NextTCPOption(opts)
+		if !ok {
+			break
+		}
+		opts = rest
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"kind":`...)
+		b = strconv.AppendUint(b, uint64(kind), 10)
+		name := tcpOptNames[kind]
+		switch kind {
+		case capture.TCPOptEOL:
+			name = "eol"
+		case capture.TCPOptNOP:
+			name = "nop"
+		case capture.TCPOptSACKPerm:
+			name = "sackOK"
+		}
+		if name != "" {
+			b = kStr(b, "name", name)
+		}
+		switch {
+		case kind == capture.TCPOptMSS && len(data) == 2:
+			b = kUint(b, "value", uint64(data[0])<<8|uint64(data[1]))
+		case kind == capture.TCPOptWScale && len(data) == 1:
+			b = kUint(b, "value", uint64(data[0]))
+		case kind == capture.TCPOptTimestamp && len(data) == 8:
+			b = kUint(b, "val", uint64(be32(data)))
+			b = kUint(b, "ecr", uint64(be32(data[4:])))
+		case kind == capture.TCPOptSACK && len(data)%8 == 0:
+			b = append(key(b, "blocks"), '[')
+			for j := 0; j < len(data); j += 8 {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, '[')
+				b = strconv.AppendUint(b, uint64(be32(data[j:])), 10)
+				b = append(b, ',')
+				b = strconv.AppendUint(b, uint64(be32(data[j+4:])), 10)
+				b = append(b, ']')
+			}
+			b = append(b, ']')
+		case kind == capture.TCPOptFastOpen:
+			if len(data) > 0 {
+				b = append(key(b, "cookie"), '"')
+				b = appendHex(b, data)
+				b = append(b, '"')
+			}
+		case len(data) > 0:
+			b = append(key(b, "data"), '"')
+			b = appendHex(b, data)
+			b = append(b, '"')
+		}
+		b = append(b, '}')
+		if kind == capture.TCPOptEOL {
+			break
+		}
+	}
+	return append(b, ']')
 }
 
 var opcodeNames = [16]string{0: "continuation", 1: "text", 2: "binary", 8: "close", 9: "ping", 10: "pong"}

@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/wiredojo/wiredojo/capture"
+	"github.com/wiredojo/wiredojo/capture/app"
 )
 
 // AppendLine appends pkt as one line in the manner of tcpdump -nn (UTC time,
@@ -52,7 +53,9 @@ func (p *Palette) AppendLine(b []byte, pkt *capture.Packet) []byte {
 				b = append(b, " > "...)
 				b = l.DstIP.AppendTo(b)
 				b = append(b, ": "...)
-				if l.MoreFrags || l.FragOffset != 0 {
+				if l.Proto == capture.ProtoIPv6 && l.NextHeader == 44 {
+					b = appendFrag6(b, l)
+				} else if l.MoreFrags || l.FragOffset != 0 {
 					b = append(b, "ip-proto-"...)
 					b = strconv.AppendUint(b, uint64(l.NextHeader), 10)
 					b = append(b, " frag (id "...)
@@ -70,11 +73,9 @@ func (p *Palette) AppendLine(b []byte, pkt *capture.Packet) []byte {
 			}
 		case capture.ProtoTCP, capture.ProtoUDP:
 			b = appendEndpoints(b, ip, l)
-			b = appendTransport(b, l)
+			b = p.appendTransport(b, l)
 		case capture.ProtoICMPv4, capture.ProtoICMPv6:
-			if ip != nil && !ip.MoreFrags {
-				b = appendEndpoints(b, ip, nil)
-			}
+			b = appendEndpoints(b, ip, nil)
 			b = appendICMP(b, l)
 		default:
 			b = append(b, " | "...)
@@ -86,6 +87,12 @@ func (p *Palette) AppendLine(b []byte, pkt *capture.Packet) []byte {
 }
 
 func (p *Palette) tail(b []byte, pkt *capture.Packet) []byte {
+	if pkt.Truncated {
+		b = append(b, ' ')
+		b = append(b, p.note.on...)
+		b = append(b, "[packet size limited during capture]"...)
+		b = append(b, p.note.off...)
+	}
 	for _, n := range pkt.Notes {
 		b = append(b, ' ')
 		b = append(b, p.note.on...)
@@ -169,7 +176,7 @@ func appendFlags(b []byte, f uint8) []byte {
 	return append(b, ']')
 }
 
-func appendTransport(b []byte, l *capture.Layer) []byte {
+func (p *Palette) appendTransport(b []byte, l *capture.Layer) []byte {
 	if l.Proto == capture.ProtoUDP {
 		b = append(b, "UDP, length "...)
 		return strconv.AppendInt(b, int64(l.PayloadLen), 10)
@@ -177,7 +184,7 @@ func appendTransport(b []byte, l *capture.Layer) []byte {
 	b = append(b, "Flags "...)
 	b = appendFlags(b, l.Flags)
 	seq, ack := l.Seq, l.Ack
-	if l.HasRel {
+	if l.HasRel && !p.AbsoluteSeq {
 		seq, ack = l.RelSeq, l.RelAck
 	}
 	if l.PayloadLen > 0 || l.Flags&(capture.FlagSYN|capture.FlagFIN|capture.FlagRST) != 0 {
@@ -185,7 +192,7 @@ func appendTransport(b []byte, l *capture.Layer) []byte {
 		b = strconv.AppendUint(b, uint64(seq), 10)
 		if l.PayloadLen > 0 {
 			b = append(b, ':')
-			b = strconv.AppendUint(b, uint64(seq)+uint64(l.PayloadLen), 10)
+			b = strconv.AppendUint(b, uint64(seq+uint32(l.PayloadLen)), 10)
 		}
 	}
 	if l.Flags&capture.FlagACK != 0 {
@@ -194,8 +201,108 @@ func appendTransport(b []byte, l *capture.Layer) []byte {
 	}
 	b = append(b, ", win "...)
 	b = strconv.AppendUint(b, uint64(l.Window), 10)
+	if l.OptLen > 0 {
+		b = append(b, ", options ["...)
+		b = appendTCPOptions(b, l.Opts[:l.OptLen], l.Ack-ack)
+		b = append(b, ']')
+	}
 	b = append(b, ", length "...)
 	return strconv.AppendInt(b, int64(l.PayloadLen), 10)
+}
+
+// appendTCPOptions writes TCP options in tcpdump's notation
+// ("mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7"); SACK edges have
+// sackBase subtracted (the base of the acknowledgement numbers).
+func appendTCPOptions(b []byte, opts []byte, sackBase uint32) []byte {
+	for i := 0; len(opts) > 0; i++ {
+		kind, data, rest, ok := capture.NextTCPOption(opts)
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if !ok {
+			return append(b, "bad opt"...)
+		}
+		opts = rest
+		switch {
+		case kind == capture.TCPOptEOL:
+			return append(b, "eol"...)
+		case kind == capture.TCPOptNOP:
+			b = append(b, "nop"...)
+		case kind == capture.TCPOptMSS && len(data) == 2:
+			b = append(b, "mss "...)
+			b = strconv.AppendUint(b, uint64(data[0])<<8|uint64(data[1]), 10)
+		case kind == capture.TCPOptWScale && len(data) == 1:
+			b = append(b, "wscale "...)
+			b = strconv.AppendUint(b, uint64(data[0]), 10)
+		case kind == capture.TCPOptSACKPerm:
+			b = append(b, "sackOK"...)
+		case kind == capture.TCPOptSACK && len(data)%8 == 0:
+			b = append(b, "sack "...)
+			b = strconv.AppendInt(b, int64(len(data)/8), 10)
+			b = append(b, ' ')
+			for j := 0; j < len(data); j += 8 {
+				b = append(b, '{')
+				b = strconv.AppendUint(b, uint64(be32(data[j:])-sackBase), 10)
+				b = append(b, ':')
+				b = strconv.AppendUint(b, uint64(be32(data[j+4:])-sackBase), 10)
+				b = append(b, '}')
+			}
+		case kind == capture.TCPOptTimestamp && len(data) == 8:
+			b = append(b, "TS val "...)
+			b = strconv.AppendUint(b, uint64(be32(data)), 10)
+			b = append(b, " ecr "...)
+			b = strconv.AppendUint(b, uint64(be32(data[4:])), 10)
+		case kind == capture.TCPOptFastOpen:
+			if len(data) == 0 {
+				b = append(b, "tfo  cookiereq"...)
+			} else {
+				b = append(b, "tfo  cookie "...)
+				b = appendHex(b, data)
+			}
+		default:
+			if n, ok := tcpOptNames[kind]; ok {
+				b = append(b, n...)
+			} else {
+				b = append(b, "unknown-"...)
+				b = strconv.AppendUint(b, uint64(kind), 10)
+			}
+			if len(data) > 0 {
+				b = append(b, " 0x"...)
+				b = appendHex(b, data)
+			}
+		}
+	}
+	return b
+}
+
+var tcpOptNames = map[uint8]string{capture.TCPOptMSS: "mss", capture.TCPOptWScale: "wscale", capture.TCPOptSACK: "sack",
+	capture.TCPOptTimestamp: "TS", capture.TCPOptMD5: "md5", capture.TCPOptUserTO: "uto", capture.TCPOptAO: "tcp-ao",
+	capture.TCPOptMPTCP: "mptcp", capture.TCPOptFastOpen: "tfo"}
+
+func be32(b []byte) uint32 {
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
+
+func appendHex(b []byte, p []byte) []byte {
+	for _, c := range p {
+		b = append(b, hexDigits[c>>4], hexDigits[c&15])
+	}
+	return b
+}
+
+// appendFrag6 writes an IPv6 fragment as tcpdump does:
+// "frag (0xIDENT:OFFSET|LENGTH)".
+func appendFrag6(b []byte, l *capture.Layer) []byte {
+	b = append(b, "frag (0x"...)
+	id := uint32(l.Number)
+	for sh := 28; sh >= 0; sh -= 4 {
+		b = append(b, hexDigits[id>>uint(sh)&15])
+	}
+	b = append(b, ':')
+	b = strconv.AppendUint(b, uint64(l.FragOffset), 10)
+	b = append(b, '|')
+	b = strconv.AppendInt(b, int64(l.Len-8), 10)
+	return append(b, ')')
 }
 
 func appendARP(b []byte, l *capture.Layer) []byte {
@@ -217,34 +324,168 @@ func appendARP(b []byte, l *capture.Layer) []byte {
 	return b
 }
 
+// appendICMP writes an ICMP or ICMPv6 message the way tcpdump names it
+// ("echo request, id 1, seq 2", "10.0.0.2 udp port 9999 unreachable",
+// "router solicitation"), with its length.
 func appendICMP(b []byte, l *capture.Layer) []byte {
 	if l.Proto == capture.ProtoICMPv4 {
 		b = append(b, "ICMP "...)
-		switch l.Type {
-		case 0:
-			b = append(b, "echo reply"...)
-		case 8:
-			b = append(b, "echo request"...)
-		case 3:
-			b = append(b, "unreachable"...)
-		case 11:
-			b = append(b, "time exceeded"...)
-		default:
-			b = append(b, "type "...)
-			b = strconv.AppendUint(b, uint64(l.Type), 10)
-		}
-		if l.Type == 0 || l.Type == 8 {
-			b = append(b, ", id "...)
-			b = strconv.AppendUint(b, uint64(l.ID), 10)
-			b = append(b, ", seq "...)
-			b = strconv.AppendUint(b, l.Number, 10)
-		}
+		b = appendICMP4(b, l)
 	} else {
-		b = append(b, "ICMP6, type "...)
-		b = strconv.AppendUint(b, uint64(l.Type), 10)
+		b = append(b, "ICMP6, "...)
+		b = appendICMP6(b, l)
 	}
-	b = append(b, ", code "...)
-	return strconv.AppendUint(b, uint64(l.Code), 10)
+	if l.Len >= 0 {
+		b = append(b, ", length "...)
+		b = strconv.AppendInt(b, int64(l.Len), 10)
+	}
+	return b
+}
+
+func appendQuotedPort(b []byte, l *capture.Layer) []byte {
+	b = l.DstIP.AppendTo(b)
+	switch l.NextHeader {
+	case 6:
+		b = append(b, " tcp port "...)
+	case 17:
+		b = append(b, " udp port "...)
+	default:
+		b = append(b, " protocol "...)
+		b = strconv.AppendUint(b, uint64(l.NextHeader), 10)
+		b = append(b, " port"...)
+	}
+	return strconv.AppendUint(b, uint64(l.DstPort), 10)
+}
+
+var icmp4Unreach = [16]string{0: "net %s unreachable", 1: "host %s unreachable", 2: "%s protocol %p unreachable",
+	3: "%q unreachable", 4: "%s unreachable - need to frag (mtu %m)", 5: "%s unreachable - source route failed",
+	6: "net %s unreachable - unknown", 7: "host %s unreachable - unknown", 8: "%s unreachable - source host isolated",
+	9: "net %s unreachable - admin prohibited", 10: "host %s unreachable - admin prohibited",
+	11: "net %s unreachable - tos prohibited", 12: "host %s unreachable - tos prohibited",
+	13: "host %s unreachable - admin prohibited filter", 14: "host %s unreachable - host precedence violation",
+	15: "host %s unreachable - precedence cutoff"}
+
+func appendICMP4(b []byte, l *capture.Layer) []byte {
+	switch {
+	case l.Type == 0 || l.Type == 8:
+		if l.Type == 0 {
+			b = append(b, "echo reply"...)
+		} else {
+			b = append(b, "echo request"...)
+		}
+		b = append(b, ", id "...)
+		b = strconv.AppendUint(b, uint64(l.ID), 10)
+		b = append(b, ", seq "...)
+		return strconv.AppendUint(b, l.Number, 10)
+	case l.Type == 3 && l.HasQuote && l.Code < 16:
+		f := icmp4Unreach[l.Code]
+		for i := 0; i < len(f); i++ {
+			if f[i] != '%' {
+				b = append(b, f[i])
+				continue
+			}
+			i++
+			switch f[i] {
+			case 's':
+				b = l.DstIP.AppendTo(b)
+			case 'p':
+				b = strconv.AppendUint(b, uint64(l.NextHeader), 10)
+			case 'q':
+				b = appendQuotedPort(b, l)
+			case 'm':
+				b = strconv.AppendUint(b, l.Number&0xffff, 10)
+			}
+		}
+		return b
+	case l.Type == 3:
+		return append(b, "unreachable"...)
+	case l.Type == 11:
+		if l.Code == 1 {
+			return append(b, "ip reassembly time exceeded"...)
+		}
+		return append(b, "time exceeded in-transit"...)
+	case l.Type == 12:
+		b = append(b, "parameter problem - octet "...)
+		return strconv.AppendUint(b, l.Number, 10)
+	case l.Type == 5:
+		return append(b, "redirect"...)
+	case l.Type == 4:
+		return append(b, "source quench"...)
+	case l.Type == 13:
+		return append(b, "time stamp query"...)
+	case l.Type == 14:
+		return append(b, "time stamp reply"...)
+	}
+	b = append(b, "type #"...)
+	return strconv.AppendUint(b, uint64(l.Type), 10)
+}
+
+var icmp6Types = map[uint8]string{1: "destination unreachable", 2: "packet too big", 3: "time exceeded", 4: "parameter problem",
+	128: "echo request", 129: "echo reply", 130: "multicast listener query", 131: "multicast listener report",
+	132: "multicast listener done", 133: "router solicitation", 134: "router advertisement",
+	135: "neighbor solicitation", 136: "neighbor advertisement", 137: "redirect", 143: "multicast listener report v2"}
+
+var icmp6Unreach = [8]string{0: "unreachable route", 1: "unreachable prohibited", 2: "beyond scope", 3: "unreachable address",
+	4: "unreachable port", 5: "source address failed ingress/egress policy", 6: "reject route to destination"}
+
+func appendICMP6(b []byte, l *capture.Layer) []byte {
+	if n, ok := icmp6Types[l.Type]; ok {
+		b = append(b, n...)
+	} else {
+		b = append(b, "unknown icmp6 type ("...)
+		b = strconv.AppendUint(b, uint64(l.Type), 10)
+		b = append(b, ')')
+	}
+	switch l.Type {
+	case 128, 129:
+		b = append(b, ", id "...)
+		b = strconv.AppendUint(b, uint64(l.ID), 10)
+		b = append(b, ", seq "...)
+		b = strconv.AppendUint(b, l.Number, 10)
+	case 1:
+		b = append(b, ", "...)
+		if l.Code < 8 && icmp6Unreach[l.Code] != "" {
+			b = append(b, icmp6Unreach[l.Code]...)
+		} else {
+			b = append(b, "unknown unreach code ("...)
+			b = strconv.AppendUint(b, uint64(l.Code), 10)
+			b = append(b, ')')
+		}
+		if l.HasQuote {
+			if l.Code == 4 {
+				b = append(b, ", "...)
+				b = appendQuotedPort(b, l)
+			} else {
+				b = append(b, ' ')
+				b = l.DstIP.AppendTo(b)
+			}
+		}
+	case 2:
+		b = append(b, ", mtu "...)
+		b = strconv.AppendUint(b, l.Number, 10)
+	case 3:
+		if l.Code == 1 {
+			b = append(b, " reassembly"...)
+		} else {
+			b = append(b, " in-transit"...)
+		}
+		if l.HasQuote {
+			b = append(b, " for "...)
+			b = l.DstIP.AppendTo(b)
+		}
+	case 4:
+		b = append(b, ", "...)
+		switch l.Code {
+		case 0:
+			b = append(b, "erroneous - octet "...)
+		case 1:
+			b = append(b, "next header - octet "...)
+		default:
+			b = append(b, "option - octet "...)
+		}
+		b = strconv.AppendUint(b, l.Number, 10)
+	}
+	return b
 }
 
 var tlsTypes = map[uint8]string{20: "change-cipher-spec", 21: "alert", 22: "handshake", 23: "application-data", 24: "heartbeat"}
@@ -270,19 +511,30 @@ func AppendSummary(b []byte, l *capture.Layer) []byte {
 	case capture.ProtoWebSocket:
 		b = append(b, ' ')
 		b = append(b, opcodeName(l.Opcode)...)
+		if l.Opcode == 8 && len(l.Payload) >= 2 {
+			b = append(b, ' ')
+			b = strconv.AppendInt(b, int64(l.Status), 10)
+			if l.Reason != "" {
+				b = append(b, ' ')
+				b = appendQuoted(b, []byte(l.Reason), 60)
+			}
+		}
 		if l.Fin {
 			b = append(b, " fin"...)
 		}
 		if l.Masked {
 			b = append(b, " masked"...)
 		}
-		if l.Kind != "" {
-			b = append(b, ' ')
-			b = append(b, l.Kind...)
+		if l.Compressed {
+			b = append(b, " compressed"...)
 		}
 		b = append(b, " len "...)
 		b = strconv.AppendInt(b, int64(l.PayloadLen), 10)
-		if (l.Opcode == 1 || l.Opcode == 8) && len(l.Payload) > 0 {
+		switch {
+		case len(l.Message) > 0:
+			b = append(b, " message "...)
+			b = appendQuoted(b, l.Message, 60)
+		case (l.Opcode == 1 || l.Opcode == 0) && len(l.Payload) > 0 && !l.Compressed:
 			b = append(b, ' ')
 			b = appendQuoted(b, l.Payload, 60)
 		}
@@ -304,23 +556,7 @@ func AppendSummary(b []byte, l *capture.Layer) []byte {
 		b = append(b, " len "...)
 		b = strconv.AppendInt(b, int64(l.PayloadLen), 10)
 	case capture.ProtoDNS:
-		if l.Response {
-			b = append(b, " response "...)
-		} else {
-			b = append(b, " query "...)
-		}
-		b = strconv.AppendUint(b, uint64(l.ID), 10)
-		if l.Name != "" {
-			b = append(b, ' ')
-			b = append(b, l.Kind...)
-			b = append(b, "? "...)
-			b = append(b, l.Name...)
-		}
-		if l.Response {
-			b = append(b, ' ')
-			b = strconv.AppendInt(b, int64(l.Answers), 10)
-			b = append(b, " answers"...)
-		}
+		b = appendDNS(b, l)
 	case capture.ProtoFrame:
 		b = append(b, " len "...)
 		b = strconv.AppendInt(b, int64(l.Len), 10)
@@ -337,7 +573,7 @@ func AppendSummary(b []byte, l *capture.Layer) []byte {
 		}
 		if len(l.Payload) > 0 {
 			b = append(b, ' ')
-			b = appendQuoted(b, l.Payload, 80)
+			b = appendArgs(b, l.Payload, 80)
 		}
 		if l.Response {
 			b = append(b, " ack "...)
@@ -355,6 +591,64 @@ func AppendSummary(b []byte, l *capture.Layer) []byte {
 		}
 		b = append(b, " payload "...)
 		b = strconv.AppendInt(b, int64(l.PayloadLen), 10)
+	}
+	return b
+}
+
+// appendDNS writes a DNS message like tcpdump's summary: the id, the
+// question, the response code when not NoError, the records.
+func appendDNS(b []byte, l *capture.Layer) []byte {
+	if l.Response {
+		b = append(b, " response "...)
+	} else {
+		b = append(b, " query "...)
+	}
+	b = strconv.AppendUint(b, uint64(l.ID), 10)
+	if l.Name != "" {
+		b = append(b, ' ')
+		b = append(b, l.Kind...)
+		b = append(b, "? "...)
+		b = append(b, l.Name...)
+	}
+	if !l.Response {
+		return b
+	}
+	if l.Code != 0 {
+		b = append(b, ' ')
+		b = append(b, app.DNSRcodeName(l.Code)...)
+	}
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(l.Answers), 10)
+	b = append(b, " answers"...)
+	for i, r := range app.DNSRecords(l.Payload) {
+		if i == 0 {
+			b = append(b, ':')
+		} else {
+			b = append(b, ',')
+		}
+		b = append(b, ' ')
+		if r.Section != "answer" {
+			b = append(b, r.Section...)
+			b = append(b, ' ')
+		}
+		b = append(b, r.Type...)
+		b = append(b, ' ')
+		b = append(b, r.Data...)
+	}
+	return b
+}
+
+// appendArgs appends event arguments, JSON text, as they are (up to max
+// bytes, control bytes as dots).
+func appendArgs(b []byte, p []byte, max int) []byte {
+	for i, c := range p {
+		if i == max {
+			return append(b, "..."...)
+		}
+		if c < 0x20 || c == 0x7f {
+			c = '.'
+		}
+		b = append(b, c)
 	}
 	return b
 }

@@ -52,6 +52,7 @@ func captureViewFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "hex", Usage: "hex and ASCII dump, bytes coloured by layer"},
 		&cli.IntFlag{Name: "follow", Value: -1, Usage: "print TCP stream `N` (0-based) reassembled, or its messages and events"},
 		&cli.BoolFlag{Name: "stats", Usage: "print conversations, endpoints and the protocol hierarchy"},
+		&cli.BoolFlag{Name: "absolute-seq", Aliases: []string{"S"}, Usage: "print raw TCP sequence numbers (tcpdump -S) instead of relative ones"},
 		&cli.BoolFlag{Name: "no-reassembly", Usage: "decode link to transport only (no TCP reassembly or applications)"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "decode but print only the packet count (timing, --write)"},
 	}
@@ -355,6 +356,7 @@ func captureRun(c *cli.Context, ctx context.Context, src source.Source, v captur
 		opt.Write = w
 	}
 	pal := render.NewPalette()
+	pal.AbsoluteSeq = c.Bool("absolute-seq")
 	var stats *analysis.Stats
 	var follow *analysis.Follow
 	buf := make([]byte, 0, 4096)

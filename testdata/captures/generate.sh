@@ -71,6 +71,10 @@ PY
 # TCP gone wrong (lost, out-of-order, retransmitted, duplicate ACKs, zero
 # window, reset): built, since this kernel has no netem.
 "$bin/capgen" expert tcp-expert.pcap
+# The fidelity corpus (built packet by packet, deterministic): a snapshot
+# length of 96, fragmented IPv6, every TCP option, DNS over UDP and TCP,
+# permessage-deflate WebSocket, ICMP and ICMPv6 errors.
+"$bin/capgen" corpus .
 # pcapng with two interfaces of different link types.
 mergecap -F pcapng -w multi-iface.pcapng chat-ws.pcap any-sll.pcap
 ls -l ./*.pcap ./*.pcapng >&2

@@ -38,7 +38,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: capgen chat-tcp|chat-ws|udp|udp-big ADDR|dns|tls|ping ADDR|synth N FILE|expert FILE")
+		fmt.Fprintln(os.Stderr, "usage: capgen chat-tcp|chat-ws|udp|udp-big ADDR|dns|tls|ping ADDR|synth N FILE|expert FILE|corpus DIR")
 		os.Exit(2)
 	}
 	var err error
@@ -61,6 +61,8 @@ func main() {
 		err = synth(os.Args[2:])
 	case "expert":
 		err = expert(os.Args[2:])
+	case "corpus":
+		err = corpus(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown scenario %q", os.Args[1])
 	}
