@@ -3,6 +3,8 @@ package labs
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,13 +18,27 @@ func TestRunAllStopsWhenAProgramDies(t *testing.T) {
 	env.Self = "/bin/sh"
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	// The second program dies when the test says so, after "ready".
+	die := filepath.Join(env.Dir, "die")
 	done := make(chan error, 1)
 	go func() {
 		done <- env.runAll(ctx, []command{
 			{args: []string{"-c", "exec sleep 60"}, settle: time.Millisecond},
-			{args: []string{"-c", "sleep 0.3; exit 3"}, settle: time.Millisecond},
+			{args: []string{"-c", "while [ ! -e " + die + " ]; do sleep 0.01; done; exit 3"}, settle: time.Millisecond},
 		})
 	}()
+	for !strings.Contains(env.Out.(*syncBuffer).String(), "ready") {
+		select {
+		case err := <-done:
+			t.Fatalf("runAll ended before ready: %v\n%s", err, env.Out)
+		case <-ctx.Done():
+			t.Fatalf("runAll never said ready:\n%s", env.Out)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if err := os.WriteFile(die, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	select {
 	case err := <-done:
 		if !errors.Is(err, ErrSetupDied) || !strings.Contains(err.Error(), "exit 3") || !strings.Contains(err.Error(), "exit status 3") {
