@@ -43,7 +43,8 @@ type conn struct {
 	// handed to handlers are borrowed from a pool per packet, so an idle
 	// connection does not hold them.
 	sockets      []*Socket
-	left         [4]string // the namespaces left last (unjoined)
+	addr         *addrState // its remote address's shared packet rate (limits.go); nil without EventRatePerAddr
+	left         [4]string  // the namespaces left last (unjoined)
 	leftNext     uint8
 	bucket       bucket
 	lastDeadline int64
@@ -449,6 +450,9 @@ func (c *conn) handshake() error {
 		PingInterval: uint32(o.PingInterval / time.Millisecond), PingTimeout: uint32(o.PingTimeout / time.Millisecond),
 		MaxFrame: uint32(o.MaxFrame)})
 	c.srv.ready(c)
+	if o.EventRatePerAddr > 0 {
+		c.addr = c.srv.lim.state(c.t.RemoteAddr())
+	}
 	c.lastDeadline = math.MinInt64 / 2 // the first read sets the idle deadline
 	c.srv.logf("tcpchat: %s: session %s (client %s) connected", c.remoteAddr(), c.session, c.clientID)
 	return nil
@@ -499,6 +503,9 @@ func (c *conn) handle(p []byte, now int64) error {
 	if !c.bucket.allow(now, o.RateLimit, o.RateBurst) {
 		c.srv.metrics.rateCuts.Add(1)
 		return c.fail(wire.CodeRateLimited, fmt.Errorf("%w: more than %.0f packets/s (burst %d)", ErrRateLimited, o.RateLimit, o.RateBurst))
+	}
+	if c.addr != nil && !c.srv.lim.waitEvent(c.addr, now) {
+		return ErrServerClosed
 	}
 	sc := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(sc)

@@ -47,6 +47,16 @@ func newMetrics(s *Server) *metrics {
 		}
 		return float64(n)
 	})
+	gauge("sockets_open", "Accepted sockets not closed (every kind), counted against the connection cap.", func() float64 {
+		s.lim.mu.Lock()
+		defer s.lim.mu.Unlock()
+		return float64(s.lim.open)
+	})
+	gauge("sockets_max", "The connection cap: Options.MaxConnections or the descriptor limit less the headroom (0: none).", func() float64 { return float64(s.lim.max) })
+	counter("refused_connection_cap_total", "Sockets refused at the connection cap (beyond those let in for /healthz and /metrics).", &s.lim.refusedCap)
+	counter("refused_addr_connections_total", "Sockets refused: their address had the most connections allowed open.", &s.lim.refusedAddrConns)
+	counter("refused_addr_rate_total", "Sockets refused: their address made connection attempts faster than allowed.", &s.lim.refusedAddrRate)
+	counter("addr_rate_waits_total", "Times a connection was not read because its address sent packets faster than allowed.", &s.lim.addrWaits)
 	counter("events_in_total", "Events received from clients.", &m.eventsIn)
 	counter("packets_out_total", "Packets written to clients (events, acks, pings, ...).", &m.packetsOut)
 	counter("slow_consumer_cuts_total", "Connections cut because their send queue overflowed or a write timed out.", &m.slowCuts)

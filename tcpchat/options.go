@@ -19,6 +19,7 @@ const (
 	DefaultRateLimit        = 1000 // packets per second
 	DefaultRateBurst        = 2000
 	DefaultExpireInterval   = 5 * time.Second
+	DefaultFDHeadroom       = 64
 )
 
 // Options configure a Server. The zero value is usable: every zero field
@@ -52,6 +53,30 @@ type Options struct {
 	// RateLimit turns the limit off.
 	RateLimit float64
 	RateBurst int
+	// MaxConnections caps the sockets open at once, of every kind (framed,
+	// WebSocket, HTTP, not yet identified); 0: no cap but the descriptor
+	// limit. The cap is also the process's descriptor limit (RLIMIT_NOFILE)
+	// less FDHeadroom (default 64; negative: not derived from the limit).
+	// At the cap a new socket may only ask for /healthz or /metrics (at
+	// most FDHeadroom/2 such at once, within 2 s); a framed client gets an
+	// error packet (code 10) and the server logs once that it is full.
+	MaxConnections, FDHeadroom int
+	// MaxConnsPerAddr caps the sockets open from one remote address (an
+	// IPv4 address, an IPv6 /64); ConnRatePerAddr its connection attempts
+	// per second (bursts of ConnBurstPerAddr, default twice the rate).
+	// Refused sockets get an error packet (code 10) and are closed. 0 (the
+	// default): no limit.
+	MaxConnsPerAddr  int
+	ConnRatePerAddr  float64
+	ConnBurstPerAddr int
+	// EventRatePerAddr bounds the packets per second one remote address
+	// sends over all its connections (bursts of EventBurstPerAddr, default
+	// twice the rate): over it the server stops reading that address's
+	// connections until the rate allows (TCP slows the sender; nobody is
+	// cut). 0 (the default): no limit. RateLimit still bounds each
+	// connection.
+	EventRatePerAddr  float64
+	EventBurstPerAddr int
 	// Token, when set, must be given by every client in its handshake.
 	Token string
 	// MetricsToken, when set, must be given to read GET /metrics, as
@@ -154,6 +179,15 @@ func (o *Options) setDefaults() {
 		if o.RateLimit > 0 && float64(o.RateBurst) < o.RateLimit {
 			o.RateBurst = int(o.RateLimit)
 		}
+	}
+	if o.FDHeadroom == 0 {
+		o.FDHeadroom = DefaultFDHeadroom
+	}
+	if o.ConnBurstPerAddr <= 0 {
+		o.ConnBurstPerAddr = int(2 * max(o.ConnRatePerAddr, 1))
+	}
+	if o.EventBurstPerAddr <= 0 {
+		o.EventBurstPerAddr = int(2 * max(o.EventRatePerAddr, 1))
 	}
 	if o.MetricsToken == "" {
 		o.MetricsToken = o.Token

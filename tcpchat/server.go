@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
@@ -24,6 +25,7 @@ type Server struct {
 	opts    Options
 	metrics *metrics
 	dur     *durableServer
+	lim     *limiter // limits.go
 
 	mu        sync.Mutex
 	closed    bool                      // guarded by mu
@@ -39,6 +41,8 @@ type Server struct {
 	httpS  *http.Server
 
 	wg sync.WaitGroup // every goroutine the server starts
+
+	lastRefusal atomic.Int64 // monoNow of the last refusal logged
 }
 
 // NewServer returns a server with opts (zero fields take their defaults).
@@ -53,6 +57,7 @@ func NewServer(opts Options) *Server {
 		mux:       http.NewServeMux(),
 		dur:       newDurableServer(),
 	}
+	s.lim = newLimiter(s)
 	s.metrics = newMetrics(s)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -154,7 +159,8 @@ func (s *Server) startLocked() bool {
 	}
 	s.started = true
 	s.httpLn = newChanListener()
-	s.httpS = &http.Server{Handler: s.mux, ReadHeaderTimeout: s.opts.HandshakeTimeout}
+	s.httpS = &http.Server{Handler: http.HandlerFunc(s.serveHTTP), ReadHeaderTimeout: s.opts.HandshakeTimeout,
+		IdleTimeout: httpIdle, ConnContext: s.reserveOnly}
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
@@ -220,15 +226,45 @@ func (s *Server) Serve(l net.Listener) error {
 			return fmt.Errorf("tcpchat: accept: %w", err)
 		}
 		delay = 0
+		adm, tc, reason := s.lim.admit(nc) // limits.go
+		if adm == refused {
+			s.logRefusal(nc, reason)
+			refuse(nc, reason)
+			continue
+		}
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
-			nc.Close()
+			tc.Close()
 			return ErrServerClosed
 		}
 		s.wg.Add(1)
 		s.mu.Unlock()
-		go s.serveConn(nc)
+		go s.serveConn(tc, adm == admitHTTP)
+	}
+}
+
+// httpIdle bounds how long an HTTP keep-alive connection may stay idle.
+const httpIdle = 30 * time.Second
+
+// serveHTTP serves the HTTP requests of the port; a socket accepted over
+// the connection cap gets /healthz and /metrics only, one request.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Context().Value(reserveKey{}) != nil {
+		w.Header().Set("Connection", "close")
+		if r.URL.Path != "/healthz" && r.URL.Path != "/metrics" {
+			http.Error(w, "the server is at its connection limit; retry later", http.StatusServiceUnavailable)
+			return
+		}
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// logRefusal logs a refused connection, at most once a second.
+func (s *Server) logRefusal(nc net.Conn, reason string) {
+	now := monoNow()
+	if last := s.lastRefusal.Load(); now-last > int64(time.Second) && s.lastRefusal.CompareAndSwap(last, now) {
+		s.logf("tcpchat: %s: connection refused: %s (logged once a second; counted in /metrics)", nc.RemoteAddr(), reason)
 	}
 }
 
@@ -238,16 +274,22 @@ func (s *Server) isClosed() bool {
 	return s.closed
 }
 
-// serveConn reads the first bytes of a connection and dispatches it.
-func (s *Server) serveConn(nc net.Conn) {
+// serveConn reads the first bytes of a connection and dispatches it;
+// reserve marks a socket accepted over the connection cap.
+func (s *Server) serveConn(nc net.Conn, reserve bool) {
 	defer s.wg.Done()
-	s.sniff(nc, false)
+	s.sniff(nc, false, reserve)
 }
 
 // sniff dispatches a connection by its first bytes; inTLS is true for the
-// decrypted bytes of a TLS connection (no TLS inside TLS).
-func (s *Server) sniff(nc net.Conn, inTLS bool) {
-	nc.SetReadDeadline(time.Now().Add(s.opts.HandshakeTimeout))
+// decrypted bytes of a TLS connection (no TLS inside TLS). A reserve
+// socket (over the connection cap) may only be HTTP, quickly.
+func (s *Server) sniff(nc net.Conn, inTLS, reserve bool) {
+	wait := s.opts.HandshakeTimeout
+	if reserve {
+		wait = min(wait, reserveWait)
+	}
+	nc.SetReadDeadline(time.Now().Add(wait))
 	var head [5]byte
 	if _, err := io.ReadFull(nc, head[:]); err != nil {
 		s.logf("tcpchat: %s: no protocol preamble: %v", nc.RemoteAddr(), err)
@@ -258,6 +300,8 @@ func (s *Server) sniff(nc net.Conn, inTLS bool) {
 	switch {
 	case plainRefused && head[0] != 0x16:
 		s.refusePlaintext(nc, head[:]) // tls.go
+	case reserve && bytes.Equal(head[:], wire.Preamble):
+		refuse(nc, "the server is at its connection limit") // limits.go
 	case bytes.Equal(head[:], wire.Preamble):
 		// A fresh goroutine with a small stack serves the connection: the
 		// frames of the sniffing (and of TLS) are not kept under every
@@ -276,13 +320,13 @@ func (s *Server) sniff(nc net.Conn, inTLS bool) {
 		fmt.Fprintf(nc, "wiredojo: protocol version %d is not supported; this server speaks version %d\n", head[4], wire.Version)
 		nc.Close()
 	case head[0] == 0x16 && !inTLS && s.opts.TLSConfig != nil:
-		s.serveTLS(nc, head[:]) // then sniffs the decrypted bytes (tls.go)
+		s.serveTLS(nc, head[:], reserve) // then sniffs the decrypted bytes (tls.go)
 	case head[0] == 0x16:
 		s.logf("tcpchat: %s: TLS ClientHello refused: TLS is not configured on this server", nc.RemoteAddr())
 		nc.Close()
 	case isHTTPMethod(head[:]):
 		nc.SetReadDeadline(time.Time{})
-		if !s.httpLn.push(&prefixConn{Conn: nc, prefix: append([]byte(nil), head[:]...)}) {
+		if !s.httpLn.push(&prefixConn{Conn: nc, prefix: append([]byte(nil), head[:]...), reserve: reserve}) {
 			nc.Close()
 		}
 	default:
@@ -369,6 +413,7 @@ func (s *Server) heartbeat() {
 			}
 		}
 		s.mu.Unlock()
+		s.lim.sweep() // limits.go
 		m := newMessage()
 		m.buf = (&wire.Packet{Type: wire.TypePing}).AppendTo(m.buf)
 		for _, c := range batch {
@@ -513,7 +558,8 @@ func (l *chanListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0
 // prefixConn replays bytes already read before reading from the connection.
 type prefixConn struct {
 	net.Conn
-	prefix []byte
+	prefix  []byte
+	reserve bool // accepted over the connection cap (limits.go)
 }
 
 func (c *prefixConn) Read(p []byte) (int, error) {

@@ -17,14 +17,14 @@ import (
 // ClientHello's start) were already read, then sniffs the decrypted bytes
 // again: framed clients over TLS and wss:// share the port with everything
 // else. The handshake is bounded by the read deadline already set.
-func (s *Server) serveTLS(nc net.Conn, head []byte) {
+func (s *Server) serveTLS(nc net.Conn, head []byte, reserve bool) {
 	tc := tls.Server(&prefixConn{Conn: nc, prefix: append([]byte(nil), head...)}, s.opts.TLSConfig)
 	if err := tc.Handshake(); err != nil {
 		s.logf("tcpchat: %s: TLS handshake: %v", nc.RemoteAddr(), err)
 		nc.Close()
 		return
 	}
-	s.sniff(tc, true)
+	s.sniff(tc, true, reserve)
 }
 
 // initTLS prepares the server's TLS configuration: HTTP over TLS is served

@@ -76,6 +76,10 @@ func chatCommand() *cli.Command {
 					&cli.IntFlag{Name: "send-queue", Value: tcpchat.DefaultSendQueue, EnvVars: []string{"WIREDOJO_SEND_QUEUE"}, Usage: "at most `N` packets queued per connection"},
 					&cli.DurationFlag{Name: "slow-consumer-wait", Value: tcpchat.DefaultSlowConsumerWait, EnvVars: []string{"WIREDOJO_SLOW_CONSUMER_WAIT"}, Usage: "how long (`DURATION`) a send waits for room in a full queue, slowing its sender, before the receiver is cut as a slow consumer; 0 cuts at once"},
 					&cli.Float64Flag{Name: "rate-limit", Value: tcpchat.DefaultRateLimit, EnvVars: []string{"WIREDOJO_RATE_LIMIT"}, Usage: "`PACKETS` per second a connection may send (bursts up to 2000 or one second's worth); 0 turns the limit off"},
+					&cli.IntFlag{Name: "max-conns", Value: 10000, EnvVars: []string{"WIREDOJO_MAX_CONNS"}, Usage: "at most `N` sockets open at once (also: the descriptor limit less 64); over it new clients are refused, /healthz and /metrics still answer; 0: only the descriptor limit"},
+					&cli.IntFlag{Name: "max-conns-per-addr", Value: 256, EnvVars: []string{"WIREDOJO_MAX_CONNS_PER_ADDR"}, Usage: "at most `N` sockets open from one address (IPv6: one /64); 0: no limit"},
+					&cli.Float64Flag{Name: "conn-rate-per-addr", Value: 50, EnvVars: []string{"WIREDOJO_CONN_RATE_PER_ADDR"}, Usage: "at most `N` connection attempts per second from one address (bursts of twice that); 0: no limit"},
+					&cli.Float64Flag{Name: "event-rate-per-addr", Value: 4000, EnvVars: []string{"WIREDOJO_EVENT_RATE_PER_ADDR"}, Usage: "at most `N` packets per second from one address over all its connections (bursts of twice that); faster senders are read more slowly, not cut; 0: no limit"},
 					&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, EnvVars: []string{"WIREDOJO_VERBOSE"}, Usage: "print room events (create/delete/join/leave-room), connections and closes"},
 				}, append(chatServeWSFlags(), chatServeQueueFlags()...)...), // chat_ws.go, chat_queue.go
 				Action: chatServe,
@@ -172,6 +176,11 @@ func chatServe(c *cli.Context) error {
 		RateLimit:        c.Float64("rate-limit"),
 		Token:            c.String("token"),
 		NewNamespace:     tcpchat.InstallBuiltins,
+	}
+	opts.MaxConnections, opts.MaxConnsPerAddr = c.Int("max-conns"), c.Int("max-conns-per-addr")
+	opts.ConnRatePerAddr, opts.EventRatePerAddr = c.Float64("conn-rate-per-addr"), c.Float64("event-rate-per-addr")
+	if opts.MaxConnections < 0 || opts.MaxConnsPerAddr < 0 || opts.ConnRatePerAddr < 0 || opts.EventRatePerAddr < 0 {
+		return usagef("chat serve: --max-conns, --max-conns-per-addr, --conn-rate-per-addr and --event-rate-per-addr must not be negative (0 turns each off)")
 	}
 	if opts.SendQueue < 1 {
 		return usagef("chat serve: --send-queue must be at least 1, not %d", opts.SendQueue)

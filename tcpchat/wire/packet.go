@@ -93,6 +93,9 @@ const (
 	CodeShutdown      uint16 = 7 // the server is shutting down
 	CodeHeartbeat     uint16 = 8 // no packet within heartbeat interval + timeout
 	CodeProtocol      uint16 = 9 // a well-formed packet that is not allowed here
+	// CodeTooManyConnections refuses a new connection: the server, or the
+	// client's address, is at a connection limit; retry later.
+	CodeTooManyConnections uint16 = 10
 )
 
 // Packet is one decoded packet. Which fields a type uses is listed in

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wiredojo/wiredojo/framing"
 	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
@@ -52,6 +53,45 @@ func Dial(t testing.TB, addr, token string) *Attacker {
 	a := &Attacker{Raw: chattest.DialRaw(t, addr, true)}
 	a.Handshake(t, token)
 	return a
+}
+
+// DialFrom opens a raw TCP connection to addr from the loopback address
+// src (127.0.0.2, ...: every 127/8 address is this host's, so one test
+// plays many hosts), sending the preamble if asked; the handshake is the
+// caller's. It is closed when the test ends.
+func DialFrom(t testing.TB, addr, src string, preamble bool) *Attacker {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: chattest.Timeout}
+	nc, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("dial %s from %s: %v", addr, src, err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	if preamble {
+		nc.SetWriteDeadline(time.Now().Add(chattest.Timeout))
+		if _, err := nc.Write(wire.Preamble); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &Attacker{Raw: &chattest.Raw{Conn: nc, R: framing.NewReader(nc, 1<<24)}}
+}
+
+// Refused reads until the server closes the connection and reports the
+// reason of its error packet with code 10 (too many connections), or ""
+// when it answered something else (a welcome) first.
+func (a *Attacker) Refused(t testing.TB) string {
+	t.Helper()
+	for {
+		p, err := a.Read()
+		switch {
+		case err != nil:
+			return ""
+		case p.Type == wire.TypeError && p.Code == wire.CodeTooManyConnections:
+			return string(p.Reason)
+		case p.Type != wire.TypePing:
+			return ""
+		}
+	}
 }
 
 // Event sends an event packet with args as its raw argument bytes: they

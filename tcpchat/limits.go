@@ -1,0 +1,270 @@
+package tcpchat
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wiredojo/wiredojo/framing"
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
+)
+
+// Limits on what connections may cost the server (docs/SECURITY.md): a cap
+// on the sockets open at once (Options.MaxConnections, and the process's
+// descriptor limit less Options.FDHeadroom), and per remote address (an
+// IPv4 address, an IPv6 /64) the sockets open, the connection attempts per
+// second and the packets per second over all its connections. Over a limit
+// the server refuses new work (a new connection, or reading more from
+// that address) instead of cutting clients already served.
+
+// reserveWait bounds how long a socket accepted over the cap may take to
+// ask for /healthz or /metrics.
+const reserveWait = 2 * time.Second
+
+// maxReservePerAddr bounds the sockets over the cap of one address.
+const maxReservePerAddr = 2
+
+// addrIdle is how long the state of an address without sockets is kept
+// (its attempt bucket must outlive a connect-close loop).
+const addrIdle = 10 * time.Second
+
+// addrState is what the server knows of one remote address.
+type addrState struct {
+	conns    int    // guarded by limiter.mu
+	reserve  int    // guarded by limiter.mu; its sockets over the cap (health and metrics)
+	attempts bucket // guarded by limiter.mu
+	last     int64  // guarded by limiter.mu; monoNow of the last close
+
+	mu     sync.Mutex // the readers of its connections share the bucket
+	events bucket     // guarded by mu
+}
+
+// limiter counts the server's sockets.
+type limiter struct {
+	srv *Server
+	max int // open sockets allowed; 0: no cap
+
+	mu      sync.Mutex
+	open    int                       // guarded by mu; accepted sockets not closed
+	reserve int                       // guarded by mu; sockets over the cap, for health and metrics
+	addrs   map[netip.Addr]*addrState // guarded by mu
+	full    bool                      // guarded by mu; the cap was reached and logged
+
+	refusedCap, refusedAddrConns, refusedAddrRate, addrWaits atomic.Int64
+}
+
+func newLimiter(s *Server) *limiter {
+	l := &limiter{srv: s, addrs: make(map[netip.Addr]*addrState)}
+	o := &s.opts
+	l.max = max(o.MaxConnections, 0)
+	if o.FDHeadroom >= 0 {
+		if fds := fdLimit(); fds > 0 {
+			byFD := max(fds-o.FDHeadroom, 1)
+			if l.max == 0 || byFD < l.max {
+				l.max = byFD
+			}
+		}
+	}
+	return l
+}
+
+// addrKey is the key of a remote address: IPv6 addresses count per /64.
+func addrKey(a net.Addr) (netip.Addr, bool) {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		ap, err := netip.ParseAddrPort(a.String())
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		return maskAddr(ap.Addr()), true
+	}
+	ip, ok := netip.AddrFromSlice(ta.IP)
+	return maskAddr(ip), ok
+}
+
+func maskAddr(ip netip.Addr) netip.Addr {
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.Addr()
+	}
+	return ip
+}
+
+// admission is what admit decided for a new socket.
+type admission uint8
+
+const (
+	admitted  admission = iota
+	admitHTTP           // over the cap: health and metrics only, within reserveWait
+	refused
+)
+
+// admit counts a new socket; when it is admitted (or let in for health)
+// the returned conn reports its close. reason says why it was refused.
+func (l *limiter) admit(nc net.Conn) (admission, net.Conn, string) {
+	o := &l.srv.opts
+	key, keyed := addrKey(nc.RemoteAddr())
+	now := monoNow()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var st *addrState
+	if keyed {
+		st = l.addrs[key]
+		if st == nil {
+			st = &addrState{}
+			l.addrs[key] = st
+		}
+		if o.ConnRatePerAddr > 0 && !st.attempts.allow(now, o.ConnRatePerAddr, max(o.ConnBurstPerAddr, 1)) {
+			l.refusedAddrRate.Add(1)
+			return refused, nil, fmt.Sprintf("more than %.0f connection attempts per second from %s", o.ConnRatePerAddr, key)
+		}
+		if o.MaxConnsPerAddr > 0 && st.conns >= o.MaxConnsPerAddr {
+			l.refusedAddrConns.Add(1)
+			return refused, nil, fmt.Sprintf("%s has %d connections open, the most one address may have", key, st.conns)
+		}
+	}
+	if l.max > 0 && l.open >= l.max {
+		if !l.full {
+			l.full = true
+			l.srv.logf("tcpchat: %d sockets open, the most allowed (Options.MaxConnections, or the descriptor limit less %d kept free): refusing new connections; /healthz and /metrics still answer", l.open, o.FDHeadroom)
+		}
+		// The sockets kept for health and metrics: a few in all, and at
+		// most maxReservePerAddr of one address, so that one flooding
+		// address does not hold them all.
+		if l.reserve >= max(o.FDHeadroom/2, 1) || st != nil && st.reserve >= maxReservePerAddr {
+			l.refusedCap.Add(1)
+			return refused, nil, "the server is at its connection limit"
+		}
+		l.reserve++
+		if st != nil {
+			st.reserve++
+		}
+		return admitHTTP, &trackedConn{Conn: nc, l: l, st: st, reserve: true}, ""
+	}
+	l.open++
+	if st != nil {
+		st.conns++
+	}
+	return admitted, &trackedConn{Conn: nc, l: l, st: st}, ""
+}
+
+// closed is called once per admitted socket.
+func (l *limiter) closed(t *trackedConn) {
+	l.mu.Lock()
+	if t.reserve {
+		l.reserve--
+		if t.st != nil {
+			t.st.reserve--
+			t.st.last = monoNow()
+		}
+	} else {
+		l.open--
+		if t.st != nil {
+			t.st.conns--
+			t.st.last = monoNow()
+		}
+		if l.full && l.open < l.max {
+			l.full = false
+			l.srv.logf("tcpchat: %d sockets open: accepting new connections again", l.open)
+		}
+	}
+	l.mu.Unlock()
+}
+
+// sweep forgets addresses without sockets that have been idle for addrIdle.
+func (l *limiter) sweep() {
+	now := monoNow()
+	l.mu.Lock()
+	for k, st := range l.addrs {
+		if st.conns == 0 && st.reserve == 0 && now-st.last > int64(addrIdle) {
+			delete(l.addrs, k)
+		}
+	}
+	l.mu.Unlock()
+}
+
+// state returns the state of the address of a, if it has sockets.
+func (l *limiter) state(a net.Addr) *addrState {
+	key, ok := addrKey(a)
+	if !ok {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.addrs[key]
+}
+
+// waitEvent takes one token of the address's packet rate, waiting for it
+// (the connection is not read meanwhile: TCP slows the sender). It reports
+// false when the server closed during the wait.
+func (l *limiter) waitEvent(st *addrState, now int64) bool {
+	o := &l.srv.opts
+	waited := false
+	for {
+		st.mu.Lock()
+		ok := st.events.allow(now, o.EventRatePerAddr, max(o.EventBurstPerAddr, 1))
+		st.mu.Unlock()
+		if ok {
+			return true
+		}
+		if !waited {
+			waited = true
+			l.addrWaits.Add(1)
+		}
+		select {
+		case <-l.srv.stop:
+			return false
+		case <-time.After(time.Duration(max(1e9/o.EventRatePerAddr, 1e5))):
+		}
+		now = monoNow()
+	}
+}
+
+// refuse answers a refused socket without reading from it: an error packet
+// (code 10) that a framed client reads as the reason, then a close.
+func refuse(nc net.Conn, reason string) {
+	p := wire.Packet{Type: wire.TypeError, Code: wire.CodeTooManyConnections, Reason: reason}
+	nc.SetWriteDeadline(time.Now().Add(10 * time.Millisecond))
+	nc.Write(framing.AppendFrame(nil, p.AppendTo(nil)))
+	nc.Close()
+}
+
+// trackedConn reports its close to the limiter once.
+type trackedConn struct {
+	net.Conn
+	l       *limiter
+	st      *addrState
+	reserve bool
+	once    sync.Once
+}
+
+func (t *trackedConn) Close() error {
+	err := t.Conn.Close()
+	t.once.Do(func() { t.l.closed(t) })
+	return err
+}
+
+// CloseWrite half-closes the socket when it can.
+func (t *trackedConn) CloseWrite() error {
+	if cw, ok := t.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return t.Close()
+}
+
+// reserveKey marks the HTTP requests of sockets accepted over the cap.
+type reserveKey struct{}
+
+// reserveOnly lets requests of sockets accepted over the cap reach /healthz
+// and /metrics only, one request per socket.
+func (s *Server) reserveOnly(ctx context.Context, c net.Conn) context.Context {
+	if pc, ok := c.(*prefixConn); ok && pc.reserve {
+		return context.WithValue(ctx, reserveKey{}, true)
+	}
+	return ctx
+}
