@@ -1,14 +1,15 @@
 package labs
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -23,25 +24,59 @@ type proc struct {
 	done chan struct{} // closed when the program has ended
 	err  error         // its exit, set before done is closed
 	log  *os.File
+	seen *watch // what it printed, for its ready line
+}
+
+// watch is an output that remembers whether a text has gone through it.
+type watch struct {
+	mu   sync.Mutex
+	text string
+	tail []byte        // the last bytes written, to find text across writes
+	hit  chan struct{} // closed once text was seen
+}
+
+func newWatch(text string) *watch { return &watch{text: text, hit: make(chan struct{})} }
+
+func (w *watch) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.text == "" {
+		return len(b), nil
+	}
+	select {
+	case <-w.hit:
+		return len(b), nil
+	default:
+	}
+	w.tail = append(w.tail, b...)
+	if bytes.Contains(w.tail, []byte(w.text)) {
+		close(w.hit)
+		w.tail = nil
+		return len(b), nil
+	}
+	if keep := len(w.text); len(w.tail) > keep {
+		w.tail = append(w.tail[:0], w.tail[len(w.tail)-keep:]...)
+	}
+	return len(b), nil
 }
 
 // start runs a wiredojo command (args after the program name), printing it
 // first as the learner would type it. Its output goes to logName in the lab
 // folder when logName is set, else to env.Out.
-func (e *Env) start(logName string, args ...string) (*proc, error) {
+func (e *Env) start(logName, readyText string, args ...string) (*proc, error) {
 	fmt.Fprintf(e.Out, "$ wiredojo %s\n", quoteArgs(args))
 	argv := append(append(append([]string{}, e.Via...), e.Self), args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "NO_COLOR=1")
-	p := &proc{cmd: cmd, done: make(chan struct{})}
-	var out io.Writer = e.Out
+	p := &proc{cmd: cmd, done: make(chan struct{}), seen: newWatch(readyText)}
+	var out io.Writer = io.MultiWriter(e.Out, p.seen)
 	if logName != "" {
 		f, err := os.OpenFile(e.Path(logName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
 			return nil, fmt.Errorf("opening %s: %w", logName, err)
 		}
 		p.log = f
-		out = io.MultiWriter(f, e.Out)
+		out = io.MultiWriter(f, e.Out, p.seen)
 	}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -63,8 +98,10 @@ func (p *proc) exited(d time.Duration) (bool, error) {
 	}
 }
 
-// ready waits until the program serves c.listen (or, without one, has
+// ready waits until the program prints c.ready (or, without one, has
 // stayed up for c.settle), so that "ready" is true when the lab says it.
+// The program's own words are the test, not a dial from here: a program
+// in a sandbox listens in a network of its own.
 func (p *proc) ready(ctx context.Context, c command) error {
 	early := func() error {
 		err := p.err
@@ -73,29 +110,21 @@ func (p *proc) ready(ctx context.Context, c command) error {
 		}
 		return fmt.Errorf("stopped at once (%v): is the port in use, or another lab running?", err)
 	}
-	if c.listen == "" {
+	if c.ready == "" {
 		if gone, _ := p.exited(c.settle); gone {
 			return early()
 		}
 		return nil
 	}
-	deadline := time.After(30 * time.Second)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if conn, err := net.DialTimeout("tcp", c.listen, time.Second); err == nil {
-			conn.Close()
-			return nil
-		}
-		select {
-		case <-p.done:
-			return early()
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-deadline:
-			return fmt.Errorf("does not answer on %s after 30 s", c.listen)
-		case <-tick.C:
-		}
+	select {
+	case <-p.seen.hit:
+		return nil
+	case <-p.done:
+		return early()
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("did not say %q within 30 s", c.ready)
 	}
 }
 
@@ -130,7 +159,7 @@ func (e *Env) runAll(ctx context.Context, cmds []command) error {
 		fmt.Fprintln(e.Out, "stopped and cleaned up")
 	}()
 	for _, c := range cmds {
-		p, err := e.start(c.log, c.args...)
+		p, err := e.start(c.log, c.ready, c.args...)
 		if err != nil {
 			return err
 		}
@@ -169,16 +198,14 @@ func (e *Env) runAll(ctx context.Context, cmds []command) error {
 type command struct {
 	args   []string
 	log    string        // file in the lab folder for its output ("" = terminal)
-	settle time.Duration // without listen: how long it must stay up to count as started
-	listen string        // the address it serves once started (its --addr)
+	settle time.Duration // without ready: how long it must stay up to count as started
+	ready  string        // what it prints once it serves
 }
 
 func cmd(log string, args ...string) command {
 	c := command{args: args, log: log, settle: 300 * time.Millisecond}
-	for i, a := range args[:max(len(args)-1, 0)] {
-		if a == "--addr" {
-			c.listen = args[i+1]
-		}
+	if len(args) > 1 && args[0] == "chat" && args[1] == "serve" {
+		c.ready = "serving on"
 	}
 	return c
 }

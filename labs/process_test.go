@@ -51,3 +51,25 @@ func TestRunAllStopsWhenAProgramDies(t *testing.T) {
 		t.Fatalf("the other program was not stopped:\n%s", env.Out)
 	}
 }
+
+// The ready line is found even when it arrives split over writes.
+func TestWatchFindsTextAcrossWrites(t *testing.T) {
+	w := newWatch("serving on")
+	for _, s := range []string{"chat: ser", "v", "ing", " on 127.0.0.1:7071\n", "more\n"} {
+		if _, err := w.Write([]byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-w.hit:
+	default:
+		t.Fatal("the watch missed a ready line split over writes")
+	}
+	n := newWatch("serving on")
+	_, _ = n.Write([]byte("serving o\nn"))
+	select {
+	case <-n.hit:
+		t.Fatal("the watch saw a text that was not written")
+	default:
+	}
+}
