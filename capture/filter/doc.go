@@ -69,8 +69,9 @@
 //     program. tcpdump's optimizer sometimes drops loads that cannot change
 //     the result ("0 << tcp[0:2]"); this compiler keeps them, so such a
 //     packet can match there and not here.
-//   - "len" is the length of the bytes given to Match (tcpdump uses the
-//     packet's original length; they differ only for truncated packets).
+//   - "len" (and less, greater) is the packet's length on the wire with
+//     MatchWire, as in tcpdump; Match, which has only the captured bytes,
+//     uses their length (they differ only for truncated packets).
 //
 // Link types: Ethernet, Linux cooked SLL and SLL2, BSD loopback (Null,
 // address family in little-endian host order) and OpenBSD loopback (Loop),

@@ -254,6 +254,11 @@ func TestOptimizerKeepsResults(t *testing.T) {
 			before += len(plain.Instructions())
 			after += len(opt.Instructions())
 			for _, in := range inputs {
+				// The wire-length interpreter must agree with x/net/bpf's
+				// VM when nothing was cut.
+				if w := runWire(opt.raw, in, uint32(len(in))) > 0; w != opt.Match(in) {
+					t.Fatalf("%q on %s: runWire %v, bpf.VM %v on % x\n%s", expr, cf.name, w, opt.Match(in), in, opt.Dump())
+				}
 				if opt.Match(in) != plain.Match(in) {
 					t.Fatalf("%q on %s: optimized %v, plain %v on % x\noptimized:\n%s\nplain:\n%s",
 						expr, cf.name, opt.Match(in), plain.Match(in), in, opt.Dump(), plain.Dump())
@@ -262,6 +267,48 @@ func TestOptimizerKeepsResults(t *testing.T) {
 		}
 	}
 	t.Logf("instructions: %d without the data-flow optimizer, %d with it", before, after)
+}
+
+// TestMatchWireLength: on a packet the snapshot length cut, "len",
+// "greater" and "less" see the length on the wire, loads stop at the
+// captured bytes.
+func TestMatchWireLength(t *testing.T) {
+	pkts, _, link := readCapture(t, "testdata/ether.pcap")
+	var p []byte
+	for _, x := range pkts {
+		if len(x) > 60 {
+			p = x[:54]
+			break
+		}
+	}
+	if p == nil {
+		t.Fatal("no packet longer than 60 bytes in testdata/ether.pcap")
+	}
+	for _, c := range []struct {
+		expr      string
+		cut, wire bool // result on the cut bytes alone, and with the wire length 1000
+	}{
+		{"len > 500", false, true},
+		{"greater 500", false, true},
+		{"less 100", true, false},
+		{"len = 1000", false, true},
+		{"ether[100] = 0", false, false}, // past the captured bytes: no match
+		{"len = 1000 or ether[100] = 0", false, true},
+	} {
+		prog, err := Compile(c.expr, link, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := prog.Match(p); got != c.cut {
+			t.Errorf("%q Match = %v, want %v", c.expr, got, c.cut)
+		}
+		if got := prog.MatchWire(p, 1000); got != c.wire {
+			t.Errorf("%q MatchWire(len 1000) = %v, want %v", c.expr, got, c.wire)
+		}
+		if got := prog.MatchWire(p, len(p)); got != c.cut {
+			t.Errorf("%q MatchWire(len %d) = %v, want %v", c.expr, len(p), got, c.cut)
+		}
+	}
 }
 
 // TestMatchConcurrent runs one program from several goroutines (under

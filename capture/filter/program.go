@@ -12,9 +12,11 @@ import (
 // Program is a compiled filter. It is immutable: Match, Dump and
 // RawInstructions may be called from several goroutines at once.
 type Program struct {
-	expr string
-	ins  []bpf.Instruction
-	vm   *bpf.VM
+	expr    string
+	ins     []bpf.Instruction
+	vm      *bpf.VM
+	raw     []bpf.RawInstruction
+	usesLen bool // the program reads the packet length ("len", less, greater)
 }
 
 // Compile compiles a tcpdump filter expression for captures of the given
@@ -53,7 +55,17 @@ func compile(expr string, link layers.LinkType, snaplen int, dataflow bool) (*Pr
 	if err != nil {
 		return nil, fmt.Errorf("filter: compiled an invalid program for %q: %w", expr, err)
 	}
-	return &Program{expr: expr, ins: ins, vm: vm}, nil
+	raw, err := bpf.Assemble(ins)
+	if err != nil {
+		return nil, fmt.Errorf("filter: assemble: %w", err)
+	}
+	p := &Program{expr: expr, ins: ins, vm: vm, raw: raw}
+	for _, i := range ins {
+		if e, ok := i.(bpf.LoadExtension); ok && e.Num == bpf.ExtLen {
+			p.usesLen = true
+		}
+	}
+	return p, nil
 }
 
 // Expr returns the expression the program was compiled from.
@@ -73,11 +85,22 @@ func (p *Program) RawInstructions() ([]bpf.RawInstruction, error) {
 
 // Match runs the program on one packet (its captured bytes, starting at
 // the link-layer header) in a BPF virtual machine and reports whether it
-// matches. It does not allocate. "len" is the captured length here; for a
-// packet cut by the snapshot length tcpdump would use the original length.
+// matches. It does not allocate. "len" is the captured length here; use
+// MatchWire for packets the snapshot length may have cut.
 func (p *Program) Match(pkt []byte) bool {
 	n, err := p.vm.Run(pkt)
 	return err == nil && n > 0
+}
+
+// MatchWire is Match for a packet whose length on the wire was wireLen
+// (more than len(pkt) when the snapshot length cut it): "len", "less" and
+// "greater" see wireLen, as in tcpdump, while loads still stop at the
+// captured bytes. It does not allocate.
+func (p *Program) MatchWire(pkt []byte, wireLen int) bool {
+	if !p.usesLen || wireLen == len(pkt) || wireLen < 0 || wireLen > 1<<30 {
+		return p.Match(pkt)
+	}
+	return runWire(p.raw, pkt, uint32(wireLen)) > 0
 }
 
 // Dump returns the program in the format of `tcpdump -d`, one instruction a

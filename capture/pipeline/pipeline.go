@@ -12,9 +12,10 @@ import (
 	"github.com/wiredojo/wiredojo/capture/source"
 )
 
-// Filter decides whether a packet of link type lt is kept (a compiled
-// filter); an error stops the run.
-type Filter func(pkt []byte, lt layers.LinkType) (bool, error)
+// Filter decides whether a packet of link type lt, wireLen bytes long on
+// the wire (pkt may be cut shorter), is kept (a compiled filter); an error
+// stops the run.
+type Filter func(pkt []byte, wireLen int, lt layers.LinkType) (bool, error)
 
 // Options configure Run.
 type Options struct {
@@ -55,7 +56,7 @@ func Run(ctx context.Context, src source.Source, opt Options) (int, error) {
 		no++
 		lt := src.LinkType(info.IfIndex)
 		if opt.Filter != nil {
-			ok, err := opt.Filter(data, lt)
+			ok, err := opt.Filter(data, info.WireLen, lt)
 			if err != nil {
 				return kept, err
 			}

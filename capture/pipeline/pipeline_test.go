@@ -39,7 +39,7 @@ func TestRun(t *testing.T) {
 	})
 	t.Run("filter and count", func(t *testing.T) {
 		var nos []int
-		odd := func(pkt []byte, lt layers.LinkType) (bool, error) { return len(pkt)%2 == 1, nil }
+		odd := func(pkt []byte, _ int, lt layers.LinkType) (bool, error) { return len(pkt)%2 == 1, nil }
 		n, err := Run(ctx, open(t, data), Options{Filter: odd, Count: 2, Handle: func(p *capture.Packet) error {
 			if len(p.Data)%2 != 1 {
 				t.Errorf("packet %d kept by a filter that refuses it", p.No)

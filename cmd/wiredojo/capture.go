@@ -25,7 +25,7 @@ func init() { register(captureCommand) }
 
 // captureFilterProgram is what the capture commands need from capture/filter.
 type captureFilterProgram interface {
-	Match(pkt []byte) bool
+	MatchWire(pkt []byte, wireLen int) bool
 	Dump() string
 	RawInstructions() ([]bpf.RawInstruction, error)
 }
@@ -318,7 +318,7 @@ func captureSetupFilter(c *cli.Context, lt layers.LinkType, snaplen int) (pipeli
 		return nil, true, nil
 	}
 	progs[lt] = prog
-	return func(pkt []byte, lt layers.LinkType) (bool, error) {
+	return func(pkt []byte, wireLen int, lt layers.LinkType) (bool, error) {
 		p, ok := progs[lt]
 		if !ok {
 			var err error
@@ -327,7 +327,7 @@ func captureSetupFilter(c *cli.Context, lt layers.LinkType, snaplen int) (pipeli
 			}
 			progs[lt] = p
 		}
-		return p.Match(pkt), nil
+		return p.MatchWire(pkt, wireLen), nil
 	}, false, nil
 }
 

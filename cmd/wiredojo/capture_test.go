@@ -802,9 +802,12 @@ func TestCaptureFilterMatchesTcpdump(t *testing.T) {
 		"host 127.0.0.1", "host 10.77.0.2", "src host 10.77.0.1", "net 10.77.0.0/24",
 		"portrange 7000-7500", "tcp[tcpflags] & tcp-syn != 0", "tcp[tcpflags] & (tcp-fin|tcp-rst) != 0",
 		"tcp[tcpflags] & tcp-push != 0 and dst port 7070", "len > 100", "less 80", "greater 200",
+		"len >= 150", "greater 600", "less 120", "len = 66", "tcp and len > 200",
 		"not tcp", "tcp and not port 7070", "(udp or icmp) and host 127.0.0.1", "ether host 00:00:00:00:00:00",
 	}
-	files := []string{"chat-tcp.pcap", "chat-ws.pcap", "udp-dns-icmp.pcap", "veth-arp-frag.pcap", "any-sll2.pcap", "any-sll.pcap", "raw-ip.pcap", "null-loopback.pcap", "tls.pcap"}
+	// truncated.pcap: the length primitives see the length on the wire.
+	files := []string{"chat-tcp.pcap", "chat-ws.pcap", "udp-dns-icmp.pcap", "veth-arp-frag.pcap", "any-sll2.pcap", "any-sll.pcap", "raw-ip.pcap", "null-loopback.pcap", "tls.pcap",
+		"truncated.pcap", "frag6.pcap", "icmp-errors.pcap"}
 	checked := 0
 	for _, f := range files {
 		file := filepath.Join(captureDir, f)
