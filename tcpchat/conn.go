@@ -38,6 +38,15 @@ type conn struct {
 	reason  error         // guarded by mu; why the connection ended
 	drained chan struct{} // guarded by mu; closed when the final packet is written
 	room    chan struct{} // guarded by mu; closed when a full queue drains or the connection closes
+	parked  bool          // guarded by mu; writing is set but the writer waits for a read batch to end (deferKick)
+
+	// The read batch: while the reading goroutine handles packets that one
+	// read brought in, recipients of its broadcasts whose writer is not
+	// running are parked in kicks, and their writers start when the batch
+	// ends, each with every packet the batch queued for it.
+	bmu      sync.Mutex
+	batching bool    // guarded by bmu
+	kicks    []*conn // guarded by bmu
 
 	// Owned by the reading goroutine. The decoded packet and the event
 	// handed to handlers are borrowed from a pool per packet, so an idle
@@ -114,13 +123,81 @@ func (c *conn) offer(m *Message, f sendFlags) offerResult {
 		c.closing = true
 		c.drained = make(chan struct{})
 	}
-	if !c.writing {
+	switch {
+	case !c.writing:
 		c.writing = true
-		c.srv.wg.Add(1)
-		go c.writeLoop()
+		if m.batch != nil && len(c.q.s) < c.parkLimit() && m.batch.deferKick(c) {
+			c.parked = true
+			break
+		}
+		c.startWriterLocked()
+	case c.parked && (len(c.q.s) >= c.parkLimit() || f&sendFinal != 0):
+		c.startWriterLocked() // do not let a parked queue fill up
 	}
 	c.mu.Unlock()
 	return offerQueued
+}
+
+// parkLimit is how many packets may wait for a parked writer: a quarter of
+// the send queue, at most 256, so a parked queue never fills.
+func (c *conn) parkLimit() int { return min(c.srv.opts.SendQueue/4, 256) }
+
+// startWriterLocked starts the writer goroutine; c.mu is held and
+// c.writing is set.
+func (c *conn) startWriterLocked() {
+	c.parked = false
+	c.srv.wg.Add(1)
+	go c.writeLoop()
+}
+
+// deferKick parks the writer of r until c's read batch ends; it reports
+// false when c is not in a read batch (start the writer now). Lock order:
+// r.mu, then c.bmu.
+func (c *conn) deferKick(r *conn) bool {
+	c.bmu.Lock()
+	defer c.bmu.Unlock()
+	if !c.batching {
+		return false
+	}
+	c.kicks = append(c.kicks, r)
+	return true
+}
+
+// beginBatch marks the packets that follow, until endBatch, as one read
+// batch.
+func (c *conn) beginBatch() {
+	c.bmu.Lock()
+	c.batching = true
+	c.bmu.Unlock()
+}
+
+// endBatch ends the read batch and starts the writers parked during it.
+func (c *conn) endBatch() {
+	c.bmu.Lock()
+	c.batching = false
+	c.bmu.Unlock()
+	c.kickParked()
+}
+
+// kickParked starts the writers parked so far in c's read batch.
+func (c *conn) kickParked() {
+	c.bmu.Lock()
+	kicks := c.kicks
+	c.kicks = nil
+	c.bmu.Unlock()
+	for i, r := range kicks {
+		r.mu.Lock()
+		if r.parked {
+			r.startWriterLocked()
+		}
+		r.mu.Unlock()
+		kicks[i] = nil
+	}
+	c.bmu.Lock()
+	if c.kicks == nil && cap(kicks) <= 1024 {
+		c.kicks = kicks[:0] // reuse the slice
+	}
+	c.bmu.Unlock()
 }
 
 // enqueue queues m, waiting up to Options.SlowConsumerWait for room in a
@@ -149,6 +226,9 @@ func (c *conn) enqueue(m *Message, volatile bool) bool {
 // waitRoom queues m once the full queue has room, or cuts the connection
 // as a slow consumer when deadline passes first.
 func (c *conn) waitRoom(m *Message, deadline time.Time) bool {
+	if m.batch != nil {
+		m.batch.kickParked() // the other recipients need not wait with us
+	}
 	if wait := time.Until(deadline); wait > 0 {
 		c.srv.metrics.sendWaits.Add(1)
 		t := time.NewTimer(wait)
@@ -260,6 +340,7 @@ func (c *conn) writeLoop() {
 			continue
 		}
 		c.srv.metrics.packetsOut.Add(int64(n))
+		c.srv.metrics.writes.Add(1)
 	}
 }
 
@@ -462,14 +543,31 @@ func (c *conn) handshake() error {
 // connection's goroutine waits in.
 func (c *conn) loop() error {
 	now := monoNow()
+	bt, _ := c.t.(bufferedTransport)
+	batching := false
 	for {
 		c.refreshDeadline(now)
 		p, err := c.t.ReadPacket()
 		if err != nil {
+			if batching {
+				c.endBatch()
+			}
 			return c.readError(err, false)
 		}
 		now = monoNow() // one clock read per packet, for the deadline and the rate limit
-		if err := c.handle(p, now); err != nil {
+		// More packets came with this one: their broadcasts go out
+		// together when the last of them is handled.
+		more := bt != nil && bt.Buffered() > 0
+		if more && !batching {
+			batching = true
+			c.beginBatch()
+		}
+		err = c.handle(p, now)
+		if batching && (!more || err != nil) {
+			batching = false
+			c.endBatch()
+		}
+		if err != nil {
 			return err
 		}
 	}

@@ -32,7 +32,10 @@
 // Performance design: a broadcast is encoded once into a reference-counted
 // Message queued on every recipient; each connection has one reading
 // goroutine and a writer goroutine only while it has packets queued; read
-// and write buffers are pooled, so an idle connection holds neither. The send
+// and write buffers are pooled, so an idle connection holds neither. The
+// broadcasts a socket makes while its connection handles the packets of one
+// read start their recipients' writers when the last of those packets is
+// handled, so each recipient gets them in one write. The send
 // queue is bounded: a send to a full queue waits up to
 // Options.SlowConsumerWait for room, outside every lock (the sender's
 // connection is not read meanwhile, so TCP slows a fast publisher to its

@@ -15,6 +15,11 @@ import (
 type Message struct {
 	refs atomic.Int32
 	buf  []byte
+	// batch, when set, is the connection whose read batch is broadcasting
+	// m: recipients whose writer is not running leave it to be started
+	// when that batch ends (conn.deferKick), so that one read of the
+	// sender's becomes one write per recipient. Set before m is offered.
+	batch *conn
 }
 
 // maxPooledMessage is the largest buffer kept in the pool.
@@ -26,6 +31,7 @@ var messagePool = sync.Pool{New: func() any { return &Message{buf: make([]byte, 
 func newMessage() *Message {
 	m := messagePool.Get().(*Message)
 	m.buf = m.buf[:0]
+	m.batch = nil
 	m.refs.Store(1)
 	return m
 }

@@ -18,6 +18,7 @@ var errTooManyFiles = syscall.EMFILE
 type metrics struct {
 	eventsIn      atomic.Int64
 	packetsOut    atomic.Int64
+	writes        atomic.Int64 // write calls of the writers, each a batch of packets (conn.go)
 	slowCuts      atomic.Int64
 	rateCuts      atomic.Int64
 	badPackets    atomic.Int64
@@ -59,6 +60,7 @@ func newMetrics(s *Server) *metrics {
 	counter("addr_rate_waits_total", "Times a connection was not read because its address sent packets faster than allowed.", &s.lim.addrWaits)
 	counter("events_in_total", "Events received from clients.", &m.eventsIn)
 	counter("packets_out_total", "Packets written to clients (events, acks, pings, ...).", &m.packetsOut)
+	counter("writes_total", "Batches of packets written to clients, each in one write call.", &m.writes)
 	counter("slow_consumer_cuts_total", "Connections cut because their send queue overflowed or a write timed out.", &m.slowCuts)
 	counter("rate_limit_cuts_total", "Connections cut for exceeding the rate limit.", &m.rateCuts)
 	counter("bad_packets_total", "Malformed packets or oversized frames received.", &m.badPackets)
@@ -118,6 +120,7 @@ type Stats struct {
 	Connections      int   // open now
 	EventsIn         int64 // events received
 	PacketsOut       int64 // packets written
+	Writes           int64 // batches of packets written, each in one write call
 	SlowConsumerCuts int64 // connections cut for a full queue or a slow write
 	RateLimitCuts    int64 // connections cut for exceeding the rate limit
 	BadPackets       int64 // malformed packets and oversized frames
@@ -132,6 +135,7 @@ func (s *Server) Stats() Stats {
 		Connections:      s.Connections(),
 		EventsIn:         m.eventsIn.Load(),
 		PacketsOut:       m.packetsOut.Load(),
+		Writes:           m.writes.Load(),
 		SlowConsumerCuts: m.slowCuts.Load(),
 		RateLimitCuts:    m.rateCuts.Load(),
 		BadPackets:       m.badPackets.Load(),

@@ -165,6 +165,9 @@ func (b BroadcastOperator) EmitRaw(event string, args json.RawMessage) (int, err
 }
 
 func (b BroadcastOperator) send(m *Message) int {
+	if b.exclude != nil {
+		m.batch = b.exclude.c // a socket's broadcast: maybe inside its read batch
+	}
 	if b.ns.srv.opts.RecoveryStore != nil && !b.volatile {
 		b.ns.srv.appendReplay(b.ns.name, m.buf, b.rooms, b.except) // recovery.go
 	}

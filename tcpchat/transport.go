@@ -51,6 +51,13 @@ var writerPool = sync.Pool{New: func() any { return framing.NewWriter(nil) }}
 
 func (t *framedTransport) ReadPacket() ([]byte, error) { return t.r.ReadFrame() }
 
+// Buffered reports the bytes read from the connection but not yet returned
+// as packets: while it is not zero, the next ReadPacket needs no read.
+func (t *framedTransport) Buffered() int { return t.r.Buffered() }
+
+// bufferedTransport is a Transport that says what it has read ahead.
+type bufferedTransport interface{ Buffered() int }
+
 func (t *framedTransport) WritePackets(payloads [][]byte) error {
 	if t.preamble {
 		// The preamble and the handshake leave in one segment.
