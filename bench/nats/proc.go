@@ -297,7 +297,7 @@ func dialChatProc(ctx context.Context, addr string, subs []*subscriber) (_ *chat
 			return nil, err
 		}
 		// The ack says the join happened: the publisher's events reach us.
-		if _, err := sock.EmitWithAck(ctx, tcpchat.EventJoin, procRoom); err != nil {
+		if _, err := sock.EmitWithAck(ctx, "join", procRoom); err != nil {
 			return nil, fmt.Errorf("natsbench: chat: join: %w", err)
 		}
 		return sock, nil

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -81,6 +83,7 @@ func chatCommand() *cli.Command {
 					&cli.Float64Flag{Name: "conn-rate-per-addr", Value: 50, EnvVars: []string{"WIREDOJO_CONN_RATE_PER_ADDR"}, Usage: "at most `N` connection attempts per second from one address (bursts of twice that); 0: no limit"},
 					&cli.Float64Flag{Name: "event-rate-per-addr", Value: 4000, EnvVars: []string{"WIREDOJO_EVENT_RATE_PER_ADDR"}, Usage: "at most `N` packets per second from one address over all its connections (bursts of twice that); faster senders are read more slowly, not cut; 0: no limit"},
 					&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, EnvVars: []string{"WIREDOJO_VERBOSE"}, Usage: "print room events (create/delete/join/leave-room), connections and closes"},
+					&cli.StringFlag{Name: "pprof", EnvVars: []string{"WIREDOJO_PPROF"}, Usage: "debugging: serve Go's profiles (/debug/pprof/) on `HOST:PORT`, a listener of its own; keep it on loopback"},
 				}, append(chatServeWSFlags(), chatServeQueueFlags()...)...), // chat_ws.go, chat_queue.go
 				Action: chatServe,
 			},
@@ -222,6 +225,14 @@ func chatServe(c *cli.Context) error {
 		return err
 	}
 	tcpchat.InstallBuiltins(srv.Of("/"))
+	if a := c.String("pprof"); a != "" {
+		where, stop, err := servePprof(a)
+		if err != nil {
+			return fmt.Errorf("chat serve: --pprof: %w", err)
+		}
+		defer stop()
+		fmt.Fprintf(out, "chat: profiles on http://%s/debug/pprof/\n", where)
+	}
 	l, err := net.Listen("tcp", c.String("addr"))
 	if err != nil {
 		return fmt.Errorf("chat serve: %w (is another server using the port? pick one with --addr)", err)
@@ -646,4 +657,29 @@ func chatClient(c *cli.Context) error {
 			}
 		}
 	}
+}
+
+// servePprof serves the runtime's profiles on addr until stop is called;
+// where is the address it listens on.
+func servePprof(addr string) (where net.Addr, stop func(), err error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		hs.Serve(l)
+	}()
+	return l.Addr(), func() {
+		hs.Close()
+		<-done
+	}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
 	"regexp"
 	"strings"
 	"sync"
@@ -87,6 +88,27 @@ func chatServer(t *testing.T) string {
 		}
 	})
 	return addr
+}
+
+func TestChatServePprof(t *testing.T) {
+	out, _, stop := chatStart(t, strings.NewReader(""), "chat", "serve", "--addr", "127.0.0.1:0", "--pprof", "127.0.0.1:0")
+	where := chatWaitFor(t, "serve", out, regexp.MustCompile(`profiles on (http://\S+)`))
+	chatWaitFor(t, "serve", out, regexp.MustCompile(`serving on (\S+)`))
+	t.Cleanup(func() {
+		if code := stop(); code != 0 {
+			t.Errorf("chat serve exited with %d", code)
+		}
+	})
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get(where + "goroutine?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "goroutine profile") {
+		t.Fatalf("GET %sgoroutine: %s %.200q, want 200 and a goroutine profile", where, resp.Status, body)
+	}
 }
 
 func TestChatListenPrintsWhatEmitSends(t *testing.T) {
