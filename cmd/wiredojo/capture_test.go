@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -892,4 +893,129 @@ func TestCaptureLiveChild(t *testing.T) {
 	if code != 1 || errs != want {
 		t.Fatalf("exit %d, stderr %q; want 1 and %q", code, errs, want)
 	}
+}
+
+// captureLineFields pulls out of one packet's text (our one-line view, or
+// tcpdump -nn -v's lines for the packet joined) the fields both print:
+// time, endpoints and, after them, TCP's flags, seq, ack, win, options and
+// length, UDP's length, the ICMP description (without its length, which
+// tcpdump -v leaves out for some types) and IPv6 fragment headers.
+func captureLineFields(text string) map[string]string {
+	f := map[string]string{}
+	if sp := strings.IndexByte(text, ' '); sp > 0 {
+		f["time"] = text[:sp]
+	}
+	// Endpoints: the first "A > B: " after the IP header (tcpdump -v puts
+	// the header in parentheses before it).
+	ep := regexp.MustCompile(`(?:^|[\s)])([0-9a-f.:]+) > ([0-9a-f.:]+): `)
+	m := ep.FindStringSubmatchIndex(text)
+	if m == nil {
+		return f
+	}
+	// Addresses, and ports where they are printed (tcpdump prints them on
+	// the first fragment of a datagram, we on the one that completes it).
+	port := regexp.MustCompile(`^(.*[0-9a-f])\.(\d+)$`)
+	src, dst := text[m[2]:m[3]], text[m[4]:m[5]]
+	ps, pd := port.FindStringSubmatch(src), port.FindStringSubmatch(dst)
+	if ps != nil && pd != nil && (strings.Count(src, ".") == 4 || strings.Contains(src, ":")) {
+		src, dst = ps[1], pd[1]
+		f["ports"] = ps[2] + " > " + pd[2]
+	}
+	f["hosts"] = src + " > " + dst
+	rest := text[m[1]:]
+	// Ours goes on with " | application" and " [notes]"; tcpdump -v with
+	// an ICMP error's quoted datagram on the next lines.
+	if i := strings.Index(rest, " | "); i >= 0 {
+		rest = rest[:i]
+	}
+	if i := strings.IndexByte(rest, '\n'); i >= 0 {
+		rest = rest[:i]
+	}
+	rest = regexp.MustCompile(` \[(packet size|retransmission|duplicate|out-of-order|zero window|reset|previous|keep-alive)[^\]]*\]`).ReplaceAllString(rest, "")
+	rest = regexp.MustCompile(`\[(icmp6|udp) sum ok\] |cksum 0x[0-9a-f]+ \([^)]*\), `).ReplaceAllString(rest, "")
+	if m := regexp.MustCompile(`^frag \(0x[0-9a-f]+:\d+\|\d+\)`).FindString(rest); m != "" {
+		f["frag6"] = m
+		return f
+	}
+	switch {
+	case strings.HasPrefix(rest, "Flags ["):
+		for _, k := range []struct{ name, re string }{
+			{"flags", `^Flags \[([^\]]*)\]`}, {"seq", `, seq ([0-9:]+)`}, {"ack", `, ack (\d+)`},
+			{"win", `, win (\d+)`}, {"options", `, options \[([^\]]*)\]`}, {"length", `, length (\d+)`},
+		} {
+			if m := regexp.MustCompile(k.re).FindStringSubmatch(rest); m != nil {
+				f["tcp "+k.name] = m[1]
+			} else {
+				f["tcp "+k.name] = "-"
+			}
+		}
+	case strings.HasPrefix(rest, "UDP, length "):
+		f["udp length"] = strings.TrimPrefix(rest, "UDP, length ")
+	case strings.HasPrefix(rest, "ICMP"):
+		if i := strings.Index(rest, ", length "); i >= 0 {
+			rest = rest[:i]
+		}
+		f["icmp"] = rest
+	}
+	return f
+}
+
+// TestCaptureLineMatchesTcpdump: our one-line view and `tcpdump -nn -v`
+// print the same time, endpoints, TCP flags, sequence numbers (absolute on
+// SYNs, relative after), window, options (tcpdump's notation) and length,
+// UDP length, ICMP and ICMPv6 descriptions and IPv6 fragment headers, on
+// every packet of every capture where both print them.
+func TestCaptureLineMatchesTcpdump(t *testing.T) {
+	bin := testdep.Require(t, "tcpdump", "apt-get install tcpdump")
+	stamp := regexp.MustCompile(`^\d\d:\d\d:\d\d\.\d{6} `)
+	total := 0
+	for _, cf := range captureFiles {
+		if cf.name == "multi-iface.pcapng" {
+			continue // tcpdump reads one link type per file; this one has two
+		}
+		t.Run(cf.name, func(t *testing.T) {
+			file := filepath.Join(captureDir, cf.name)
+			out, err := exec.Command(bin, "-nn", "-v", "-r", file).Output()
+			if err != nil {
+				t.Fatalf("tcpdump: %v", err)
+			}
+			var theirs []string
+			for _, line := range strings.Split(string(out), "\n") {
+				switch {
+				case stamp.MatchString(line):
+					theirs = append(theirs, line)
+				case line != "" && len(theirs) > 0:
+					theirs[len(theirs)-1] += "\n" + line
+				}
+			}
+			// tcpdump -v: the IP header line, then the transport on the
+			// next line; join them.
+			for i, p := range theirs {
+				theirs[i] = regexp.MustCompile(`\)\n\s+`).ReplaceAllString(p, ") ")
+			}
+			code, ours, errs := captureRunCLI(t, "capture", "read", file)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			lines := strings.Split(strings.TrimSuffix(ours, "\n"), "\n")
+			if len(lines) != len(theirs) {
+				t.Fatalf("%d lines, tcpdump %d packets", len(lines), len(theirs))
+			}
+			compared := 0
+			for i := range lines {
+				o, r := captureLineFields(lines[i]), captureLineFields(theirs[i])
+				for k, v := range o {
+					if w, ok := r[k]; ok {
+						compared++
+						if v != w {
+							t.Errorf("packet %d: %s %q, tcpdump %q\n ours:    %s\n tcpdump: %s", i+1, k, v, w, lines[i], theirs[i])
+						}
+					}
+				}
+			}
+			total += compared
+			t.Logf("%d packets, %d fields equal to tcpdump -nn -v's", len(lines), compared)
+		})
+	}
+	t.Logf("%d fields compared", total)
 }
