@@ -756,11 +756,12 @@ func (c *conn) connectNamespace(name string, auth []byte) {
 		refuse("already connected to this namespace")
 		return
 	}
-	ns := c.srv.namespace(name, true)
-	if ns == nil {
-		refuse("unknown namespace")
+	ns, err := c.srv.namespace(name)
+	if err != nil {
+		refuse(err.Error())
 		return
 	}
+	defer c.srv.unpin(ns)
 	s := &Socket{id: newID(), ns: ns, c: c}
 	if len(auth) > 0 {
 		s.auth = append(json.RawMessage(nil), auth...)

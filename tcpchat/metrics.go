@@ -23,6 +23,7 @@ type metrics struct {
 	rateCuts      atomic.Int64
 	badPackets    atomic.Int64
 	volatileDrops atomic.Int64
+	nsRefused     atomic.Int64 // connects refused at Options.MaxNamespaces (server.go)
 	sendWaits     atomic.Int64 // sends that waited for room in a full queue (conn.go)
 	recovered     atomic.Int64 // sessions resumed (recovery.go)
 	replayed      atomic.Int64 // broadcasts replayed to resumed sessions
@@ -58,6 +59,7 @@ func newMetrics(s *Server) *metrics {
 	counter("refused_addr_connections_total", "Sockets refused: their address had the most connections allowed open.", &s.lim.refusedAddrConns)
 	counter("refused_addr_rate_total", "Sockets refused: their address made connection attempts faster than allowed.", &s.lim.refusedAddrRate)
 	counter("addr_rate_waits_total", "Times a connection was not read because its address sent packets faster than allowed.", &s.lim.addrWaits)
+	counter("namespaces_refused_total", "Connects refused because clients had created the most namespaces allowed.", &m.nsRefused)
 	counter("events_in_total", "Events received from clients.", &m.eventsIn)
 	counter("packets_out_total", "Packets written to clients (events, acks, pings, ...).", &m.packetsOut)
 	counter("writes_total", "Batches of packets written to clients, each in one write call.", &m.writes)

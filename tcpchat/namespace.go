@@ -22,6 +22,8 @@ type Namespace struct {
 	srv     *Server
 	adapter Adapter
 	sockets atomic.Int64
+	dynamic bool // created for a client (Options.NewNamespace): freed when empty
+	pins    int  // guarded by srv.mu; connects under way
 
 	mu           sync.RWMutex
 	middleware   []Middleware           // guarded by mu

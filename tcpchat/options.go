@@ -20,6 +20,7 @@ const (
 	DefaultRateBurst        = 2000
 	DefaultExpireInterval   = 5 * time.Second
 	DefaultFDHeadroom       = 64
+	DefaultMaxNamespaces    = 1000
 )
 
 // Options configure a Server. The zero value is usable: every zero field
@@ -89,6 +90,16 @@ type Options struct {
 	// exist yet: each is created on first use and passed to NewNamespace to
 	// be set up (the CLI installs the built-in handlers this way).
 	NewNamespace func(ns *Namespace)
+	// NamespacePattern, with NewNamespace, limits the namespaces clients may
+	// create to the names it matches (path.Match: "/*" is any one-level
+	// name such as "/chat"); empty: any name. MaxNamespaces caps how many
+	// such namespaces exist at once (default DefaultMaxNamespaces;
+	// negative: no cap); over it a connect is refused. A namespace a
+	// client created is freed when its last socket leaves (with the memory
+	// adapter; a multi-node adapter's namespaces stay, within the cap);
+	// those made with Server.Of are the program's and stay.
+	NamespacePattern string
+	MaxNamespaces    int
 	// OnRoomEvent observes room lifecycle events of every namespace.
 	OnRoomEvent func(RoomEvent)
 	// OnClose observes every connection that ends, with its recorded reason.
@@ -179,6 +190,9 @@ func (o *Options) setDefaults() {
 		if o.RateLimit > 0 && float64(o.RateBurst) < o.RateLimit {
 			o.RateBurst = int(o.RateLimit)
 		}
+	}
+	if o.MaxNamespaces == 0 {
+		o.MaxNamespaces = DefaultMaxNamespaces
 	}
 	if o.FDHeadroom == 0 {
 		o.FDHeadroom = DefaultFDHeadroom

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +33,7 @@ type Server struct {
 	listeners map[net.Listener]struct{} // guarded by mu
 	conns     map[*conn]bool            // guarded by mu; true once the handshake is done
 	nss       map[string]*Namespace     // guarded by mu
+	dynamicNS int                       // guarded by mu; namespaces in nss that clients created
 	roomHooks []func(RoomEvent)         // guarded by mu
 	started   bool                      // guarded by mu; heartbeat and HTTP running
 	stop      chan struct{}             // closed by Close/Shutdown
@@ -94,13 +96,19 @@ func (s *Server) roomEvent(e RoomEvent) {
 }
 
 // Of returns the namespace called name, creating it. Names start with "/".
+// A namespace made (or taken over) by Of is never freed.
 func (s *Server) Of(name string) *Namespace {
 	if name == "" {
 		name = "/"
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.ofLocked(name)
+	ns := s.ofLocked(name)
+	if ns.dynamic { // the program declares it now: it stays
+		ns.dynamic = false
+		s.dynamicNS--
+	}
+	return ns
 }
 
 func (s *Server) ofLocked(name string) *Namespace {
@@ -113,19 +121,80 @@ func (s *Server) ofLocked(name string) *Namespace {
 	return ns
 }
 
-// namespace returns the namespace a client asks for: an existing one, or a
-// new one when Options.NewNamespace allows it.
-func (s *Server) namespace(name string, dynamic bool) *Namespace {
+// errTooManyNamespaces refuses a connect that would create a namespace
+// over Options.MaxNamespaces.
+var errTooManyNamespaces = errors.New("too many namespaces on this server; retry later")
+
+// namespace returns the namespace a client asks for, pinned (unpin
+// releases it): an existing one, or a new one when Options.NewNamespace,
+// NamespacePattern and MaxNamespaces allow it; nil and why otherwise.
+func (s *Server) namespace(name string) (*Namespace, error) {
+	o := &s.opts
 	s.mu.Lock()
-	ns, ok := s.nss[name]
-	if ok || !dynamic || s.opts.NewNamespace == nil || checkName(name) != nil || name[0] != '/' {
+	if ns, ok := s.nss[name]; ok {
+		ns.pins++
 		s.mu.Unlock()
-		return ns
+		return ns, nil
 	}
-	ns = s.ofLocked(name)
+	if o.NewNamespace == nil || checkName(name) != nil || name[0] != '/' {
+		s.mu.Unlock()
+		return nil, errUnknownNamespace
+	}
+	if o.NamespacePattern != "" {
+		if ok, _ := path.Match(o.NamespacePattern, name); !ok {
+			s.mu.Unlock()
+			return nil, errUnknownNamespace
+		}
+	}
+	if o.MaxNamespaces > 0 && s.dynamicNS >= o.MaxNamespaces {
+		s.mu.Unlock()
+		s.metrics.nsRefused.Add(1)
+		return nil, errTooManyNamespaces
+	}
+	ns := s.ofLocked(name)
+	ns.dynamic, ns.pins = true, 1
+	s.dynamicNS++
 	s.mu.Unlock()
-	s.opts.NewNamespace(ns)
-	return ns
+	o.NewNamespace(ns)
+	return ns, nil
+}
+
+// errUnknownNamespace refuses a connect to a namespace that does not
+// exist and may not be created.
+var errUnknownNamespace = errors.New("unknown namespace")
+
+// unpin ends a connect to ns (joined or refused) and frees ns if it is
+// empty.
+func (s *Server) unpin(ns *Namespace) {
+	s.mu.Lock()
+	ns.pins--
+	s.freeIfEmptyLocked(ns)
+}
+
+// freeIfEmpty frees a namespace a client created once no socket is in it
+// and no connect is under way. Only with the memory adapter: a multi-node
+// adapter's subscription is kept (a namespace created again while its bus
+// is down would stay local).
+func (s *Server) freeIfEmpty(ns *Namespace) {
+	if !ns.dynamic {
+		return
+	}
+	s.mu.Lock()
+	s.freeIfEmptyLocked(ns)
+}
+
+// freeIfEmptyLocked is freeIfEmpty with s.mu held; it unlocks it.
+func (s *Server) freeIfEmptyLocked(ns *Namespace) {
+	if _, local := ns.adapter.(*MemoryAdapter); !local || !ns.dynamic || ns.pins > 0 || ns.sockets.Load() > 0 || s.nss[ns.name] != ns || s.closed {
+		s.mu.Unlock()
+		return
+	}
+	delete(s.nss, ns.name)
+	s.dynamicNS--
+	s.mu.Unlock()
+	if err := ns.adapter.Close(); err != nil {
+		s.logf("tcpchat: namespace %s freed: closing its adapter: %v", ns.name, err)
+	}
 }
 
 // Namespaces returns the number of namespaces.

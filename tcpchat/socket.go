@@ -269,6 +269,7 @@ func (s *Socket) cleanup(reason error) {
 	s.mu.Unlock()
 	s.ns.adapter.DelAll(s)
 	s.ns.sockets.Add(-1)
+	defer s.ns.srv.freeIfEmpty(s.ns) // after the disconnect handlers
 	for _, fn := range onDisc {
 		fn(s, reason)
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"path"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -67,7 +68,7 @@ func chatCommand() *cli.Command {
 			{
 				Name:  "serve",
 				Usage: "run a chat server (framed TCP, plus HTTP /healthz and /metrics on the same port)",
-				Description: "Any namespace a client asks for is created with the built-in handlers: join/leave a room\n" +
+				Description: "Any namespace a client asks for (that --namespaces matches) is created with the built-in handlers: join/leave a room\n" +
 					"(events \"join\"/\"leave\" with the room name), \"message\" relayed to the sender's rooms,\n" +
 					"\"echo\" answered with an ack, and any other event relayed to the sender's rooms (or the\n" +
 					"namespace). Stop with Ctrl-C: the server shuts down gracefully.",
@@ -82,6 +83,8 @@ func chatCommand() *cli.Command {
 					&cli.IntFlag{Name: "max-conns-per-addr", Value: 256, EnvVars: []string{"WIREDOJO_MAX_CONNS_PER_ADDR"}, Usage: "at most `N` sockets open from one address (IPv6: one /64); 0: no limit"},
 					&cli.Float64Flag{Name: "conn-rate-per-addr", Value: 50, EnvVars: []string{"WIREDOJO_CONN_RATE_PER_ADDR"}, Usage: "at most `N` connection attempts per second from one address (bursts of twice that); 0: no limit"},
 					&cli.Float64Flag{Name: "event-rate-per-addr", Value: 4000, EnvVars: []string{"WIREDOJO_EVENT_RATE_PER_ADDR"}, Usage: "at most `N` packets per second from one address over all its connections (bursts of twice that); faster senders are read more slowly, not cut; 0: no limit"},
+					&cli.StringFlag{Name: "namespaces", Value: "/*", EnvVars: []string{"WIREDOJO_NAMESPACES"}, Usage: "clients may open the namespaces whose names match the glob `PATTERN` (/* : any one-level name such as /chat); each is freed when its last client leaves"},
+					&cli.IntFlag{Name: "max-namespaces", Value: tcpchat.DefaultMaxNamespaces, EnvVars: []string{"WIREDOJO_MAX_NAMESPACES"}, Usage: "at most `N` namespaces opened by clients at once; 0: no limit"},
 					&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, EnvVars: []string{"WIREDOJO_VERBOSE"}, Usage: "print room events (create/delete/join/leave-room), connections and closes"},
 					&cli.StringFlag{Name: "pprof", EnvVars: []string{"WIREDOJO_PPROF"}, Usage: "debugging: serve Go's profiles (/debug/pprof/) on `HOST:PORT`, a listener of its own; keep it on loopback"},
 				}, append(chatServeWSFlags(), chatServeQueueFlags()...)...), // chat_ws.go, chat_queue.go
@@ -179,6 +182,13 @@ func chatServe(c *cli.Context) error {
 		RateLimit:        c.Float64("rate-limit"),
 		Token:            c.String("token"),
 		NewNamespace:     tcpchat.InstallBuiltins,
+	}
+	opts.NamespacePattern, opts.MaxNamespaces = c.String("namespaces"), c.Int("max-namespaces")
+	if _, err := path.Match(opts.NamespacePattern, "/"); err != nil || !strings.HasPrefix(opts.NamespacePattern, "/") || opts.MaxNamespaces < 0 {
+		return usagef("chat serve: --namespaces takes a glob starting with / (e.g. /*), --max-namespaces a number (0: no limit)")
+	}
+	if opts.MaxNamespaces == 0 {
+		opts.MaxNamespaces = -1 // Options: negative is no cap
 	}
 	opts.MaxConnections, opts.MaxConnsPerAddr = c.Int("max-conns"), c.Int("max-conns-per-addr")
 	opts.ConnRatePerAddr, opts.EventRatePerAddr = c.Float64("conn-rate-per-addr"), c.Float64("event-rate-per-addr")
