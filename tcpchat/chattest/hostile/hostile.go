@@ -199,14 +199,24 @@ func (o *Observer) Received() []chattest.Received {
 	}
 }
 
-// HTTP sends one HTTP/1.1 request line for path with the given Host and
-// extra header lines to addr and returns the response's status code and
-// body (at most 64 KiB).
+// HTTP sends one HTTP/1.1 request for path with the given Host and extra
+// header lines to addr and returns the response's status code and body (at
+// most 64 KiB); it fails the test when no HTTP response comes.
 func HTTP(t testing.TB, addr, method, path, host string, header http.Header) (int, string) {
 	t.Helper()
+	code, body, err := TryHTTP(addr, method, path, host, header)
+	if err != nil {
+		t.Fatalf("%s %s (Host %s): %v", method, path, host, err)
+	}
+	return code, body
+}
+
+// TryHTTP is HTTP that returns the failure (a refused socket answers
+// with an error packet, not HTTP).
+func TryHTTP(addr, method, path, host string, header http.Header) (int, string, error) {
 	nc, err := net.DialTimeout("tcp", addr, chattest.Timeout)
 	if err != nil {
-		t.Fatal(err)
+		return 0, "", err
 	}
 	defer nc.Close()
 	nc.SetDeadline(time.Now().Add(chattest.Timeout))
@@ -218,15 +228,15 @@ func HTTP(t testing.TB, addr, method, path, host string, header http.Header) (in
 	header.Write(&b)
 	b.WriteString("\r\n")
 	if _, err := nc.Write([]byte(b.String())); err != nil {
-		t.Fatal(err)
+		return 0, "", err
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
 	if err != nil {
-		t.Fatalf("%s %s (Host %s): %v", method, path, host, err)
+		return 0, "", err
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	return resp.StatusCode, string(body)
+	return resp.StatusCode, string(body), nil
 }
 
 // UpgradeHeader is the header of a WebSocket upgrade request with origin
