@@ -19,14 +19,16 @@ import (
 )
 
 // A student follows a text literally: every ```sh block runs as written,
-// as an unprivileged user (nobody, when the tests run as root) with a
-// fresh state directory, in the terminal its first line names. Only lines
-// that start with sudo run as root.
+// as an unprivileged user (nobody, through setpriv, when the tests run as
+// root; then in a network namespace of its own) with a fresh state
+// directory, in the terminal its first line names. Only lines that start
+// with sudo run as root.
 type student struct {
 	t     *testing.T
 	home  string
 	env   []string
 	cred  *syscall.Credential // nil: the tests do not run as root
+	netns string              // as root: the student's own network namespace
 	terms map[int]*terminal
 	log   *syncBuffer // every command and its output, for a failure
 }
@@ -73,6 +75,7 @@ func newStudent(t *testing.T) *student {
 		if err := os.Chown(home, uid, gid); err != nil {
 			t.Fatal(err)
 		}
+		s.netns = studentNetns(t)
 	}
 	s.env = []string{
 		"PATH=" + filepath.Dir(bin) + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -96,14 +99,40 @@ func (s *student) command(code string, privileged bool) *exec.Cmd {
 	if privileged {
 		code = regexp.MustCompile(`(?m)^(\s*)sudo `).ReplaceAllString(code, "$1")
 	}
-	cmd := exec.Command("bash", "-e", "-o", "pipefail", "-c", code)
+	argv := []string{"bash", "-e", "-o", "pipefail", "-c", code}
+	if s.netns != "" {
+		if !privileged {
+			argv = append([]string{"setpriv", fmt.Sprintf("--reuid=%d", s.cred.Uid), fmt.Sprintf("--regid=%d", s.cred.Gid), "--clear-groups"}, argv...)
+		}
+		argv = append([]string{"ip", "netns", "exec", s.netns}, argv...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = s.home
 	cmd.Env = s.env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if !privileged {
-		cmd.SysProcAttr.Credential = s.cred
-	}
 	return cmd
+}
+
+// studentNetns makes a network namespace of the student's own, so that
+// the fixed ports of the texts (7070-7078, 9999, 6380) never meet the
+// tests of other packages running at the same time. Inside, lo is up and
+// carries multicast, as a machine's network does for lab 10.
+func studentNetns(t *testing.T) string {
+	t.Helper()
+	testdep.Require(t, "ip", "apt-get install iproute2")
+	testdep.Require(t, "setpriv", "apt-get install util-linux")
+	name := fmt.Sprintf("wiredojo-student-%d-%d", os.Getpid(), time.Now().UnixNano()%1e9)
+	for _, args := range [][]string{
+		{"netns", "add", name},
+		{"-n", name, "link", "set", "lo", "up", "multicast", "on"},
+		{"-n", name, "route", "add", "224.0.0.0/4", "dev", "lo"},
+	} {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", name).Run() })
+	return name
 }
 
 // run runs code in the student's own terminal and returns its output and
@@ -416,4 +445,20 @@ func TestReadmeFirstSessionRunsAsWritten(t *testing.T) {
 	}
 	s := newStudent(t)
 	s.follow(section, "", func(p string) string { return "" })
+}
+
+// The student of these tests has no privileges: as root, the tests run
+// the texts as nobody, in a network namespace of its own.
+func TestStudentIsUnprivileged(t *testing.T) {
+	s := newStudent(t)
+	out, status := s.run("id -u; ip -br link", false)
+	if status != 0 {
+		t.Fatalf("id: exit %d %s", status, out)
+	}
+	if os.Geteuid() == 0 && (!strings.HasPrefix(out, fmt.Sprint(s.cred.Uid)+"\n") || strings.Count(out, "\n") != 2) {
+		t.Fatalf("the student runs as %q; want uid %d, in a namespace with lo only", out, s.cred.Uid)
+	}
+	if os.Geteuid() != 0 && strings.HasPrefix(out, "0\n") {
+		t.Fatalf("the student runs as root")
+	}
 }
