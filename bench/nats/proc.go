@@ -59,10 +59,12 @@ func freePort() (int, error) {
 // StartServer starts system's server with its defaults on a free loopback
 // port and waits until it accepts connections:
 //
-//   - Chat: `wiredojo chat serve --addr 127.0.0.1:PORT --rate-limit 0`
+//   - Chat: `wiredojo chat serve --addr 127.0.0.1:PORT --rate-limit 0
+//     --max-conns-per-addr 0 --conn-rate-per-addr 0 --event-rate-per-addr 0`
 //     (the default per-connection limit of 1000 packets/s would cut the
-//     publisher; NATS and socket.io have no such limit), with a fresh
-//     XDG_STATE_HOME for its default queue store;
+//     publisher, and every client comes from one address, which the limits
+//     per address would throttle; NATS and socket.io have no such limits),
+//     with a fresh XDG_STATE_HOME for its default queue store;
 //   - NATS: `nats-server -a 127.0.0.1 -p PORT`;
 //   - SocketIO: `node server.js PORT` in p.NodeDir.
 //
@@ -79,7 +81,8 @@ func StartServer(ctx context.Context, system string, p Programs, extra ...string
 		if s.state, err = os.MkdirTemp("", "chatbench-state-"); err != nil {
 			return nil, err
 		}
-		s.cmd = exec.Command(p.Wiredojo, append([]string{"chat", "serve", "--addr", s.Addr, "--rate-limit", "0"}, extra...)...)
+		s.cmd = exec.Command(p.Wiredojo, append([]string{"chat", "serve", "--addr", s.Addr, "--rate-limit", "0",
+			"--max-conns-per-addr", "0", "--conn-rate-per-addr", "0", "--event-rate-per-addr", "0"}, extra...)...)
 		s.cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+s.state, "NO_COLOR=1")
 		ready = "chat: serving on"
 	case NATS:

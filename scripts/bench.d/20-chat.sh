@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The event chat against its peers, in the same run. First as users run
 # them: the real `wiredojo chat serve` (bin/wiredojo, its defaults except
-# the rate limit), nats-server (built from the Go module proxy, default
+# the rate limits), nats-server (built from the Go module proxy, default
 # options) and socket.io 4.8 on node (bench/node, installed here with npm
 # ci), each server a process of its own and the clients in chatbench
 # (`chatbench proc`): deliveries/s at N = 1, 10, 100 subscribers and windows
@@ -88,7 +88,8 @@ echo "each case: \`wiredojo chat serve\` (bin/wiredojo) with its defaults (the"
 echo "in-memory replay log for connection state recovery, the queue store, send"
 echo "queue 1024, slow-consumer wait 2 s) except \`--rate-limit 0\` (the default"
 echo "1000 packets/s per connection would cut the publisher; the peers have no such"
-echo "limit); nats-server $("$tmp/nats-server" --version | awk '{print $2}') built from the Go module proxy, default options;"
+echo "limit) and the limits per address turned off (every client comes from"
+echo "127.0.0.1); nats-server $("$tmp/nats-server" --version | awk '{print $2}') built from the Go module proxy, default options;"
 echo "socket.io $(cd bench/node && node -p 'require("socket.io/package.json").version') on node $(node --version) (bench/node/server.js: the built-in"
 echo "relay of \`chat serve\`, websocket transport). The clients run in another"
 echo "process (scripts' chatbench proc, Go: tcpchat's client, nats.go, and a"
