@@ -2,7 +2,10 @@
 // reads pcap and pcapng files (several interfaces; link types Ethernet, Linux
 // cooked SLL and SLL2, loopback/null and raw IP), writes pcap and pcapng, and
 // captures live from an interface through an AF_PACKET socket without cgo
-// (gopacket/pcapgo), dropping the outgoing copy of each packet on loopback.
+// (gopacket/pcapgo), dropping the outgoing copy of each packet on loopback;
+// on the "any" pseudo-interface (AnyInterface) through a cooked socket on
+// every interface, each packet with a Linux SLL2 header (interface index,
+// packet type, link address), as libpcap does.
 //
 // Readers are written here rather than taken from pcapgo so that every error
 // on a damaged file names the file and the byte offset of the bad record, and

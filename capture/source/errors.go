@@ -14,6 +14,7 @@ var (
 	ErrUnknownLinkType = errors.New("unsupported link type")
 	ErrNoInterface     = errors.New("packet refers to an interface the file never described")
 	ErrPermission      = errors.New("live capture needs root or CAP_NET_RAW; try sudo or read a file")
+	ErrAnyKernelFilter = errors.New(`a kernel filter cannot run on the "any" interface (cooked packets): filter in user space`)
 )
 
 // FileError is an error reading a capture file: the file, the byte offset of

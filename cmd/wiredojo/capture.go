@@ -75,7 +75,7 @@ func captureCommand() *cli.Command {
 				Usage:       "capture from an interface (needs root or CAP_NET_RAW)",
 				Description: "Ctrl-C (or --count, --duration) stops and flushes the --write file.",
 				Flags: append(captureViewFlags(),
-					&cli.StringFlag{Name: "iface", Aliases: []string{"i"}, Usage: "interface `NAME`, e.g. lo (required)"},
+					&cli.StringFlag{Name: "iface", Aliases: []string{"i"}, Usage: "interface `NAME`, e.g. lo, or any for every interface (required)"},
 					&cli.DurationFlag{Name: "duration", Usage: "stop after `D` (e.g. 10s)"},
 					&cli.IntFlag{Name: "snaplen", Aliases: []string{"s"}, Usage: "keep at most `BYTES` of each packet (default: all)"},
 				),
@@ -254,7 +254,15 @@ func captureLive(c *cli.Context) error {
 		snaplen = source.MaxSnaplen
 	}
 	var kernel []bpf.RawInstruction
-	if expr := c.String("filter"); expr != "" {
+	var filt pipeline.Filter
+	if c.String("iface") == source.AnyInterface {
+		// Cooked packets from every interface: filter them in user space,
+		// compiled for their SLL2 headers.
+		var done bool
+		if filt, done, err = captureSetupFilter(c, layers.LinkTypeLinuxSLL2, snaplen); err != nil || done {
+			return err
+		}
+	} else if expr := c.String("filter"); expr != "" {
 		prog, err := captureCompileFilter(expr, layers.LinkTypeEthernet, snaplen)
 		if err != nil {
 			return captureFilterError(err)
@@ -281,8 +289,12 @@ func captureLive(c *cli.Context) error {
 	}
 	defer src.Close()
 	// As tcpdump does, once the socket is open: from here on nothing is missed.
-	fmt.Fprintf(c.App.ErrWriter, "listening on %s, link-type EN10MB (Ethernet), snapshot length %d bytes\n", c.String("iface"), snaplen)
-	return captureRun(c, ctx, src, v, nil, true)
+	lt := "EN10MB (Ethernet)"
+	if src.LinkType(0) == layers.LinkTypeLinuxSLL2 {
+		lt = "LINUX_SLL2 (Linux cooked v2)"
+	}
+	fmt.Fprintf(c.App.ErrWriter, "listening on %s, link-type %s, snapshot length %d bytes\n", c.String("iface"), lt, snaplen)
+	return captureRun(c, ctx, src, v, filt, true)
 }
 
 // captureFilterError makes a bad expression a usage error (exit 2); the

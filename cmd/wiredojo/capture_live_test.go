@@ -193,3 +193,77 @@ func TestCaptureLiveChatSession(t *testing.T) {
 	}
 	t.Logf("%d packets live, same in %s", lines, filepath.Base(file))
 }
+
+// TestCaptureLiveAny: `capture live --iface any` captures on every
+// interface with Linux cooked (SLL2) headers, says so in tcpdump's banner
+// before the first packet, filters in user space and writes SLL2 into the
+// pcapng file. It runs in a private network namespace.
+func TestCaptureLiveAny(t *testing.T) {
+	testdep.RequireRoot(t)
+	enter, release := captureNetns(t)
+	defer release()
+	file := filepath.Join(t.TempDir(), "any.pcapng")
+	type result struct {
+		code      int
+		out, errs string
+	}
+	capDone := make(chan result, 1)
+	go func() {
+		if err := enter(); err != nil {
+			capDone <- result{code: -1, errs: err.Error()}
+			return
+		}
+		code, out, errs := captureRunCLI(t, "capture", "live", "--iface", "any", "--filter", "udp port 9999",
+			"--count", "2", "--duration", "5s", "--write", file)
+		capDone <- result{code, out, errs}
+	}()
+	sendDone := make(chan error, 1)
+	go func() {
+		sendDone <- func() error {
+			if err := enter(); err != nil {
+				return err
+			}
+			c, err := net.Dial("udp", "127.0.0.1:9999")
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			noise, err := net.Dial("udp", "127.0.0.1:9998")
+			if err != nil {
+				return err
+			}
+			defer noise.Close()
+			// Until the capture has its two packets (it may start after
+			// the first datagrams): one datagram every 50 ms.
+			for i := 0; i < 80; i++ {
+				noise.Write([]byte("filtered out"))
+				c.Write([]byte("to any"))
+				select {
+				case r := <-capDone:
+					capDone <- r
+					return nil
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+			return nil
+		}()
+	}()
+	if err := <-sendDone; err != nil {
+		t.Fatalf("sending: %v", err)
+	}
+	r := <-capDone
+	if r.code != 0 {
+		t.Fatalf("capture live --iface any: exit %d: %s", r.code, r.errs)
+	}
+	banner := "listening on any, link-type LINUX_SLL2 (Linux cooked v2), snapshot length 262144 bytes\n"
+	if !strings.HasPrefix(r.errs, banner) {
+		t.Errorf("stderr %q does not start with %q", r.errs, banner)
+	}
+	if n := strings.Count(r.out, "IP 127.0.0.1."); n != 2 || !strings.Contains(r.out, "> 127.0.0.1.9999: UDP, length 6") || strings.Contains(r.out, "9998") {
+		t.Errorf("want two datagrams to port 9999, and only them:\n%s", r.out)
+	}
+	code, out, errs := captureRunCLI(t, "capture", "read", "--json", file)
+	if code != 0 || strings.Count(out, `"proto":"SLL","pkttype":`) != 2 || !strings.Contains(out, `"ifindex":1`) {
+		t.Fatalf("the --write file should hold 2 SLL2 packets from ifindex 1 (lo): exit %d %s\n%s", code, errs, out)
+	}
+}
