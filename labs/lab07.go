@@ -16,19 +16,10 @@ func runManyServers(ctx context.Context, env *Env) error {
 	if err != nil {
 		return fmt.Errorf("lab 7 needs redis-server: install it (apt-get install redis-server): %w", err)
 	}
-	fmt.Fprintf(env.Out, "$ redis-server --port %d --save '' --appendonly no --dir %s\n", redisPort, env.Dir)
-	rctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	redis := exec.CommandContext(rctx, redisBin, "--port", fmt.Sprint(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", env.Dir)
-	if err := redis.Start(); err != nil {
-		return fmt.Errorf("starting redis-server: %w", err)
-	}
-	defer func() { stop(); _ = redis.Wait() }()
 	url := fmt.Sprintf("redis://127.0.0.1:%d/0", redisPort)
-	if err := waitTCP(ctx, fmt.Sprintf("127.0.0.1:%d", redisPort)); err != nil {
-		return err
-	}
 	return env.runAll(ctx, []command{
+		{prog: redisBin, args: []string{"--port", fmt.Sprint(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", env.Dir},
+			log: "redis.log", quiet: true, ready: "Ready to accept connections"},
 		cmd("node1.log", "chat", "serve", "--addr", env.Addr("127.0.0.1:7077"), "--redis", url, "--verbose"),
 		cmd("node2.log", "chat", "serve", "--addr", env.Addr("127.0.0.1:7078"), "--redis", url, "--verbose"),
 	})

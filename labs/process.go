@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -60,15 +61,19 @@ func (w *watch) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// start runs a wiredojo command (args after the program name), printing it
-// first as the learner would type it. Its output goes to logName in the lab
-// folder when logName is set, else to env.Out.
-func (e *Env) start(logName, readyText string, args ...string) (*proc, error) {
-	fmt.Fprintf(e.Out, "$ wiredojo %s\n", quoteArgs(args))
-	argv := append(append(append([]string{}, e.Via...), e.Self), args...)
+// start runs a set-up program, printing it first as the learner would
+// type it. Its output goes to the lab's log file c.log when set, and to
+// env.Out.
+func (e *Env) start(c command) (*proc, error) {
+	fmt.Fprintf(e.Out, "$ %s\n", c)
+	argv := append(append(append([]string{}, e.Via...), e.Self), c.args...)
+	if c.prog != "" {
+		argv = append([]string{c.prog}, c.args...)
+	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "NO_COLOR=1")
-	p := &proc{cmd: cmd, done: make(chan struct{}), seen: newWatch(readyText)}
+	p := &proc{cmd: cmd, done: make(chan struct{}), seen: newWatch(c.ready)}
+	logName := c.log
 	var out io.Writer = io.MultiWriter(e.Out, p.seen)
 	if logName != "" {
 		f, err := os.OpenFile(e.Path(logName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -77,11 +82,14 @@ func (e *Env) start(logName, readyText string, args ...string) (*proc, error) {
 		}
 		p.log = f
 		out = io.MultiWriter(f, e.Out, p.seen)
+		if c.quiet {
+			out = io.MultiWriter(f, p.seen)
+		}
 	}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		p.closeLog()
-		return nil, fmt.Errorf("starting wiredojo %s: %w", args[0], err)
+		return nil, fmt.Errorf("starting %s: %w", c, err)
 	}
 	go func() { p.err = cmd.Wait(); close(p.done) }()
 	return p, nil
@@ -159,13 +167,13 @@ func (e *Env) runAll(ctx context.Context, cmds []command) error {
 		fmt.Fprintln(e.Out, "stopped and cleaned up")
 	}()
 	for _, c := range cmds {
-		p, err := e.start(c.log, c.ready, c.args...)
+		p, err := e.start(c)
 		if err != nil {
 			return err
 		}
 		started = append(started, p)
 		if err := p.ready(ctx, c); err != nil {
-			return fmt.Errorf("wiredojo %s %w", quoteArgs(c.args), err)
+			return fmt.Errorf("%s %w", c, err)
 		}
 	}
 	fmt.Fprintln(e.Out, "ready; follow the lab's steps in another terminal (Ctrl-C here stops it)")
@@ -190,12 +198,14 @@ func (e *Env) runAll(ctx context.Context, cmds []command) error {
 		if err == nil {
 			err = errors.New("it exited")
 		}
-		return fmt.Errorf("wiredojo %s stopped (%v), see its output above: %w", quoteArgs(cmds[i].args), err, ErrSetupDied)
+		return fmt.Errorf("%s stopped (%v), see its output above: %w", cmds[i], err, ErrSetupDied)
 	}
 }
 
 // command is one program of a lab's set-up.
 type command struct {
+	prog   string // the program; "" is wiredojo itself
+	quiet  bool   // its output goes to its log only
 	args   []string
 	log    string        // file in the lab folder for its output ("" = terminal)
 	settle time.Duration // without ready: how long it must stay up to count as started
@@ -208,6 +218,15 @@ func cmd(log string, args ...string) command {
 		c.ready = "serving on"
 	}
 	return c
+}
+
+// String is the command as the learner would type it.
+func (c command) String() string {
+	name := "wiredojo"
+	if c.prog != "" {
+		name = filepath.Base(c.prog)
+	}
+	return name + " " + quoteArgs(c.args)
 }
 
 func quoteArgs(args []string) string {

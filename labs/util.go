@@ -1,11 +1,8 @@
 package labs
 
 import (
-	"context"
-	"fmt"
 	"net"
 	"strconv"
-	"time"
 )
 
 // portOf returns the port of a host:port address.
@@ -23,20 +20,4 @@ func atoiOr(s string, def int) int {
 		return def
 	}
 	return n
-}
-
-// waitTCP waits until something listens on addr (at most 5 s).
-func waitTCP(ctx context.Context, addr string) error {
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("nothing listens on %s: %w", addr, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
