@@ -2,8 +2,12 @@
 // read reassembled TCP byte streams, one direction at a time and in order,
 // never a segment on its own: HTTP/1.x heads (and the WebSocket upgrade),
 // WebSocket frames (several per segment or split across segments, masked or
-// not, shown unmasked), TLS records with their handshake type, wiredojo's
-// framed event protocol, and, for UDP payloads, wiredojo-udp datagrams.
+// not, shown unmasked with their masking key; close codes and reasons;
+// fragmented messages joined; permessage-deflate messages inflated, with or
+// without context takeover per direction as the 101 response agreed), TLS
+// records with their handshake type, wiredojo's framed event protocol, DNS
+// over TCP (behind its 2-byte length) and, for UDP payloads, DNS messages
+// and wiredojo-udp datagrams.
 //
 // Our own protocols are decoded with their own stateless codecs: framing.Split,
 // framing/ws (ParseHTTPHead, Split, Mask), tcpchat/wire (Preamble, Parse) and
