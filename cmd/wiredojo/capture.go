@@ -246,6 +246,9 @@ func captureLive(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if handled, err := inSandbox(c, capNetRaw, "capture live"); handled { // sandbox.go
+		return err
+	}
 	snaplen := c.Int("snaplen")
 	if snaplen < 0 {
 		return usagef("--snaplen %d: give a positive number of bytes", snaplen)

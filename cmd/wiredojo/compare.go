@@ -24,7 +24,7 @@ func compareCommand() *cli.Command {
 		&cli.IntFlag{Name: "count", Value: 1000, Usage: "messages per protocol"},
 		&cli.IntFlag{Name: "size", Value: 512, Usage: "bytes per message, the 32-byte header included"},
 		&cli.Float64Flag{Name: "rate", Value: 1000, Usage: "messages per second, paced smoothly"},
-		&cli.StringFlag{Name: "link", Value: "auto", Usage: "where to impair: `auto` (netns as root, else none), netns (both protocols over an impaired link between namespaces), none (UDP at the socket; TCP unimpaired)"},
+		&cli.StringFlag{Name: "link", Value: "auto", Usage: "where to impair: `auto` or netns (both protocols over an impaired link between namespaces; in a private sandbox when not root), none (UDP at the socket; TCP unimpaired)"},
 		&cli.BoolFlag{Name: "json", Usage: `print {"tcp": {...}, "udp": {...}}`},
 		&cli.StringFlag{Name: "report", Usage: "write a self-contained HTML report with SVG charts to `FILE.html`"},
 	}
@@ -33,9 +33,12 @@ func compareCommand() *cli.Command {
 		Usage: "send the same message stream over TCP and over UDP through the same impairment, side by side",
 		Description: "Measures each message: delivered, duplicates, reordered, one-way latency\n" +
 			"p50/p90/p99/max, jitter, throughput, and for TCP the delay head-of-line\n" +
-			"blocking added. As root both run over an impaired link between two network\n" +
-			"namespaces (real kernel TCP, cubic, no offloads); otherwise only UDP is\n" +
-			"impaired, at the socket, and a notice says so.\n\n" +
+			"blocking added. Both run over an impaired link between two network\n" +
+			"namespaces (real kernel TCP, cubic, no offloads): as root directly; as any\n" +
+			"other user inside a private sandbox (user + network namespace) that compare\n" +
+			"makes and removes itself, saying so. Where such sandboxes are not allowed it\n" +
+			"says what is missing and stops. --link none impairs only UDP, at the socket,\n" +
+			"and TCP runs unimpaired over loopback.\n\n" +
 			wrapText(compare.HOLDefinition+".", 78) + "\n\n" +
 			"   wiredojo compare --loss 5% --delay 10ms --jitter 2ms --report compare.html",
 		Flags: append(flags, impairFlags()...),
@@ -53,6 +56,11 @@ func compareCommand() *cli.Command {
 			}
 			if o.Rate <= 0 {
 				return usagef("--rate must be above 0 messages per second")
+			}
+			if o.Link == compare.LinkAuto || o.Link == compare.LinkNetns {
+				if handled, err := inOneShotSandbox(c, capNetAdmin, "compare"); handled { // sandbox.go
+					return err
+				}
 			}
 			errw := c.App.ErrWriter
 			if !c.Bool("json") {

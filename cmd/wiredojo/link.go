@@ -72,11 +72,13 @@ func linkCommand() *cli.Command {
 	nameFlag := &cli.StringFlag{Name: "name", Value: link.DefaultName, Usage: "link `NAME`: namespaces NAME-a and NAME-b"}
 	return &cli.Command{
 		Name:  "link",
-		Usage: "an impaired link between two network namespaces for real TCP and UDP (needs root)",
+		Usage: "an impaired link between two network namespaces for real TCP and UDP (root, or the sandbox)",
 		Description: "`link up` creates namespaces <name>-a (10.77.0.1) and <name>-b (10.77.0.2)\n" +
 			"joined by TUN devices and relays every packet through wiredojo's impairment\n" +
 			"pipeline. It runs in the foreground: Ctrl-C (or `link down` from another\n" +
-			"terminal) removes everything. Run programs on each side with `ip netns exec`.",
+			"terminal) removes everything. Run programs on each side with `ip netns exec`.\n" +
+			"Not as root, it runs inside the wiredojo sandbox (see `wiredojo sandbox`):\n" +
+			"run the programs there too, `wiredojo sandbox -- ip netns exec wd-a ...`.",
 		Subcommands: []*cli.Command{
 			{
 				Name:  "up",
@@ -106,6 +108,9 @@ func linkCommand() *cli.Command {
 func linkUp(c *cli.Context) error {
 	cfg, err := impairConfig(c)
 	if err != nil {
+		return err
+	}
+	if handled, err := inSandbox(c, capNetAdmin, "link up"); handled { // sandbox.go
 		return err
 	}
 	lc := link.Config{Name: c.String("name")}
@@ -142,12 +147,13 @@ func linkUp(c *cli.Context) error {
 	defer os.Remove(linkStatePath(info.Name))
 	w := c.App.Writer
 	printLinkInfo(w, st, info.CongestionNote)
+	px := sandboxPrefix()
 	fmt.Fprintf(w, "\nRun a program on each side, for example:\n")
-	fmt.Fprintf(w, "  ip netns exec %s iperf3 -s\n", info.NamespaceB)
-	fmt.Fprintf(w, "  ip netns exec %s iperf3 -c %s -C cubic          # TCP\n", info.NamespaceA, info.AddrB)
-	fmt.Fprintf(w, "  ip netns exec %s iperf3 -c %s -u -b 10M         # UDP\n", info.NamespaceA, info.AddrB)
-	fmt.Fprintf(w, "  ip netns exec %s wiredojo udp recv --addr %s:9999\n", info.NamespaceB, info.AddrB)
-	fmt.Fprintf(w, "  ip netns exec %s wiredojo udp send --to %s:9999 --count 10000 --rate 2000\n", info.NamespaceA, info.AddrB)
+	fmt.Fprintf(w, "  %sip netns exec %s iperf3 -s\n", px, info.NamespaceB)
+	fmt.Fprintf(w, "  %sip netns exec %s iperf3 -c %s -C cubic          # TCP\n", px, info.NamespaceA, info.AddrB)
+	fmt.Fprintf(w, "  %sip netns exec %s iperf3 -c %s -u -b 10M         # UDP\n", px, info.NamespaceA, info.AddrB)
+	fmt.Fprintf(w, "  %sip netns exec %s wiredojo udp recv --addr %s:9999\n", px, info.NamespaceB, info.AddrB)
+	fmt.Fprintf(w, "  %sip netns exec %s wiredojo udp send --to %s:9999 --count 10000 --rate 2000\n", px, info.NamespaceA, info.AddrB)
 	fmt.Fprintf(w, "\n%s\n", styleDim.Sprint("Relaying. Ctrl-C here (or `wiredojo link down --name "+info.Name+"`) removes everything."))
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -199,6 +205,9 @@ func printLinkCounters(w io.Writer, ab, ba link.Counters) {
 }
 
 func linkDown(c *cli.Context) error {
+	if handled, err := inRunningSandbox(c, capNetAdmin); handled { // sandbox.go
+		return err
+	}
 	name := c.String("name")
 	w := c.App.Writer
 	if st, ok := readLinkState(name); ok && processAlive(st.PID) && st.PID != os.Getpid() {
@@ -229,6 +238,9 @@ func linkDown(c *cli.Context) error {
 }
 
 func linkStatus(c *cli.Context) error {
+	if handled, err := inRunningSandbox(c, capNetAdmin); handled { // sandbox.go
+		return err
+	}
 	name := c.String("name")
 	w := c.App.Writer
 	st, ok := readLinkState(name)

@@ -6,31 +6,17 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"strconv"
 	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/wiredojo/wiredojo/internal/sandbox"
 )
 
 // Privileged reports whether this process may create namespaces and TUN
 // devices (root, or CAP_NET_ADMIN in its effective set).
-func Privileged() bool {
-	if os.Geteuid() == 0 {
-		return true
-	}
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return false
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
-			caps, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-			return err == nil && caps&(1<<unix.CAP_NET_ADMIN) != 0
-		}
-	}
-	return false
-}
+func Privileged() bool { return sandbox.Capable(unix.CAP_NET_ADMIN) }
 
 // ipCmd runs `ip args...` and returns its error with ip's own message.
 func ipCmd(args ...string) error {

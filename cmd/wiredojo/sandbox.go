@@ -1,0 +1,210 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/wiredojo/wiredojo/internal/sandbox"
+)
+
+func init() {
+	sandbox.Init() // in a sandboxed child: prepare it (a holder never returns)
+	register(sandboxCommand)
+}
+
+func sandboxCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "sandbox",
+		Usage:     "run commands in a private network where you are root, without sudo",
+		ArgsUsage: "[-- COMMAND [ARG...]]",
+		Description: "The sandbox is a private user + network namespace held by a background\n" +
+			"process: inside it you are root over a network of your own (lo is up), so\n" +
+			"capture live, link up and compare work without sudo, and nothing changes on\n" +
+			"this machine. Every command run with `wiredojo sandbox -- ...` joins the same\n" +
+			"sandbox, so servers started there (lab run starts its servers there when you\n" +
+			"are not root) and your commands share one network. It cannot reach this\n" +
+			"machine's own loopback, nor the other way round. Without a command it opens\n" +
+			"your shell inside. Its state is in $XDG_STATE_HOME/wiredojo/sandbox;\n" +
+			"`wiredojo sandbox stop` ends it and everything running in it.\n\n" +
+			"Examples:\n" +
+			"   wiredojo sandbox -- wiredojo chat serve &\n" +
+			"   wiredojo sandbox -- wiredojo capture live -i lo -c 20\n" +
+			"   wiredojo sandbox -- ip -br addr\n" +
+			"   wiredojo sandbox stop",
+		Action: sandboxRun,
+		Subcommands: []*cli.Command{
+			{Name: "start", Usage: "start the sandbox (if it is not running) and print its pid", Action: sandboxStart},
+			{Name: "stop", Usage: "stop the sandbox and everything running in it", Action: sandboxStop},
+			{Name: "status", Usage: "say whether the sandbox runs", Action: sandboxStatus},
+		},
+	}
+}
+
+// sandboxEnsure starts or finds the user's sandbox and says on stderr when
+// it started one.
+func sandboxEnsure(c *cli.Context) (*sandbox.Sandbox, error) {
+	sb, started, err := sandbox.Ensure(sandbox.DefaultDir())
+	if err != nil {
+		return nil, err
+	}
+	if started {
+		fmt.Fprintf(c.App.ErrWriter, "started the wiredojo sandbox (pid %d): a private network where you are root; `wiredojo sandbox stop` ends it\n", sb.PID())
+	}
+	return sb, nil
+}
+
+func sandboxRun(c *cli.Context) error {
+	args := c.Args().Slice()
+	if len(args) == 0 {
+		sh := os.Getenv("SHELL")
+		if sh == "" {
+			sh = "/bin/sh"
+		}
+		args = []string{sh}
+	}
+	sb, err := sandboxEnsure(c)
+	if err != nil {
+		return err
+	}
+	return sandboxExec(c, sb, args)
+}
+
+// sandboxExec runs args inside sb with this command's streams and returns
+// its exit status as ours.
+func sandboxExec(c *cli.Context, sb *sandbox.Sandbox, args []string) error {
+	cmd := sb.Command(args[0], args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.App.Reader, c.App.Writer, c.App.ErrWriter
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return cli.Exit("", ee.ExitCode())
+	}
+	if err != nil {
+		return fmt.Errorf("sandbox: run %s: %w", args[0], err)
+	}
+	return nil
+}
+
+func sandboxStart(c *cli.Context) error {
+	sb, err := sandboxEnsure(c)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "sandbox running, pid %d, network namespace %s\n", sb.PID(), sb.NetNS())
+	return nil
+}
+
+func sandboxStop(c *cli.Context) error {
+	sb, err := sandbox.Find(sandbox.DefaultDir())
+	if err != nil {
+		fmt.Fprintln(c.App.Writer, "no sandbox is running")
+		return nil
+	}
+	if err := sb.Stop(); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "%s sandbox stopped (pid %d and everything in it)\n", styleOK.Sprint("✓"), sb.PID())
+	return nil
+}
+
+func sandboxStatus(c *cli.Context) error {
+	sb, err := sandbox.Find(sandbox.DefaultDir())
+	if err != nil {
+		fmt.Fprintln(c.App.Writer, "no sandbox is running (`wiredojo sandbox start`, or any `wiredojo sandbox -- CMD`, starts one)")
+		return nil
+	}
+	fmt.Fprintf(c.App.Writer, "sandbox running, pid %d, network namespace %s\n", sb.PID(), sb.NetNS())
+	return nil
+}
+
+
+// inSandbox runs this very command line again inside the user's persistent
+// sandbox, when this process lacks capability bit and is not in one
+// already: capture live and link up, whose traffic the student's later
+// commands must share. It returns handled false when nothing was done.
+func inSandbox(c *cli.Context, bit uint, what string) (handled bool, err error) {
+	if sandbox.Capable(bit) || sandbox.Inside() {
+		return false, nil
+	}
+	sb, started, err := sandbox.Ensure(sandbox.DefaultDir())
+	if err != nil {
+		return true, sandboxMissing(what, err)
+	}
+	how := "already running"
+	if started {
+		how = "started now; `wiredojo sandbox stop` ends it"
+	}
+	fmt.Fprintf(c.App.ErrWriter, "not root: running %s inside the wiredojo sandbox (pid %d, %s), a private network of its own; run your other programs there with `wiredojo sandbox -- CMD`\n", what, sb.PID(), how)
+	exe, err := os.Executable()
+	if err != nil {
+		return true, err
+	}
+	return true, sandboxExec(c, sb, append([]string{exe}, os.Args[1:]...))
+}
+
+// inOneShotSandbox runs this command line again inside a fresh private
+// sandbox that ends with it (compare: its link is its own).
+func inOneShotSandbox(c *cli.Context, bit uint, what string) (handled bool, err error) {
+	if sandbox.Capable(bit) || sandbox.Inside() {
+		return false, nil
+	}
+	if err := sandbox.Check(); err != nil {
+		return true, sandboxMissing(what, err)
+	}
+	fmt.Fprintf(c.App.ErrWriter, "not root: running %s inside a private sandbox (user + network namespace, removed when it ends), so nothing on this machine changes\n", what)
+	code, err := sandbox.RunSelf(os.Args[1:], c.App.Reader, c.App.Writer, c.App.ErrWriter)
+	if err != nil {
+		return true, err
+	}
+	if code != 0 {
+		return true, cli.Exit("", code)
+	}
+	return true, nil
+}
+
+// sandboxMissing says what is missing for the sandbox and how to run
+// instead.
+func sandboxMissing(what string, err error) error {
+	if !errors.Is(err, sandbox.ErrUnavailable) {
+		return fmt.Errorf("%s: not root, and the sandbox could not start: %w", what, err)
+	}
+	return cli.Exit(fmt.Sprintf("wiredojo: %s needs root, or a sandbox of unprivileged user namespaces, which this machine does not give: %v.\n"+
+		"Run it as root (sudo wiredojo ...), or ask an administrator to allow unprivileged user namespaces.", what, err), exitRuntime)
+}
+
+// Capabilities the sandboxed commands need (linux/capability.h).
+const (
+	capNetAdmin = 12 // namespaces, TUN devices, the link
+	capNetRaw   = 13 // AF_PACKET sockets
+)
+
+// inRunningSandbox runs this command line again inside the user's sandbox
+// when this process lacks capability bit and a sandbox runs (link down and
+// link status look at what link up made there).
+func inRunningSandbox(c *cli.Context, bit uint) (handled bool, err error) {
+	if sandbox.Capable(bit) || sandbox.Inside() {
+		return false, nil
+	}
+	sb, err := sandbox.Find(sandbox.DefaultDir())
+	if err != nil {
+		return false, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return true, err
+	}
+	return true, sandboxExec(c, sb, append([]string{exe}, os.Args[1:]...))
+}
+
+// sandboxPrefix is what a command printed for the student to copy needs in
+// front inside the persistent sandbox.
+func sandboxPrefix() string {
+	if sandbox.Inside() && os.Getenv("WIREDOJO_SANDBOX") != "one-shot" {
+		return "wiredojo sandbox -- "
+	}
+	return ""
+}

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wiredojo/wiredojo/internal/sandbox"
+	"github.com/wiredojo/wiredojo/internal/testdep"
+)
+
+// asNobody runs the wiredojo binary as user nobody with a fresh state
+// directory, as a student without root would.
+type asNobody struct {
+	t     *testing.T
+	bin   string
+	home  string
+	state string
+}
+
+func newNobody(t *testing.T) *asNobody {
+	t.Helper()
+	testdep.RequireRoot(t)
+	testdep.Require(t, "setpriv", "apt-get install util-linux")
+	testdep.Require(t, "nsenter", "apt-get install util-linux")
+	testdep.Require(t, "ip", "apt-get install iproute2")
+	dir, err := os.MkdirTemp("", "wiredojo-sandbox-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "wiredojo")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	n := &asNobody{t: t, bin: bin, home: dir, state: filepath.Join(dir, "state")}
+	t.Cleanup(func() {
+		// Whatever happened, leave no sandbox behind.
+		_, _, _ = n.run(10*time.Second, "sandbox", "stop")
+	})
+	return n
+}
+
+func (n *asNobody) command(ctx context.Context, args ...string) *exec.Cmd {
+	all := append([]string{"--reuid=nobody", "--regid=nogroup", "--clear-groups", "env", "HOME=" + n.home, "XDG_STATE_HOME=" + n.state, "PATH=" + os.Getenv("PATH"), n.bin}, args...)
+	cmd := exec.CommandContext(ctx, "setpriv", all...)
+	cmd.Dir = n.home
+	return cmd
+}
+
+func (n *asNobody) run(timeout time.Duration, args ...string) (int, string, string) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var out, errb bytes.Buffer
+	cmd := n.command(ctx, args...)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		n.t.Fatalf("%v did not end within %v: %s %s", args, timeout, out.String(), errb.String())
+	}
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		n.t.Fatal(err)
+	}
+	return code, out.String(), errb.String()
+}
+
+
+// TestCompareAsNobody: not root, compare runs both protocols over the
+// impaired link inside a private sandbox, says so, and TCP is impaired too
+// (it never silently runs TCP without impairment).
+func TestCompareAsNobody(t *testing.T) {
+	n := newNobody(t)
+	code, out, errs := n.run(2*time.Minute, "compare", "--count", "300", "--size", "200", "--rate", "2000", "--loss", "5%", "--seed", "7", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s %s", code, out, errs)
+	}
+	if !strings.Contains(errs, "not root: running compare inside a private sandbox") {
+		t.Errorf("compare did not say it used a sandbox: %q", errs)
+	}
+	if strings.Contains(errs, "unimpaired") {
+		t.Errorf("compare fell back to unimpaired TCP: %q", errs)
+	}
+	var res struct {
+		TCP struct {
+			Received, Lost uint64
+			HOL            *float64 `json:"hol_blocking_ms"`
+		}
+		UDP struct{ Received, Lost uint64 }
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if res.TCP.Received != 300 || res.TCP.Lost != 0 || res.UDP.Lost == 0 || res.TCP.HOL == nil {
+		t.Errorf("tcp %+v udp %+v: want TCP whole and UDP with losses over the same lossy link", res.TCP, res.UDP)
+	}
+}
+
+// TestSandboxAsNobody: a student without root starts the sandbox, runs
+// commands in it, captures there and brings the impaired link up there; stop
+// ends everything and leaves no namespace behind.
+func TestSandboxAsNobody(t *testing.T) {
+	n := newNobody(t)
+	code, out, errs := n.run(30*time.Second, "sandbox", "start")
+	if code != 0 || !strings.Contains(out, "sandbox running, pid") {
+		t.Fatalf("sandbox start: exit %d %s %s", code, out, errs)
+	}
+	var pid int
+	if _, err := fmt.Sscanf(out, "sandbox running, pid %d,", &pid); err != nil {
+		t.Fatalf("no pid in %q: %v", out, err)
+	}
+	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, out, _ := n.run(30*time.Second, "sandbox", "--", "ip", "-br", "link"); !strings.Contains(out, "lo") || !strings.Contains(out, "UP") {
+		t.Errorf("lo is not up in the sandbox: %q", out)
+	}
+	if _, out, _ := n.run(30*time.Second, "sandbox", "--", "id", "-u"); strings.TrimSpace(out) != "0" {
+		t.Errorf("not root inside the sandbox: id -u says %q", out)
+	}
+
+	// capture live as nobody captures inside the sandbox what a command
+	// run there sends.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var capOut, capErr bytes.Buffer
+	capCmd := n.command(ctx, "capture", "live", "-i", "lo", "-c", "2", "--filter", "udp port 9")
+	capCmd.Stdout, capCmd.Stderr = &capOut, &capErr
+	if err := capCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	capDone := make(chan error, 1)
+	go func() { capDone <- capCmd.Wait() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(capErr.String()+capOut.String(), "listening on lo") {
+		if time.Now().After(deadline) {
+			t.Fatalf("capture never listened: %s %s", capOut.String(), capErr.String())
+		}
+		select {
+		case err := <-capDone:
+			t.Fatalf("capture ended: %v %s %s", err, capOut.String(), capErr.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	n.run(30*time.Second, "sandbox", "--", n.bin, "udp", "send", "--to", "127.0.0.1:9", "--count", "3", "--size", "64")
+	select {
+	case err := <-capDone:
+		if err != nil || !strings.Contains(capOut.String()+capErr.String(), "2 packets captured") {
+			t.Errorf("capture live: %v\n%s\n%s", err, capOut.String(), capErr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("capture saw nothing of the sandbox's traffic: %s %s", capOut.String(), capErr.String())
+	}
+	if !strings.Contains(capErr.String(), "inside the wiredojo sandbox") {
+		t.Errorf("capture live did not say where it ran: %q", capErr.String())
+	}
+
+	// link up as nobody, in the background, then status and down.
+	linkCmd := n.command(ctx, "link", "up", "--loss", "1%")
+	var linkOut bytes.Buffer
+	linkCmd.Stdout, linkCmd.Stderr = &linkOut, &linkOut
+	if err := linkCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	linkDone := make(chan error, 1)
+	go func() { linkDone <- linkCmd.Wait() }()
+	up := false
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && !up; {
+		_, out, _ := n.run(30*time.Second, "link", "status")
+		up = strings.Contains(out, "relay: pid")
+		if !up {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if !up {
+		t.Fatalf("link never came up: %s", linkOut.String())
+	}
+	if code, out, errs := n.run(30*time.Second, "link", "down"); code != 0 {
+		t.Errorf("link down: exit %d %s %s", code, out, errs)
+	}
+	select {
+	case <-linkDone:
+	case <-time.After(30 * time.Second):
+		t.Fatal("link up did not end after link down")
+	}
+	if !strings.Contains(linkOut.String(), "wiredojo sandbox -- ip netns exec wd-a") {
+		t.Errorf("link up does not tell how to run programs on its sides: %s", linkOut.String())
+	}
+
+	if code, out, errs := n.run(30*time.Second, "sandbox", "stop"); code != 0 || !strings.Contains(out, "sandbox stopped") {
+		t.Fatalf("sandbox stop: exit %d %s %s", code, out, errs)
+	}
+	for deadline := time.Now().Add(10 * time.Second); sandbox.InUse(ns); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the sandbox's network namespace %s is still held after stop", ns)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -1,0 +1,37 @@
+// Package sandbox owns wiredojo's rootless sandbox: a private user, network
+// and mount namespace (and, for a persistent sandbox, a PID namespace) in
+// which an unprivileged user is root over a network of its own. Inside, lo
+// is up, /run is a private tmpfs, and the user may create TUN devices and
+// network namespaces (`ip netns add`), open AF_PACKET sockets and set
+// sysctls of those namespaces: what `capture live`, `link up` and `compare`
+// need, without sudo and without changing anything on the machine.
+//
+// Two kinds:
+//
+//   - A one-shot sandbox runs one program (RunSelf: this program again,
+//     with the same arguments) and is gone when it exits. compare uses it.
+//   - A persistent sandbox is held by a holder process (PID 1 of its own PID
+//     namespace) whose pid and network namespace are recorded in a state
+//     directory, by default $XDG_STATE_HOME/wiredojo/sandbox. Ensure starts
+//     it (or finds the one running); Sandbox.Command runs a program inside
+//     it by joining its namespaces with nsenter(1), so servers started there
+//     and a student's later commands share one network; Stop ends the holder,
+//     and with it every process inside (the kernel kills a PID namespace's
+//     processes when its first process dies).
+//
+// A program in the sandbox sees only the sandbox's network: servers on the
+// host's loopback are not reachable from it, nor the other way round.
+//
+// The package needs unprivileged user namespaces (Check says what is
+// missing where they are off), the iproute2 `ip` command inside for links,
+// and nsenter (util-linux) to join a persistent sandbox. Init must run at
+// the start of every program that uses the package: it prepares the
+// sandbox in the re-executed child and, for a holder, never returns.
+//
+// Example (what `lab run` can do):
+//
+//	sb, started, err := sandbox.Ensure(sandbox.DefaultDir())
+//	...
+//	srv := sb.Command(exe, "chat", "serve", "--addr", "127.0.0.1:7070")
+//	err = srv.Start() // runs inside; `wiredojo sandbox -- CMD` joins it later
+package sandbox

@@ -1,0 +1,108 @@
+package sandbox_test
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wiredojo/wiredojo/internal/sandbox"
+	"github.com/wiredojo/wiredojo/internal/testdep"
+)
+
+func TestMain(m *testing.M) {
+	sandbox.Init() // the holder and one-shot children are this test binary
+	os.Exit(m.Run())
+}
+
+
+func TestPersistentSandbox(t *testing.T) {
+	if err := sandbox.Check(); err != nil {
+		testdep.Missing(t, err.Error())
+	}
+	testdep.Require(t, "nsenter", "apt-get install util-linux")
+	testdep.Require(t, "ip", "apt-get install iproute2")
+	dir := t.TempDir()
+	if _, err := sandbox.Find(dir); err != sandbox.ErrNotRunning {
+		t.Fatalf("Find on an empty directory: %v", err)
+	}
+	sb, started, err := sandbox.Ensure(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, _ := os.Readlink(sb.NetNS())
+	t.Cleanup(func() { _ = sb.Stop() })
+	again, startedAgain, err := sandbox.Ensure(dir)
+	if err != nil || !started || startedAgain || again.PID() != sb.PID() {
+		t.Fatalf("Ensure twice: started %v then %v, pids %d and %d, %v", started, startedAgain, sb.PID(), again.PID(), err)
+	}
+	own, _ := os.Readlink("/proc/self/ns/net")
+	if ns == "" || ns == own {
+		t.Fatalf("the sandbox's network namespace %q is not a new one (ours %q)", ns, own)
+	}
+	var out bytes.Buffer
+	cmd := sb.Command("ip", "-br", "link")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil || !strings.Contains(out.String(), "lo") || !strings.Contains(out.String(), "UP") || strings.Count(strings.TrimSpace(out.String()), "\n") != 0 {
+		t.Fatalf("inside: %v, ip link says %q (want lo alone, up)", err, out.String())
+	}
+	// A server started inside keeps running; Stop ends it with the holder.
+	srv := sb.Command("sleep", "60")
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Wait() }()
+	if err := sb.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a process inside outlived the sandbox")
+	}
+	if _, err := sandbox.Find(dir); err != sandbox.ErrNotRunning {
+		t.Errorf("Find after Stop: %v", err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); sandbox.InUse(ns); {
+		if time.Now().After(deadline) {
+			t.Fatalf("network namespace %s still held after Stop", ns)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+const childEnv = "SANDBOX_TEST_CHILD"
+
+func TestRunSelf(t *testing.T) {
+	if err := sandbox.Check(); err != nil {
+		testdep.Missing(t, err.Error())
+	}
+	var out bytes.Buffer
+	t.Setenv(childEnv, "1")
+	code, err := sandbox.RunSelf([]string{"-test.run=^TestRunSelfChild$", "-test.v"}, nil, &out, &out)
+	if err != nil || code != 0 || !strings.Contains(out.String(), "inside: uid 0, lo up, private /run") {
+		t.Fatalf("exit %d, %v:\n%s", code, err, out.String())
+	}
+}
+
+// TestRunSelfChild runs inside the one-shot sandbox TestRunSelf makes.
+func TestRunSelfChild(t *testing.T) {
+	if os.Getenv(childEnv) == "" {
+		t.Skip("run by TestRunSelf inside its sandbox")
+	}
+	if !sandbox.Inside() || os.Geteuid() != 0 {
+		t.Fatalf("inside %v, euid %d", sandbox.Inside(), os.Geteuid())
+	}
+	lo, err := net.InterfaceByName("lo")
+	if err != nil || lo.Flags&net.FlagUp == 0 {
+		t.Fatalf("lo: %v %v", lo, err)
+	}
+	if err := os.WriteFile("/run/sandbox-test", nil, 0o600); err != nil {
+		t.Fatalf("/run is not private and writable: %v", err)
+	}
+	fmt.Println("inside: uid 0, lo up, private /run")
+}
