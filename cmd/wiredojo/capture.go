@@ -72,7 +72,7 @@ func captureCommand() *cli.Command {
 			},
 			{
 				Name:        "live",
-				Usage:       "capture from an interface (needs root or CAP_NET_RAW)",
+				Usage:       "capture from an interface (root or CAP_NET_RAW; otherwise inside the wiredojo sandbox, see `wiredojo sandbox`)",
 				Description: "Ctrl-C (or --count, --duration) stops and flushes the --write file.",
 				Flags: append(captureViewFlags(),
 					&cli.StringFlag{Name: "iface", Aliases: []string{"i"}, Usage: "interface `NAME`, e.g. lo, or any for every interface (required)"},

@@ -113,6 +113,20 @@ var commandExamples = map[string][]example{
 		{"wiredojo link up --loss 5% --delay 20ms", "lose 5% and delay by 20 ms both ways"},
 		{"wiredojo link up --name lab --direction a-to-b --delay 50ms", "a second link, delayed one way"},
 	},
+	"sandbox": {
+		{"wiredojo sandbox -- wiredojo chat serve --addr 127.0.0.1:7070", "a server inside the sandbox (started if needed)"},
+		{"wiredojo sandbox -- ip -br addr", "what the sandbox's network looks like"},
+		{"wiredojo sandbox", "a shell inside the sandbox"},
+	},
+	"sandbox start": {
+		{"wiredojo sandbox start", "start the sandbox and print its pid"},
+	},
+	"sandbox stop": {
+		{"wiredojo sandbox stop", "end the sandbox and everything running in it"},
+	},
+	"sandbox status": {
+		{"wiredojo sandbox status", "say whether the sandbox runs"},
+	},
 	"link down": {
 		{"wiredojo link down", "stop the relay, remove the namespaces"},
 	},

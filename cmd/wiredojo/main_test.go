@@ -244,7 +244,7 @@ func checkExample(t *testing.T, key string, c *cli.Command, line string) {
 		return
 	}
 	target, rest := c, words[len(want):]
-	for len(rest) > 0 && len(target.Subcommands) > 0 {
+	for len(rest) > 0 && len(target.Subcommands) > 0 && rest[0] != "--" {
 		s := findCommand(target.Subcommands, rest[0])
 		if s == nil {
 			t.Errorf("%s: example %q: no subcommand %q", key, line, rest[0])
@@ -253,6 +253,9 @@ func checkExample(t *testing.T, key string, c *cli.Command, line string) {
 		target, rest = s, rest[1:]
 	}
 	for _, w := range rest {
+		if w == "--" {
+			break // what follows is another program's command line
+		}
 		if !strings.HasPrefix(w, "-") || w == "-" {
 			continue
 		}

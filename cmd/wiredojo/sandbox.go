@@ -25,16 +25,11 @@ func sandboxCommand() *cli.Command {
 			"process: inside it you are root over a network of your own (lo is up), so\n" +
 			"capture live, link up and compare work without sudo, and nothing changes on\n" +
 			"this machine. Every command run with `wiredojo sandbox -- ...` joins the same\n" +
-			"sandbox, so servers started there (lab run starts its servers there when you\n" +
-			"are not root) and your commands share one network. It cannot reach this\n" +
+			"sandbox, so servers started there and your later commands share one network.\n" +
+			"It cannot reach this\n" +
 			"machine's own loopback, nor the other way round. Without a command it opens\n" +
 			"your shell inside. Its state is in $XDG_STATE_HOME/wiredojo/sandbox;\n" +
-			"`wiredojo sandbox stop` ends it and everything running in it.\n\n" +
-			"Examples:\n" +
-			"   wiredojo sandbox -- wiredojo chat serve &\n" +
-			"   wiredojo sandbox -- wiredojo capture live -i lo -c 20\n" +
-			"   wiredojo sandbox -- ip -br addr\n" +
-			"   wiredojo sandbox stop",
+			"`wiredojo sandbox stop` ends it and everything running in it.",
 		Action: sandboxRun,
 		Subcommands: []*cli.Command{
 			{Name: "start", Usage: "start the sandbox (if it is not running) and print its pid", Action: sandboxStart},
@@ -120,7 +115,6 @@ func sandboxStatus(c *cli.Context) error {
 	fmt.Fprintf(c.App.Writer, "sandbox running, pid %d, network namespace %s\n", sb.PID(), sb.NetNS())
 	return nil
 }
-
 
 // inSandbox runs this very command line again inside the user's persistent
 // sandbox, when this process lacks capability bit and is not in one

@@ -77,7 +77,6 @@ func (n *asNobody) run(timeout time.Duration, args ...string) (int, string, stri
 	return code, out.String(), errb.String()
 }
 
-
 // TestCompareAsNobody: not root, compare runs both protocols over the
 // impaired link inside a private sandbox, says so, and TCP is impaired too
 // (it never silently runs TCP without impairment).

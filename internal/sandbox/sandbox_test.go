@@ -18,7 +18,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-
 func TestPersistentSandbox(t *testing.T) {
 	if err := sandbox.Check(); err != nil {
 		testdep.Missing(t, err.Error())

@@ -9,7 +9,15 @@
 // may create it (root or CAP_NET_ADMIN): real kernel TCP and UDP cross the
 // same impaired path, side A to side B. Otherwise (LinkNone, or LinkAuto
 // without privileges) UDP is impaired at the socket by udpcast/impair and
-// TCP runs unimpaired over loopback; Result.Notice says so.
+// TCP runs unimpaired over loopback; Result.Notice says so. (The wiredojo
+// command never lets LinkAuto fall back: not root, it runs the comparison
+// in a private sandbox, internal/sandbox, where the process may create the
+// link.)
+//
+// The head-of-line figure is HOLDefinition: from the link's packet times,
+// how long each TCP message that had fully arrived waited behind earlier
+// bytes still missing; 0 when nothing was missing (and over LinkNone,
+// where TCP crosses unimpaired loopback).
 //
 // It prints nothing: udpcast/report renders a Result as a terminal table
 // and chart or a self-contained HTML page.

@@ -12,8 +12,9 @@
 // after run whatever else crosses the link; other packets (TCP, ICMP) draw
 // from the pipeline's own sequence.
 //
-// It needs root (or CAP_NET_ADMIN) and the iproute2 `ip` command; without
-// them Up returns ErrPrivilege or ErrNoIP with what to do. It does not
+// It needs root (or CAP_NET_ADMIN; as root of a user namespace, inside
+// internal/sandbox, is enough) and the iproute2 `ip` command; without them
+// Up returns ErrPrivilege or ErrNoIP with what to do. It does not
 // measure anything: programs on each side do (iperf3, udpio, compare).
 //
 // A Link's relay runs in two goroutines owned by the Link; Close stops them
