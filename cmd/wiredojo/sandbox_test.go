@@ -209,3 +209,18 @@ func TestSandboxAsNobody(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestCompareBar: on a terminal compare shows a bar per protocol on stderr.
+func TestCompareBar(t *testing.T) {
+	var b bytes.Buffer
+	bar := newCompareBar(&b, 10)
+	bar.update("tcp", 0, 10)
+	bar.update("tcp", 10, 10)
+	bar.update("udp", 10, 10)
+	bar.finish()
+	for _, want := range []string{"TCP messages sent", "UDP messages sent", "10/10"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("progress lacks %q: %q", want, b.String())
+		}
+	}
+}
