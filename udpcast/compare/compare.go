@@ -51,9 +51,9 @@ type Side struct {
 	HOLBlockingMS *float64 `json:"hol_blocking_ms,omitempty"`
 	// HOLBlocked counts the TCP messages that waited; HOLMaxMS is the
 	// longest wait, HOLTotalMS the sum of the waits.
-	HOLBlocked uint64  `json:"hol_blocked_messages"`
-	HOLMaxMS   float64 `json:"hol_max_ms"`
-	HOLTotalMS float64 `json:"hol_total_ms"`
+	HOLBlocked uint64  `json:"hol_blocked_messages,omitempty"`
+	HOLMaxMS   float64 `json:"hol_max_ms,omitempty"`
+	HOLTotalMS float64 `json:"hol_total_ms,omitempty"`
 	// HOLWaitMS is each TCP message's head-of-line wait in ms, indexed by
 	// sequence number (NaN when unknown); nil for UDP.
 	HOLWaitMS []float64 `json:"-"`
