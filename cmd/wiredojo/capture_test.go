@@ -116,6 +116,10 @@ func TestCaptureGolden(t *testing.T) {
 		{"chat-ws.pcap.follow0.txt", []string{"--follow", "0", "chat-ws.pcap"}},
 		{"chat-tcp.pcap.follow0.txt", []string{"--follow", "0", "chat-tcp.pcap"}},
 		{"tls.pcap.follow1.txt", []string{"--follow", "1", "tls.pcap"}},
+		{"tcp-options.pcap.S.txt", []string{"-S", "tcp-options.pcap"}},
+		{"tcp-options.pcap.v-osi.txt", []string{"-v", "tcp-options.pcap"}},
+		{"ws-deflate.pcap.v-osi.txt", []string{"-v", "ws-deflate.pcap"}},
+		{"dns.pcap.v-tcpip.txt", []string{"--model", "tcpip", "dns.pcap"}},
 	}
 	for _, v := range views {
 		t.Run(v.golden, func(t *testing.T) {
