@@ -224,3 +224,18 @@ func TestCompareBar(t *testing.T) {
 		}
 	}
 }
+
+// TestSandboxMissingSaysWhatAndHow: where user namespaces are off, the
+// command stops (exit 1), names what is missing and how to run instead.
+func TestSandboxMissingSaysWhatAndHow(t *testing.T) {
+	var errb bytes.Buffer
+	err := sandboxMissing("compare", fmt.Errorf("%w: kernel.unprivileged_userns_clone is 0", sandbox.ErrUnavailable))
+	if code := report(err, &errb); code != exitRuntime {
+		t.Errorf("exit %d, want %d", code, exitRuntime)
+	}
+	for _, want := range []string{"compare needs root", "unprivileged_userns_clone is 0", "sudo wiredojo"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("message lacks %q: %q", want, errb.String())
+		}
+	}
+}

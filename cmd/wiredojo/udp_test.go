@@ -225,3 +225,15 @@ func TestUDPRecvListensOnLoopback(t *testing.T) {
 		t.Error("udp recv's help does not say it listens on loopback")
 	}
 }
+
+// TestUDPRecvPrintsRejections: what the receiver refused to believe is
+// counted in its output.
+func TestUDPRecvPrintsRejections(t *testing.T) {
+	var b bytes.Buffer
+	printRecv(&b, udpio.Result{Invalid: udpio.Invalid{ZeroRun: 1, BadEnd: 2, BadTime: 3}})
+	for _, want := range []string{"run id 0 1", "implausible end markers 2", "3 datagrams counted as received, left out of latency and jitter"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, b.String())
+		}
+	}
+}
