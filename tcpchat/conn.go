@@ -554,7 +554,11 @@ func (c *conn) loop() error {
 			}
 			return c.readError(err, false)
 		}
-		now = monoNow() // one clock read per packet, for the deadline and the rate limit
+		if !batching {
+			// One clock read per read of the connection, for the deadline
+			// and the rate limit: the packets of one read share it.
+			now = monoNow()
+		}
 		// More packets came with this one: their broadcasts go out
 		// together when the last of them is handled.
 		more := bt != nil && bt.Buffered() > 0
