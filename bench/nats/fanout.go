@@ -66,6 +66,9 @@ type FanoutResult struct {
 	// from the first measured send to the last receipt; zero when the
 	// server runs in this process (RunFanout).
 	ServerCPU time.Duration
+	// ServerReads and ServerWrites count the server process's read and
+	// write system calls over the same span (/proc/PID/io syscr, syscw).
+	ServerReads, ServerWrites int64
 }
 
 // CPUPerDelivery returns ServerCPU divided by the deliveries.
@@ -230,10 +233,15 @@ func RunFanout(ctx context.Context, system string, cfg FanoutConfig) (FanoutResu
 // startFunc sets a system up with its subscribers.
 type startFunc func(ctx context.Context, subs []*subscriber) (fanoutSystem, error)
 
-// runFanout runs one case against the system start sets up. cpu, when not
-// nil, reads the server process's CPU time (user + system), around the
-// measured events.
-func runFanout(ctx context.Context, system string, start startFunc, cfg FanoutConfig, cpu func() (time.Duration, error)) (FanoutResult, error) {
+// serverUsage is what a server process has used so far.
+type serverUsage struct {
+	CPU           time.Duration // user + system
+	Reads, Writes int64         // read and write system calls
+}
+
+// runFanout runs one case against the system start sets up. usage, when
+// not nil, reads the server process's usage, around the measured events.
+func runFanout(ctx context.Context, system string, start startFunc, cfg FanoutConfig, usage func() (serverUsage, error)) (FanoutResult, error) {
 	if cfg.Subscribers < 1 || cfg.Events < 1 || cfg.Warmup < 0 || cfg.Window < 0 || cfg.Rate < 0 {
 		return FanoutResult{}, fmt.Errorf("natsbench: bad fan-out config %+v", cfg)
 	}
@@ -296,9 +304,9 @@ func runFanout(ctx context.Context, system string, start startFunc, cfg FanoutCo
 		s.lat.reset()
 		s.mu.Unlock()
 	}
-	var cpu0 time.Duration
-	if cpu != nil {
-		if cpu0, err = cpu(); err != nil {
+	var u0 serverUsage
+	if usage != nil {
+		if u0, err = usage(); err != nil {
 			return res, err
 		}
 	}
@@ -308,12 +316,13 @@ func runFanout(ctx context.Context, system string, start startFunc, cfg FanoutCo
 	if err == nil {
 		err = h.waitUntil(int64(cfg.Warmup+cfg.Events), cfg.Stall, deadline)
 	}
-	if cpu != nil {
-		cpu1, cerr := cpu()
-		if cerr != nil && err == nil {
-			err = cerr
+	if usage != nil {
+		u1, uerr := usage()
+		if uerr != nil && err == nil {
+			err = uerr
 		}
-		res.ServerCPU = cpu1 - cpu0
+		res.ServerCPU = u1.CPU - u0.CPU
+		res.ServerReads, res.ServerWrites = u1.Reads-u0.Reads, u1.Writes-u0.Writes
 	}
 	if errors.Is(err, errStalled) {
 		res.Stalled, err = true, nil

@@ -59,12 +59,13 @@ func freePort() (int, error) {
 // StartServer starts system's server with its defaults on a free loopback
 // port and waits until it accepts connections:
 //
-//   - Chat: `wiredojo chat serve --addr 127.0.0.1:PORT --rate-limit 0
-//     --max-conns-per-addr 0 --conn-rate-per-addr 0 --event-rate-per-addr 0`
-//     (the default per-connection limit of 1000 packets/s would cut the
-//     publisher, and every client comes from one address, which the limits
-//     per address would throttle; NATS and socket.io have no such limits),
-//     with a fresh XDG_STATE_HOME for its default queue store;
+//   - Chat: `wiredojo chat serve --addr 127.0.0.1:PORT` with its
+//     defaults except the limits on what one client or one address may do:
+//     --rate-limit 0 (1000 packets/s per connection would cut the
+//     publisher), --event-rate-per-addr 0, --conn-rate-per-addr 0,
+//     --max-conns-per-addr 0 and --max-conns 0 (every client of the
+//     benchmark comes from 127.0.0.1; NATS and socket.io have no such
+//     limits), with a fresh XDG_STATE_HOME for its default queue store;
 //   - NATS: `nats-server -a 127.0.0.1 -p PORT`;
 //   - SocketIO: `node server.js PORT` in p.NodeDir.
 //
@@ -82,7 +83,7 @@ func StartServer(ctx context.Context, system string, p Programs, extra ...string
 			return nil, err
 		}
 		s.cmd = exec.Command(p.Wiredojo, append([]string{"chat", "serve", "--addr", s.Addr, "--rate-limit", "0",
-			"--max-conns-per-addr", "0", "--conn-rate-per-addr", "0", "--event-rate-per-addr", "0"}, extra...)...)
+			"--max-conns", "0", "--max-conns-per-addr", "0", "--conn-rate-per-addr", "0", "--event-rate-per-addr", "0"}, extra...)...)
 		s.cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+s.state, "NO_COLOR=1")
 		ready = "chat: serving on"
 	case NATS:
@@ -197,6 +198,35 @@ func (s *ServerProc) CPU() (time.Duration, error) {
 	return time.Duration(ut+st) * tick, nil
 }
 
+// Syscalls returns the read and write system calls the server process has
+// made so far (/proc/PID/io: syscr, syscw).
+func (s *ServerProc) Syscalls() (reads, writes int64, err error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(s.PID()) + "/io")
+	if err != nil {
+		return 0, 0, fmt.Errorf("natsbench: %s system calls: %w", s.System, err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		switch k {
+		case "syscr":
+			reads = n
+		case "syscw":
+			writes = n
+		}
+	}
+	return reads, writes, nil
+}
+
+func (s *ServerProc) usage() (serverUsage, error) {
+	cpu, err := s.CPU()
+	if err != nil {
+		return serverUsage{}, err
+	}
+	r, w, err := s.Syscalls()
+	return serverUsage{CPU: cpu, Reads: r, Writes: w}, err
+}
+
 // RSS returns the server process's resident set size in bytes
 // (/proc/PID/status VmRSS).
 func (s *ServerProc) RSS() (int64, error) {
@@ -267,7 +297,7 @@ func RunFanoutProc(ctx context.Context, srv *ServerProc, cfg FanoutConfig) (Fano
 	default:
 		return FanoutResult{}, fmt.Errorf("natsbench: unknown system %q", srv.System)
 	}
-	return runFanout(ctx, srv.System, start, cfg, srv.CPU)
+	return runFanout(ctx, srv.System, start, cfg, srv.usage)
 }
 
 const (

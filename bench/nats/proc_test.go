@@ -32,6 +32,9 @@ func TestServerProcCPUAndRSS(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	if r, w, err := s.Syscalls(); err != nil || r < 0 || w < 0 {
+		t.Fatalf("Syscalls() = %d, %d, %v", r, w, err)
+	}
 	rss, err := s.RSS()
 	if err != nil {
 		t.Fatal(err)

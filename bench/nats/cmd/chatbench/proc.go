@@ -27,7 +27,7 @@ func procMain(args []string, out, errw io.Writer) error {
 	fs.StringVar(&p.Node, "node", "node", "node binary")
 	fs.StringVar(&p.NodeDir, "node-dir", "bench/node", "directory of server.js with socket.io installed")
 	ns := fs.String("n", "1,10,100", "subscriber counts")
-	windows := fs.String("windows", "100,1000", "windows (events in flight ahead of the slowest subscriber)")
+	windows := fs.String("windows", "100,1000", "windows (events in flight ahead of the slowest subscriber); none: no unpaced cases")
 	deliveries := fs.Int("deliveries", 200_000, "measured deliveries per case (events = deliveries / N)")
 	runs := fs.Int("runs", 3, "runs of each case (medians are reported)")
 	paced := fs.Float64("paced", 10_000, "deliveries/s in all for the paced cases (0: none)")
@@ -42,9 +42,11 @@ func procMain(args []string, out, errw io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("bad -n: %w", err)
 	}
-	wins, err := intList(*windows)
-	if err != nil {
-		return fmt.Errorf("bad -windows: %w", err)
+	var wins []int // "none": only the paced cases and the idle measurement
+	if *windows != "none" {
+		if wins, err = intList(*windows); err != nil {
+			return fmt.Errorf("bad -windows: %w", err)
+		}
 	}
 	var syss []string
 	for _, s := range strings.Split(*systems, ",") {
@@ -72,7 +74,9 @@ func procMain(args []string, out, errw io.Writer) error {
 			cells = append(cells, row)
 		}
 	}
-	b.table(out, cells, false)
+	if len(cells) > 0 {
+		b.table(out, cells, false)
+	}
 	if *paced > 0 {
 		var prow []procRow
 		for _, n := range counts {
@@ -128,8 +132,8 @@ func (b *procBench) cell(cfg natsbench.FanoutConfig) (procRow, error) {
 			if err != nil {
 				return row, err
 			}
-			fmt.Fprintf(b.errw, "proc: N=%d W=%d rate=%.0f %s: %.0f deliveries/s, %.2f µs CPU/delivery, p50 %v p99 %v lost %d\n",
-				cfg.Subscribers, cfg.Window, cfg.Rate, sys, x.Rate(), us(x.CPUPerDelivery()), x.P50, x.P99, x.Lost)
+			fmt.Fprintf(b.errw, "proc: N=%d W=%d rate=%.0f %s: %.0f deliveries/s, %.2f µs CPU/delivery, %.2f syscalls/event (%d reads, %d writes), p50 %v p99 %v lost %d\n",
+				cfg.Subscribers, cfg.Window, cfg.Rate, sys, x.Rate(), us(x.CPUPerDelivery()), syscallsPerEvent(x), x.ServerReads, x.ServerWrites, x.P50, x.P99, x.Lost)
 			row.res[sys] = append(row.res[sys], x)
 		}
 	}
@@ -171,8 +175,8 @@ func (b *procBench) table(out io.Writer, rows []procRow, paced bool) {
 		hdr += " " + b.systems[0] + " / " + s + " |"
 		sep += "---:|"
 	}
-	hdr += " CPU µs/delivery (" + strings.Join(b.systems, " / ") + ") | p50 (" + strings.Join(b.systems, " / ") + ") | p99 (" + strings.Join(b.systems, " / ") + ") | lost |"
-	sep += "---|---|---|---|"
+	hdr += " CPU µs/delivery (" + strings.Join(b.systems, " / ") + ") | read+write syscalls/event (" + strings.Join(b.systems, " / ") + ") | p50 (" + strings.Join(b.systems, " / ") + ") | p99 (" + strings.Join(b.systems, " / ") + ") | lost |"
+	sep += "---|---|---|---|---|"
 	fmt.Fprintln(out, hdr)
 	fmt.Fprintln(out, sep)
 	for _, r := range rows {
@@ -186,9 +190,10 @@ func (b *procBench) table(out io.Writer, rows []procRow, paced bool) {
 		for i := range b.systems[1:] {
 			line += fmt.Sprintf(" %.2fx |", ratio(rates[0], rates[i+1]))
 		}
-		var cpu, p50, p99, lost []string
+		var cpu, sys, p50, p99, lost []string
 		for _, s := range b.systems {
 			cpu = append(cpu, fmt.Sprintf("%.2f", medianF(r.res[s], func(x natsbench.FanoutResult) float64 { return us(x.CPUPerDelivery()) })))
+			sys = append(sys, fmt.Sprintf("%.2f", medianF(r.res[s], syscallsPerEvent)))
 			p50 = append(p50, dur(time.Duration(medianF(r.res[s], func(x natsbench.FanoutResult) float64 { return float64(x.P50) }))))
 			p99 = append(p99, dur(time.Duration(medianF(r.res[s], func(x natsbench.FanoutResult) float64 { return float64(x.P99) }))))
 			var l int64
@@ -197,7 +202,7 @@ func (b *procBench) table(out io.Writer, rows []procRow, paced bool) {
 			}
 			lost = append(lost, strconv.FormatInt(l, 10))
 		}
-		line += " " + strings.Join(cpu, " / ") + " | " + strings.Join(p50, " / ") + " | " + strings.Join(p99, " / ") + " | " + strings.Join(lost, " / ") + " |"
+		line += " " + strings.Join(cpu, " / ") + " | " + strings.Join(sys, " / ") + " | " + strings.Join(p50, " / ") + " | " + strings.Join(p99, " / ") + " | " + strings.Join(lost, " / ") + " |"
 		fmt.Fprintln(out, line)
 	}
 	if !slices.Contains(b.systems, natsbench.Chat) || !slices.Contains(b.systems, natsbench.NATS) {
@@ -236,6 +241,16 @@ func (b *procBench) table(out io.Writer, rows []procRow, paced bool) {
 }
 
 func us(d time.Duration) float64 { return float64(d) / 1e3 }
+
+// syscallsPerEvent is the server's read and write system calls per event
+// published (each event is N deliveries).
+func syscallsPerEvent(x natsbench.FanoutResult) float64 {
+	if x.Delivered == 0 {
+		return 0
+	}
+	events := float64(x.Delivered) / float64(x.Subscribers)
+	return float64(x.ServerReads+x.ServerWrites) / events
+}
 
 // medianF returns the median of f over rs.
 func medianF(rs []natsbench.FanoutResult, f func(natsbench.FanoutResult) float64) float64 {
