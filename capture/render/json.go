@@ -12,7 +12,7 @@ import (
 
 // AppendJSON appends pkt as one line of the capture JSON of docs/ARCHITECTURE.md
 // (field names and rules exactly as listed there), newline included.
-// Beyond DESIGN.md's list: "truncated" (the snapshot length cut an IP
+// Among them: "truncated" (the snapshot length cut an IP
 // datagram); TCP "window_size" (calculated), "window_scale" (once both SYNs
 // agreed on one) and "options" (see appendOptionsJSON); IPv6 "frag_id",
 // "frag_offset", "more_fragments" on fragments; ICMP "id"/"seq" (echo),
