@@ -87,7 +87,7 @@ func chatCommand() *cli.Command {
 					&cli.IntFlag{Name: "max-namespaces", Value: tcpchat.DefaultMaxNamespaces, EnvVars: []string{"WIREDOJO_MAX_NAMESPACES"}, Usage: "at most `N` namespaces opened by clients at once; 0: no limit"},
 					&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, EnvVars: []string{"WIREDOJO_VERBOSE"}, Usage: "print room events (create/delete/join/leave-room), connections and closes"},
 					&cli.StringFlag{Name: "pprof", EnvVars: []string{"WIREDOJO_PPROF"}, Usage: "debugging: serve Go's profiles (/debug/pprof/) on `HOST:PORT`, a listener of its own; keep it on loopback"},
-				}, append(chatServeWSFlags(), chatServeQueueFlags()...)...), // chat_ws.go, chat_queue.go
+				}, append(append(chatServeWSFlags(), chatServeQueueFlags()...), chatServeSocketIOFlags()...)...), // chat_ws.go, chat_queue.go, chat_socketio.go
 				Action: chatServe,
 			},
 			{
@@ -218,6 +218,7 @@ func chatServe(c *cli.Context) error {
 		return err
 	}
 	defer queue.Close()
+	applyChatServeSocketIO(c, &opts) // chat_socketio.go
 	if verbose {
 		opts.Logf = func(format string, args ...any) {
 			fmt.Fprintf(out, "%s %s\n", stamp(), paint.f(styleDim, format, args...))
@@ -234,7 +235,11 @@ func chatServe(c *cli.Context) error {
 	if err := queue.start(srv); err != nil {
 		return err
 	}
-	tcpchat.InstallBuiltins(srv.Of("/"))
+	if !c.Bool("socketio-test") {
+		tcpchat.InstallBuiltins(srv.Of("/"))
+	}
+	closeSocketIO := startChatServeSocketIO(c, srv, &opts)
+	defer closeSocketIO()
 	if a := c.String("pprof"); a != "" {
 		where, stop, err := servePprof(a)
 		if err != nil {
@@ -250,6 +255,7 @@ func chatServe(c *cli.Context) error {
 	fmt.Fprintf(out, "chat: serving on %s (framed TCP; HTTP /healthz /metrics); Ctrl-C to stop\n", l.Addr())
 	fmt.Fprintf(out, "chat: durable queues in %s\n", queue.where)
 	chatServeWSBanner(out, l.Addr(), &opts)
+	chatServeSocketIOBanner(out, l.Addr(), c)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
 	select {

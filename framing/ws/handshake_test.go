@@ -305,3 +305,25 @@ func TestDialTLS(t *testing.T) {
 	}
 	c.Close(ws.StatusNormalClosure, "")
 }
+
+func TestKnownHost(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		host  string
+		names []string
+		want  bool
+	}{
+		{"127.0.0.1:7070", nil, true},
+		{"[::1]:7070", nil, true},
+		{"localhost:7070", nil, true},
+		{"app.localhost", nil, true},
+		{"evil.example:7070", nil, false},
+		{"chat.example.com:7070", []string{"*.example.com"}, true},
+		{"chat.example.com:7070", []string{"chat.example.com:7070"}, true},
+		{"chat.example.org:7070", []string{"*.example.com"}, false},
+	} {
+		if got := ws.KnownHost(tc.host, tc.names); got != tc.want {
+			t.Errorf("KnownHost(%q, %q) = %v, want %v", tc.host, tc.names, got, tc.want)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"path"
 	"strconv"
 	"strings"
@@ -234,6 +235,37 @@ func (u *Upgrader) check(r *request) *refusal {
 		return &refusal{http.StatusForbidden, "origin " + strconv.Quote(string(r.origin)) + " is not allowed (check the server's origin allow-list)"}
 	}
 	return nil
+}
+
+// KnownHost reports whether a Host header ("name:port") names the server
+// in a way a browser page of that same origin may be trusted with: an IP
+// address or localhost, which nobody else's DNS can point at the server,
+// or a name matching one of names (path.Match globs, with or without the
+// port), the operator's own. A same-origin page under any other name may
+// be an attacker's domain rebound to the server's address (DNS
+// rebinding).
+func KnownHost(hostport string, names []string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+		return true
+	}
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	for _, p := range names {
+		p = strings.ToLower(p)
+		if ok, _ := path.Match(p, host); ok {
+			return true
+		}
+		if ok, _ := path.Match(p, strings.ToLower(hostport)); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // OriginAllowed reports whether Upgrade would accept a request with this

@@ -43,10 +43,16 @@ type Options struct {
 	Inbox int
 	// Origins lists the other origins whose pages may connect, as
 	// ws.Upgrader.Origins ("https://example.com", "*.example.com", "*").
-	// A request without Origin, or from a page of the same host, is always
-	// allowed; another is refused with 403. Responses to a listed origin
-	// carry CORS headers (the origin, with credentials).
+	// A request without Origin is always allowed, one from a page of the
+	// same host when that host is known (Hosts); another is refused with
+	// 403. Responses to a listed origin carry CORS headers (the origin,
+	// with credentials).
 	Origins []string
+	// Hosts names the server for same-origin pages besides IP addresses
+	// and localhost (ws.KnownHost): a page of the same origin under
+	// another name may be a DNS-rebinding attack and is refused unless
+	// Origins lists it.
+	Hosts []string
 	// AllowRequest, when set, decides instead of the Origin policy
 	// whether a request is served (false: 403, as for a refused origin);
 	// the CORS headers still follow Origins.
@@ -218,7 +224,7 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 		if !s.opts.AllowRequest(r) {
 			return false
 		}
-	} else if origin != "" && !s.sameHost.OriginAllowed(origin, r.Host) && !listed {
+	} else if origin != "" && !listed && !(s.sameHost.OriginAllowed(origin, r.Host) && ws.KnownHost(r.Host, s.opts.Hosts)) {
 		return false
 	}
 	if !listed {

@@ -19,6 +19,10 @@ const (
 	transportWebSocket
 )
 
+// upgradeNoopWait is how long a poll that arrives during an upgrade waits
+// for the upgrade to complete before it is answered with a noop.
+const upgradeNoopWait = 100 * time.Millisecond
+
 // wsCloseWait bounds the close packet and close frame sent to a WebSocket
 // when the server ends a session.
 const wsCloseWait = 100 * time.Millisecond
@@ -46,6 +50,7 @@ type Session struct {
 	upgrading    bool              // the probe was answered: polls get a noop; guarded by mu
 	polling      bool              // a GET is outstanding; guarded by mu
 	posting      bool              // a POST is being read; guarded by mu
+	linger       bool              // ended by the client's POST: the next poll gets a noop; guarded by mu
 	closing      bool              // Close waits for the queue to drain; guarded by mu
 	writing      bool              // the WebSocket writer runs; guarded by mu
 	timer        *time.Timer       // the next ping, or the ping timeout; guarded by mu
@@ -320,10 +325,17 @@ func (s *Session) closeWith(reason error) {
 	if s.probe != nil {
 		s.probe.CloseNow() // its reader sees the error and returns
 	}
+	// A client that closed by POST while no poll was outstanding gets a
+	// noop for the poll it may already have sent (as the reference): the
+	// sid stays known for that one poll, a ping timeout at most.
+	s.linger = reason == ErrPeerClosed && s.transport == transportPolling && !s.polling
+	linger := s.linger
 	s.mu.Unlock()
-	s.srv.mu.Lock()
-	delete(s.srv.sessions, s.id)
-	s.srv.mu.Unlock()
+	if linger {
+		time.AfterFunc(s.srv.opts.PingTimeout, s.unlist)
+	} else {
+		s.unlist()
+	}
 	close(s.done)
 	if c == nil {
 		return
@@ -337,6 +349,15 @@ func (s *Session) closeWith(reason error) {
 		c.WriteFrame(true, ws.OpClose, ws.AppendClosePayload(buf[:0], ws.StatusNormalClosure, ""))
 	}
 	c.CloseNow()
+}
+
+// unlist removes the session from the server's table.
+func (s *Session) unlist() {
+	s.srv.mu.Lock()
+	if s.srv.sessions[s.id] == s {
+		delete(s.srv.sessions, s.id)
+	}
+	s.srv.mu.Unlock()
 }
 
 // readWebSocket reads the client's packets from c until the session ends.
@@ -372,7 +393,14 @@ func (s *Session) readWebSocket(c *ws.Conn) {
 func (s *Session) poll(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.err != nil {
+		linger := s.linger
+		s.linger = false
 		s.mu.Unlock()
+		if linger {
+			s.unlist()
+			writePayload(w, []byte{'0' + byte(engineio.Noop)})
+			return
+		}
 		s.srv.refuse(w, r, codeUnknownSID)
 		return
 	}
@@ -388,8 +416,24 @@ func (s *Session) poll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.polling = true
+	// A poll that comes while an upgrade is under way waits a moment for
+	// it: refused if the upgrade completes (the client polled after
+	// sending 5), a noop otherwise (the reference ends such polls every
+	// upgradeNoopWait too).
+	var expired <-chan time.Time
+	if s.upgrading {
+		timer := time.NewTimer(upgradeNoopWait)
+		defer timer.Stop()
+		expired = timer.C
+	}
 	var body []byte
 	for {
+		if expired != nil && s.transport != transportPolling {
+			s.polling = false
+			s.mu.Unlock()
+			s.srv.refuse(w, r, codeBadRequest)
+			return
+		}
 		if s.err != nil {
 			if s.err == ErrPeerClosed {
 				body = []byte{'0' + byte(engineio.Noop)}
@@ -398,11 +442,11 @@ func (s *Session) poll(w http.ResponseWriter, r *http.Request) {
 			}
 			break
 		}
-		if s.upgrading || s.transport != transportPolling {
+		if s.upgrading && expired == nil || s.transport != transportPolling {
 			body = []byte{'0' + byte(engineio.Noop)}
 			break
 		}
-		if len(s.queue) > 0 {
+		if len(s.queue) > 0 && !s.upgrading { // during an upgrade the WebSocket takes them
 			body = engineio.AppendPayload(nil, s.queue...)
 			clear(s.queue)
 			s.queue = s.queue[:0]
@@ -420,6 +464,17 @@ func (s *Session) poll(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-s.wake:
 		case <-s.done:
+		case <-expired:
+			s.mu.Lock()
+			s.polling = false
+			upgraded := s.transport != transportPolling || s.err != nil
+			s.mu.Unlock()
+			if upgraded {
+				s.srv.refuse(w, r, codeBadRequest)
+			} else {
+				writePayload(w, []byte{'0' + byte(engineio.Noop)})
+			}
+			return
 		case <-r.Context().Done():
 			s.mu.Lock()
 			s.polling = false
@@ -532,16 +587,18 @@ func (s *Session) upgrade(w http.ResponseWriter, r *http.Request) {
 		}
 		switch {
 		case p.Type == engineio.Ping && p.IsProbe():
+			// Polls get noops from now on (before the answer: a client
+			// that reads 3probe and polls must not get the queue).
+			s.mu.Lock()
+			s.upgrading = true
+			s.signal()
+			s.mu.Unlock()
 			c.SetWriteDeadline(time.Now().Add(s.srv.opts.UpgradeTimeout))
 			if c.WriteMessage(ws.OpText, []byte("3probe")) != nil {
 				abort()
 				c.CloseNow()
 				return
 			}
-			s.mu.Lock()
-			s.upgrading = true
-			s.signal()
-			s.mu.Unlock()
 		case p.Type == engineio.Upgrade:
 			s.mu.Lock()
 			if s.err != nil || !s.upgrading {
