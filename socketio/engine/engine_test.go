@@ -529,3 +529,33 @@ func TestQueueFull(t *testing.T) {
 		t.Fatalf("Send: %v", err)
 	}
 }
+
+// A session the server closes while no poll is outstanding: the next poll
+// gets the close packet, the one after it a 400.
+func TestPollingServerClose(t *testing.T) {
+	t.Parallel()
+	srv := engine.NewServer(engine.Options{PingInterval: time.Minute, PingTimeout: time.Minute}, func(s *engine.Session) {
+		s.Read()
+		s.Close()
+	})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	defer srv.Close()
+	base := hs.URL + "/"
+	sid := open(t, base)
+	q := base + "?EIO=4&transport=polling&sid=" + sid
+	if r := do(t, "POST", q, "4bye"); r.status != 200 {
+		t.Fatalf("POST: %d", r.status)
+	}
+	for deadline := time.Now().Add(wait); srv.Session(sid).Err() == nil; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the handler did not close the session")
+		}
+	}
+	if r := do(t, "GET", q, ""); r != (response{200, "1"}) {
+		t.Fatalf("poll after the close: %v, want the close packet", r)
+	}
+	if r := do(t, "GET", q, ""); r.status != 400 {
+		t.Fatalf("second poll: %v, want 400", r)
+	}
+}

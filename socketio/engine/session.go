@@ -325,10 +325,11 @@ func (s *Session) closeWith(reason error) {
 	if s.probe != nil {
 		s.probe.CloseNow() // its reader sees the error and returns
 	}
-	// A client that closed by POST while no poll was outstanding gets a
-	// noop for the poll it may already have sent (as the reference): the
-	// sid stays known for that one poll, a ping timeout at most.
-	s.linger = reason == ErrPeerClosed && s.transport == transportPolling && !s.polling
+	// A polling client without an outstanding poll learns of the end on
+	// its next one, which the sid stays known for (a ping timeout at
+	// most): a close packet when the server closed, a noop when the
+	// client did (it may have sent that poll already).
+	s.linger = (reason == ErrPeerClosed || reason == ErrClosed) && s.transport == transportPolling && !s.polling
 	linger := s.linger
 	s.mu.Unlock()
 	if linger {
@@ -393,12 +394,16 @@ func (s *Session) readWebSocket(c *ws.Conn) {
 func (s *Session) poll(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.err != nil {
-		linger := s.linger
+		linger, peer := s.linger, s.err == ErrPeerClosed
 		s.linger = false
 		s.mu.Unlock()
 		if linger {
 			s.unlist()
-			writePayload(w, []byte{'0' + byte(engineio.Noop)})
+			if peer {
+				writePayload(w, []byte{'0' + byte(engineio.Noop)})
+			} else {
+				writePayload(w, []byte{'0' + byte(engineio.Close)})
+			}
 			return
 		}
 		s.srv.refuse(w, r, codeUnknownSID)
