@@ -26,7 +26,7 @@ func Catalog() Book {
 			Goal: "see the three-way handshake and the teardown in a capture",
 			Text: text("01-handshake.md"),
 			Hints: []string{
-				"Start the capture before you connect, and stop it (Ctrl-C) after `chat emit` has finished, so the file holds the whole connection.",
+				"Start the capture before you connect, both with `wiredojo sandbox --` in front, and stop it (Ctrl-C) after `chat emit` has finished, so the file holds the whole connection.",
 				"In `capture read LABDIR/handshake.pcap -v`, each TCP line shows `seq N (raw R)`: the ISN is the raw number R of the [S] (client) and of the [S.] (server).",
 				"The teardown starts at the first segment with F in its flags; count it and every segment after it on that connection. [F.] is a FIN with a piggybacked ACK: one segment.",
 			},
@@ -103,7 +103,7 @@ func Catalog() Book {
 			Goal: "loss, reordering and jitter against head-of-line blocking",
 			Text: text("08-tcp-vs-udp.md"),
 			Hints: []string{
-				"The comparison needs loss, and TCP's path is impaired only as root: run compare with sudo, as the lab says.",
+				"The comparison needs loss on the link both protocols cross: run compare as the lab says (not with --link none).",
 				"`--json` prints one object with `tcp` and `udp`: redirect it into the lab folder.",
 				"Run exactly: wiredojo compare --count 2000 --size 200 --loss 5% --delay 10ms --jitter 2ms --json > LABDIR/compare.json",
 			},

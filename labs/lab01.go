@@ -9,7 +9,7 @@ import (
 )
 
 func runHandshake(ctx context.Context, env *Env) error {
-	return env.runAll(ctx, []command{cmd("", "chat", "serve", "--addr", env.Addr("127.0.0.1:7071"), "--store", "memory")})
+	return env.sandboxed().runAll(ctx, []command{cmd("", "chat", "serve", "--addr", env.Addr("127.0.0.1:7071"), "--store", "memory")})
 }
 
 type tcpSeg struct {

@@ -14,7 +14,7 @@ import (
 const rfcKey = "dGhlIHNhbXBsZSBub25jZQ=="
 
 func runWebSocket(ctx context.Context, env *Env) error {
-	return env.runAll(ctx, []command{cmd("", "chat", "serve", "--addr", env.Addr("127.0.0.1:7074"), "--store", "memory")})
+	return env.sandboxed().runAll(ctx, []command{cmd("", "chat", "serve", "--addr", env.Addr("127.0.0.1:7074"), "--store", "memory")})
 }
 
 func checkWebSocket(ctx context.Context, env *Env) Result {

@@ -27,7 +27,7 @@ func checkTCPvsUDP(_ context.Context, env *Env) Result {
 	lost, _ := number(udp, "lost")
 	res.Add("UDP lost some messages", lost > 0, "UDP lost nothing: run the comparison with loss, e.g. --loss 5%")
 	res.Add("TCP shows head-of-line blocking", positive(tcp["hol_blocking_ms"]),
-		"hol_blocking_ms is zero: TCP's path was not impaired (as another user than root, compare impairs only UDP: run it with sudo, as the lab says), or the run had no loss")
+		"hol_blocking_ms is zero: TCP's path was not impaired (--link none impairs only UDP: run compare as the lab says), or the run had no loss")
 	if !res.Passed {
 		return res
 	}

@@ -19,6 +19,16 @@ import (
 // started ended before the learner stopped the lab.
 var ErrSetupDied = errors.New("the lab's set-up died")
 
+// sandboxed returns env with the set-up's programs started in wiredojo's
+// sandbox (`wiredojo sandbox -- ...`): a private network where the learner
+// is root without sudo, so that live capture works; the learner's own
+// commands join it with the same prefix.
+func (e *Env) sandboxed() *Env {
+	c := *e
+	c.Via = []string{e.Self, "sandbox", "--"}
+	return &c
+}
+
 // proc is a program a lab's Run started; stop ends it.
 type proc struct {
 	cmd  *exec.Cmd
@@ -65,7 +75,11 @@ func (w *watch) Write(b []byte) (int, error) {
 // type it. Its output goes to the lab's log file c.log when set, and to
 // env.Out.
 func (e *Env) start(c command) (*proc, error) {
-	fmt.Fprintf(e.Out, "$ %s\n", c)
+	via := ""
+	if len(e.Via) > 1 && c.prog == "" { // Via[0] is this program, as in wiredojo sandbox --
+		via = "wiredojo " + quoteArgs(e.Via[1:]) + " "
+	}
+	fmt.Fprintf(e.Out, "$ %s%s\n", via, c)
 	argv := append(append(append([]string{}, e.Via...), e.Self), c.args...)
 	if c.prog != "" {
 		argv = append([]string{c.prog}, c.args...)
