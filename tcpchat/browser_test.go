@@ -2,12 +2,18 @@ package tcpchat_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -59,9 +65,10 @@ type page struct {
 	name string
 	mu   sync.Mutex
 	logs []string // console messages and exceptions, for failures
+	bad  []string // HTTP responses with an error status (a 404 in the console)
 }
 
-func openPage(t *testing.T, browser context.Context, url, name, room string) *page {
+func openPage(t *testing.T, browser context.Context, url, name, room string, setup ...chromedp.Action[chromedp.Void]) *page {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser)
 	t.Cleanup(cancel)
@@ -79,6 +86,14 @@ func openPage(t *testing.T, browser context.Context, url, name, room string) *pa
 			if e := ev.ExceptionDetails.Exception; e != nil {
 				line += " " + e.Description
 			}
+		case *network.EventResponseReceived:
+			if ev.Response.Status < 400 {
+				return
+			}
+			p.mu.Lock()
+			p.bad = append(p.bad, fmt.Sprintf("%d %s", ev.Response.Status, ev.Response.URL))
+			p.mu.Unlock()
+			return
 		default:
 			return
 		}
@@ -89,15 +104,61 @@ func openPage(t *testing.T, browser context.Context, url, name, room string) *pa
 	if err != nil {
 		t.Fatalf("%s: open a tab: %v", name, err)
 	}
-	p.run(t, "open the page and join",
+	p.run(t, "open the page and join", append(setup,
 		chromedp.Navigate(url),
 		chromedp.WaitVisible(chromedp.CSS(`#join`)),
 		chromedp.SetValue(chromedp.CSS(`#name`), name),
 		chromedp.SetValue(chromedp.CSS(`#room`), room),
 		chromedp.Click(chromedp.CSS(`#join`)),
-	)
+	)...)
 	p.waitLog(t, "joined room "+room)
 	return p
+}
+
+// noBadResponses fails if the page got an HTTP error status for anything
+// it loaded (a favicon, a script).
+func (p *page) noBadResponses(t *testing.T) {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.bad) > 0 {
+		t.Errorf("%s: HTTP errors while loading the page: %q", p.name, p.bad)
+	}
+}
+
+// waitStatus waits until the status badge contains text.
+func (p *page) waitStatus(t *testing.T, text string) {
+	t.Helper()
+	p.run(t, "wait for the status "+strconv.Quote(text),
+		chromedp.Poll[chromedp.Void](`document.getElementById("status").innerText.includes(`+strconv.Quote(text)+`)`,
+			chromedp.WithPollingMutation(), chromedp.WithPollingTimeout(30*time.Second)))
+}
+
+// eval evaluates a JavaScript expression in the tab.
+func (p *page) eval(t *testing.T, expr string) any {
+	t.Helper()
+	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[any](expr))
+	if err != nil {
+		t.Fatalf("%s: evaluate %s: %v", p.name, expr, err)
+	}
+	return v
+}
+
+// screenshot saves the tab as PNG in $WIREDOJO_SCREENSHOTS, when set, so
+// a person can look at the page as the test left it.
+func (p *page) screenshot(t *testing.T, file string) {
+	t.Helper()
+	dir := os.Getenv("WIREDOJO_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	png, err := chromedp.Run(p.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("%s: screenshot: %v", p.name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, file), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // run runs actions in the tab, failing with the page's console on error.
@@ -126,7 +187,14 @@ func (p *page) say(t *testing.T, text string, delivered int) {
 		chromedp.SetValue(chromedp.CSS(`#text`), text),
 		chromedp.Click(chromedp.CSS(`#send`)),
 	)
-	p.waitLog(t, text+"✓ delivered to "+strconv.Itoa(delivered))
+	switch delivered {
+	case 0:
+		p.waitLog(t, text+"delivered to nobody else")
+	case 1:
+		p.waitLog(t, text+"✓ delivered to 1 other")
+	default:
+		p.waitLog(t, text+"✓ delivered to "+strconv.Itoa(delivered)+" others")
+	}
 }
 
 // TestBrowserChat: two headless Chromium pages and one framed-TCP Go client
@@ -138,8 +206,12 @@ func TestBrowserChat(t *testing.T) {
 
 	ann := openPage(t, browser, url, "ann", "dojo")
 	bea := openPage(t, browser, url, "bea", "dojo")
+	ann.waitLog(t, "bea joined dojo (2 here)")
 	tia := join(t, addr, "tia", "dojo", tcpchat.ClientOptions{})
-	openPage(t, browser, url, "zed", "elsewhere") // another room hears nothing
+	ann.waitLog(t, "tia joined dojo (3 here)")
+	bea.waitLog(t, "tia joined dojo (3 here)")
+	zed := openPage(t, browser, url, "zed", "elsewhere") // another room hears nothing
+	zed.say(t, "anyone?", 0)
 
 	ann.say(t, "hello from ann", 2)
 	bea.waitLog(t, "ann: hello from ann")
@@ -158,4 +230,84 @@ func TestBrowserChat(t *testing.T) {
 		t.Fatalf("unexpected event %+v", r)
 	default:
 	}
+
+	// Every line carries its time; a member that goes is announced.
+	if v := ann.eval(t, `[...document.querySelectorAll("#log li")].every(li => /^\d\d:\d\d:\d\d /.test(li.innerText))`); v != true {
+		t.Errorf("a log line without its time: %v", ann.eval(t, `document.getElementById("log").innerText`))
+	}
+	if err := tia.sock.Client().Close(); err != nil {
+		t.Fatal(err)
+	}
+	ann.waitLog(t, "tia left dojo (2 here)")
+	for _, p := range []*page{ann, bea, zed} {
+		p.noBadResponses(t)
+	}
+	if strings.Contains(zed.eval(t, `document.getElementById("log").innerText`).(string), "joined dojo") {
+		t.Errorf("zed, in another room, heard dojo's presence")
+	}
+}
+
+// TestBrowserReconnects: the page comes back by itself, with backoff, after
+// the server restarts on the same address, and says so in its status.
+func TestBrowserReconnects(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	serve := func(l net.Listener) (stop func()) {
+		srv := tcpchat.NewServer(tcpchat.Options{})
+		tcpchat.InstallBuiltins(srv.Of("/chat"))
+		done := make(chan error, 1)
+		go func() { done <- srv.Serve(l) }()
+		return func() {
+			srv.Close()
+			if err := <-done; !errors.Is(err, tcpchat.ErrServerClosed) {
+				t.Errorf("Serve returned %v", err)
+			}
+		}
+	}
+	stop := serve(l)
+	browser := newBrowser(t)
+	ann := openPage(t, browser, "http://"+addr+"/", "ann", "dojo")
+	ann.waitStatus(t, "connected as ann")
+
+	stop()
+	ann.waitLog(t, "connection lost")
+	ann.waitStatus(t, "retrying in")
+	ann.screenshot(t, "reconnecting.png")
+	// A second failed attempt makes the wait longer.
+	ann.waitStatus(t, "(attempt 2)")
+
+	l2, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("listen again on %s: %v", addr, err)
+	}
+	stop2 := serve(l2)
+	defer stop2()
+	ann.waitStatus(t, "connected as ann")
+	ann.waitLog(t, "reconnected; joined room dojo")
+	bob := join(t, addr, "bob", "dojo", tcpchat.ClientOptions{})
+	ann.say(t, "back again", 1)
+	bob.hears(t, "ann", "back again")
+	ann.noBadResponses(t)
+}
+
+// TestBrowserNarrow: at 390 px wide (a phone) the page has no horizontal
+// scrolling, even with a long word in the log and a long name.
+func TestBrowserNarrow(t *testing.T) {
+	addr := chatServer(t, tcpchat.Options{})
+	browser := newBrowser(t)
+	url := "http://" + addr + "/"
+	ann := openPage(t, browser, url, "ann", "dojo", chromedp.EmulateViewport(390, 844))
+	long := strings.Repeat("supercalifragilistic", 12)
+	ann.say(t, long, 0)
+	bea := join(t, addr, "bea-with-a-rather-long-name-for-a-phone", "dojo", tcpchat.ClientOptions{})
+	bea.say(t, "https://example.com/"+strings.Repeat("a/very/long/path/", 10), 1)
+	ann.waitLog(t, "a/very/long/path")
+	ann.screenshot(t, "narrow-390.png")
+	if v := ann.eval(t, `document.documentElement.scrollWidth <= window.innerWidth && window.innerWidth === 390`); v != true {
+		t.Errorf("horizontal scroll at 390 px: scrollWidth %v, innerWidth %v", ann.eval(t, `document.documentElement.scrollWidth`), ann.eval(t, `window.innerWidth`))
+	}
+	ann.noBadResponses(t)
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
+	"sync"
 
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
@@ -16,7 +19,52 @@ const (
 	EventMessage = "message" // ["text"] or [{...}]: relayed as a chat message
 	EventEcho    = "echo"    // any args: acked with the same args (or emitted back)
 	EventDurable = "durable" // [DurableRequest]: EmitDurable on the server; acks DurableResult or {"error"}
+
+	EventJoined = "joined" // to members that asked for presence: [Presence] of who joined
+	EventLeft   = "left"   // to members that asked for presence: [Presence] of who left or disconnected
 )
+
+// Presence is the argument of the "joined" and "left" notices. A socket
+// hears them for the rooms it joins when its auth payload asks with
+// {"presence": true} (the browser page does; the command-line tools do not).
+type Presence struct {
+	Name    string `json:"name"`
+	Room    string `json:"room"`
+	Members int    `json:"members"` // the room's size after the change
+}
+
+// presencePrefix names the room, next to each room R, of the members that
+// hear R's presence notices.
+const presencePrefix = "presence:"
+
+// presenceKey is the Socket.Set key of a socket's *presenceRooms.
+const presenceKey = "tcpchat.presence"
+
+// presenceRooms holds (in Socket.Set) the rooms a socket joined with "join",
+// so that when it disconnects their listeners hear that it left.
+type presenceRooms struct {
+	mu    sync.Mutex
+	rooms map[string]bool
+}
+
+func (p *presenceRooms) set(room string, in bool) (changed bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.rooms == nil || p.rooms[room] == in {
+		return false
+	}
+	if in {
+		p.rooms[room] = true
+	} else {
+		delete(p.rooms, room)
+	}
+	return true
+}
+
+// chatRooms leaves out the presence rooms: messages go to the rooms themselves.
+func chatRooms(rooms []string) []string {
+	return slices.DeleteFunc(rooms, func(r string) bool { return strings.HasPrefix(r, presencePrefix) })
+}
 
 // DurableRequest is the argument of the built-in "durable" event (`chat
 // emit --durable`): a durable emit of Event with Args to client ids To and
@@ -40,7 +88,9 @@ type ChatMessage struct {
 // tools work without Go code:
 //
 //   - "join" / "leave" with a room name: the server adds or removes the
-//     sender (rooms are server-side); the ack says the room's size.
+//     sender (rooms are server-side); the ack says the room's size. Members
+//     that asked for presence (Presence) hear a "joined" / "left" notice,
+//     and "left" also when a member disconnects.
 //   - "message" with a text, or {"room": R, "text": T} for one room: relayed as a ChatMessage (sender's name from
 //     the auth payload's "name", else the socket id) to each of the
 //     sender's rooms, or to the whole namespace when it is in none, never
@@ -51,7 +101,8 @@ type ChatMessage struct {
 func InstallBuiltins(ns *Namespace) {
 	ns.OnConnection(func(s *Socket) {
 		var auth struct {
-			Name string `json:"name"`
+			Name     string `json:"name"`
+			Presence bool   `json:"presence"`
 		}
 		if len(s.Auth()) > 0 {
 			json.Unmarshal(s.Auth(), &auth)
@@ -60,6 +111,20 @@ func InstallBuiltins(ns *Namespace) {
 			auth.Name = s.ID()
 		}
 		s.Set("name", auth.Name)
+		if auth.Presence {
+			s.Set("presence", true)
+		}
+		pr := &presenceRooms{rooms: map[string]bool{}}
+		s.Set(presenceKey, pr)
+		s.OnDisconnect(func(s *Socket, _ error) {
+			pr.mu.Lock()
+			rooms := slices.Collect(maps.Keys(pr.rooms))
+			pr.rooms = nil
+			pr.mu.Unlock()
+			for _, r := range rooms {
+				ns.To(presencePrefix+r).Emit(EventLeft, Presence{Name: auth.Name, Room: r, Members: ns.Adapter().Size(r)})
+			}
+		})
 	})
 	roomOp := func(e *Event, join bool) {
 		var room string
@@ -67,19 +132,32 @@ func InstallBuiltins(ns *Namespace) {
 			e.Ack(map[string]string{"error": "give a room name: [\"room\"]"})
 			return
 		}
+		listens := e.Socket.Get("presence") == true && !strings.HasPrefix(room, presencePrefix)
 		if join {
 			e.Socket.Join(room)
+			if listens {
+				e.Socket.Join(presencePrefix + room)
+			}
 		} else {
 			e.Socket.Leave(room)
+			e.Socket.Leave(presencePrefix + room)
 		}
-		e.Ack(map[string]any{"room": room, "members": ns.Adapter().Size(room)})
+		members := ns.Adapter().Size(room)
+		e.Ack(map[string]any{"room": room, "members": members})
+		if pr, ok := e.Socket.Get(presenceKey).(*presenceRooms); ok && !strings.HasPrefix(room, presencePrefix) && pr.set(room, join) {
+			notice := EventLeft
+			if join {
+				notice = EventJoined
+			}
+			e.Socket.To(presencePrefix+room).Emit(notice, Presence{Name: fmt.Sprint(e.Socket.Get("name")), Room: room, Members: members})
+		}
 	}
 	ns.On(EventJoin, func(e *Event) { roomOp(e, true) })
 	ns.On(EventLeave, func(e *Event) { roomOp(e, false) })
 	ns.On(EventMessage, func(e *Event) {
 		s := e.Socket
 		msg := ChatMessage{From: fmt.Sprint(s.Get("name"))}
-		rooms := s.Rooms()
+		rooms := chatRooms(s.Rooms())
 		if arg := e.Arg(0); len(arg) > 0 {
 			var obj struct {
 				Room *string `json:"room"`
@@ -137,10 +215,10 @@ func InstallBuiltins(ns *Namespace) {
 	})
 	ns.OnAny(func(e *Event) {
 		switch e.Name {
-		case EventJoin, EventLeave, EventMessage, EventEcho, EventDurable:
+		case EventJoin, EventLeave, EventMessage, EventEcho, EventDurable, EventJoined, EventLeft:
 			return
 		}
-		n, _ := e.Socket.To(e.Socket.Rooms()...).EmitRaw(e.Name, e.Args)
+		n, _ := e.Socket.To(chatRooms(e.Socket.Rooms())...).EmitRaw(e.Name, e.Args)
 		e.Ack(map[string]int{"delivered": n})
 	})
 }

@@ -11,11 +11,23 @@ const $ = (id) => document.getElementById(id);
 let sock = null; // the WebSocket
 let joined = false; // namespace joined
 let nextAck = 1;
+let session = null; // {name, room, token} once the form was submitted
+let retries = 0; // reconnection attempts since the last successful connect
+let retryTimer = null; // the pending reconnection
+let retryTick = null; // the status countdown until then
+const RETRY_MIN_MS = 500; // first wait before reconnecting; doubles up to RETRY_MAX_MS
+const RETRY_MAX_MS = 10000;
 const pendingAcks = new Map(); // ack id -> {resolve, reject, timer}
 
+// show appends a line to the log, stamped with the local time.
 function show(cls, ...parts) {
   const li = document.createElement("li");
   li.className = cls;
+  const now = new Date();
+  const time = document.createElement("time");
+  time.dateTime = now.toISOString();
+  time.textContent = now.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+  li.append(time, " ");
   for (const part of parts) li.append(part);
   $("log").append(li);
   li.scrollIntoView({ block: "end" });
@@ -61,12 +73,19 @@ function failPending(why) {
 }
 
 function connect(name, room, token) {
-  if (sock) sock.close(1000);
+  clearTimeout(retryTimer);
+  clearInterval(retryTick);
+  session = { name, room, token, refused: false };
+  if (sock) {
+    const old = sock;
+    sock = null; // its close is ours: no reconnect
+    old.close(1000);
+  }
   const scheme = location.protocol === "https:" ? "wss://" : "ws://";
   sock = new WebSocket(scheme + location.host + "/ws");
   sock.binaryType = "arraybuffer";
   const me = sock;
-  setStatus("connecting…", false);
+  setStatus(retries ? "reconnecting… (attempt " + retries + ")" : "connecting…", false);
 
   me.onopen = () => send(encodeHandshake(token));
   me.onmessage = (ev) => {
@@ -82,33 +101,68 @@ function connect(name, room, token) {
   };
   me.onclose = (ev) => {
     if (me !== sock) return;
+    const wasJoined = joined;
     joined = false;
     failPending("connection closed");
-    setStatus("closed (" + ev.code + (ev.reason ? ": " + ev.reason : "") + ")", false);
-    show("note", "connection closed, WebSocket status " + ev.code);
+    if (session.refused || ev.code === 1008) {
+      // Refused (origin, token): trying again would be refused again.
+      setStatus("closed (" + ev.code + (ev.reason ? ": " + ev.reason : "") + ")", false);
+      show("error", "connection refused, WebSocket status " + ev.code + (ev.reason ? ": " + ev.reason : ""));
+      return;
+    }
+    if (wasJoined || retries === 0) {
+      show("note", "connection lost (WebSocket status " + ev.code + "); reconnecting");
+    }
+    scheduleReconnect();
   };
+}
+
+// scheduleReconnect tries again after a wait that doubles with each failed
+// attempt (0.5 s, 1 s, 2 s, … at most 10 s), with some jitter so that many
+// pages do not come back at the same instant after a server restart.
+function scheduleReconnect() {
+  retries++;
+  const wait = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (retries - 1)) * (0.8 + 0.4 * Math.random());
+  let left = Math.ceil(wait / 1000);
+  const tick = () => setStatus("disconnected: retrying in " + left + " s (attempt " + retries + ")", false);
+  tick();
+  retryTick = setInterval(() => { left = Math.max(0, left - 1); tick(); }, 1000);
+  retryTimer = setTimeout(() => connect(session.name, session.room, session.token), wait);
+}
+
+// others says how many other members a message reached.
+function others(n) {
+  if (n === 0) return "delivered to nobody else";
+  return "✓ delivered to " + n + (n === 1 ? " other" : " others");
 }
 
 function receive(p, name, room) {
   switch (p.type) {
     case TYPE.welcome:
-      send(encodeConnect(NS, { name }));
+      send(encodeConnect(NS, { name, presence: true })); // presence: hear who joins and leaves
       break;
-    case TYPE.connect:
+    case TYPE.connect: {
       joined = true;
+      const again = retries > 0;
+      retries = 0;
       setStatus("connected as " + name, true);
       emit("join", [room])
-        .then((a) => show("note", "joined room " + a[0].room + " (" + a[0].members + " here)"))
+        .then((a) => show("note", (again ? "reconnected; " : "") + "joined room " + a[0].room + " (" + a[0].members + " here)"))
         .catch((err) => show("error", "join: " + err.message));
       break;
+    }
     case TYPE.connectError:
+      session.refused = true;
       show("error", "namespace refused: " + p.reason);
       break;
     case TYPE.ping:
       send(encodePong());
       break;
     case TYPE.event:
-      if (p.name === "message" && p.args[0] && typeof p.args[0] === "object") {
+      if ((p.name === "joined" || p.name === "left") && p.args[0] && typeof p.args[0] === "object") {
+        const who = p.args[0];
+        show("note presence", who.name + " " + p.name + " " + who.room + " (" + who.members + " here)");
+      } else if (p.name === "message" && p.args[0] && typeof p.args[0] === "object") {
         const m = p.args[0];
         show("msg", span("from", m.from), ": " + (m.text ?? JSON.stringify(m.data)));
       } else {
@@ -129,6 +183,9 @@ function receive(p, name, room) {
       show("note", "left " + p.ns + ": " + p.reason);
       break;
     case TYPE.error:
+      // An error before the namespace was joined (a bad token, say)
+      // would come back on every attempt: do not retry.
+      if (!joined) session.refused = true;
       show("error", "server error " + p.code + ": " + p.reason);
       break;
   }
@@ -137,6 +194,7 @@ function receive(p, name, room) {
 $("login").addEventListener("submit", (ev) => {
   ev.preventDefault();
   const token = new URLSearchParams(location.search).get("token") || "";
+  retries = 0;
   connect($("name").value.trim() || "guest", $("room").value.trim() || "lobby", token);
 });
 
@@ -150,8 +208,9 @@ $("compose").addEventListener("submit", (ev) => {
   li.append(state);
   emit("message", [text])
     .then((a) => {
-      state.className = "ack";
-      state.textContent = "✓ delivered to " + a[0].delivered;
+      if (a[0] && a[0].error) throw new Error(a[0].error);
+      state.className = a[0].delivered ? "ack" : "pending";
+      state.textContent = others(a[0].delivered);
     })
     .catch((err) => {
       state.className = "error";
