@@ -10,8 +10,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -35,12 +38,70 @@ func demoCommand() *cli.Command {
 	}
 }
 
+// Exit statuses of an interrupted demo, as a shell reports a process killed
+// by SIGINT or SIGPIPE.
+const (
+	exitInterrupted = 130
+	exitBrokenPipe  = 141
+)
+
+// demoRun runs the tour and stops everything it started (server, clients,
+// capture, temporary files) when it ends, when it is interrupted (Ctrl-C:
+// exit 130) and when its output goes away (`demo | head`: exit 141).
 func demoRun(c *cli.Context) error {
 	if c.Args().Len() > 0 {
 		return usagef("demo takes no arguments, got %q", c.Args().First())
 	}
+	// A write to a closed pipe fails (EPIPE) instead of killing the process
+	// before its deferred clean-ups run.
+	pipe := make(chan os.Signal, 1)
+	signal.Notify(pipe, syscall.SIGPIPE)
+	defer signal.Stop(pipe)
+	ctx, cancel := context.WithCancel(c.Context)
+	defer cancel()
+	w := &demoWriter{w: c.App.Writer, broken: cancel}
+	err := demoTour(ctx, c.Duration("pace"), w)
+	switch {
+	case w.failed():
+		return cli.Exit("", exitBrokenPipe)
+	case c.Context.Err() != nil:
+		fmt.Fprintln(c.App.ErrWriter, "wiredojo demo: interrupted; the server, the clients and the capture are stopped, temporary files removed")
+		return cli.Exit("", exitInterrupted)
+	}
+	return err
+}
+
+// demoWriter is the demo's output: safe for concurrent lines, and the first
+// failed write (the reader went away) cancels the demo.
+type demoWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	err    error
+	broken func()
+}
+
+func (d *demoWriter) Write(p []byte) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.err != nil {
+		return 0, d.err
+	}
+	n, err := d.w.Write(p)
+	if err != nil {
+		d.err = err
+		d.broken()
+	}
+	return n, err
+}
+
+func (d *demoWriter) failed() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.err != nil
+}
+
+func demoTour(dctx context.Context, pace time.Duration, out io.Writer) error {
 	paint := newChatPaint()
-	out := &lockedWriter{w: c.App.Writer}
 	start := time.Now()
 	line := func(who string, format string, args ...any) {
 		stamp := paint.f(styleTime, "%5.1fs", time.Since(start).Seconds())
@@ -48,9 +109,9 @@ func demoRun(c *cli.Context) error {
 	}
 	step := func(format string, args ...any) error {
 		select {
-		case <-c.Context.Done():
-			return c.Context.Err()
-		case <-time.After(c.Duration("pace")):
+		case <-dctx.Done():
+			return dctx.Err()
+		case <-time.After(pace):
 		}
 		fmt.Fprintf(out, "\n%s\n", paint.f(styleWarn, "▶ "+format, args...))
 		return nil
@@ -97,8 +158,9 @@ func demoRun(c *cli.Context) error {
 	fmt.Fprintln(out, "Every packet is a 4-byte length and a packet (docs/PROTOCOL.md); a browser or a WebSocket client joins on the same port at /ws.")
 	_, port, _ := net.SplitHostPort(addr)
 	capt := startDemoCapture(out, paint, port)
+	defer capt.stop()
 
-	ctx, cancel := context.WithTimeout(c.Context, 2*time.Minute)
+	ctx, cancel := context.WithTimeout(dctx, 2*time.Minute)
 	defer cancel()
 	missed := make(chan string, 4) // durable events bob gets back
 	join := func(name, dial string) (*tcpchat.Client, *tcpchat.ClientSocket, error) {

@@ -1,8 +1,15 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDemoRunsToTheEnd(t *testing.T) {
@@ -32,4 +39,135 @@ func TestDemoRunsToTheEnd(t *testing.T) {
 	if strings.Contains(out, `bob      receives event tip`) {
 		t.Errorf("the broadcast except bob reached bob:\n%s", out)
 	}
+}
+
+// wiredojoBinary builds the command into the test's temporary directory:
+// the demo starts itself again as `capture live` only when it is the real
+// binary.
+func wiredojoBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "wiredojo")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// processesOf lists the pids of running processes of the executable bin.
+func processesOf(bin string) []string {
+	var pids []string
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && exe == bin {
+			pids = append(pids, e.Name())
+		}
+	}
+	return pids
+}
+
+// startDemo runs the built demo with its own TMPDIR and returns it with its
+// stdout, once the tour has started (its first step is on the way).
+func startDemo(t *testing.T, bin, tmp string) (*exec.Cmd, io.Closer) {
+	t.Helper()
+	cmd := exec.Command(bin, "--no-color", "demo", "--pace", "400ms")
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	r := bufio.NewReader(stdout)
+	lines := make(chan string)
+	go func() {
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				close(lines)
+				return
+			}
+			lines <- l
+		}
+	}()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("demo ended before its first step: %s", stderr.String())
+			}
+			if strings.Contains(l, "connected to") { // the clients are up
+				go func() {
+					for range lines { // keep reading, as a terminal does
+					}
+				}()
+				return cmd, stdout
+			}
+		case <-deadline:
+			t.Fatalf("no client connected within 20 s; stderr: %s", stderr.String())
+		}
+	}
+}
+
+// waitExit waits (at most 20 s) for cmd and returns its exit status.
+func waitExit(t *testing.T, cmd *exec.Cmd) int {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the demo did not end within 20 s")
+	}
+	return cmd.ProcessState.ExitCode()
+}
+
+// checkNothingLeft fails if a process of the binary or a temporary file of
+// the demo is left.
+func checkNothingLeft(t *testing.T, bin, tmp string) {
+	t.Helper()
+	if pids := processesOf(bin); len(pids) > 0 {
+		t.Errorf("processes left behind: %v", pids)
+	}
+	ents, _ := os.ReadDir(tmp)
+	for _, e := range ents {
+		t.Errorf("left in TMPDIR: %s", e.Name())
+	}
+}
+
+// TestDemoCtrlCStopsEverything: SIGINT to the demo (only to it, not to the
+// process group: the demo must stop its own capture child) ends it with
+// 130, removing its temporary files and child processes.
+func TestDemoCtrlCStopsEverything(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin, tmp := wiredojoBinary(t), t.TempDir()
+	cmd, _ := startDemo(t, bin, tmp)
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := waitExit(t, cmd); code != exitInterrupted {
+		t.Errorf("exit %d after Ctrl-C, want %d", code, exitInterrupted)
+	}
+	checkNothingLeft(t, bin, tmp)
+}
+
+// TestDemoPipeClosed: `wiredojo demo | head` — the reader goes away and the
+// demo ends by itself, leaving nothing behind.
+func TestDemoPipeClosed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin, tmp := wiredojoBinary(t), t.TempDir()
+	cmd, stdout := startDemo(t, bin, tmp)
+	stdout.Close()
+	if code := waitExit(t, cmd); code != exitBrokenPipe {
+		t.Errorf("exit %d after the pipe closed, want %d", code, exitBrokenPipe)
+	}
+	checkNothingLeft(t, bin, tmp)
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/fatih/color"
@@ -49,6 +50,8 @@ func startDemoCapture(out io.Writer, paint chatPaint, port string) *demoCapture 
 	args := []string{"capture", "live", "--iface", "lo", "--filter", "tcp port " + port, "--write", file, "--quiet"}
 	fmt.Fprintf(out, "%s\n", paint.s(styleDim, "recording the demo's own packets: $ wiredojo capture live --iface lo --filter 'tcp port "+port+"' --write "+file))
 	cmd := exec.Command(self, args...)
+	// If the demo dies without its clean-up (SIGKILL), the capture ends too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(out, "(no capture: %v)\n", err)
 		os.RemoveAll(dir)
@@ -58,6 +61,28 @@ func startDemoCapture(out io.Writer, paint chatPaint, port string) *demoCapture 
 	return &demoCapture{file: file, cmd: cmd}
 }
 
+// stop ends the capture (as Ctrl-C: it flushes the file; killed if it has
+// not ended within 5 s) and waits for it. Only the first call does anything.
+func (dc *demoCapture) stop() {
+	if dc == nil || dc.cmd == nil {
+		return
+	}
+	_ = dc.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() {
+		_ = dc.cmd.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = dc.cmd.Process.Kill()
+		<-done
+	}
+	dc.cmd = nil
+	os.RemoveAll(filepath.Dir(dc.file))
+}
+
 // show stops the capture and prints its packets decoded by layer.
 func (dc *demoCapture) show(out io.Writer, paint chatPaint, step func(string, ...any) error) error {
 	if dc == nil {
@@ -65,6 +90,7 @@ func (dc *demoCapture) show(out io.Writer, paint chatPaint, step func(string, ..
 	}
 	_ = dc.cmd.Process.Signal(os.Interrupt) // as Ctrl-C: it flushes the file
 	_ = dc.cmd.Wait()
+	dc.cmd = nil
 	defer os.RemoveAll(filepath.Dir(dc.file))
 	if err := step("The capture of this demo, decoded layer by layer: TCP handshake, our frames and events, HTTP, WebSocket"); err != nil {
 		return err
