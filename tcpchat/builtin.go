@@ -27,6 +27,9 @@ const (
 // Presence is the argument of the "joined" and "left" notices. A socket
 // hears them for the rooms it joins when its auth payload asks with
 // {"presence": true} (the browser page does; the command-line tools do not).
+// A notice goes out only when a member of the node where the change happens
+// listens: with several nodes (Redis), listeners hear the changes of their
+// own node.
 type Presence struct {
 	Name    string `json:"name"`
 	Room    string `json:"room"`
@@ -122,6 +125,9 @@ func InstallBuiltins(ns *Namespace) {
 			pr.rooms = nil
 			pr.mu.Unlock()
 			for _, r := range rooms {
+				if ns.Adapter().Size(presencePrefix+r) == 0 {
+					continue // nobody here listens
+				}
 				ns.To(presencePrefix+r).Emit(EventLeft, Presence{Name: auth.Name, Room: r, Members: ns.Adapter().Size(r)})
 			}
 		})
@@ -144,7 +150,7 @@ func InstallBuiltins(ns *Namespace) {
 		}
 		members := ns.Adapter().Size(room)
 		e.Ack(map[string]any{"room": room, "members": members})
-		if pr, ok := e.Socket.Get(presenceKey).(*presenceRooms); ok && !strings.HasPrefix(room, presencePrefix) && pr.set(room, join) {
+		if pr, ok := e.Socket.Get(presenceKey).(*presenceRooms); ok && !strings.HasPrefix(room, presencePrefix) && pr.set(room, join) && ns.Adapter().Size(presencePrefix+room) > 0 {
 			notice := EventLeft
 			if join {
 				notice = EventJoined

@@ -56,6 +56,12 @@ func chatTokenFlag(usage string) cli.Flag {
 	return &cli.StringFlag{Name: "token", EnvVars: []string{"WIREDOJO_TOKEN"}, Usage: usage}
 }
 
+// chatNameFlag is --name of chat client and chat emit: the auth payload's
+// name, shown as the sender of messages (the browser page shows it too).
+func chatNameFlag() cli.Flag {
+	return &cli.StringFlag{Name: "name", EnvVars: []string{"WIREDOJO_NAME", "USER"}, Value: "anon", Usage: "your `NAME` as others see it"}
+}
+
 func chatRoomFlag(usage string) cli.Flag {
 	return &cli.StringFlag{Name: "room", EnvVars: []string{"WIREDOJO_ROOM"}, Usage: usage}
 }
@@ -98,7 +104,7 @@ func chatCommand() *cli.Command {
 				Flags: append([]cli.Flag{
 					chatAddrsFlag(), chatNSFlag("/chat"), chatTokenFlag("server access `TOKEN`"),
 					chatRoomFlag("join `ROOM` at start and make it the current room"),
-					&cli.StringFlag{Name: "name", EnvVars: []string{"WIREDOJO_NAME", "USER"}, Value: "anon", Usage: "your `NAME` as others see it"},
+					chatNameFlag(),
 				}, chatClientWSFlags()...), // chat_ws.go
 				Action: chatClient,
 			},
@@ -110,6 +116,7 @@ func chatCommand() *cli.Command {
 					chatAddrsFlag(), chatNSFlag("/chat"), chatTokenFlag("server access `TOKEN`"),
 					&cli.StringFlag{Name: "event", Aliases: []string{"e"}, Usage: "event `NAME` (required)"},
 					chatRoomFlag("join `ROOM` first, so the built-in relay reaches its members"),
+					chatNameFlag(),
 					&cli.BoolFlag{Name: "ack", Usage: "ask for an acknowledgement and print it"},
 					&cli.DurationFlag{Name: "timeout", Value: 5 * time.Second, Usage: "give up after `D`"},
 				}, chatEmitDurableFlags()...), // chat_queue.go
@@ -118,6 +125,11 @@ func chatCommand() *cli.Command {
 			{
 				Name:  "listen",
 				Usage: "print every event received until interrupted",
+				Description: "Prints each event this connection receives, one line each (--json: one object): what\n" +
+					"the server broadcasts to the namespace, what the built-in relay sends to the rooms it\n" +
+					"joined (--room: every message and event its other members send there, so a listener in a\n" +
+					"room hears the room's traffic), and with --client-id its durable queue, acknowledging each.\n" +
+					"It hears nothing it sends itself, and nothing said in rooms it has not joined.",
 				Flags: []cli.Flag{
 					chatAddrsFlag(), chatNSFlag("/chat"), chatTokenFlag("server access `TOKEN`"),
 					chatRoomFlag("join `ROOM`"),
@@ -223,6 +235,13 @@ func chatServe(c *cli.Context) error {
 		opts.Logf = func(format string, args ...any) {
 			fmt.Fprintf(out, "%s %s\n", stamp(), paint.f(styleDim, format, args...))
 		}
+		opts.OnClose = func(ci tcpchat.CloseInfo) {
+			why := "closed by the client"
+			if ci.Reason != nil && !errors.Is(ci.Reason, io.EOF) {
+				why = ci.Reason.Error()
+			}
+			fmt.Fprintf(out, "%s %s\n", stamp(), paint.f(styleDim, "tcpchat: %s: session %s closed: %s", ci.Remote, ci.SessionID, why))
+		}
 		opts.OnRoomEvent = func(e tcpchat.RoomEvent) {
 			who := ""
 			if e.SocketID != "" {
@@ -324,7 +343,7 @@ func chatEmit(c *cli.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
 	defer cancel()
-	cl, sock, err := chatDial(c, ctx, nil, tcpchat.ClientOptions{NoReconnect: true})
+	cl, sock, err := chatDial(c, ctx, map[string]string{"name": c.String("name")}, tcpchat.ClientOptions{NoReconnect: true})
 	if err != nil {
 		return err
 	}
@@ -344,14 +363,25 @@ func chatEmit(c *cli.Context) error {
 		if err := sock.Emit(event, args...); err != nil {
 			return fmt.Errorf("chat emit: %w", err)
 		}
+		emitResult(c, event, "sent, no ack asked (--ack waits for one)")
 		return nil
 	}
 	reply, err := sock.EmitWithAck(ctx, event, args...)
 	if err != nil {
 		return fmt.Errorf("chat emit: %w (does the server handle %q with an ack?)", err, event)
 	}
-	fmt.Fprintln(c.App.Writer, string(reply))
+	emitResult(c, event, "ack "+string(reply))
 	return nil
+}
+
+// emitResult prints the one line every `chat emit` ends with:
+// "emitted EVENT on NS [in room ROOM]: RESULT".
+func emitResult(c *cli.Context, event, result string) {
+	where := c.String("ns")
+	if room := c.String("room"); room != "" {
+		where += " in room " + room
+	}
+	fmt.Fprintf(c.App.Writer, "emitted %s on %s: %s\n", event, where, result)
 }
 
 // listenRecord is one line of `chat listen --json`.

@@ -252,7 +252,7 @@ func chatEmitDurable(c *cli.Context, ctx context.Context, sock *tcpchat.ClientSo
 	if json.Unmarshal(reply, &out) == nil && len(out) > 0 {
 		reply = out[0]
 	}
-	fmt.Fprintln(c.App.Writer, string(reply))
+	emitResult(c, event, "queued "+string(reply)) // chat.go
 	return nil
 }
 

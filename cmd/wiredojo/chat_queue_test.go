@@ -170,7 +170,7 @@ func TestChatDurableSurvivesKill9(t *testing.T) {
 			t.Fatalf("plain emit: %d %s %s", code, o, e)
 		}
 		code, o, e := chatRun(t, "", "chat", "emit", "--addr", srv.addr, "--durable", "--room", "news", "--event", "durable", n)
-		if code != 0 || !regexp.MustCompile(`^\{"id":"[0-9a-f]{32}","recipients":1\}\n$`).MatchString(o) {
+		if code != 0 || !regexp.MustCompile(`^emitted durable on /chat in room news: queued \{"id":"[0-9a-f]{32}","recipients":1\}\n$`).MatchString(o) {
 			t.Fatalf("durable emit: %d %q %s", code, o, e)
 		}
 	}

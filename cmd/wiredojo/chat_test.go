@@ -141,13 +141,13 @@ func TestChatListenPrintsWhatEmitSends(t *testing.T) {
 func TestChatEmitAckPrintsReply(t *testing.T) {
 	addr := chatServer(t)
 	code, stdout, stderr := chatRun(t, "", "chat", "emit", "--addr", addr, "--event", "echo", "--ack", `"hi"`, `2`)
-	if code != 0 || strings.TrimSpace(stdout) != `["hi",2]` {
+	if code != 0 || strings.TrimSpace(stdout) != `emitted echo on /chat: ack ["hi",2]` {
 		t.Fatalf("emit --ack: %d %q %q", code, stdout, stderr)
 	}
 	t.Setenv("WIREDOJO_ADDR", addr)
 	t.Setenv("WIREDOJO_NS", "/other")
 	code, stdout, _ = chatRun(t, "", "chat", "emit", "--event", "echo", "--ack", `[1]`)
-	if code != 0 || strings.TrimSpace(stdout) != `[[1]]` {
+	if code != 0 || strings.TrimSpace(stdout) != `emitted echo on /other: ack [[1]]` {
 		t.Fatalf("emit from the environment: %d %q", code, stdout)
 	}
 }
@@ -192,5 +192,46 @@ func TestChatUsageErrors(t *testing.T) {
 	}
 	if code, _, errs := chatRun(t, "", "chat", "emit", "--addr", "127.0.0.1:1", "--event", "e"); code != 1 || !strings.Contains(errs, "chat serve") {
 		t.Errorf("nothing listening: exit %d, want 1 with a hint (%s)", code, errs)
+	}
+}
+
+// TestChatEmitResultAndName: every emit ends with one line of the same
+// shape, and --name is the sender others see.
+func TestChatEmitResultAndName(t *testing.T) {
+	addr := chatServer(t)
+	out, errb, stop := chatStart(t, strings.NewReader(""), "chat", "listen", "--addr", addr, "--room", "r1", "--json")
+	chatWaitFor(t, "listen", errb, regexp.MustCompile(`(listening)`))
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--room", "r1", "--name", "cli-ann", "--event", "message", `"hi"`}, "emitted message on /chat in room r1: sent, no ack asked (--ack waits for one)"},
+		{[]string{"--room", "r1", "--event", "message", "--ack", `"again"`}, `emitted message on /chat in room r1: ack [{"delivered":1}]`},
+		{[]string{"--event", "echo", "--ack", `"ping"`}, `emitted echo on /chat: ack ["ping"]`},
+	} {
+		code, o, e := chatRun(t, "", append([]string{"chat", "emit", "--addr", addr}, tc.args...)...)
+		if code != 0 || strings.TrimSpace(o) != tc.want {
+			t.Errorf("emit %v: exit %d, stdout %q, want %q; stderr %s", tc.args, code, o, tc.want, e)
+		}
+	}
+	line := chatWaitFor(t, "the message from cli-ann", out, regexp.MustCompile(`(\{"ns":"/chat","event":"message".*"text":"hi".*\})`))
+	if !strings.Contains(line, `"from":"cli-ann"`) {
+		t.Errorf("the listener does not see the --name: %s", line)
+	}
+	stop()
+}
+
+// TestChatServeVerboseLogsConnectsAndCloses: --verbose logs each connection
+// and its end, with the session id and why it ended.
+func TestChatServeVerboseLogsConnectsAndCloses(t *testing.T) {
+	out, errb, stop := chatStart(t, strings.NewReader(""), "chat", "serve", "--addr", "127.0.0.1:0", "--verbose")
+	addr := chatWaitFor(t, "serve", out, regexp.MustCompile(`serving on (\S+)`))
+	if code, o, e := chatRun(t, "", "chat", "emit", "--addr", addr, "--event", "hi", "1"); code != 0 {
+		t.Fatalf("emit: %d %s %s", code, o, e)
+	}
+	sid := chatWaitFor(t, "the connect line", out, regexp.MustCompile(`session (\S+) \(client \S+\) connected`))
+	chatWaitFor(t, "the close line", out, regexp.MustCompile(`(session `+regexp.QuoteMeta(sid)+` closed: closed by the client)`))
+	if code := stop(); code != 0 {
+		t.Fatalf("serve exited with %d: %s", code, errb.String())
 	}
 }

@@ -311,20 +311,24 @@ func wsDial(c *cli.Context) error {
 		}
 	}()
 
+	closing := false       // we started the closing handshake
+	var sent ws.StatusCode // with this code
 	finish := func(err error) error {
 		var ce *ws.CloseError
 		if errors.As(err, &ce) && ce.Code != ws.StatusAbnormalClosure {
 			show.event("closed", map[string]any{"code": int(ce.Code), "reason": ce.Reason},
 				fmt.Sprintf("closed: %d (%s) %q", ce.Code, ce.Code, ce.Reason))
-			return nil
+			if (closing && ce.Code == sent) || wsCloseIsClean(ce.Code) {
+				return nil
+			}
+			return fmt.Errorf("the server closed the connection with %d (%s) %q", ce.Code, ce.Code, ce.Reason)
 		}
 		return err
 	}
-	closing := false
 	var closers sync.WaitGroup // closing handshakes started below
 	defer closers.Wait()
 	startClose := func(code ws.StatusCode, reason string) {
-		closing = true
+		closing, sent = true, code
 		closers.Add(1)
 		go func() { defer closers.Done(); conn.Close(code, reason) }()
 	}
@@ -360,6 +364,14 @@ func wsDial(c *cli.Context) error {
 			}
 		}
 	}
+}
+
+// wsCloseIsClean tells whether a close code the server sent ends the
+// session without an error: normal closure, going away (a server shutting
+// down) or no code at all. Any other code (1002 protocol error, 1008 policy,
+// 1011 internal error, 4xxx of the application) makes ws dial exit 1.
+func wsCloseIsClean(code ws.StatusCode) bool {
+	return code == ws.StatusNormalClosure || code == ws.StatusGoingAway || code == ws.StatusNoStatus
 }
 
 // wsSendLine sends one typed line (a message or a /command).

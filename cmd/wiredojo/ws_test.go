@@ -159,3 +159,17 @@ func TestWSDialBadCommandKeepsGoing(t *testing.T) {
 		t.Fatalf("output:\n%s", out)
 	}
 }
+
+// TestWSDialExitsOneOnAnErrorClose: a close the server starts with an
+// error code (here 1009, message too big) makes ws dial exit 1; a normal
+// close we start exits 0 (TestWSDialEcho).
+func TestWSDialExitsOneOnAnErrorClose(t *testing.T) {
+	url := startWSEcho(t, "--max-message", "8")
+	code, out, errs := wsRun(t, "far more than eight bytes\n", "ws", "dial", url)
+	if code != exitRuntime {
+		t.Errorf("exit %d after a 1009 close, want %d\nstdout: %s\nstderr: %s", code, exitRuntime, out, errs)
+	}
+	if !strings.Contains(errs, "closed the connection with 1009") {
+		t.Errorf("stderr does not name the code: %s", errs)
+	}
+}
