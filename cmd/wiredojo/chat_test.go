@@ -203,14 +203,15 @@ func TestChatEmitResultAndName(t *testing.T) {
 	chatWaitFor(t, "listen", errb, regexp.MustCompile(`(listening)`))
 	for _, tc := range []struct {
 		args []string
-		want string
+		want string // a regular expression for the whole line
 	}{
-		{[]string{"--room", "r1", "--name", "cli-ann", "--event", "message", `"hi"`}, "emitted message on /chat in room r1: sent, no ack asked (--ack waits for one)"},
-		{[]string{"--room", "r1", "--event", "message", "--ack", `"again"`}, `emitted message on /chat in room r1: ack [{"delivered":1}]`},
-		{[]string{"--event", "echo", "--ack", `"ping"`}, `emitted echo on /chat: ack ["ping"]`},
+		{[]string{"--room", "r1", "--name", "cli-ann", "--event", "message", `"hi"`}, `emitted message on /chat in room r1: sent, no ack asked \(--ack waits for one\)`},
+		// The first emitter may not have left r1 yet: 1 or 2 others.
+		{[]string{"--room", "r1", "--event", "message", "--ack", `"again"`}, `emitted message on /chat in room r1: ack \[\{"delivered":[12]\}\]`},
+		{[]string{"--event", "echo", "--ack", `"ping"`}, `emitted echo on /chat: ack \["ping"\]`},
 	} {
 		code, o, e := chatRun(t, "", append([]string{"chat", "emit", "--addr", addr}, tc.args...)...)
-		if code != 0 || strings.TrimSpace(o) != tc.want {
+		if code != 0 || !regexp.MustCompile(`^`+tc.want+`$`).MatchString(strings.TrimSpace(o)) {
 			t.Errorf("emit %v: exit %d, stdout %q, want %q; stderr %s", tc.args, code, o, tc.want, e)
 		}
 	}
