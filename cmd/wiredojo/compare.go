@@ -39,8 +39,7 @@ func compareCommand() *cli.Command {
 			"makes and removes itself, saying so. Where such sandboxes are not allowed it\n" +
 			"says what is missing and stops. --link none impairs only UDP, at the socket,\n" +
 			"and TCP runs unimpaired over loopback.\n\n" +
-			wrapText(compare.HOLDefinition+".", 78) + "\n\n" +
-			"   wiredojo compare --loss 5% --delay 10ms --jitter 2ms --report compare.html",
+			wrapText(compare.HOLDefinition+".", 78),
 		Flags: append(flags, impairFlags()...),
 		Action: func(c *cli.Context) error {
 			cfg, err := impairConfig(c)

@@ -102,7 +102,8 @@ var commandExamples = map[string][]example{
 		{"wiredojo lab hint 1", "the next hint of lab 1"},
 	},
 	"lab reset": {
-		{"wiredojo lab reset", "forget lab progress"},
+		{"wiredojo lab reset 4", "start lab 4 over (asks first)"},
+		{"wiredojo lab reset --yes 4", "the same without asking"},
 	},
 	"link": {
 		{"wiredojo link up --loss 5% --delay 20ms", "an impaired link between two namespaces"},

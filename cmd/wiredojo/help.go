@@ -303,7 +303,8 @@ OPTIONS:{{template "visibleFlagTemplate" .}}{{end}}
    {{template "helpNameTemplate" .}}
 
 USAGE:
-   {{.HelpName}} command [command options]{{if .Description}}
+   {{.HelpName}} command [command options]{{if .ArgsUsage}}
+   {{.HelpName}} {{.ArgsUsage}}{{end}}{{if .Description}}
 
 DESCRIPTION:
    {{template "descriptionTemplate" .}}{{end}}

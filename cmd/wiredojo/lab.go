@@ -152,8 +152,7 @@ func labCommand() *cli.Command {
 			{
 				Name: "reset", Usage: "start a lab over: remove its folder (your files) and its progress", ArgsUsage: "N",
 				Description: "Asks before it removes anything; --yes does not ask (needed when the input is not a terminal).\n" +
-					"Only lab N is reset: the other labs keep their files and progress.\n\n" +
-					"   wiredojo lab reset --yes 4",
+					"Only lab N is reset: the other labs keep their files and progress.",
 				Flags: []cli.Flag{&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask"}},
 				Action: onLab(func(c *cli.Context, l *labs.Lab, env *labs.Env) error {
 					if !c.Bool("yes") {

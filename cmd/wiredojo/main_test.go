@@ -86,6 +86,7 @@ func TestHelpOfGroupsAndSubcommands(t *testing.T) {
 		{[]string{"help", "chat", "queue", "peek"}, []string{"wiredojo chat queue peek [command options] CLIENT-ID"}},
 		{[]string{"help"}, []string{"USAGE:\n   wiredojo [global options] command", "EXAMPLES:"}},
 		{[]string{"capture", "--help"}, []string{"wiredojo capture command [command options]", "read "}},
+		{[]string{"help", "sandbox"}, []string{"wiredojo sandbox command [command options]\n   wiredojo sandbox [-- COMMAND [ARG...]]"}},
 	} {
 		code, out, errs := chatRun(t, "", tc.args...)
 		if code != exitOK {
@@ -206,8 +207,11 @@ func TestEveryCommandHasExamples(t *testing.T) {
 		if !strings.Contains(out, "\nEXAMPLES:\n") {
 			t.Errorf("%s --help has no EXAMPLES section:\n%s", key, out)
 		}
-		if strings.Contains(c.Description, "Example") {
-			t.Errorf("%s: examples in the description too; keep them in commandExamples only", key)
+		for _, l := range strings.Split(c.Description, "\n") {
+			l = strings.TrimSpace(l)
+			if strings.HasPrefix(l, "Example") || strings.HasPrefix(l, "wiredojo ") || strings.HasPrefix(l, "sudo wiredojo ") {
+				t.Errorf("%s: an example in the description (%q); keep examples in commandExamples only", key, l)
+			}
 		}
 		for _, e := range ex {
 			checkExample(t, key, c, e.cmd)
@@ -291,4 +295,17 @@ func TestVersionOfABuild(t *testing.T) {
 			t.Errorf("wiredojo %v: exit %d, %q %s", args, code, out, errs)
 		}
 	}
+}
+
+// TestOneNamePerConcept: a flag that names an address to listen on or dial
+// says HOST:PORT in every command.
+func TestOneNamePerConcept(t *testing.T) {
+	eachCommand(t, func(path []string, c *cli.Command) {
+		_, out, _ := chatRun(t, "", append(path, "--help")...)
+		for _, l := range strings.Split(out, "\n") {
+			if f := strings.Fields(l); len(f) > 1 && f[0] == "--addr" && f[1] != "HOST:PORT" {
+				t.Errorf("%s: --addr %s, want --addr HOST:PORT", strings.Join(path, " "), f[1])
+			}
+		}
+	})
 }

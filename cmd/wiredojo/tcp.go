@@ -49,9 +49,7 @@ func tcpCommand() *cli.Command {
 		Usage: "raw TCP: send bytes in separate writes, receive and print every read",
 		Description: "TCP carries a stream of bytes, not messages: what one side writes in several calls may be\n" +
 			"read in one, and one write may be read in several. These two commands show it, one line per\n" +
-			"system call.\n\n" +
-			"   wiredojo tcp recv --addr 127.0.0.1:7000 --read-delay 100ms   # terminal 1\n" +
-			"   wiredojo tcp send --to 127.0.0.1:7000 --write 'one\\n' --write 'two\\n' --write 'three\\n'",
+			"system call (see the EXAMPLES: two terminals).",
 		Subcommands: []*cli.Command{
 			{
 				Name:  "send",
@@ -71,8 +69,7 @@ func tcpCommand() *cli.Command {
 				Usage: "accept connections and print every read: its size and its bytes",
 				Description: "Prints one line per read(2) with at most --read-size bytes, and when the peer closes, the\n" +
 					"connection's total. --read-delay waits before each read, as a busy program would, so bytes\n" +
-					"written in several calls pile up and come out in one read. Runs until Ctrl-C or --conns.\n\n" +
-					"   wiredojo tcp recv --addr 127.0.0.1:7000 --read-size 4",
+					"written in several calls pile up and come out in one read. Runs until Ctrl-C or --conns.",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "addr", Value: "127.0.0.1:7000", Usage: "listen on `HOST:PORT`"},
 					&cli.IntFlag{Name: "read-size", Value: 64 << 10, Usage: "read at most `N` bytes per read call"},

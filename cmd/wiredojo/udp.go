@@ -145,8 +145,7 @@ func udpSendCommand() *cli.Command {
 		Usage: "send numbered, timestamped datagrams through an optional impairment",
 		Description: "Sends wiredojo-udp datagrams (docs/PROTOCOL.md) paced smoothly, after the\n" +
 			"seeded impairment pipeline (loss, duplicate, reorder, delay+jitter, rate,\n" +
-			"queue limit, in netem's order), and prints a counter per stage.\n\n" +
-			"   wiredojo udp send --to 127.0.0.1:9999 --count 10000 --rate 5000 --loss 5% --seed 1",
+			"queue limit, in netem's order), and prints a counter per stage.",
 		Flags: append(flags, impairFlags()...),
 		Action: func(c *cli.Context) error {
 			o := udpio.SendOptions{
@@ -329,8 +328,7 @@ func udpRecvCommand() *cli.Command {
 		Description: "Runs until Ctrl-C, --duration, --count datagrams, or (--until-end) every\n" +
 			"sender's end marker, then prints the summary (--json: one JSON object).\n" +
 			"It listens on loopback (127.0.0.1:9999) unless --addr says otherwise, as chat\n" +
-			"serve does; 0.0.0.0:9999 hears other hosts and broadcasts.\n\n" +
-			"   wiredojo udp recv --addr 127.0.0.1:9999",
+			"serve does; 0.0.0.0:9999 hears other hosts and broadcasts.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:9999", Usage: "listen on `HOST:PORT`: loopback only by default, as chat serve; 0.0.0.0:9999 hears other hosts and broadcasts (with --group only the port counts)"},
 			&cli.StringFlag{Name: "group", Usage: "join this IPv4 multicast `GROUP` (on --addr's port)"},

@@ -52,7 +52,7 @@ End of input closes with 1000. --json prints one object per frame.`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "one JSON object per frame (and per event) on stdout"},
 			&cli.StringSliceFlag{Name: "protocol", Usage: "offer subprotocol `P` (repeatable)"},
-			&cli.StringFlag{Name: "origin", Usage: "send Origin: `O`"},
+			&cli.StringFlag{Name: "origin", Usage: "send the header Origin: `ORIGIN` (as a browser page at ORIGIN would)"},
 			&cli.BoolFlag{Name: "compress", Usage: "offer permessage-deflate"},
 			&cli.BoolFlag{Name: "insecure", Usage: "wss://: do not verify the server's certificate"},
 			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Second, Usage: "handshake timeout"},
@@ -66,7 +66,7 @@ func wsEchoCommand() *cli.Command {
 		Name:  "echo",
 		Usage: "run an RFC 6455 echo server (for conformance runs and experiments)",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:9001", Usage: "listen on `A` (host:port; port 0 picks one)"},
+			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:9001", Usage: "listen on `HOST:PORT` (port 0 picks one)"},
 			&cli.BoolFlag{Name: "compress", Value: true, Usage: "accept permessage-deflate offers"},
 			&cli.StringSliceFlag{Name: "origin", Usage: "allow browser origin `PATTERN` (repeatable; default: same host; * allows all)"},
 			&cli.StringSliceFlag{Name: "protocol", Usage: "speak subprotocol `P` (repeatable, by preference)"},
