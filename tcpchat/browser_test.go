@@ -239,6 +239,7 @@ func TestBrowserChat(t *testing.T) {
 		t.Fatal(err)
 	}
 	ann.waitLog(t, "tia left dojo (2 here)")
+	ann.screenshot(t, "chat.png")
 	for _, p := range []*page{ann, bea, zed} {
 		p.noBadResponses(t)
 	}
