@@ -139,35 +139,37 @@ func checkNothingLeft(t *testing.T, bin, tmp string) {
 	}
 }
 
-// TestDemoCtrlCStopsEverything: SIGINT to the demo (only to it, not to the
-// process group: the demo must stop its own capture child) ends it with
-// 130, removing its temporary files and child processes.
-func TestDemoCtrlCStopsEverything(t *testing.T) {
+// TestDemoStopsEverything builds the binary once and runs the demo twice:
+//
+//   - Ctrl-C: SIGINT to the demo alone (not to its process group, so the
+//     demo must stop its own capture child) ends it with 130;
+//   - `wiredojo demo | head`: the reader goes away and the demo ends by
+//     itself with 141.
+//
+// Either way no process of the binary and no temporary file is left.
+func TestDemoStopsEverything(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin, tmp := wiredojoBinary(t), t.TempDir()
-	cmd, _ := startDemo(t, bin, tmp)
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
-	if code := waitExit(t, cmd); code != exitInterrupted {
-		t.Errorf("exit %d after Ctrl-C, want %d", code, exitInterrupted)
-	}
-	checkNothingLeft(t, bin, tmp)
-}
-
-// TestDemoPipeClosed: `wiredojo demo | head` — the reader goes away and the
-// demo ends by itself, leaving nothing behind.
-func TestDemoPipeClosed(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	bin, tmp := wiredojoBinary(t), t.TempDir()
-	cmd, stdout := startDemo(t, bin, tmp)
-	stdout.Close()
-	if code := waitExit(t, cmd); code != exitBrokenPipe {
-		t.Errorf("exit %d after the pipe closed, want %d", code, exitBrokenPipe)
-	}
-	checkNothingLeft(t, bin, tmp)
+	bin := wiredojoBinary(t)
+	t.Run("ctrl-c", func(t *testing.T) {
+		tmp := t.TempDir()
+		cmd, _ := startDemo(t, bin, tmp)
+		if err := cmd.Process.Signal(os.Interrupt); err != nil {
+			t.Fatal(err)
+		}
+		if code := waitExit(t, cmd); code != exitInterrupted {
+			t.Errorf("exit %d after Ctrl-C, want %d", code, exitInterrupted)
+		}
+		checkNothingLeft(t, bin, tmp)
+	})
+	t.Run("pipe closed", func(t *testing.T) {
+		tmp := t.TempDir()
+		cmd, stdout := startDemo(t, bin, tmp)
+		stdout.Close()
+		if code := waitExit(t, cmd); code != exitBrokenPipe {
+			t.Errorf("exit %d after the pipe closed, want %d", code, exitBrokenPipe)
+		}
+		checkNothingLeft(t, bin, tmp)
+	})
 }
