@@ -37,9 +37,12 @@ type BroadcastOptions struct {
 }
 
 // Adapter keeps a namespace's rooms and delivers its broadcasts. The
-// in-memory adapter serves one process; a multi-node adapter (Redis) also
-// forwards broadcasts to the other nodes, which deliver them to their own
-// local sockets with Socket.Send. Methods are safe for concurrent use.
+// in-memory adapter serves one process; a multi-node adapter (package
+// tcpchat/redisadapter) embeds a MemoryAdapter for the local sockets and
+// forwards broadcasts, room events and wake notices to the other nodes,
+// which hand them to their own MemoryAdapter and AdapterHost. Methods are
+// safe for concurrent use. Adapters are for adapter authors: applications
+// emit with Namespace, Socket and BroadcastOperator.
 type Adapter interface {
 	// Add registers a socket of the namespace (on connect) and joins it to
 	// rooms, creating rooms as needed.
@@ -50,21 +53,56 @@ type Adapter interface {
 	DelAll(s *Socket)
 	// SocketRooms returns the rooms a socket is in.
 	SocketRooms(s *Socket) []string
-	// Broadcast queues m on every selected socket (m.Payload is an encoded
-	// packet). It must never block on a recipient.
+	// Broadcast queues m (an encoded packet) on every selected local socket
+	// and returns how many it was queued for. It may wait, up to
+	// Options.SlowConsumerWait and with no lock held, for recipients whose
+	// send queue is full (MemoryAdapter.Broadcast does); it must not wait
+	// longer.
 	Broadcast(m *Message, opts BroadcastOptions) (delivered int)
+	// WakeClients is told the client ids whose durable queues got new
+	// events in this namespace, once the store holds them; the server has
+	// sent them to its own connections already. A multi-node adapter tells
+	// the other nodes, whose adapters call AdapterHost.WakeClients; a
+	// single-node adapter does nothing.
+	WakeClients(clients []string)
 	// Size returns the number of local members of a room.
 	Size(room string) int
 	// Rooms returns the number of rooms.
 	Rooms() int
-	// Close releases the adapter's resources.
+	// Close releases the adapter's resources; the server calls it when it
+	// closes.
 	Close() error
 }
 
-// MemoryAdapter is the single-process Adapter.
+// AdapterHost is what the server gives the adapter of one namespace
+// (Options.Adapter): the namespace's name and the two ways back into the
+// server. It is meant for adapter authors only.
+type AdapterHost interface {
+	// Namespace returns the namespace's name.
+	Namespace() string
+	// RoomEvent reports a room lifecycle event to Options.OnRoomEvent. It
+	// must be called with no adapter lock held.
+	RoomEvent(e RoomEvent)
+	// WakeClients sends pending durable events to this node's connections
+	// of these client ids (another node appended to their queues).
+	WakeClients(clients []string)
+}
+
+// adapterHost is the AdapterHost of one namespace of srv.
+type adapterHost struct {
+	srv *Server
+	ns  string
+}
+
+func (h adapterHost) Namespace() string            { return h.ns }
+func (h adapterHost) RoomEvent(e RoomEvent)        { h.srv.roomEvent(e) }
+func (h adapterHost) WakeClients(clients []string) { h.srv.wakeClients(clients) }
+
+// MemoryAdapter is the single-process Adapter, and the local part of a
+// multi-node one.
 type MemoryAdapter struct {
-	ns     string
-	notify func(RoomEvent)
+	ns   string
+	host AdapterHost
 
 	mu    sync.RWMutex
 	all   map[*Socket]struct{}            // guarded by mu
@@ -72,11 +110,11 @@ type MemoryAdapter struct {
 	of    map[*Socket][]string            // guarded by mu; only sockets in rooms
 }
 
-// NewMemoryAdapter returns an in-memory adapter for namespace ns; notify
-// (may be nil) receives room lifecycle events, outside the adapter's lock.
-func NewMemoryAdapter(ns string, notify func(RoomEvent)) *MemoryAdapter {
+// NewMemoryAdapter returns an in-memory adapter for the namespace of host;
+// it reports room lifecycle events to host.RoomEvent, outside its lock.
+func NewMemoryAdapter(host AdapterHost) *MemoryAdapter {
 	return &MemoryAdapter{
-		ns: ns, notify: notify,
+		ns: host.Namespace(), host: host,
 		all:   make(map[*Socket]struct{}),
 		rooms: make(map[string]map[*Socket]struct{}),
 		of:    make(map[*Socket][]string),
@@ -84,11 +122,8 @@ func NewMemoryAdapter(ns string, notify func(RoomEvent)) *MemoryAdapter {
 }
 
 func (a *MemoryAdapter) fire(evs []RoomEvent) {
-	if a.notify == nil {
-		return
-	}
 	for _, e := range evs {
-		a.notify(e)
+		a.host.RoomEvent(e)
 	}
 }
 
@@ -175,8 +210,9 @@ func (a *MemoryAdapter) SocketRooms(s *Socket) []string {
 }
 
 // Broadcast implements Adapter. Sockets whose queue is full are waited
-// for after the adapter's lock is released (Socket.SendWait), all with one
-// deadline, so a broadcast waits Options.SlowConsumerWait at most.
+// for after the adapter's lock is released, all with one deadline, so a
+// broadcast waits Options.SlowConsumerWait at most (and then cuts those
+// still full as slow consumers).
 func (a *MemoryAdapter) Broadcast(m *Message, opts BroadcastOptions) int {
 	n, full := a.broadcastLocked(m, opts)
 	if len(full) == 0 {
@@ -184,7 +220,7 @@ func (a *MemoryAdapter) Broadcast(m *Message, opts BroadcastOptions) int {
 	}
 	deadline := time.Now().Add(full[0].c.srv.opts.SlowConsumerWait)
 	for _, s := range full {
-		if s.SendWait(m, deadline) {
+		if s.sendWait(m, deadline) {
 			n++
 		}
 	}
@@ -214,7 +250,7 @@ func (a *MemoryAdapter) broadcastLocked(m *Message, opts BroadcastOptions) (n in
 				return
 			}
 		}
-		queued, isFull := s.TrySend(m, opts.Volatile)
+		queued, isFull := s.trySend(m, opts.Volatile)
 		switch {
 		case queued:
 			n++
@@ -259,6 +295,9 @@ func (a *MemoryAdapter) Rooms() int {
 	defer a.mu.RUnlock()
 	return len(a.rooms)
 }
+
+// WakeClients implements Adapter: one node has nobody else to wake.
+func (a *MemoryAdapter) WakeClients([]string) {}
 
 // Close implements Adapter.
 func (a *MemoryAdapter) Close() error { return nil }

@@ -13,14 +13,14 @@ import (
 // which may be reporting one from another node.
 type notifyOnClose struct {
 	*tcpchat.MemoryAdapter
-	notify func(tcpchat.RoomEvent)
+	host tcpchat.AdapterHost
 }
 
 func (a *notifyOnClose) Close() error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		a.notify(tcpchat.RoomEvent{Kind: tcpchat.RoomLeft, Namespace: "/", Room: "r", SocketID: "elsewhere"})
+		a.host.RoomEvent(tcpchat.RoomEvent{Kind: tcpchat.RoomLeft, Namespace: "/", Room: "r", SocketID: "elsewhere"})
 	}()
 	<-done
 	return a.MemoryAdapter.Close()
@@ -31,10 +31,12 @@ func (a *notifyOnClose) Close() error {
 func TestCloseWhileAdapterReportsRoomEvent(t *testing.T) {
 	t.Parallel()
 	events := make(chan tcpchat.RoomEvent, 4)
-	srv := tcpchat.NewServer(tcpchat.Options{Adapter: func(ns string, notify func(tcpchat.RoomEvent)) tcpchat.Adapter {
-		return &notifyOnClose{MemoryAdapter: tcpchat.NewMemoryAdapter(ns, notify), notify: notify}
-	}})
-	srv.OnRoomEvent(func(e tcpchat.RoomEvent) { events <- e })
+	srv := tcpchat.NewServer(tcpchat.Options{
+		Adapter: func(h tcpchat.AdapterHost) tcpchat.Adapter {
+			return &notifyOnClose{MemoryAdapter: tcpchat.NewMemoryAdapter(h), host: h}
+		},
+		OnRoomEvent: func(e tcpchat.RoomEvent) { events <- e },
+	})
 	srv.Of("/")
 	closed := make(chan error, 1)
 	go func() { closed <- srv.Close() }()

@@ -77,7 +77,7 @@ func runFanout(tb testing.TB, subs, events int, report func()) fanoutResult {
 		}
 		clients = append(clients, c)
 		s := c.Socket("/")
-		s.On("tick", func(e *tcpchat.Event) {
+		s.On("tick", func(e *tcpchat.ClientEvent) {
 			n := fs.received.Add(1)
 			if n%fs.stride == 0 && len(fs.samples) < cap(fs.samples) {
 				fs.samples = append(fs.samples, time.Now().UnixNano()-sentAt(e.Args))

@@ -19,6 +19,7 @@ import (
 
 	"github.com/wiredojo/wiredojo/internal/testdep"
 	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 )
 
 // browserTimeout bounds the whole browser test: starting Chromium, two
@@ -258,7 +259,7 @@ func TestBrowserReconnects(t *testing.T) {
 	addr := l.Addr().String()
 	serve := func(l net.Listener) (stop func()) {
 		srv := tcpchat.NewServer(tcpchat.Options{})
-		tcpchat.InstallBuiltins(srv.Of("/chat"))
+		builtin.Install(srv.Of("/chat"))
 		done := make(chan error, 1)
 		go func() { done <- srv.Serve(l) }()
 		return func() {

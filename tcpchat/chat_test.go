@@ -18,6 +18,7 @@ import (
 
 	"github.com/wiredojo/wiredojo/framing"
 	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
@@ -81,7 +82,7 @@ func TestAcksBothWays(t *testing.T) {
 	addr := chattest.NewServer(t, srv)
 	c := chattest.Dial(t, addr, tcpchat.ClientOptions{})
 	sock := chattest.Connect(t, c, "/", nil, func(s *tcpchat.ClientSocket) {
-		s.On("question", func(e *tcpchat.Event) {
+		s.On("question", func(e *tcpchat.ClientEvent) {
 			if !e.WantsAck() {
 				t.Error("server's EmitWithAck did not ask for an ack")
 			}
@@ -116,7 +117,7 @@ func TestAckTimeouts(t *testing.T) {
 	addr := chattest.NewServer(t, srv)
 	c := chattest.Dial(t, addr, tcpchat.ClientOptions{})
 	sock := chattest.Connect(t, c, "/", nil, func(s *tcpchat.ClientSocket) {
-		s.On("silent", func(e *tcpchat.Event) {}) // never acks
+		s.On("silent", func(e *tcpchat.ClientEvent) {}) // never acks
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -202,12 +203,11 @@ func TestRoomLifecycleEvents(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
 	var got []string
-	srv := tcpchat.NewServer(tcpchat.Options{})
-	srv.OnRoomEvent(func(e tcpchat.RoomEvent) {
+	srv := tcpchat.NewServer(tcpchat.Options{OnRoomEvent: func(e tcpchat.RoomEvent) {
 		mu.Lock()
 		got = append(got, e.Kind+" "+e.Room)
 		mu.Unlock()
-	})
+	}})
 	left := make(chan struct{})
 	ns := srv.Of("/")
 	ns.OnConnection(func(s *tcpchat.Socket) { s.Join("r1", "r2"); s.Leave("r1") })
@@ -389,7 +389,7 @@ func TestSlowConsumerIsCut(t *testing.T) {
 	c := chattest.Dial(t, addr, tcpchat.ClientOptions{})
 	got := make(chan struct{}, 1)
 	chattest.Connect(t, c, "/", nil, func(s *tcpchat.ClientSocket) {
-		s.On("big", func(*tcpchat.Event) { got <- struct{}{} })
+		s.On("big", func(*tcpchat.ClientEvent) { got <- struct{}{} })
 	})
 	big := json.RawMessage(`["` + strings.Repeat("x", 64<<10) + `"]`)
 	const sent = 200 // 12.5 MiB: more than the queue and the kernel's buffers hold
@@ -654,7 +654,7 @@ func TestHeartbeat(t *testing.T) {
 
 func TestBuiltins(t *testing.T) {
 	t.Parallel()
-	srv := tcpchat.NewServer(tcpchat.Options{NewNamespace: tcpchat.InstallBuiltins})
+	srv := tcpchat.NewServer(tcpchat.Options{NewNamespace: builtin.Install})
 	addr := chattest.NewServer(t, srv)
 	join := func(name, room string) (*tcpchat.ClientSocket, <-chan chattest.Received) {
 		c := chattest.Dial(t, addr, tcpchat.ClientOptions{})

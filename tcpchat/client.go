@@ -372,7 +372,7 @@ func (c *Client) read(t Transport) error {
 	idle := c.welcome.Interval() + c.welcome.Timeout()
 	c.mu.Unlock()
 	var v wire.View
-	var ev Event
+	var ev ClientEvent
 	var last int64
 	every := min(int64(time.Second), int64(idle/4))
 	for {
@@ -418,7 +418,7 @@ func (c *Client) read(t Transport) error {
 			case wire.TypeDisconnect:
 				s.kicked(string(v.Reason))
 			case wire.TypeEvent:
-				s.handle(&v, &ev)
+				s.handle(&v, &ev, "")
 			case wire.TypeAck:
 				s.gotAck(v.AckID, v.Args)
 			}
@@ -562,15 +562,14 @@ type ClientSocket struct {
 	ns string
 
 	mu           sync.Mutex
-	auth         json.RawMessage                 // guarded by mu
-	want         bool                            // guarded by mu; rejoin after reconnect
-	waiter       chan error                      // guarded by mu; a Connect waiting
-	id           string                          // guarded by mu; empty while not connected
-	handlers     handlerTable                    // guarded by mu
-	onConnect    []func(*ClientSocket)           // guarded by mu
-	onDisconnect []func(*ClientSocket, error)    // guarded by mu
-	acks         map[uint32]chan json.RawMessage // guarded by mu
-	nextAck      uint32                          // guarded by mu
+	auth         json.RawMessage              // guarded by mu
+	want         bool                         // guarded by mu; rejoin after reconnect
+	waiter       chan error                   // guarded by mu; a Connect waiting
+	id           string                       // guarded by mu; empty while not connected
+	handlers     handlerTable[ClientEvent]    // guarded by mu
+	onConnect    []func(*ClientSocket)        // guarded by mu
+	onDisconnect []func(*ClientSocket, error) // guarded by mu
+	acks         ackTable                     // guarded by mu
 }
 
 // Namespace returns the socket's namespace name.
@@ -587,14 +586,14 @@ func (s *ClientSocket) ID() string {
 func (s *ClientSocket) Client() *Client { return s.c }
 
 // On sets the handler of event.
-func (s *ClientSocket) On(event string, h Handler) {
+func (s *ClientSocket) On(event string, h ClientHandler) {
 	s.mu.Lock()
 	s.handlers.set(event, h)
 	s.mu.Unlock()
 }
 
 // OnAny adds a handler run for every event, after the event's own handler.
-func (s *ClientSocket) OnAny(h Handler) {
+func (s *ClientSocket) OnAny(h ClientHandler) {
 	s.mu.Lock()
 	s.handlers.addAny(h)
 	s.mu.Unlock()
@@ -673,10 +672,7 @@ func (s *ClientSocket) lost(err error) {
 	s.mu.Lock()
 	was := s.id != ""
 	s.id = ""
-	for id, ch := range s.acks {
-		close(ch)
-		delete(s.acks, id)
-	}
+	s.acks.failAll()
 	fns := s.onDisconnect
 	s.mu.Unlock()
 	if was {
@@ -696,34 +692,28 @@ func (s *ClientSocket) Disconnect() error {
 	return err
 }
 
-func (s *ClientSocket) handle(v *wire.View, e *Event) {
+// handle runs the handlers of an event; msgID is the message id of a
+// durable (queued) event, empty for a plain one.
+func (s *ClientSocket) handle(v *wire.View, e *ClientEvent, msgID string) {
+	var m matched[ClientEvent]
 	s.mu.Lock()
-	h, anys := s.handlers.lookup(v.Event)
+	s.handlers.match(v.Event, &m)
 	s.mu.Unlock()
-	if h == nil && len(anys) == 0 {
+	if m.none() {
 		return
 	}
-	*e = Event{Namespace: s.ns, Args: v.Args, Client: s, hasAck: v.HasAck, ackID: v.AckID, acker: s.c}
-	if h != nil {
-		e.Name = h.name
-		h.fn(e)
-	} else {
-		e.Name = string(v.Event)
+	*e = ClientEvent{Namespace: s.ns, Name: m.name(v.Event), Args: v.Args, Socket: s, reply: replyTo(v, s.ns, s.c)}
+	if msgID != "" {
+		e.MessageID, e.Offset, e.Redelivered = msgID, v.Offset, v.Redelivered
 	}
-	for _, fn := range anys {
-		fn(e)
-	}
-	*e = Event{}
+	m.run(e)
 }
 
 func (s *ClientSocket) gotAck(id uint32, args []byte) {
 	s.mu.Lock()
-	ch := s.acks[id]
-	delete(s.acks, id)
+	ch := s.acks.take(id)
 	s.mu.Unlock()
-	if ch != nil {
-		ch <- append(json.RawMessage(nil), args...)
-	}
+	deliverAck(ch, args)
 }
 
 // Emit sends an event with args (each marshalled to JSON). Plain emits are
@@ -739,8 +729,9 @@ func (s *ClientSocket) Emit(event string, args ...any) error {
 	return s.EmitRaw(event, buf)
 }
 
-// EmitRaw sends an event whose arguments are already a JSON array; it does
-// not allocate in steady state.
+// EmitRaw is Emit with arguments that are already a JSON array
+// (unchecked): it saves marshalling them and allocates nothing in steady
+// state.
 func (s *ClientSocket) EmitRaw(event string, args json.RawMessage) error {
 	if !s.Connected() {
 		return s.c.notConnected()
@@ -759,34 +750,20 @@ func (s *ClientSocket) EmitWithAck(ctx context.Context, event string, args ...an
 	if err != nil {
 		return nil, err
 	}
-	ch := make(chan json.RawMessage, 1)
 	s.mu.Lock()
 	if s.id == "" {
 		s.mu.Unlock()
 		return nil, s.c.notConnected()
 	}
-	if s.acks == nil {
-		s.acks = make(map[uint32]chan json.RawMessage)
-	}
-	s.nextAck++
-	id := s.nextAck
-	s.acks[id] = ch
+	id, ch := s.acks.register()
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
-		delete(s.acks, id)
+		s.acks.forget(id)
 		s.mu.Unlock()
 	}()
 	if err := s.c.writePacket(&wire.Packet{Type: wire.TypeEvent, Namespace: s.ns, Event: event, HasAck: true, AckID: id, Args: buf}); err != nil {
 		return nil, err
 	}
-	select {
-	case res, ok := <-ch:
-		if !ok {
-			return nil, ErrNoAck
-		}
-		return res, nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("tcpchat: no ack for %q: %w", event, ctx.Err())
-	}
+	return waitAck(ctx, ch, event, "")
 }

@@ -208,7 +208,7 @@ func (c *conn) kickParked() {
 // c.dur.mu, and its in-flight window (maxInflight, 256) is a quarter of
 // the default queue.
 // Adapters, whose locks serve every connection, use offer and waitRoom
-// after unlocking instead (Socket.TrySend, Socket.SendWait).
+// after unlocking instead (Socket.trySend, Socket.sendWait).
 func (c *conn) enqueue(m *Message, volatile bool) bool {
 	var f sendFlags
 	if volatile {
@@ -720,36 +720,23 @@ func (c *conn) unjoined(v *wire.View) error {
 	return c.fail(wire.CodeProtocol, fmt.Errorf("tcpchat: event %q in namespace %q, which this connection has not joined", v.Event, v.Namespace))
 }
 
+// handleEvent runs the handlers of an event: the socket's own handler of
+// that name or else the namespace's, then the socket's catch-all handlers,
+// then the namespace's.
 func (c *conn) handleEvent(s *Socket, v *wire.View, e *Event) {
 	ns := s.ns
+	var m matched[Event]
 	s.mu.Lock()
-	h, sany := s.handlers.lookup(v.Event)
+	s.handlers.match(v.Event, &m)
 	s.mu.Unlock()
 	ns.mu.RLock()
-	nsh, nsany := ns.handlers.lookup(v.Event)
+	ns.handlers.match(v.Event, &m)
 	ns.mu.RUnlock()
-	if h == nil {
-		h = nsh
-	}
-	if h == nil && len(sany) == 0 && len(nsany) == 0 {
+	if m.none() {
 		return
 	}
-	*e = Event{Namespace: ns.name, Args: v.Args, Socket: s, hasAck: v.HasAck, ackID: v.AckID, acker: c}
-	if h != nil {
-		e.Name = h.name
-	} else {
-		e.Name = string(v.Event)
-	}
-	if h != nil {
-		h.fn(e)
-	}
-	for _, fn := range sany {
-		fn(e)
-	}
-	for _, fn := range nsany {
-		fn(e)
-	}
-	*e = Event{}
+	*e = Event{Namespace: ns.name, Name: m.name(v.Event), Args: v.Args, Socket: s, reply: replyTo(v, ns.name, c)}
+	m.run(e)
 }
 
 func (c *conn) connectNamespace(name string, auth []byte) {

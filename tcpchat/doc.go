@@ -15,10 +15,19 @@
 // guarantees. Options.Adapter with tcpchat/redisadapter spreads rooms and
 // broadcasts over many servers.
 //
+// One way to emit: Emit(event, args...) marshals the arguments, EmitWithAck
+// also waits for the answer, and EmitRaw takes arguments that are already a
+// JSON array (it saves marshalling them, for relays). A broadcast's Emit
+// returns how many local sockets it was queued for. Server handlers get an
+// Event (with the sending Socket), client handlers a ClientEvent (with the
+// ClientSocket and, for durable events, the message id). Adapter,
+// AdapterHost, MemoryAdapter and Message are for adapter authors only.
+//
 // It does not own the packet encoding (package tcpchat/wire), the frame
 // codec (package framing), the WebSocket protocol (package framing/ws; the
-// transport over it, one packet per binary message, is here), or the
-// stores of durable queues (tcpchat/store and its sub-packages).
+// transport over it, one packet per binary message, is here), the stores
+// of durable queues (tcpchat/store and its sub-packages), or the chat
+// protocol of the command-line clients (tcpchat/builtin).
 //
 // One TCP port serves everything: the server reads the first bytes of each
 // connection and dispatches the framed protocol (wire.Preamble), HTTP
@@ -41,21 +50,5 @@
 // connection is not read meanwhile, so TCP slows a fast publisher to its
 // slowest recipient), and then cuts that connection (ErrSlowConsumer).
 //
-// Example:
-//
-//	srv := tcpchat.NewServer(tcpchat.Options{})
-//	chat := srv.Of("/chat")
-//	chat.Use(func(s *tcpchat.Socket, auth json.RawMessage) error { ... })
-//	chat.OnConnection(func(s *tcpchat.Socket) {
-//		s.Join("lobby")
-//		s.On("message", func(e *tcpchat.Event) {
-//			s.To("lobby").EmitRaw("message", e.Args) // everyone else in the lobby
-//			e.Ack("ok")
-//		})
-//	})
-//	go srv.ListenAndServe("127.0.0.1:7070")
-//	...
-//	c, err := tcpchat.Dial(ctx, "127.0.0.1:7070", tcpchat.ClientOptions{})
-//	sock, err := c.Connect(ctx, "/chat", map[string]string{"name": "ann"})
-//	reply, err := sock.EmitWithAck(ctx, "message", "hello")
+// The package's Example shows a server and a client in one round trip.
 package tcpchat

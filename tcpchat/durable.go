@@ -33,7 +33,7 @@ const maxInflight = 256
 const namespaceRoom = "\x01namespace"
 
 // ErrNoStore is returned by EmitDurable on a server without Options.Store.
-var ErrNoStore = errors.New("tcpchat: durable emits need a store (Options.Store, chat serve --store)")
+var ErrNoStore = errors.New("tcpchat: durable emits need a store (Options.Store)")
 
 // DurableTarget names the recipients of a durable emit: client ids and the
 // durable members of rooms (members that are offline included). With both
@@ -92,9 +92,6 @@ func newDurableServer() *durableServer {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &durableServer{ctx: ctx, cancel: cancel, byClient: make(map[string][]*conn), sentHigh: make(map[string]uint64)}
 }
-
-// Store returns the server's store (nil without one).
-func (s *Server) Store() store.Store { return s.opts.Store }
 
 // expireLoop applies the store's age limits until the server closes.
 func (s *Server) expireLoop() {
@@ -238,7 +235,8 @@ func (ns *Namespace) EmitDurable(ctx context.Context, to DurableTarget, event st
 }
 
 // EmitDurableRaw is EmitDurable with arguments that are already a JSON
-// array (unchecked). Without a deadline in ctx the store calls are bounded
+// array (unchecked): it saves marshalling them, for example to queue
+// arguments that arrived as JSON. Without a deadline in ctx the store calls are bounded
 // by Options.WriteTimeout.
 func (ns *Namespace) EmitDurableRaw(ctx context.Context, to DurableTarget, event string, args []byte) (DurableResult, error) {
 	srv := ns.srv
@@ -281,9 +279,7 @@ func (ns *Namespace) EmitDurableRaw(ctx context.Context, to DurableTarget, event
 	srv.dur.emits.Add(1)
 	srv.dur.appended.Add(int64(len(recips)))
 	srv.wakeClients(recips)
-	if srv.opts.OnDurable != nil {
-		srv.opts.OnDurable(recips)
-	}
+	ns.adapter.WakeClients(recips) // the other nodes, with a multi-node adapter
 	return DurableResult{ID: id.String(), Recipients: len(recips)}, nil
 }
 
@@ -301,11 +297,9 @@ func (s *Server) emitFailed(event string, err error) error {
 	return fmt.Errorf("tcpchat: durable emit %q not queued: %w", event, err)
 }
 
-// WakeClients makes the server send pending queued events to the local
-// connections of these client ids (a multi-node adapter calls it when
-// another node appended to their queues).
-func (s *Server) WakeClients(clients []string) { s.wakeClients(clients) }
-
+// wakeClients sends pending queued events to the local connections of
+// these client ids (after a durable emit here, or, through
+// AdapterHost.WakeClients, on another node).
 func (s *Server) wakeClients(clients []string) {
 	if s.opts.Store == nil {
 		return
@@ -532,10 +526,10 @@ const seenMax = 4096
 
 // handleQueued runs the handlers of a queued event unless its message id
 // was handled already, then acknowledges it (received).
-func (c *Client) handleQueued(s *ClientSocket, v *wire.View, e *Event) {
+func (c *Client) handleQueued(s *ClientSocket, v *wire.View, e *ClientEvent) {
 	id := string(v.MessageID)
 	if _, dup := c.seen[id]; !dup {
-		s.handleDurable(v, e, id)
+		s.handle(v, e, id)
 		if c.seen == nil {
 			c.seen = make(map[string]struct{}, seenMax)
 			c.seenRing = make([]string, seenMax)
@@ -548,25 +542,4 @@ func (c *Client) handleQueued(s *ClientSocket, v *wire.View, e *Event) {
 		c.seen[id] = struct{}{}
 	}
 	c.writePacket(&wire.Packet{Type: wire.TypeReceived, Namespace: s.ns, MessageID: id, Offset: v.Offset})
-}
-
-func (s *ClientSocket) handleDurable(v *wire.View, e *Event, id string) {
-	s.mu.Lock()
-	h, anys := s.handlers.lookup(v.Event)
-	s.mu.Unlock()
-	if h == nil && len(anys) == 0 {
-		return
-	}
-	*e = Event{Namespace: s.ns, Args: v.Args, Client: s, hasAck: v.HasAck, ackID: v.AckID, acker: s.c,
-		MessageID: id, Offset: v.Offset, Redelivered: v.Redelivered}
-	if h != nil {
-		e.Name = h.name
-		h.fn(e)
-	} else {
-		e.Name = string(v.Event)
-	}
-	for _, fn := range anys {
-		fn(e)
-	}
-	*e = Event{}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wiredojo/wiredojo/framing"
 	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
 	"github.com/wiredojo/wiredojo/tcpchat/store"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
@@ -21,8 +22,8 @@ func durableServer(t *testing.T) (*tcpchat.Server, store.Store, string) {
 	t.Helper()
 	st := store.NewMemory(store.Options{})
 	t.Cleanup(func() { st.Close() })
-	srv := tcpchat.NewServer(tcpchat.Options{Store: st, NewNamespace: tcpchat.InstallBuiltins})
-	tcpchat.InstallBuiltins(srv.Of("/"))
+	srv := tcpchat.NewServer(tcpchat.Options{Store: st, NewNamespace: builtin.Install})
+	builtin.Install(srv.Of("/"))
 	return srv, st, chattest.NewServer(t, srv)
 }
 
@@ -60,14 +61,14 @@ func TestDurableReachesOfflineRoomMember(t *testing.T) {
 
 	c := chattest.Dial(t, addr, tcpchat.ClientOptions{ClientID: "ann"})
 	sock := chattest.Connect(t, c, "/chat", nil, nil)
-	if _, err := sock.EmitWithAck(ctx, tcpchat.EventJoin, "news"); err != nil {
+	if _, err := sock.EmitWithAck(ctx, builtin.EventJoin, "news"); err != nil {
 		t.Fatal(err)
 	}
 	c.Close()
 
 	ns := srv.Of("/chat")
 	for i := range 3 {
-		if _, err := ns.To("news").EmitN("plain", i); err != nil {
+		if _, err := ns.To("news").Emit("plain", i); err != nil {
 			t.Fatal(err)
 		}
 		res, err := ns.EmitDurable(ctx, tcpchat.DurableTarget{Rooms: []string{"news"}}, "durable", i)
@@ -159,7 +160,7 @@ func TestDurableClientAcksAfterHandler(t *testing.T) {
 	block := make(chan struct{})
 	got := make(chan string, 10)
 	chattest.Connect(t, c, "/", nil, func(s *tcpchat.ClientSocket) {
-		s.On("ev", func(e *tcpchat.Event) {
+		s.On("ev", func(e *tcpchat.ClientEvent) {
 			got <- e.MessageID
 			<-block
 		})
@@ -202,7 +203,7 @@ func TestDurableClientDropsDuplicates(t *testing.T) {
 	c := chattest.Dial(t, l.Addr().String(), tcpchat.ClientOptions{ClientID: "dup", NoReconnect: true})
 	handled := make(chan string, 8)
 	chattest.Connect(t, c, "/", nil, func(s *tcpchat.ClientSocket) {
-		s.On("ev", func(e *tcpchat.Event) { handled <- e.MessageID + " " + string(e.Args) })
+		s.On("ev", func(e *tcpchat.ClientEvent) { handled <- e.MessageID + " " + string(e.Args) })
 	})
 	for _, want := range []string{idA, idA, idB} {
 		select {

@@ -1,6 +1,7 @@
 package tcpchat
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,77 +9,134 @@ import (
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
 
-// Handler handles one event. It runs on the connection's reading goroutine:
-// events of one connection are handled in order, one at a time, so a
-// handler must not block waiting for the same connection (call
+// Handler handles one event on the server. It runs on the connection's
+// reading goroutine: events of one connection are handled in order, one at
+// a time, so a handler must not block waiting for the same connection (call
 // EmitWithAck from a new goroutine).
 type Handler func(e *Event)
 
-// Event is one received event. It and its Args are valid only while the
-// handler runs: copy Args to keep them, and use AckFunc to answer later.
+// ClientHandler handles one event on a client. It runs on the client's
+// reading goroutine, in order, like a Handler on the server.
+type ClientHandler func(e *ClientEvent)
+
+// Event is one event a server received. It and its Args are valid only
+// while the handler runs: copy Args to keep them, and use AckFunc to answer
+// later.
 type Event struct {
 	Namespace string
 	Name      string
 	// Args is the JSON array of arguments (possibly empty).
 	Args json.RawMessage
-	// Socket is the sending socket on a server, nil on a client.
+	// Socket is the sending socket.
 	Socket *Socket
-	// Client is the receiving namespace socket on a client, nil on a server.
-	Client *ClientSocket
-	// MessageID and Offset are set for a durable (queued) event on a
-	// client: its id (32 hex digits) and its offset in the client id's
-	// queue. The client acknowledges it after the handlers return.
+
+	reply reply
+}
+
+// WantsAck reports whether the sender waits for an answer.
+func (e *Event) WantsAck() bool { return e.reply.wanted }
+
+// Ack answers the event with args (each marshalled to JSON; a
+// json.RawMessage is sent as is). It does nothing when the sender asked for
+// no answer or the event was already answered.
+func (e *Event) Ack(args ...any) error { return e.reply.ack(args) }
+
+// AckRaw is Ack with arguments that are already a JSON array (unchecked):
+// it saves marshalling them, for example to answer with an event's own Args.
+func (e *Event) AckRaw(args json.RawMessage) error { return e.reply.ackRaw(args) }
+
+// AckFunc returns a function that answers the event later, from any
+// goroutine; nil when no answer is wanted. The event counts as answered.
+func (e *Event) AckFunc() func(args ...any) error { return e.reply.ackFunc() }
+
+// Bind unmarshals the arguments, in order, into the pointers in v. Missing
+// arguments leave their targets unchanged; extra arguments are ignored.
+func (e *Event) Bind(v ...any) error { return bindArgs(e.Args, v) }
+
+// Arg returns argument i as raw JSON, or nil when there is none.
+func (e *Event) Arg(i int) json.RawMessage { return argAt(e.Args, i) }
+
+// ClientEvent is one event a client received. Like an Event it is valid
+// only while the handler runs.
+type ClientEvent struct {
+	Namespace string
+	Name      string
+	// Args is the JSON array of arguments (possibly empty).
+	Args json.RawMessage
+	// Socket is the receiving namespace socket.
+	Socket *ClientSocket
+	// MessageID and Offset are set for a durable (queued) event: its id
+	// (32 hex digits) and its offset in the client id's queue. The client
+	// acknowledges it after the handlers return.
 	MessageID string
 	Offset    uint64
 	// Redelivered marks a durable event the server had sent to this client
 	// id before without getting its acknowledgement.
 	Redelivered bool
 
-	hasAck bool
-	ackID  uint32
-	acker  acker
+	reply reply
 }
+
+// WantsAck reports whether the server waits for an answer.
+func (e *ClientEvent) WantsAck() bool { return e.reply.wanted }
+
+// Ack answers the event with args, like Event.Ack.
+func (e *ClientEvent) Ack(args ...any) error { return e.reply.ack(args) }
+
+// AckRaw is Ack with arguments that are already a JSON array (unchecked),
+// like Event.AckRaw.
+func (e *ClientEvent) AckRaw(args json.RawMessage) error { return e.reply.ackRaw(args) }
+
+// AckFunc returns a function that answers the event later, like
+// Event.AckFunc.
+func (e *ClientEvent) AckFunc() func(args ...any) error { return e.reply.ackFunc() }
+
+// Bind unmarshals the arguments into the pointers in v, like Event.Bind.
+func (e *ClientEvent) Bind(v ...any) error { return bindArgs(e.Args, v) }
+
+// Arg returns argument i as raw JSON, or nil when there is none.
+func (e *ClientEvent) Arg(i int) json.RawMessage { return argAt(e.Args, i) }
 
 // acker sends the answer to an event that asked for one.
 type acker interface {
 	sendAck(ns string, id uint32, args []byte) error
 }
 
-// WantsAck reports whether the sender waits for an answer.
-func (e *Event) WantsAck() bool { return e.hasAck }
+// reply is how an event is answered: the ack id the sender waits on and
+// the connection to send the answer on.
+type reply struct {
+	wanted bool
+	ns     string
+	id     uint32
+	to     acker
+}
 
-// Ack answers the event with args (each marshalled to JSON; a
-// json.RawMessage is sent as is). It does nothing when the sender asked for
-// no answer or the event was already answered.
-func (e *Event) Ack(args ...any) error {
-	if !e.hasAck {
+func (r *reply) ack(args []any) error {
+	if !r.wanted {
 		return nil
 	}
-	e.hasAck = false
+	r.wanted = false
 	buf, err := appendArgs(make([]byte, 0, 64), args)
 	if err != nil {
 		return err
 	}
-	return e.acker.sendAck(e.Namespace, e.ackID, buf)
+	return r.to.sendAck(r.ns, r.id, buf)
 }
 
-// AckRaw answers the event with args, already a JSON array (unchecked).
-func (e *Event) AckRaw(args json.RawMessage) error {
-	if !e.hasAck {
+func (r *reply) ackRaw(args json.RawMessage) error {
+	if !r.wanted {
 		return nil
 	}
-	e.hasAck = false
-	return e.acker.sendAck(e.Namespace, e.ackID, args)
+	r.wanted = false
+	return r.to.sendAck(r.ns, r.id, args)
 }
 
-// AckFunc returns a function that answers the event later, from any
-// goroutine; nil when no answer is wanted. The event counts as answered.
-func (e *Event) AckFunc() func(args ...any) error {
-	if !e.hasAck {
+func (r *reply) ackFunc() func(args ...any) error {
+	if !r.wanted {
 		return nil
 	}
-	e.hasAck = false
-	ns, id, a := e.Namespace, e.ackID, e.acker
+	r.wanted = false
+	ns, id, a := r.ns, r.id, r.to
 	return func(args ...any) error {
 		buf, err := appendArgs(make([]byte, 0, 64), args)
 		if err != nil {
@@ -88,14 +146,14 @@ func (e *Event) AckFunc() func(args ...any) error {
 	}
 }
 
-// Bind unmarshals the arguments, in order, into the pointers in v. Missing
-// arguments leave their targets unchanged; extra arguments are ignored.
-func (e *Event) Bind(v ...any) error { return bindArgs(e.Args, v) }
+// replyTo is the reply of the event in v, answered through a.
+func replyTo(v *wire.View, ns string, a acker) reply {
+	return reply{wanted: v.HasAck, ns: ns, id: v.AckID, to: a}
+}
 
-// Arg returns argument i as raw JSON, or nil when there is none.
-func (e *Event) Arg(i int) json.RawMessage {
+func argAt(args json.RawMessage, i int) json.RawMessage {
 	var raw []json.RawMessage
-	if json.Unmarshal(e.Args, &raw) != nil || i < 0 || i >= len(raw) {
+	if json.Unmarshal(args, &raw) != nil || i < 0 || i >= len(raw) {
 		return nil
 	}
 	return raw[i]
@@ -157,32 +215,138 @@ func checkName(s string) error {
 
 // handlerEntry keeps the registered event name so that dispatch can hand it
 // to the handler without converting bytes to a new string.
-type handlerEntry struct {
+type handlerEntry[E any] struct {
 	name string
-	fn   Handler
+	fn   func(*E)
 }
 
 // handlerTable holds the event handlers and catch-all handlers of a
-// namespace, a server socket or a client socket. It has no lock of its own:
-// its owner's mutex guards it.
-type handlerTable struct {
-	byName map[string]*handlerEntry
-	any    []Handler
+// namespace, a server socket (E is Event) or a client socket (E is
+// ClientEvent). It has no lock of its own: its owner's mutex guards it.
+type handlerTable[E any] struct {
+	byName map[string]*handlerEntry[E]
+	any    []func(*E)
 }
 
 // set makes h the handler of event.
-func (t *handlerTable) set(event string, h Handler) {
+func (t *handlerTable[E]) set(event string, h func(*E)) {
 	if t.byName == nil {
-		t.byName = make(map[string]*handlerEntry)
+		t.byName = make(map[string]*handlerEntry[E])
 	}
-	t.byName[event] = &handlerEntry{name: event, fn: h}
+	t.byName[event] = &handlerEntry[E]{name: event, fn: h}
 }
 
 // addAny adds a handler run for every event.
-func (t *handlerTable) addAny(h Handler) { t.any = append(t.any, h) }
+func (t *handlerTable[E]) addAny(h func(*E)) { t.any = append(t.any, h) }
 
-// lookup returns the handler of the event named by name (nil if none) and
-// the catch-all handlers. It does not allocate.
-func (t *handlerTable) lookup(name []byte) (*handlerEntry, []Handler) {
-	return t.byName[string(name)], t.any
+// match adds what t holds for the event named name to m: its handler, when
+// m has none yet (an earlier table takes precedence), and its catch-all
+// handlers. The caller holds the lock of t's owner. It does not allocate.
+func (t *handlerTable[E]) match(name []byte, m *matched[E]) {
+	if m.h == nil {
+		m.h = t.byName[string(name)]
+	}
+	if len(t.any) > 0 {
+		m.anys[m.n] = t.any
+		m.n++
+	}
+}
+
+// matched is what one event runs, collected from up to two handler tables
+// (a server socket's, then its namespace's).
+type matched[E any] struct {
+	h    *handlerEntry[E]
+	anys [2][]func(*E)
+	n    int
+}
+
+// none reports whether nothing handles the event.
+func (m *matched[E]) none() bool { return m.h == nil && m.n == 0 }
+
+// name is the event's name: the registered string when a handler matched
+// (no allocation), else a copy of raw.
+func (m *matched[E]) name(raw []byte) string {
+	if m.h != nil {
+		return m.h.name
+	}
+	return string(raw)
+}
+
+// run runs the event's handler, then the catch-all handlers in table
+// order, and then clears e: it is valid only while the handlers run.
+func (m *matched[E]) run(e *E) {
+	if m.h != nil {
+		m.h.fn(e)
+	}
+	for _, anys := range m.anys[:m.n] {
+		for _, fn := range anys {
+			fn(e)
+		}
+	}
+	var zero E
+	*e = zero
+}
+
+// ackTable holds the emits of one socket that wait for an ack. It has no
+// lock of its own: its owner's mutex guards it, so that registering can be
+// atomic with the owner's check that the socket is still connected.
+type ackTable struct {
+	next    uint32
+	waiting map[uint32]chan json.RawMessage
+}
+
+// register returns a new ack id and the channel its answer arrives on.
+func (t *ackTable) register() (uint32, chan json.RawMessage) {
+	if t.waiting == nil {
+		t.waiting = make(map[uint32]chan json.RawMessage)
+	}
+	t.next++
+	ch := make(chan json.RawMessage, 1)
+	t.waiting[t.next] = ch
+	return t.next, ch
+}
+
+// forget drops a registered id (its emit gave up).
+func (t *ackTable) forget(id uint32) { delete(t.waiting, id) }
+
+// take removes and returns the channel waiting for id (nil: nobody waits).
+// The caller hands the answer over with deliverAck after unlocking.
+func (t *ackTable) take(id uint32) chan json.RawMessage {
+	ch := t.waiting[id]
+	delete(t.waiting, id)
+	return ch
+}
+
+// failAll ends every wait with ErrNoAck (the connection or namespace is
+// gone).
+func (t *ackTable) failAll() {
+	for id, ch := range t.waiting {
+		close(ch)
+		delete(t.waiting, id)
+	}
+}
+
+// deliverAck hands a copy of an ack's arguments to the emit waiting on ch.
+func deliverAck(ch chan json.RawMessage, args []byte) {
+	if ch != nil {
+		ch <- append(json.RawMessage(nil), args...)
+	}
+}
+
+// waitAck waits for the answer on ch until ctx ends; event and socket (the
+// server socket's id, empty on a client) name the emit in the timeout
+// error.
+func waitAck(ctx context.Context, ch chan json.RawMessage, event, socket string) (json.RawMessage, error) {
+	select {
+	case res, ok := <-ch:
+		if !ok {
+			return nil, ErrNoAck
+		}
+		return res, nil
+	case <-ctx.Done():
+		if socket != "" {
+			return nil, fmt.Errorf("tcpchat: no ack for %q from socket %s: %w", event, socket, ctx.Err())
+		}
+		return nil, fmt.Errorf("tcpchat: no ack for %q: %w", event, ctx.Err())
+	}
 }

@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 )
 
 // A framed-TCP client and a WebSocket client in one room of one server:
 // the same port serves both (and the browser page at GET /).
 func ExampleDial_webSocket() {
 	srv := tcpchat.NewServer(tcpchat.Options{})
-	tcpchat.InstallBuiltins(srv.Of("/chat"))
+	builtin.Install(srv.Of("/chat"))
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	go srv.Serve(l)
 	defer srv.Close()
@@ -37,7 +38,7 @@ func ExampleDial_webSocket() {
 			fmt.Println(err)
 			return
 		}
-		sock.On("message", func(e *tcpchat.Event) { got <- string(e.Args) })
+		sock.On("message", func(e *tcpchat.ClientEvent) { got <- string(e.Args) })
 		sock.EmitWithAck(ctx, "join", "lobby")
 		if who.name == "wes" { // the WebSocket client speaks to the framed one
 			reply, err := sock.EmitWithAck(ctx, "message", "hello over WebSocket")

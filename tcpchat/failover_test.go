@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
 	"github.com/wiredojo/wiredojo/tcpchat/store"
 )
@@ -22,8 +23,8 @@ func twoNodes(t *testing.T) (a, b *tcpchat.Server, addrA, addrB string, stopA fu
 	st := store.NewMemory(store.Options{})
 	t.Cleanup(func() { st.Close() })
 	newSrv := func() *tcpchat.Server {
-		srv := tcpchat.NewServer(tcpchat.Options{Store: st, NewNamespace: tcpchat.InstallBuiltins})
-		tcpchat.InstallBuiltins(srv.Of("/"))
+		srv := tcpchat.NewServer(tcpchat.Options{Store: st, NewNamespace: builtin.Install})
+		builtin.Install(srv.Of("/"))
 		return srv
 	}
 	a, b = newSrv(), newSrv()
@@ -67,7 +68,7 @@ func TestClientFailsOverToAnotherAddress(t *testing.T) {
 	if got := <-connected; got != addrA {
 		t.Fatalf("first connection to %s, want %s", got, addrA)
 	}
-	if _, err := s.EmitWithAck(ctx, tcpchat.EventJoin, "r"); err != nil {
+	if _, err := s.EmitWithAck(ctx, builtin.EventJoin, "r"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.Of("/chat").EmitDurable(ctx, tcpchat.DurableTarget{Clients: []string{"F"}}, "q", 1); err != nil {

@@ -10,8 +10,9 @@ import (
 // recipient. It is reference counted: whoever creates it holds one
 // reference and calls Release when done; each queue holds its own.
 //
-// Adapters that receive packets from other nodes wrap them with NewMessage
-// and hand them to Socket.Send.
+// Messages are for adapter authors: a multi-node adapter wraps a packet
+// from another node with NewMessage and hands it to its MemoryAdapter's
+// Broadcast.
 type Message struct {
 	refs atomic.Int32
 	buf  []byte

@@ -29,7 +29,7 @@ type Namespace struct {
 	middleware   []Middleware           // guarded by mu
 	onConnection []func(*Socket)        // guarded by mu
 	onDisconnect []func(*Socket, error) // guarded by mu
-	handlers     handlerTable           // guarded by mu
+	handlers     handlerTable[Event]    // guarded by mu
 }
 
 // Name returns the namespace's name.
@@ -95,8 +95,9 @@ func (ns *Namespace) Except(rooms ...string) BroadcastOperator {
 // recipients.
 func (ns *Namespace) Volatile() BroadcastOperator { return BroadcastOperator{ns: ns, volatile: true} }
 
-// Emit sends an event to every socket of the namespace.
-func (ns *Namespace) Emit(event string, args ...any) error {
+// Emit sends an event to every socket of the namespace, like
+// BroadcastOperator.Emit.
+func (ns *Namespace) Emit(event string, args ...any) (int, error) {
 	return BroadcastOperator{ns: ns}.Emit(event, args...)
 }
 
@@ -129,16 +130,13 @@ func (b BroadcastOperator) Volatile() BroadcastOperator {
 	return b
 }
 
-// Emit marshals args to a JSON array and sends the event, encoded once, to
-// every selected socket. It never waits for a recipient.
-func (b BroadcastOperator) Emit(event string, args ...any) error {
-	_, err := b.EmitN(event, args...)
-	return err
-}
-
-// EmitN is Emit that also returns the number of sockets the event was
-// queued for (on this node).
-func (b BroadcastOperator) EmitN(event string, args ...any) (int, error) {
+// Emit marshals args to a JSON array and queues the event, encoded once,
+// on every selected socket; it returns the number of sockets of this node
+// it was queued for (an adapter also forwards it to the other nodes). A
+// recipient whose send queue is full is waited for, up to
+// Options.SlowConsumerWait, and then cut as a slow consumer; a volatile
+// emit is dropped for it instead.
+func (b BroadcastOperator) Emit(event string, args ...any) (int, error) {
 	if err := checkName(event); err != nil {
 		return 0, err
 	}
@@ -152,9 +150,9 @@ func (b BroadcastOperator) EmitN(event string, args ...any) (int, error) {
 	return b.send(m), nil
 }
 
-// EmitRaw sends an event whose arguments are already a JSON array (they are
-// not checked) and returns the number of sockets it was queued for. It
-// allocates nothing in steady state.
+// EmitRaw is Emit with arguments that are already a JSON array
+// (unchecked): it saves marshalling them, for example to relay an event's
+// Args, and allocates nothing in steady state.
 func (b BroadcastOperator) EmitRaw(event string, args json.RawMessage) (int, error) {
 	if err := checkName(event); err != nil {
 		return 0, err

@@ -84,8 +84,10 @@ type Options struct {
 	// "Authorization: Bearer TOKEN" (default Token: a server that wants a
 	// token from its clients does not show its counters to anyone else).
 	MetricsToken string
-	// Adapter makes the adapter of each namespace (default NewMemoryAdapter).
-	Adapter func(namespace string, notify func(RoomEvent)) Adapter
+	// Adapter makes the adapter of each namespace (default
+	// NewMemoryAdapter); redisadapter.Cluster.Adapter spreads rooms and
+	// broadcasts over many servers.
+	Adapter func(host AdapterHost) Adapter
 	// NewNamespace, when set, lets clients connect to namespaces that do not
 	// exist yet: each is created on first use and passed to NewNamespace to
 	// be set up (the CLI installs the built-in handlers this way).
@@ -141,10 +143,6 @@ type Options struct {
 	// for a disk; nodes behind a load balancer share a Redis store. The
 	// server applies its age limits too; the caller closes it.
 	RecoveryStore store.Store
-	// OnDurable, when set, is told the recipients of every durable emit
-	// after the store holds it (a multi-node adapter forwards them so
-	// that other nodes call WakeClients).
-	OnDurable func(clients []string)
 	// MaxWebSocketMessage is the largest WebSocket message accepted
 	// (default MaxFrame); a larger one closes with status 1009.
 	MaxWebSocketMessage int
@@ -213,7 +211,7 @@ func (o *Options) setDefaults() {
 		o.ExpireInterval = DefaultExpireInterval
 	}
 	if o.Adapter == nil {
-		o.Adapter = func(ns string, notify func(RoomEvent)) Adapter { return NewMemoryAdapter(ns, notify) }
+		o.Adapter = func(h AdapterHost) Adapter { return NewMemoryAdapter(h) }
 	}
 }
 

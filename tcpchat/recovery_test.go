@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
@@ -20,7 +21,7 @@ func TestConnectionStateRecovery(t *testing.T) {
 		t.Fatal("a fresh connection resumed")
 	}
 	r.Join(t, "/chat")
-	r.Send(t, wire.Packet{Type: wire.TypeEvent, Namespace: "/chat", Event: tcpchat.EventJoin, HasAck: true, AckID: 1, Args: []byte(`["r"]`)})
+	r.Send(t, wire.Packet{Type: wire.TypeEvent, Namespace: "/chat", Event: builtin.EventJoin, HasAck: true, AckID: 1, Args: []byte(`["r"]`)})
 	r.Expect(t, wire.TypeAck)
 	r.Conn.Close()
 	deadline := time.Now().Add(chattest.Timeout)
@@ -77,7 +78,7 @@ func TestGoClientResumes(t *testing.T) {
 		s.OnConnect(func(*tcpchat.ClientSocket) { connected <- struct{}{} })
 	})
 	<-connected
-	if _, err := s.EmitWithAck(ctx, tcpchat.EventJoin, "r"); err != nil {
+	if _, err := s.EmitWithAck(ctx, builtin.EventJoin, "r"); err != nil {
 		t.Fatal(err)
 	}
 	session := c.SessionID()

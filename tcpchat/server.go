@@ -34,7 +34,6 @@ type Server struct {
 	conns     map[*conn]bool            // guarded by mu; true once the handshake is done
 	nss       map[string]*Namespace     // guarded by mu
 	dynamicNS int                       // guarded by mu; namespaces in nss that clients created
-	roomHooks []func(RoomEvent)         // guarded by mu
 	started   bool                      // guarded by mu; heartbeat and HTTP running
 	stop      chan struct{}             // closed by Close/Shutdown
 
@@ -75,23 +74,9 @@ func NewServer(opts Options) *Server {
 // are built in.
 func (s *Server) HandleHTTP(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
-// OnRoomEvent adds an observer of the room lifecycle events of every
-// namespace (create-room, delete-room, join-room, leave-room).
-func (s *Server) OnRoomEvent(fn func(RoomEvent)) {
-	s.mu.Lock()
-	s.roomHooks = append(s.roomHooks, fn)
-	s.mu.Unlock()
-}
-
 func (s *Server) roomEvent(e RoomEvent) {
 	if s.opts.OnRoomEvent != nil {
 		s.opts.OnRoomEvent(e)
-	}
-	s.mu.Lock()
-	hooks := s.roomHooks
-	s.mu.Unlock()
-	for _, fn := range hooks {
-		fn(e)
 	}
 }
 
@@ -116,7 +101,7 @@ func (s *Server) ofLocked(name string) *Namespace {
 		return ns
 	}
 	ns := &Namespace{name: name, srv: s}
-	ns.adapter = s.opts.Adapter(name, s.roomEvent)
+	ns.adapter = s.opts.Adapter(adapterHost{srv: s, ns: name})
 	s.nss[name] = ns
 	return ns
 }
@@ -197,8 +182,8 @@ func (s *Server) freeIfEmptyLocked(ns *Namespace) {
 	}
 }
 
-// Namespaces returns the number of namespaces.
-func (s *Server) Namespaces() int {
+// namespaces returns the number of namespaces.
+func (s *Server) namespaces() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.nss)
@@ -564,7 +549,7 @@ func (s *Server) Close() error {
 func (s *Server) closeAdapters() error {
 	s.dur.cancel() // durable.go: store calls still running give up
 	// Close outside s.mu: an adapter's Close waits for its handlers, and
-	// they may report room events (roomEvent takes s.mu).
+	// they may report room events, whose observer may call the server.
 	s.mu.Lock()
 	adapters := make([]Adapter, 0, len(s.nss))
 	for _, ns := range s.nss {

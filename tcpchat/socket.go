@@ -20,10 +20,9 @@ type Socket struct {
 	auth json.RawMessage
 
 	mu           sync.Mutex
-	handlers     handlerTable                    // guarded by mu
-	onDisconnect []func(*Socket, error)          // guarded by mu
-	acks         map[uint32]chan json.RawMessage // guarded by mu
-	nextAck      uint32                          // guarded by mu
+	handlers     handlerTable[Event]    // guarded by mu
+	onDisconnect []func(*Socket, error) // guarded by mu
+	acks         ackTable               // guarded by mu
 	gone         atomic.Bool
 	data         map[string]any // guarded by mu
 }
@@ -114,20 +113,12 @@ func (s *Socket) Broadcast() BroadcastOperator { return BroadcastOperator{ns: s.
 // To selects the members of rooms, except this socket.
 func (s *Socket) To(rooms ...string) BroadcastOperator { return s.Broadcast().To(rooms...) }
 
-// Send queues an encoded packet for the socket's connection; it reports
-// whether the packet was queued. A volatile packet is dropped when others
-// are waiting. When the queue is full, Send waits up to
-// Options.SlowConsumerWait for room and then cuts the connection
-// (ErrSlowConsumer), so it must not be called with a lock held that other
-// senders need: adapters that deliver under a lock use TrySend and wait
-// with SendWait after unlocking.
-func (s *Socket) Send(m *Message, volatile bool) bool { return s.c.enqueue(m, volatile) }
-
-// TrySend queues m without waiting. It reports whether m was queued and,
+// trySend queues m without waiting. It reports whether m was queued and,
 // when it was not, whether that was because the queue is full (then
-// SendWait can wait for room) rather than the connection closing or a
-// volatile packet being dropped.
-func (s *Socket) TrySend(m *Message, volatile bool) (queued, full bool) {
+// sendWait can wait for room) rather than the connection closing or a
+// volatile packet being dropped. Adapters deliver under their lock with
+// trySend and wait with sendWait after unlocking (MemoryAdapter.Broadcast).
+func (s *Socket) trySend(m *Message, volatile bool) (queued, full bool) {
 	var f sendFlags
 	if volatile {
 		f = sendVolatile
@@ -136,11 +127,11 @@ func (s *Socket) TrySend(m *Message, volatile bool) (queued, full bool) {
 	return r == offerQueued, r == offerFull
 }
 
-// SendWait queues m once the socket's full queue has room; when deadline
-// passes first, the connection is cut as a slow consumer and SendWait
-// reports false. Give every socket of one broadcast the same deadline
-// (now + SlowConsumerWait) so that the broadcast waits that long at most.
-func (s *Socket) SendWait(m *Message, deadline time.Time) bool { return s.c.waitRoom(m, deadline) }
+// sendWait queues m once the socket's full queue has room; when deadline
+// passes first, the connection is cut as a slow consumer and sendWait
+// reports false. Every socket of one broadcast gets the same deadline
+// (now + SlowConsumerWait), so that the broadcast waits that long at most.
+func (s *Socket) sendWait(m *Message, deadline time.Time) bool { return s.c.waitRoom(m, deadline) }
 
 // Emit sends an event to this socket.
 func (s *Socket) Emit(event string, args ...any) error {
@@ -160,8 +151,9 @@ func (s *Socket) Emit(event string, args ...any) error {
 	return nil
 }
 
-// EmitRaw sends an event whose arguments are already a JSON array
-// (unchecked) to this socket.
+// EmitRaw is Emit with arguments that are already a JSON array
+// (unchecked): it saves marshalling them, for example to relay an event's
+// Args.
 func (s *Socket) EmitRaw(event string, args json.RawMessage) error {
 	if err := checkName(event); err != nil {
 		return err
@@ -183,22 +175,16 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (js
 	if err := checkName(event); err != nil {
 		return nil, err
 	}
-	ch := make(chan json.RawMessage, 1)
 	s.mu.Lock()
 	if s.gone.Load() {
 		s.mu.Unlock()
 		return nil, ErrClosed
 	}
-	if s.acks == nil {
-		s.acks = make(map[uint32]chan json.RawMessage)
-	}
-	s.nextAck++
-	id := s.nextAck
-	s.acks[id] = ch
+	id, ch := s.acks.register()
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
-		delete(s.acks, id)
+		s.acks.forget(id)
 		s.mu.Unlock()
 	}()
 	m := newMessage()
@@ -213,26 +199,15 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (js
 	if !ok {
 		return nil, ErrClosed
 	}
-	select {
-	case res, ok := <-ch:
-		if !ok {
-			return nil, ErrNoAck
-		}
-		return res, nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("tcpchat: no ack for %q from socket %s: %w", event, s.id, ctx.Err())
-	}
+	return waitAck(ctx, ch, event, s.id)
 }
 
 // gotAck delivers an ack's arguments (copied) to the waiting EmitWithAck.
 func (s *Socket) gotAck(id uint32, args []byte) {
 	s.mu.Lock()
-	ch := s.acks[id]
-	delete(s.acks, id)
+	ch := s.acks.take(id)
 	s.mu.Unlock()
-	if ch != nil {
-		ch <- append(json.RawMessage(nil), args...)
-	}
+	deliverAck(ch, args)
 }
 
 // Disconnect makes the socket leave its namespace; the client receives a
@@ -248,7 +223,6 @@ func (s *Socket) Disconnect(close bool) {
 	s.c.enqueue(m, false)
 	m.Release()
 	s.cleanup(errServerDisconnect) // the reading goroutine drops it from its list
-
 }
 
 var errServerDisconnect = fmt.Errorf("tcpchat: server namespace disconnect")
@@ -261,10 +235,7 @@ func (s *Socket) cleanup(reason error) {
 		return
 	}
 	s.gone.Store(true)
-	for id, ch := range s.acks {
-		close(ch)
-		delete(s.acks, id)
-	}
+	s.acks.failAll()
 	onDisc := s.onDisconnect
 	s.mu.Unlock()
 	s.ns.adapter.DelAll(s)

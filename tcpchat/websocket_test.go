@@ -23,6 +23,7 @@ import (
 
 	"github.com/wiredojo/wiredojo/framing/ws"
 	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
@@ -32,7 +33,7 @@ import (
 func chatServer(t *testing.T, opts tcpchat.Options) string {
 	t.Helper()
 	srv := tcpchat.NewServer(opts)
-	tcpchat.InstallBuiltins(srv.Of("/chat"))
+	builtin.Install(srv.Of("/chat"))
 	return chattest.NewServer(t, srv)
 }
 
@@ -47,7 +48,7 @@ func join(t *testing.T, addr, name, room string, opts tcpchat.ClientOptions) mem
 	c := chattest.Dial(t, addr, opts)
 	var m member
 	m.sock = chattest.Connect(t, c, "/chat", map[string]string{"name": name}, func(s *tcpchat.ClientSocket) { m.rec = chattest.Record(s) })
-	ack, err := m.sock.EmitWithAck(ctxT(t), tcpchat.EventJoin, room)
+	ack, err := m.sock.EmitWithAck(ctxT(t), builtin.EventJoin, room)
 	if err != nil {
 		t.Fatalf("%s joins %s: %v", name, room, err)
 	}
@@ -60,7 +61,7 @@ func join(t *testing.T, addr, name, room string, opts tcpchat.ClientOptions) mem
 // say sends a chat message and checks the ack counts n recipients.
 func (m member) say(t *testing.T, text string, n int) {
 	t.Helper()
-	ack, err := m.sock.EmitWithAck(ctxT(t), tcpchat.EventMessage, text)
+	ack, err := m.sock.EmitWithAck(ctxT(t), builtin.EventMessage, text)
 	if err != nil {
 		t.Fatalf("message %q: %v", text, err)
 	}
@@ -74,8 +75,8 @@ func (m member) say(t *testing.T, text string, n int) {
 func (m member) hears(t *testing.T, who, text string) {
 	t.Helper()
 	r := chattest.Next(t, m.rec)
-	var args []tcpchat.ChatMessage
-	if r.Name != tcpchat.EventMessage || json.Unmarshal([]byte(r.Args), &args) != nil || len(args) != 1 || args[0].From != who || args[0].Text != text {
+	var args []builtin.ChatMessage
+	if r.Name != builtin.EventMessage || json.Unmarshal([]byte(r.Args), &args) != nil || len(args) != 1 || args[0].From != who || args[0].Text != text {
 		t.Fatalf("got %s %s, want a message %q from %s", r.Name, r.Args, text, who)
 	}
 }
@@ -117,7 +118,7 @@ func TestWebSocketRoomAcrossTransports(t *testing.T) {
 	addr2 := chattest.NewServer(t, srv)
 	c := chattest.Dial(t, "ws://"+addr2+"/ws", tcpchat.ClientOptions{})
 	chattest.Connect(t, c, "/", nil, func(s *tcpchat.ClientSocket) {
-		s.On("question", func(e *tcpchat.Event) { e.Ack("ws-client") })
+		s.On("question", func(e *tcpchat.ClientEvent) { e.Ack("ws-client") })
 	})
 	select {
 	case res := <-got:

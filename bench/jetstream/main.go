@@ -184,7 +184,7 @@ func runTcpchat(name string, open func() (store.Store, func(), error), n, pubs, 
 	}
 	defer c.Close()
 	sock := c.Socket("/")
-	sock.On("ev", func(e *tcpchat.Event) {
+	sock.On("ev", func(e *tcpchat.ClientEvent) {
 		var a []struct {
 			T   int64  `json:"t"`
 			Seq int64  `json:"seq"`

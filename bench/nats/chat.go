@@ -129,7 +129,7 @@ func dialChatSocket(ctx context.Context, addr, ns string, auth any, sub *subscri
 	}
 	sock := cl.Socket(ns)
 	if sub != nil {
-		sock.On(event, func(e *tcpchat.Event) { sub.receive(e.Args) })
+		sock.On(event, func(e *tcpchat.ClientEvent) { sub.receive(e.Args) })
 	}
 	if _, err := cl.Connect(ctx, ns, auth); err != nil {
 		return cl, nil, fmt.Errorf("natsbench: chat: connect: %w", err)

@@ -20,6 +20,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 )
 
 func init() { register(chatCommand) }
@@ -193,7 +194,7 @@ func chatServe(c *cli.Context) error {
 		SlowConsumerWait: c.Duration("slow-consumer-wait"),
 		RateLimit:        c.Float64("rate-limit"),
 		Token:            c.String("token"),
-		NewNamespace:     tcpchat.InstallBuiltins,
+		NewNamespace:     builtin.Install,
 	}
 	opts.NamespacePattern, opts.MaxNamespaces = c.String("namespaces"), c.Int("max-namespaces")
 	if _, err := path.Match(opts.NamespacePattern, "/"); err != nil || !strings.HasPrefix(opts.NamespacePattern, "/") || opts.MaxNamespaces < 0 {
@@ -251,11 +252,8 @@ func chatServe(c *cli.Context) error {
 		}
 	}
 	srv := tcpchat.NewServer(opts)
-	if err := queue.start(srv); err != nil {
-		return err
-	}
 	if !c.Bool("socketio-test") {
-		tcpchat.InstallBuiltins(srv.Of("/"))
+		builtin.Install(srv.Of("/"))
 	}
 	closeSocketIO := startChatServeSocketIO(c, srv, &opts)
 	defer closeSocketIO()
@@ -355,7 +353,7 @@ func chatEmit(c *cli.Context) error {
 		return usagef("--to names durable recipients: add --durable")
 	}
 	if room := c.String("room"); room != "" {
-		if _, err := sock.EmitWithAck(ctx, tcpchat.EventJoin, room); err != nil {
+		if _, err := sock.EmitWithAck(ctx, builtin.EventJoin, room); err != nil {
 			return fmt.Errorf("chat emit: join room %q: %w", room, err)
 		}
 	}
@@ -398,7 +396,7 @@ type listenRecord struct {
 
 // messageMeta reads the sender and room of a built-in chat message.
 func messageMeta(args json.RawMessage) (from, room, text string, ok bool) {
-	var a []tcpchat.ChatMessage
+	var a []builtin.ChatMessage
 	if json.Unmarshal(args, &a) != nil || len(a) == 0 || a[0].From == "" {
 		return "", "", "", false
 	}
@@ -440,7 +438,7 @@ func chatListen(c *cli.Context) error {
 	}
 	defer cl.Close()
 	sock = cl.Socket(ns)
-	sock.OnAny(func(e *tcpchat.Event) {
+	sock.OnAny(func(e *tcpchat.ClientEvent) {
 		_, mroom, _, _ := messageMeta(e.Args)
 		if asJSON {
 			b, _ := json.Marshal(listenRecord{NS: e.Namespace, Event: e.Name, Args: nonEmptyArgs(e.Args), Room: mroom,
@@ -462,7 +460,7 @@ func chatListen(c *cli.Context) error {
 		go func() { // not on the reading goroutine: it waits for an ack
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			_, err := s.EmitWithAck(ctx, tcpchat.EventJoin, room)
+			_, err := s.EmitWithAck(ctx, builtin.EventJoin, room)
 			select {
 			case joined <- err:
 			default:
@@ -570,8 +568,8 @@ func chatClient(c *cli.Context) error {
 	}
 	defer func() { quitting.Store(true); cl.Close() }()
 	sock := cl.Socket(ns)
-	sock.OnAny(func(e *tcpchat.Event) {
-		if from, room, text, ok := messageMeta(e.Args); ok && e.Name == tcpchat.EventMessage {
+	sock.OnAny(func(e *tcpchat.ClientEvent) {
+		if from, room, text, ok := messageMeta(e.Args); ok && e.Name == builtin.EventMessage {
 			where := ""
 			if room != "" {
 				where = paint.f(styleDim, " [%s]", room)
@@ -590,7 +588,7 @@ func chatClient(c *cli.Context) error {
 		mu.Unlock()
 		say("%s", paint.f(styleOK, "connected to %s%s as %s", s.Client().Addr(), ns, name))
 		for _, r := range rs {
-			s.Emit(tcpchat.EventJoin, r) // rooms are server-side: join again after a reconnect
+			s.Emit(builtin.EventJoin, r) // rooms are server-side: join again after a reconnect
 		}
 	})
 	ctx, cancel = context.WithTimeout(c.Context, 10*time.Second)
@@ -698,7 +696,7 @@ func chatClient(c *cli.Context) error {
 			if room != "" {
 				arg = map[string]string{"room": room, "text": line}
 			}
-			if err := sock.Emit(tcpchat.EventMessage, arg); err != nil {
+			if err := sock.Emit(builtin.EventMessage, arg); err != nil {
 				say("%s", paint.s(styleErr, err))
 			}
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/wiredojo/wiredojo/internal/redistest"
 	"github.com/wiredojo/wiredojo/internal/testdep"
 	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 )
 
 // deadAddr returns a loopback address nothing listens on.
@@ -92,8 +93,8 @@ func durableStream(t *testing.T, ctx context.Context, addr, room string, n, reci
 		defer close(acked)
 		defer cl.Close()
 		for i := range n {
-			req := tcpchat.DurableRequest{Rooms: []string{room}, Event: "s", Args: json.RawMessage("[" + strconv.Itoa(i) + "]")}
-			reply, err := sock.EmitWithAck(ctx, tcpchat.EventDurable, req)
+			req := builtin.DurableRequest{Rooms: []string{room}, Event: "s", Args: json.RawMessage("[" + strconv.Itoa(i) + "]")}
+			reply, err := sock.EmitWithAck(ctx, builtin.EventDurable, req)
 			if err != nil || !strings.Contains(string(reply), `"recipients":`+strconv.Itoa(recipients)) {
 				t.Logf("durable emit %d: %s %v", i, reply, err)
 				return
@@ -117,7 +118,7 @@ type orderedOnce struct {
 
 func newOrderedOnce(n int) *orderedOnce { return &orderedOnce{n: n, done: make(chan struct{})} }
 
-func (o *orderedOnce) handle(e *tcpchat.Event) {
+func (o *orderedOnce) handle(e *tcpchat.ClientEvent) {
 	var i int
 	if err := e.Bind(&i); err != nil {
 		return
@@ -175,7 +176,7 @@ func awaitDurable(t *testing.T, ctx context.Context, addr, client, event string,
 	}
 	defer cl.Close()
 	var mu sync.Mutex
-	cl.Socket("/chat").On(event, func(e *tcpchat.Event) {
+	cl.Socket("/chat").On(event, func(e *tcpchat.ClientEvent) {
 		var i int
 		if e.Bind(&i) != nil {
 			return
@@ -240,7 +241,7 @@ func TestChatNodeKilledClientsResumeElsewhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-connected
-	if _, err := s.EmitWithAck(ctx, tcpchat.EventJoin, "news"); err != nil {
+	if _, err := s.EmitWithAck(ctx, builtin.EventJoin, "news"); err != nil {
 		t.Fatal(err)
 	}
 	// The same from the command line: chat listen with two addresses.
@@ -318,7 +319,7 @@ func TestChatNodeKilledClientsResumeElsewhere(t *testing.T) {
 		t.Fatalf("on C: resumed %v, session %s (was %s)", lis.Resumed(), lis.SessionID(), session)
 	}
 	plain := make(chan struct{})
-	s.On("plain", func(*tcpchat.Event) { close(plain) })
+	s.On("plain", func(*tcpchat.ClientEvent) { close(plain) })
 	if code, o, e := chatRun(t, "", "chat", "emit", "--addr", c.addr, "--room", "news", "--event", "plain", "1"); code != 0 {
 		t.Fatalf("plain emit: %d %s %s", code, o, e)
 	}
@@ -426,8 +427,8 @@ func TestChatServeDiskFull(t *testing.T) {
 	big := strings.Repeat("x", 16<<10)
 	acked, fullErr := 0, ""
 	for ; acked < 1000; acked++ {
-		req := tcpchat.DurableRequest{To: []string{"D"}, Event: "big", Args: json.RawMessage(`[` + strconv.Itoa(acked) + `,"` + big + `"]`)}
-		reply, err := sock.EmitWithAck(ctx, tcpchat.EventDurable, req)
+		req := builtin.DurableRequest{To: []string{"D"}, Event: "big", Args: json.RawMessage(`[` + strconv.Itoa(acked) + `,"` + big + `"]`)}
+		reply, err := sock.EmitWithAck(ctx, builtin.EventDurable, req)
 		if err != nil {
 			t.Fatalf("durable emit %d: %v\n%s", acked, err, srv.out.String())
 		}

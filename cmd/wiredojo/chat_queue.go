@@ -6,8 +6,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,13 +15,12 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/urfave/cli/v2"
 
 	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 	"github.com/wiredojo/wiredojo/tcpchat/redisadapter"
 	"github.com/wiredojo/wiredojo/tcpchat/store"
-	"github.com/wiredojo/wiredojo/tcpchat/store/redisbus"
 	"github.com/wiredojo/wiredojo/tcpchat/store/storeopen"
 )
 
@@ -111,27 +108,14 @@ type chatServeQueue struct {
 	st      store.Store
 	rec     store.Store // recovery state of a single node (memory); nil with --redis
 	where   string
-	busRDB  redis.UniversalClient // the bus's connection (--redis)
-	bus     *redisbus.Bus
-	cluster *redisadapter.Cluster
-}
-
-// start connects the server to the other nodes (with --redis).
-func (q *chatServeQueue) start(srv *tcpchat.Server) error {
-	if q.cluster == nil {
-		return nil
-	}
-	if err := q.cluster.Start(srv); err != nil {
-		return fmt.Errorf("chat serve: %w", err)
-	}
-	return nil
+	cluster *redisadapter.Cluster // the other nodes (--redis)
 }
 
 // Close releases everything, after the server stopped.
 func (q *chatServeQueue) Close() error {
 	var errs []error
 	if q.cluster != nil {
-		errs = append(errs, q.cluster.Close(), q.bus.Close(), q.busRDB.Close())
+		errs = append(errs, q.cluster.Close())
 	}
 	if q.rec != nil {
 		errs = append(errs, q.rec.Close())
@@ -140,8 +124,8 @@ func (q *chatServeQueue) Close() error {
 }
 
 // applyChatServeQueue opens the store of `chat serve` (and with --redis the
-// bus between nodes) and sets them in opts; the caller calls start with
-// the server and Close after it stopped.
+// adapter between nodes) and sets them in opts; the caller calls Close
+// after the server stopped.
 func applyChatServeQueue(c *cli.Context, opts *tcpchat.Options) (*chatServeQueue, error) {
 	st, where, err := applyChatServeStore(c, opts)
 	if err != nil {
@@ -159,33 +143,19 @@ func applyChatServeQueue(c *cli.Context, opts *tcpchat.Options) (*chatServeQueue
 	if u := c.String("redis"); u != "" {
 		ctx, cancel := context.WithTimeout(c.Context, 10*time.Second)
 		defer cancel()
-		rdb, err := storeopen.RedisClient(ctx, u)
-		if err == nil {
-			q.bus, err = redisbus.New(ctx, rdb, redisbus.Options{})
-			if err != nil {
-				rdb.Close()
-			}
-		}
-		if err != nil {
-			st.Close()
-			return nil, fmt.Errorf("chat serve: connect to Redis %s for the bus between nodes: %w", u, err)
-		}
-		q.busRDB = rdb
 		logf := opts.Logf
 		if logf == nil {
 			logf = func(format string, args ...any) { fmt.Fprintf(c.App.ErrWriter, format+"\n", args...) }
 		}
-		q.cluster = redisadapter.New(q.bus, randomNode(), logf)
-		opts.Adapter, opts.OnDurable = q.cluster.Factory, q.cluster.OnDurable
+		q.cluster, err = redisadapter.Open(ctx, u, redisadapter.Options{Logf: logf})
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("chat serve: connect to Redis %s for the bus between nodes: %w", u, err)
+		}
+		opts.Adapter = q.cluster.Adapter
 		q.where += " (many nodes: broadcasts over Redis pub/sub)"
 	}
 	return q, nil
-}
-
-func randomNode() string {
-	var b [8]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 func applyChatServeStore(c *cli.Context, opts *tcpchat.Options) (store.Store, string, error) {
@@ -231,11 +201,11 @@ func chatEmitDurable(c *cli.Context, ctx context.Context, sock *tcpchat.ClientSo
 	if err != nil {
 		return err
 	}
-	req := tcpchat.DurableRequest{To: c.StringSlice("to"), Event: event, Args: raw}
+	req := builtin.DurableRequest{To: c.StringSlice("to"), Event: event, Args: raw}
 	if r := c.String("room"); r != "" {
 		req.Rooms = []string{r}
 	}
-	reply, err := sock.EmitWithAck(ctx, tcpchat.EventDurable, req)
+	reply, err := sock.EmitWithAck(ctx, builtin.EventDurable, req)
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("chat emit --durable: no answer from the server within %v: its store may be slow or unreachable, and the event may or may not be queued; retry with a longer --timeout, or look with `chat queue ls`: %w", c.Duration("timeout"), err)
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/wiredojo/wiredojo/internal/redistest"
 	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
 	"github.com/wiredojo/wiredojo/tcpchat/store/storeopen"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
@@ -335,8 +336,8 @@ func TestChatDurableKill9MidStream(t *testing.T) {
 	go func() {
 		defer close(streamDone)
 		for i := 0; i < 1000; i++ {
-			req := tcpchat.DurableRequest{To: []string{"M"}, Event: "s", Args: json.RawMessage("[" + strconv.Itoa(i) + "]")}
-			reply, err := sock.EmitWithAck(ctx, tcpchat.EventDurable, req)
+			req := builtin.DurableRequest{To: []string{"M"}, Event: "s", Args: json.RawMessage("[" + strconv.Itoa(i) + "]")}
+			reply, err := sock.EmitWithAck(ctx, builtin.EventDurable, req)
 			if err != nil || !strings.Contains(string(reply), `"recipients":1`) {
 				return // the server died
 			}

@@ -20,6 +20,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 	"github.com/wiredojo/wiredojo/tcpchat/store"
 	"github.com/wiredojo/wiredojo/tcpchat/store/boltstore"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
@@ -130,7 +131,7 @@ func demoTour(dctx context.Context, pace time.Duration, out io.Writer) error {
 	defer queues.Close()
 	srv := tcpchat.NewServer(tcpchat.Options{
 		Store:        queues,
-		NewNamespace: tcpchat.InstallBuiltins,
+		NewNamespace: builtin.Install,
 		OnRoomEvent: func(e tcpchat.RoomEvent) {
 			if strings.HasPrefix(e.Room, "user:") {
 				return
@@ -141,7 +142,7 @@ func demoTour(dctx context.Context, pace time.Duration, out io.Writer) error {
 	// Each socket also joins a personal room, so the server can broadcast
 	// to a room "except bob".
 	chat := srv.Of("/chat")
-	tcpchat.InstallBuiltins(chat)
+	builtin.Install(chat)
 	chat.OnConnection(func(s *tcpchat.Socket) { s.Join(fmt.Sprint("user:", s.Get("name"))) })
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -169,7 +170,7 @@ func demoTour(dctx context.Context, pace time.Duration, out io.Writer) error {
 			return nil, nil, err
 		}
 		s := cl.Socket("/chat")
-		s.OnAny(func(e *tcpchat.Event) {
+		s.OnAny(func(e *tcpchat.ClientEvent) {
 			if from, room, text, ok := messageMeta(e.Args); ok {
 				line(name, "hears %s in %s: %q", paint.s(styleName, from), room, text)
 				return
@@ -211,7 +212,7 @@ func demoTour(dctx context.Context, pace time.Duration, out io.Writer) error {
 		name string
 		s    *tcpchat.ClientSocket
 	}{{"ann", ann}, {"bob", bob}} {
-		reply, err := p.s.EmitWithAck(ctx, tcpchat.EventJoin, "lobby")
+		reply, err := p.s.EmitWithAck(ctx, builtin.EventJoin, "lobby")
 		if err != nil {
 			return err
 		}
@@ -221,7 +222,7 @@ func demoTour(dctx context.Context, pace time.Duration, out io.Writer) error {
 	if err := step("ann sends a message to the room; the server relays it to everyone else in it"); err != nil {
 		return err
 	}
-	reply, err := ann.EmitWithAck(ctx, tcpchat.EventMessage, map[string]string{"room": "lobby", "text": "hi bob!"})
+	reply, err := ann.EmitWithAck(ctx, builtin.EventMessage, map[string]string{"room": "lobby", "text": "hi bob!"})
 	if err != nil {
 		return err
 	}
@@ -237,10 +238,10 @@ func demoTour(dctx context.Context, pace time.Duration, out io.Writer) error {
 	if err := step("bob answers; an emit with an acknowledgement gets a reply from the server"); err != nil {
 		return err
 	}
-	if err := bob.Emit(tcpchat.EventMessage, map[string]string{"room": "lobby", "text": "hello ann, loud and clear"}); err != nil {
+	if err := bob.Emit(builtin.EventMessage, map[string]string{"room": "lobby", "text": "hello ann, loud and clear"}); err != nil {
 		return err
 	}
-	reply, err = bob.EmitWithAck(ctx, tcpchat.EventEcho, "ping", 42)
+	reply, err = bob.EmitWithAck(ctx, builtin.EventEcho, "ping", 42)
 	if err != nil {
 		return err
 	}
@@ -252,7 +253,7 @@ func demoTour(dctx context.Context, pace time.Duration, out io.Writer) error {
 	chat.To("lobby").Emit("announcement", "the lobby closes soon")
 	chat.To("lobby").Except("user:bob").Emit("tip", "only ann sees this: bob's personal room is excepted")
 	for _, s := range []*tcpchat.ClientSocket{ann, bob} { // a round trip: the events arrived
-		if _, err := s.EmitWithAck(ctx, tcpchat.EventEcho); err != nil {
+		if _, err := s.EmitWithAck(ctx, builtin.EventEcho); err != nil {
 			return err
 		}
 	}
@@ -276,12 +277,12 @@ func demoTour(dctx context.Context, pace time.Duration, out io.Writer) error {
 	if err := step("bob leaves the room and disconnects; ann leaves last, so the room is deleted"); err != nil {
 		return err
 	}
-	if _, err := bob.EmitWithAck(ctx, tcpchat.EventLeave, "lobby"); err != nil {
+	if _, err := bob.EmitWithAck(ctx, builtin.EventLeave, "lobby"); err != nil {
 		return err
 	}
 	bobC.Close()
 	line("bob", "disconnected")
-	if _, err := ann.EmitWithAck(ctx, tcpchat.EventLeave, "lobby"); err != nil {
+	if _, err := ann.EmitWithAck(ctx, builtin.EventLeave, "lobby"); err != nil {
 		return err
 	}
 

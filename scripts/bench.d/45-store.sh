@@ -9,5 +9,5 @@ echo "Cycle = Append + Pending + Ack of one 128-byte event; bolt fsyncs every co
 echo "Redis is a local redis-server started by the benchmark, AOF as named. Bus = publish node to node."
 echo
 echo '```'
-go test -run '^$' -bench . -benchtime 2s ./tcpchat/store/ ./tcpchat/store/boltstore/ ./tcpchat/store/redisstore/ ./tcpchat/store/redisbus/ 2>&1 | grep -E '^(Benchmark|cpu)'
+go test -run '^$' -bench . -benchtime 2s ./tcpchat/store/ ./tcpchat/store/boltstore/ ./tcpchat/store/redisstore/ ./tcpchat/redisadapter/internal/redisbus/ 2>&1 | grep -E '^(Benchmark|cpu)'
 echo '```'

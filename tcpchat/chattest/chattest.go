@@ -82,7 +82,7 @@ type Received struct {
 // beyond its capacity block the client's reader).
 func Record(s *tcpchat.ClientSocket) <-chan Received {
 	ch := make(chan Received, 1024)
-	s.OnAny(func(e *tcpchat.Event) { ch <- Received{Name: e.Name, Args: string(e.Args)} })
+	s.OnAny(func(e *tcpchat.ClientEvent) { ch <- Received{Name: e.Name, Args: string(e.Args)} })
 	return ch
 }
 

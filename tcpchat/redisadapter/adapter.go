@@ -2,18 +2,19 @@ package redisadapter
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
-	"github.com/wiredojo/wiredojo/tcpchat"
-	"github.com/wiredojo/wiredojo/tcpchat/store/redisbus"
-)
+	"github.com/redis/go-redis/v9"
 
-// wakeChannel is the namespace name whose channel carries wake notices.
-const wakeChannel = "\x01wake"
+	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/redisadapter/internal/redisbus"
+	"github.com/wiredojo/wiredojo/tcpchat/store/storeopen"
+)
 
 // envelope is one message between nodes.
 type envelope struct {
@@ -27,68 +28,58 @@ type envelope struct {
 	Clients  []string           `json:"c,omitempty"` // wake
 }
 
-// Cluster connects one server (node) to the others through a Bus. Use
-// Factory as tcpchat.Options.Adapter and OnDurable as
-// tcpchat.Options.OnDurable, then call Start with the server.
+// Options configure a Cluster; the zero value is usable.
+type Options struct {
+	// Node names this server among the nodes; default a random id. Two
+	// servers on one Redis must not share it.
+	Node string
+	// Logf, when set, receives the errors of publishing and subscribing
+	// (the adapter keeps working locally meanwhile).
+	Logf func(format string, args ...any)
+}
+
+// Cluster connects one server (node) to the others through Redis pub/sub.
+// It owns its Redis connection: give Cluster.Adapter to the server as
+// tcpchat.Options.Adapter, and Close the Cluster after the server.
 type Cluster struct {
+	rdb  redis.UniversalClient
 	bus  *redisbus.Bus
 	node string
 	logf func(format string, args ...any)
-
-	mu   sync.Mutex
-	srv  *tcpchat.Server        // guarded by mu
-	wake *redisbus.Subscription // guarded by mu
 }
 
-// New returns a Cluster for this node on bus; node must be unique among
-// the nodes (a random id is fine). logf (may be nil) receives errors.
-func New(bus *redisbus.Bus, node string, logf func(format string, args ...any)) *Cluster {
-	if logf == nil {
-		logf = func(string, ...any) {}
+// Open connects to Redis at url (redis://HOST:PORT/DB, rediss:// for TLS,
+// or redis-cluster://HOST:PORT,HOST:PORT,... for a Redis Cluster) and
+// returns the Cluster of this node; ctx bounds the connection.
+func Open(ctx context.Context, url string, opts Options) (*Cluster, error) {
+	rdb, err := storeopen.RedisClient(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("redisadapter: %w", err)
 	}
-	return &Cluster{bus: bus, node: node, logf: logf}
+	bus, err := redisbus.New(ctx, rdb, redisbus.Options{})
+	if err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("redisadapter: %w", err)
+	}
+	if opts.Node == "" {
+		var b [8]byte
+		rand.Read(b[:])
+		opts.Node = hex.EncodeToString(b[:])
+	}
+	if opts.Logf == nil {
+		opts.Logf = func(string, ...any) {}
+	}
+	return &Cluster{rdb: rdb, bus: bus, node: opts.Node, logf: opts.Logf}, nil
+}
+
+// Close ends the subscriptions and the Redis connection. Call it after the
+// server closed (the server closes each namespace's adapter first).
+func (c *Cluster) Close() error {
+	return errors.Join(c.bus.Close(), c.rdb.Close())
 }
 
 func opCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 10*time.Second)
-}
-
-// Start subscribes to the wake notices of other nodes for srv.
-func (c *Cluster) Start(srv *tcpchat.Server) error {
-	ctx, cancel := opCtx()
-	defer cancel()
-	sub, err := c.bus.Subscribe(ctx, func(_ string, payload []byte) {
-		var e envelope
-		if json.Unmarshal(payload, &e) != nil || e.Node == c.node || e.Kind != 'w' {
-			return
-		}
-		srv.WakeClients(e.Clients)
-	}, c.bus.NamespaceChannel(wakeChannel))
-	if err != nil {
-		return fmt.Errorf("redisadapter: subscribe to wake notices: %w", err)
-	}
-	c.mu.Lock()
-	c.srv, c.wake = srv, sub
-	c.mu.Unlock()
-	return nil
-}
-
-// OnDurable tells the other nodes that clients have new queued messages.
-func (c *Cluster) OnDurable(clients []string) {
-	c.publish(c.bus.NamespaceChannel(wakeChannel), envelope{Kind: 'w', Clients: clients})
-}
-
-// Close ends the wake subscription (each namespace adapter is closed by
-// the server).
-func (c *Cluster) Close() error {
-	c.mu.Lock()
-	sub := c.wake
-	c.wake = nil
-	c.mu.Unlock()
-	if sub != nil {
-		return sub.Close()
-	}
-	return nil
 }
 
 func (c *Cluster) publish(channel string, e envelope) {
@@ -104,48 +95,62 @@ func (c *Cluster) publish(channel string, e envelope) {
 	}
 }
 
-// Factory makes the adapter of namespace ns (tcpchat.Options.Adapter).
-func (c *Cluster) Factory(ns string, notify func(tcpchat.RoomEvent)) tcpchat.Adapter {
-	a := &Adapter{c: c, ns: ns, channel: c.bus.NamespaceChannel(ns), notify: notify}
-	a.MemoryAdapter = tcpchat.NewMemoryAdapter(ns, a.localRoomEvent)
+// Adapter makes the adapter of one namespace; it has the signature of
+// tcpchat.Options.Adapter. The namespace's local sockets and rooms live in
+// a tcpchat.MemoryAdapter; broadcasts, room events and durable wake
+// notices also go to the other nodes on the namespace's channel. When the
+// subscription fails (Redis down), the namespace stays local and the error
+// goes to Options.Logf.
+func (c *Cluster) Adapter(host tcpchat.AdapterHost) tcpchat.Adapter {
+	a := &nsAdapter{c: c, host: host, channel: c.bus.NamespaceChannel(host.Namespace())}
+	a.MemoryAdapter = tcpchat.NewMemoryAdapter(localHost{AdapterHost: host, a: a})
 	ctx, cancel := opCtx()
 	defer cancel()
 	sub, err := c.bus.Subscribe(ctx, a.receive, a.channel)
 	if err != nil {
-		c.logf("redisadapter: namespace %s stays local: subscribe: %v", ns, err)
+		c.logf("redisadapter: namespace %s stays local: subscribe: %v", host.Namespace(), err)
 	}
 	a.sub = sub
 	return a
 }
 
-// Adapter is one namespace's adapter: local rooms in the embedded
+// nsAdapter is one namespace's adapter: local rooms in the embedded
 // MemoryAdapter, broadcasts and room events forwarded to the other nodes.
-type Adapter struct {
+type nsAdapter struct {
 	*tcpchat.MemoryAdapter
 	c       *Cluster
-	ns      string
+	host    tcpchat.AdapterHost
 	channel string
-	notify  func(tcpchat.RoomEvent)
 	sub     *redisbus.Subscription
 }
 
-func (a *Adapter) localRoomEvent(e tcpchat.RoomEvent) {
-	if a.notify != nil {
-		a.notify(e)
-	}
-	a.c.publish(a.channel, envelope{Kind: 'r', Room: &e})
+// localHost is the host of the embedded MemoryAdapter: its room events go
+// to the server and to the other nodes.
+type localHost struct {
+	tcpchat.AdapterHost
+	a *nsAdapter
+}
+
+func (h localHost) RoomEvent(e tcpchat.RoomEvent) {
+	h.AdapterHost.RoomEvent(e)
+	h.a.c.publish(h.a.channel, envelope{Kind: 'r', Room: &e})
 }
 
 // Broadcast delivers m to the local members and publishes it for the other
 // nodes; it returns the local count.
-func (a *Adapter) Broadcast(m *tcpchat.Message, opts tcpchat.BroadcastOptions) int {
+func (a *nsAdapter) Broadcast(m *tcpchat.Message, opts tcpchat.BroadcastOptions) int {
 	n := a.MemoryAdapter.Broadcast(m, opts)
 	a.c.publish(a.channel, envelope{Kind: 'b', Rooms: opts.Rooms, Except: opts.Except, Volatile: opts.Volatile, Payload: m.Payload()})
 	return n
 }
 
+// WakeClients tells the other nodes that clients have new queued events.
+func (a *nsAdapter) WakeClients(clients []string) {
+	a.c.publish(a.channel, envelope{Kind: 'w', Clients: clients})
+}
+
 // receive handles a message of another node.
-func (a *Adapter) receive(_ string, payload []byte) {
+func (a *nsAdapter) receive(_ string, payload []byte) {
 	var e envelope
 	if err := json.Unmarshal(payload, &e); err != nil || e.Node == a.c.node {
 		return
@@ -156,14 +161,16 @@ func (a *Adapter) receive(_ string, payload []byte) {
 		a.MemoryAdapter.Broadcast(m, tcpchat.BroadcastOptions{Rooms: e.Rooms, Except: e.Except, Volatile: e.Volatile})
 		m.Release()
 	case 'r':
-		if e.Room != nil && a.notify != nil {
-			a.notify(*e.Room)
+		if e.Room != nil {
+			a.host.RoomEvent(*e.Room)
 		}
+	case 'w':
+		a.host.WakeClients(e.Clients)
 	}
 }
 
 // Close ends the namespace's subscription.
-func (a *Adapter) Close() error {
+func (a *nsAdapter) Close() error {
 	var err error
 	if a.sub != nil {
 		err = a.sub.Close()

@@ -9,10 +9,10 @@ import (
 
 	"github.com/wiredojo/wiredojo/internal/redistest"
 	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
 	"github.com/wiredojo/wiredojo/tcpchat/redisadapter"
 	"github.com/wiredojo/wiredojo/tcpchat/store"
-	"github.com/wiredojo/wiredojo/tcpchat/store/redisbus"
 	"github.com/wiredojo/wiredojo/tcpchat/store/redisstore"
 )
 
@@ -25,27 +25,23 @@ type node struct {
 	st   store.Store
 }
 
-func startNode(t *testing.T, rs *redistest.Server, name string) *node {
+// startNode starts a node; onRoom (may be nil) observes its room events.
+func startNode(t *testing.T, rs *redistest.Server, name string, onRoom func(tcpchat.RoomEvent)) *node {
 	t.Helper()
 	ctx := context.Background()
-	bus, err := redisbus.Open(ctx, rs.URL(), redisbus.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	st, err := redisstore.Open(ctx, rs.URL(), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl := redisadapter.New(bus, name, t.Logf)
-	srv := tcpchat.NewServer(tcpchat.Options{Store: st, Adapter: cl.Factory, OnDurable: cl.OnDurable, NewNamespace: tcpchat.InstallBuiltins})
-	tcpchat.InstallBuiltins(srv.Of("/"))
-	if err := cl.Start(srv); err != nil {
+	cl, err := redisadapter.Open(ctx, rs.URL(), redisadapter.Options{Node: name, Logf: t.Logf})
+	if err != nil {
 		t.Fatal(err)
 	}
+	srv := tcpchat.NewServer(tcpchat.Options{Store: st, Adapter: cl.Adapter, NewNamespace: builtin.Install, OnRoomEvent: onRoom})
+	builtin.Install(srv.Of("/"))
 	n := &node{srv: srv, st: st}
 	t.Cleanup(func() { // after the server's cleanup
 		cl.Close()
-		bus.Close()
 		st.Close()
 	})
 	n.addr = chattest.NewServer(t, srv) // closes srv at cleanup
@@ -62,19 +58,19 @@ func ctxT(t *testing.T) context.Context {
 // lifecycle events are seen on both.
 func TestBroadcastAcrossNodes(t *testing.T) {
 	rs := redistest.Start(t, redistest.Config{})
-	n1, n2 := startNode(t, rs, "n1"), startNode(t, rs, "n2")
 	joined := make(chan tcpchat.RoomEvent, 16)
-	n1.srv.OnRoomEvent(func(e tcpchat.RoomEvent) {
+	n1 := startNode(t, rs, "n1", func(e tcpchat.RoomEvent) {
 		if e.Kind == tcpchat.RoomJoined {
 			joined <- e
 		}
 	})
+	n2 := startNode(t, rs, "n2", nil)
 	ctx := ctxT(t)
 	n1.srv.Of("/chat") // the namespace exists (and listens) on node 1
 	c2 := chattest.Dial(t, n2.addr, tcpchat.ClientOptions{})
 	var rec <-chan chattest.Received
 	s2 := chattest.Connect(t, c2, "/chat", nil, func(s *tcpchat.ClientSocket) { rec = chattest.Record(s) })
-	if _, err := s2.EmitWithAck(ctx, tcpchat.EventJoin, "lobby"); err != nil {
+	if _, err := s2.EmitWithAck(ctx, builtin.EventJoin, "lobby"); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -85,7 +81,7 @@ func TestBroadcastAcrossNodes(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("node 1 never saw the join on node 2")
 	}
-	if err := n1.srv.Of("/chat").To("lobby").Emit("news", "hello"); err != nil {
+	if _, err := n1.srv.Of("/chat").To("lobby").Emit("news", "hello"); err != nil {
 		t.Fatal(err)
 	}
 	if r := chattest.Next(t, rec); r.Name != "news" || r.Args != `["hello"]` {
@@ -104,13 +100,13 @@ func TestBroadcastAcrossNodes(t *testing.T) {
 // durable message.
 func TestDurableAcrossNodes(t *testing.T) {
 	rs := redistest.Start(t, redistest.Config{AppendFsync: "always"})
-	n1, n2 := startNode(t, rs, "n1"), startNode(t, rs, "n2")
+	n1, n2 := startNode(t, rs, "n1", nil), startNode(t, rs, "n2", nil)
 	ctx := ctxT(t)
 
 	c := chattest.Dial(t, n2.addr, tcpchat.ClientOptions{ClientID: "dee"})
 	var rec <-chan chattest.Received
 	s := chattest.Connect(t, c, "/chat", nil, func(s *tcpchat.ClientSocket) { rec = chattest.Record(s) })
-	if _, err := s.EmitWithAck(ctx, tcpchat.EventJoin, "ops"); err != nil {
+	if _, err := s.EmitWithAck(ctx, builtin.EventJoin, "ops"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := n1.srv.Of("/chat").EmitDurable(ctx, tcpchat.DurableTarget{Rooms: []string{"ops"}}, "alert", 1); err != nil {
@@ -148,7 +144,7 @@ func TestDurableAcrossNodes(t *testing.T) {
 // it is back.
 func TestRedisRestart(t *testing.T) {
 	rs := redistest.Start(t, redistest.Config{AppendFsync: "always"})
-	n1, n2 := startNode(t, rs, "n1"), startNode(t, rs, "n2")
+	n1, n2 := startNode(t, rs, "n1", nil), startNode(t, rs, "n2", nil)
 	c2 := chattest.Dial(t, n2.addr, tcpchat.ClientOptions{})
 	var rec <-chan chattest.Received
 	chattest.Connect(t, c2, "/", nil, func(s *tcpchat.ClientSocket) { rec = chattest.Record(s) })

@@ -15,6 +15,7 @@ import (
 
 	"github.com/wiredojo/wiredojo/internal/testdep"
 	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
 	"github.com/wiredojo/wiredojo/tcpchat/store"
 )
@@ -67,7 +68,7 @@ func chatWithSocketIO(t *testing.T) (srv *tcpchat.Server, sio *Server, st store.
 		}
 		return nil
 	})
-	tcpchat.InstallBuiltins(chat)
+	builtin.Install(chat)
 	sio = New(srv, Options{Recovery: true})
 	srv.HandleHTTP(Path, sio)
 	t.Cleanup(func() { sio.Close() })
@@ -148,7 +149,7 @@ func lobbyMember(t *testing.T, addr string) (*tcpchat.ClientSocket, <-chan chatt
 	sock := chattest.Connect(t, tcp, "/chat", map[string]string{"name": "tcp"}, func(s *tcpchat.ClientSocket) { rec = chattest.Record(s) })
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	if _, err := sock.EmitWithAck(ctx, tcpchat.EventJoin, "lobby"); err != nil {
+	if _, err := sock.EmitWithAck(ctx, builtin.EventJoin, "lobby"); err != nil {
 		t.Fatal(err)
 	}
 	return sock, rec
@@ -173,7 +174,7 @@ func TestSocketIOClient(t *testing.T) {
 			next("echo")
 			next("acks")
 			next("joined")
-			if _, err := sock.EmitWithAck(ctx, tcpchat.EventMessage, "hello from tcp"); err != nil {
+			if _, err := sock.EmitWithAck(ctx, builtin.EventMessage, "hello from tcp"); err != nil {
 				t.Fatal(err)
 			}
 			say("said")
@@ -195,7 +196,7 @@ func TestSocketIOClient(t *testing.T) {
 					t.Fatalf("%d chat connections, want 1 after the drop", srv.Connections())
 				}
 			}
-			if _, err := sock.EmitWithAck(ctx, tcpchat.EventMessage, "while you were away"); err != nil {
+			if _, err := sock.EmitWithAck(ctx, builtin.EventMessage, "while you were away"); err != nil {
 				t.Fatal(err)
 			}
 			say("reconnect")
@@ -203,8 +204,8 @@ func TestSocketIOClient(t *testing.T) {
 			hears(t, rec, "sio", "back again")
 
 			next("durable-ready")
-			req := tcpchat.DurableRequest{To: []string{"sio-durable"}, Event: "note", Args: json.RawMessage(`["kept"]`)}
-			if ack, err := sock.EmitWithAck(ctx, tcpchat.EventDurable, req); err != nil || strings.Contains(string(ack), "error") {
+			req := builtin.DurableRequest{To: []string{"sio-durable"}, Event: "note", Args: json.RawMessage(`["kept"]`)}
+			if ack, err := sock.EmitWithAck(ctx, builtin.EventDurable, req); err != nil || strings.Contains(string(ack), "error") {
 				t.Fatalf("durable emit: %s %v", ack, err)
 			}
 			next("durable-acked")
@@ -229,8 +230,8 @@ func TestSocketIOClient(t *testing.T) {
 func hears(t *testing.T, rec <-chan chattest.Received, who, text string) {
 	t.Helper()
 	r := chattest.Next(t, rec)
-	var args []tcpchat.ChatMessage
-	if r.Name != tcpchat.EventMessage || json.Unmarshal([]byte(r.Args), &args) != nil || len(args) != 1 || args[0].From != who || args[0].Text != text {
+	var args []builtin.ChatMessage
+	if r.Name != builtin.EventMessage || json.Unmarshal([]byte(r.Args), &args) != nil || len(args) != 1 || args[0].From != who || args[0].Text != text {
 		t.Fatalf("got %s %s, want a message %q from %s", r.Name, r.Args, text, who)
 	}
 }
@@ -253,7 +254,7 @@ func TestPythonSocketIOClient(t *testing.T) {
 			next("joined")
 			ctx, cancel := context.WithTimeout(context.Background(), wait)
 			defer cancel()
-			if _, err := sock.EmitWithAck(ctx, tcpchat.EventMessage, "hello from tcp"); err != nil {
+			if _, err := sock.EmitWithAck(ctx, builtin.EventMessage, "hello from tcp"); err != nil {
 				t.Fatal(err)
 			}
 			say("said")

@@ -10,9 +10,9 @@
 // stores live in sub-packages: boltstore (embedded bbolt, the default) and
 // redisstore (Redis Streams, for several nodes); storeopen maps the
 // command line's --store/--redis to one of them. storetest is the
-// conformance kit and benchmark every store passes; redisbus is the Redis
-// pub/sub transport the Redis adapter uses between nodes. ExpireEvery runs
-// the retention sweep.
+// conformance kit and benchmark every store passes. ExpireEvery runs the
+// retention sweep. The pub/sub between nodes is not a store: it belongs to
+// tcpchat/redisadapter.
 //
 // # Delivery model
 //

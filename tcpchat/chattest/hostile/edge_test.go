@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest/hostile"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
@@ -15,7 +16,7 @@ import (
 // "join" event.
 func joinRoom(t *testing.T, a *hostile.Attacker, ns, room string) {
 	t.Helper()
-	a.Event(t, ns, tcpchat.EventJoin, 1, []byte(`["`+room+`"]`))
+	a.Event(t, ns, builtin.EventJoin, 1, []byte(`["`+room+`"]`))
 	if p := a.Expect(t, wire.TypeAck); p.AckID != 1 {
 		t.Fatalf("join: ack %d, want 1", p.AckID)
 	}
@@ -59,7 +60,7 @@ func TestEventInUnjoinedNamespace(t *testing.T) {
 	a.Send(t, wire.Packet{Type: wire.TypeDisconnect, Namespace: "/chat"})
 	a.Event(t, "/chat", "message", 0, []byte(`["late"]`))
 	a.Join(t, "/")
-	a.Event(t, "/", tcpchat.EventEcho, 7, []byte(`["still here"]`))
+	a.Event(t, "/", builtin.EventEcho, 7, []byte(`["still here"]`))
 	if p := a.Expect(t, wire.TypeAck); p.AckID != 7 {
 		t.Fatalf("echo ack id %d, want 7", p.AckID)
 	}

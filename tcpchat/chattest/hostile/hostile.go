@@ -23,6 +23,7 @@ import (
 
 	"github.com/wiredojo/wiredojo/framing"
 	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
@@ -33,10 +34,10 @@ import (
 func ChatServer(t testing.TB, opts tcpchat.Options) (*tcpchat.Server, string) {
 	t.Helper()
 	if opts.NewNamespace == nil {
-		opts.NewNamespace = tcpchat.InstallBuiltins
+		opts.NewNamespace = builtin.Install
 	}
 	srv := tcpchat.NewServer(opts)
-	tcpchat.InstallBuiltins(srv.Of("/"))
+	builtin.Install(srv.Of("/"))
 	return srv, chattest.NewServer(t, srv)
 }
 
@@ -148,7 +149,7 @@ func NewObserver(t testing.TB, addr, ns, room string) *Observer {
 	send := chattest.Connect(t, chattest.Dial(t, addr, tcpchat.ClientOptions{}), ns, map[string]string{"name": "prober"}, nil)
 	for _, s := range []*tcpchat.ClientSocket{recv, send} {
 		ctx, cancel := context.WithTimeout(context.Background(), chattest.Timeout)
-		_, err := s.EmitWithAck(ctx, tcpchat.EventJoin, room)
+		_, err := s.EmitWithAck(ctx, builtin.EventJoin, room)
 		cancel()
 		if err != nil {
 			t.Fatalf("observer: join %q: %v", room, err)

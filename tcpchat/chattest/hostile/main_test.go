@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 )
 
 // fdChildEnv makes the test binary a chat server with a lowered descriptor
@@ -37,7 +38,7 @@ func fdChild() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	srv := tcpchat.NewServer(tcpchat.Options{NewNamespace: tcpchat.InstallBuiltins,
+	srv := tcpchat.NewServer(tcpchat.Options{NewNamespace: builtin.Install,
 		Logf: func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -23,6 +23,6 @@
 // an acknowledged append survives a kill -9 of Redis; with everysec up to
 // one second of appends can be lost.
 //
-// It does not own the pub/sub transport between nodes (tcpchat/store/redisbus)
+// It does not own the pub/sub transport between nodes (tcpchat/redisadapter)
 // nor the record format (tcpchat/store).
 package redisstore

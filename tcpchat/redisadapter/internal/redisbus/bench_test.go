@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/wiredojo/wiredojo/internal/redistest"
-	"github.com/wiredojo/wiredojo/tcpchat/store/redisbus"
+	"github.com/wiredojo/wiredojo/tcpchat/redisadapter/internal/redisbus"
 )
 
 // BenchmarkPublish measures a broadcast crossing nodes: one bus publishes

@@ -8,7 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/wiredojo/wiredojo/internal/redistest"
-	"github.com/wiredojo/wiredojo/tcpchat/store/redisbus"
+	"github.com/wiredojo/wiredojo/tcpchat/redisadapter/internal/redisbus"
 )
 
 // On a Redis Cluster, sharded pub/sub carries each room's channel on the

@@ -1,4 +1,12 @@
-package tcpchat
+// Package builtin is the chat protocol of wiredojo's command-line tools and
+// browser page: the server-side handlers that let clients join rooms, hear
+// who joins and leaves, send chat messages, echo and queue durable emits
+// without Go code, and the event names and argument types those clients
+// send.
+//
+// It owns nothing of the event protocol itself (package tcpchat): it is an
+// application of it, installed on a namespace with Install.
+package builtin
 
 import (
 	"context"
@@ -9,16 +17,17 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
 
-// Built-in event names (InstallBuiltins).
+// Event names the built-in handlers answer and send (Install).
 const (
 	EventJoin    = "join"    // ["room"]: join a room; acks {"room","members"}
 	EventLeave   = "leave"   // ["room"]: leave a room; acks {"room","members"}
 	EventMessage = "message" // ["text"] or [{...}]: relayed as a chat message
 	EventEcho    = "echo"    // any args: acked with the same args (or emitted back)
-	EventDurable = "durable" // [DurableRequest]: EmitDurable on the server; acks DurableResult or {"error"}
+	EventDurable = "durable" // [DurableRequest]: a durable emit on the server; acks {"id","recipients"} or {"error"}
 
 	EventJoined = "joined" // to members that asked for presence: [Presence] of who joined
 	EventLeft   = "left"   // to members that asked for presence: [Presence] of who left or disconnected
@@ -69,6 +78,9 @@ func chatRooms(rooms []string) []string {
 	return slices.DeleteFunc(rooms, func(r string) bool { return strings.HasPrefix(r, presencePrefix) })
 }
 
+// validName is tcpchat's rule for room and event names: 1 to 255 bytes.
+func validName(s string) bool { return len(s) > 0 && len(s) <= 255 }
+
 // DurableRequest is the argument of the built-in "durable" event (`chat
 // emit --durable`): a durable emit of Event with Args to client ids To and
 // the durable members of Rooms (neither: the whole namespace).
@@ -87,7 +99,7 @@ type ChatMessage struct {
 	Data json.RawMessage `json:"data,omitempty"` // the argument when it was not a string
 }
 
-// InstallBuiltins gives a namespace the handlers that let the command-line
+// Install gives a namespace the handlers that let the command-line
 // tools work without Go code:
 //
 //   - "join" / "leave" with a room name: the server adds or removes the
@@ -99,10 +111,16 @@ type ChatMessage struct {
 //     sender's rooms, or to the whole namespace when it is in none, never
 //     back to the sender; the ack says how many sockets it was queued for.
 //   - "echo": acked with its own arguments, or emitted back without an ack.
+//   - "durable" with a DurableRequest: a durable emit
+//     (tcpchat.Namespace.EmitDurable); the ack gives its message id and
+//     recipient count, or the error.
 //   - any other event: relayed unchanged like "message" (to the sender's
 //     rooms, or the namespace), acked with {"delivered": n}.
-func InstallBuiltins(ns *Namespace) {
-	ns.OnConnection(func(s *Socket) {
+//
+// It has the signature of tcpchat.Options.NewNamespace, so that namespaces
+// created on a client's first connect get the handlers too.
+func Install(ns *tcpchat.Namespace) {
+	ns.OnConnection(func(s *tcpchat.Socket) {
 		var auth struct {
 			Name     string `json:"name"`
 			Presence bool   `json:"presence"`
@@ -119,7 +137,7 @@ func InstallBuiltins(ns *Namespace) {
 		}
 		pr := &presenceRooms{rooms: map[string]bool{}}
 		s.Set(presenceKey, pr)
-		s.OnDisconnect(func(s *Socket, _ error) {
+		s.OnDisconnect(func(s *tcpchat.Socket, _ error) {
 			pr.mu.Lock()
 			rooms := slices.Collect(maps.Keys(pr.rooms))
 			pr.rooms = nil
@@ -132,9 +150,9 @@ func InstallBuiltins(ns *Namespace) {
 			}
 		})
 	})
-	roomOp := func(e *Event, join bool) {
+	roomOp := func(e *tcpchat.Event, join bool) {
 		var room string
-		if err := e.Bind(&room); err != nil || checkName(room) != nil {
+		if err := e.Bind(&room); err != nil || !validName(room) {
 			e.Ack(map[string]string{"error": "give a room name: [\"room\"]"})
 			return
 		}
@@ -158,9 +176,9 @@ func InstallBuiltins(ns *Namespace) {
 			e.Socket.To(presencePrefix+room).Emit(notice, Presence{Name: fmt.Sprint(e.Socket.Get("name")), Room: room, Members: members})
 		}
 	}
-	ns.On(EventJoin, func(e *Event) { roomOp(e, true) })
-	ns.On(EventLeave, func(e *Event) { roomOp(e, false) })
-	ns.On(EventMessage, func(e *Event) {
+	ns.On(EventJoin, func(e *tcpchat.Event) { roomOp(e, true) })
+	ns.On(EventLeave, func(e *tcpchat.Event) { roomOp(e, false) })
+	ns.On(EventMessage, func(e *tcpchat.Event) {
 		s := e.Socket
 		msg := ChatMessage{From: fmt.Sprint(s.Get("name"))}
 		rooms := chatRooms(s.Rooms())
@@ -186,25 +204,25 @@ func InstallBuiltins(ns *Namespace) {
 		}
 		n := 0
 		if len(rooms) == 0 {
-			n, _ = s.Broadcast().EmitN(EventMessage, msg)
+			n, _ = s.Broadcast().Emit(EventMessage, msg)
 		}
 		for _, r := range rooms {
 			msg.Room = r
-			k, _ := s.To(r).EmitN(EventMessage, msg)
+			k, _ := s.To(r).Emit(EventMessage, msg)
 			n += k
 		}
 		e.Ack(map[string]int{"delivered": n})
 	})
-	ns.On(EventEcho, func(e *Event) {
+	ns.On(EventEcho, func(e *tcpchat.Event) {
 		if e.WantsAck() {
 			e.AckRaw(e.Args)
 			return
 		}
 		e.Socket.EmitRaw(e.Name, e.Args)
 	})
-	ns.On(EventDurable, func(e *Event) {
+	ns.On(EventDurable, func(e *tcpchat.Event) {
 		var req DurableRequest
-		if err := e.Bind(&req); err != nil || checkName(req.Event) != nil {
+		if err := e.Bind(&req); err != nil || !validName(req.Event) {
 			e.Ack(map[string]string{"error": `give {"event":NAME,"args":[...],"to":[CLIENT...],"rooms":[ROOM...]}`})
 			return
 		}
@@ -212,14 +230,14 @@ func InstallBuiltins(ns *Namespace) {
 			e.Ack(map[string]string{"error": "args must be a JSON array"})
 			return
 		}
-		res, err := ns.EmitDurableRaw(context.Background(), DurableTarget{Clients: req.To, Rooms: req.Rooms}, req.Event, req.Args)
+		res, err := ns.EmitDurableRaw(context.Background(), tcpchat.DurableTarget{Clients: req.To, Rooms: req.Rooms}, req.Event, req.Args)
 		if err != nil {
 			e.Ack(map[string]string{"error": err.Error()})
 			return
 		}
 		e.Ack(map[string]any{"id": res.ID, "recipients": res.Recipients})
 	})
-	ns.OnAny(func(e *Event) {
+	ns.OnAny(func(e *tcpchat.Event) {
 		switch e.Name {
 		case EventJoin, EventLeave, EventMessage, EventEcho, EventDurable, EventJoined, EventLeft:
 			return

@@ -9,7 +9,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/wiredojo/wiredojo/internal/redistest"
-	"github.com/wiredojo/wiredojo/tcpchat/store/redisbus"
+	"github.com/wiredojo/wiredojo/tcpchat/redisadapter/internal/redisbus"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
