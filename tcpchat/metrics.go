@@ -39,7 +39,7 @@ func newMetrics(s *Server) *metrics {
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "wiredojo", Subsystem: "chat", Name: name, Help: help}, func() float64 { return float64(v.Load()) }))
 	}
 	gauge("connections", "Open connections.", func() float64 { return float64(s.Connections()) })
-	gauge("namespaces", "Namespaces.", func() float64 { return float64(s.namespaces()) })
+	gauge("namespaces", "Namespaces.", func() float64 { return float64(s.Namespaces()) })
 	gauge("rooms", "Rooms over every namespace.", func() float64 {
 		s.mu.Lock()
 		defer s.mu.Unlock()

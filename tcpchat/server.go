@@ -182,8 +182,8 @@ func (s *Server) freeIfEmptyLocked(ns *Namespace) {
 	}
 }
 
-// namespaces returns the number of namespaces.
-func (s *Server) namespaces() int {
+// Namespaces returns the number of namespaces.
+func (s *Server) Namespaces() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.nss)
