@@ -54,7 +54,7 @@ proc_load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 # A CPU profile of the real server under the N=1, W=1000 case (chat serve
 # --pprof through WIREDOJO_PPROF): 5 s taken 3 s into a long run.
 echo "chat: profiling chat serve at N=1, W=1000" >&2
-pprof_addr=127.0.0.1:$((20000 + RANDOM % 20000))
+pprof_addr=127.0.0.1:$((10000 + RANDOM % 20000)) # below the ephemeral ports
 WIREDOJO_PPROF=$pprof_addr "$tmp/chatbench" proc -wiredojo bin/wiredojo -systems wiredojo -n 1 -windows 1000 \
 	-deliveries 4000000 -runs 1 -paced 0 -idle 0 > "$tmp/prof.md" 2> "$tmp/prof.err" &
 prof_pid=$!
