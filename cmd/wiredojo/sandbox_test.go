@@ -135,7 +135,7 @@ func TestSandboxAsNobody(t *testing.T) {
 	// run there sends.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var capOut, capErr bytes.Buffer
+	var capOut, capErr chatBuffer // written by exec's copying goroutines while the test reads
 	capCmd := n.command(ctx, "capture", "live", "-i", "lo", "-c", "2", "--filter", "udp port 9")
 	capCmd.Stdout, capCmd.Stderr = &capOut, &capErr
 	if err := capCmd.Start(); err != nil {
@@ -169,7 +169,7 @@ func TestSandboxAsNobody(t *testing.T) {
 
 	// link up as nobody, in the background, then status and down.
 	linkCmd := n.command(ctx, "link", "up", "--loss", "1%")
-	var linkOut bytes.Buffer
+	var linkOut chatBuffer
 	linkCmd.Stdout, linkCmd.Stderr = &linkOut, &linkOut
 	if err := linkCmd.Start(); err != nil {
 		t.Fatal(err)

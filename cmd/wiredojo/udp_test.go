@@ -32,7 +32,10 @@ func udpFreePort(t *testing.T) int {
 func udpWaitBound(t *testing.T, port int, exited func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) && !exited() {
+	for time.Now().Before(deadline) {
+		if exited() {
+			return // the caller reports how the receiver ended
+		}
 		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
 		if err != nil {
 			return
@@ -40,7 +43,7 @@ func udpWaitBound(t *testing.T, port int, exited func() bool) {
 		c.Close()
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatalf("nothing bound port %d", port)
+	t.Fatalf("nothing bound port %d within 10s", port)
 }
 
 func udpRunCLI(ctx context.Context, args ...string) (int, string, string) {
