@@ -117,8 +117,10 @@ type Client struct {
 	seenRing []string
 	seenNext int
 
-	done chan struct{}
-	wg   sync.WaitGroup
+	done   chan struct{}
+	ctx    context.Context    // ends with Close: bounds every reconnection
+	cancel context.CancelFunc // called by Close and by the end of the loop
+	wg     sync.WaitGroup
 }
 
 // Dial connects to the server at addr (or, failing that, at one of
@@ -132,6 +134,7 @@ func Dial(ctx context.Context, addr string, opts ClientOptions) (*Client, error)
 	if err != nil {
 		return nil, err
 	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.t = t
 	c.wg.Add(1)
 	go c.loop(t)
@@ -187,6 +190,10 @@ func (c *Client) connectTo(ctx context.Context, addr string) (Transport, error) 
 	if err != nil {
 		return nil, fmt.Errorf("tcpchat: dial %s: %w (is `wiredojo chat serve` running there?)", addr, err)
 	}
+	// Close (through ctx) ends a handshake that the peer does not answer,
+	// not only the dial.
+	stop := context.AfterFunc(ctx, func() { t.Close() })
+	defer stop()
 	dl, _ := ctx.Deadline()
 	c.mu.Lock()
 	hs := wire.Packet{Type: wire.TypeHandshake, Version: wire.Version, ClientID: c.clientID, SessionID: c.session, Token: c.opts.Token}
@@ -200,6 +207,9 @@ func (c *Client) connectTo(ctx context.Context, addr string) (Transport, error) 
 	p, err := t.ReadPacket()
 	if err != nil {
 		t.Close()
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
 		return nil, fmt.Errorf("%w: read welcome from %s: %v", ErrHandshake, addr, err)
 	}
 	w, err := wire.Decode(p)
@@ -215,6 +225,9 @@ func (c *Client) connectTo(ctx context.Context, addr string) (Transport, error) 
 	default:
 		t.Close()
 		return nil, fmt.Errorf("%w: expected a welcome, got %s", ErrHandshake, w.Type)
+	}
+	if !stop() { // ctx ended as the welcome came: t is closed
+		return nil, fmt.Errorf("%w: %s: %w", ErrHandshake, addr, ctx.Err())
 	}
 	t.SetReadDeadline(time.Time{})
 	t.SetWriteDeadline(time.Time{})
@@ -275,6 +288,7 @@ func (c *Client) Close() error {
 	t := c.t
 	close(c.done)
 	c.mu.Unlock()
+	c.cancel() // a reconnection's dial or handshake ends now
 	// Let the flusher send what was emitted before Close (each of its
 	// writes is bounded by WriteTimeout).
 	c.wmu.Lock()
@@ -292,6 +306,7 @@ func (c *Client) Close() error {
 // loop reads from t; after a loss it reconnects with backoff until Close.
 func (c *Client) loop(t Transport) {
 	defer c.wg.Done()
+	defer c.cancel()
 	for attempt, first := 0, true; ; first = false {
 		c.mu.Lock()
 		if c.closed {
@@ -355,7 +370,7 @@ func (c *Client) loop(t Transport) {
 				return
 			case <-tm.C:
 			}
-			nt, err := c.connect(context.Background())
+			nt, err := c.connect(c.ctx)
 			if err == nil {
 				t, attempt = nt, 0
 				c.logf("tcpchat: reconnected to %s", c.Addr())

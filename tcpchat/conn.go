@@ -30,15 +30,16 @@ type conn struct {
 	resumed  bool        // set before the welcome: the handshake's session was recovered (recovery.go)
 	dur      durableConn // durable delivery state (durable.go)
 
-	mu      sync.Mutex
-	q       *msgQueue     // guarded by mu; nil while nothing is queued
-	writing bool          // guarded by mu; a writer goroutine is running
-	closing bool          // guarded by mu; a final packet is queued, close after it
-	closed  bool          // guarded by mu; no more sends
-	reason  error         // guarded by mu; why the connection ended
-	drained chan struct{} // guarded by mu; closed when the final packet is written
-	room    chan struct{} // guarded by mu; closed when a full queue drains or the connection closes
-	parked  bool          // guarded by mu; writing is set but the writer waits for a read batch to end (deferKick)
+	mu        sync.Mutex
+	q         *msgQueue     // guarded by mu; nil while nothing is queued
+	writing   bool          // guarded by mu; a writer goroutine is running
+	closing   bool          // guarded by mu; a final packet is queued, close after it
+	closed    bool          // guarded by mu; no more sends
+	reason    error         // guarded by mu; why the connection ended
+	drained   chan struct{} // guarded by mu; created once, with the final packet; closed by closeDrained
+	drainOnce sync.Once     // closes drained
+	room      chan struct{} // guarded by mu; closed when a full queue drains or the connection closes
+	parked    bool          // guarded by mu; writing is set but the writer waits for a read batch to end (deferKick)
 
 	// The read batch: while the reading goroutine handles packets that one
 	// read brought in, recipients of its broadcasts whose writer is not
@@ -307,7 +308,7 @@ func (c *conn) writeLoop() {
 				c.closeWrite()
 			}
 			if drained != nil && (final || c.isClosed()) {
-				closeOnce(drained)
+				c.closeDrained(drained)
 			}
 			return
 		}
@@ -350,17 +351,10 @@ func (c *conn) isClosed() bool {
 	return c.closed
 }
 
-var closeMu sync.Mutex
-
-// closeOnce closes ch unless it is closed already.
-func closeOnce(ch chan struct{}) {
-	closeMu.Lock()
-	select {
-	case <-ch:
-	default:
-		close(ch)
-	}
-	closeMu.Unlock()
+// closeDrained closes drained, the channel of the connection's final
+// packet, once: the writer and cut may both get there.
+func (c *conn) closeDrained(drained chan struct{}) {
+	c.drainOnce.Do(func() { close(drained) })
 }
 
 // lingerTime is how long a closing connection keeps reading (and
@@ -391,7 +385,7 @@ func (c *conn) cut(reason error) {
 	c.mu.Unlock()
 	c.t.Close()
 	if drained != nil {
-		closeOnce(drained)
+		c.closeDrained(drained)
 	}
 }
 
