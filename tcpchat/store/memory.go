@@ -472,7 +472,13 @@ func (s *Memory) AppendReplay(ctx context.Context, m Message) (ID, uint64, error
 	m.Except = shareOrClone(m.Except, prev, func(p *Message) []string { return p.Except })
 	m.Offset = l.next
 	l.next++
-	if len(l.entries) == cap(l.entries) && l.first > 0 {
+	// Move the live entries to the front only once the dropped ones are
+	// at least half the array: a log at its bound drops one entry per
+	// append, and moving every live entry each time the array is full
+	// cost a copy of the whole log every few appends. This way each entry
+	// is moved at most once per time the log turns over by half, and the
+	// array holds at most about twice the live entries.
+	if len(l.entries) == cap(l.entries) && l.first > 0 && l.first >= len(l.entries)/2 {
 		n := copy(l.entries, l.live())
 		clear(l.entries[n:])
 		l.entries, l.first = l.entries[:n], 0
