@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -211,7 +212,7 @@ func Install(ns *tcpchat.Namespace) {
 			k, _ := s.To(r).Emit(EventMessage, msg)
 			n += k
 		}
-		e.Ack(map[string]int{"delivered": n})
+		ackDelivered(e, n)
 	})
 	ns.On(EventEcho, func(e *tcpchat.Event) {
 		if e.WantsAck() {
@@ -243,6 +244,19 @@ func Install(ns *tcpchat.Namespace) {
 			return
 		}
 		n, _ := e.Socket.To(chatRooms(e.Socket.Rooms())...).EmitRaw(e.Name, e.Args)
-		e.Ack(map[string]int{"delivered": n})
+		ackDelivered(e, n)
 	})
+}
+
+// ackDelivered answers [{"delivered": n}] when the sender asked for an
+// answer, without building a map for every relayed event: the relay is the
+// server's per-event path.
+func ackDelivered(e *tcpchat.Event, n int) {
+	if !e.WantsAck() {
+		return
+	}
+	var buf [32]byte
+	b := append(buf[:0], `[{"delivered":`...)
+	b = strconv.AppendInt(b, int64(n), 10)
+	_ = e.AckRaw(append(b, "}]"...))
 }
