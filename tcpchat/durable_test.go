@@ -131,17 +131,10 @@ func TestDurableWireRedeliveryAndAcks(t *testing.T) {
 	r.Send(t, wire.Packet{Type: wire.TypeReceived, Namespace: "/", MessageID: "0123456789abcdef0123456789abcdef"})
 	r.Send(t, wire.Packet{Type: wire.TypeReceived, Namespace: "/", MessageID: "not-an-id"})
 	waitDepth(t, st, "bob", 0)
-	deadline := time.Now().Add(chattest.Timeout)
-	for {
+	chattest.Eventually(t, "durable stats of 1 ack, 2 not pending, 1 bad, 1 redelivered", func() bool {
 		ds := srv.DurableStats()
-		if ds.Acked == 1 && ds.AckNotPending == 2 && ds.BadAcks == 1 && ds.Redelivered == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stats %+v", ds)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return ds.Acked == 1 && ds.AckNotPending == 2 && ds.BadAcks == 1 && ds.Redelivered == 1
+	})
 	// The connection is still fine.
 	if _, err := srv.Of("/").EmitDurable(ctx, tcpchat.DurableTarget{}, "all", "x"); err != nil {
 		t.Fatal(err)

@@ -100,13 +100,7 @@ func TestClientFailsOverToAnotherAddress(t *testing.T) {
 		t.Fatalf("on B: %+v (the first message must not come again)", r)
 	}
 	sb := <-onB
-	deadline := time.Now().Add(chattest.Timeout)
-	for len(sb.Rooms()) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the room did not come back on B")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	chattest.Eventually(t, "the room to come back on B", func() bool { return len(sb.Rooms()) > 0 })
 	b.Of("/chat").To("r").Emit("live", 3)
 	if r := chattest.Next(t, rec); r.Name != "live" {
 		t.Fatalf("room broadcast on B: %+v", r)

@@ -24,13 +24,7 @@ func TestConnectionStateRecovery(t *testing.T) {
 	r.Send(t, wire.Packet{Type: wire.TypeEvent, Namespace: "/chat", Event: builtin.EventJoin, HasAck: true, AckID: 1, Args: []byte(`["r"]`)})
 	r.Expect(t, wire.TypeAck)
 	r.Conn.Close()
-	deadline := time.Now().Add(chattest.Timeout)
-	for srv.Connections() > 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the server kept the connection")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	chattest.Eventually(t, "the server to drop the closed connection", func() bool { return srv.Connections() == 0 })
 	ns := srv.Of("/chat")
 	ns.To("r").Emit("missed", 1)
 	ns.To("other").Emit("not-mine", 0)
@@ -95,10 +89,7 @@ func TestGoClientResumes(t *testing.T) {
 		t.Fatalf("resumed %v, session %s (was %s)", c.Resumed(), c.SessionID(), session)
 	}
 	s2 := <-socks
-	deadline := time.Now().Add(chattest.Timeout)
-	for len(s2.Rooms()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	chattest.Eventually(t, "the resumed socket's room to come back", func() bool { return len(s2.Rooms()) > 0 })
 	srv.Of("/").To("r").Emit("back", 1)
 	if r := chattest.Next(t, rec); r.Name != "back" {
 		t.Fatalf("got %+v", r)

@@ -72,6 +72,20 @@ func Connect(t testing.TB, c *tcpchat.Client, ns string, auth any, setup func(*t
 	return s
 }
 
+// Eventually polls cond until it holds and fails the test, naming what,
+// when it does not within Timeout. what says what the test waited for
+// ("the room came back on B").
+func Eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(Timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("chattest: waited %v for %s", Timeout, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // Received is an event a Recorder saw.
 type Received struct {
 	Name string
