@@ -150,43 +150,34 @@ func TestRedisRestart(t *testing.T) {
 	chattest.Connect(t, c2, "/", nil, func(s *tcpchat.ClientSocket) { rec = chattest.Record(s) })
 	rs.Kill()
 	rs.Restart()
-	deadline := time.Now().Add(chattest.Timeout)
-	for i := 0; ; i++ {
+	i := 0
+	chattest.Eventually(t, "a broadcast across nodes after the Redis restart", func() bool {
+		i++
 		n1.srv.Of("/").Emit("ping", i)
 		select {
 		case r := <-rec:
 			if r.Name != "ping" {
 				t.Fatalf("got %+v", r)
 			}
-			return
+			return true
 		case <-time.After(100 * time.Millisecond):
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("no broadcast across nodes after the Redis restart")
-		}
-	}
+	})
 }
 
 func waitEmpty(t *testing.T, st store.Store, client string) {
 	t.Helper()
-	deadline := time.Now().Add(chattest.Timeout)
-	for {
+	chattest.Eventually(t, "the queue of "+client+" to empty", func() bool {
 		qs, err := st.Queues(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
-		depth := -1
 		for _, q := range qs {
 			if q.Client == client {
-				depth = q.Depth
+				return q.Depth == 0
 			}
 		}
-		if depth == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("queue of %s: depth %d", client, depth)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return false
+	})
 }
