@@ -24,7 +24,9 @@ const (
 	ProtoFrame // wiredojo length-prefixed frame
 	ProtoEvent // wiredojo event packet (tcpchat/wire)
 	ProtoUDPCast
-	ProtoData // undecoded payload bytes
+	ProtoData     // undecoded payload bytes
+	ProtoEngineIO // Engine.IO v4 packet (socketio/engineio)
+	ProtoSocketIO // Socket.IO v5 packet (socketio)
 	numProtos
 )
 
@@ -48,6 +50,8 @@ var protoNames = [numProtos]string{
 	ProtoEvent:     "wiredojo-event",
 	ProtoUDPCast:   "wiredojo-udp",
 	ProtoData:      "Data",
+	ProtoEngineIO:  "engine.io",
+	ProtoSocketIO:  "socket.io",
 }
 
 // String returns the protocol's "proto" name in the capture JSON.
@@ -136,6 +140,9 @@ var placements = [numProtos]Placement{
 	ProtoEvent:   {OSI: 7, TCPIP: TCPIPApplication},
 	ProtoUDPCast: {OSI: 7, TCPIP: TCPIPApplication},
 	ProtoData:    {OSI: 7, TCPIP: TCPIPApplication},
+	ProtoEngineIO: {OSI: 5, TCPIP: TCPIPApplication,
+		Disputed: "a session over HTTP polling or WebSocket (handshake, heartbeats, transport upgrade): OSI 5 here, some say 7 like the HTTP it rides on"},
+	ProtoSocketIO: {OSI: 7, TCPIP: TCPIPApplication},
 }
 
 // Place returns where p sits on the OSI and TCP/IP models.
@@ -246,6 +253,12 @@ type Layer struct {
 	Number      uint64 // wiredojo-udp sequence, wiredojo event id
 	TimeNanos   int64  // wiredojo-udp send timestamp (Unix ns)
 	RunID       uint64 // wiredojo-udp run id
+
+	// Engine.IO (Kind is the packet type, Payload its data) and Socket.IO
+	// (Kind, Namespace, Name the event, Payload the JSON data, Number the
+	// ack id when Response).
+	Binary      bool // Engine.IO: a binary message (Payload holds its bytes)
+	Attachments int  // Socket.IO: the binary attachments a BINARY_EVENT/ACK announces
 }
 
 // Reset clears l for reuse, keeping the capacity of its Payload and Message.

@@ -17,6 +17,12 @@ import (
 // then the server's, the way capture/decode does (unconsumed bytes are kept
 // and passed again), and returns one line per PDU.
 func feed(t testing.TB, client, server [][]byte) []string {
+	return feedWith(t, client, server, describe)
+}
+
+// feedWith is feed with desc for the line of each layer; layers for which
+// it returns "" are left out.
+func feedWith(t testing.TB, client, server [][]byte, desc func(*capture.Layer) string) []string {
 	var a, b Dir
 	Pair(&a, &b)
 	var out []string
@@ -36,7 +42,9 @@ func feed(t testing.TB, client, server [][]byte) []string {
 				if l.Start < 0 || l.End < l.Start {
 					t.Fatalf("bad span [%d,%d)", l.Start, l.End)
 				}
-				out = append(out, describe(l))
+				if line := desc(l); line != "" {
+					out = append(out, line)
+				}
 			}
 		}
 	}

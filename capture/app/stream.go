@@ -71,11 +71,15 @@ type Dir struct {
 	pending64    int    // how many requests await a response (at most 64 tracked)
 	tlsCipher    bool   // this side sent ChangeCipherSpec: handshakes are encrypted
 	preamble     bool   // chat: the preamble was seen
+	sio          bool   // an Engine.IO connection (a request with EIO= in its query)
+	collect      bool   // holding the HTTP body being skipped in body
+	body         []byte // the long-polling body of a Socket.IO connection
 
 	msg    []byte // WebSocket message being assembled from fragments
 	msgOn  bool
 	msgBig bool
 	msgZ   bool // the message being assembled is compressed (RSV1)
+	msgBin bool // the message being assembled is binary
 	view   wire.View
 	names  interner
 	z      *inflater // permessage-deflate of this direction, nil when not negotiated
@@ -176,8 +180,8 @@ func (d *Dir) Kind() Kind { return d.kind }
 // Reset forgets everything (a new connection on the same tuple), keeping
 // buffers.
 func (d *Dir) Reset() {
-	peer, msg, names := d.peer, d.msg[:0], d.names
-	*d = Dir{peer: peer, msg: msg, names: names}
+	peer, msg, names, body := d.peer, d.msg[:0], d.names, d.body[:0]
+	*d = Dir{peer: peer, msg: msg, names: names, body: body}
 }
 
 // ExpectDNS makes the direction DNS over TCP (the caller saw port 53):
@@ -189,7 +193,7 @@ func (d *Dir) ExpectDNS() { d.kind = KindDNS }
 // HTTP the request or status line; the direction then starts afresh at the
 // next segment. Layer spans are offsets in b.
 func (d *Dir) Cut(b []byte, pkt *capture.Packet) {
-	d.skip, d.hasPending, d.chunked, d.msgOn = 0, false, false, false
+	d.skip, d.hasPending, d.chunked, d.msgOn, d.collect = 0, false, false, false, false
 	if d.kind == KindUnknown && len(b) > 0 && !d.detect(b) {
 		return
 	}
@@ -199,7 +203,7 @@ func (d *Dir) Cut(b []byte, pkt *capture.Packet) {
 	case KindWebSocket, KindTLS, KindChat, KindDNS:
 		d.Feed(b, pkt)
 	}
-	d.skip, d.hasPending, d.chunked, d.msgOn = 0, false, false, false
+	d.skip, d.hasPending, d.chunked, d.msgOn, d.collect = 0, false, false, false, false
 }
 
 // startLine decodes the HTTP request or status line at the start of b.
@@ -332,8 +336,15 @@ func (d *Dir) skipBytes(b []byte, pkt *capture.Packet, off int) int {
 		m = d.skip
 	}
 	d.skip -= m
+	if d.collect {
+		d.body = append(d.body, b[:m]...)
+	}
 	if d.skip == 0 && !d.chunked {
 		d.emitPending(pkt, off, off+int(m))
+		if d.collect {
+			d.collect = false
+			d.pollBody(d.body, pkt, off, off+int(m))
+		}
 	}
 	return int(m)
 }
@@ -371,6 +382,12 @@ func (d *Dir) http(b []byte, pkt *capture.Packet, off int) int {
 	if h.Request {
 		p.Method, p.URI = h.Method, h.Target
 		d.upgradeAsked = h.WebSocket
+		if isEngineIO(h.Target) {
+			d.sio = true
+			if d.peer != nil {
+				d.peer.sio = true
+			}
+		}
 		if d.pending64 < 64 {
 			if h.Method == "HEAD" {
 				d.heads |= 1 << d.pending64
@@ -401,6 +418,7 @@ func (d *Dir) http(b []byte, pkt *capture.Packet, off int) int {
 		switch {
 		case ok:
 			d.skip = cl
+			d.collect, d.body = d.sio && cl > 0 && cl <= MaxPollBody, d.body[:0]
 		case h.Request:
 			d.skip = 0
 		default:
@@ -573,6 +591,7 @@ func (d *Dir) websocket(b []byte, pkt *capture.Packet, off int) int {
 	// Data frames make messages; a whole message may be an event packet.
 	if h.OpCode != ws.OpContinuation {
 		d.msg, d.msgOn, d.msgBig, d.msgZ = d.msg[:0], true, false, h.Rsv1
+		d.msgBin = h.OpCode == ws.OpBinary
 	} else if !d.msgOn {
 		return n
 	}
@@ -599,7 +618,11 @@ func (d *Dir) websocket(b []byte, pkt *capture.Packet, off int) int {
 		if d.msgZ || h.OpCode == ws.OpContinuation {
 			l.Message = append(l.Message[:0], msg...)
 		}
-		d.event(msg, pkt, off, off+n)
+		if d.sio {
+			d.engineIOMessage(msg, h.OpCode == ws.OpBinary || h.OpCode == ws.OpContinuation && d.msgBin, pkt, off, off+n)
+		} else {
+			d.event(msg, pkt, off, off+n)
+		}
 	}
 	return n
 }
@@ -700,6 +723,6 @@ func (d *Dir) dns(b []byte, pkt *capture.Packet, off int) int {
 // its place again, so the rest of the direction is passed over.
 func (d *Dir) Gap() {
 	d.kind = KindRaw
-	d.hasPending, d.skip, d.chunked, d.msgOn = false, 0, false, false
+	d.hasPending, d.skip, d.chunked, d.msgOn, d.collect = false, 0, false, false, false
 	d.z = nil
 }

@@ -354,6 +354,36 @@ func appendLayerJSON(b []byte, l *capture.Layer) []byte {
 		if l.Response {
 			b = kUint(b, "ack_id", l.Number)
 		}
+	case capture.ProtoEngineIO:
+		b = kStr(b, "type", l.Kind)
+		if l.Binary {
+			b = kBool(b, "binary", true)
+			b = kInt(b, "len", int64(l.PayloadLen))
+		} else if len(l.Payload) > 0 {
+			b = kStr(b, "data", string(l.Payload))
+		}
+	case capture.ProtoSocketIO:
+		b = kStr(b, "type", l.Kind)
+		b = kStr(b, "namespace", l.Namespace)
+		if l.Name != "" {
+			b = kStr(b, "event", l.Name)
+		}
+		if len(l.Payload) > 0 {
+			b = key(b, "data")
+			// socketio.Decode only accepts JSON data; a layer built by hand
+			// is checked.
+			if l.Kind != "" || json.Valid(l.Payload) {
+				b = append(b, l.Payload...)
+			} else {
+				b = appendString(b, string(l.Payload))
+			}
+		}
+		if l.Response {
+			b = kUint(b, "ack_id", l.Number)
+		}
+		if l.Attachments > 0 {
+			b = kInt(b, "attachments", int64(l.Attachments))
+		}
 	case capture.ProtoUDPCast:
 		b = kUint(b, "run_id", l.RunID)
 		b = kUint(b, "seq", l.Number)
@@ -362,7 +392,7 @@ func appendLayerJSON(b []byte, l *capture.Layer) []byte {
 		b = append(b, '"')
 		b = kBool(b, "end", l.Response)
 	}
-	if p.Disputed != "" && (l.Proto == capture.ProtoARP || l.Proto == capture.ProtoTLS) {
+	if p.Disputed != "" && (l.Proto == capture.ProtoARP || l.Proto == capture.ProtoTLS || l.Proto == capture.ProtoEngineIO) {
 		b = kStr(b, "disputed", p.Disputed)
 	}
 	return append(b, '}')

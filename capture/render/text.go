@@ -571,17 +571,31 @@ func AppendSummary(b []byte, l *capture.Layer) []byte {
 			b = append(b, ' ')
 			b = append(b, l.Name...)
 		}
-		if len(l.Payload) > 0 {
-			b = append(b, ' ')
-			b = appendArgs(b, l.Payload, 80)
-		}
-		if l.Response {
-			b = append(b, " ack "...)
-			b = strconv.AppendUint(b, l.Number, 10)
-		}
+		b = appendArgsAck(b, l)
 		if l.Reason != "" {
 			b = append(b, ' ')
 			b = appendQuoted(b, []byte(l.Reason), 60)
+		}
+	case capture.ProtoEngineIO:
+		b = append(b, ' ')
+		b = append(b, l.Kind...)
+		switch {
+		case l.Binary:
+			b = append(b, " binary len "...)
+			b = strconv.AppendInt(b, int64(l.PayloadLen), 10)
+		case len(l.Payload) > 0 && l.Kind != "MESSAGE":
+			b = append(b, ' ')
+			b = appendArgs(b, l.Payload, 80)
+		}
+	case capture.ProtoSocketIO:
+		b = append(b, ' ')
+		b = append(b, l.Kind...)
+		b = append(b, ' ')
+		b = append(b, l.Namespace...)
+		b = appendArgsAck(b, l)
+		if l.Attachments > 0 {
+			b = append(b, " attachments "...)
+			b = strconv.AppendInt(b, int64(l.Attachments), 10)
 		}
 	case capture.ProtoUDPCast:
 		b = append(b, " seq "...)
@@ -634,6 +648,20 @@ func appendDNS(b []byte, l *capture.Layer) []byte {
 		b = append(b, r.Type...)
 		b = append(b, ' ')
 		b = append(b, r.Data...)
+	}
+	return b
+}
+
+// appendArgsAck appends an event's or ack's JSON arguments and its ack id
+// (wiredojo-event, socket.io).
+func appendArgsAck(b []byte, l *capture.Layer) []byte {
+	if len(l.Payload) > 0 {
+		b = append(b, ' ')
+		b = appendArgs(b, l.Payload, 80)
+	}
+	if l.Response {
+		b = append(b, " ack "...)
+		b = strconv.AppendUint(b, l.Number, 10)
 	}
 	return b
 }

@@ -1,0 +1,78 @@
+package app
+
+import (
+	"strings"
+
+	"github.com/wiredojo/wiredojo/capture"
+	"github.com/wiredojo/wiredojo/socketio"
+	"github.com/wiredojo/wiredojo/socketio/engineio"
+)
+
+// MaxPollBody is the largest HTTP long-polling body of a Socket.IO
+// connection that is held to be decoded; longer bodies are passed over.
+const MaxPollBody = 1 << 20
+
+// isEngineIO reports whether an HTTP request target is an Engine.IO
+// request (its query names the protocol version, EIO=).
+func isEngineIO(target string) bool {
+	q := strings.IndexByte(target, '?')
+	return q >= 0 && strings.Contains(target[q:], "EIO=")
+}
+
+// pollBody decodes an HTTP long-polling body: Engine.IO packets separated by
+// the record separator, binary ones base64 with a 'b' prefix. It stops at
+// the first record that is not a packet (a POST's "ok" answer).
+func (d *Dir) pollBody(body []byte, pkt *capture.Packet, start, end int) {
+	for len(body) > 0 {
+		p, rest, err := engineio.NextPacket(body)
+		if err != nil {
+			return
+		}
+		d.engineIO(p, pkt, start, end)
+		body = rest
+	}
+}
+
+// engineIOMessage decodes a WebSocket message of a Socket.IO connection:
+// one Engine.IO packet, text or binary.
+func (d *Dir) engineIOMessage(msg []byte, binary bool, pkt *capture.Packet, start, end int) {
+	if binary {
+		d.engineIO(engineio.DecodeBinary(msg), pkt, start, end)
+		return
+	}
+	p, err := engineio.DecodeText(msg)
+	if err != nil {
+		return
+	}
+	d.engineIO(p, pkt, start, end)
+}
+
+// engineIO adds an engine.io layer for p and, for a text MESSAGE, the
+// socket.io layer of the packet it carries.
+func (d *Dir) engineIO(p engineio.Packet, pkt *capture.Packet, start, end int) {
+	l := pkt.AddLayer(capture.ProtoEngineIO)
+	l.Start, l.End = start, end
+	l.Kind = p.Type.String()
+	l.Binary = p.Binary
+	l.Payload = append(l.Payload[:0], p.Data...)
+	l.PayloadLen = len(p.Data)
+	if p.Type != engineio.Message || p.Binary {
+		return
+	}
+	s, err := socketio.Decode(p.Data)
+	if err != nil {
+		return
+	}
+	l = pkt.AddLayer(capture.ProtoSocketIO)
+	l.Start, l.End = start, end
+	l.Kind = s.Type.String()
+	l.Namespace = d.names.get([]byte(s.Namespace))
+	if s.Type == socketio.Event || s.Type == socketio.BinaryEvent {
+		if name, ok := socketio.EventName(s.Data); ok {
+			l.Name = d.names.get([]byte(name))
+		}
+	}
+	l.Payload = append(l.Payload[:0], s.Data...)
+	l.Number, l.Response = s.ID, s.HasID
+	l.Attachments = s.Attachments
+}
