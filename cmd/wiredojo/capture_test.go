@@ -48,6 +48,7 @@ var captureFiles = []struct {
 	{"dns.pcap", nil},
 	{"ws-deflate.pcap", []string{"tcp.port==7070,http"}},
 	{"icmp-errors.pcap", nil},
+	{"sio-capture.pcap", []string{"tcp.port==7070,http"}},
 }
 
 func captureRunCLI(t *testing.T, args ...string) (int, string, string) {
@@ -120,6 +121,7 @@ func TestCaptureGolden(t *testing.T) {
 		{"tcp-options.pcap.v-osi.txt", []string{"-v", "tcp-options.pcap"}},
 		{"ws-deflate.pcap.v-osi.txt", []string{"-v", "ws-deflate.pcap"}},
 		{"dns.pcap.v-tcpip.txt", []string{"--model", "tcpip", "dns.pcap"}},
+		{"sio-capture.pcap.v-osi.txt", []string{"-v", "sio-capture.pcap"}},
 	}
 	for _, v := range views {
 		t.Run(v.golden, func(t *testing.T) {

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Regenerates the capture files of this folder from real traffic of
-# wiredojo's scenarios (capture/internal/capgen), recorded by tcpdump inside
-# throw-away network namespaces. Needs root, tcpdump, ip, editcap, mergecap.
+# wiredojo's scenarios (capture/internal/capgen; sio-capture.pcap: node's
+# socket.io-client from ../node, npm ci there first, against wiredojo chat
+# serve), recorded by tcpdump inside throw-away network namespaces. Needs
+# root, tcpdump, ip, editcap, mergecap, node.
 # Afterwards refresh the goldens:
 #   go test ./cmd/wiredojo -run TestCaptureGolden -update
 set -euo pipefail
 cd "$(dirname "$0")"
 bin=$(mktemp -d)
 go build -o "$bin/capgen" ../../capture/internal/capgen
+go build -o "$bin/wiredojo" ../../cmd/wiredojo
 ns=wdcapA$$
 nsb=wdcapB$$
 cleanup() {
@@ -48,6 +51,9 @@ rec tls.pcap lo "" "$bin/capgen" tls
 rec veth-arp-frag.pcap wdva "" sh -c "$bin/capgen ping 10.77.0.2 && $bin/capgen udp-big 10.77.0.2:9999"
 rec any-sll2.pcap any "" "$bin/capgen" chat-tcp
 rec any-sll.pcap any "-y LINUX_SLL" "$bin/capgen" udp
+# socket.io-client 4.8 (polling handshake, upgrade, pings every 300 ms, an
+# event with an ack, a binary attachment) against wiredojo's Socket.IO.
+rec sio-capture.pcap lo "" sh -c "XDG_STATE_HOME=$bin $bin/wiredojo chat serve --socketio-test --store memory >$bin/serve.log 2>&1 & sleep 1; node ../node/sio-capture.js http://127.0.0.1:7070; s=\$?; kill \$!; exit \$s"
 
 # Raw IP (link type 101): the chat capture without its Ethernet headers.
 # Loopback/null (link type 0): a 4-byte address family instead of them.
