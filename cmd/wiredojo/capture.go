@@ -85,11 +85,11 @@ func captureCommand() *cli.Command {
 	}
 }
 
-// captureTrailingFlags lets flags follow the FILE, as in the CLI contract
-// (`capture read FILE --json`): urfave/cli stops at the first argument, so
-// the flags after it are parsed here into a child context that holds only
-// them; every other flag is still read from c.
-func captureTrailingFlags(c *cli.Context) (*cli.Context, error) {
+// trailingFlags lets flags follow the positional arguments, as in the CLI
+// contract (`capture read FILE --json`, `lab reset 4 --yes`): urfave/cli
+// stops at the first argument, so the flags after it are parsed here into a
+// child context that holds only them; every other flag is still read from c.
+func trailingFlags(c *cli.Context) (*cli.Context, error) {
 	args := c.Args().Slice()
 	if len(args) < 2 {
 		return c, nil
@@ -200,7 +200,7 @@ func captureViewFrom(c *cli.Context) (captureView, error) {
 }
 
 func captureRead(c *cli.Context) error {
-	c, err := captureTrailingFlags(c)
+	c, err := trailingFlags(c)
 	if err != nil {
 		return err
 	}
@@ -232,7 +232,7 @@ func captureRead(c *cli.Context) error {
 }
 
 func captureLive(c *cli.Context) error {
-	c, err := captureTrailingFlags(c)
+	c, err := trailingFlags(c)
 	if err != nil {
 		return err
 	}

@@ -21,8 +21,9 @@ func labCommand() *cli.Command {
 	// its environment into a command action.
 	onLab := func(do func(c *cli.Context, l *labs.Lab, env *labs.Env) error) cli.ActionFunc {
 		return func(c *cli.Context) error {
-			if a := c.Args().Slice(); len(a) > 1 && strings.HasPrefix(a[1], "-") {
-				return usagef("flags go before the lab number: wiredojo lab %s %s %s", c.Command.Name, strings.Join(a[1:], " "), a[0])
+			c, err := trailingFlags(c)
+			if err != nil {
+				return err
 			}
 			if c.Args().Len() != 1 {
 				return usagef("%s needs one lab number (see `wiredojo lab list`)", c.Command.HelpName)

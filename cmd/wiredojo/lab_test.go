@@ -49,8 +49,18 @@ func TestLabResetOneLab(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(three, "ack.txt")); err != nil {
 		t.Fatalf("lab reset 9 touched lab 3: %v", err)
 	}
-	if code, _, e := chatRun(t, "", "lab", "reset", "9", "--yes"); code != exitUsage || !strings.Contains(e, "lab reset --yes 9") {
-		t.Fatalf("lab reset 9 --yes: exit %d, want 2 and the right order: %s", code, e)
+	// Flags after the number are read too (urfave/cli alone stops at it).
+	if err := os.WriteFile(filepath.Join(nine, "answers.txt"), []byte(answers), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, e := chatRun(t, "", "lab", "reset", "9", "--yes"); code != 0 || !strings.Contains(out, "lab 9 reset") {
+		t.Fatalf("lab reset 9 --yes: exit %d, want 0 and a reset\n%s%s", code, out, e)
+	}
+	if _, err := os.Stat(filepath.Join(nine, "answers.txt")); err == nil {
+		t.Fatal("lab reset 9 --yes left answers.txt")
+	}
+	if code, _, e := chatRun(t, "", "lab", "reset", "9", "--bogus"); code != exitUsage || !strings.Contains(e, "bogus") {
+		t.Fatalf("lab reset 9 --bogus: exit %d, want 2 naming the flag: %s", code, e)
 	}
 	if code, _, e := chatRun(t, "", "lab", "reset"); code != exitUsage {
 		t.Fatalf("lab reset without N: exit %d %s", code, e)
