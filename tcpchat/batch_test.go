@@ -53,10 +53,8 @@ func TestReadBatchIsOneWritePerRecipient(t *testing.T) {
 		}
 	}
 	// The counter moves after the write returns: wait for the last one.
-	deadline := time.Now().Add(chattest.Timeout)
-	for srv.Stats().PacketsOut < 4+1+events && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	chattest.Eventually(t, "the server to count the last packet out",
+		func() bool { return srv.Stats().PacketsOut >= 4+1+events })
 	// One write for the burst; one more if the server's read split it, or
 	// for the join's ack, whose count may land after "before" was read.
 	if w := srv.Stats().Writes - before; w > 3 {

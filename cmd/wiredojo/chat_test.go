@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
@@ -10,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wiredojo/wiredojo/tcpchat/chattest"
 )
 
 // chatBuffer is a bytes.Buffer safe for a command writing while the test
@@ -34,15 +37,17 @@ func (c *chatBuffer) String() string {
 // chatWaitFor polls buf until re matches, and returns the first submatch.
 func chatWaitFor(t *testing.T, what string, buf *chatBuffer, re *regexp.Regexp) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := re.FindStringSubmatch(buf.String()); m != nil {
-			return m[len(m)-1]
+	var m []string
+	defer func() {
+		if m == nil { // Eventually failed the test: show what came instead
+			t.Logf("%s: output so far %q", what, buf.String())
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("%s: %q never matched %s", what, buf.String(), re)
-	return ""
+	}()
+	chattest.Eventually(t, fmt.Sprintf("%s: output matching %s", what, re), func() bool {
+		m = re.FindStringSubmatch(buf.String())
+		return m != nil
+	})
+	return m[len(m)-1]
 }
 
 // chatStart runs a command in the background; stop cancels it and returns

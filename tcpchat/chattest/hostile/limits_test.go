@@ -9,6 +9,7 @@ import (
 
 	"github.com/wiredojo/wiredojo/framing"
 	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/chattest"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest/hostile"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
@@ -36,19 +37,17 @@ func handshaken(t *testing.T, addr, src string) (*hostile.Attacker, bool) {
 // time, and one just answered may not be closed on the server yet).
 func metric(t *testing.T, addr, name string) float64 {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
 	var body string
-	for {
-		_, b, err := hostile.TryHTTP(addr, "GET", "/metrics", addr, nil)
-		if err == nil {
-			body = b
-			break
+	var err error
+	defer func() {
+		if err != nil { // Eventually failed the test: say why
+			t.Logf("/metrics, last try: %v", err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/metrics: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	}()
+	chattest.Eventually(t, "an answer from /metrics", func() bool {
+		_, body, err = hostile.TryHTTP(addr, "GET", "/metrics", addr, nil)
+		return err == nil
+	})
 	for _, line := range strings.Split(body, "\n") {
 		var v float64
 		if rest, ok := strings.CutPrefix(line, name+" "); ok {
@@ -157,36 +156,31 @@ func TestConnectionCap(t *testing.T) {
 		held = append(held, hostile.DialFrom(t, addr, "127.0.0.5", false)) // silent: half-open
 	}
 	// The sockets count when accepted: wait until a client is refused.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	chattest.Eventually(t, "a client refused with the cap's worth of sockets open", func() bool {
 		a, ok := handshaken(t, addr, "127.0.0.6")
 		a.Conn.Close()
-		if !ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("clients are still welcomed with the cap's worth of sockets open")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return !ok
+	})
 	// One address has two sockets over the cap at a time: one that has
 	// just been answered may not be closed on the server yet, so a refusal
 	// is retried.
 	reserved := func(path string, want int) {
 		t.Helper()
-		for {
-			code, body, err := hostile.TryHTTP(addr, "GET", path, addr, nil)
-			if err == nil {
-				if code != want {
-					t.Fatalf("%s at the cap: %d %q, want %d", path, code, body, want)
-				}
-				return
+		var err error
+		defer func() {
+			if err != nil { // Eventually failed the test: say why
+				t.Logf("%s at the cap, last try: %v", path, err)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s at the cap: %v", path, err)
+		}()
+		chattest.Eventually(t, path+" answered at the cap", func() bool {
+			var code int
+			var body string
+			code, body, err = hostile.TryHTTP(addr, "GET", path, addr, nil)
+			if err == nil && code != want {
+				t.Fatalf("%s at the cap: %d %q, want %d", path, code, body, want)
 			}
-			time.Sleep(10 * time.Millisecond)
-		}
+			return err == nil
+		})
 	}
 	reserved("/healthz", http.StatusOK)
 	reserved("/", http.StatusServiceUnavailable)
@@ -194,15 +188,9 @@ func TestConnectionCap(t *testing.T) {
 	for _, a := range held {
 		a.Conn.Close()
 	}
-	for {
+	chattest.Eventually(t, "a client welcomed after the held sockets closed", func() bool {
 		a, ok := handshaken(t, addr, "127.0.0.6")
 		a.Conn.Close()
-		if ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("still refused after the held sockets closed")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return ok
+	})
 }

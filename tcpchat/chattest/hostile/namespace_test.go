@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/chattest"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest/hostile"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
@@ -41,12 +41,7 @@ func TestNamespacesAreBoundedAndFreed(t *testing.T) {
 		t.Fatalf("namespaces_refused_total %v, want 1", n)
 	}
 	a.Conn.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for srv.Namespaces() != base {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d namespaces after the client left, want %d", srv.Namespaces(), base)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	chattest.Eventually(t, fmt.Sprintf("the namespaces to fall back to %d after the client left", base),
+		func() bool { return srv.Namespaces() == base })
 	obs.Probe(t)
 }
