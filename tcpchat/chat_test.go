@@ -216,7 +216,7 @@ func TestRoomLifecycleEvents(t *testing.T) {
 	c := chattest.Dial(t, addr, tcpchat.ClientOptions{})
 	sock := chattest.Connect(t, c, "/", nil, nil)
 	sock.Disconnect()
-	<-left
+	chattest.Recv(t, "the room-left event after the disconnect", left)
 	mu.Lock()
 	defer mu.Unlock()
 	want := []string{"create-room r1", "join-room r1", "create-room r2", "join-room r2", "leave-room r1", "delete-room r1", "leave-room r2", "delete-room r2"}
@@ -296,8 +296,8 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 	sock := chattest.Connect(t, c, "/", nil, func(s *tcpchat.ClientSocket) {
 		s.OnConnect(func(s *tcpchat.ClientSocket) { connects <- s.ID() })
 	})
-	first := <-connects
-	<-states // up
+	first := chattest.Recv(t, "the first connect", connects)
+	chattest.Recv(t, "the state up", states)
 
 	srv1.Close()
 	if err := <-done; !errors.Is(err, tcpchat.ErrServerClosed) {
@@ -355,7 +355,7 @@ func TestShutdownIsGraceful(t *testing.T) {
 	if err := <-done; !errors.Is(err, tcpchat.ErrServerClosed) {
 		t.Fatalf("Serve: %v", err)
 	}
-	<-c.Done()
+	chattest.Recv(t, "the client to end after the server closed", c.Done())
 	var se *tcpchat.ServerError
 	if !errors.As(c.Err(), &se) || se.Code != wire.CodeShutdown {
 		t.Fatalf("client ended with %v, want the shutdown error", c.Err())
@@ -742,7 +742,7 @@ func TestClientDropsASilentServer(t *testing.T) {
 	if err := <-lost; !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("client ended with %v, want a heartbeat timeout", err)
 	}
-	<-c.Done()
+	chattest.Recv(t, "the client to end after the heartbeat timeout", c.Done())
 }
 
 func TestCloseSendsWhatWasEmitted(t *testing.T) {

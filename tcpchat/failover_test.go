@@ -99,7 +99,7 @@ func TestClientFailsOverToAnotherAddress(t *testing.T) {
 	if r := chattest.Next(t, rec); r.Name != "q" || r.Args != "[2]" {
 		t.Fatalf("on B: %+v (the first message must not come again)", r)
 	}
-	sb := <-onB
+	sb := chattest.Recv(t, "the socket on B", onB)
 	chattest.Eventually(t, "the room to come back on B", func() bool { return len(sb.Rooms()) > 0 })
 	b.Of("/chat").To("r").Emit("live", 3)
 	if r := chattest.Next(t, rec); r.Name != "live" {

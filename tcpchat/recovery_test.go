@@ -71,7 +71,7 @@ func TestGoClientResumes(t *testing.T) {
 		rec = chattest.Record(s)
 		s.OnConnect(func(*tcpchat.ClientSocket) { connected <- struct{}{} })
 	})
-	<-connected
+	chattest.Recv(t, "the socket to connect", connected)
 	if _, err := s.EmitWithAck(ctx, builtin.EventJoin, "r"); err != nil {
 		t.Fatal(err)
 	}

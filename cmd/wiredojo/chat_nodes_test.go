@@ -21,6 +21,7 @@ import (
 	"github.com/wiredojo/wiredojo/internal/testdep"
 	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/builtin"
+	"github.com/wiredojo/wiredojo/tcpchat/chattest"
 )
 
 // deadAddr returns a loopback address nothing listens on.
@@ -240,7 +241,7 @@ func TestChatNodeKilledClientsResumeElsewhere(t *testing.T) {
 	if _, err := lis.Connect(ctx, "/chat", nil); err != nil {
 		t.Fatal(err)
 	}
-	<-connected
+	chattest.Recv(t, "the listener to connect", connected)
 	if _, err := s.EmitWithAck(ctx, builtin.EventJoin, "news"); err != nil {
 		t.Fatal(err)
 	}

@@ -346,10 +346,10 @@ func TestChatDurableKill9MidStream(t *testing.T) {
 	}()
 	// Kill once some emits were acknowledged, while more are on the way.
 	for range 20 {
-		<-acked
+		chattest.Recv(t, "an acknowledged emit", acked)
 	}
 	srv.kill9(t)
-	<-streamDone
+	chattest.Recv(t, "the emitter to stop after the kill", streamDone)
 	close(acked)
 	want := map[int]bool{}
 	for i := 0; i < 20; i++ {

@@ -86,6 +86,20 @@ func Eventually(t testing.TB, what string, cond func() bool) {
 	}
 }
 
+// Recv waits for a value on ch and fails the test, naming what, when none
+// comes within Timeout ("the room-left event").
+func Recv[T any](t testing.TB, what string, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(Timeout):
+		t.Fatalf("chattest: waited %v for %s", Timeout, what)
+		var zero T
+		return zero
+	}
+}
+
 // Received is an event a Recorder saw.
 type Received struct {
 	Name string
