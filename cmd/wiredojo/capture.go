@@ -42,7 +42,7 @@ func captureCompileFilter(expr string, lt layers.LinkType, snaplen int) (capture
 
 func captureViewFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "filter", Aliases: []string{"f"}, Usage: "tcpdump filter expression, e.g. 'tcp port 7070'"},
+		&cli.StringFlag{Name: "filter", Aliases: []string{"f"}, Usage: "tcpdump filter expression (`EXPR`), e.g. 'tcp port 7070'"},
 		&cli.BoolFlag{Name: "filter-dump", Usage: "print the compiled BPF program (like tcpdump -d) and exit"},
 		&cli.StringFlag{Name: "write", Aliases: []string{"w"}, Usage: "also save the kept packets to `FILE` (.pcapng or pcap)"},
 		&cli.IntFlag{Name: "count", Aliases: []string{"c"}, Usage: "stop after `N` packets"},
@@ -75,7 +75,7 @@ func captureCommand() *cli.Command {
 				Usage:       "capture from an interface (root or CAP_NET_RAW; otherwise inside the wiredojo sandbox, see `wiredojo sandbox`)",
 				Description: "Ctrl-C (or --count, --duration) stops and flushes the --write file.",
 				Flags: append(captureViewFlags(),
-					&cli.StringFlag{Name: "iface", Aliases: []string{"i"}, Usage: "interface `NAME`, e.g. lo, or any for every interface (required)"},
+					&cli.StringFlag{Name: "iface", Aliases: []string{"i"}, Usage: "interface `IFACE`, e.g. lo, or any for every interface (required)"},
 					&cli.DurationFlag{Name: "duration", Usage: "stop after `D` (e.g. 10s)"},
 					&cli.IntFlag{Name: "snaplen", Aliases: []string{"s"}, Usage: "keep at most `BYTES` of each packet (default: all)"},
 				),
@@ -240,7 +240,7 @@ func captureLive(c *cli.Context) error {
 		return usagef("capture live takes no arguments, got %q", c.Args().First())
 	}
 	if c.String("iface") == "" {
-		return usagef("capture live needs --iface NAME (see `ip link`; lo for loopback)")
+		return usagef("capture live needs --iface IFACE (see `ip link`; lo for loopback)")
 	}
 	v, err := captureViewFrom(c)
 	if err != nil {

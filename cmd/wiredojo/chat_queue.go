@@ -190,7 +190,7 @@ func applyChatServeStore(c *cli.Context, opts *tcpchat.Options) (store.Store, st
 func chatEmitDurableFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.BoolFlag{Name: "durable", Usage: "queue the event for each recipient until it acknowledges it (the server needs a store); recipients: --to, --room, else the whole namespace"},
-		&cli.StringSliceFlag{Name: "to", Usage: "with --durable: the client `ID` to queue for (repeatable)"},
+		&cli.StringSliceFlag{Name: "to", Usage: "with --durable: the `CLIENT-ID` to queue for, as chat listen --client-id names it (repeatable)"},
 	}
 }
 

@@ -297,14 +297,30 @@ func TestVersionOfABuild(t *testing.T) {
 	}
 }
 
-// TestOneNamePerConcept: a flag that names an address to listen on or dial
-// says HOST:PORT in every command.
+// TestOneNamePerConcept: a flag's placeholder names its concept the same
+// way in every command: an address to listen on or dial is HOST:PORT, an
+// interface IFACE, a client id CLIENT-ID (chat emit's --to included), a
+// duration D, and no value is left as urfave/cli's bare VALUE.
 func TestOneNamePerConcept(t *testing.T) {
 	eachCommand(t, func(path []string, c *cli.Command) {
 		_, out, _ := chatRun(t, "", append(path, "--help")...)
 		for _, l := range strings.Split(out, "\n") {
-			if f := strings.Fields(l); len(f) > 1 && f[0] == "--addr" && f[1] != "HOST:PORT" {
-				t.Errorf("%s: --addr %s, want --addr HOST:PORT", strings.Join(path, " "), f[1])
+			f := strings.Fields(l)
+			if len(f) < 2 || !strings.HasPrefix(f[0], "--") {
+				continue
+			}
+			name, ph := strings.TrimSuffix(f[0], ","), strings.TrimSuffix(f[1], ",")
+			want, ok := map[string]string{"--addr": "HOST:PORT", "--to": "HOST:PORT", "--iface": "IFACE", "--client-id": "CLIENT-ID"}[name]
+			if name == "--to" && strings.Join(path, " ") == "chat emit" {
+				want = "CLIENT-ID" // chat emit --durable --to queues for a client, not an address
+			}
+			if ok && ph != want {
+				t.Errorf("%s: %s %s, want %s %s", strings.Join(path, " "), name, ph, name, want)
+			}
+			// Every value is named (urfave/cli's default says VALUE), and a
+			// duration is D everywhere.
+			if ph == "VALUE" || ph == "DURATION" {
+				t.Errorf("%s: %s %s, want a placeholder that names the value (a duration is D)", strings.Join(path, " "), name, ph)
 			}
 		}
 	})

@@ -128,7 +128,7 @@ func udpSendCommand() *cli.Command {
 		&cli.BoolFlag{Name: "broadcast", Usage: "allow broadcast (SO_BROADCAST); without --to, send to 255.255.255.255"},
 		&cli.StringFlag{Name: "group", Usage: "send to this IPv4 multicast `GROUP` (with --port)"},
 		&cli.IntFlag{Name: "port", Value: 9999, Usage: "destination port for --broadcast and --group"},
-		&cli.StringFlag{Name: "iface", Usage: "interface for multicast (default: the routing table's choice)"},
+		&cli.StringFlag{Name: "iface", Usage: "`IFACE` for multicast (default: the routing table's choice)"},
 		&cli.IntFlag{Name: "ttl", Value: 1, Usage: "multicast TTL (1 = this subnet only)"},
 		&cli.BoolFlag{Name: "no-loopback", Usage: "do not deliver our multicast to receivers on this host"},
 		&cli.Uint64Flag{Name: "count", Usage: "datagrams to send (default 1000 unless --duration)"},
@@ -137,7 +137,7 @@ func udpSendCommand() *cli.Command {
 		&cli.StringFlag{Name: "rate", Usage: "pace: datagrams per second (`PPS`: 1000) or a bit rate (10mbit); default as fast as possible"},
 		&cli.BoolFlag{Name: "no-batch", Usage: "one system call per datagram instead of sendmmsg batches"},
 		&cli.BoolFlag{Name: "no-gso", Usage: "no UDP segmentation offload (by default unimpaired unicast hands the kernel up to 64 datagrams per buffer)"},
-		&cli.Uint64Flag{Name: "run-id", Usage: "run id to stamp (default random)"},
+		&cli.Uint64Flag{Name: "run-id", Usage: "run `ID` to stamp (default random)"},
 		&cli.BoolFlag{Name: "json", Usage: "print the result as one JSON object"},
 	}
 	return &cli.Command{
@@ -332,11 +332,11 @@ func udpRecvCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:9999", Usage: "listen on `HOST:PORT`: loopback only by default, as chat serve; 0.0.0.0:9999 hears other hosts and broadcasts (with --group only the port counts)"},
 			&cli.StringFlag{Name: "group", Usage: "join this IPv4 multicast `GROUP` (on --addr's port)"},
-			&cli.StringFlag{Name: "iface", Usage: "interface to join the group on"},
+			&cli.StringFlag{Name: "iface", Usage: "interface (`IFACE`) to join the group on"},
 			&cli.Uint64Flag{Name: "count", Usage: "stop after this many distinct datagrams"},
 			&cli.DurationFlag{Name: "duration", Usage: "stop after this long"},
 			&cli.BoolFlag{Name: "until-end", Usage: "stop once every sender has finished (its end marker arrived), or after 2s of silence"},
-			&cli.StringFlag{Name: "run", Usage: "only measure this run id (hex, as udp send prints it); count others apart"},
+			&cli.StringFlag{Name: "run", Usage: "only measure this run `ID` (hex, as udp send prints it); count others apart"},
 			&cli.BoolFlag{Name: "no-gro", Usage: "no UDP receive offload (one datagram per buffer; kernel drops then count datagrams exactly)"},
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as one JSON object"},
 		},

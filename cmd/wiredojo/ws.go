@@ -85,7 +85,7 @@ func wsAutobahnCommand() *cli.Command {
 client echoing what it receives, then asks the server to write its
 reports (see docs/CONFORMANCE.md).`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "agent", Value: "wiredojo", Usage: "agent name in the reports"},
+			&cli.StringFlag{Name: "agent", Value: "wiredojo", Usage: "agent `NAME` in the reports"},
 			&cli.BoolFlag{Name: "compress", Value: true, Usage: "offer permessage-deflate"},
 		},
 		Action: func(c *cli.Context) error {
