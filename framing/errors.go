@@ -24,7 +24,7 @@ type TooLargeError struct {
 }
 
 func (e *TooLargeError) Error() string {
-	return fmt.Sprintf("framing: frame of %d bytes exceeds the limit of %d bytes (raise the limit with --max-frame)", e.Len, e.Max)
+	return fmt.Sprintf("framing: frame of %d bytes exceeds the limit of %d bytes", e.Len, e.Max)
 }
 
 // Is reports whether target is ErrFrameTooLarge.

@@ -188,7 +188,7 @@ func (c *Client) connectTo(ctx context.Context, addr string) (Transport, error) 
 	defer cancel()
 	t, err := c.opts.Dial(ctx, addr)
 	if err != nil {
-		return nil, fmt.Errorf("tcpchat: dial %s: %w (is `wiredojo chat serve` running there?)", addr, err)
+		return nil, &DialError{Addr: addr, Err: err}
 	}
 	// Close (through ctx) ends a handshake that the peer does not answer,
 	// not only the dial.

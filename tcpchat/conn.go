@@ -511,7 +511,7 @@ func (c *conn) handshake() error {
 	case v.Version != wire.Version:
 		return c.fail(wire.CodeHandshake, fmt.Errorf("%w: protocol version %d is not supported; this server speaks version %d", ErrHandshake, v.Version, wire.Version))
 	case o.Token != "" && subtle.ConstantTimeCompare(v.Token, []byte(o.Token)) != 1:
-		return c.fail(wire.CodeUnauthorized, fmt.Errorf("%w: token refused (give the server's --token)", ErrHandshake))
+		return c.fail(wire.CodeUnauthorized, fmt.Errorf("%w: token refused", ErrHandshake))
 	}
 	c.session = newID()
 	c.clientID = string(v.ClientID)

@@ -56,3 +56,16 @@ type ServerError struct {
 func (e *ServerError) Error() string {
 	return fmt.Sprintf("tcpchat: peer closed the connection: %s (code %d)", e.Reason, e.Code)
 }
+
+// DialError is returned (wrapped) when the client cannot open a connection
+// to a server address; Err is the transport's error.
+type DialError struct {
+	Addr string
+	Err  error
+}
+
+// Error says which address could not be dialled, and why.
+func (e *DialError) Error() string { return "tcpchat: dial " + e.Addr + ": " + e.Err.Error() }
+
+// Unwrap returns the transport's error.
+func (e *DialError) Unwrap() error { return e.Err }

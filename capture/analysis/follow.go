@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -87,12 +88,16 @@ func (f *Follow) Add(p *capture.Packet) {
 	}
 }
 
+// ErrNoStream is returned by Follow.Write when the capture holds no TCP
+// stream of the requested number.
+var ErrNoStream = errors.New("analysis: no TCP stream")
+
 // Write prints the stream: its messages when it carried HTTP, WebSocket,
 // TLS or chat traffic, otherwise its bytes (printable ASCII, dots for the
 // rest), each direction's turn in order.
 func (f *Follow) Write(w io.Writer) error {
 	if !f.seen {
-		return fmt.Errorf("analysis: no TCP stream %d in this capture (streams are numbered from 0; see --stats)", f.stream)
+		return fmt.Errorf("%w %d in this capture (streams are numbered from 0)", ErrNoStream, f.stream)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "=== TCP stream %d: %s <-> %s (%d bytes >, %d bytes <)\n", f.stream, f.ends[0], f.ends[1], f.bytes[0], f.bytes[1])

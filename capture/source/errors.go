@@ -13,7 +13,7 @@ var (
 	ErrCorrupt         = errors.New("corrupt record")
 	ErrUnknownLinkType = errors.New("unsupported link type")
 	ErrNoInterface     = errors.New("packet refers to an interface the file never described")
-	ErrPermission      = errors.New("live capture needs root or CAP_NET_RAW; try sudo or read a file")
+	ErrPermission      = errors.New("live capture needs root or CAP_NET_RAW")
 	ErrAnyKernelFilter = errors.New(`a kernel filter cannot run on the "any" interface (cooked packets): filter in user space`)
 )
 

@@ -20,6 +20,16 @@ import (
 	"syscall"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/wiredojo/wiredojo/capture/analysis"
+	"github.com/wiredojo/wiredojo/capture/source"
+	"github.com/wiredojo/wiredojo/framing"
+	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/store"
+	"github.com/wiredojo/wiredojo/tcpchat/store/storeopen"
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
+	"github.com/wiredojo/wiredojo/udpcast/link"
+	"github.com/wiredojo/wiredojo/udpcast/udpio"
 )
 
 // Exit statuses of the CLI contract.
@@ -64,13 +74,13 @@ func report(err error, stderr io.Writer) int {
 	var ec cli.ExitCoder
 	switch {
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "%s\n", forPerson(ue.err.Error()))
+		fmt.Fprintf(stderr, "%s\n", forPerson(withHint(ue.err)))
 		if ue.hint != "" {
 			fmt.Fprintf(stderr, "%s\n", ue.hint)
 		}
 		return exitUsage
 	case errors.As(err, &ec):
-		if msg := err.Error(); msg != "" {
+		if msg := withHint(err); msg != "" {
 			fmt.Fprintf(stderr, "%s\n", forPerson(msg))
 		}
 		return ec.ExitCode()
@@ -80,9 +90,49 @@ func report(err error, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s\nRun the command with --help for usage.\n", forPerson(err.Error()))
 		return exitUsage
 	default:
-		fmt.Fprintf(stderr, "%s\n", forPerson(err.Error()))
+		fmt.Fprintf(stderr, "%s\n", forPerson(withHint(err)))
 		return exitRuntime
 	}
+}
+
+// hints are the CLI's advice for library errors. The libraries say what
+// went wrong in their own terms (no flags, no commands); report adds the
+// flag or command that helps, found with errors.Is/errors.As. The first
+// match wins.
+var hints = []struct {
+	match func(error) bool
+	hint  string // appended to the message as is
+}{
+	{isErr(framing.ErrFrameTooLarge), " (raise the limit with --max-frame)"},
+	{isErr(link.ErrPrivilege), "; run with sudo (or use `compare --link none` for UDP-only impairment)"},
+	{isErr(link.ErrExists), "; run `wiredojo link down` first or pick another --name"},
+	{isErr(udpio.ErrNoDestination), ": give an address, --broadcast or --group"},
+	{isErr(udpio.ErrBroadcastOff), " (a broadcast address needs --broadcast)"},
+	{isErr(udpio.ErrJoin), " (is there a multicast route? try --iface)"},
+	{isErr(source.ErrPermission), "; try sudo or read a file"},
+	{isErr(analysis.ErrNoStream), "; see --stats"},
+	{isErr(storeopen.ErrNoDefaultPath), "; pass --store bolt:PATH"},
+	{isErr(store.ErrUnreachable), " (is redis-server running?)"},
+	{func(err error) bool { var d *tcpchat.DialError; return errors.As(err, &d) }, " (is `wiredojo chat serve` running there?)"},
+	{func(err error) bool {
+		var se *tcpchat.ServerError
+		return errors.As(err, &se) && se.Code == wire.CodeUnauthorized
+	}, " (give the server's --token)"},
+}
+
+func isErr(target error) func(error) bool {
+	return func(err error) bool { return errors.Is(err, target) }
+}
+
+// withHint returns err's message with the CLI's hint for it, if any.
+func withHint(err error) string {
+	msg := err.Error()
+	for _, h := range hints {
+		if h.match(err) {
+			return msg + h.hint
+		}
+	}
+	return msg
 }
 
 // rePackagePrefix matches the "pkg: " prefix a library error starts with

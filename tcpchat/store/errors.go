@@ -32,6 +32,10 @@ var ErrCorrupt = errors.New("store: corrupted data")
 // The write was rolled back as a whole: no queue is left half-written.
 var ErrDiskFull = errors.New("store: disk full")
 
+// ErrUnreachable is wrapped when a store (or the Redis bus beside it)
+// cannot reach its server.
+var ErrUnreachable = errors.New("store: cannot reach the server")
+
 // ErrClosed is returned by every method after Close.
 var ErrClosed = errors.New("store: closed")
 

@@ -158,7 +158,7 @@ func ParseBurst(s string, meanLoss float64) (*GilbertElliott, error) {
 			return nil, fmt.Errorf("%w: burst %q: give a mean burst length >= 1 or p,r,1-h,1-k", ErrBadValue, s)
 		}
 		if !(meanLoss > 0 && meanLoss < 1) {
-			return nil, fmt.Errorf("%w: --burst %s needs a mean loss (--loss) between 0%% and 100%%", ErrBadValue, s)
+			return nil, fmt.Errorf("%w: burst %s needs a mean loss between 0%% and 100%%", ErrBadValue, s)
 		}
 		r := 1 / n
 		return &GilbertElliott{P: meanLoss * r / (1 - meanLoss), R: r, LossBad: 1}, nil

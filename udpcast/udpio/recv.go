@@ -236,7 +236,7 @@ func listen(o RecvOptions) (*net.UDPConn, error) {
 	}
 	if err := ipv4.NewPacketConn(c).JoinGroup(ifi, &net.UDPAddr{IP: g}); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("udpio: join group %s: %w (is there a multicast route? try --iface)", g, err)
+		return nil, fmt.Errorf("%w %s: %w", ErrJoin, g, err)
 	}
 	return c, nil
 }

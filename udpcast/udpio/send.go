@@ -176,7 +176,7 @@ func Send(ctx context.Context, o SendOptions) (SendResult, error) {
 	s.run(ctx)
 	if s.res.Datagrams == 0 && s.res.Errors > 0 && s.lastErr != nil {
 		if errors.Is(s.lastErr, syscall.EACCES) {
-			return s.res, fmt.Errorf("udpio: send to %s: %w (a broadcast address needs --broadcast)", s.res.To, s.lastErr)
+			return s.res, fmt.Errorf("udpio: send to %s: %w: %w", s.res.To, ErrBroadcastOff, s.lastErr)
 		}
 		return s.res, fmt.Errorf("udpio: send to %s: every datagram was refused: %w", s.res.To, s.lastErr)
 	}
@@ -252,7 +252,7 @@ func (s *sender) open() error {
 	c, err := d.Dial("udp4", dst.String())
 	if err != nil {
 		if errors.Is(err, syscall.EACCES) {
-			return fmt.Errorf("udpio: send to %s: %w (a broadcast address needs --broadcast)", dst, err)
+			return fmt.Errorf("udpio: send to %s: %w: %w", dst, ErrBroadcastOff, err)
 		}
 		return fmt.Errorf("udpio: open socket to %s: %w", dst, err)
 	}

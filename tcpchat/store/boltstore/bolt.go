@@ -82,7 +82,7 @@ func Open(path string, opts store.Options) (s *Store, err error) {
 	if err != nil {
 		switch {
 		case errors.Is(err, berrors.ErrTimeout):
-			return nil, fmt.Errorf("boltstore: %s is locked by another process (is another `chat serve` using it?): %w", path, err)
+			return nil, fmt.Errorf("boltstore: %s is locked by another process: %w", path, err)
 		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
 			return nil, fmt.Errorf("%w: %s is not a valid bolt file (%v); move it aside or restore a backup", store.ErrCorrupt, path, err)
 		case errors.Is(err, syscall.ENOSPC):

@@ -44,7 +44,7 @@ func Open(ctx context.Context, url string, opts store.Options) (*Store, error) {
 	rdb := redis.NewClient(o)
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		_ = rdb.Close()
-		return nil, fmt.Errorf("redisstore: cannot reach Redis at %s (is redis-server running?): %w", o.Addr, err)
+		return nil, fmt.Errorf("%w: Redis at %s: %w", store.ErrUnreachable, o.Addr, err)
 	}
 	s := New(rdb, DefaultPrefix, opts)
 	s.own = true

@@ -30,6 +30,10 @@ import (
 // ErrBadSpec is matched by errors for a store spec that names no store.
 var ErrBadSpec = errors.New("storeopen: bad store (want memory, bolt, bolt:PATH, redis://host:port/db or redis-cluster://host:port,host:port,...)")
 
+// ErrNoDefaultPath is returned by DefaultBoltPath when there is no home
+// directory to put the default bolt file in.
+var ErrNoDefaultPath = errors.New("storeopen: no home directory for the default store")
+
 // ErrLocked is matched by the error of Open for a bolt file that another
 // process holds open (bbolt allows one writer process per file).
 var ErrLocked = errors.New("storeopen: the bolt file is locked by another process")
@@ -126,7 +130,7 @@ func RedisClient(ctx context.Context, url string) (redis.UniversalClient, error)
 	}
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		_ = rdb.Close()
-		return nil, fmt.Errorf("storeopen: cannot reach Redis at %s (is redis-server running?): %w", where, err)
+		return nil, fmt.Errorf("%w: Redis at %s: %w", store.ErrUnreachable, where, err)
 	}
 	return rdb, nil
 }
@@ -200,7 +204,7 @@ func DefaultBoltPath() (string, error) {
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {
-		return "", fmt.Errorf("storeopen: no home directory for the default store; pass --store bolt:PATH: %w", err)
+		return "", fmt.Errorf("%w: %w", ErrNoDefaultPath, err)
 	}
 	return filepath.Join(home, ".local", "share", "wiredojo", "queues.db"), nil
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/wiredojo/wiredojo/tcpchat/store"
 )
 
 // ErrClosed is returned after Close.
@@ -85,7 +87,7 @@ func New(ctx context.Context, rdb redis.UniversalClient, opts Options) (*Bus, er
 	default:
 		info, err := rdb.Info(ctx, "server").Result()
 		if err != nil {
-			return nil, fmt.Errorf("redisbus: cannot reach Redis (is redis-server running?): %w", err)
+			return nil, fmt.Errorf("%w: Redis bus: %w", store.ErrUnreachable, err)
 		}
 		b.sharded = majorVersion(info) >= 7
 	}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/wiredojo/wiredojo/capture/analysis"
+	"github.com/wiredojo/wiredojo/capture/source"
+	"github.com/wiredojo/wiredojo/framing"
+	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/store"
+	"github.com/wiredojo/wiredojo/tcpchat/store/storeopen"
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
+	"github.com/wiredojo/wiredojo/udpcast/link"
+	"github.com/wiredojo/wiredojo/udpcast/udpio"
+)
+
+// TestReportHints pins that report adds the CLI's hint to each library
+// error it knows, however deeply the error is wrapped, and to no other.
+func TestReportHints(t *testing.T) {
+	wrap := func(err error) error { return fmt.Errorf("outer context: %w", err) }
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{&framing.TooLargeError{Len: 9, Max: 4}, "(raise the limit with --max-frame)"},
+		{link.ErrPrivilege, "run with sudo (or use `compare --link none`"},
+		{link.ErrExists, "run `wiredojo link down` first or pick another --name"},
+		{udpio.ErrNoDestination, "give an address, --broadcast or --group"},
+		{fmt.Errorf("udpio: send to x: %w: %w", udpio.ErrBroadcastOff, syscall.EACCES), "(a broadcast address needs --broadcast)"},
+		{fmt.Errorf("%w 239.1.1.1: %w", udpio.ErrJoin, syscall.ENODEV), "try --iface)"},
+		{fmt.Errorf("permission denied opening lo: %w", source.ErrPermission), "live capture needs root or CAP_NET_RAW; try sudo or read a file"},
+		{fmt.Errorf("%w 7 in this capture", analysis.ErrNoStream), "; see --stats"},
+		{fmt.Errorf("%w: no $HOME", storeopen.ErrNoDefaultPath), "; pass --store bolt:PATH"},
+		{fmt.Errorf("%w: Redis at x: refused", store.ErrUnreachable), "(is redis-server running?)"},
+		{&tcpchat.DialError{Addr: "127.0.0.1:1", Err: syscall.ECONNREFUSED}, "(is `wiredojo chat serve` running there?)"},
+		{fmt.Errorf("%w: %w", tcpchat.ErrHandshake, &tcpchat.ServerError{Code: wire.CodeUnauthorized, Reason: "token refused"}), "(give the server's --token)"},
+	} {
+		for _, err := range []error{tc.err, wrap(tc.err)} {
+			var b bytes.Buffer
+			if code := report(err, &b); code != exitRuntime {
+				t.Errorf("report(%v) = exit %d, want %d", err, code, exitRuntime)
+			}
+			if out := b.String(); !strings.Contains(out, tc.want) || strings.Count(out, "\n") != 1 {
+				t.Errorf("report(%v) printed %q, want one line containing %q", err, out, tc.want)
+			}
+		}
+	}
+	var b bytes.Buffer
+	report(&tcpchat.ServerError{Code: wire.CodeBadPacket, Reason: "bad"}, &b)
+	report(errors.New("plain"), &b)
+	if out := b.String(); strings.Contains(out, "--") || strings.Contains(out, "(is ") {
+		t.Errorf("report added a hint to errors that have none: %q", out)
+	}
+}
+
+// TestLibraryErrorsNameNoFlags fails if an error message built in a library
+// package (errors.New or fmt.Errorf outside cmd/ and the tests) names a
+// command-line flag: flags belong to the CLI, which adds them as hints in
+// report. labs is left out: its exercises are about the CLI.
+func TestLibraryErrorsNameNoFlags(t *testing.T) {
+	root := filepath.Join("..", "..")
+	skip := map[string]bool{"cmd": true, "labs": true, "bench": true, "testdata": true, ".git": true}
+	flag := regexp.MustCompile(`--[a-zA-Z]`)
+	fset := token.NewFileSet()
+	files := 0
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			rel, _ := filepath.Rel(root, path)
+			if skip[strings.Split(filepath.ToSlash(rel), "/")[0]] || d.Name() == "node_modules" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			return err
+		}
+		files++
+		check := func(lit *ast.BasicLit) {
+			if s, err := strconv.Unquote(lit.Value); err == nil && flag.MatchString(s) {
+				t.Errorf("%s: library error names a flag: %q (say it in the library's terms; add the flag as a hint in report)", fset.Position(lit.Pos()), s)
+			}
+		}
+		for _, decl := range f.Decls {
+			// Every string in an Error method is part of an error message.
+			if fd, ok := decl.(*ast.FuncDecl); ok && fd.Recv != nil && fd.Name.Name == "Error" {
+				ast.Inspect(fd, func(n ast.Node) bool {
+					if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+						check(lit)
+					}
+					return true
+				})
+				continue
+			}
+			ast.Inspect(decl, func(n ast.Node) bool {
+				call, ok := n.(*ast.CallExpr)
+				if !ok || len(call.Args) == 0 {
+					return true
+				}
+				sel, ok := call.Fun.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				pkg, ok := sel.X.(*ast.Ident)
+				if !ok || !(pkg.Name == "errors" && sel.Sel.Name == "New" || pkg.Name == "fmt" && sel.Sel.Name == "Errorf") {
+					return true
+				}
+				if lit, ok := call.Args[0].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+					check(lit)
+				}
+				return true
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files < 100 {
+		t.Fatalf("walked only %d library .go files from %s; the walk is broken", files, root)
+	}
+}
