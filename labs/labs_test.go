@@ -1,15 +1,15 @@
 package labs
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/wiredojo/wiredojo/internal/testkit"
 )
 
 // bin is the wiredojo binary the lab set-ups and the reference solutions
@@ -33,27 +33,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// syncBuffer collects a lab's output for the test log.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func testEnv(t *testing.T, defaults ...string) *Env {
 	t.Helper()
-	env := &Env{Dir: t.TempDir(), Out: &syncBuffer{}, Self: bin, Addrs: map[string]string{}}
+	env := &Env{Dir: t.TempDir(), Out: &testkit.Buffer{}, Self: bin, Addrs: map[string]string{}}
 	for _, d := range defaults {
 		p, err := freePort()
 		if err != nil {

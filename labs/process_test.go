@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wiredojo/wiredojo/internal/testkit"
 )
 
 // A program of the set-up that dies after the lab said "ready" ends the
@@ -27,7 +29,7 @@ func TestRunAllStopsWhenAProgramDies(t *testing.T) {
 			{args: []string{"-c", "while [ ! -e " + die + " ]; do sleep 0.01; done; exit 3"}, settle: time.Millisecond},
 		})
 	}()
-	for !strings.Contains(env.Out.(*syncBuffer).String(), "ready") {
+	for !strings.Contains(env.Out.(*testkit.Buffer).String(), "ready") {
 		select {
 		case err := <-done:
 			t.Fatalf("runAll ended before ready: %v\n%s", err, env.Out)
@@ -47,7 +49,7 @@ func TestRunAllStopsWhenAProgramDies(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatalf("runAll still running after its program died:\n%s", env.Out)
 	}
-	if !strings.Contains(env.Out.(*syncBuffer).String(), "stopped and cleaned up") {
+	if !strings.Contains(env.Out.(*testkit.Buffer).String(), "stopped and cleaned up") {
 		t.Fatalf("the other program was not stopped:\n%s", env.Out)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/wiredojo/wiredojo/capture"
 	"github.com/wiredojo/wiredojo/internal/testdep"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 )
 
 // A student follows a text literally: every ```sh block runs as written,
@@ -30,13 +31,13 @@ type student struct {
 	cred  *syscall.Credential // nil: the tests do not run as root
 	netns string              // as root: the student's own network namespace
 	terms map[int]*terminal
-	log   *syncBuffer // every command and its output, for a failure
+	log   *testkit.Buffer // every command and its output, for a failure
 }
 
 // terminal is a program left running in a terminal of its own.
 type terminal struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *testkit.Buffer
 	done chan struct{}
 }
 
@@ -55,7 +56,7 @@ func newStudent(t *testing.T) *student {
 	}
 	t.Cleanup(func() { os.RemoveAll(root) })
 	home := filepath.Join(root, "home")
-	s := &student{t: t, home: home, terms: map[int]*terminal{}, log: &syncBuffer{}}
+	s := &student{t: t, home: home, terms: map[int]*terminal{}, log: &testkit.Buffer{}}
 	if err := os.Mkdir(home, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +147,7 @@ func studentNetns(t *testing.T) string {
 // exit status.
 func (s *student) run(code string, privileged bool) (string, int) {
 	s.t.Helper()
-	out := &syncBuffer{}
+	out := &testkit.Buffer{}
 	cmd := s.command(code, privileged)
 	cmd.Stdout, cmd.Stderr = out, out
 	fmt.Fprintf(s.log, "$ %s", code)
@@ -215,7 +216,7 @@ func (s *student) do(st Step, fill func(string) string) {
 		if s.terms[st.Terminal] != nil {
 			s.fail("terminal %d is still busy: the text starts something new there without stopping the last", st.Terminal)
 		}
-		tm := &terminal{cmd: s.command(code, st.Privileged()), out: &syncBuffer{}, done: make(chan struct{})}
+		tm := &terminal{cmd: s.command(code, st.Privileged()), out: &testkit.Buffer{}, done: make(chan struct{})}
 		tm.cmd.Stdout, tm.cmd.Stderr = tm.out, tm.out
 		// The terminal's input stays open and empty, as a terminal's does.
 		if _, err := tm.cmd.StdinPipe(); err != nil {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/wiredojo/wiredojo/internal/redistest"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
@@ -54,7 +55,7 @@ func TestMain(m *testing.M) {
 type chatChild struct {
 	cmd  *exec.Cmd
 	addr string
-	out  *chatBuffer
+	out  *testkit.Buffer
 }
 
 // startChatServeProcess runs `chat serve` in a child process and waits for
@@ -73,7 +74,7 @@ func startChatServeProcessVia(t *testing.T, via []string, args ...string) *chatC
 	argv := append(append([]string{}, via...), os.Args[0], "-test.run=^$")
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), childArgsEnv+"="+string(enc))
-	out := &chatBuffer{}
+	out := &testkit.Buffer{}
 	cmd.Stderr = out
 	pr, err := cmd.StdoutPipe()
 	if err != nil {
@@ -283,7 +284,7 @@ func TestChatServeCorruptStore(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var out, errb chatBuffer
+	var out, errb testkit.Buffer
 	code := run(ctx, []string{"wiredojo", "--no-color", "chat", "serve", "--addr", "127.0.0.1:0", "--store", "bolt:" + db}, strings.NewReader(""), &out, &errb)
 	if code != exitRuntime || !strings.Contains(errb.String(), db) {
 		t.Fatalf("exit %d, stderr %q", code, errb.String())

@@ -12,30 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wiredojo/wiredojo/internal/testkit"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
 )
 
-// chatBuffer is a bytes.Buffer safe for a command writing while the test
-// reads.
-type chatBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (c *chatBuffer) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.b.Write(p)
-}
-
-func (c *chatBuffer) String() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.b.String()
-}
-
 // chatWaitFor polls buf until re matches, and returns the first submatch.
-func chatWaitFor(t *testing.T, what string, buf *chatBuffer, re *regexp.Regexp) string {
+func chatWaitFor(t *testing.T, what string, buf *testkit.Buffer, re *regexp.Regexp) string {
 	t.Helper()
 	var m []string
 	defer func() {
@@ -52,10 +34,10 @@ func chatWaitFor(t *testing.T, what string, buf *chatBuffer, re *regexp.Regexp) 
 
 // chatStart runs a command in the background; stop cancels it and returns
 // its exit status.
-func chatStart(t *testing.T, stdin io.Reader, args ...string) (out, errb *chatBuffer, stop func() int) {
+func chatStart(t *testing.T, stdin io.Reader, args ...string) (out, errb *testkit.Buffer, stop func() int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	out, errb = &chatBuffer{}, &chatBuffer{}
+	out, errb = &testkit.Buffer{}, &testkit.Buffer{}
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, append([]string{"wiredojo", "--no-color"}, args...), stdin, out, errb) }()
 	var once sync.Once

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wiredojo/wiredojo/internal/testkit"
 )
 
 // writeSelfSigned writes a certificate for 127.0.0.1 and its key as PEM
@@ -71,7 +73,7 @@ func TestChatOverWebSocketAndTLS(t *testing.T) {
 
 	type listener struct {
 		name string
-		out  *chatBuffer
+		out  *testkit.Buffer
 		in   *io.PipeWriter
 	}
 	var ls []listener

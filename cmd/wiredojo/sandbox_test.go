@@ -14,6 +14,7 @@ import (
 
 	"github.com/wiredojo/wiredojo/internal/sandbox"
 	"github.com/wiredojo/wiredojo/internal/testdep"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 )
 
 // asNobody runs the wiredojo binary as user nobody with a fresh state
@@ -135,7 +136,7 @@ func TestSandboxAsNobody(t *testing.T) {
 	// run there sends.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var capOut, capErr chatBuffer // written by exec's copying goroutines while the test reads
+	var capOut, capErr testkit.Buffer // written by exec's copying goroutines while the test reads
 	capCmd := n.command(ctx, "capture", "live", "-i", "lo", "-c", "2", "--filter", "udp port 9")
 	capCmd.Stdout, capCmd.Stderr = &capOut, &capErr
 	if err := capCmd.Start(); err != nil {
@@ -169,7 +170,7 @@ func TestSandboxAsNobody(t *testing.T) {
 
 	// link up as nobody, in the background, then status and down.
 	linkCmd := n.command(ctx, "link", "up", "--loss", "1%")
-	var linkOut chatBuffer
+	var linkOut testkit.Buffer
 	linkCmd.Stdout, linkCmd.Stderr = &linkOut, &linkOut
 	if err := linkCmd.Start(); err != nil {
 		t.Fatal(err)
