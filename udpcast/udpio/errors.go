@@ -11,7 +11,7 @@ var (
 	ErrBroadcastOff = errors.New("broadcast is off")
 	// ErrJoin is wrapped when the receiver cannot join its multicast group
 	// (often: no multicast route on the chosen interface).
-	ErrJoin = errors.New("udpio: cannot join multicast group")
-	ErrSize          = errors.New("udpio: datagram size out of range")
-	ErrNotMulticast  = errors.New("udpio: group is not an IPv4 multicast address (224.0.0.0/4)")
+	ErrJoin         = errors.New("udpio: cannot join multicast group")
+	ErrSize         = errors.New("udpio: datagram size out of range")
+	ErrNotMulticast = errors.New("udpio: group is not an IPv4 multicast address (224.0.0.0/4)")
 )
