@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/gopacket/gopacket/layers"
+	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/net/bpf"
 
@@ -67,8 +69,10 @@ func captureCommand() *cli.Command {
 				Name:      "read",
 				Usage:     "decode a pcap or pcapng file (- reads standard input)",
 				ArgsUsage: "FILE",
-				Flags:     captureViewFlags(),
-				Action:    captureRead,
+				Description: "A file of 32 MiB or more read while stdout goes to a file or a pipe shows its progress\n" +
+					"(bytes read of the file's size) on stderr when stderr is a terminal.",
+				Flags:  captureViewFlags(),
+				Action: captureRead,
 			},
 			{
 				Name:        "live",
@@ -199,6 +203,26 @@ func captureViewFrom(c *cli.Context) (captureView, error) {
 	return v, nil
 }
 
+// captureProgressMin is the file size from which capture read shows its
+// progress (on a terminal stderr, while stdout goes elsewhere).
+const captureProgressMin = 32 << 20
+
+// readProgress wraps r, a file of size bytes, so that reading it shows the
+// bytes read so far against size on w; finish ends the line.
+func readProgress(r io.Reader, w io.Writer, size int64) (io.Reader, func()) {
+	bar := progressbar.NewOptions64(size,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("reading"),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionEnableColorCodes(false),
+	)
+	pr := progressbar.NewReader(r, bar)
+	return &pr, func() { _ = bar.Finish() }
+}
+
 func captureRead(c *cli.Context) error {
 	c, err := trailingFlags(c)
 	if err != nil {
@@ -217,6 +241,16 @@ func captureRead(c *cli.Context) error {
 		src, err = source.NewReader(c.App.Reader, "standard input")
 	} else if fi, serr := os.Stat(name); serr == nil && fi.IsDir() {
 		return usagef("%s is a directory: give a capture file (.pcap or .pcapng) in it", name)
+	} else if fi, serr := os.Stat(name); serr == nil && fi.Size() >= captureProgressMin && isTTY(c.App.ErrWriter) && !isTTY(c.App.Writer) {
+		// A large file read to a pipe or a file: show how far it is.
+		f, oerr := os.Open(name)
+		if oerr != nil {
+			return fmt.Errorf("capture: %w", oerr)
+		}
+		defer f.Close()
+		r, finish := readProgress(f, c.App.ErrWriter, fi.Size())
+		defer finish()
+		src, err = source.NewReader(r, name)
 	} else {
 		src, err = source.OpenFile(name)
 	}

@@ -1025,3 +1025,21 @@ func TestCaptureLineMatchesTcpdump(t *testing.T) {
 	}
 	t.Logf("%d fields compared", total)
 }
+
+// TestCaptureReadProgress: reading a large file through readProgress shows
+// the bytes read against the file's size, and the reader passes every byte.
+func TestCaptureReadProgress(t *testing.T) {
+	data := bytes.Repeat([]byte{7}, 3<<20)
+	var b bytes.Buffer
+	r, finish := readProgress(bytes.NewReader(data), &b, int64(len(data)))
+	got, err := io.ReadAll(r)
+	finish()
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read %d bytes (%v), want %d", len(got), err, len(data))
+	}
+	for _, want := range []string{"reading", "3.1/3.1 MB", "100%"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("progress lacks %q: %q", want, b.String())
+		}
+	}
+}
