@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -471,36 +470,6 @@ func TestWebPage(t *testing.T) {
 	}
 }
 
-// hexDump renders bytes the way docs/PROTOCOL.md shows them: 16 a line,
-// with offsets and ASCII.
-func hexDump(b []byte) string {
-	var sb strings.Builder
-	for off := 0; off < len(b); off += 16 {
-		line := b[off:min(off+16, len(b))]
-		fmt.Fprintf(&sb, "%04x  ", off)
-		for i := range 16 {
-			if i < len(line) {
-				fmt.Fprintf(&sb, "%02x ", line[i])
-			} else {
-				sb.WriteString("   ")
-			}
-			if i == 7 {
-				sb.WriteByte(' ')
-			}
-		}
-		sb.WriteString(" |")
-		for _, c := range line {
-			if c >= 0x20 && c < 0x7f {
-				sb.WriteByte(c)
-			} else {
-				sb.WriteByte('.')
-			}
-		}
-		sb.WriteString("|\n")
-	}
-	return sb.String()
-}
-
 // TestProtocolDocWebSocketDumps keeps the WebSocket section of
 // docs/PROTOCOL.md true: its frames are what ws and wire encode.
 func TestProtocolDocWebSocketDumps(t *testing.T) {
@@ -513,7 +482,7 @@ func TestProtocolDocWebSocketDumps(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, frame := range map[string][]byte{"client": fromClient, "server": fromServer} {
-		if d := hexDump(frame); !strings.Contains(string(doc), d) {
+		if d := testkit.HexDump(frame); !strings.Contains(string(doc), d) {
 			t.Errorf("docs/PROTOCOL.md lacks the %s frame of the WebSocket section:\n%s", name, d)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wiredojo/wiredojo/internal/testkit"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
 
@@ -209,31 +210,7 @@ func TestNoAllocs(t *testing.T) {
 // frame header first, 16 bytes a line with offsets and ASCII.
 func dump(payload []byte) string {
 	frame := append([]byte{byte(len(payload) >> 24), byte(len(payload) >> 16), byte(len(payload) >> 8), byte(len(payload))}, payload...)
-	var sb strings.Builder
-	for off := 0; off < len(frame); off += 16 {
-		line := frame[off:min(off+16, len(frame))]
-		fmt.Fprintf(&sb, "%04x  ", off)
-		for i := 0; i < 16; i++ {
-			if i < len(line) {
-				fmt.Fprintf(&sb, "%02x ", line[i])
-			} else {
-				sb.WriteString("   ")
-			}
-			if i == 7 {
-				sb.WriteByte(' ')
-			}
-		}
-		sb.WriteString(" |")
-		for _, c := range line {
-			if c >= 0x20 && c < 0x7f {
-				sb.WriteByte(c)
-			} else {
-				sb.WriteByte('.')
-			}
-		}
-		sb.WriteString("|\n")
-	}
-	return sb.String()
+	return testkit.HexDump(frame)
 }
 
 // TestProtocolDocDumps keeps docs/PROTOCOL.md true: every hex dump in it is
