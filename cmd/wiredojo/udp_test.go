@@ -53,30 +53,43 @@ func udpRunCLI(ctx context.Context, args ...string) (int, string, string) {
 }
 
 func TestUDPSendRecvJSON(t *testing.T) {
-	port := udpFreePort(t)
-	addr := "127.0.0.1:" + strconv.Itoa(port)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	type result struct {
 		code     int
 		out, err string
 	}
-	done := make(chan result, 1)
-	go func() {
-		code, out, errs := udpRunCLI(ctx, "udp", "recv", "--addr", addr, "--until-end", "--json")
-		done <- result{code, out, errs}
-	}()
-	var early *result
-	udpWaitBound(t, port, func() bool {
-		select {
-		case r := <-done:
-			early = &r
-			return true
-		default:
-			return false
+	var (
+		addr string
+		done chan result
+	)
+	// A port free a moment ago can be taken by another process before the
+	// receiver binds it (packages' tests run in parallel): try a new one.
+	for attempt := 1; ; attempt++ {
+		port := udpFreePort(t)
+		addr = "127.0.0.1:" + strconv.Itoa(port)
+		done = make(chan result, 1)
+		go func() {
+			code, out, errs := udpRunCLI(ctx, "udp", "recv", "--addr", addr, "--until-end", "--json")
+			done <- result{code, out, errs}
+		}()
+		var early *result
+		udpWaitBound(t, port, func() bool {
+			select {
+			case r := <-done:
+				early = &r
+				return true
+			default:
+				return false
+			}
+		})
+		if early == nil {
+			break
 		}
-	})
-	if early != nil {
+		if strings.Contains(early.err, "address already in use") && attempt < 5 {
+			t.Logf("port %d was taken before recv bound it; trying another", port)
+			continue
+		}
 		t.Fatalf("recv ended before anything was sent: exit %d: %s %s", early.code, early.out, early.err)
 	}
 	// Only one CLI at a time in a process: urfave/cli's global help flag is
