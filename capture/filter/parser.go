@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/net/bpf"
+
+	"github.com/wiredojo/wiredojo/internal/editdist"
 )
 
 // qual is the qualifier set of a primitive: [proto] [dir] [addr]. ok is
@@ -87,7 +89,7 @@ func suggest(t token) string {
 	}
 	best, bestD := "", 3
 	for _, kw := range suggestable {
-		if d := editDistance(t.text, kw); d < bestD || d == bestD && kw < best {
+		if d := editdist.Distance(t.text, kw); d < bestD || d == bestD && kw < best {
 			best, bestD = kw, d
 		}
 	}
@@ -99,32 +101,6 @@ func suggest(t token) string {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// editDistance is the edit distance of two short strings, a swap of two
-// neighbours counting as one edit (optimal string alignment).
-func editDistance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
 }
 
 func (p *parser) peek() token { return p.toks[p.pos] }

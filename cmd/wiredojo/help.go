@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+	"github.com/wiredojo/wiredojo/internal/editdist"
 )
 
 // This file holds the CLI-wide machinery of help and flags: the help
@@ -102,7 +103,7 @@ func findCommand(cmds []*cli.Command, name string) *cli.Command {
 func suggest(s string, candidates []string) string {
 	best, bestD := "", 1<<30
 	for _, c := range candidates {
-		d := editDistance(s, c)
+		d := editdist.Distance(s, c)
 		if strings.HasPrefix(c, s) && len(s) >= 2 {
 			d = min(d, 1)
 		}
@@ -114,32 +115,6 @@ func suggest(s string, candidates []string) string {
 		return best
 	}
 	return ""
-}
-
-// editDistance is the optimal-string-alignment distance of a and b (bytes):
-// insertions, deletions, substitutions and swaps of neighbours cost one.
-func editDistance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
 }
 
 // commandNames lists the names (and aliases) of the visible commands.
