@@ -8,8 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
-	"path"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -119,32 +117,9 @@ func sameHostOrigin(origin, host string) bool {
 }
 
 // knownHost reports whether a same-origin browser page with this Host
-// header may be upgraded (Options.Hosts): an IP address or localhost
-// cannot be rebound to this server by someone else's DNS, a configured
-// name is the operator's.
-func (s *Server) knownHost(hostport string) bool {
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
-	}
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
-		return true
-	}
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	for _, p := range s.opts.Hosts {
-		p = strings.ToLower(p)
-		if ok, _ := path.Match(p, host); ok {
-			return true
-		}
-		if ok, _ := path.Match(p, strings.ToLower(hostport)); ok {
-			return true
-		}
-	}
-	return false
-}
+// header may be upgraded: ws.KnownHost with the names of Options.Hosts, the
+// same rule socket.io's sessions use.
+func (s *Server) knownHost(hostport string) bool { return ws.KnownHost(hostport, s.opts.Hosts) }
 
 // initWebSocket adds GET /ws: it upgrades the request (Origin checked
 // against Options.Origins; a page of the same host is always allowed, a
