@@ -42,3 +42,7 @@ var ErrClosed = errors.New("store: closed")
 // ErrPayloadTooLarge is returned by Append and AppendReplay for a payload
 // above MaxPayload.
 var ErrPayloadTooLarge = errors.New("store: payload too large")
+
+// ErrClaimed is returned by Claim when the client id's queue has a resume
+// token and the caller gave another one (or none).
+var ErrClaimed = errors.New("store: client id belongs to another client (resume token refused)")

@@ -2,6 +2,7 @@ package store
 
 import (
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/binary"
 	"encoding/hex"
 	"sync/atomic"
@@ -73,4 +74,26 @@ func (g *IDGen) New(t time.Time) ID {
 	binary.BigEndian.PutUint64(b[:], g.seq.Add(1))
 	copy(id[10:], b[2:])
 	return id
+}
+
+// ClaimToken is Claim's decision for implementations: given the token a
+// queue holds (empty: none) and the one a caller gave, it returns the
+// token the queue holds afterwards, or ErrClaimed.
+func ClaimToken(held, given string) (string, error) {
+	switch {
+	case held == "" && given != "":
+		return given, nil
+	case held == "":
+		return NewToken(), nil
+	case subtle.ConstantTimeCompare([]byte(held), []byte(given)) != 1:
+		return "", ErrClaimed
+	}
+	return held, nil
+}
+
+// NewToken returns a fresh resume token: 16 random bytes in hex.
+func NewToken() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

@@ -35,6 +35,7 @@ type memQueue struct {
 	index    map[ID]uint64
 	next     uint64 // next offset to assign
 	lastSeen time.Time
+	token    string // resume token (Claim)
 }
 
 // memLog is one namespace's replay log: entries[first:] are live, in
@@ -295,6 +296,26 @@ func (s *Memory) Touch(ctx context.Context, client string) error {
 	}
 	s.queueLocked(client, now).lastSeen = now
 	return nil
+}
+
+// Claim implements Store.
+func (s *Memory) Claim(ctx context.Context, client, token string) (string, error) {
+	if err := ValidName(client); err != nil {
+		return "", err
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return "", ErrClosed
+	}
+	q := s.queueLocked(client, now)
+	tok, err := ClaimToken(q.token, token)
+	if err != nil {
+		return "", err
+	}
+	q.token, q.lastSeen = tok, now
+	return tok, nil
 }
 
 // Queues implements Store.

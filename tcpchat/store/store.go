@@ -173,6 +173,13 @@ type Store interface {
 	Ack(ctx context.Context, client string, id ID) error
 	// Touch marks client as seen now (on connect), creating its queue.
 	Touch(ctx context.Context, client string) error
+	// Claim is Touch for a connection that names client: it creates the
+	// queue if absent and marks it seen. A queue without a resume token
+	// takes token (a fresh random one when token is empty) and Claim
+	// returns it; a queue with one returns it when token matches (compared
+	// in constant time) and ErrClaimed otherwise. The token lives as long
+	// as the queue: Purge keeps it, the expiry of an idle queue removes it.
+	Claim(ctx context.Context, client, token string) (string, error)
 	// Queues lists every known queue, sorted by client id.
 	Queues(ctx context.Context) ([]QueueInfo, error)
 	// Purge removes every pending message of client and returns how many.

@@ -26,6 +26,7 @@ var (
 	bReplay   = []byte("replay")   // ns -> {m: offset->record, next, first}
 	bSessions = []byte("sessions") // id -> session record
 	bMeta     = []byte("meta")     // version
+	bTokens   = []byte("tokens")   // client -> resume token (Claim)
 
 	kMsgs  = []byte("m")
 	kNext  = []byte("next")
@@ -91,7 +92,7 @@ func Open(path string, opts store.Options) (s *Store, err error) {
 		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bQMsg, bQIdx, bQMeta, bRooms, bMembers, bReplay, bSessions, bMeta} {
+		for _, b := range [][]byte{bQMsg, bQIdx, bQMeta, bRooms, bMembers, bReplay, bSessions, bMeta, bTokens} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

@@ -272,6 +272,36 @@ func (s *Store) Touch(ctx context.Context, client string) error {
 	})
 }
 
+// Claim implements store.Store.
+func (s *Store) Claim(ctx context.Context, client, token string) (string, error) {
+	if err := store.ValidName(client); err != nil {
+		return "", err
+	}
+	now := s.now()
+	var tok string
+	err := s.write(ctx, func(tx *bolt.Tx, d *store.Stats) error {
+		tb := tx.Bucket(bTokens)
+		var err error
+		if tok, err = store.ClaimToken(string(tb.Get([]byte(client))), token); err != nil {
+			return err
+		}
+		if err := tb.Put([]byte(client), []byte(tok)); err != nil {
+			return err
+		}
+		b := tx.Bucket(bQMeta)
+		meta, ok := getMeta(b, []byte(client))
+		if !ok {
+			meta.next = 1
+		}
+		meta.seen = now.UnixNano()
+		return putMeta(b, []byte(client), meta)
+	})
+	if err != nil {
+		return "", err
+	}
+	return tok, nil
+}
+
 // writeSeen writes last-seen marks kept in memory (by Pending) into their
 // queues' meta records.
 func writeSeen(tx *bolt.Tx, seen map[string]time.Time) error {

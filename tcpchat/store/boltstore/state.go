@@ -319,6 +319,9 @@ func (s *Store) expireQueues(tx *bolt.Tx, now time.Time, d *store.Stats) error {
 		if err := q.meta.Delete([]byte(client)); err != nil {
 			return err
 		}
+		if err := tx.Bucket(bTokens).Delete([]byte(client)); err != nil {
+			return err
+		}
 		d.DroppedAge += uint64(n)
 		var subs []store.Sub
 		scanPrefix(tx.Bucket(bRooms), []byte(client), func(rest []byte) {

@@ -331,6 +331,34 @@ func (s *Store) Touch(ctx context.Context, client string) error {
 	return wrap("touch", err)
 }
 
+// Claim implements store.Store: the token is field "token" of the
+// client's meta hash, set if absent and read in one transaction, and
+// compared here in constant time.
+func (s *Store) Claim(ctx context.Context, client, token string) (string, error) {
+	if err := store.ValidName(client); err != nil {
+		return "", err
+	}
+	if err := s.check(); err != nil {
+		return "", err
+	}
+	candidate := token
+	if candidate == "" {
+		candidate = store.NewToken()
+	}
+	key := s.clientKey(client, "meta")
+	tx := s.rdb.TxPipeline()
+	tx.HSetNX(ctx, key, "token", candidate)
+	held := tx.HGet(ctx, key, "token")
+	if _, err := tx.Exec(ctx); err != nil {
+		return "", wrap("claim", err)
+	}
+	tok, err := store.ClaimToken(held.Val(), candidate) // candidate: token, or the fresh one just set
+	if err != nil {
+		return "", err
+	}
+	return tok, s.Touch(ctx, client)
+}
+
 // Queues implements store.Store.
 func (s *Store) Queues(ctx context.Context) ([]store.QueueInfo, error) {
 	if err := s.check(); err != nil {

@@ -121,6 +121,7 @@ func Run(t *testing.T, h Harness) {
 		{"RetentionMaxAge", store.Limits{MaxAge: time.Minute}, testMaxAge},
 		{"QueueExpiry", store.Limits{QueueTTL: time.Hour}, testQueueTTL},
 		{"QueuesPurge", store.Limits{}, testQueuesPurge},
+		{"Claim", store.Limits{QueueTTL: time.Hour}, testClaim},
 		{"Subscriptions", store.Limits{}, testSubscriptions},
 		{"Replay", store.Limits{}, testReplay},
 		{"ReplayRetention", store.Limits{ReplayMax: 2, ReplayWindow: time.Minute}, testReplayRetention},
@@ -629,5 +630,44 @@ func testReopen(e *env) {
 	}
 	if s, err := e.s.TakeSession(e.ctx, "s"); err != nil || s.Client != "alice" {
 		e.t.Fatalf("session after reopen = %+v, %v", s, err)
+	}
+}
+
+// testClaim: the first claim of a client id issues a token (or keeps the
+// one given), later claims need it, Purge keeps it and the expiry of the
+// idle queue frees the id.
+func testClaim(e *env) {
+	tok, err := e.s.Claim(e.ctx, "alice", "")
+	e.must(err)
+	if len(tok) != 32 {
+		e.t.Fatalf("issued token %q, want 32 hex digits", tok)
+	}
+	if got, err := e.s.Claim(e.ctx, "alice", tok); err != nil || got != tok {
+		e.t.Fatalf("claim with the token = %q, %v; want %q", got, err, tok)
+	}
+	for _, bad := range []string{"", "x" + tok[1:], tok + "0"} {
+		if _, err := e.s.Claim(e.ctx, "alice", bad); !errors.Is(err, store.ErrClaimed) {
+			e.t.Fatalf("claim with %q: %v, want ErrClaimed", bad, err)
+		}
+	}
+	if got, err := e.s.Claim(e.ctx, "bob", "mine"); err != nil || got != "mine" {
+		e.t.Fatalf("first claim of bob with a token = %q, %v; want it kept", got, err)
+	}
+	q, err := e.s.Queues(e.ctx)
+	e.must(err)
+	if len(q) != 2 || q[0].Client != "alice" || q[1].Client != "bob" {
+		e.t.Fatalf("queues = %+v, want alice and bob", q)
+	}
+	e.append(e.msg("e", "x"), "alice")
+	_, err = e.s.Purge(e.ctx, "alice")
+	e.must(err)
+	if _, err := e.s.Claim(e.ctx, "alice", ""); !errors.Is(err, store.ErrClaimed) {
+		e.t.Fatalf("claim after purge without the token: %v, want ErrClaimed", err)
+	}
+	e.clock.Advance(2 * time.Hour)
+	e.must(e.s.Expire(e.ctx))
+	tok2, err := e.s.Claim(e.ctx, "alice", "")
+	if err != nil || tok2 == tok {
+		e.t.Fatalf("claim after expiry = %q, %v; want a new token", tok2, err)
 	}
 }
