@@ -28,6 +28,7 @@ type View struct {
 	ClientID     []byte
 	SessionID    []byte
 	Token        []byte
+	ResumeToken  []byte
 	SocketID     []byte
 	Reason       []byte
 	MessageID    []byte
@@ -56,6 +57,7 @@ func (v *View) Packet() Packet {
 		SessionID:    string(v.SessionID),
 		ResumeOffset: v.ResumeOffset,
 		Token:        string(v.Token),
+		ResumeToken:  string(v.ResumeToken),
 		PingInterval: v.PingInterval,
 		PingTimeout:  v.PingTimeout,
 		MaxFrame:     v.MaxFrame,
@@ -143,6 +145,14 @@ func (d *decoder) str8(what string) []byte {
 	return d.bytes(int(n), what)
 }
 
+// optStr8 is a str8 at the end of a packet that may be absent.
+func (d *decoder) optStr8(what string) []byte {
+	if d.err != nil || d.off == len(d.b) {
+		return nil
+	}
+	return d.str8(what)
+}
+
 func (d *decoder) rest() []byte {
 	if d.err != nil {
 		return nil
@@ -216,6 +226,7 @@ func Parse(b []byte, v *View) error {
 		v.ResumeOffset = d.u64("resume offset")
 		n := d.u16("token length")
 		v.Token = d.bytes(int(n), "token")
+		v.ResumeToken = d.optStr8("resume token")
 		d.end()
 	case TypeWelcome:
 		v.Version = d.u8("version")
@@ -224,6 +235,7 @@ func Parse(b []byte, v *View) error {
 		v.PingInterval = d.u32("ping interval")
 		v.PingTimeout = d.u32("ping timeout")
 		v.MaxFrame = d.u32("max frame")
+		v.ResumeToken = d.optStr8("resume token")
 		d.end()
 	case TypeConnect:
 		v.SocketID = d.str8("socket id")

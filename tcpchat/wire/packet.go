@@ -115,6 +115,10 @@ type Packet struct {
 	SessionID    string // handshake: a session to resume (may be empty); welcome: the session id
 	ResumeOffset uint64 // handshake: last offset the client has seen
 	Token        string // handshake: the server's access token, if any
+	// ResumeToken is the secret of ClientID (handshake: the one the client
+	// was given; welcome: the one in force). Empty, it is left out of the
+	// encoding: older peers' packets end before it.
+	ResumeToken  string
 	PingInterval uint32 // welcome: heartbeat interval in milliseconds
 	PingTimeout  uint32 // welcome: heartbeat timeout in milliseconds
 	MaxFrame     uint32 // welcome: largest frame payload the server accepts
@@ -166,6 +170,9 @@ func (p *Packet) AppendTo(dst []byte) []byte {
 		}
 		dst = binary.BigEndian.AppendUint16(dst, uint16(len(tok)))
 		dst = append(dst, tok...)
+		if p.ResumeToken != "" {
+			dst = appendStr8(dst, p.ResumeToken)
+		}
 	case TypeWelcome:
 		dst = append(dst, p.Version)
 		dst = appendStr8(dst, p.ClientID)
@@ -173,6 +180,9 @@ func (p *Packet) AppendTo(dst []byte) []byte {
 		dst = binary.BigEndian.AppendUint32(dst, p.PingInterval)
 		dst = binary.BigEndian.AppendUint32(dst, p.PingTimeout)
 		dst = binary.BigEndian.AppendUint32(dst, p.MaxFrame)
+		if p.ResumeToken != "" {
+			dst = appendStr8(dst, p.ResumeToken)
+		}
 	case TypeConnect:
 		dst = appendStr8(dst, p.SocketID)
 		dst = append(dst, p.Args...)
@@ -217,7 +227,7 @@ func (p *Packet) Validate() error {
 		name string
 		v    string
 	}{{"namespace", p.Namespace}, {"event name", p.Event}, {"client id", p.ClientID},
-		{"session id", p.SessionID}, {"socket id", p.SocketID}, {"message id", p.MessageID}} {
+		{"session id", p.SessionID}, {"resume token", p.ResumeToken}, {"socket id", p.SocketID}, {"message id", p.MessageID}} {
 		if len(f.v) > MaxShortText {
 			return fmt.Errorf("wire: %s of %d bytes exceeds the limit of %d bytes", f.name, len(f.v), MaxShortText)
 		}
