@@ -14,6 +14,8 @@ var examples = []struct {
 }{
 	{"handshake", wire.Packet{Type: wire.TypeHandshake, Version: wire.Version, ClientID: "c1", ResumeOffset: 0, Token: "s3cret"}},
 	{"welcome", wire.Packet{Type: wire.TypeWelcome, Version: wire.Version, ClientID: "c1", SessionID: "s7", PingInterval: 25000, PingTimeout: 20000, MaxFrame: 1 << 20}},
+	{"handshake-resume-token", wire.Packet{Type: wire.TypeHandshake, Version: wire.Version, ClientID: "c1", ResumeToken: "9f2c"}},
+	{"welcome-resume-token", wire.Packet{Type: wire.TypeWelcome, Version: wire.Version, ClientID: "c1", SessionID: "s7", PingInterval: 25000, PingTimeout: 20000, MaxFrame: 1 << 20, ResumeToken: "9f2c"}},
 	{"welcome-resumed", wire.Packet{Type: wire.TypeWelcome, Version: wire.Version, ClientID: "c1", SessionID: "s7", PingInterval: 25000, PingTimeout: 20000, MaxFrame: 1 << 20, Resumed: true}},
 	{"connect-request", wire.Packet{Type: wire.TypeConnect, Namespace: "/chat", Args: json.RawMessage(`{"name":"ann"}`)}},
 	{"connect-reply", wire.Packet{Type: wire.TypeConnect, Namespace: "/chat", SocketID: "k2"}},
