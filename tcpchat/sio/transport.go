@@ -161,7 +161,7 @@ func (t *transport) receive(m engineio.Packet) error {
 			return nil
 		}
 		p = t.binary
-		data, err := inlineAttachments(p.Data, t.atts)
+		data, err := wire.InlineAttachments(p.Data, t.atts)
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrProtocol, err)
 		}
@@ -336,9 +336,9 @@ func (t *transport) write(v *wire.View) error {
 			t.signal()
 		}
 		t.mu.Unlock()
-		data := append([]byte(`{"sid":`), jsonString(string(v.SocketID))...)
+		data := wire.AppendJSONString([]byte(`{"sid":`), string(v.SocketID))
 		if t.recovery && t.session != "" {
-			data = append(append(data, `,"pid":`...), jsonString(t.session)...)
+			data = wire.AppendJSONString(append(data, `,"pid":`...), t.session)
 		}
 		t.sio(socketio.Packet{Type: socketio.Connect, Namespace: ns, Data: append(data, '}')}, nil)
 	case wire.TypeConnectError:
@@ -361,13 +361,13 @@ func (t *transport) write(v *wire.View) error {
 			}
 			t.mu.Unlock()
 		}
-		data := append([]byte{'['}, jsonString(string(v.Event))...)
+		data := wire.AppendJSONString([]byte{'['}, string(v.Event))
 		if len(v.Args) > 2 {
 			data = append(append(data, ','), v.Args[1:]...)
 		} else {
 			data = append(data, ']')
 		}
-		data, atts := extractAttachments(data)
+		data, atts := wire.ExtractAttachments(data)
 		if len(atts) > 0 {
 			p.Type, p.Attachments = socketio.BinaryEvent, len(atts)
 		}
@@ -378,7 +378,7 @@ func (t *transport) write(v *wire.View) error {
 		if len(args) == 0 {
 			args = []byte("[]")
 		}
-		data, atts := extractAttachments(args)
+		data, atts := wire.ExtractAttachments(args)
 		p := socketio.Packet{Type: socketio.Ack, Namespace: ns, ID: uint64(v.AckID), HasID: true, Data: data}
 		if len(atts) > 0 {
 			p.Type, p.Attachments = socketio.BinaryAck, len(atts)
@@ -405,26 +405,7 @@ func connectError(reason string) []byte {
 	if reason == "unknown namespace" {
 		reason = "Invalid namespace"
 	}
-	return append(append([]byte(`{"message":`), jsonString(reason)...), '}')
-}
-
-// jsonString returns s as a JSON string.
-func jsonString(s string) []byte {
-	b := make([]byte, 0, len(s)+2)
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20:
-			b = append(b, `\u00`...)
-			b = append(b, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&15])
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
+	return append(wire.AppendJSONString([]byte(`{"message":`), reason), '}')
 }
 
 func (t *transport) SetReadDeadline(d time.Time) error {

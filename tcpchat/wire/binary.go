@@ -1,4 +1,4 @@
-package sio
+package wire
 
 import (
 	"bytes"
@@ -10,18 +10,21 @@ import (
 // Binary attachments in the chat's model. The event protocol carries JSON
 // only, so a Socket.IO attachment travels inside the arguments as
 // {"$binary":"<base64>"} where the Socket.IO packet had its placeholder
-// {"_placeholder":true,"num":N}; towards a Socket.IO client every such
-// object becomes an attachment again. A framed-TCP or WebSocket client sees
-// (and may send) the base64 form.
+// {"_placeholder":true,"num":N}; towards Socket.IO every such object
+// becomes an attachment again. A framed-TCP or WebSocket client sees (and
+// may send) the base64 form. The chat server's Socket.IO transport
+// (package tcpchat/sio) and the client's (package tcpchat) both translate
+// with InlineAttachments and ExtractAttachments.
 
 // binaryKey is the one member of an inlined attachment.
 const binaryKey = "$binary"
 
-var errAttachment = errors.New("placeholder names a missing attachment")
+var errAttachment = errors.New("wire: placeholder names a missing attachment")
 
-// inlineAttachments returns data with each placeholder replaced by its
-// attachment in base64. Every attachment must be used.
-func inlineAttachments(data []byte, atts [][]byte) ([]byte, error) {
+// InlineAttachments returns data (the JSON of a Socket.IO packet) with each
+// placeholder replaced by its attachment as {"$binary":"<base64>"}. Every
+// attachment must be used.
+func InlineAttachments(data []byte, atts [][]byte) ([]byte, error) {
 	used := 0
 	var err error
 	out := walkObjects(data, func(dst, obj []byte) ([]byte, bool) {
@@ -39,15 +42,15 @@ func inlineAttachments(data []byte, atts [][]byte) ([]byte, error) {
 		return append(dst, `"}`...), true
 	})
 	if err == nil && used != len(atts) {
-		err = errors.New("attachments without a placeholder")
+		err = errors.New("wire: attachments without a placeholder")
 	}
 	return out, err
 }
 
-// extractAttachments returns data with each {"$binary":...} replaced by a
-// placeholder, and the attachments in order; data itself (no allocation)
-// when there is none.
-func extractAttachments(data []byte) ([]byte, [][]byte) {
+// ExtractAttachments returns data (the chat's JSON) with each
+// {"$binary":...} replaced by a Socket.IO placeholder, and the attachments
+// in order; data itself (no allocation) when there is none.
+func ExtractAttachments(data []byte) ([]byte, [][]byte) {
 	if !bytes.Contains(data, []byte(`"`+binaryKey+`"`)) {
 		return data, nil
 	}
@@ -116,13 +119,6 @@ func stringEnd(data []byte, i int) int {
 	return len(data)
 }
 
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
 // scalarEnd returns the end of a string without escapes, or of a literal
 // or number, starting at b[i].
 func scalarEnd(b []byte, i int) (int, bool) {
@@ -157,7 +153,7 @@ func flatObject(b []byte, i int) (int, bool) {
 // members walks the members of the flat object at b[i], calling fn with
 // each key (without quotes) and raw value; it stops when fn returns false.
 func members(b []byte, i int, fn func(key, val []byte) bool) (int, bool) {
-	i = skipSpace(b, i+1)
+	i = skipJSONSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return i + 1, true
 	}
@@ -167,22 +163,22 @@ func members(b []byte, i int, fn func(key, val []byte) bool) (int, bool) {
 			return 0, false
 		}
 		key := b[i+1 : kend-1]
-		i = skipSpace(b, kend)
+		i = skipJSONSpace(b, kend)
 		if i >= len(b) || b[i] != ':' {
 			return 0, false
 		}
-		i = skipSpace(b, i+1)
+		i = skipJSONSpace(b, i+1)
 		vend, ok := scalarEnd(b, i)
 		if !ok || !fn(key, b[i:vend]) {
 			return 0, false
 		}
-		i = skipSpace(b, vend)
+		i = skipJSONSpace(b, vend)
 		if i >= len(b) {
 			return 0, false
 		}
 		switch b[i] {
 		case ',':
-			i = skipSpace(b, i+1)
+			i = skipJSONSpace(b, i+1)
 		case '}':
 			return i + 1, true
 		default:
@@ -222,4 +218,22 @@ func inlined(obj []byte) ([]byte, bool) {
 		return true
 	})
 	return b64, ok && seen == 1
+}
+
+// AppendJSONString appends s as a JSON string.
+func AppendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, `\u00`...)
+			b = append(b, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&15])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
 }

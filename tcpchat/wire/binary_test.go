@@ -1,7 +1,8 @@
-package sio
+package wire
 
 import (
 	"bytes"
+	"encoding/json"
 	"testing"
 )
 
@@ -18,11 +19,11 @@ func TestAttachmentsRoundTrip(t *testing.T) {
 		{`["s","{\"_placeholder\":true,\"num\":0}",{"_placeholder":true,"num":0}]`, [][]byte{{}}, `["s","{\"_placeholder\":true,\"num\":0}",{"$binary":""}]`},
 		{`[{"_placeholder":false,"num":0},{"num":0}]`, nil, `[{"_placeholder":false,"num":0},{"num":0}]`},
 	} {
-		got, err := inlineAttachments([]byte(tc.sio), tc.atts)
+		got, err := InlineAttachments([]byte(tc.sio), tc.atts)
 		if err != nil || string(got) != tc.inline {
 			t.Errorf("inline %s = %s, %v; want %s", tc.sio, got, err, tc.inline)
 		}
-		back, atts := extractAttachments(got)
+		back, atts := ExtractAttachments(got)
 		if len(atts) != len(tc.atts) {
 			t.Fatalf("extract %s: %d attachments, want %d", got, len(atts), len(tc.atts))
 		}
@@ -31,7 +32,7 @@ func TestAttachmentsRoundTrip(t *testing.T) {
 				t.Errorf("extract %s: attachment %d = % x", got, i, atts[i])
 			}
 		}
-		if _, err := inlineAttachments(back, atts); err != nil {
+		if _, err := InlineAttachments(back, atts); err != nil {
 			t.Errorf("extracted %s does not inline again: %v", back, err)
 		}
 	}
@@ -42,7 +43,7 @@ func TestAttachmentsRoundTrip(t *testing.T) {
 		{`[{"_placeholder":true,"num":1}]`, 1}, // missing attachment
 		{`["a"]`, 1},                           // attachment without placeholder
 	} {
-		if _, err := inlineAttachments([]byte(bad.sio), make([][]byte, bad.atts)); err == nil {
+		if _, err := InlineAttachments([]byte(bad.sio), make([][]byte, bad.atts)); err == nil {
 			t.Errorf("inline %s with %d attachments: no error", bad.sio, bad.atts)
 		}
 	}
@@ -50,7 +51,17 @@ func TestAttachmentsRoundTrip(t *testing.T) {
 
 func TestExtractWithoutBinaryAllocatesNothing(t *testing.T) {
 	data := []byte(`["message",{"from":"a","text":"hi"}]`)
-	if n := testing.AllocsPerRun(100, func() { extractAttachments(data) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { ExtractAttachments(data) }); n != 0 {
 		t.Fatalf("%v allocations", n)
+	}
+}
+
+func TestAppendJSONStringAgreesWithEncodingJSON(t *testing.T) {
+	for _, s := range []string{"", "message", `a"b\c`, "tab\there\x00\x1f", "é ✓"} {
+		got := AppendJSONString(nil, s)
+		var back string
+		if err := json.Unmarshal(got, &back); err != nil || back != s {
+			t.Errorf("AppendJSONString(%q) = %s: decodes to %q, %v", s, got, back, err)
+		}
 	}
 }
