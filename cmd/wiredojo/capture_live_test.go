@@ -18,6 +18,7 @@ import (
 
 	"github.com/wiredojo/wiredojo/framing"
 	"github.com/wiredojo/wiredojo/internal/testdep"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
 
@@ -55,7 +56,7 @@ func captureNetns(t *testing.T) (enter func() error, close func()) {
 		fd, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		ch <- made{fd, err}
 	}()
-	m := <-ch
+	m := testkit.Recv(t, 10*time.Second, "a new network namespace with lo up", ch)
 	if m.err != nil {
 		t.Fatalf("new network namespace: %v", m.err)
 	}
@@ -67,6 +68,28 @@ func captureNetns(t *testing.T) (enter func() error, close func()) {
 		}
 }
 
+// liveResult is how a background `wiredojo capture live` ended.
+type liveResult struct {
+	code      int
+	out, errs string
+}
+
+// captureLiveIn runs `wiredojo ARGS` in the background in the network
+// namespace that enter moves its goroutine into; the result arrives on the
+// returned channel (buffered, so a test may put it back).
+func captureLiveIn(t *testing.T, enter func() error, args ...string) chan liveResult {
+	done := make(chan liveResult, 1)
+	go func() {
+		if err := enter(); err != nil {
+			done <- liveResult{code: -1, errs: err.Error()}
+			return
+		}
+		code, out, errs := captureRunCLI(t, args...)
+		done <- liveResult{code, out, errs}
+	}()
+	return done
+}
+
 // TestCaptureLiveChatSession is the issue's "done when": `capture live
 // --iface lo --filter 'tcp port 7070'` shows a chat session layer by layer
 // while it happens, each chat event included, and --write saves the same
@@ -76,21 +99,8 @@ func TestCaptureLiveChatSession(t *testing.T) {
 	enter, release := captureNetns(t)
 	defer release()
 	file := filepath.Join(t.TempDir(), "live.pcapng")
-
-	type result struct {
-		code      int
-		out, errs string
-	}
-	capDone := make(chan result, 1)
-	go func() {
-		if err := enter(); err != nil {
-			capDone <- result{code: -1, errs: err.Error()}
-			return
-		}
-		code, out, errs := captureRunCLI(t, "capture", "live", "--iface", "lo", "--filter", "tcp port 7070",
-			"--duration", "3s", "--write", file)
-		capDone <- result{code, out, errs}
-	}()
+	capDone := captureLiveIn(t, enter, "capture", "live", "--iface", "lo", "--filter", "tcp port 7070",
+		"--duration", "3s", "--write", file)
 
 	chatDone := make(chan error, 1)
 	go func() {
@@ -159,10 +169,10 @@ func TestCaptureLiveChatSession(t *testing.T) {
 			return c.Close()
 		}()
 	}()
-	if err := <-chatDone; err != nil {
+	if err := testkit.Recv(t, 30*time.Second, "the chat session to end", chatDone); err != nil {
 		t.Fatalf("chat: %v", err)
 	}
-	r := <-capDone
+	r := testkit.Recv(t, 30*time.Second, "capture live --duration 3s to end", capDone)
 	if r.code != 0 {
 		t.Fatalf("capture live: exit %d: %s", r.code, r.errs)
 	}
@@ -203,20 +213,8 @@ func TestCaptureLiveAny(t *testing.T) {
 	enter, release := captureNetns(t)
 	defer release()
 	file := filepath.Join(t.TempDir(), "any.pcapng")
-	type result struct {
-		code      int
-		out, errs string
-	}
-	capDone := make(chan result, 1)
-	go func() {
-		if err := enter(); err != nil {
-			capDone <- result{code: -1, errs: err.Error()}
-			return
-		}
-		code, out, errs := captureRunCLI(t, "capture", "live", "--iface", "any", "--filter", "udp port 9999",
-			"--count", "2", "--duration", "5s", "--write", file)
-		capDone <- result{code, out, errs}
-	}()
+	capDone := captureLiveIn(t, enter, "capture", "live", "--iface", "any", "--filter", "udp port 9999",
+		"--count", "2", "--duration", "5s", "--write", file)
 	sendDone := make(chan error, 1)
 	go func() {
 		sendDone <- func() error {
@@ -248,10 +246,10 @@ func TestCaptureLiveAny(t *testing.T) {
 			return nil
 		}()
 	}()
-	if err := <-sendDone; err != nil {
+	if err := testkit.Recv(t, 30*time.Second, "the sender to stop", sendDone); err != nil {
 		t.Fatalf("sending: %v", err)
 	}
-	r := <-capDone
+	r := testkit.Recv(t, 30*time.Second, "capture live --count 2 --duration 5s to end", capDone)
 	if r.code != 0 {
 		t.Fatalf("capture live --iface any: exit %d: %s", r.code, r.errs)
 	}

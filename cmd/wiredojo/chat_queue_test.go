@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -114,23 +115,27 @@ func (c *chatChild) kill9(t *testing.T) {
 func (c *chatChild) waitMetric(t *testing.T, name string, want int) {
 	t.Helper()
 	re := regexp.MustCompile(`(?m)^` + name + ` (\d+)$`)
-	deadline := time.Now().Add(10 * time.Second)
 	last := ""
-	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + c.addr + "/metrics")
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if m := re.FindSubmatch(b); m != nil {
-				last = string(m[1])
-				if n, _ := strconv.Atoi(last); n >= want {
-					return
-				}
-			}
+	defer func() {
+		if t.Failed() {
+			t.Logf("%s was last %q", name, last)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("%s stayed at %q, want %d", name, last, want)
+	}()
+	testkit.Eventually(t, 10*time.Second, fmt.Sprintf("%s to reach %d", name, want), func() bool {
+		resp, err := http.Get("http://" + c.addr + "/metrics")
+		if err != nil {
+			return false
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		m := re.FindSubmatch(b)
+		if m == nil {
+			return false
+		}
+		last = string(m[1])
+		n, _ := strconv.Atoi(last)
+		return n >= want
+	})
 }
 
 // stop ends the server with SIGTERM and expects a clean exit; one that

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wiredojo/wiredojo/internal/testdep"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 	"github.com/wiredojo/wiredojo/udpcast/link"
 )
 
@@ -44,26 +45,22 @@ func TestLinkUpRunsUntilCancelled(t *testing.T) {
 		code, out, errs := udpRunCLI(ctx, "--no-color", "link", "up", "--name", name, "--loss", "5%", "--delay", "5ms")
 		done <- result{code, out, errs}
 	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testkit.Eventually(t, 20*time.Second, "link up to write its state and make the link", func() bool {
 		if st, ok := readLinkState(name); ok && st.PID == os.Getpid() && link.Exists(name) {
 			if !strings.Contains(st.AtoB, "loss 5%") || !strings.Contains(st.BtoA, "loss 5%") {
 				t.Errorf("state %+v", st)
 			}
-			break
+			return true
 		}
 		select {
 		case r := <-done:
 			t.Fatalf("link up ended early: exit %d\n%s\n%s", r.code, r.out, r.err)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("link up did not come up")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return false
+	})
 	cancel()
-	r := <-done
+	r := testkit.Recv(t, 20*time.Second, "link up to go down after its context was cancelled", done)
 	if r.code != 0 {
 		t.Fatalf("link up: exit %d\n%s\n%s", r.code, r.out, r.err)
 	}

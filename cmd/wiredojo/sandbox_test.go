@@ -177,25 +177,19 @@ func TestSandboxAsNobody(t *testing.T) {
 	}
 	linkDone := make(chan error, 1)
 	go func() { linkDone <- linkCmd.Wait() }()
-	up := false
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && !up; {
-		_, out, _ := n.run(30*time.Second, "link", "status")
-		up = strings.Contains(out, "relay: pid")
-		if !up {
-			time.Sleep(100 * time.Millisecond)
+	defer func() {
+		if t.Failed() {
+			t.Logf("link up printed: %s", linkOut.String())
 		}
-	}
-	if !up {
-		t.Fatalf("link never came up: %s", linkOut.String())
-	}
+	}()
+	testkit.Eventually(t, 30*time.Second, "link status to show the relay of link up", func() bool {
+		_, out, _ := n.run(30*time.Second, "link", "status")
+		return strings.Contains(out, "relay: pid")
+	})
 	if code, out, errs := n.run(30*time.Second, "link", "down"); code != 0 {
 		t.Errorf("link down: exit %d %s %s", code, out, errs)
 	}
-	select {
-	case <-linkDone:
-	case <-time.After(30 * time.Second):
-		t.Fatal("link up did not end after link down")
-	}
+	testkit.Recv(t, 30*time.Second, "link up to end after link down", linkDone)
 	if !strings.Contains(linkOut.String(), "wiredojo sandbox -- ip netns exec wd-a") {
 		t.Errorf("link up does not tell how to run programs on its sides: %s", linkOut.String())
 	}
@@ -203,12 +197,9 @@ func TestSandboxAsNobody(t *testing.T) {
 	if code, out, errs := n.run(30*time.Second, "sandbox", "stop"); code != 0 || !strings.Contains(out, "sandbox stopped") {
 		t.Fatalf("sandbox stop: exit %d %s %s", code, out, errs)
 	}
-	for deadline := time.Now().Add(10 * time.Second); sandbox.InUse(ns); {
-		if time.Now().After(deadline) {
-			t.Fatalf("the sandbox's network namespace %s is still held after stop", ns)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, "the sandbox's network namespace "+ns+" to be freed after stop", func() bool {
+		return !sandbox.InUse(ns)
+	})
 }
 
 // TestCompareBar: on a terminal compare shows a bar per protocol on stderr.

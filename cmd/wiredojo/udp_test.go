@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/wiredojo/wiredojo/internal/testkit"
 	"github.com/wiredojo/wiredojo/udpcast/impair"
 	"github.com/wiredojo/wiredojo/udpcast/udpio"
 )
@@ -31,19 +33,17 @@ func udpFreePort(t *testing.T) int {
 // then fails), so a sender does not race the receiver's start.
 func udpWaitBound(t *testing.T, port int, exited func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	testkit.Eventually(t, 10*time.Second, fmt.Sprintf("udp recv to bind port %d", port), func() bool {
 		if exited() {
-			return // the caller reports how the receiver ended
+			return true // the caller reports how the receiver ended
 		}
 		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
 		if err != nil {
-			return
+			return true
 		}
 		c.Close()
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("nothing bound port %d within 10s", port)
+		return false
+	})
 }
 
 func udpRunCLI(ctx context.Context, args ...string) (int, string, string) {
@@ -99,7 +99,7 @@ func TestUDPSendRecvJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := <-done
+	r := testkit.Recv(t, 30*time.Second, "udp recv --until-end to end after the sender's end marker", done)
 	if r.code != 0 {
 		t.Fatalf("recv exit %d: %s %s", r.code, r.out, r.err)
 	}
@@ -142,7 +142,7 @@ func TestUDPSendCLI(t *testing.T) {
 	code, out, errs := udpRunCLI(ctx, "--no-color", "udp", "send", "--to", r.Addr().String(), "--count", "3000", "--rate", "30000", "--size", "100", "--loss", "5%", "--dup", "1%", "--seed", "1")
 	if code != 0 {
 		cancel()
-		<-done
+		testkit.Recv(t, 10*time.Second, "the receiver to stop after the cancel", done)
 		t.Fatalf("send exit %d: %s %s", code, out, errs)
 	}
 	for _, want := range []string{"sent 3000 datagrams", "lost", "duplicated", "queue-dropped", "seed 1"} {
@@ -150,7 +150,7 @@ func TestUDPSendCLI(t *testing.T) {
 			t.Errorf("send output lacks %q:\n%s", want, out)
 		}
 	}
-	res := <-done
+	res := testkit.Recv(t, 30*time.Second, "the receiver to end after the sender's end marker", done)
 	if res.Total.Sent != 3000 || res.Total.Received == 0 || res.Total.Duplicates == 0 {
 		t.Errorf("receiver saw %+v", res.Total)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wiredojo/wiredojo/internal/sandbox"
 	"github.com/wiredojo/wiredojo/internal/testdep"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 )
 
 func TestMain(m *testing.M) {
@@ -66,12 +67,9 @@ func TestPersistentSandbox(t *testing.T) {
 	if _, err := sandbox.Find(dir); err != sandbox.ErrNotRunning {
 		t.Errorf("Find after Stop: %v", err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); sandbox.InUse(ns); {
-		if time.Now().After(deadline) {
-			t.Fatalf("network namespace %s still held after Stop", ns)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, "network namespace "+ns+" to be freed after Stop", func() bool {
+		return !sandbox.InUse(ns)
+	})
 }
 
 const childEnv = "SANDBOX_TEST_CHILD"

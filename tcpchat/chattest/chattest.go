@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wiredojo/wiredojo/framing"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
@@ -77,27 +78,14 @@ func Connect(t testing.TB, c *tcpchat.Client, ns string, auth any, setup func(*t
 // ("the room came back on B").
 func Eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(Timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("chattest: waited %v for %s", Timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(t, Timeout, what, cond)
 }
 
 // Recv waits for a value on ch and fails the test, naming what, when none
 // comes within Timeout ("the room-left event").
 func Recv[T any](t testing.TB, what string, ch <-chan T) T {
 	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(Timeout):
-		t.Fatalf("chattest: waited %v for %s", Timeout, what)
-		var zero T
-		return zero
-	}
+	return testkit.Recv(t, Timeout, what, ch)
 }
 
 // Received is an event a Recorder saw.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wiredojo/wiredojo/internal/testkit"
 	"github.com/wiredojo/wiredojo/tcpchat/store"
 )
 
@@ -26,9 +27,9 @@ func TestExpireEvery(t *testing.T) {
 	mu.Lock()
 	now = now.Add(time.Minute)
 	mu.Unlock()
-	for s.Stats().DroppedAge != 1 { // the sweeper removes it; the test's timeout bounds the wait
-		time.Sleep(time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, "the sweeper to drop the expired message", func() bool {
+		return s.Stats().DroppedAge == 1
+	})
 	cancel()
 	<-done
 }

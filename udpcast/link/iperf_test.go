@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wiredojo/wiredojo/internal/testdep"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 	"github.com/wiredojo/wiredojo/udpcast/impair"
 	"github.com/wiredojo/wiredojo/udpcast/link"
 	"github.com/wiredojo/wiredojo/udpcast/udpio"
@@ -159,16 +160,10 @@ func runBoth(t *testing.T, l *link.Link, iperf string, port int) (iperfServer, u
 			_ = srv.Wait()
 		}
 	}()
-	for try := 0; ; try++ {
+	testkit.Eventually(t, 10*time.Second, "the iperf3 server to listen", func() bool {
 		out, _ := exec.Command("ip", "netns", "exec", nsB, "ss", "-Hltn", fmt.Sprintf("sport = :%d", port)).Output()
-		if strings.Contains(string(out), fmt.Sprint(port)) {
-			break
-		}
-		if try == 100 {
-			t.Fatal("iperf3 server did not start listening")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return strings.Contains(string(out), fmt.Sprint(port))
+	})
 	clientErr := make(chan error, 1)
 	go func() {
 		clArgs := append([]string{"netns", "exec", nsA}, rt(iperf, "-c", b, "-p", fmt.Sprint(port), "-u", "-b", "4M", "-l", "500", "-w", "4M", "-t", fmt.Sprint(iperfSeconds))...)

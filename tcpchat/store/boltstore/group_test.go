@@ -9,6 +9,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/wiredojo/wiredojo/internal/testkit"
 	"github.com/wiredojo/wiredojo/tcpchat/store"
 )
 
@@ -44,9 +45,9 @@ func TestGroupCommit(t *testing.T) {
 			}
 		}()
 	}
-	for len(s.ops) < n { // all ten queued behind the blocked commit
-		time.Sleep(time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, "all ten appends to queue behind the blocked commit", func() bool {
+		return len(s.ops) >= n
+	})
 	close(release)
 	wg.Wait()
 	st := s.Stats()
@@ -95,9 +96,9 @@ func TestGroupFailureIsolated(t *testing.T) {
 			}
 			_, _, errs[i] = s.Append(ctx, store.Message{Namespace: "/chat", Event: "e"}, []string{"a"}, nil)
 		}()
-		for len(s.ops) < i+1 { // queue them in order
-			time.Sleep(time.Millisecond)
-		}
+		testkit.Eventually(t, 10*time.Second, "the writes to queue in order", func() bool {
+			return len(s.ops) >= i+1
+		})
 	}
 	close(release)
 	wg.Wait()

@@ -9,6 +9,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/wiredojo/wiredojo/internal/redistest"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 	"github.com/wiredojo/wiredojo/tcpchat/redisadapter/internal/redisbus"
 )
 
@@ -104,16 +105,9 @@ func TestResubscribeAfterRedisRestart(t *testing.T) {
 	srv.Kill()
 	srv.Restart()
 	// publish until the resubscribed node hears it (bounded: a failure, not a timing check)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testkit.Eventually(t, 30*time.Second, "a subscriber to come back after the restart", func() bool {
 		n, err := a.Publish(ctx, room, []byte("back"))
-		if err == nil && n == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no subscriber came back within 30s after the restart (last: %d, %v)", n, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return err == nil && n == 1
+	})
 	wait(t, ch, got{room, "back"})
 }

@@ -1,0 +1,67 @@
+package testkit_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wiredojo/wiredojo/internal/testkit"
+)
+
+// fatalRecorder records a Fatalf and stops the calling goroutine the way
+// testing.T does.
+type fatalRecorder struct {
+	testing.TB
+	msg string
+}
+
+func (f *fatalRecorder) Helper() {}
+
+func (f *fatalRecorder) Fatalf(format string, args ...any) {
+	f.msg = fmt.Sprintf(format, args...)
+	panic(f)
+}
+
+// expectFatal runs fn and returns the message it failed with ("" if none).
+func expectFatal(fn func(tb testing.TB)) (msg string) {
+	f := &fatalRecorder{}
+	defer func() {
+		if r := recover(); r != nil {
+			if r != f {
+				panic(r)
+			}
+			msg = f.msg
+		}
+	}()
+	fn(f)
+	return ""
+}
+
+func TestEventually(t *testing.T) {
+	n := 0
+	testkit.Eventually(t, time.Second, "three calls", func() bool { n++; return n == 3 })
+	if n != 3 {
+		t.Fatalf("cond called %d times, want 3", n)
+	}
+	msg := expectFatal(func(tb testing.TB) {
+		testkit.Eventually(tb, 20*time.Millisecond, "what never happens", func() bool { return false })
+	})
+	if !strings.Contains(msg, "what never happens") {
+		t.Fatalf("a wait that ends without its condition failed with %q; want it to name what it waited for", msg)
+	}
+}
+
+func TestRecv(t *testing.T) {
+	ch := make(chan int, 1)
+	ch <- 7
+	if v := testkit.Recv(t, time.Second, "the seven", ch); v != 7 {
+		t.Fatalf("Recv = %d, want 7", v)
+	}
+	msg := expectFatal(func(tb testing.TB) {
+		testkit.Recv(tb, 20*time.Millisecond, "a value nobody sends", ch)
+	})
+	if !strings.Contains(msg, "a value nobody sends") {
+		t.Fatalf("a receive that times out failed with %q; want it to name what it waited for", msg)
+	}
+}
