@@ -206,6 +206,14 @@ func (s *Memory) Append(ctx context.Context, m Message, to []string, offsets []u
 	return m.ID, offsets, nil
 }
 
+// AppendBatch implements Store: each entry in turn, as Append.
+func (s *Memory) AppendBatch(ctx context.Context, batch []Appending) {
+	for i := range batch {
+		a := &batch[i]
+		a.ID, a.Offsets, a.Err = s.Append(ctx, a.Message, a.To, a.Offsets[:0])
+	}
+}
+
 // Pending implements Store.
 func (s *Memory) Pending(ctx context.Context, client string, after uint64, limit int, dst []Message) ([]Message, error) {
 	return s.pending(client, after, limit, dst, true)

@@ -150,6 +150,17 @@ type Options struct {
 	Node uint32
 }
 
+// Appending is one entry of Store.AppendBatch: a message and its
+// recipients, as Append takes them, and what the store did with them, as
+// Append returns it.
+type Appending struct {
+	Message Message
+	To      []string
+	ID      ID       // the message id; set on success
+	Offsets []uint64 // each recipient's offset in the order of To (repeats removed); set on success
+	Err     error    // why this entry was not appended; nil when it was
+}
+
 // Store is the durable state of the chat server. Implementations are safe for
 // concurrent use by many goroutines. Every method that writes returns only
 // after the write is durable for that implementation (memory: never durable;
@@ -161,6 +172,12 @@ type Store interface {
 	// first occurrence kept). An empty to
 	// returns a fresh id and appends nothing.
 	Append(ctx context.Context, m Message, to []string, offsets []uint64) (ID, []uint64, error)
+	// AppendBatch appends the message of each entry of batch to its
+	// recipients as Append does, in the order of batch (a recipient's
+	// offsets follow it), and sets each entry's ID, Offsets and Err. An
+	// entry that fails does not stop the others. Where the store can, the
+	// whole batch is one durable write (bolt: one transaction, one fsync).
+	AppendBatch(ctx context.Context, batch []Appending)
 	// Pending appends to dst up to limit (<= 0: all) pending messages of
 	// client with an offset above after, in offset order, skipping messages
 	// older than MaxAge. It marks the client as seen.

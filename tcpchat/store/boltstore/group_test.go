@@ -122,3 +122,25 @@ var errFail = failError("injected failure")
 type failError string
 
 func (e failError) Error() string { return string(e) }
+
+// A batch is one transaction: a hundred messages, one commit.
+func TestAppendBatchOneCommit(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "b.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	batch := make([]store.Appending, 100)
+	for i := range batch {
+		batch[i] = store.Appending{Message: store.Message{Namespace: "/chat", Event: "e", Payload: []byte{byte(i)}}, To: []string{"a", "b"}}
+	}
+	s.AppendBatch(context.Background(), batch)
+	for i, b := range batch {
+		if b.Err != nil {
+			t.Fatalf("entry %d: %v", i, b.Err)
+		}
+	}
+	if st := s.Stats(); st.Commits != 1 || st.Appended != 200 {
+		t.Fatalf("commits %d, appended %d; want 1 commit of 200 appends", st.Commits, st.Appended)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -102,14 +103,22 @@ func deleteAll(b *bolt.Bucket, client string) (int, error) {
 	return n, nil
 }
 
-// Append implements store.Store: one transaction for every recipient.
-func (s *Store) Append(ctx context.Context, m store.Message, to []string, offsets []uint64) (store.ID, []uint64, error) {
+// appending is a message ready for its transaction: recipients
+// deduplicated, id given, record encoded.
+type appending struct {
+	to  []string
+	id  store.ID
+	rec []byte
+	now int64 // unix ns: the last-seen mark of a new queue
+}
+
+func (s *Store) prepare(m store.Message, to []string) (appending, error) {
 	if err := store.ValidMessage(&m); err != nil {
-		return store.ID{}, offsets, err
+		return appending{}, err
 	}
 	to, err := store.Dedupe(to)
 	if err != nil {
-		return store.ID{}, offsets, err
+		return appending{}, err
 	}
 	now := s.now()
 	if m.Created.IsZero() {
@@ -117,45 +126,111 @@ func (s *Store) Append(ctx context.Context, m store.Message, to []string, offset
 	}
 	m.ID = s.ids.New(now)
 	m.Offset = 0 // the key holds each recipient's offset
-	rec := store.AppendMessage(nil, &m)
-	base := len(offsets)
-	err = s.write(ctx, func(tx *bolt.Tx, d *store.Stats) error {
-		offsets = offsets[:base]
-		q := queues(tx)
-		for _, c := range to {
-			meta, ok := getMeta(q.meta, []byte(c))
-			if !ok {
-				meta = qmeta{next: 1, seen: now.UnixNano()}
-			}
-			off := meta.next
-			if err := q.msgs.Put(msgKey(c, off), rec); err != nil {
-				return err
-			}
-			if err := q.idx.Put(idxKey(c, m.ID), u64(off)); err != nil {
-				return err
-			}
-			meta.next++
-			meta.count++
-			d.Appended++
-			if max := s.limits.MaxMessages; max > 0 && meta.count > uint64(max) {
-				dropped, err := q.dropOldest(c, meta.count-uint64(max), nil)
-				if err != nil {
-					return err
-				}
-				meta.count -= dropped
-				d.DroppedOverflow += dropped
-			}
-			if err := putMeta(q.meta, []byte(c), meta); err != nil {
-				return err
-			}
-			offsets = append(offsets, off)
+	return appending{to: to, id: m.ID, rec: store.AppendMessage(nil, &m), now: now.UnixNano()}, nil
+}
+
+// put appends a to its recipients' queues and their offsets to offsets.
+func (s *Store) put(q queueTx, d *store.Stats, a *appending, offsets []uint64) ([]uint64, error) {
+	for _, c := range a.to {
+		meta, ok := getMeta(q.meta, []byte(c))
+		if !ok {
+			meta = qmeta{next: 1, seen: a.now}
 		}
-		return nil
+		off := meta.next
+		if err := q.msgs.Put(msgKey(c, off), a.rec); err != nil {
+			return offsets, err
+		}
+		if err := q.idx.Put(idxKey(c, a.id), u64(off)); err != nil {
+			return offsets, err
+		}
+		meta.next++
+		meta.count++
+		d.Appended++
+		if max := s.limits.MaxMessages; max > 0 && meta.count > uint64(max) {
+			dropped, err := q.dropOldest(c, meta.count-uint64(max), nil)
+			if err != nil {
+				return offsets, err
+			}
+			meta.count -= dropped
+			d.DroppedOverflow += dropped
+		}
+		if err := putMeta(q.meta, []byte(c), meta); err != nil {
+			return offsets, err
+		}
+		offsets = append(offsets, off)
+	}
+	return offsets, nil
+}
+
+// Append implements store.Store: one transaction for every recipient.
+func (s *Store) Append(ctx context.Context, m store.Message, to []string, offsets []uint64) (store.ID, []uint64, error) {
+	a, err := s.prepare(m, to)
+	if err != nil {
+		return store.ID{}, offsets, err
+	}
+	base := len(offsets)
+	err = s.write(ctx, func(tx *bolt.Tx, d *store.Stats) (err error) {
+		offsets, err = s.put(queues(tx), d, &a, offsets[:base])
+		return err
 	})
 	if err != nil {
 		return store.ID{}, offsets[:base], err
 	}
-	return m.ID, offsets, nil
+	return a.id, offsets, nil
+}
+
+// AppendBatch implements store.Store: one transaction for the whole batch
+// (and the committer groups it with other writes, so one fsync). When that
+// transaction fails, the entries are written one by one, so that only
+// those that fail alone report an error.
+func (s *Store) AppendBatch(ctx context.Context, batch []store.Appending) {
+	prep := make([]appending, len(batch))
+	valid := 0
+	for i := range batch {
+		b := &batch[i]
+		b.ID, b.Offsets = store.ID{}, b.Offsets[:0]
+		if prep[i], b.Err = s.prepare(b.Message, b.To); b.Err == nil {
+			valid++
+		}
+	}
+	if valid == 0 {
+		return
+	}
+	err := s.write(ctx, func(tx *bolt.Tx, d *store.Stats) error {
+		q := queues(tx)
+		for i := range batch {
+			if b := &batch[i]; b.Err == nil {
+				var err error
+				if b.Offsets, err = s.put(q, d, &prep[i], b.Offsets[:0]); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	alone := err != nil && valid > 1 && ctx.Err() == nil && !errors.Is(err, store.ErrClosed)
+	for i := range batch {
+		b := &batch[i]
+		if b.Err != nil {
+			continue
+		}
+		switch {
+		case err == nil:
+			b.ID = prep[i].id
+		case alone:
+			b.Err = s.write(ctx, func(tx *bolt.Tx, d *store.Stats) (err error) {
+				b.Offsets, err = s.put(queues(tx), d, &prep[i], b.Offsets[:0])
+				return err
+			})
+			if b.Err == nil {
+				b.ID = prep[i].id
+			} else {
+				b.Offsets = b.Offsets[:0]
+			}
+		default:
+			b.Err, b.Offsets = err, b.Offsets[:0]
+		}
+	}
 }
 
 func decodeAt(k, v []byte) (store.Message, error) {

@@ -201,6 +201,15 @@ func (s *Store) Append(ctx context.Context, m store.Message, to []string, offset
 	return m.ID, offsets, nil
 }
 
+// AppendBatch implements store.Store: each entry in turn, as Append (one
+// round trip to Redis each).
+func (s *Store) AppendBatch(ctx context.Context, batch []store.Appending) {
+	for i := range batch {
+		a := &batch[i]
+		a.ID, a.Offsets, a.Err = s.Append(ctx, a.Message, a.To, a.Offsets[:0])
+	}
+}
+
 func parseOffset(streamID string) uint64 {
 	i := strings.IndexByte(streamID, '-')
 	if i < 0 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -115,6 +116,7 @@ func Run(t *testing.T, h Harness) {
 	}{
 		{"AppendPending", store.Limits{}, testAppendPending},
 		{"FanOutDedupe", store.Limits{}, testFanOutDedupe},
+		{"AppendBatch", store.Limits{}, testAppendBatch},
 		{"Ack", store.Limits{}, testAck},
 		{"InvalidInput", store.Limits{}, testInvalid},
 		{"RetentionMaxMessages", store.Limits{MaxMessages: 3}, testMaxMessages},
@@ -189,6 +191,46 @@ func testAppendPending(e *env) {
 	id3, offs := e.append(e.msg("c", "none"))
 	if id3.IsZero() || len(offs) != 0 {
 		e.t.Fatalf("empty to: id %v offsets %v", id3, offs)
+	}
+}
+
+// AppendBatch appends in the batch's order, gives each entry its id and
+// offsets, and an entry that fails (here: too large) fails alone.
+func testAppendBatch(e *env) {
+	batch := []store.Appending{
+		{Message: e.msg("a", "one"), To: []string{"alice", "bob", "alice"}},
+		{Message: store.Message{Namespace: "/chat", Event: "huge", Payload: make([]byte, store.MaxPayload+1)}, To: []string{"alice"}},
+		{Message: e.msg("b", "two"), To: []string{"alice"}},
+	}
+	e.s.AppendBatch(e.ctx, batch)
+	if b := batch[0]; b.Err != nil || b.ID.IsZero() || !slices.Equal(b.Offsets, []uint64{1, 1}) {
+		e.t.Fatalf("first entry: id %v offsets %v err %v; want an id, offsets [1 1]", b.ID, b.Offsets, b.Err)
+	}
+	if b := batch[1]; !errors.Is(b.Err, store.ErrPayloadTooLarge) || !b.ID.IsZero() || len(b.Offsets) != 0 {
+		e.t.Fatalf("too large entry: id %v offsets %v err %v; want ErrPayloadTooLarge alone", b.ID, b.Offsets, b.Err)
+	}
+	if b := batch[2]; b.Err != nil || !slices.Equal(b.Offsets, []uint64{2}) || b.ID == batch[0].ID {
+		e.t.Fatalf("third entry: id %v offsets %v err %v; want a new id, offsets [2]", b.ID, b.Offsets, b.Err)
+	}
+	msgs := e.wantOffsets("alice", 1, 2)
+	if msgs[0].ID != batch[0].ID || msgs[1].ID != batch[2].ID || string(msgs[1].Payload) != "two" {
+		e.t.Fatalf("alice's queue holds %v, %v; want the batch's first and third", msgs[0].ID, msgs[1].ID)
+	}
+	e.wantOffsets("bob", 1)
+
+	// A longer batch keeps its order, and entries reuse their Offsets.
+	long := make([]store.Appending, 100)
+	for i := range long {
+		long[i] = store.Appending{Message: e.msg("n", strconv.Itoa(i)), To: []string{"carol"}, Offsets: make([]uint64, 0, 1)}
+	}
+	e.s.AppendBatch(e.ctx, long)
+	for i, m := range e.pending("carol", 0) {
+		if b := long[i]; b.Err != nil || m.ID != b.ID || string(m.Payload) != strconv.Itoa(i) || m.Offset != uint64(i+1) || !slices.Equal(b.Offsets, []uint64{m.Offset}) {
+			e.t.Fatalf("carol's message %d: %q offset %d id %v; entry %d: id %v offsets %v err %v", i, m.Payload, m.Offset, m.ID, i, b.ID, b.Offsets, b.Err)
+		}
+	}
+	if n := len(e.pending("carol", 0)); n != len(long) {
+		e.t.Fatalf("carol has %d messages, want %d", n, len(long))
 	}
 }
 
