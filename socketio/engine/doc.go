@@ -12,8 +12,12 @@
 // for Socket.IO). Each new session is handed to the handler function in a
 // goroutine the Server owns; the session ends when that function returns
 // (or earlier: a ping timeout, a transport error, the peer's close). The
-// handler reads messages with Session.Read and sends with Session.Send,
-// which queues (bounded) and never blocks on the network.
+// handler reads messages with Session.Read (or Session.Next, which also
+// returns the client's pongs) and sends with Session.Send, which queues
+// (bounded) and never blocks on the network. That goroutine is the
+// session's only one while it is idle: it reads a WebSocket itself (so a
+// handler keeps reading for as long as the session lasts), the pings are
+// timers, and a writer runs only while packets are queued.
 //
 // It does not own the packet codec (package socketio/engineio) or what
 // the messages mean (Socket.IO, package socketio, mapped onto the chat by

@@ -308,7 +308,7 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 			return
 		}
 	}
-	ss := newSession(s, r, newSID())
+	ss := newSession(s, r, newSID(), c)
 	h := engineio.Handshake{
 		SID:          ss.id,
 		PingInterval: int(s.opts.PingInterval / time.Millisecond),
@@ -320,8 +320,6 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 	}
 	open := engineio.OpenPacket(h)
 	if c != nil {
-		ss.transport = transportWebSocket
-		ss.ws = c
 		ss.queue = append(ss.queue, open)
 	}
 	s.mu.Lock()
@@ -335,10 +333,7 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 		return
 	}
 	s.sessions[ss.id] = ss
-	s.wg.Add(1) // the handler
-	if c != nil {
-		s.wg.Add(1) // the reader, this goroutine
-	}
+	s.wg.Add(1) // the handler, which reads a WebSocket session too
 	s.mu.Unlock()
 	ss.startPing()
 	go func() {
@@ -350,11 +345,9 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 		writePayload(w, engineio.AppendText(nil, open))
 		return
 	}
-	defer s.wg.Done()
 	ss.mu.Lock()
 	ss.flushLocked()
 	ss.mu.Unlock()
-	ss.readWebSocket(c)
 }
 
 // writePayload answers a poll.

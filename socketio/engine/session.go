@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"sync"
 	"time"
 
@@ -27,8 +28,14 @@ const upgradeNoopWait = 100 * time.Millisecond
 // when the server ends a session.
 const wsCloseWait = 100 * time.Millisecond
 
-// Session is one Engine.IO session. Read is for one goroutine (the
-// handler's); Send, Close and the accessors are safe from any goroutine.
+// Session is one Engine.IO session. Read and Next are for one goroutine
+// (the handler's); Send, Close, SetReadDeadline and the accessors are safe
+// from any goroutine.
+//
+// A WebSocket session has no goroutine of its own: the handler's Read or
+// Next reads the WebSocket, so a handler keeps reading for as long as the
+// session lasts (the client's pongs arrive that way too). A polling session
+// is fed by its POST requests through a bounded inbox.
 type Session struct {
 	srv    *Server
 	id     string
@@ -36,9 +43,16 @@ type Session struct {
 	header http.Header
 	query  url.Values
 
-	inbox chan engineio.Packet // received messages, taken by Read
-	done  chan struct{}        // closed when the session ends
-	wake  chan struct{}        // (capacity 1) wakes the pending poll
+	done chan struct{} // closed when the session ends
+	// Polling sessions only (nil on a WebSocket session from the start).
+	inbox    chan engineio.Packet // received messages and pongs, taken by Next
+	wake     chan struct{}        // (capacity 1) wakes the pending poll
+	upgraded chan struct{}        // closed when the WebSocket takes over
+
+	// The reader's (Read, Next).
+	rbuf  []byte      // the last WebSocket message read
+	rws   *ws.Conn    // the WebSocket it reads, once it reads one
+	timer *time.Timer // a polling reader's deadline
 
 	mu           sync.Mutex
 	err          error             // why the session ended; guarded by mu
@@ -46,6 +60,7 @@ type Session struct {
 	transport    transportKind     // guarded by mu
 	ws           *ws.Conn          // the WebSocket once upgraded (or from the start); guarded by mu
 	probe        *ws.Conn          // the probing WebSocket; guarded by mu
+	deadline     time.Time         // the reader's deadline; guarded by mu
 	probing      bool              // a WebSocket is probing an upgrade; guarded by mu
 	upgrading    bool              // the probe was answered: polls get a noop; guarded by mu
 	polling      bool              // a GET is outstanding; guarded by mu
@@ -53,21 +68,29 @@ type Session struct {
 	linger       bool              // ended by the client's POST: the next poll gets a noop; guarded by mu
 	closing      bool              // Close waits for the queue to drain; guarded by mu
 	writing      bool              // the WebSocket writer runs; guarded by mu
-	timer        *time.Timer       // the next ping, or the ping timeout; guarded by mu
+	pingTimer    *time.Timer       // the next ping, or the ping timeout; guarded by mu
 	awaitingPong bool              // guarded by mu
 }
 
-func newSession(srv *Server, r *http.Request, id string) *Session {
-	return &Session{
+// newSession returns a session; c is its WebSocket when it starts on one,
+// nil for a polling session.
+func newSession(srv *Server, r *http.Request, id string, c *ws.Conn) *Session {
+	s := &Session{
 		srv:    srv,
 		id:     id,
 		remote: r.RemoteAddr,
 		header: r.Header.Clone(),
 		query:  r.URL.Query(),
-		inbox:  make(chan engineio.Packet, srv.opts.Inbox),
 		done:   make(chan struct{}),
-		wake:   make(chan struct{}, 1),
 	}
+	if c != nil {
+		s.transport, s.ws = transportWebSocket, c
+		return s
+	}
+	s.inbox = make(chan engineio.Packet, srv.opts.Inbox)
+	s.wake = make(chan struct{}, 1)
+	s.upgraded = make(chan struct{})
+	return s
 }
 
 // ID returns the session id (sid).
@@ -104,31 +127,143 @@ func (s *Session) Err() error {
 	return s.err
 }
 
-// Messages returns the channel Read takes messages from, for a reader
-// that must also wait for something else (select on it with Done). The
-// same rules as Read apply: one reader; Data belongs to it.
-func (s *Session) Messages() <-chan engineio.Packet { return s.inbox }
-
 // Read returns the next message the client sent (Type Message; Binary for
 // a binary one). Its Data belongs to the caller. After the session ends,
 // Read returns the messages still received, then the reason it ended.
 func (s *Session) Read() (engineio.Packet, error) {
-	select {
-	case p := <-s.inbox:
+	for {
+		p, err := s.Next()
+		if err != nil {
+			return p, err
+		}
+		if p.Type != engineio.Message {
+			continue
+		}
+		if s.rws != nil { // Next's data is borrowed from s.rbuf
+			p.Data = append([]byte(nil), p.Data...)
+		}
 		return p, nil
-	default:
 	}
-	select {
-	case p := <-s.inbox:
-		return p, nil
-	case <-s.done:
+}
+
+// maxKeptReadBuffer bounds the WebSocket read buffer a session keeps
+// between messages.
+const maxKeptReadBuffer = 4 << 10
+
+// Next is Read for a reader that watches the client's liveness itself: it
+// returns the client's pongs too (Type Pong), and Data is valid only
+// until the next call. A read deadline (SetReadDeadline) that passes
+// makes it return an error that wraps os.ErrDeadlineExceeded; on a
+// WebSocket that also ends the session.
+func (s *Session) Next() (engineio.Packet, error) {
+	if cap(s.rbuf) > maxKeptReadBuffer {
+		s.rbuf = nil
+	}
+	if s.rws == nil && s.inbox != nil {
+		if p, ok, err := s.nextPolled(); ok || err != nil {
+			return p, err
+		}
+	}
+	if s.rws == nil {
+		s.mu.Lock()
+		s.rws = s.ws
+		if !s.deadline.IsZero() {
+			s.rws.SetReadDeadline(s.deadline)
+		}
+		s.mu.Unlock()
+	}
+	return s.nextWebSocket()
+}
+
+// nextPolled waits for a message or pong from a POST; ok is false when the
+// WebSocket took over (the inbox is empty).
+func (s *Session) nextPolled() (p engineio.Packet, ok bool, err error) {
+	for {
 		select {
 		case p := <-s.inbox:
-			return p, nil
+			return p, true, nil
 		default:
 		}
-		return engineio.Packet{}, s.Err()
+		s.mu.Lock()
+		upgraded, deadline := s.transport == transportWebSocket, s.deadline
+		s.mu.Unlock()
+		if upgraded {
+			return p, false, nil
+		}
+		var expired <-chan time.Time
+		if !deadline.IsZero() {
+			d := time.Until(deadline)
+			if d <= 0 {
+				return p, false, fmt.Errorf("%w: %w", ErrTransport, os.ErrDeadlineExceeded)
+			}
+			if s.timer == nil {
+				s.timer = time.NewTimer(d)
+			} else {
+				s.timer.Reset(d)
+			}
+			expired = s.timer.C
+		}
+		select {
+		case p := <-s.inbox:
+			return p, true, nil
+		case <-s.done:
+			select {
+			case p := <-s.inbox:
+				return p, true, nil
+			default:
+			}
+			return p, false, s.Err()
+		case <-s.upgraded:
+		case <-expired:
+		}
+		if s.timer != nil {
+			s.timer.Stop()
+		}
 	}
+}
+
+// nextWebSocket reads the WebSocket until a message or a pong.
+func (s *Session) nextWebSocket() (engineio.Packet, error) {
+	c := s.rws
+	for {
+		op, msg, err := c.AppendMessage(s.rbuf[:0])
+		if err != nil {
+			s.closeWith(fmt.Errorf("%w: %w", ErrTransport, err))
+			return engineio.Packet{}, s.Err()
+		}
+		s.rbuf = msg
+		p := engineio.DecodeBinary(msg)
+		if op == ws.OpText {
+			if p, err = engineio.DecodeText(msg); err != nil {
+				s.closeWith(fmt.Errorf("%w: %v", ErrParse, err))
+				return engineio.Packet{}, s.Err()
+			}
+		}
+		if p.Type == engineio.Message {
+			return p, nil
+		}
+		if err := s.receive(p, nil); err != nil {
+			s.closeWith(err)
+			return engineio.Packet{}, s.Err()
+		}
+		if p.Type == engineio.Pong {
+			return p, nil
+		}
+		if err := s.Err(); err != nil { // the client's close
+			return engineio.Packet{}, err
+		}
+	}
+}
+
+// SetReadDeadline bounds Read and Next (the zero time removes the bound).
+func (s *Session) SetReadDeadline(t time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deadline = t
+	if s.transport == transportWebSocket && s.ws != nil {
+		return s.ws.SetReadDeadline(t)
+	}
+	return nil
 }
 
 // Send queues packets for the client (usually Message packets) and
@@ -167,10 +302,10 @@ func (s *Session) Close() error {
 		return nil
 	}
 	s.closing = true
-	if s.timer != nil {
-		s.timer.Stop()
+	if s.pingTimer != nil {
+		s.pingTimer.Stop()
 	}
-	s.timer = time.AfterFunc(s.srv.opts.PingTimeout, func() { s.closeWith(ErrClosed) })
+	s.pingTimer = time.AfterFunc(s.srv.opts.PingTimeout, func() { s.closeWith(ErrClosed) })
 	s.flushLocked()
 	s.mu.Unlock()
 	return nil
@@ -255,7 +390,7 @@ func (s *Session) startPing() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err == nil {
-		s.timer = time.AfterFunc(s.srv.opts.PingInterval, s.pingTick)
+		s.pingTimer = time.AfterFunc(s.srv.opts.PingInterval, s.pingTick)
 	}
 }
 
@@ -273,7 +408,7 @@ func (s *Session) pingTick() {
 		return
 	}
 	s.awaitingPong = true
-	s.timer.Reset(s.srv.opts.PingTimeout)
+	s.pingTimer.Reset(s.srv.opts.PingTimeout)
 	s.queue = append(s.queue, engineio.Packet{Type: engineio.Ping})
 	s.flushLocked()
 	s.mu.Unlock()
@@ -293,7 +428,7 @@ func (s *Session) receive(p engineio.Packet, cancel <-chan struct{}) error {
 		s.mu.Lock()
 		if s.awaitingPong && s.err == nil && !s.closing {
 			s.awaitingPong = false
-			s.timer.Reset(s.srv.opts.PingInterval)
+			s.pingTimer.Reset(s.srv.opts.PingInterval)
 		}
 		s.mu.Unlock()
 	case engineio.Close:
@@ -314,8 +449,8 @@ func (s *Session) closeWith(reason error) {
 		return
 	}
 	s.err = reason
-	if s.timer != nil {
-		s.timer.Stop()
+	if s.pingTimer != nil {
+		s.pingTimer.Stop()
 	}
 	c := s.ws
 	if s.transport != transportWebSocket {
@@ -359,33 +494,6 @@ func (s *Session) unlist() {
 		delete(s.srv.sessions, s.id)
 	}
 	s.srv.mu.Unlock()
-}
-
-// readWebSocket reads the client's packets from c until the session ends.
-func (s *Session) readWebSocket(c *ws.Conn) {
-	for {
-		op, msg, err := c.ReadMessage()
-		if err != nil {
-			s.closeWith(fmt.Errorf("%w: %v", ErrTransport, err))
-			return
-		}
-		p := engineio.DecodeBinary(msg)
-		if op == ws.OpText {
-			if p, err = engineio.DecodeText(msg); err != nil {
-				s.closeWith(fmt.Errorf("%w: %v", ErrParse, err))
-				return
-			}
-		}
-		if err := s.receive(p, nil); err != nil {
-			s.closeWith(err)
-			return
-		}
-		select {
-		case <-s.done:
-			return
-		default:
-		}
-	}
 }
 
 // poll answers a GET: the queued packets, or a noop during an upgrade, or
@@ -528,6 +636,12 @@ func (s *Session) post(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			err = s.receive(p, r.Context().Done())
 		}
+		if err == nil && p.Type == engineio.Pong {
+			select { // for Next; a full inbox has messages to read anyway
+			case s.inbox <- p:
+			default:
+			}
+		}
 		if err != nil {
 			s.closeWith(fmt.Errorf("%w: %v", ErrParse, err))
 			s.srv.refuse(w, r, codeBadRequest)
@@ -612,13 +726,13 @@ func (s *Session) upgrade(w http.ResponseWriter, r *http.Request) {
 				c.CloseNow()
 				return
 			}
+			c.SetReadDeadline(s.deadline) // the reader's, from now on
 			s.transport, s.ws = transportWebSocket, c
 			s.probing, s.upgrading, s.probe = false, false, nil
+			close(s.upgraded) // the reader reads c from now on
 			s.signal()
 			s.flushLocked()
 			s.mu.Unlock()
-			c.SetReadDeadline(time.Time{})
-			s.readWebSocket(c)
 			return
 		default:
 			abort()

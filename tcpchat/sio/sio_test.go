@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -13,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wiredojo/wiredojo/framing/ws"
 	"github.com/wiredojo/wiredojo/internal/testdep"
+	"github.com/wiredojo/wiredojo/socketio/engine"
 	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
@@ -264,4 +267,67 @@ func TestPythonSocketIOClient(t *testing.T) {
 			next("OK")
 		})
 	}
+}
+
+// TestHeartbeatByEnginePongs checks that a Socket.IO client that only
+// answers the Engine.IO pings stays connected past the chat's heartbeat
+// deadline (its pongs are read as chat pongs), and that one that does not
+// answer them is cut.
+func TestHeartbeatByEnginePongs(t *testing.T) {
+	srv := tcpchat.NewServer(tcpchat.Options{PingInterval: 150 * time.Millisecond, PingTimeout: 150 * time.Millisecond})
+	srv.Of("/")
+	s := New(srv, Options{Engine: engine.Options{PingInterval: 100 * time.Millisecond, PingTimeout: 2 * time.Second}})
+	srv.HandleHTTP(Path, s)
+	t.Cleanup(func() { s.Close() })
+	addr := chattest.NewServer(t, srv)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	dial := func() *ws.Conn {
+		c, err := ws.Dial(ctx, "ws://"+addr+Path+"?EIO=4&transport=websocket", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.CloseNow() })
+		c.SetReadDeadline(time.Now().Add(wait))
+		if _, open, err := c.ReadMessage(); err != nil || len(open) == 0 || open[0] != '0' {
+			t.Fatalf("open packet: %q %v", open, err)
+		}
+		if err := c.WriteMessage(ws.OpText, []byte("40")); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	// The client answers every ping for 1.5 s (the chat's deadline is
+	// 300 ms) and must still be connected.
+	c := dial()
+	end := time.Now().Add(1500 * time.Millisecond)
+	pongs := 0
+	for time.Now().Before(end) {
+		c.SetReadDeadline(end)
+		_, msg, err := c.ReadMessage()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("after %d pongs: %v", pongs, err)
+		}
+		if string(msg) == "2" {
+			pongs++
+			c.WriteMessage(ws.OpText, []byte("3"))
+		}
+	}
+	if srv.Connections() != 1 {
+		t.Fatalf("%d chat connections after %d pongs, want 1", srv.Connections(), pongs)
+	}
+	c.CloseNow()
+	chattest.Eventually(t, "the first client to be gone", func() bool { return srv.Connections() == 0 })
+	// A client that answers nothing is cut by the chat's deadline.
+	c = dial()
+	c.SetReadDeadline(time.Now().Add(wait))
+	for {
+		if _, _, err := c.ReadMessage(); err != nil {
+			break
+		}
+	}
+	chattest.Eventually(t, "the silent client to be cut", func() bool { return srv.Connections() == 0 })
 }

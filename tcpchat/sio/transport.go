@@ -47,16 +47,20 @@ type durableAck struct {
 // The chat server reads through one goroutine and writes through another;
 // ReadPacket's state (the reader's fields) belongs to the first,
 // WritePackets's (the writer's fields) to the second; mu guards the rest.
+// The reading goroutine is the session's only one: it reads the session
+// (a WebSocket directly) and the chat's heartbeat is answered by the
+// client's Engine.IO pongs, each read as a chat pong.
 type transport struct {
 	s *engine.Session
 
 	// reader's
 	buf        []byte        // the last payload returned
-	pending    []wire.Packet // packets decoded, still to return
+	pending    []wire.Packet // packets decoded from one message
+	next       int           // the first of pending still to return
 	handshaken bool          // the synthetic handshake was returned
+	durableID  bool          // the handshake gave a client id
 	binary     socketio.Packet
 	atts       [][]byte
-	timer      *time.Timer
 
 	recovery bool // send the pid
 
@@ -66,85 +70,45 @@ type transport struct {
 	out     []engineio.Packet
 
 	mu          sync.Mutex
-	synth       []wire.Packet         // pongs owed to the server's pings, getAlls; guarded by mu
-	durableID   bool                  // the handshake gave a client id; guarded by mu
-	deadline    time.Time             // read deadline; guarded by mu
 	durable     map[uint64]durableAck // forwarded durable events by ack id; guarded by mu
 	nextDurable uint64                // guarded by mu
 	connecting  []string              // namespaces asked for, not answered; guarded by mu
-	wake        chan struct{}         // (capacity 1) a pong or a deadline for the reader
 }
 
 func newTransport(s *engine.Session) *transport {
-	return &transport{s: s, wake: make(chan struct{}, 1), nextDurable: durableAckBase}
+	return &transport{s: s, nextDurable: durableAckBase}
 }
 
-func (t *transport) signal() {
-	select {
-	case t.wake <- struct{}{}:
-	default:
-	}
-}
+// pongPacket is the chat pong ReadPacket returns for a client's Engine.IO
+// pong.
+var pongPacket = (&wire.Packet{Type: wire.TypePong}).AppendTo(nil)
 
-// ReadPacket returns the next event-protocol packet: a pong the server is
-// owed, or the translation of the client's next Socket.IO packet.
+// ReadPacket returns the next event-protocol packet: the translation of
+// the client's next Socket.IO packet, or a pong for its Engine.IO pong.
 func (t *transport) ReadPacket() ([]byte, error) {
 	for {
-		if len(t.pending) > 0 {
-			p := t.pending[0]
-			t.pending = t.pending[1:]
-			t.buf = p.AppendTo(t.buf[:0])
+		if t.next < len(t.pending) {
+			t.buf = t.pending[t.next].AppendTo(t.buf[:0])
+			t.next++
 			return t.buf, nil
 		}
-		t.mu.Lock()
-		var synth wire.Packet
-		if len(t.synth) > 0 {
-			synth = t.synth[0]
-			t.synth = t.synth[1:]
-		}
-		deadline := t.deadline
-		t.mu.Unlock()
-		if synth.Type != 0 {
-			t.buf = synth.AppendTo(t.buf[:0])
-			return t.buf, nil
-		}
-		var expired <-chan time.Time
-		if !deadline.IsZero() {
-			d := time.Until(deadline)
-			if d <= 0 {
-				return nil, os.ErrDeadlineExceeded
-			}
-			if t.timer == nil {
-				t.timer = time.NewTimer(d)
-			} else {
-				t.timer.Reset(d)
-			}
-			expired = t.timer.C
-		}
-		select {
-		case m := <-t.s.Messages():
-			if err := t.receive(m); err != nil {
-				t.s.Close()
-				return nil, err
-			}
-		case <-t.wake:
-		case <-expired:
-		case <-t.s.Done():
-			select {
-			case m := <-t.s.Messages():
-				if err := t.receive(m); err != nil {
-					return nil, err
-				}
-				continue
-			default:
-			}
-			if errors.Is(t.s.Err(), engine.ErrClosed) {
-				return nil, net.ErrClosed
-			}
+		clear(t.pending)
+		t.pending, t.next = t.pending[:0], 0
+		m, err := t.s.Next()
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return nil, os.ErrDeadlineExceeded
+		case errors.Is(err, engine.ErrClosed):
+			return nil, net.ErrClosed
+		case err != nil:
 			return nil, io.EOF
 		}
-		if t.timer != nil {
-			t.timer.Stop()
+		if m.Type == engineio.Pong {
+			return pongPacket, nil
+		}
+		if err := t.receive(m); err != nil {
+			t.s.Close()
+			return nil, err
 		}
 	}
 }
@@ -156,7 +120,7 @@ func (t *transport) receive(m engineio.Packet) error {
 		if len(t.atts) == t.binary.Attachments {
 			return fmt.Errorf("%w: an attachment nobody announced", ErrProtocol)
 		}
-		t.atts = append(t.atts, m.Data)
+		t.atts = append(t.atts, append([]byte(nil), m.Data...)) // m.Data is the session's
 		if len(t.atts) < t.binary.Attachments {
 			return nil
 		}
@@ -200,9 +164,7 @@ func (t *transport) translate(p socketio.Packet) error {
 			}
 			json.Unmarshal(p.Data, &auth) // an object: checked by Decode
 			h.Token, h.SessionID, h.ClientID = auth.Token, auth.PID, auth.ClientID
-			t.mu.Lock()
 			t.durableID = auth.ClientID != ""
-			t.mu.Unlock()
 		}
 		t.pending = append(t.pending, h)
 	}
@@ -215,6 +177,13 @@ func (t *transport) translate(p socketio.Packet) error {
 		}
 		t.mu.Unlock()
 		t.pending = append(t.pending, wire.Packet{Type: wire.TypeConnect, Namespace: ns, Args: p.Data})
+		if t.durableID {
+			// Durable delivery starts with a getAll, as the Go client's
+			// (which sends it once connected; the chat server handles the
+			// connect first, and a getAll for a namespace it refused
+			// changes nothing but restarts the queue's delivery).
+			t.pending = append(t.pending, wire.Packet{Type: wire.TypeGetAll, Namespace: ns})
+		}
 	case socketio.Disconnect:
 		t.pending = append(t.pending, wire.Packet{Type: wire.TypeDisconnect, Namespace: ns})
 	case socketio.Event, socketio.BinaryEvent:
@@ -321,21 +290,10 @@ func (t *transport) write(v *wire.View) error {
 	case wire.TypeWelcome:
 		t.session = string(v.SessionID)
 	case wire.TypePing:
-		t.mu.Lock()
-		if len(t.synth) < 64 {
-			t.synth = append(t.synth, wire.Packet{Type: wire.TypePong})
-		}
-		t.mu.Unlock()
-		t.signal()
+		// Not forwarded: the client's Engine.IO pongs answer the chat's
+		// heartbeat (ReadPacket).
 	case wire.TypeConnect:
 		t.answered(ns)
-		t.mu.Lock()
-		if t.durableID && len(t.synth) < 64 {
-			// Durable delivery starts with a getAll, as the Go client's.
-			t.synth = append(t.synth, wire.Packet{Type: wire.TypeGetAll, Namespace: ns})
-			t.signal()
-		}
-		t.mu.Unlock()
 		data := wire.AppendJSONString([]byte(`{"sid":`), string(v.SocketID))
 		if t.recovery && t.session != "" {
 			data = wire.AppendJSONString(append(data, `,"pid":`...), t.session)
@@ -408,13 +366,7 @@ func connectError(reason string) []byte {
 	return append(wire.AppendJSONString([]byte(`{"message":`), reason), '}')
 }
 
-func (t *transport) SetReadDeadline(d time.Time) error {
-	t.mu.Lock()
-	t.deadline = d
-	t.mu.Unlock()
-	t.signal()
-	return nil
-}
+func (t *transport) SetReadDeadline(d time.Time) error { return t.s.SetReadDeadline(d) }
 
 // SetWriteDeadline is a no-op: WritePackets only queues on the session,
 // whose own writer is bounded by the ping timeout.
