@@ -10,8 +10,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
-	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +17,7 @@ import (
 	"time"
 
 	"github.com/wiredojo/wiredojo/framing"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
@@ -65,17 +64,6 @@ func idleClientsMain(spec string) int {
 	return 0
 }
 
-// liveBytes returns live heap objects and goroutine stacks, after enough
-// collections for idle stacks to have shrunk.
-func liveBytes() (heap, stacks uint64) {
-	for range 4 {
-		runtime.GC()
-	}
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/stacks:bytes"}}
-	metrics.Read(s)
-	return s[0].Value.Uint64(), s[1].Value.Uint64()
-}
-
 // idleResult is the server's memory per idle connection.
 type idleResult struct{ Heap, Stacks float64 }
 
@@ -88,7 +76,7 @@ func measureIdle(tb testing.TB, n int) idleResult {
 	srv := tcpchat.NewServer(tcpchat.Options{})
 	srv.Of("/")
 	addr := chattest.NewServer(tb, srv)
-	h0, s0 := liveBytes()
+	h0, s0 := testkit.LiveBytes()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), idleClientsEnv+"="+addr+" "+strconv.Itoa(n))
 	stdin, _ := cmd.StdinPipe()
@@ -112,7 +100,7 @@ func measureIdle(tb testing.TB, n int) idleResult {
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(200 * time.Millisecond) // writers finish and exit
-	h1, s1 := liveBytes()
+	h1, s1 := testkit.LiveBytes()
 	return idleResult{Heap: float64(int64(h1)-int64(h0)) / float64(n), Stacks: float64(int64(s1)-int64(s0)) / float64(n)}
 }
 

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/wiredojo/wiredojo/framing/ws"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
 )
@@ -89,17 +89,6 @@ func idleClientsMain(spec string) int {
 	return 0
 }
 
-// liveBytes returns live heap objects and goroutine stacks, after enough
-// collections for idle stacks to have shrunk.
-func liveBytes() (heap, stacks uint64) {
-	for range 4 {
-		runtime.GC()
-	}
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/stacks:bytes"}}
-	metrics.Read(s)
-	return s[0].Value.Uint64(), s[1].Value.Uint64()
-}
-
 // idleResult is the server's memory per idle session, and its goroutines
 // per session.
 type idleResult struct{ Heap, Stacks, Goroutines float64 }
@@ -117,7 +106,7 @@ func measureIdle(tb testing.TB, n int) idleResult {
 	srv.HandleHTTP(Path, s)
 	addr := chattest.NewServer(tb, srv)
 	defer s.Close()
-	h0, s0 := liveBytes()
+	h0, s0 := testkit.LiveBytes()
 	g0 := runtime.NumGoroutine()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), idleClientsEnv+"="+addr+" "+strconv.Itoa(n))
@@ -138,7 +127,7 @@ func measureIdle(tb testing.TB, n int) idleResult {
 	}
 	chattest.Eventually(tb, fmt.Sprintf("%d Socket.IO connections", n), func() bool { return srv.Connections() >= n })
 	time.Sleep(200 * time.Millisecond) // writers finish and exit
-	h1, s1 := liveBytes()
+	h1, s1 := testkit.LiveBytes()
 	g1 := runtime.NumGoroutine()
 	return idleResult{
 		Heap:       float64(int64(h1)-int64(h0)) / float64(n),
