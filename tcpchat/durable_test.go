@@ -29,26 +29,25 @@ func durableServer(t *testing.T) (*tcpchat.Server, store.Store, string) {
 
 func waitDepth(t *testing.T, st store.Store, client string, want int) {
 	t.Helper()
-	deadline := time.Now().Add(chattest.Timeout)
-	for {
+	got := 0
+	defer func() {
+		if t.Failed() {
+			t.Logf("queue of %s: depth %d, want %d", client, got, want)
+		}
+	}()
+	chattest.Eventually(t, fmt.Sprintf("the queue of %s to hold %d", client, want), func() bool {
 		qs, err := st.Queues(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := 0
+		got = 0
 		for _, q := range qs {
 			if q.Client == client {
 				got = q.Depth
 			}
 		}
-		if got == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("queue of %s: depth %d, want %d", client, got, want)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return got == want
+	})
 }
 
 // An offline member of a room gets the durable emits to that room once,

@@ -19,6 +19,7 @@ import (
 
 	"github.com/wiredojo/wiredojo/internal/redistest"
 	"github.com/wiredojo/wiredojo/internal/testdep"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
@@ -385,16 +386,20 @@ func TestChatRedisRestartUnderNodes(t *testing.T) {
 	// Broadcasts cross the nodes again (the bus resubscribes by itself,
 	// so retry until its subscription is back).
 	restarted := time.Now()
-	deadline := restarted.Add(20 * time.Second)
-	for !strings.Contains(out.String(), `"event":"across"`) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no broadcast from B reached the listener on A after the restart:\n%s\nA: %s\nB: %s", out.String(), a.out.String(), b.out.String())
+	defer func() {
+		if t.Failed() {
+			t.Logf("listener on A:\n%s\nA: %s\nB: %s", out.String(), a.out.String(), b.out.String())
+		}
+	}()
+	testkit.Eventually(t, 20*time.Second, "a broadcast from B to reach the listener on A after the restart", func() bool {
+		if strings.Contains(out.String(), `"event":"across"`) {
+			return true
 		}
 		if code, o, e := chatRun(t, "", "chat", "emit", "--addr", b.addr, "--room", "r", "--event", "across", "1"); code != 0 {
 			t.Fatalf("plain emit: %d %s %s", code, o, e)
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return false
+	})
 	t.Logf("broadcasts crossed the nodes again %v after the listener was back", time.Since(restarted).Round(10*time.Millisecond))
 	lstop()
 	got := listenArgs(t, out.String(), "q")

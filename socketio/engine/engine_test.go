@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wiredojo/wiredojo/framing/ws"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 	"github.com/wiredojo/wiredojo/socketio/engine"
 	"github.com/wiredojo/wiredojo/socketio/engineio"
 )
@@ -547,11 +548,9 @@ func TestPollingServerClose(t *testing.T) {
 	if r := do(t, "POST", q, "4bye"); r.status != 200 {
 		t.Fatalf("POST: %d", r.status)
 	}
-	for deadline := time.Now().Add(wait); srv.Session(sid).Err() == nil; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the handler did not close the session")
-		}
-	}
+	testkit.Eventually(t, wait, "the handler to close the session", func() bool {
+		return srv.Session(sid).Err() != nil
+	})
 	if r := do(t, "GET", q, ""); r != (response{200, "1"}) {
 		t.Fatalf("poll after the close: %v, want the close packet", r)
 	}

@@ -194,11 +194,9 @@ func TestSocketIOClient(t *testing.T) {
 			next("dropped")
 			// The chat connection must be gone (its session saved) before
 			// the message it is to miss.
-			for deadline := time.Now().Add(wait); srv.Connections() > 1; time.Sleep(10 * time.Millisecond) {
-				if time.Now().After(deadline) {
-					t.Fatalf("%d chat connections, want 1 after the drop", srv.Connections())
-				}
-			}
+			chattest.Eventually(t, "the dropped session's chat connection to go (1 left)", func() bool {
+				return srv.Connections() <= 1
+			})
 			if _, err := sock.EmitWithAck(ctx, builtin.EventMessage, "while you were away"); err != nil {
 				t.Fatal(err)
 			}
@@ -212,18 +210,13 @@ func TestSocketIOClient(t *testing.T) {
 				t.Fatalf("durable emit: %s %v", ack, err)
 			}
 			next("durable-acked")
-			for deadline := time.Now().Add(wait); ; time.Sleep(10 * time.Millisecond) {
+			chattest.Eventually(t, "the Socket.IO ack to empty the durable queue", func() bool {
 				left, err := st.Pending(ctx, "sio-durable", 0, 10, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(left) == 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("%d durable events still queued after the Socket.IO ack", len(left))
-				}
-			}
+				return len(left) == 0
+			})
 			say("durable-done")
 			next("OK")
 		})
