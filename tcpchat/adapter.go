@@ -203,10 +203,20 @@ func (a *MemoryAdapter) DelAll(s *Socket) {
 }
 
 // SocketRooms implements Adapter.
-func (a *MemoryAdapter) SocketRooms(s *Socket) []string {
+func (a *MemoryAdapter) SocketRooms(s *Socket) []string { return a.appendSocketRooms(nil, s) }
+
+// appendSocketRooms appends the rooms s is in to dst (Socket.AppendRooms).
+func (a *MemoryAdapter) appendSocketRooms(dst []string, s *Socket) []string {
 	a.mu.RLock()
-	defer a.mu.RUnlock()
-	return append([]string(nil), a.of[s]...)
+	dst = append(dst, a.of[s]...)
+	a.mu.RUnlock()
+	return dst
+}
+
+// roomAppender is an adapter that can append a socket's rooms to a
+// caller's slice: MemoryAdapter and the adapters that embed it.
+type roomAppender interface {
+	appendSocketRooms(dst []string, s *Socket) []string
 }
 
 // Broadcast implements Adapter. Sockets whose queue is full are waited

@@ -717,7 +717,7 @@ func (s *ClientSocket) handle(v *wire.View, e *ClientEvent, msgID string) {
 	if m.none() {
 		return
 	}
-	*e = ClientEvent{Namespace: s.ns, Name: m.name(v.Event), Args: v.Args, Socket: s, reply: replyTo(v, s.ns, s.c)}
+	*e = ClientEvent{Namespace: s.ns, Name: m.name(v.Event, nil), Args: v.Args, Socket: s, reply: replyTo(v, s.ns, s.c)}
 	if msgID != "" {
 		e.MessageID, e.Offset, e.Redelivered = msgID, v.Offset, v.Redelivered
 	}

@@ -64,6 +64,7 @@ type conn struct {
 type scratch struct {
 	view wire.View
 	ev   Event
+	name string // the last event name that no named handler matched (matched.name)
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
@@ -673,7 +674,7 @@ func (c *conn) dispatch(sc *scratch) error {
 		if s == nil {
 			return c.unjoined(v)
 		}
-		c.handleEvent(s, v, &sc.ev)
+		c.handleEvent(s, sc)
 		return nil
 	case wire.TypeAck:
 		if s := c.socketOf(v.Namespace); s != nil {
@@ -717,7 +718,8 @@ func (c *conn) unjoined(v *wire.View) error {
 // handleEvent runs the handlers of an event: the socket's own handler of
 // that name or else the namespace's, then the socket's catch-all handlers,
 // then the namespace's.
-func (c *conn) handleEvent(s *Socket, v *wire.View, e *Event) {
+func (c *conn) handleEvent(s *Socket, sc *scratch) {
+	v, e := &sc.view, &sc.ev
 	ns := s.ns
 	var m matched[Event]
 	s.mu.Lock()
@@ -729,7 +731,7 @@ func (c *conn) handleEvent(s *Socket, v *wire.View, e *Event) {
 	if m.none() {
 		return
 	}
-	*e = Event{Namespace: ns.name, Name: m.name(v.Event), Args: v.Args, Socket: s, reply: replyTo(v, ns.name, c)}
+	*e = Event{Namespace: ns.name, Name: m.name(v.Event, &sc.name), Args: v.Args, Socket: s, reply: replyTo(v, ns.name, c)}
 	m.run(e)
 }
 

@@ -264,12 +264,19 @@ type matched[E any] struct {
 func (m *matched[E]) none() bool { return m.h == nil && m.n == 0 }
 
 // name is the event's name: the registered string when a handler matched
-// (no allocation), else a copy of raw.
-func (m *matched[E]) name(raw []byte) string {
-	if m.h != nil {
+// (no allocation), else *last when it holds the same name, else a copy of
+// raw, which it keeps in *last (when last is not nil) for the next event:
+// a relay's catch-all handler sees the same few names over and over.
+func (m *matched[E]) name(raw []byte, last *string) string {
+	switch {
+	case m.h != nil:
 		return m.h.name
+	case last == nil:
+		return string(raw)
+	case *last != string(raw):
+		*last = string(raw)
 	}
-	return string(raw)
+	return *last
 }
 
 // run runs the event's handler, then the catch-all handlers in table

@@ -111,8 +111,15 @@ type BroadcastOperator struct {
 	volatile bool
 }
 
-// To adds rooms to the recipients (union).
+// To adds rooms to the recipients (union). The first To of an operator
+// keeps the slice it is given instead of copying it (a relay emits to its
+// sender's rooms on every event): do not change the slice while the
+// operator is in use.
 func (b BroadcastOperator) To(rooms ...string) BroadcastOperator {
+	if len(b.rooms) == 0 {
+		b.rooms = rooms[:len(rooms):len(rooms)]
+		return b
+	}
 	b.rooms = append(b.rooms[:len(b.rooms):len(b.rooms)], rooms...)
 	return b
 }

@@ -107,6 +107,17 @@ func (s *Socket) Leave(room string) {
 // Rooms returns the rooms the socket is in.
 func (s *Socket) Rooms() []string { return s.ns.adapter.SocketRooms(s) }
 
+// AppendRooms appends the rooms the socket is in to dst and returns the
+// extended slice. With a dst that has room it allocates nothing (with the
+// in-memory adapter and those that embed it), for handlers that relay
+// every event to the sender's rooms.
+func (s *Socket) AppendRooms(dst []string) []string {
+	if ra, ok := s.ns.adapter.(roomAppender); ok {
+		return ra.appendSocketRooms(dst, s)
+	}
+	return append(dst, s.ns.adapter.SocketRooms(s)...)
+}
+
 // Broadcast selects every socket of the namespace but this one.
 func (s *Socket) Broadcast() BroadcastOperator { return BroadcastOperator{ns: s.ns, exclude: s} }
 

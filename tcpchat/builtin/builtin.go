@@ -74,6 +74,10 @@ func (p *presenceRooms) set(room string, in bool) (changed bool) {
 	return true
 }
 
+// roomsPool holds the slices a relay collects its sender's rooms in, so
+// that relaying an event allocates nothing.
+var roomsPool = sync.Pool{New: func() any { s := make([]string, 0, 4); return &s }}
+
 // chatRooms leaves out the presence rooms: messages go to the rooms themselves.
 func chatRooms(rooms []string) []string {
 	return slices.DeleteFunc(rooms, func(r string) bool { return strings.HasPrefix(r, presencePrefix) })
@@ -243,7 +247,12 @@ func Install(ns *tcpchat.Namespace) {
 		case EventJoin, EventLeave, EventMessage, EventEcho, EventDurable, EventJoined, EventLeft:
 			return
 		}
-		n, _ := e.Socket.To(chatRooms(e.Socket.Rooms())...).EmitRaw(e.Name, e.Args)
+		rp := roomsPool.Get().(*[]string)
+		rooms := chatRooms(e.Socket.AppendRooms((*rp)[:0]))
+		n, _ := e.Socket.To(rooms...).EmitRaw(e.Name, e.Args)
+		clear(rooms)
+		*rp = rooms[:0]
+		roomsPool.Put(rp)
 		ackDelivered(e, n)
 	})
 }

@@ -140,9 +140,20 @@ func (d *decoder) bytes(n int, what string) []byte {
 	return d.b[d.off-n : d.off : d.off]
 }
 
+// str8 reads a string with a one-byte length. It names the length field
+// only when it fails: building that name for every string cost a string
+// concatenation per field of every packet.
 func (d *decoder) str8(what string) []byte {
-	n := d.u8(what + " length")
-	return d.bytes(int(n), what)
+	if d.err != nil {
+		return nil
+	}
+	if d.off >= len(d.b) {
+		d.fail("truncated " + what + " length")
+		return nil
+	}
+	n := int(d.b[d.off])
+	d.off++
+	return d.bytes(n, what)
 }
 
 // optStr8 is a str8 at the end of a packet that may be absent.
