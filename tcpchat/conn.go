@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -48,6 +49,12 @@ type conn struct {
 	bmu      sync.Mutex
 	batching bool    // guarded by bmu
 	kicks    []*conn // guarded by bmu
+
+	// handling is the monoNow() of the read whose packet the reading
+	// goroutine is handling, 0 between packets: the clock reading that
+	// broadcasts made meanwhile stamp their replay-log entries with
+	// (BroadcastOperator.send), instead of reading the clock each.
+	handling atomic.Int64
 
 	// Owned by the reading goroutine. The decoded packet and the event
 	// handed to handlers are borrowed from a pool per packet, so an idle
@@ -605,7 +612,11 @@ func (c *conn) handle(p []byte, now int64) error {
 		return ErrServerClosed
 	}
 	sc := scratchPool.Get().(*scratch)
-	defer scratchPool.Put(sc)
+	c.handling.Store(now)
+	defer func() {
+		c.handling.Store(0)
+		scratchPool.Put(sc)
+	}()
 	if err := wire.Parse(p, &sc.view); err != nil {
 		c.srv.metrics.badPackets.Add(1)
 		return c.fail(wire.CodeBadPacket, err)

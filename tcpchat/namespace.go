@@ -172,11 +172,13 @@ func (b BroadcastOperator) EmitRaw(event string, args json.RawMessage) (int, err
 }
 
 func (b BroadcastOperator) send(m *Message) int {
+	var at int64 // when the packet that caused this broadcast was read (0: not known)
 	if b.exclude != nil {
 		m.batch = b.exclude.c // a socket's broadcast: maybe inside its read batch
+		at = b.exclude.c.handling.Load()
 	}
 	if b.ns.srv.opts.RecoveryStore != nil && !b.volatile {
-		b.ns.srv.appendReplay(b.ns.name, m.buf, b.rooms, b.except) // recovery.go
+		b.ns.srv.appendReplay(b.ns.name, m.buf, b.rooms, b.except, at) // recovery.go
 	}
 	return b.ns.adapter.Broadcast(m, BroadcastOptions{Rooms: b.rooms, Except: b.except, Exclude: b.exclude, Volatile: b.volatile})
 }

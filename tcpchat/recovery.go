@@ -3,6 +3,7 @@ package tcpchat
 import (
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/wiredojo/wiredojo/tcpchat/store"
 )
@@ -27,12 +28,18 @@ func nsSessionID(session, ns string) string { return session + " " + ns }
 // store (which copies the payload into a reused buffer): that store never
 // waits, so the call gets no timeout (a context with a timer per broadcast
 // cost about a seventh of recording); other stores are bounded by
-// WriteTimeout.
-func (s *Server) appendReplay(ns string, payload []byte, rooms, except []string) {
+// WriteTimeout. at, when not 0, is the monoNow() of the read that brought
+// the packet being handled: the memory store's entry is stamped with it
+// rather than with a clock read of its own per broadcast (entries age on
+// the monotonic clock there).
+func (s *Server) appendReplay(ns string, payload []byte, rooms, except []string, at int64) {
 	m := store.Message{Namespace: ns, Rooms: rooms, Except: except, Payload: payload}
 	var err error
-	if _, local := s.opts.RecoveryStore.(*store.Memory); local {
-		_, _, err = s.opts.RecoveryStore.AppendReplay(s.dur.ctx, m)
+	if mem, local := s.opts.RecoveryStore.(*store.Memory); local {
+		if at != 0 {
+			m.Created = clockEpoch.Add(time.Duration(at))
+		}
+		_, _, err = mem.AppendReplay(s.dur.ctx, m)
 	} else {
 		ctx, cancel := s.storeCtx()
 		_, _, err = s.opts.RecoveryStore.AppendReplay(ctx, m)

@@ -475,8 +475,11 @@ func (s *Memory) AppendReplay(ctx context.Context, m Message) (ID, uint64, error
 	if err := ValidMessage(&m); err != nil {
 		return ID{}, 0, err
 	}
-	now := s.now()
-	if m.Created.IsZero() {
+	// A caller that stamps its entries (the server, with the clock reading
+	// of the read that brought the event) saves a clock read per append.
+	now := m.Created
+	if now.IsZero() {
+		now = s.now()
 		m.Created = now
 	}
 	m.ID = s.ids.New(now)

@@ -68,3 +68,31 @@ func TestMemoryReplayByteBounds(t *testing.T) {
 		t.Fatalf("recording allocates %.1f times per entry in steady state, want 0", a)
 	}
 }
+
+// An entry the caller stamps (Created set: the server stamps a broadcast
+// with the clock reading of the read that brought its event) costs the
+// memory store no clock read; its id and the age bound go by that stamp.
+func TestMemoryReplayStampedEntries(t *testing.T) {
+	reads := 0
+	s := store.NewMemory(store.Options{Now: func() time.Time { reads++; return time.Unix(5000, 0) },
+		Limits: store.Limits{ReplayWindow: time.Minute}})
+	defer s.Close()
+	ctx := context.Background()
+	at := time.Unix(1000, 0)
+	for i := range 3 {
+		id, _, err := s.AppendReplay(ctx, store.Message{Namespace: "/chat", Payload: []byte{'a'}, Created: at.Add(time.Duration(i) * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := at.Add(time.Duration(i) * time.Hour); !id.Time().Equal(want) {
+			t.Fatalf("entry %d: id time %v, want its stamp %v", i, id.Time(), want)
+		}
+	}
+	if reads != 0 {
+		t.Fatalf("the store read its clock %d times for stamped entries, want 0", reads)
+	}
+	// Each append trimmed the entries an hour older than its stamp.
+	if st := s.Stats(); st.ReplayTrimmed != 2 {
+		t.Fatalf("trimmed %d entries, want 2 (older than the window at the newest stamp)", st.ReplayTrimmed)
+	}
+}
