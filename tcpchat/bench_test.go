@@ -167,18 +167,7 @@ func BenchmarkServerFanout(b *testing.B) {
 				raw.Join(b, "/")
 				raw.Send(b, wire.Packet{Type: wire.TypeEvent, Namespace: "/", Event: "join", HasAck: true, AckID: 1})
 				raw.Expect(b, wire.TypeAck)
-				raw.Conn.SetReadDeadline(time.Time{})
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					r := framing.NewReader(raw.Conn, 1<<20)
-					for {
-						if _, err := r.ReadFrame(); err != nil {
-							return
-						}
-						got.Add(1)
-					}
-				}()
+				countFrames(raw, &got, &wg)
 			}
 			args := json.RawMessage(payload128(nil, 0))
 			op := ns.To("r")
@@ -199,4 +188,21 @@ func BenchmarkServerFanout(b *testing.B) {
 			wg.Wait()
 		})
 	}
+}
+
+// countFrames reads and discards the frames raw receives, counting them in
+// got, until its connection closes; wg tracks the reader.
+func countFrames(raw *chattest.Raw, got *atomic.Int64, wg *sync.WaitGroup) {
+	raw.Conn.SetReadDeadline(time.Time{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r := framing.NewReader(raw.Conn, 1<<20)
+		for {
+			if _, err := r.ReadFrame(); err != nil {
+				return
+			}
+			got.Add(1)
+		}
+	}()
 }

@@ -36,20 +36,9 @@ func BenchmarkBuiltinRelay(b *testing.B) {
 		return r
 	}
 	sub, pub := join(), join()
-	sub.Conn.SetReadDeadline(time.Time{})
 	var got atomic.Int64
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		r := framing.NewReader(sub.Conn, 1<<20)
-		for {
-			if _, err := r.ReadFrame(); err != nil {
-				return
-			}
-			got.Add(1)
-		}
-	}()
+	countFrames(sub, &got, &wg)
 	const burst = 32
 	ev := wire.Packet{Type: wire.TypeEvent, Namespace: "/chat", Event: "ev", Args: payload128(nil, 0)}
 	var frames []byte
