@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -89,86 +88,6 @@ func captureCommand() *cli.Command {
 	}
 }
 
-// trailingFlags lets flags follow the positional arguments, as in the CLI
-// contract (`capture read FILE --json`, `lab reset 4 --yes`): urfave/cli
-// stops at the first argument, so the flags after it are parsed here into a
-// child context that holds only them; every other flag is still read from c.
-func trailingFlags(c *cli.Context) (*cli.Context, error) {
-	args := c.Args().Slice()
-	if len(args) < 2 {
-		return c, nil
-	}
-	parse := func(fs *flag.FlagSet) ([]string, error) {
-		var pos []string
-		rest := args
-		for {
-			if err := fs.Parse(rest); err != nil {
-				return nil, err
-			}
-			rest = fs.Args()
-			if len(rest) == 0 {
-				return pos, nil
-			}
-			pos = append(pos, rest[0])
-			rest = rest[1:]
-		}
-	}
-	all := flag.NewFlagSet(c.Command.Name, flag.ContinueOnError)
-	all.SetOutput(io.Discard)
-	for _, f := range c.Command.Flags {
-		if err := f.Apply(all); err != nil {
-			return nil, err
-		}
-	}
-	if _, err := parse(all); err != nil {
-		return nil, usagef("%v", err)
-	}
-	given := map[string]bool{}
-	all.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	set := flag.NewFlagSet(c.Command.Name, flag.ContinueOnError)
-	set.SetOutput(io.Discard)
-	for _, f := range c.Command.Flags {
-		for _, n := range f.Names() {
-			if given[n] {
-				if err := f.Apply(set); err != nil {
-					return nil, err
-				}
-				break
-			}
-		}
-	}
-	pos, err := parse(set)
-	if err != nil {
-		return nil, usagef("%v", err)
-	}
-	// An alias given (-c) sets its flag's other names (--count) too.
-	visited := map[string]bool{}
-	set.Visit(func(f *flag.Flag) { visited[f.Name] = true })
-	for _, f := range c.Command.Flags {
-		for _, n := range f.Names() {
-			if !visited[n] {
-				continue
-			}
-			for _, other := range f.Names() {
-				if other != n {
-					if err := set.Set(other, set.Lookup(n).Value.String()); err != nil {
-						return nil, usagef("%v", err)
-					}
-				}
-			}
-			break
-		}
-	}
-	// Values stay set; "--" makes the positional arguments set's Args.
-	if err := set.Parse(append([]string{"--"}, pos...)); err != nil {
-		return nil, usagef("%v", err)
-	}
-	nc := cli.NewContext(c.App, set, c)
-	nc.Command = c.Command
-	nc.Context = c.Context
-	return nc, nil
-}
-
 // captureView is what to print, from the flags.
 type captureView struct {
 	json, verbose, hex, stats bool
@@ -224,10 +143,6 @@ func readProgress(r io.Reader, w io.Writer, size int64) (io.Reader, func()) {
 }
 
 func captureRead(c *cli.Context) error {
-	c, err := trailingFlags(c)
-	if err != nil {
-		return err
-	}
 	if c.Args().Len() != 1 {
 		return usagef("capture read takes one FILE (a .pcap or .pcapng)")
 	}
@@ -266,10 +181,6 @@ func captureRead(c *cli.Context) error {
 }
 
 func captureLive(c *cli.Context) error {
-	c, err := trailingFlags(c)
-	if err != nil {
-		return err
-	}
 	if c.Args().Len() > 0 {
 		return usagef("capture live takes no arguments, got %q", c.Args().First())
 	}

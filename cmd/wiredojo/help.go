@@ -6,6 +6,7 @@ import (
 	"io"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 
@@ -41,8 +42,9 @@ func init() {
 var globalBoolFlags = []string{"--no-color"}
 
 // normalizeArgs rewrites the command line before urfave/cli parses it:
-// global flags after a subcommand move to the front, and `help CMD SUB`
-// becomes `CMD SUB --help` (urfave/cli shows only the first level).
+// global flags after a subcommand move to the front, `help CMD SUB`
+// becomes `CMD SUB --help` (urfave/cli shows only the first level), and a
+// command's flags may follow its positional arguments (flagsFirst).
 func normalizeArgs(app *cli.App, args []string) []string {
 	if len(args) < 2 {
 		return args
@@ -59,25 +61,107 @@ func normalizeArgs(app *cli.App, args []string) []string {
 		}
 		rest = append(rest, a)
 	}
-	// Find `help` among the leading command words.
+	out := append([]string{args[0]}, globals...)
+	// Find `help` and the command among the leading command words.
 	cmds := app.Commands
-	for i := 0; i < len(rest); i++ {
+	var cmd *cli.Command
+	path := ""
+	i := 0
+	for ; i < len(rest); i++ {
 		w := rest[i]
 		if strings.HasPrefix(w, "-") {
 			break
 		}
 		if (w == "help" || w == "h") && i+1 < len(rest) && !strings.HasPrefix(rest[i+1], "-") {
 			rest = append(append(append([]string{}, rest[:i]...), rest[i+1:]...), "--help")
-			break
+			return append(out, rest...)
 		}
 		c := findCommand(cmds, w)
 		if c == nil {
 			break
 		}
-		cmds = c.Subcommands
+		cmd, cmds = c, c.Subcommands
+		path = strings.TrimPrefix(path+" "+c.Name, " ")
 	}
-	out := append([]string{args[0]}, globals...)
+	leaf := cmd != nil && !slices.ContainsFunc(cmd.Subcommands, func(s *cli.Command) bool { return s.Name != "help" })
+	if leaf || commandLineArgs[path] {
+		rest = append(rest[:i:i], flagsFirst(cmd, rest[i:], commandLineArgs[path])...)
+	}
 	return append(out, rest...)
+}
+
+// commandLineArgs are the commands whose positional arguments are a
+// command line of their own: its flags are never the command's.
+var commandLineArgs = map[string]bool{"sandbox": true}
+
+// flagsFirst lets flags follow the positional arguments, as tcpdump,
+// iperf3 and wscat users expect (`capture read FILE --json`, `lab reset 4
+// --yes`, `ws dial URL --origin O`): urfave/cli stops parsing flags at the
+// first positional argument, so args (what follows the command words of
+// cmd) are put in the order it reads: cmd's flags with their values, then
+// "--" when a positional argument starts with "-" (a negative number),
+// then the positional arguments in their order. Nothing after a "--" moves,
+// nor, when command is set, anything after the first positional argument.
+// A flag cmd does not know moves too, taken to have no value, so that
+// urfave/cli names it (with "did you mean"). With --help the positional
+// arguments go. The shell-completion request stays last, where urfave/cli
+// looks for it.
+func flagsFirst(cmd *cli.Command, args []string, command bool) []string {
+	const completion = "--generate-bash-completion"
+	if n := len(args); n > 0 && args[n-1] == completion {
+		return append(flagsFirst(cmd, args[:n-1], command), completion)
+	}
+	var flags, pos []string
+	dash := false
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || command && len(pos) > 0 {
+			pos = append(pos, args[i:]...)
+			dash = dash || a == "--"
+			break
+		}
+		if !isFlag(a) {
+			dash = dash || strings.HasPrefix(a, "-") && a != "-"
+			pos = append(pos, a)
+			continue
+		}
+		flags = append(flags, a)
+		if name := strings.TrimLeft(a, "-"); !strings.Contains(name, "=") && flagTakesValue(cmd, name) && i+1 < len(args) {
+			i++
+			flags = append(flags, args[i])
+		}
+	}
+	// With --help, urfave/cli would take the first positional argument
+	// for a subcommand to explain: the help is the command's own.
+	if len(pos) == 0 || slices.ContainsFunc(flags, isHelpFlag) {
+		return flags
+	}
+	if dash && pos[0] != "--" {
+		flags = append(flags, "--")
+	}
+	return append(flags, pos...)
+}
+
+// isFlag tells a flag from a positional argument: "-" (standard input) and
+// negative numbers ("-5", a JSON argument of chat emit) are positional.
+func isFlag(a string) bool {
+	return len(a) > 1 && a[0] == '-' && !(a[1] >= '0' && a[1] <= '9') && a != "--"
+}
+
+func isHelpFlag(a string) bool { return a == "-h" || a == "--help" || a == "-help" }
+
+// flagTakesValue says whether cmd's flag name reads the next argument as
+// its value (every flag but a bool one does).
+func flagTakesValue(cmd *cli.Command, name string) bool {
+	for _, f := range cmd.Flags {
+		if slices.Contains(f.Names(), name) {
+			if d, ok := f.(cli.DocGenerationFlag); ok {
+				return d.TakesValue()
+			}
+			return true
+		}
+	}
+	return false
 }
 
 func isGlobalFlag(a string) bool {
@@ -248,10 +332,8 @@ func placeholderFor(f cli.Flag) string {
 	switch f.(type) {
 	case *cli.DurationFlag:
 		return "D"
-	case *cli.IntFlag, *cli.Int64Flag, *cli.UintFlag, *cli.Uint64Flag:
+	case *cli.IntFlag, *cli.Int64Flag, *cli.UintFlag, *cli.Uint64Flag, *cli.Float64Flag:
 		return "N"
-	case *cli.Float64Flag:
-		return "X"
 	case *cli.StringFlag, *cli.StringSliceFlag:
 		return "VALUE"
 	}

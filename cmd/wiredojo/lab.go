@@ -21,10 +21,6 @@ func labCommand() *cli.Command {
 	// its environment into a command action.
 	onLab := func(do func(c *cli.Context, l *labs.Lab, env *labs.Env) error) cli.ActionFunc {
 		return func(c *cli.Context) error {
-			c, err := trailingFlags(c)
-			if err != nil {
-				return err
-			}
 			if c.Args().Len() != 1 {
 				return usagef("%s needs one lab number (see `wiredojo lab list`)", c.Command.HelpName)
 			}
