@@ -39,7 +39,7 @@ func Catalog() Book {
 			Hints: []string{
 				"Terminal 1 prints one `read` line per read call, with its connection number: count the lines of the connection that carried one, two and three.",
 				"Each frame is 4 bytes of length (big-endian), then that many bytes: `three` has five letters, so its length bytes are \\x00\\x00\\x00\\x05.",
-				"Run exactly: wiredojo tcp send --to 127.0.0.1:7072 --write '\\x00\\x00\\x00\\x03one' --write '\\x00\\x00\\x00\\x03two' --write '\\x00\\x00\\x00\\x05three'",
+				"Run exactly: wiredojo tcp send --to 127.0.0.1:7072 --data '\\x00\\x00\\x00\\x03one' --data '\\x00\\x00\\x00\\x03two' --data '\\x00\\x00\\x00\\x05three'",
 			},
 			Run: runByteStream, Serves: true, Check: checkByteStream,
 		},

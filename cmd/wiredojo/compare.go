@@ -23,7 +23,7 @@ func compareCommand() *cli.Command {
 	flags := []cli.Flag{
 		&cli.IntFlag{Name: "count", Value: 1000, Usage: "messages per protocol"},
 		&cli.IntFlag{Name: "size", Value: 512, Usage: "bytes per message, the 32-byte header included"},
-		&cli.Float64Flag{Name: "rate", Value: 1000, Usage: "messages per second, paced smoothly"},
+		&cli.Float64Flag{Name: "rate", Value: 1000, Usage: "send `N` messages per second, paced smoothly"},
 		&cli.StringFlag{Name: "link", Value: "auto", Usage: "where to impair: `auto` or netns (both protocols over an impaired link between namespaces; in a private sandbox when not root), none (UDP at the socket; TCP unimpaired)"},
 		&cli.BoolFlag{Name: "json", Usage: `print {"tcp": {...}, "udp": {...}}`},
 		&cli.StringFlag{Name: "report", Usage: "write a self-contained HTML report with SVG charts to `FILE.html`"},

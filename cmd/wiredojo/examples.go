@@ -148,11 +148,11 @@ var commandExamples = map[string][]example{
 	},
 	"tcp": {
 		{"wiredojo tcp recv --addr 127.0.0.1:7000 --read-delay 100ms", "terminal 1: print every read"},
-		{"wiredojo tcp send --to 127.0.0.1:7000 --write 'one\\n' --write 'two\\n' --write 'three\\n'", "terminal 2: three writes"},
+		{"wiredojo tcp send --to 127.0.0.1:7000 --data 'one\\n' --data 'two\\n' --data 'three\\n'", "terminal 2: three writes"},
 	},
 	"tcp send": {
-		{"wiredojo tcp send --to 127.0.0.1:7000 --write one --write two --write three", "three writes, back to back"},
-		{"wiredojo tcp send --to 127.0.0.1:7000 --gap 50ms --write one --write two", "50 ms apart, so they are read apart"},
+		{"wiredojo tcp send --to 127.0.0.1:7000 --data one --data two --data three", "three writes, back to back"},
+		{"wiredojo tcp send --to 127.0.0.1:7000 --gap 50ms --data one --data two", "50 ms apart, so they are read apart"},
 	},
 	"tcp recv": {
 		{"wiredojo tcp recv --addr 127.0.0.1:7000 --read-size 4", "at most 4 bytes per read"},

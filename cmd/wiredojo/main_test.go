@@ -300,7 +300,9 @@ func TestVersionOfABuild(t *testing.T) {
 // TestOneNamePerConcept: a flag's placeholder names its concept the same
 // way in every command: an address to listen on or dial is HOST:PORT, an
 // interface IFACE, a client id CLIENT-ID (chat emit's --to included), a
-// duration D, and no value is left as urfave/cli's bare VALUE.
+// file to write FILE (--write: tcp send's bytes are --data), a run of udp
+// send ID, a duration D, and no value is left as urfave/cli's bare
+// VALUE or a placeholder X.
 func TestOneNamePerConcept(t *testing.T) {
 	eachCommand(t, func(path []string, c *cli.Command) {
 		_, out, _ := chatRun(t, "", append(path, "--help")...)
@@ -310,7 +312,7 @@ func TestOneNamePerConcept(t *testing.T) {
 				continue
 			}
 			name, ph := strings.TrimSuffix(f[0], ","), strings.TrimSuffix(f[1], ",")
-			want, ok := map[string]string{"--addr": "HOST:PORT", "--to": "HOST:PORT", "--iface": "IFACE", "--client-id": "CLIENT-ID"}[name]
+			want, ok := map[string]string{"--addr": "HOST:PORT", "--to": "HOST:PORT", "--iface": "IFACE", "--client-id": "CLIENT-ID", "--write": "FILE", "--run-id": "ID"}[name]
 			if name == "--to" && strings.Join(path, " ") == "chat emit" {
 				want = "CLIENT-ID" // chat emit --durable --to queues for a client, not an address
 			}
@@ -319,7 +321,7 @@ func TestOneNamePerConcept(t *testing.T) {
 			}
 			// Every value is named (urfave/cli's default says VALUE), and a
 			// duration is D everywhere.
-			if ph == "VALUE" || ph == "DURATION" {
+			if ph == "VALUE" || ph == "DURATION" || ph == "X" {
 				t.Errorf("%s: %s %s, want a placeholder that names the value (a duration is D)", strings.Join(path, " "), name, ph)
 			}
 		}

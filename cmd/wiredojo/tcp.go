@@ -18,7 +18,7 @@ import (
 
 func init() { register(tcpCommand) }
 
-// writesFlag collects every --write as one write call; unlike a string
+// writesFlag collects every --data as one write call; unlike a string
 // slice flag it never splits a value at commas.
 type writesFlag []string
 
@@ -53,12 +53,12 @@ func tcpCommand() *cli.Command {
 		Subcommands: []*cli.Command{
 			{
 				Name:  "send",
-				Usage: "connect, write each --write in its own write call, then close",
-				Description: "Each --write is one write(2) on the socket, in order; escapes such as \\n, \\t and \\x00\n" +
-					"are read, so a length prefix is --write '\\x00\\x00\\x00\\x03one'.",
+				Usage: "connect, write each --data in its own write call, then close",
+				Description: "Each --data is one write(2) on the socket, in order; escapes such as \\n, \\t and \\x00\n" +
+					"are read, so a length prefix is --data '\\x00\\x00\\x00\\x03one'. (--write is capture's: a FILE.)",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "to", Required: true, Usage: "connect to `HOST:PORT`"},
-					&cli.GenericFlag{Name: "write", Aliases: []string{"w"}, Value: &writesFlag{}, Usage: "write `BYTES` in one write call (repeat for several; escapes \\n \\t \\xHH)"},
+					&cli.GenericFlag{Name: "data", Aliases: []string{"d"}, Value: &writesFlag{}, Usage: "send `BYTES` in one write call (repeat for several; escapes \\n \\t \\xHH)"},
 					&cli.DurationFlag{Name: "gap", Usage: "wait `D` between writes (0: write back to back)"},
 					&cli.BoolFlag{Name: "nagle", Usage: "leave Nagle's algorithm on (Go turns it off: TCP_NODELAY), so small writes wait to be coalesced"},
 				},
@@ -84,11 +84,11 @@ func tcpCommand() *cli.Command {
 
 func tcpSend(c *cli.Context) error {
 	if c.Args().Len() > 0 {
-		return usagef("tcp send takes no arguments, got %q (give the bytes with --write)", c.Args().First())
+		return usagef("tcp send takes no arguments, got %q (give the bytes with --data)", c.Args().First())
 	}
-	writes := *c.Generic("write").(*writesFlag)
+	writes := *c.Generic("data").(*writesFlag)
 	if len(writes) == 0 {
-		return usagef("tcp send needs at least one --write")
+		return usagef("tcp send needs at least one --data")
 	}
 	if c.Duration("gap") < 0 {
 		return usagef("--gap %v: give a duration of 0 or more", c.Duration("gap"))

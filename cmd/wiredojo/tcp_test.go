@@ -6,13 +6,13 @@ import (
 	"testing"
 )
 
-// tcp send makes one write call per --write (escapes read, commas kept);
+// tcp send makes one write call per --data (escapes read, commas kept);
 // tcp recv prints every read, bounded by --read-size, and a reader that
 // waits finds several writes in one read.
 func TestTCPSendRecvShowTheByteStream(t *testing.T) {
 	out, errb, stop := chatStart(t, strings.NewReader(""), "tcp", "recv", "--addr", "127.0.0.1:0", "--read-size", "4", "--conns", "1")
 	addr := chatWaitFor(t, "tcp recv", errb, regexp.MustCompile(`listening on (\S+);`))
-	code, sent, e := chatRun(t, "", "tcp", "send", "--to", addr, "--write", `a,b\n`, "--write", `\x00\x01`)
+	code, sent, e := chatRun(t, "", "tcp", "send", "--to", addr, "--data", `a,b\n`, "--data", `\x00\x01`)
 	if code != 0 || !strings.Contains(sent, `write 1: 4 bytes "a,b\n"`) || !strings.Contains(sent, `write 2: 2 bytes "\x00\x01"`) {
 		t.Fatalf("tcp send: exit %d\n%s%s", code, sent, e)
 	}
@@ -34,16 +34,16 @@ func TestTCPSendRecvShowTheByteStream(t *testing.T) {
 	// A reader that waits before reading sees both writes in one read.
 	out, errb, stop = chatStart(t, strings.NewReader(""), "tcp", "recv", "--addr", "127.0.0.1:0", "--read-delay", "500ms", "--conns", "1")
 	addr = chatWaitFor(t, "tcp recv", errb, regexp.MustCompile(`listening on (\S+);`))
-	if code, sent, e := chatRun(t, "", "tcp", "send", "--to", addr, "--write", "one", "--write", "two", "--write", "three"); code != 0 {
+	if code, sent, e := chatRun(t, "", "tcp", "send", "--to", addr, "--data", "one", "--data", "two", "--data", "three"); code != 0 {
 		t.Fatalf("tcp send: exit %d\n%s%s", code, sent, e)
 	}
 	chatWaitFor(t, "tcp recv", out, regexp.MustCompile(`(conn 1 closed: 11 bytes in 1 reads)`))
 	stop()
 
-	if code, _, e := chatRun(t, "", "tcp", "send", "--to", addr); code != exitUsage || !strings.Contains(e, "--write") {
-		t.Fatalf("tcp send without --write: exit %d %s", code, e)
+	if code, _, e := chatRun(t, "", "tcp", "send", "--to", addr); code != exitUsage || !strings.Contains(e, "--data") {
+		t.Fatalf("tcp send without --data: exit %d %s", code, e)
 	}
-	if code, _, e := chatRun(t, "", "tcp", "send", "--to", addr, "--write", `\q`); code != exitUsage || !strings.Contains(e, "bad escape") {
+	if code, _, e := chatRun(t, "", "tcp", "send", "--to", addr, "--data", `\q`); code != exitUsage || !strings.Contains(e, "bad escape") {
 		t.Fatalf("tcp send with a bad escape: exit %d %s", code, e)
 	}
 }

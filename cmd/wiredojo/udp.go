@@ -122,6 +122,26 @@ func isTTY(w io.Writer) bool {
 	return ok && isatty.IsTerminal(f.Fd())
 }
 
+// runIDFlag is --run-id of udp send and udp recv: one name and one
+// format, the 16 hex digits udp send prints (run ...) and writes in its
+// JSON (run_id).
+func runIDFlag(usage string) cli.Flag {
+	return &cli.StringFlag{Name: "run-id", Usage: "run `ID`, in hex as udp send prints it: " + usage}
+}
+
+// runID reads --run-id; 0 when it is not given.
+func runID(c *cli.Context) (uint64, error) {
+	if !c.IsSet("run-id") {
+		return 0, nil
+	}
+	s := c.String("run-id")
+	id, err := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(s), "0x"), 16, 64)
+	if err != nil || id == 0 {
+		return 0, usagef("--run-id %q: give the run id in hex as udp send prints it, e.g. 3f2a9c01d4e5b687 (not 0)", s)
+	}
+	return id, nil
+}
+
 func udpSendCommand() *cli.Command {
 	flags := []cli.Flag{
 		&cli.StringFlag{Name: "to", Usage: "destination `HOST:PORT` (unicast, a subnet broadcast with --broadcast, or a multicast group)"},
@@ -137,7 +157,7 @@ func udpSendCommand() *cli.Command {
 		&cli.StringFlag{Name: "rate", Usage: "pace: datagrams per second (`PPS`: 1000) or a bit rate (10mbit); default as fast as possible"},
 		&cli.BoolFlag{Name: "no-batch", Usage: "one system call per datagram instead of sendmmsg batches"},
 		&cli.BoolFlag{Name: "no-gso", Usage: "no UDP segmentation offload (by default unimpaired unicast hands the kernel up to 64 datagrams per buffer)"},
-		&cli.Uint64Flag{Name: "run-id", Usage: "run `ID` to stamp (default random)"},
+		runIDFlag("stamp on every datagram (default random)"),
 		&cli.BoolFlag{Name: "json", Usage: "print the result as one JSON object"},
 	}
 	return &cli.Command{
@@ -158,7 +178,10 @@ func udpSendCommand() *cli.Command {
 				Size:                c.Int("size"),
 				NoBatch:             c.Bool("no-batch"),
 				NoGSO:               c.Bool("no-gso"),
-				RunID:               c.Uint64("run-id"),
+			}
+			var err error
+			if o.RunID, err = runID(c); err != nil {
+				return err
 			}
 			port := strconv.Itoa(c.Int("port"))
 			switch {
@@ -185,7 +208,6 @@ func udpSendCommand() *cli.Command {
 			if o.Count == 0 && o.Duration == 0 {
 				o.Count = 1000
 			}
-			var err error
 			if o.Rate, err = parseSendRate(c.String("rate"), o.Size); err != nil {
 				return usagef("--rate: %v", err)
 			}
@@ -336,7 +358,7 @@ func udpRecvCommand() *cli.Command {
 			&cli.Uint64Flag{Name: "count", Usage: "stop after this many distinct datagrams"},
 			&cli.DurationFlag{Name: "duration", Usage: "stop after this long"},
 			&cli.BoolFlag{Name: "until-end", Usage: "stop once every sender has finished (its end marker arrived), or after 2s of silence"},
-			&cli.StringFlag{Name: "run", Usage: "only measure this run `ID` (hex, as udp send prints it); count others apart"},
+			runIDFlag("only measure this run; count others apart"),
 			&cli.BoolFlag{Name: "no-gro", Usage: "no UDP receive offload (one datagram per buffer; kernel drops then count datagrams exactly)"},
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as one JSON object"},
 		},
@@ -353,12 +375,9 @@ func udpRecvCommand() *cli.Command {
 			if c.IsSet("duration") && o.Duration <= 0 {
 				return usagef("--duration %v: give a time above 0, e.g. 10s", o.Duration)
 			}
-			if c.IsSet("run") {
-				id, err := strconv.ParseUint(strings.TrimPrefix(c.String("run"), "0x"), 16, 64)
-				if err != nil || id == 0 {
-					return usagef("--run %q: give the run id in hex as udp send prints it", c.String("run"))
-				}
-				o.RunID = id
+			var err error
+			if o.RunID, err = runID(c); err != nil {
+				return err
 			}
 			w := c.App.Writer
 			var view liveView

@@ -70,7 +70,7 @@ func TestUDPSendRecvJSON(t *testing.T) {
 		addr = "127.0.0.1:" + strconv.Itoa(port)
 		done = make(chan result, 1)
 		go func() {
-			code, out, errs := udpRunCLI(ctx, "udp", "recv", "--addr", addr, "--until-end", "--json")
+			code, out, errs := udpRunCLI(ctx, "udp", "recv", "--addr", addr, "--until-end", "--json", "--run-id", "00000000000000ab")
 			done <- result{code, out, errs}
 		}()
 		var early *result
@@ -95,7 +95,7 @@ func TestUDPSendRecvJSON(t *testing.T) {
 	// Only one CLI at a time in a process: urfave/cli's global help flag is
 	// written on every run, so the sender here is the library.
 	sres, err := udpio.Send(ctx, udpio.SendOptions{To: addr, Count: 3000, Rate: 30000, Size: 100,
-		Impair: impair.Config{Loss: 0.05, Seed: 1}})
+		Impair: impair.Config{Loss: 0.05, Seed: 1}, RunID: 0xab})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,6 +156,17 @@ func TestUDPSendCLI(t *testing.T) {
 	}
 }
 
+// udp send and udp recv name a run the same way: --run-id, in the hex
+// that udp send prints.
+func TestUDPRunIDIsOneFlag(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	code, out, errs := udpRunCLI(ctx, "udp", "send", "--to", "127.0.0.1:"+strconv.Itoa(udpFreePort(t)), "--count", "1", "--run-id", "00000000000000AB", "--json")
+	if code != 0 || !strings.Contains(out, `"run_id":"00000000000000ab"`) {
+		t.Fatalf("udp send --run-id 00000000000000AB: exit %d, %s %s; want run_id 00000000000000ab", code, out, errs)
+	}
+}
+
 func TestUDPUsageErrors(t *testing.T) {
 	ctx := context.Background()
 	for _, args := range [][]string{
@@ -165,7 +176,8 @@ func TestUDPUsageErrors(t *testing.T) {
 		{"udp", "send", "--to", "127.0.0.1:9", "--rate", "fast"},
 		{"udp", "send", "--to", "127.0.0.1:9", "--burst", "4"},
 		{"udp", "recv", "--group", "10.1.1.1", "--addr", "127.0.0.1:0"},
-		{"udp", "recv", "--run", "zz"},
+		{"udp", "recv", "--run-id", "zz"},
+		{"udp", "send", "--to", "127.0.0.1:9", "--run-id", "12x"},
 	} {
 		if code, _, errs := udpRunCLI(ctx, args...); code != exitUsage {
 			t.Errorf("%v: exit %d, want %d (%s)", args, code, exitUsage, errs)
