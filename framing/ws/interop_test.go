@@ -5,7 +5,6 @@ package ws_test
 // under Node.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -16,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +24,7 @@ import (
 
 	"github.com/wiredojo/wiredojo/framing/ws"
 	"github.com/wiredojo/wiredojo/internal/testdep"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 )
 
 // interopMessages are the messages every interop test exchanges.
@@ -393,52 +392,11 @@ func TestInteropNode(t *testing.T) {
 func startNodeServer(t *testing.T, dir, mode string) (string, <-chan string) {
 	t.Helper()
 	cmd := exec.Command("node", filepath.Join(dir, "server.js"), mode)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	p := testkit.StartProc(t, cmd, 10*time.Second)
+	l := p.Next(t, 20*time.Second, "the node server's PORT line")
+	if !strings.HasPrefix(l, "PORT ") {
+		t.Fatalf("node server said %q", l)
 	}
-	lines := make(chan string, 16)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer close(lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			default:
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		stdin.Close()
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		wg.Wait()
-	})
-	select {
-	case l, ok := <-lines:
-		if !ok || !strings.HasPrefix(l, "PORT ") {
-			t.Fatalf("node server said %q", l)
-		}
-		return strings.TrimPrefix(l, "PORT "), lines
-	case <-time.After(20 * time.Second):
-		t.Fatal("node server did not start")
-	}
-	return "", nil
+	return strings.TrimPrefix(l, "PORT "), p.Lines
 }

@@ -2,6 +2,7 @@ package testkit_test
 
 import (
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -63,5 +64,32 @@ func TestRecv(t *testing.T) {
 	})
 	if !strings.Contains(msg, "a value nobody sends") {
 		t.Fatalf("a receive that times out failed with %q; want it to name what it waited for", msg)
+	}
+}
+
+func TestProc(t *testing.T) {
+	// cat echoes each line back, then ends when its stdin closes.
+	p := testkit.StartProc(t, exec.Command("cat"), 5*time.Second)
+	if err := p.Say("hello"); err != nil {
+		t.Fatal(err)
+	}
+	if l := p.Next(t, 5*time.Second, "cat's echo"); l != "hello" {
+		t.Fatalf("Next = %q, want hello", l)
+	}
+	msg := expectFatal(func(tb testing.TB) { p.Next(tb, 20*time.Millisecond, "a line cat never prints") })
+	if !strings.Contains(msg, "a line cat never prints") {
+		t.Fatalf("a Next that times out failed with %q; want it to name what it waited for", msg)
+	}
+}
+
+func TestProcOutputEnds(t *testing.T) {
+	p := testkit.StartProc(t, exec.Command("sh", "-c", "echo one; echo two >&2"), 5*time.Second)
+	got := []string{p.Next(t, 5*time.Second, "line one"), p.Next(t, 5*time.Second, "line two (stderr)")}
+	if strings.Join(got, ",") != "one,two" {
+		t.Fatalf("lines %q, want one, two (stderr merged)", got)
+	}
+	msg := expectFatal(func(tb testing.TB) { p.Next(tb, 5*time.Second, "a third line") })
+	if !strings.Contains(msg, "output ended") {
+		t.Fatalf("Next after the end failed with %q; want it to say the output ended", msg)
 	}
 }

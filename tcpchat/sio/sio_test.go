@@ -1,11 +1,9 @@
 package sio
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/wiredojo/wiredojo/framing/ws"
 	"github.com/wiredojo/wiredojo/internal/testdep"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 	"github.com/wiredojo/wiredojo/socketio/engine"
 	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/builtin"
@@ -85,37 +84,9 @@ func chatWithSocketIO(t *testing.T) (srv *tcpchat.Server, sio *Server, st store.
 // writes a line to the program.
 func scenario(t *testing.T, name string, args ...string) (next func(step string) string, say func(string)) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*wait)
-	cmd := exec.CommandContext(ctx, name, args...)
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	lines := make(chan string, 64)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer close(lines)
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
+	p := testkit.StartProc(t, exec.Command(name, args...), 0)
+	lines := p.Lines
 	var log []string
-	t.Cleanup(func() {
-		stdin.Close()
-		cmd.Process.Kill()
-		for range lines {
-		}
-		wg.Wait()
-		cmd.Wait()
-		cancel()
-	})
 	next = func(step string) string {
 		t.Helper()
 		timeout := time.After(wait)
@@ -140,7 +111,7 @@ func scenario(t *testing.T, name string, args ...string) (next func(step string)
 			}
 		}
 	}
-	say = func(l string) { io.WriteString(stdin, l+"\n") }
+	say = func(l string) { p.Say(l) }
 	return next, say
 }
 
