@@ -441,9 +441,10 @@ func tcpSegments(t *testing.T, file string, port uint16) []capture.Layer {
 	return out
 }
 
-// The README's "A first session" section (with its queue part), followed
-// literally as an unprivileged user with a fresh state, runs: every step
-// ends well and every terminal prints what the text says it will.
+// The README's "A first session" section (with its live capture and its
+// queue part), followed literally as an unprivileged user with a fresh
+// state, runs without sudo: every step ends well and every terminal prints
+// what the text says it will.
 func TestReadmeFirstSessionRunsAsWritten(t *testing.T) {
 	testdep.Require(t, "redis-server", "apt-get install redis-server")
 	b, err := os.ReadFile("../README.md")
@@ -464,6 +465,14 @@ func TestReadmeFirstSessionRunsAsWritten(t *testing.T) {
 	}
 	if !strings.Contains(section, "--durable") || !strings.Contains(section, "chat queue ls") {
 		t.Fatal("the first session lost its queue part")
+	}
+	if !strings.Contains(section, "capture live") {
+		t.Fatal("the first session lost its live capture")
+	}
+	for _, st := range Steps(section) {
+		if st.Privileged() {
+			t.Fatalf("a step needs sudo; the first session runs without root:\n%s", st.Code)
+		}
 	}
 	s := newStudent(t)
 	s.follow(section, "", func(p string) string { return "" })
