@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"testing"
 	"testing/iotest"
 
@@ -305,4 +306,46 @@ func itoa(n int) string {
 		n /= 10
 	}
 	return string(b)
+}
+
+// sizeReader records the size of the buffer each Read is given.
+type sizeReader struct {
+	src   io.Reader
+	sizes []int
+}
+
+func (s *sizeReader) Read(p []byte) (int, error) {
+	s.sizes = append(s.sizes, len(p))
+	return s.src.Read(p)
+}
+
+// A reader whose reads keep filling its small buffer (a fast sender) moves
+// to the large buffer class, so one read takes up to 64 KiB instead of 4;
+// once it has drained everything and released its buffer, it starts small
+// again.
+func TestReaderGrowsForAFastSender(t *testing.T) {
+	var stream []byte
+	const frames = 10000
+	for range frames {
+		stream = framing.AppendFrame(stream, make([]byte, 136))
+	}
+	src := &sizeReader{src: bytes.NewReader(stream)}
+	r := framing.NewReader(src, 1<<20)
+	for i := range frames {
+		if _, err := r.ReadFrame(); err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+	}
+	if max := len(stream)/(32<<10) + 4; len(src.sizes) > max {
+		t.Fatalf("%d reads for %d bytes, want at most %d (64 KiB a read once busy); sizes %v", len(src.sizes), len(stream), max, src.sizes[:8])
+	}
+	r.Release()
+	src.src = bytes.NewReader(framing.AppendFrame(nil, []byte("x")))
+	src.sizes = src.sizes[:0]
+	if _, err := r.ReadFrame(); err != nil {
+		t.Fatal(err)
+	}
+	if biggest := slices.Max(src.sizes); biggest > 4<<10 {
+		t.Fatalf("after going idle the reader read into %d bytes, want the small class (4 KiB)", biggest)
+	}
 }

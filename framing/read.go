@@ -55,6 +55,11 @@ type Reader struct {
 	buf  []byte  // *bufp
 	r, w int     // unread bytes are buf[r:w]
 	hdr  [HeaderLen]byte
+	// busy: a read filled the small buffer to its end, so the peer sends
+	// faster than one small buffer a read; the next time the buffer must
+	// make room it moves to the large class, and the reads that follow take
+	// up to 64 KiB each. It ends when the reader goes idle (Release).
+	busy bool
 }
 
 // NewReader returns a Reader that refuses frames longer than max bytes
@@ -90,6 +95,7 @@ func (r *Reader) Release() {
 		r.bufp, r.buf = nil, nil
 	}
 	r.r, r.w = 0, 0
+	r.busy = false
 }
 
 // ReadFrame returns the payload of the next frame. The slice is valid until
@@ -150,10 +156,14 @@ func (r *Reader) fill(need int) error {
 		return nil
 	}
 	if len(r.buf)-r.r < need {
-		if len(r.buf) >= need {
+		size := need
+		if r.busy {
+			size = max(need, largeBufSize)
+		}
+		if len(r.buf) >= size {
 			copy(r.buf, r.buf[r.r:r.w])
 		} else {
-			nbp := getBuf(need)
+			nbp := getBuf(size)
 			copy(*nbp, r.buf[r.r:r.w])
 			if r.bufp != nil {
 				putBuf(r.bufp)
@@ -165,6 +175,9 @@ func (r *Reader) fill(need int) error {
 	}
 	for r.w-r.r < need {
 		m, err := r.src.Read(r.buf[r.w:])
+		if r.w+m == len(r.buf) {
+			r.busy = true
+		}
 		r.w += m
 		if err != nil {
 			if r.w-r.r >= need {
