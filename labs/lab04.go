@@ -41,11 +41,9 @@ func checkWebSocket(ctx context.Context, env *Env) Result {
 			case l.Proto == capture.ProtoHTTP && l.Status == 101:
 				upgraded = true
 			case l.Proto == capture.ProtoWebSocket && l.Masked:
-				if k, ok := maskingKey(p.Data[l.Start:]); ok {
-					keys = append(keys, k)
-				}
-			case l.Proto == capture.ProtoWebSocket && l.Opcode == 8 && len(l.Payload) >= 2:
-				codes = append(codes, fmt.Sprint(int(l.Payload[0])<<8|int(l.Payload[1])))
+				keys = append(keys, hex.EncodeToString(l.MaskKey[:]))
+			case l.Proto == capture.ProtoWebSocket && ws.OpCode(l.Opcode) == ws.OpClose && l.Status != 0:
+				codes = append(codes, fmt.Sprint(l.Status)) // the viewer decoded the close code
 			}
 		}
 	}
@@ -71,23 +69,4 @@ func checkWebSocket(ctx context.Context, env *Env) Result {
 	answerItem(&res, answers, "close code", "the close code of the server", codes,
 		"`ws dial` prints it as `closed: CODE`, and it is the first two bytes of the close frame's payload")
 	return res
-}
-
-// maskingKey returns the masking key of the WebSocket frame that starts
-// at b, in hex, when the frame is masked.
-func maskingKey(b []byte) (string, bool) {
-	if len(b) < 2 || b[1]&0x80 == 0 {
-		return "", false
-	}
-	off := 2
-	switch b[1] & 0x7f {
-	case 126:
-		off += 2
-	case 127:
-		off += 8
-	}
-	if len(b) < off+4 {
-		return "", false
-	}
-	return hex.EncodeToString(b[off : off+4]), true
 }

@@ -2,6 +2,7 @@ package labs
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -318,8 +319,8 @@ var solutions = map[int]func(t *testing.T, dir string) map[string]string{
 		key := ""
 		for _, p := range pkts {
 			for _, l := range p.Layers {
-				if k, ok := maskingKey(p.Data[l.Start:]); ok && l.Masked && key == "" {
-					key = k
+				if l.Masked && key == "" {
+					key = hex.EncodeToString(l.MaskKey[:])
 				}
 			}
 		}
