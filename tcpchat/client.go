@@ -46,7 +46,9 @@ type ClientOptions struct {
 	TLSConfig *tls.Config
 	// Dial opens the transport; the default dials TCP (TLS with
 	// TLSConfig), sends the preamble and frames packets, or, for a ws:// or
-	// wss:// URL, opens a WebSocket and sends one packet per message.
+	// wss:// URL, opens a WebSocket and sends one packet per message, or,
+	// for a socketio://, http:// or https:// URL, opens a Socket.IO session
+	// (socketio.go) and translates packets.
 	Dial func(ctx context.Context, addr string) (Transport, error)
 	// OnState observes connection changes: connected true after each
 	// (re)connect, false with the error after each loss.
@@ -76,6 +78,9 @@ func (o *ClientOptions) setDefaults() {
 		o.Dial = func(ctx context.Context, addr string) (Transport, error) {
 			if IsWebSocketURL(addr) {
 				return dialWebSocket(ctx, addr, cfg, maxFrame) // websocket.go
+			}
+			if IsSocketIOURL(addr) {
+				return dialSocketIO(ctx, addr, cfg, maxFrame) // socketio.go
 			}
 			return dialFramed(ctx, addr, cfg, maxFrame)
 		}
@@ -125,10 +130,18 @@ type Client struct {
 
 // Dial connects to the server at addr (or, failing that, at one of
 // opts.Addrs) and completes the handshake. ctx bounds the first connection
-// only.
+// only. addr is HOST:PORT (framed TCP), a ws:// or wss:// URL (WebSocket)
+// or a socketio://HOST:PORT, http:// or https:// URL (a Socket.IO server,
+// the chat's /socket.io/ or another; a durable ClientID is refused there
+// with ErrNotOverSocketIO).
 func Dial(ctx context.Context, addr string, opts ClientOptions) (*Client, error) {
 	opts.setDefaults()
 	addrs := append([]string{addr}, opts.Addrs...)
+	for _, a := range addrs {
+		if opts.ClientID != "" && IsSocketIOURL(a) {
+			return nil, &DialError{Addr: a, Err: fmt.Errorf("%w: a durable client id", ErrNotOverSocketIO)}
+		}
+	}
 	c := &Client{addrs: addrs, opts: opts, sockets: make(map[string]*ClientSocket), done: make(chan struct{}), clientID: opts.ClientID}
 	t, err := c.connect(ctx)
 	if err != nil {

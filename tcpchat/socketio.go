@@ -1,0 +1,280 @@
+package tcpchat
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/wiredojo/wiredojo/socketio"
+	"github.com/wiredojo/wiredojo/socketio/client"
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
+)
+
+// The client's Socket.IO transport: Dial with a socketio://, http:// or
+// https:// URL opens an Engine.IO session (package socketio/client) and
+// this Transport translates the event protocol's packets to Socket.IO
+// packets and back, the mirror of what package tcpchat/sio does on the
+// server side. The handshake has no Socket.IO packet: the welcome is made
+// here, and the access token travels in each namespace's CONNECT auth as
+// "token" (where the chat server's Socket.IO side reads it).
+
+// ErrNotOverSocketIO is matched by the error of Dial when ClientOptions
+// ask for what a Socket.IO server cannot give: a durable client id (and
+// so durable queues).
+var ErrNotOverSocketIO = errors.New("tcpchat: not available over Socket.IO")
+
+// IsSocketIOURL reports whether addr is a socketio://, http:// or https://
+// URL, which Dial reaches as a Socket.IO client.
+func IsSocketIOURL(addr string) bool { return client.IsURL(addr) }
+
+// dialSocketIO opens the Socket.IO transport to a URL.
+func dialSocketIO(ctx context.Context, url string, cfg *tls.Config, maxMessage int) (Transport, error) {
+	c, err := client.Dial(ctx, url, client.Options{TLSConfig: cfg, MaxMessage: maxMessage})
+	if err != nil {
+		return nil, err
+	}
+	return &sioTransport{c: c}, nil
+}
+
+// sioTransport is the Transport over a Socket.IO session. Its reader's and
+// writer's fields belong to the goroutines the Transport contract names;
+// mu guards the rest.
+type sioTransport struct {
+	c *client.Conn
+
+	// reader's
+	buf  []byte
+	args []byte
+
+	// writer's
+	token string
+	out   []client.Message
+	text  []byte
+
+	mu      sync.Mutex
+	welcome bool // a handshake was sent: the reader owes the welcome
+}
+
+func (t *sioTransport) ReadPacket() ([]byte, error) {
+	t.mu.Lock()
+	welcome := t.welcome
+	t.welcome = false
+	t.mu.Unlock()
+	if welcome {
+		// No heartbeat of the chat's own: the Engine.IO session has its
+		// pings, answered and timed by the client.Conn.
+		w := wire.Packet{Type: wire.TypeWelcome, Version: wire.Version, SessionID: t.c.Handshake().SID, MaxFrame: uint32(max(t.c.Handshake().MaxPayload, 0))}
+		t.buf = w.AppendTo(t.buf[:0])
+		return t.buf, nil
+	}
+	for {
+		m, err := t.c.Read()
+		if err != nil {
+			return nil, err
+		}
+		p, ok, err := t.translate(m)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			t.buf = p.AppendTo(t.buf[:0])
+			return t.buf, nil
+		}
+	}
+}
+
+// translate turns a Socket.IO packet from the server into an event
+// protocol packet (ok false: none).
+func (t *sioTransport) translate(m client.Message) (wire.Packet, bool, error) {
+	sp := m.Packet
+	ns := sp.Namespace
+	data := sp.Data
+	if sp.Type.IsBinary() {
+		var err error
+		if data, err = wire.InlineAttachments(data, m.Attachments); err != nil {
+			return wire.Packet{}, false, fmt.Errorf("%w: %w", client.ErrProtocol, err)
+		}
+	}
+	if sp.HasID && sp.ID > 1<<32-1 {
+		return wire.Packet{}, false, fmt.Errorf("%w: ack id %d beyond 32 bits", client.ErrProtocol, sp.ID)
+	}
+	switch sp.Type {
+	case socketio.Connect:
+		var ok struct {
+			SID string `json:"sid"`
+		}
+		json.Unmarshal(data, &ok) // an object: checked by Decode
+		return wire.Packet{Type: wire.TypeConnect, Namespace: ns, SocketID: ok.SID}, true, nil
+	case socketio.ConnectError:
+		var reason struct {
+			Message string `json:"message"`
+		}
+		if err := json.Unmarshal(data, &reason); err != nil {
+			json.Unmarshal(data, &reason.Message) // a string
+		}
+		return wire.Packet{Type: wire.TypeConnectError, Namespace: ns, Reason: reason.Message}, true, nil
+	case socketio.Disconnect:
+		return wire.Packet{Type: wire.TypeDisconnect, Namespace: ns, Reason: "server namespace disconnect"}, true, nil
+	case socketio.Event, socketio.BinaryEvent:
+		name, args, ok := t.splitEvent(data)
+		if !ok {
+			return wire.Packet{}, false, fmt.Errorf("%w: event payload %.40s", client.ErrProtocol, data)
+		}
+		return wire.Packet{Type: wire.TypeEvent, Namespace: ns, Event: name, Args: args, HasAck: sp.HasID, AckID: uint32(sp.ID)}, true, nil
+	case socketio.Ack, socketio.BinaryAck:
+		return wire.Packet{Type: wire.TypeAck, Namespace: ns, AckID: uint32(sp.ID), Args: data}, true, nil
+	}
+	return wire.Packet{}, false, nil
+}
+
+// splitEvent returns the name of an EVENT payload (a string, or a
+// number's text) and the array of the other arguments, in t.args.
+func (t *sioTransport) splitEvent(data []byte) (string, []byte, bool) {
+	name, ok := socketio.EventName(data)
+	rest := data
+	if ok {
+		// Skip the name: the first '"' not escaped after the opening one.
+		i := bytes.IndexByte(data, '"') + 1
+		for i < len(data) && data[i] != '"' {
+			if data[i] == '\\' {
+				i++
+			}
+			i++
+		}
+		rest = data[min(i+1, len(data)):]
+	} else {
+		var all []json.RawMessage
+		if json.Unmarshal(data, &all) != nil || len(all) == 0 {
+			return "", nil, false
+		}
+		name = string(all[0]) // a number
+		i := bytes.Index(data, all[0]) + len(all[0])
+		rest = data[i:]
+	}
+	rest = rest[skipSpace(rest):]
+	t.args = append(t.args[:0], '[')
+	switch {
+	case len(rest) > 0 && rest[0] == ',':
+		t.args = append(t.args, rest[1:]...)
+	case len(rest) > 0 && rest[0] == ']':
+		t.args = append(t.args, ']')
+	default:
+		return "", nil, false
+	}
+	return name, t.args, true
+}
+
+func skipSpace(b []byte) int {
+	i := 0
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// WritePackets translates the client's packets into Socket.IO packets and
+// sends them.
+func (t *sioTransport) WritePackets(payloads [][]byte) error {
+	t.out = t.out[:0]
+	t.text = t.text[:0]
+	var v wire.View
+	for _, b := range payloads {
+		if err := wire.Parse(b, &v); err != nil {
+			return err
+		}
+		if err := t.write(&v); err != nil {
+			return err
+		}
+	}
+	err := t.c.Write(t.out...)
+	clear(t.out)
+	return err
+}
+
+func (t *sioTransport) add(p socketio.Packet, data []byte) {
+	if len(data) > 0 {
+		var atts [][]byte
+		if data, atts = wire.ExtractAttachments(data); len(atts) > 0 {
+			p.Attachments = len(atts)
+			p.Type += socketio.BinaryEvent - socketio.Event // EVENT, ACK to BINARY_EVENT, BINARY_ACK
+		}
+		p.Data = data
+		t.out = append(t.out, client.Message{Packet: p, Attachments: atts})
+		return
+	}
+	t.out = append(t.out, client.Message{Packet: p})
+}
+
+func (t *sioTransport) write(v *wire.View) error {
+	ns := string(v.Namespace)
+	switch v.Type {
+	case wire.TypeHandshake:
+		if len(v.ClientID) > 0 {
+			return fmt.Errorf("%w: a durable client id", ErrNotOverSocketIO)
+		}
+		t.token = string(v.Token)
+		t.mu.Lock()
+		t.welcome = true
+		t.mu.Unlock()
+	case wire.TypeConnect:
+		auth, err := t.auth(v.Args)
+		if err != nil {
+			return err
+		}
+		t.add(socketio.Packet{Type: socketio.Connect, Namespace: ns}, auth)
+	case wire.TypeDisconnect:
+		t.add(socketio.Packet{Type: socketio.Disconnect, Namespace: ns}, nil)
+	case wire.TypeEvent:
+		start := len(t.text)
+		t.text = wire.AppendJSONString(append(t.text, '['), string(v.Event))
+		if len(v.Args) > 2 {
+			t.text = append(append(t.text, ','), v.Args[1:]...)
+		} else {
+			t.text = append(t.text, ']')
+		}
+		t.add(socketio.Packet{Type: socketio.Event, Namespace: ns, ID: uint64(v.AckID), HasID: v.HasAck}, t.text[start:len(t.text):len(t.text)])
+	case wire.TypeAck:
+		args := v.Args
+		if len(args) == 0 {
+			args = []byte("[]")
+		}
+		t.add(socketio.Packet{Type: socketio.Ack, Namespace: ns, ID: uint64(v.AckID), HasID: true}, args)
+	}
+	// Pongs, getAlls, receipts, errors: Socket.IO has no such packets (the
+	// session's pings are answered by the client.Conn).
+	return nil
+}
+
+// auth returns a CONNECT's auth payload: the namespace's (an object, or
+// nothing) with the access token added as "token".
+func (t *sioTransport) auth(args []byte) ([]byte, error) {
+	args = bytes.TrimSpace(args)
+	if len(args) > 0 && args[0] != '{' {
+		return nil, fmt.Errorf("%w: a Socket.IO auth payload is a JSON object, not %.20s", ErrNotOverSocketIO, args)
+	}
+	if t.token == "" {
+		return args, nil
+	}
+	start := len(t.text)
+	t.text = wire.AppendJSONString(append(t.text, `{"token":`...), t.token)
+	if len(args) > 0 {
+		if rest := bytes.TrimSpace(args[1:]); len(rest) > 0 && rest[0] != '}' {
+			t.text = append(t.text, ',')
+		}
+		t.text = append(t.text, args[1:]...)
+	} else {
+		t.text = append(t.text, '}')
+	}
+	return t.text[start:len(t.text):len(t.text)], nil
+}
+
+func (t *sioTransport) SetReadDeadline(d time.Time) error  { return t.c.SetReadDeadline(d) }
+func (t *sioTransport) SetWriteDeadline(d time.Time) error { return t.c.SetWriteDeadline(d) }
+func (t *sioTransport) Close() error                       { return t.c.Close() }
+func (t *sioTransport) RemoteAddr() net.Addr               { return t.c.RemoteAddr() }
