@@ -19,6 +19,7 @@ import (
 	"github.com/fatih/color"
 	"github.com/urfave/cli/v2"
 
+	"github.com/wiredojo/wiredojo/socketio/client"
 	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 )
@@ -33,7 +34,7 @@ func chatAddrFlag() cli.Flag {
 // address, or several nodes of one service comma-separated.
 func chatAddrsFlag() cli.Flag {
 	return &cli.StringFlag{Name: "addr", Value: "127.0.0.1:7070", EnvVars: []string{"WIREDOJO_ADDR"},
-		Usage: "server `HOST:PORT`; several nodes of one service (chat serve --redis) comma-separated: tried in turn at start and whenever the connection is lost"}
+		Usage: "server `HOST:PORT` (or a ws:// URL, or a Socket.IO server's socketio://HOST:PORT[/NS] or http://HOST:PORT/socket.io/); several nodes of one service (chat serve --redis) comma-separated: tried in turn at start and whenever the connection is lost"}
 }
 
 // chatAddrs splits --addr into the addresses to dial, in order.
@@ -44,9 +45,29 @@ func chatAddrs(addr string) ([]string, error) {
 		if a == "" {
 			return nil, usagef("--addr %q: an empty address; give HOST:PORT, or several separated by commas", addr)
 		}
+		if tcpchat.IsSocketIOURL(a) {
+			if _, err := client.Namespace(a); err != nil {
+				return nil, usagef("--addr: %v", err)
+			}
+		}
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// chatNS returns --ns, or, when it is not given, the namespace a
+// socketio:// --addr names.
+func chatNS(c *cli.Context, addr string) (string, error) {
+	ns := c.String("ns")
+	if !c.IsSet("ns") && tcpchat.IsSocketIOURL(addr) {
+		if n, err := client.Namespace(addr); err == nil && n != "/" {
+			ns = n
+		}
+	}
+	if !strings.HasPrefix(ns, "/") || len(ns) > 255 {
+		return "", usagef("--ns %q: a namespace starts with / and has at most 255 bytes", ns)
+	}
+	return ns, nil
 }
 
 func chatNSFlag(def string) cli.Flag {
@@ -293,12 +314,12 @@ func chatServe(c *cli.Context) error {
 // chatDial connects and joins the namespace, with usage errors for bad
 // flags.
 func chatDial(c *cli.Context, ctx context.Context, auth any, opts tcpchat.ClientOptions) (*tcpchat.Client, *tcpchat.ClientSocket, error) {
-	ns := c.String("ns")
-	if !strings.HasPrefix(ns, "/") || len(ns) > 255 {
-		return nil, nil, usagef("--ns %q: a namespace starts with / and has at most 255 bytes", ns)
-	}
 	opts.Token = c.String("token")
 	addrs, err := chatAddrs(c.String("addr"))
+	if err != nil {
+		return nil, nil, err
+	}
+	ns, err := chatNS(c, addrs[0])
 	if err != nil {
 		return nil, nil, err
 	}
@@ -420,14 +441,14 @@ func chatListen(c *cli.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(c.Context, 10*time.Second)
 	defer cancel()
-	ns := c.String("ns")
 	var cl *tcpchat.Client
 	var sock *tcpchat.ClientSocket
 	opts.Token = c.String("token")
-	if !strings.HasPrefix(ns, "/") || len(ns) > 255 {
-		return usagef("--ns %q: a namespace starts with / and has at most 255 bytes", ns)
-	}
 	addrs, err := chatAddrs(c.String("addr"))
+	if err != nil {
+		return err
+	}
+	ns, err := chatNS(c, addrs[0])
 	if err != nil {
 		return err
 	}
@@ -550,11 +571,11 @@ func chatClient(c *cli.Context) error {
 			}
 		},
 	}
-	ns := c.String("ns")
-	if !strings.HasPrefix(ns, "/") || len(ns) > 255 {
-		return usagef("--ns %q: a namespace starts with / and has at most 255 bytes", ns)
-	}
 	addrs, err := chatClientAddrs(c, &opts)
+	if err != nil {
+		return err
+	}
+	ns, err := chatNS(c, addrs[0])
 	if err != nil {
 		return err
 	}

@@ -101,8 +101,12 @@ func applyChatClientWS(c *cli.Context, opts *tcpchat.ClientOptions) (string, err
 		if c.Bool("tls") && strings.HasPrefix(addr, "ws://") {
 			return "", usagef("--tls with the plain URL %s: write wss:// instead", addr)
 		}
+	case tcpchat.IsSocketIOURL(addr):
+		if c.Bool("ws") {
+			return "", usagef("--ws with the Socket.IO URL %s: the Socket.IO client upgrades to WebSocket by itself", addr)
+		}
 	case strings.Contains(addr, "://"):
-		return "", usagef("--addr %q: give HOST:PORT, or a ws:// or wss:// URL", addr)
+		return "", usagef("--addr %q: give HOST:PORT, a ws:// or wss:// URL, or a Socket.IO URL (socketio://HOST:PORT[/NS], http://HOST:PORT/socket.io/)", addr)
 	case c.Bool("ws") && secure:
 		addr = "wss://" + addr + tcpchat.WebSocketPath
 	case c.Bool("ws"):

@@ -96,7 +96,7 @@ func TestChatWSUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"chat", "serve", "--addr", "127.0.0.1:0", "--tls-cert", cert}, // no key
 		{"chat", "serve", "--addr", "127.0.0.1:0", "--origin", "[bad"}, // bad pattern
-		{"chat", "client", "--addr", "http://127.0.0.1:1"},             // not HOST:PORT nor ws://
+		{"chat", "client", "--addr", "ftp://127.0.0.1:1"},              // not HOST:PORT nor a ws:// or Socket.IO URL
 		{"chat", "client", "--addr", "ws://127.0.0.1:1/ws", "--tls"},   // plain URL with --tls
 	} {
 		code, _, stderr := chatRun(t, "", args...)

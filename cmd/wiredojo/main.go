@@ -113,6 +113,7 @@ var hints = []struct {
 	{isErr(analysis.ErrNoStream), "; see --stats"},
 	{isErr(storeopen.ErrNoDefaultPath), "; pass --store bolt:PATH"},
 	{isErr(store.ErrUnreachable), " (is redis-server running?)"},
+	{isErr(tcpchat.ErrNotOverSocketIO), " (leave out --client-id and --durable with a Socket.IO URL, or give the chat's HOST:PORT)"},
 	{func(err error) bool { var d *tcpchat.DialError; return errors.As(err, &d) }, " (is `wiredojo chat serve` running there?)"},
 	{func(err error) bool {
 		var se *tcpchat.ServerError
@@ -137,7 +138,7 @@ func withHint(err error) string {
 
 // rePackagePrefix matches the "pkg: " prefix a library error starts with
 // (impair: bad value, link: ...), at the start or after ": ".
-var rePackagePrefix = regexp.MustCompile(`(^|: )(?:impair|link|udpio|udpcast|compare|tcpchat|store|storeopen|labs|framing|ws|wire|wsecho|filter|engineio|socketio|redisbus|capture|pcapio|decode|pipeline): `)
+var rePackagePrefix = regexp.MustCompile(`(^|: )(?:impair|link|udpio|udpcast|compare|tcpchat|store|storeopen|labs|framing|ws|wire|wsecho|filter|engineio|socketio/client|socketio|redisbus|capture|pcapio|decode|pipeline): `)
 
 // forPerson turns an error message into the line the CLI prints: one
 // "wiredojo: " prefix (none added when the message already starts with a
