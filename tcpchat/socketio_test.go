@@ -1,7 +1,6 @@
 package tcpchat_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wiredojo/wiredojo/internal/testdep"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
@@ -24,39 +24,14 @@ import (
 func nodeSocketIO(t *testing.T) string {
 	t.Helper()
 	dir := testdep.NodeDir(t, "socket.io")
-	cmd := exec.Command("node", filepath.Join(dir, "sio-server.js"))
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stdin.Close()
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(chattest.Timeout):
-			cmd.Process.Kill()
-			<-done
+	p := testkit.StartProc(t, exec.Command("node", filepath.Join(dir, "sio-server.js")), chattest.Timeout)
+	for line := range p.Lines {
+		if port, ok := strings.CutPrefix(line, "PORT "); ok {
+			return "127.0.0.1:" + port
 		}
-	})
-	port := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if p, ok := strings.CutPrefix(sc.Text(), "PORT "); ok {
-				port <- p
-			}
-		}
-	}()
-	return "127.0.0.1:" + chattest.Recv(t, "node's socket.io server to listen", port)
+	}
+	t.Fatal("node's socket.io server ended before it listened")
+	return ""
 }
 
 // ackWithin emits with an ack wanted and fails the test without one.
