@@ -360,7 +360,7 @@ func (s *Server) sniff(nc net.Conn, inTLS, reserve bool) {
 		// A fresh goroutine with a small stack serves the connection: the
 		// frames of the sniffing (and of TLS) are not kept under every
 		// idle connection's read.
-		t := NewFramedTransport(nc, s.opts.MaxFrame)
+		t := newFramedTransport(nc, s.opts.MaxFrame)
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()

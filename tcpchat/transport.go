@@ -41,9 +41,9 @@ type framedTransport struct {
 	preamble bool // a client's: wire.Preamble goes out with the first batch
 }
 
-// NewFramedTransport returns the framed-TCP Transport over conn (after the
+// newFramedTransport returns the framed-TCP Transport over conn (after the
 // preamble), refusing frames longer than maxFrame bytes.
-func NewFramedTransport(conn net.Conn, maxFrame int) Transport {
+func newFramedTransport(conn net.Conn, maxFrame int) Transport {
 	return &framedTransport{conn: conn, r: framing.NewReader(conn, maxFrame)}
 }
 

@@ -30,10 +30,10 @@ type wsTransport struct {
 	closed atomic.Bool
 }
 
-// NewWebSocketTransport returns the Transport over an open WebSocket
+// newWebSocketTransport returns the Transport over an open WebSocket
 // connection: each packet travels as one binary message. A text message
 // is refused with close status 1003 (unsupported data).
-func NewWebSocketTransport(c *ws.Conn) Transport { return &wsTransport{c: c} }
+func newWebSocketTransport(c *ws.Conn) Transport { return &wsTransport{c: c} }
 
 // wsKeepBuffer is the largest read buffer kept between packets; a larger
 // one (after a large message) is dropped so an idle connection holds little.
@@ -148,7 +148,7 @@ func (s *Server) initWebSocket() {
 			s.logf("tcpchat: %s: WebSocket upgrade refused: %v", r.RemoteAddr, err)
 			return
 		}
-		s.ServeTransport(NewWebSocketTransport(c))
+		s.ServeTransport(newWebSocketTransport(c))
 	})
 }
 
@@ -164,7 +164,7 @@ func dialWebSocket(ctx context.Context, url string, cfg *tls.Config, maxMessage 
 	if err != nil {
 		return nil, err
 	}
-	return NewWebSocketTransport(c), nil
+	return newWebSocketTransport(c), nil
 }
 
 // dialFramed opens a framed-TCP transport to addr (HOST:PORT), over TLS
