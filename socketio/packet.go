@@ -69,11 +69,21 @@ type Packet struct {
 // message). It allocates only for a namespace other than "/".
 func Decode(b []byte) (Packet, error) {
 	var p Packet
+	err := DecodeInto(b, &p)
+	return p, err
+}
+
+// DecodeInto is Decode into *p, for a reader that decodes packet after
+// packet: p.Namespace is kept when b names the same namespace again, so
+// that one namespace's traffic allocates nothing.
+func DecodeInto(b []byte, p *Packet) error {
+	ns := p.Namespace
+	*p = Packet{}
 	if len(b) == 0 {
-		return p, &DecodeError{0, "empty packet"}
+		return &DecodeError{0, "empty packet"}
 	}
 	if b[0] < '0' || b[0] > '6' {
-		return p, &DecodeError{0, "unknown packet type " + strconv.QuoteRune(rune(b[0]))}
+		return &DecodeError{0, "unknown packet type " + strconv.QuoteRune(rune(b[0]))}
 	}
 	p.Type = Type(b[0] - '0')
 	i := 1
@@ -85,10 +95,10 @@ func Decode(b []byte) (Packet, error) {
 			j++
 		}
 		if j == i || j >= len(b) || b[j] != '-' {
-			return p, &DecodeError{i, "bad attachment count"}
+			return &DecodeError{i, "bad attachment count"}
 		}
 		if n > MaxAttachments {
-			return p, &DecodeError{i, "more than " + strconv.Itoa(MaxAttachments) + " attachments"}
+			return &DecodeError{i, "more than " + strconv.Itoa(MaxAttachments) + " attachments"}
 		}
 		p.Attachments = n
 		i = j + 1
@@ -101,10 +111,12 @@ func Decode(b []byte) (Packet, error) {
 			end, next = i+j, i+j+1
 		}
 		if end-i > maxNamespace {
-			return p, &DecodeError{i, "namespace too long"}
+			return &DecodeError{i, "namespace too long"}
 		}
 		if end-i > 1 {
-			p.Namespace = string(b[i:end])
+			if p.Namespace = ns; string(b[i:end]) != ns {
+				p.Namespace = string(b[i:end])
+			}
 		}
 		i = next
 	}
@@ -114,7 +126,7 @@ func Decode(b []byte) (Packet, error) {
 		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
 			id = id*10 + uint64(b[j]-'0')
 			if id > MaxAckID {
-				return p, &DecodeError{i, "ack id too large"}
+				return &DecodeError{i, "ack id too large"}
 			}
 			j++
 		}
@@ -124,13 +136,13 @@ func Decode(b []byte) (Packet, error) {
 	if i < len(b) {
 		p.Data = b[i:]
 		if !wire.ValidJSON(p.Data) {
-			return p, &DecodeError{i, "payload is not JSON"}
+			return &DecodeError{i, "payload is not JSON"}
 		}
 	}
 	if what := checkPayload(p.Type, p.Data); what != "" {
-		return p, &DecodeError{i, what}
+		return &DecodeError{i, what}
 	}
-	return p, nil
+	return nil
 }
 
 // reserved are the event names a client may not emit.

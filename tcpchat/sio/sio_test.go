@@ -238,7 +238,7 @@ func TestPythonSocketIOClient(t *testing.T) {
 // deadline (its pongs are read as chat pongs), and that one that does not
 // answer them is cut.
 func TestHeartbeatByEnginePongs(t *testing.T) {
-	srv := tcpchat.NewServer(tcpchat.Options{PingInterval: 150 * time.Millisecond, PingTimeout: 150 * time.Millisecond})
+	srv := tcpchat.NewServer(tcpchat.Options{PingInterval: 500 * time.Millisecond, PingTimeout: 500 * time.Millisecond})
 	srv.Of("/")
 	s := New(srv, Options{Engine: engine.Options{PingInterval: 100 * time.Millisecond, PingTimeout: 2 * time.Second}})
 	srv.HandleHTTP(Path, s)
@@ -261,10 +261,10 @@ func TestHeartbeatByEnginePongs(t *testing.T) {
 		}
 		return c
 	}
-	// The client answers every ping for 1.5 s (the chat's deadline is
-	// 300 ms) and must still be connected.
+	// The client answers every ping (each 100 ms) for 3 s (the chat's
+	// deadline is 1 s) and must still be connected.
 	c := dial()
-	end := time.Now().Add(1500 * time.Millisecond)
+	end := time.Now().Add(3 * time.Second)
 	pongs := 0
 	for time.Now().Before(end) {
 		c.SetReadDeadline(end)

@@ -1,6 +1,7 @@
 package sio
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/wiredojo/wiredojo/socketio"
 	"github.com/wiredojo/wiredojo/socketio/engine"
@@ -54,20 +56,25 @@ type transport struct {
 	s *engine.Session
 
 	// reader's
-	buf        []byte        // the last payload returned
-	pending    []wire.Packet // packets decoded from one message
-	next       int           // the first of pending still to return
-	handshaken bool          // the synthetic handshake was returned
-	durableID  bool          // the handshake gave a client id
-	binary     socketio.Packet
+	buf        []byte          // the last payload returned
+	pending    []wire.Packet   // packets decoded from one message
+	next       int             // the first of pending still to return
+	handshaken bool            // the synthetic handshake was returned
+	durableID  bool            // the handshake gave a client id
+	event      string          // the last event name (splitEvent)
+	dec        socketio.Packet // the last packet decoded
+	binary     socketio.Packet // a binary packet awaiting its attachments
 	atts       [][]byte
 
 	recovery bool // send the pid
 
 	// writer's
-	session string // the chat session id, the Socket.IO pid
-	text    []byte
-	out     []engineio.Packet
+	session string            // the chat session id, the Socket.IO pid
+	ns      string            // the namespace of the last packet
+	data    []byte            // scratch: an event's payload
+	text    []byte            // the text of the batch's Socket.IO packets
+	spans   [][2]int          // each text packet's place in text
+	out     []engineio.Packet // the batch
 
 	mu          sync.Mutex
 	durable     map[uint64]durableAck // forwarded durable events by ack id; guarded by mu
@@ -135,11 +142,12 @@ func (t *transport) receive(m engineio.Packet) error {
 		if len(t.atts) < t.binary.Attachments {
 			return fmt.Errorf("%w: text while attachments were awaited", ErrProtocol)
 		}
-		var err error
-		if p, err = socketio.Decode(m.Data); err != nil {
+		if err := socketio.DecodeInto(m.Data, &t.dec); err != nil {
 			return fmt.Errorf("%w: %v", ErrProtocol, err)
 		}
+		p = t.dec
 		if p.Type.IsBinary() && p.Attachments > 0 {
+			p.Data = bytes.Clone(p.Data) // m.Data is the session's
 			t.binary, t.atts = p, make([][]byte, 0, p.Attachments)
 			return nil
 		}
@@ -187,7 +195,7 @@ func (t *transport) translate(p socketio.Packet) error {
 	case socketio.Disconnect:
 		t.pending = append(t.pending, wire.Packet{Type: wire.TypeDisconnect, Namespace: ns})
 	case socketio.Event, socketio.BinaryEvent:
-		name, args, err := splitEvent(p.Data)
+		name, args, err := t.splitEvent(p.Data)
 		if err != nil {
 			return err
 		}
@@ -214,8 +222,71 @@ func (t *transport) translate(p socketio.Packet) error {
 }
 
 // splitEvent splits an EVENT payload into its name and the array of the
-// other arguments. A number in place of the name is taken as its text.
-func splitEvent(data []byte) (string, json.RawMessage, error) {
+// other arguments, which it writes over data (the name's last byte and its
+// comma become the array's '['). A number in place of the name is taken as
+// its text. A name without escapes is the last one seen again when it is
+// the same, so that steady traffic allocates nothing.
+func (t *transport) splitEvent(data []byte) (string, json.RawMessage, error) {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '[' {
+		return "", nil, fmt.Errorf("%w: event payload", ErrProtocol)
+	}
+	i = skipSpace(data, i+1)
+	var raw []byte // the name as written, without quotes
+	switch {
+	case i < len(data) && data[i] == '"':
+		end := i + 1
+		for end < len(data) && data[end] != '"' && data[end] != '\\' {
+			end++
+		}
+		if end >= len(data) || data[end] == '\\' {
+			return splitEventSlow(data) // an escape: decode it properly
+		}
+		raw, i = data[i+1:end], end+1
+	default:
+		end := i
+		for end < len(data) && (data[end] >= '0' && data[end] <= '9' || data[end] == '-' || data[end] == '+' || data[end] == '.' || data[end] == 'e' || data[end] == 'E') {
+			end++
+		}
+		if end == i {
+			return "", nil, fmt.Errorf("%w: event payload", ErrProtocol)
+		}
+		raw, i = data[i:end], end
+	}
+	if string(raw) != t.event {
+		t.event = string(raw)
+	}
+	i = skipSpace(data, i)
+	switch {
+	case i < len(data) && data[i] == ']' && len(skipSpaceTail(data[i+1:])) == 0:
+		return t.event, emptyArgs, nil
+	case i < len(data) && data[i] == ',':
+		data[i] = '['
+		return t.event, data[i:], nil // the chat server validates the rest
+	}
+	return "", nil, fmt.Errorf("%w: event payload", ErrProtocol)
+}
+
+// emptyArgs is the arguments of an event with none.
+var emptyArgs = json.RawMessage("[]")
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipSpaceTail returns b without its trailing white space.
+func skipSpaceTail(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t' || b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// splitEventSlow is splitEvent for a name with escapes.
+func splitEventSlow(data []byte) (string, json.RawMessage, error) {
 	var all []json.RawMessage
 	if err := json.Unmarshal(data, &all); err != nil || len(all) == 0 {
 		return "", nil, fmt.Errorf("%w: event payload", ErrProtocol)
@@ -237,8 +308,7 @@ func splitEvent(data []byte) (string, json.RawMessage, error) {
 // WritePackets translates the chat server's packets for the Socket.IO
 // client and queues them on the session.
 func (t *transport) WritePackets(payloads [][]byte) error {
-	t.out = t.out[:0]
-	t.text = t.text[:0]
+	t.out, t.text, t.spans = t.out[:0], t.text[:0], t.spans[:0]
 	var v wire.View
 	for _, b := range payloads {
 		if err := wire.Parse(b, &v); err != nil {
@@ -251,22 +321,38 @@ func (t *transport) WritePackets(payloads [][]byte) error {
 	if len(t.out) == 0 {
 		return nil
 	}
-	// The session keeps the packets: give it copies of the text.
-	for i := range t.out {
-		if !t.out[i].Binary {
-			t.out[i].Data = append([]byte(nil), t.out[i].Data...)
-		}
-	}
+	t.detach()
 	err := t.s.Send(t.out...)
 	clear(t.out)
 	return err
+}
+
+// unsafeString views b as a string that must not outlive b.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// detach gives the text packets of t.out their data: a copy of t.text of
+// their own, one for the batch, as the session keeps them until its writer
+// sends them.
+func (t *transport) detach() {
+	if len(t.text) == 0 {
+		return
+	}
+	text := bytes.Clone(t.text)
+	spans := t.spans
+	for i := range t.out {
+		if p := &t.out[i]; !p.Binary {
+			p.Data = text[spans[0][0]:spans[0][1]:spans[0][1]]
+			spans = spans[1:]
+		}
+	}
 }
 
 // sio appends one Socket.IO packet (and its attachments) to t.out.
 func (t *transport) sio(p socketio.Packet, atts [][]byte) {
 	start := len(t.text)
 	t.text = p.AppendTo(t.text)
-	t.out = append(t.out, engineio.Packet{Type: engineio.Message, Data: t.text[start:len(t.text):len(t.text)]})
+	t.spans = append(t.spans, [2]int{start, len(t.text)})
+	t.out = append(t.out, engineio.Packet{Type: engineio.Message}) // Data: detach
 	for _, a := range atts {
 		t.out = append(t.out, engineio.Packet{Type: engineio.Message, Binary: true, Data: a})
 	}
@@ -285,7 +371,10 @@ func (t *transport) answered(ns string) {
 }
 
 func (t *transport) write(v *wire.View) error {
-	ns := string(v.Namespace)
+	if string(v.Namespace) != t.ns {
+		t.ns = string(v.Namespace)
+	}
+	ns := t.ns
 	switch v.Type {
 	case wire.TypeWelcome:
 		t.session = string(v.SessionID)
@@ -319,12 +408,13 @@ func (t *transport) write(v *wire.View) error {
 			}
 			t.mu.Unlock()
 		}
-		data := wire.AppendJSONString([]byte{'['}, string(v.Event))
+		data := wire.AppendJSONString(append(t.data[:0], '['), unsafeString(v.Event))
 		if len(v.Args) > 2 {
 			data = append(append(data, ','), v.Args[1:]...)
 		} else {
 			data = append(data, ']')
 		}
+		t.data = data
 		data, atts := wire.ExtractAttachments(data)
 		if len(atts) > 0 {
 			p.Type, p.Attachments = socketio.BinaryEvent, len(atts)

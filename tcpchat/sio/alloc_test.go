@@ -1,0 +1,110 @@
+package sio
+
+import (
+	"testing"
+
+	"github.com/wiredojo/wiredojo/socketio/engineio"
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
+)
+
+// eventIn is a client's event as it arrives (Engine.IO message, Socket.IO
+// EVENT in /chat with an ack id) and eventOut the chat's event for a
+// Socket.IO client.
+var (
+	eventIn  = []byte(`2/chat,7["ev","0000000000000001:1733330000000:xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",{"n":1}]`)
+	eventOut = (&wire.Packet{Type: wire.TypeEvent, Namespace: "/chat", Event: "ev", Args: []byte(`["0000000000000001:1733330000000:xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"]`)}).AppendTo(nil)
+)
+
+// translateIn runs one client event through the reader's translation, as
+// ReadPacket does, and returns the chat packet.
+func translateIn(t *transport, msg, scratch []byte) ([]byte, error) {
+	m := engineio.Packet{Type: engineio.Message, Data: append(scratch[:0], msg...)}
+	if err := t.receive(m); err != nil {
+		return nil, err
+	}
+	t.buf = t.pending[t.next].AppendTo(t.buf[:0])
+	clear(t.pending)
+	t.pending, t.next = t.pending[:0], 0
+	return t.buf, nil
+}
+
+// translateOut runs one chat event through the writer's translation, as
+// WritePackets does before it hands the packets to the session.
+func translateOut(t *transport, payload []byte) error {
+	t.out, t.text, t.spans = t.out[:0], t.text[:0], t.spans[:0]
+	var v wire.View
+	if err := wire.Parse(payload, &v); err != nil {
+		return err
+	}
+	if err := t.write(&v); err != nil {
+		return err
+	}
+	t.detach()
+	return nil
+}
+
+func TestTranslateEvent(t *testing.T) {
+	tr := &transport{handshaken: true}
+	p, err := translateIn(tr, eventIn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v wire.View
+	if err := wire.Parse(p, &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.Type != wire.TypeEvent || string(v.Namespace) != "/chat" || string(v.Event) != "ev" || !v.HasAck || v.AckID != 7 ||
+		string(v.Args) != `["0000000000000001:1733330000000:xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",{"n":1}]` {
+		t.Fatalf("in: %s %q %q ack %v %d args %s", v.Type, v.Namespace, v.Event, v.HasAck, v.AckID, v.Args)
+	}
+	if err := translateOut(tr, eventOut); err != nil {
+		t.Fatal(err)
+	}
+	var out wire.View
+	wire.Parse(eventOut, &out)
+	if want := `2/chat,["ev",` + string(out.Args[1:]); len(tr.out) != 1 || string(tr.out[0].Data) != want {
+		t.Fatalf("out: %d packets, %q", len(tr.out), tr.out[0].Data)
+	}
+}
+
+// TestTranslateEventAllocations pins the translation's allocations per
+// event in steady state: none in, one per batch out (the copy the session
+// keeps until its writer sends it).
+func TestTranslateEventAllocations(t *testing.T) {
+	tr := &transport{handshaken: true}
+	scratch := make([]byte, 0, 512)
+	in := testing.AllocsPerRun(200, func() {
+		if _, err := translateIn(tr, eventIn, scratch); err != nil {
+			t.Fatal(err)
+		}
+	})
+	out := testing.AllocsPerRun(200, func() {
+		if err := translateOut(tr, eventOut); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if in != 0 || out > 1 {
+		t.Errorf("allocations per event: %.1f in (want 0), %.1f out (want at most 1)", in, out)
+	}
+}
+
+func BenchmarkTranslateEventIn(b *testing.B) {
+	tr := &transport{handshaken: true}
+	scratch := make([]byte, 0, 512)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := translateIn(tr, eventIn, scratch); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkTranslateEventOut(b *testing.B) {
+	tr := &transport{handshaken: true}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := translateOut(tr, eventOut); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
