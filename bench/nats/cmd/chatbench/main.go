@@ -5,9 +5,13 @@
 //	chatbench idle-nats [-n 10000]   (prints bytes per connection: total heap stacks)
 //	chatbench proc -nats-server PATH [-wiredojo bin/wiredojo] [-node-dir bench/node] [-n 1,10,100] [-windows 100,1000] [-runs 3] [-paced 10000] [-idle 10000]
 //
+//	chatbench sio [-wiredojo bin/wiredojo] [-node-dir bench/node] [-n 1,10,100] [-window 1000] [-runs 3] [-workers 2] [-idle 10000]
+//
 // proc runs every server as a process of its own (`wiredojo chat serve`,
 // nats-server, node socket.io), the clients in chatbench, and measures the
 // server process's CPU time per delivery and its RSS per idle connection.
+// sio does the same for `wiredojo chat serve`'s /socket.io/ and node's
+// socket.io, both driven by socket.io-client on node (bench/node/client.js).
 //
 // Progress goes to stderr, results to stdout.
 package main
@@ -39,7 +43,7 @@ func main() {
 
 func run(args []string, out, errw io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: chatbench fanout|idle-nats|proc [flags]")
+		return fmt.Errorf("usage: chatbench fanout|idle-nats|proc|sio [flags]")
 	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(errw)
@@ -78,6 +82,8 @@ func run(args []string, out, errw io.Writer) error {
 		return fanout(out, errw, counts, strings.Split(*systems, ","), *deliveries, *window, *runs, *paced, *timeout)
 	case "proc":
 		return procMain(args[1:], out, errw)
+	case "sio":
+		return sioMain(args[1:], out, errw)
 	case "idle-nats":
 		n := fs.Int("n", 10000, "idle connections")
 		if err := fs.Parse(args[1:]); err != nil {

@@ -109,7 +109,11 @@ func procMain(args []string, out, errw io.Writer) error {
 }
 
 type procBench struct {
-	progs   natsbench.Programs
+	// sioWorkers, when positive, makes the clients socket.io-client on
+	// node (bench/node/client.js) with that many worker threads: `chatbench
+	// sio`.
+	sioWorkers int
+	progs      natsbench.Programs
 	systems []string
 	runs    int
 	timeout time.Duration
@@ -148,6 +152,9 @@ func (b *procBench) one(sys string, cfg natsbench.FanoutConfig) (natsbench.Fanou
 		return natsbench.FanoutResult{}, err
 	}
 	defer srv.Stop()
+	if b.sioWorkers > 0 {
+		return natsbench.RunSocketIOClientFanout(ctx, srv, b.progs, cfg, b.sioWorkers)
+	}
 	return natsbench.RunFanoutProc(ctx, srv, cfg)
 }
 
@@ -159,6 +166,9 @@ func (b *procBench) idle(sys string, n int) (natsbench.IdleRSS, error) {
 		return natsbench.IdleRSS{}, err
 	}
 	defer srv.Stop()
+	if b.sioWorkers > 0 {
+		return natsbench.MeasureIdleRSSSocketIOClient(ctx, srv, b.progs, n)
+	}
 	return natsbench.MeasureIdleRSS(ctx, srv, n)
 }
 

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	natsbench "github.com/wiredojo/wiredojo/bench/nats"
+)
+
+// sioMain is `chatbench sio`: `wiredojo chat serve` (its /socket.io/) and
+// node's socket.io, each a process of its own, both driven by the
+// official socket.io-client on node (bench/node/client.js), alternating
+// case by case.
+func sioMain(args []string, out, errw io.Writer) error {
+	fs := flag.NewFlagSet("sio", flag.ContinueOnError)
+	fs.SetOutput(errw)
+	var p natsbench.Programs
+	fs.StringVar(&p.Wiredojo, "wiredojo", "bin/wiredojo", "wiredojo binary (runs `chat serve`)")
+	fs.StringVar(&p.Node, "node", "node", "node binary")
+	fs.StringVar(&p.NodeDir, "node-dir", "bench/node", "directory of server.js and client.js with socket.io and socket.io-client installed")
+	ns := fs.String("n", "1,10,100", "subscriber counts")
+	window := fs.Int("window", 1000, "events in flight ahead of the slowest subscriber")
+	deliveries := fs.Int("deliveries", 200_000, "measured deliveries per case (events = deliveries / N)")
+	runs := fs.Int("runs", 3, "runs of each case (medians are reported)")
+	workers := fs.Int("workers", 2, "node worker threads holding the subscribers")
+	idle := fs.Int("idle", 10_000, "idle connections for the RSS measurement (0: none)")
+	timeout := fs.Duration("timeout", 120*time.Second, "bound of one case")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	counts, err := intList(*ns)
+	if err != nil {
+		return fmt.Errorf("bad -n: %w", err)
+	}
+	if *workers < 1 {
+		return fmt.Errorf("bad -workers %d", *workers)
+	}
+	b := &procBench{sioWorkers: *workers, progs: p, systems: []string{natsbench.Chat, natsbench.SocketIO}, runs: *runs, timeout: *timeout, errw: errw}
+	var rows []procRow
+	for _, n := range counts {
+		events := max(*deliveries/n, 1)
+		cfg := natsbench.FanoutConfig{Subscribers: n, Events: events, Warmup: max(events/10, 100), Window: *window, Timeout: *timeout}
+		row, err := b.cell(cfg)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, row)
+	}
+	b.table(out, rows, false)
+	fmt.Fprintln(out)
+	fmt.Fprint(out, "Goal (at least 10x socket.io's deliveries/s):")
+	rate := func(x natsbench.FanoutResult) float64 { return x.Rate() }
+	for i, r := range rows {
+		x := ratio(medianF(r.res[natsbench.Chat], rate), medianF(r.res[natsbench.SocketIO], rate))
+		verdict := "met"
+		if x < 10 {
+			verdict = "missed"
+		}
+		end := ";"
+		if i == len(rows)-1 {
+			end = "."
+		}
+		fmt.Fprintf(out, " N=%d %.2fx, %s%s", r.cfg.Subscribers, x, verdict, end)
+	}
+	fmt.Fprintln(out)
+	if *idle > 0 {
+		fmt.Fprintf(out, "\nIdle connections: RSS of the server process before and after %d connected, idle socket.io-client connections (WebSocket):\n\n", *idle)
+		fmt.Fprintln(out, "| system | RSS before | RSS after | KiB per connection |")
+		fmt.Fprintln(out, "|---|---:|---:|---:|")
+		per := map[string]float64{}
+		for _, sys := range b.systems {
+			m, err := b.idle(sys, *idle)
+			if err != nil {
+				return err
+			}
+			per[sys] = m.PerConn()
+			fmt.Fprintf(errw, "sio: idle %s: %.1f KiB/conn\n", sys, m.PerConn()/1024)
+			fmt.Fprintf(out, "| %s | %.1f MiB | %.1f MiB | %.1f |\n", sys, float64(m.Before)/(1<<20), float64(m.After)/(1<<20), m.PerConn()/1024)
+		}
+		verdict := "met"
+		if per[natsbench.Chat]*3 > per[natsbench.SocketIO] {
+			verdict = "missed"
+		}
+		fmt.Fprintf(out, "\nGoal (at most a third of socket.io's memory per connection): %.2fx, %s.\n", ratio(per[natsbench.Chat], per[natsbench.SocketIO]), verdict)
+	}
+	return nil
+}

@@ -1,0 +1,157 @@
+package natsbench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The Socket.IO comparison drives both servers with the official
+// socket.io-client on node (bench/node/client.js): `wiredojo chat serve`
+// at /socket.io/ (namespace /chat, its built-ins) and node's socket.io
+// (server.js, namespace /). The harness is node because that is the client
+// people run; this package starts the servers, reads their CPU time and
+// RSS, and starts the harness once per case.
+
+// SocketIOURL returns the URL socket.io-client connects to for srv: the
+// namespace with the relay (wiredojo's /chat, server.js's /).
+func SocketIOURL(srv *ServerProc) string {
+	if srv.System == Chat {
+		return "http://" + srv.Addr + procNamespace
+	}
+	return "http://" + srv.Addr + "/"
+}
+
+// nodeClient is one run of bench/node/client.js.
+type nodeClient struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	lines  *bufio.Scanner
+	stderr lockedBuffer
+}
+
+func startNodeClient(ctx context.Context, p Programs, args ...string) (*nodeClient, error) {
+	c := &nodeClient{cmd: exec.CommandContext(ctx, p.Node, append([]string{"client.js"}, args...)...)}
+	c.cmd.Dir = p.NodeDir
+	c.stderr.b = new(bytes.Buffer)
+	c.cmd.Stderr = &c.stderr
+	var err error
+	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	out, err := c.cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("natsbench: start socket.io-client harness: %w", err)
+	}
+	c.lines = bufio.NewScanner(out)
+	return c, nil
+}
+
+// expect reads the harness's next line, which must start with word; it
+// returns the rest.
+func (c *nodeClient) expect(word string) (string, error) {
+	if !c.lines.Scan() {
+		c.stdin.Close()
+		c.cmd.Wait()
+		return "", fmt.Errorf("natsbench: socket.io-client harness ended before %q: %v; stderr: %.600s", word, c.lines.Err(), c.stderr.b.String())
+	}
+	rest, ok := strings.CutPrefix(c.lines.Text(), word)
+	if !ok {
+		return "", fmt.Errorf("natsbench: socket.io-client harness said %.200q, want %q", c.lines.Text(), word)
+	}
+	return strings.TrimSpace(rest), nil
+}
+
+// stop closes the harness's stdin and waits for it.
+func (c *nodeClient) stop() error {
+	c.stdin.Close()
+	if err := c.cmd.Wait(); err != nil {
+		return fmt.Errorf("natsbench: socket.io-client harness: %w; stderr: %.600s", err, c.stderr.b.String())
+	}
+	return nil
+}
+
+// RunSocketIOClientFanout runs one fan-out case against srv (Chat or
+// SocketIO) with socket.io-client: N subscribers spread over workers
+// threads of one node process and a publisher, the window as in
+// RunFanoutProc (Rate is not supported). The server's CPU time is read
+// around the measured events.
+func RunSocketIOClientFanout(ctx context.Context, srv *ServerProc, p Programs, cfg FanoutConfig, workers int) (FanoutResult, error) {
+	res := FanoutResult{System: srv.System, Subscribers: cfg.Subscribers, Events: cfg.Events, Expected: int64(cfg.Events) * int64(cfg.Subscribers)}
+	if cfg.Rate != 0 {
+		return res, errors.New("natsbench: the socket.io-client harness does not pace")
+	}
+	c, err := startNodeClient(ctx, p, "fanout", SocketIOURL(srv), strconv.Itoa(cfg.Subscribers), strconv.Itoa(cfg.Events),
+		strconv.Itoa(cfg.Warmup), strconv.Itoa(cfg.Window), strconv.Itoa(workers))
+	if err != nil {
+		return res, err
+	}
+	defer c.stop()
+	if _, err := c.expect("warm"); err != nil {
+		return res, err
+	}
+	u0, err := srv.usage()
+	if err != nil {
+		return res, err
+	}
+	if _, err := io.WriteString(c.stdin, "go\n"); err != nil {
+		return res, err
+	}
+	line, err := c.expect("result")
+	if err != nil {
+		return res, err
+	}
+	u1, err := srv.usage()
+	if err != nil {
+		return res, err
+	}
+	var r struct {
+		Deliveries, Lost int64
+		Seconds          float64
+		P50, P99         float64 // µs
+	}
+	if err := json.Unmarshal([]byte(line), &r); err != nil {
+		return res, fmt.Errorf("natsbench: socket.io-client harness result %.200q: %w", line, err)
+	}
+	res.Delivered, res.Lost = r.Deliveries, r.Lost
+	res.Elapsed = time.Duration(r.Seconds * float64(time.Second))
+	res.P50, res.P99 = time.Duration(r.P50*1e3), time.Duration(r.P99*1e3)
+	res.ServerCPU = u1.CPU - u0.CPU
+	res.ServerReads, res.ServerWrites = u1.Reads-u0.Reads, u1.Writes-u0.Writes
+	res.Stalled = r.Lost > 0
+	return res, c.stop()
+}
+
+// MeasureIdleRSSSocketIOClient is MeasureIdleRSS with n socket.io-client
+// connections (WebSocket, connected to SocketIOURL(srv)) from one node
+// process; the client answers the server's pings by itself.
+func MeasureIdleRSSSocketIOClient(ctx context.Context, srv *ServerProc, p Programs, n int) (IdleRSS, error) {
+	res := IdleRSS{Conns: n}
+	var err error
+	if res.Before, err = settledRSS(srv); err != nil {
+		return res, err
+	}
+	c, err := startNodeClient(ctx, p, "idle", SocketIOURL(srv), strconv.Itoa(n))
+	if err != nil {
+		return res, err
+	}
+	defer c.stop()
+	if _, err := c.expect("ready"); err != nil {
+		return res, err
+	}
+	if res.After, err = settledRSS(srv); err != nil {
+		return res, err
+	}
+	return res, c.stop()
+}

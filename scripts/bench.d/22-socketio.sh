@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Socket.IO: `wiredojo chat serve` (its /socket.io/) against node's
+# socket.io 4.8 (bench/node/server.js), each server a process of its own
+# started afresh for each case, both driven by the official
+# socket.io-client on node (bench/node/client.js, via `chatbench sio`):
+# fan-out deliveries/s, p50/p99 and server CPU per delivery at N = 1, 10,
+# 100, the systems alternating case by case, medians of the runs; then
+# the server's RSS per idle connection. Prints the markdown section of
+# docs/BENCHMARKS.md on stdout, progress on stderr. SIO_BENCH_DELIVERIES,
+# SIO_BENCH_RUNS, SIO_BENCH_WORKERS and SIO_BENCH_IDLE override the
+# defaults below.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+deliveries=${SIO_BENCH_DELIVERIES:-100000}
+runs=${SIO_BENCH_RUNS:-3}
+workers=${SIO_BENCH_WORKERS:-2}
+idle=${SIO_BENCH_IDLE:-10000}
+window=1000
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+fds=$(ulimit -n)
+if [ "$fds" != unlimited ] && [ "$fds" -lt $((idle + 200)) ]; then
+	idle=$(((fds - 200) / 1000 * 1000))
+fi
+
+echo "socket.io: building chatbench and bin/wiredojo" >&2
+(cd bench/nats && go build -o "$tmp/chatbench" ./cmd/chatbench)
+go build -o bin/wiredojo ./cmd/wiredojo
+echo "socket.io: npm ci in bench/node (socket.io, socket.io-client)" >&2
+(cd bench/node && npm ci --no-audit --no-fund --silent) >&2
+
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+start=$(date -u +%H:%M)
+echo "socket.io: $runs runs per case, $workers client worker threads" >&2
+tab=$("$tmp/chatbench" sio -wiredojo bin/wiredojo -node-dir bench/node -n 1,10,100 -window "$window" \
+	-deliveries "$deliveries" -runs "$runs" -workers "$workers" -idle "$idle")
+end=$(date -u +%H:%M)
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
+
+echo "## Socket.IO: wiredojo chat serve against node's socket.io, both with socket.io-client"
+echo
+echo "Measured $start-$end UTC; load average $load0 at the start and $load1 at"
+echo "the end (1, 5, 15 min) on $(nproc) cores. Only the ratios of one run compare."
+echo
+echo "Servers, each a process of its own started afresh for each case:"
+echo "\`wiredojo chat serve\` (bin/wiredojo; its defaults except the per-client and"
+echo "per-address limits, turned off as in the section above; Socket.IO clients at"
+echo "/socket.io/, namespace /chat with the built-in join and relay) and socket.io"
+echo "$(cd bench/node && node -p 'require("socket.io/package.json").version') on node $(node --version) (bench/node/server.js: the same join and relay,"
+echo "namespace /). Client, the same for both: the official socket.io-client"
+echo "$(cd bench/node && node -p 'require("socket.io-client/package.json").version') on node (bench/node/client.js), WebSocket transport from the start,"
+echo "the N subscribers spread over $workers worker threads of one node process and"
+echo "the publisher in its main thread; 128-byte events (the JSON argument array),"
+echo "a window of $window events ahead of the slowest subscriber, $deliveries / N"
+echo "measured events after a warm-up of a tenth as many, $runs runs with the"
+echo "systems alternating, every cell the median of the runs. The harness is node"
+echo "because socket.io-client is what people run; the Go benchmark (chatbench) starts"
+echo "the servers, reads their CPU time (/proc/PID/stat) around the measured events"
+echo "and their RSS, and starts the harness once per case."
+echo
+echo "The client costs more CPU per delivery than either server, and both share"
+echo "$(nproc) cores with it: deliveries/s is bounded by the client and says little"
+echo "about the servers once the ratio of CPU per delivery is past the ratio of"
+echo "deliveries/s. Server CPU µs per delivery is the figure that compares the servers."
+echo
+echo "$tab"
