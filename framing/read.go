@@ -60,6 +60,12 @@ type Reader struct {
 	// make room it moves to the large class, and the reads that follow take
 	// up to 64 KiB each. It ends when the reader goes idle (Release).
 	busy bool
+	// raw is set when src is a socket whose reads can be done by hand
+	// (rawread_unix.go): with nothing buffered, ReadFrame then reads the
+	// header and what follows it in one read, into a buffer it borrows
+	// only once the socket has bytes, instead of reading the 4 header
+	// bytes first (a read system call more per read batch).
+	raw rawSource
 }
 
 // NewReader returns a Reader that refuses frames longer than max bytes
@@ -68,7 +74,9 @@ func NewReader(src io.Reader, max int) *Reader {
 	if max <= 0 {
 		max = DefaultMaxFrame
 	}
-	return &Reader{src: src, max: max}
+	r := &Reader{src: src, max: max}
+	r.raw.set(src)
+	return r
 }
 
 // Max returns the reader's payload limit.
@@ -81,6 +89,7 @@ func (r *Reader) Buffered() int { return r.w - r.r }
 // Reset makes r read from src, dropping anything buffered.
 func (r *Reader) Reset(src io.Reader) {
 	r.src = src
+	r.raw.set(src)
 	r.Release()
 }
 
@@ -109,6 +118,12 @@ func (r *Reader) ReadFrame() ([]byte, error) {
 	if r.r == r.w {
 		// Nothing buffered: give the buffer back and wait holding nothing.
 		r.Release()
+		if r.raw.ok() {
+			if err := r.readRaw(); err != nil {
+				return nil, err
+			}
+			return r.ReadFrame()
+		}
 		if _, err := io.ReadFull(r.src, r.hdr[:]); err != nil {
 			return nil, eofError(err)
 		}
