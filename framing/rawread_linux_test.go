@@ -78,3 +78,37 @@ func TestReaderOverSocketTruncated(t *testing.T) {
 		t.Fatalf("the stream ended inside a frame: %v, want ErrTruncated", err)
 	}
 }
+
+// A sender whose bursts fill more than the small buffer gets one read a
+// burst: the reader remembers, between bursts, that it needs the large
+// buffer, though it gives the buffer back while it waits. Not parallel:
+// it counts the whole process's reads.
+func TestReaderBurstsOneReadEach(t *testing.T) {
+	w, rc := tcpPair(t)
+	r := framing.NewReader(rc, 1<<20)
+	var burst []byte
+	const perBurst, bursts = 100, 50
+	for range perBurst {
+		burst = framing.AppendFrame(burst, bytes.Repeat([]byte("x"), 136)) // 14 KB a burst
+	}
+	read := func() {
+		w.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		if _, err := w.Write(burst); err != nil {
+			t.Fatal(err)
+		}
+		rc.SetReadDeadline(time.Now().Add(10 * time.Second))
+		for i := range perBurst {
+			if p, err := r.ReadFrame(); err != nil || len(p) != 136 {
+				t.Fatalf("frame %d: %d bytes, %v", i, len(p), err)
+			}
+		}
+	}
+	read() // the first burst finds the reader small
+	before := readCalls(t)
+	for range bursts {
+		read()
+	}
+	if n := readCalls(t) - before; n > bursts*3/2 {
+		t.Fatalf("%d read calls for %d bursts of 14 KB, want at most %d", n, bursts, bursts*3/2)
+	}
+}

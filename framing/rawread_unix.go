@@ -56,11 +56,16 @@ func (r *Reader) readRaw() error {
 }
 
 // rawRead is the read that RawConn.Read runs each time the socket may
-// have bytes: it borrows a buffer, and gives it back when there were none
-// after all (then RawConn.Read waits for readability and calls it again).
+// have bytes: it borrows a buffer (the large class while the sender is
+// busy), and gives it back when there were none after all (then
+// RawConn.Read waits for readability and calls it again).
 func (r *Reader) rawRead(fd uintptr) bool {
 	if r.bufp == nil {
-		r.bufp = getBuf(smallBufSize)
+		size := smallBufSize
+		if r.busy {
+			size = largeBufSize
+		}
+		r.bufp = getBuf(size)
 		r.buf = *r.bufp
 	}
 	for {
@@ -74,6 +79,7 @@ func (r *Reader) rawRead(fd uintptr) bool {
 			return false
 		}
 		r.raw.n, r.raw.err = max(n, 0), err
+		r.busy = n >= smallBufSize
 		return true
 	}
 }

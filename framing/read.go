@@ -58,7 +58,9 @@ type Reader struct {
 	// busy: a read filled the small buffer to its end, so the peer sends
 	// faster than one small buffer a read; the next time the buffer must
 	// make room it moves to the large class, and the reads that follow take
-	// up to 64 KiB each. It ends when the reader goes idle (Release).
+	// up to 64 KiB each. A raw read (below) sets it by what it got, so it
+	// outlives the reader's idle moments between a fast sender's bursts;
+	// otherwise it ends when the reader waits for a header.
 	busy bool
 	// raw is set when src is a socket whose reads can be done by hand
 	// (rawread_unix.go): with nothing buffered, ReadFrame then reads the
@@ -104,7 +106,6 @@ func (r *Reader) Release() {
 		r.bufp, r.buf = nil, nil
 	}
 	r.r, r.w = 0, 0
-	r.busy = false
 }
 
 // ReadFrame returns the payload of the next frame. The slice is valid until
@@ -124,6 +125,7 @@ func (r *Reader) ReadFrame() ([]byte, error) {
 			}
 			return r.ReadFrame()
 		}
+		r.busy = false
 		if _, err := io.ReadFull(r.src, r.hdr[:]); err != nil {
 			return nil, eofError(err)
 		}
