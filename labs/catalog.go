@@ -131,5 +131,16 @@ func Catalog() Book {
 			},
 			Check: checkMulticast,
 		},
+		{
+			Number: 11, Slug: "socketio", Title: "socket.io on the wire",
+			Goal: "see Engine.IO's handshake, upgrade and heartbeat and Socket.IO's events, acks and attachments in a capture",
+			Text: text("11-socketio.md"),
+			Hints: []string{
+				"Start the capture first, then `chat listen`, then `chat emit`; stop `chat listen` only after a second, so that the server's pings (every 300 ms) are in the file.",
+				"In `capture read`, the OPEN is in the answer to the first GET: its JSON has \"sid\" and \"pingInterval\". The probe is `PING probe`, answered by `PONG probe`, then `UPGRADE`.",
+				"Your emit is the BINARY_EVENT `message-with-ack`: its text starts 51-, then the ack id (the viewer prints `ack N`); the server's BINARY_ACK carries the same id. Engine.IO is placed like a session protocol, Socket.IO like an application.",
+			},
+			Run: runSocketIO, Serves: true, Check: checkSocketIO,
+		},
 	}
 }

@@ -52,40 +52,47 @@ func checkLayers(_ context.Context, env *Env) Result {
 	}
 	var res Result
 	for _, p := range layerProtos {
-		want := capture.Place(p)
-		okOSI := []int{want.OSI}
-		for _, m := range altOSI.FindAllStringSubmatch(want.Disputed, -1) {
-			n, _ := strconv.Atoi(m[1])
-			okOSI = append(okOSI, n)
-		}
-		name := fmt.Sprintf("%s placed", p)
-		a, ok := answers[strings.ToLower(p.String())]
-		if !ok {
-			res.Add(name, false, fmt.Sprintf("no line for %s (or its <...> is not replaced): write `%s: OSI-NUMBER TCPIP-LAYER`, e.g. `Ethernet: 2 link`", p, p))
-			continue
-		}
-		f := strings.Fields(strings.ToLower(a))
-		if len(f) < 2 {
-			res.Add(name, false, fmt.Sprintf("%s: %q needs two parts, the OSI number and the TCP/IP layer, e.g. `Ethernet: 2 link`", p, a))
-			continue
-		}
-		osiText, layer := strings.Join(f[:len(f)-1], " "), f[len(f)-1]
-		osi, err := strconv.Atoi(osiText)
-		if err != nil {
-			osi = slices.Index(osiNames, osiText)
-		}
-		goodOSI := slices.Contains(okOSI, osi)
-		goodLayer := layer == want.TCPIP.String()
-		var detail string
-		switch {
-		case !goodOSI && !goodLayer:
-			detail = fmt.Sprintf("%s: both halves are off, OSI %s and TCP/IP %s: look at how `capture read -v` labels it", p, osiText, layer)
-		case !goodOSI:
-			detail = fmt.Sprintf("%s: the TCP/IP layer %s is right, but OSI %s is not: look at the L-number `capture read --model osi` gives it", p, layer, osiText)
-		case !goodLayer:
-			detail = fmt.Sprintf("%s: OSI %s is right, but the TCP/IP layer %s is not (the four are link, internet, transport, application)", p, osiText, layer)
-		}
-		res.Add(name, goodOSI && goodLayer, detail)
+		placeItem(&res, answers, p)
 	}
 	return res
+}
+
+// placeItem checks the learner's line `PROTOCOL: OSI-NUMBER TCPIP-LAYER`
+// for p against where the capture viewer places it (or an alternative its
+// note names).
+func placeItem(res *Result, answers map[string]string, p capture.Proto) {
+	want := capture.Place(p)
+	okOSI := []int{want.OSI}
+	for _, m := range altOSI.FindAllStringSubmatch(want.Disputed, -1) {
+		n, _ := strconv.Atoi(m[1])
+		okOSI = append(okOSI, n)
+	}
+	name := fmt.Sprintf("%s placed", p)
+	a, ok := answers[strings.ToLower(p.String())]
+	if !ok {
+		res.Add(name, false, fmt.Sprintf("no line for %s (or its <...> is not replaced): write `%s: OSI-NUMBER TCPIP-LAYER`, e.g. `Ethernet: 2 link`", p, p))
+		return
+	}
+	f := strings.Fields(strings.ToLower(a))
+	if len(f) < 2 {
+		res.Add(name, false, fmt.Sprintf("%s: %q needs two parts, the OSI number and the TCP/IP layer, e.g. `Ethernet: 2 link`", p, a))
+		return
+	}
+	osiText, layer := strings.Join(f[:len(f)-1], " "), f[len(f)-1]
+	osi, err := strconv.Atoi(osiText)
+	if err != nil {
+		osi = slices.Index(osiNames, osiText)
+	}
+	goodOSI := slices.Contains(okOSI, osi)
+	goodLayer := layer == want.TCPIP.String()
+	var detail string
+	switch {
+	case !goodOSI && !goodLayer:
+		detail = fmt.Sprintf("%s: both halves are off, OSI %s and TCP/IP %s: look at how `capture read -v` labels it", p, osiText, layer)
+	case !goodOSI:
+		detail = fmt.Sprintf("%s: the TCP/IP layer %s is right, but OSI %s is not: look at the L-number `capture read --model osi` gives it", p, layer, osiText)
+	case !goodLayer:
+		detail = fmt.Sprintf("%s: OSI %s is right, but the TCP/IP layer %s is not (the four are link, internet, transport, application)", p, osiText, layer)
+	}
+	res.Add(name, goodOSI && goodLayer, detail)
 }

@@ -153,4 +153,11 @@ func TestChecksSayWhatIsWrong(t *testing.T) {
 	write(env, "multicast.json", `{"sent":100,"received":100,"lost":0}`)
 	write(env, "answers.txt", "received: 99\nlost: 0\n")
 	mustFail(t, lab(t, 10), env, `received: "99" is not what your evidence shows`)
+
+	// socket.io-client 4.8's session against the lab's server
+	// (testdata/captures/sio-capture.pcap): a polling handshake, the
+	// upgrade and heartbeats, but its binary event asks for no ack.
+	env = testEnv(t)
+	write(env, "sio.pcap", readFile(filepath.Join("..", "testdata", "captures", "sio-capture.pcap")))
+	mustFail(t, lab(t, 11), env, "no BINARY_EVENT with an ack id answered")
 }

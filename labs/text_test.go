@@ -345,6 +345,18 @@ var solutions = map[int]func(t *testing.T, dir string) map[string]string{
 		return map[string]string{"<IPV4-PLACE>": "3 internet", "<TCP-PLACE>": "4 transport", "<UDP-PLACE>": "4 transport",
 			"<HTTP-PLACE>": "7 application", "<WEBSOCKET-PLACE>": "5 application"}
 	},
+	11: func(t *testing.T, dir string) map[string]string {
+		pkts, err := readCapture(context.Background(), &Env{Dir: dir}, "sio.pcap", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := readSocketIOEvidence(pkts)
+		if ev.sids == nil || ev.binaryAcks == nil {
+			t.Fatalf("sio.pcap has no OPEN in HTTP or no BINARY_EVENT with an ack: %+v", ev)
+		}
+		return map[string]string{"<SID>": ev.sids[0], "<PING-INTERVAL>": ev.intervals[0], "<ACK-ID>": ev.binaryAcks[0],
+			"<ATTACHMENTS>": ev.attachments[0], "<ENGINEIO-PLACE>": "5 application", "<SOCKETIO-PLACE>": "7 application"}
+	},
 	10: func(t *testing.T, dir string) map[string]string {
 		m, _ := lastJSONObject([]byte(readFile(filepath.Join(dir, "multicast.json"))))
 		recv, _ := number(m, "received")
@@ -359,7 +371,7 @@ var untouched = map[int]string{
 	1: "handshake.pcap is missing", 2: "reads.log is missing", 3: "listen.jsonl is missing",
 	4: "accept.txt is missing", 5: "back.jsonl is missing", 6: "blue.jsonl is missing",
 	7: "node2.jsonl is missing", 8: "compare.json is missing", 9: "answers.txt is missing",
-	10: "multicast.json is missing",
+	10: "multicast.json is missing", 11: "sio.pcap is missing",
 }
 
 // Every lab, done by following its text literally as an unprivileged

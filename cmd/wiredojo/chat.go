@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"path"
 	"strings"
 	"sync"
@@ -59,8 +60,8 @@ func chatAddrs(addr string) ([]string, error) {
 // socketio:// --addr names.
 func chatNS(c *cli.Context, addr string) (string, error) {
 	ns := c.String("ns")
-	if !c.IsSet("ns") && tcpchat.IsSocketIOURL(addr) {
-		if n, err := client.Namespace(addr); err == nil && n != "/" {
+	if u, err := url.Parse(addr); err == nil && !c.IsSet("ns") && strings.EqualFold(u.Scheme, "socketio") && u.Path != "" {
+		if n, err := client.Namespace(addr); err == nil {
 			ns = n
 		}
 	}
@@ -382,21 +383,21 @@ func chatEmit(c *cli.Context) error {
 		if err := sock.Emit(event, args...); err != nil {
 			return fmt.Errorf("chat emit: %w", err)
 		}
-		emitResult(c, event, "sent, no ack asked (--ack waits for one)")
+		emitResult(c, sock, event, "sent, no ack asked (--ack waits for one)")
 		return nil
 	}
 	reply, err := sock.EmitWithAck(ctx, event, args...)
 	if err != nil {
 		return fmt.Errorf("chat emit: %w (does the server handle %q with an ack?)", err, event)
 	}
-	emitResult(c, event, "ack "+string(reply))
+	emitResult(c, sock, event, "ack "+string(reply))
 	return nil
 }
 
 // emitResult prints the one line every `chat emit` ends with:
 // "emitted EVENT on NS [in room ROOM]: RESULT".
-func emitResult(c *cli.Context, event, result string) {
-	where := c.String("ns")
+func emitResult(c *cli.Context, sock *tcpchat.ClientSocket, event, result string) {
+	where := sock.Namespace()
 	if room := c.String("room"); room != "" {
 		where += " in room " + room
 	}

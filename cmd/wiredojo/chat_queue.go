@@ -222,7 +222,7 @@ func chatEmitDurable(c *cli.Context, ctx context.Context, sock *tcpchat.ClientSo
 	if json.Unmarshal(reply, &out) == nil && len(out) > 0 {
 		reply = out[0]
 	}
-	emitResult(c, event, "queued "+string(reply)) // chat.go
+	emitResult(c, sock, event, "queued "+string(reply)) // chat.go
 	return nil
 }
 

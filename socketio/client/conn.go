@@ -415,11 +415,12 @@ func (c *Conn) SetWriteDeadline(t time.Time) error { return c.ws.SetWriteDeadlin
 // closeWait bounds the close packet and the WebSocket's closing handshake.
 const closeWait = 100 * time.Millisecond
 
-// Close sends the Engine.IO close packet and closes the WebSocket.
+// Close sends the Engine.IO close packet and closes the WebSocket (with
+// its closing handshake when the server answers at once).
 func (c *Conn) Close() error {
 	c.ws.SetWriteDeadline(time.Now().Add(closeWait))
 	c.ws.WriteMessage(ws.OpText, []byte(strconv.Itoa(int(engineio.Close))))
-	return c.ws.CloseNow()
+	return c.ws.Close(ws.StatusNormalClosure, "")
 }
 
 // LocalAddr returns the local address of the WebSocket.
