@@ -63,21 +63,37 @@ func AppendJSON(b []byte, pkt *capture.Packet) []byte {
 // appendRFC3339 writes t in UTC with microseconds, or nanoseconds when the
 // timestamp has them.
 func appendRFC3339(b []byte, t time.Time) []byte {
-	t = t.UTC()
-	y, mo, d := t.Date()
-	h, mi, s := t.Clock()
+	var y, mo, d, h, mi, s int
+	if sec := t.Unix(); sec >= 0 {
+		// The civil date from the days since 1970 (H. Hinnant's
+		// days_from_civil inverted), without time.Time's general calendar.
+		days, sod := int(sec/86400), int(sec%86400)
+		h, mi, s = sod/3600, sod/60%60, sod%60
+		z := days + 719468
+		era := z / 146097
+		doe := z - era*146097
+		yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+		doy := doe - (365*yoe + yoe/4 - yoe/100)
+		mp := (5*doy + 2) / 153
+		d = doy - (153*mp+2)/5 + 1
+		mo = mp + 3
+		if mo > 12 {
+			mo -= 12
+		}
+		y = yoe + era*400
+		if mo <= 2 {
+			y++
+		}
+	} else {
+		t = t.UTC()
+		var m time.Month
+		y, m, d = t.Date()
+		mo = int(m)
+		h, mi, s = t.Clock()
+	}
 	b = appendPad(b, y, 4)
-	b = append(b, '-')
-	b = appendPad(b, int(mo), 2)
-	b = append(b, '-')
-	b = appendPad(b, d, 2)
-	b = append(b, 'T')
-	b = appendPad(b, h, 2)
-	b = append(b, ':')
-	b = appendPad(b, mi, 2)
-	b = append(b, ':')
-	b = appendPad(b, s, 2)
-	b = append(b, '.')
+	b = append(b, '-', byte('0'+mo/10), byte('0'+mo%10), '-', byte('0'+d/10), byte('0'+d%10), 'T',
+		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':', byte('0'+s/10), byte('0'+s%10), '.')
 	ns := t.Nanosecond()
 	if ns%1000 == 0 {
 		b = appendPad(b, ns/1000, 6)
@@ -101,16 +117,14 @@ func appendPad(b []byte, v, width int) []byte {
 	return append(b, tmp[i:]...)
 }
 
-func key(b []byte, k string) []byte {
-	b = append(b, ',', '"')
-	b = append(b, k...)
-	return append(b, '"', ':')
-}
+// key appends k, a member's name with its punctuation: `,"name":`.
+func key(b []byte, k string) []byte { return append(b, k...) }
 
-func kInt(b []byte, k string, v int64) []byte   { return strconv.AppendInt(key(b, k), v, 10) }
-func kUint(b []byte, k string, v uint64) []byte { return strconv.AppendUint(key(b, k), v, 10) }
-func kBool(b []byte, k string, v bool) []byte   { return strconv.AppendBool(key(b, k), v) }
-func kStr(b []byte, k, v string) []byte         { return appendString(key(b, k), v) }
+func kInt(b []byte, k string, v int64) []byte    { return strconv.AppendInt(key(b, k), v, 10) }
+func kUint(b []byte, k string, v uint64) []byte  { return strconv.AppendUint(key(b, k), v, 10) }
+func kBool(b []byte, k string, v bool) []byte    { return strconv.AppendBool(key(b, k), v) }
+func kStr(b []byte, k, v string) []byte          { return appendString(key(b, k), v) }
+func kBytes(b []byte, k string, v []byte) []byte { return appendString(key(b, k), v) }
 
 func kAddr(b []byte, k string, a capture.Addr) []byte {
 	b = append(key(b, k), '"')
@@ -139,37 +153,51 @@ func appendMAC(b []byte, hw []byte) []byte {
 }
 
 // appendString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
-func appendString(b []byte, s string) []byte {
+// Runs of bytes that need no escaping are copied at once.
+func appendString[S string | []byte](b []byte, s S) []byte {
 	b = append(b, '"')
+	run := 0 // start of the bytes not yet copied
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c == '\n':
-				b = append(b, '\\', 'n')
-			case c == '\r':
-				b = append(b, '\\', 'r')
-			case c == '\t':
-				b = append(b, '\\', 't')
-			case c < 0x20 || c == 0x7f:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&15])
-			default:
-				b = append(b, c)
-			}
+		if c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' && c != 0x7f {
 			i++
 			continue
 		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 {
-			b = append(b, `\ufffd`...)
-		} else {
-			b = append(b, s[i:i+n]...)
+		if c >= utf8.RuneSelf {
+			r, n := decodeRune(s[i:])
+			if r != utf8.RuneError || n > 1 {
+				i += n // valid UTF-8 is copied as it is
+				continue
+			}
 		}
-		i += n
+		b = append(b, s[run:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			if c < utf8.RuneSelf {
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&15])
+			} else {
+				b = append(b, `\ufffd`...)
+			}
+		}
+		i++
+		run = i
 	}
+	b = append(b, s[run:]...)
 	return append(b, '"')
+}
+
+// decodeRune is utf8.DecodeRune for a string or a byte slice.
+func decodeRune[S string | []byte](s S) (rune, int) {
+	var p [utf8.UTFMax]byte
+	return utf8.DecodeRune(p[:copy(p[:], s)])
 }
 
 func appendLayerJSON(b []byte, l *capture.Layer) []byte {
@@ -183,67 +211,67 @@ func appendLayerJSON(b []byte, l *capture.Layer) []byte {
 	b = append(b, '"')
 	switch l.Proto {
 	case capture.ProtoEthernet:
-		b = kMAC(b, "src", l.SrcHW[:6])
-		b = kMAC(b, "dst", l.DstHW[:6])
+		b = kMAC(b, `,"src":`, l.SrcHW[:6])
+		b = kMAC(b, `,"dst":`, l.DstHW[:6])
 	case capture.ProtoSLL:
-		b = kUint(b, "pkttype", uint64(l.PktType))
-		b = kUint(b, "protocol", uint64(l.Protocol))
+		b = kUint(b, `,"pkttype":`, uint64(l.PktType))
+		b = kUint(b, `,"protocol":`, uint64(l.Protocol))
 		if l.SLLv2 {
-			b = kInt(b, "ifindex", int64(l.IfIndex))
+			b = kInt(b, `,"ifindex":`, int64(l.IfIndex))
 		}
 		if l.HWLen > 0 {
-			b = kMAC(b, "src", l.SrcHW[:l.HWLen])
+			b = kMAC(b, `,"src":`, l.SrcHW[:l.HWLen])
 		}
 	case capture.ProtoLoopback:
-		b = kUint(b, "family", uint64(l.Family))
+		b = kUint(b, `,"family":`, uint64(l.Family))
 	case capture.ProtoARP:
-		b = kUint(b, "op", uint64(l.Op))
-		b = kAddr(b, "src", l.SrcIP)
-		b = kAddr(b, "dst", l.DstIP)
+		b = kUint(b, `,"op":`, uint64(l.Op))
+		b = kAddr(b, `,"src":`, l.SrcIP)
+		b = kAddr(b, `,"dst":`, l.DstIP)
 	case capture.ProtoIPv4:
-		b = kAddr(b, "src", l.SrcIP)
-		b = kAddr(b, "dst", l.DstIP)
-		b = kUint(b, "ttl", uint64(l.TTL))
-		b = kUint(b, "id", uint64(l.ID))
-		b = kUint(b, "frag_offset", uint64(l.FragOffset))
-		b = kBool(b, "more_fragments", l.MoreFrags)
-		b = kInt(b, "len", int64(l.Len))
+		b = kAddr(b, `,"src":`, l.SrcIP)
+		b = kAddr(b, `,"dst":`, l.DstIP)
+		b = kUint(b, `,"ttl":`, uint64(l.TTL))
+		b = kUint(b, `,"id":`, uint64(l.ID))
+		b = kUint(b, `,"frag_offset":`, uint64(l.FragOffset))
+		b = kBool(b, `,"more_fragments":`, l.MoreFrags)
+		b = kInt(b, `,"len":`, int64(l.Len))
 	case capture.ProtoIPv6:
-		b = kAddr(b, "src", l.SrcIP)
-		b = kAddr(b, "dst", l.DstIP)
-		b = kUint(b, "hop_limit", uint64(l.TTL))
-		b = kUint(b, "next_header", uint64(l.NextHeader))
-		b = kInt(b, "payload_len", int64(l.Len))
+		b = kAddr(b, `,"src":`, l.SrcIP)
+		b = kAddr(b, `,"dst":`, l.DstIP)
+		b = kUint(b, `,"hop_limit":`, uint64(l.TTL))
+		b = kUint(b, `,"next_header":`, uint64(l.NextHeader))
+		b = kInt(b, `,"payload_len":`, int64(l.Len))
 		if l.NextHeader == 44 {
-			b = kUint(b, "frag_id", l.Number)
-			b = kUint(b, "frag_offset", uint64(l.FragOffset))
-			b = kBool(b, "more_fragments", l.MoreFrags)
+			b = kUint(b, `,"frag_id":`, l.Number)
+			b = kUint(b, `,"frag_offset":`, uint64(l.FragOffset))
+			b = kBool(b, `,"more_fragments":`, l.MoreFrags)
 		}
 	case capture.ProtoICMPv4, capture.ProtoICMPv6:
-		b = kUint(b, "type", uint64(l.Type))
-		b = kUint(b, "code", uint64(l.Code))
+		b = kUint(b, `,"type":`, uint64(l.Type))
+		b = kUint(b, `,"code":`, uint64(l.Code))
 		switch {
 		case l.Proto == capture.ProtoICMPv4 && (l.Type == 0 || l.Type == 8), l.Proto == capture.ProtoICMPv6 && (l.Type == 128 || l.Type == 129):
-			b = kUint(b, "id", uint64(l.ID))
-			b = kUint(b, "seq", l.Number)
+			b = kUint(b, `,"id":`, uint64(l.ID))
+			b = kUint(b, `,"seq":`, l.Number)
 		case l.Proto == capture.ProtoICMPv4 && l.Type == 3 && l.Code == 4, l.Proto == capture.ProtoICMPv6 && l.Type == 2:
-			b = kUint(b, "mtu", l.Number&0xffffffff)
+			b = kUint(b, `,"mtu":`, l.Number&0xffffffff)
 		case l.Proto == capture.ProtoICMPv6 && l.Type >= 135 && l.Type <= 137 && l.DstIP.IsValid():
-			b = kAddr(b, "target", l.DstIP)
+			b = kAddr(b, `,"target":`, l.DstIP)
 		}
 		if l.HasQuote {
-			b = kAddr(b, "orig_dst", l.DstIP)
-			b = kUint(b, "orig_proto", uint64(l.NextHeader))
+			b = kAddr(b, `,"orig_dst":`, l.DstIP)
+			b = kUint(b, `,"orig_proto":`, uint64(l.NextHeader))
 			if l.NextHeader == 6 || l.NextHeader == 17 {
-				b = kUint(b, "orig_dst_port", uint64(l.DstPort))
+				b = kUint(b, `,"orig_dst_port":`, uint64(l.DstPort))
 			}
 		}
 	case capture.ProtoTCP:
-		b = kUint(b, "src_port", uint64(l.SrcPort))
-		b = kUint(b, "dst_port", uint64(l.DstPort))
-		b = kUint(b, "seq", uint64(l.Seq))
-		b = kUint(b, "ack", uint64(l.Ack))
-		b = append(key(b, "flags"), '[')
+		b = kUint(b, `,"src_port":`, uint64(l.SrcPort))
+		b = kUint(b, `,"dst_port":`, uint64(l.DstPort))
+		b = kUint(b, `,"seq":`, uint64(l.Seq))
+		b = kUint(b, `,"ack":`, uint64(l.Ack))
+		b = append(key(b, `,"flags":`), '[')
 		first := true
 		for i, name := range capture.FlagNames {
 			if l.Flags&(1<<i) != 0 {
@@ -257,143 +285,143 @@ func appendLayerJSON(b []byte, l *capture.Layer) []byte {
 			}
 		}
 		b = append(b, ']')
-		b = kUint(b, "window", uint64(l.Window))
-		b = kUint(b, "window_size", uint64(l.WindowSize))
+		b = kUint(b, `,"window":`, uint64(l.Window))
+		b = kUint(b, `,"window_size":`, uint64(l.WindowSize))
 		if l.WinScale >= 0 {
-			b = kInt(b, "window_scale", int64(l.WinScale))
+			b = kInt(b, `,"window_scale":`, int64(l.WinScale))
 		}
-		b = kInt(b, "payload_len", int64(l.PayloadLen))
+		b = kInt(b, `,"payload_len":`, int64(l.PayloadLen))
 		if l.OptLen > 0 {
-			b = appendOptionsJSON(key(b, "options"), l.Opts[:l.OptLen])
+			b = appendOptionsJSON(key(b, `,"options":`), l.Opts[:l.OptLen])
 		}
 	case capture.ProtoUDP:
-		b = kUint(b, "src_port", uint64(l.SrcPort))
-		b = kUint(b, "dst_port", uint64(l.DstPort))
-		b = kInt(b, "len", int64(l.Len))
-		b = kInt(b, "payload_len", int64(l.PayloadLen))
+		b = kUint(b, `,"src_port":`, uint64(l.SrcPort))
+		b = kUint(b, `,"dst_port":`, uint64(l.DstPort))
+		b = kInt(b, `,"len":`, int64(l.Len))
+		b = kInt(b, `,"payload_len":`, int64(l.PayloadLen))
 	case capture.ProtoHTTP:
 		if l.Method != "" {
-			b = kStr(b, "method", l.Method)
-			b = kStr(b, "uri", l.URI)
+			b = kStr(b, `,"method":`, l.Method)
+			b = kStr(b, `,"uri":`, l.URI)
 		} else {
-			b = kInt(b, "status", int64(l.Status))
+			b = kInt(b, `,"status":`, int64(l.Status))
 		}
 	case capture.ProtoWebSocket:
-		b = kBool(b, "fin", l.Fin)
-		b = kStr(b, "opcode", opcodeName(l.Opcode))
-		b = kBool(b, "masked", l.Masked)
+		b = kBool(b, `,"fin":`, l.Fin)
+		b = kStr(b, `,"opcode":`, opcodeName(l.Opcode))
+		b = kBool(b, `,"masked":`, l.Masked)
 		if l.Masked {
-			b = append(key(b, "mask"), '"')
+			b = append(key(b, `,"mask":`), '"')
 			b = appendMAC(b, l.MaskKey[:])
 			b = append(b, '"')
 		}
 		if l.Compressed {
-			b = kBool(b, "compressed", true)
+			b = kBool(b, `,"compressed":`, true)
 		}
-		b = kInt(b, "payload_len", int64(l.PayloadLen))
+		b = kInt(b, `,"payload_len":`, int64(l.PayloadLen))
 		if l.Opcode == 8 && len(l.Payload) >= 2 {
-			b = kInt(b, "close_code", int64(l.Status))
-			b = kStr(b, "close_reason", l.Reason)
+			b = kInt(b, `,"close_code":`, int64(l.Status))
+			b = kStr(b, `,"close_reason":`, l.Reason)
 		}
 		if len(l.Message) > 0 {
-			b = kStr(b, "message", string(l.Message))
+			b = kBytes(b, `,"message":`, l.Message)
 		} else if l.Opcode == 1 && l.Fin && !l.Compressed {
-			b = kStr(b, "message", string(l.Payload))
+			b = kBytes(b, `,"message":`, l.Payload)
 		}
 	case capture.ProtoTLS:
-		b = kUint(b, "content_type", uint64(l.ContentType))
+		b = kUint(b, `,"content_type":`, uint64(l.ContentType))
 		if l.HandshakeType >= 0 {
-			b = kInt(b, "handshake_type", int64(l.HandshakeType))
+			b = kInt(b, `,"handshake_type":`, int64(l.HandshakeType))
 		}
 	case capture.ProtoDNS:
-		b = kUint(b, "id", uint64(l.ID))
-		b = kBool(b, "response", l.Response)
+		b = kUint(b, `,"id":`, uint64(l.ID))
+		b = kBool(b, `,"response":`, l.Response)
 		if l.Name != "" {
-			b = kStr(b, "name", l.Name)
-			b = kStr(b, "qtype", l.Kind)
+			b = kStr(b, `,"name":`, l.Name)
+			b = kStr(b, `,"qtype":`, l.Kind)
 		}
-		b = kInt(b, "answers", int64(l.Answers))
+		b = kInt(b, `,"answers":`, int64(l.Answers))
 		if l.Response {
-			b = kUint(b, "rcode", uint64(l.Code))
-			b = kStr(b, "rcode_name", app.DNSRcodeName(l.Code))
-			b = append(key(b, "records"), '[')
+			b = kUint(b, `,"rcode":`, uint64(l.Code))
+			b = kStr(b, `,"rcode_name":`, app.DNSRcodeName(l.Code))
+			b = append(key(b, `,"records":`), '[')
 			for i, r := range app.DNSRecords(l.Payload) {
 				if i > 0 {
 					b = append(b, ',')
 				}
 				b = append(b, `{"section":`...)
 				b = appendString(b, r.Section)
-				b = kStr(b, "name", r.Name)
-				b = kStr(b, "type", r.Type)
-				b = kUint(b, "ttl", uint64(r.TTL))
-				b = kStr(b, "data", r.Data)
+				b = kStr(b, `,"name":`, r.Name)
+				b = kStr(b, `,"type":`, r.Type)
+				b = kUint(b, `,"ttl":`, uint64(r.TTL))
+				b = kStr(b, `,"data":`, r.Data)
 				b = append(b, '}')
 			}
 			b = append(b, ']')
 		}
 	case capture.ProtoFrame:
-		b = kInt(b, "len", int64(l.Len))
+		b = kInt(b, `,"len":`, int64(l.Len))
 	case capture.ProtoEvent:
-		b = kStr(b, "type", l.Kind)
+		b = kStr(b, `,"type":`, l.Kind)
 		if l.Namespace != "" {
-			b = kStr(b, "namespace", l.Namespace)
+			b = kStr(b, `,"namespace":`, l.Namespace)
 		}
 		if l.Name != "" {
-			b = kStr(b, "event", l.Name)
+			b = kStr(b, `,"event":`, l.Name)
 		}
 		if len(l.Payload) > 0 {
-			b = key(b, "args")
+			b = key(b, `,"args":`)
 			// tcpchat/wire only accepts arguments that are valid JSON; a
 			// layer built by hand is checked.
 			if (l.Payload[0] == '[' || l.Payload[0] == '{') && (l.Kind != "" || json.Valid(l.Payload)) {
 				b = append(b, l.Payload...)
 			} else {
-				b = appendString(b, string(l.Payload))
+				b = appendString(b, l.Payload)
 			}
 		}
 		if l.Response {
-			b = kUint(b, "ack_id", l.Number)
+			b = kUint(b, `,"ack_id":`, l.Number)
 		}
 	case capture.ProtoEngineIO:
-		b = kStr(b, "type", l.Kind)
+		b = kStr(b, `,"type":`, l.Kind)
 		if l.Binary {
-			b = kBool(b, "binary", true)
-			b = kInt(b, "len", int64(l.PayloadLen))
+			b = kBool(b, `,"binary":`, true)
+			b = kInt(b, `,"len":`, int64(l.PayloadLen))
 		} else if len(l.Payload) > 0 {
-			b = kStr(b, "data", string(l.Payload))
+			b = kBytes(b, `,"data":`, l.Payload)
 		}
 	case capture.ProtoSocketIO:
-		b = kStr(b, "type", l.Kind)
-		b = kStr(b, "namespace", l.Namespace)
+		b = kStr(b, `,"type":`, l.Kind)
+		b = kStr(b, `,"namespace":`, l.Namespace)
 		if l.Name != "" {
-			b = kStr(b, "event", l.Name)
+			b = kStr(b, `,"event":`, l.Name)
 		}
 		if len(l.Payload) > 0 {
-			b = key(b, "data")
+			b = key(b, `,"data":`)
 			// socketio.Decode only accepts JSON data; a layer built by hand
 			// is checked.
 			if l.Kind != "" || json.Valid(l.Payload) {
 				b = append(b, l.Payload...)
 			} else {
-				b = appendString(b, string(l.Payload))
+				b = appendString(b, l.Payload)
 			}
 		}
 		if l.Response {
-			b = kUint(b, "ack_id", l.Number)
+			b = kUint(b, `,"ack_id":`, l.Number)
 		}
 		if l.Attachments > 0 {
-			b = kInt(b, "attachments", int64(l.Attachments))
+			b = kInt(b, `,"attachments":`, int64(l.Attachments))
 		}
 	case capture.ProtoUDPCast:
-		b = kUint(b, "run_id", l.RunID)
-		b = kUint(b, "seq", l.Number)
-		b = append(key(b, "ts"), '"')
+		b = kUint(b, `,"run_id":`, l.RunID)
+		b = kUint(b, `,"seq":`, l.Number)
+		b = append(key(b, `,"ts":`), '"')
 		b = appendRFC3339(b, time.Unix(0, l.TimeNanos))
 		b = append(b, '"')
-		b = kBool(b, "end", l.Response)
+		b = kBool(b, `,"end":`, l.Response)
 	}
 	if p.Disputed != "" && (l.Proto == capture.ProtoARP || l.Proto == capture.ProtoTLS || l.Proto == capture.ProtoEngineIO) {
-		b = kStr(b, "disputed", p.Disputed)
+		b = kStr(b, `,"disputed":`, p.Disputed)
 	}
 	return append(b, '}')
 }
@@ -425,18 +453,18 @@ func appendOptionsJSON(b []byte, opts []byte) []byte {
 			name = "sackOK"
 		}
 		if name != "" {
-			b = kStr(b, "name", name)
+			b = kStr(b, `,"name":`, name)
 		}
 		switch {
 		case kind == capture.TCPOptMSS && len(data) == 2:
-			b = kUint(b, "value", uint64(data[0])<<8|uint64(data[1]))
+			b = kUint(b, `,"value":`, uint64(data[0])<<8|uint64(data[1]))
 		case kind == capture.TCPOptWScale && len(data) == 1:
-			b = kUint(b, "value", uint64(data[0]))
+			b = kUint(b, `,"value":`, uint64(data[0]))
 		case kind == capture.TCPOptTimestamp && len(data) == 8:
-			b = kUint(b, "val", uint64(be32(data)))
-			b = kUint(b, "ecr", uint64(be32(data[4:])))
+			b = kUint(b, `,"val":`, uint64(be32(data)))
+			b = kUint(b, `,"ecr":`, uint64(be32(data[4:])))
 		case kind == capture.TCPOptSACK && len(data)%8 == 0:
-			b = append(key(b, "blocks"), '[')
+			b = append(key(b, `,"blocks":`), '[')
 			for j := 0; j < len(data); j += 8 {
 				if j > 0 {
 					b = append(b, ',')
@@ -450,12 +478,12 @@ func appendOptionsJSON(b []byte, opts []byte) []byte {
 			b = append(b, ']')
 		case kind == capture.TCPOptFastOpen:
 			if len(data) > 0 {
-				b = append(key(b, "cookie"), '"')
+				b = append(key(b, `,"cookie":`), '"')
 				b = appendHex(b, data)
 				b = append(b, '"')
 			}
 		case len(data) > 0:
-			b = append(key(b, "data"), '"')
+			b = append(key(b, `,"data":`), '"')
 			b = appendHex(b, data)
 			b = append(b, '"')
 		}

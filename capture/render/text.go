@@ -117,15 +117,14 @@ func isTransport(p capture.Proto) bool {
 }
 
 func appendClock(b []byte, pkt *capture.Packet) []byte {
-	t := pkt.Timestamp.UTC()
-	h, m, s := t.Clock()
-	b = appendPad(b, h, 2)
-	b = append(b, ':')
-	b = appendPad(b, m, 2)
-	b = append(b, ':')
-	b = appendPad(b, s, 2)
-	b = append(b, '.')
-	return appendPad(b, t.Nanosecond()/1000, 6)
+	// The time of day in UTC from the Unix time: no calendar needed.
+	sec := pkt.Timestamp.Unix() % 86400
+	if sec < 0 {
+		sec += 86400
+	}
+	h, m, s := int(sec/3600), int(sec/60%60), int(sec%60)
+	b = append(b, byte('0'+h/10), byte('0'+h%10), ':', byte('0'+m/10), byte('0'+m%10), ':', byte('0'+s/10), byte('0'+s%10), '.')
+	return appendPad(b, pkt.Timestamp.Nanosecond()/1000, 6)
 }
 
 func appendEndpoints(b []byte, ip, l *capture.Layer) []byte {
@@ -669,31 +668,35 @@ func appendArgsAck(b []byte, l *capture.Layer) []byte {
 // appendArgs appends event arguments, JSON text, as they are (up to max
 // bytes, control bytes as dots).
 func appendArgs(b []byte, p []byte, max int) []byte {
-	for i, c := range p {
-		if i == max {
-			return append(b, "..."...)
-		}
-		if c < 0x20 || c == 0x7f {
-			c = '.'
-		}
-		b = append(b, c)
-	}
-	return b
+	return appendCleaned(b, p, max, 0xff)
 }
 
 // appendQuoted appends up to max bytes of p, printable ASCII kept and the
 // rest as dots, between quotes.
 func appendQuoted(b []byte, p []byte, max int) []byte {
 	b = append(b, '"')
-	for i, c := range p {
-		if i == max {
-			b = append(b, "..."...)
-			break
-		}
-		if c < 0x20 || c > 0x7e {
-			c = '.'
-		}
-		b = append(b, c)
-	}
+	b = appendCleaned(b, p, max, 0x7e)
 	return append(b, '"')
+}
+
+// appendCleaned appends up to max bytes of p followed by "..." when p is
+// longer, with bytes below 0x20, 0x7f and those above top as dots (top
+// 0xff keeps UTF-8, 0x7e keeps printable ASCII only). The
+// bytes are copied at once and the few to replace fixed in place.
+func appendCleaned(b []byte, p []byte, max int, top byte) []byte {
+	cut := len(p) > max
+	if cut {
+		p = p[:max]
+	}
+	n := len(b)
+	b = append(b, p...)
+	for i, c := range b[n:] {
+		if c < 0x20 || c == 0x7f || c > top {
+			b[n+i] = '.'
+		}
+	}
+	if cut {
+		b = append(b, "..."...)
+	}
+	return b
 }
