@@ -700,9 +700,12 @@ func (s *ClientSocket) lost(err error) {
 	s.mu.Lock()
 	was := s.id != ""
 	s.id = ""
-	s.acks.failAll()
+	failed := s.acks.failAll()
 	fns := s.onDisconnect
 	s.mu.Unlock()
+	for _, fn := range failed {
+		fn(nil, ErrNoAck)
+	}
 	if was {
 		for _, fn := range fns {
 			fn(s, err)
@@ -740,7 +743,15 @@ func (s *ClientSocket) handle(v *wire.View, e *ClientEvent, msgID string) {
 func (s *ClientSocket) gotAck(id uint32, args []byte) {
 	s.mu.Lock()
 	ch := s.acks.take(id)
+	var fn func(json.RawMessage, error)
+	if ch == nil {
+		fn = s.acks.takeFunc(id)
+	}
 	s.mu.Unlock()
+	if fn != nil {
+		fn(args, nil)
+		return
+	}
 	deliverAck(ch, args)
 }
 
@@ -794,4 +805,40 @@ func (s *ClientSocket) EmitWithAck(ctx context.Context, event string, args ...an
 		return nil, err
 	}
 	return waitAck(ctx, ch, event, "")
+}
+
+// EmitWithAckFunc sends an event whose arguments are already a JSON array
+// (unchecked, as EmitRaw) and returns without waiting for the answer: done
+// runs once, later, with the server's answer, or with ErrNoAck when the
+// connection or the namespace is lost first. It runs on the client's
+// reading goroutine, in the order the answers arrive, and must not block;
+// the answer is valid only while it runs. When EmitWithAckFunc returns an
+// error, done does not run.
+//
+// This is how to keep many emits in flight on one connection: a durable
+// emit through the server's built-in "durable" event is acknowledged once
+// stored, and emits in flight share the server's store writes. Bound how
+// many are in flight (a window): the server stops reading a connection
+// that sends faster than it stores.
+func (s *ClientSocket) EmitWithAckFunc(event string, args json.RawMessage, done func(json.RawMessage, error)) error {
+	if err := checkName(event); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.id == "" {
+		s.mu.Unlock()
+		return s.c.notConnected()
+	}
+	id := s.acks.registerFunc(done)
+	s.mu.Unlock()
+	if err := s.c.writePacket(&wire.Packet{Type: wire.TypeEvent, Namespace: s.ns, Event: event, HasAck: true, AckID: id, Args: args}); err != nil {
+		s.mu.Lock()
+		mine := s.acks.takeFunc(id) != nil
+		s.mu.Unlock()
+		if mine {
+			return err
+		}
+		// the connection was lost meanwhile, and done ran with ErrNoAck
+	}
+	return nil
 }

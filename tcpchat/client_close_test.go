@@ -2,6 +2,8 @@ package tcpchat_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"net"
 	"sync"
 	"testing"
@@ -93,5 +95,45 @@ func TestClientCloseDuringReconnectHandshake(t *testing.T) {
 		}
 	case <-time.After(chattest.Timeout):
 		t.Fatal("Client.Close still waits for the silent node's handshake (HandshakeTimeout 1 h)")
+	}
+}
+
+// EmitWithAckFunc: the answer reaches done with the emit's own ack id, and
+// an emit still waiting when the server leaves the namespace ends with
+// ErrNoAck, once.
+func TestEmitWithAckFuncAnswersAndFails(t *testing.T) {
+	srv := tcpchat.NewServer(tcpchat.Options{})
+	ns := srv.Of("/")
+	held := make(chan *tcpchat.Socket, 1)
+	ns.On("echo", func(e *tcpchat.Event) { e.AckRaw(e.Args) })
+	ns.On("hold", func(e *tcpchat.Event) { held <- e.Socket })
+	addr := chattest.NewServer(t, srv)
+	sock := chattest.Connect(t, chattest.Dial(t, addr, tcpchat.ClientOptions{}), "/", nil, nil)
+	type answer struct {
+		ack string
+		err error
+	}
+	answers := make(chan answer, 4)
+	done := func(ack json.RawMessage, err error) { answers <- answer{string(ack), err} }
+	if err := sock.EmitWithAckFunc("hold", json.RawMessage(`[1]`), done); err != nil {
+		t.Fatal(err)
+	}
+	if err := sock.EmitWithAckFunc("echo", json.RawMessage(`[2]`), done); err != nil {
+		t.Fatal(err)
+	}
+	if a := chattest.Recv(t, "the echo's answer", answers); a.ack != `[2]` || a.err != nil {
+		t.Fatalf("echo answered %q, %v; want [2]", a.ack, a.err)
+	}
+	chattest.Recv(t, "the held event on the server", held).Disconnect(false)
+	if a := chattest.Recv(t, "the held emit's end", answers); !errors.Is(a.err, tcpchat.ErrNoAck) {
+		t.Fatalf("held emit ended with %q, %v; want ErrNoAck", a.ack, a.err)
+	}
+	if err := sock.EmitWithAckFunc("echo", nil, done); !errors.Is(err, tcpchat.ErrNotConnected) {
+		t.Fatalf("EmitWithAckFunc after the namespace was left: %v, want ErrNotConnected", err)
+	}
+	select {
+	case a := <-answers:
+		t.Fatalf("another answer: %q, %v", a.ack, a.err)
+	default:
 	}
 }

@@ -86,11 +86,17 @@ type durableServer struct {
 	ackNotPending atomic.Int64
 	badAcks       atomic.Int64
 	storeErrors   atomic.Int64
+
+	slots   chan struct{} // one per durable emit queued and not yet answered
+	emitMu  sync.Mutex
+	waiting []durableEmit // guarded by emitMu; durable emits for the writer, in order
+	writing bool          // guarded by emitMu; the durable writer runs
 }
 
 func newDurableServer() *durableServer {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &durableServer{ctx: ctx, cancel: cancel, byClient: make(map[string][]*conn), sentHigh: make(map[string]uint64)}
+	return &durableServer{ctx: ctx, cancel: cancel, byClient: make(map[string][]*conn), sentHigh: make(map[string]uint64),
+		slots: make(chan struct{}, maxDurableBacklog)}
 }
 
 // expireLoop applies the store's age limits until the server closes.
@@ -236,51 +242,190 @@ func (ns *Namespace) EmitDurable(ctx context.Context, to DurableTarget, event st
 
 // EmitDurableRaw is EmitDurable with arguments that are already a JSON
 // array (unchecked): it saves marshalling them, for example to queue
-// arguments that arrived as JSON. Without a deadline in ctx the store calls are bounded
-// by Options.WriteTimeout.
+// arguments that arrived as JSON. ctx bounds the wait for room in the
+// server's queue of durable emits; once queued, the emit waits for its
+// store write, which Options.WriteTimeout bounds.
 func (ns *Namespace) EmitDurableRaw(ctx context.Context, to DurableTarget, event string, args []byte) (DurableResult, error) {
-	srv := ns.srv
-	st := srv.opts.Store
-	if st == nil {
-		return DurableResult{}, ErrNoStore
+	type answer struct {
+		res DurableResult
+		err error
 	}
-	if err := checkName(event); err != nil {
+	ch := make(chan answer, 1)
+	if err := ns.srv.queueDurable(ctx, durableEmit{ns: ns, ctx: ctx, to: to, event: event, args: args,
+		done: func(r DurableResult, err error) { ch <- answer{r, err} }}); err != nil {
 		return DurableResult{}, err
 	}
-	if len(args) == 0 {
-		args = []byte("[]")
+	a := <-ch
+	return a.res, a.err
+}
+
+// EmitDurableAsync is EmitDurableRaw without waiting for the store: done
+// runs once with the result when the store holds the event (or refused
+// it), at once when the emit is invalid. Emits queued one after another
+// are appended in that order. It waits only while the server holds
+// maxDurableBacklog durable emits not yet written. Pending emits of every
+// caller share store writes (bolt: one transaction and one fsync for up to
+// maxDurableBatch emits), which is what makes many emits in flight fast.
+// done runs on the server's durable writer: it must not block (an Ack
+// from Event.AckFunc is fine). args must not change until done runs.
+func (ns *Namespace) EmitDurableAsync(to DurableTarget, event string, args []byte, done func(DurableResult, error)) {
+	if err := ns.srv.queueDurable(context.Background(), durableEmit{ns: ns, ctx: context.Background(), to: to, event: event, args: args, done: done}); err != nil {
+		done(DurableResult{}, err)
 	}
-	if _, ok := ctx.Deadline(); !ok { // an unreachable store answers in bounded time
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, srv.opts.WriteTimeout)
-		defer cancel()
+}
+
+// maxDurableBacklog bounds the durable emits of all callers that wait for
+// the store or are being written; more wait for room.
+const maxDurableBacklog = 4096
+
+// maxDurableBatch bounds the emits of one store write.
+const maxDurableBatch = 1024
+
+// durableEmit is one durable emit waiting for its store write.
+type durableEmit struct {
+	ns    *Namespace
+	ctx   context.Context // ends the emit when it ends before the write
+	to    DurableTarget
+	event string
+	args  []byte
+	done  func(DurableResult, error)
+}
+
+// queueDurable checks e and queues it for the durable writer, starting the
+// writer when none runs.
+func (s *Server) queueDurable(ctx context.Context, e durableEmit) error {
+	if s.opts.Store == nil {
+		return ErrNoStore
 	}
-	rooms := to.Rooms
-	if len(to.Clients) == 0 && len(to.Rooms) == 0 {
-		rooms = []string{namespaceRoom}
+	if err := checkName(e.event); err != nil {
+		return err
 	}
-	recips := append([]string(nil), to.Clients...)
-	for _, r := range rooms {
+	for _, r := range e.to.Rooms {
 		if err := checkName(r); err != nil {
-			return DurableResult{}, err
+			return err
 		}
-		m, err := st.Members(ctx, store.Sub{Namespace: ns.name, Room: r})
+	}
+	if len(e.args) == 0 {
+		e.args = []byte("[]")
+	}
+	d := s.dur
+	select {
+	case <-s.stop:
+		return ErrServerClosed
+	default:
+	}
+	select {
+	case d.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.stop:
+		return ErrServerClosed
+	}
+	d.emitMu.Lock()
+	d.waiting = append(d.waiting, e)
+	start := !d.writing
+	d.writing = true
+	d.emitMu.Unlock()
+	if start {
+		s.wg.Add(1)
+		go s.durableWriter()
+	}
+	return nil
+}
+
+// durableWriter writes the waiting durable emits in batches, in the order
+// they were queued, and ends when none are left.
+func (s *Server) durableWriter() {
+	defer s.wg.Done()
+	d := s.dur
+	var batch []durableEmit
+	var apps []store.Appending
+	for {
+		d.emitMu.Lock()
+		n := min(len(d.waiting), maxDurableBatch)
+		if n == 0 {
+			d.writing = false
+			d.emitMu.Unlock()
+			return
+		}
+		batch = append(batch[:0], d.waiting[:n]...)
+		rest := copy(d.waiting, d.waiting[n:])
+		clear(d.waiting[rest:])
+		d.waiting = d.waiting[:rest]
+		d.emitMu.Unlock()
+		apps = s.writeDurable(batch, apps)
+		clear(batch)
+		for range n {
+			<-d.slots
+		}
+	}
+}
+
+// writeDurable appends a batch of durable emits with one AppendBatch,
+// answers each and wakes their connected recipients.
+func (s *Server) writeDurable(batch []durableEmit, apps []store.Appending) []store.Appending {
+	ctx, cancel := s.storeCtx()
+	defer cancel()
+	st := s.opts.Store
+	members := make(map[store.Sub][]string) // one lookup per room and batch
+	apps = apps[:0]
+	queued := make([]*durableEmit, 0, len(batch))
+	for i := range batch {
+		e := &batch[i]
+		if err := e.ctx.Err(); err != nil {
+			e.done(DurableResult{}, err)
+			continue
+		}
+		rooms := e.to.Rooms
+		if len(e.to.Clients) == 0 && len(e.to.Rooms) == 0 {
+			rooms = []string{namespaceRoom}
+		}
+		recips := append([]string(nil), e.to.Clients...)
+		var err error
+		for _, r := range rooms {
+			sub := store.Sub{Namespace: e.ns.name, Room: r}
+			m, ok := members[sub]
+			if !ok {
+				if m, err = st.Members(ctx, sub); err != nil {
+					err = fmt.Errorf("members of room %q: %w", r, err)
+					break
+				}
+				members[sub] = m
+			}
+			recips = append(recips, m...)
+		}
 		if err != nil {
-			return DurableResult{}, srv.emitFailed(event, fmt.Errorf("members of room %q: %w", r, err))
+			e.done(DurableResult{}, s.emitFailed(e.event, err))
+			continue
 		}
-		recips = append(recips, m...)
+		apps = append(apps, store.Appending{Message: store.Message{Namespace: e.ns.name, Event: e.event, Rooms: e.to.Rooms, Payload: e.args}, To: recips})
+		queued = append(queued, e)
 	}
-	msgRooms := to.Rooms
-	id, _, err := st.Append(ctx, store.Message{Namespace: ns.name, Event: event, Rooms: msgRooms, Payload: args}, recips, nil)
-	if err != nil {
-		return DurableResult{}, srv.emitFailed(event, err)
+	if len(apps) == 0 {
+		return apps
 	}
-	recips, _ = store.Dedupe(recips)
-	srv.dur.emits.Add(1)
-	srv.dur.appended.Add(int64(len(recips)))
-	srv.wakeClients(recips)
-	ns.adapter.WakeClients(recips) // the other nodes, with a multi-node adapter
-	return DurableResult{ID: id.String(), Recipients: len(recips)}, nil
+	st.AppendBatch(ctx, apps)
+	wake := make(map[*Namespace][]string)
+	for i, e := range queued {
+		a := &apps[i]
+		if a.Err != nil {
+			e.done(DurableResult{}, s.emitFailed(e.event, a.Err))
+			continue
+		}
+		s.dur.emits.Add(1)
+		s.dur.appended.Add(int64(len(a.Offsets)))
+		e.done(DurableResult{ID: a.ID.String(), Recipients: len(a.Offsets)}, nil)
+		wake[e.ns] = append(wake[e.ns], a.To...)
+	}
+	for ns, clients := range wake {
+		clients, _ = store.Dedupe(clients)
+		s.wakeClients(clients)
+		ns.adapter.WakeClients(clients) // the other nodes, with a multi-node adapter
+	}
+	for i := range apps {
+		apps[i] = store.Appending{Offsets: apps[i].Offsets[:0]}
+	}
+	return apps
 }
 
 // emitFailed counts a durable emit that the store refused (in

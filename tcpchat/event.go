@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
@@ -300,6 +302,24 @@ func (m *matched[E]) run(e *E) {
 type ackTable struct {
 	next    uint32
 	waiting map[uint32]chan json.RawMessage
+	funcs   map[uint32]func(json.RawMessage, error) // ClientSocket.EmitWithAckFunc
+}
+
+// registerFunc returns a new ack id whose answer goes to fn.
+func (t *ackTable) registerFunc(fn func(json.RawMessage, error)) uint32 {
+	if t.funcs == nil {
+		t.funcs = make(map[uint32]func(json.RawMessage, error))
+	}
+	t.next++
+	t.funcs[t.next] = fn
+	return t.next
+}
+
+// takeFunc removes and returns the function waiting for id (nil: none).
+func (t *ackTable) takeFunc(id uint32) func(json.RawMessage, error) {
+	fn := t.funcs[id]
+	delete(t.funcs, id)
+	return fn
 }
 
 // register returns a new ack id and the channel its answer arrives on.
@@ -325,12 +345,23 @@ func (t *ackTable) take(id uint32) chan json.RawMessage {
 }
 
 // failAll ends every wait with ErrNoAck (the connection or namespace is
-// gone).
-func (t *ackTable) failAll() {
+// gone). It returns the functions waiting, for the caller to run with
+// ErrNoAck after unlocking, in the order of their emits.
+func (t *ackTable) failAll() []func(json.RawMessage, error) {
 	for id, ch := range t.waiting {
 		close(ch)
 		delete(t.waiting, id)
 	}
+	if len(t.funcs) == 0 {
+		return nil
+	}
+	ids := slices.Sorted(maps.Keys(t.funcs))
+	fns := make([]func(json.RawMessage, error), len(ids))
+	for i, id := range ids {
+		fns[i] = t.funcs[id]
+	}
+	clear(t.funcs)
+	return fns
 }
 
 // deliverAck hands a copy of an ack's arguments to the emit waiting on ch.

@@ -9,7 +9,6 @@
 package builtin
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -96,6 +95,12 @@ type DurableRequest struct {
 	Args  json.RawMessage `json:"args,omitempty"`
 }
 
+// durableAck answers a "durable" event that was queued.
+type durableAck struct {
+	ID         string `json:"id"`
+	Recipients int    `json:"recipients"`
+}
+
 // ChatMessage is what the built-in handlers relay for a "message" event.
 type ChatMessage struct {
 	From string          `json:"from"`
@@ -117,8 +122,10 @@ type ChatMessage struct {
 //     back to the sender; the ack says how many sockets it was queued for.
 //   - "echo": acked with its own arguments, or emitted back without an ack.
 //   - "durable" with a DurableRequest: a durable emit
-//     (tcpchat.Namespace.EmitDurable); the ack gives its message id and
-//     recipient count, or the error.
+//     (tcpchat.Namespace.EmitDurableAsync); the ack gives its message id
+//     and recipient count, or the error, once the store holds it. The
+//     connection is read on meanwhile, so a client may keep many durable
+//     emits in flight; they are queued, and acknowledged, in order.
 //   - any other event: relayed unchanged like "message" (to the sender's
 //     rooms, or the namespace), acked with {"delivered": n}.
 //
@@ -235,12 +242,19 @@ func Install(ns *tcpchat.Namespace) {
 			e.Ack(map[string]string{"error": "args must be a JSON array"})
 			return
 		}
-		res, err := ns.EmitDurableRaw(context.Background(), tcpchat.DurableTarget{Clients: req.To, Rooms: req.Rooms}, req.Event, req.Args)
-		if err != nil {
-			e.Ack(map[string]string{"error": err.Error()})
-			return
-		}
-		e.Ack(map[string]any{"id": res.ID, "recipients": res.Recipients})
+		// Not waiting for the store here lets the connection's next
+		// durable emits join the same store write (pipelining): the ack
+		// goes out when this one's write is done, in the order of the emits.
+		ack := e.AckFunc()
+		ns.EmitDurableAsync(tcpchat.DurableTarget{Clients: req.To, Rooms: req.Rooms}, req.Event, req.Args, func(res tcpchat.DurableResult, err error) {
+			switch {
+			case ack == nil:
+			case err != nil:
+				ack(map[string]string{"error": err.Error()})
+			default:
+				ack(durableAck{ID: res.ID, Recipients: res.Recipients})
+			}
+		})
 	})
 	ns.OnAny(func(e *tcpchat.Event) {
 		switch e.Name {

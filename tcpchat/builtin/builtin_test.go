@@ -2,11 +2,16 @@ package builtin_test
 
 import (
 	"context"
+	"encoding/json"
+	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
+	"github.com/wiredojo/wiredojo/tcpchat/store"
+	"github.com/wiredojo/wiredojo/tcpchat/store/boltstore"
 )
 
 // TestRelayAcksDelivered: an event of the application's own and a chat
@@ -53,4 +58,66 @@ func TestRelayAcksDelivered(t *testing.T) {
 	if r := chattest.Next(t, got); r.Name != "score" {
 		t.Errorf("the other member got %q, want score", r.Name)
 	}
+}
+
+// TestDurablePipelined: a client keeps a thousand durable emits in flight
+// on one connection (ClientSocket.EmitWithAckFunc); the relay queues them
+// without waiting for the store, so they share its writes (far fewer bolt
+// commits than emits), and they are acknowledged, and queued, in the order
+// they were sent.
+func TestDurablePipelined(t *testing.T) {
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "q.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv := tcpchat.NewServer(tcpchat.Options{Store: st, RateLimit: -1})
+	builtin.Install(srv.Of("/"))
+	addr := chattest.NewServer(t, srv)
+	pub := chattest.Connect(t, chattest.Dial(t, addr, tcpchat.ClientOptions{}), "/", nil, nil)
+
+	const n = 1000
+	type answer struct {
+		i   int
+		ack string
+		err error
+	}
+	answers := make(chan answer, n)
+	for i := range n {
+		req := `[{"to":["D"],"event":"e","args":[` + strconv.Itoa(i) + `]}]`
+		err := pub.EmitWithAckFunc(builtin.EventDurable, json.RawMessage(req), func(ack json.RawMessage, err error) {
+			answers <- answer{i, string(ack), err}
+		})
+		if err != nil {
+			t.Fatalf("emit %d: %v", i, err)
+		}
+	}
+	ids := make([]string, n)
+	for want := range n {
+		a := chattest.Recv(t, "the answer to durable emit "+strconv.Itoa(want), answers)
+		var res []struct {
+			ID         string `json:"id"`
+			Recipients int    `json:"recipients"`
+		}
+		if a.err != nil || json.Unmarshal([]byte(a.ack), &res) != nil || len(res) != 1 || res[0].Recipients != 1 || len(res[0].ID) != 32 {
+			t.Fatalf("durable emit %d answered %s, %v; want [{\"id\":ID,\"recipients\":1}]", a.i, a.ack, a.err)
+		}
+		if a.i != want {
+			t.Fatalf("answer to emit %d came when %d was due: answers out of order", a.i, want)
+		}
+		ids[a.i] = res[0].ID
+	}
+	if c := st.Stats().Commits; c > n/4 {
+		t.Errorf("%d bolt commits for %d pipelined durable emits: they did not share writes", c, n)
+	}
+	msgs, err := st.Pending(context.Background(), "D", 0, 0, nil)
+	if err != nil || len(msgs) != n {
+		t.Fatalf("D has %d pending (%v), want %d", len(msgs), err, n)
+	}
+	for i, m := range msgs {
+		if m.ID.String() != ids[i] || string(m.Payload) != "["+strconv.Itoa(i)+"]" {
+			t.Fatalf("D's message %d is %s %s, want emit %d's (%s)", i, m.ID, m.Payload, i, ids[i])
+		}
+	}
+	t.Logf("%d durable emits, %d bolt commits", n, st.Stats().Commits)
 }
