@@ -368,8 +368,17 @@ func chatEmit(c *cli.Context) error {
 		return err
 	}
 	defer cl.Close()
+	if c.Bool("durable") && c.IsSet("from") {
+		if len(args) > 0 {
+			return usagef("chat emit --from reads the arguments from its lines: drop the JSON arguments")
+		}
+		return chatEmitDurableFrom(c, sock, event) // chat_queue.go
+	}
 	if c.Bool("durable") {
 		return chatEmitDurable(c, ctx, sock, event, args) // chat_queue.go
+	}
+	if c.IsSet("from") || c.IsSet("window") {
+		return usagef("--from and --window stream durable emits: add --durable")
 	}
 	if len(c.StringSlice("to")) > 0 {
 		return usagef("--to names durable recipients: add --durable")

@@ -5,13 +5,17 @@ package main
 // `chat queue ls|peek|purge` commands that read a store directly.
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -191,7 +195,140 @@ func chatEmitDurableFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.BoolFlag{Name: "durable", Usage: "queue the event for each recipient until it acknowledges it (the server needs a store); recipients: --to, --room, else the whole namespace"},
 		&cli.StringSliceFlag{Name: "to", Usage: "with --durable: the `CLIENT-ID` to queue for, as chat listen --client-id names it (repeatable)"},
+		&cli.StringFlag{Name: "from", Usage: "with --durable: emit one event per line of `FILE` (- for standard input), each line one JSON value, the event's argument, keeping up to --window emits in flight; print a summary (count, rate, failures; each failure on stderr with its line number). --timeout then bounds the connect and each wait for an answer. The server's --rate-limit (1000 packets/s per connection by default, bursts of 2000) cuts a faster sender"},
+		&cli.IntFlag{Name: "window", Value: 256, Usage: "with --from: at most `N` durable emits waiting for the server's answer"},
 	}
+}
+
+// chatEmitDurableFrom emits an event per line of --from, pipelined: up to
+// --window durable emits in flight, each acknowledged by the server once
+// stored. Failures are printed with their line numbers; a summary ends it.
+func chatEmitDurableFrom(c *cli.Context, sock *tcpchat.ClientSocket, event string) error {
+	window, timeout := c.Int("window"), c.Duration("timeout")
+	if window <= 0 {
+		return usagef("--window %d: give at least 1", window)
+	}
+	var in io.Reader = c.App.Reader
+	if name := c.String("from"); name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return fmt.Errorf("chat emit --from: %w", err)
+		}
+		defer f.Close()
+		in = f
+	}
+	head, err := json.Marshal(builtin.DurableRequest{To: c.StringSlice("to"), Rooms: nonEmpty(c.String("room")), Event: event})
+	if err != nil {
+		return err
+	}
+	// [{"to":...,"event":E,"args":[LINE]}]: the request around each line.
+	head = append(append([]byte("["), head[:len(head)-1]...), `,"args":[`...)
+	var (
+		slots  = make(chan struct{}, window)
+		mu     sync.Mutex
+		queued int
+		failed int
+	)
+	fail := func(line int, err string) {
+		mu.Lock()
+		failed++
+		if failed <= 20 {
+			fmt.Fprintf(c.App.ErrWriter, "chat emit: line %d: %s\n", line, err)
+		}
+		mu.Unlock()
+	}
+	answered := func(line int) func(json.RawMessage, error) {
+		return func(ack json.RawMessage, err error) {
+			switch {
+			case err != nil:
+				fail(line, err.Error())
+			case bytes.HasPrefix(ack, []byte(`[{"id":`)):
+				mu.Lock()
+				queued++
+				mu.Unlock()
+			default:
+				var res []struct {
+					Error string `json:"error"`
+				}
+				if json.Unmarshal(ack, &res) == nil && len(res) > 0 && res[0].Error != "" {
+					fail(line, "the server refused: "+res[0].Error)
+				} else {
+					fail(line, "unexpected answer "+string(ack))
+				}
+			}
+			<-slots
+		}
+	}
+	stall := time.NewTimer(timeout)
+	defer stall.Stop()
+	take := func() error { // a place in the window, waiting at most --timeout
+		stall.Reset(timeout)
+		select {
+		case slots <- struct{}{}:
+			return nil
+		case <-stall.C:
+			return fmt.Errorf("chat emit --durable: no answer from the server for %v with %d emits in flight: its store may be slow or unreachable; those emits may or may not be queued", timeout, window)
+		}
+	}
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64<<10), store.MaxPayload)
+	start := time.Now()
+	line, sent := 0, 0
+	var stop error
+	req := make([]byte, 0, 256)
+	for stop == nil && sc.Scan() {
+		line++
+		arg := bytes.TrimSpace(sc.Bytes())
+		if len(arg) == 0 {
+			continue
+		}
+		if !json.Valid(arg) {
+			fail(line, "not a JSON value: "+strconv.Quote(string(arg)))
+			continue
+		}
+		if stop = take(); stop != nil {
+			break
+		}
+		req = append(append(append(req[:0], head...), arg...), "]}]"...)
+		if err := sock.EmitWithAckFunc(builtin.EventDurable, req, answered(line)); err != nil {
+			<-slots
+			fail(line, err.Error())
+			if why := sock.Client().Err(); why != nil {
+				err = why // e.g. the server's rate limit cut the connection
+			}
+			stop = fmt.Errorf("chat emit --durable: stopped at line %d: %w", line, err)
+			break
+		}
+		sent++
+	}
+	if err := sc.Err(); err != nil && stop == nil {
+		stop = fmt.Errorf("chat emit --from: reading line %d: %w", line+1, err)
+	}
+	for range window { // every answer in
+		if err := take(); err != nil {
+			stop = errors.Join(stop, err)
+			break
+		}
+	}
+	elapsed := time.Since(start)
+	mu.Lock()
+	defer mu.Unlock()
+	emitResult(c, sock, event, fmt.Sprintf("%d durable events queued, %d failed, in %v (%.0f events/s)", queued, failed, elapsed.Round(time.Millisecond), float64(queued)/elapsed.Seconds()))
+	if stop != nil {
+		return stop
+	}
+	if failed > 0 {
+		return fmt.Errorf("chat emit --durable: %d of %d events not queued (their lines above)", failed, failed+queued)
+	}
+	return nil
+}
+
+// nonEmpty is []string{s}, or nil for "".
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
 }
 
 // chatEmitDurable asks the server for a durable emit and prints its answer

@@ -374,6 +374,91 @@ func TestChatDurableKill9MidStream(t *testing.T) {
 	t.Logf("%d emits acknowledged before the kill, all delivered after the restart", len(want))
 }
 
+// kill -9 in the middle of a pipelined stream (256 durable emits in flight
+// on one connection, acknowledged as their group commits complete): every
+// emit the server acknowledged reaches the listener after the restart.
+func TestChatDurablePipelinedKill9(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "q.db")
+	// The per-connection packet limit would cut this publisher: off, as in
+	// the benchmark (docs/BENCHMARKS.md).
+	limits := []string{"--store", "bolt:" + db, "--rate-limit", "0", "--event-rate-per-addr", "0"}
+	srv := startChatServeProcess(t, limits...)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl, sock := chatSocket(t, ctx, srv.addr, tcpchat.ClientOptions{NoReconnect: true}) // chat_nodes_test.go
+	defer cl.Close()
+	const n, window = 20000, 256
+	acked := make(chan int, n)
+	slots := make(chan struct{}, window)
+	streamDone := make(chan struct{})
+	go func() {
+		defer close(streamDone)
+		for i := range n {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			req := `[{"to":["P"],"event":"s","args":[` + strconv.Itoa(i) + `]}]`
+			err := sock.EmitWithAckFunc(builtin.EventDurable, json.RawMessage(req), func(ack json.RawMessage, err error) {
+				if err == nil && strings.Contains(string(ack), `"recipients":1`) {
+					acked <- i
+				}
+				<-slots
+			})
+			if err != nil { // the server died; done will not run
+				<-slots
+				return
+			}
+		}
+	}()
+	// Kill once some emits were acknowledged, while many are in flight.
+	want := make([]int, 0, n)
+	for range 500 {
+		want = append(want, chattest.Recv(t, "an acknowledged emit", acked))
+	}
+	srv.kill9(t)
+	chattest.Recv(t, "the emitter to stop after the kill", streamDone)
+	chattest.Eventually(t, "the answers of the emits in flight", func() bool { return len(slots) == 0 })
+	close(acked)
+	for i := range acked {
+		want = append(want, i)
+	}
+	if len(want) == n {
+		t.Fatalf("all %d emits were acknowledged before the kill: the stream was not killed in the middle", n)
+	}
+	srv = startChatServeProcess(t, limits...)
+	awaitDurable(t, ctx, srv.addr, "P", "s", want) // chat_nodes_test.go
+	t.Logf("%d pipelined emits acknowledged before the kill, all delivered after the restart", len(want))
+}
+
+// chat emit --durable --from: one event per line, pipelined, a summary at
+// the end; a line that is not JSON fails alone, named by its number.
+func TestChatEmitDurableFrom(t *testing.T) {
+	srv := startChatServeProcess(t, "--store", "bolt:"+filepath.Join(t.TempDir(), "q.db"))
+	var lines strings.Builder
+	var want []int
+	for i := range 500 {
+		fmt.Fprintf(&lines, "%d\n", i)
+		want = append(want, i)
+	}
+	code, o, e := chatRun(t, lines.String(), "chat", "emit", "--addr", srv.addr, "--durable", "--to", "F", "--event", "s", "--from", "-", "--window", "64")
+	if code != 0 || !strings.Contains(o, "emitted s on /chat: 500 durable events queued, 0 failed, in ") || e != "" {
+		t.Fatalf("chat emit --from: exit %d, stdout %q, stderr %q", code, o, e)
+	}
+	file := filepath.Join(t.TempDir(), "events")
+	if err := os.WriteFile(file, []byte("500\n{oops\n\n501\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, o, e = chatRun(t, "", "chat", "emit", "--addr", srv.addr, "--durable", "--to", "F", "--event", "s", "--from", file)
+	if code != exitRuntime || !strings.Contains(o, "2 durable events queued, 1 failed") || !strings.Contains(e, `line 2: not a JSON value: "{oops"`) {
+		t.Fatalf("chat emit --from with a bad line: exit %d, stdout %q, stderr %q", code, o, e)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	awaitDurable(t, ctx, srv.addr, "F", "s", append(want, 500, 501)) // chat_nodes_test.go
+}
+
 // Two `chat serve` on different addresses with the default bolt store do
 // not share (and lock) one file; a file held by another server fails at
 // once and says what to do.
