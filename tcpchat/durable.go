@@ -560,8 +560,11 @@ const maxAckBacklog = 1024
 
 // received acknowledges one queued event. The store calls run on an ack
 // worker, concurrently, so that a bolt store commits many acks with one
-// fsync; the reading goroutine goes on. Unknown and duplicate acks are
-// counted and otherwise ignored; a malformed message id too.
+// fsync; the reading goroutine goes on, and the event leaves the
+// connection's in-flight window at once: the window waits for the client,
+// not for the store (an ack lost in a crash only means a redelivery).
+// Unknown and duplicate acks are counted and otherwise ignored; a
+// malformed message id too.
 func (c *conn) received(msgID []byte) {
 	if !c.durable {
 		return
@@ -589,6 +592,7 @@ func (c *conn) received(msgID []byte) {
 		srv.wg.Add(1)
 		go c.ackLoop()
 	}
+	c.acked(1)
 }
 
 // ackLoop acknowledges queued acks in concurrent batches and ends when
@@ -615,7 +619,6 @@ func (c *conn) ackLoop() {
 			}()
 		}
 		wg.Wait()
-		c.acked(len(batch))
 	}
 }
 

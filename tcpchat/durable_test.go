@@ -317,3 +317,53 @@ func TestDurableQueueOverflow(t *testing.T) {
 		t.Fatalf("metrics:\n%s", b)
 	}
 }
+
+// slowAcks is a store whose Acks wait until release is closed.
+type slowAcks struct {
+	store.Store
+	release chan struct{}
+}
+
+func (s slowAcks) Ack(ctx context.Context, client string, id store.ID) error {
+	select {
+	case <-s.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return s.Store.Ack(ctx, client, id)
+}
+
+// The in-flight window (256 queued events sent and not acknowledged) waits
+// for the client's acks, not for the store to write them: with every store
+// Ack held back, all 600 queued events still arrive; then the acks empty
+// the queue.
+func TestDurableWindowWaitsForClientNotStore(t *testing.T) {
+	t.Parallel()
+	mem := store.NewMemory(store.Options{})
+	t.Cleanup(func() { mem.Close() })
+	st := slowAcks{Store: mem, release: make(chan struct{})}
+	srv := tcpchat.NewServer(tcpchat.Options{Store: st})
+	addr := chattest.NewServer(t, srv)
+	ctx := ctxT(t)
+	const n = 600
+	for i := range n {
+		if _, err := srv.Of("/").EmitDurable(ctx, tcpchat.DurableTarget{Clients: []string{"w"}}, "ev", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := make(chan int, n)
+	chattest.Connect(t, chattest.Dial(t, addr, tcpchat.ClientOptions{ClientID: "w"}), "/", nil, func(s *tcpchat.ClientSocket) {
+		s.On("ev", func(e *tcpchat.ClientEvent) {
+			var i int
+			e.Bind(&i)
+			got <- i
+		})
+	})
+	for want := range n {
+		if i := chattest.Recv(t, fmt.Sprintf("queued event %d while the store's acks wait", want), got); i != want {
+			t.Fatalf("queued event %d arrived when %d was due", i, want)
+		}
+	}
+	close(st.release)
+	waitDepth(t, mem, "w", 0)
+}
