@@ -3,15 +3,17 @@
 // and Redis stores) and with NATS JetStream (embedded nats-server, file
 // storage, explicit acks), side by side, and prints a markdown table.
 //
-// Workload: P publishers each publish N/P events of S bytes to one
-// consumer; a publish returns once the event is stored (tcpchat:
-// EmitDurable returned; JetStream: the PubAck arrived); the consumer
-// acknowledges each event after receiving it. Reported: events/s from the
-// first publish to the last delivery, and the p50/p99 latency from publish
-// start to delivery.
+// Workload: P publishers (one connection each) publish N/P events of S
+// bytes each to one consumer, each keeping up to W publishes in flight
+// (pipelined); a publish is complete once the event is stored (tcpchat:
+// the server's ack of the built-in "durable" event, sent after the store
+// write; JetStream: the PubAck); the consumer acknowledges each event
+// after receiving it. Reported: events/s from the first publish to the
+// last delivery, and the p50/p99 latency from publish start to delivery.
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -31,6 +33,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 	"github.com/wiredojo/wiredojo/tcpchat/store"
 	"github.com/wiredojo/wiredojo/tcpchat/store/boltstore"
 	"github.com/wiredojo/wiredojo/tcpchat/store/redisstore"
@@ -38,14 +41,17 @@ import (
 
 type result struct {
 	name     string
+	pubs     int
 	events   int
-	dur      time.Duration
+	dur      time.Duration // first publish to last delivery
+	pub      time.Duration // first publish to last publish complete
 	p50, p99 time.Duration
 }
 
 func main() {
 	n := flag.Int("n", 5000, "events per run")
-	pubs := flag.Int("p", 8, "concurrent publishers")
+	pubList := flag.String("p", "1,8", "comma-separated publisher counts, one run of each system per count")
+	window := flag.Int("w", 256, "publishes in flight per publisher")
 	size := flag.Int("s", 128, "payload bytes")
 	systems := flag.String("systems", "bolt,redis,jetstream-sync,jetstream", "comma-separated systems: bolt, redis, jetstream (default sync: fsync every 2 min), jetstream-sync (fsync every write)")
 	flag.Parse()
@@ -55,35 +61,43 @@ func main() {
 	}
 	defer os.RemoveAll(dir)
 	var rs []result
-	for _, sys := range splitComma(*systems) {
-		var r result
-		var err error
-		switch sys {
-		case "bolt":
-			r, err = runTcpchat("tcpchat + bbolt", func() (store.Store, func(), error) {
-				st, err := boltstore.Open(filepath.Join(dir, "q.db"), store.Options{})
-				return st, func() {}, err
-			}, *n, *pubs, *size)
-		case "redis":
-			r, err = runTcpchat("tcpchat + Redis (appendfsync always)", func() (store.Store, func(), error) {
-				return startRedis(dir)
-			}, *n, *pubs, *size)
-		case "jetstream":
-			r, err = runJetStream(filepath.Join(dir, "js"), *n, *pubs, *size, false)
-		case "jetstream-sync":
-			r, err = runJetStream(filepath.Join(dir, "js-sync"), *n, *pubs, *size, true)
-		default:
-			err = fmt.Errorf("unknown system %q", sys)
+	for _, ps := range splitComma(*pubList) {
+		pubs, err := strconv.Atoi(ps)
+		if err != nil || pubs < 1 {
+			fail(fmt.Errorf("-p: %q is not a publisher count", ps))
 		}
-		if err != nil {
-			fail(fmt.Errorf("%s: %w", sys, err))
+		for _, sys := range splitComma(*systems) {
+			var r result
+			var err error
+			switch sys {
+			case "bolt":
+				r, err = runTcpchat("tcpchat + bbolt", func() (store.Store, func(), error) {
+					st, err := boltstore.Open(filepath.Join(dir, fmt.Sprintf("q%d.db", pubs)), store.Options{})
+					return st, func() {}, err
+				}, *n, pubs, *window, *size)
+			case "redis":
+				r, err = runTcpchat("tcpchat + Redis (appendfsync always)", func() (store.Store, func(), error) {
+					return startRedis(filepath.Join(dir, fmt.Sprintf("redis%d", pubs)))
+				}, *n, pubs, *window, *size)
+			case "jetstream":
+				r, err = runJetStream(filepath.Join(dir, fmt.Sprintf("js%d", pubs)), *n, pubs, *window, *size, false)
+			case "jetstream-sync":
+				r, err = runJetStream(filepath.Join(dir, fmt.Sprintf("js-sync%d", pubs)), *n, pubs, *window, *size, true)
+			default:
+				err = fmt.Errorf("unknown system %q", sys)
+			}
+			if err != nil {
+				fail(fmt.Errorf("%s, %d publishers: %w", sys, pubs, err))
+			}
+			r.pubs = pubs
+			fmt.Fprintf(os.Stderr, "%s, %d publishers: %d events in %v\n", r.name, pubs, r.events, r.dur)
+			rs = append(rs, r)
 		}
-		fmt.Fprintf(os.Stderr, "%s: %d events in %v\n", r.name, r.events, r.dur)
-		rs = append(rs, r)
 	}
-	fmt.Printf("| system | events | events/s | p50 | p99 |\n|---|---|---|---|---|\n")
+	fmt.Printf("| system | publishers | events | events/s delivered | events/s stored | p50 | p99 |\n|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rs {
-		fmt.Printf("| %s | %d | %.0f | %v | %v |\n", r.name, r.events, float64(r.events)/r.dur.Seconds(), r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond))
+		fmt.Printf("| %s | %d | %d | %.0f | %.0f | %v | %v |\n", r.name, r.pubs, r.events, float64(r.events)/r.dur.Seconds(),
+			float64(r.events)/r.pub.Seconds(), r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond))
 	}
 }
 
@@ -140,19 +154,32 @@ func (l *latencies) result(name string, start time.Time, end time.Time) result {
 	return result{name: name, events: len(l.d), dur: end.Sub(start), p50: q(0.50), p99: q(0.99)}
 }
 
-// publishAll runs pubs publishers over n events.
-func publishAll(n, pubs int, publish func(seq int) error) error {
+// publishAll runs pubs publishers over n events, each with up to window
+// publishes in flight: publish starts event seq and calls done once it is
+// stored (or failed). It returns once every publish is complete.
+func publishAll(n, pubs, window int, publish func(p, seq int, done func(error)) error) error {
 	var wg sync.WaitGroup
-	errs := make(chan error, pubs)
+	errs := make(chan error, n+pubs)
 	for p := range pubs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			slots := make(chan struct{}, window)
+			done := func(err error) {
+				if err != nil {
+					errs <- err
+				}
+				<-slots
+			}
 			for seq := p; seq < n; seq += pubs {
-				if err := publish(seq); err != nil {
+				slots <- struct{}{}
+				if err := publish(p, seq, done); err != nil {
 					errs <- err
 					return
 				}
+			}
+			for range window {
+				slots <- struct{}{}
 			}
 		}()
 	}
@@ -161,15 +188,17 @@ func publishAll(n, pubs int, publish func(seq int) error) error {
 	return <-errs
 }
 
-func runTcpchat(name string, open func() (store.Store, func(), error), n, pubs, size int) (result, error) {
+func runTcpchat(name string, open func() (store.Store, func(), error), n, pubs, window, size int) (result, error) {
 	st, stop, err := open()
 	if err != nil {
 		return result{}, err
 	}
 	defer stop()
 	defer st.Close()
+	// chat serve's built-in relay over loopback, the per-connection packet
+	// limit off (docs/BENCHMARKS.md says why).
 	srv := tcpchat.NewServer(tcpchat.Options{Store: st, RateLimit: -1})
-	ns := srv.Of("/")
+	builtin.Install(srv.Of("/"))
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return result{}, err
@@ -197,22 +226,40 @@ func runTcpchat(name string, open func() (store.Store, func(), error), n, pubs, 
 	if _, err := c.Connect(ctx, "/", nil); err != nil {
 		return result{}, err
 	}
+	socks := make([]*tcpchat.ClientSocket, pubs)
+	for p := range socks {
+		pc, err := tcpchat.Dial(ctx, l.Addr().String(), tcpchat.ClientOptions{})
+		if err != nil {
+			return result{}, err
+		}
+		defer pc.Close()
+		if socks[p], err = pc.Connect(ctx, "/", nil); err != nil {
+			return result{}, err
+		}
+	}
 	pad := fmt.Sprintf("%0*d", max(size-40, 1), 0) // the JSON around it is about 40 bytes
-	to := tcpchat.DurableTarget{Clients: []string{"consumer"}}
 	start := time.Now()
-	err = publishAll(n, pubs, func(seq int) error {
-		_, err := ns.EmitDurable(ctx, to, "ev", map[string]any{"t": time.Now().UnixNano(), "seq": seq, "p": pad})
-		return err
+	err = publishAll(n, pubs, window, func(p, seq int, done func(error)) error {
+		req := fmt.Sprintf(`[{"to":["consumer"],"event":"ev","args":[{"t":%d,"seq":%d,"p":"%s"}]}]`, time.Now().UnixNano(), seq, pad)
+		return socks[p].EmitWithAckFunc(builtin.EventDurable, json.RawMessage(req), func(ack json.RawMessage, err error) {
+			if err == nil && !bytes.HasPrefix(ack, []byte(`[{"id":`)) {
+				err = fmt.Errorf("durable emit %d: %s", seq, ack)
+			}
+			done(err)
+		})
 	})
 	if err != nil {
 		return result{}, err
 	}
+	published := time.Since(start)
 	select {
 	case <-lat.done:
 	case <-time.After(2 * time.Minute):
 		return result{}, fmt.Errorf("only %d of %d delivered", len(lat.d), n)
 	}
-	return lat.result(name, start, time.Now()), nil
+	r := lat.result(name, start, time.Now())
+	r.pub = published
+	return r, nil
 }
 
 func startRedis(dir string) (store.Store, func(), error) {
@@ -245,7 +292,7 @@ func startRedis(dir string) (store.Store, func(), error) {
 	return nil, nil, err
 }
 
-func runJetStream(dir string, n, pubs, size int, syncAlways bool) (result, error) {
+func runJetStream(dir string, n, pubs, window, size int, syncAlways bool) (result, error) {
 	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir, NoLog: true, NoSigs: true, SyncAlways: syncAlways})
 	if err != nil {
 		return result{}, err
@@ -285,17 +332,40 @@ func runJetStream(dir string, n, pubs, size int, syncAlways bool) (result, error
 		return result{}, err
 	}
 	defer cc.Stop()
+	pjs := make([]jetstream.JetStream, pubs) // one connection per publisher
+	for p := range pjs {
+		pc, err := nats.Connect(ns.ClientURL())
+		if err != nil {
+			return result{}, err
+		}
+		defer pc.Close()
+		if pjs[p], err = jetstream.New(pc, jetstream.WithPublishAsyncMaxPending(window+1)); err != nil {
+			return result{}, err
+		}
+	}
 	start := time.Now()
-	err = publishAll(n, pubs, func(seq int) error {
+	err = publishAll(n, pubs, window, func(p, seq int, done func(error)) error {
 		b := make([]byte, max(size, 16))
 		binary.BigEndian.PutUint64(b, uint64(time.Now().UnixNano()))
 		binary.BigEndian.PutUint64(b[8:], uint64(seq))
-		_, err := js.Publish(ctx, "q.consumer", b)
-		return err
+		f, err := pjs[p].PublishAsync("q.consumer", b)
+		if err != nil {
+			return err
+		}
+		go func() {
+			select {
+			case <-f.Ok():
+				done(nil)
+			case err := <-f.Err():
+				done(err)
+			}
+		}()
+		return nil
 	})
 	if err != nil {
 		return result{}, err
 	}
+	published := time.Since(start)
 	select {
 	case <-lat.done:
 	case <-time.After(2 * time.Minute):
@@ -305,5 +375,7 @@ func runJetStream(dir string, n, pubs, size int, syncAlways bool) (result, error
 	if syncAlways {
 		name = "NATS JetStream (file storage, explicit acks, sync always)"
 	}
-	return lat.result(name, start, time.Now()), nil
+	r := lat.result(name, start, time.Now())
+	r.pub = published
+	return r, nil
 }
