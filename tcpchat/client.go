@@ -21,6 +21,11 @@ type ClientOptions struct {
 	Token string
 	// ClientID is the client's durable id (the server assigns one if empty).
 	ClientID string
+	// ResumeToken is the secret of ClientID that a server with a store
+	// issued to its first connection (Client.ResumeToken): a server that
+	// knows the id refuses a handshake without it (ErrClientIDTaken). Empty
+	// for a new id; a server that knows the id without a token takes it.
+	ResumeToken string
 	// MaxFrame is the largest frame accepted from the server (default 1 MiB).
 	MaxFrame int
 	// HandshakeTimeout bounds dialing and the handshake (default 10 s).
@@ -99,6 +104,7 @@ type Client struct {
 	cur      int                      // guarded by mu; index in addrs of the last connection
 	session  string                   // guarded by mu
 	clientID string                   // guarded by mu
+	resumeTk string                   // guarded by mu; the client id's resume token
 	welcome  wire.Packet              // guarded by mu
 	sockets  map[string]*ClientSocket // guarded by mu
 	closed   bool                     // guarded by mu
@@ -142,7 +148,7 @@ func Dial(ctx context.Context, addr string, opts ClientOptions) (*Client, error)
 			return nil, &DialError{Addr: a, Err: fmt.Errorf("%w: a durable client id", ErrNotOverSocketIO)}
 		}
 	}
-	c := &Client{addrs: addrs, opts: opts, sockets: make(map[string]*ClientSocket), done: make(chan struct{}), clientID: opts.ClientID}
+	c := &Client{addrs: addrs, opts: opts, sockets: make(map[string]*ClientSocket), done: make(chan struct{}), clientID: opts.ClientID, resumeTk: opts.ResumeToken}
 	t, err := c.connect(ctx)
 	if err != nil {
 		return nil, err
@@ -209,7 +215,7 @@ func (c *Client) connectTo(ctx context.Context, addr string) (Transport, error) 
 	defer stop()
 	dl, _ := ctx.Deadline()
 	c.mu.Lock()
-	hs := wire.Packet{Type: wire.TypeHandshake, Version: wire.Version, ClientID: c.clientID, SessionID: c.session, Token: c.opts.Token}
+	hs := wire.Packet{Type: wire.TypeHandshake, Version: wire.Version, ClientID: c.clientID, SessionID: c.session, Token: c.opts.Token, ResumeToken: c.resumeTk}
 	c.mu.Unlock()
 	t.SetWriteDeadline(dl)
 	if err := t.WritePackets([][]byte{hs.AppendTo(nil)}); err != nil {
@@ -246,6 +252,9 @@ func (c *Client) connectTo(ctx context.Context, addr string) (Transport, error) 
 	t.SetWriteDeadline(time.Time{})
 	c.mu.Lock()
 	c.welcome, c.session, c.clientID = w, w.SessionID, w.ClientID
+	if w.ResumeToken != "" {
+		c.resumeTk = w.ResumeToken
+	}
 	c.mu.Unlock()
 	return t, nil
 }
@@ -262,6 +271,15 @@ func (c *Client) ClientID() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.clientID
+}
+
+// ResumeToken returns the resume token of the client's durable id: the
+// one the server gave in its last welcome, else ClientOptions.ResumeToken.
+// Keep it to connect again with the same ClientID later.
+func (c *Client) ResumeToken() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.resumeTk
 }
 
 // notConnected is ErrClosed after Close, else ErrNotConnected.
@@ -361,11 +379,7 @@ func (c *Client) loop(t Transport) {
 			return
 		}
 		if c.opts.NoReconnect {
-			c.mu.Lock()
-			c.err = err
-			c.closed = true
-			close(c.done)
-			c.mu.Unlock()
+			c.end(err)
 			return
 		}
 		c.logf("tcpchat: connection to %s lost: %v; reconnecting", c.Addr(), err)
@@ -389,9 +403,25 @@ func (c *Client) loop(t Transport) {
 				c.logf("tcpchat: reconnected to %s", c.Addr())
 				break
 			}
+			if errors.Is(err, ErrClientIDTaken) { // retrying cannot help
+				c.end(err)
+				return
+			}
 			c.logf("tcpchat: reconnect (attempt %d): %v", attempt, err)
 		}
 	}
+}
+
+// end ends the client with err, unless Close came first.
+func (c *Client) end(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	c.err = err
+	c.closed = true
+	close(c.done)
 }
 
 // read handles packets until the connection fails.

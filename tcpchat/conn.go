@@ -526,12 +526,17 @@ func (c *conn) handshake() error {
 	if !c.resume(string(v.SessionID), c.clientID) && c.clientID == "" { // recovery.go
 		c.clientID = c.session
 	}
+	var resumeToken string
 	if o.Store != nil && c.clientID != c.session {
-		c.srv.durableRegister(c)
+		tok, code, err := c.srv.durableRegister(c, string(v.ResumeToken)) // durable.go
+		if err != nil {
+			return c.fail(code, err)
+		}
+		resumeToken = tok
 	}
 	c.send(&wire.Packet{Type: wire.TypeWelcome, Version: wire.Version, ClientID: c.clientID, SessionID: c.session, Resumed: c.resumed,
 		PingInterval: uint32(o.PingInterval / time.Millisecond), PingTimeout: uint32(o.PingTimeout / time.Millisecond),
-		MaxFrame: uint32(o.MaxFrame)})
+		MaxFrame: uint32(o.MaxFrame), ResumeToken: resumeToken})
 	c.srv.ready(c)
 	if o.EventRatePerAddr > 0 {
 		c.addr = c.srv.lim.state(c.t.RemoteAddr())

@@ -129,18 +129,33 @@ func (s *Server) storeCtx() (context.Context, context.CancelFunc) {
 }
 
 // durableRegister makes c durable after its handshake (explicit client id
-// and a store).
-func (s *Server) durableRegister(c *conn) {
+// and a store) once the store let it claim the id with token, and returns
+// the id's resume token for the welcome. A refusal comes with the error
+// code to answer: the id belongs to another client, or the store cannot
+// tell (an id is never handed out unchecked). A resumed session proved
+// itself with its session id: it keeps the id without the token.
+func (s *Server) durableRegister(c *conn, token string) (string, uint16, error) {
+	ctx, cancel := s.storeCtx()
+	defer cancel()
+	st := s.opts.Store
+	tok, err := st.Claim(ctx, c.clientID, token)
+	if errors.Is(err, store.ErrClaimed) && c.resumed {
+		tok, err = "", st.Touch(ctx, c.clientID)
+	}
+	switch {
+	case errors.Is(err, store.ErrClaimed):
+		s.metrics.refusedIDs.Add(1)
+		return "", wire.CodeClientIDTaken, fmt.Errorf("%w: client id %q belongs to another client: give its resume token", ErrClientIDTaken, c.clientID)
+	case err != nil:
+		s.dur.storeErrors.Add(1)
+		s.logf("tcpchat: store: claim %q: %v", c.clientID, err)
+		return "", wire.CodeUnavailable, fmt.Errorf("%w: the store cannot check client id %q now; retry later", ErrHandshake, c.clientID)
+	}
 	c.durable = true
 	s.dur.mu.Lock()
 	s.dur.byClient[c.clientID] = append(s.dur.byClient[c.clientID], c)
 	s.dur.mu.Unlock()
-	ctx, cancel := s.storeCtx()
-	defer cancel()
-	if err := s.opts.Store.Touch(ctx, c.clientID); err != nil {
-		s.dur.storeErrors.Add(1)
-		s.logf("tcpchat: store: touch %q: %v", c.clientID, err)
-	}
+	return tok, 0, nil
 }
 
 func (s *Server) durableUnregister(c *conn) {

@@ -80,7 +80,7 @@ func TestDurableReachesOfflineRoomMember(t *testing.T) {
 	}
 	waitDepth(t, st, "ann", 3)
 
-	c2 := chattest.Dial(t, addr, tcpchat.ClientOptions{ClientID: "ann"})
+	c2 := chattest.Dial(t, addr, tcpchat.ClientOptions{ClientID: "ann", ResumeToken: c.ResumeToken()})
 	var rec <-chan chattest.Received
 	chattest.Connect(t, c2, "/chat", nil, func(s *tcpchat.ClientSocket) { rec = chattest.Record(s) })
 	for i := range 3 {

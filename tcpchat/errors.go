@@ -3,6 +3,8 @@ package tcpchat
 import (
 	"errors"
 	"fmt"
+
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
 
 // Sentinel errors.
@@ -30,6 +32,12 @@ var (
 	// ErrBadName is returned for a namespace, event or room name that is
 	// empty or longer than 255 bytes.
 	ErrBadName = errors.New("tcpchat: name must be 1 to 255 bytes")
+	// ErrClientIDTaken is matched by the refusal of a handshake whose
+	// client id belongs to another client (it did not carry the id's
+	// resume token, ClientOptions.ResumeToken): the server's reason for
+	// the connection, and the client's error (a ServerError with code
+	// wire.CodeClientIDTaken), with which the client ends.
+	ErrClientIDTaken = errors.New("tcpchat: resume token refused")
 	// ErrNoAck is returned by EmitWithAck when the connection ends before
 	// the answer arrives.
 	ErrNoAck = errors.New("tcpchat: connection ended before the ack arrived")
@@ -55,6 +63,12 @@ type ServerError struct {
 
 func (e *ServerError) Error() string {
 	return fmt.Sprintf("tcpchat: peer closed the connection: %s (code %d)", e.Reason, e.Code)
+}
+
+// Is makes a refusal of the client id (code wire.CodeClientIDTaken) match
+// ErrClientIDTaken.
+func (e *ServerError) Is(target error) bool {
+	return target == ErrClientIDTaken && e.Code == wire.CodeClientIDTaken
 }
 
 // DialError is returned (wrapped) when the client cannot open a connection

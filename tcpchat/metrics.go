@@ -24,6 +24,7 @@ type metrics struct {
 	badPackets    atomic.Int64
 	volatileDrops atomic.Int64
 	nsRefused     atomic.Int64 // connects refused at Options.MaxNamespaces (server.go)
+	refusedIDs    atomic.Int64 // handshakes refused: client id of another client (durable.go)
 	sendWaits     atomic.Int64 // sends that waited for room in a full queue (conn.go)
 	recovered     atomic.Int64 // sessions resumed (recovery.go)
 	replayed      atomic.Int64 // broadcasts replayed to resumed sessions
@@ -60,6 +61,7 @@ func newMetrics(s *Server) *metrics {
 	counter("refused_addr_rate_total", "Sockets refused: their address made connection attempts faster than allowed.", &s.lim.refusedAddrRate)
 	counter("addr_rate_waits_total", "Times a connection was not read because its address sent packets faster than allowed.", &s.lim.addrWaits)
 	counter("namespaces_refused_total", "Connects refused because clients had created the most namespaces allowed.", &m.nsRefused)
+	counter("refused_client_id_total", "Handshakes refused: their client id belonged to another client (no or a wrong resume token).", &m.refusedIDs)
 	counter("events_in_total", "Events received from clients.", &m.eventsIn)
 	counter("packets_out_total", "Packets written to clients (events, acks, pings, ...).", &m.packetsOut)
 	counter("writes_total", "Batches of packets written to clients, each in one write call.", &m.writes)

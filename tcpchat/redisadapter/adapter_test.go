@@ -125,7 +125,7 @@ func TestDurableAcrossNodes(t *testing.T) {
 			t.Fatalf("emit %d: %+v %v", i, res, err)
 		}
 	}
-	c1 := chattest.Dial(t, n1.addr, tcpchat.ClientOptions{ClientID: "dee"})
+	c1 := chattest.Dial(t, n1.addr, tcpchat.ClientOptions{ClientID: "dee", ResumeToken: c.ResumeToken()})
 	var rec1 <-chan chattest.Received
 	chattest.Connect(t, c1, "/chat", nil, func(s *tcpchat.ClientSocket) { rec1 = chattest.Record(s) })
 	for i := 2; i <= 3; i++ {

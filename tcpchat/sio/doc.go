@@ -7,7 +7,8 @@
 // of the chat server through a tcpchat.Transport that translates packets:
 // a Socket.IO CONNECT becomes the chat's handshake (its auth's "token" the
 // access token, its "pid" the session to resume, its "clientId" the
-// durable client id) and namespace connect
+// durable client id, its "resumeToken" that id's secret, which the
+// connect answer carries as "resumeToken") and namespace connect
 // (the auth object goes to the namespace's middleware; a refusal comes
 // back as CONNECT_ERROR {"message": ...}); EVENT, ACK and DISCONNECT map
 // one to one (ack ids both ways); binary attachments travel in the chat's

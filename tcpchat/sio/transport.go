@@ -70,6 +70,7 @@ type transport struct {
 
 	// writer's
 	session string            // the chat session id, the Socket.IO pid
+	resume  string            // the client id's resume token, from the welcome
 	ns      string            // the namespace of the last packet
 	data    []byte            // scratch: an event's payload
 	text    []byte            // the text of the batch's Socket.IO packets
@@ -169,9 +170,10 @@ func (t *transport) translate(p socketio.Packet) error {
 				Token    string `json:"token"`
 				PID      string `json:"pid"`
 				ClientID string `json:"clientId"`
+				Resume   string `json:"resumeToken"`
 			}
 			json.Unmarshal(p.Data, &auth) // an object: checked by Decode
-			h.Token, h.SessionID, h.ClientID = auth.Token, auth.PID, auth.ClientID
+			h.Token, h.SessionID, h.ClientID, h.ResumeToken = auth.Token, auth.PID, auth.ClientID, auth.Resume
 			t.durableID = auth.ClientID != ""
 		}
 		t.pending = append(t.pending, h)
@@ -377,7 +379,7 @@ func (t *transport) write(v *wire.View) error {
 	ns := t.ns
 	switch v.Type {
 	case wire.TypeWelcome:
-		t.session = string(v.SessionID)
+		t.session, t.resume = string(v.SessionID), string(v.ResumeToken)
 	case wire.TypePing:
 		// Not forwarded: the client's Engine.IO pongs answer the chat's
 		// heartbeat (ReadPacket).
@@ -386,6 +388,9 @@ func (t *transport) write(v *wire.View) error {
 		data := wire.AppendJSONString([]byte(`{"sid":`), string(v.SocketID))
 		if t.recovery && t.session != "" {
 			data = wire.AppendJSONString(append(data, `,"pid":`...), t.session)
+		}
+		if t.resume != "" {
+			data = wire.AppendJSONString(append(data, `,"resumeToken":`...), t.resume)
 		}
 		t.sio(socketio.Packet{Type: socketio.Connect, Namespace: ns, Data: append(data, '}')}, nil)
 	case wire.TypeConnectError:

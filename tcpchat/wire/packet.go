@@ -89,13 +89,19 @@ const (
 	CodeRateLimited   uint16 = 3 // the per-connection rate limit was exceeded
 	CodeSlowConsumer  uint16 = 4 // the send queue overflowed (rarely deliverable)
 	CodeHandshake     uint16 = 5 // handshake missing, late or of an unsupported version
-	CodeUnauthorized  uint16 = 6 // the handshake token was refused
+	CodeUnauthorized  uint16 = 6 // the handshake's access token was refused
 	CodeShutdown      uint16 = 7 // the server is shutting down
 	CodeHeartbeat     uint16 = 8 // no packet within heartbeat interval + timeout
 	CodeProtocol      uint16 = 9 // a well-formed packet that is not allowed here
 	// CodeTooManyConnections refuses a new connection: the server, or the
 	// client's address, is at a connection limit; retry later.
 	CodeTooManyConnections uint16 = 10
+	// CodeClientIDTaken refuses a handshake whose client id belongs to
+	// another client: it did not carry that id's resume token.
+	CodeClientIDTaken uint16 = 11
+	// CodeUnavailable refuses a handshake the server cannot check now
+	// (its store did not answer); retry later.
+	CodeUnavailable uint16 = 12
 )
 
 // Packet is one decoded packet. Which fields a type uses is listed in
