@@ -152,12 +152,16 @@ func chatCommand() *cli.Command {
 					"the server broadcasts to the namespace, what the built-in relay sends to the rooms it\n" +
 					"joined (--room: every message and event its other members send there, so a listener in a\n" +
 					"room hears the room's traffic), and with --client-id its durable queue, acknowledging each.\n" +
-					"It hears nothing it sends itself, and nothing said in rooms it has not joined.",
+					"It hears nothing it sends itself, and nothing said in rooms it has not joined.\n" +
+					"A server with a store gives a client id's first connection a resume token and refuses\n" +
+					"the id to connections without it; the token is kept in\n" +
+					"$XDG_STATE_HOME/wiredojo/client-tokens.json and given back on the next listen.",
 				Flags: []cli.Flag{
 					chatAddrsFlag(), chatNSFlag("/chat"), chatTokenFlag("server access `TOKEN`"),
 					chatRoomFlag("join `ROOM`"),
 					&cli.BoolFlag{Name: "json", Usage: `one JSON object per event: {"ns","event","args","room","id","offset","redelivered"}`},
 					&cli.StringFlag{Name: "client-id", EnvVars: []string{"WIREDOJO_CLIENT_ID"}, Usage: "connect as `CLIENT-ID`: receive its durable queue, acknowledge each event after printing it, and keep its rooms while away"},
+					&cli.StringFlag{Name: "resume-token", EnvVars: []string{"WIREDOJO_RESUME_TOKEN"}, Usage: "the client id's resume `TOKEN` (default: the one kept from its last listen); it is kept for the next"},
 				},
 				Action: chatListen,
 			},
@@ -449,6 +453,20 @@ func chatListen(c *cli.Context) error {
 	if id := opts.ClientID; c.IsSet("client-id") && (id == "" || len(id) > 255) {
 		return usagef("--client-id %q: give 1 to 255 bytes", id)
 	}
+	var tokens clientTokens
+	if opts.ClientID != "" {
+		var err error
+		if tokens, err = openClientTokens(); err != nil {
+			return err
+		}
+		if opts.ResumeToken = c.String("resume-token"); opts.ResumeToken == "" {
+			if opts.ResumeToken, err = tokens.get(opts.ClientID); err != nil {
+				return err
+			}
+		}
+	} else if c.IsSet("resume-token") {
+		return usagef("--resume-token goes with --client-id")
+	}
 	ctx, cancel := context.WithTimeout(c.Context, 10*time.Second)
 	defer cancel()
 	var cl *tcpchat.Client
@@ -468,6 +486,11 @@ func chatListen(c *cli.Context) error {
 		return err
 	}
 	defer cl.Close()
+	if tok := cl.ResumeToken(); opts.ClientID != "" && tok != "" {
+		if err := tokens.put(opts.ClientID, tok); err != nil {
+			return err
+		}
+	}
 	sock = cl.Socket(ns)
 	sock.OnAny(func(e *tcpchat.ClientEvent) {
 		_, mroom, _, _ := messageMeta(e.Args)

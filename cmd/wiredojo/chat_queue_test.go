@@ -49,7 +49,16 @@ func TestMain(m *testing.M) {
 	if os.Getenv("WIREDOJO_STORE") == "" {
 		os.Setenv("WIREDOJO_STORE", "memory")
 	}
-	os.Exit(m.Run())
+	// Nor write the user's state (the resume tokens of chat listen
+	// --client-id) to their home.
+	state, err := os.MkdirTemp("", "wiredojo-state-")
+	if err != nil {
+		os.Exit(3)
+	}
+	os.Setenv("XDG_STATE_HOME", state)
+	code := m.Run()
+	os.RemoveAll(state)
+	os.Exit(code)
 }
 
 // chatChild is a CLI process started from the test binary.
@@ -257,7 +266,7 @@ func TestChatQueueCommands(t *testing.T) {
 	srv = startChatServeProcess(t, "--store", "bolt:"+db)
 	raw := chattest.DialRaw(t, srv.addr, true)
 	raw.Send(t, wire.Packet{Type: wire.TypeHandshake, Version: wire.Version, ClientID: "amy"})
-	raw.Expect(t, wire.TypeWelcome)
+	welcome := raw.Expect(t, wire.TypeWelcome) // its resume token now owns amy
 	raw.Join(t, "/q")
 	raw.Send(t, wire.Packet{Type: wire.TypeGetAll, Namespace: "/q"})
 	for range 3 {
@@ -266,7 +275,10 @@ func TestChatQueueCommands(t *testing.T) {
 		}
 	}
 	raw.Conn.Close()
-	out, lerr, lstop := chatStart(t, strings.NewReader(""), "chat", "listen", "--addr", srv.addr, "--ns", "/q", "--client-id", "amy", "--json")
+	if code, _, e := chatRun(t, "", "chat", "listen", "--addr", srv.addr, "--ns", "/q", "--client-id", "amy"); code != exitRuntime || !strings.Contains(e, "--resume-token") {
+		t.Fatalf("listen as amy without her token: %d %s", code, e)
+	}
+	out, lerr, lstop := chatStart(t, strings.NewReader(""), "chat", "listen", "--addr", srv.addr, "--ns", "/q", "--client-id", "amy", "--resume-token", welcome.ResumeToken, "--json")
 	chatWaitFor(t, "listen", lerr, regexp.MustCompile(`(listening)`))
 	chatWaitFor(t, "queued", out, regexp.MustCompile(`("args":\[2\])`))
 	srv.waitMetric(t, "wiredojo_chat_durable_acked_total", 3)

@@ -164,11 +164,13 @@ func demoTour(dctx context.Context, pace time.Duration, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(dctx, 2*time.Minute)
 	defer cancel()
 	missed := make(chan string, 4) // durable events bob gets back
+	tokens := map[string]string{}  // resume token by client id: bob's comes back with him
 	join := func(name, dial string) (*tcpchat.Client, *tcpchat.ClientSocket, error) {
-		cl, err := tcpchat.Dial(ctx, dial, tcpchat.ClientOptions{NoReconnect: true, ClientID: name})
+		cl, err := tcpchat.Dial(ctx, dial, tcpchat.ClientOptions{NoReconnect: true, ClientID: name, ResumeToken: tokens[name]})
 		if err != nil {
 			return nil, nil, err
 		}
+		tokens[name] = cl.ResumeToken()
 		s := cl.Socket("/chat")
 		s.OnAny(func(e *tcpchat.ClientEvent) {
 			if from, room, text, ok := messageMeta(e.Args); ok {

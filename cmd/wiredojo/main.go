@@ -119,6 +119,7 @@ var hints = []struct {
 		var se *tcpchat.ServerError
 		return errors.As(err, &se) && se.Code == wire.CodeUnauthorized
 	}, " (give the server's --token)"},
+	{isErr(tcpchat.ErrClientIDTaken), " (pass its --resume-token, or choose another --client-id)"},
 }
 
 func isErr(target error) func(error) bool {
