@@ -595,9 +595,12 @@ func (d *Dir) websocket(b []byte, pkt *capture.Packet, off int) int {
 	} else if !d.msgOn {
 		return n
 	}
+	// A message in one frame is the frame's payload: only fragments are
+	// joined in d.msg.
+	whole := h.Fin && h.OpCode != ws.OpContinuation
 	if len(d.msg)+len(l.Payload) > MaxWSMessage {
 		d.msgBig = true
-	} else if !d.msgBig {
+	} else if !d.msgBig && !whole {
 		d.msg = append(d.msg, l.Payload...)
 	}
 	if h.Fin {
@@ -606,6 +609,9 @@ func (d *Dir) websocket(b []byte, pkt *capture.Packet, off int) int {
 			return n
 		}
 		msg := d.msg
+		if whole {
+			msg = l.Payload
+		}
 		if d.msgZ {
 			if d.z == nil {
 				return n // compressed without a negotiation we saw
