@@ -1,6 +1,9 @@
 package wire
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"unicode/utf8"
+)
 
 // maxJSONDepth is the deepest nesting ValidJSON accepts, the same bound as
 // encoding/json's.
@@ -21,22 +24,53 @@ var jsonStringPlain = func() (t [256]bool) {
 // check that strings are UTF-8; it allocates nothing and is several times
 // faster, which matters because the server validates the arguments of
 // every event a client sends before relaying them.
-func ValidJSON(b []byte) bool {
-	// Bit d%64 of word d/64 says whether nesting level d is an object.
+func ValidJSON(b []byte) bool { return validJSON(b, false) }
+
+// ValidJSONText is ValidJSON that also requires UTF-8 text (ValidJSON(b)
+// && utf8.Valid(b)) in one pass: JSON outside strings is ASCII, so only the
+// bytes of strings need the check, as they are scanned.
+func ValidJSONText(b []byte) bool { return validJSON(b, true) }
+
+// validJSON tracks whether each nesting level is an object in a bit set
+// on its stack; most values nest less than 64 deep, so it first tries with
+// one word, which it need not clear at length, and takes the full set
+// (validJSONDeep) only when a value nests deeper.
+func validJSON(b []byte, text bool) bool {
+	var objects [1]uint64
+	ok, deeper := scanJSON(b, text, objects[:])
+	if deeper {
+		return validJSONDeep(b, text)
+	}
+	return ok
+}
+
+//go:noinline
+func validJSONDeep(b []byte, text bool) bool {
 	var objects [maxJSONDepth/64 + 1]uint64
+	ok, _ := scanJSON(b, text, objects[:])
+	return ok
+}
+
+// scanJSON is ValidJSON with the bit set objects (bit d%64 of word d/64
+// says whether nesting level d is an object) and, with text, the UTF-8
+// check; it reports deeper when the value nests deeper than objects holds.
+func scanJSON(b []byte, text bool, objects []uint64) (ok, deeper bool) {
 	depth := 0
 	i := skipJSONSpace(b, 0)
 	for {
 		// A value starts at i.
 		if i >= len(b) {
-			return false
+			return false, false
 		}
 		switch c := b[i]; c {
 		case '{', '[':
 			if depth == maxJSONDepth {
-				return false
+				return false, false
 			}
 			depth++
+			if depth/64 >= len(objects) {
+				return false, true
+			}
 			if c == '{' {
 				objects[depth/64] |= 1 << (depth % 64)
 			} else {
@@ -48,8 +82,8 @@ func ValidJSON(b []byte) bool {
 				depth--
 			} else if c == '{' {
 				var ok bool
-				if i, ok = jsonKey(b, i); !ok {
-					return false
+				if i, ok = jsonKey(b, i, text); !ok {
+					return false, false
 				}
 				continue
 			} else {
@@ -57,38 +91,38 @@ func ValidJSON(b []byte) bool {
 			}
 		case '"':
 			var ok bool
-			if i, ok = jsonString(b, i); !ok {
-				return false
+			if i, ok = jsonString(b, i, text); !ok {
+				return false, false
 			}
 		case 't':
 			if !hasJSONLiteral(b, i, "true") {
-				return false
+				return false, false
 			}
 			i += 4
 		case 'f':
 			if !hasJSONLiteral(b, i, "false") {
-				return false
+				return false, false
 			}
 			i += 5
 		case 'n':
 			if !hasJSONLiteral(b, i, "null") {
-				return false
+				return false, false
 			}
 			i += 4
 		default:
 			var ok bool
 			if i, ok = jsonNumber(b, i); !ok {
-				return false
+				return false, false
 			}
 		}
 		// After a value: a separator, the end of containers, or the end.
 		for {
 			i = skipJSONSpace(b, i)
 			if depth == 0 {
-				return i == len(b)
+				return i == len(b), false
 			}
 			if i >= len(b) {
-				return false
+				return false, false
 			}
 			object := objects[depth/64]&(1<<(depth%64)) != 0
 			c := b[i]
@@ -96,8 +130,8 @@ func ValidJSON(b []byte) bool {
 				i = skipJSONSpace(b, i+1)
 				if object {
 					var ok bool
-					if i, ok = jsonKey(b, i); !ok {
-						return false
+					if i, ok = jsonKey(b, i, text); !ok {
+						return false, false
 					}
 				}
 				break // the next value
@@ -107,7 +141,7 @@ func ValidJSON(b []byte) bool {
 				depth--
 				continue
 			}
-			return false
+			return false, false
 		}
 	}
 }
@@ -128,11 +162,11 @@ func skipJSONSpace(b []byte, i int) int {
 
 // jsonKey reads an object key and its colon at i and returns the index
 // where the member's value starts.
-func jsonKey(b []byte, i int) (int, bool) {
+func jsonKey(b []byte, i int, text bool) (int, bool) {
 	if i >= len(b) || b[i] != '"' {
 		return i, false
 	}
-	i, ok := jsonString(b, i)
+	i, ok := jsonString(b, i, text)
 	if !ok {
 		return i, false
 	}
@@ -144,21 +178,34 @@ func jsonKey(b []byte, i int) (int, bool) {
 }
 
 // jsonString reads the string whose opening quote is at i and returns the
-// index after its closing quote.
-func jsonString(b []byte, i int) (int, bool) {
+// index after its closing quote; with text its bytes must be UTF-8.
+func jsonString(b []byte, i int, text bool) (int, bool) {
+	var high uint64 // with text, bytes from 0x80 need a look too
+	if text {
+		high = msb
+	}
 	i++
 	for {
 		// Eight bytes at a time while none can end the string or need a
-		// look (a quote, a backslash, a control character); a rare false
-		// alarm only hands the word to the byte loop.
+		// look (a quote, a backslash, a control character, with text a
+		// byte from 0x80); a rare false alarm only hands the word to the
+		// byte loop.
 		for i+8 <= len(b) {
 			w := binary.LittleEndian.Uint64(b[i:])
-			if hasByteBelow(w, 0x20)|hasZeroByte(w^(lsb*'"'))|hasZeroByte(w^(lsb*'\\')) != 0 {
+			if hasByteBelow(w, 0x20)|hasZeroByte(w^(lsb*'"'))|hasZeroByte(w^(lsb*'\\'))|w&high != 0 {
 				break
 			}
 			i += 8
 		}
 		for i < len(b) && jsonStringPlain[b[i]] {
+			if b[i] >= utf8.RuneSelf && text {
+				r, size := utf8.DecodeRune(b[i:])
+				if r == utf8.RuneError && size == 1 {
+					return i, false
+				}
+				i += size
+				continue
+			}
 			i++
 		}
 		if i >= len(b) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 var jsonCases = []string{
@@ -18,12 +19,27 @@ var jsonCases = []string{
 	strings.Repeat(`{"a":`, 9999) + `[]` + strings.Repeat("}", 9999),
 	strings.Repeat(`{"a":`, 10000) + `[]` + strings.Repeat("}", 10000),
 	strings.Repeat("[", 100) + strings.Repeat("]", 99),
+	// around the one word of nesting bits validJSON tries first
+	strings.Repeat("[", 63) + strings.Repeat("]", 63), strings.Repeat("[", 64) + strings.Repeat("]", 64),
+	strings.Repeat(`{"a":`, 64) + `[]` + strings.Repeat("}", 64), strings.Repeat("[", 65) + strings.Repeat("]", 64),
+	// UTF-8, valid and not, in strings and outside them
+	`["héllo, wörld ✓ 😀"]`, "[\"\xc3\x28\"]", "[\"\xe2\x82\"]", "[\"\xed\xa0\x80\"]", "[\"\xf4\x90\x80\x80\"]",
+	"[\"\xc0\xaf\"]", "[\"abcdefgh\xffijklmnop\"]", "[\"\xef\xbf\xbd\"]", "[\xc3\xa9]", `{"ключ":"значение"}`,
+	"{\"k\xff\":1}",
 }
 
 func TestValidJSONAgreesWithEncodingJSON(t *testing.T) {
 	for _, c := range jsonCases {
 		if got, want := ValidJSON([]byte(c)), json.Valid([]byte(c)); got != want {
 			t.Errorf("ValidJSON(%.60q) = %v, encoding/json says %v", c, got, want)
+		}
+	}
+}
+
+func TestValidJSONTextIsValidJSONAndUTF8(t *testing.T) {
+	for _, c := range jsonCases {
+		if got, want := ValidJSONText([]byte(c)), json.Valid([]byte(c)) && utf8.ValidString(c); got != want {
+			t.Errorf("ValidJSONText(%.60q) = %v, encoding/json and utf8 say %v", c, got, want)
 		}
 	}
 }
@@ -38,12 +54,15 @@ func FuzzValidJSON(f *testing.F) {
 		if got, want := ValidJSON(b), json.Valid(b); got != want {
 			t.Fatalf("ValidJSON(%q) = %v, encoding/json says %v", b, got, want)
 		}
+		if got, want := ValidJSONText(b), json.Valid(b) && utf8.Valid(b); got != want {
+			t.Fatalf("ValidJSONText(%q) = %v, encoding/json and utf8 say %v", b, got, want)
+		}
 	})
 }
 
 func TestValidJSONAllocs(t *testing.T) {
 	b := []byte(`[1,"two",{"three":[true,null,-4.5e6]}]`)
-	if n := testing.AllocsPerRun(100, func() { ValidJSON(b) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { ValidJSON(b); ValidJSONText(b) }); n != 0 {
 		t.Fatalf("%v allocs per call", n)
 	}
 }
@@ -55,6 +74,20 @@ func BenchmarkValidJSON(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			ValidJSON(args)
+		}
+	})
+	b.Run("text", func(b *testing.B) { // and UTF-8: what the server checks
+		b.SetBytes(int64(len(args)))
+		b.ReportAllocs()
+		for b.Loop() {
+			ValidJSONText(args)
+		}
+	})
+	b.Run("ours+utf8.Valid", func(b *testing.B) { // what it checked before ValidJSONText
+		b.SetBytes(int64(len(args)))
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = ValidJSON(args) && utf8.Valid(args)
 		}
 	})
 	b.Run("encoding-json", func(b *testing.B) {
