@@ -259,6 +259,10 @@ type Layer struct {
 	// ack id when Response).
 	Binary      bool // Engine.IO: a binary message (Payload holds its bytes)
 	Attachments int  // Socket.IO: the binary attachments a BINARY_EVENT/ACK announces
+	// Socket.IO: on the packet of a BINARY_EVENT/ACK's last attachment, the
+	// whole packet once more with its attachments joined (Payload has each
+	// placeholder replaced by {"$binary":"<base64>"}).
+	Joined bool
 }
 
 // Reset clears l for reuse, keeping the capacity of its Payload and Message.

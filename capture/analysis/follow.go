@@ -75,12 +75,18 @@ func (f *Follow) Add(p *capture.Packet) {
 	}
 	for i := range p.Layers {
 		l := &p.Layers[i]
+		next := capture.ProtoUnknown
+		if i+1 < len(p.Layers) {
+			next = p.Layers[i+1].Proto
+		}
 		switch l.Proto {
-		case capture.ProtoEvent, capture.ProtoHTTP, capture.ProtoTLS:
+		case capture.ProtoEvent, capture.ProtoHTTP, capture.ProtoTLS, capture.ProtoSocketIO:
 			f.messages = append(f.messages, message{no: p.No, dir: dir, text: string(render.AppendSummary(nil, l))})
-		case capture.ProtoWebSocket:
-			// A WebSocket frame carrying an event is shown as the event.
-			if i+1 < len(p.Layers) && p.Layers[i+1].Proto == capture.ProtoEvent {
+		case capture.ProtoWebSocket, capture.ProtoEngineIO:
+			// A WebSocket frame carrying an event or an Engine.IO packet is
+			// shown as what it carries; an Engine.IO MESSAGE carrying a
+			// Socket.IO packet as that packet.
+			if next == capture.ProtoEvent || next == capture.ProtoEngineIO || next == capture.ProtoSocketIO {
 				continue
 			}
 			f.messages = append(f.messages, message{no: p.No, dir: dir, text: string(render.AppendSummary(nil, l))})
@@ -93,7 +99,7 @@ func (f *Follow) Add(p *capture.Packet) {
 var ErrNoStream = errors.New("analysis: no TCP stream")
 
 // Write prints the stream: its messages when it carried HTTP, WebSocket,
-// TLS or chat traffic, otherwise its bytes (printable ASCII, dots for the
+// TLS, Engine.IO/Socket.IO or chat traffic, otherwise its bytes (printable ASCII, dots for the
 // rest), each direction's turn in order.
 func (f *Follow) Write(w io.Writer) error {
 	if !f.seen {

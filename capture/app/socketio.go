@@ -6,6 +6,7 @@ import (
 	"github.com/wiredojo/wiredojo/capture"
 	"github.com/wiredojo/wiredojo/socketio"
 	"github.com/wiredojo/wiredojo/socketio/engineio"
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
 
 // MaxPollBody is the largest HTTP long-polling body of a Socket.IO
@@ -56,12 +57,21 @@ func (d *Dir) engineIO(p engineio.Packet, pkt *capture.Packet, start, end int) {
 	l.Binary = p.Binary
 	l.Payload = append(l.Payload[:0], p.Data...)
 	l.PayloadLen = len(p.Data)
-	if p.Type != engineio.Message || p.Binary {
+	if p.Type != engineio.Message {
 		return
 	}
+	if p.Binary {
+		d.attachment(p.Data, pkt, start, end)
+		return
+	}
+	d.bin = nil // a text packet ends any wait for attachments
 	s, err := socketio.Decode(p.Data)
 	if err != nil {
 		return
+	}
+	if s.Type.IsBinary() && s.Attachments > 0 && len(s.Data) <= MaxPollBody {
+		d.bin = &sioBinary{p: s, atts: make([][]byte, 0, s.Attachments)}
+		d.bin.p.Data = append([]byte(nil), s.Data...)
 	}
 	l = pkt.AddLayer(capture.ProtoSocketIO)
 	l.Start, l.End = start, end
@@ -75,4 +85,52 @@ func (d *Dir) engineIO(p engineio.Packet, pkt *capture.Packet, start, end int) {
 	l.Payload = append(l.Payload[:0], s.Data...)
 	l.Number, l.Response = s.ID, s.HasID
 	l.Attachments = s.Attachments
+}
+
+// sioBinary is a Socket.IO BINARY_EVENT or BINARY_ACK of one direction
+// whose attachments (the binary messages after it) are being collected.
+type sioBinary struct {
+	p    socketio.Packet // its Data a copy
+	atts [][]byte
+	size int // bytes held
+}
+
+// attachment takes a binary Engine.IO message: the next attachment of the
+// packet awaiting them, if any. On the last one it adds a socket.io layer
+// with the whole packet, its placeholders replaced by the attachments
+// ({"$binary":"<base64>"}, as the chat carries them); more than
+// MaxPollBody bytes held, or a placeholder without its attachment, gives
+// up on that packet.
+func (d *Dir) attachment(data []byte, pkt *capture.Packet, start, end int) {
+	b := d.bin
+	if b == nil {
+		return
+	}
+	if b.size += len(data); b.size > MaxPollBody {
+		d.bin = nil
+		return
+	}
+	b.atts = append(b.atts, append([]byte(nil), data...))
+	if len(b.atts) < b.p.Attachments {
+		return
+	}
+	d.bin = nil
+	joined, err := wire.InlineAttachments(b.p.Data, b.atts)
+	if err != nil {
+		return
+	}
+	s := b.p
+	l := pkt.AddLayer(capture.ProtoSocketIO)
+	l.Start, l.End = start, end
+	l.Kind = s.Type.String()
+	l.Namespace = d.names.get([]byte(s.Namespace))
+	if s.Type == socketio.BinaryEvent {
+		if name, ok := socketio.EventName(s.Data); ok {
+			l.Name = d.names.get([]byte(name))
+		}
+	}
+	l.Payload = append(l.Payload[:0], joined...)
+	l.Number, l.Response = s.ID, s.HasID
+	l.Attachments = s.Attachments
+	l.Joined = true
 }

@@ -10,8 +10,12 @@ import (
 )
 
 func sioDescribe(l *capture.Layer) string {
-	return fmt.Sprintf("%v %s ns=%s name=%s data=%s ack=%v/%d bin=%v len=%d att=%d",
+	s := fmt.Sprintf("%v %s ns=%s name=%s data=%s ack=%v/%d bin=%v len=%d att=%d",
 		l.Proto, l.Kind, l.Namespace, l.Name, l.Payload, l.Response, l.Number, l.Binary, l.PayloadLen, l.Attachments)
+	if l.Joined {
+		s += " joined"
+	}
+	return s
 }
 
 func TestSocketIOPollingAndWebSocket(t *testing.T) {
@@ -43,6 +47,7 @@ func TestSocketIOPollingAndWebSocket(t *testing.T) {
 		`engine.io MESSAGE ns= name= data=51-["up",{"_placeholder":true,"num":0}] ack=false/0 bin=false len=39 att=0`,
 		`socket.io BINARY_EVENT ns=/ name=up data=["up",{"_placeholder":true,"num":0}] ack=false/0 bin=false len=0 att=1`,
 		"engine.io MESSAGE ns= name= data=\x01\x02\x03 ack=false/0 bin=true len=3 att=0",
+		`socket.io BINARY_EVENT ns=/ name=up data=["up",{"$binary":"AQID"}] ack=false/0 bin=false len=0 att=1 joined`,
 		`engine.io PING ns= name= data=probe ack=false/0 bin=false len=5 att=0`,
 		`engine.io UPGRADE ns= name= data= ack=false/0 bin=false len=0 att=0`,
 		`engine.io PONG ns= name= data= ack=false/0 bin=false len=0 att=0`,

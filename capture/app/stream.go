@@ -66,14 +66,15 @@ type Dir struct {
 	hasPending bool
 	chunked    bool // skipping an HTTP chunked body
 
-	upgradeAsked bool   // this side sent a WebSocket upgrade request
-	heads        uint64 // requests awaiting a response, oldest in bit 0: 1 = HEAD
-	pending64    int    // how many requests await a response (at most 64 tracked)
-	tlsCipher    bool   // this side sent ChangeCipherSpec: handshakes are encrypted
-	preamble     bool   // chat: the preamble was seen
-	sio          bool   // an Engine.IO connection (a request with EIO= in its query)
-	collect      bool   // holding the HTTP body being skipped in body
-	body         []byte // the long-polling body of a Socket.IO connection
+	upgradeAsked bool       // this side sent a WebSocket upgrade request
+	heads        uint64     // requests awaiting a response, oldest in bit 0: 1 = HEAD
+	pending64    int        // how many requests await a response (at most 64 tracked)
+	tlsCipher    bool       // this side sent ChangeCipherSpec: handshakes are encrypted
+	preamble     bool       // chat: the preamble was seen
+	sio          bool       // an Engine.IO connection (a request with EIO= in its query)
+	collect      bool       // holding the HTTP body being skipped in body
+	body         []byte     // the long-polling body of a Socket.IO connection
+	bin          *sioBinary // a Socket.IO binary packet awaiting its attachments (socketio.go)
 
 	msg    []byte // WebSocket message being assembled from fragments
 	msgOn  bool

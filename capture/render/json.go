@@ -412,6 +412,9 @@ func appendLayerJSON(b []byte, l *capture.Layer) []byte {
 		if l.Attachments > 0 {
 			b = kInt(b, `,"attachments":`, int64(l.Attachments))
 		}
+		if l.Joined {
+			b = append(key(b, "joined"), "true"...)
+		}
 	case capture.ProtoUDPCast:
 		b = kUint(b, `,"run_id":`, l.RunID)
 		b = kUint(b, `,"seq":`, l.Number)

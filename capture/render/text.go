@@ -595,6 +595,9 @@ func AppendSummary(b []byte, l *capture.Layer) []byte {
 		if l.Attachments > 0 {
 			b = append(b, " attachments "...)
 			b = strconv.AppendInt(b, int64(l.Attachments), 10)
+			if l.Joined {
+				b = append(b, " joined"...)
+			}
 		}
 	case capture.ProtoUDPCast:
 		b = append(b, " seq "...)

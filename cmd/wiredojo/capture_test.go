@@ -49,6 +49,7 @@ var captureFiles = []struct {
 	{"ws-deflate.pcap", []string{"tcp.port==7070,http"}},
 	{"icmp-errors.pcap", nil},
 	{"sio-capture.pcap", []string{"tcp.port==7070,http"}},
+	{"sio-binary.pcap", []string{"tcp.port==37491,http"}}, // node's socket.io on a free port
 }
 
 func captureRunCLI(t *testing.T, args ...string) (int, string, string) {
@@ -122,6 +123,8 @@ func TestCaptureGolden(t *testing.T) {
 		{"ws-deflate.pcap.v-osi.txt", []string{"-v", "ws-deflate.pcap"}},
 		{"dns.pcap.v-tcpip.txt", []string{"--model", "tcpip", "dns.pcap"}},
 		{"sio-capture.pcap.v-osi.txt", []string{"-v", "sio-capture.pcap"}},
+		{"sio-capture.pcap.follow2.txt", []string{"--follow", "2", "sio-capture.pcap"}},
+		{"sio-binary.pcap.follow9.txt", []string{"--follow", "9", "sio-binary.pcap"}},
 	}
 	for _, v := range views {
 		t.Run(v.golden, func(t *testing.T) {

@@ -2,7 +2,8 @@
 # Regenerates the capture files of this folder from real traffic of
 # wiredojo's scenarios (capture/internal/capgen; sio-capture.pcap: node's
 # socket.io-client from ../node, npm ci there first, against wiredojo chat
-# serve), recorded by tcpdump inside throw-away network namespaces. Needs
+# serve; sio-binary.pcap: the same client against node's socket.io
+# server), recorded by tcpdump inside throw-away network namespaces. Needs
 # root, tcpdump, ip, editcap, mergecap, node.
 # Afterwards refresh the goldens:
 #   go test ./cmd/wiredojo -run TestCaptureGolden -update
@@ -54,6 +55,10 @@ rec any-sll.pcap any "-y LINUX_SLL" "$bin/capgen" udp
 # socket.io-client 4.8 (polling handshake, upgrade, pings every 300 ms, an
 # event with an ack, a binary attachment) against wiredojo's Socket.IO.
 rec sio-capture.pcap lo "" sh -c "XDG_STATE_HOME=$bin $bin/wiredojo chat serve --socketio-test --store memory >$bin/serve.log 2>&1 & sleep 1; node ../node/sio-capture.js http://127.0.0.1:7070; s=\$?; kill \$!; exit \$s"
+# node's socket.io-client 4.8 against node's socket.io 4.8 server
+# (../node/sio-binary.js starts it): binary attachments both ways, over
+# polling (base64 records) and over WebSocket (binary messages).
+rec sio-binary.pcap lo "" node ../node/sio-binary.js
 
 # Raw IP (link type 101): the chat capture without its Ethernet headers.
 # Loopback/null (link type 0): a 4-byte address family instead of them.
