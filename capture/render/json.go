@@ -413,7 +413,7 @@ func appendLayerJSON(b []byte, l *capture.Layer) []byte {
 			b = kInt(b, `,"attachments":`, int64(l.Attachments))
 		}
 		if l.Joined {
-			b = append(key(b, "joined"), "true"...)
+			b = kBool(b, `,"joined":`, true)
 		}
 	case capture.ProtoUDPCast:
 		b = kUint(b, `,"run_id":`, l.RunID)
