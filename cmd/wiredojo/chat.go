@@ -257,7 +257,9 @@ func chatServe(c *cli.Context) error {
 		return err
 	}
 	defer queue.Close()
-	applyChatServeSocketIO(c, &opts) // chat_socketio.go
+	if err := applyChatServeSocketIO(c, &opts); err != nil { // chat_socketio.go
+		return err
+	}
 	if verbose {
 		opts.Logf = func(format string, args ...any) {
 			fmt.Fprintf(out, "%s %s\n", stamp(), paint.f(styleDim, format, args...))

@@ -1,9 +1,14 @@
 package main
 
 import (
+	"io"
+	"net/http"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/wiredojo/wiredojo/internal/testdep"
 )
 
 // chat listen, emit and client reach a Socket.IO server with a socketio://
@@ -43,5 +48,28 @@ func TestChatSocketIOAddr(t *testing.T) {
 		if code, _, stderr := chatRun(t, "", args...); code != 2 {
 			t.Errorf("%q: exit %d, want 2 (usage): %s", args, code, stderr)
 		}
+	}
+}
+
+// chat serve --socketio-client DIR serves the official client for the page
+// /sio.html; a folder without it is a usage error.
+func TestChatServeSocketIOClient(t *testing.T) {
+	dir := testdep.NodeDir(t, "socket.io-client")
+	out, _, stop := chatStart(t, strings.NewReader(""), "chat", "serve", "--addr", "127.0.0.1:0", "--socketio-client", filepath.Join(dir, "node_modules"))
+	page := chatWaitFor(t, "serve", out, regexp.MustCompile(`(http://\S+/sio\.html)`))
+	for _, u := range []string{page, strings.Replace(page, "/sio.html", "/socket.io/socket.io.min.js", 1)} {
+		res, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || len(b) < 1000 {
+			t.Errorf("GET %s: %d, %d bytes", u, res.StatusCode, len(b))
+		}
+	}
+	stop()
+	if code, _, stderr := chatRun(t, "", "chat", "serve", "--addr", "127.0.0.1:0", "--socketio-client", t.TempDir()); code != 2 || !strings.Contains(stderr, "socket.io.min.js") {
+		t.Errorf("--socketio-client of an empty folder: %d %q", code, stderr)
 	}
 }

@@ -10,6 +10,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -21,18 +24,36 @@ import (
 
 func chatServeSocketIOFlags() []cli.Flag {
 	return []cli.Flag{
+		&cli.StringFlag{Name: "socketio-client", Usage: "serve the official socket.io-client found in `DIR` (a node_modules folder, the socket.io-client package, or its dist folder) at /socket.io/socket.io.min.js, for the page /sio.html"},
 		&cli.BoolFlag{Name: "socketio-test", Usage: "serve what the socket.io-protocol and engine.io-protocol test suites expect (docs/CONFORMANCE.md): pings every 300 ms with a 200 ms timeout, a Socket.IO handshake within 1 s, namespaces / and /custom with the suites' handlers instead of the built-ins, and an Engine.IO echo at /engine.io/"},
 	}
 }
 
 // applyChatServeSocketIO adjusts the chat's options for --socketio-test
 // (before the server is made): no namespaces made on demand, the
-// suites' connect timeout.
-func applyChatServeSocketIO(c *cli.Context, opts *tcpchat.Options) {
+// suites' connect timeout; and checks --socketio-client.
+func applyChatServeSocketIO(c *cli.Context, opts *tcpchat.Options) error {
 	if c.Bool("socketio-test") {
 		opts.NewNamespace = nil
 		opts.HandshakeTimeout = time.Second
 	}
+	if c.String("socketio-client") != "" {
+		_, err := socketIOClientFile(c.String("socketio-client"))
+		return err
+	}
+	return nil
+}
+
+// socketIOClientFile finds socket.io.min.js in dir: a node_modules
+// folder, the socket.io-client package or its dist folder.
+func socketIOClientFile(dir string) (string, error) {
+	for _, p := range []string{"socket.io-client/dist", "node_modules/socket.io-client/dist", "dist", "."} {
+		f := filepath.Join(dir, p, "socket.io.min.js")
+		if st, err := os.Stat(f); err == nil && st.Mode().IsRegular() {
+			return f, nil
+		}
+	}
+	return "", usagef("--socketio-client %q: no socket.io.min.js in it, its dist/ or socket.io-client/dist/ (npm install socket.io-client there)", dir)
 }
 
 // startChatServeSocketIO mounts /socket.io/ on srv (and, for the test
@@ -60,6 +81,9 @@ func startChatServeSocketIO(c *cli.Context, srv *tcpchat.Server, opts *tcpchat.O
 	sopts.Engine = eopts
 	s := sio.New(srv, sopts)
 	srv.HandleHTTP(sio.Path, s)
+	if js, err := socketIOClientFile(c.String("socketio-client")); c.String("socketio-client") != "" && err == nil {
+		srv.HandleHTTP("GET "+sio.Path+"socket.io.min.js", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, js) }))
+	}
 	return func() {
 		s.Close()
 		if echo != nil {
@@ -92,6 +116,9 @@ func chatServeSocketIOBanner(w io.Writer, addr net.Addr, c *cli.Context) {
 	fmt.Fprintf(w, "chat: Socket.IO clients at http://%s%s (Engine.IO v4: polling and WebSocket)", addr, sio.Path)
 	if c.Bool("socketio-test") {
 		fmt.Fprint(w, "; protocol test-suite configuration, Engine.IO echo at /engine.io/")
+	}
+	if c.String("socketio-client") != "" {
+		fmt.Fprintf(w, "; the page with the official client at http://%s/sio.html", addr)
 	}
 	fmt.Fprintln(w)
 }

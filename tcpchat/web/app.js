@@ -1,12 +1,12 @@
 // wiredojo chat page: the event protocol of docs/PROTOCOL.md spoken by
 // plain JavaScript over the browser's WebSocket. Each packet travels as one
 // binary WebSocket message, without the 4-byte length that framed TCP puts
-// in front of it. The packets themselves are built and read by wire.js.
+// in front of it. The packets themselves are built and read by wire.js, the
+// log and the status by ui.js (shared with the Socket.IO page, sio.js).
 "use strict";
 
 const NS = "/chat";
 const ACK_TIMEOUT_MS = 5000;
-const $ = (id) => document.getElementById(id);
 
 let sock = null; // the WebSocket
 let joined = false; // namespace joined
@@ -18,34 +18,6 @@ let retryTick = null; // the status countdown until then
 const RETRY_MIN_MS = 500; // first wait before reconnecting; doubles up to RETRY_MAX_MS
 const RETRY_MAX_MS = 10000;
 const pendingAcks = new Map(); // ack id -> {resolve, reject, timer}
-
-// show appends a line to the log, stamped with the local time.
-function show(cls, ...parts) {
-  const li = document.createElement("li");
-  li.className = cls;
-  const now = new Date();
-  const time = document.createElement("time");
-  time.dateTime = now.toISOString();
-  time.textContent = now.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
-  li.append(time, " ");
-  for (const part of parts) li.append(part);
-  $("log").append(li);
-  li.scrollIntoView({ block: "end" });
-  return li;
-}
-
-function span(cls, text) {
-  const s = document.createElement("span");
-  s.className = cls;
-  s.textContent = text;
-  return s;
-}
-
-function setStatus(text, on) {
-  $("status").textContent = text;
-  $("status").className = "status " + (on ? "on" : "off");
-  $("text").disabled = $("send").disabled = !on;
-}
 
 function send(bytes) {
   if (sock && sock.readyState === WebSocket.OPEN) sock.send(bytes);
@@ -128,12 +100,6 @@ function scheduleReconnect() {
   tick();
   retryTick = setInterval(() => { left = Math.max(0, left - 1); tick(); }, 1000);
   retryTimer = setTimeout(() => connect(session.name, session.room, session.token), wait);
-}
-
-// others says how many other members a message reached.
-function others(n) {
-  if (n === 0) return "delivered to nobody else";
-  return "✓ delivered to " + n + (n === 1 ? " other" : " others");
 }
 
 function receive(p, name, room) {
