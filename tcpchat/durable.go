@@ -60,6 +60,12 @@ type durableConn struct {
 	nss      []string   // namespaces joined (copy for pumps)
 	buf      []store.Message
 
+	// After a store error the connection tries again (retryLocked): the
+	// namespaces whose durable rooms could not be read, then the pump.
+	retry     *time.Timer   // guarded by mu; set while a retry waits
+	retryWait time.Duration // guarded by mu; the wait before the next retry
+	rejoin    []*Socket     // guarded by mu; sockets whose durable rooms wait
+
 	pmu     sync.Mutex
 	pumping bool // guarded by pmu; a pump runs
 	again   bool // guarded by pmu; pump was called while one ran
@@ -173,7 +179,51 @@ func (s *Server) durableUnregister(c *conn) {
 		s.dur.byClient[c.clientID] = cs
 	}
 	s.dur.mu.Unlock()
+	c.dur.mu.Lock()
+	if c.dur.retry != nil {
+		c.dur.retry.Stop()
+		c.dur.retry = nil
+	}
+	c.dur.rejoin = nil
+	c.dur.mu.Unlock()
 }
+
+// retryLocked, called with c.dur.mu held after a store call failed for c,
+// tries again after a wait that doubles up to retryMaxWait, while c is
+// open: the durable rooms of the sockets in c.dur.rejoin, then the pump.
+// Without it, a store that refuses for a moment (a Redis that is back
+// refuses with go-redis's last dial error for up to a second, until its
+// pool's probe succeeds) would leave the queue unsent and the rooms not
+// joined until the next emit or reconnect.
+func (c *conn) retryLocked() {
+	d := &c.dur
+	if d.retry != nil || c.isClosed() {
+		return
+	}
+	d.retryWait = min(max(2*d.retryWait, retryMinWait), retryMaxWait)
+	d.retry = time.AfterFunc(d.retryWait, func() {
+		d.mu.Lock()
+		d.retry = nil
+		rejoin := d.rejoin
+		d.rejoin = nil
+		d.mu.Unlock()
+		if c.isClosed() {
+			return
+		}
+		for _, s := range rejoin {
+			if !s.gone.Load() {
+				c.durableRooms(s)
+			}
+		}
+		c.pump()
+	})
+}
+
+// The waits between tries after a store error.
+const (
+	retryMinWait = 50 * time.Millisecond
+	retryMaxWait = 5 * time.Second
+)
 
 // durableJoined records a namespace connect of a durable connection: the
 // client id becomes a durable member of the namespace, and its durable
@@ -182,16 +232,30 @@ func (c *conn) durableJoined(s *Socket) {
 	c.dur.mu.Lock()
 	c.dur.nss = append(c.dur.nss, s.ns.name)
 	c.dur.mu.Unlock()
+	c.durableRooms(s)
+}
+
+// durableRooms makes the client id a durable member of s's namespace and
+// joins s to the client id's durable rooms there; after a store error it
+// tries again later (retryLocked).
+func (c *conn) durableRooms(s *Socket) {
 	st := c.srv.opts.Store
 	ctx, cancel := c.srv.storeCtx()
 	defer cancel()
+	failed := func(op string, err error) {
+		c.srv.durableError(op, err)
+		c.dur.mu.Lock()
+		c.dur.rejoin = append(c.dur.rejoin, s)
+		c.retryLocked()
+		c.dur.mu.Unlock()
+	}
 	if err := st.Subscribe(ctx, c.clientID, store.Sub{Namespace: s.ns.name, Room: namespaceRoom}); err != nil {
-		c.srv.durableError("subscribe", err)
+		failed("subscribe", err)
 		return
 	}
 	subs, err := st.Subscriptions(ctx, c.clientID)
 	if err != nil {
-		c.srv.durableError("subscriptions", err)
+		failed("subscriptions", err)
 		return
 	}
 	var rooms []string
@@ -523,8 +587,10 @@ func (c *conn) pumpOnce() {
 		cancel()
 		if err != nil {
 			srv.durableError("pending for "+c.clientID, err)
+			c.retryLocked()
 			return
 		}
+		d.retryWait = 0
 		if len(d.buf) == 0 {
 			d.more = false
 			return

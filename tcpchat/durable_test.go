@@ -2,11 +2,13 @@ package tcpchat_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -366,4 +368,73 @@ func TestDurableWindowWaitsForClientNotStore(t *testing.T) {
 	}
 	close(st.release)
 	waitDepth(t, mem, "w", 0)
+}
+
+// refusingStore is a store that refuses its reads for a moment, as a Redis
+// just back does (go-redis answers with its last dial error until its
+// probe succeeds): while refusing is set, Pending and Subscriptions fail.
+type refusingStore struct {
+	store.Store
+	refusing atomic.Bool
+}
+
+var errRefused = errors.New("connect: connection refused")
+
+func (s *refusingStore) Pending(ctx context.Context, client string, after uint64, limit int, dst []store.Message) ([]store.Message, error) {
+	if s.refusing.Load() {
+		return dst, errRefused
+	}
+	return s.Store.Pending(ctx, client, after, limit, dst)
+}
+
+func (s *refusingStore) Subscriptions(ctx context.Context, client string) ([]store.Sub, error) {
+	if s.refusing.Load() {
+		return nil, errRefused
+	}
+	return s.Store.Subscriptions(ctx, client)
+}
+
+// A durable client that connects while the store refuses for a moment
+// gets its queue and its durable rooms once the store answers again,
+// without another emit or a reconnect to wake it.
+func TestDurableRetriesAfterAStoreError(t *testing.T) {
+	t.Parallel()
+	st := &refusingStore{Store: store.NewMemory(store.Options{})}
+	t.Cleanup(func() { st.Close() })
+	srv := tcpchat.NewServer(tcpchat.Options{Store: st, NewNamespace: builtin.Install})
+	addr := chattest.NewServer(t, srv)
+	ctx := ctxT(t)
+
+	c := chattest.Dial(t, addr, tcpchat.ClientOptions{ClientID: "ann"})
+	sock := chattest.Connect(t, c, "/chat", nil, nil)
+	if _, err := sock.EmitWithAck(ctx, builtin.EventJoin, "news"); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if _, err := srv.Of("/chat").EmitDurable(ctx, tcpchat.DurableTarget{Rooms: []string{"news"}}, "missed", 1); err != nil {
+		t.Fatal(err)
+	}
+	waitDepth(t, st, "ann", 1)
+
+	st.refusing.Store(true)
+	c2 := chattest.Dial(t, addr, tcpchat.ClientOptions{ClientID: "ann"})
+	var rec <-chan chattest.Received
+	chattest.Connect(t, c2, "/chat", nil, func(s *tcpchat.ClientSocket) { rec = chattest.Record(s) })
+	chattest.Eventually(t, "the server to meet the refusing store (its reads of the rooms and of the queue)", func() bool {
+		return srv.DurableStats().StoreErrors >= 2
+	})
+	st.refusing.Store(false)
+	if r := chattest.Next(t, rec); r.Name != "missed" || r.Args != "[1]" {
+		t.Fatalf("got %+v, want the queued missed [1]", r)
+	}
+	// The durable room came back too: a plain emit to it arrives.
+	chattest.Eventually(t, "ann back in room news", func() bool {
+		return srv.Of("/chat").Adapter().Size("news") == 1
+	})
+	if _, err := srv.Of("/chat").To("news").Emit("plain", 2); err != nil {
+		t.Fatal(err)
+	}
+	if r := chattest.Next(t, rec); r.Name != "plain" || r.Args != "[2]" {
+		t.Fatalf("got %+v, want plain [2] in room news", r)
+	}
 }

@@ -332,6 +332,63 @@ func TestChatNodeKilledClientsResumeElsewhere(t *testing.T) {
 	}
 }
 
+// Presence notices cross the nodes: a page (presence asked) on node A
+// hears a client that joins and leaves the room on node B, where nobody
+// listens for presence (a guard once sent a notice only when a listener
+// was on the node of the change).
+func TestChatPresenceAcrossNodes(t *testing.T) {
+	rs := redistest.Start(t, redistest.Config{})
+	a := startChatServeProcess(t, "--redis", rs.URL())
+	b := startChatServeProcess(t, "--redis", rs.URL())
+	ctx, cancel := context.WithTimeout(context.Background(), chattest.Timeout)
+	defer cancel()
+
+	page, err := tcpchat.Dial(ctx, a.addr, tcpchat.ClientOptions{NoReconnect: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer page.Close()
+	heard := chattest.Record(page.Socket("/chat"))
+	ps, err := page.Connect(ctx, "/chat", map[string]any{"name": "ann", "presence": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ps.EmitWithAck(ctx, builtin.EventJoin, "lobby"); err != nil {
+		t.Fatal(err)
+	}
+	// The page's subscription to the room's notices reaches node B through
+	// Redis pub/sub: B's joins are retried until A's page hears one.
+	var got chattest.Received
+	chattest.Eventually(t, "a joined notice from node B on the page on node A", func() bool {
+		cl, err := tcpchat.Dial(ctx, b.addr, tcpchat.ClientOptions{NoReconnect: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		cs, err := cl.Connect(ctx, "/chat", map[string]any{"name": "bob"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cs.EmitWithAck(ctx, builtin.EventJoin, "lobby"); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case got = <-heard:
+			return true
+		case <-time.After(200 * time.Millisecond):
+			return false
+		}
+	})
+	if got.Name != builtin.EventJoined || !strings.Contains(got.Args, `"name":"bob"`) || !strings.Contains(got.Args, `"room":"lobby"`) {
+		t.Fatalf("the page heard %+v, want joined by bob in lobby", got)
+	}
+	// bob's client closed at the end of the wait: the page hears him leave.
+	got = chattest.Next(t, heard)
+	if got.Name != builtin.EventLeft || !strings.Contains(got.Args, `"name":"bob"`) {
+		t.Fatalf("the page heard %+v, want left by bob", got)
+	}
+}
+
 // Redis restarted under two nodes: a durable emit while it is down fails
 // at once with a clear error and the nodes stay up; after the restart the
 // durable messages queued for an offline client before it are delivered,

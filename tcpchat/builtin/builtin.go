@@ -36,13 +36,13 @@ const (
 // Presence is the argument of the "joined" and "left" notices. A socket
 // hears them for the rooms it joins when its auth payload asks with
 // {"presence": true} (the browser page does; the command-line tools do not).
-// A notice goes out only when a member of the node where the change happens
-// listens: with several nodes (Redis), listeners hear the changes of their
-// own node.
+// With several nodes (Redis), a notice reaches the listeners of every node.
+// Notices are volatile: a listener that is behind may miss one, and a
+// resumed session does not get old ones again.
 type Presence struct {
 	Name    string `json:"name"`
 	Room    string `json:"room"`
-	Members int    `json:"members"` // the room's size after the change
+	Members int    `json:"members"` // the room's size after the change, on the node where it happened
 }
 
 // presencePrefix names the room, next to each room R, of the members that
@@ -155,10 +155,7 @@ func Install(ns *tcpchat.Namespace) {
 			pr.rooms = nil
 			pr.mu.Unlock()
 			for _, r := range rooms {
-				if ns.Adapter().Size(presencePrefix+r) == 0 {
-					continue // nobody here listens
-				}
-				ns.To(presencePrefix+r).Emit(EventLeft, Presence{Name: auth.Name, Room: r, Members: ns.Adapter().Size(r)})
+				ns.Volatile().To(presencePrefix+r).Emit(EventLeft, Presence{Name: auth.Name, Room: r, Members: ns.Adapter().Size(r)})
 			}
 		})
 	})
@@ -180,12 +177,13 @@ func Install(ns *tcpchat.Namespace) {
 		}
 		members := ns.Adapter().Size(room)
 		e.Ack(map[string]any{"room": room, "members": members})
-		if pr, ok := e.Socket.Get(presenceKey).(*presenceRooms); ok && !strings.HasPrefix(room, presencePrefix) && pr.set(room, join) && ns.Adapter().Size(presencePrefix+room) > 0 {
+		if pr, ok := e.Socket.Get(presenceKey).(*presenceRooms); ok && !strings.HasPrefix(room, presencePrefix) && pr.set(room, join) {
 			notice := EventLeft
 			if join {
 				notice = EventJoined
 			}
-			e.Socket.To(presencePrefix+room).Emit(notice, Presence{Name: fmt.Sprint(e.Socket.Get("name")), Room: room, Members: members})
+			// Listeners may be on other nodes: the adapter forwards it.
+			e.Socket.To(presencePrefix+room).Volatile().Emit(notice, Presence{Name: fmt.Sprint(e.Socket.Get("name")), Room: room, Members: members})
 		}
 	}
 	ns.On(EventJoin, func(e *tcpchat.Event) { roomOp(e, true) })
