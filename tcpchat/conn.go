@@ -16,12 +16,15 @@ import (
 	"unicode/utf8"
 
 	"github.com/wiredojo/wiredojo/framing"
+	"github.com/wiredojo/wiredojo/internal/netpoll"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
 
-// conn is one client connection on the server. One goroutine (run) owns
-// its reads and dispatch; a writer goroutine exists only while packets are
-// queued, so an idle connection holds no writer and no buffers.
+// conn is one client connection on the server. One goroutine at a time
+// owns its reads and dispatch; where the server's poller can watch the
+// socket, that goroutine ends while nothing is to be read (park.go), and a
+// writer goroutine exists only while packets are queued, so an idle
+// connection holds no goroutine and no buffers.
 type conn struct {
 	srv      *Server
 	t        Transport
@@ -65,6 +68,9 @@ type conn struct {
 	leftNext     uint8
 	bucket       bucket
 	lastDeadline int64
+	pd           *netpoll.Desc // nil: reads block in a goroutine (park.go)
+	ptimer       *time.Timer   // wakes a parked reader at its heartbeat deadline
+	pstate       atomic.Int32  // readRunning, readParking, readParked, readWoken (park.go)
 }
 
 // scratch is the per-packet state of a reading goroutine.
@@ -376,9 +382,11 @@ func (c *conn) closeWrite() {
 	if cw, ok := c.t.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
 		c.t.SetReadDeadline(time.Now().Add(lingerTime))
+		c.wake() // a parked reader waits out the linger time in a goroutine
 		return
 	}
 	c.t.Close()
+	c.wake()
 }
 
 // cut closes the connection now, recording reason if none was recorded.
@@ -392,6 +400,7 @@ func (c *conn) cut(reason error) {
 	c.wakeLocked()
 	c.mu.Unlock()
 	c.t.Close()
+	c.wake() // a parked reader sees the close
 	if drained != nil {
 		c.closeDrained(drained)
 	}
@@ -443,14 +452,20 @@ func (c *conn) sendAck(ns string, id uint32, args []byte) error {
 	return nil
 }
 
-// serve runs the connection: handshake, then packets until it ends. The
-// functions on the stack of an idle connection (serve, loop, the read) are
-// kept small, so that its stack shrinks to 4 KiB; the handshake, the
-// dispatch and the cleanup run in their own frames.
-func (c *conn) serve() {
+// serve runs the connection: handshake, then packets until it ends or
+// parks (park.go). The functions on the stack of a connection waiting in a
+// read (serve, loop, the read) are kept small, so that its stack shrinks
+// to 4 KiB; the handshake, the dispatch and the cleanup run in their own
+// frames.
+func (c *conn) serve(poll bool) {
 	err := c.handshake()
 	if err == nil {
-		err = c.loop()
+		if poll {
+			c.startPolling()
+		}
+		if err = c.loop(false); err == errParked {
+			return
+		}
 	}
 	c.finish(err)
 }
@@ -459,6 +474,7 @@ func (c *conn) serve() {
 //
 //go:noinline
 func (c *conn) finish(err error) {
+	c.stopPolling()  // park.go
 	c.saveSessions() // recovery.go
 	for len(c.sockets) > 0 {
 		c.leaveNamespace(c.sockets[len(c.sockets)-1], err)
@@ -546,14 +562,23 @@ func (c *conn) handshake() error {
 	return nil
 }
 
-// loop reads packets until the connection fails; it is what an idle
-// connection's goroutine waits in.
-func (c *conn) loop() error {
+// loop reads packets until the connection fails or parks (errParked);
+// resumed is true when the poller woke it: it reads at once, keeping the
+// deadline (a wake by the heartbeat timer must find it passed). Without a
+// poller it is what an idle connection's goroutine waits in.
+func (c *conn) loop(resumed bool) error {
 	now := monoNow()
 	bt, _ := c.t.(bufferedTransport)
 	batching := false
 	for {
-		c.refreshDeadline(now)
+		if resumed {
+			resumed = false
+		} else {
+			c.refreshDeadline(now)
+			if !batching && c.pd != nil && c.park() {
+				return errParked
+			}
+		}
 		p, err := c.t.ReadPacket()
 		if err != nil {
 			if batching {

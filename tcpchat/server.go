@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wiredojo/wiredojo/internal/netpoll"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
 
@@ -40,6 +41,10 @@ type Server struct {
 	mux    *http.ServeMux
 	httpLn *chanListener
 	httpS  *http.Server
+
+	// poller watches the sockets of idle connections (park.go); set by
+	// startLocked, nil where there is none. Closed after the connections.
+	poller *netpoll.Poller
 
 	wg sync.WaitGroup // every goroutine the server starts
 
@@ -212,6 +217,11 @@ func (s *Server) startLocked() bool {
 		return true
 	}
 	s.started = true
+	if p, err := netpoll.New(); err == nil {
+		s.poller = p
+	} else if !errors.Is(err, netpoll.ErrUnsupported) {
+		s.logf("tcpchat: %v: idle connections keep a goroutine each", err)
+	}
 	s.httpLn = newChanListener()
 	s.httpS = &http.Server{Handler: http.HandlerFunc(s.serveHTTP), ReadHeaderTimeout: s.opts.HandshakeTimeout,
 		IdleTimeout: httpIdle, ConnContext: s.reserveOnly}
@@ -369,7 +379,7 @@ func (s *Server) sniff(nc net.Conn, inTLS, reserve bool) {
 		}
 		s.wg.Add(1)
 		s.mu.Unlock()
-		go s.serveAndDone(t)
+		go s.serveAndDone(t, true)
 	case bytes.Equal(head[:4], wire.Preamble[:4]):
 		fmt.Fprintf(nc, "wiredojo: protocol version %d is not supported; this server speaks version %d\n", head[4], wire.Version)
 		nc.Close()
@@ -402,7 +412,11 @@ func isHTTPMethod(b []byte) bool {
 // example an upgraded WebSocket connection, one packet per message): the
 // handshake packet comes first, no preamble. It blocks until the
 // connection ends and closes t.
-func (s *Server) ServeTransport(t Transport) {
+func (s *Server) ServeTransport(t Transport) { s.serveTransport(t, false) }
+
+// serveTransport is ServeTransport; with poll it returns when the
+// connection parks, and the server's poller serves it on (park.go).
+func (s *Server) serveTransport(t Transport, poll bool) {
 	s.mu.Lock()
 	if !s.startLocked() {
 		s.mu.Unlock()
@@ -411,16 +425,15 @@ func (s *Server) ServeTransport(t Transport) {
 	}
 	s.wg.Add(1)
 	s.mu.Unlock()
-	defer s.wg.Done()
-	s.serve(t)
+	s.serveAndDone(t, poll)
 }
 
-func (s *Server) serveAndDone(t Transport) {
+func (s *Server) serveAndDone(t Transport, poll bool) {
 	defer s.wg.Done()
-	s.serve(t)
+	s.serve(t, poll)
 }
 
-func (s *Server) serve(t Transport) {
+func (s *Server) serve(t Transport, poll bool) {
 	c := &conn{srv: s, t: t}
 	s.mu.Lock()
 	if s.closed {
@@ -430,7 +443,7 @@ func (s *Server) serve(t Transport) {
 	}
 	s.conns[c] = false
 	s.mu.Unlock()
-	c.serve()
+	c.serve(poll)
 }
 
 func (s *Server) ready(c *conn) {
@@ -516,6 +529,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
+		s.closePoller()
 		return s.closeAdapters()
 	case <-ctx.Done():
 		s.Close()
@@ -543,7 +557,18 @@ func (s *Server) Close() error {
 		c.cut(ErrServerClosed)
 	}
 	s.wg.Wait()
+	s.closePoller()
 	return s.closeAdapters()
+}
+
+// closePoller ends the poller once no connection is left to use it.
+func (s *Server) closePoller() {
+	s.mu.Lock()
+	p := s.poller
+	s.mu.Unlock()
+	if p != nil {
+		p.Close()
+	}
 }
 
 func (s *Server) closeAdapters() error {

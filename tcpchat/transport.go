@@ -3,6 +3,7 @@ package tcpchat
 import (
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/wiredojo/wiredojo/framing"
@@ -57,6 +58,9 @@ func (t *framedTransport) Buffered() int { return t.r.Buffered() }
 
 // bufferedTransport is a Transport that says what it has read ahead.
 type bufferedTransport interface{ Buffered() int }
+
+func (t *framedTransport) rawConn() syscall.RawConn { return rawConnOf(t.conn) } // park.go
+func (t *framedTransport) releaseRead()             { t.r.Release() }
 
 func (t *framedTransport) WritePackets(payloads [][]byte) error {
 	if t.preamble {

@@ -9,7 +9,9 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/wiredojo/wiredojo/framing"
@@ -20,15 +22,19 @@ import (
 const WebSocketPath = "/ws"
 
 // wsTransport is the Transport of the event protocol over WebSocket: one
-// packet per binary message, no length prefix (the message has one). Unlike
-// the framed transport it keeps its read buffer while idle (at most
-// wsKeepBuffer, plus the ws.Conn's own reader): ws.Conn reads a message
-// into a buffer it is given before it blocks.
+// packet per binary message, no length prefix (the message has one). A
+// message is read into a pooled buffer, kept between packets (up to
+// wsKeepBuffer) while the connection is busy and given back when it parks
+// (park.go); ws.Conn gives its own read buffer back whenever it has
+// nothing buffered.
 type wsTransport struct {
 	c      *ws.Conn
-	buf    []byte // the last packet read; reused
+	bufp   *[]byte // pooled; nil while parked
 	closed atomic.Bool
 }
+
+// wsBufPool holds the message buffers of WebSocket transports.
+var wsBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
 
 // newWebSocketTransport returns the Transport over an open WebSocket
 // connection: each packet travels as one binary message. A text message
@@ -40,14 +46,16 @@ func newWebSocketTransport(c *ws.Conn) Transport { return &wsTransport{c: c} }
 const wsKeepBuffer = 64 << 10
 
 func (t *wsTransport) ReadPacket() ([]byte, error) {
-	if cap(t.buf) > wsKeepBuffer {
-		t.buf = nil
+	if t.bufp == nil {
+		t.bufp = wsBufPool.Get().(*[]byte)
+	} else if cap(*t.bufp) > wsKeepBuffer {
+		*t.bufp = nil
 	}
-	op, msg, err := t.c.AppendMessage(t.buf[:0])
+	op, msg, err := t.c.AppendMessage((*t.bufp)[:0])
 	if err != nil {
 		return nil, t.readError(err)
 	}
-	t.buf = msg
+	*t.bufp = msg
 	if op != ws.OpBinary {
 		// Close with the handshake so the peer reads the reason; bounded
 		// by the ws package's close timeout.
@@ -56,6 +64,26 @@ func (t *wsTransport) ReadPacket() ([]byte, error) {
 		return nil, ErrTextMessage
 	}
 	return msg, nil
+}
+
+// Buffered reports the bytes read from the connection but not yet
+// returned as packets.
+func (t *wsTransport) Buffered() int { return t.c.Buffered() }
+
+func (t *wsTransport) rawConn() syscall.RawConn { return rawConnOf(t.c.NetConn()) } // park.go
+
+// releaseRead gives the message buffer back to its pool (a large one is
+// dropped).
+func (t *wsTransport) releaseRead() {
+	if t.bufp == nil {
+		return
+	}
+	if cap(*t.bufp) > wsKeepBuffer {
+		*t.bufp = nil
+	}
+	*t.bufp = (*t.bufp)[:0]
+	wsBufPool.Put(t.bufp)
+	t.bufp = nil
 }
 
 // readError maps the ws package's final read errors to the ones the
@@ -148,7 +176,7 @@ func (s *Server) initWebSocket() {
 			s.logf("tcpchat: %s: WebSocket upgrade refused: %v", r.RemoteAddr, err)
 			return
 		}
-		s.ServeTransport(newWebSocketTransport(c))
+		s.serveTransport(newWebSocketTransport(c), true) // returns when it parks
 	})
 }
 

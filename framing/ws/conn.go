@@ -38,6 +38,7 @@ const writeBufSize = 16 << 10
 const largeBufSize = 256 << 10
 
 var (
+	readerPool   = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufSize) }}
 	writeBufPool = sync.Pool{New: func() any { b := make([]byte, writeBufSize); return &b }}
 	largeBufPool = sync.Pool{New: func() any { b := make([]byte, largeBufSize); return &b }}
 )
@@ -52,8 +53,9 @@ var (
 // any goroutine, also while a read is blocked.
 type Conn struct {
 	nc      net.Conn
-	br      *bufio.Reader
-	x       *connExtra // nil on a server connection without subprotocol or compression
+	br      *bufio.Reader // nil between reads when pooled and empty (rmu)
+	pooled  bool          // br comes from readerPool and reads nc: given back when empty
+	x       *connExtra    // nil on a server connection without subprotocol or compression
 	maxMsg  int64
 	observe func(sent bool, h Header, payload []byte) // set before use
 	server  bool
@@ -94,14 +96,25 @@ type iovec struct {
 
 var iovPool = sync.Pool{New: func() any { return new(iovec) }}
 
-func newConn(nc net.Conn, br *bufio.Reader, server bool, protocol string, deflate bool, dp deflateParams, maxMsg int64) *Conn {
+// newReadBuf returns a pooled read buffer reading nc, for a Conn made with
+// pooled set.
+func newReadBuf(nc net.Conn) *bufio.Reader {
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(nc)
+	return br
+}
+
+// newConn makes the Conn; pooled says br is nil or from newReadBuf(nc),
+// and may be given back to the pool whenever it is empty.
+func newConn(nc net.Conn, br *bufio.Reader, pooled, server bool, protocol string, deflate bool, dp deflateParams, maxMsg int64) *Conn {
 	if maxMsg == 0 {
 		maxMsg = DefaultMaxMessageSize
 	}
-	if br.Size() < minReadBuf {
+	if !pooled && br.Size() < minReadBuf {
 		br = bufio.NewReaderSize(br, minReadBuf) // control payloads are read in place
 	}
-	c := &Conn{nc: nc, br: br, server: server, deflate: deflate, dp: dp, maxMsg: maxMsg}
+	c := &Conn{nc: nc, br: br, pooled: pooled, server: server, deflate: deflate, dp: dp, maxMsg: maxMsg}
+	c.releaseReader(false)
 	if !server || deflate || protocol != "" {
 		c.x = &connExtra{protocol: protocol}
 	}
@@ -179,18 +192,55 @@ func (c *Conn) ReadMessage() (OpCode, []byte, error) {
 // the connection with a *CloseError. A protocol violation by the peer
 // closes the connection with the RFC's status code and returns a
 // *ProtocolError (or *MessageTooBigError). Every error is final.
+//
+// While a read waits for bytes it holds an 8 KiB read buffer; between
+// reads, with nothing buffered, a Conn made by this package (Dial,
+// UpgradeHTTP, Upgrade without a reader) holds none.
 func (c *Conn) AppendMessage(dst []byte) (OpCode, []byte, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 	if c.readErr != nil {
 		return 0, dst, c.readErr
 	}
+	c.reader()
 	op, out, err := c.readMessage(dst)
+	c.releaseReader(err != nil)
 	if err != nil {
 		c.readErr = err
 		return 0, dst, err
 	}
 	return op, out, nil
+}
+
+// Buffered returns the number of bytes read from the connection but not
+// yet returned as messages: while it is not zero, the next read needs no
+// system call. Call it from the reading goroutine, between reads.
+func (c *Conn) Buffered() int {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.br == nil {
+		return 0
+	}
+	return c.br.Buffered()
+}
+
+// reader borrows a pooled read buffer when the Conn has given its own
+// back; rmu is held.
+func (c *Conn) reader() {
+	if c.br == nil {
+		c.br = newReadBuf(c.nc)
+	}
+}
+
+// releaseReader gives a pooled read buffer back when it is empty, or
+// always after the final error (done); rmu is held.
+func (c *Conn) releaseReader(done bool) {
+	if !c.pooled || c.br == nil || !done && (c.br.Buffered() > 0 || c.rem != 0) {
+		return
+	}
+	c.br.Reset(nil)
+	readerPool.Put(c.br)
+	c.br = nil
 }
 
 // readMessage reads one data message; rmu is held.
@@ -582,8 +632,12 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 	c.nc.SetReadDeadline(time.Now().Add(closeTimeout))
 	c.rmu.Lock()
 	var scratch []byte
-	for c.readErr == nil {
-		_, scratch, c.readErr = c.readMessage(scratch[:0])
+	if c.readErr == nil {
+		c.reader()
+		for c.readErr == nil {
+			_, scratch, c.readErr = c.readMessage(scratch[:0])
+		}
+		c.releaseReader(true)
 	}
 	c.rmu.Unlock()
 	c.closeNow()

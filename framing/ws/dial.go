@@ -128,7 +128,7 @@ func clientHandshake(ctx context.Context, nc net.Conn, u *url.URL, secure bool, 
 		return nil, fmt.Errorf("ws: sending the handshake to %s: %w", u.Host, err)
 	}
 
-	br := bufio.NewReaderSize(nc, readBufSize)
+	br := newReadBuf(nc)
 	headBytes, err := peekResponseHead(br)
 	if err != nil {
 		return nil, &HandshakeError{Reason: "reading the server's response: " + err.Error()}
@@ -180,7 +180,7 @@ func clientHandshake(ctx context.Context, nc net.Conn, u *url.URL, secure bool, 
 			return nil, &HandshakeError{Status: h.Status, Reason: bad}
 		}
 	}
-	return newConn(nc, br, false, h.Protocol, deflate, dp, opts.MaxMessageSize), nil
+	return newConn(nc, br, true, false, h.Protocol, deflate, dp, opts.MaxMessageSize), nil
 }
 
 // peekResponseHead returns the response head without consuming it.

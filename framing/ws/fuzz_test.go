@@ -93,7 +93,7 @@ func FuzzReader(f *testing.F) {
 			src = iotest.OneByteReader(src)
 		}
 		fc := &fakeConn{r: bytes.NewReader(nil)}
-		c := newConn(fc, bufio.NewReaderSize(src, 64), server, "", deflate, deflateParams{peerContext: mode&8 != 0}, 1<<16)
+		c := newConn(fc, bufio.NewReaderSize(src, 64), false, server, "", deflate, deflateParams{peerContext: mode&8 != 0}, 1<<16)
 		var buf []byte
 		for i := 0; i < 1000; i++ {
 			op, msg, err := c.AppendMessage(buf[:0])

@@ -369,8 +369,9 @@ func appendRefusal(dst []byte, rf *refusal) []byte {
 // (status and reason) was sent, nc is left open for the caller to close, and
 // the error is a *HandshakeError.
 func (u *Upgrader) Upgrade(nc net.Conn, br *bufio.Reader) (*Conn, error) {
-	if br == nil {
-		br = bufio.NewReaderSize(nc, readBufSize)
+	pooled := br == nil
+	if pooled {
+		br = newReadBuf(nc)
 	}
 	timeout := u.HandshakeTimeout
 	if timeout <= 0 {
@@ -403,7 +404,7 @@ func (u *Upgrader) Upgrade(nc net.Conn, br *bufio.Reader) (*Conn, error) {
 		return nil, fmt.Errorf("ws: writing the handshake response: %w", err)
 	}
 	nc.SetDeadline(time.Time{})
-	return newConn(nc, br, true, protocol, ext != "", dp, u.MaxMessageSize), nil
+	return newConn(nc, br, pooled, true, protocol, ext != "", dp, u.MaxMessageSize), nil
 }
 
 // peekHead returns the whole request head from br without consuming it.
@@ -545,11 +546,13 @@ func (u *Upgrader) UpgradeHTTP(w http.ResponseWriter, req *http.Request) (*Conn,
 	}
 	nc.SetDeadline(time.Time{})
 	br := brw.Reader
-	if br.Buffered() == 0 {
-		// net/http's reader is sized for HTTP; start afresh.
-		br = bufio.NewReaderSize(nc, readBufSize)
+	pooled := br.Buffered() == 0
+	if pooled {
+		// net/http's reader is sized for HTTP: read nc through pooled
+		// buffers instead.
+		br = nil
 	}
-	return newConn(nc, br, true, protocol, ext != "", dp, u.MaxMessageSize), nil
+	return newConn(nc, br, pooled, true, protocol, ext != "", dp, u.MaxMessageSize), nil
 }
 
 var _ = bytes.Equal

@@ -90,6 +90,15 @@ func TestArmWakesOnceWhenReadable(t *testing.T) {
 	var b [1]byte
 	server.Read(b[:])
 
+	// Armed with nothing to read, then a byte comes.
+	if err := d.Arm(); err != nil {
+		t.Fatal(err)
+	}
+	wantNoWake(t, woke, "with nothing to read after re-arming")
+	client.Write([]byte("y"))
+	wantWake(t, woke, "a byte arrived after re-arming")
+	server.Read(b[:])
+
 	// The peer's close wakes too.
 	if err := d.Arm(); err != nil {
 		t.Fatal(err)
