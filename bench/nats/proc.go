@@ -550,11 +550,14 @@ func (m IdleRSS) PerConn() float64 { return float64(m.After-m.Before) / float64(
 type idleConn interface{ Close() error }
 
 // MeasureIdleRSS opens n idle connections to srv from this process, each
-// handshaken (chat: joined namespace /chat; NATS: CONNECT and PING/PONG;
-// socket.io: connected to the main namespace) and measures the server
-// process's RSS before and after, each once it has settled (two readings
-// 500 ms apart within 1%, at most 10 s).
-func MeasureIdleRSS(ctx context.Context, srv *ServerProc, n int) (IdleRSS, error) {
+// handshaken (chat: joined namespace /chat, over framed TCP or, with
+// overWS, WebSocket; NATS: CONNECT and PING/PONG; socket.io: connected to
+// the main namespace) and measures the server process's RSS before and
+// after, each once it has settled (two readings 500 ms apart within 1%, at
+// most 10 s). The chat clients are bare connections spread over
+// idleSources loopback addresses, so that 100,000 of them do not run out
+// of ephemeral ports; they answer the heartbeat with a pong every 10 s.
+func MeasureIdleRSS(ctx context.Context, srv *ServerProc, n int, overWS bool) (IdleRSS, error) {
 	res := IdleRSS{Conns: n}
 	var err error
 	if res.Before, err = settledRSS(srv); err != nil {
@@ -570,16 +573,16 @@ func MeasureIdleRSS(ctx context.Context, srv *ServerProc, n int) (IdleRSS, error
 		}
 		wg.Wait()
 	}()
+	var chat *idleChat
+	if srv.System == Chat {
+		chat = newIdleChat()
+		conns = append(conns, chat)
+	}
 	for i := 0; i < n; i++ {
 		var c idleConn
 		switch srv.System {
 		case Chat:
-			cl, derr := tcpchat.Dial(ctx, srv.Addr, tcpchat.ClientOptions{NoReconnect: true})
-			if derr == nil {
-				c = cl
-				_, derr = cl.Connect(ctx, procNamespace, nil)
-			}
-			err = derr
+			err = chat.dial(ctx, srv.Addr, i, overWS)
 		case NATS:
 			var nc net.Conn
 			if nc, err = natsHandshake(srv.Addr); err == nil {

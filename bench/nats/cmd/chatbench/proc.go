@@ -33,6 +33,7 @@ func procMain(args []string, out, errw io.Writer) error {
 	paced := fs.Float64("paced", 10_000, "deliveries/s in all for the paced cases (0: none)")
 	pacedFor := fs.Duration("paced-for", 3*time.Second, "length of a paced case")
 	idle := fs.Int("idle", 10_000, "idle connections for the RSS measurement (0: none)")
+	idleWS := fs.Bool("idle-ws", false, "measure the wiredojo idle connections over WebSocket too")
 	systems := fs.String("systems", strings.Join(procSystems, ","), "systems, comma-separated")
 	timeout := fs.Duration("timeout", 60*time.Second, "bound of one case")
 	if err := fs.Parse(args); err != nil {
@@ -97,12 +98,21 @@ func procMain(args []string, out, errw io.Writer) error {
 		fmt.Fprintln(out, "| system | RSS before | RSS after | KiB per connection |")
 		fmt.Fprintln(out, "|---|---:|---:|---:|")
 		for _, sys := range syss {
-			m, err := b.idle(sys, *idle)
-			if err != nil {
-				return err
+			for _, overWS := range []bool{false, true} {
+				if overWS && (sys != natsbench.Chat || !*idleWS) {
+					continue
+				}
+				name := sys
+				if overWS {
+					name += " (WebSocket)"
+				}
+				m, err := b.idle(sys, *idle, overWS)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(errw, "proc: idle %s: %.1f KiB/conn\n", name, m.PerConn()/1024)
+				fmt.Fprintf(out, "| %s | %.1f MiB | %.1f MiB | %.2f |\n", name, float64(m.Before)/(1<<20), float64(m.After)/(1<<20), m.PerConn()/1024)
 			}
-			fmt.Fprintf(errw, "proc: idle %s: %.1f KiB/conn\n", sys, m.PerConn()/1024)
-			fmt.Fprintf(out, "| %s | %.1f MiB | %.1f MiB | %.1f |\n", sys, float64(m.Before)/(1<<20), float64(m.After)/(1<<20), m.PerConn()/1024)
 		}
 	}
 	return nil
@@ -158,7 +168,7 @@ func (b *procBench) one(sys string, cfg natsbench.FanoutConfig) (natsbench.Fanou
 	return natsbench.RunFanoutProc(ctx, srv, cfg)
 }
 
-func (b *procBench) idle(sys string, n int) (natsbench.IdleRSS, error) {
+func (b *procBench) idle(sys string, n int, overWS bool) (natsbench.IdleRSS, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	srv, err := natsbench.StartServer(ctx, sys, b.progs)
@@ -169,7 +179,7 @@ func (b *procBench) idle(sys string, n int) (natsbench.IdleRSS, error) {
 	if b.sioWorkers > 0 {
 		return natsbench.MeasureIdleRSSSocketIOClient(ctx, srv, b.progs, n)
 	}
-	return natsbench.MeasureIdleRSS(ctx, srv, n)
+	return natsbench.MeasureIdleRSS(ctx, srv, n, overWS)
 }
 
 // table prints one row per case: medians over the runs of deliveries/s,

@@ -71,7 +71,7 @@ func sioMain(args []string, out, errw io.Writer) error {
 		fmt.Fprintln(out, "|---|---:|---:|---:|")
 		per := map[string]float64{}
 		for _, sys := range b.systems {
-			m, err := b.idle(sys, *idle)
+			m, err := b.idle(sys, *idle, false)
 			if err != nil {
 				return err
 			}
