@@ -124,10 +124,10 @@ type procBench struct {
 	// sio`.
 	sioWorkers int
 	progs      natsbench.Programs
-	systems []string
-	runs    int
-	timeout time.Duration
-	errw    io.Writer
+	systems    []string
+	runs       int
+	timeout    time.Duration
+	errw       io.Writer
 }
 
 // procRow is one case: each system's runs.
