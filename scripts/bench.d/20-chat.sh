@@ -47,7 +47,7 @@ proc_load=$(cut -d' ' -f1-3 /proc/loadavg)
 proc_start=$(date -u +%H:%M)
 echo "chat: separate processes, $proc_runs runs per case" >&2
 proctab=$("$tmp/chatbench" proc -wiredojo bin/wiredojo -nats-server "$tmp/nats-server" -node-dir bench/node \
-	-n 1,10,100 -windows 100,1000 -deliveries "$proc_deliveries" -runs "$proc_runs" -paced 10000 -idle "$proc_idle")
+	-n 1,10,100 -windows 100,1000 -deliveries "$proc_deliveries" -runs "$proc_runs" -paced 10000 -idle "$proc_idle" -idle-ws)
 proc_end=$(date -u +%H:%M)
 proc_load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
