@@ -39,9 +39,12 @@
 // names more nodes of one service, tried in turn when a connection is lost.
 //
 // Performance design: a broadcast is encoded once into a reference-counted
-// Message queued on every recipient; each connection has one reading
-// goroutine and a writer goroutine only while it has packets queued; read
-// and write buffers are pooled, so an idle connection holds neither. The
+// Message queued on every recipient; a connection has a reading goroutine
+// only while bytes arrive (on Linux an idle connection's socket waits in the
+// server's epoll and a reader starts when it becomes readable; TLS
+// connections and other systems keep one reading goroutine each) and a
+// writer goroutine only while it has packets queued; read and write buffers
+// are pooled, so an idle connection holds neither. The
 // broadcasts a socket makes while its connection handles the packets of one
 // read start their recipients' writers when the last of those packets is
 // handled, so each recipient gets them in one write. The send
