@@ -417,7 +417,7 @@ func TestDurableRetriesAfterAStoreError(t *testing.T) {
 	waitDepth(t, st, "ann", 1)
 
 	st.refusing.Store(true)
-	c2 := chattest.Dial(t, addr, tcpchat.ClientOptions{ClientID: "ann"})
+	c2 := chattest.Dial(t, addr, tcpchat.ClientOptions{ClientID: "ann", ResumeToken: c.ResumeToken()})
 	var rec <-chan chattest.Received
 	chattest.Connect(t, c2, "/chat", nil, func(s *tcpchat.ClientSocket) { rec = chattest.Record(s) })
 	chattest.Eventually(t, "the server to meet the refusing store (its reads of the rooms and of the queue)", func() bool {
