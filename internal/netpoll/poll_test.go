@@ -21,6 +21,12 @@ func pair(t *testing.T) (client, server *net.TCPConn) {
 		t.Fatal(err)
 	}
 	defer l.Close()
+	return dialPair(t, l)
+}
+
+// dialPair dials l and returns the dialled socket and its accepted peer.
+func dialPair(t *testing.T, l net.Listener) (client, server *net.TCPConn) {
+	t.Helper()
 	c, err := net.Dial("tcp", l.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -146,19 +152,7 @@ func TestReusedDescriptorNumber(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	// dial returns a dialled socket (registered) and its accepted peer.
-	dial := func() (*net.TCPConn, *net.TCPConn) {
-		c, err := net.Dial("tcp", l.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := l.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close(); s.Close() })
-		return c.(*net.TCPConn), s.(*net.TCPConn)
-	}
+	dial := func() (*net.TCPConn, *net.TCPConn) { return dialPair(t, l) }
 	c1, _ := dial()
 	old, oldWoke := register(t, p, c1)
 	if err := old.Arm(); err != nil {
