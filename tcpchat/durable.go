@@ -487,13 +487,24 @@ func (s *Server) writeDurable(batch []durableEmit, apps []store.Appending) []sto
 	wake := make(map[*Namespace][]string)
 	for i, e := range queued {
 		a := &apps[i]
-		if a.Err != nil {
+		var full *store.QueueFullError
+		if a.Err != nil && !errors.As(a.Err, &full) {
 			e.done(DurableResult{}, s.emitFailed(e.event, a.Err))
 			continue
 		}
+		n := 0 // a full queue refused its recipient: offset 0
+		for _, off := range a.Offsets {
+			if off != 0 {
+				n++
+			}
+		}
+		var err error
+		if full != nil { // queued for the others; the sender is told
+			err = fmt.Errorf("tcpchat: durable emit %q not queued for every recipient: %w", e.event, a.Err)
+		}
 		s.dur.emits.Add(1)
-		s.dur.appended.Add(int64(len(a.Offsets)))
-		e.done(DurableResult{ID: a.ID.String(), Recipients: len(a.Offsets)}, nil)
+		s.dur.appended.Add(int64(n))
+		e.done(DurableResult{ID: a.ID.String(), Recipients: n}, err)
 		wake[e.ns] = append(wake[e.ns], a.To...)
 	}
 	for ns, clients := range wake {

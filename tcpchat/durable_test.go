@@ -284,8 +284,8 @@ func fakeQueueServer(l net.Listener, acks chan<- string) error {
 	return nil
 }
 
-// A queue past its limit drops its oldest messages, counted; the client
-// gets the newest ones in order.
+// A full queue refuses new emits (the sender gets ErrQueueFull, counted)
+// and keeps every message it holds; the client gets those in order.
 func TestDurableQueueOverflow(t *testing.T) {
 	t.Parallel()
 	st := store.NewMemory(store.Options{Limits: store.Limits{MaxMessages: 5}})
@@ -294,20 +294,21 @@ func TestDurableQueueOverflow(t *testing.T) {
 	addr := chattest.NewServer(t, srv)
 	ctx := ctxT(t)
 	for i := range 8 {
-		if _, err := srv.Of("/").EmitDurable(ctx, tcpchat.DurableTarget{Clients: []string{"hq"}}, "ev", i); err != nil {
-			t.Fatal(err)
+		res, err := srv.Of("/").EmitDurable(ctx, tcpchat.DurableTarget{Clients: []string{"hq"}}, "ev", i)
+		if full := errors.Is(err, store.ErrQueueFull); full != (i >= 5) || (err != nil && !full) || res.Recipients != map[bool]int{true: 0, false: 1}[full] {
+			t.Fatalf("emit %d: %+v, %v", i, res, err)
 		}
 	}
 	c := chattest.Dial(t, addr, tcpchat.ClientOptions{ClientID: "hq"})
 	var rec <-chan chattest.Received
 	chattest.Connect(t, c, "/", nil, func(s *tcpchat.ClientSocket) { rec = chattest.Record(s) })
-	for i := 3; i < 8; i++ {
+	for i := range 5 {
 		if r := chattest.Next(t, rec); r.Args != fmt.Sprintf("[%d]", i) {
 			t.Fatalf("got %+v, want [%d]", r, i)
 		}
 	}
-	if n := st.Stats().DroppedOverflow; n != 3 {
-		t.Fatalf("dropped %d, want 3", n)
+	if n := st.Stats().RefusedFull; n != 3 {
+		t.Fatalf("refused %d, want 3", n)
 	}
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
@@ -315,7 +316,7 @@ func TestDurableQueueOverflow(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if !strings.Contains(string(b), "wiredojo_queue_dropped_overflow_total 3") {
+	if !strings.Contains(string(b), "wiredojo_queue_refused_full_total 3") {
 		t.Fatalf("metrics:\n%s", b)
 	}
 }

@@ -92,7 +92,7 @@ func newMetrics(s *Server) *metrics {
 			m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "wiredojo", Subsystem: "queue", Name: name, Help: help},
 				func() float64 { return float64(f(st.Stats())) }))
 		}
-		storeCounter("dropped_overflow_total", "Oldest messages dropped because a queue hit its maximum length.", func(x store.Stats) uint64 { return x.DroppedOverflow })
+		storeCounter("refused_full_total", "Messages refused for a recipient whose queue was full (its maximum length); the sender is told.", func(x store.Stats) uint64 { return x.RefusedFull })
 		storeCounter("dropped_age_total", "Messages removed for being older than the maximum age.", func(x store.Stats) uint64 { return x.DroppedAge })
 		storeCounter("expired_queues_total", "Idle queues removed.", func(x store.Stats) uint64 { return x.ExpiredQueues })
 		storeCounter("purged_total", "Messages removed by purge.", func(x store.Stats) uint64 { return x.Purged })

@@ -46,7 +46,7 @@ func chatQueueStoreFlags() []cli.Flag {
 // chatServeQueueFlags are the store and retention flags of `chat serve`.
 func chatServeQueueFlags() []cli.Flag {
 	return append(chatStoreFlags(),
-		&cli.IntFlag{Name: "queue-max", Value: store.DefaultMaxMessages, EnvVars: []string{"WIREDOJO_QUEUE_MAX"}, Usage: "keep at most `N` messages per client queue; the oldest are dropped (counted) beyond it; -1: no limit"},
+		&cli.IntFlag{Name: "queue-max", Value: store.DefaultMaxMessages, EnvVars: []string{"WIREDOJO_QUEUE_MAX"}, Usage: "keep at most `N` messages per client queue; a full queue refuses new messages (the sender is told) and keeps what it holds; -1: no limit"},
 		&cli.DurationFlag{Name: "queue-max-age", Value: store.DefaultMaxAge, EnvVars: []string{"WIREDOJO_QUEUE_MAX_AGE"}, Usage: "drop queued messages older than `D` (counted)"},
 		&cli.DurationFlag{Name: "queue-ttl", Value: store.DefaultQueueTTL, EnvVars: []string{"WIREDOJO_QUEUE_TTL"}, Usage: "remove a client's queue and room subscriptions after `D` without it connecting"},
 		&cli.DurationFlag{Name: "recovery-window", Value: store.DefaultWindow, EnvVars: []string{"WIREDOJO_RECOVERY_WINDOW"}, Usage: "keep a disconnected session's rooms and missed broadcasts for `D`"},
@@ -242,7 +242,7 @@ func chatEmitDurableFrom(c *cli.Context, sock *tcpchat.ClientSocket, event strin
 			switch {
 			case err != nil:
 				fail(line, err.Error())
-			case bytes.HasPrefix(ack, []byte(`[{"id":`)):
+			case bytes.HasPrefix(ack, []byte(`[{"id":`)) && !bytes.Contains(ack, []byte(`"error":`)): // a full queue's refusal has an id too
 				mu.Lock()
 				queued++
 				mu.Unlock()

@@ -10,6 +10,7 @@ package builtin
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -18,6 +19,7 @@ import (
 	"sync"
 
 	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/store"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
 
@@ -95,11 +97,19 @@ type DurableRequest struct {
 	Args  json.RawMessage `json:"args,omitempty"`
 }
 
-// durableAck answers a "durable" event that was queued.
+// durableAck answers a "durable" event that was queued (for some
+// recipients at least: Error and Code then say why not for the others).
 type durableAck struct {
 	ID         string `json:"id"`
 	Recipients int    `json:"recipients"`
+	Error      string `json:"error,omitempty"`
+	Code       string `json:"code,omitempty"` // AckQueueFull
 }
+
+// AckQueueFull is the code of a "durable" ack whose event was not queued
+// for some recipients because their queues were full (store.ErrQueueFull):
+// a full queue refuses new messages and keeps what it holds.
+const AckQueueFull = "queue_full"
 
 // ChatMessage is what the built-in handlers relay for a "message" event.
 type ChatMessage struct {
@@ -247,6 +257,8 @@ func Install(ns *tcpchat.Namespace) {
 		ns.EmitDurableAsync(tcpchat.DurableTarget{Clients: req.To, Rooms: req.Rooms}, req.Event, req.Args, func(res tcpchat.DurableResult, err error) {
 			switch {
 			case ack == nil:
+			case errors.Is(err, store.ErrQueueFull):
+				ack(durableAck{ID: res.ID, Recipients: res.Recipients, Error: err.Error(), Code: AckQueueFull})
 			case err != nil:
 				ack(map[string]string{"error": err.Error()})
 			default:

@@ -26,8 +26,10 @@
 //
 // # Retention policy
 //
-// Limits.MaxMessages bounds each queue: an Append that would exceed it drops
-// the oldest messages of that queue (counted in Stats.DroppedOverflow). A
+// Limits.MaxMessages bounds each queue: a full queue refuses new messages
+// (Append returns a *QueueFullError, counted in Stats.RefusedFull) and
+// never drops pending ones to make room, so nothing a sender was told is
+// queued is lost to a flood. A
 // message older than Limits.MaxAge is never returned by Pending and is
 // removed by Expire (counted in Stats.DroppedAge). A queue whose client id
 // was not seen (its creation, Touch, Pending and Ack count; Append to an

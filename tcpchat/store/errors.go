@@ -1,6 +1,10 @@
 package store
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
 
 // ErrNotPending is returned by Ack when the message id is not pending in that
 // client's queue: it was never queued for that client, it was already
@@ -42,6 +46,32 @@ var ErrClosed = errors.New("store: closed")
 // ErrPayloadTooLarge is returned by Append and AppendReplay for a payload
 // above MaxPayload.
 var ErrPayloadTooLarge = errors.New("store: payload too large")
+
+// ErrQueueFull is matched by a QueueFullError.
+var ErrQueueFull = errors.New("store: queue full")
+
+// QueueFullError is returned by Append (and set on an AppendBatch entry)
+// when the queues of some recipients already held Limits.MaxMessages: a
+// full queue refuses new messages, it never drops pending ones. The
+// message was appended to the other recipients (the returned id and their
+// offsets are valid; a refused recipient's offset is 0).
+type QueueFullError struct {
+	Clients []string // the recipients refused, in the order given
+	Max     int      // Limits.MaxMessages
+}
+
+// Error names the refused recipients (the first few).
+func (e *QueueFullError) Error() string {
+	names := e.Clients
+	more := ""
+	if len(names) > 5 {
+		names, more = names[:5], fmt.Sprintf(" and %d more", len(e.Clients)-5)
+	}
+	return fmt.Sprintf("store: queue full (%d messages): not queued for %s%s", e.Max, strings.Join(names, ", "), more)
+}
+
+// Is makes a QueueFullError match ErrQueueFull.
+func (e *QueueFullError) Is(target error) bool { return target == ErrQueueFull }
 
 // ErrClaimed is returned by Claim when the client id's queue has a resume
 // token and the caller gave another one (or none).

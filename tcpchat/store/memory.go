@@ -185,23 +185,25 @@ func (s *Memory) Append(ctx context.Context, m Message, to []string, offsets []u
 	if s.closed {
 		return ID{}, offsets, ErrClosed
 	}
+	var full []string
 	for _, c := range to {
 		q := s.queueLocked(c, now)
+		if max := s.limits.MaxMessages; max > 0 && len(q.msgs) >= max {
+			full = append(full, c)
+			s.stats.RefusedFull++
+			offsets = append(offsets, 0)
+			continue
+		}
 		off := q.next
 		q.next++
 		q.msgs = append(q.msgs, m) // a copy per recipient (its own offset) sharing the payload
 		q.msgs[len(q.msgs)-1].Offset = off
 		q.index[m.ID] = off
 		s.stats.Appended++
-		if max := s.limits.MaxMessages; max > 0 {
-			for len(q.msgs) > max {
-				delete(q.index, q.msgs[0].ID)
-				q.msgs[0] = Message{}
-				q.msgs = q.msgs[1:]
-				s.stats.DroppedOverflow++
-			}
-		}
 		offsets = append(offsets, off)
+	}
+	if full != nil {
+		return m.ID, offsets, &QueueFullError{Clients: full, Max: s.limits.MaxMessages}
 	}
 	return m.ID, offsets, nil
 }

@@ -62,7 +62,7 @@ type Stats struct {
 	Appended        uint64 // messages added to queues (one per recipient)
 	Acked           uint64 // successful acks
 	AckNotPending   uint64 // acks answered with ErrNotPending
-	DroppedOverflow uint64 // oldest messages dropped because a queue hit MaxMessages
+	RefusedFull     uint64 // appends refused because the recipient's queue held MaxMessages
 	DroppedAge      uint64 // messages removed because they were older than MaxAge
 	Purged          uint64 // messages removed by Purge
 	ExpiredQueues   uint64 // idle queues removed by Expire
@@ -170,7 +170,9 @@ type Store interface {
 	// to are appended once) and returns the message id and, appended to
 	// offsets, each recipient's offset in the order of to (repeats removed,
 	// first occurrence kept). An empty to
-	// returns a fresh id and appends nothing.
+	// returns a fresh id and appends nothing. A recipient whose queue
+	// holds Limits.MaxMessages is refused (offset 0): the others get m,
+	// and the error is a *QueueFullError naming the refused.
 	Append(ctx context.Context, m Message, to []string, offsets []uint64) (ID, []uint64, error)
 	// AppendBatch appends the message of each entry of batch to its
 	// recipients as Append does, in the order of batch (a recipient's

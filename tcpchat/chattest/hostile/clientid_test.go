@@ -2,11 +2,13 @@ package hostile_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest/hostile"
 	"github.com/wiredojo/wiredojo/tcpchat/store"
@@ -62,5 +64,77 @@ func TestClientIDNeedsItsResumeToken(t *testing.T) {
 			t.Fatalf("queues %+v, want ann's alone and empty", qs)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Issue 13 point 3: the built-in "durable" event cannot push a real
+// message out of another client's queue. Junk emits, addressed by client
+// id and through a room both are in, either go in while the queue has room
+// or are refused with an error in their ack; the real message stays.
+func TestJunkDurableCannotEvict(t *testing.T) {
+	t.Parallel()
+	const max = 5
+	srv, st, addr := durableChatServer(t, max)
+	ctx := context.Background()
+
+	victim := chattest.Dial(t, addr, tcpchat.ClientOptions{ClientID: "ann"})
+	sock := chattest.Connect(t, victim, "/chat", nil, nil)
+	if _, err := sock.EmitWithAck(ctx, builtin.EventJoin, "news"); err != nil {
+		t.Fatal(err)
+	}
+	victim.Close()
+	if _, err := srv.Of("/chat").EmitDurable(ctx, tcpchat.DurableTarget{Clients: []string{"ann"}}, "real", 1); err != nil {
+		t.Fatal(err)
+	}
+
+	a := hostile.Dial(t, addr, "")
+	a.Join(t, "/chat")
+	joinRoom(t, a, "/chat", "news")
+	accepted, refused := 0, 0
+	for i := range 4 * max {
+		req := `{"to":["ann"],"event":"junk","args":[0]}`
+		if i%2 == 1 {
+			req = `{"rooms":["news"],"event":"junk","args":[1]}`
+		}
+		id := uint32(100 + i)
+		a.Event(t, "/chat", builtin.EventDurable, id, []byte("["+req+"]"))
+		p := a.Expect(t, wire.TypeAck)
+		if p.AckID != id {
+			t.Fatalf("ack id %d, want %d", p.AckID, id)
+		}
+		var res []struct {
+			Error      string `json:"error"`
+			Code       string `json:"code"`
+			Recipients int    `json:"recipients"`
+		}
+		if err := json.Unmarshal(p.Args, &res); err != nil || len(res) != 1 {
+			t.Fatalf("ack %s: %v", p.Args, err)
+		}
+		switch {
+		case res[0].Error != "":
+			if res[0].Code != builtin.AckQueueFull {
+				t.Fatalf("refusal %s: want code %q", p.Args, builtin.AckQueueFull)
+			}
+			refused++
+		case res[0].Recipients > 0:
+			accepted++
+		}
+	}
+	if refused == 0 {
+		t.Errorf("%d junk emits into a queue of %d: none was refused", 4*max, max)
+	}
+	if accepted > max-1 {
+		t.Errorf("%d junk emits accepted into a queue of %d that held a real message", accepted, max)
+	}
+	msgs, err := st.Peek(ctx, "ann", 0, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) == 0 || msgs[0].Event != "real" {
+		events := make([]string, len(msgs))
+		for i, m := range msgs {
+			events[i] = m.Event
+		}
+		t.Fatalf("ann's queue holds %q: the real message is gone", events)
 	}
 }

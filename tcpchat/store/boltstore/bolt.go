@@ -260,7 +260,7 @@ func add(s, d *store.Stats) {
 	s.Appended += d.Appended
 	s.Acked += d.Acked
 	s.AckNotPending += d.AckNotPending
-	s.DroppedOverflow += d.DroppedOverflow
+	s.RefusedFull += d.RefusedFull
 	s.DroppedAge += d.DroppedAge
 	s.Purged += d.Purged
 	s.ExpiredQueues += d.ExpiredQueues

@@ -129,37 +129,45 @@ func (s *Store) prepare(m store.Message, to []string) (appending, error) {
 	return appending{to: to, id: m.ID, rec: store.AppendMessage(nil, &m), now: now.UnixNano()}, nil
 }
 
-// put appends a to its recipients' queues and their offsets to offsets.
-func (s *Store) put(q queueTx, d *store.Stats, a *appending, offsets []uint64) ([]uint64, error) {
+// put appends a to its recipients' queues and their offsets to offsets;
+// a recipient whose queue is full gets offset 0 and is listed in full.
+func (s *Store) put(q queueTx, d *store.Stats, a *appending, offsets []uint64) (_ []uint64, full []string, err error) {
+	max := s.limits.MaxMessages
 	for _, c := range a.to {
 		meta, ok := getMeta(q.meta, []byte(c))
 		if !ok {
 			meta = qmeta{next: 1, seen: a.now}
 		}
+		if max > 0 && meta.count >= uint64(max) {
+			full = append(full, c)
+			d.RefusedFull++
+			offsets = append(offsets, 0)
+			continue
+		}
 		off := meta.next
 		if err := q.msgs.Put(msgKey(c, off), a.rec); err != nil {
-			return offsets, err
+			return offsets, nil, err
 		}
 		if err := q.idx.Put(idxKey(c, a.id), u64(off)); err != nil {
-			return offsets, err
+			return offsets, nil, err
 		}
 		meta.next++
 		meta.count++
 		d.Appended++
-		if max := s.limits.MaxMessages; max > 0 && meta.count > uint64(max) {
-			dropped, err := q.dropOldest(c, meta.count-uint64(max), nil)
-			if err != nil {
-				return offsets, err
-			}
-			meta.count -= dropped
-			d.DroppedOverflow += dropped
-		}
 		if err := putMeta(q.meta, []byte(c), meta); err != nil {
-			return offsets, err
+			return offsets, nil, err
 		}
 		offsets = append(offsets, off)
 	}
-	return offsets, nil
+	return offsets, full, nil
+}
+
+// queueFull is the error of an append that some full queues refused.
+func (s *Store) queueFull(full []string) error {
+	if full == nil {
+		return nil
+	}
+	return &store.QueueFullError{Clients: full, Max: s.limits.MaxMessages}
 }
 
 // Append implements store.Store: one transaction for every recipient.
@@ -169,14 +177,15 @@ func (s *Store) Append(ctx context.Context, m store.Message, to []string, offset
 		return store.ID{}, offsets, err
 	}
 	base := len(offsets)
+	var full []string
 	err = s.write(ctx, func(tx *bolt.Tx, d *store.Stats) (err error) {
-		offsets, err = s.put(queues(tx), d, &a, offsets[:base])
+		offsets, full, err = s.put(queues(tx), d, &a, offsets[:base])
 		return err
 	})
 	if err != nil {
 		return store.ID{}, offsets[:base], err
 	}
-	return a.id, offsets, nil
+	return a.id, offsets, s.queueFull(full)
 }
 
 // AppendBatch implements store.Store: one transaction for the whole batch
@@ -196,12 +205,13 @@ func (s *Store) AppendBatch(ctx context.Context, batch []store.Appending) {
 	if valid == 0 {
 		return
 	}
+	full := make([][]string, len(batch))
 	err := s.write(ctx, func(tx *bolt.Tx, d *store.Stats) error {
 		q := queues(tx)
 		for i := range batch {
 			if b := &batch[i]; b.Err == nil {
 				var err error
-				if b.Offsets, err = s.put(q, d, &prep[i], b.Offsets[:0]); err != nil {
+				if b.Offsets, full[i], err = s.put(q, d, &prep[i], b.Offsets[:0]); err != nil {
 					return err
 				}
 			}
@@ -216,14 +226,14 @@ func (s *Store) AppendBatch(ctx context.Context, batch []store.Appending) {
 		}
 		switch {
 		case err == nil:
-			b.ID = prep[i].id
+			b.ID, b.Err = prep[i].id, s.queueFull(full[i])
 		case alone:
 			b.Err = s.write(ctx, func(tx *bolt.Tx, d *store.Stats) (err error) {
-				b.Offsets, err = s.put(queues(tx), d, &prep[i], b.Offsets[:0])
+				b.Offsets, full[i], err = s.put(queues(tx), d, &prep[i], b.Offsets[:0])
 				return err
 			})
 			if b.Err == nil {
-				b.ID = prep[i].id
+				b.ID, b.Err = prep[i].id, s.queueFull(full[i])
 			} else {
 				b.Offsets = b.Offsets[:0]
 			}

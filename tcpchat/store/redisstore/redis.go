@@ -171,8 +171,9 @@ func (s *Store) Append(ctx context.Context, m store.Message, to []string, offset
 			args: []any{m.ID[:], rec, s.limits.MaxMessages, now.UnixNano(), m.Created.UnixMilli()}}
 	}
 	err = s.runScripts(ctx, calls)
-	var dropped, appended uint64
+	var refused, appended uint64
 	var fresh []any
+	var full []string
 	base := len(offsets)
 	for i, c := range calls {
 		if c.cmd.Err() != nil {
@@ -182,14 +183,19 @@ func (s *Store) Append(ctx context.Context, m store.Message, to []string, offset
 		if len(r) != 3 {
 			return store.ID{}, offsets[:base], fmt.Errorf("redisstore: append: unexpected script reply %v", c.cmd.Val())
 		}
+		if r[1] == 1 {
+			refused++
+			full = append(full, to[i])
+			offsets = append(offsets, 0)
+			continue
+		}
 		appended++
-		dropped += uint64(r[1])
 		if r[2] == 1 {
 			fresh = append(fresh, to[i])
 		}
 		offsets = append(offsets, uint64(r[0]))
 	}
-	s.count(func(st *store.Stats) { st.Appended += appended; st.DroppedOverflow += dropped })
+	s.count(func(st *store.Stats) { st.Appended += appended; st.RefusedFull += refused })
 	if len(fresh) > 0 {
 		if rerr := s.rdb.SAdd(ctx, s.registry(), fresh...).Err(); err == nil {
 			err = rerr
@@ -197,6 +203,9 @@ func (s *Store) Append(ctx context.Context, m store.Message, to []string, offset
 	}
 	if err != nil {
 		return store.ID{}, offsets[:base], wrap("append", err)
+	}
+	if full != nil {
+		return m.ID, offsets, &store.QueueFullError{Clients: full, Max: s.limits.MaxMessages}
 	}
 	return m.ID, offsets, nil
 }

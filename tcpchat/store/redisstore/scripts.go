@@ -3,11 +3,14 @@ package redisstore
 import "github.com/redis/go-redis/v9"
 
 // KEYS: q, meta, ids. ARGV: id, record, max messages, now (ns), created (ms).
-// Returns {offset, dropped, new queue (1/0)}. A retried append (go-redis
+// Returns {offset, refused (1/0), new queue (1/0)}: a queue that holds max
+// messages refuses the new one (offset 0). A retried append (go-redis
 // resends a command whose connection broke) finds its id and changes nothing.
 var appendScript = redis.NewScript(`
 local seen = redis.call('HGET', KEYS[3], ARGV[1])
 if seen then return {tonumber(seen), 0, 0} end
+local max = tonumber(ARGV[3])
+if max > 0 and redis.call('XLEN', KEYS[1]) >= max then return {0, 1, 0} end
 local off = redis.call('HINCRBY', KEYS[2], 'next', 1)
 local new = 0
 if redis.call('HEXISTS', KEYS[2], 'seen') == 0 then
@@ -16,20 +19,7 @@ if redis.call('HEXISTS', KEYS[2], 'seen') == 0 then
 end
 redis.call('XADD', KEYS[1], off .. '-1', 'r', ARGV[2], 'i', ARGV[1], 'c', ARGV[5])
 redis.call('HSET', KEYS[3], ARGV[1], off)
-local dropped = 0
-local max = tonumber(ARGV[3])
-if max > 0 then
-  local n = redis.call('XLEN', KEYS[1]) - max
-  if n > 0 then
-    local old = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', n)
-    for _, e in ipairs(old) do
-      redis.call('XDEL', KEYS[1], e[1])
-      redis.call('HDEL', KEYS[3], e[2][4])
-      dropped = dropped + 1
-    end
-  end
-end
-return {off, dropped, new}
+return {off, 0, new}
 `)
 
 // KEYS: q, meta, ids. ARGV: id, now (ns). Returns 1 if acked, 0 if not pending.

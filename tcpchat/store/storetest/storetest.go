@@ -311,25 +311,44 @@ func testInvalid(e *env) {
 	}
 }
 
+// testMaxMessages: a full queue refuses new messages (the other
+// recipients get them) and keeps every pending one; an ack makes room.
 func testMaxMessages(e *env) {
 	var ids []store.ID
-	for i := range 5 {
+	for i := range 3 {
 		id, _ := e.append(e.msg("e", fmt.Sprint(i)), "alice")
 		ids = append(ids, id)
 	}
-	msgs := e.wantOffsets("alice", 3, 4, 5)
-	if string(msgs[0].Payload) != "2" {
-		e.t.Fatalf("oldest kept payload %q, want \"2\"", msgs[0].Payload)
+	for i := 3; i < 5; i++ {
+		id, offs, err := e.s.Append(e.ctx, e.msg("e", fmt.Sprint(i)), []string{"bob", "alice"}, nil)
+		var qf *store.QueueFullError
+		if !errors.As(err, &qf) || !errors.Is(err, store.ErrQueueFull) || len(qf.Clients) != 1 || qf.Clients[0] != "alice" || qf.Max != 3 {
+			e.t.Fatalf("append %d to a full queue: %v, want a QueueFullError for alice", i, err)
+		}
+		if id.IsZero() || len(offs) != 2 || offs[0] != uint64(i-2) || offs[1] != 0 {
+			e.t.Fatalf("append %d: id %v offsets %v, want bob's offset and 0 for alice", i, id, offs)
+		}
 	}
-	if err := e.s.Ack(e.ctx, "alice", ids[0]); !errors.Is(err, store.ErrNotPending) {
-		e.t.Fatalf("ack of a dropped message: %v, want ErrNotPending", err)
+	msgs := e.wantOffsets("alice", 1, 2, 3)
+	if string(msgs[0].Payload) != "0" {
+		e.t.Fatalf("oldest kept payload %q, want \"0\"", msgs[0].Payload)
 	}
-	if st := e.s.Stats(); st.DroppedOverflow != 2 {
-		e.t.Fatalf("DroppedOverflow = %d, want 2", st.DroppedOverflow)
+	e.wantOffsets("bob", 1, 2)
+	if st := e.s.Stats(); st.RefusedFull != 2 {
+		e.t.Fatalf("RefusedFull = %d, want 2", st.RefusedFull)
+	}
+	e.must(e.s.Ack(e.ctx, "alice", ids[0]))
+	if _, _, err := e.s.Append(e.ctx, e.msg("e", "5"), []string{"alice"}, nil); err != nil {
+		e.t.Fatalf("append after an ack made room: %v", err)
+	}
+	batch := []store.Appending{{Message: e.msg("e", "6"), To: []string{"alice", "bob"}}}
+	e.s.AppendBatch(e.ctx, batch)
+	if b := batch[0]; !errors.Is(b.Err, store.ErrQueueFull) || b.ID.IsZero() || len(b.Offsets) != 2 || b.Offsets[0] != 0 || b.Offsets[1] != 3 {
+		e.t.Fatalf("AppendBatch to a full queue: %+v, want QueueFullError, bob's offset 3", b)
 	}
 	q, err := e.s.Queues(e.ctx)
 	e.must(err)
-	if len(q) != 1 || q[0].Depth != 3 || q[0].NextOffset != 6 {
+	if len(q) != 2 || q[0].Depth != 3 || q[0].NextOffset != 5 || q[1].Depth != 3 {
 		e.t.Fatalf("queues = %+v", q)
 	}
 }
