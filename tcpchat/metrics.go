@@ -2,6 +2,7 @@ package tcpchat
 
 import (
 	"crypto/subtle"
+	"fmt"
 	"net/http"
 	"sync/atomic"
 	"syscall"
@@ -102,11 +103,19 @@ func newMetrics(s *Server) *metrics {
 }
 
 // handler serves the metrics; with a token, only to requests that give it
-// as "Authorization: Bearer TOKEN".
-func (m *metrics) handler(token string) http.Handler {
+// as "Authorization: Bearer TOKEN"; without one, only to requests whose
+// Host knownHost accepts (the WebSocket upgrade's rule), so that a page
+// under a name rebound to the server's address cannot read them.
+func (m *metrics) handler(token string, knownHost func(string) bool) http.Handler {
 	h := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 	if token == "" {
-		return h
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !knownHost(r.Host) {
+				http.Error(w, fmt.Sprintf("Host %q is not an IP address, localhost or a name this server is configured with", r.Host), http.StatusForbidden)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
 	}
 	want := []byte("Bearer " + token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

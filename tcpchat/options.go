@@ -83,6 +83,8 @@ type Options struct {
 	// MetricsToken, when set, must be given to read GET /metrics, as
 	// "Authorization: Bearer TOKEN" (default Token: a server that wants a
 	// token from its clients does not show its counters to anyone else).
+	// Without either, GET /metrics answers requests whose Host is an IP
+	// address, localhost or a name of Hosts (403 to others: DNS rebinding).
 	MetricsToken string
 	// Adapter makes the adapter of each namespace (default
 	// NewMemoryAdapter); redisadapter.Cluster.Adapter spreads rooms and

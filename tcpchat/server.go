@@ -69,7 +69,7 @@ func NewServer(opts Options) *Server {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	})
-	s.mux.Handle("GET /metrics", s.metrics.handler(s.opts.MetricsToken))
+	s.mux.Handle("GET /metrics", s.metrics.handler(s.opts.MetricsToken, s.knownHost))
 	s.initWeb() // GET /ws, GET / and TLS (websocket.go, web.go, tls.go)
 	return s
 }

@@ -26,7 +26,7 @@ func chatServeWSFlags() []cli.Flag {
 		&cli.StringFlag{Name: "tls-cert", EnvVars: []string{"WIREDOJO_TLS_CERT"}, Usage: "serve TLS too (wss://, https://, framed TLS) on the same port with the PEM certificate chain in `FILE` (needs --tls-key)"},
 		&cli.StringFlag{Name: "tls-key", EnvVars: []string{"WIREDOJO_TLS_KEY"}, Usage: "the PEM private key `FILE` of --tls-cert"},
 		&cli.BoolFlag{Name: "plaintext", EnvVars: []string{"WIREDOJO_PLAINTEXT"}, Usage: "with --tls-cert, also accept plaintext clients (framed TCP, http://, ws://) on the port; without it they are refused"},
-		&cli.StringFlag{Name: "metrics-token", EnvVars: []string{"WIREDOJO_METRICS_TOKEN"}, Usage: "GET /metrics answers only requests with the header Authorization: Bearer `TOKEN` (default --token's value; neither: open)"},
+		&cli.StringFlag{Name: "metrics-token", EnvVars: []string{"WIREDOJO_METRICS_TOKEN"}, Usage: "GET /metrics answers only requests with the header Authorization: Bearer `TOKEN` (default --token's value; neither: open to requests that name the server by IP address, localhost or a --host name)"},
 		&cli.StringSliceFlag{Name: "origin", EnvVars: []string{"WIREDOJO_ORIGIN"}, Usage: "also let browser pages from `PATTERN` open /ws: an origin (https://example.com) or a host glob (*.example.com, 127.0.0.1:*); repeatable; pages of this server's own host are always allowed"},
 		&cli.StringSliceFlag{Name: "host", EnvVars: []string{"WIREDOJO_HOST"}, Usage: "a DNS `NAME` (glob, e.g. chat.example.com or *.lab.example) browsers may use to reach this server; a page of its own host opens /ws only when that host is an IP address, localhost or such a name (DNS rebinding); repeatable"},
 	}

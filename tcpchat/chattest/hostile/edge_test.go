@@ -146,6 +146,12 @@ func TestMetricsNeedTheToken(t *testing.T) {
 				if code != http.StatusOK || !strings.Contains(body, "wiredojo_chat_connections") {
 					t.Fatalf("open /metrics: %d %.80q", code, body)
 				}
+				// DNS rebinding: a page under the attacker's name,
+				// rebound to the server's address, reads nothing.
+				_, port, _ := net.SplitHostPort(addr)
+				if code, body := hostile.HTTP(t, addr, "GET", "/metrics", "evil.example:"+port, nil); code != http.StatusForbidden || strings.Contains(body, "wiredojo_chat") {
+					t.Fatalf("open /metrics under a rebound name: %d %.80q, want 403 and no counters", code, body)
+				}
 				return
 			}
 			if code != http.StatusUnauthorized || strings.Contains(body, "wiredojo_chat") {
