@@ -58,6 +58,9 @@ func TestMain(m *testing.M) {
 	os.Setenv("XDG_STATE_HOME", state)
 	code := m.Run()
 	os.RemoveAll(state)
+	if builtBin.dir != "" {
+		os.RemoveAll(builtBin.dir)
+	}
 	os.Exit(code)
 }
 

@@ -3,11 +3,13 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -41,16 +43,40 @@ func TestDemoRunsToTheEnd(t *testing.T) {
 	}
 }
 
-// wiredojoBinary builds the command into the test's temporary directory:
-// the demo starts itself again as `capture live` only when it is the real
-// binary.
+// wiredojoBinary returns the command built once for this test process, in
+// a directory every user may read and run (the sandbox tests run it as
+// nobody): the demo starts itself again as `capture live` only when it is
+// the real binary. TestMain removes it.
 func wiredojoBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "wiredojo")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	builtBin.once.Do(func() {
+		dir, err := os.MkdirTemp("", "wiredojo-cmd-test")
+		if err == nil {
+			builtBin.dir = dir
+			err = os.Chmod(dir, 0o755)
+		}
+		if err != nil {
+			builtBin.err = err
+			return
+		}
+		bin := filepath.Join(dir, "wiredojo")
+		if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+			builtBin.err = fmt.Errorf("go build: %v\n%s", err, out)
+			return
+		}
+		builtBin.path = bin
+	})
+	if builtBin.err != nil {
+		t.Fatal(builtBin.err)
 	}
-	return bin
+	return builtBin.path
+}
+
+// builtBin is what wiredojoBinary built.
+var builtBin struct {
+	once      sync.Once
+	dir, path string
+	err       error
 }
 
 // processesOf lists the pids of running processes of the executable bin.

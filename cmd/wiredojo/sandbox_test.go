@@ -40,11 +40,7 @@ func newNobody(t *testing.T) *asNobody {
 	if err := os.Chmod(dir, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(dir, "wiredojo")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	n := &asNobody{t: t, bin: bin, home: dir, state: filepath.Join(dir, "state")}
+	n := &asNobody{t: t, bin: wiredojoBinary(t), home: dir, state: filepath.Join(dir, "state")}
 	t.Cleanup(func() {
 		// Whatever happened, leave no sandbox behind.
 		_, _, _ = n.run(10*time.Second, "sandbox", "stop")
