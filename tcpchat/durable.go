@@ -527,7 +527,7 @@ func (s *Server) emitFailed(event string, err error) error {
 	case errors.Is(err, store.ErrDiskFull), errors.Is(err, store.ErrPayloadTooLarge):
 		return fmt.Errorf("tcpchat: durable emit %q not queued: %w", event, err)
 	case errors.As(err, &ne), errors.Is(err, context.DeadlineExceeded), errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Errorf("tcpchat: durable emit %q not queued: the store is unreachable (is Redis running?); retry when it is back: %w", event, err)
+		return fmt.Errorf("tcpchat: durable emit %q not queued: %w (retry when it is back): %w", event, store.ErrUnreachable, err)
 	}
 	return fmt.Errorf("tcpchat: durable emit %q not queued: %w", event, err)
 }

@@ -413,7 +413,7 @@ func TestChatRedisRestartUnderNodes(t *testing.T) {
 	start := time.Now()
 	// go-redis retries its dials for a few seconds: wait for the answer.
 	code, o, e := chatRun(t, "", "chat", "emit", "--addr", a.addr, "--timeout", "15s", "--durable", "--room", "r", "--event", "q", `"down"`)
-	if code != exitRuntime || !strings.Contains(e, `durable emit "q" not queued: the store is unreachable (is Redis running?)`) {
+	if code != exitRuntime || !strings.Contains(e, `durable emit "q" not queued: cannot reach the server`) || !strings.HasSuffix(strings.TrimSpace(e), "(is redis-server running?)") {
 		t.Fatalf("durable emit with Redis down: exit %d after %v, stdout %q, stderr %q", code, time.Since(start), o, e)
 	}
 	t.Logf("with Redis down (%v): %s", time.Since(start).Round(time.Millisecond), strings.TrimSpace(e))

@@ -247,11 +247,8 @@ func chatEmitDurableFrom(c *cli.Context, sock *tcpchat.ClientSocket, event strin
 				queued++
 				mu.Unlock()
 			default:
-				var res []struct {
-					Error string `json:"error"`
-				}
-				if json.Unmarshal(ack, &res) == nil && len(res) > 0 && res[0].Error != "" {
-					fail(line, "the server refused: "+res[0].Error)
+				if err := durableRefused(ack); err != nil {
+					fail(line, withHint(err))
 				} else {
 					fail(line, "unexpected answer "+string(ack))
 				}
@@ -349,11 +346,8 @@ func chatEmitDurable(c *cli.Context, ctx context.Context, sock *tcpchat.ClientSo
 	if err != nil {
 		return fmt.Errorf("chat emit --durable: %w", err)
 	}
-	var res []struct {
-		Error string `json:"error"`
-	}
-	if json.Unmarshal(reply, &res) == nil && len(res) > 0 && res[0].Error != "" {
-		return fmt.Errorf("chat emit --durable: the server refused: %s", res[0].Error)
+	if err := durableRefused(reply); err != nil {
+		return fmt.Errorf("chat emit --durable: %w", err)
 	}
 	var out []json.RawMessage
 	if json.Unmarshal(reply, &out) == nil && len(out) > 0 {
@@ -504,3 +498,31 @@ func chatQueuePurge(c *cli.Context) error {
 	fmt.Fprintf(c.App.Writer, "purged %d messages of %s\n", n, id)
 	return nil
 }
+
+// durableRefused returns the refusal a "durable" ack carries, or nil when
+// it has none: its text, wrapping store.ErrUnreachable when its code says
+// the server could not reach its store (report adds the hint).
+func durableRefused(ack json.RawMessage) error {
+	var res []struct {
+		Error string `json:"error"`
+		Code  string `json:"code"`
+	}
+	if json.Unmarshal(ack, &res) != nil || len(res) == 0 || res[0].Error == "" {
+		return nil
+	}
+	r := &ackRefusal{msg: "the server refused: " + res[0].Error}
+	if res[0].Code == builtin.AckStoreUnreachable {
+		r.code = store.ErrUnreachable
+	}
+	return r
+}
+
+// ackRefusal is a refusal read from an ack: its text is the server's, and
+// it unwraps to the sentinel its code stands for (if any).
+type ackRefusal struct {
+	msg  string
+	code error
+}
+
+func (r *ackRefusal) Error() string { return r.msg }
+func (r *ackRefusal) Unwrap() error { return r.code }

@@ -111,6 +111,17 @@ type durableAck struct {
 // a full queue refuses new messages and keeps what it holds.
 const AckQueueFull = "queue_full"
 
+// AckStoreUnreachable is the code of a "durable" ack whose event was not
+// queued because the server could not reach its store
+// (store.ErrUnreachable): retry when the store is back.
+const AckStoreUnreachable = "store_unreachable"
+
+// durableRefusal answers a "durable" event that was not queued at all.
+type durableRefusal struct {
+	Error string `json:"error"`
+	Code  string `json:"code,omitempty"` // AckStoreUnreachable
+}
+
 // ChatMessage is what the built-in handlers relay for a "message" event.
 type ChatMessage struct {
 	From string          `json:"from"`
@@ -259,8 +270,10 @@ func Install(ns *tcpchat.Namespace) {
 			case ack == nil:
 			case errors.Is(err, store.ErrQueueFull):
 				ack(durableAck{ID: res.ID, Recipients: res.Recipients, Error: err.Error(), Code: AckQueueFull})
+			case errors.Is(err, store.ErrUnreachable):
+				ack(durableRefusal{Error: err.Error(), Code: AckStoreUnreachable})
 			case err != nil:
-				ack(map[string]string{"error": err.Error()})
+				ack(durableRefusal{Error: err.Error()})
 			default:
 				ack(durableAck{ID: res.ID, Recipients: res.Recipients})
 			}
