@@ -157,11 +157,18 @@ func (d *decoder) str8(what string) []byte {
 }
 
 // optStr8 is a str8 at the end of a packet that may be absent.
+// optStr8 reads an optional last str8 field: absent when the packet ends
+// before it. Present, it may not be empty (an encoder leaves an empty
+// field out), so that every packet has one encoding.
 func (d *decoder) optStr8(what string) []byte {
 	if d.err != nil || d.off == len(d.b) {
 		return nil
 	}
-	return d.str8(what)
+	v := d.str8(what)
+	if d.err == nil && len(v) == 0 {
+		d.fail("empty " + what + " (leave it out instead)")
+	}
+	return v
 }
 
 func (d *decoder) rest() []byte {
