@@ -9,8 +9,10 @@ import (
 	"slices"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/wiredojo/wiredojo/framing"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 )
 
 func randomPayloads(rng *rand.Rand, n int) [][]byte {
@@ -207,7 +209,7 @@ func TestWriterOverTCP(t *testing.T) {
 			t.Fatalf("got %d bytes, err %v; want %d bytes", len(got), err, len(want))
 		}
 	}
-	if err := <-done; err != nil {
+	if err := testkit.Recv(t, 30*time.Second, "the writer to finish", done); err != nil {
 		t.Fatal(err)
 	}
 }

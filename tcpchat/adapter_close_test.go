@@ -48,7 +48,7 @@ func TestCloseWhileAdapterReportsRoomEvent(t *testing.T) {
 	case <-time.After(chattest.Timeout):
 		t.Fatal("Close deadlocked with the adapter's room event")
 	}
-	if e := <-events; e.SocketID != "elsewhere" {
+	if e := chattest.Recv(t, "the room event", events); e.SocketID != "elsewhere" {
 		t.Fatalf("room event %+v", e)
 	}
 }

@@ -48,7 +48,7 @@ func TestEventsBothWays(t *testing.T) {
 	if err := sock.Emit("hello", "ann"); err != nil {
 		t.Fatal(err)
 	}
-	if who := <-got; who != "ann" {
+	if who := chattest.Recv(t, "the value the handler sent", got); who != "ann" {
 		t.Fatalf("server got %q", who)
 	}
 	if r := chattest.Next(t, rec); r.Name != "welcome" || r.Args != `["hi ann",42]` {
@@ -94,7 +94,7 @@ func TestAcksBothWays(t *testing.T) {
 		t.Fatalf("ack = %s, %v", res, err)
 	}
 	sock.Emit("ask-me")
-	if got := <-serverGot; got != `["bob",true]` {
+	if got := chattest.Recv(t, "what the server handler got", serverGot); got != `["bob",true]` {
 		t.Fatalf("server's ack = %s", got)
 	}
 }
@@ -125,7 +125,7 @@ func TestAckTimeouts(t *testing.T) {
 		t.Fatalf("client: got %v, want DeadlineExceeded", err)
 	}
 	sock.Emit("ask-me")
-	if err := <-serverErr; !errors.Is(err, context.DeadlineExceeded) {
+	if err := chattest.Recv(t, "the server handler's error", serverErr); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("server: got %v, want DeadlineExceeded", err)
 	}
 }
@@ -300,10 +300,10 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 	chattest.Recv(t, "the state up", states)
 
 	srv1.Close()
-	if err := <-done; !errors.Is(err, tcpchat.ErrServerClosed) {
+	if err := chattest.Recv(t, "Serve to return", done); !errors.Is(err, tcpchat.ErrServerClosed) {
 		t.Fatalf("Serve: %v", err)
 	}
-	if up := <-states; up {
+	if up := chattest.Recv(t, "the connection state change", states); up {
 		t.Fatal("expected a loss")
 	}
 	srv2 := newSrv()
@@ -352,7 +352,7 @@ func TestShutdownIsGraceful(t *testing.T) {
 	if err := srv.Shutdown(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-done; !errors.Is(err, tcpchat.ErrServerClosed) {
+	if err := chattest.Recv(t, "Serve to return", done); !errors.Is(err, tcpchat.ErrServerClosed) {
 		t.Fatalf("Serve: %v", err)
 	}
 	chattest.Recv(t, "the client to end after the server closed", c.Done())
@@ -404,7 +404,7 @@ func TestSlowConsumerIsCut(t *testing.T) {
 			t.Fatalf("good client stalled at event %d", i)
 		}
 	}
-	if err := <-reasons; !errors.Is(err, tcpchat.ErrSlowConsumer) {
+	if err := chattest.Recv(t, "the close reason", reasons); !errors.Is(err, tcpchat.ErrSlowConsumer) {
 		t.Fatalf("closed with %v, want ErrSlowConsumer", err)
 	}
 	if st := srv.Stats(); st.SlowConsumerCuts != 1 || st.Connections != 1 {
@@ -451,7 +451,7 @@ func TestBurstWaitsForSlowReader(t *testing.T) {
 			t.Fatalf("emit %d: queued for %d (%v), want 1", i, n, err)
 		}
 	}
-	if err := <-got; err != nil {
+	if err := chattest.Recv(t, "the value the handler sent", got); err != nil {
 		t.Fatal(err)
 	}
 	st := srv.Stats()
@@ -479,7 +479,7 @@ func TestSlowConsumerNoWait(t *testing.T) {
 	for i := 0; i < 200; i++ {
 		ns.To().EmitRaw("big", big)
 	}
-	if err := <-reasons; !errors.Is(err, tcpchat.ErrSlowConsumer) {
+	if err := chattest.Recv(t, "the close reason", reasons); !errors.Is(err, tcpchat.ErrSlowConsumer) {
 		t.Fatalf("closed with %v, want ErrSlowConsumer", err)
 	}
 	if st := srv.Stats(); st.SlowConsumerCuts != 1 || st.SendWaits != 0 {
@@ -525,7 +525,7 @@ func TestRateLimit(t *testing.T) {
 	if p := raw.ExpectClose(t); p.Code != wire.CodeRateLimited {
 		t.Fatalf("error packet %+v, want code %d", p, wire.CodeRateLimited)
 	}
-	if err := <-reasons; !errors.Is(err, tcpchat.ErrRateLimited) {
+	if err := chattest.Recv(t, "the close reason", reasons); !errors.Is(err, tcpchat.ErrRateLimited) {
 		t.Fatalf("reason %v", err)
 	}
 }
@@ -639,7 +639,7 @@ func TestHeartbeat(t *testing.T) {
 	if p := raw.ExpectClose(t); p.Code != wire.CodeHeartbeat {
 		t.Fatalf("error packet %+v, want heartbeat", p)
 	}
-	if err := <-reasons; !errors.Is(err, tcpchat.ErrHeartbeat) {
+	if err := chattest.Recv(t, "the close reason", reasons); !errors.Is(err, tcpchat.ErrHeartbeat) {
 		t.Fatalf("reason %v", err)
 	}
 
@@ -739,7 +739,7 @@ func TestClientDropsASilentServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := <-lost; !errors.Is(err, os.ErrDeadlineExceeded) {
+	if err := chattest.Recv(t, "the client to notice the loss", lost); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("client ended with %v, want a heartbeat timeout", err)
 	}
 	chattest.Recv(t, "the client to end after the heartbeat timeout", c.Done())

@@ -163,7 +163,7 @@ func TestDurableClientAcksAfterHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id := <-got; id != res.ID {
+	if id := chattest.Recv(t, "the value the handler sent", got); id != res.ID {
 		t.Fatalf("got id %s, want %s", id, res.ID)
 	}
 	waitDepth(t, st, "cy", 1) // not acknowledged while the handler runs
@@ -209,7 +209,7 @@ func TestDurableClientDropsDuplicates(t *testing.T) {
 			t.Fatal("no received packet")
 		}
 	}
-	if err := <-srvDone; err != nil {
+	if err := chattest.Recv(t, "the server to end", srvDone); err != nil {
 		t.Fatal(err)
 	}
 	close(handled)

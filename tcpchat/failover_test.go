@@ -65,7 +65,7 @@ func TestClientFailsOverToAnotherAddress(t *testing.T) {
 		rec = chattest.Record(s)
 		s.OnConnect(func(s *tcpchat.ClientSocket) { connected <- s.Client().Addr() })
 	})
-	if got := <-connected; got != addrA {
+	if got := chattest.Recv(t, "the connect event", connected); got != addrA {
 		t.Fatalf("first connection to %s, want %s", got, addrA)
 	}
 	if _, err := s.EmitWithAck(ctx, builtin.EventJoin, "r"); err != nil {

@@ -88,7 +88,7 @@ func TestGoClientResumes(t *testing.T) {
 	if !c.Resumed() || c.SessionID() != session {
 		t.Fatalf("resumed %v, session %s (was %s)", c.Resumed(), c.SessionID(), session)
 	}
-	s2 := <-socks
+	s2 := chattest.Recv(t, "the recovered socket", socks)
 	chattest.Eventually(t, "the resumed socket's room to come back", func() bool { return len(s2.Rooms()) > 0 })
 	srv.Of("/").To("r").Emit("back", 1)
 	if r := chattest.Next(t, rec); r.Name != "back" {

@@ -8,11 +8,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket/layers"
 	"golang.org/x/net/bpf"
 
 	"github.com/wiredojo/wiredojo/internal/testdep"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 )
 
 // longOr joins n primitives made by f with "or".
@@ -339,7 +341,7 @@ func TestMatchConcurrent(t *testing.T) {
 		}()
 	}
 	for g := 0; g < 4; g++ {
-		if got := <-results; got != want {
+		if got := testkit.Recv(t, 30*time.Second, "a goroutine's count", results); got != want {
 			t.Errorf("a goroutine matched %d packets, want %d", got, want)
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wiredojo/wiredojo/internal/testkit"
 )
 
 // startWSEcho runs `ws echo --addr 127.0.0.1:0` and returns its URL; the
@@ -31,7 +33,7 @@ func startWSEcho(t *testing.T, args ...string) string {
 	go io.Copy(io.Discard, pr)
 	t.Cleanup(func() {
 		cancel()
-		if code := <-done; code != 0 {
+		if code := testkit.Recv(t, 30*time.Second, "ws echo to exit", done); code != 0 {
 			t.Errorf("ws echo exited with %d", code)
 		}
 	})

@@ -11,8 +11,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/wiredojo/wiredojo/framing/ws"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 )
 
 func TestEchoRoundTrip(t *testing.T) {
@@ -111,7 +113,7 @@ func TestPreparedMessage(t *testing.T) {
 					t.Fatalf("message %d: %s %d bytes %v", i, op, len(got), err)
 				}
 			}
-			if err := <-sent; err != nil {
+			if err := testkit.Recv(t, 30*time.Second, "the sender's result", sent); err != nil {
 				t.Fatal(err)
 			}
 			mu.Lock()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wiredojo/wiredojo/framing/ws"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 )
 
 const goodKey = "dGhlIHNhbXBsZSBub25jZQ=="
@@ -121,7 +122,7 @@ func TestHandshakeRaw(t *testing.T) {
 			}()
 			go io.WriteString(cli, hc.req)
 			checkResponse(t, cli, hc)
-			err := <-errc
+			err := testkit.Recv(t, 30*time.Second, "the server side's handshake result", errc)
 			if (err == nil) != (hc.status == 101) {
 				t.Fatalf("Upgrade error %v for status %d", err, hc.status)
 			}

@@ -370,7 +370,7 @@ func TestInteropNode(t *testing.T) {
 			if c.Subprotocol() != "echo" || c.Compressed() != (mode != "plain") {
 				t.Fatalf("protocol %q compressed %v", c.Subprotocol(), c.Compressed())
 			}
-			ext := <-lines
+			ext := testkit.Recv(t, 30*time.Second, "the node server's extension line", lines)
 			if mode == "deflate9" && !strings.Contains(ext, "client_max_window_bits=9") {
 				t.Fatalf("node server negotiated %q", ext)
 			}

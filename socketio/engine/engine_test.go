@@ -526,7 +526,7 @@ func TestQueueFull(t *testing.T) {
 	defer srv.Close()
 	open(t, hs.URL+"/")
 	wg.Wait()
-	if err := <-errs; !errors.Is(err, engine.ErrQueueFull) {
+	if err := testkit.Recv(t, 30*time.Second, "the handler's Send error", errs); !errors.Is(err, engine.ErrQueueFull) {
 		t.Fatalf("Send: %v", err)
 	}
 }

@@ -210,8 +210,8 @@ func runBoth(t *testing.T, l *link.Link, iperf string, port int) (iperfServer, u
 	if _, err := udpio.Send(ctx, udpio.SendOptions{Conn: sc, To: rc.LocalAddr().String(), Duration: iperfSeconds * time.Second, Rate: 1000, Size: 500}); err != nil {
 		t.Fatal(err)
 	}
-	ours := <-done
-	if err := <-clientErr; err != nil {
+	ours := testkit.Recv(t, 30*time.Second, "our receiver to end", done)
+	if err := testkit.Recv(t, 30*time.Second, "the iperf3 client to end", clientErr); err != nil {
 		return iperfServer{}, ours, oursJ, err
 	}
 	serr := srv.Wait()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wiredojo/wiredojo/framing/ws"
 	"github.com/wiredojo/wiredojo/framing/ws/wsecho"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -41,7 +42,7 @@ func TestServerEchoesAndCloses(t *testing.T) {
 	// Close the server with a connection open: Serve returns
 	// ErrServerClosed and the connection ends.
 	s.Close()
-	if err := <-done; err != wsecho.ErrServerClosed {
+	if err := testkit.Recv(t, 30*time.Second, "Serve to return", done); err != wsecho.ErrServerClosed {
 		t.Fatalf("Serve returned %v", err)
 	}
 	if _, _, err := c.ReadMessage(); err == nil {
