@@ -73,7 +73,16 @@ func BenchmarkWebSocketTransport(b *testing.B) {
 
 // TestWebSocketTransportAllocs: in steady state a packet written by one
 // Transport and read by the other allocates nothing, both ways.
+//
+// Under -race sync.Pool drops some buffers on purpose (the read buffer a
+// WebSocket borrows while bytes wait, the transport's message buffer), so
+// there up to one allocation per packet is tolerated; without -race the
+// count must be exactly 0.
 func TestWebSocketTransportAllocs(t *testing.T) {
+	limit := 0.0
+	if raceEnabled {
+		limit = 1
+	}
 	client, server := wsPair(t)
 	p := wire.Packet{Type: wire.TypeEvent, Namespace: "/chat", Event: "message", Args: []byte(`["hello, room"]`)}
 	batch := [][]byte{p.AppendTo(nil)}
@@ -88,8 +97,8 @@ func TestWebSocketTransportAllocs(t *testing.T) {
 			if _, err := dir.r.ReadPacket(); err != nil {
 				t.Fatal(err)
 			}
-		}); n != 0 {
-			t.Errorf("%s: %.1f allocations per packet, want 0", dir.name, n)
+		}); n > limit {
+			t.Errorf("%s: %.1f allocations per packet, want at most %.0f", dir.name, n, limit)
 		}
 	}
 }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package tcpchat_test
+
+const raceEnabled = false
