@@ -252,6 +252,7 @@ func TestBrowserChat(t *testing.T) {
 // TestBrowserReconnects: the page comes back by itself, with backoff, after
 // the server restarts on the same address, and says so in its status.
 func TestBrowserReconnects(t *testing.T) {
+	browser := newBrowser(t) // first: it skips without a browser (go test -short)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -270,7 +271,6 @@ func TestBrowserReconnects(t *testing.T) {
 		}
 	}
 	stop := serve(l)
-	browser := newBrowser(t)
 	ann := openPage(t, browser, "http://"+addr+"/", "ann", "dojo")
 	ann.waitStatus(t, "connected as ann")
 
