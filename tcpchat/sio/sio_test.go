@@ -238,10 +238,7 @@ func TestPythonSocketIOClient(t *testing.T) {
 // deadline (its pongs are read as chat pongs), and that one that does not
 // answer them is cut.
 func TestHeartbeatByEnginePongs(t *testing.T) {
-	// The chat's deadline (2 s) is far shorter than the 6 s the client
-	// answers pings for, and far longer than the engine's 100 ms pings, so
-	// a loaded machine's scheduling pauses do not cut the client.
-	srv := tcpchat.NewServer(tcpchat.Options{PingInterval: time.Second, PingTimeout: time.Second})
+	srv := tcpchat.NewServer(tcpchat.Options{PingInterval: 500 * time.Millisecond, PingTimeout: 500 * time.Millisecond})
 	srv.Of("/")
 	s := New(srv, Options{Engine: engine.Options{PingInterval: 100 * time.Millisecond, PingTimeout: 2 * time.Second}})
 	srv.HandleHTTP(Path, s)
@@ -264,10 +261,10 @@ func TestHeartbeatByEnginePongs(t *testing.T) {
 		}
 		return c
 	}
-	// The client answers every ping (each 100 ms) for 6 s (the chat's
-	// deadline is 2 s) and must still be connected.
+	// The client answers every ping (each 100 ms) for 3 s (the chat's
+	// deadline is 1 s) and must still be connected.
 	c := dial()
-	end := time.Now().Add(6 * time.Second)
+	end := time.Now().Add(3 * time.Second)
 	pongs := 0
 	for time.Now().Before(end) {
 		c.SetReadDeadline(end)
