@@ -166,10 +166,7 @@ func (s *Server) unpin(ns *Namespace) {
 // adapter's subscription is kept (a namespace created again while its bus
 // is down would stay local).
 func (s *Server) freeIfEmpty(ns *Namespace) {
-	if !ns.dynamic {
-		return
-	}
-	s.mu.Lock()
+	s.mu.Lock() // ns.dynamic too is guarded by s.mu (Of may change it)
 	s.freeIfEmptyLocked(ns)
 }
 
