@@ -66,6 +66,7 @@ type conn struct {
 	addr         *addrState // its remote address's shared packet rate (limits.go); nil without EventRatePerAddr
 	left         [4]string  // the namespaces left last (unjoined)
 	leftNext     uint8
+	pollLater    bool // a Pollable transport without a connection yet: startPolling again (park.go)
 	bucket       bucket
 	lastDeadline int64
 	pd           *netpoll.Desc // nil: reads block in a goroutine (park.go)
@@ -575,6 +576,9 @@ func (c *conn) loop(resumed bool) error {
 			resumed = false
 		} else {
 			c.refreshDeadline(now)
+			if !batching && c.pollLater {
+				c.startPolling()
+			}
 			if !batching && c.pd != nil && c.park() {
 				return errParked
 			}

@@ -16,7 +16,9 @@ import (
 // and closeWrite (the linger deadline is set). Reads block in a goroutine,
 // as before, where the poller cannot see the bytes: TLS (tls.Conn may hold
 // decrypted bytes), transports given to ServeTransport (it must block),
-// and systems without the poller.
+// and systems without the poller. A Pollable transport given to
+// ServePollable (the Socket.IO transport's sessions) parks like the
+// server's own once it has a socket to watch.
 
 // The reader's states (conn.pstate).
 const (
@@ -34,15 +36,29 @@ const parkMargin = time.Millisecond
 // the connection goes on).
 var errParked = errors.New("tcpchat: parked")
 
-// pollable is a Transport whose reads may wait in the server's poller.
-type pollable interface {
-	bufferedTransport
-	// rawConn returns the socket to poll, or nil when bytes may wait
-	// above it where the poller cannot see them.
-	rawConn() syscall.RawConn
-	// releaseRead returns the read buffers to their pools; it is called
-	// only with nothing buffered.
-	releaseRead()
+// Pollable is a Transport whose reads may wait in the server's poller
+// (ServePollable), so that its idle connection holds no goroutine and no
+// read buffer.
+type Pollable interface {
+	Transport
+	// Buffered reports what was read ahead of the packets returned so
+	// far: while it is not zero the next ReadPacket needs no read of the
+	// socket. It is called by the reading goroutine, between reads.
+	Buffered() int
+	// NetConn returns the connection whose socket the poller watches, or
+	// nil while the transport has none yet (the server asks again after
+	// the next packet). A connection that is not a plain TCP socket (TLS)
+	// is read by a blocked goroutine, as without a poller.
+	NetConn() net.Conn
+	// ReleaseRead returns the read buffers to their pools; it is called
+	// by the reading goroutine before it parks, with nothing buffered.
+	ReleaseRead()
+	// SetWake gives the transport the function that wakes the parked
+	// reader (safe at any time, from any goroutine), before the first
+	// park: a transport that can end other than by its Close (another
+	// party closes its connection, whose end the poller then never
+	// reports) calls it then, and the next ReadPacket returns the end.
+	SetWake(wake func())
 }
 
 // rawConnOf returns the socket under nc, or nil when it is not a plain TCP
@@ -70,21 +86,26 @@ func rawConnOf(nc net.Conn) syscall.RawConn {
 }
 
 // startPolling registers the connection with the server's poller when its
-// transport allows it; the reader then parks between reads.
+// transport allows it; the reader then parks between reads. A transport
+// without a connection yet (NetConn nil) is asked again by the read loop.
 //
 //go:noinline
 func (c *conn) startPolling() {
 	p := c.srv.poller
-	pt, ok := c.t.(pollable)
+	pt, ok := c.t.(Pollable)
 	if p == nil || !ok {
 		return
 	}
-	rc := pt.rawConn()
+	nc := pt.NetConn()
+	c.pollLater = nc == nil
+	rc := rawConnOf(nc)
 	if rc == nil {
 		return
 	}
-	if d, err := p.Register(rc, c.wake); err == nil {
+	wake := c.wake
+	if d, err := p.Register(rc, wake); err == nil {
 		c.pd = d
+		pt.SetWake(wake)
 	}
 }
 
@@ -105,7 +126,7 @@ func (c *conn) stopPolling() {
 //
 //go:noinline
 func (c *conn) park() bool {
-	pt := c.t.(pollable)
+	pt := c.t.(Pollable)
 	if pt.Buffered() > 0 {
 		return false
 	}
@@ -121,7 +142,7 @@ func (c *conn) park() bool {
 	}
 	c.pstate.Store(readParking)
 	c.mu.Unlock()
-	pt.releaseRead()
+	pt.ReleaseRead()
 	c.srv.wg.Add(1) // held while parked; the woken reader's goroutine ends it
 	if c.ptimer == nil {
 		c.ptimer = time.AfterFunc(wait+parkMargin, c.wake)
@@ -166,3 +187,9 @@ func (c *conn) resumeRead() {
 		c.finish(err)
 	}
 }
+
+// The server's own transports park.
+var (
+	_ Pollable = (*framedTransport)(nil)
+	_ Pollable = (*wsTransport)(nil)
+)

@@ -411,6 +411,13 @@ func isHTTPMethod(b []byte) bool {
 // connection ends and closes t.
 func (s *Server) ServeTransport(t Transport) { s.serveTransport(t, false) }
 
+// ServePollable is ServeTransport for a transport whose idle reads can
+// wait in the server's poller: it returns once the connection parks (or
+// ends), and the server serves it on without a goroutine while nothing
+// is to be read. Where the server has no poller it blocks as
+// ServeTransport does.
+func (s *Server) ServePollable(t Pollable) { s.serveTransport(t, true) }
+
 // serveTransport is ServeTransport; with poll it returns when the
 // connection parks, and the server's poller serves it on (park.go).
 func (s *Server) serveTransport(t Transport, poll bool) {

@@ -3,7 +3,6 @@ package tcpchat
 import (
 	"net"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/wiredojo/wiredojo/framing"
@@ -59,8 +58,9 @@ func (t *framedTransport) Buffered() int { return t.r.Buffered() }
 // bufferedTransport is a Transport that says what it has read ahead.
 type bufferedTransport interface{ Buffered() int }
 
-func (t *framedTransport) rawConn() syscall.RawConn { return rawConnOf(t.conn) } // park.go
-func (t *framedTransport) releaseRead()             { t.r.Release() }
+func (t *framedTransport) NetConn() net.Conn { return t.conn } // park.go
+func (t *framedTransport) ReleaseRead()      { t.r.Release() }
+func (t *framedTransport) SetWake(func())    {} // only the server closes the connection
 
 func (t *framedTransport) WritePackets(payloads [][]byte) error {
 	if t.preamble {

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/wiredojo/wiredojo/framing"
@@ -70,11 +69,15 @@ func (t *wsTransport) ReadPacket() ([]byte, error) {
 // returned as packets.
 func (t *wsTransport) Buffered() int { return t.c.Buffered() }
 
-func (t *wsTransport) rawConn() syscall.RawConn { return rawConnOf(t.c.NetConn()) } // park.go
+// NetConn returns the WebSocket's connection, for the poller (park.go).
+func (t *wsTransport) NetConn() net.Conn { return t.c.NetConn() }
 
-// releaseRead gives the message buffer back to its pool (a large one is
+// SetWake does nothing: only the server closes the connection (park.go).
+func (t *wsTransport) SetWake(func()) {}
+
+// ReleaseRead gives the message buffer back to its pool (a large one is
 // dropped).
-func (t *wsTransport) releaseRead() {
+func (t *wsTransport) ReleaseRead() {
 	if t.bufp == nil {
 		return
 	}

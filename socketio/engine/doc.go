@@ -17,7 +17,12 @@
 // (bounded) and never blocks on the network. That goroutine is the
 // session's only one while it is idle: it reads a WebSocket itself (so a
 // handler keeps reading for as long as the session lasts), the pings are
-// timers, and a writer runs only while packets are queued.
+// timers, and a writer runs only while packets are queued. A handler that
+// waits for the WebSocket's connection (Session.NetConn) in a poller
+// instead (as package tcpchat/sio does with the chat server's) calls
+// Session.Detach and returns: the idle session then has no goroutine, and
+// Session.ReleaseRead gives its read buffer back; Session.OnEnd tells the
+// poller's side when the session ends under it.
 //
 // It does not own the packet codec (package socketio/engineio) or what
 // the messages mean (Socket.IO, package socketio, mapped onto the chat by

@@ -103,7 +103,8 @@ type Server struct {
 }
 
 // NewServer returns a Server that hands each new session to handler, in a
-// goroutine of its own; the session ends when handler returns.
+// goroutine of its own; the session ends when handler returns, unless it
+// called Session.Detach.
 func NewServer(opts Options, handler func(*Session)) *Server {
 	opts.defaults()
 	return &Server{
@@ -338,8 +339,10 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 	ss.startPing()
 	go func() {
 		defer s.wg.Done()
-		defer ss.closeWith(ErrClosed)
 		s.handler(ss)
+		if !ss.detached {
+			ss.closeWith(ErrClosed)
+		}
 	}()
 	if c == nil {
 		writePayload(w, engineio.AppendText(nil, open))

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -49,10 +50,13 @@ type Session struct {
 	wake     chan struct{}        // (capacity 1) wakes the pending poll
 	upgraded chan struct{}        // closed when the WebSocket takes over
 
-	// The reader's (Read, Next).
-	rbuf  []byte      // the last WebSocket message read
-	rws   *ws.Conn    // the WebSocket it reads, once it reads one
-	timer *time.Timer // a polling reader's deadline
+	// The reader's (Read, Next, Buffered, NetConn, ReleaseRead), and the
+	// handler's goroutine's (Detach).
+	detached bool        // the handler's return does not end the session
+	rbufp    *[]byte     // pooled; nil after ReleaseRead
+	rbuf     []byte      // the last WebSocket message read
+	rws      *ws.Conn    // the WebSocket it reads, once it reads one
+	timer    *time.Timer // a polling reader's deadline
 
 	mu           sync.Mutex
 	err          error             // why the session ended; guarded by mu
@@ -70,6 +74,7 @@ type Session struct {
 	writing      bool              // the WebSocket writer runs; guarded by mu
 	pingTimer    *time.Timer       // the next ping, or the ping timeout; guarded by mu
 	awaitingPong bool              // guarded by mu
+	onEnd        func()            // called when the session ends (OnEnd); guarded by mu
 }
 
 // newSession returns a session; c is its WebSocket when it starts on one,
@@ -156,9 +161,6 @@ const maxKeptReadBuffer = 4 << 10
 // makes it return an error that wraps os.ErrDeadlineExceeded; on a
 // WebSocket that also ends the session.
 func (s *Session) Next() (engineio.Packet, error) {
-	if cap(s.rbuf) > maxKeptReadBuffer {
-		s.rbuf = nil
-	}
 	if s.rws == nil && s.inbox != nil {
 		if p, ok, err := s.nextPolled(); ok || err != nil {
 			return p, err
@@ -224,6 +226,13 @@ func (s *Session) nextPolled() (p engineio.Packet, ok bool, err error) {
 
 // nextWebSocket reads the WebSocket until a message or a pong.
 func (s *Session) nextWebSocket() (engineio.Packet, error) {
+	if s.rbufp == nil {
+		s.rbufp = readBufPool.Get().(*[]byte)
+		s.rbuf = (*s.rbufp)[:0]
+	}
+	if cap(s.rbuf) > maxKeptReadBuffer {
+		s.rbuf = nil
+	}
 	c := s.rws
 	for {
 		op, msg, err := c.AppendMessage(s.rbuf[:0])
@@ -232,6 +241,7 @@ func (s *Session) nextWebSocket() (engineio.Packet, error) {
 			return engineio.Packet{}, s.Err()
 		}
 		s.rbuf = msg
+		*s.rbufp = msg
 		p := engineio.DecodeBinary(msg)
 		if op == ws.OpText {
 			if p, err = engineio.DecodeText(msg); err != nil {
@@ -254,6 +264,69 @@ func (s *Session) nextWebSocket() (engineio.Packet, error) {
 		}
 	}
 }
+
+// readBufPool holds the WebSocket message buffers of sessions between
+// their reads (ReleaseRead).
+var readBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1<<10); return &b }}
+
+// Buffered reports the bytes of the WebSocket read but not yet returned
+// by Next: while it is not zero the next Next needs no read of the
+// socket. It is for the reader, between reads; a polling session has
+// nothing buffered (its messages wait in memory: NetConn is nil).
+func (s *Session) Buffered() int {
+	if s.rws == nil {
+		return 0
+	}
+	return s.rws.Buffered()
+}
+
+// NetConn returns the connection of the WebSocket the reader reads, nil
+// while the session is polling (or the reader has not read the WebSocket
+// yet). A reader that waits for it to become readable (with a poller)
+// instead of blocking in Next lets an idle session hold no goroutine; it
+// must call Next again when bytes arrive, and at its read deadline, as
+// the client's pongs arrive that way. It is for the reader, between
+// reads.
+func (s *Session) NetConn() net.Conn {
+	if s.rws == nil {
+		return nil
+	}
+	return s.rws.NetConn()
+}
+
+// ReleaseRead gives the reader's message buffer back to a pool, for a
+// reader that stops reading for a while (the next Next takes one again).
+// Data returned by Next is invalid afterwards.
+func (s *Session) ReleaseRead() {
+	if s.rbufp == nil {
+		return
+	}
+	if cap(s.rbuf) > maxKeptReadBuffer {
+		s.rbuf = nil
+	}
+	*s.rbufp = s.rbuf[:0]
+	readBufPool.Put(s.rbufp)
+	s.rbufp, s.rbuf = nil, nil
+}
+
+// OnEnd makes the session call f (once, in the goroutine that ends it)
+// when it ends, at once if it has ended already: for a reader that waits
+// for NetConn in a poller, which does not report a connection closed
+// under it. A second OnEnd replaces the first's f.
+func (s *Session) OnEnd(f func()) {
+	s.mu.Lock()
+	if s.err == nil {
+		s.onEnd = f
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	f()
+}
+
+// Detach lets the handler return without ending the session: whoever
+// reads it on (NetConn) ends it with Close. Only the handler calls it.
+func (s *Session) Detach() { s.detached = true }
 
 // SetReadDeadline bounds Read and Next (the zero time removes the bound).
 func (s *Session) SetReadDeadline(t time.Time) error {
@@ -457,6 +530,8 @@ func (s *Session) closeWith(reason error) {
 		c = nil
 	}
 	s.queue = nil
+	onEnd := s.onEnd
+	s.onEnd = nil
 	if s.probe != nil {
 		s.probe.CloseNow() // its reader sees the error and returns
 	}
@@ -473,6 +548,9 @@ func (s *Session) closeWith(reason error) {
 		s.unlist()
 	}
 	close(s.done)
+	if onEnd != nil {
+		defer onEnd() // after the WebSocket is closed: the woken reader finds it so
+	}
 	if c == nil {
 		return
 	}

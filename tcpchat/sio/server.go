@@ -34,7 +34,11 @@ func New(chat *tcpchat.Server, opts Options) *Server {
 	eng := engine.NewServer(opts.Engine, func(s *engine.Session) {
 		t := newTransport(s)
 		t.recovery = opts.Recovery
-		chat.ServeTransport(t)
+		// A WebSocket session waits in the chat server's poller while
+		// idle, without this goroutine: the chat server reads it on and
+		// ends it.
+		s.Detach()
+		chat.ServePollable(t)
 	})
 	return &Server{eng: eng}
 }

@@ -293,3 +293,45 @@ func TestHeartbeatByEnginePongs(t *testing.T) {
 	}
 	chattest.Eventually(t, "the silent client to be cut", func() bool { return srv.Connections() == 0 })
 }
+
+// TestParkedSessionEndsWithEngine checks that an idle session, parked on
+// the chat server's poller, leaves the chat server as soon as the engine
+// ends it (here the client's ping timeout), long before the chat's own
+// heartbeat deadline would notice.
+func TestParkedSessionEndsWithEngine(t *testing.T) {
+	srv := tcpchat.NewServer(tcpchat.Options{PingInterval: time.Minute, PingTimeout: time.Minute})
+	srv.Of("/")
+	s := New(srv, Options{Engine: engine.Options{PingInterval: 200 * time.Millisecond, PingTimeout: 200 * time.Millisecond}})
+	srv.HandleHTTP(Path, s)
+	t.Cleanup(func() { s.Close() })
+	addr := chattest.NewServer(t, srv)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	c, err := ws.Dial(ctx, "ws://"+addr+Path+"?EIO=4&transport=websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	c.SetReadDeadline(time.Now().Add(wait))
+	if err := c.WriteMessage(ws.OpText, []byte("40")); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, msg, err := c.ReadMessage()
+		if err != nil {
+			t.Fatalf("before the CONNECT answer: %v", err)
+		}
+		if strings.HasPrefix(string(msg), "40") {
+			break
+		}
+	}
+	chattest.Eventually(t, "one chat connection", func() bool { return srv.Connections() == 1 })
+	// The client answers no ping: the engine ends the session after
+	// 400 ms; the chat's deadline is two minutes away.
+	for {
+		if _, _, err := c.ReadMessage(); err != nil {
+			break
+		}
+	}
+	chattest.Eventually(t, "the chat connection to end with the session", func() bool { return srv.Connections() == 0 })
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/wiredojo/wiredojo/socketio"
 	"github.com/wiredojo/wiredojo/socketio/engine"
 	"github.com/wiredojo/wiredojo/socketio/engineio"
+	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
 
@@ -56,6 +57,7 @@ type transport struct {
 	s *engine.Session
 
 	// reader's
+	bufp       *[]byte         // pooled; nil while idle (ReleaseRead)
 	buf        []byte          // the last payload returned
 	pending    []wire.Packet   // packets decoded from one message
 	next       int             // the first of pending still to return
@@ -96,7 +98,12 @@ var pongPacket = (&wire.Packet{Type: wire.TypePong}).AppendTo(nil)
 func (t *transport) ReadPacket() ([]byte, error) {
 	for {
 		if t.next < len(t.pending) {
+			if t.bufp == nil {
+				t.bufp = packetBufPool.Get().(*[]byte)
+				t.buf = *t.bufp
+			}
 			t.buf = t.pending[t.next].AppendTo(t.buf[:0])
+			*t.bufp = t.buf
 			t.next++
 			return t.buf, nil
 		}
@@ -461,6 +468,44 @@ func connectError(reason string) []byte {
 	return append(wire.AppendJSONString([]byte(`{"message":`), reason), '}')
 }
 
+// Buffered reports what the session read ahead and the packets of the
+// last message not returned yet: while it is not zero the next ReadPacket
+// reads nothing from the socket (tcpchat.Pollable).
+func (t *transport) Buffered() int { return t.s.Buffered() + len(t.pending) - t.next }
+
+// NetConn returns the connection of the session's WebSocket, nil while it
+// is polling: the chat server parks an idle session on its poller once it
+// has one.
+func (t *transport) NetConn() net.Conn { return t.s.NetConn() }
+
+// SetWake has the session wake the parked reader when it ends by itself
+// (a ping timeout, a full queue, the engine server's Close).
+func (t *transport) SetWake(wake func()) { t.s.OnEnd(wake) }
+
+// ReleaseRead gives the read buffers back while the session is idle.
+func (t *transport) ReleaseRead() {
+	t.s.ReleaseRead()
+	if t.bufp != nil {
+		if cap(t.buf) > maxKeptPacket {
+			t.buf = nil
+		}
+		*t.bufp = t.buf[:0]
+		packetBufPool.Put(t.bufp)
+		t.bufp, t.buf = nil, nil
+	}
+	if cap(t.pending) > 4 {
+		t.pending = nil
+	}
+}
+
+// packetBufPool holds the buffers ReadPacket encodes packets into, while
+// their sessions are idle.
+var packetBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// maxKeptPacket bounds the packet buffer a transport gives back to the
+// pool.
+const maxKeptPacket = 4 << 10
+
 func (t *transport) SetReadDeadline(d time.Time) error { return t.s.SetReadDeadline(d) }
 
 // SetWriteDeadline is a no-op: WritePackets only queues on the session,
@@ -476,3 +521,6 @@ type remoteAddr string
 
 func (a remoteAddr) Network() string { return "socket.io" }
 func (a remoteAddr) String() string  { return string(a) }
+
+// The chat server parks idle sessions.
+var _ tcpchat.Pollable = (*transport)(nil)
