@@ -595,18 +595,9 @@ func (s *Session) poll(w http.ResponseWriter, r *http.Request) {
 		s.srv.refuse(w, r, codeUnknownSID)
 		return
 	}
-	if s.transport != transportPolling {
-		s.mu.Unlock()
-		s.srv.refuse(w, r, codeBadRequest)
+	if !s.beginLocked(w, r, &s.polling, "poll") {
 		return
 	}
-	if s.polling {
-		s.mu.Unlock()
-		s.closeWith(fmt.Errorf("%w: a second poll while one is outstanding", ErrTransport))
-		s.srv.refuse(w, r, codeBadRequest)
-		return
-	}
-	s.polling = true
 	// A poll that comes while an upgrade is under way waits a moment for
 	// it: refused if the upgrade completes (the client polled after
 	// sending 5), a noop otherwise (the reference ends such polls every
@@ -679,21 +670,32 @@ func (s *Session) poll(w http.ResponseWriter, r *http.Request) {
 	writePayload(w, body)
 }
 
-// post reads a POST: the packets the client sends.
-func (s *Session) post(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
+// beginLocked starts a polling request (GET or POST): the session must be
+// polling, and busy (s.polling or s.posting) clear, which it sets; a
+// second one while the first is outstanding ends the session. When it
+// returns false it has answered the request and unlocked s.mu.
+func (s *Session) beginLocked(w http.ResponseWriter, r *http.Request, busy *bool, what string) bool {
 	if s.transport != transportPolling {
 		s.mu.Unlock()
 		s.srv.refuse(w, r, codeBadRequest)
-		return
+		return false
 	}
-	if s.posting {
+	if *busy {
 		s.mu.Unlock()
-		s.closeWith(fmt.Errorf("%w: a second POST while one is read", ErrTransport))
+		s.closeWith(fmt.Errorf("%w: a second %s while one is outstanding", ErrTransport, what))
 		s.srv.refuse(w, r, codeBadRequest)
+		return false
+	}
+	*busy = true
+	return true
+}
+
+// post reads a POST: the packets the client sends.
+func (s *Session) post(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if !s.beginLocked(w, r, &s.posting, "POST") {
 		return
 	}
-	s.posting = true
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()

@@ -232,17 +232,24 @@ func TestPythonSocketIOClient(t *testing.T) {
 	}
 }
 
+// heartbeatChat starts a chat server with namespace "/" only, the chat's
+// ping interval and timeout both chat, and the Socket.IO transport with
+// the engine's ping interval and timeout.
+func heartbeatChat(t *testing.T, chat, interval, timeout time.Duration) (*tcpchat.Server, string) {
+	srv := tcpchat.NewServer(tcpchat.Options{PingInterval: chat, PingTimeout: chat})
+	srv.Of("/")
+	s := New(srv, Options{Engine: engine.Options{PingInterval: interval, PingTimeout: timeout}})
+	srv.HandleHTTP(Path, s)
+	t.Cleanup(func() { s.Close() })
+	return srv, chattest.NewServer(t, srv)
+}
+
 // TestHeartbeatByEnginePongs checks that a Socket.IO client that only
 // answers the Engine.IO pings stays connected past the chat's heartbeat
 // deadline (its pongs are read as chat pongs), and that one that does not
 // answer them is cut.
 func TestHeartbeatByEnginePongs(t *testing.T) {
-	srv := tcpchat.NewServer(tcpchat.Options{PingInterval: time.Second, PingTimeout: time.Second})
-	srv.Of("/")
-	s := New(srv, Options{Engine: engine.Options{PingInterval: 100 * time.Millisecond, PingTimeout: 2 * time.Second}})
-	srv.HandleHTTP(Path, s)
-	t.Cleanup(func() { s.Close() })
-	addr := chattest.NewServer(t, srv)
+	srv, addr := heartbeatChat(t, time.Second, 100*time.Millisecond, 2*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	dial := func() *ws.Conn {
@@ -299,12 +306,7 @@ func TestHeartbeatByEnginePongs(t *testing.T) {
 // ends it (here the client's ping timeout), long before the chat's own
 // heartbeat deadline would notice.
 func TestParkedSessionEndsWithEngine(t *testing.T) {
-	srv := tcpchat.NewServer(tcpchat.Options{PingInterval: time.Minute, PingTimeout: time.Minute})
-	srv.Of("/")
-	s := New(srv, Options{Engine: engine.Options{PingInterval: 200 * time.Millisecond, PingTimeout: 200 * time.Millisecond}})
-	srv.HandleHTTP(Path, s)
-	t.Cleanup(func() { s.Close() })
-	addr := chattest.NewServer(t, srv)
+	srv, addr := heartbeatChat(t, time.Minute, 200*time.Millisecond, 200*time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	c, err := ws.Dial(ctx, "ws://"+addr+Path+"?EIO=4&transport=websocket", nil)
