@@ -232,12 +232,7 @@ func (t *sioTransport) write(v *wire.View) error {
 		t.add(socketio.Packet{Type: socketio.Disconnect, Namespace: ns}, nil)
 	case wire.TypeEvent:
 		start := len(t.text)
-		t.text = wire.AppendJSONString(append(t.text, '['), string(v.Event))
-		if len(v.Args) > 2 {
-			t.text = append(append(t.text, ','), v.Args[1:]...)
-		} else {
-			t.text = append(t.text, ']')
-		}
+		t.text = wire.AppendEventArray(t.text, string(v.Event), v.Args)
 		t.add(socketio.Packet{Type: socketio.Event, Namespace: ns, ID: uint64(v.AckID), HasID: v.HasAck}, t.text[start:len(t.text):len(t.text)])
 	case wire.TypeAck:
 		args := v.Args

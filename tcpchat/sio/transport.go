@@ -420,12 +420,7 @@ func (t *transport) write(v *wire.View) error {
 			}
 			t.mu.Unlock()
 		}
-		data := wire.AppendJSONString(append(t.data[:0], '['), unsafeString(v.Event))
-		if len(v.Args) > 2 {
-			data = append(append(data, ','), v.Args[1:]...)
-		} else {
-			data = append(data, ']')
-		}
+		data := wire.AppendEventArray(t.data[:0], unsafeString(v.Event), v.Args)
 		t.data = data
 		data, atts := wire.ExtractAttachments(data)
 		if len(atts) > 0 {

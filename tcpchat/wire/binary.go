@@ -220,6 +220,18 @@ func inlined(obj []byte) ([]byte, bool) {
 	return b64, ok && seen == 1
 }
 
+// AppendEventArray appends one JSON array: the event's name, then the
+// elements of args (an event packet's arguments, a JSON array; "[]" or
+// nothing for none). It is the data of the Socket.IO EVENT packet for a
+// chat event, both ways (the server's Socket.IO transport, the client's).
+func AppendEventArray(b []byte, event string, args []byte) []byte {
+	b = AppendJSONString(append(b, '['), event)
+	if len(args) > 2 {
+		return append(append(b, ','), args[1:]...)
+	}
+	return append(b, ']')
+}
+
 // AppendJSONString appends s as a JSON string.
 func AppendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')

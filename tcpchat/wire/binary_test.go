@@ -65,3 +65,23 @@ func TestAppendJSONStringAgreesWithEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendEventArray(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		event, args, want string
+	}{
+		{"message", `["hi",{"a":1}]`, `["message","hi",{"a":1}]`},
+		{"ping", `[]`, `["ping"]`},
+		{"ping", ``, `["ping"]`},
+		{`say "x"`, `[1]`, `["say \"x\"",1]`},
+	} {
+		got := AppendEventArray([]byte("prefix:"), tc.event, []byte(tc.args))
+		if string(got) != "prefix:"+tc.want {
+			t.Errorf("AppendEventArray(%q, %q) = %q, want %q", tc.event, tc.args, got, "prefix:"+tc.want)
+		}
+		if !json.Valid(got[len("prefix:"):]) {
+			t.Errorf("%q is not JSON", got)
+		}
+	}
+}
