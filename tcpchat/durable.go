@@ -92,6 +92,8 @@ type durableServer struct {
 	ackNotPending atomic.Int64
 	badAcks       atomic.Int64
 	storeErrors   atomic.Int64
+	batches       atomic.Int64 // store writes of the durable writer (AppendBatch calls)
+	backlogWaits  atomic.Int64 // durable emits that waited for room in the backlog
 
 	slots   chan struct{} // one per durable emit queued and not yet answered
 	emitMu  sync.Mutex
@@ -395,10 +397,15 @@ func (s *Server) queueDurable(ctx context.Context, e durableEmit) error {
 	}
 	select {
 	case d.slots <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-s.stop:
-		return ErrServerClosed
+	default:
+		d.backlogWaits.Add(1)
+		select {
+		case d.slots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.stop:
+			return ErrServerClosed
+		}
 	}
 	d.emitMu.Lock()
 	d.waiting = append(d.waiting, e)
@@ -484,6 +491,7 @@ func (s *Server) writeDurable(batch []durableEmit, apps []store.Appending) []sto
 		return apps
 	}
 	st.AppendBatch(ctx, apps)
+	s.dur.batches.Add(1)
 	wake := make(map[*Namespace][]string)
 	for i, e := range queued {
 		a := &apps[i]
@@ -751,6 +759,9 @@ type DurableStats struct {
 	AckNotPending int64 // received packets for unknown or already acknowledged ids
 	BadAcks       int64 // received packets with a malformed message id
 	StoreErrors   int64 // failed store operations
+	Waiting       int   // durable emits queued for the store or being written, now (at most maxDurableBacklog)
+	Batches       int64 // store writes of durable emits (Emits/Batches: emits per write)
+	BacklogWaits  int64 // durable emits that waited for room because Waiting was at its bound
 }
 
 // DurableStats returns the durable delivery counters.
@@ -758,7 +769,8 @@ func (s *Server) DurableStats() DurableStats {
 	d := s.dur
 	return DurableStats{Emits: d.emits.Load(), Appended: d.appended.Load(), Delivered: d.delivered.Load(),
 		Redelivered: d.redelivered.Load(), Acked: d.acked.Load(), AckNotPending: d.ackNotPending.Load(),
-		BadAcks: d.badAcks.Load(), StoreErrors: d.storeErrors.Load()}
+		BadAcks: d.badAcks.Load(), StoreErrors: d.storeErrors.Load(), Waiting: len(d.slots), Batches: d.batches.Load(),
+		BacklogWaits: d.backlogWaits.Load()}
 }
 
 // seenMax bounds the message ids a client remembers for dedupe.

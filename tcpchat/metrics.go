@@ -82,6 +82,10 @@ func newMetrics(s *Server) *metrics {
 	counter("durable_ack_not_pending_total", "Received packets for unknown or already acknowledged message ids.", &d.ackNotPending)
 	counter("durable_bad_acks_total", "Received packets with a malformed message id.", &d.badAcks)
 	counter("durable_store_errors_total", "Failed store operations.", &d.storeErrors)
+	gauge("durable_waiting", "Durable emits queued for the store or being written (bounded; beyond the bound emits wait and their readers pause).",
+		func() float64 { return float64(len(d.slots)) })
+	counter("durable_batches_total", "Store writes of durable emits (group commits); durable_emits_total over this is emits per write.", &d.batches)
+	counter("durable_backlog_waits_total", "Durable emits that waited for room because durable_waiting was at its bound.", &d.backlogWaits)
 	if rs := s.opts.RecoveryStore; rs != nil {
 		gauge("replay_bytes", "Bytes held by the replay logs of connection state recovery (memory store; bounded per namespace and in all).",
 			func() float64 { return float64(rs.Stats().ReplayBytes) })

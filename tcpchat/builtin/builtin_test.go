@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
+	"github.com/wiredojo/wiredojo/internal/testkit"
 	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
@@ -119,5 +121,11 @@ func TestDurablePipelined(t *testing.T) {
 			t.Fatalf("D's message %d is %s %s, want emit %d's (%s)", i, m.ID, m.Payload, i, ids[i])
 		}
 	}
-	t.Logf("%d durable emits, %d bolt commits", n, st.Stats().Commits)
+	ds := srv.DurableStats()
+	if ds.Emits != n || ds.Batches < 1 || ds.Batches > int64(st.Stats().Commits) {
+		t.Errorf("DurableStats: %d emits in %d batches, want %d in at most %d (the bolt commits)", ds.Emits, ds.Batches, n, st.Stats().Commits)
+	}
+	// the writer frees an emit's place after its answer went out
+	testkit.Eventually(t, 5*time.Second, "DurableStats.Waiting back to 0", func() bool { return srv.DurableStats().Waiting == 0 })
+	t.Logf("%d durable emits, %d bolt commits, %d writer batches", n, st.Stats().Commits, ds.Batches)
 }
