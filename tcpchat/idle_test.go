@@ -9,12 +9,9 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/wiredojo/wiredojo/framing"
 	"github.com/wiredojo/wiredojo/internal/testkit"
@@ -64,63 +61,22 @@ func idleClientsMain(spec string) int {
 	return 0
 }
 
-// idleResult is the server's memory per idle connection.
-type idleResult struct{ Heap, Stacks float64 }
-
-func (r idleResult) Total() float64 { return r.Heap + r.Stacks }
-
-// MeasureIdle starts a server, connects n idle clients from a child
-// process, and returns the server's memory per connection in bytes (live
-// heap + stacks, from runtime/metrics).
-func measureIdle(tb testing.TB, n int) idleResult {
+// measureIdle starts a server, connects n idle clients from a child
+// process, and returns the server's memory per connection.
+func measureIdle(tb testing.TB, n int) testkit.Idle {
 	srv := tcpchat.NewServer(tcpchat.Options{})
 	srv.Of("/")
 	addr := chattest.NewServer(tb, srv)
-	h0, s0 := testkit.LiveBytes()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), idleClientsEnv+"="+addr+" "+strconv.Itoa(n))
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	defer func() {
-		stdin.Close()
-		cmd.Wait()
-		for srv.Connections() > 0 { // let the server see the closes
-			time.Sleep(10 * time.Millisecond)
-		}
-	}()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || line != "ready\n" {
-		tb.Fatalf("client process: %q %v", line, err)
-	}
-	for srv.Connections() < n {
-		time.Sleep(10 * time.Millisecond)
-	}
-	time.Sleep(200 * time.Millisecond) // writers finish and exit
-	h1, s1 := testkit.LiveBytes()
-	return idleResult{Heap: float64(int64(h1)-int64(h0)) / float64(n), Stacks: float64(int64(s1)-int64(s0)) / float64(n)}
+	return testkit.MeasureIdle(tb, testkit.IdleClients{Env: idleClientsEnv, Addr: addr, Conns: srv.Connections}, n)
 }
 
-// idleOnce holds the first measurement of the process: a second one would
-// reuse the first one's dead goroutines and report less than a fresh
-// server costs.
-var idleOnce struct {
-	sync.Once
-	r idleResult
-}
+var idleOnce testkit.IdleOnce
 
 // BenchmarkIdleConnMemory reports the server's memory per idle connection
 // with 10,000 clients connected (goal: at most 5 KiB). It measures once per
 // process, whatever b.N and -benchtime are; ns/op is meaningless.
 func BenchmarkIdleConnMemory(b *testing.B) {
-	idleOnce.Do(func() { idleOnce.r = measureIdle(b, 10000) })
-	r := idleOnce.r
-	b.ReportMetric(r.Total(), "B/conn")
-	b.ReportMetric(r.Heap, "heap-B/conn")
-	b.ReportMetric(r.Stacks, "stack-B/conn")
+	idleOnce.Bench(b, func() testkit.Idle { return measureIdle(b, 10000) })
 }
 
 func TestIdleConnMemorySmoke(t *testing.T) {

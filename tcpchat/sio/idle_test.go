@@ -10,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -89,70 +88,26 @@ func idleClientsMain(spec string) int {
 	return 0
 }
 
-// idleResult is the server's memory per idle session, and its goroutines
-// per session.
-type idleResult struct{ Heap, Stacks, Goroutines float64 }
-
-func (r idleResult) Total() float64 { return r.Heap + r.Stacks }
-
 // measureIdle starts a chat server with the Socket.IO transport (its
 // defaults), connects n idle Socket.IO WebSocket clients from a child
-// process and returns the server's memory per session (live heap +
-// stacks, from runtime/metrics) and goroutines per session.
-func measureIdle(tb testing.TB, n int) idleResult {
+// process and returns the server's memory and goroutines per session.
+func measureIdle(tb testing.TB, n int) testkit.Idle {
 	srv := tcpchat.NewServer(tcpchat.Options{})
 	srv.Of("/")
 	s := New(srv, Options{})
 	srv.HandleHTTP(Path, s)
 	addr := chattest.NewServer(tb, srv)
 	defer s.Close()
-	h0, s0 := testkit.LiveBytes()
-	g0 := runtime.NumGoroutine()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), idleClientsEnv+"="+addr+" "+strconv.Itoa(n))
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	defer func() {
-		stdin.Close()
-		cmd.Wait()
-		chattest.Eventually(tb, "the server to see the idle clients close", func() bool { return srv.Connections() == 0 })
-	}()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || line != "ready\n" {
-		tb.Fatalf("client process: %q %v", line, err)
-	}
-	chattest.Eventually(tb, fmt.Sprintf("%d Socket.IO connections", n), func() bool { return srv.Connections() >= n })
-	time.Sleep(200 * time.Millisecond) // writers finish and exit
-	h1, s1 := testkit.LiveBytes()
-	g1 := runtime.NumGoroutine()
-	return idleResult{
-		Heap:       float64(int64(h1)-int64(h0)) / float64(n),
-		Stacks:     float64(int64(s1)-int64(s0)) / float64(n),
-		Goroutines: float64(g1-g0) / float64(n),
-	}
+	return testkit.MeasureIdle(tb, testkit.IdleClients{Env: idleClientsEnv, Addr: addr, Conns: srv.Connections}, n)
 }
 
-// idleOnce holds the first measurement of the process (a second one would
-// reuse the first one's dead goroutines).
-var idleOnce struct {
-	sync.Once
-	r idleResult
-}
+var idleOnce testkit.IdleOnce
 
 // BenchmarkIdleSessionMemory reports the server's memory per idle
 // Socket.IO WebSocket session with 10,000 clients connected. It measures
 // once per process, whatever b.N is; ns/op is meaningless.
 func BenchmarkIdleSessionMemory(b *testing.B) {
-	idleOnce.Do(func() { idleOnce.r = measureIdle(b, 10000) })
-	r := idleOnce.r
-	b.ReportMetric(r.Total(), "B/conn")
-	b.ReportMetric(r.Heap, "heap-B/conn")
-	b.ReportMetric(r.Stacks, "stack-B/conn")
-	b.ReportMetric(r.Goroutines, "goroutines/conn")
+	idleOnce.Bench(b, func() testkit.Idle { return measureIdle(b, 10000) })
 }
 
 // TestIdleSessionGoroutines checks that an idle Socket.IO WebSocket session
