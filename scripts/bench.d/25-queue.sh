@@ -42,7 +42,7 @@ echo "(\`--rate-limit 0\`; the per-address limit is off by default in the librar
 echo "0\`): with chat serve's defaults (1000 packets/s per connection, bursts of 2000; 4000/s per address)"
 echo "one pipelining publisher is cut after about 2000 events, and a consumer's acks count too."
 echo "bbolt fsyncs every commit (group commit: the durable emits waiting at once share one transaction);"
-echo "Redis runs with \`appendfsync always\` (one round trip per emit); JetStream \"sync always\" fsyncs"
+echo "Redis runs with \`appendfsync always\` (one pipelined round trip per batch of emits); JetStream \"sync always\" fsyncs"
 echo "every write, its default syncs every 2 minutes (not crash-safe for the last writes). Load average"
 echo "before the run: $load."
 echo

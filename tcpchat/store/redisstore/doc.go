@@ -17,7 +17,9 @@
 //	wiredojo:queues, wiredojo:logs  sets of known client ids and namespaces
 //
 // A fan-out Append runs one Lua script per recipient (atomic per queue),
-// pipelined in one round trip; recipients are not updated atomically
+// pipelined in one round trip, and an AppendBatch sends the scripts of all
+// its entries in one pipeline (one round trip, so one fsync wait with
+// appendfsync always, for the whole batch); recipients are not updated atomically
 // together, which Redis Cluster could not do anyway. Durability is what the
 // Redis server is configured for: with appendonly yes and appendfsync always
 // an acknowledged append survives a kill -9 of Redis; with everysec up to

@@ -145,77 +145,111 @@ func (s *Store) runScripts(ctx context.Context, calls []scripted) error {
 
 // Append implements store.Store.
 func (s *Store) Append(ctx context.Context, m store.Message, to []string, offsets []uint64) (store.ID, []uint64, error) {
-	if err := store.ValidMessage(&m); err != nil {
-		return store.ID{}, offsets, err
-	}
-	to, err := store.Dedupe(to)
-	if err != nil {
-		return store.ID{}, offsets, err
-	}
-	if err := s.check(); err != nil {
-		return store.ID{}, offsets, err
-	}
-	now := s.now()
-	if m.Created.IsZero() {
-		m.Created = now
-	}
-	m.ID = s.ids.New(now)
-	m.Offset = 0
-	rec := store.AppendMessage(nil, &m)
-	if len(to) == 0 {
-		return m.ID, offsets, nil
-	}
-	calls := make([]scripted, len(to))
-	for i, c := range to {
-		calls[i] = scripted{script: appendScript, keys: s.queueKeys(c),
-			args: []any{m.ID[:], rec, s.limits.MaxMessages, now.UnixNano(), m.Created.UnixMilli()}}
-	}
-	err = s.runScripts(ctx, calls)
-	var refused, appended uint64
-	var fresh []any
-	var full []string
-	base := len(offsets)
-	for i, c := range calls {
-		if c.cmd.Err() != nil {
-			continue
-		}
-		r, _ := c.cmd.Int64Slice()
-		if len(r) != 3 {
-			return store.ID{}, offsets[:base], fmt.Errorf("redisstore: append: unexpected script reply %v", c.cmd.Val())
-		}
-		if r[1] == 1 {
-			refused++
-			full = append(full, to[i])
-			offsets = append(offsets, 0)
-			continue
-		}
-		appended++
-		if r[2] == 1 {
-			fresh = append(fresh, to[i])
-		}
-		offsets = append(offsets, uint64(r[0]))
-	}
-	s.count(func(st *store.Stats) { st.Appended += appended; st.RefusedFull += refused })
-	if len(fresh) > 0 {
-		if rerr := s.rdb.SAdd(ctx, s.registry(), fresh...).Err(); err == nil {
-			err = rerr
-		}
-	}
-	if err != nil {
-		return store.ID{}, offsets[:base], wrap("append", err)
-	}
-	if full != nil {
-		return m.ID, offsets, &store.QueueFullError{Clients: full, Max: s.limits.MaxMessages}
-	}
-	return m.ID, offsets, nil
+	b := [1]store.Appending{{Message: m, To: to}}
+	s.AppendBatch(ctx, b[:])
+	return b[0].ID, append(offsets, b[0].Offsets...), b[0].Err
 }
 
-// AppendBatch implements store.Store: each entry in turn, as Append (one
-// round trip to Redis each).
+// AppendBatch implements store.Store: the appends of every entry, to every
+// recipient, go to Redis in one pipeline (one round trip, in the batch's
+// order, so that a recipient's offsets follow it), plus one SADD for the
+// queues that were new.
 func (s *Store) AppendBatch(ctx context.Context, batch []store.Appending) {
+	if err := s.check(); err != nil {
+		for i := range batch {
+			batch[i].ID, batch[i].Offsets, batch[i].Err = store.ID{}, batch[i].Offsets[:0], err
+		}
+		return
+	}
+	now := s.now()
+	// first[i] is the index of entry i's first call; its calls follow it
+	first := make([]int, len(batch)+1)
+	var calls []scripted
+	for i := range batch {
+		first[i] = len(calls)
+		a := &batch[i]
+		a.ID, a.Offsets, a.Err = store.ID{}, a.Offsets[:0], nil
+		m := a.Message
+		if err := store.ValidMessage(&m); err != nil {
+			a.Err = err
+			continue
+		}
+		to, err := store.Dedupe(a.To)
+		if err != nil {
+			a.Err = err
+			continue
+		}
+		a.To = to
+		if m.Created.IsZero() {
+			m.Created = now
+		}
+		m.ID = s.ids.New(now)
+		m.Offset = 0
+		a.ID = m.ID
+		rec := store.AppendMessage(nil, &m)
+		for _, c := range to {
+			calls = append(calls, scripted{script: appendScript, keys: s.queueKeys(c),
+				args: []any{m.ID[:], rec, s.limits.MaxMessages, now.UnixNano(), m.Created.UnixMilli()}})
+		}
+	}
+	first[len(batch)] = len(calls)
+	if len(calls) > 0 {
+		_ = s.runScripts(ctx, calls) // each call's error is its entry's
+	}
+	var refused, appended uint64
+	var fresh []any
+	freshOf := make([]bool, len(batch)) // the entry made a queue that the registry must list
+	full := make([][]string, len(batch))
 	for i := range batch {
 		a := &batch[i]
-		a.ID, a.Offsets, a.Err = s.Append(ctx, a.Message, a.To, a.Offsets[:0])
+		if a.Err != nil {
+			continue
+		}
+		for j, c := range calls[first[i]:first[i+1]] {
+			if err := c.cmd.Err(); err != nil {
+				if a.Err == nil {
+					a.Err = err
+				}
+				continue
+			}
+			r, _ := c.cmd.Int64Slice()
+			if len(r) != 3 {
+				a.Err = fmt.Errorf("unexpected script reply %v", c.cmd.Val())
+				break
+			}
+			if r[1] == 1 {
+				refused++
+				full[i] = append(full[i], a.To[j])
+				a.Offsets = append(a.Offsets, 0)
+				continue
+			}
+			appended++
+			if r[2] == 1 {
+				fresh = append(fresh, a.To[j])
+				freshOf[i] = true
+			}
+			a.Offsets = append(a.Offsets, uint64(r[0]))
+		}
+	}
+	s.count(func(st *store.Stats) { st.Appended += appended; st.RefusedFull += refused })
+	var serr error
+	if len(fresh) > 0 {
+		serr = s.rdb.SAdd(ctx, s.registry(), fresh...).Err()
+	}
+	for i := range batch {
+		a := &batch[i]
+		if a.Err == nil && freshOf[i] {
+			a.Err = serr
+		}
+		switch {
+		case a.Err != nil:
+			a.ID, a.Offsets = store.ID{}, a.Offsets[:0]
+			if first[i] < first[i+1] || freshOf[i] { // a store error, not a refused message
+				a.Err = wrap("append", a.Err)
+			}
+		case full[i] != nil:
+			a.Err = &store.QueueFullError{Clients: full[i], Max: s.limits.MaxMessages}
+		}
 	}
 }
 
