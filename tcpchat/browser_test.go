@@ -20,6 +20,7 @@ import (
 	"github.com/wiredojo/wiredojo/internal/testdep"
 	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/builtin"
+	"github.com/wiredojo/wiredojo/tcpchat/chattest"
 )
 
 // browserTimeout bounds the whole browser test: starting Chromium, two
@@ -265,7 +266,7 @@ func TestBrowserReconnects(t *testing.T) {
 		go func() { done <- srv.Serve(l) }()
 		return func() {
 			srv.Close()
-			if err := <-done; !errors.Is(err, tcpchat.ErrServerClosed) {
+			if err := chattest.Recv(t, "Serve to return", done); !errors.Is(err, tcpchat.ErrServerClosed) {
 				t.Errorf("Serve returned %v", err)
 			}
 		}

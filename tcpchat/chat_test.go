@@ -308,20 +308,15 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 	}
 	srv2 := newSrv()
 	var l2 net.Listener
-	for i := 0; ; i++ { // the port was just released; retry briefly
-		if l2, err = net.Listen("tcp", addr); err == nil {
-			break
-		}
-		if i == 100 {
-			t.Fatal(err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	chattest.Eventually(t, "the port just released, "+addr+", to take a listener again", func() bool {
+		l2, err = net.Listen("tcp", addr)
+		return err == nil
+	})
 	done2 := make(chan error, 1)
 	go func() { done2 <- srv2.Serve(l2) }()
-	defer func() { srv2.Close(); <-done2 }()
+	defer func() { srv2.Close(); chattest.Recv(t, "the second server's Serve to return", done2) }()
 
-	second := <-connects // rejoined the namespace by itself
+	second := chattest.Recv(t, "the client to connect to the second server", connects) // rejoined the namespace by itself
 	if second == first || second == "" {
 		t.Fatalf("socket ids %q then %q", first, second)
 	}

@@ -70,7 +70,7 @@ func TestClientEndsWhenItsIDIsTaken(t *testing.T) {
 	c := chattest.Dial(t, l.Addr().String(), tcpchat.ClientOptions{ClientID: "F", Addrs: []string{addrB},
 		BackoffMin: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
 	a.Close()
-	<-done
+	chattest.Recv(t, "server A's Serve to return", done)
 	chattest.Recv(t, "the client to end", c.Done())
 	if err := c.Err(); !errors.Is(err, tcpchat.ErrClientIDTaken) {
 		t.Fatalf("the client ended with %v, want ErrClientIDTaken", err)

@@ -41,7 +41,7 @@ func twoNodes(t *testing.T) (a, b *tcpchat.Server, addrA, addrB string, stopA fu
 		}
 		stopped = true
 		a.Close()
-		if err := <-done; !errors.Is(err, tcpchat.ErrServerClosed) {
+		if err := chattest.Recv(t, "node A's Serve to return", done); !errors.Is(err, tcpchat.ErrServerClosed) {
 			t.Errorf("Serve: %v", err)
 		}
 	}

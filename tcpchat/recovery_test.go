@@ -79,7 +79,7 @@ func TestGoClientResumes(t *testing.T) {
 	if c.Resumed() {
 		t.Fatal("resumed on the first connection")
 	}
-	(<-socks).Disconnect(true) // the server cuts the connection
+	chattest.Recv(t, "the server's socket of the client", socks).Disconnect(true) // the server cuts the connection
 	select {
 	case <-connected:
 	case <-ctx.Done():

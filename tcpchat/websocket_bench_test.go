@@ -43,7 +43,7 @@ func wsPair(tb testing.TB) (client, server tcpchat.Transport) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r := <-done
+	r := chattest.Recv(tb, "the server to accept the WebSocket", done)
 	if r.err != nil {
 		cc.CloseNow()
 		tb.Fatal(r.err)
@@ -121,7 +121,7 @@ func framedPair(tb testing.TB) (client, server tcpchat.Transport) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	sc := <-accepted
+	sc := chattest.Recv(tb, "the server to accept the connection", accepted)
 	if sc == nil {
 		cc.Close()
 		tb.Fatal("accept failed")

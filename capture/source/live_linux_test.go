@@ -16,6 +16,7 @@ import (
 
 	"github.com/wiredojo/wiredojo/capture/filter"
 	"github.com/wiredojo/wiredojo/internal/testdep"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 )
 
 // inNewNetns runs f on a goroutine locked to a thread moved into a new,
@@ -53,7 +54,16 @@ func inNewNetns(t *testing.T, f func() error) error {
 		}
 		errc <- f()
 	}()
-	return <-errc
+	return testkit.Recv(t, time.Minute, "the function run in a new network namespace", errc)
+}
+
+// firstErr is the error of a receive that may have timed out: the
+// timeout's, else the value received.
+func firstErr(received, timeout error) error {
+	if timeout != nil {
+		return timeout
+	}
+	return received
 }
 
 type livePkt struct {
@@ -144,10 +154,10 @@ func TestLiveLoopback(t *testing.T) {
 			return err
 		}
 		c.Close()
-		if err := <-served; err != nil {
+		if err := firstErr(testkit.Within(10*time.Second, "the server to read the connection to its end", served)); err != nil {
 			return err
 		}
-		if err := <-collected; err != nil {
+		if err := firstErr(testkit.Within(10*time.Second, "the capture to see the ACK of the second FIN", collected)); err != nil {
 			return err
 		}
 		cancel()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wiredojo/wiredojo/framing/ws"
 	"github.com/wiredojo/wiredojo/framing/ws/wsecho"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 )
 
 var benchSizes = []int{16, 128, 4 << 10, 64 << 10}
@@ -228,7 +229,7 @@ func TestSteadyStateAllocs(t *testing.T) {
 	s := &wsecho.Server{}
 	done := make(chan struct{})
 	go func() { s.Serve(l); close(done) }()
-	defer func() { s.Close(); <-done }()
+	defer func() { s.Close(); testkit.Recv(t, 10*time.Second, "the echo server's Serve to return", done) }()
 	cc, err := ws.Dial(ctxT(t), "ws://"+l.Addr().String()+"/", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/wiredojo/wiredojo/framing/ws"
 	"github.com/wiredojo/wiredojo/framing/ws/wsecho"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 )
 
 // frame is a frame the test peer sends, possibly breaking the rules.
@@ -567,7 +568,7 @@ func TestConformanceClient(t *testing.T) {
 			handshakeAsServer(t, nc, br)
 			(&peer{t: t, nc: nc, br: br, client: false}).run(c)
 			nc.Close()
-			err = <-done
+			err = testkit.Recv(t, 10*time.Second, "the client to end", done)
 			var ce *ws.CloseError
 			var pe *ws.ProtocolError
 			var tb *ws.MessageTooBigError

@@ -243,7 +243,7 @@ func TestWriteMessagesServer(t *testing.T) {
 			t.Fatalf("message %d: %s %d bytes (want %d) %v", i, op, len(got), len(want), err)
 		}
 	}
-	r := <-done
+	r := testkit.Recv(t, 10*time.Second, "the writer to finish", done)
 	if r.err != nil {
 		t.Fatal(r.err)
 	}

@@ -269,7 +269,7 @@ func TestDialRefusals(t *testing.T) {
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Dial error %v, want the context's deadline", err)
 		}
-		(<-held).Close()
+		testkit.Recv(t, 10*time.Second, "the server to hold the connection", held).Close()
 	})
 }
 

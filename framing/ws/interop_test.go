@@ -190,7 +190,7 @@ func TestInteropGorilla(t *testing.T) {
 			c.SetPongHandler(func(s string) error { pong <- s; return nil })
 			c.WriteControl(gorilla.PingMessage, []byte("hi"), time.Now().Add(time.Second))
 			c.WriteMessage(gorilla.TextMessage, []byte("x"))
-			if _, p, err := c.ReadMessage(); err != nil || string(p) != "x" || <-pong != "hi" {
+			if _, p, err := c.ReadMessage(); err != nil || string(p) != "x" || testkit.Recv(t, 10*time.Second, "the pong", pong) != "hi" {
 				t.Fatalf("ping: %q %v", p, err)
 			}
 			c.WriteMessage(gorilla.CloseMessage, gorilla.FormatCloseMessage(4001, "done"))

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wiredojo/wiredojo/framing/ws"
 	"github.com/wiredojo/wiredojo/framing/ws/wsecho"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 	"go.uber.org/goleak"
 )
 
@@ -24,7 +25,7 @@ func startEcho(t testing.TB, u ws.Upgrader) string {
 	s := &wsecho.Server{Upgrader: u}
 	done := make(chan struct{})
 	go func() { s.Serve(l); close(done) }()
-	t.Cleanup(func() { s.Close(); <-done })
+	t.Cleanup(func() { s.Close(); testkit.Recv(t, 10*time.Second, "the echo server's Serve to return", done) })
 	return "ws://" + l.Addr().String() + "/"
 }
 

@@ -1,6 +1,7 @@
 package testkit
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -26,14 +27,24 @@ func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 // waited for, when none comes.
 func Recv[T any](t testing.TB, d time.Duration, what string, ch <-chan T) T {
 	t.Helper()
+	v, err := Within(d, what, ch)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return v
+}
+
+// Within waits up to d for a value on ch and returns an error naming what
+// it waited for when none comes: Recv for code that reports errors
+// instead of failing the test (a closure run on another goroutine).
+func Within[T any](d time.Duration, what string, ch <-chan T) (T, error) {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
 	case v := <-ch:
-		return v
+		return v, nil
 	case <-timer.C:
-		t.Fatalf("waited %v for %s", d, what)
 		var zero T
-		return zero
+		return zero, fmt.Errorf("waited %v for %s", d, what)
 	}
 }

@@ -67,6 +67,17 @@ func TestRecv(t *testing.T) {
 	}
 }
 
+func TestWithin(t *testing.T) {
+	ch := make(chan int, 1)
+	ch <- 7
+	if v, err := testkit.Within(time.Second, "the seven", ch); v != 7 || err != nil {
+		t.Fatalf("Within = %d, %v; want 7", v, err)
+	}
+	if _, err := testkit.Within(20*time.Millisecond, "a value nobody sends", ch); err == nil || !strings.Contains(err.Error(), "a value nobody sends") {
+		t.Fatalf("a receive that times out returned %v; want an error naming what it waited for", err)
+	}
+}
+
 func TestProc(t *testing.T) {
 	// cat echoes each line back, then ends when its stdin closes.
 	p := testkit.StartProc(t, exec.Command("cat"), 5*time.Second)

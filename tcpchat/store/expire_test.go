@@ -31,5 +31,5 @@ func TestExpireEvery(t *testing.T) {
 		return s.Stats().DroppedAge == 1
 	})
 	cancel()
-	<-done
+	testkit.Recv(t, 10*time.Second, "the sweeper to end after cancel", done)
 }

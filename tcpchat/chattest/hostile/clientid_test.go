@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/builtin"
@@ -51,20 +50,13 @@ func TestClientIDNeedsItsResumeToken(t *testing.T) {
 	if r := chattest.Next(t, rec); r.Name != "mail" || r.Args != `["for ann"]` {
 		t.Fatalf("the owner received %+v, want mail [\"for ann\"]", r)
 	}
-	deadline := time.Now().Add(chattest.Timeout)
-	for { // the owner's ack empties its queue
+	chattest.Eventually(t, "the owner's ack to empty its queue, ann's alone", func() bool {
 		qs, err := st.Queues(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(qs) == 1 && qs[0].Client == "ann" && qs[0].Depth == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("queues %+v, want ann's alone and empty", qs)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return len(qs) == 1 && qs[0].Client == "ann" && qs[0].Depth == 0
+	})
 }
 
 // Issue 13 point 3: the built-in "durable" event cannot push a real

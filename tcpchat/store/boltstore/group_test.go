@@ -34,7 +34,7 @@ func TestGroupCommit(t *testing.T) {
 			return nil
 		})
 	}()
-	<-blocked
+	testkit.Recv(t, 10*time.Second, "the first write to hold the writer", blocked)
 	const n = 10
 	for i := range n {
 		wg.Add(1)
@@ -81,7 +81,7 @@ func TestGroupFailureIsolated(t *testing.T) {
 			return nil
 		})
 	}()
-	<-blocked
+	testkit.Recv(t, 10*time.Second, "the first write to hold the writer", blocked)
 	errs := make([]error, 3)
 	for i := range 3 {
 		wg.Add(1)
