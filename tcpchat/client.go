@@ -772,17 +772,11 @@ func (s *ClientSocket) handle(v *wire.View, e *ClientEvent, msgID string) {
 
 func (s *ClientSocket) gotAck(id uint32, args []byte) {
 	s.mu.Lock()
-	ch := s.acks.take(id)
-	var fn func(json.RawMessage, error)
-	if ch == nil {
-		fn = s.acks.takeFunc(id)
-	}
+	fn := s.acks.takeFunc(id)
 	s.mu.Unlock()
 	if fn != nil {
 		fn(args, nil)
-		return
 	}
-	deliverAck(ch, args)
 }
 
 // Emit sends an event with args (each marshalled to JSON). Plain emits are
@@ -809,32 +803,35 @@ func (s *ClientSocket) EmitRaw(event string, args json.RawMessage) error {
 }
 
 // EmitWithAck sends an event and waits until ctx ends for the server's
-// answer (a JSON array). Do not call it from a handler of this client:
-// start a goroutine.
+// answer (a JSON array, the caller's to keep). It is EmitWithAckFunc with
+// args marshalled and a done that hands the answer over; a connection or
+// namespace lost first ends the wait with ErrNoAck. Do not call it from a
+// handler of this client: start a goroutine.
 func (s *ClientSocket) EmitWithAck(ctx context.Context, event string, args ...any) (json.RawMessage, error) {
-	if err := checkName(event); err != nil {
-		return nil, err
-	}
 	buf, err := appendArgs(make([]byte, 0, 64), args)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	if s.id == "" {
-		s.mu.Unlock()
-		return nil, s.c.notConnected()
+	type answer struct {
+		args json.RawMessage
+		err  error
 	}
-	id, ch := s.acks.register()
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.acks.forget(id)
-		s.mu.Unlock()
-	}()
-	if err := s.c.writePacket(&wire.Packet{Type: wire.TypeEvent, Namespace: s.ns, Event: event, HasAck: true, AckID: id, Args: buf}); err != nil {
+	ch := make(chan answer, 1) // done runs once and must not block
+	id, err := s.emitWithAck(event, buf, func(args json.RawMessage, err error) {
+		ch <- answer{append(json.RawMessage(nil), args...), err}
+	})
+	if err != nil {
 		return nil, err
 	}
-	return waitAck(ctx, ch, event, "")
+	select {
+	case a := <-ch:
+		return a.args, a.err
+	case <-ctx.Done():
+		s.mu.Lock()
+		s.acks.takeFunc(id) // an answer after this finds nobody waiting
+		s.mu.Unlock()
+		return nil, fmt.Errorf("tcpchat: no ack for %q: %w", event, ctx.Err())
+	}
 }
 
 // EmitWithAckFunc sends an event whose arguments are already a JSON array
@@ -843,7 +840,8 @@ func (s *ClientSocket) EmitWithAck(ctx context.Context, event string, args ...an
 // connection or the namespace is lost first. It runs on the client's
 // reading goroutine, in the order the answers arrive, and must not block;
 // the answer is valid only while it runs. When EmitWithAckFunc returns an
-// error, done does not run.
+// error, done does not run. It is the client's one way to emit with an
+// ack: EmitWithAck is written on it.
 //
 // This is how to keep many emits in flight on one connection: a durable
 // emit through the server's built-in "durable" event is acknowledged once
@@ -851,13 +849,20 @@ func (s *ClientSocket) EmitWithAck(ctx context.Context, event string, args ...an
 // many are in flight (a window): the server stops reading a connection
 // that sends faster than it stores.
 func (s *ClientSocket) EmitWithAckFunc(event string, args json.RawMessage, done func(json.RawMessage, error)) error {
+	_, err := s.emitWithAck(event, args, done)
+	return err
+}
+
+// emitWithAck is EmitWithAckFunc returning the emit's ack id, which a
+// caller that gives up takes back from the table.
+func (s *ClientSocket) emitWithAck(event string, args json.RawMessage, done func(json.RawMessage, error)) (uint32, error) {
 	if err := checkName(event); err != nil {
-		return err
+		return 0, err
 	}
 	s.mu.Lock()
 	if s.id == "" {
 		s.mu.Unlock()
-		return s.c.notConnected()
+		return 0, s.c.notConnected()
 	}
 	id := s.acks.registerFunc(done)
 	s.mu.Unlock()
@@ -866,9 +871,9 @@ func (s *ClientSocket) EmitWithAckFunc(event string, args json.RawMessage, done 
 		mine := s.acks.takeFunc(id) != nil
 		s.mu.Unlock()
 		if mine {
-			return err
+			return 0, err
 		}
 		// the connection was lost meanwhile, and done ran with ErrNoAck
 	}
-	return nil
+	return id, nil
 }

@@ -301,8 +301,8 @@ func (m *matched[E]) run(e *E) {
 // atomic with the owner's check that the socket is still connected.
 type ackTable struct {
 	next    uint32
-	waiting map[uint32]chan json.RawMessage
-	funcs   map[uint32]func(json.RawMessage, error) // ClientSocket.EmitWithAckFunc
+	waiting map[uint32]chan json.RawMessage         // the server's (Socket.EmitWithAck)
+	funcs   map[uint32]func(json.RawMessage, error) // the client's emits (ClientSocket.EmitWithAckFunc)
 }
 
 // registerFunc returns a new ack id whose answer goes to fn.
