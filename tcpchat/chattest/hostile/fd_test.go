@@ -1,8 +1,6 @@
 package hostile_test
 
 import (
-	"bufio"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,43 +19,16 @@ func TestDescriptorLimit(t *testing.T) {
 	t.Parallel()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), fdChildEnv+"=1")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var stderr testkit.Buffer
 	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		stdin.Close()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	line := make(chan string, 1)
-	go func() {
-		s, _ := bufio.NewReader(stdout).ReadString('\n')
-		line <- strings.TrimSpace(s)
-		io.Copy(io.Discard, stdout)
-	}()
+	child := testkit.StartProc(t, cmd, 10*time.Second)
 	var addr string
 	select {
-	case addr = <-line:
+	case addr = <-child.Lines:
 	case <-time.After(10 * time.Second):
 		t.Fatalf("the child server did not say its address; stderr:\n%s", stderr.String())
 	}
-	if addr == "" {
+	if addr = strings.TrimSpace(addr); addr == "" {
 		t.Fatalf("the child server failed; stderr:\n%s", stderr.String())
 	}
 
