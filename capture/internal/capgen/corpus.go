@@ -7,14 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 	"golang.org/x/net/dns/dnsmessage"
 
 	"github.com/wiredojo/wiredojo/framing/ws"
@@ -56,17 +54,17 @@ func writeCorpus(name string, snaplen int, build func(*builder)) error {
 	if b.err != nil {
 		return b.err
 	}
-	var out bytes.Buffer
-	w := pcapgo.NewWriter(&out)
-	if err := w.WriteFileHeader(uint32(snaplen), layers.LinkTypeEthernet); err != nil {
+	w, err := createPcap(name, uint32(snaplen), false)
+	if err != nil {
 		return err
 	}
+	defer w.close()
 	for _, p := range b.pkts {
-		if err := w.WritePacket(p.ci, p.data); err != nil {
+		if err := w.write(p.ci, p.data); err != nil {
 			return err
 		}
 	}
-	return os.WriteFile(name, out.Bytes(), 0o644)
+	return w.close()
 }
 
 type builtPacket struct {
@@ -115,7 +113,7 @@ func (b *builder) frame(ls ...gopacket.SerializableLayer) []byte {
 	}
 	eth := &layers.Ethernet{SrcMAC: src, DstMAC: dst, EthernetType: et}
 	buf := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, append([]gopacket.SerializableLayer{eth}, ls...)...); err != nil {
+	if err := gopacket.SerializeLayers(buf, serializeOpts, append([]gopacket.SerializableLayer{eth}, ls...)...); err != nil {
 		b.err = err
 		return nil
 	}
@@ -346,7 +344,7 @@ func upper(src, dst net.IP, next layers.IPProtocol, ls ...gopacket.SerializableL
 		}
 	}
 	buf := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, append([]gopacket.SerializableLayer{ip}, ls...)...); err != nil {
+	if err := gopacket.SerializeLayers(buf, serializeOpts, append([]gopacket.SerializableLayer{ip}, ls...)...); err != nil {
 		panic(err) // built from constants
 	}
 	return append([]byte(nil), buf.Bytes()[40:]...)

@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"net"
-	"os"
 	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/wiredojo/wiredojo/framing"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
@@ -24,16 +21,11 @@ func expert(args []string) error {
 	if len(args) != 1 {
 		return fmt.Errorf("usage: capgen expert FILE")
 	}
-	f, err := os.Create(args[0])
+	w, err := createPcap(args[0], 65535, true)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	bw := bufio.NewWriter(f)
-	w := pcapgo.NewWriterNanos(bw)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
-		return err
-	}
+	defer w.close()
 	ts := time.Date(2026, 11, 25, 21, 0, 0, 0, time.UTC)
 	cli, srv := net.IPv4(10, 0, 0, 1).To4(), net.IPv4(10, 0, 0, 2).To4()
 	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
@@ -49,25 +41,9 @@ func expert(args []string) error {
 			tcp.SrcPort, tcp.DstPort = 7070, 40000
 			e.SrcMAC, e.DstMAC = eth.DstMAC, eth.SrcMAC
 		}
-		for _, x := range flags {
-			switch x {
-			case 'S':
-				tcp.SYN = true
-			case 'A':
-				tcp.ACK = true
-			case 'P':
-				tcp.PSH = true
-			case 'R':
-				tcp.RST = true
-			}
-		}
+		setFlags(tcp, flags)
 		tcp.SetNetworkLayerForChecksum(ip)
-		buf := gopacket.NewSerializeBuffer()
-		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, &e, ip, tcp, gopacket.Payload(payload)); err != nil {
-			return err
-		}
-		b := buf.Bytes()
-		return w.WritePacket(gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(b), Length: len(b)}, b)
+		return w.frame(ts, &e, ip, tcp, gopacket.Payload(payload))
 	}
 	ev := func(text string) []byte {
 		p := wire.Packet{Type: wire.TypeEvent, Namespace: "/chat", Event: "message", Args: json.RawMessage(`["` + text + `"]`)}
@@ -105,5 +81,5 @@ func expert(args []string) error {
 			return err
 		}
 	}
-	return bw.Flush()
+	return w.close()
 }

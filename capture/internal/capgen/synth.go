@@ -1,17 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/wiredojo/wiredojo/framing"
 	"github.com/wiredojo/wiredojo/framing/ws"
@@ -31,28 +28,17 @@ func synth(args []string) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.Create(args[1])
+	w, err := createPcap(args[1], 65535, false)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	w := pcapgo.NewWriter(bw)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
-		return err
-	}
+	defer w.close()
 	ts := time.Date(2026, 11, 25, 21, 0, 0, 0, time.UTC)
-	buf := gopacket.NewSerializeBuffer()
-	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
 	written := 0
 	emit := func(ls ...gopacket.SerializableLayer) error {
-		if err := gopacket.SerializeLayers(buf, opts, ls...); err != nil {
-			return err
-		}
 		ts = ts.Add(20 * time.Microsecond)
-		b := buf.Bytes()
 		written++
-		return w.WritePacket(gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(b), Length: len(b)}, b)
+		return w.frame(ts, ls...)
 	}
 	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
 	type conn struct {
@@ -72,16 +58,7 @@ func synth(args []string) error {
 			tcp.SrcPort, tcp.DstPort = 7070, layers.TCPPort(c.cport)
 			tcp.Seq, tcp.Ack = c.sseq, c.cseq
 		}
-		for _, x := range flags {
-			switch x {
-			case 'S':
-				tcp.SYN = true
-			case 'A':
-				tcp.ACK = true
-			case 'P':
-				tcp.PSH = true
-			}
-		}
+		setFlags(tcp, flags)
 		tcp.SetNetworkLayerForChecksum(ip)
 		if err := emit(eth, ip, tcp, gopacket.Payload(payload)); err != nil {
 			return err
@@ -156,5 +133,5 @@ func synth(args []string) error {
 			}
 		}
 	}
-	return bw.Flush()
+	return w.close()
 }
