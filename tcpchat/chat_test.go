@@ -775,3 +775,60 @@ func TestCloseSendsWhatWasEmitted(t *testing.T) {
 		t.Fatalf("emit after Close: %v", err)
 	}
 }
+
+// A publisher's burst relayed by a handler to a reader slower than the
+// burst: the publisher's reading goroutine writes to the recipient itself
+// at the end of each read (conn.flushDirectLocked) until the socket is
+// full, and what the socket did not take goes out first, in order, by the
+// writer goroutine; the full queue then slows the publisher, without a cut. (No small
+// SO_RCVBUF for the reader: set after the handshake it can stall the
+// connection on a zero window for seconds.)
+func TestRelayedBurstToSlowReader(t *testing.T) {
+	t.Parallel()
+	reasons := make(chan error, 8)
+	srv := tcpchat.NewServer(tcpchat.Options{SendQueue: 64, RateLimit: -1, SlowConsumerWait: time.Minute, OnClose: func(ci tcpchat.CloseInfo) { reasons <- ci.Reason }})
+	ns := srv.Of("/")
+	ns.On("burst", func(e *tcpchat.Event) { e.Socket.Broadcast().EmitRaw("burst", e.Args) })
+	addr := chattest.NewServer(t, srv)
+	slow := chattest.DialRaw(t, addr, true)
+	slow.Handshake(t, "")
+	slow.Join(t, "/")
+	pub := chattest.Connect(t, chattest.Dial(t, addr, tcpchat.ClientOptions{}), "/", nil, nil)
+
+	const events = 16000 // 16 MB: more than the kernel's buffers hold
+	arg := `"` + strings.Repeat("r", 1000) + `"`
+	got := make(chan error, 1)
+	go func() {
+		for i := 0; i < events; i++ {
+			if i%1000 == 0 {
+				time.Sleep(20 * time.Millisecond) // a reader slower than the burst
+			}
+			p, err := slow.Read()
+			if err != nil {
+				got <- fmt.Errorf("event %d: %w", i, err)
+				return
+			}
+			if want := `[` + strconv.Itoa(i) + `,` + arg + `]`; p.Type != wire.TypeEvent || string(p.Args) != want {
+				got <- fmt.Errorf("event %d: got %s %.40s", i, p.Type, p.Args)
+				return
+			}
+		}
+		got <- nil
+	}()
+	for i := 0; i < events; i++ {
+		if err := pub.EmitRaw("burst", json.RawMessage(`[`+strconv.Itoa(i)+`,`+arg+`]`)); err != nil {
+			t.Fatalf("emit %d: %v", i, err)
+		}
+	}
+	if err := chattest.Recv(t, "the slow reader's last event", got); err != nil {
+		t.Fatal(err)
+	}
+	if st := srv.Stats(); st.SlowConsumerCuts != 0 {
+		t.Fatalf("stats %+v: want no cut", st)
+	}
+	select {
+	case err := <-reasons:
+		t.Fatalf("a connection ended: %v", err)
+	default:
+	}
+}

@@ -44,6 +44,7 @@ type conn struct {
 	drainOnce sync.Once     // closes drained
 	room      chan struct{} // guarded by mu; closed when a full queue drains or the connection closes
 	parked    bool          // guarded by mu; writing is set but the writer waits for a read batch to end (deferKick)
+	pending   bool          // guarded by mu; the transport keeps bytes of a direct write for the writer (flushDirectLocked)
 
 	// The read batch: while the reading goroutine handles packets that one
 	// read brought in, recipients of its broadcasts whose writer is not
@@ -147,8 +148,11 @@ func (c *conn) offer(m *Message, f sendFlags) offerResult {
 			break
 		}
 		c.startWriterLocked()
-	case c.parked && (len(c.q.s) >= c.parkLimit() || f&sendFinal != 0):
-		c.startWriterLocked() // do not let a parked queue fill up
+	case c.parked && (len(c.q.s) >= c.parkLimit() || f&sendFinal != 0 || m.batch == nil):
+		// Do not let a parked queue fill up, nor hold back a packet
+		// that is no broadcast of the batch (an emit whose ack its
+		// handler may be waiting for).
+		c.startWriterLocked()
 	}
 	c.mu.Unlock()
 	return offerQueued
@@ -187,24 +191,46 @@ func (c *conn) beginBatch() {
 	c.bmu.Unlock()
 }
 
-// endBatch ends the read batch and starts the writers parked during it.
+// endBatch ends the read batch and sends what it queued for the writers
+// parked during it.
 func (c *conn) endBatch() {
 	c.bmu.Lock()
 	c.batching = false
 	c.bmu.Unlock()
-	c.kickParked()
+	c.flushParked(directKicks)
 }
 
 // kickParked starts the writers parked so far in c's read batch.
-func (c *conn) kickParked() {
+func (c *conn) kickParked() { c.flushParked(0) }
+
+// directKicks is how many of the recipients parked in a read batch its
+// reader writes to itself when the batch ends (flushDirectLocked), as
+// NATS's reader flushes its subscribers: at low fan-out that saves a
+// goroutine start per batch and recipient, and its scheduling delay; the
+// other recipients get their writer goroutines first, which then write in
+// parallel with the reader.
+const directKicks = 4
+
+// flushParked starts the writers parked so far in c's read batch, but
+// writes to the first direct of them from the calling goroutine.
+func (c *conn) flushParked(direct int) {
 	c.bmu.Lock()
 	kicks := c.kicks
 	c.kicks = nil
 	c.bmu.Unlock()
-	for i, r := range kicks {
+	direct = min(direct, len(kicks))
+	for i, r := range kicks[direct:] {
 		r.mu.Lock()
 		if r.parked {
 			r.startWriterLocked()
+		}
+		r.mu.Unlock()
+		kicks[direct+i] = nil
+	}
+	for i, r := range kicks[:direct] {
+		r.mu.Lock()
+		if r.parked {
+			r.flushDirectLocked()
 		}
 		r.mu.Unlock()
 		kicks[i] = nil
@@ -286,6 +312,60 @@ func (c *conn) wakeLocked() {
 	}
 }
 
+// flushDirectLocked writes c's parked queue from the calling goroutine
+// (the reader of the batch that queued it) in place of the writer
+// goroutine, without waiting for the socket. Whatever the socket does not
+// take right away, and whatever was queued meanwhile, goes to the writer
+// goroutine, started as before; so does a closing connection. c.mu is held
+// and c is parked; c.mu is held again on return.
+func (c *conn) flushDirectLocked() {
+	dw, ok := c.t.(directWriter)
+	if !ok || c.closed || c.closing || c.q == nil || len(c.q.s) == 0 || !dw.canWriteDirect() {
+		c.startWriterLocked()
+		return
+	}
+	q := c.q
+	c.q = nil
+	c.parked = false
+	c.wakeLocked()
+	c.mu.Unlock()
+
+	pp := payloadPool.Get().(*[][]byte)
+	batch := (*pp)[:0]
+	for _, m := range q.s {
+		batch = append(batch, m.buf)
+	}
+	rest, err := dw.tryWritePackets(batch)
+	clear(batch)
+	*pp = batch[:0]
+	payloadPool.Put(pp)
+	n := len(q.s)
+	for _, m := range q.s {
+		m.Release()
+	}
+	clear(q.s)
+	q.s = q.s[:0]
+	putQueue(q)
+	if err != nil {
+		c.cut(fmt.Errorf("tcpchat: write: %w", err))
+	} else {
+		c.srv.metrics.packetsOut.Add(int64(n))
+		c.srv.metrics.writes.Add(1)
+	}
+
+	c.mu.Lock()
+	c.pending = rest
+	if rest || c.closed || c.closing || (c.q != nil && len(c.q.s) > 0) {
+		c.startWriterLocked() // it writes the rest and the queue, or ends the connection's sending
+		return
+	}
+	if c.q != nil {
+		putQueue(c.q)
+		c.q = nil
+	}
+	c.writing = false
+}
+
 // payloadPool holds the [][]byte batches of writers.
 var payloadPool = sync.Pool{New: func() any { s := make([][]byte, 0, 16); return &s }}
 
@@ -303,7 +383,8 @@ func (c *conn) writeLoop() {
 	}()
 	for {
 		c.mu.Lock()
-		if c.closed || c.q == nil || len(c.q.s) == 0 {
+		if c.closed || (!c.pending && (c.q == nil || len(c.q.s) == 0)) {
+			c.pending = false
 			if c.q != nil {
 				for _, m := range c.q.s {
 					m.Release()
@@ -327,7 +408,10 @@ func (c *conn) writeLoop() {
 			}
 			return
 		}
-		c.q, local = local, c.q
+		c.pending = false // the transport's WritePackets writes it first
+		if c.q != nil {
+			c.q, local = local, c.q
+		}
 		c.wakeLocked()
 		c.mu.Unlock()
 
@@ -587,6 +671,7 @@ func (c *conn) loop(resumed bool) error {
 		if err != nil {
 			if batching {
 				c.endBatch()
+				batching = false
 			}
 			return c.readError(err, false)
 		}
@@ -595,10 +680,11 @@ func (c *conn) loop(resumed bool) error {
 			// and the rate limit: the packets of one read share it.
 			now = monoNow()
 		}
-		// More packets came with this one: their broadcasts go out
-		// together when the last of them is handled.
+		// Every read is a batch: the broadcasts of its packets go out
+		// together when the last of them is handled, the first few
+		// recipients' written by this goroutine (endBatch).
 		more := bt != nil && bt.Buffered() > 0
-		if more && !batching {
+		if !batching {
 			batching = true
 			c.beginBatch()
 		}

@@ -38,7 +38,18 @@ type Transport interface {
 type framedTransport struct {
 	conn     net.Conn
 	r        *framing.Reader
-	preamble bool // a client's: wire.Preamble goes out with the first batch
+	preamble bool         // a client's: wire.Preamble goes out with the first batch
+	noDirect bool         // the connection cannot be written without waiting (direct_unix.go)
+	d        *directState // writes that do not wait, made on the first (conn.flushDirectLocked)
+}
+
+// directWriter is a Transport that can also write without waiting for its
+// socket, keeping what the socket does not take for its next WritePackets
+// (framed TCP, direct_unix.go). Only the connection's one writer at a time
+// calls these.
+type directWriter interface {
+	canWriteDirect() bool
+	tryWritePackets(payloads [][]byte) (rest bool, err error)
 }
 
 // newFramedTransport returns the framed-TCP Transport over conn (after the
@@ -63,6 +74,9 @@ func (t *framedTransport) ReleaseRead()      { t.r.Release() }
 func (t *framedTransport) SetWake(func())    {} // only the server closes the connection
 
 func (t *framedTransport) WritePackets(payloads [][]byte) error {
+	if err := t.flushRest(); err != nil {
+		return err
+	}
 	if t.preamble {
 		// The preamble and the handshake leave in one segment.
 		t.preamble = false
