@@ -68,6 +68,7 @@ type conn struct {
 	left         [4]string  // the namespaces left last (unjoined)
 	leftNext     uint8
 	pollLater    bool // a Pollable transport without a connection yet: startPolling again (park.go)
+	linger       bool // a busy parking reader waits for bytes in its goroutine for up to parkLinger first (park.go)
 	bucket       bucket
 	lastDeadline int64
 	pd           *netpoll.Desc // nil: reads block in a goroutine (park.go)
@@ -673,6 +674,9 @@ func (c *conn) loop(resumed bool) error {
 				c.endBatch()
 				batching = false
 			}
+			if c.lingerEnded(err) {
+				continue // park now
+			}
 			return c.readError(err, false)
 		}
 		if !batching {
@@ -712,6 +716,9 @@ func monoNow() int64 { return int64(time.Since(clockEpoch)) }
 func (c *conn) refreshDeadline(now int64) {
 	o := &c.srv.opts
 	idle := o.PingInterval + o.PingTimeout
+	if c.linger {
+		idle = parkLinger // park.go: the wait before parking, shorter than the heartbeat's
+	}
 	if now-c.lastDeadline > min(int64(time.Second), int64(idle/4)) {
 		c.lastDeadline = now
 		c.t.SetReadDeadline(time.Now().Add(idle))
