@@ -423,6 +423,30 @@ func TestBurstWaitsForSlowReader(t *testing.T) {
 
 	const events = 20000 // 20 MB: more than the kernel's buffers hold
 	arg := `"` + strings.Repeat("b", 1000) + `"`
+	got := readBurst(slow, events, arg)
+	for i := 0; i < events; i++ {
+		if n, err := ns.To().EmitRaw("burst", json.RawMessage(`[`+strconv.Itoa(i)+`,`+arg+`]`)); n != 1 || err != nil {
+			t.Fatalf("emit %d: queued for %d (%v), want 1", i, n, err)
+		}
+	}
+	if err := chattest.Recv(t, "the value the handler sent", got); err != nil {
+		t.Fatal(err)
+	}
+	st := srv.Stats()
+	if st.SlowConsumerCuts != 0 || st.SendWaits == 0 {
+		t.Fatalf("stats %+v: want waits and no cut", st)
+	}
+	select {
+	case err := <-reasons:
+		t.Fatalf("a connection ended: %v", err)
+	default:
+	}
+}
+
+// readBurst reads events events [i, arg] in order on slow, more slowly
+// than a burst comes (a pause every 1000), and sends the first error or
+// nil on the channel it returns.
+func readBurst(slow *chattest.Raw, events int, arg string) <-chan error {
 	got := make(chan error, 1)
 	go func() {
 		for i := 0; i < events; i++ {
@@ -441,23 +465,7 @@ func TestBurstWaitsForSlowReader(t *testing.T) {
 		}
 		got <- nil
 	}()
-	for i := 0; i < events; i++ {
-		if n, err := ns.To().EmitRaw("burst", json.RawMessage(`[`+strconv.Itoa(i)+`,`+arg+`]`)); n != 1 || err != nil {
-			t.Fatalf("emit %d: queued for %d (%v), want 1", i, n, err)
-		}
-	}
-	if err := chattest.Recv(t, "the value the handler sent", got); err != nil {
-		t.Fatal(err)
-	}
-	st := srv.Stats()
-	if st.SlowConsumerCuts != 0 || st.SendWaits == 0 {
-		t.Fatalf("stats %+v: want waits and no cut", st)
-	}
-	select {
-	case err := <-reasons:
-		t.Fatalf("a connection ended: %v", err)
-	default:
-	}
+	return got
 }
 
 // With a negative SlowConsumerWait a full queue cuts at once, and a
@@ -797,24 +805,7 @@ func TestRelayedBurstToSlowReader(t *testing.T) {
 
 	const events = 16000 // 16 MB: more than the kernel's buffers hold
 	arg := `"` + strings.Repeat("r", 1000) + `"`
-	got := make(chan error, 1)
-	go func() {
-		for i := 0; i < events; i++ {
-			if i%1000 == 0 {
-				time.Sleep(20 * time.Millisecond) // a reader slower than the burst
-			}
-			p, err := slow.Read()
-			if err != nil {
-				got <- fmt.Errorf("event %d: %w", i, err)
-				return
-			}
-			if want := `[` + strconv.Itoa(i) + `,` + arg + `]`; p.Type != wire.TypeEvent || string(p.Args) != want {
-				got <- fmt.Errorf("event %d: got %s %.40s", i, p.Type, p.Args)
-				return
-			}
-		}
-		got <- nil
-	}()
+	got := readBurst(slow, events, arg)
 	for i := 0; i < events; i++ {
 		if err := pub.EmitRaw("burst", json.RawMessage(`[`+strconv.Itoa(i)+`,`+arg+`]`)); err != nil {
 			t.Fatalf("emit %d: %v", i, err)
