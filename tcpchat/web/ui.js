@@ -1,8 +1,34 @@
 // wiredojo chat pages: what the WebSocket page (app.js) and the Socket.IO
-// page (sio.js) share: the log, the status badge, the delivery note.
+// page (sio.js) share: the page's markup, the log, the status badge, the
+// delivery note. It runs before app.js or sio.js, which find the markup.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+
+// The markup both pages share goes in front of the page's own footer: the
+// header with the status badge, the login form, the log and the compose
+// form. A page names its variant in <body data-variant> ("socket.io"),
+// shown after the title.
+document.body.insertAdjacentHTML("afterbegin", `<header>
+  <h1>wiredojo chat</h1>
+  <span id="status" class="status off">not connected</span>
+</header>
+<form id="login">
+  <label>Name <input id="name" value="guest" maxlength="64" required></label>
+  <label>Room <input id="room" value="lobby" maxlength="255" required></label>
+  <button id="join" type="submit">Join</button>
+</form>
+<ul id="log" aria-live="polite"></ul>
+<form id="compose">
+  <input id="text" placeholder="Type a message" autocomplete="off" disabled>
+  <button id="send" type="submit" disabled>Send</button>
+</form>
+`);
+if (document.body.dataset.variant) {
+  const small = document.createElement("small");
+  small.textContent = document.body.dataset.variant;
+  document.querySelector("h1").append(" ", small);
+}
 
 // show appends a line to the log, stamped with the local time.
 function show(cls, ...parts) {
