@@ -60,6 +60,11 @@ type Options struct {
 	// NoUpgrades makes the open packet offer no upgrade: polling sessions
 	// stay on polling.
 	NoUpgrades bool
+	// KeepRequest makes each session keep the headers and the query of
+	// the request that opened it (Session.Header, Session.Query); without
+	// it a session holds neither (about 1 KB of an ordinary browser's
+	// request, up to the HTTP server's header limit of a hostile one).
+	KeepRequest bool
 	// Logf, when set, receives one line per refused request or failed
 	// session.
 	Logf func(format string, args ...any)

@@ -84,9 +84,10 @@ func newSession(srv *Server, r *http.Request, id string, c *ws.Conn) *Session {
 		srv:    srv,
 		id:     id,
 		remote: r.RemoteAddr,
-		header: r.Header.Clone(),
-		query:  r.URL.Query(),
 		done:   make(chan struct{}),
+	}
+	if srv.opts.KeepRequest {
+		s.header, s.query = r.Header.Clone(), r.URL.Query()
 	}
 	if c != nil {
 		s.transport, s.ws = transportWebSocket, c
@@ -105,11 +106,12 @@ func (s *Session) ID() string { return s.id }
 // the session.
 func (s *Session) RemoteAddr() string { return s.remote }
 
-// Header returns the headers of the request that opened the session.
+// Header returns the headers of the request that opened the session, nil
+// unless Options.KeepRequest is set.
 func (s *Session) Header() http.Header { return s.header }
 
 // Query returns the query parameters of the request that opened the
-// session.
+// session, nil unless Options.KeepRequest is set.
 func (s *Session) Query() url.Values { return s.query }
 
 // Transport returns "polling" or "websocket", the transport in use.

@@ -57,9 +57,9 @@ type transport struct {
 	s *engine.Session
 
 	// reader's
-	bufp       *[]byte         // pooled; nil while idle (ReleaseRead)
-	buf        []byte          // the last payload returned
-	pending    []wire.Packet   // packets decoded from one message
+	rs         *readScratch    // pooled; nil while idle (ReleaseRead)
+	buf        []byte          // the last payload returned (in rs)
+	pending    []wire.Packet   // packets decoded from one message (in rs)
 	next       int             // the first of pending still to return
 	handshaken bool            // the synthetic handshake was returned
 	durableID  bool            // the handshake gave a client id
@@ -98,17 +98,16 @@ var pongPacket = (&wire.Packet{Type: wire.TypePong}).AppendTo(nil)
 func (t *transport) ReadPacket() ([]byte, error) {
 	for {
 		if t.next < len(t.pending) {
-			if t.bufp == nil {
-				t.bufp = packetBufPool.Get().(*[]byte)
-				t.buf = *t.bufp
-			}
 			t.buf = t.pending[t.next].AppendTo(t.buf[:0])
-			*t.bufp = t.buf
 			t.next++
 			return t.buf, nil
 		}
 		clear(t.pending)
 		t.pending, t.next = t.pending[:0], 0
+		if t.rs == nil {
+			t.rs = readScratchPool.Get().(*readScratch)
+			t.buf, t.pending = t.rs.buf, t.rs.pending
+		}
 		m, err := t.s.Next()
 		switch {
 		case errors.Is(err, os.ErrDeadlineExceeded):
@@ -480,22 +479,30 @@ func (t *transport) SetWake(wake func()) { t.s.OnEnd(wake) }
 // ReleaseRead gives the read buffers back while the session is idle.
 func (t *transport) ReleaseRead() {
 	t.s.ReleaseRead()
-	if t.bufp != nil {
-		if cap(t.buf) > maxKeptPacket {
-			t.buf = nil
-		}
-		*t.bufp = t.buf[:0]
-		packetBufPool.Put(t.bufp)
-		t.bufp, t.buf = nil, nil
+	if t.rs == nil {
+		return
 	}
-	if cap(t.pending) > 4 {
+	if cap(t.buf) > maxKeptPacket {
+		t.buf = nil
+	}
+	if cap(t.pending) > 16 {
 		t.pending = nil
 	}
+	clear(t.pending[:cap(t.pending)])
+	t.rs.buf, t.rs.pending = t.buf[:0], t.pending[:0]
+	readScratchPool.Put(t.rs)
+	t.rs, t.buf, t.pending = nil, nil, nil
 }
 
-// packetBufPool holds the buffers ReadPacket encodes packets into, while
-// their sessions are idle.
-var packetBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+// readScratch is the reader's buffers: the packet returned and the
+// packets of one message.
+type readScratch struct {
+	buf     []byte
+	pending []wire.Packet
+}
+
+// readScratchPool holds the read buffers of idle sessions.
+var readScratchPool = sync.Pool{New: func() any { return new(readScratch) }}
 
 // maxKeptPacket bounds the packet buffer a transport gives back to the
 // pool.
