@@ -58,8 +58,12 @@ func nextNamed(t *testing.T, events <-chan chattest.Received, name string) chatt
 
 func TestSocketIOClientNodeServer(t *testing.T) {
 	addr := nodeSocketIO(t)
-	for _, url := range []string{"socketio://" + addr, "http://" + addr + "/socket.io/?transport=websocket"} {
-		t.Run(strings.SplitN(url, ":", 2)[0], func(t *testing.T) {
+	for _, url := range []string{"socketio://" + addr, "http://" + addr + "/socket.io/?transport=websocket", "socketio://" + addr + "?transport=polling"} {
+		name, _, _ := strings.Cut(url, ":")
+		if _, q, ok := strings.Cut(url, "?"); ok {
+			name += "?" + q
+		}
+		t.Run(name, func(t *testing.T) {
 			states := make(chan bool, 16)
 			c := chattest.Dial(t, url, tcpchat.ClientOptions{Token: "tok", BackoffMin: 10 * time.Millisecond,
 				OnState: func(up bool, _ error) { states <- up }})
@@ -191,61 +195,66 @@ func TestSocketIOClientOwnServer(t *testing.T) {
 	srv.HandleHTTP(sio.Path, h)
 	t.Cleanup(func() { h.Close() })
 	addr := chattest.NewServer(t, srv)
+	// Polling then the upgrade, and polling only.
+	for _, query := range []string{"", "?transport=polling"} {
+		t.Run("query="+query, func(t *testing.T) {
 
-	states := make(chan bool, 16)
-	c := chattest.Dial(t, "socketio://"+addr+"/chat", tcpchat.ClientOptions{Token: "tok", BackoffMin: 10 * time.Millisecond,
-		OnState: func(up bool, _ error) { states <- up }})
-	chattest.Recv(t, "the first connected state", states)
-	s := chattest.Connect(t, c, "/chat", map[string]string{"name": "sio"}, func(s *tcpchat.ClientSocket) {
-		s.On("question", func(e *tcpchat.ClientEvent) { e.Ack("42", json.RawMessage(`{"$binary":"Kg=="}`)) })
-	})
-	events := chattest.Record(s)
-	framed := chattest.Dial(t, addr, tcpchat.ClientOptions{Token: "tok"})
-	f := chattest.Connect(t, framed, "/chat", nil, nil)
-	fEvents := chattest.Record(f)
-	ackWithin(t, s, builtin.EventJoin, "r")
-	ackWithin(t, f, builtin.EventJoin, "r")
+			states := make(chan bool, 16)
+			c := chattest.Dial(t, "socketio://"+addr+"/chat"+query, tcpchat.ClientOptions{Token: "tok", BackoffMin: 10 * time.Millisecond,
+				OnState: func(up bool, _ error) { states <- up }})
+			chattest.Recv(t, "the first connected state", states)
+			s := chattest.Connect(t, c, "/chat", map[string]string{"name": "sio"}, func(s *tcpchat.ClientSocket) {
+				s.On("question", func(e *tcpchat.ClientEvent) { e.Ack("42", json.RawMessage(`{"$binary":"Kg=="}`)) })
+			})
+			events := chattest.Record(s)
+			framed := chattest.Dial(t, addr, tcpchat.ClientOptions{Token: "tok"})
+			f := chattest.Connect(t, framed, "/chat", nil, nil)
+			fEvents := chattest.Record(f)
+			ackWithin(t, s, builtin.EventJoin, "r")
+			ackWithin(t, f, builtin.EventJoin, "r")
 
-	// A room shared with a framed-TCP client, both ways.
-	s.Emit(builtin.EventMessage, "from sio")
-	if ev := chattest.Next(t, fEvents); ev.Name != builtin.EventMessage || !strings.Contains(ev.Args, "from sio") {
-		t.Errorf("framed client got %+v", ev)
-	}
-	f.Emit(builtin.EventMessage, "from tcp")
-	if ev := nextNamed(t, events, builtin.EventMessage); !strings.Contains(ev.Args, `"from tcp"`) {
-		t.Errorf("socket.io client got %+v", ev)
-	}
-	if got := ackWithin(t, s, builtin.EventEcho, json.RawMessage(`{"$binary":"AQID"}`)); got != `[{"$binary":"AQID"}]` {
-		t.Errorf("echo = %s", got)
-	}
-	// The server's ack request, answered with a binary.
-	s.Emit("ask")
-	if got := chattest.Recv(t, "the answer to the question", asked); got != `["42",{"$binary":"Kg=="}]` {
-		t.Errorf("answer = %s", got)
-	}
-	// The token is checked: a client without it is refused.
-	bad, err := tcpchat.Dial(context.Background(), "socketio://"+addr, tcpchat.ClientOptions{NoReconnect: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), chattest.Timeout)
-	_, err = bad.Connect(ctx, "/chat", nil)
-	cancel()
-	bad.Close()
-	var ce *tcpchat.ConnectError
-	if !errors.As(err, &ce) {
-		t.Errorf("without the token: %v, want a ConnectError", err)
-	}
-	// The server ends the connection: the client comes back.
-	s.Emit("drop")
-	if chattest.Recv(t, "the lost state", states) {
-		t.Fatal("connected again before the loss")
-	}
-	if !chattest.Recv(t, "the connected state", states) {
-		t.Fatal("no reconnection")
-	}
-	chattest.Eventually(t, "the namespace joined again", s.Connected)
-	if got := ackWithin(t, s, builtin.EventEcho, "back"); got != `["back"]` {
-		t.Errorf("echo after reconnecting = %s", got)
+			// A room shared with a framed-TCP client, both ways.
+			s.Emit(builtin.EventMessage, "from sio")
+			if ev := chattest.Next(t, fEvents); ev.Name != builtin.EventMessage || !strings.Contains(ev.Args, "from sio") {
+				t.Errorf("framed client got %+v", ev)
+			}
+			f.Emit(builtin.EventMessage, "from tcp")
+			if ev := nextNamed(t, events, builtin.EventMessage); !strings.Contains(ev.Args, `"from tcp"`) {
+				t.Errorf("socket.io client got %+v", ev)
+			}
+			if got := ackWithin(t, s, builtin.EventEcho, json.RawMessage(`{"$binary":"AQID"}`)); got != `[{"$binary":"AQID"}]` {
+				t.Errorf("echo = %s", got)
+			}
+			// The server's ack request, answered with a binary.
+			s.Emit("ask")
+			if got := chattest.Recv(t, "the answer to the question", asked); got != `["42",{"$binary":"Kg=="}]` {
+				t.Errorf("answer = %s", got)
+			}
+			// The token is checked: a client without it is refused.
+			bad, err := tcpchat.Dial(context.Background(), "socketio://"+addr+query, tcpchat.ClientOptions{NoReconnect: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), chattest.Timeout)
+			_, err = bad.Connect(ctx, "/chat", nil)
+			cancel()
+			bad.Close()
+			var ce *tcpchat.ConnectError
+			if !errors.As(err, &ce) {
+				t.Errorf("without the token: %v, want a ConnectError", err)
+			}
+			// The server ends the connection: the client comes back.
+			s.Emit("drop")
+			if chattest.Recv(t, "the lost state", states) {
+				t.Fatal("connected again before the loss")
+			}
+			if !chattest.Recv(t, "the connected state", states) {
+				t.Fatal("no reconnection")
+			}
+			chattest.Eventually(t, "the namespace joined again", s.Connected)
+			if got := ackWithin(t, s, builtin.EventEcho, "back"); got != `["back"]` {
+				t.Errorf("echo after reconnecting = %s", got)
+			}
+		})
 	}
 }

@@ -35,7 +35,7 @@ func chatAddrFlag() cli.Flag {
 // address, or several nodes of one service comma-separated.
 func chatAddrsFlag() cli.Flag {
 	return &cli.StringFlag{Name: "addr", Value: "127.0.0.1:7070", EnvVars: []string{"WIREDOJO_ADDR"},
-		Usage: "server `HOST:PORT` (or a ws:// URL, or a Socket.IO server's socketio://HOST:PORT[/NS] or http://HOST:PORT/socket.io/); several nodes of one service (chat serve --redis) comma-separated: tried in turn at start and whenever the connection is lost"}
+		Usage: "server `HOST:PORT` (or a ws:// URL, or a Socket.IO server's socketio://HOST:PORT[/NS] or http://HOST:PORT/socket.io/, with ?transport=websocket or ?transport=polling for that transport only); several nodes of one service (chat serve --redis) comma-separated: tried in turn at start and whenever the connection is lost"}
 }
 
 // chatAddrs splits --addr into the addresses to dial, in order.

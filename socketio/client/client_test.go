@@ -85,12 +85,13 @@ func recv(t *testing.T, ms <-chan client.Message, errs <-chan error) client.Mess
 	return client.Message{}
 }
 
-// TestEchoAnswersPings runs packets, one with attachments, over both ways
-// of opening the session for longer than the server's ping timeout: the
+// TestEchoAnswersPings runs packets, one with attachments, over the three
+// ways of opening the session (polling then the upgrade, WebSocket only,
+// polling only) for longer than the server's ping timeout: the
 // session lives only if the pings are answered.
 func TestEchoAnswersPings(t *testing.T) {
 	addr := echoServer(t, engine.Options{PingInterval: 20 * time.Millisecond, PingTimeout: 60 * time.Millisecond})
-	for _, url := range []string{"socketio://" + addr, "http://" + addr + "/socket.io/?transport=websocket"} {
+	for _, url := range []string{"socketio://" + addr, "http://" + addr + "/socket.io/?transport=websocket", "socketio://" + addr + "?transport=polling"} {
 		c := dial(t, url)
 		if hs := c.Handshake(); hs.SID == "" || hs.PingInterval != 20 {
 			t.Errorf("%s: handshake %+v", url, hs)
@@ -128,6 +129,35 @@ func TestEchoAnswersPings(t *testing.T) {
 		case <-time.After(wait):
 			t.Fatalf("%s: Read did not end with Close", url)
 		}
+	}
+}
+
+// TestPollingOnly checks that ?transport=polling never asks for the
+// WebSocket: it works with a server that offers no upgrade.
+func TestPollingOnly(t *testing.T) {
+	addr := echoServer(t, engine.Options{NoUpgrades: true})
+	c := dial(t, "socketio://"+addr+"/?transport=polling")
+	ms, errs := reads(c)
+	out := client.Message{Packet: socketio.Packet{Type: socketio.Event, Data: []byte(`["hi",1]`)}}
+	if err := c.Write(); err != nil { // nothing: no POST (an empty one ends the session)
+		t.Fatal(err)
+	}
+	if err := c.Write(out, out); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if m := recv(t, ms, errs); string(m.Packet.Data) != `["hi",1]` {
+			t.Fatalf("echo %+v", m.Packet)
+		}
+	}
+	if c.RemoteAddr() == nil || c.RemoteAddr().String() != addr {
+		t.Errorf("RemoteAddr %v, want %s", c.RemoteAddr(), addr)
+	}
+	c.Close()
+	select {
+	case <-errs:
+	case <-time.After(wait):
+		t.Fatal("Read did not end with Close")
 	}
 }
 

@@ -47,7 +47,8 @@ type Message struct {
 // Conn is an Engine.IO session carrying Socket.IO packets. One goroutine
 // may Read while another Writes; Close may come from any goroutine.
 type Conn struct {
-	ws      *ws.Conn
+	ws      *ws.Conn // nil when polling only
+	poll    *poller  // non-nil when polling only
 	hs      engineio.Handshake
 	silence time.Duration // pingInterval + pingTimeout
 
@@ -69,7 +70,8 @@ type Conn struct {
 // socketio://HOST:PORT[/NAMESPACE] (the endpoint /socket.io/; the path is
 // only a namespace for the caller, see Namespace) or
 // http(s)://HOST:PORT/PATH/, either with ?transport=websocket to skip
-// polling. ctx bounds the handshake and the upgrade.
+// polling or ?transport=polling to poll only (no upgrade). ctx bounds the
+// handshake and the upgrade.
 func Dial(ctx context.Context, rawURL string, opts Options) (*Conn, error) {
 	e, err := parseURL(rawURL, opts.TLSConfig != nil)
 	if err != nil {
@@ -104,12 +106,17 @@ func Dial(ctx context.Context, rawURL string, opts Options) (*Conn, error) {
 		c.last = time.Now()
 		return c, nil
 	}
-	body, err := pollOpen(ctx, e, opts)
+	body, local, remote, err := pollOpen(ctx, e, opts)
 	if err != nil {
 		return nil, err
 	}
 	if err := c.open(body); err != nil {
 		return nil, err
+	}
+	if e.polling {
+		c.poll = newPoller(e, c.hs.SID, opts, local, remote)
+		c.last = time.Now()
+		return c, nil
 	}
 	if !slices.Contains(c.hs.Upgrades, "websocket") {
 		return nil, ErrNoWebSocket
@@ -135,7 +142,7 @@ func ctxErr(ctx context.Context, err error) error {
 
 // pollOpen sends the polling handshake, GET /socket.io/?EIO=4&
 // transport=polling, on a connection of its own and returns the body.
-func pollOpen(ctx context.Context, e endpoint, opts Options) ([]byte, error) {
+func pollOpen(ctx context.Context, e endpoint, opts Options) (body []byte, local, remote net.Addr, err error) {
 	u := e.query("polling", "")
 	host := u.Host
 	if u.Port() == "" {
@@ -144,7 +151,7 @@ func pollOpen(ctx context.Context, e endpoint, opts Options) ([]byte, error) {
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "tcp", host)
 	if err != nil {
-		return nil, fmt.Errorf("socketio/client: %w", err)
+		return nil, nil, nil, fmt.Errorf("socketio/client: %w", err)
 	}
 	defer nc.Close()
 	stop := context.AfterFunc(ctx, func() { nc.Close() })
@@ -160,34 +167,34 @@ func pollOpen(ctx context.Context, e endpoint, opts Options) ([]byte, error) {
 		}
 		tc := tls.Client(nc, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return nil, fmt.Errorf("socketio/client: tls handshake: %w", err)
+			return nil, nil, nil, fmt.Errorf("socketio/client: tls handshake: %w", err)
 		}
 		nc = tc
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, fmt.Errorf("socketio/client: %w", err)
+		return nil, nil, nil, fmt.Errorf("socketio/client: %w", err)
 	}
 	req.Header.Set("Accept", "*/*")
 	if err := req.Write(nc); err != nil {
-		return nil, ctxErr(ctx, fmt.Errorf("socketio/client: send the handshake: %w", err))
+		return nil, nil, nil, ctxErr(ctx, fmt.Errorf("socketio/client: send the handshake: %w", err))
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(nc), req)
 	if err != nil {
-		return nil, ctxErr(ctx, fmt.Errorf("socketio/client: read the handshake: %w", err))
+		return nil, nil, nil, ctxErr(ctx, fmt.Errorf("socketio/client: read the handshake: %w", err))
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxOpenBody+1))
+	body, err = io.ReadAll(io.LimitReader(resp.Body, maxOpenBody+1))
 	if err != nil {
-		return nil, ctxErr(ctx, fmt.Errorf("socketio/client: read the handshake: %w", err))
+		return nil, nil, nil, ctxErr(ctx, fmt.Errorf("socketio/client: read the handshake: %w", err))
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, &HTTPError{Status: resp.StatusCode, Body: string(body[:min(len(body), 200)])}
+		return nil, nil, nil, &HTTPError{Status: resp.StatusCode, Body: string(body[:min(len(body), 200)])}
 	}
 	if len(body) > maxOpenBody {
-		return nil, fmt.Errorf("%w: handshake answer longer than %d bytes", ErrProtocol, maxOpenBody)
+		return nil, nil, nil, fmt.Errorf("%w: handshake answer longer than %d bytes", ErrProtocol, maxOpenBody)
 	}
-	return body, nil
+	return body, nc.LocalAddr(), nc.RemoteAddr(), nil
 }
 
 // open reads the open packet (and, from a polling body, what follows it).
@@ -269,6 +276,12 @@ func (c *Conn) Read() (Message, error) {
 			if dl.IsZero() || silent.Before(dl) {
 				dl = silent
 			}
+			if c.poll != nil {
+				if err := c.readPoll(dl, silent); err != nil {
+					return Message{}, err
+				}
+				continue
+			}
 			c.ws.SetReadDeadline(dl)
 			op, msg, err := c.ws.AppendMessage(c.rbuf[:0])
 			if err != nil {
@@ -284,6 +297,10 @@ func (c *Conn) Read() (Message, error) {
 		}
 		switch p.Type {
 		case engineio.Ping:
+			if c.poll != nil {
+				c.poll.post([]byte("3")) // a failure shows on the next read
+				continue
+			}
 			c.ws.WriteMessage(ws.OpText, []byte("3")) // a failure shows on the next read
 			continue
 		case engineio.Close:
@@ -297,6 +314,29 @@ func (c *Conn) Read() (Message, error) {
 			return m, err
 		}
 	}
+}
+
+// readPoll waits for the next polling answer until dl and queues its
+// packets in c.early.
+func (c *Conn) readPoll(dl, silent time.Time) error {
+	body, err := c.poll.get(dl)
+	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(silent) {
+			c.poll.close()
+			return ErrPingTimeout
+		}
+		return err
+	}
+	c.last = time.Now()
+	c.early = c.early[:0]
+	for rest := body; len(rest) > 0; {
+		var p engineio.Packet
+		if p, rest, err = engineio.NextPacket(rest); err != nil {
+			return fmt.Errorf("%w: %w", ErrProtocol, err)
+		}
+		c.early = append(c.early, p) // Data in body, read before the next poll
+	}
+	return nil
 }
 
 // message handles one Engine.IO message: a whole Socket.IO packet, its
@@ -353,6 +393,17 @@ func (c *Conn) Write(ms ...Message) error {
 	c.wbuf = c.wbuf[:0]
 	c.wlist = c.wlist[:0]
 	max := c.hs.MaxPayload
+	if c.poll != nil {
+		if len(ms) == 0 {
+			return nil // an empty POST would end the session
+		}
+		body, err := payload(c.wbuf, ms, max)
+		c.wbuf = body
+		if err != nil {
+			return err
+		}
+		return c.poll.post(body)
+	}
 	for _, m := range ms {
 		start := len(c.wbuf)
 		c.wbuf = append(c.wbuf, '0'+byte(engineio.Message))
@@ -410,7 +461,15 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 }
 
 // SetWriteDeadline bounds the next writes.
-func (c *Conn) SetWriteDeadline(t time.Time) error { return c.ws.SetWriteDeadline(t) }
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	if c.poll != nil {
+		c.poll.mu.Lock()
+		c.poll.deadline = t
+		c.poll.mu.Unlock()
+		return nil
+	}
+	return c.ws.SetWriteDeadline(t)
+}
 
 // closeWait bounds the close packet and the WebSocket's closing handshake.
 const closeWait = 100 * time.Millisecond
@@ -418,13 +477,32 @@ const closeWait = 100 * time.Millisecond
 // Close sends the Engine.IO close packet and closes the WebSocket (with
 // its closing handshake when the server answers at once).
 func (c *Conn) Close() error {
+	if c.poll != nil {
+		c.poll.mu.Lock()
+		c.poll.deadline = time.Now().Add(closeWait)
+		c.poll.mu.Unlock()
+		c.poll.post([]byte(strconv.Itoa(int(engineio.Close))))
+		c.poll.close()
+		return nil
+	}
 	c.ws.SetWriteDeadline(time.Now().Add(closeWait))
 	c.ws.WriteMessage(ws.OpText, []byte(strconv.Itoa(int(engineio.Close))))
 	return c.ws.Close(ws.StatusNormalClosure, "")
 }
 
-// LocalAddr returns the local address of the WebSocket.
-func (c *Conn) LocalAddr() net.Addr { return c.ws.LocalAddr() }
+// LocalAddr returns the local address of the WebSocket (when polling
+// only: of the handshake's connection).
+func (c *Conn) LocalAddr() net.Addr {
+	if c.poll != nil {
+		return c.poll.local
+	}
+	return c.ws.LocalAddr()
+}
 
 // RemoteAddr returns the server's address.
-func (c *Conn) RemoteAddr() net.Addr { return c.ws.RemoteAddr() }
+func (c *Conn) RemoteAddr() net.Addr {
+	if c.poll != nil {
+		return c.poll.remote
+	}
+	return c.ws.RemoteAddr()
+}

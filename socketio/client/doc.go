@@ -8,8 +8,11 @@
 // pingInterval, pingTimeout, maxPayload), then the upgrade to WebSocket
 // (the probe "2probe", the server's "3probe", then "5"), after which every
 // packet travels over the WebSocket. With the URL's query
-// transport=websocket it opens the WebSocket directly. Polling is used for
-// the handshake only: a server that offers no WebSocket upgrade is refused
+// transport=websocket it opens the WebSocket directly; with
+// transport=polling it stays on HTTP long-polling (the reference client's
+// transports: ["polling"]): a GET waits for the server's packets, a POST
+// (one at a time) carries the client's, attachments travel base64-encoded.
+// Without that query a server that offers no WebSocket upgrade is refused
 // with ErrNoWebSocket.
 //
 // The Conn answers the server's pings by itself while it reads, and ends

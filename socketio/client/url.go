@@ -26,11 +26,12 @@ type endpoint struct {
 	http      *url.URL // http(s)://host:port/socket.io/ (no query)
 	namespace string
 	websocket bool // open the WebSocket directly
+	polling   bool // poll only, no upgrade
 }
 
-// parseURL reads socketio://HOST:PORT[/NAMESPACE][?transport=websocket]
-// or http(s)://HOST:PORT/PATH[?transport=websocket]; secure makes a
-// socketio:// URL use TLS.
+// parseURL reads socketio://HOST:PORT[/NAMESPACE][?transport=T] or
+// http(s)://HOST:PORT/PATH[?transport=T], T websocket or polling;
+// secure makes a socketio:// URL use TLS.
 func parseURL(raw string, secure bool) (endpoint, error) {
 	var e endpoint
 	u, err := url.Parse(raw)
@@ -45,11 +46,13 @@ func parseURL(raw string, secure bool) (endpoint, error) {
 	}
 	q := u.Query()
 	switch t := q.Get("transport"); t {
-	case "", "polling":
+	case "":
+	case "polling":
+		e.polling = true
 	case "websocket":
 		e.websocket = true
 	default:
-		return e, &URLError{URL: raw, Reason: fmt.Sprintf("transport %q: polling (the default: polling, then the upgrade) or websocket", t)}
+		return e, &URLError{URL: raw, Reason: fmt.Sprintf("transport %q: websocket (WebSocket only) or polling (polling only); without it polling, then the upgrade", t)}
 	}
 	e.namespace = "/"
 	h := &url.URL{Scheme: strings.ToLower(u.Scheme), Host: u.Host, Path: u.Path}
