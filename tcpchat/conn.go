@@ -209,8 +209,10 @@ func (c *conn) kickParked() { c.flushParked(0) }
 // NATS's reader flushes its subscribers: at low fan-out that saves a
 // goroutine start per batch and recipient, and its scheduling delay; the
 // other recipients get their writer goroutines first, which then write in
-// parallel with the reader.
-const directKicks = 4
+// parallel with the reader. 16 rather than 4: at 10 subscribers paced at
+// 10,000 deliveries/s the server's CPU per delivery fell from 20-23 to
+// 15-17 µs, with no change at 100 subscribers (chatbench proc).
+const directKicks = 16
 
 // flushParked starts the writers parked so far in c's read batch, but
 // writes to the first direct of them from the calling goroutine.
