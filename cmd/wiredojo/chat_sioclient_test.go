@@ -57,16 +57,25 @@ func TestChatServeSocketIOClient(t *testing.T) {
 	dir := testdep.NodeDir(t, "socket.io-client")
 	out, _, stop := chatStart(t, strings.NewReader(""), "chat", "serve", "--addr", "127.0.0.1:0", "--socketio-client", filepath.Join(dir, "node_modules"))
 	page := chatWaitFor(t, "serve", out, regexp.MustCompile(`(http://\S+/sio\.html)`))
-	for _, u := range []string{page, strings.Replace(page, "/sio.html", "/socket.io/socket.io.min.js", 1)} {
+	get := func(u string) string {
+		t.Helper()
 		res, err := http.Get(u)
 		if err != nil {
 			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(res.Body)
 		res.Body.Close()
-		if res.StatusCode != 200 || len(b) < 1000 {
-			t.Errorf("GET %s: %d, %d bytes", u, res.StatusCode, len(b))
+		if res.StatusCode != 200 {
+			t.Errorf("GET %s: %d", u, res.StatusCode)
 		}
+		return string(b)
+	}
+	if html := get(page); !strings.Contains(html, `<script src="/socket.io/socket.io.min.js">`) {
+		t.Errorf("GET %s: the page does not load the official client:\n%s", page, html)
+	}
+	// The minified client is tens of kilobytes and defines the global io.
+	if js := get(strings.Replace(page, "/sio.html", "/socket.io/socket.io.min.js", 1)); len(js) < 10000 || !strings.Contains(js, "io") {
+		t.Errorf("socket.io.min.js: %d bytes", len(js))
 	}
 	stop()
 	if code, _, stderr := chatRun(t, "", "chat", "serve", "--addr", "127.0.0.1:0", "--socketio-client", t.TempDir()); code != 2 || !strings.Contains(stderr, "socket.io.min.js") {
