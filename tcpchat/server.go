@@ -495,8 +495,12 @@ func (s *Server) heartbeat() {
 	}
 }
 
-// closeLocked marks the server closed and closes its listeners.
-func (s *Server) closeLocked() {
+// stopAccepting marks the server closed and closes its listeners (the HTTP
+// one too), and returns the connections open at that moment and the HTTP
+// server (nil without one), which Shutdown and Close each end their way.
+func (s *Server) stopAccepting() ([]*conn, *http.Server) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if !s.closed {
 		s.closed = true
 		close(s.stop)
@@ -504,6 +508,14 @@ func (s *Server) closeLocked() {
 	for l := range s.listeners {
 		l.Close()
 	}
+	if s.httpS != nil {
+		s.httpLn.Close()
+	}
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	return conns, s.httpS
 }
 
 // Shutdown stops accepting, tells every client the server is shutting down
@@ -511,16 +523,8 @@ func (s *Server) closeLocked() {
 // connections to end, then returns. If ctx ends first it closes what is
 // left and returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closeLocked()
-	conns := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
-	httpS := s.httpS
-	s.mu.Unlock()
+	conns, httpS := s.stopAccepting()
 	if httpS != nil {
-		s.httpLn.Close()
 		httpS.Shutdown(ctx)
 	}
 	for _, c := range conns {
@@ -545,16 +549,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Close closes the listeners and every connection at once and waits for
 // the server's goroutines to end.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	s.closeLocked()
-	conns := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
-	httpS := s.httpS
-	s.mu.Unlock()
+	conns, httpS := s.stopAccepting()
 	if httpS != nil {
-		s.httpLn.Close()
 		httpS.Close()
 	}
 	for _, c := range conns {

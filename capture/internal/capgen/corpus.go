@@ -163,20 +163,7 @@ func (c *tcpConn) seg(fromClient bool, flags string, opts []layers.TCPOption, pa
 		tcp.Seq, tcp.Ack = c.sseq, c.cseq
 		tcp.Window = c.swin
 	}
-	for _, x := range flags {
-		switch x {
-		case 'S':
-			tcp.SYN = true
-		case 'A':
-			tcp.ACK = true
-		case 'P':
-			tcp.PSH = true
-		case 'F':
-			tcp.FIN = true
-		case 'R':
-			tcp.RST = true
-		}
-	}
+	setFlags(tcp, flags)
 	if !tcp.ACK {
 		tcp.Ack = 0
 	}
