@@ -1,11 +1,16 @@
 package sio
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +20,7 @@ import (
 	"github.com/wiredojo/wiredojo/internal/testdep"
 	"github.com/wiredojo/wiredojo/internal/testkit"
 	"github.com/wiredojo/wiredojo/socketio/engine"
+	"github.com/wiredojo/wiredojo/socketio/engineio"
 	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
@@ -336,4 +342,88 @@ func TestParkedSessionEndsWithEngine(t *testing.T) {
 		}
 	}
 	chattest.Eventually(t, "the chat connection to end with the session", func() bool { return srv.Connections() == 0 })
+}
+
+// serverReaders counts the goroutines reading a chat server connection.
+func serverReaders() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return bytes.Count(buf[:n], []byte("tcpchat.(*conn).loop("))
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// TestUpgradedSessionParks checks that a session that connects while
+// polling (as the reference client does: CONNECT in a POST, then the
+// upgrade) parks on the chat server's poller once it reads the WebSocket,
+// and still works after.
+func TestUpgradedSessionParks(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the chat server parks connections on Linux only")
+	}
+	_, _, _, addr := chatWithSocketIO(t)
+	base := "http://" + addr + Path + "?EIO=4&transport=polling"
+	get := func(url string) string {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	open := get(base)
+	var hs engineio.Handshake
+	if p, err := engineio.DecodeText([]byte(open)); err != nil {
+		t.Fatalf("open %q: %v", open, err)
+	} else if hs, err = engineio.ParseHandshake(p); err != nil {
+		t.Fatal(err)
+	}
+	url := base + "&sid=" + hs.SID
+	resp, err := http.Post(url, "text/plain", strings.NewReader(`40/chat,{"token":"tok"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := get(url); !strings.HasPrefix(got, "40/chat,") {
+		t.Fatalf("poll after CONNECT: %q", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	c, err := ws.Dial(ctx, "ws://"+addr+Path+"?EIO=4&transport=websocket&sid="+hs.SID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	c.SetReadDeadline(time.Now().Add(wait))
+	c.WriteMessage(ws.OpText, []byte("2probe"))
+	if _, msg, err := c.ReadMessage(); err != nil || string(msg) != "3probe" {
+		t.Fatalf("probe answer %q %v", msg, err)
+	}
+	c.WriteMessage(ws.OpText, []byte("5"))
+	// The chat server reads the WebSocket after its next packet.
+	echo := func(n int) {
+		t.Helper()
+		c.WriteMessage(ws.OpText, []byte(fmt.Sprintf(`42/chat,%d["echo",%d]`, n, n)))
+		for {
+			_, msg, err := c.ReadMessage()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(msg) == fmt.Sprintf(`43/chat,%d[%d]`, n, n) {
+				return
+			}
+			if string(msg) == "2" {
+				c.WriteMessage(ws.OpText, []byte("3"))
+			}
+		}
+	}
+	echo(1)
+	chattest.Eventually(t, "no goroutine reading the upgraded session", func() bool { return serverReaders() == 0 })
+	echo(2)
+	chattest.Eventually(t, "the session to park again", func() bool { return serverReaders() == 0 })
 }
