@@ -1,10 +1,13 @@
 package tcpchat
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
+	"github.com/wiredojo/wiredojo/tcpchat/store"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
 
@@ -40,6 +43,21 @@ func (ns *Namespace) Adapter() Adapter { return ns.adapter }
 
 // Sockets returns the number of sockets connected to the namespace.
 func (ns *Namespace) Sockets() int { return int(ns.sockets.Load()) }
+
+// DurableMembers returns the client ids that are durable members of room
+// (sorted; offline ones included), as a durable emit to the room would
+// reach them. It needs a store (ErrNoStore otherwise).
+func (ns *Namespace) DurableMembers(ctx context.Context, room string) ([]string, error) {
+	st := ns.srv.opts.Store
+	if st == nil {
+		return nil, ErrNoStore
+	}
+	m, err := st.Members(ctx, store.Sub{Namespace: ns.name, Room: room})
+	if err != nil {
+		return nil, fmt.Errorf("tcpchat: durable members of room %q: %w", room, err)
+	}
+	return m, nil
+}
 
 // Use adds middleware, run in order for each connecting client.
 func (ns *Namespace) Use(mw ...Middleware) *Namespace {

@@ -138,7 +138,7 @@ func chatCommand() *cli.Command {
 				Flags: append([]cli.Flag{
 					chatAddrsFlag(), chatNSFlag("/chat"), chatTokenFlag("server access `TOKEN`"),
 					&cli.StringFlag{Name: "event", Aliases: []string{"e"}, Usage: "event `NAME` (required)"},
-					chatRoomFlag("join `ROOM` first, so the built-in relay reaches its members"),
+					chatRoomFlag("join `ROOM` first, so the built-in relay reaches its members (with --durable: the room's durable members; a server's --durable-scope rooms lets --to reach only client ids in the rooms you are in)"),
 					chatNameFlag(),
 					&cli.BoolFlag{Name: "ack", Usage: "ask for an acknowledgement and print it"},
 					&cli.DurationFlag{Name: "timeout", Value: 5 * time.Second, Usage: "give up after `D`"},
@@ -211,6 +211,11 @@ func chatServe(c *cli.Context) error {
 	if c.Int("max-frame") < 64 {
 		return usagef("--max-frame %d is too small; give at least 64 bytes", c.Int("max-frame"))
 	}
+	scope, err := builtin.ParseDurableScope(c.String("durable-scope"))
+	if err != nil {
+		return usagef("--durable-scope %q: give rooms, any or local", c.String("durable-scope"))
+	}
+	install := builtin.Installer(scope)
 	out := &lockedWriter{w: c.App.Writer}
 	verbose := c.Bool("verbose")
 	stamp := func() string { return paint.s(styleTime, time.Now().Format("15:04:05")) }
@@ -220,7 +225,7 @@ func chatServe(c *cli.Context) error {
 		SlowConsumerWait: c.Duration("slow-consumer-wait"),
 		RateLimit:        c.Float64("rate-limit"),
 		Token:            c.String("token"),
-		NewNamespace:     builtin.Install,
+		NewNamespace:     install,
 	}
 	opts.NamespacePattern, opts.MaxNamespaces = c.String("namespaces"), c.Int("max-namespaces")
 	if _, err := path.Match(opts.NamespacePattern, "/"); err != nil || !strings.HasPrefix(opts.NamespacePattern, "/") || opts.MaxNamespaces < 0 {
@@ -281,7 +286,7 @@ func chatServe(c *cli.Context) error {
 	}
 	srv := tcpchat.NewServer(opts)
 	if !c.Bool("socketio-test") {
-		builtin.Install(srv.Of("/"))
+		install(srv.Of("/"))
 	}
 	closeSocketIO := startChatServeSocketIO(c, srv, &opts)
 	defer closeSocketIO()
@@ -374,25 +379,27 @@ func chatEmit(c *cli.Context) error {
 		return err
 	}
 	defer cl.Close()
-	if c.Bool("durable") && c.IsSet("from") {
-		if len(args) > 0 {
-			return usagef("chat emit --from reads the arguments from its lines: drop the JSON arguments")
-		}
-		return chatEmitDurableFrom(c, sock, event) // chat_queue.go
-	}
-	if c.Bool("durable") {
-		return chatEmitDurable(c, ctx, sock, event, args) // chat_queue.go
-	}
-	if c.IsSet("from") || c.IsSet("window") {
+	durable := c.Bool("durable")
+	switch {
+	case durable && c.IsSet("from") && len(args) > 0:
+		return usagef("chat emit --from reads the arguments from its lines: drop the JSON arguments")
+	case !durable && (c.IsSet("from") || c.IsSet("window")):
 		return usagef("--from and --window stream durable emits: add --durable")
-	}
-	if len(c.StringSlice("to")) > 0 {
+	case !durable && len(c.StringSlice("to")) > 0:
 		return usagef("--to names durable recipients: add --durable")
 	}
+	// In the room first: the built-in relay sends to the sender's rooms,
+	// and a server's --durable-scope may let a durable emit reach only them.
 	if room := c.String("room"); room != "" {
 		if _, err := sock.EmitWithAck(ctx, builtin.EventJoin, room); err != nil {
 			return fmt.Errorf("chat emit: join room %q: %w", room, err)
 		}
+	}
+	if durable && c.IsSet("from") {
+		return chatEmitDurableFrom(c, sock, event) // chat_queue.go
+	}
+	if durable {
+		return chatEmitDurable(c, ctx, sock, event, args) // chat_queue.go
 	}
 	if !c.Bool("ack") {
 		if err := sock.Emit(event, args...); err != nil {

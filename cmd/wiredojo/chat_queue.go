@@ -47,6 +47,7 @@ func chatQueueStoreFlags() []cli.Flag {
 func chatServeQueueFlags() []cli.Flag {
 	return append(chatStoreFlags(),
 		&cli.IntFlag{Name: "queue-max", Value: store.DefaultMaxMessages, EnvVars: []string{"WIREDOJO_QUEUE_MAX"}, Usage: "keep at most `N` messages per client queue; a full queue refuses new messages (the sender is told) and keeps what it holds; -1: no limit"},
+		&cli.StringFlag{Name: "durable-scope", Value: "local", EnvVars: []string{"WIREDOJO_DURABLE_SCOPE"}, Usage: "whom a client's durable emit (chat emit --durable) may reach: `SCOPE` rooms (the rooms the sender is in and the client ids in them), any (any client id or room), local (any from this machine's loopback addresses, rooms from elsewhere)"},
 		&cli.DurationFlag{Name: "queue-max-age", Value: store.DefaultMaxAge, EnvVars: []string{"WIREDOJO_QUEUE_MAX_AGE"}, Usage: "drop queued messages older than `D` (counted)"},
 		&cli.DurationFlag{Name: "queue-ttl", Value: store.DefaultQueueTTL, EnvVars: []string{"WIREDOJO_QUEUE_TTL"}, Usage: "remove a client's queue and room subscriptions after `D` without it connecting"},
 		&cli.DurationFlag{Name: "recovery-window", Value: store.DefaultWindow, EnvVars: []string{"WIREDOJO_RECOVERY_WINDOW"}, Usage: "keep a disconnected session's rooms and missed broadcasts for `D`"},
@@ -194,7 +195,7 @@ func applyChatServeStore(c *cli.Context, opts *tcpchat.Options) (store.Store, st
 func chatEmitDurableFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.BoolFlag{Name: "durable", Usage: "queue the event for each recipient until it acknowledges it (the server needs a store); recipients: --to, --room, else the whole namespace"},
-		&cli.StringSliceFlag{Name: "to", Usage: "with --durable: the `CLIENT-ID` to queue for, as chat listen --client-id names it (repeatable)"},
+		&cli.StringSliceFlag{Name: "to", Usage: "with --durable: the `CLIENT-ID` to queue for, as chat listen --client-id names it (repeatable; a server's --durable-scope may ask that it share a room with you: add --room)"},
 		&cli.StringFlag{Name: "from", Usage: "with --durable: emit one event per line of `FILE` (- for standard input), each line one JSON value, the event's argument, keeping up to --window emits in flight; print a summary (count, rate, failures; each failure on stderr with its line number). --timeout then bounds the connect and each wait for an answer. The server's --rate-limit (1000 packets/s per connection by default, bursts of 2000) cuts a faster sender"},
 		&cli.IntFlag{Name: "window", Value: 256, Usage: "with --from: at most `N` durable emits waiting for the server's answer"},
 	}

@@ -474,6 +474,41 @@ func TestChatEmitDurableFrom(t *testing.T) {
 	awaitDurable(t, ctx, srv.addr, "F", "s", append(want, 500, 501)) // chat_nodes_test.go
 }
 
+// Issue 13 point 3: with --durable-scope rooms a durable emit reaches only
+// the rooms its sender is in and the client ids in them: `--to ann` from a
+// stranger is refused and queues nothing; with --room news (which chat
+// emit joins first) it reaches ann, a durable member of news.
+func TestChatDurableScope(t *testing.T) {
+	if code, _, e := chatRun(t, "", "chat", "serve", "--durable-scope", "friends"); code != exitUsage || !strings.Contains(e, "give rooms, any or local") {
+		t.Fatalf("chat serve --durable-scope friends: exit %d, stderr %q", code, e)
+	}
+	srv := startChatServeProcess(t, "--store", "memory", "--durable-scope", "rooms")
+	_, lerr, lstop := chatStart(t, strings.NewReader(""), "chat", "listen", "--addr", srv.addr, "--client-id", "ann", "--room", "news")
+	chatWaitFor(t, "listen", lerr, regexp.MustCompile(`(listening)`))
+	if code := lstop(); code != 0 {
+		t.Fatalf("listen exited with %d: %s", code, lerr.String())
+	}
+	code, o, e := chatRun(t, "", "chat", "emit", "--addr", srv.addr, "--durable", "--to", "ann", "--event", "junk", `"x"`)
+	if code != exitRuntime || !strings.Contains(e, `client id "ann" is in none of your rooms`) {
+		t.Fatalf("chat emit --durable --to ann from no room: exit %d, stdout %q, stderr %q", code, o, e)
+	}
+	for _, args := range [][]string{{"--room", "news"}, {"--to", "ann", "--room", "news"}} {
+		code, o, e := chatRun(t, "", append([]string{"chat", "emit", "--addr", srv.addr, "--durable", "--event", "mail", `"hi"`}, args...)...)
+		if code != 0 || !strings.Contains(o, `"recipients":1`) {
+			t.Fatalf("chat emit --durable %v: exit %d, stdout %q, stderr %q", args, code, o, e)
+		}
+	}
+	out, lerr, lstop := chatStart(t, strings.NewReader(""), "chat", "listen", "--addr", srv.addr, "--client-id", "ann", "--json")
+	chatWaitFor(t, "listen", lerr, regexp.MustCompile(`(listening)`))
+	srv.waitMetric(t, "wiredojo_chat_durable_acked_total", 2)
+	if code := lstop(); code != 0 {
+		t.Fatalf("listen exited with %d: %s", code, lerr.String())
+	}
+	if n := strings.Count(out.String(), `"event":"mail"`); n != 2 || strings.Contains(out.String(), "junk") {
+		t.Fatalf("ann's listener printed %d mails, want 2 and no junk:\n%s", n, out.String())
+	}
+}
+
 // Two `chat serve` on different addresses with the default bolt store do
 // not share (and lock) one file; a file held by another server fails at
 // once and says what to do.

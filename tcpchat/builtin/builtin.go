@@ -9,14 +9,18 @@
 package builtin
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
+	"net"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/store"
@@ -89,7 +93,8 @@ func validName(s string) bool { return len(s) > 0 && len(s) <= 255 }
 
 // DurableRequest is the argument of the built-in "durable" event (`chat
 // emit --durable`): a durable emit of Event with Args to client ids To and
-// the durable members of Rooms (neither: the whole namespace).
+// the durable members of Rooms (neither: the whole namespace, or with
+// DurableRooms the sender's rooms).
 type DurableRequest struct {
 	To    []string        `json:"to,omitempty"`
 	Rooms []string        `json:"rooms,omitempty"`
@@ -115,6 +120,108 @@ const AckQueueFull = "queue_full"
 // queued because the server could not reach its store
 // (store.ErrUnreachable): retry when the store is back.
 const AckStoreUnreachable = "store_unreachable"
+
+// AckOutOfScope is the code of a "durable" ack whose event was not queued
+// because it named a room the sender is not in or a client id in none of
+// the sender's rooms (DurableRooms).
+const AckOutOfScope = "out_of_scope"
+
+// DurableScope says whom a "durable" event may reach.
+type DurableScope int
+
+const (
+	// DurableLocal is DurableAny for senders on the server's own machine
+	// (a loopback address: the operator's tools) and DurableRooms for
+	// everyone else. It is the default.
+	DurableLocal DurableScope = iota
+	// DurableRooms lets a sender reach the rooms it is in (their durable
+	// members, offline ones included) and the client ids that are durable
+	// members of those rooms; with neither named, the rooms it is in.
+	// Anything else is refused with AckOutOfScope, nothing queued.
+	DurableRooms
+	// DurableAny lets any sender reach any client id, any room, and with
+	// neither named every client id of the namespace.
+	DurableAny
+)
+
+// ParseDurableScope reads "local", "rooms" or "any".
+func ParseDurableScope(s string) (DurableScope, error) {
+	switch s {
+	case "local":
+		return DurableLocal, nil
+	case "rooms":
+		return DurableRooms, nil
+	case "any":
+		return DurableAny, nil
+	}
+	return 0, fmt.Errorf("%w: %q", ErrBadDurableScope, s)
+}
+
+// ErrBadDurableScope is ParseDurableScope's error for a name it does not know.
+var ErrBadDurableScope = errors.New("builtin: unknown durable scope (want local, rooms or any)")
+
+// String is the name ParseDurableScope reads.
+func (sc DurableScope) String() string {
+	switch sc {
+	case DurableRooms:
+		return "rooms"
+	case DurableAny:
+		return "any"
+	}
+	return "local"
+}
+
+// scopeTimeout bounds the store lookups of one scope check.
+const scopeTimeout = 5 * time.Second
+
+// check applies the scope to a durable request of s: it returns why the
+// request reaches beyond it (empty: it does not; req may have been given
+// the sender's rooms), or the store's error.
+func (sc DurableScope) check(s *tcpchat.Socket, req *DurableRequest) (string, error) {
+	if sc == DurableAny || (sc == DurableLocal && loopback(s.RemoteAddr())) {
+		return "", nil
+	}
+	mine := chatRooms(s.Rooms())
+	for _, r := range req.Rooms {
+		if !slices.Contains(mine, r) {
+			return "join room " + strconv.Quote(r) + " first: a durable emit reaches only the rooms you are in", nil
+		}
+	}
+	if len(req.To) == 0 {
+		if len(req.Rooms) == 0 {
+			if len(mine) == 0 {
+				return "join a room first: a durable emit reaches only the rooms you are in and their client ids", nil
+			}
+			req.Rooms = mine
+		}
+		return "", nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), scopeTimeout)
+	defer cancel()
+	left := slices.Clone(req.To)
+	for _, r := range mine {
+		members, err := s.Namespace().DurableMembers(ctx, r)
+		if err != nil {
+			return "", err
+		}
+		left = slices.DeleteFunc(left, func(id string) bool { _, in := slices.BinarySearch(members, id); return in })
+		if len(left) == 0 {
+			return "", nil
+		}
+	}
+	return "client id " + strconv.Quote(left[0]) + " is in none of your rooms: a durable emit reaches only client ids that share a room with you", nil
+}
+
+// loopback says whether a remote address ("IP:port") is on this machine's
+// loopback interface.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
 
 // durableRefusal answers a "durable" event that was not queued at all.
 type durableRefusal struct {
@@ -143,16 +250,27 @@ type ChatMessage struct {
 //     back to the sender; the ack says how many sockets it was queued for.
 //   - "echo": acked with its own arguments, or emitted back without an ack.
 //   - "durable" with a DurableRequest: a durable emit
-//     (tcpchat.Namespace.EmitDurableAsync); the ack gives its message id
-//     and recipient count, or the error, once the store holds it. The
+//     (tcpchat.Namespace.EmitDurableAsync) to whom the DurableScope lets
+//     the sender reach; the ack gives its message id and recipient count,
+//     or the error, once the store holds it. The
 //     connection is read on meanwhile, so a client may keep many durable
 //     emits in flight; they are queued, and acknowledged, in order.
 //   - any other event: relayed unchanged like "message" (to the sender's
 //     rooms, or the namespace), acked with {"delivered": n}.
 //
+// A "durable" event reaches whom DurableLocal allows (Installer chooses
+// another DurableScope).
+//
 // It has the signature of tcpchat.Options.NewNamespace, so that namespaces
 // created on a client's first connect get the handlers too.
-func Install(ns *tcpchat.Namespace) {
+func Install(ns *tcpchat.Namespace) { install(ns, DurableLocal) }
+
+// Installer returns Install with the "durable" event scoped to scope.
+func Installer(scope DurableScope) func(*tcpchat.Namespace) {
+	return func(ns *tcpchat.Namespace) { install(ns, scope) }
+}
+
+func install(ns *tcpchat.Namespace, scope DurableScope) {
 	ns.OnConnection(func(s *tcpchat.Socket) {
 		var auth struct {
 			Name     string `json:"name"`
@@ -259,6 +377,18 @@ func Install(ns *tcpchat.Namespace) {
 		}
 		if len(req.Args) > 0 && (req.Args[0] != '[' || !wire.ValidJSON(req.Args)) {
 			e.Ack(map[string]string{"error": "args must be a JSON array"})
+			return
+		}
+		if msg, err := scope.check(e.Socket, &req); msg != "" || err != nil {
+			if err != nil {
+				refusal := durableRefusal{Error: err.Error()}
+				if errors.Is(err, store.ErrUnreachable) {
+					refusal.Code = AckStoreUnreachable
+				}
+				e.Ack(refusal)
+				return
+			}
+			e.Ack(durableRefusal{Error: msg, Code: AckOutOfScope})
 			return
 		}
 		// Not waiting for the store here lets the connection's next

@@ -2,7 +2,6 @@ package hostile_test
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -88,27 +87,13 @@ func TestJunkDurableCannotEvict(t *testing.T) {
 		if i%2 == 1 {
 			req = `{"rooms":["news"],"event":"junk","args":[1]}`
 		}
-		id := uint32(100 + i)
-		a.Event(t, "/chat", builtin.EventDurable, id, []byte("["+req+"]"))
-		p := a.Expect(t, wire.TypeAck)
-		if p.AckID != id {
-			t.Fatalf("ack id %d, want %d", p.AckID, id)
-		}
-		var res []struct {
-			Error      string `json:"error"`
-			Code       string `json:"code"`
-			Recipients int    `json:"recipients"`
-		}
-		if err := json.Unmarshal(p.Args, &res); err != nil || len(res) != 1 {
-			t.Fatalf("ack %s: %v", p.Args, err)
-		}
-		switch {
-		case res[0].Error != "":
-			if res[0].Code != builtin.AckQueueFull {
-				t.Fatalf("refusal %s: want code %q", p.Args, builtin.AckQueueFull)
+		switch res := emitDurable(t, a, "/chat", uint32(100+i), req); {
+		case res.Error != "":
+			if res.Code != builtin.AckQueueFull {
+				t.Fatalf("refusal %+v: want code %q", res, builtin.AckQueueFull)
 			}
 			refused++
-		case res[0].Recipients > 0:
+		case res.Recipients > 0:
 			accepted++
 		}
 	}
@@ -118,15 +103,7 @@ func TestJunkDurableCannotEvict(t *testing.T) {
 	if accepted > max-1 {
 		t.Errorf("%d junk emits accepted into a queue of %d that held a real message", accepted, max)
 	}
-	msgs, err := st.Peek(ctx, "ann", 0, 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(msgs) == 0 || msgs[0].Event != "real" {
-		events := make([]string, len(msgs))
-		for i, m := range msgs {
-			events[i] = m.Event
-		}
+	if events := queueEvents(t, st, "ann"); len(events) == 0 || events[0] != "real" {
 		t.Fatalf("ann's queue holds %q: the real message is gone", events)
 	}
 }

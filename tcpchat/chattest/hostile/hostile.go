@@ -29,15 +29,16 @@ import (
 )
 
 // ChatServer starts a server configured like `chat serve` (the built-in
-// handlers in "/" and in every namespace a client opens) on 127.0.0.1:0
-// and returns it with its address; it is closed when the test ends.
+// handlers, or opts.NewNamespace, in "/" and in every namespace a client
+// opens) on 127.0.0.1:0 and returns it with its address; it is closed when
+// the test ends.
 func ChatServer(t testing.TB, opts tcpchat.Options) (*tcpchat.Server, string) {
 	t.Helper()
 	if opts.NewNamespace == nil {
 		opts.NewNamespace = builtin.Install
 	}
 	srv := tcpchat.NewServer(opts)
-	builtin.Install(srv.Of("/"))
+	opts.NewNamespace(srv.Of("/"))
 	return srv, chattest.NewServer(t, srv)
 }
 
