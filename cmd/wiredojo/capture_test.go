@@ -898,7 +898,7 @@ func TestCaptureLiveChild(t *testing.T) {
 		t.Skip("run by TestCaptureLiveNoPrivilege")
 	}
 	code, _, errs := captureRunCLI(t, "capture", "live", "--iface", "lo", "--count", "1")
-	want := "wiredojo: permission denied opening lo: live capture needs root or CAP_NET_RAW; try sudo or read a file\n"
+	want := "wiredojo: permission denied opening lo: live capture needs root or CAP_NET_RAW; run it inside `wiredojo sandbox --` (after `wiredojo sandbox start`), with sudo, or read a file\n"
 	if code != 1 || errs != want {
 		t.Fatalf("exit %d, stderr %q; want 1 and %q", code, errs, want)
 	}

@@ -35,12 +35,12 @@ func TestReportHints(t *testing.T) {
 		want string
 	}{
 		{&framing.TooLargeError{Len: 9, Max: 4}, "(raise the limit with --max-frame)"},
-		{link.ErrPrivilege, "run with sudo (or use `compare --link none`"},
+		{link.ErrPrivilege, "run it inside `wiredojo sandbox --` (after `wiredojo sandbox start`), with sudo, or use `compare --link none`"},
 		{link.ErrExists, "run `wiredojo link down` first or pick another --name"},
 		{udpio.ErrNoDestination, "give an address, --broadcast or --group"},
 		{fmt.Errorf("udpio: send to x: %w: %w", udpio.ErrBroadcastOff, syscall.EACCES), "(a broadcast address needs --broadcast)"},
 		{fmt.Errorf("%w 239.1.1.1: %w", udpio.ErrJoin, syscall.ENODEV), "try --iface)"},
-		{fmt.Errorf("permission denied opening lo: %w", source.ErrPermission), "live capture needs root or CAP_NET_RAW; try sudo or read a file"},
+		{fmt.Errorf("permission denied opening lo: %w", source.ErrPermission), "live capture needs root or CAP_NET_RAW; run it inside `wiredojo sandbox --` (after `wiredojo sandbox start`), with sudo, or read a file"},
 		{fmt.Errorf("%w 7 in this capture", analysis.ErrNoStream), "; see --stats"},
 		{fmt.Errorf("%w: no $HOME", storeopen.ErrNoDefaultPath), "; pass --store bolt:PATH"},
 		{fmt.Errorf("%w: Redis at x: refused", store.ErrUnreachable), "(is redis-server running?)"},

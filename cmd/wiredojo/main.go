@@ -104,12 +104,12 @@ var hints = []struct {
 	hint  string // appended to the message as is
 }{
 	{isErr(framing.ErrFrameTooLarge), " (raise the limit with --max-frame)"},
-	{isErr(link.ErrPrivilege), "; run with sudo (or use `compare --link none` for UDP-only impairment)"},
+	{isErr(link.ErrPrivilege), "; run it inside `wiredojo sandbox --` (after `wiredojo sandbox start`), with sudo, or use `compare --link none` for UDP-only impairment"},
 	{isErr(link.ErrExists), "; run `wiredojo link down` first or pick another --name"},
 	{isErr(udpio.ErrNoDestination), ": give an address, --broadcast or --group"},
 	{isErr(udpio.ErrBroadcastOff), " (a broadcast address needs --broadcast)"},
 	{isErr(udpio.ErrJoin), " (is there a multicast route? try --iface)"},
-	{isErr(source.ErrPermission), "; try sudo or read a file"},
+	{isErr(source.ErrPermission), "; run it inside `wiredojo sandbox --` (after `wiredojo sandbox start`), with sudo, or read a file"},
 	{isErr(analysis.ErrNoStream), "; see --stats"},
 	{isErr(storeopen.ErrNoDefaultPath), "; pass --store bolt:PATH"},
 	{isErr(store.ErrUnreachable), " (is redis-server running?)"},
