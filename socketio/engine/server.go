@@ -325,9 +325,6 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 		h.Upgrades = []string{"websocket"}
 	}
 	open := engineio.OpenPacket(h)
-	if c != nil {
-		ss.queue = append(ss.queue, open)
-	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -342,6 +339,12 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 	s.wg.Add(1) // the handler, which reads a WebSocket session too
 	s.mu.Unlock()
 	ss.startPing()
+	if c != nil {
+		// From this goroutine, before the handler can send anything (a
+		// failed write ends the session, which the handler's first read
+		// reports).
+		ss.Write(open)
+	}
 	go func() {
 		defer s.wg.Done()
 		s.handler(ss)
@@ -351,11 +354,7 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 	}()
 	if c == nil {
 		writePayload(w, engineio.AppendText(nil, open))
-		return
 	}
-	ss.mu.Lock()
-	ss.flushLocked()
-	ss.mu.Unlock()
 }
 
 // writePayload answers a poll.

@@ -409,52 +409,157 @@ func (s *Session) signal() {
 	}
 }
 
-// writeLoop sends the queue over the WebSocket until it is empty: a run of
-// text packets, or of binary ones, in one write each.
+// Write sends packets like Send, but when the session is on its WebSocket
+// with nothing queued and no writer running it writes them itself, from
+// the caller's goroutine, before it returns (bounded by the ping timeout
+// as the session's own writer is): the packets' Data is the caller's again
+// once Write returns. Otherwise (polling, an upgrade under way, a writer
+// busy) it queues copies of the packets as Send would queue them.
+func (s *Session) Write(ps ...engineio.Packet) error {
+	s.mu.Lock()
+	if s.err != nil {
+		defer s.mu.Unlock()
+		return s.err
+	}
+	if s.transport != transportWebSocket || s.writing || len(s.queue) > 0 || s.closing {
+		s.mu.Unlock()
+		return s.Send(clonePackets(ps)...)
+	}
+	s.writing = true
+	c := s.ws
+	s.mu.Unlock()
+	sc := writeScratchPool.Get().(*writeScratch)
+	err := s.writeRuns(c, ps, sc)
+	sc.release()
+	s.mu.Lock()
+	if err != nil {
+		s.writing = false
+		s.mu.Unlock()
+		s.closeWith(err)
+		return err
+	}
+	s.endWritingLocked() // unlocks
+	return nil
+}
+
+// clonePackets returns ps with their Data copied into one buffer.
+func clonePackets(ps []engineio.Packet) []engineio.Packet {
+	n := 0
+	for _, p := range ps {
+		n += len(p.Data)
+	}
+	buf := make([]byte, 0, n)
+	out := make([]engineio.Packet, len(ps))
+	for i, p := range ps {
+		start := len(buf)
+		buf = append(buf, p.Data...)
+		p.Data = buf[start:len(buf):len(buf)]
+		out[i] = p
+	}
+	return out
+}
+
+// endWritingLocked is what the writer (writeLoop, or Write's caller) does
+// when it has sent what it took: it goes on with what was queued
+// meanwhile in a writer goroutine, or gives up the writer's role and ends
+// a closing session whose queue is now empty. s.mu is held; it unlocks
+// it.
+func (s *Session) endWritingLocked() {
+	if len(s.queue) > 0 && s.err == nil {
+		if !s.srv.goroutine(s.writeLoop) {
+			s.writing = false
+		}
+		s.mu.Unlock()
+		return
+	}
+	s.stopWritingLocked()
+}
+
+// stopWritingLocked gives up the writer's role, with the queue empty or
+// the session ended, and ends a closing session. s.mu is held; it unlocks
+// it.
+func (s *Session) stopWritingLocked() {
+	s.writing = false
+	closing := s.closing && s.err == nil
+	s.mu.Unlock()
+	if closing {
+		s.closeWith(ErrClosed)
+	}
+}
+
+// writeScratch is a WebSocket writer's buffers: the text of a run of
+// packets and the messages of the run.
+type writeScratch struct {
+	text []byte
+	bufs [][]byte
+}
+
+// writeScratchPool holds the writers' buffers between writes, so that an
+// idle session keeps none.
+var writeScratchPool = sync.Pool{New: func() any { return new(writeScratch) }}
+
+// maxKeptText bounds the text buffer a writer gives back to the pool.
+const maxKeptText = 64 << 10
+
+// release gives the buffers back to the pool.
+func (sc *writeScratch) release() {
+	if cap(sc.text) > maxKeptText {
+		sc.text = nil
+	}
+	clear(sc.bufs[:cap(sc.bufs)])
+	sc.text, sc.bufs = sc.text[:0], sc.bufs[:0]
+	writeScratchPool.Put(sc)
+}
+
+// writeRuns sends packets over the WebSocket c: a run of text packets, or
+// of binary ones, in one write each.
+func (s *Session) writeRuns(c *ws.Conn, batch []engineio.Packet, sc *writeScratch) error {
+	for i := 0; i < len(batch); {
+		bin := batch[i].Binary
+		sc.bufs, sc.text = sc.bufs[:0], sc.text[:0]
+		j := i
+		for ; j < len(batch) && batch[j].Binary == bin; j++ {
+			if bin {
+				sc.bufs = append(sc.bufs, batch[j].Data)
+				continue
+			}
+			start := len(sc.text)
+			sc.text = engineio.AppendText(sc.text, batch[j])
+			sc.bufs = append(sc.bufs, sc.text[start:len(sc.text):len(sc.text)])
+		}
+		op := ws.OpText
+		if bin {
+			op = ws.OpBinary
+		}
+		c.SetWriteDeadline(time.Now().Add(s.srv.opts.PingTimeout))
+		if err := c.WriteMessages(op, sc.bufs); err != nil {
+			return fmt.Errorf("%w: writing to the WebSocket: %v", ErrTransport, err)
+		}
+		i = j
+	}
+	return nil
+}
+
+// writeLoop sends the queue over the WebSocket until it is empty.
 func (s *Session) writeLoop() {
 	var batch []engineio.Packet
-	var bufs [][]byte
-	var text []byte
+	sc := writeScratchPool.Get().(*writeScratch)
+	defer sc.release()
 	for {
 		s.mu.Lock()
 		if len(s.queue) == 0 || s.err != nil {
-			s.writing = false
-			closing := s.closing && s.err == nil
-			s.mu.Unlock()
-			if closing {
-				s.closeWith(ErrClosed)
-			}
+			s.stopWritingLocked()
 			return
 		}
 		batch, s.queue = s.queue, batch[:0]
 		c := s.ws
 		s.mu.Unlock()
-		for i := 0; i < len(batch); {
-			bin := batch[i].Binary
-			bufs, text = bufs[:0], text[:0]
-			j := i
-			for ; j < len(batch) && batch[j].Binary == bin; j++ {
-				if bin {
-					bufs = append(bufs, batch[j].Data)
-					continue
-				}
-				start := len(text)
-				text = engineio.AppendText(text, batch[j])
-				bufs = append(bufs, text[start:len(text):len(text)])
-			}
-			op := ws.OpText
-			if bin {
-				op = ws.OpBinary
-			}
-			c.SetWriteDeadline(time.Now().Add(s.srv.opts.PingTimeout))
-			if err := c.WriteMessages(op, bufs); err != nil {
-				s.mu.Lock()
-				s.writing = false
-				s.mu.Unlock()
-				s.closeWith(fmt.Errorf("%w: writing to the WebSocket: %v", ErrTransport, err))
-				return
-			}
-			i = j
+		if err := s.writeRuns(c, batch, sc); err != nil {
+			s.mu.Lock()
+			s.writing = false
+			s.mu.Unlock()
+			s.closeWith(err)
+			return
 		}
 		clear(batch)
 	}

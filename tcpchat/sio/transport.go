@@ -314,7 +314,9 @@ func splitEventSlow(data []byte) (string, json.RawMessage, error) {
 }
 
 // WritePackets translates the chat server's packets for the Socket.IO
-// client and queues them on the session.
+// client and writes them to the session: on its WebSocket from this
+// goroutine (the chat server's writer) when nothing else is being sent,
+// queued copies otherwise (engine.Session.Write).
 func (t *transport) WritePackets(payloads [][]byte) error {
 	t.out, t.text, t.spans = t.out[:0], t.text[:0], t.spans[:0]
 	var v wire.View
@@ -329,8 +331,8 @@ func (t *transport) WritePackets(payloads [][]byte) error {
 	if len(t.out) == 0 {
 		return nil
 	}
-	t.detach()
-	err := t.s.Send(t.out...)
+	t.place()
+	err := t.s.Write(t.out...)
 	clear(t.out)
 	return err
 }
@@ -338,15 +340,10 @@ func (t *transport) WritePackets(payloads [][]byte) error {
 // unsafeString views b as a string that must not outlive b.
 func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-// detach gives the text packets of t.out their data: a copy of t.text of
-// their own, one for the batch, as the session keeps them until its writer
-// sends them.
-func (t *transport) detach() {
-	if len(t.text) == 0 {
-		return
-	}
-	text := bytes.Clone(t.text)
-	spans := t.spans
+// place gives the text packets of t.out their data, in t.text (which
+// may have moved while it grew).
+func (t *transport) place() {
+	text, spans := t.text, t.spans
 	for i := range t.out {
 		if p := &t.out[i]; !p.Binary {
 			p.Data = text[spans[0][0]:spans[0][1]:spans[0][1]]
@@ -360,7 +357,7 @@ func (t *transport) sio(p socketio.Packet, atts [][]byte) {
 	start := len(t.text)
 	t.text = p.AppendTo(t.text)
 	t.spans = append(t.spans, [2]int{start, len(t.text)})
-	t.out = append(t.out, engineio.Packet{Type: engineio.Message}) // Data: detach
+	t.out = append(t.out, engineio.Packet{Type: engineio.Message}) // Data: place
 	for _, a := range atts {
 		t.out = append(t.out, engineio.Packet{Type: engineio.Message, Binary: true, Data: a})
 	}
