@@ -176,57 +176,53 @@ var FlagNames = [8]string{"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"
 // application PDU reassembled from earlier packets covers only its bytes in
 // this packet.
 type Layer struct {
-	Proto      Proto
-	Start, End int
+	Proto Proto
+	// The fields are grouped by size, not by protocol, so that the struct
+	// has no padding: the decoder clears a Layer for every layer it adds.
 
-	// Link: Ethernet and SLL addresses (HWLen bytes of SrcHW/DstHW).
-	SrcHW, DstHW [8]byte
-	HWLen        uint8
-	// SLL: packet type, protocol (EtherType), interface index (v2 only).
-	PktType  uint16
-	Protocol uint16
-	IfIndex  int32
-	SLLv2    bool
-	// Loopback: address family.
-	Family uint32
-	// ARP: operation (1 request, 2 reply) and the protocol addresses.
-	Op uint16
+	HWLen            uint8 // Ethernet, SLL: bytes of SrcHW/DstHW in use
+	SLLv2            bool  // SLL: version 2 header
+	TTL              uint8 // IPv4 ttl, IPv6 hop_limit
+	NextHeader       uint8 // IPv4 protocol, IPv6 next header
+	MoreFrags        bool  // IP: more fragments follow
+	DontFrag         bool  // IPv4: don't fragment
+	HasRel           bool  // TCP: RelSeq and RelAck are set
+	Start, End       int
+	SrcHW, DstHW     [8]byte // link: Ethernet and SLL addresses (HWLen bytes)
+	PktType          uint16  // SLL: packet type
+	Protocol         uint16  // SLL: protocol (EtherType)
+	IfIndex          int32   // SLL: interface index (v2 only)
+	Family           uint32  // Loopback: address family
+	Op               uint16  // ARP: operation (1 request, 2 reply)
+	ID               uint16  // IPv4 identification, DNS id
+	FragOffset       uint16  // IPv4 fragment offset in bytes
+	SrcPort, DstPort uint16
+	Window           uint16 // TCP: raw header value
 
 	// IP (and ARP) addresses.
 	SrcIP, DstIP Addr
-	TTL          uint8  // IPv4 ttl, IPv6 hop_limit
-	NextHeader   uint8  // IPv4 protocol, IPv6 next header
-	ID           uint16 // IPv4 identification, DNS id
-	FragOffset   uint16 // IPv4 fragment offset in bytes
-	MoreFrags    bool
-	DontFrag     bool
 	Len          int // IPv4 total length, IPv6 payload length, UDP length, frame length
 
 	// Transport.
-	SrcPort, DstPort uint16
-	Seq, Ack         uint32 // raw
-	RelSeq, RelAck   uint32 // relative to the stream's first sequence numbers
-	HasRel           bool
-	Flags            uint8
-	Window           uint16 // raw header value
-	WindowSize       uint32 // calculated window: Window shifted by the scale the SYNs agreed on
-	WinScale         int8   // shift applied to Window; -1 unknown (no SYN seen), -2 no scaling
-	PayloadLen       int    // TCP/UDP/WebSocket payload length (TCP: from the IP length, even when cut)
-	Stream           int    // TCP stream index (0-based, like tshark's tcp.stream)
-	// TCP options exactly as on the wire (OptLen bytes of Opts); see
-	// TCPOptions to walk them.
-	Opts   [40]byte
-	OptLen uint8
-
-	// ICMP.
-	Type, Code uint8
+	Seq, Ack       uint32 // raw
+	RelSeq, RelAck uint32 // relative to the stream's first sequence numbers
+	WindowSize     uint32 // calculated window: Window shifted by the scale the SYNs agreed on
+	Flags          uint8
+	WinScale       int8  // shift applied to Window; -1 unknown (no SYN seen), -2 no scaling
+	Type, Code     uint8 // ICMP
+	PayloadLen     int   // TCP/UDP/WebSocket payload length (TCP: from the IP length, even when cut)
+	Stream         int   // TCP stream index (0-based, like tshark's tcp.stream)
+	// TCP options exactly as on the wire; see TCPOptions to walk them. It
+	// aliases the packet's bytes (or the reassembled datagram's) like
+	// Packet.Data, rather than holding a copy that every layer would clear.
+	Opts []byte
 
 	// WebSocket (the close code is Status, its reason Reason).
 	Fin        bool
-	Opcode     uint8
 	Masked     bool
+	Compressed bool // RSV1 of a permessage-deflate message's first frame
+	Opcode     uint8
 	MaskKey    [4]byte
-	Compressed bool   // RSV1 of a permessage-deflate message's first frame
 	Message    []byte // WebSocket: the whole message (joined, inflated) on its last frame
 	Payload    []byte // unmasked WebSocket payload, event arguments, HTTP start line, DNS message...
 
@@ -241,6 +237,10 @@ type Layer struct {
 	HandshakeType int16
 	Version       uint16
 
+	Response bool // DNS response
+	// Engine.IO: a binary message (Payload holds its bytes).
+	Binary bool
+
 	// HTTP, DNS, wiredojo: text fields.
 	Method, URI string
 	Status      int
@@ -248,17 +248,15 @@ type Layer struct {
 	Name        string // DNS question name, wiredojo event name
 	Namespace   string // wiredojo namespace
 	Kind        string // wiredojo packet kind, DNS query type
-	Response    bool   // DNS response
 	Answers     int    // DNS answer count (the records: DNSAnswers on Payload, the whole message; Code is the rcode)
 	Number      uint64 // wiredojo-udp sequence, wiredojo event id
 	TimeNanos   int64  // wiredojo-udp send timestamp (Unix ns)
 	RunID       uint64 // wiredojo-udp run id
 
-	// Engine.IO (Kind is the packet type, Payload its data) and Socket.IO
-	// (Kind, Namespace, Name the event, Payload the JSON data, Number the
-	// ack id when Response).
-	Binary      bool // Engine.IO: a binary message (Payload holds its bytes)
-	Attachments int  // Socket.IO: the binary attachments a BINARY_EVENT/ACK announces
+	// Engine.IO (Kind is the packet type, Payload its data, Binary) and
+	// Socket.IO (Kind, Namespace, Name the event, Payload the JSON data,
+	// Number the ack id when Response).
+	Attachments int // Socket.IO: the binary attachments a BINARY_EVENT/ACK announces
 	// Socket.IO: on the packet of a BINARY_EVENT/ACK's last attachment, the
 	// whole packet once more with its attachments joined (Payload has each
 	// placeholder replaced by {"$binary":"<base64>"}).
@@ -268,6 +266,9 @@ type Layer struct {
 // Reset clears l for reuse, keeping the capacity of its Payload and Message.
 func (l *Layer) Reset() {
 	p, m := l.Payload[:0], l.Message[:0]
-	*l = Layer{HandshakeType: -1, WinScale: -1}
+	// Zeroing and then setting the two non-zero fields is cheaper than
+	// copying a template Layer over l.
+	*l = Layer{}
+	l.HandshakeType, l.WinScale = -1, -1
 	l.Payload, l.Message = p, m
 }

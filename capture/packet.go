@@ -102,6 +102,9 @@ func (p *Packet) Clone() *Packet {
 		if c.Layers[i].Message != nil {
 			c.Layers[i].Message = append([]byte(nil), c.Layers[i].Message...)
 		}
+		if c.Layers[i].Opts != nil {
+			c.Layers[i].Opts = append([]byte(nil), c.Layers[i].Opts...)
+		}
 	}
 	c.Notes = append([]Note(nil), p.Notes...)
 	return &c

@@ -272,7 +272,7 @@ func (d *Decoder) record(data []byte, pkt *capture.Packet, decoded []gopacket.La
 			l.Flags = tcpFlags(&d.tcp)
 			l.WindowSize = uint32(d.tcp.Window)
 			if len(d.tcp.Contents) > 20 {
-				l.OptLen = uint8(copy(l.Opts[:], d.tcp.Contents[20:]))
+				l.Opts = d.tcp.Contents[20:]
 			}
 			l.PayloadLen = len(d.tcp.Payload)
 			if n := ipPayload - len(d.tcp.Contents); n > l.PayloadLen && !reassembled {

@@ -201,7 +201,7 @@ func (t *tracker) segment(pkt *capture.Packet, ipIdx, tcpIdx int, payload []byte
 	// are never scaled.
 	if syn {
 		h.wscale = -2
-		if s, ok := capture.WindowScaleOption(l.Opts[:l.OptLen]); ok {
+		if s, ok := capture.WindowScaleOption(l.Opts); ok {
 			h.wscale = int8(min(s, 14))
 		}
 		l.WinScale = -1

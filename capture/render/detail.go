@@ -200,13 +200,13 @@ func appendDetailLayer(b []byte, l *capture.Layer, ip *capture.Layer) []byte {
 		}
 		b = append(b, "  len "...)
 		b = strconv.AppendInt(b, int64(l.PayloadLen), 10)
-		if l.OptLen > 0 {
+		if len(l.Opts) > 0 {
 			b = append(b, "  options ["...)
 			var base uint32
 			if l.HasRel {
 				base = l.Ack - l.RelAck
 			}
-			b = appendTCPOptions(b, l.Opts[:l.OptLen], base)
+			b = appendTCPOptions(b, l.Opts, base)
 			b = append(b, ']')
 		}
 	case capture.ProtoUDP:

@@ -291,8 +291,8 @@ func appendLayerJSON(b []byte, l *capture.Layer) []byte {
 			b = kInt(b, `,"window_scale":`, int64(l.WinScale))
 		}
 		b = kInt(b, `,"payload_len":`, int64(l.PayloadLen))
-		if l.OptLen > 0 {
-			b = appendOptionsJSON(key(b, `,"options":`), l.Opts[:l.OptLen])
+		if len(l.Opts) > 0 {
+			b = appendOptionsJSON(key(b, `,"options":`), l.Opts)
 		}
 	case capture.ProtoUDP:
 		b = kUint(b, `,"src_port":`, uint64(l.SrcPort))

@@ -200,9 +200,9 @@ func (p *Palette) appendTransport(b []byte, l *capture.Layer) []byte {
 	}
 	b = append(b, ", win "...)
 	b = strconv.AppendUint(b, uint64(l.Window), 10)
-	if l.OptLen > 0 {
+	if len(l.Opts) > 0 {
 		b = append(b, ", options ["...)
-		b = appendTCPOptions(b, l.Opts[:l.OptLen], l.Ack-ack)
+		b = appendTCPOptions(b, l.Opts, l.Ack-ack)
 		b = append(b, ']')
 	}
 	b = append(b, ", length "...)
