@@ -33,16 +33,16 @@ func nsSessionID(session, ns string) string { return session + " " + ns }
 // rather than with a clock read of its own per broadcast (entries age on
 // the monotonic clock there).
 func (s *Server) appendReplay(ns string, payload []byte, rooms, except []string, at int64) {
-	m := store.Message{Namespace: ns, Rooms: rooms, Except: except, Payload: payload}
 	var err error
 	if mem, local := s.opts.RecoveryStore.(*store.Memory); local {
+		var created time.Time // zero: the store reads its clock
 		if at != 0 {
-			m.Created = clockEpoch.Add(time.Duration(at))
+			created = clockEpoch.Add(time.Duration(at))
 		}
-		_, _, err = mem.AppendReplay(s.dur.ctx, m)
+		err = mem.RecordReplay(ns, payload, rooms, except, created)
 	} else {
 		ctx, cancel := s.storeCtx()
-		_, _, err = s.opts.RecoveryStore.AppendReplay(ctx, m)
+		_, _, err = s.opts.RecoveryStore.AppendReplay(ctx, store.Message{Namespace: ns, Rooms: rooms, Except: except, Payload: payload})
 		cancel()
 	}
 	if err != nil {

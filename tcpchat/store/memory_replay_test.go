@@ -96,3 +96,48 @@ func TestMemoryReplayStampedEntries(t *testing.T) {
 		t.Fatalf("trimmed %d entries, want 2 (older than the window at the newest stamp)", st.ReplayTrimmed)
 	}
 }
+
+// The memory store checks a replay entry's names only when they are new to
+// the log (a namespace without a log, rooms unlike the entry before's), and
+// still refuses every bad one, with RecordReplay as with AppendReplay.
+func TestMemoryReplayChecksNewNames(t *testing.T) {
+	s := store.NewMemory(store.Options{})
+	defer s.Close()
+	ctx := context.Background()
+	record := func(m store.Message) error {
+		return s.RecordReplay(m.Namespace, m.Payload, m.Rooms, m.Except, m.Created)
+	}
+	ok := store.Message{Namespace: "/a", Rooms: []string{"r"}, Except: []string{"x"}, Payload: []byte("p")}
+	if err := record(ok); err != nil {
+		t.Fatal(err)
+	}
+	for name, m := range map[string]store.Message{
+		"namespace with NUL": {Namespace: "/a\x00", Payload: []byte("p")},
+		"room with NUL":      {Namespace: "/a", Rooms: []string{"r", "s\x00"}, Payload: []byte("p")},
+		"empty except":       {Namespace: "/a", Rooms: []string{"r"}, Except: []string{""}, Payload: []byte("p")},
+		"long event":         {Namespace: "/a", Event: string(make([]byte, store.MaxNameLen+1)), Payload: []byte("p")},
+	} {
+		if m.Event == "" { // RecordReplay records no event name
+			if err := record(m); !errors.Is(err, store.ErrInvalidName) {
+				t.Errorf("RecordReplay, %s: %v, want ErrInvalidName", name, err)
+			}
+		}
+		if _, _, err := s.AppendReplay(ctx, m); !errors.Is(err, store.ErrInvalidName) {
+			t.Errorf("AppendReplay, %s: %v, want ErrInvalidName", name, err)
+		}
+	}
+	big := store.Message{Namespace: "/a", Payload: make([]byte, store.MaxPayload+1)}
+	if err := record(big); !errors.Is(err, store.ErrPayloadTooLarge) {
+		t.Errorf("RecordReplay, payload too large: %v", err)
+	}
+	if err := record(ok); err != nil { // the same rooms again: shared, fine
+		t.Fatal(err)
+	}
+	got, err := s.Replay(ctx, "/a", 0, 0, nil)
+	if err != nil || len(got) != 2 || got[1].Offset != 2 || got[1].Rooms[0] != "r" || got[1].Except[0] != "x" {
+		t.Fatalf("replay: %v %+v, want the 2 good entries", err, got)
+	}
+	if head, err := s.ReplayHead(ctx, "/a\x00"); err != nil || head != 0 {
+		t.Fatalf("a refused namespace has a log: head %d, %v", head, err)
+	}
+}
