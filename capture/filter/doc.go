@@ -88,6 +88,10 @@
 // socket (lo included). Linux strips VLAN tags into packet metadata, so
 // "vlan" only matches in files and user space; and a cooked (SOCK_DGRAM)
 // socket carries no SLL header, so filter cooked captures with Match.
+// In the kernel "len" is the length on the wire, as with MatchWire: it
+// runs the program on the whole packet and only then cuts it to the
+// program's result, the snapshot length (capture/source's
+// TestLiveKernelLenIsWireLength).
 //
 // Example:
 //

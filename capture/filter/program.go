@@ -75,6 +75,7 @@ func (p *Program) Expr() string { return p.expr }
 func (p *Program) Instructions() []bpf.Instruction { return p.ins }
 
 // RawInstructions assembles the program for the kernel (SO_ATTACH_FILTER).
+// Its "len" is then the length on the wire, as with MatchWire.
 func (p *Program) RawInstructions() ([]bpf.RawInstruction, error) {
 	raw, err := bpf.Assemble(p.ins)
 	if err != nil {

@@ -193,6 +193,120 @@ func TestLiveLoopback(t *testing.T) {
 	t.Logf("%d packets, %d longer than 1514 bytes", len(got), big)
 }
 
+// TestLiveKernelLenIsWireLength: with a snapshot length shorter than the
+// packets, the kernel filter's "len" (greater, less) is the length on the
+// wire, as in tcpdump and in Program.MatchWire, not the captured length:
+// the kernel runs the filter before it cuts the packet to what the filter
+// returns. Two sockets on the lo of a private network namespace, one
+// keeping the datagrams longer than 500 bytes, one those shorter than 200;
+// every datagram is cut to 96 bytes.
+func TestLiveKernelLenIsWireLength(t *testing.T) {
+	testdep.RequireRoot(t)
+	const snaplen, rounds = 96, 5
+	type want struct {
+		expr    string
+		wireLen int // of every packet the filter keeps
+	}
+	err := inNewNetns(t, func() error {
+		pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		defer pc.Close()
+		end, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		defer end.Close()
+		port, endPort := pc.LocalAddr().(*net.UDPAddr).Port, end.LocalAddr().(*net.UDPAddr).Port
+		// Each filter also keeps the datagram to endPort that ends the run.
+		cases := []want{
+			{"(udp dst port " + itoa(port) + " and greater 500) or udp dst port " + itoa(endPort), 14 + 20 + 8 + 1000},
+			{"(udp dst port " + itoa(port) + " and less 200) or udp dst port " + itoa(endPort), 14 + 20 + 8 + 100},
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		results := make([]chan error, len(cases))
+		for i, c := range cases {
+			prog, err := filter.Compile(c.expr, layers.LinkTypeEthernet, snaplen)
+			if err != nil {
+				return err
+			}
+			raw, err := prog.RawInstructions()
+			if err != nil {
+				return err
+			}
+			live, err := OpenLive(ctx, "lo", LiveOptions{Snaplen: snaplen, Filter: raw})
+			if err != nil {
+				return err
+			}
+			defer live.Close()
+			results[i] = make(chan error, 1)
+			go func(c want, prog *filter.Program, done chan<- error) {
+				n := 0
+				for {
+					data, info, err := live.Next()
+					if err != nil {
+						done <- err
+						return
+					}
+					if len(data) < 38 || info.CapLen != len(data) {
+						done <- errors.New(c.expr + ": a packet of " + itoa(len(data)) + " bytes, CapLen " + itoa(info.CapLen))
+						return
+					}
+					if int(data[36])<<8|int(data[37]) == endPort {
+						if n != rounds {
+							done <- errors.New(c.expr + ": kept " + itoa(n) + " datagrams, want " + itoa(rounds))
+							return
+						}
+						done <- nil
+						return
+					}
+					n++
+					if info.WireLen != c.wireLen || info.CapLen != snaplen {
+						done <- errors.New(c.expr + ": kept a packet of " + itoa(info.WireLen) + " bytes on the wire, " + itoa(info.CapLen) + " captured; want " + itoa(c.wireLen) + ", " + itoa(snaplen))
+						return
+					}
+					// The user-space filter agrees when given the wire length.
+					if !prog.MatchWire(data, info.WireLen) {
+						done <- errors.New(c.expr + ": MatchWire refuses a packet the kernel kept")
+						return
+					}
+				}
+			}(c, prog, results[i])
+		}
+		uc, err := net.Dial("udp4", pc.LocalAddr().String())
+		if err != nil {
+			return err
+		}
+		defer uc.Close()
+		for range rounds {
+			for _, size := range []int{100, 300, 1000} {
+				if _, err := uc.Write(make([]byte, size)); err != nil {
+					return err
+				}
+			}
+		}
+		ec, err := net.Dial("udp4", end.LocalAddr().String())
+		if err != nil {
+			return err
+		}
+		defer ec.Close()
+		if _, err := ec.Write([]byte("end")); err != nil {
+			return err
+		}
+		for i, c := range cases {
+			if err := firstErr(testkit.Within(10*time.Second, "the capture with "+c.expr+" to see the last datagram", results[i])); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func itoa(n int) string {
 	b := []byte{}
 	for n > 0 || len(b) == 0 {
