@@ -73,14 +73,18 @@ func TestJunkDurableCannotEvict(t *testing.T) {
 	if _, err := sock.EmitWithAck(ctx, builtin.EventJoin, "news"); err != nil {
 		t.Fatal(err)
 	}
+	// The attacker is in /chat before ann leaves: /chat, made for a
+	// client, is freed with its last socket, and Of would then make a
+	// new /chat without the built-in handlers, where the attacker's join
+	// would go unanswered.
+	a := hostile.Dial(t, addr, "")
+	a.Join(t, "/chat")
+	joinRoom(t, a, "/chat", "news")
 	victim.Close()
 	if _, err := srv.Of("/chat").EmitDurable(ctx, tcpchat.DurableTarget{Clients: []string{"ann"}}, "real", 1); err != nil {
 		t.Fatal(err)
 	}
 
-	a := hostile.Dial(t, addr, "")
-	a.Join(t, "/chat")
-	joinRoom(t, a, "/chat", "news")
 	accepted, refused := 0, 0
 	for i := range 4 * max {
 		req := `{"to":["ann"],"event":"junk","args":[0]}`
