@@ -59,6 +59,10 @@ type conn struct {
 	// broadcasts made meanwhile stamp their replay-log entries with
 	// (BroadcastOperator.send), instead of reading the clock each.
 	handling atomic.Int64
+	// free marks the packet being handled as flow-controlled (a durable
+	// emit, the acknowledgement of a queued event sent): handle gives back
+	// the rate limit tokens it took (durable.go, "Packet limits").
+	free atomic.Bool
 
 	// Owned by the reading goroutine. The decoded packet and the event
 	// handed to handlers are borrowed from a pool per packet, so an idle
@@ -745,6 +749,10 @@ func (c *conn) handle(p []byte, now int64) error {
 	defer func() {
 		c.handling.Store(0)
 		scratchPool.Put(sc)
+		if c.free.Load() {
+			c.free.Store(false)
+			c.refund()
+		}
 	}()
 	if err := wire.Parse(p, &sc.view); err != nil {
 		c.srv.metrics.badPackets.Add(1)

@@ -73,6 +73,11 @@ type durableConn struct {
 	ackMu  sync.Mutex
 	acks   []store.ID // guarded by ackMu; waiting for the ack worker
 	acking bool       // guarded by ackMu; the ack worker runs
+
+	// emitSlots holds one token per durable emit of this connection's
+	// client (Socket.EmitDurableAsync) waiting for the store; made at the
+	// first such emit.
+	emitSlots chan struct{} // guarded by ackMu
 }
 
 // durableServer is the durable state of a server.
@@ -94,6 +99,7 @@ type durableServer struct {
 	storeErrors   atomic.Int64
 	batches       atomic.Int64 // store writes of the durable writer (AppendBatch calls)
 	backlogWaits  atomic.Int64 // durable emits that waited for room in the backlog
+	connWaits     atomic.Int64 // client durable emits that waited: maxDurablePerConn of their connection's were waiting
 
 	slots   chan struct{} // one per durable emit queued and not yet answered
 	emitMu  sync.Mutex
@@ -352,6 +358,78 @@ func (ns *Namespace) EmitDurableRaw(ctx context.Context, to DurableTarget, event
 func (ns *Namespace) EmitDurableAsync(to DurableTarget, event string, args []byte, done func(DurableResult, error)) {
 	if err := ns.srv.queueDurable(context.Background(), durableEmit{ns: ns, ctx: context.Background(), to: to, event: event, args: args, done: done}); err != nil {
 		done(DurableResult{}, err)
+	}
+}
+
+// Packet limits. A durable emit that a client asks for (the built-in
+// durable event, through Socket.EmitDurableAsync) and the acknowledgement
+// of a queued event the server sent are flow-controlled: the first by the
+// store (at most maxDurablePerConn of a connection's emits wait for it; a
+// connection with that many is not read until one is answered) and by the
+// server-wide backlog, the second by the in-flight window of queued events
+// (maxInflight). Neither counts against the packet rate limits
+// (Options.RateLimit, EventRatePerAddr): a pipelining publisher is paced
+// by its store writes, not cut. A packet must still find a token when it
+// arrives, and an acknowledgement with nothing in flight (an unknown or
+// repeated one) counts.
+
+// maxDurablePerConn bounds the durable emits of one connection's client
+// waiting for the store; more wait (the connection is not read meanwhile).
+const maxDurablePerConn = 1024
+
+// EmitDurableAsync is Namespace.EmitDurableAsync for an emit that this
+// socket's client asked for (as the built-in durable event does): the
+// packet being handled does not count against the packet rate limits, and
+// at most 1024 of the connection's emits wait for the store at once; with
+// that many waiting, the call waits until one is answered (from a handler:
+// the connection is not read meanwhile, which slows the client). The store
+// paces such a client instead of the rate limit cutting it; an emit
+// refused at once (an invalid name, no store) counts as usual. Call it
+// from one of the socket's handlers.
+func (s *Socket) EmitDurableAsync(to DurableTarget, event string, args []byte, done func(DurableResult, error)) {
+	c := s.c
+	d := &c.dur
+	d.ackMu.Lock()
+	if d.emitSlots == nil {
+		d.emitSlots = make(chan struct{}, maxDurablePerConn)
+	}
+	slots := d.emitSlots
+	d.ackMu.Unlock()
+	select {
+	case slots <- struct{}{}:
+	default:
+		c.srv.dur.connWaits.Add(1)
+		select {
+		case slots <- struct{}{}:
+		case <-c.srv.stop:
+			done(DurableResult{}, ErrServerClosed)
+			return
+		}
+	}
+	err := c.srv.queueDurable(context.Background(), durableEmit{ns: s.ns, ctx: context.Background(), to: to, event: event, args: args,
+		done: func(r DurableResult, err error) {
+			<-slots
+			done(r, err)
+		}})
+	if err != nil { // refused at once: it counts like any packet
+		<-slots
+		done(DurableResult{}, err)
+		return
+	}
+	c.free.Store(true)
+}
+
+// refund gives back the rate limit tokens of a flow-controlled packet;
+// called by the reading goroutine after handling it.
+func (c *conn) refund() {
+	o := &c.srv.opts
+	if o.RateLimit >= 0 {
+		c.bucket.refund(o.RateBurst)
+	}
+	if st := c.addr; st != nil {
+		st.mu.Lock()
+		st.events.refund(max(o.EventBurstPerAddr, 1))
+		st.mu.Unlock()
 	}
 }
 
@@ -738,8 +816,13 @@ func (c *conn) ackOne(id store.ID) {
 }
 
 // acked lowers the in-flight count by n and sends more when it fell low.
+// An acknowledgement of an event in flight is flow-controlled (it does
+// not count against the packet rate limits).
 func (c *conn) acked(n int) {
 	c.dur.mu.Lock()
+	if c.dur.inflight > 0 {
+		c.free.Store(true)
+	}
 	c.dur.inflight = max(c.dur.inflight-n, 0)
 	again := c.dur.more && c.dur.inflight <= maxInflight/2
 	c.dur.mu.Unlock()
@@ -762,6 +845,7 @@ type DurableStats struct {
 	Waiting       int   // durable emits queued for the store or being written, now (at most maxDurableBacklog)
 	Batches       int64 // store writes of durable emits (Emits/Batches: emits per write)
 	BacklogWaits  int64 // durable emits that waited for room because Waiting was at its bound
+	ConnWaits     int64 // client durable emits that waited: their connection had 1024 waiting (Socket.EmitDurableAsync)
 }
 
 // DurableStats returns the durable delivery counters.
@@ -770,7 +854,7 @@ func (s *Server) DurableStats() DurableStats {
 	return DurableStats{Emits: d.emits.Load(), Appended: d.appended.Load(), Delivered: d.delivered.Load(),
 		Redelivered: d.redelivered.Load(), Acked: d.acked.Load(), AckNotPending: d.ackNotPending.Load(),
 		BadAcks: d.badAcks.Load(), StoreErrors: d.storeErrors.Load(), Waiting: len(d.slots), Batches: d.batches.Load(),
-		BacklogWaits: d.backlogWaits.Load()}
+		BacklogWaits: d.backlogWaits.Load(), ConnWaits: d.connWaits.Load()}
 }
 
 // seenMax bounds the message ids a client remembers for dedupe.

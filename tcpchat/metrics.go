@@ -85,6 +85,7 @@ func newMetrics(s *Server) *metrics {
 	gauge("durable_waiting", "Durable emits queued for the store or being written (bounded; beyond the bound emits wait and their readers pause).",
 		func() float64 { return float64(len(d.slots)) })
 	counter("durable_batches_total", "Store writes of durable emits (group commits); durable_emits_total over this is emits per write.", &d.batches)
+	counter("durable_conn_waits_total", "Client durable emits that waited because 1024 of their connection's were waiting for the store (its reads paused).", &d.connWaits)
 	counter("durable_backlog_waits_total", "Durable emits that waited for room because durable_waiting was at its bound.", &d.backlogWaits)
 	if rs := s.opts.RecoveryStore; rs != nil {
 		gauge("replay_bytes", "Bytes held by the replay logs of connection state recovery (memory store; bounded per namespace and in all).",

@@ -223,6 +223,11 @@ type bucket struct {
 	last   int64 // monoNow of the last refill; 0 before the first packet
 }
 
+// refund gives back a token that allow took, up to burst.
+func (b *bucket) refund(burst int) {
+	b.tokens = min(b.tokens+1, float64(burst))
+}
+
 // allow takes one token, refilling at rate per second up to burst.
 func (b *bucket) allow(now int64, rate float64, burst int) bool {
 	if rate < 0 {

@@ -196,7 +196,7 @@ func chatEmitDurableFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.BoolFlag{Name: "durable", Usage: "queue the event for each recipient until it acknowledges it (the server needs a store); recipients: --to, --room, else the whole namespace"},
 		&cli.StringSliceFlag{Name: "to", Usage: "with --durable: the `CLIENT-ID` to queue for, as chat listen --client-id names it (repeatable; a server's --durable-scope may ask that it share a room with you: add --room)"},
-		&cli.StringFlag{Name: "from", Usage: "with --durable: emit one event per line of `FILE` (- for standard input), each line one JSON value, the event's argument, keeping up to --window emits in flight; print a summary (count, rate, failures; each failure on stderr with its line number). --timeout then bounds the connect and each wait for an answer. The server's --rate-limit (1000 packets/s per connection by default, bursts of 2000) cuts a faster sender"},
+		&cli.StringFlag{Name: "from", Usage: "with --durable: emit one event per line of `FILE` (- for standard input), each line one JSON value, the event's argument, keeping up to --window emits in flight; print a summary (count, rate, failures; each failure on stderr with its line number). --timeout then bounds the connect and each wait for an answer. Durable emits do not count against the server's --rate-limit: its store paces them"},
 		&cli.IntFlag{Name: "window", Value: 256, Usage: "with --from: at most `N` durable emits waiting for the server's answer"},
 	}
 }

@@ -250,11 +250,12 @@ type ChatMessage struct {
 //     back to the sender; the ack says how many sockets it was queued for.
 //   - "echo": acked with its own arguments, or emitted back without an ack.
 //   - "durable" with a DurableRequest: a durable emit
-//     (tcpchat.Namespace.EmitDurableAsync) to whom the DurableScope lets
+//     (tcpchat.Socket.EmitDurableAsync) to whom the DurableScope lets
 //     the sender reach; the ack gives its message id and recipient count,
 //     or the error, once the store holds it. The
 //     connection is read on meanwhile, so a client may keep many durable
-//     emits in flight; they are queued, and acknowledged, in order.
+//     emits in flight; they are queued, and acknowledged, in order, and
+//     paced by the store rather than by the packet rate limits.
 //   - any other event: relayed unchanged like "message" (to the sender's
 //     rooms, or the namespace), acked with {"delivered": n}.
 //
@@ -395,7 +396,7 @@ func install(ns *tcpchat.Namespace, scope DurableScope) {
 		// durable emits join the same store write (pipelining): the ack
 		// goes out when this one's write is done, in the order of the emits.
 		ack := e.AckFunc()
-		ns.EmitDurableAsync(tcpchat.DurableTarget{Clients: req.To, Rooms: req.Rooms}, req.Event, req.Args, func(res tcpchat.DurableResult, err error) {
+		e.Socket.EmitDurableAsync(tcpchat.DurableTarget{Clients: req.To, Rooms: req.Rooms}, req.Event, req.Args, func(res tcpchat.DurableResult, err error) {
 			switch {
 			case ack == nil:
 			case errors.Is(err, store.ErrQueueFull):

@@ -3,8 +3,10 @@ package builtin_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,4 +130,83 @@ func TestDurablePipelined(t *testing.T) {
 	// the writer frees an emit's place after its answer went out
 	testkit.Eventually(t, 5*time.Second, "DurableStats.Waiting back to 0", func() bool { return srv.DurableStats().Waiting == 0 })
 	t.Logf("%d durable emits, %d bolt commits, %d writer batches", n, st.Stats().Commits, ds.Batches)
+}
+
+// TestDurableEmitsPacedNotCut: durable emits and the acknowledgements of
+// queued events are flow-controlled (the store's writes, the in-flight
+// window), so they do not count against the packet rate limit: with a
+// limit of 10 packets/s (bursts of 100), a publisher pipelines 3000 durable
+// emits to a consumer that acknowledges 3000 queued events, and neither is
+// cut. Other packets still count: 200 durable emits the relay refuses at
+// once (a bad request) get their sender cut.
+func TestDurableEmitsPacedNotCut(t *testing.T) {
+	st := store.NewMemory(store.Options{})
+	defer st.Close()
+	srv := tcpchat.NewServer(tcpchat.Options{Store: st, RateLimit: 10, RateBurst: 100})
+	builtin.Install(srv.Of("/"))
+	addr := chattest.NewServer(t, srv)
+	got := make(chan int, 64)
+	done := make(chan struct{}) // closed when the test ends: nothing below waits for it then
+	defer close(done)
+	consumer := chattest.Dial(t, addr, tcpchat.ClientOptions{ClientID: "D"})
+	consumer.Socket("/").On("e", func(e *tcpchat.ClientEvent) {
+		var i []int
+		if json.Unmarshal(e.Args, &i) == nil && len(i) == 1 {
+			select {
+			case got <- i[0]:
+			case <-done:
+			}
+		}
+	})
+	chattest.Connect(t, consumer, "/", nil, nil)
+	pub := chattest.Connect(t, chattest.Dial(t, addr, tcpchat.ClientOptions{}), "/", nil, nil)
+
+	const n, window = 3000, 256
+	slots := make(chan struct{}, window)
+	errs := make(chan error, n)
+	go func() {
+		for i := range n {
+			select {
+			case slots <- struct{}{}:
+			case <-done:
+				return
+			}
+			req := `[{"to":["D"],"event":"e","args":[` + strconv.Itoa(i) + `]}]`
+			err := pub.EmitWithAckFunc(builtin.EventDurable, json.RawMessage(req), func(ack json.RawMessage, err error) {
+				if err == nil && !strings.Contains(string(ack), `"recipients":1`) {
+					err = fmt.Errorf("durable emit %d answered %s", i, ack)
+				}
+				if err != nil {
+					errs <- err
+				}
+				<-slots
+			})
+			if err != nil {
+				errs <- fmt.Errorf("emit %d: %w", i, err)
+				return
+			}
+		}
+	}()
+	for want := range n {
+		select {
+		case err := <-errs:
+			t.Fatalf("after %d deliveries: %v", want, err)
+		default:
+		}
+		if i := chattest.Recv(t, "queued event "+strconv.Itoa(want), got); i != want {
+			t.Fatalf("queued event %d arrived when %d was due", i, want)
+		}
+	}
+	if s := srv.Stats(); s.RateLimitCuts != 0 {
+		t.Fatalf("%d connections cut for their rate: durable emits or acks were counted", s.RateLimitCuts)
+	}
+
+	// Requests the relay refuses at once are not paced by the store: they count.
+	bad := chattest.Connect(t, chattest.Dial(t, addr, tcpchat.ClientOptions{}), "/", nil, nil)
+	for range 200 {
+		if err := bad.EmitWithAckFunc(builtin.EventDurable, json.RawMessage(`[{"event":""}]`), func(json.RawMessage, error) {}); err != nil {
+			break // cut
+		}
+	}
+	testkit.Eventually(t, 5*time.Second, "the sender of 200 refused durable emits cut for its rate", func() bool { return srv.Stats().RateLimitCuts == 1 })
 }
