@@ -823,3 +823,23 @@ func TestRelayedBurstToSlowReader(t *testing.T) {
 	default:
 	}
 }
+
+// Socket.Set keeps one value per key (a second Set replaces it), Get finds
+// each and nil for a key never set.
+func TestSocketValues(t *testing.T) {
+	t.Parallel()
+	srv := tcpchat.NewServer(tcpchat.Options{})
+	got := make(chan string, 1)
+	srv.Of("/").OnConnection(func(s *tcpchat.Socket) {
+		s.Set("a", 1)
+		s.Set("b", "two")
+		s.Set("a", 3)
+		got <- fmt.Sprintf("%v %v %v", s.Get("a"), s.Get("b"), s.Get("c"))
+	})
+	addr := chattest.NewServer(t, srv)
+	c := chattest.Dial(t, addr, tcpchat.ClientOptions{})
+	chattest.Connect(t, c, "/", nil, nil)
+	if v := chattest.Recv(t, "the socket's values", got); v != "3 two <nil>" {
+		t.Fatalf("Get a, b, c: %s, want 3 two <nil>", v)
+	}
+}

@@ -24,7 +24,15 @@ type Socket struct {
 	onDisconnect []func(*Socket, error) // guarded by mu
 	acks         ackTable               // guarded by mu
 	gone         atomic.Bool
-	data         map[string]any // guarded by mu
+	data         []socketValue // guarded by mu; Set's values, in the order of their first Set
+}
+
+// socketValue is one value stored with Socket.Set. A socket holds a few
+// (the built-in handlers two): a slice searched in order costs a parked
+// connection 32 bytes each where a map cost about 300 bytes.
+type socketValue struct {
+	key string
+	v   any
 }
 
 // ID returns the socket id (unique per server).
@@ -47,21 +55,30 @@ func (s *Socket) ClientID() string { return s.c.clientID }
 // RemoteAddr returns the peer's address.
 func (s *Socket) RemoteAddr() string { return s.c.remoteAddr() }
 
-// Set stores a value on the socket for handlers to share.
+// Set stores a value on the socket for handlers to share. It is made for a
+// few keys per socket: Set and Get look through them in order.
 func (s *Socket) Set(key string, v any) {
 	s.mu.Lock()
-	if s.data == nil {
-		s.data = make(map[string]any)
+	defer s.mu.Unlock()
+	for i := range s.data {
+		if s.data[i].key == key {
+			s.data[i].v = v
+			return
+		}
 	}
-	s.data[key] = v
-	s.mu.Unlock()
+	s.data = append(s.data, socketValue{key, v})
 }
 
 // Get returns a value stored with Set.
 func (s *Socket) Get(key string) any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.data[key]
+	for i := range s.data {
+		if s.data[i].key == key {
+			return s.data[i].v
+		}
+	}
+	return nil
 }
 
 // On sets the handler of event for this socket.

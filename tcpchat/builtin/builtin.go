@@ -58,20 +58,27 @@ const presencePrefix = "presence:"
 // presenceKey is the Socket.Set key of a socket's *presenceRooms.
 const presenceKey = "tcpchat.presence"
 
-// presenceRooms holds (in Socket.Set) the rooms a socket joined with "join",
-// so that when it disconnects their listeners hear that it left.
+// presenceRooms holds (in Socket.Set) whether a socket listens to presence
+// notices and the rooms it joined with "join", so that when it disconnects
+// their listeners hear that it left. A socket that joined nothing holds
+// no map.
 type presenceRooms struct {
-	mu    sync.Mutex
-	rooms map[string]bool
+	listens bool // the auth payload asked for presence notices
+	mu      sync.Mutex
+	gone    bool            // guarded by mu; the socket disconnected
+	rooms   map[string]bool // guarded by mu
 }
 
 func (p *presenceRooms) set(room string, in bool) (changed bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.rooms == nil || p.rooms[room] == in {
+	if p.gone || p.rooms[room] == in {
 		return false
 	}
 	if in {
+		if p.rooms == nil {
+			p.rooms = make(map[string]bool)
+		}
 		p.rooms[room] = true
 	} else {
 		delete(p.rooms, room)
@@ -284,15 +291,12 @@ func install(ns *tcpchat.Namespace, scope DurableScope) {
 			auth.Name = s.ID()
 		}
 		s.Set("name", auth.Name)
-		if auth.Presence {
-			s.Set("presence", true)
-		}
-		pr := &presenceRooms{rooms: map[string]bool{}}
+		pr := &presenceRooms{listens: auth.Presence}
 		s.Set(presenceKey, pr)
 		s.OnDisconnect(func(s *tcpchat.Socket, _ error) {
 			pr.mu.Lock()
 			rooms := slices.Collect(maps.Keys(pr.rooms))
-			pr.rooms = nil
+			pr.rooms, pr.gone = nil, true
 			pr.mu.Unlock()
 			for _, r := range rooms {
 				ns.Volatile().To(presencePrefix+r).Emit(EventLeft, Presence{Name: auth.Name, Room: r, Members: ns.Adapter().Size(r)})
@@ -305,7 +309,8 @@ func install(ns *tcpchat.Namespace, scope DurableScope) {
 			e.Ack(map[string]string{"error": "give a room name: [\"room\"]"})
 			return
 		}
-		listens := e.Socket.Get("presence") == true && !strings.HasPrefix(room, presencePrefix)
+		pr, _ := e.Socket.Get(presenceKey).(*presenceRooms)
+		listens := pr != nil && pr.listens && !strings.HasPrefix(room, presencePrefix)
 		if join {
 			e.Socket.Join(room)
 			if listens {
@@ -317,7 +322,7 @@ func install(ns *tcpchat.Namespace, scope DurableScope) {
 		}
 		members := ns.Adapter().Size(room)
 		e.Ack(map[string]any{"room": room, "members": members})
-		if pr, ok := e.Socket.Get(presenceKey).(*presenceRooms); ok && !strings.HasPrefix(room, presencePrefix) && pr.set(room, join) {
+		if pr != nil && !strings.HasPrefix(room, presencePrefix) && pr.set(room, join) {
 			notice := EventLeft
 			if join {
 				notice = EventJoined

@@ -68,6 +68,58 @@ func TestRelayAcksDelivered(t *testing.T) {
 // on one connection (ClientSocket.EmitWithAckFunc); the relay queues them
 // without waiting for the store, so they share its writes (far fewer bolt
 // commits than emits), and they are acknowledged, and queued, in the order
+
+// TestPresenceNotices: a member that asked for presence hears "joined" and
+// "left" for the rooms it is in, "left" also when a member disconnects;
+// one that did not ask hears none.
+func TestPresenceNotices(t *testing.T) {
+	srv := tcpchat.NewServer(tcpchat.Options{})
+	builtin.Install(srv.Of("/chat"))
+	addr := chattest.NewServer(t, srv)
+	ctx, cancel := context.WithTimeout(context.Background(), chattest.Timeout)
+	defer cancel()
+	join := func(s *tcpchat.ClientSocket, ev string) {
+		t.Helper()
+		if _, err := s.EmitWithAck(ctx, ev, "lobby"); err != nil {
+			t.Fatalf("%s lobby: %v", ev, err)
+		}
+	}
+	var heard, deaf <-chan chattest.Received
+	lis := chattest.Connect(t, chattest.Dial(t, addr, tcpchat.ClientOptions{}), "/chat", map[string]any{"name": "lis", "presence": true},
+		func(s *tcpchat.ClientSocket) { heard = chattest.Record(s) })
+	join(lis, builtin.EventJoin)
+	other := chattest.Connect(t, chattest.Dial(t, addr, tcpchat.ClientOptions{}), "/chat", map[string]any{"name": "bob"},
+		func(s *tcpchat.ClientSocket) { deaf = chattest.Record(s) })
+	join(other, builtin.EventJoin)
+	annC := chattest.Dial(t, addr, tcpchat.ClientOptions{})
+	ann := chattest.Connect(t, annC, "/chat", map[string]any{"name": "ann"}, nil)
+	join(ann, builtin.EventJoin)
+	join(ann, builtin.EventLeave)
+	join(ann, builtin.EventJoin)
+	annC.Close()
+	for _, want := range []string{
+		`joined [{"name":"bob","room":"lobby","members":2}]`,
+		`joined [{"name":"ann","room":"lobby","members":3}]`,
+		`left [{"name":"ann","room":"lobby","members":2}]`,
+		`joined [{"name":"ann","room":"lobby","members":3}]`,
+		`left [{"name":"ann","room":"lobby","members":2}]`,
+	} {
+		if r := chattest.Next(t, heard); r.Name+" "+r.Args != want {
+			t.Fatalf("the listener heard %s %s, want %s", r.Name, r.Args, want)
+		}
+	}
+	// bob asked for no presence: after ann's joins and leaves and the
+	// listener's own, the message is the first thing he gets.
+	join(lis, builtin.EventLeave)
+	join(lis, builtin.EventJoin)
+	if _, err := lis.EmitWithAck(ctx, builtin.EventMessage, "hi"); err != nil {
+		t.Fatal(err)
+	}
+	if r := chattest.Next(t, deaf); r.Name != builtin.EventMessage {
+		t.Fatalf("bob got %s %s first, want the message (no presence notices)", r.Name, r.Args)
+	}
+}
+
 // they were sent.
 func TestDurablePipelined(t *testing.T) {
 	st, err := boltstore.Open(filepath.Join(t.TempDir(), "q.db"), store.Options{})
