@@ -511,14 +511,19 @@ func (sc *writeScratch) release() {
 	writeScratchPool.Put(sc)
 }
 
-// writeRuns sends packets over the WebSocket c: a run of text packets, or
-// of binary ones, in one write each.
+// runText bounds the text a writer assembles for one WriteMessages: about
+// what the WebSocket frames in one write, so that the writer's buffer
+// stays small (and pooled) however long the queue.
+const runText = 16 << 10
+
+// writeRuns sends packets over the WebSocket c: a run of text packets (up
+// to runText bytes), or of binary ones, in one WriteMessages each.
 func (s *Session) writeRuns(c *ws.Conn, batch []engineio.Packet, sc *writeScratch) error {
 	for i := 0; i < len(batch); {
 		bin := batch[i].Binary
 		sc.bufs, sc.text = sc.bufs[:0], sc.text[:0]
 		j := i
-		for ; j < len(batch) && batch[j].Binary == bin; j++ {
+		for ; j < len(batch) && batch[j].Binary == bin && len(sc.text) < runText; j++ {
 			if bin {
 				sc.bufs = append(sc.bufs, batch[j].Data)
 				continue

@@ -103,3 +103,31 @@ func TestWritePolling(t *testing.T) {
 		t.Fatalf("polled %q, want the data as written", got)
 	}
 }
+
+// TestWriteLongBatch checks that a batch longer than one write's worth of
+// text arrives whole and in order.
+func TestWriteLongBatch(t *testing.T) {
+	t.Parallel()
+	const n = 500 // 500 packets of 100 bytes: more than one run
+	base := writeServer(t, engine.Options{}, func(s *engine.Session) {
+		ps := make([]engineio.Packet, n)
+		for i := range ps {
+			ps[i] = engineio.Packet{Type: engineio.Message, Data: fmt.Appendf(nil, "%0100d", i)}
+		}
+		ps[n/2].Binary = true
+		s.Write(ps...)
+	})
+	c := dialWS(t, base, "?EIO=4&transport=websocket")
+	readText(t, c) // the open packet
+	c.WriteMessage(ws.OpText, []byte("4go"))
+	for i := range n {
+		want := fmt.Sprintf("4%0100d", i)
+		op, msg, err := c.ReadMessage()
+		if i == n/2 {
+			want = want[1:]
+		}
+		if err != nil || string(msg) != want || (op == ws.OpBinary) != (i == n/2) {
+			t.Fatalf("message %d: %v %.20q %v, want %.20q", i, op, msg, err, want)
+		}
+	}
+}
