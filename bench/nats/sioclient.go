@@ -82,18 +82,29 @@ func (c *nodeClient) stop() error {
 	return nil
 }
 
+// SocketIOClients says where the socket.io-client harness holds the
+// subscribers: in Holders worker threads of the publisher's node process,
+// or with Procs in Holders node processes of their own.
+type SocketIOClients struct {
+	Holders int
+	Procs   bool
+}
+
 // RunSocketIOClientFanout runs one fan-out case against srv (Chat or
-// SocketIO) with socket.io-client: N subscribers spread over workers
-// threads of one node process and a publisher, the window as in
-// RunFanoutProc (Rate is not supported). The server's CPU time is read
-// around the measured events.
-func RunSocketIOClientFanout(ctx context.Context, srv *ServerProc, p Programs, cfg FanoutConfig, workers int) (FanoutResult, error) {
+// SocketIO) with socket.io-client: N subscribers spread over the holders
+// of where and a publisher, the window as in RunFanoutProc (Rate is not
+// supported). The server's CPU time is read around the measured events.
+func RunSocketIOClientFanout(ctx context.Context, srv *ServerProc, p Programs, cfg FanoutConfig, where SocketIOClients) (FanoutResult, error) {
 	res := FanoutResult{System: srv.System, Subscribers: cfg.Subscribers, Events: cfg.Events, Expected: int64(cfg.Events) * int64(cfg.Subscribers)}
 	if cfg.Rate != 0 {
 		return res, errors.New("natsbench: the socket.io-client harness does not pace")
 	}
+	procs := "0"
+	if where.Procs {
+		procs = "1"
+	}
 	c, err := startNodeClient(ctx, p, "fanout", SocketIOURL(srv), strconv.Itoa(cfg.Subscribers), strconv.Itoa(cfg.Events),
-		strconv.Itoa(cfg.Warmup), strconv.Itoa(cfg.Window), strconv.Itoa(workers))
+		strconv.Itoa(cfg.Warmup), strconv.Itoa(cfg.Window), strconv.Itoa(where.Holders), procs)
 	if err != nil {
 		return res, err
 	}

@@ -2,17 +2,19 @@
 // cmd/chatbench sio): the same client for both servers, `wiredojo chat
 // serve` at /socket.io/ and node's socket.io (server.js).
 //
-//   node client.js fanout URL N EVENTS WARMUP WINDOW WORKERS
-//     N subscribers (spread over WORKERS worker threads, so that the
-//     client is not one core) join room "fanout" with an acked "join"; a
-//     publisher in the main thread emits "ev" with a 128-byte argument
-//     array, never more than WINDOW events ahead of the slowest
-//     subscriber. After WARMUP events it prints "warm" and waits for a
-//     line on stdin (the caller reads the server's CPU time), then sends
-//     EVENTS measured events and prints "result {json}": deliveries,
-//     seconds from the first measured send to the last receipt, lost,
-//     p50 and p99 latency in microseconds (send time in the payload to
-//     receipt).
+//   node client.js fanout URL N EVENTS WARMUP WINDOW HOLDERS [PROCS]
+//     N subscribers (spread over HOLDERS holders, so that the client is
+//     not one core: worker threads of this process, or with PROCS=1
+//     processes of their own, children of this one) join room "fanout"
+//     with an acked "join"; a publisher in the main thread emits "ev" with
+//     a 128-byte argument array, never more than WINDOW events ahead of
+//     the slowest subscriber. After WARMUP events it prints "warm" and
+//     waits for a line on stdin (the caller reads the server's CPU time),
+//     then sends EVENTS measured events and prints "result {json}":
+//     deliveries, seconds from the first measured send to the last
+//     receipt, lost, p50 and p99 latency in microseconds (send time in the
+//     payload to receipt, on the machine's monotonic clock, which every
+//     thread and process shares).
 //   node client.js idle URL N
 //     N connected, idle clients; prints "ready", holds them until stdin
 //     ends.
@@ -22,16 +24,20 @@
 // from the start.
 "use strict";
 const { Worker, isMainThread, parentPort, workerData } = require("worker_threads");
+const { fork } = require("child_process");
 const { io } = require("socket.io-client");
-const { performance } = require("perf_hooks");
 
 const opts = { transports: ["websocket"], reconnection: false, forceNew: true, timeout: 30000 };
 const ROOM = "fanout";
 const EVENT = "ev";
 const PAYLOAD = 128; // the JSON argument array, as in the other systems
 
-// now is microseconds on a clock shared by the threads.
-const now = () => performance.timeOrigin * 1000 + performance.now() * 1000;
+// now is microseconds on the monotonic clock, shared by the threads and
+// the processes.
+const now = () => {
+  const [sec, ns] = process.hrtime();
+  return sec * 1e6 + ns / 1e3;
+};
 
 function connect(url) {
   return new Promise((resolve, reject) => {
@@ -53,33 +59,76 @@ function payload(seq, ts) {
   return head + "x".repeat(PAYLOAD - 4 - head.length);
 }
 
+// hold connects subscribers from..to-1 of a holder; received(i) is called
+// for each receipt of subscriber i (from 0), after the latency of a
+// measured event (seq >= warmup) is kept in lat. It returns the sockets.
+async function hold(url, count, warmup, lat, received) {
+  const socks = [];
+  for (let i = 0; i < count; i++) {
+    const s = await joined(url);
+    socks.push(s);
+    s.on(EVENT, (arg) => {
+      const t = now();
+      const a = arg.indexOf(":");
+      const seq = Number(arg.slice(0, a));
+      if (seq >= warmup) lat.push(t - Number(arg.slice(a + 1, arg.indexOf(":", a + 1))));
+      received(i);
+    });
+  }
+  return socks;
+}
+
 if (!isMainThread) {
-  // A worker: subscribers workerData.from..to-1; counts[i] is subscriber
-  // i's receipts, latencies of measured events (seq >= warmup) kept.
+  // A worker thread: subscribers workerData.from..to-1; counts[i] is
+  // subscriber i's receipts.
   const { url, from, to, counts, warmup } = workerData;
   const cnt = new Int32Array(counts);
   const lat = [];
-  const socks = [];
-  (async () => {
-    for (let i = from; i < to; i++) {
-      const s = await joined(url);
-      socks.push(s);
-      s.on(EVENT, (arg) => {
-        const t = now();
-        const a = arg.indexOf(":");
-        const seq = Number(arg.slice(0, a));
-        if (seq >= warmup) lat.push(t - Number(arg.slice(a + 1, arg.indexOf(":", a + 1))));
-        Atomics.add(cnt, i, 1);
-      });
-    }
+  let socks = [];
+  hold(url, to - from, warmup, lat, (i) => Atomics.add(cnt, from + i, 1)).then((s) => {
+    socks = s;
     parentPort.postMessage({ ready: true });
-  })().catch((e) => {
-    parentPort.postMessage({ error: String(e) });
-  });
+  }, (e) => parentPort.postMessage({ error: String(e) }));
   parentPort.on("message", (m) => {
     if (m.done) {
       for (const s of socks) s.disconnect();
       parentPort.postMessage({ lat: Float64Array.from(lat) });
+    }
+  });
+  return;
+}
+
+if (process.argv[2] === "holder") {
+  // A holder process (fanout with PROCS=1): its subscribers' slowest
+  // count goes to the parent ({slowest}) once per turn of the event loop
+  // when it moved by a step, reached the warm-up or the end.
+  const [url, count, warmup, total, step] = [process.argv[3], ...process.argv.slice(4).map(Number)];
+  const cnt = new Array(count).fill(0);
+  const lat = [];
+  let socks = [], sent = -1, scheduled = false;
+  const report = () => {
+    scheduled = false;
+    let m = Infinity;
+    for (const c of cnt) m = Math.min(m, c);
+    if (m !== sent && (m - sent >= step || (m >= warmup && sent < warmup) || m >= total)) {
+      sent = m;
+      process.send({ slowest: m });
+    }
+  };
+  hold(url, count, warmup, lat, (i) => {
+    cnt[i]++;
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(report);
+    }
+  }).then((s) => {
+    socks = s;
+    process.send({ ready: true });
+  }, (e) => process.send({ error: String(e) }));
+  process.on("message", (m) => {
+    if (m.done) {
+      for (const s of socks) s.disconnect();
+      process.send({ lat: Float64Array.from(lat) }, () => process.exit(0));
     }
   });
   return;
@@ -102,29 +151,59 @@ const readLine = () =>
 
 const tick = () => new Promise((r) => setImmediate(r));
 
-async function fanout(url, n, events, warmup, window, workers) {
-  workers = Math.max(1, Math.min(workers, n));
+// threadHolders spreads n subscribers over workers threads; slowest reads
+// their counts.
+function threadHolders(url, n, warmup, workers) {
   const counts = new SharedArrayBuffer(4 * n);
   const cnt = new Int32Array(counts);
-  const ws = [];
   const per = Math.ceil(n / workers);
-  for (let w = 0; w < workers; w++) {
-    const from = w * per, to = Math.min(n, from + per);
-    if (from >= to) break;
-    const worker = new Worker(__filename, { workerData: { url, from, to, counts, warmup } });
-    ws.push(worker);
+  const hs = [];
+  for (let from = 0; from < n; from += per) {
+    const to = Math.min(n, from + per);
+    hs.push(new Worker(__filename, { workerData: { url, from, to, counts, warmup } }));
   }
-  await Promise.all(ws.map((w) => new Promise((resolve, reject) => {
-    w.once("message", (m) => (m.error ? reject(new Error(m.error)) : resolve()));
-    w.once("error", reject);
-  })));
-  const pub = await joined(url);
   const slowest = () => {
     let m = Infinity;
     for (let i = 0; i < n; i++) m = Math.min(m, Atomics.load(cnt, i));
     return m;
   };
+  return { hs, slowest, send: (h, m) => h.postMessage(m), stop: (h) => h.terminate() };
+}
+
+// procHolders spreads n subscribers over procs processes, which report
+// their slowest subscriber's count.
+function procHolders(url, n, warmup, total, window, procs) {
+  const per = Math.ceil(n / procs);
+  const step = Math.max(1, Math.floor(window / 8));
+  const hs = [];
+  const low = [];
+  for (let from = 0; from < n; from += per) {
+    const count = Math.min(n, from + per) - from;
+    const h = fork(__filename, ["holder", url, count, warmup, total, step].map(String), {
+      serialization: "advanced", stdio: ["ignore", "ignore", "inherit", "ipc"],
+    });
+    const k = hs.length;
+    low.push(0);
+    h.on("message", (m) => { if (m.slowest !== undefined) low[k] = m.slowest; });
+    hs.push(h);
+  }
+  return { hs, slowest: () => Math.min(...low), send: (h, m) => h.send(m), stop: (h) => h.kill() };
+}
+
+async function fanout(url, n, events, warmup, window, holders, procs) {
+  holders = Math.max(1, Math.min(holders, n));
   const total = warmup + events;
+  const H = procs ? procHolders(url, n, warmup, total, window, holders) : threadHolders(url, n, warmup, holders);
+  await Promise.all(H.hs.map((h) => new Promise((resolve, reject) => {
+    const on = (m) => {
+      if (m.error) reject(new Error(m.error));
+      else if (m.ready) { h.off("message", on); resolve(); }
+    };
+    h.on("message", on);
+    h.once("error", reject);
+  })));
+  const pub = await joined(url);
+  const slowest = H.slowest;
   let sent = 0, start = 0;
   while (sent < total) {
     if (sent === warmup) {
@@ -145,11 +224,10 @@ async function fanout(url, n, events, warmup, window, workers) {
   const deadline = Date.now() + 30000;
   while (slowest() < total && Date.now() < deadline) await tick();
   const end = now();
-  let delivered = 0;
-  for (let i = 0; i < n; i++) delivered += Atomics.load(cnt, i);
-  const lats = await Promise.all(ws.map((w) => new Promise((resolve) => {
-    w.on("message", (m) => m.lat && resolve(m.lat));
-    w.postMessage({ done: true });
+  const low = slowest();
+  const lats = await Promise.all(H.hs.map((h) => new Promise((resolve) => {
+    h.on("message", (m) => m.lat && resolve(m.lat));
+    H.send(h, { done: true });
   })));
   pub.disconnect();
   let all = new Float64Array(lats.reduce((a, l) => a + l.length, 0));
@@ -157,12 +235,14 @@ async function fanout(url, n, events, warmup, window, workers) {
   for (const l of lats) { all.set(l, off); off += l.length; }
   all.sort();
   const pct = (p) => (all.length ? all[Math.min(all.length - 1, Math.floor(p * all.length))] : 0);
-  const measured = delivered - warmup * n;
+  // Every measured receipt has its latency: their number is the
+  // deliveries.
+  const measured = all.length;
   process.stdout.write("result " + JSON.stringify({
     deliveries: measured, seconds: (end - start) / 1e6, lost: events * n - measured,
-    p50: pct(0.5), p99: pct(0.99),
+    p50: pct(0.5), p99: pct(0.99), slowest: low,
   }) + "\n");
-  await Promise.all(ws.map((w) => w.terminate()));
+  await Promise.all(H.hs.map((h) => H.stop(h)));
 }
 
 async function idle(url, n) {

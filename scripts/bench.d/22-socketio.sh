@@ -7,13 +7,13 @@
 # 100, the systems alternating case by case, medians of the runs; then
 # the server's RSS per idle connection. Prints the markdown section of
 # docs/BENCHMARKS.md on stdout, progress on stderr. SIO_BENCH_DELIVERIES,
-# SIO_BENCH_RUNS, SIO_BENCH_WORKERS and SIO_BENCH_IDLE override the
+# SIO_BENCH_RUNS, SIO_BENCH_PROCS and SIO_BENCH_IDLE override the
 # defaults below.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 deliveries=${SIO_BENCH_DELIVERIES:-100000}
 runs=${SIO_BENCH_RUNS:-3}
-workers=${SIO_BENCH_WORKERS:-2}
+procs=${SIO_BENCH_PROCS:-3}
 idle=${SIO_BENCH_IDLE:-10000}
 window=1000
 tmp=$(mktemp -d)
@@ -33,9 +33,9 @@ echo "socket.io: npm ci in bench/node (socket.io, socket.io-client)" >&2
 
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 start=$(date -u +%H:%M)
-echo "socket.io: $runs runs per case, $workers client worker threads" >&2
+echo "socket.io: $runs runs per case, subscribers in $procs node processes" >&2
 tab=$("$tmp/chatbench" sio -wiredojo bin/wiredojo -node-dir bench/node -n 1,10,100 -window "$window" \
-	-deliveries "$deliveries" -runs "$runs" -workers "$workers" -idle "$idle")
+	-deliveries "$deliveries" -runs "$runs" -procs "$procs" -idle "$idle")
 end=$(date -u +%H:%M)
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -51,8 +51,9 @@ echo "/socket.io/, namespace /chat with the built-in join and relay) and socket.
 echo "$(cd bench/node && node -p 'require("socket.io/package.json").version') on node $(node --version) (bench/node/server.js: the same join and relay,"
 echo "namespace /). Client, the same for both: the official socket.io-client"
 echo "$(cd bench/node && node -p 'require("socket.io-client/package.json").version') on node (bench/node/client.js), WebSocket transport from the start,"
-echo "the N subscribers spread over $workers worker threads of one node process and"
-echo "the publisher in its main thread; 128-byte events (the JSON argument array),"
+echo "the N subscribers spread over $procs node processes, children of the"
+echo "publisher's, which report their slowest subscriber's count to it (a"
+echo "step of an eighth of the window); 128-byte events (the JSON argument array),"
 echo "a window of $window events ahead of the slowest subscriber, $deliveries / N"
 echo "measured events after a warm-up of a tenth as many, $runs runs with the"
 echo "systems alternating, every cell the median of the runs. The harness is node"

@@ -119,15 +119,14 @@ func procMain(args []string, out, errw io.Writer) error {
 }
 
 type procBench struct {
-	// sioWorkers, when positive, makes the clients socket.io-client on
-	// node (bench/node/client.js) with that many worker threads: `chatbench
-	// sio`.
-	sioWorkers int
-	progs      natsbench.Programs
-	systems    []string
-	runs       int
-	timeout    time.Duration
-	errw       io.Writer
+	// sio, when its Holders is positive, makes the clients
+	// socket.io-client on node (bench/node/client.js): `chatbench sio`.
+	sio     natsbench.SocketIOClients
+	progs   natsbench.Programs
+	systems []string
+	runs    int
+	timeout time.Duration
+	errw    io.Writer
 }
 
 // procRow is one case: each system's runs.
@@ -162,8 +161,8 @@ func (b *procBench) one(sys string, cfg natsbench.FanoutConfig) (natsbench.Fanou
 		return natsbench.FanoutResult{}, err
 	}
 	defer srv.Stop()
-	if b.sioWorkers > 0 {
-		return natsbench.RunSocketIOClientFanout(ctx, srv, b.progs, cfg, b.sioWorkers)
+	if b.sio.Holders > 0 {
+		return natsbench.RunSocketIOClientFanout(ctx, srv, b.progs, cfg, b.sio)
 	}
 	return natsbench.RunFanoutProc(ctx, srv, cfg)
 }
@@ -176,7 +175,7 @@ func (b *procBench) idle(sys string, n int, overWS bool) (natsbench.IdleRSS, err
 		return natsbench.IdleRSS{}, err
 	}
 	defer srv.Stop()
-	if b.sioWorkers > 0 {
+	if b.sio.Holders > 0 {
 		return natsbench.MeasureIdleRSSSocketIOClient(ctx, srv, b.progs, n)
 	}
 	return natsbench.MeasureIdleRSS(ctx, srv, n, overWS)

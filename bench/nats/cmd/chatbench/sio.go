@@ -24,7 +24,8 @@ func sioMain(args []string, out, errw io.Writer) error {
 	window := fs.Int("window", 1000, "events in flight ahead of the slowest subscriber")
 	deliveries := fs.Int("deliveries", 200_000, "measured deliveries per case (events = deliveries / N)")
 	runs := fs.Int("runs", 3, "runs of each case (medians are reported)")
-	workers := fs.Int("workers", 2, "node worker threads holding the subscribers")
+	workers := fs.Int("workers", 2, "node worker threads of the publisher's process holding the subscribers (with -procs 0)")
+	procs := fs.Int("procs", 0, "node processes of their own holding the subscribers (0: -workers threads)")
 	idle := fs.Int("idle", 10_000, "idle connections for the RSS measurement (0: none)")
 	timeout := fs.Duration("timeout", 120*time.Second, "bound of one case")
 	if err := fs.Parse(args); err != nil {
@@ -34,10 +35,14 @@ func sioMain(args []string, out, errw io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("bad -n: %w", err)
 	}
-	if *workers < 1 {
-		return fmt.Errorf("bad -workers %d", *workers)
+	if *workers < 1 || *procs < 0 {
+		return fmt.Errorf("bad -workers %d or -procs %d", *workers, *procs)
 	}
-	b := &procBench{sioWorkers: *workers, progs: p, systems: []string{natsbench.Chat, natsbench.SocketIO}, runs: *runs, timeout: *timeout, errw: errw}
+	where := natsbench.SocketIOClients{Holders: *workers}
+	if *procs > 0 {
+		where = natsbench.SocketIOClients{Holders: *procs, Procs: true}
+	}
+	b := &procBench{sio: where, progs: p, systems: []string{natsbench.Chat, natsbench.SocketIO}, runs: *runs, timeout: *timeout, errw: errw}
 	var rows []procRow
 	for _, n := range counts {
 		events := max(*deliveries/n, 1)
