@@ -7,7 +7,10 @@
 // without context takeover per direction as the 101 response agreed), TLS
 // records with their handshake type, wiredojo's framed event protocol, DNS
 // over TCP (behind its 2-byte length) and, for UDP payloads, DNS messages
-// and wiredojo-udp datagrams.
+// and wiredojo-udp datagrams. Engine.IO and Socket.IO packets are decoded
+// in WebSocket messages and long-polling bodies; a Socket.IO packet's binary
+// attachments are joined to it within a WebSocket, and over long-polling
+// across the requests and connections of one session (Sessions).
 //
 // Our own protocols are decoded with their own stateless codecs: framing.Split,
 // framing/ws (ParseHTTPHead, Split, Mask), tcpchat/wire (Preamble, Parse) and

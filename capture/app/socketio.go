@@ -64,14 +64,15 @@ func (d *Dir) engineIO(p engineio.Packet, pkt *capture.Packet, start, end int) {
 		d.attachment(p.Data, pkt, start, end)
 		return
 	}
-	d.bin = nil // a text packet ends any wait for attachments
+	d.setWaiting(nil, pkt.Timestamp) // a text packet ends any wait for attachments
 	s, err := socketio.Decode(p.Data)
 	if err != nil {
 		return
 	}
 	if s.Type.IsBinary() && s.Attachments > 0 && len(s.Data) <= MaxPollBody {
-		d.bin = &sioBinary{p: s, atts: make([][]byte, 0, s.Attachments)}
-		d.bin.p.Data = append([]byte(nil), s.Data...)
+		b := &sioBinary{p: s, atts: make([][]byte, 0, s.Attachments), size: len(s.Data)}
+		b.p.Data = append([]byte(nil), s.Data...)
+		d.setWaiting(b, pkt.Timestamp)
 	}
 	l = pkt.AddLayer(capture.ProtoSocketIO)
 	l.Start, l.End = start, end
@@ -92,29 +93,26 @@ func (d *Dir) engineIO(p engineio.Packet, pkt *capture.Packet, start, end int) {
 type sioBinary struct {
 	p    socketio.Packet // its Data a copy
 	atts [][]byte
-	size int // bytes held
+	size int // bytes held: the packet's data and the attachments so far
 }
 
 // attachment takes a binary Engine.IO message: the next attachment of the
-// packet awaiting them, if any. On the last one it adds a socket.io layer
-// with the whole packet, its placeholders replaced by the attachments
-// ({"$binary":"<base64>"}, as the chat carries them); more than
-// MaxPollBody bytes held, or a placeholder without its attachment, gives
-// up on that packet.
+// packet awaiting them in this direction of the session (Sessions), if
+// any. On the last one it adds a socket.io layer with the whole packet,
+// its placeholders replaced by the attachments ({"$binary":"<base64>"},
+// as the chat carries them); more than MaxPollBody bytes held, or a
+// placeholder without its attachment, gives up on that packet.
 func (d *Dir) attachment(data []byte, pkt *capture.Packet, start, end int) {
-	b := d.bin
-	if b == nil {
-		return
-	}
-	if b.size += len(data); b.size > MaxPollBody {
-		d.bin = nil
+	now := pkt.Timestamp
+	b := d.waiting(now)
+	if b == nil || !d.hold(b, len(data), now) {
 		return
 	}
 	b.atts = append(b.atts, append([]byte(nil), data...))
 	if len(b.atts) < b.p.Attachments {
 		return
 	}
-	d.bin = nil
+	d.setWaiting(nil, now)
 	joined, err := wire.InlineAttachments(b.p.Data, b.atts)
 	if err != nil {
 		return

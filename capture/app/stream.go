@@ -74,7 +74,10 @@ type Dir struct {
 	sio          bool       // an Engine.IO connection (a request with EIO= in its query)
 	collect      bool       // holding the HTTP body being skipped in body
 	body         []byte     // the long-polling body of a Socket.IO connection
-	bin          *sioBinary // a Socket.IO binary packet awaiting its attachments (socketio.go)
+	bin          *sioBinary // a Socket.IO binary packet awaiting its attachments (socketio.go), when not in sessions
+	sessions     *Sessions  // where the waiting packets of Engine.IO sessions are filed (sessions.go)
+	sid          []byte     // the Engine.IO session of the last request (client) or of the request answered (server)
+	server       bool       // this side sent an HTTP response
 
 	msg    []byte // WebSocket message being assembled from fragments
 	msgOn  bool
@@ -181,8 +184,8 @@ func (d *Dir) Kind() Kind { return d.kind }
 // Reset forgets everything (a new connection on the same tuple), keeping
 // buffers.
 func (d *Dir) Reset() {
-	peer, msg, names, body := d.peer, d.msg[:0], d.names, d.body[:0]
-	*d = Dir{peer: peer, msg: msg, names: names, body: body}
+	peer, msg, names, body, sessions, sid := d.peer, d.msg[:0], d.names, d.body[:0], d.sessions, d.sid[:0]
+	*d = Dir{peer: peer, msg: msg, names: names, body: body, sessions: sessions, sid: sid}
 }
 
 // ExpectDNS makes the direction DNS over TCP (the caller saw port 53):
@@ -383,11 +386,13 @@ func (d *Dir) http(b []byte, pkt *capture.Packet, off int) int {
 	if h.Request {
 		p.Method, p.URI = h.Method, h.Target
 		d.upgradeAsked = h.WebSocket
+		d.sid = d.sid[:0]
 		if isEngineIO(h.Target) {
 			d.sio = true
 			if d.peer != nil {
 				d.peer.sio = true
 			}
+			d.sid = append(d.sid, sidOf(h.Target)...)
 		}
 		if d.pending64 < 64 {
 			if h.Method == "HEAD" {
@@ -397,6 +402,11 @@ func (d *Dir) http(b []byte, pkt *capture.Packet, off int) int {
 		}
 	} else {
 		p.Status, p.Reason = h.Status, h.Reason
+		d.server = true
+		if d.peer != nil {
+			// Without pipelining a response answers the last request.
+			d.sid = append(d.sid[:0], d.peer.sid...)
+		}
 		if h.Status == 101 {
 			d.negotiate(b[:n])
 		}

@@ -66,6 +66,9 @@ type tracker struct {
 	conns map[connKey]*conn
 	next  int
 	free  []*conn
+	// Engine.IO sessions, for Socket.IO attachments sent in other requests
+	// or on other connections than their packet.
+	sessions app.Sessions
 	// The current packet's TCP payload span, for PDUs completed by bytes
 	// that arrived earlier (drained from the out-of-order queue).
 	curStart, curEnd int
@@ -101,6 +104,7 @@ func (t *tracker) lookup(src, dst netip.AddrPort, syn, ack bool) (*conn, int) {
 		c.tdOn, c.synAt, c.irtt = false, time.Time{}, 0
 		c.h[0].wscale, c.h[1].wscale = -1, -1
 		app.Pair(&c.h[0].app, &c.h[1].app)
+		c.h[0].app.UseSessions(&t.sessions)
 		if src.Port() == 53 || dst.Port() == 53 {
 			c.h[0].app.ExpectDNS()
 			c.h[1].app.ExpectDNS()
