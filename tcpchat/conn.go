@@ -790,6 +790,7 @@ func (c *conn) readError(err error, handshake bool) error {
 	case errors.Is(err, os.ErrDeadlineExceeded) && handshake:
 		return c.fail(wire.CodeHandshake, fmt.Errorf("%w: no handshake within %v", ErrHandshake, c.srv.opts.HandshakeTimeout))
 	case errors.Is(err, os.ErrDeadlineExceeded):
+		c.srv.metrics.heartbeatCuts.Add(1)
 		return c.fail(wire.CodeHeartbeat, fmt.Errorf("%w: nothing received for %v", ErrHeartbeat, c.srv.opts.PingInterval+c.srv.opts.PingTimeout))
 	case errors.Is(err, io.EOF):
 		return io.EOF

@@ -2,6 +2,7 @@ package tcpchat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -107,11 +108,30 @@ const (
 // admit counts a new socket; when it is admitted (or let in for health)
 // the returned conn reports its close. reason says why it was refused.
 func (l *limiter) admit(nc net.Conn) (admission, net.Conn, string) {
-	o := &l.srv.opts
-	key, keyed := addrKey(nc.RemoteAddr())
-	now := monoNow()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	adm, st, reason := l.admitLocked(nc.RemoteAddr(), true)
+	switch adm {
+	case admitHTTP:
+		return admitHTTP, &trackedConn{Conn: nc, l: l, st: st, reserve: true}, ""
+	case admitted:
+		return admitted, &trackedConn{Conn: nc, l: l, st: st}, ""
+	}
+	return refused, nil, reason
+}
+
+// admitLocked counts a new connection from remote (a socket, or with
+// reserve false a session without a socket of its own, which is refused
+// rather than let in for health over the cap) and returns its address's
+// state (nil when remote names none). l.mu is held.
+func (l *limiter) admitLocked(remote net.Addr, reserve bool) (admission, *addrState, string) {
+	o := &l.srv.opts
+	var key netip.Addr
+	keyed := false
+	if remote != nil {
+		key, keyed = addrKey(remote)
+	}
+	now := monoNow()
 	var st *addrState
 	if keyed {
 		st = l.addrs[key]
@@ -136,7 +156,7 @@ func (l *limiter) admit(nc net.Conn) (admission, net.Conn, string) {
 		// The sockets kept for health and metrics: a few in all, and at
 		// most maxReservePerAddr of one address, so that one flooding
 		// address does not hold them all.
-		if l.reserve >= max(o.FDHeadroom/2, 1) || st != nil && st.reserve >= maxReservePerAddr {
+		if !reserve || l.reserve >= max(o.FDHeadroom/2, 1) || st != nil && st.reserve >= maxReservePerAddr {
 			l.refusedCap.Add(1)
 			return refused, nil, "the server is at its connection limit"
 		}
@@ -144,13 +164,43 @@ func (l *limiter) admit(nc net.Conn) (admission, net.Conn, string) {
 		if st != nil {
 			st.reserve++
 		}
-		return admitHTTP, &trackedConn{Conn: nc, l: l, st: st, reserve: true}, ""
+		return admitHTTP, st, ""
 	}
 	l.open++
 	if st != nil {
 		st.conns++
 	}
-	return admitted, &trackedConn{Conn: nc, l: l, st: st}, ""
+	return admitted, st, ""
+}
+
+// ErrOverLimit is AdmitSession's refusal: the server is at its connection
+// cap, or the address at its connections or connection attempts per
+// second (the error says which).
+var ErrOverLimit = errors.New("tcpchat: connection refused")
+
+// AdmitSession counts a connection that holds no socket of its own (a
+// Socket.IO polling session, whose requests may come over any sockets)
+// against the limits a new socket meets: the connection cap and, for the
+// address of remote ("IP:port"), its connections open and connection
+// attempts per second, with the same metrics. It returns the function
+// that ends the count (idempotent: call it when the session ends, or
+// when it moves to a socket the server counts), or an error matching
+// ErrOverLimit that says why.
+func (s *Server) AdmitSession(remote string) (release func(), err error) {
+	var ra net.Addr
+	if ap, err := netip.ParseAddrPort(remote); err == nil {
+		ra = net.TCPAddrFromAddrPort(ap)
+	}
+	l := s.lim
+	l.mu.Lock()
+	adm, st, reason := l.admitLocked(ra, false)
+	l.mu.Unlock()
+	if adm != admitted {
+		s.logRefusal(remote, reason)
+		return nil, fmt.Errorf("%w: %s", ErrOverLimit, reason)
+	}
+	t := &trackedConn{l: l, st: st}
+	return func() { t.once.Do(func() { l.closed(t) }) }, nil
 }
 
 // closed is called once per admitted socket.

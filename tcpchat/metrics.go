@@ -22,6 +22,7 @@ type metrics struct {
 	writes        atomic.Int64 // write calls of the writers, each a batch of packets (conn.go)
 	slowCuts      atomic.Int64
 	rateCuts      atomic.Int64
+	heartbeatCuts atomic.Int64 // connections ended by the heartbeat (conn.go readError)
 	badPackets    atomic.Int64
 	volatileDrops atomic.Int64
 	nsRefused     atomic.Int64 // connects refused at Options.MaxNamespaces (server.go)
@@ -51,7 +52,7 @@ func newMetrics(s *Server) *metrics {
 		}
 		return float64(n)
 	})
-	gauge("sockets_open", "Accepted sockets not closed (every kind), counted against the connection cap.", func() float64 {
+	gauge("sockets_open", "Accepted sockets not closed (every kind) and Socket.IO polling sessions not ended, counted against the connection cap.", func() float64 {
 		s.lim.mu.Lock()
 		defer s.lim.mu.Unlock()
 		return float64(s.lim.open)
@@ -68,6 +69,7 @@ func newMetrics(s *Server) *metrics {
 	counter("writes_total", "Batches of packets written to clients, each in one write call.", &m.writes)
 	counter("slow_consumer_cuts_total", "Connections cut because their send queue overflowed or a write timed out.", &m.slowCuts)
 	counter("rate_limit_cuts_total", "Connections cut for exceeding the rate limit.", &m.rateCuts)
+	counter("heartbeat_cuts_total", "Connections ended because nothing (no packet, pong or Socket.IO poll) came within the ping interval plus the ping timeout.", &m.heartbeatCuts)
 	counter("bad_packets_total", "Malformed packets or oversized frames received.", &m.badPackets)
 	counter("volatile_drops_total", "Volatile packets dropped for busy recipients.", &m.volatileDrops)
 	counter("send_waits_total", "Sends that waited for room in a recipient's full send queue (backpressure).", &m.sendWaits)

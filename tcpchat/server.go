@@ -289,7 +289,7 @@ func (s *Server) Serve(l net.Listener) error {
 		delay = 0
 		adm, tc, reason := s.lim.admit(nc) // limits.go
 		if adm == refused {
-			s.logRefusal(nc, reason)
+			s.logRefusal(nc.RemoteAddr().String(), reason)
 			refuse(nc, reason)
 			continue
 		}
@@ -322,10 +322,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // logRefusal logs a refused connection, at most once a second.
-func (s *Server) logRefusal(nc net.Conn, reason string) {
+func (s *Server) logRefusal(remote, reason string) {
 	now := monoNow()
 	if last := s.lastRefusal.Load(); now-last > int64(time.Second) && s.lastRefusal.CompareAndSwap(last, now) {
-		s.logf("tcpchat: %s: connection refused: %s (logged once a second; counted in /metrics)", nc.RemoteAddr(), reason)
+		s.logf("tcpchat: %s: connection refused: %s (logged once a second; counted in /metrics)", remote, reason)
 	}
 }
 

@@ -57,6 +57,13 @@ type Options struct {
 	// whether a request is served (false: 403, as for a refused origin);
 	// the CORS headers still follow Origins.
 	AllowRequest func(r *http.Request) bool
+	// AdmitPolling, when set, is asked before a polling session opens
+	// (the handshake GET): an error refuses it with 503 and the error's
+	// text (a server's connection limits), release ends the count once,
+	// when the session ends or moves to a WebSocket (whose socket the
+	// HTTP server's listener counts, as it counts a session that starts
+	// on a WebSocket).
+	AdmitPolling func(r *http.Request) (release func(), err error)
 	// NoUpgrades makes the open packet offer no upgrade: polling sessions
 	// stay on polling.
 	NoUpgrades bool
@@ -314,7 +321,19 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 			return
 		}
 	}
+	var release func()
+	if c == nil && s.opts.AdmitPolling != nil {
+		var err error
+		if release, err = s.opts.AdmitPolling(r); err != nil {
+			s.logf("engine: %s: polling session refused: %v", r.RemoteAddr, err)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, `{"code":%d,"message":%q}`, codeForbidden, err.Error())
+			return
+		}
+	}
 	ss := newSession(s, r, newSID(), c)
+	ss.admitted = release
 	h := engineio.Handshake{
 		SID:          ss.id,
 		PingInterval: int(s.opts.PingInterval / time.Millisecond),
@@ -328,6 +347,9 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
+		if release != nil {
+			release()
+		}
 		if c != nil {
 			c.CloseNow()
 		} else {

@@ -75,6 +75,7 @@ type Session struct {
 	pingTimer    *time.Timer       // the next ping, or the ping timeout; guarded by mu
 	awaitingPong bool              // guarded by mu
 	onEnd        func()            // called when the session ends (OnEnd); guarded by mu
+	admitted     func()            // ends a polling session's count (Options.AdmitPolling); guarded by mu
 }
 
 // newSession returns a session; c is its WebSocket when it starts on one,
@@ -644,6 +645,8 @@ func (s *Session) closeWith(reason error) {
 	s.queue = nil
 	onEnd := s.onEnd
 	s.onEnd = nil
+	admitted := s.admitted
+	s.admitted = nil
 	if s.probe != nil {
 		s.probe.CloseNow() // its reader sees the error and returns
 	}
@@ -660,6 +663,9 @@ func (s *Session) closeWith(reason error) {
 		s.unlist()
 	}
 	close(s.done)
+	if admitted != nil {
+		admitted()
+	}
 	if onEnd != nil {
 		defer onEnd() // after the WebSocket is closed: the woken reader finds it so
 	}
@@ -924,7 +930,12 @@ func (s *Session) upgrade(w http.ResponseWriter, r *http.Request) {
 			close(s.upgraded) // the reader reads c from now on
 			s.signal()
 			s.flushLocked()
+			admitted := s.admitted // c's socket counts from now on
+			s.admitted = nil
 			s.mu.Unlock()
+			if admitted != nil {
+				admitted()
+			}
 			return
 		default:
 			abort()

@@ -13,6 +13,9 @@ const Path = "/socket.io/"
 // Options configure the Socket.IO transport; Engine holds the Engine.IO
 // options (ping interval and timeout, maxPayload, CORS origins, ...).
 type Options struct {
+	// Engine.AdmitPolling defaults to the chat server's AdmitSession: a
+	// polling session counts against its connection limits as a socket
+	// does (a WebSocket session is its socket).
 	Engine engine.Options
 	// Recovery sends the chat session id as the Socket.IO pid in each
 	// CONNECT answer, so that clients reconnect with it: set it when the
@@ -31,6 +34,9 @@ type Server struct {
 // New returns the Socket.IO transport of chat; mount it with
 // chat.HandleHTTP(sio.Path, s). Close it when the chat server is closed.
 func New(chat *tcpchat.Server, opts Options) *Server {
+	if opts.Engine.AdmitPolling == nil {
+		opts.Engine.AdmitPolling = func(r *http.Request) (func(), error) { return chat.AdmitSession(r.RemoteAddr) }
+	}
 	eng := engine.NewServer(opts.Engine, func(s *engine.Session) {
 		t := newTransport(s)
 		t.recovery = opts.Recovery

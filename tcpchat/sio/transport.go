@@ -110,7 +110,8 @@ func (t *transport) ReadPacket() ([]byte, error) {
 		}
 		m, err := t.s.Next()
 		switch {
-		case errors.Is(err, os.ErrDeadlineExceeded):
+		case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, engine.ErrPingTimeout):
+			// The chat's heartbeat, or the engine's: the client went quiet.
 			return nil, os.ErrDeadlineExceeded
 		case errors.Is(err, engine.ErrClosed):
 			return nil, net.ErrClosed
