@@ -80,12 +80,13 @@ func (o *ClientOptions) setDefaults() {
 	}
 	if o.Dial == nil {
 		maxFrame, cfg := o.MaxFrame, o.TLSConfig
+		rec := new(sioRecovery) // the client's Socket.IO pids and offsets, across its reconnections
 		o.Dial = func(ctx context.Context, addr string) (Transport, error) {
 			if IsWebSocketURL(addr) {
 				return dialWebSocket(ctx, addr, cfg, maxFrame) // websocket.go
 			}
 			if IsSocketIOURL(addr) {
-				return dialSocketIO(ctx, addr, cfg, maxFrame) // socketio.go
+				return dialSocketIO(ctx, addr, cfg, maxFrame, rec) // socketio.go
 			}
 			return dialFramed(ctx, addr, cfg, maxFrame)
 		}

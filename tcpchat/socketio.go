@@ -22,7 +22,8 @@ import (
 // packets and back, the mirror of what package tcpchat/sio does on the
 // server side. The handshake has no Socket.IO packet: the welcome is made
 // here, and the access token travels in each namespace's CONNECT auth as
-// "token" (where the chat server's Socket.IO side reads it).
+// "token" (where the chat server's Socket.IO side reads it), with the
+// namespace's "pid" and "offset" after a reconnection (sioRecovery).
 
 // ErrNotOverSocketIO is matched by the error of Dial when ClientOptions
 // ask for what a Socket.IO server cannot give: a durable client id (and
@@ -33,20 +34,121 @@ var ErrNotOverSocketIO = errors.New("tcpchat: not available over Socket.IO")
 // URL, which Dial reaches as a Socket.IO client.
 func IsSocketIOURL(addr string) bool { return client.IsURL(addr) }
 
-// dialSocketIO opens the Socket.IO transport to a URL.
-func dialSocketIO(ctx context.Context, url string, cfg *tls.Config, maxMessage int) (Transport, error) {
+// dialSocketIO opens the Socket.IO transport to a URL; rec is the
+// client's connection state recovery, shared by its transports.
+func dialSocketIO(ctx context.Context, url string, cfg *tls.Config, maxMessage int, rec *sioRecovery) (Transport, error) {
 	c, err := client.Dial(ctx, url, client.Options{TLSConfig: cfg, MaxMessage: maxMessage})
 	if err != nil {
 		return nil, err
 	}
-	return &sioTransport{c: c}, nil
+	return &sioTransport{c: c, rec: rec}, nil
+}
+
+// sioRecovery is a client's Socket.IO connection state recovery, kept
+// across its reconnections as the reference client keeps it: per
+// namespace, the pid of the server's last CONNECT answer (a server that
+// recovers sessions sends one) and the offset of the last event received
+// since (its last argument when that is a string: a recovering node server
+// appends it to each broadcast). A CONNECT to a namespace with a pid
+// carries both in its auth, so that the server may give the socket back
+// its id and rooms and send what it missed.
+type sioRecovery struct {
+	mu sync.Mutex
+	ns map[string]sioResume // guarded by mu
+}
+
+type sioResume struct{ pid, offset string }
+
+// connected records a CONNECT answer's pid for ns ("" forgets ns); the
+// offset is kept when the pid is the same (the session was recovered).
+func (r *sioRecovery) connected(ns, pid string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if pid == "" {
+		delete(r.ns, ns)
+		return
+	}
+	if r.ns == nil {
+		r.ns = make(map[string]sioResume)
+	}
+	if old := r.ns[ns]; old.pid != pid {
+		r.ns[ns] = sioResume{pid: pid}
+	}
+}
+
+// received records the offset an event to ns carries, if ns has a pid.
+func (r *sioRecovery) received(ns string, args []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	res, ok := r.ns[ns]
+	if !ok {
+		return
+	}
+	if off, ok := lastStringArg(args); ok && off != res.offset {
+		res.offset = off
+		r.ns[ns] = res
+	}
+}
+
+// resume returns what a CONNECT to ns sends back.
+func (r *sioRecovery) resume(ns string) sioResume {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ns[ns]
+}
+
+// lastStringArg returns the last element of a JSON array when it is a
+// string.
+func lastStringArg(args []byte) (string, bool) {
+	end := len(args) - 1
+	for end >= 0 && args[end] != ']' {
+		end--
+	}
+	i := end - 1
+	for i >= 0 && (args[i] == ' ' || args[i] == '\t' || args[i] == '\n' || args[i] == '\r') {
+		i--
+	}
+	if i < 1 || args[i] != '"' {
+		return "", false
+	}
+	quote := i
+	// The opening quote: the first one before quote not escaped (an even
+	// number of backslashes before it).
+	for i--; i >= 0; i-- {
+		if args[i] != '"' {
+			continue
+		}
+		n := 0
+		for j := i - 1; j >= 0 && args[j] == '\\'; j-- {
+			n++
+		}
+		if n%2 == 0 {
+			break
+		}
+	}
+	if i < 1 {
+		return "", false
+	}
+	j := i - 1
+	for j >= 0 && (args[j] == ' ' || args[j] == '\t' || args[j] == '\n' || args[j] == '\r') {
+		j--
+	}
+	if j < 0 || (args[j] != ',' && args[j] != '[') {
+		return "", false
+	}
+	var s string
+	if json.Unmarshal(args[i:quote+1], &s) != nil {
+		return "", false
+	}
+	return s, true
 }
 
 // sioTransport is the Transport over a Socket.IO session. Its reader's and
 // writer's fields belong to the goroutines the Transport contract names;
 // mu guards the rest.
 type sioTransport struct {
-	c *client.Conn
+	c   *client.Conn
+	rec *sioRecovery // nil: no recovery
 
 	// reader's
 	buf  []byte
@@ -108,8 +210,12 @@ func (t *sioTransport) translate(m client.Message) (wire.Packet, bool, error) {
 	case socketio.Connect:
 		var ok struct {
 			SID string `json:"sid"`
+			PID string `json:"pid"`
 		}
 		json.Unmarshal(data, &ok) // an object: checked by Decode
+		if t.rec != nil {
+			t.rec.connected(ns, ok.PID)
+		}
 		return wire.Packet{Type: wire.TypeConnect, Namespace: ns, SocketID: ok.SID}, true, nil
 	case socketio.ConnectError:
 		var reason struct {
@@ -125,6 +231,9 @@ func (t *sioTransport) translate(m client.Message) (wire.Packet, bool, error) {
 		name, args, ok := t.splitEvent(data)
 		if !ok {
 			return wire.Packet{}, false, fmt.Errorf("%w: event payload %.40s", client.ErrProtocol, data)
+		}
+		if t.rec != nil {
+			t.rec.received(ns, args)
 		}
 		return wire.Packet{Type: wire.TypeEvent, Namespace: ns, Event: name, Args: args, HasAck: sp.HasID, AckID: uint32(sp.ID)}, true, nil
 	case socketio.Ack, socketio.BinaryAck:
@@ -223,7 +332,7 @@ func (t *sioTransport) write(v *wire.View) error {
 		t.welcome = true
 		t.mu.Unlock()
 	case wire.TypeConnect:
-		auth, err := t.auth(v.Args)
+		auth, err := t.auth(ns, v.Args)
 		if err != nil {
 			return err
 		}
@@ -247,17 +356,37 @@ func (t *sioTransport) write(v *wire.View) error {
 }
 
 // auth returns a CONNECT's auth payload: the namespace's (an object, or
-// nothing) with the access token added as "token".
-func (t *sioTransport) auth(args []byte) ([]byte, error) {
+// nothing) with the access token added as "token", and the pid and offset
+// of the namespace's last session (sioRecovery).
+func (t *sioTransport) auth(ns string, args []byte) ([]byte, error) {
 	args = bytes.TrimSpace(args)
 	if len(args) > 0 && args[0] != '{' {
 		return nil, fmt.Errorf("%w: a Socket.IO auth payload is a JSON object, not %.20s", ErrNotOverSocketIO, args)
 	}
-	if t.token == "" {
+	var res sioResume
+	if t.rec != nil {
+		res = t.rec.resume(ns)
+	}
+	if t.token == "" && res.pid == "" {
 		return args, nil
 	}
 	start := len(t.text)
-	t.text = wire.AppendJSONString(append(t.text, `{"token":`...), t.token)
+	t.text = append(t.text, '{')
+	field := func(name, value string) {
+		if len(t.text) > start+1 {
+			t.text = append(t.text, ',')
+		}
+		t.text = wire.AppendJSONString(append(wire.AppendJSONString(t.text, name), ':'), value)
+	}
+	if t.token != "" {
+		field("token", t.token)
+	}
+	if res.pid != "" {
+		field("pid", res.pid)
+		if res.offset != "" {
+			field("offset", res.offset)
+		}
+	}
 	if len(args) > 0 {
 		if rest := bytes.TrimSpace(args[1:]); len(rest) > 0 && rest[0] != '}' {
 			t.text = append(t.text, ',')

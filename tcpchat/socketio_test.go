@@ -19,12 +19,12 @@ import (
 )
 
 // nodeSocketIO starts node's socket.io 4.8 server
-// (testdata/node/sio-server.js, which lists its handlers) and returns its
-// HOST:PORT; it ends with the test.
-func nodeSocketIO(t *testing.T) string {
+// (testdata/node/sio-server.js, which lists its handlers and args) and
+// returns its HOST:PORT; it ends with the test.
+func nodeSocketIO(t *testing.T, args ...string) string {
 	t.Helper()
 	dir := testdep.NodeDir(t, "socket.io")
-	p := testkit.StartProc(t, exec.Command("node", filepath.Join(dir, "sio-server.js")), chattest.Timeout)
+	p := testkit.StartProc(t, exec.Command("node", append([]string{filepath.Join(dir, "sio-server.js")}, args...)...), chattest.Timeout)
 	for line := range p.Lines {
 		if port, ok := strings.CutPrefix(line, "PORT "); ok {
 			return "127.0.0.1:" + port
@@ -148,6 +148,57 @@ func TestSocketIOClientNodeServer(t *testing.T) {
 			}
 			if got := ackWithin(t, s, "echo", "again"); got != `["again"]` {
 				t.Errorf("echo after reconnecting = %s", got)
+			}
+		})
+	}
+}
+
+// TestSocketIOClientRecoveryNodeServer checks the Go client's connection
+// state recovery against node's server with recovery on: after the server
+// drops the connection, the client's CONNECT carries the pid and the last
+// offset, and the socket comes back with its id and its room, and gets the
+// room's message sent while it was away (live or replayed: it could get it
+// only back in the room).
+func TestSocketIOClientRecoveryNodeServer(t *testing.T) {
+	addr := nodeSocketIO(t, "--recovery")
+	for name, url := range map[string]string{"upgrade": "socketio://" + addr, "polling": "socketio://" + addr + "?transport=polling"} {
+		t.Run(name, func(t *testing.T) {
+			states := make(chan bool, 16)
+			c := chattest.Dial(t, url, tcpchat.ClientOptions{BackoffMin: 10 * time.Millisecond,
+				OnState: func(up bool, _ error) { states <- up }})
+			chattest.Recv(t, "the first connected state", states)
+			connects := make(chan string, 4)
+			s := chattest.Connect(t, c, "/chat", nil, func(s *tcpchat.ClientSocket) {
+				s.OnConnect(func(s *tcpchat.ClientSocket) { connects <- s.ID() })
+			})
+			events := chattest.Record(s)
+			first := chattest.Recv(t, "the socket id", connects)
+			if got := ackWithin(t, s, "recovered"); got != `[false]` {
+				t.Errorf("recovered on the first connection = %s", got)
+			}
+			ackWithin(t, s, "join", "r1")
+			other := chattest.Dial(t, "socketio://"+addr, tcpchat.ClientOptions{})
+			o := chattest.Connect(t, other, "/chat", nil, nil)
+			o.Emit("to-room", "r1", "before")
+			// A broadcast carries its offset as its last argument.
+			if ev := nextNamed(t, events, "message"); !strings.HasPrefix(ev.Args, `["before","`) {
+				t.Errorf("room message = %+v, want the offset after the text", ev)
+			}
+			s.Emit("drop-then", "r1", "while away", 200)
+			if chattest.Recv(t, "the lost state", states) {
+				t.Fatal("connected again before the loss")
+			}
+			if !chattest.Recv(t, "the connected state", states) {
+				t.Fatal("no reconnection")
+			}
+			if id := chattest.Recv(t, "the socket id after the reconnection", connects); id != first {
+				t.Errorf("socket id after recovery = %q, want %q", id, first)
+			}
+			if ev := nextNamed(t, events, "message"); !strings.HasPrefix(ev.Args, `["while away","`) {
+				t.Errorf("message sent while away = %+v", ev)
+			}
+			if got := ackWithin(t, s, "recovered"); got != `[true]` {
+				t.Errorf("recovered after the reconnection = %s", got)
 			}
 		})
 	}

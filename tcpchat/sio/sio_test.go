@@ -427,3 +427,48 @@ func TestUpgradedSessionParks(t *testing.T) {
 	echo(2)
 	chattest.Eventually(t, "the session to park again", func() bool { return serverReaders() == 0 })
 }
+
+// TestGoClientRecovers checks the Go client's connection state recovery
+// against this server: dropped, it comes back with the pid its CONNECT
+// answer gave, gets its room back and the room's message it missed.
+func TestGoClientRecovers(t *testing.T) {
+	t.Parallel()
+	for _, query := range []string{"", "?transport=polling"} {
+		t.Run("query="+query, func(t *testing.T) {
+			t.Parallel()
+			srv, sio, _, addr := chatWithSocketIO(t)
+			sock, _ := lobbyMember(t, addr)
+			states := make(chan bool, 16)
+			// The reconnection waits long enough for the test to see the
+			// dropped connection gone.
+			c := chattest.Dial(t, "socketio://"+addr+query, tcpchat.ClientOptions{Token: "tok", BackoffMin: 500 * time.Millisecond, BackoffMax: 500 * time.Millisecond,
+				OnState: func(up bool, _ error) { states <- up }})
+			chattest.Recv(t, "the first connected state", states)
+			s := chattest.Connect(t, c, "/chat", map[string]string{"name": "go"}, nil)
+			events := chattest.Record(s)
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			if _, err := s.EmitWithAck(ctx, builtin.EventJoin, "lobby"); err != nil {
+				t.Fatal(err)
+			}
+			es := sio.eng.Session(c.SessionID())
+			if es == nil {
+				t.Fatalf("no Engine.IO session %q", c.SessionID())
+			}
+			es.Close()
+			if chattest.Recv(t, "the lost state", states) {
+				t.Fatal("connected again before the loss")
+			}
+			chattest.Eventually(t, "the dropped session's chat connection to go (1 left)", func() bool {
+				return srv.Connections() <= 1
+			})
+			if _, err := sock.EmitWithAck(ctx, builtin.EventMessage, "while you were away"); err != nil {
+				t.Fatal(err)
+			}
+			if !chattest.Recv(t, "the connected state", states) {
+				t.Fatal("no reconnection")
+			}
+			hears(t, events, "tcp", "while you were away")
+		})
+	}
+}

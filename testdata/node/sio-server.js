@@ -1,7 +1,9 @@
 // node's socket.io 4.8 server for the Go client's tests (tcpchat,
 // socketio/client): listens on 127.0.0.1 (a free port), prints
 // "PORT <n>", and exits when its stdin closes (the Go test owns it).
-//   node sio-server.js
+//   node sio-server.js [--recovery]
+// With --recovery, connection state recovery is on (the default options:
+// 2 minutes, middlewares skipped for a recovered socket).
 // Namespaces "/" and "/chat", each with:
 //   a middleware refusing auth {name: "intruder"} ("intruders are refused");
 //   "whoami" (ack): acks the auth payload the socket connected with;
@@ -11,13 +13,17 @@
 //     "answer" with the client's answer, or "timeout";
 //   "join" (room) (ack): joins the room; "to-room" (room, text): emits
 //     "message" text to the room's members;
-//   "drop": closes the socket's Engine.IO connection (the client reconnects).
+//   "drop": closes the socket's Engine.IO connection (the client reconnects);
+//   "drop-then" (room, text, ms): closes it, then emits "message" text to
+//     the room after ms;
+//   "recovered" (ack): acks whether the socket was recovered.
 'use strict';
 const http = require('http');
 const { Server } = require('socket.io');
 
 const server = http.createServer();
-const io = new Server(server, { pingInterval: 2000, pingTimeout: 2000 });
+const recovery = process.argv.includes('--recovery');
+const io = new Server(server, { pingInterval: 2000, pingTimeout: 2000, ...(recovery ? { connectionStateRecovery: {} } : {}) });
 
 for (const name of ['/', '/chat']) {
   const ns = io.of(name);
@@ -42,6 +48,11 @@ for (const name of ['/', '/chat']) {
     });
     socket.on('to-room', (room, text) => ns.to(room).emit('message', text));
     socket.on('drop', () => socket.conn.close());
+    socket.on('drop-then', (room, text, ms) => {
+      socket.conn.close();
+      setTimeout(() => ns.to(room).emit('message', text), ms);
+    });
+    socket.on('recovered', (ack) => ack(socket.recovered));
   });
 }
 
