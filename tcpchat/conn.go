@@ -69,14 +69,14 @@ type conn struct {
 	// connection does not hold them.
 	sockets      []*Socket
 	addr         *addrState // its remote address's shared packet rate (limits.go); nil without EventRatePerAddr
-	left         [4]string  // the namespaces left last (unjoined)
+	left         *[4]string // the namespaces left last (unjoined); nil until one is left
 	leftNext     uint8
 	pollLater    bool // a Pollable transport without a connection yet: startPolling again (park.go)
 	linger       bool // a busy parking reader waits for bytes in its goroutine for up to parkLinger first (park.go)
 	bucket       bucket
 	lastDeadline int64
 	pd           *netpoll.Desc // nil: reads block in a goroutine (park.go)
-	ptimer       *time.Timer   // wakes a parked reader at its heartbeat deadline
+	parkDue      atomic.Int64  // monoNow() past which a parked reader is woken for its heartbeat deadline (Server.wakeOverdue)
 	pstate       atomic.Int32  // readRunning, readParking, readParked, readWoken (park.go)
 }
 
@@ -860,7 +860,7 @@ func (c *conn) dispatch(sc *scratch) error {
 //
 //go:noinline
 func (c *conn) unjoined(v *wire.View) error {
-	if slices.Contains(c.left[:], string(v.Namespace)) {
+	if c.left != nil && slices.Contains(c.left[:], string(v.Namespace)) {
 		c.srv.logf("tcpchat: %s: event %q for namespace %q it has left: ignored", c.remoteAddr(), v.Event, v.Namespace)
 		return nil
 	}
@@ -936,6 +936,9 @@ func (c *conn) connectNamespace(name string, auth []byte) {
 // noteLeft remembers a namespace the connection left, among the last few
 // (unjoined).
 func (c *conn) noteLeft(ns string) {
+	if c.left == nil {
+		c.left = new([4]string)
+	}
 	c.left[c.leftNext%uint8(len(c.left))] = ns
 	c.leftNext++
 }

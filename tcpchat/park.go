@@ -13,8 +13,9 @@ import (
 // everything its last read brought in, it arms the connection's socket in
 // the server's poller (internal/netpoll, epoll on Linux) and its goroutine
 // ends; the poller starts a reader again when bytes arrive. Three other
-// things wake a parked connection: a timer at its heartbeat deadline (the
-// read then fails with the deadline passed), cut (the socket is closed)
+// things wake a parked connection: the server's sweep once its heartbeat
+// deadline has passed (Server.wakeOverdue; the read then fails with the
+// deadline passed), cut (the socket is closed)
 // and closeWrite (the linger deadline is set). Reads block in a goroutine,
 // as before, where the poller cannot see the bytes: TLS (tls.Conn may hold
 // decrypted bytes), transports given to ServeTransport (it must block),
@@ -26,13 +27,42 @@ import (
 const (
 	readRunning int32 = iota // a goroutine reads
 	readParking              // the reader is arming the poller
-	readParked               // no goroutine: the poller, the timer or a close wakes it
+	readParked               // no goroutine: the poller, the sweep or a close wakes it
 	readWoken                // woken while parking: the same goroutine reads on
 )
 
-// parkMargin is added to the heartbeat timer of a parked connection, so
+// parkMargin is added to the heartbeat deadline of a parked connection, so
 // that the woken read finds its deadline passed.
 const parkMargin = time.Millisecond
+
+// parkSweep is how often the server looks for parked connections past
+// their heartbeat deadline (a quarter of the ping timeout, between 10 ms
+// and 1 s): a dead client is cut at most that much later than its
+// deadline. One sweep for all connections replaces a timer per parked
+// connection (a time.Timer and its closure, about 160 bytes each).
+func parkSweep(o *Options) time.Duration {
+	return min(max(o.PingTimeout/4, 10*time.Millisecond), time.Second)
+}
+
+// wakeOverdue wakes the parked connections whose heartbeat deadline has
+// passed (their reader then ends them); batch is scratch space, returned
+// for the next sweep.
+func (s *Server) wakeOverdue(batch []*conn) []*conn {
+	now := monoNow()
+	batch = batch[:0]
+	s.mu.Lock()
+	for c := range s.conns {
+		if c.pstate.Load() == readParked && now > c.parkDue.Load() {
+			batch = append(batch, c)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range batch {
+		c.wake()
+	}
+	clear(batch)
+	return batch[:0]
+}
 
 // errParked ends a read loop whose connection was parked (not an error:
 // the connection goes on).
@@ -111,12 +141,9 @@ func (c *conn) startPolling() {
 	}
 }
 
-// stopPolling removes the connection from the poller and stops its timer;
-// the reader calls it when the connection ends.
+// stopPolling removes the connection from the poller; the reader calls it
+// when the connection ends.
 func (c *conn) stopPolling() {
-	if c.ptimer != nil {
-		c.ptimer.Stop()
-	}
 	if c.pd != nil {
 		c.pd.Close()
 	}
@@ -149,11 +176,7 @@ func (c *conn) park() bool {
 	c.mu.Unlock()
 	pt.ReleaseRead()
 	c.srv.wg.Add(1) // held while parked; the woken reader's goroutine ends it
-	if c.ptimer == nil {
-		c.ptimer = time.AfterFunc(wait+parkMargin, c.wake)
-	} else {
-		c.ptimer.Reset(wait + parkMargin)
-	}
+	c.parkDue.Store(monoNow() + int64(wait+parkMargin))
 	if c.pd.Arm() == nil && c.pstate.CompareAndSwap(readParking, readParked) {
 		return true
 	}
@@ -164,7 +187,7 @@ func (c *conn) park() bool {
 	return false
 }
 
-// wake starts the reader of a parked connection (the poller, the timer,
+// wake starts the reader of a parked connection (the poller, the sweep,
 // cut and closeWrite call it); it does nothing to a running reader, which
 // sees the close or the deadline by itself.
 func (c *conn) wake() {

@@ -465,15 +465,25 @@ func (s *Server) untrack(c *conn) {
 }
 
 // heartbeat pings every ready connection each interval, with one encoded
-// packet shared by all.
+// packet shared by all, and with a poller wakes the parked connections past
+// their heartbeat deadline every parkSweep (park.go).
 func (s *Server) heartbeat() {
 	t := time.NewTicker(s.opts.PingInterval)
 	defer t.Stop()
+	var sweep <-chan time.Time
+	if s.poller != nil {
+		st := time.NewTicker(parkSweep(&s.opts))
+		defer st.Stop()
+		sweep = st.C
+	}
 	var batch []*conn
 	for {
 		select {
 		case <-s.stop:
 			return
+		case <-sweep:
+			batch = s.wakeOverdue(batch)
+			continue
 		case <-t.C:
 		}
 		batch = batch[:0]
