@@ -741,7 +741,7 @@ func (c *conn) handle(p []byte, now int64) error {
 		c.srv.metrics.rateCuts.Add(1)
 		return c.fail(wire.CodeRateLimited, fmt.Errorf("%w: more than %.0f packets/s (burst %d)", ErrRateLimited, o.RateLimit, o.RateBurst))
 	}
-	if c.addr != nil && !c.srv.lim.waitEvent(c.addr, now) {
+	if c.addr != nil && !c.srv.lim.waitEvent(c, now) {
 		return ErrServerClosed
 	}
 	sc := scratchPool.Get().(*scratch)

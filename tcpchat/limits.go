@@ -249,11 +249,14 @@ func (l *limiter) state(a net.Addr) *addrState {
 	return l.addrs[key]
 }
 
-// waitEvent takes one token of the address's packet rate, waiting for it
-// (the connection is not read meanwhile: TCP slows the sender). It reports
-// false when the server closed during the wait.
-func (l *limiter) waitEvent(st *addrState, now int64) bool {
+// waitEvent takes one token of the packet rate of c's address, waiting for
+// it (the connection is not read meanwhile: TCP slows the sender). It
+// reports false when the server closed during the wait. Before it waits,
+// the writers parked in c's read batch start: what the batch sent others
+// so far must not wait with it.
+func (l *limiter) waitEvent(c *conn, now int64) bool {
 	o := &l.srv.opts
+	st := c.addr
 	waited := false
 	for {
 		st.mu.Lock()
@@ -265,6 +268,7 @@ func (l *limiter) waitEvent(st *addrState, now int64) bool {
 		if !waited {
 			waited = true
 			l.addrWaits.Add(1)
+			c.kickParked()
 		}
 		select {
 		case <-l.srv.stop:

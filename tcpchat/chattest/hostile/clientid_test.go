@@ -77,6 +77,8 @@ func TestJunkDurableCannotEvict(t *testing.T) {
 	// client, is freed with its last socket, and Of would then make a
 	// new /chat without the built-in handlers, where the attacker's join
 	// would go unanswered.
+	obs := hostile.NewObserver(t, addr, "/chat", "r")
+	obs.Watch(t)
 	a := hostile.Dial(t, addr, "")
 	a.Join(t, "/chat")
 	joinRoom(t, a, "/chat", "news")
@@ -101,6 +103,7 @@ func TestJunkDurableCannotEvict(t *testing.T) {
 			accepted++
 		}
 	}
+	obs.Check(t)
 	if refused == 0 {
 		t.Errorf("%d junk emits into a queue of %d: none was refused", 4*max, max)
 	}

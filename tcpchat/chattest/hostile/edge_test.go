@@ -28,6 +28,7 @@ func TestInvalidUTF8IsRefused(t *testing.T) {
 	t.Parallel()
 	_, addr := hostile.ChatServer(t, tcpchat.Options{})
 	obs := hostile.NewObserver(t, addr, "/chat", "r")
+	obs.Watch(t)
 	for _, tc := range []struct{ name, event, args string }{
 		{"argument", "message", "[\"\xff\xfe\"]"},
 		{"object key", "custom", "[{\"\xc3\":1}]"},
@@ -43,7 +44,7 @@ func TestInvalidUTF8IsRefused(t *testing.T) {
 			t.Errorf("%s: reason %q does not say UTF-8", tc.name, reason)
 		}
 	}
-	obs.Probe(t)
+	obs.Check(t)
 	if got := obs.Received(); len(got) > 0 {
 		t.Fatalf("the observer received %q", got)
 	}

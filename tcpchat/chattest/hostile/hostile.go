@@ -17,7 +17,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -133,20 +135,76 @@ func (a *Attacker) ExpectCut(t testing.TB, code uint16) string {
 }
 
 // Observer is an innocent Go client in a room of a namespace: tests check
-// that its delivery goes on while an attack runs.
+// that its delivery goes on while an attack runs (Watch, Check).
 type Observer struct {
 	sender *tcpchat.ClientSocket
-	rec    <-chan chattest.Received
+	probes chan string // the arguments of the probes received
 	room   string
 	n      int
+	quiet  time.Duration // p99 of the probes before the attack
+
+	mu     sync.Mutex
+	others []chattest.Received // guarded by mu; the first maxOthers non-probe events
+
+	stop, done chan struct{}   // the watching goroutine's (Watch, Check)
+	during     []time.Duration // its probes' times; read after done
+	err        error           // its failure; read after done
 }
 
+// The bound on an observer's delivery during an attack (Check): the p99
+// of its probes must stay within ObserverFactor times the p99 of its
+// probes just before (quietProbes of them), or within ObserverFloor when
+// that is more. Measured with -race: quiet, a probe takes 0.2 to 2 ms on
+// an idle 2-core machine and 35 to 80 ms at load 13; during the suite's
+// attacks the p99 was 0.2 to 65 ms idle (a flood of 256 KiB events the
+// most, up to 40 times a quiet p99 of 0.2 ms, hence the floor) and at
+// most 6.1 times the quiet p99 at load 13 (300 ms). What the bound
+// catches is an observer the server starves: one that waits behind an
+// attacker (a reader pausing for its address's budget held the
+// observer's deliveries for its whole read batch: 240 to 340 ms idle,
+// 600 to 960 times the quiet p99), a slow consumer's 2 s wait, or a cut.
+const (
+	ObserverFactor = 20
+	ObserverFloor  = 150 * time.Millisecond
+)
+
+// quietProbes is how many probes measure the quiet p99; minProbes is the
+// fewest a Check takes into account (it probes more after the attack when
+// the attack was shorter than that).
+const (
+	quietProbes = 30
+	minProbes   = 10
+)
+
+// probeEvery paces a watching observer: it probes no more than this often,
+// so it measures the attack rather than competing with it for the CPU.
+const probeEvery = 10 * time.Millisecond
+
 // NewObserver connects two clients to ns (with the built-in handlers) and
-// joins both to room: one receives, one sends the probes.
+// joins both to room: one receives, one sends the probes. It then measures
+// the quiet p99 of a probe's delivery.
 func NewObserver(t testing.TB, addr, ns, room string) *Observer {
 	t.Helper()
-	recv := chattest.Connect(t, chattest.Dial(t, addr, tcpchat.ClientOptions{}), ns, map[string]string{"name": "observer"}, nil)
-	rec := chattest.Record(recv)
+	o := &Observer{probes: make(chan string, 16), room: room}
+	// The observer reads all the time, as an innocent client does: what it
+	// is sent does not wait for the next probe (a backlog there would
+	// slow the server's sends to it, and be measured as the attack's).
+	recv := chattest.Connect(t, chattest.Dial(t, addr, tcpchat.ClientOptions{}), ns, map[string]string{"name": "observer"}, func(s *tcpchat.ClientSocket) {
+		s.OnAny(func(e *tcpchat.ClientEvent) {
+			if e.Name == "probe" {
+				select {
+				case o.probes <- string(e.Args):
+				default: // a late probe nobody waits for
+				}
+				return
+			}
+			o.mu.Lock()
+			if len(o.others) < maxOthers {
+				o.others = append(o.others, chattest.Received{Name: e.Name, Args: string(e.Args)})
+			}
+			o.mu.Unlock()
+		})
+	})
 	send := chattest.Connect(t, chattest.Dial(t, addr, tcpchat.ClientOptions{}), ns, map[string]string{"name": "prober"}, nil)
 	for _, s := range []*tcpchat.ClientSocket{recv, send} {
 		ctx, cancel := context.WithTimeout(context.Background(), chattest.Timeout)
@@ -156,7 +214,20 @@ func NewObserver(t testing.TB, addr, ns, room string) *Observer {
 			t.Fatalf("observer: join %q: %v", room, err)
 		}
 	}
-	return &Observer{sender: send, rec: rec, room: room}
+	o.sender = send
+	quiet := make([]time.Duration, quietProbes)
+	for i := range quiet {
+		quiet[i] = o.Probe(t)
+	}
+	o.quiet = p99(quiet)
+	return o
+}
+
+// p99 returns the 99th percentile of ds (sorted in place): with fewer than
+// 100 values, the largest.
+func p99(ds []time.Duration) time.Duration {
+	slices.Sort(ds)
+	return ds[(len(ds)*99+99)/100-1]
 }
 
 // Probe sends one event to the room and waits until the observer receives
@@ -164,41 +235,103 @@ func NewObserver(t testing.TB, addr, ns, room string) *Observer {
 // It fails the test when the probe does not arrive within chattest.Timeout.
 func (o *Observer) Probe(t testing.TB) time.Duration {
 	t.Helper()
+	d, err := o.probe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func (o *Observer) probe() (time.Duration, error) {
 	o.n++
 	want := fmt.Sprintf(`[%d]`, o.n)
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), chattest.Timeout)
 	defer cancel()
 	if _, err := o.sender.EmitWithAck(ctx, "probe", o.n); err != nil {
-		t.Fatalf("observer: probe %d: %v", o.n, err)
+		return 0, fmt.Errorf("observer: probe %d: %w", o.n, err)
 	}
-	deadline := time.After(chattest.Timeout)
+	deadline := time.NewTimer(chattest.Timeout)
+	defer deadline.Stop()
 	for {
 		select {
-		case r := <-o.rec:
-			if r.Name == "probe" && r.Args == want {
-				return time.Since(start)
+		case args := <-o.probes:
+			if args == want {
+				return time.Since(start), nil
 			}
-		case <-deadline:
-			t.Fatalf("observer: probe %d not delivered within %v", o.n, chattest.Timeout)
+		case <-deadline.C:
+			return 0, fmt.Errorf("observer: probe %d not delivered within %v", o.n, chattest.Timeout)
 		}
 	}
 }
 
-// Received returns what the observer received besides probes, without
-// waiting.
-func (o *Observer) Received() []chattest.Received {
-	var out []chattest.Received
-	for {
-		select {
-		case r := <-o.rec:
-			if r.Name != "probe" {
-				out = append(out, r)
+// Watch starts probing in a goroutine, one probe at a time and at most one
+// every probeEvery, until Check (or the end of the test).
+func (o *Observer) Watch(t testing.TB) {
+	o.stop, o.done, o.during, o.err = make(chan struct{}), make(chan struct{}), nil, nil
+	stop, done := o.stop, o.done
+	t.Cleanup(func() { o.end(stop, done) })
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(probeEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
 			}
-		default:
-			return out
+			d, err := o.probe()
+			if err != nil {
+				o.err = err
+				return
+			}
+			o.during = append(o.during, d)
 		}
+	}()
+}
+
+// end stops the watching goroutine and waits for it (once).
+func (o *Observer) end(stop, done chan struct{}) {
+	select {
+	case <-stop:
+	default:
+		close(stop)
 	}
+	<-done
+}
+
+// Check ends Watch and fails the test unless every probe arrived and their
+// p99 stayed within ObserverFactor times the quiet p99 (ObserverFloor at
+// least). When the attack was too short for minProbes probes, it probes
+// the rest now, with the attack's aftermath (held sockets, full logs)
+// still in place.
+func (o *Observer) Check(t testing.TB) {
+	t.Helper()
+	o.end(o.stop, o.done)
+	if o.err != nil {
+		t.Fatal(o.err)
+	}
+	for len(o.during) < minProbes {
+		o.during = append(o.during, o.Probe(t))
+	}
+	n := len(o.during)
+	got, bound := p99(o.during), max(ObserverFactor*o.quiet, ObserverFloor)
+	if got > bound {
+		t.Errorf("observer: p99 of %d probes during the attack %v, over %v (%dx the quiet p99 %v, at least %v): the attack starved an innocent client", n, got, bound, ObserverFactor, o.quiet, ObserverFloor)
+	}
+	t.Logf("observer: p99 %v over %d probes during the attack (%.1fx the quiet %v)", got, n, float64(got)/float64(o.quiet), o.quiet)
+}
+
+// maxOthers bounds what an observer keeps of the events besides probes.
+const maxOthers = 1000
+
+// Received returns what the observer received besides probes (the first
+// maxOthers events).
+func (o *Observer) Received() []chattest.Received {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.others)
 }
 
 // HTTP sends one HTTP/1.1 request for path with the given Host and extra

@@ -64,6 +64,8 @@ func metric(t *testing.T, addr, name string) float64 {
 func TestConnectionsPerAddress(t *testing.T) {
 	t.Parallel()
 	_, addr := hostile.ChatServer(t, tcpchat.Options{MaxConnsPerAddr: 5})
+	obs := hostile.NewObserver(t, addr, "/chat", "r") // from 127.0.0.1
+	obs.Watch(t)
 	for i := range 5 {
 		if _, ok := handshaken(t, addr, "127.0.0.2"); !ok {
 			t.Fatalf("connection %d of 127.0.0.2 refused under the limit", i+1)
@@ -72,8 +74,7 @@ func TestConnectionsPerAddress(t *testing.T) {
 	if _, ok := handshaken(t, addr, "127.0.0.2"); ok {
 		t.Fatal("a sixth connection from 127.0.0.2 was welcomed")
 	}
-	obs := hostile.NewObserver(t, addr, "/chat", "r") // from 127.0.0.1
-	obs.Probe(t)
+	obs.Check(t)
 	if n := metric(t, addr, "wiredojo_chat_refused_addr_connections_total"); n != 1 {
 		t.Fatalf("refused_addr_connections_total %v, want 1", n)
 	}
@@ -84,6 +85,8 @@ func TestConnectionsPerAddress(t *testing.T) {
 func TestConnectionAttemptsPerAddress(t *testing.T) {
 	t.Parallel()
 	_, addr := hostile.ChatServer(t, tcpchat.Options{ConnRatePerAddr: 5, ConnBurstPerAddr: 10})
+	obs := hostile.NewObserver(t, addr, "/chat", "r")
+	obs.Watch(t)
 	refused := 0
 	for range 30 {
 		a, ok := handshaken(t, addr, "127.0.0.3")
@@ -95,8 +98,7 @@ func TestConnectionAttemptsPerAddress(t *testing.T) {
 	if refused < 15 {
 		t.Fatalf("%d of 30 quick attempts refused, want at least 15 (5/s, burst 10)", refused)
 	}
-	obs := hostile.NewObserver(t, addr, "/chat", "r")
-	obs.Probe(t)
+	obs.Check(t)
 	if n := metric(t, addr, "wiredojo_chat_refused_addr_rate_total"); n != float64(refused) {
 		t.Fatalf("refused_addr_rate_total %v, want %d", n, refused)
 	}
@@ -114,6 +116,7 @@ func TestEventsPerAddress(t *testing.T) {
 	)
 	srv, addr := hostile.ChatServer(t, tcpchat.Options{EventRatePerAddr: rate, EventBurstPerAddr: burst})
 	obs := hostile.NewObserver(t, addr, "/chat", "r")
+	obs.Watch(t)
 	start := time.Now()
 	for range rounds {
 		a, ok := handshaken(t, addr, "127.0.0.4")
@@ -133,7 +136,7 @@ func TestEventsPerAddress(t *testing.T) {
 	if min := time.Duration(float64(rounds*(n+2)-burst) / rate * float64(time.Second)); elapsed < min*9/10 {
 		t.Fatalf("%d events from one address in %v, faster than %d/s allows (%v)", rounds*(n+2), elapsed, rate, min)
 	}
-	obs.Probe(t)
+	obs.Check(t)
 	if st := srv.Stats(); st.RateLimitCuts != 0 || st.SlowConsumerCuts != 0 {
 		t.Fatalf("cuts: %+v, want none", st)
 	}
@@ -151,6 +154,7 @@ func TestConnectionCap(t *testing.T) {
 	const cap = 20
 	_, addr := hostile.ChatServer(t, tcpchat.Options{MaxConnections: cap, FDHeadroom: -1})
 	obs := hostile.NewObserver(t, addr, "/chat", "r") // 2 sockets
+	obs.Watch(t)
 	var held []*hostile.Attacker
 	for range cap - 2 {
 		held = append(held, hostile.DialFrom(t, addr, "127.0.0.5", false)) // silent: half-open
@@ -184,7 +188,7 @@ func TestConnectionCap(t *testing.T) {
 	}
 	reserved("/healthz", http.StatusOK)
 	reserved("/", http.StatusServiceUnavailable)
-	obs.Probe(t)
+	obs.Check(t)
 	for _, a := range held {
 		a.Conn.Close()
 	}

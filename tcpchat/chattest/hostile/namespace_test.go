@@ -21,6 +21,7 @@ func TestNamespacesAreBoundedAndFreed(t *testing.T) {
 	srv, addr := hostile.ChatServer(t, tcpchat.Options{NamespacePattern: "/*", MaxNamespaces: max})
 	obs := hostile.NewObserver(t, addr, "/chat", "r") // "/" declared, "/chat" created
 	base := srv.Namespaces()
+	obs.Watch(t)
 
 	a := hostile.Dial(t, addr, "")
 	for i := range max - 1 {
@@ -43,5 +44,5 @@ func TestNamespacesAreBoundedAndFreed(t *testing.T) {
 	a.Conn.Close()
 	chattest.Eventually(t, fmt.Sprintf("the namespaces to fall back to %d after the client left", base),
 		func() bool { return srv.Namespaces() == base })
-	obs.Probe(t)
+	obs.Check(t)
 }

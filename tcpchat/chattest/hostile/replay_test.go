@@ -37,6 +37,7 @@ func TestReplayLogIsBoundedByBytes(t *testing.T) {
 	_, addr := hostile.ChatServer(t, tcpchat.Options{RecoveryStore: rec})
 	obs := hostile.NewObserver(t, addr, "/chat", "quiet")
 	before := heapInUse()
+	obs.Watch(t)
 
 	a := hostile.Dial(t, addr, "")
 	a.Join(t, "/chat")
@@ -48,7 +49,7 @@ func TestReplayLogIsBoundedByBytes(t *testing.T) {
 			t.Fatalf("blob %d: ack %s", i, p.Args)
 		}
 	}
-	obs.Probe(t)
+	obs.Check(t)
 	st := rec.Stats()
 	if st.ReplayBytes > maxBytes {
 		t.Fatalf("the replay log holds %d bytes, over its bound of %d", st.ReplayBytes, maxBytes)

@@ -89,6 +89,8 @@ func TestSocketIOSessionsPerAddress(t *testing.T) {
 	t.Parallel()
 	const limit = 4
 	_, addr := sioChatServer(t, tcpchat.Options{MaxConnsPerAddr: limit}, engine.Options{})
+	obs := hostile.NewObserver(t, addr, "/chat", "r") // from 127.0.0.1
+	obs.Watch(t)
 
 	p := newPoller(t, addr, "127.0.0.7")
 	opened, refusal := 0, ""
@@ -121,8 +123,7 @@ func TestSocketIOSessionsPerAddress(t *testing.T) {
 		t.Fatalf("WebSocket session %d of 127.0.0.8 accepted over the limit of %d", limit+1, limit)
 	}
 
-	obs := hostile.NewObserver(t, addr, "/chat", "r") // from 127.0.0.1
-	obs.Probe(t)
+	obs.Check(t)
 	if n := metric(t, addr, "wiredojo_chat_refused_addr_connections_total"); n != 2 {
 		t.Fatalf("refused_addr_connections_total %v, want 2 (a polling and a WebSocket session)", n)
 	}
@@ -135,6 +136,8 @@ func TestSocketIOSessionsPerAddress(t *testing.T) {
 func TestSocketIOAttemptsAndEventsPerAddress(t *testing.T) {
 	t.Parallel()
 	_, addr := sioChatServer(t, tcpchat.Options{ConnRatePerAddr: 5, ConnBurstPerAddr: 10, EventRatePerAddr: 50, EventBurstPerAddr: 10}, engine.Options{})
+	obs := hostile.NewObserver(t, addr, "/chat", "r")
+	obs.Watch(t)
 	p := newPoller(t, addr, "127.0.0.9")
 	var sids []string
 	refused := 0
@@ -165,8 +168,7 @@ func TestSocketIOAttemptsAndEventsPerAddress(t *testing.T) {
 			t.Fatalf("events: %d %s", status, body)
 		}
 	}
-	obs := hostile.NewObserver(t, addr, "/chat", "r")
-	obs.Probe(t)
+	obs.Check(t)
 	if n := metric(t, addr, "wiredojo_chat_refused_addr_rate_total"); n != float64(refused) {
 		t.Fatalf("refused_addr_rate_total %v, want %d", n, refused)
 	}
