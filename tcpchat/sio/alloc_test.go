@@ -18,20 +18,27 @@ var (
 // translateIn runs one client event through the reader's translation, as
 // ReadPacket does, and returns the chat packet.
 func translateIn(t *transport, msg, scratch []byte) ([]byte, error) {
+	if t.rs == nil {
+		t.rs = new(readScratch)
+	}
+	rs := t.rs
 	m := engineio.Packet{Type: engineio.Message, Data: append(scratch[:0], msg...)}
 	if err := t.receive(m); err != nil {
 		return nil, err
 	}
-	t.buf = t.pending[t.next].AppendTo(t.buf[:0])
-	clear(t.pending)
-	t.pending, t.next = t.pending[:0], 0
-	return t.buf, nil
+	rs.buf = rs.pending[t.next].AppendTo(rs.buf[:0])
+	clear(rs.pending)
+	rs.pending, t.next = rs.pending[:0], 0
+	return rs.buf, nil
 }
 
 // translateOut runs one chat event through the writer's translation, as
 // WritePackets does before it hands the packets to the session.
 func translateOut(t *transport, payload []byte) error {
-	t.out, t.text, t.spans = t.out[:0], t.text[:0], t.spans[:0]
+	if t.w == nil {
+		t.w = new(writeScratch)
+	}
+	t.w.out, t.w.text, t.w.spans = t.w.out[:0], t.w.text[:0], t.w.spans[:0]
 	var v wire.View
 	if err := wire.Parse(payload, &v); err != nil {
 		return err
@@ -62,8 +69,8 @@ func TestTranslateEvent(t *testing.T) {
 	}
 	var out wire.View
 	wire.Parse(eventOut, &out)
-	if want := `2/chat,["ev",` + string(out.Args[1:]); len(tr.out) != 1 || string(tr.out[0].Data) != want {
-		t.Fatalf("out: %d packets, %q", len(tr.out), tr.out[0].Data)
+	if want := `2/chat,["ev",` + string(out.Args[1:]); len(tr.w.out) != 1 || string(tr.w.out[0].Data) != want {
+		t.Fatalf("out: %d packets, %q", len(tr.w.out), tr.w.out[0].Data)
 	}
 }
 

@@ -57,27 +57,19 @@ type transport struct {
 	s *engine.Session
 
 	// reader's
-	rs         *readScratch    // pooled; nil while idle (ReleaseRead)
-	buf        []byte          // the last payload returned (in rs)
-	pending    []wire.Packet   // packets decoded from one message (in rs)
-	next       int             // the first of pending still to return
-	handshaken bool            // the synthetic handshake was returned
-	durableID  bool            // the handshake gave a client id
-	event      string          // the last event name (splitEvent)
-	dec        socketio.Packet // the last packet decoded
-	binary     socketio.Packet // a binary packet awaiting its attachments
-	atts       [][]byte
-
-	recovery bool // send the pid
+	rs         *readScratch // pooled; nil while idle (ReleaseRead)
+	next       int          // the first of rs.pending still to return
+	handshaken bool         // the synthetic handshake was returned
+	durableID  bool         // the handshake gave a client id
+	recovery   bool         // send the pid (set before the session starts)
+	event      string       // the last event name (splitEvent)
+	binary     *binaryWait  // a binary packet awaiting its attachments
 
 	// writer's
-	session string            // the chat session id, the Socket.IO pid
-	resume  string            // the client id's resume token, from the welcome
-	ns      string            // the namespace of the last packet
-	data    []byte            // scratch: an event's payload
-	text    []byte            // the text of the batch's Socket.IO packets
-	spans   [][2]int          // each text packet's place in text
-	out     []engineio.Packet // the batch
+	session string        // the chat session id, the Socket.IO pid
+	resume  string        // the client id's resume token, from the welcome
+	ns      string        // the namespace of the last packet
+	w       *writeScratch // pooled, during WritePackets only
 
 	mu          sync.Mutex
 	durable     map[uint64]durableAck // forwarded durable events by ack id; guarded by mu
@@ -96,18 +88,18 @@ var pongPacket = (&wire.Packet{Type: wire.TypePong}).AppendTo(nil)
 // ReadPacket returns the next event-protocol packet: the translation of
 // the client's next Socket.IO packet, or a pong for its Engine.IO pong.
 func (t *transport) ReadPacket() ([]byte, error) {
+	if t.rs == nil {
+		t.rs = readScratchPool.Get().(*readScratch)
+	}
+	rs := t.rs
 	for {
-		if t.next < len(t.pending) {
-			t.buf = t.pending[t.next].AppendTo(t.buf[:0])
+		if t.next < len(rs.pending) {
+			rs.buf = rs.pending[t.next].AppendTo(rs.buf[:0])
 			t.next++
-			return t.buf, nil
+			return rs.buf, nil
 		}
-		clear(t.pending)
-		t.pending, t.next = t.pending[:0], 0
-		if t.rs == nil {
-			t.rs = readScratchPool.Get().(*readScratch)
-			t.buf, t.pending = t.rs.buf, t.rs.pending
-		}
+		clear(rs.pending)
+		rs.pending, t.next = rs.pending[:0], 0
 		m, err := t.s.Next()
 		switch {
 		case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, engine.ErrPingTimeout):
@@ -128,35 +120,43 @@ func (t *transport) ReadPacket() ([]byte, error) {
 	}
 }
 
-// receive turns one Engine.IO message into event-protocol packets.
+// binaryWait is a binary packet awaiting its attachments.
+type binaryWait struct {
+	p    socketio.Packet
+	atts [][]byte
+}
+
+// receive turns one Engine.IO message into event-protocol packets; t.rs
+// is set.
 func (t *transport) receive(m engineio.Packet) error {
 	var p socketio.Packet
 	if m.Binary {
-		if len(t.atts) == t.binary.Attachments {
+		b := t.binary
+		if b == nil {
 			return fmt.Errorf("%w: an attachment nobody announced", ErrProtocol)
 		}
-		t.atts = append(t.atts, append([]byte(nil), m.Data...)) // m.Data is the session's
-		if len(t.atts) < t.binary.Attachments {
+		b.atts = append(b.atts, append([]byte(nil), m.Data...)) // m.Data is the session's
+		if len(b.atts) < b.p.Attachments {
 			return nil
 		}
-		p = t.binary
-		data, err := wire.InlineAttachments(p.Data, t.atts)
+		p = b.p
+		data, err := wire.InlineAttachments(p.Data, b.atts)
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrProtocol, err)
 		}
 		p.Data = data
-		t.binary, t.atts = socketio.Packet{}, nil
+		t.binary = nil
 	} else {
-		if len(t.atts) < t.binary.Attachments {
+		if t.binary != nil {
 			return fmt.Errorf("%w: text while attachments were awaited", ErrProtocol)
 		}
-		if err := socketio.DecodeInto(m.Data, &t.dec); err != nil {
+		if err := socketio.DecodeInto(m.Data, &t.rs.dec); err != nil {
 			return fmt.Errorf("%w: %v", ErrProtocol, err)
 		}
-		p = t.dec
+		p = t.rs.dec
 		if p.Type.IsBinary() && p.Attachments > 0 {
 			p.Data = bytes.Clone(p.Data) // m.Data is the session's
-			t.binary, t.atts = p, make([][]byte, 0, p.Attachments)
+			t.binary = &binaryWait{p: p, atts: make([][]byte, 0, p.Attachments)}
 			return nil
 		}
 	}
@@ -183,7 +183,7 @@ func (t *transport) translate(p socketio.Packet) error {
 			h.Token, h.SessionID, h.ClientID, h.ResumeToken = auth.Token, auth.PID, auth.ClientID, auth.Resume
 			t.durableID = auth.ClientID != ""
 		}
-		t.pending = append(t.pending, h)
+		t.rs.pending = append(t.rs.pending, h)
 	}
 	ns := p.Namespace
 	switch p.Type {
@@ -193,22 +193,22 @@ func (t *transport) translate(p socketio.Packet) error {
 			t.connecting = append(t.connecting, ns)
 		}
 		t.mu.Unlock()
-		t.pending = append(t.pending, wire.Packet{Type: wire.TypeConnect, Namespace: ns, Args: p.Data})
+		t.rs.pending = append(t.rs.pending, wire.Packet{Type: wire.TypeConnect, Namespace: ns, Args: p.Data})
 		if t.durableID {
 			// Durable delivery starts with a getAll, as the Go client's
 			// (which sends it once connected; the chat server handles the
 			// connect first, and a getAll for a namespace it refused
 			// changes nothing but restarts the queue's delivery).
-			t.pending = append(t.pending, wire.Packet{Type: wire.TypeGetAll, Namespace: ns})
+			t.rs.pending = append(t.rs.pending, wire.Packet{Type: wire.TypeGetAll, Namespace: ns})
 		}
 	case socketio.Disconnect:
-		t.pending = append(t.pending, wire.Packet{Type: wire.TypeDisconnect, Namespace: ns})
+		t.rs.pending = append(t.rs.pending, wire.Packet{Type: wire.TypeDisconnect, Namespace: ns})
 	case socketio.Event, socketio.BinaryEvent:
 		name, args, err := t.splitEvent(p.Data)
 		if err != nil {
 			return err
 		}
-		t.pending = append(t.pending, wire.Packet{Type: wire.TypeEvent, Namespace: ns, Event: name, Args: args, HasAck: p.HasID, AckID: uint32(p.ID)})
+		t.rs.pending = append(t.rs.pending, wire.Packet{Type: wire.TypeEvent, Namespace: ns, Event: name, Args: args, HasAck: p.HasID, AckID: uint32(p.ID)})
 	case socketio.Ack, socketio.BinaryAck:
 		if p.ID >= durableAckBase {
 			t.mu.Lock()
@@ -217,13 +217,13 @@ func (t *transport) translate(p socketio.Packet) error {
 			t.mu.Unlock()
 			if ok {
 				if d.chatAck {
-					t.pending = append(t.pending, wire.Packet{Type: wire.TypeAck, Namespace: d.ns, AckID: d.ackID, Args: p.Data})
+					t.rs.pending = append(t.rs.pending, wire.Packet{Type: wire.TypeAck, Namespace: d.ns, AckID: d.ackID, Args: p.Data})
 				}
-				t.pending = append(t.pending, wire.Packet{Type: wire.TypeReceived, Namespace: d.ns, MessageID: d.messageID, Offset: d.offset})
+				t.rs.pending = append(t.rs.pending, wire.Packet{Type: wire.TypeReceived, Namespace: d.ns, MessageID: d.messageID, Offset: d.offset})
 			}
 			return nil
 		}
-		t.pending = append(t.pending, wire.Packet{Type: wire.TypeAck, Namespace: ns, AckID: uint32(p.ID), Args: p.Data})
+		t.rs.pending = append(t.rs.pending, wire.Packet{Type: wire.TypeAck, Namespace: ns, AckID: uint32(p.ID), Args: p.Data})
 	default: // CONNECT_ERROR comes from servers only
 		return fmt.Errorf("%w: %s from a client", ErrProtocol, p.Type)
 	}
@@ -319,7 +319,8 @@ func splitEventSlow(data []byte) (string, json.RawMessage, error) {
 // goroutine (the chat server's writer) when nothing else is being sent,
 // queued copies otherwise (engine.Session.Write).
 func (t *transport) WritePackets(payloads [][]byte) error {
-	t.out, t.text, t.spans = t.out[:0], t.text[:0], t.spans[:0]
+	t.w = writeScratchPool.Get().(*writeScratch)
+	defer t.releaseWrite()
 	var v wire.View
 	for _, b := range payloads {
 		if err := wire.Parse(b, &v); err != nil {
@@ -329,38 +330,64 @@ func (t *transport) WritePackets(payloads [][]byte) error {
 			return err
 		}
 	}
-	if len(t.out) == 0 {
+	if len(t.w.out) == 0 {
 		return nil
 	}
 	t.place()
-	err := t.s.Write(t.out...)
-	clear(t.out)
-	return err
+	return t.s.Write(t.w.out...)
 }
+
+// writeScratch is the writer's buffers, pooled between batches so that
+// an idle session keeps none.
+type writeScratch struct {
+	data  []byte            // an event's payload
+	text  []byte            // the text of the batch's Socket.IO packets
+	spans [][2]int          // each text packet's place in text
+	out   []engineio.Packet // the batch
+}
+
+var writeScratchPool = sync.Pool{New: func() any { return new(writeScratch) }}
+
+// releaseWrite gives t.w back to the pool, unless it grew past
+// maxKeptBatch.
+func (t *transport) releaseWrite() {
+	w := t.w
+	t.w = nil
+	clear(w.out)
+	if cap(w.text) > maxKeptBatch || cap(w.data) > maxKeptBatch {
+		return
+	}
+	w.data, w.text, w.spans, w.out = w.data[:0], w.text[:0], w.spans[:0], w.out[:0]
+	writeScratchPool.Put(w)
+}
+
+// maxKeptBatch bounds the text a writer's buffers keep in the pool.
+const maxKeptBatch = 256 << 10
 
 // unsafeString views b as a string that must not outlive b.
 func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-// place gives the text packets of t.out their data, in t.text (which
+// place gives the text packets of t.w.out their data, in t.w.text (which
 // may have moved while it grew).
 func (t *transport) place() {
-	text, spans := t.text, t.spans
-	for i := range t.out {
-		if p := &t.out[i]; !p.Binary {
+	text, spans := t.w.text, t.w.spans
+	for i := range t.w.out {
+		if p := &t.w.out[i]; !p.Binary {
 			p.Data = text[spans[0][0]:spans[0][1]:spans[0][1]]
 			spans = spans[1:]
 		}
 	}
 }
 
-// sio appends one Socket.IO packet (and its attachments) to t.out.
+// sio appends one Socket.IO packet (and its attachments) to t.w.out.
 func (t *transport) sio(p socketio.Packet, atts [][]byte) {
-	start := len(t.text)
-	t.text = p.AppendTo(t.text)
-	t.spans = append(t.spans, [2]int{start, len(t.text)})
-	t.out = append(t.out, engineio.Packet{Type: engineio.Message}) // Data: place
+	w := t.w
+	start := len(w.text)
+	w.text = p.AppendTo(w.text)
+	w.spans = append(w.spans, [2]int{start, len(w.text)})
+	w.out = append(w.out, engineio.Packet{Type: engineio.Message}) // Data: place
 	for _, a := range atts {
-		t.out = append(t.out, engineio.Packet{Type: engineio.Message, Binary: true, Data: a})
+		w.out = append(w.out, engineio.Packet{Type: engineio.Message, Binary: true, Data: a})
 	}
 }
 
@@ -417,8 +444,8 @@ func (t *transport) write(v *wire.View) error {
 			}
 			t.mu.Unlock()
 		}
-		data := wire.AppendEventArray(t.data[:0], unsafeString(v.Event), v.Args)
-		t.data = data
+		data := wire.AppendEventArray(t.w.data[:0], unsafeString(v.Event), v.Args)
+		t.w.data = data
 		data, atts := wire.ExtractAttachments(data)
 		if len(atts) > 0 {
 			p.Type, p.Attachments = socketio.BinaryEvent, len(atts)
@@ -463,7 +490,13 @@ func connectError(reason string) []byte {
 // Buffered reports what the session read ahead and the packets of the
 // last message not returned yet: while it is not zero the next ReadPacket
 // reads nothing from the socket (tcpchat.Pollable).
-func (t *transport) Buffered() int { return t.s.Buffered() + len(t.pending) - t.next }
+func (t *transport) Buffered() int {
+	n := t.s.Buffered()
+	if t.rs != nil {
+		n += len(t.rs.pending) - t.next
+	}
+	return n
+}
 
 // NetConn returns the connection of the session's WebSocket, nil while it
 // is polling: the chat server parks an idle session on its poller once it
@@ -477,26 +510,25 @@ func (t *transport) SetWake(wake func()) { t.s.OnEnd(wake) }
 // ReleaseRead gives the read buffers back while the session is idle.
 func (t *transport) ReleaseRead() {
 	t.s.ReleaseRead()
-	if t.rs == nil {
+	rs := t.rs
+	if rs == nil {
 		return
 	}
-	if cap(t.buf) > maxKeptPacket {
-		t.buf = nil
+	t.rs = nil
+	if cap(rs.buf) > maxKeptPacket || cap(rs.pending) > 16 {
+		return
 	}
-	if cap(t.pending) > 16 {
-		t.pending = nil
-	}
-	clear(t.pending[:cap(t.pending)])
-	t.rs.buf, t.rs.pending = t.buf[:0], t.pending[:0]
-	readScratchPool.Put(t.rs)
-	t.rs, t.buf, t.pending = nil, nil, nil
+	clear(rs.pending[:cap(rs.pending)])
+	rs.buf, rs.pending, rs.dec = rs.buf[:0], rs.pending[:0], socketio.Packet{}
+	readScratchPool.Put(rs)
 }
 
-// readScratch is the reader's buffers: the packet returned and the
-// packets of one message.
+// readScratch is the reader's buffers: the packet returned, the packets
+// of one message and the last Socket.IO packet decoded.
 type readScratch struct {
 	buf     []byte
 	pending []wire.Packet
+	dec     socketio.Packet
 }
 
 // readScratchPool holds the read buffers of idle sessions.
