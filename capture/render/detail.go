@@ -22,14 +22,14 @@ const (
 func (p *Palette) AppendDetail(b []byte, pkt *capture.Packet, m Model) []byte {
 	b = append(b, p.time.on...)
 	b = append(b, '#')
-	b = strconv.AppendInt(b, int64(pkt.No), 10)
+	b = appendInt(b, int64(pkt.No))
 	b = append(b, ' ')
 	b = appendRFC3339(b, pkt.Timestamp)
 	b = append(b, p.time.off...)
 	b = append(b, ' ')
-	b = strconv.AppendInt(b, int64(pkt.WireLen), 10)
+	b = appendInt(b, int64(pkt.WireLen))
 	b = append(b, " bytes on wire, "...)
-	b = strconv.AppendInt(b, int64(pkt.CapLen), 10)
+	b = appendInt(b, int64(pkt.CapLen))
 	b = append(b, " captured"...)
 	b = p.tail(b, pkt)
 	var ip *capture.Layer
@@ -48,11 +48,11 @@ func (p *Palette) AppendDetail(b []byte, pkt *capture.Packet, m Model) []byte {
 			}
 			label = pad(label, 13)
 			label = append(label, "(OSI "...)
-			label = strconv.AppendInt(label, int64(pl.OSI), 10)
+			label = appendInt(label, int64(pl.OSI))
 			label = append(label, ')')
 		} else {
 			label = append(label, 'L')
-			label = strconv.AppendInt(label, int64(pl.OSI), 10)
+			label = appendInt(label, int64(pl.OSI))
 			label = append(label, ' ')
 			label = append(label, capture.OSIName(pl.OSI)...)
 			label = pad(label, 16)
@@ -100,11 +100,11 @@ func appendDetailLayer(b []byte, l *capture.Layer, ip *capture.Layer) []byte {
 	case capture.ProtoSLL:
 		if l.SLLv2 {
 			b = append(b, "v2 ifindex "...)
-			b = strconv.AppendInt(b, int64(l.IfIndex), 10)
+			b = appendInt(b, int64(l.IfIndex))
 			b = append(b, ' ')
 		}
 		b = append(b, "pkttype "...)
-		b = strconv.AppendUint(b, uint64(l.PktType), 10)
+		b = appendUint(b, uint64(l.PktType))
 		b = append(b, " protocol 0x"...)
 		b = strconv.AppendUint(b, uint64(l.Protocol), 16)
 		if l.HWLen > 0 {
@@ -113,7 +113,7 @@ func appendDetailLayer(b []byte, l *capture.Layer, ip *capture.Layer) []byte {
 		}
 	case capture.ProtoLoopback:
 		b = append(b, "family "...)
-		b = strconv.AppendUint(b, uint64(l.Family), 10)
+		b = appendUint(b, uint64(l.Family))
 	case capture.ProtoARP:
 		b = appendARP(b, l)
 	case capture.ProtoIPv4:
@@ -121,19 +121,19 @@ func appendDetailLayer(b []byte, l *capture.Layer, ip *capture.Layer) []byte {
 		b = append(b, " -> "...)
 		b = l.DstIP.AppendTo(b)
 		b = append(b, "  ttl "...)
-		b = strconv.AppendUint(b, uint64(l.TTL), 10)
+		b = appendUint(b, uint64(l.TTL))
 		b = append(b, "  id "...)
-		b = strconv.AppendUint(b, uint64(l.ID), 10)
+		b = appendUint(b, uint64(l.ID))
 		b = append(b, "  proto "...)
-		b = strconv.AppendUint(b, uint64(l.NextHeader), 10)
+		b = appendUint(b, uint64(l.NextHeader))
 		b = append(b, "  len "...)
-		b = strconv.AppendInt(b, int64(l.Len), 10)
+		b = appendInt(b, int64(l.Len))
 		if l.DontFrag {
 			b = append(b, "  DF"...)
 		}
 		if l.MoreFrags || l.FragOffset != 0 {
 			b = append(b, "  fragment offset "...)
-			b = strconv.AppendUint(b, uint64(l.FragOffset), 10)
+			b = appendUint(b, uint64(l.FragOffset))
 			if l.MoreFrags {
 				b = append(b, " MF"...)
 			}
@@ -143,11 +143,11 @@ func appendDetailLayer(b []byte, l *capture.Layer, ip *capture.Layer) []byte {
 		b = append(b, " -> "...)
 		b = l.DstIP.AppendTo(b)
 		b = append(b, "  hop limit "...)
-		b = strconv.AppendUint(b, uint64(l.TTL), 10)
+		b = appendUint(b, uint64(l.TTL))
 		b = append(b, "  next header "...)
-		b = strconv.AppendUint(b, uint64(l.NextHeader), 10)
+		b = appendUint(b, uint64(l.NextHeader))
 		b = append(b, "  payload "...)
-		b = strconv.AppendInt(b, int64(l.Len), 10)
+		b = appendInt(b, int64(l.Len))
 		if l.NextHeader == 44 {
 			b = append(b, "  "...)
 			b = appendFrag6(b, l)
@@ -164,42 +164,42 @@ func appendDetailLayer(b []byte, l *capture.Layer, ip *capture.Layer) []byte {
 	case capture.ProtoICMPv4, capture.ProtoICMPv6:
 		b = appendICMP(b[:len(b)-2-len(l.Proto.String())], l)
 	case capture.ProtoTCP:
-		b = strconv.AppendUint(b, uint64(l.SrcPort), 10)
+		b = appendUint(b, uint64(l.SrcPort))
 		b = append(b, " -> "...)
-		b = strconv.AppendUint(b, uint64(l.DstPort), 10)
+		b = appendUint(b, uint64(l.DstPort))
 		b = append(b, "  stream "...)
-		b = strconv.AppendInt(b, int64(l.Stream), 10)
+		b = appendInt(b, int64(l.Stream))
 		b = append(b, "  seq "...)
 		if l.HasRel {
-			b = strconv.AppendUint(b, uint64(l.RelSeq), 10)
+			b = appendUint(b, uint64(l.RelSeq))
 			b = append(b, " (raw "...)
 		}
-		b = strconv.AppendUint(b, uint64(l.Seq), 10)
+		b = appendUint(b, uint64(l.Seq))
 		if l.HasRel {
 			b = append(b, ')')
 		}
 		b = append(b, "  ack "...)
 		if l.HasRel {
-			b = strconv.AppendUint(b, uint64(l.RelAck), 10)
+			b = appendUint(b, uint64(l.RelAck))
 			b = append(b, " (raw "...)
 		}
-		b = strconv.AppendUint(b, uint64(l.Ack), 10)
+		b = appendUint(b, uint64(l.Ack))
 		if l.HasRel {
 			b = append(b, ')')
 		}
 		b = append(b, "  "...)
 		b = appendFlags(b, l.Flags)
 		b = append(b, "  win "...)
-		b = strconv.AppendUint(b, uint64(l.Window), 10)
+		b = appendUint(b, uint64(l.Window))
 		if l.WinScale >= 0 {
 			b = append(b, " (x"...)
-			b = strconv.AppendUint(b, 1<<uint(l.WinScale), 10)
+			b = appendUint(b, 1<<uint(l.WinScale))
 			b = append(b, " = "...)
-			b = strconv.AppendUint(b, uint64(l.WindowSize), 10)
+			b = appendUint(b, uint64(l.WindowSize))
 			b = append(b, " bytes)"...)
 		}
 		b = append(b, "  len "...)
-		b = strconv.AppendInt(b, int64(l.PayloadLen), 10)
+		b = appendInt(b, int64(l.PayloadLen))
 		if len(l.Opts) > 0 {
 			b = append(b, "  options ["...)
 			var base uint32
@@ -210,13 +210,13 @@ func appendDetailLayer(b []byte, l *capture.Layer, ip *capture.Layer) []byte {
 			b = append(b, ']')
 		}
 	case capture.ProtoUDP:
-		b = strconv.AppendUint(b, uint64(l.SrcPort), 10)
+		b = appendUint(b, uint64(l.SrcPort))
 		b = append(b, " -> "...)
-		b = strconv.AppendUint(b, uint64(l.DstPort), 10)
+		b = appendUint(b, uint64(l.DstPort))
 		b = append(b, "  len "...)
-		b = strconv.AppendInt(b, int64(l.Len), 10)
+		b = appendInt(b, int64(l.Len))
 		b = append(b, "  payload "...)
-		b = strconv.AppendInt(b, int64(l.PayloadLen), 10)
+		b = appendInt(b, int64(l.PayloadLen))
 	default:
 		b = AppendSummary(b[:len(b)-2-len(l.Proto.String())], l)
 	}

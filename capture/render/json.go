@@ -2,6 +2,7 @@ package render
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -23,13 +24,13 @@ import (
 // whole text message, joined and inflated, on its last frame).
 func AppendJSON(b []byte, pkt *capture.Packet) []byte {
 	b = append(b, `{"no":`...)
-	b = strconv.AppendInt(b, int64(pkt.No), 10)
+	b = appendInt(b, int64(pkt.No))
 	b = append(b, `,"ts":"`...)
 	b = appendRFC3339(b, pkt.Timestamp)
 	b = append(b, `","wire_len":`...)
-	b = strconv.AppendInt(b, int64(pkt.WireLen), 10)
+	b = appendInt(b, int64(pkt.WireLen))
 	b = append(b, `,"cap_len":`...)
-	b = strconv.AppendInt(b, int64(pkt.CapLen), 10)
+	b = appendInt(b, int64(pkt.CapLen))
 	b = append(b, `,"layers":[`...)
 	for i := range pkt.Layers {
 		if i > 0 {
@@ -103,25 +104,11 @@ func appendRFC3339(b []byte, t time.Time) []byte {
 	return append(b, 'Z')
 }
 
-func appendPad(b []byte, v, width int) []byte {
-	var tmp [20]byte
-	i := len(tmp)
-	for v >= 10 || width > 1 {
-		i--
-		tmp[i] = byte('0' + v%10)
-		v /= 10
-		width--
-	}
-	i--
-	tmp[i] = byte('0' + v)
-	return append(b, tmp[i:]...)
-}
-
 // key appends k, a member's name with its punctuation: `,"name":`.
 func key(b []byte, k string) []byte { return append(b, k...) }
 
-func kInt(b []byte, k string, v int64) []byte    { return strconv.AppendInt(key(b, k), v, 10) }
-func kUint(b []byte, k string, v uint64) []byte  { return strconv.AppendUint(key(b, k), v, 10) }
+func kInt(b []byte, k string, v int64) []byte    { return appendInt(key(b, k), v) }
+func kUint(b []byte, k string, v uint64) []byte  { return appendUint(key(b, k), v) }
 func kBool(b []byte, k string, v bool) []byte    { return strconv.AppendBool(key(b, k), v) }
 func kStr(b []byte, k, v string) []byte          { return appendString(key(b, k), v) }
 func kBytes(b []byte, k string, v []byte) []byte { return appendString(key(b, k), v) }
@@ -142,12 +129,21 @@ func kMAC(b []byte, k string, hw []byte) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// appendMAC appends hw as colon-separated hex pairs, written in place.
 func appendMAC(b []byte, hw []byte) []byte {
+	if len(hw) == 0 {
+		return b
+	}
+	n := 3*len(hw) - 1
+	l := len(b)
+	b = slices.Grow(b, n)[:l+n]
+	d := b[l:]
 	for i, c := range hw {
-		if i > 0 {
-			b = append(b, ':')
+		j := 3 * i
+		d[j], d[j+1] = hexDigits[c>>4], hexDigits[c&15]
+		if j+2 < n {
+			d[j+2] = ':'
 		}
-		b = append(b, hexDigits[c>>4], hexDigits[c&15])
 	}
 	return b
 }
@@ -200,15 +196,37 @@ func decodeRune[S string | []byte](s S) (rune, int) {
 	return utf8.DecodeRune(p[:copy(p[:], s)])
 }
 
+// layerHeads holds the start of each protocol's layer object, osi, tcpip
+// and proto, for one append per layer.
+var layerHeads = func() (h [256]string) {
+	for i := range h {
+		p := capture.Proto(i)
+		pl := capture.Place(p)
+		h[i] = `{"osi":` + strconv.Itoa(pl.OSI) + `,"tcpip":"` + pl.TCPIP.String() + `","proto":"` + p.String() + `"`
+	}
+	return h
+}()
+
+// tcpFlagsJSON holds the "flags" array of every flags byte.
+var tcpFlagsJSON = func() (f [256]string) {
+	for v := range f {
+		s := "["
+		for i, name := range capture.FlagNames {
+			if v&(1<<i) != 0 {
+				if len(s) > 1 {
+					s += ","
+				}
+				s += `"` + name + `"`
+			}
+		}
+		f[v] = s + "]"
+	}
+	return f
+}()
+
 func appendLayerJSON(b []byte, l *capture.Layer) []byte {
 	p := capture.Place(l.Proto)
-	b = append(b, `{"osi":`...)
-	b = strconv.AppendInt(b, int64(p.OSI), 10)
-	b = append(b, `,"tcpip":"`...)
-	b = append(b, p.TCPIP.String()...)
-	b = append(b, `","proto":"`...)
-	b = append(b, l.Proto.String()...)
-	b = append(b, '"')
+	b = append(b, layerHeads[l.Proto]...)
 	switch l.Proto {
 	case capture.ProtoEthernet:
 		b = kMAC(b, `,"src":`, l.SrcHW[:6])
@@ -271,20 +289,7 @@ func appendLayerJSON(b []byte, l *capture.Layer) []byte {
 		b = kUint(b, `,"dst_port":`, uint64(l.DstPort))
 		b = kUint(b, `,"seq":`, uint64(l.Seq))
 		b = kUint(b, `,"ack":`, uint64(l.Ack))
-		b = append(key(b, `,"flags":`), '[')
-		first := true
-		for i, name := range capture.FlagNames {
-			if l.Flags&(1<<i) != 0 {
-				if !first {
-					b = append(b, ',')
-				}
-				first = false
-				b = append(b, '"')
-				b = append(b, name...)
-				b = append(b, '"')
-			}
-		}
-		b = append(b, ']')
+		b = append(key(b, `,"flags":`), tcpFlagsJSON[l.Flags]...)
 		b = kUint(b, `,"window":`, uint64(l.Window))
 		b = kUint(b, `,"window_size":`, uint64(l.WindowSize))
 		if l.WinScale >= 0 {
@@ -445,7 +450,7 @@ func appendOptionsJSON(b []byte, opts []byte) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"kind":`...)
-		b = strconv.AppendUint(b, uint64(kind), 10)
+		b = appendUint(b, uint64(kind))
 		name := tcpOptNames[kind]
 		switch kind {
 		case capture.TCPOptEOL:
@@ -473,9 +478,9 @@ func appendOptionsJSON(b []byte, opts []byte) []byte {
 					b = append(b, ',')
 				}
 				b = append(b, '[')
-				b = strconv.AppendUint(b, uint64(be32(data[j:])), 10)
+				b = appendUint(b, uint64(be32(data[j:])))
 				b = append(b, ',')
-				b = strconv.AppendUint(b, uint64(be32(data[j+4:])), 10)
+				b = appendUint(b, uint64(be32(data[j+4:])))
 				b = append(b, ']')
 			}
 			b = append(b, ']')

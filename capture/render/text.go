@@ -1,8 +1,6 @@
 package render
 
 import (
-	"strconv"
-
 	"github.com/wiredojo/wiredojo/capture"
 	"github.com/wiredojo/wiredojo/capture/app"
 )
@@ -31,7 +29,7 @@ func (p *Palette) AppendLine(b []byte, pkt *capture.Packet) []byte {
 			b = append(b, st.off...)
 		}
 		b = append(b, ", length "...)
-		b = strconv.AppendInt(b, int64(pkt.WireLen), 10)
+		b = appendInt(b, int64(pkt.WireLen))
 		return p.tail(b, pkt)
 	}
 	for ; i < len(ls); i++ {
@@ -57,18 +55,18 @@ func (p *Palette) AppendLine(b []byte, pkt *capture.Packet) []byte {
 					b = appendFrag6(b, l)
 				} else if l.MoreFrags || l.FragOffset != 0 {
 					b = append(b, "ip-proto-"...)
-					b = strconv.AppendUint(b, uint64(l.NextHeader), 10)
+					b = appendUint(b, uint64(l.NextHeader))
 					b = append(b, " frag (id "...)
-					b = strconv.AppendUint(b, uint64(l.ID), 10)
+					b = appendUint(b, uint64(l.ID))
 					b = append(b, ", offset "...)
-					b = strconv.AppendUint(b, uint64(l.FragOffset), 10)
+					b = appendUint(b, uint64(l.FragOffset))
 					if l.MoreFrags {
 						b = append(b, ", more"...)
 					}
 					b = append(b, ')')
 				} else {
 					b = append(b, "proto "...)
-					b = strconv.AppendUint(b, uint64(l.NextHeader), 10)
+					b = appendUint(b, uint64(l.NextHeader))
 				}
 			}
 		case capture.ProtoTCP, capture.ProtoUDP:
@@ -134,13 +132,13 @@ func appendEndpoints(b []byte, ip, l *capture.Layer) []byte {
 	b = ip.SrcIP.AppendTo(b)
 	if l != nil {
 		b = append(b, '.')
-		b = strconv.AppendUint(b, uint64(l.SrcPort), 10)
+		b = appendUint(b, uint64(l.SrcPort))
 	}
 	b = append(b, " > "...)
 	b = ip.DstIP.AppendTo(b)
 	if l != nil {
 		b = append(b, '.')
-		b = strconv.AppendUint(b, uint64(l.DstPort), 10)
+		b = appendUint(b, uint64(l.DstPort))
 	}
 	return append(b, ": "...)
 }
@@ -178,7 +176,7 @@ func appendFlags(b []byte, f uint8) []byte {
 func (p *Palette) appendTransport(b []byte, l *capture.Layer) []byte {
 	if l.Proto == capture.ProtoUDP {
 		b = append(b, "UDP, length "...)
-		return strconv.AppendInt(b, int64(l.PayloadLen), 10)
+		return appendInt(b, int64(l.PayloadLen))
 	}
 	b = append(b, "Flags "...)
 	b = appendFlags(b, l.Flags)
@@ -188,25 +186,25 @@ func (p *Palette) appendTransport(b []byte, l *capture.Layer) []byte {
 	}
 	if l.PayloadLen > 0 || l.Flags&(capture.FlagSYN|capture.FlagFIN|capture.FlagRST) != 0 {
 		b = append(b, ", seq "...)
-		b = strconv.AppendUint(b, uint64(seq), 10)
+		b = appendUint(b, uint64(seq))
 		if l.PayloadLen > 0 {
 			b = append(b, ':')
-			b = strconv.AppendUint(b, uint64(seq+uint32(l.PayloadLen)), 10)
+			b = appendUint(b, uint64(seq+uint32(l.PayloadLen)))
 		}
 	}
 	if l.Flags&capture.FlagACK != 0 {
 		b = append(b, ", ack "...)
-		b = strconv.AppendUint(b, uint64(ack), 10)
+		b = appendUint(b, uint64(ack))
 	}
 	b = append(b, ", win "...)
-	b = strconv.AppendUint(b, uint64(l.Window), 10)
+	b = appendUint(b, uint64(l.Window))
 	if len(l.Opts) > 0 {
 		b = append(b, ", options ["...)
 		b = appendTCPOptions(b, l.Opts, l.Ack-ack)
 		b = append(b, ']')
 	}
 	b = append(b, ", length "...)
-	return strconv.AppendInt(b, int64(l.PayloadLen), 10)
+	return appendInt(b, int64(l.PayloadLen))
 }
 
 // appendTCPOptions writes TCP options in tcpdump's notation
@@ -229,28 +227,28 @@ func appendTCPOptions(b []byte, opts []byte, sackBase uint32) []byte {
 			b = append(b, "nop"...)
 		case kind == capture.TCPOptMSS && len(data) == 2:
 			b = append(b, "mss "...)
-			b = strconv.AppendUint(b, uint64(data[0])<<8|uint64(data[1]), 10)
+			b = appendUint(b, uint64(data[0])<<8|uint64(data[1]))
 		case kind == capture.TCPOptWScale && len(data) == 1:
 			b = append(b, "wscale "...)
-			b = strconv.AppendUint(b, uint64(data[0]), 10)
+			b = appendUint(b, uint64(data[0]))
 		case kind == capture.TCPOptSACKPerm:
 			b = append(b, "sackOK"...)
 		case kind == capture.TCPOptSACK && len(data)%8 == 0:
 			b = append(b, "sack "...)
-			b = strconv.AppendInt(b, int64(len(data)/8), 10)
+			b = appendInt(b, int64(len(data)/8))
 			b = append(b, ' ')
 			for j := 0; j < len(data); j += 8 {
 				b = append(b, '{')
-				b = strconv.AppendUint(b, uint64(be32(data[j:])-sackBase), 10)
+				b = appendUint(b, uint64(be32(data[j:])-sackBase))
 				b = append(b, ':')
-				b = strconv.AppendUint(b, uint64(be32(data[j+4:])-sackBase), 10)
+				b = appendUint(b, uint64(be32(data[j+4:])-sackBase))
 				b = append(b, '}')
 			}
 		case kind == capture.TCPOptTimestamp && len(data) == 8:
 			b = append(b, "TS val "...)
-			b = strconv.AppendUint(b, uint64(be32(data)), 10)
+			b = appendUint(b, uint64(be32(data)))
 			b = append(b, " ecr "...)
-			b = strconv.AppendUint(b, uint64(be32(data[4:])), 10)
+			b = appendUint(b, uint64(be32(data[4:])))
 		case kind == capture.TCPOptFastOpen:
 			if len(data) == 0 {
 				b = append(b, "tfo  cookiereq"...)
@@ -263,7 +261,7 @@ func appendTCPOptions(b []byte, opts []byte, sackBase uint32) []byte {
 				b = append(b, n...)
 			} else {
 				b = append(b, "unknown-"...)
-				b = strconv.AppendUint(b, uint64(kind), 10)
+				b = appendUint(b, uint64(kind))
 			}
 			if len(data) > 0 {
 				b = append(b, " 0x"...)
@@ -298,9 +296,9 @@ func appendFrag6(b []byte, l *capture.Layer) []byte {
 		b = append(b, hexDigits[id>>uint(sh)&15])
 	}
 	b = append(b, ':')
-	b = strconv.AppendUint(b, uint64(l.FragOffset), 10)
+	b = appendUint(b, uint64(l.FragOffset))
 	b = append(b, '|')
-	b = strconv.AppendInt(b, int64(l.Len-8), 10)
+	b = appendInt(b, int64(l.Len-8))
 	return append(b, ')')
 }
 
@@ -318,7 +316,7 @@ func appendARP(b []byte, l *capture.Layer) []byte {
 		b = appendMAC(b, l.SrcHW[:l.HWLen])
 	default:
 		b = append(b, "ARP, op "...)
-		b = strconv.AppendUint(b, uint64(l.Op), 10)
+		b = appendUint(b, uint64(l.Op))
 	}
 	return b
 }
@@ -336,7 +334,7 @@ func appendICMP(b []byte, l *capture.Layer) []byte {
 	}
 	if l.Len >= 0 {
 		b = append(b, ", length "...)
-		b = strconv.AppendInt(b, int64(l.Len), 10)
+		b = appendInt(b, int64(l.Len))
 	}
 	return b
 }
@@ -350,10 +348,10 @@ func appendQuotedPort(b []byte, l *capture.Layer) []byte {
 		b = append(b, " udp port "...)
 	default:
 		b = append(b, " protocol "...)
-		b = strconv.AppendUint(b, uint64(l.NextHeader), 10)
+		b = appendUint(b, uint64(l.NextHeader))
 		b = append(b, " port"...)
 	}
-	return strconv.AppendUint(b, uint64(l.DstPort), 10)
+	return appendUint(b, uint64(l.DstPort))
 }
 
 var icmp4Unreach = [16]string{0: "net %s unreachable", 1: "host %s unreachable", 2: "%s protocol %p unreachable",
@@ -373,9 +371,9 @@ func appendICMP4(b []byte, l *capture.Layer) []byte {
 			b = append(b, "echo request"...)
 		}
 		b = append(b, ", id "...)
-		b = strconv.AppendUint(b, uint64(l.ID), 10)
+		b = appendUint(b, uint64(l.ID))
 		b = append(b, ", seq "...)
-		return strconv.AppendUint(b, l.Number, 10)
+		return appendUint(b, l.Number)
 	case l.Type == 3 && l.HasQuote && l.Code < 16:
 		f := icmp4Unreach[l.Code]
 		for i := 0; i < len(f); i++ {
@@ -388,11 +386,11 @@ func appendICMP4(b []byte, l *capture.Layer) []byte {
 			case 's':
 				b = l.DstIP.AppendTo(b)
 			case 'p':
-				b = strconv.AppendUint(b, uint64(l.NextHeader), 10)
+				b = appendUint(b, uint64(l.NextHeader))
 			case 'q':
 				b = appendQuotedPort(b, l)
 			case 'm':
-				b = strconv.AppendUint(b, l.Number&0xffff, 10)
+				b = appendUint(b, l.Number&0xffff)
 			}
 		}
 		return b
@@ -405,7 +403,7 @@ func appendICMP4(b []byte, l *capture.Layer) []byte {
 		return append(b, "time exceeded in-transit"...)
 	case l.Type == 12:
 		b = append(b, "parameter problem - octet "...)
-		return strconv.AppendUint(b, l.Number, 10)
+		return appendUint(b, l.Number)
 	case l.Type == 5:
 		return append(b, "redirect"...)
 	case l.Type == 4:
@@ -416,7 +414,7 @@ func appendICMP4(b []byte, l *capture.Layer) []byte {
 		return append(b, "time stamp reply"...)
 	}
 	b = append(b, "type #"...)
-	return strconv.AppendUint(b, uint64(l.Type), 10)
+	return appendUint(b, uint64(l.Type))
 }
 
 var icmp6Types = map[uint8]string{1: "destination unreachable", 2: "packet too big", 3: "time exceeded", 4: "parameter problem",
@@ -432,22 +430,22 @@ func appendICMP6(b []byte, l *capture.Layer) []byte {
 		b = append(b, n...)
 	} else {
 		b = append(b, "unknown icmp6 type ("...)
-		b = strconv.AppendUint(b, uint64(l.Type), 10)
+		b = appendUint(b, uint64(l.Type))
 		b = append(b, ')')
 	}
 	switch l.Type {
 	case 128, 129:
 		b = append(b, ", id "...)
-		b = strconv.AppendUint(b, uint64(l.ID), 10)
+		b = appendUint(b, uint64(l.ID))
 		b = append(b, ", seq "...)
-		b = strconv.AppendUint(b, l.Number, 10)
+		b = appendUint(b, l.Number)
 	case 1:
 		b = append(b, ", "...)
 		if l.Code < 8 && icmp6Unreach[l.Code] != "" {
 			b = append(b, icmp6Unreach[l.Code]...)
 		} else {
 			b = append(b, "unknown unreach code ("...)
-			b = strconv.AppendUint(b, uint64(l.Code), 10)
+			b = appendUint(b, uint64(l.Code))
 			b = append(b, ')')
 		}
 		if l.HasQuote {
@@ -461,7 +459,7 @@ func appendICMP6(b []byte, l *capture.Layer) []byte {
 		}
 	case 2:
 		b = append(b, ", mtu "...)
-		b = strconv.AppendUint(b, l.Number, 10)
+		b = appendUint(b, l.Number)
 	case 3:
 		if l.Code == 1 {
 			b = append(b, " reassembly"...)
@@ -482,7 +480,7 @@ func appendICMP6(b []byte, l *capture.Layer) []byte {
 		default:
 			b = append(b, "option - octet "...)
 		}
-		b = strconv.AppendUint(b, l.Number, 10)
+		b = appendUint(b, l.Number)
 	}
 	return b
 }
@@ -503,7 +501,7 @@ func AppendSummary(b []byte, l *capture.Layer) []byte {
 			b = append(b, ' ')
 			b = append(b, l.URI...)
 		} else {
-			b = strconv.AppendInt(b, int64(l.Status), 10)
+			b = appendInt(b, int64(l.Status))
 			b = append(b, ' ')
 			b = append(b, l.Reason...)
 		}
@@ -512,7 +510,7 @@ func AppendSummary(b []byte, l *capture.Layer) []byte {
 		b = append(b, opcodeName(l.Opcode)...)
 		if l.Opcode == 8 && len(l.Payload) >= 2 {
 			b = append(b, ' ')
-			b = strconv.AppendInt(b, int64(l.Status), 10)
+			b = appendInt(b, int64(l.Status))
 			if l.Reason != "" {
 				b = append(b, ' ')
 				b = appendQuoted(b, []byte(l.Reason), 60)
@@ -528,7 +526,7 @@ func AppendSummary(b []byte, l *capture.Layer) []byte {
 			b = append(b, " compressed"...)
 		}
 		b = append(b, " len "...)
-		b = strconv.AppendInt(b, int64(l.PayloadLen), 10)
+		b = appendInt(b, int64(l.PayloadLen))
 		switch {
 		case len(l.Message) > 0:
 			b = append(b, " message "...)
@@ -542,23 +540,23 @@ func AppendSummary(b []byte, l *capture.Layer) []byte {
 		if n, ok := tlsTypes[l.ContentType]; ok {
 			b = append(b, n...)
 		} else {
-			b = strconv.AppendUint(b, uint64(l.ContentType), 10)
+			b = appendUint(b, uint64(l.ContentType))
 		}
 		if l.HandshakeType >= 0 {
 			b = append(b, ' ')
 			if n, ok := tlsHandshakes[l.HandshakeType]; ok {
 				b = append(b, n...)
 			} else {
-				b = strconv.AppendInt(b, int64(l.HandshakeType), 10)
+				b = appendInt(b, int64(l.HandshakeType))
 			}
 		}
 		b = append(b, " len "...)
-		b = strconv.AppendInt(b, int64(l.PayloadLen), 10)
+		b = appendInt(b, int64(l.PayloadLen))
 	case capture.ProtoDNS:
 		b = appendDNS(b, l)
 	case capture.ProtoFrame:
 		b = append(b, " len "...)
-		b = strconv.AppendInt(b, int64(l.Len), 10)
+		b = appendInt(b, int64(l.Len))
 	case capture.ProtoEvent:
 		b = append(b, ' ')
 		b = append(b, l.Kind...)
@@ -581,7 +579,7 @@ func AppendSummary(b []byte, l *capture.Layer) []byte {
 		switch {
 		case l.Binary:
 			b = append(b, " binary len "...)
-			b = strconv.AppendInt(b, int64(l.PayloadLen), 10)
+			b = appendInt(b, int64(l.PayloadLen))
 		case len(l.Payload) > 0 && l.Kind != "MESSAGE":
 			b = append(b, ' ')
 			b = appendArgs(b, l.Payload, 80)
@@ -594,19 +592,19 @@ func AppendSummary(b []byte, l *capture.Layer) []byte {
 		b = appendArgsAck(b, l)
 		if l.Attachments > 0 {
 			b = append(b, " attachments "...)
-			b = strconv.AppendInt(b, int64(l.Attachments), 10)
+			b = appendInt(b, int64(l.Attachments))
 			if l.Joined {
 				b = append(b, " joined"...)
 			}
 		}
 	case capture.ProtoUDPCast:
 		b = append(b, " seq "...)
-		b = strconv.AppendUint(b, l.Number, 10)
+		b = appendUint(b, l.Number)
 		if l.Response {
 			b = append(b, " end"...)
 		}
 		b = append(b, " payload "...)
-		b = strconv.AppendInt(b, int64(l.PayloadLen), 10)
+		b = appendInt(b, int64(l.PayloadLen))
 	}
 	return b
 }
@@ -619,7 +617,7 @@ func appendDNS(b []byte, l *capture.Layer) []byte {
 	} else {
 		b = append(b, " query "...)
 	}
-	b = strconv.AppendUint(b, uint64(l.ID), 10)
+	b = appendUint(b, uint64(l.ID))
 	if l.Name != "" {
 		b = append(b, ' ')
 		b = append(b, l.Kind...)
@@ -634,7 +632,7 @@ func appendDNS(b []byte, l *capture.Layer) []byte {
 		b = append(b, app.DNSRcodeName(l.Code)...)
 	}
 	b = append(b, ' ')
-	b = strconv.AppendInt(b, int64(l.Answers), 10)
+	b = appendInt(b, int64(l.Answers))
 	b = append(b, " answers"...)
 	for i, r := range app.DNSRecords(l.Payload) {
 		if i == 0 {
@@ -663,7 +661,7 @@ func appendArgsAck(b []byte, l *capture.Layer) []byte {
 	}
 	if l.Response {
 		b = append(b, " ack "...)
-		b = strconv.AppendUint(b, l.Number, 10)
+		b = appendUint(b, l.Number)
 	}
 	return b
 }
