@@ -410,6 +410,15 @@ func chatEmit(c *cli.Context) error {
 	}
 	reply, err := sock.EmitWithAck(ctx, event, args...)
 	if err != nil {
+		if errors.Is(err, tcpchat.ErrNoAck) { // the connection ended: the server may have said why
+			select {
+			case <-cl.Done(): // soon after the loss: no reconnecting
+				if why := cl.Err(); why != nil {
+					return fmt.Errorf("chat emit: %w", why)
+				}
+			case <-ctx.Done():
+			}
+		}
 		return fmt.Errorf("chat emit: %w (does the server handle %q with an ack?)", err, event)
 	}
 	emitResult(c, sock, event, "ack "+string(reply))

@@ -474,6 +474,16 @@ func TestChatEmitDurableFrom(t *testing.T) {
 	awaitDurable(t, ctx, srv.addr, "F", "s", append(want, 500, 501)) // chat_nodes_test.go
 }
 
+// Issue 13 point 6 from the CLI: an event with invalid UTF-8 is refused,
+// and chat emit --ack says the server's reason (code 1), not a guess.
+func TestChatEmitSaysWhyRefused(t *testing.T) {
+	srv := startChatServeProcess(t, "--store", "memory")
+	code, o, e := chatRun(t, "", "chat", "emit", "--addr", srv.addr, "--ack", "--event", "custom", "\"\xff\xfe\"")
+	if code != exitRuntime || !strings.Contains(e, "invalid UTF-8 in its name or arguments (code 1)") {
+		t.Fatalf("chat emit of invalid UTF-8: exit %d, stdout %q, stderr %q", code, o, e)
+	}
+}
+
 // Issue 13 point 3: with --durable-scope rooms a durable emit reaches only
 // the rooms its sender is in and the client ids in them: `--to ann` from a
 // stranger is refused and queues nothing; with --room news (which chat
