@@ -157,15 +157,17 @@ type Observer struct {
 // that is more. Measured with -race: quiet, a probe takes 0.2 to 2 ms on
 // an idle 2-core machine and 35 to 80 ms at load 13; during the suite's
 // attacks the p99 was 0.2 to 65 ms idle (a flood of 256 KiB events the
-// most, up to 40 times a quiet p99 of 0.2 ms, hence the floor) and at
-// most 6.1 times the quiet p99 at load 13 (300 ms). What the bound
+// most, up to 40 times a quiet p99 of 0.2 ms, hence the floor), at most
+// 6.1 times the quiet p99 at load 13 (300 ms), and at most 96 ms in 5
+// runs of the suite at load 20 (some 100 to 300 times a quiet p99 taken
+// in a calm moment). What the bound
 // catches is an observer the server starves: one that waits behind an
 // attacker (a reader pausing for its address's budget held the
 // observer's deliveries for its whole read batch: 240 to 340 ms idle,
 // 600 to 960 times the quiet p99), a slow consumer's 2 s wait, or a cut.
 const (
 	ObserverFactor = 20
-	ObserverFloor  = 150 * time.Millisecond
+	ObserverFloor  = 200 * time.Millisecond
 )
 
 // quietProbes is how many probes measure the quiet p99; minProbes is the
