@@ -12,3 +12,10 @@ var (
 	NewFramedTransport    func(net.Conn, int) Transport = newFramedTransport
 	NewWebSocketTransport func(*ws.Conn) Transport      = newWebSocketTransport
 )
+
+// NamespacePins returns the connects under way to ns.
+func NamespacePins(ns *Namespace) int {
+	ns.srv.mu.Lock()
+	defer ns.srv.mu.Unlock()
+	return ns.pins
+}

@@ -27,6 +27,9 @@ type Namespace struct {
 	sockets atomic.Int64
 	dynamic bool // created for a client (Options.NewNamespace): freed when empty
 	pins    int  // guarded by srv.mu; connects under way
+	// ready is closed once Options.NewNamespace has set up a namespace a
+	// client created; connects wait for it. Nil for declared namespaces.
+	ready chan struct{}
 
 	mu           sync.RWMutex
 	middleware   []Middleware           // guarded by mu

@@ -117,13 +117,17 @@ var errTooManyNamespaces = errors.New("too many namespaces on this server; retry
 
 // namespace returns the namespace a client asks for, pinned (unpin
 // releases it): an existing one, or a new one when Options.NewNamespace,
-// NamespacePattern and MaxNamespaces allow it; nil and why otherwise.
+// NamespacePattern and MaxNamespaces allow it; nil and why otherwise. A
+// new one is set up by NewNamespace before it is returned to anyone.
 func (s *Server) namespace(name string) (*Namespace, error) {
 	o := &s.opts
 	s.mu.Lock()
 	if ns, ok := s.nss[name]; ok {
 		ns.pins++
 		s.mu.Unlock()
+		if ns.ready != nil {
+			<-ns.ready // its creator's connect is setting it up
+		}
 		return ns, nil
 	}
 	if o.NewNamespace == nil || checkName(name) != nil || name[0] != '/' {
@@ -142,9 +146,10 @@ func (s *Server) namespace(name string) (*Namespace, error) {
 		return nil, errTooManyNamespaces
 	}
 	ns := s.ofLocked(name)
-	ns.dynamic, ns.pins = true, 1
+	ns.dynamic, ns.pins, ns.ready = true, 1, make(chan struct{})
 	s.dynamicNS++
 	s.mu.Unlock()
+	defer close(ns.ready)
 	o.NewNamespace(ns)
 	return ns, nil
 }
