@@ -117,9 +117,9 @@ func appendDetailLayer(b []byte, l *capture.Layer, ip *capture.Layer) []byte {
 	case capture.ProtoARP:
 		b = appendARP(b, l)
 	case capture.ProtoIPv4:
-		b = l.SrcIP.AppendTo(b)
+		b = appendAddr(b, l.SrcIP)
 		b = append(b, " -> "...)
-		b = l.DstIP.AppendTo(b)
+		b = appendAddr(b, l.DstIP)
 		b = append(b, "  ttl "...)
 		b = appendUint(b, uint64(l.TTL))
 		b = append(b, "  id "...)
@@ -139,9 +139,9 @@ func appendDetailLayer(b []byte, l *capture.Layer, ip *capture.Layer) []byte {
 			}
 		}
 	case capture.ProtoIPv6:
-		b = l.SrcIP.AppendTo(b)
+		b = appendAddr(b, l.SrcIP)
 		b = append(b, " -> "...)
-		b = l.DstIP.AppendTo(b)
+		b = appendAddr(b, l.DstIP)
 		b = append(b, "  hop limit "...)
 		b = appendUint(b, uint64(l.TTL))
 		b = append(b, "  next header "...)

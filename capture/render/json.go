@@ -2,7 +2,6 @@ package render
 
 import (
 	"encoding/json"
-	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -64,42 +63,42 @@ func AppendJSON(b []byte, pkt *capture.Packet) []byte {
 // appendRFC3339 writes t in UTC with microseconds, or nanoseconds when the
 // timestamp has them.
 func appendRFC3339(b []byte, t time.Time) []byte {
-	var y, mo, d, h, mi, s int
-	if sec := t.Unix(); sec >= 0 {
-		// The civil date from the days since 1970 (H. Hinnant's
-		// days_from_civil inverted), without time.Time's general calendar.
-		days, sod := int(sec/86400), int(sec%86400)
-		h, mi, s = sod/3600, sod/60%60, sod%60
-		z := days + 719468
-		era := z / 146097
-		doe := z - era*146097
-		yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
-		doy := doe - (365*yoe + yoe/4 - yoe/100)
-		mp := (5*doy + 2) / 153
-		d = doy - (153*mp+2)/5 + 1
-		mo = mp + 3
-		if mo > 12 {
-			mo -= 12
+	sec, ns := t.Unix(), uint64(t.Nanosecond())
+	if sec < 0 || sec >= 253402300800 { // before 1970 or after 9999
+		layout := "2006-01-02T15:04:05.000000Z"
+		if ns%1000 != 0 {
+			layout = "2006-01-02T15:04:05.000000000Z"
 		}
-		y = yoe + era*400
-		if mo <= 2 {
-			y++
-		}
-	} else {
-		t = t.UTC()
-		var m time.Month
-		y, m, d = t.Date()
-		mo = int(m)
-		h, mi, s = t.Clock()
+		return t.UTC().AppendFormat(b, layout)
 	}
-	b = appendPad(b, y, 4)
-	b = append(b, '-', byte('0'+mo/10), byte('0'+mo%10), '-', byte('0'+d/10), byte('0'+d%10), 'T',
-		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':', byte('0'+s/10), byte('0'+s%10), '.')
-	ns := t.Nanosecond()
+	// The civil date from the days since 1970 (H. Hinnant's
+	// days_from_civil inverted), without time.Time's general calendar;
+	// unsigned, so the divisions by constants need no sign fixes.
+	days, sod := uint(sec)/86400, uint(sec)%86400
+	h, mi, s := sod/3600, sod/60%60, sod%60
+	z := days + 719468
+	era := z / 146097
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d := doy - (153*mp+2)/5 + 1
+	mo := mp + 3
+	if mo > 12 {
+		mo -= 12
+	}
+	y := yoe + era*400
+	if mo <= 2 {
+		y++
+	}
+	c, yy := y/100%100, y%100
+	b = append(b, pairs[2*c], pairs[2*c+1], pairs[2*yy], pairs[2*yy+1], '-',
+		pairs[2*mo], pairs[2*mo+1], '-', pairs[2*d], pairs[2*d+1], 'T',
+		pairs[2*h], pairs[2*h+1], ':', pairs[2*mi], pairs[2*mi+1], ':', pairs[2*s], pairs[2*s+1], '.')
 	if ns%1000 == 0 {
-		b = appendPad(b, ns/1000, 6)
+		b = appendDigits(b, ns/1000, 6)
 	} else {
-		b = appendPad(b, ns, 9)
+		b = appendDigits(b, ns, 9)
 	}
 	return append(b, 'Z')
 }
@@ -116,7 +115,7 @@ func kBytes(b []byte, k string, v []byte) []byte { return appendString(key(b, k)
 func kAddr(b []byte, k string, a capture.Addr) []byte {
 	b = append(key(b, k), '"')
 	if a.IsValid() {
-		b = a.AppendTo(b)
+		b = appendAddr(b, a)
 	}
 	return append(b, '"')
 }
@@ -129,21 +128,22 @@ func kMAC(b []byte, k string, hw []byte) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendMAC appends hw as colon-separated hex pairs, written in place.
+// appendMAC appends hw as colon-separated hex pairs; an Ethernet address
+// in one append.
 func appendMAC(b []byte, hw []byte) []byte {
-	if len(hw) == 0 {
-		return b
+	if len(hw) == 6 {
+		return append(b, hexDigits[hw[0]>>4], hexDigits[hw[0]&15], ':',
+			hexDigits[hw[1]>>4], hexDigits[hw[1]&15], ':',
+			hexDigits[hw[2]>>4], hexDigits[hw[2]&15], ':',
+			hexDigits[hw[3]>>4], hexDigits[hw[3]&15], ':',
+			hexDigits[hw[4]>>4], hexDigits[hw[4]&15], ':',
+			hexDigits[hw[5]>>4], hexDigits[hw[5]&15])
 	}
-	n := 3*len(hw) - 1
-	l := len(b)
-	b = slices.Grow(b, n)[:l+n]
-	d := b[l:]
 	for i, c := range hw {
-		j := 3 * i
-		d[j], d[j+1] = hexDigits[c>>4], hexDigits[c&15]
-		if j+2 < n {
-			d[j+2] = ':'
+		if i > 0 {
+			b = append(b, ':')
 		}
+		b = append(b, hexDigits[c>>4], hexDigits[c&15])
 	}
 	return b
 }

@@ -3,6 +3,8 @@ package render
 import (
 	"math/bits"
 	"slices"
+
+	"github.com/wiredojo/wiredojo/capture"
 )
 
 // pairs holds "00" through "99": two digits per division by 100.
@@ -54,11 +56,6 @@ func appendInt(b []byte, v int64) []byte {
 	return appendUint(b, uint64(v))
 }
 
-// appendPad appends v in width digits at least, zeros in front.
-func appendPad(b []byte, v, width int) []byte {
-	return appendDigits(b, uint64(v), max(width, decimalLen(uint64(v))))
-}
-
 // appendDigits appends the last n decimal digits of v, zeros in front.
 func appendDigits(b []byte, v uint64, n int) []byte {
 	l := len(b)
@@ -76,4 +73,28 @@ func appendDigits(b []byte, v uint64, n int) []byte {
 		d[0] = byte('0' + v%10)
 	}
 	return b
+}
+
+// appendAddr is a.AppendTo(b), an IPv4 address written octet by octet
+// without netip's general formatting.
+func appendAddr(b []byte, a capture.Addr) []byte {
+	if !a.Is4() {
+		return a.AppendTo(b)
+	}
+	o := a.As4()
+	b = appendOctet(b, o[0])
+	b = appendOctet(append(b, '.'), o[1])
+	b = appendOctet(append(b, '.'), o[2])
+	return appendOctet(append(b, '.'), o[3])
+}
+
+func appendOctet(b []byte, v byte) []byte {
+	switch {
+	case v < 10:
+		return append(b, '0'+v)
+	case v < 100:
+		return append(b, pairs[2*v], pairs[2*v+1])
+	}
+	r := v % 100
+	return append(b, '0'+v/100, pairs[2*r], pairs[2*r+1])
 }

@@ -4,12 +4,15 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net/netip"
 	"strconv"
 	"testing"
+
+	"github.com/wiredojo/wiredojo/capture"
 )
 
 // TestAppendNumbers: appendUint and appendInt write what strconv writes,
-// appendPad what fmt's %0*d does, for the edges of every digit count and
+// appendDigits what fmt's %0*d does, for the edges of every digit count and
 // random values.
 func TestAppendNumbers(t *testing.T) {
 	t.Parallel()
@@ -31,12 +34,30 @@ func TestAppendNumbers(t *testing.T) {
 				t.Fatalf("appendInt(%d) = %s, want %s", i, got, want)
 			}
 		}
-		if v <= math.MaxInt64 {
-			for _, w := range []int{1, 4, 6, 9} {
-				if got, want := string(appendPad(prefix, int(v), w)), fmt.Sprintf("x=%0*d", w, v); got != want {
-					t.Fatalf("appendPad(%d, %d) = %s, want %s", v, w, got, want)
-				}
+		for _, w := range []int{1, 4, 6, 9} {
+			if got, want := string(appendDigits(prefix, v, max(w, decimalLen(v)))), fmt.Sprintf("x=%0*d", w, v); got != want {
+				t.Fatalf("appendDigits(%d, %d) = %s, want %s", v, w, got, want)
 			}
+		}
+	}
+}
+
+// TestAppendAddr: appendAddr writes what netip writes, IPv4 and IPv6.
+func TestAppendAddr(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(3, 4))
+	addrs := []capture.Addr{{}, netip.MustParseAddr("0.0.0.0"), netip.MustParseAddr("255.255.255.255"),
+		netip.MustParseAddr("10.99.100.9"), netip.MustParseAddr("::1"), netip.MustParseAddr("::ffff:1.2.3.4")}
+	for range 5000 {
+		var a [4]byte
+		for i := range a {
+			a[i] = byte(r.IntN(256))
+		}
+		addrs = append(addrs, netip.AddrFrom4(a))
+	}
+	for _, a := range addrs {
+		if got, want := string(appendAddr([]byte("x"), a)), "x"+string(a.AppendTo(nil)); got != want {
+			t.Fatalf("appendAddr(%v) = %s, want %s", a, got, want)
 		}
 	}
 }

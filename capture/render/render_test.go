@@ -124,7 +124,7 @@ func BenchmarkRender(b *testing.B) {
 // days and centuries included.
 func TestTimeFormats(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	secs := []int64{0, 1, 86399, 86400, 951782400, 951868800, 4107542400, 4107628800, 2147483647, 1780000000, -1, -86401, 253402300799}
+	secs := []int64{0, 1, 86399, 86400, 951782400, 951868800, 4107542400, 4107628800, 2147483647, 1780000000, -1, -86401, 253402300799, 253402300800, 400000000000}
 	for range 2000 {
 		secs = append(secs, rng.Int64N(253402300800))
 	}

@@ -47,9 +47,9 @@ func (p *Palette) AppendLine(b []byte, pkt *capture.Packet) []byte {
 				b = append(b, "IP6 "...)
 			}
 			if i+1 == len(ls) || !isTransport(ls[i+1].Proto) {
-				b = l.SrcIP.AppendTo(b)
+				b = appendAddr(b, l.SrcIP)
 				b = append(b, " > "...)
-				b = l.DstIP.AppendTo(b)
+				b = appendAddr(b, l.DstIP)
 				b = append(b, ": "...)
 				if l.Proto == capture.ProtoIPv6 && l.NextHeader == 44 {
 					b = appendFrag6(b, l)
@@ -120,22 +120,22 @@ func appendClock(b []byte, pkt *capture.Packet) []byte {
 	if sec < 0 {
 		sec += 86400
 	}
-	h, m, s := int(sec/3600), int(sec/60%60), int(sec%60)
-	b = append(b, byte('0'+h/10), byte('0'+h%10), ':', byte('0'+m/10), byte('0'+m%10), ':', byte('0'+s/10), byte('0'+s%10), '.')
-	return appendPad(b, pkt.Timestamp.Nanosecond()/1000, 6)
+	h, m, s := uint(sec/3600), uint(sec/60%60), uint(sec%60)
+	b = append(b, pairs[2*h], pairs[2*h+1], ':', pairs[2*m], pairs[2*m+1], ':', pairs[2*s], pairs[2*s+1], '.')
+	return appendDigits(b, uint64(pkt.Timestamp.Nanosecond()/1000), 6)
 }
 
 func appendEndpoints(b []byte, ip, l *capture.Layer) []byte {
 	if ip == nil {
 		return b
 	}
-	b = ip.SrcIP.AppendTo(b)
+	b = appendAddr(b, ip.SrcIP)
 	if l != nil {
 		b = append(b, '.')
 		b = appendUint(b, uint64(l.SrcPort))
 	}
 	b = append(b, " > "...)
-	b = ip.DstIP.AppendTo(b)
+	b = appendAddr(b, ip.DstIP)
 	if l != nil {
 		b = append(b, '.')
 		b = appendUint(b, uint64(l.DstPort))
@@ -306,12 +306,12 @@ func appendARP(b []byte, l *capture.Layer) []byte {
 	switch l.Op {
 	case 1:
 		b = append(b, "ARP, Request who-has "...)
-		b = l.DstIP.AppendTo(b)
+		b = appendAddr(b, l.DstIP)
 		b = append(b, " tell "...)
-		b = l.SrcIP.AppendTo(b)
+		b = appendAddr(b, l.SrcIP)
 	case 2:
 		b = append(b, "ARP, Reply "...)
-		b = l.SrcIP.AppendTo(b)
+		b = appendAddr(b, l.SrcIP)
 		b = append(b, " is-at "...)
 		b = appendMAC(b, l.SrcHW[:l.HWLen])
 	default:
@@ -340,7 +340,7 @@ func appendICMP(b []byte, l *capture.Layer) []byte {
 }
 
 func appendQuotedPort(b []byte, l *capture.Layer) []byte {
-	b = l.DstIP.AppendTo(b)
+	b = appendAddr(b, l.DstIP)
 	switch l.NextHeader {
 	case 6:
 		b = append(b, " tcp port "...)
@@ -384,7 +384,7 @@ func appendICMP4(b []byte, l *capture.Layer) []byte {
 			i++
 			switch f[i] {
 			case 's':
-				b = l.DstIP.AppendTo(b)
+				b = appendAddr(b, l.DstIP)
 			case 'p':
 				b = appendUint(b, uint64(l.NextHeader))
 			case 'q':
@@ -454,7 +454,7 @@ func appendICMP6(b []byte, l *capture.Layer) []byte {
 				b = appendQuotedPort(b, l)
 			} else {
 				b = append(b, ' ')
-				b = l.DstIP.AppendTo(b)
+				b = appendAddr(b, l.DstIP)
 			}
 		}
 	case 2:
@@ -468,7 +468,7 @@ func appendICMP6(b []byte, l *capture.Layer) []byte {
 		}
 		if l.HasQuote {
 			b = append(b, " for "...)
-			b = l.DstIP.AppendTo(b)
+			b = appendAddr(b, l.DstIP)
 		}
 	case 4:
 		b = append(b, ", "...)
