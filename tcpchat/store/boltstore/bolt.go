@@ -51,6 +51,9 @@ type Store struct {
 	closed  bool         // guarded by closeMu
 	ops     chan *op     // writes for the committer
 	done    chan struct{}
+	// lazyWait is the package's lazyWait; tests set another before the
+	// write that should see it.
+	lazyWait func(last time.Duration) time.Duration
 
 	mu    sync.Mutex           // guards stats and seen
 	stats store.Stats          // guarded by mu
@@ -63,6 +66,7 @@ type op struct {
 	fn    func(tx *bolt.Tx) error
 	delta store.Stats // counters to add once committed
 	err   chan error
+	lazy  bool // may wait a little for another write to share its commit (writeLazy)
 }
 
 var opPool = sync.Pool{New: func() any { return &op{err: make(chan error, 1)} }}
@@ -132,6 +136,8 @@ func Open(path string, opts store.Options) (s *Store, err error) {
 		ops:    make(chan *op, maxGroup),
 		done:   make(chan struct{}),
 		seen:   make(map[string]time.Time),
+
+		lazyWait: lazyWait,
 	}
 	go s.commitLoop()
 	return s, nil
@@ -152,7 +158,30 @@ func wrapWrite(path string, err error) error {
 
 // write queues fn for the committer and waits for its commit.
 func (s *Store) write(ctx context.Context, fn func(tx *bolt.Tx, d *store.Stats) error) error {
+	return s.queueWrite(ctx, false, fn)
+}
+
+// writeLazy is write for a write nobody waits on to go on (an ack: lost in
+// a crash, it means a redelivery): when only such writes are waiting, the
+// committer waits up to one commit's duration (at most maxLazyWait) for
+// another write to share their commit and its fsyncs, so that a stream of
+// appends and the acks of their consumer take one commit, not two.
+func (s *Store) writeLazy(ctx context.Context, fn func(tx *bolt.Tx, d *store.Stats) error) error {
+	return s.queueWrite(ctx, true, fn)
+}
+
+// maxLazyWait bounds how long lazy writes wait for company.
+const maxLazyWait = 2 * time.Millisecond
+
+// lazyWait is how long a group of lazy writes waits for another write,
+// given the last commit's duration: as long as a commit takes (what
+// committing them alone would hold up the next write for), at most
+// maxLazyWait.
+func lazyWait(last time.Duration) time.Duration { return min(last, maxLazyWait) }
+
+func (s *Store) queueWrite(ctx context.Context, lazy bool, fn func(tx *bolt.Tx, d *store.Stats) error) error {
 	o := opPool.Get().(*op)
+	o.lazy = lazy
 	o.fn = func(tx *bolt.Tx) error {
 		o.delta = store.Stats{}
 		return fn(tx, &o.delta)
@@ -177,25 +206,66 @@ func (s *Store) write(ctx context.Context, fn func(tx *bolt.Tx, d *store.Stats) 
 	return err
 }
 
+// commitLoop commits the queued writes in groups: what is waiting when a
+// commit ends shares the next one. A group of lazy writes only waits up to
+// the last commit's duration for another write to join it.
 func (s *Store) commitLoop() {
 	defer close(s.done)
 	group := make([]*op, 0, maxGroup)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var last time.Duration // how long the last commit took
 	for o := range s.ops {
-		group = append(group[:0], o)
-	more:
-		for len(group) < maxGroup {
-			select {
-			case o, ok := <-s.ops:
-				if !ok {
-					break more
+		group = s.gather(append(group[:0], o))
+		if wait := s.lazyWait(last); wait > 0 && lazyOnly(group) {
+			timer.Reset(wait)
+		wait:
+			for len(group) < maxGroup {
+				select {
+				case o, ok := <-s.ops:
+					if !ok {
+						break wait
+					}
+					group = append(group, o)
+					if !o.lazy {
+						group = s.gather(group)
+						break wait
+					}
+				case <-timer.C:
+					break wait
 				}
-				group = append(group, o)
-			default:
-				break more
 			}
+			timer.Stop()
 		}
+		start := time.Now()
 		s.commit(group)
+		last = time.Since(start)
 	}
+}
+
+// gather adds the writes waiting now to group, up to maxGroup.
+func (s *Store) gather(group []*op) []*op {
+	for len(group) < maxGroup {
+		select {
+		case o, ok := <-s.ops:
+			if !ok {
+				return group
+			}
+			group = append(group, o)
+		default:
+			return group
+		}
+	}
+	return group
+}
+
+func lazyOnly(group []*op) bool {
+	for _, o := range group {
+		if !o.lazy {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Store) commit(group []*op) {

@@ -144,3 +144,57 @@ func TestAppendBatchOneCommit(t *testing.T) {
 		t.Fatalf("commits %d, appended %d; want 1 commit of 200 appends", st.Commits, st.Appended)
 	}
 }
+
+// An ack is a lazy write: queued alone it waits for another write and
+// shares its commit (one fsync for the append and the ack, not two); with
+// nothing else coming it commits alone once its wait ends.
+func TestLazyAckSharesCommit(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "g.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	id, _, err := s.Append(ctx, store.Message{Namespace: "/chat", Event: "e"}, []string{"a"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := make(chan struct{}, 1)
+	s.lazyWait = func(time.Duration) time.Duration { // seen by the writes below (sent after it)
+		select {
+		case groups <- struct{}{}: // a group starts: the committer took the ack
+		default:
+		}
+		return time.Hour
+	}
+	before := s.Stats().Commits
+	acked := make(chan error, 1)
+	go func() { acked <- s.Ack(ctx, "a", id) }()
+	testkit.Recv(t, 10*time.Second, "the committer to take the ack", groups)
+	select {
+	case err := <-acked:
+		t.Fatalf("the ack committed alone (%v) while its wait ran", err)
+	default:
+	}
+	if _, _, err := s.Append(ctx, store.Message{Namespace: "/chat", Event: "e"}, []string{"b"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := testkit.Recv(t, 10*time.Second, "the ack's answer", acked); err != nil {
+		t.Fatal(err)
+	}
+	if c := s.Stats().Commits - before; c != 1 {
+		t.Fatalf("the ack and the append took %d commits, want 1", c)
+	}
+
+	s.lazyWait = func(time.Duration) time.Duration { return time.Millisecond }
+	id, _, err = s.Append(ctx, store.Message{Namespace: "/chat", Event: "e"}, []string{"a"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ack(ctx, "a", id); err != nil { // alone: commits after its wait
+		t.Fatal(err)
+	}
+	if msgs, err := s.Pending(ctx, "a", 0, 0, nil); err != nil || len(msgs) != 0 {
+		t.Fatalf("after the acks: %d pending, %v", len(msgs), err)
+	}
+}

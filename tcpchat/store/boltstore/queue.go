@@ -302,14 +302,16 @@ func (s *Store) pending(client string, after uint64, limit int, dst []store.Mess
 	return dst, err
 }
 
-// Ack implements store.Store.
+// Ack implements store.Store. It is a lazy write (writeLazy): when only
+// acks are waiting, they wait up to one commit's duration (at most 2 ms)
+// for another write to share its commit and its fsyncs.
 func (s *Store) Ack(ctx context.Context, client string, id store.ID) error {
 	if err := store.ValidName(client); err != nil {
 		return err
 	}
 	now := s.now()
 	var found bool
-	err := s.write(ctx, func(tx *bolt.Tx, d *store.Stats) error {
+	err := s.writeLazy(ctx, func(tx *bolt.Tx, d *store.Stats) error {
 		found = false
 		q := queues(tx)
 		meta, ok := getMeta(q.meta, []byte(client))
