@@ -43,41 +43,90 @@ type memQueue struct {
 }
 
 // memLog is one namespace's replay log: entries[first:] are live, in
-// offset order; the dead head is reused when the array is full.
+// offset order (consecutive: the last has offset next-1); the dead head is
+// reused when the array is full.
 type memLog struct {
-	entries []Message
+	ns      string
+	entries []replayEntry
 	first   int
 	next    uint64
 	bytes   int64
 }
 
-func (l *memLog) live() []Message { return l.entries[l.first:] }
+func (l *memLog) live() []replayEntry { return l.entries[l.first:] }
 
-// shareOrClone returns the slice field of prev when it equals rooms, else
-// a copy of rooms, whose names it checks (ValidName) first.
-func shareOrClone(rooms []string, prev *Message, field func(*Message) []string) ([]string, error) {
-	if len(rooms) == 0 {
+// offset returns the offset of entries[i].
+func (l *memLog) offset(i int) uint64 { return l.next - uint64(len(l.entries)-i) }
+
+// replayEntry is one entry of a memory replay log: 72 bytes where a
+// Message is 152, so that appending to a log at its bound (a new entry
+// written, the oldest cleared, both out of the cache by then) touches
+// fewer cache lines. Its offset follows from its place in the log, its
+// namespace from the log.
+type replayEntry struct {
+	id      ID
+	created time.Time
+	payload []byte
+	names   *replayNames // nil: no event name, rooms or except
+}
+
+// replayNames are the names of a replay entry besides its namespace,
+// shared by consecutive entries with the same (entries are read-only).
+type replayNames struct {
+	event         string
+	rooms, except []string
+}
+
+// message returns entries[i] as a Message.
+func (l *memLog) message(i int) Message {
+	e := &l.entries[i]
+	m := Message{ID: e.id, Offset: l.offset(i), Namespace: l.ns, Created: e.created, Payload: e.payload}
+	if n := e.names; n != nil {
+		m.Event, m.Rooms, m.Except = n.event, n.rooms, n.except
+	}
+	return m
+}
+
+// namesOf returns prev's names when they equal event, rooms and except,
+// else new ones with copies of rooms and except, whose names it checks
+// (ValidName) first; nil for none.
+func namesOf(event string, rooms, except []string, prev *replayEntry) (*replayNames, error) {
+	if event == "" && len(rooms) == 0 && len(except) == 0 {
 		return nil, nil
 	}
-	if prev != nil && slices.Equal(field(prev), rooms) {
-		return field(prev), nil
+	if prev != nil && prev.names != nil && prev.names.event == event && slices.Equal(prev.names.rooms, rooms) && slices.Equal(prev.names.except, except) {
+		return prev.names, nil
 	}
 	for _, r := range rooms {
 		if err := ValidName(r); err != nil {
 			return nil, err
 		}
 	}
-	return slices.Clone(rooms), nil
+	for _, r := range except {
+		if err := ValidName(r); err != nil {
+			return nil, err
+		}
+	}
+	n := &replayNames{event: event}
+	if len(rooms) > 0 {
+		n.rooms = slices.Clone(rooms)
+	}
+	if len(except) > 0 {
+		n.except = slices.Clone(except)
+	}
+	return n, nil
 }
 
 // replaySize is what an entry counts against the byte bounds.
-func replaySize(m *Message) int64 {
-	n := int64(len(m.Payload) + ReplayEntryOverhead)
-	for _, r := range m.Rooms {
-		n += int64(len(r)) + 16
-	}
-	for _, r := range m.Except {
-		n += int64(len(r)) + 16
+func replaySize(e *replayEntry) int64 {
+	n := int64(len(e.payload) + ReplayEntryOverhead)
+	if e.names != nil {
+		for _, r := range e.names.rooms {
+			n += int64(len(r)) + 16
+		}
+		for _, r := range e.names.except {
+			n += int64(len(r)) + 16
+		}
 	}
 	return n
 }
@@ -95,10 +144,10 @@ func (s *Memory) dropOldestLocked(l *memLog) {
 	size := replaySize(e)
 	l.bytes -= size
 	s.replayBytes -= size
-	if c := cap(e.Payload); c > 0 && c <= maxSpareBytes && len(s.spare) < maxSpare {
-		s.spare = append(s.spare, e.Payload[:0])
+	if c := cap(e.payload); c > 0 && c <= maxSpareBytes && len(s.spare) < maxSpare {
+		s.spare = append(s.spare, e.payload[:0])
 	}
-	*e = Message{}
+	*e = replayEntry{}
 	l.first++
 	s.stats.ReplayTrimmed++
 }
@@ -119,7 +168,7 @@ func (s *Memory) payloadLocked(p []byte) []byte {
 // entry of any log first).
 func (s *Memory) trimReplayLocked(l *memLog, now time.Time) {
 	lim := &s.limits
-	for live := l.live(); len(live) > 0 && now.Sub(live[0].Created) > lim.ReplayWindow; live = l.live() {
+	for live := l.live(); len(live) > 0 && now.Sub(live[0].created) > lim.ReplayWindow; live = l.live() {
 		s.dropOldestLocked(l)
 	}
 	for max := lim.ReplayMax; max > 0 && len(l.entries)-l.first > max; {
@@ -131,7 +180,7 @@ func (s *Memory) trimReplayLocked(l *memLog, now time.Time) {
 	for max := lim.ReplayTotalBytes; max > 0 && s.replayBytes > max; {
 		var oldest *memLog
 		for _, x := range s.logs {
-			if live := x.live(); len(live) > 0 && (oldest == nil || live[0].Created.Before(oldest.live()[0].Created)) {
+			if live := x.live(); len(live) > 0 && (oldest == nil || live[0].created.Before(oldest.live()[0].created)) {
 				oldest = x
 			}
 		}
@@ -526,22 +575,18 @@ func (s *Memory) appendReplay(ns, event string, payload []byte, rooms, except []
 			if err := ValidName(ns); err != nil {
 				return ID{}, 0, err
 			}
-			l = &memLog{next: 1}
+			l = &memLog{ns: ns, next: 1}
 			s.logs[ns] = l
 		}
 		s.lastNS, s.lastLog = ns, l
 	}
-	// Entries are read-only: one to the same rooms as the entry before
-	// shares its slices (a chat broadcasts to one room many times).
-	var prev *Message
+	// Entries are read-only: one with the same names as the entry before
+	// shares them (a chat broadcasts to one room many times).
+	var prev *replayEntry
 	if live := l.live(); len(live) > 0 {
 		prev = &live[len(live)-1]
 	}
-	rooms, err := shareOrClone(rooms, prev, func(p *Message) []string { return p.Rooms })
-	if err != nil {
-		return ID{}, 0, err
-	}
-	except, err = shareOrClone(except, prev, func(p *Message) []string { return p.Except })
+	names, err := namesOf(event, rooms, except, prev)
 	if err != nil {
 		return ID{}, 0, err
 	}
@@ -561,23 +606,19 @@ func (s *Memory) appendReplay(ns, event string, payload []byte, rooms, except []
 	if n := len(l.entries); n < cap(l.entries) {
 		l.entries = l.entries[:n+1]
 	} else {
-		l.entries = append(l.entries, Message{})
+		l.entries = append(l.entries, replayEntry{})
 	}
 	e := &l.entries[len(l.entries)-1]
-	e.ID = id
-	e.Offset = l.next
-	e.Namespace = ns
-	e.Event = event
-	e.Rooms = rooms
-	e.Except = except
-	e.Created = now
-	e.Payload = s.payloadLocked(payload)
+	e.id = id
+	e.created = now
+	e.payload = s.payloadLocked(payload)
+	e.names = names
+	off := l.next
 	l.next++
 	size := replaySize(e)
 	l.bytes += size
 	s.replayBytes += size
 	s.stats.ReplayAppended++
-	off := e.Offset // e may move when trimming compacts the log
 	s.trimReplayLocked(l, now)
 	return id, off, nil
 }
@@ -601,20 +642,19 @@ func (s *Memory) Replay(ctx context.Context, ns string, after uint64, limit int,
 		return dst, ErrReplayGap // an offset this log never issued
 	}
 	// the first entry after 'after' must still be here and not too old
-	live := l.live()
 	first := uint64(0)
-	for _, e := range live {
-		if now.Sub(e.Created) <= s.limits.ReplayWindow {
-			first = e.Offset
+	for i := l.first; i < len(l.entries); i++ {
+		if now.Sub(l.entries[i].created) <= s.limits.ReplayWindow {
+			first = l.offset(i)
 			break
 		}
 	}
 	if after+1 < l.next && (first == 0 || after+1 < first) {
 		return dst, ErrReplayGap
 	}
-	i := sort.Search(len(live), func(i int) bool { return live[i].Offset > after })
-	for n := 0; i < len(live) && (limit <= 0 || n < limit); i, n = i+1, n+1 {
-		dst = append(dst, live[i])
+	i := l.first + sort.Search(len(l.entries)-l.first, func(i int) bool { return l.offset(l.first+i) > after })
+	for n := 0; i < len(l.entries) && (limit <= 0 || n < limit); i, n = i+1, n+1 {
+		dst = append(dst, l.message(i))
 	}
 	return dst, nil
 }
@@ -701,7 +741,7 @@ func (s *Memory) Expire(ctx context.Context) error {
 		q.msgs = keep
 	}
 	for _, l := range s.logs {
-		for l.first < len(l.entries) && now.Sub(l.entries[l.first].Created) > s.limits.ReplayWindow {
+		for l.first < len(l.entries) && now.Sub(l.entries[l.first].created) > s.limits.ReplayWindow {
 			s.dropOldestLocked(l)
 		}
 		if l.first == len(l.entries) && cap(l.entries) > 0 {

@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -139,5 +141,43 @@ func TestMemoryReplayChecksNewNames(t *testing.T) {
 	}
 	if head, err := s.ReplayHead(ctx, "/a\x00"); err != nil || head != 0 {
 		t.Fatalf("a refused namespace has a log: head %d, %v", head, err)
+	}
+}
+
+// A memory log keeps each entry's offset, names and payload through the
+// drops and the moves of a log at its bound.
+func TestMemoryReplayAtBound(t *testing.T) {
+	s := store.NewMemory(store.Options{Limits: store.Limits{ReplayMax: 10}})
+	defer s.Close()
+	ctx := context.Background()
+	for i := 1; i <= 45; i++ {
+		m := store.Message{Namespace: "/a", Event: "e", Rooms: []string{"r"}, Payload: []byte(strconv.Itoa(i))}
+		if i%3 == 0 {
+			m.Rooms, m.Except = []string{"q", "r"}, []string{"x"}
+		}
+		if _, off, err := s.AppendReplay(ctx, m); err != nil || off != uint64(i) {
+			t.Fatalf("append %d: offset %d, %v", i, off, err)
+		}
+	}
+	if _, err := s.Replay(ctx, "/a", 34, 0, nil); !errors.Is(err, store.ErrReplayGap) {
+		t.Fatalf("replay after a dropped offset: %v, want ErrReplayGap", err)
+	}
+	got, err := s.Replay(ctx, "/a", 38, 0, nil)
+	if err != nil || len(got) != 7 {
+		t.Fatalf("replay after 38: %d entries, %v; want 39..45", len(got), err)
+	}
+	for j, m := range got {
+		i := 39 + j
+		rooms, except := "[r]", "[]"
+		if i%3 == 0 {
+			rooms, except = "[q r]", "[x]"
+		}
+		if m.Offset != uint64(i) || string(m.Payload) != strconv.Itoa(i) || m.Namespace != "/a" || m.Event != "e" ||
+			fmt.Sprint(m.Rooms) != rooms || fmt.Sprint(m.Except) != except || m.ID == (store.ID{}) {
+			t.Errorf("entry %d: %+v", i, m)
+		}
+	}
+	if got, err := s.Replay(ctx, "/a", 43, 1, nil); err != nil || len(got) != 1 || got[0].Offset != 44 {
+		t.Fatalf("replay after 43, limit 1: %+v, %v", got, err)
 	}
 }
