@@ -19,7 +19,6 @@ type pcapReader struct {
 	link    layers.LinkType
 	snaplen int
 	off     int64
-	hdr     [16]byte
 	buf     []byte
 }
 
@@ -67,17 +66,20 @@ func (p *pcapReader) limit() int {
 
 func (p *pcapReader) Next() ([]byte, Info, error) {
 	at := p.off
-	n, err := io.ReadFull(p.r, p.hdr[:])
+	// The header and (when it fits) the packet are read in place in the
+	// bufio.Reader's buffer, not copied out: they stay valid until the
+	// next call, as the contract of Next says.
+	hdr, err := p.r.Peek(16)
 	if err != nil {
-		if n == 0 && err == io.EOF {
+		if len(hdr) == 0 && err == io.EOF {
 			return nil, Info{}, io.EOF
 		}
 		return nil, Info{}, &FileError{File: p.name, Offset: at, Err: fmt.Errorf("record header: %w", ErrTruncated)}
 	}
-	sec := p.order.Uint32(p.hdr[0:4])
-	frac := p.order.Uint32(p.hdr[4:8])
-	caplen := p.order.Uint32(p.hdr[8:12])
-	wire := p.order.Uint32(p.hdr[12:16])
+	sec := p.order.Uint32(hdr[0:4])
+	frac := p.order.Uint32(hdr[4:8])
+	caplen := p.order.Uint32(hdr[8:12])
+	wire := p.order.Uint32(hdr[12:16])
 	if uint64(caplen) > uint64(p.limit()) {
 		return nil, Info{}, &FileError{File: p.name, Offset: at, Err: fmt.Errorf("%w: %d bytes captured, more than the largest snapshot length %d", ErrRecordTooLarge, caplen, p.limit())}
 	}
@@ -89,8 +91,16 @@ func (p *pcapReader) Next() ([]byte, Info, error) {
 	} else if frac >= 1e9 {
 		return nil, Info{}, &FileError{File: p.name, Offset: at, Err: fmt.Errorf("%w: nanoseconds %d out of range", ErrCorrupt, frac)}
 	}
-	data, n, err := readInto(p.r, p.buf, int(caplen))
-	p.buf = data[:0]
+	p.r.Discard(16)
+	var data []byte
+	var n int
+	if int(caplen) <= p.r.Size() {
+		data, err = p.r.Peek(int(caplen))
+		n, _ = p.r.Discard(len(data))
+	} else {
+		data, n, err = readInto(p.r, p.buf, int(caplen))
+		p.buf = data[:0]
+	}
 	if err != nil {
 		return nil, Info{}, &FileError{File: p.name, Offset: at, Err: fmt.Errorf("record of %d bytes has only %d: %w", caplen, n, ErrTruncated)}
 	}
