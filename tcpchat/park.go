@@ -93,6 +93,18 @@ type Pollable interface {
 	SetWake(wake func())
 }
 
+// Lingering is a Pollable whose reads survive their deadline: when the
+// read deadline passes before a packet begins, ReadPacket returns an
+// error matching os.ErrDeadlineExceeded and the transport can be read
+// again. A busy connection of such a transport waits for its next bytes in
+// its reading goroutine (parkLinger) before it parks, as a framed one does.
+type Lingering interface {
+	Pollable
+	// ReadDeadlineRecoverable reports whether the transport's reads
+	// survive their deadline now.
+	ReadDeadlineRecoverable() bool
+}
+
 // rawConnOf returns the socket under nc, or nil when it is not a plain TCP
 // socket or bytes already read wait above it.
 func rawConnOf(nc net.Conn) syscall.RawConn {
@@ -218,10 +230,14 @@ func (c *conn) wake() {
 const parkLinger = time.Second
 
 // lingers reports whether the connection may wait for bytes before
-// parking: a framed connection (a WebSocket read that times out ends its
-// connection) whose heartbeat is well above parkLinger.
+// parking: a framed connection or a Lingering transport (the chat's own
+// WebSocket reads do not survive a deadline) whose heartbeat is well above
+// parkLinger.
 func (c *conn) lingers() bool {
 	_, framed := c.t.(*framedTransport)
+	if l, ok := c.t.(Lingering); ok {
+		framed = l.ReadDeadlineRecoverable()
+	}
 	o := &c.srv.opts
 	return framed && o.PingInterval+o.PingTimeout > 4*parkLinger
 }

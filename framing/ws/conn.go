@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -191,7 +192,8 @@ func (c *Conn) ReadMessage() (OpCode, []byte, error) {
 // pings are answered, pongs go to the pong handler, and a close frame ends
 // the connection with a *CloseError. A protocol violation by the peer
 // closes the connection with the RFC's status code and returns a
-// *ProtocolError (or *MessageTooBigError). Every error is final.
+// *ProtocolError (or *MessageTooBigError). Every error is final but
+// ErrReadIdle: the read deadline passed before any byte of a message came.
 //
 // While a read waits for bytes it holds an 8 KiB read buffer; between
 // reads, with nothing buffered, a Conn made by this package (Dial,
@@ -204,12 +206,30 @@ func (c *Conn) AppendMessage(dst []byte) (OpCode, []byte, error) {
 	}
 	c.reader()
 	op, out, err := c.readMessage(dst)
+	if errors.Is(err, ErrReadIdle) {
+		c.releaseReader(false)
+		return 0, dst, err
+	}
 	c.releaseReader(err != nil)
 	if err != nil {
 		c.readErr = err
 		return 0, dst, err
 	}
 	return op, out, nil
+}
+
+// awaitMessage waits for the first byte of the next frame of a message
+// not begun, and returns an ErrReadIdle error, the connection untouched,
+// when the read deadline passes first; rmu is held.
+func (c *Conn) awaitMessage() error {
+	_, err := c.br.Peek(1)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return fmt.Errorf("%w: %w", ErrReadIdle, err)
+	}
+	return c.readFailed(err, false)
 }
 
 // Buffered returns the number of bytes read from the connection but not
@@ -256,6 +276,11 @@ func (c *Conn) readMessage(dst []byte) (OpCode, []byte, error) {
 		c.x.cbuf = c.x.cbuf[:0]
 	}
 	for {
+		if op == 0 {
+			if err := c.awaitMessage(); err != nil {
+				return 0, dst, err
+			}
+		}
 		h, err := c.readHeader()
 		if err != nil {
 			return 0, dst, err

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -251,4 +252,44 @@ func TestWriteMessagesServer(t *testing.T) {
 		t.Errorf("a batch of %d small messages took %d writes, want 1", len(msgs)-len(batchSizes), r.smallWrites)
 	}
 	c.Close(ws.StatusNormalClosure, "")
+}
+
+// TestReadIdleNotFinal checks that a read whose deadline passes before a
+// message begins (here after a ping, which is handled on the way) leaves
+// the connection usable, and says so with ErrReadIdle.
+func TestReadIdleNotFinal(t *testing.T) {
+	t.Parallel()
+	send := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := (&ws.Upgrader{}).UpgradeHTTP(w, r)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		c.WriteFrame(true, ws.OpPing, []byte("p"))
+		select {
+		case <-send:
+		case <-r.Context().Done():
+			return
+		}
+		c.WriteMessage(ws.OpText, []byte("hello"))
+		c.ReadMessage() // until the client closes
+	}))
+	defer srv.Close()
+	c, err := ws.Dial(ctxT(t), "ws://"+srv.Listener.Addr().String()+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	for range 2 {
+		c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		if _, msg, err := c.ReadMessage(); !errors.Is(err, ws.ErrReadIdle) || !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("read before any message: %q %v, want ErrReadIdle", msg, err)
+		}
+	}
+	close(send)
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if op, msg, err := c.ReadMessage(); err != nil || op != ws.OpText || string(msg) != "hello" {
+		t.Fatalf("read after the idle deadline: %s %q %v", op, msg, err)
+	}
 }

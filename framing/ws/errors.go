@@ -28,6 +28,12 @@ var errHeadTooLarge = errors.New("ws: HTTP head too large")
 // by this side (Close or CloseNow).
 var ErrClosed = errors.New("ws: use of closed connection")
 
+// ErrReadIdle is matched (errors.Is), with os.ErrDeadlineExceeded, by the
+// error of a read whose deadline passed before any byte of the next
+// message arrived. Unlike every other read error it is not final: the
+// connection is untouched, and a read with a later deadline goes on.
+var ErrReadIdle = errors.New("ws: no message before the read deadline")
+
 // ErrBadHandshake is matched (errors.Is) by every *HandshakeError.
 var ErrBadHandshake = errors.New("ws: bad handshake")
 

@@ -162,7 +162,8 @@ const maxKeptReadBuffer = 4 << 10
 // returns the client's pongs too (Type Pong), and Data is valid only
 // until the next call. A read deadline (SetReadDeadline) that passes
 // makes it return an error that wraps os.ErrDeadlineExceeded; on a
-// WebSocket that also ends the session.
+// WebSocket that also ends the session when it passed inside a message
+// (with nothing of the next message read the session goes on).
 func (s *Session) Next() (engineio.Packet, error) {
 	if s.rws == nil && s.inbox != nil {
 		if p, ok, err := s.nextPolled(); ok || err != nil {
@@ -239,6 +240,9 @@ func (s *Session) nextWebSocket() (engineio.Packet, error) {
 	c := s.rws
 	for {
 		op, msg, err := c.AppendMessage(s.rbuf[:0])
+		if errors.Is(err, ws.ErrReadIdle) {
+			return engineio.Packet{}, fmt.Errorf("%w: %w", ErrTransport, os.ErrDeadlineExceeded)
+		}
 		if err != nil {
 			s.closeWith(fmt.Errorf("%w: %w", ErrTransport, err))
 			return engineio.Packet{}, s.Err()

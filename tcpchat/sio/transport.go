@@ -503,6 +503,12 @@ func (t *transport) Buffered() int {
 // has one.
 func (t *transport) NetConn() net.Conn { return t.s.NetConn() }
 
+// ReadDeadlineRecoverable reports whether a read deadline that passes
+// leaves the session readable: on its WebSocket, before a message begins
+// (tcpchat.Lingering). A polling session's reads wait for its inbox, which
+// a deadline leaves as it is too, but it has no socket to park on anyway.
+func (t *transport) ReadDeadlineRecoverable() bool { return t.s.NetConn() != nil }
+
 // SetWake has the session wake the parked reader when it ends by itself
 // (a ping timeout, a full queue, the engine server's Close).
 func (t *transport) SetWake(wake func()) { t.s.OnEnd(wake) }
@@ -540,8 +546,8 @@ const maxKeptPacket = 4 << 10
 
 func (t *transport) SetReadDeadline(d time.Time) error { return t.s.SetReadDeadline(d) }
 
-// SetWriteDeadline is a no-op: WritePackets only queues on the session,
-// whose own writer is bounded by the ping timeout.
+// SetWriteDeadline is a no-op: the session bounds its writes, from
+// WritePackets or its own writer, by the ping timeout.
 func (t *transport) SetWriteDeadline(time.Time) error { return nil }
 
 func (t *transport) Close() error { return t.s.Close() }
@@ -554,5 +560,5 @@ type remoteAddr string
 func (a remoteAddr) Network() string { return "socket.io" }
 func (a remoteAddr) String() string  { return string(a) }
 
-// The chat server parks idle sessions.
-var _ tcpchat.Pollable = (*transport)(nil)
+// The chat server parks idle sessions, and lets busy ones linger.
+var _ tcpchat.Lingering = (*transport)(nil)
