@@ -30,9 +30,9 @@ type conn struct {
 	t        Transport
 	session  string
 	clientID string
-	durable  bool        // set before the welcome: a store and a client id (durable.go)
-	resumed  bool        // set before the welcome: the handshake's session was recovered (recovery.go)
-	dur      durableConn // durable delivery state (durable.go)
+	durable  bool         // set before the welcome: a store and a client id (durable.go)
+	resumed  bool         // set before the welcome: the handshake's session was recovered (recovery.go)
+	dur      *durableConn // durable delivery state (durable.go): set by durableRegister, or by durState at a first durable emit; nil on most connections
 
 	mu        sync.Mutex
 	q         *msgQueue     // guarded by mu; nil while nothing is queued
