@@ -63,6 +63,7 @@ func main() {
 	flag.StringVar(&progs.wiredojo, "wiredojo", "", "run tcpchat as this wiredojo binary's `chat serve`, a process of its own (default: in this process)")
 	flag.StringVar(&progs.natsServer, "nats-server", "", "run JetStream as this nats-server binary, a process of its own (default: embedded)")
 	flag.StringVar(&progs.serveArgs, "serve-args", "", "more arguments for chat serve (space-separated), as --pprof 127.0.0.1:6060")
+	noHeader := flag.Bool("no-header", false, "print the table's rows only (to add them to another run's table)")
 	flag.DurationVar(&deliveryWait, "wait", deliveryWait, "fail a run whose last delivery has not come `D` after the last publish")
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "queuebench")
@@ -105,7 +106,9 @@ func main() {
 			rs = append(rs, r)
 		}
 	}
-	fmt.Printf("| system | publishers | events | events/s delivered | events/s stored | p50 | p99 | store commits/s | events per commit | server CPU µs/event |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	if !*noHeader {
+		fmt.Printf("| system | publishers | window | events | events/s delivered | events/s stored | p50 | p99 | store commits/s | events per commit | server CPU µs/event |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	}
 	for _, r := range rs {
 		commits, perCommit, cpu := "—", "—", "—"
 		if r.commits > 0 {
@@ -115,7 +118,7 @@ func main() {
 		if r.cpu > 0 {
 			cpu = fmt.Sprintf("%.1f", float64(r.cpu.Microseconds())/float64(r.events))
 		}
-		fmt.Printf("| %s | %d | %d | %.0f | %.0f | %v | %v | %s | %s | %s |\n", r.name, r.pubs, r.events, float64(r.events)/r.dur.Seconds(),
+		fmt.Printf("| %s | %d | %d | %d | %.0f | %.0f | %v | %v | %s | %s | %s |\n", r.name, r.pubs, *window, r.events, float64(r.events)/r.dur.Seconds(),
 			float64(r.events)/r.pub.Seconds(), r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), commits, perCommit, cpu)
 	}
 }
