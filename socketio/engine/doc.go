@@ -14,7 +14,9 @@
 // (or earlier: a ping timeout, a transport error, the peer's close). The
 // handler reads messages with Session.Read (or Session.Next, which also
 // returns the client's pongs) and sends with Session.Send, which queues
-// (bounded) and never blocks on the network. That goroutine is the
+// (bounded) and never blocks on the network, or with Session.Write, which
+// on an idle WebSocket writes from the caller's goroutine (no writer
+// goroutine, no copy) and queues copies otherwise. That goroutine is the
 // session's only one while it is idle: it reads a WebSocket itself (so a
 // handler keeps reading for as long as the session lasts), the pings are
 // timers, and a writer runs only while packets are queued. A handler that
