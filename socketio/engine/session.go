@@ -44,7 +44,7 @@ type Session struct {
 	header http.Header
 	query  url.Values
 
-	done chan struct{} // closed when the session ends
+	done chan struct{} // closed when the session ends; a polling session has it from the start, a WebSocket session from the first Done (under mu)
 	// Polling sessions only (nil on a WebSocket session from the start).
 	inbox    chan engineio.Packet // received messages and pongs, taken by Next
 	wake     chan struct{}        // (capacity 1) wakes the pending poll
@@ -85,7 +85,6 @@ func newSession(srv *Server, r *http.Request, id string, c *ws.Conn) *Session {
 		srv:    srv,
 		id:     id,
 		remote: r.RemoteAddr,
-		done:   make(chan struct{}),
 	}
 	if srv.opts.KeepRequest {
 		s.header, s.query = r.Header.Clone(), r.URL.Query()
@@ -94,6 +93,7 @@ func newSession(srv *Server, r *http.Request, id string, c *ws.Conn) *Session {
 		s.transport, s.ws = transportWebSocket, c
 		return s
 	}
+	s.done = make(chan struct{}) // its requests wait on it
 	s.inbox = make(chan engineio.Packet, srv.opts.Inbox)
 	s.wake = make(chan struct{}, 1)
 	s.upgraded = make(chan struct{})
@@ -126,7 +126,17 @@ func (s *Session) Transport() string {
 }
 
 // Done is closed when the session ends.
-func (s *Session) Done() <-chan struct{} { return s.done }
+func (s *Session) Done() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done == nil { // made when first asked for on a WebSocket session
+		s.done = make(chan struct{})
+		if s.err != nil {
+			close(s.done)
+		}
+	}
+	return s.done
+}
 
 // Err returns why the session ended, nil while it is open.
 func (s *Session) Err() error {
@@ -649,6 +659,7 @@ func (s *Session) closeWith(reason error) {
 	s.queue = nil
 	onEnd := s.onEnd
 	s.onEnd = nil
+	done := s.done
 	admitted := s.admitted
 	s.admitted = nil
 	if s.probe != nil {
@@ -666,7 +677,9 @@ func (s *Session) closeWith(reason error) {
 	} else {
 		s.unlist()
 	}
-	close(s.done)
+	if done != nil {
+		close(done)
+	}
 	if admitted != nil {
 		admitted()
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wiredojo/wiredojo/framing/ws"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 	"github.com/wiredojo/wiredojo/socketio/engine"
 	"github.com/wiredojo/wiredojo/socketio/engineio"
 )
@@ -129,5 +130,41 @@ func TestWriteLongBatch(t *testing.T) {
 		if err != nil || string(msg) != want || (op == ws.OpBinary) != (i == n/2) {
 			t.Fatalf("message %d: %v %.20q %v, want %.20q", i, op, msg, err, want)
 		}
+	}
+}
+
+// TestDoneWebSocket checks Done on a WebSocket session, whose channel is
+// made when first asked for: asked before the end it closes at the end,
+// asked after it is closed already.
+func TestDoneWebSocket(t *testing.T) {
+	t.Parallel()
+	got := make(chan string, 1)
+	srv := engine.NewServer(engine.Options{}, func(s *engine.Session) {
+		before := s.Done()
+		for {
+			if _, err := s.Read(); err != nil {
+				break
+			}
+		}
+		closed := func(c <-chan struct{}) bool {
+			select {
+			case <-c:
+				return true
+			default:
+				return false
+			}
+		}
+		got <- fmt.Sprintf("before %v after %v", closed(before), closed(s.Done()))
+	})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		srv.Close()
+		hs.Close()
+	})
+	c := dialWS(t, hs.URL+"/engine.io/", "?EIO=4&transport=websocket")
+	readText(t, c)                         // the open packet
+	c.WriteMessage(ws.OpText, []byte("1")) // the client's close
+	if r := testkit.Recv(t, wait, "the handler's report", got); r != "before true after true" {
+		t.Errorf("Done channels: %s, want both closed", r)
 	}
 }
