@@ -165,8 +165,11 @@ func (d *Decoder) record(data []byte, pkt *capture.Packet, decoded []gopacket.La
 			l := pkt.AddLayer(capture.ProtoEthernet)
 			l.Start, l.End = span(data, d.eth.Contents, d.eth.Payload)
 			l.HWLen = 6
-			copy(l.SrcHW[:], d.eth.SrcMAC)
-			copy(l.DstHW[:], d.eth.DstMAC)
+			if len(d.eth.SrcMAC) == 6 && len(d.eth.DstMAC) == 6 {
+				// Fixed-size copies: no memmove call per address.
+				*(*[6]byte)(l.SrcHW[:]) = [6]byte(d.eth.SrcMAC)
+				*(*[6]byte)(l.DstHW[:]) = [6]byte(d.eth.DstMAC)
+			}
 			l.Protocol = uint16(d.eth.EthernetType)
 		case layers.LayerTypeLinuxSLL:
 			l := pkt.AddLayer(capture.ProtoSLL)

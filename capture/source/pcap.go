@@ -14,7 +14,7 @@ import (
 type pcapReader struct {
 	r       *bufio.Reader
 	name    string
-	order   binary.ByteOrder
+	big     bool // the file's numbers are big-endian
 	nanos   bool
 	link    layers.LinkType
 	snaplen int
@@ -29,17 +29,15 @@ func newPcapReader(br *bufio.Reader, name string) (*pcapReader, error) {
 	}
 	p := &pcapReader{r: br, name: name, off: 24}
 	switch binary.LittleEndian.Uint32(h[:4]) {
-	case 0xa1b2c3d4:
-		p.order = binary.LittleEndian
 	case 0xd4c3b2a1:
-		p.order = binary.BigEndian
+		p.big = true
 	case 0xa1b23c4d:
-		p.order, p.nanos = binary.LittleEndian, true
+		p.nanos = true
 	case 0x4d3cb2a1:
-		p.order, p.nanos = binary.BigEndian, true
+		p.big, p.nanos = true, true
 	}
-	p.snaplen = int(p.order.Uint32(h[16:20]))
-	lt := p.order.Uint32(h[20:24]) & 0x0FFFFFFF // upper bits: FCS length
+	p.snaplen = int(p.u32(h[16:20]))
+	lt := p.u32(h[20:24]) & 0x0FFFFFFF // upper bits: FCS length
 	if !Supported(layers.LinkType(lt)) {
 		return nil, &FileError{File: name, Offset: 20, Err: linkErr(lt)}
 	}
@@ -64,6 +62,15 @@ func (p *pcapReader) limit() int {
 	return MaxSnaplen
 }
 
+// u32 reads a number in the file's byte order (a direct call, where a
+// binary.ByteOrder would be an interface call per field).
+func (p *pcapReader) u32(b []byte) uint32 {
+	if p.big {
+		return binary.BigEndian.Uint32(b)
+	}
+	return binary.LittleEndian.Uint32(b)
+}
+
 func (p *pcapReader) Next() ([]byte, Info, error) {
 	at := p.off
 	// The header and (when it fits) the packet are read in place in the
@@ -76,10 +83,10 @@ func (p *pcapReader) Next() ([]byte, Info, error) {
 		}
 		return nil, Info{}, &FileError{File: p.name, Offset: at, Err: fmt.Errorf("record header: %w", ErrTruncated)}
 	}
-	sec := p.order.Uint32(hdr[0:4])
-	frac := p.order.Uint32(hdr[4:8])
-	caplen := p.order.Uint32(hdr[8:12])
-	wire := p.order.Uint32(hdr[12:16])
+	sec := p.u32(hdr[0:4])
+	frac := p.u32(hdr[4:8])
+	caplen := p.u32(hdr[8:12])
+	wire := p.u32(hdr[12:16])
 	if uint64(caplen) > uint64(p.limit()) {
 		return nil, Info{}, &FileError{File: p.name, Offset: at, Err: fmt.Errorf("%w: %d bytes captured, more than the largest snapshot length %d", ErrRecordTooLarge, caplen, p.limit())}
 	}
