@@ -377,7 +377,7 @@ func install(ns *tcpchat.Namespace, scope DurableScope) {
 	})
 	ns.On(EventDurable, func(e *tcpchat.Event) {
 		var req DurableRequest
-		if err := e.Bind(&req); err != nil || !validName(req.Event) {
+		if err := bindDurable(e.Args, &req, e.Bind); err != nil || !validName(req.Event) {
 			e.Ack(map[string]string{"error": `give {"event":NAME,"args":[...],"to":[CLIENT...],"rooms":[ROOM...]}`})
 			return
 		}
