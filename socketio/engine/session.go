@@ -51,31 +51,31 @@ type Session struct {
 	upgraded chan struct{}        // closed when the WebSocket takes over
 
 	// The reader's (Read, Next, Buffered, NetConn, ReleaseRead), and the
-	// handler's goroutine's (Detach).
-	detached bool        // the handler's return does not end the session
-	rbufp    *[]byte     // pooled; nil after ReleaseRead
-	rbuf     []byte      // the last WebSocket message read
-	rws      *ws.Conn    // the WebSocket it reads, once it reads one
-	timer    *time.Timer // a polling reader's deadline
+	// handler's goroutine's (detached, below).
+	rbufp *[]byte     // pooled, the last WebSocket message read; nil after ReleaseRead
+	rws   *ws.Conn    // the WebSocket it reads, once it reads one
+	timer *time.Timer // a polling reader's deadline
 
-	mu           sync.Mutex
-	err          error             // why the session ended; guarded by mu
-	queue        []engineio.Packet // waiting to be sent; guarded by mu
-	transport    transportKind     // guarded by mu
-	ws           *ws.Conn          // the WebSocket once upgraded (or from the start); guarded by mu
-	probe        *ws.Conn          // the probing WebSocket; guarded by mu
-	deadline     time.Time         // the reader's deadline; guarded by mu
-	probing      bool              // a WebSocket is probing an upgrade; guarded by mu
-	upgrading    bool              // the probe was answered: polls get a noop; guarded by mu
-	polling      bool              // a GET is outstanding; guarded by mu
-	posting      bool              // a POST is being read; guarded by mu
-	linger       bool              // ended by the client's POST: the next poll gets a noop; guarded by mu
-	closing      bool              // Close waits for the queue to drain; guarded by mu
-	writing      bool              // the WebSocket writer runs; guarded by mu
-	pingTimer    *time.Timer       // the next ping, or the ping timeout; guarded by mu
-	awaitingPong bool              // guarded by mu
-	onEnd        func()            // called when the session ends (OnEnd); guarded by mu
-	admitted     func()            // ends a polling session's count (Options.AdmitPolling); guarded by mu
+	mu        sync.Mutex
+	err       error             // why the session ended; guarded by mu
+	queue     []engineio.Packet // waiting to be sent; guarded by mu
+	ws        *ws.Conn          // the WebSocket once upgraded (or from the start); guarded by mu
+	probe     *ws.Conn          // the probing WebSocket; guarded by mu
+	deadline  time.Time         // the reader's deadline; guarded by mu
+	pingTimer *time.Timer       // the next ping, or the ping timeout; guarded by mu
+	onEnd     func()            // called when the session ends (OnEnd); guarded by mu
+	admitted  func()            // ends a polling session's count (Options.AdmitPolling); guarded by mu
+	// The flags, together (a smaller session).
+	detached     bool          // the handler's return does not end the session; the handler's goroutine's (Detach)
+	transport    transportKind // guarded by mu
+	awaitingPong bool          // guarded by mu
+	probing      bool          // a WebSocket is probing an upgrade; guarded by mu
+	upgrading    bool          // the probe was answered: polls get a noop; guarded by mu
+	polling      bool          // a GET is outstanding; guarded by mu
+	posting      bool          // a POST is being read; guarded by mu
+	linger       bool          // ended by the client's POST: the next poll gets a noop; guarded by mu
+	closing      bool          // Close waits for the queue to drain; guarded by mu
+	writing      bool          // the WebSocket writer runs; guarded by mu
 }
 
 // newSession returns a session; c is its WebSocket when it starts on one,
@@ -157,7 +157,7 @@ func (s *Session) Read() (engineio.Packet, error) {
 		if p.Type != engineio.Message {
 			continue
 		}
-		if s.rws != nil { // Next's data is borrowed from s.rbuf
+		if s.rws != nil { // Next's data is borrowed from *s.rbufp
 			p.Data = append([]byte(nil), p.Data...)
 		}
 		return p, nil
@@ -242,14 +242,13 @@ func (s *Session) nextPolled() (p engineio.Packet, ok bool, err error) {
 func (s *Session) nextWebSocket() (engineio.Packet, error) {
 	if s.rbufp == nil {
 		s.rbufp = readBufPool.Get().(*[]byte)
-		s.rbuf = (*s.rbufp)[:0]
 	}
-	if cap(s.rbuf) > maxKeptReadBuffer {
-		s.rbuf = nil
+	if cap(*s.rbufp) > maxKeptReadBuffer {
+		*s.rbufp = nil
 	}
 	c := s.rws
 	for {
-		op, msg, err := c.AppendMessage(s.rbuf[:0])
+		op, msg, err := c.AppendMessage((*s.rbufp)[:0])
 		if errors.Is(err, ws.ErrReadIdle) {
 			return engineio.Packet{}, fmt.Errorf("%w: %w", ErrTransport, os.ErrDeadlineExceeded)
 		}
@@ -257,7 +256,6 @@ func (s *Session) nextWebSocket() (engineio.Packet, error) {
 			s.closeWith(fmt.Errorf("%w: %w", ErrTransport, err))
 			return engineio.Packet{}, s.Err()
 		}
-		s.rbuf = msg
 		*s.rbufp = msg
 		p := engineio.DecodeBinary(msg)
 		if op == ws.OpText {
@@ -318,12 +316,12 @@ func (s *Session) ReleaseRead() {
 	if s.rbufp == nil {
 		return
 	}
-	if cap(s.rbuf) > maxKeptReadBuffer {
-		s.rbuf = nil
+	if cap(*s.rbufp) > maxKeptReadBuffer {
+		*s.rbufp = nil
 	}
-	*s.rbufp = s.rbuf[:0]
+	*s.rbufp = (*s.rbufp)[:0]
 	readBufPool.Put(s.rbufp)
-	s.rbufp, s.rbuf = nil, nil
+	s.rbufp = nil
 }
 
 // OnEnd makes the session call f (once, in the goroutine that ends it)

@@ -400,6 +400,9 @@ func (t *transport) answered(ns string) {
 			break
 		}
 	}
+	if len(t.connecting) == 0 {
+		t.connecting = nil // an idle session keeps no array
+	}
 	t.mu.Unlock()
 }
 
