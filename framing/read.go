@@ -55,6 +55,7 @@ type Reader struct {
 	buf  []byte  // *bufp
 	r, w int     // unread bytes are buf[r:w]
 	hdr  [HeaderLen]byte
+	nhdr int // bytes of hdr read so far, while nothing is buffered
 	// busy: a read filled the small buffer to its end, so the peer sends
 	// faster than one small buffer a read; the next time the buffer must
 	// make room it moves to the large class, and the reads that follow take
@@ -91,6 +92,7 @@ func (r *Reader) Buffered() int { return r.w - r.r }
 // Reset makes r read from src, dropping anything buffered.
 func (r *Reader) Reset(src io.Reader) {
 	r.src = src
+	r.nhdr = 0
 	r.raw.set(src)
 	r.Release()
 }
@@ -126,21 +128,20 @@ func (r *Reader) ReadFrame() ([]byte, error) {
 			return r.ReadFrame()
 		}
 		r.busy = false
-		if _, err := io.ReadFull(r.src, r.hdr[:]); err != nil {
-			return nil, eofError(err)
+		if err := r.readHeader(); err != nil {
+			return nil, err
 		}
 		n, err := r.check(r.hdr[:])
 		if err != nil {
 			return nil, err
 		}
-		r.bufp = getBuf(n)
+		// The frame continues in a buffer, header included, so that an
+		// error (a read deadline) before its end loses nothing: the next
+		// ReadFrame goes on with it from what is buffered.
+		r.bufp = getBuf(HeaderLen + n)
 		r.buf = *r.bufp
-		if err := r.fill(n); err != nil {
-			return nil, err
-		}
-		p := r.buf[:n:n]
-		r.r = n
-		return p, nil
+		copy(r.buf, r.hdr[:])
+		r.r, r.w, r.nhdr = 0, HeaderLen, 0
 	}
 	if err := r.fill(HeaderLen); err != nil {
 		return nil, err
@@ -155,6 +156,23 @@ func (r *Reader) ReadFrame() ([]byte, error) {
 	start := r.r + HeaderLen
 	r.r = start + n
 	return r.buf[start:r.r:r.r], nil
+}
+
+// readHeader reads the next header into r.hdr, keeping what arrived
+// before an error (r.nhdr) for the next call.
+func (r *Reader) readHeader() error {
+	for r.nhdr < HeaderLen {
+		m, err := r.src.Read(r.hdr[r.nhdr:])
+		r.nhdr += m
+		if err == nil || r.nhdr == HeaderLen {
+			continue
+		}
+		if errors.Is(err, io.EOF) && r.nhdr > 0 {
+			return ErrTruncated
+		}
+		return err
+	}
+	return nil
 }
 
 func (r *Reader) check(hdr []byte) (int, error) {
@@ -207,11 +225,4 @@ func (r *Reader) fill(need int) error {
 		}
 	}
 	return nil
-}
-
-func eofError(err error) error {
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return ErrTruncated
-	}
-	return err
 }
