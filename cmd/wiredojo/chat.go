@@ -142,7 +142,7 @@ func chatCommand() *cli.Command {
 					chatNameFlag(),
 					&cli.BoolFlag{Name: "ack", Usage: "ask for an acknowledgement and print it"},
 					&cli.DurationFlag{Name: "timeout", Value: 5 * time.Second, Usage: "give up after `D`"},
-				}, chatEmitDurableFlags()...), // chat_queue.go
+				}, append(chatEmitDurableFlags(), chatClientWSFlags()...)...), // chat_queue.go, chat_ws.go
 				Action: chatEmit,
 			},
 			{
@@ -156,13 +156,13 @@ func chatCommand() *cli.Command {
 					"A server with a store gives a client id's first connection a resume token and refuses\n" +
 					"the id to connections without it; the token is kept in\n" +
 					"$XDG_STATE_HOME/wiredojo/client-tokens.json and given back on the next listen.",
-				Flags: []cli.Flag{
+				Flags: append([]cli.Flag{
 					chatAddrsFlag(), chatNSFlag("/chat"), chatTokenFlag("server access `TOKEN`"),
 					chatRoomFlag("join `ROOM`"),
 					&cli.BoolFlag{Name: "json", Usage: `one JSON object per event: {"ns","event","args","room","id","offset","redelivered"}`},
 					&cli.StringFlag{Name: "client-id", EnvVars: []string{"WIREDOJO_CLIENT_ID"}, Usage: "connect as `CLIENT-ID`: receive its durable queue, acknowledge each event after printing it, and keep its rooms while away"},
 					&cli.StringFlag{Name: "resume-token", EnvVars: []string{"WIREDOJO_RESUME_TOKEN"}, Usage: "the client id's resume `TOKEN` (default: the one kept from its last listen); it is kept for the next"},
-				},
+				}, chatClientWSFlags()...), // chat_ws.go
 				Action: chatListen,
 			},
 			chatQueueCommand(), // chat_queue.go
@@ -327,7 +327,7 @@ func chatServe(c *cli.Context) error {
 // flags.
 func chatDial(c *cli.Context, ctx context.Context, auth any, opts tcpchat.ClientOptions) (*tcpchat.Client, *tcpchat.ClientSocket, error) {
 	opts.Token = c.String("token")
-	addrs, err := chatAddrs(c.String("addr"))
+	addrs, err := chatClientAddrs(c, &opts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -490,7 +490,7 @@ func chatListen(c *cli.Context) error {
 	var cl *tcpchat.Client
 	var sock *tcpchat.ClientSocket
 	opts.Token = c.String("token")
-	addrs, err := chatAddrs(c.String("addr"))
+	addrs, err := chatClientAddrs(c, &opts)
 	if err != nil {
 		return err
 	}
@@ -572,9 +572,10 @@ func nonEmptyArgs(a json.RawMessage) json.RawMessage {
 	return a
 }
 
-// chatClientAddrs returns the addresses of `chat client` after the
-// WebSocket and TLS flags (chat_ws.go) are applied. With several, each is a
-// HOST:PORT or each a ws:// or wss:// URL: --ws does not rewrite a list.
+// chatClientAddrs returns the addresses of `chat client`, `emit` and
+// `listen` after the WebSocket and TLS flags (chat_ws.go) are applied.
+// With several, each is a HOST:PORT or each a ws:// or wss:// URL: --ws
+// does not rewrite a list.
 func chatClientAddrs(c *cli.Context, opts *tcpchat.ClientOptions) ([]string, error) {
 	addrs, err := chatAddrs(c.String("addr"))
 	if err != nil {

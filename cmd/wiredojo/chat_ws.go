@@ -81,7 +81,8 @@ func chatServeWSBanner(w io.Writer, addr net.Addr, opts *tcpchat.Options) {
 	fmt.Fprintln(w)
 }
 
-// chatClientWSFlags are the flags of `chat client` for WebSocket and TLS.
+// chatClientWSFlags are the flags of `chat client`, `emit` and `listen`
+// for WebSocket and TLS.
 func chatClientWSFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.BoolFlag{Name: "ws", Usage: "connect over WebSocket (ws://ADDR/ws; wss:// with --tls) instead of framed TCP; an --addr that is a ws:// or wss:// URL implies it"},
@@ -117,11 +118,11 @@ func applyChatClientWS(c *cli.Context, opts *tcpchat.ClientOptions) (string, err
 		if ca := c.String("tls-ca"); ca != "" {
 			pem, err := os.ReadFile(ca)
 			if err != nil {
-				return "", fmt.Errorf("chat client: --tls-ca: %w", err)
+				return "", fmt.Errorf("--tls-ca: %w", err)
 			}
 			cfg.RootCAs = x509.NewCertPool()
 			if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-				return "", fmt.Errorf("chat client: --tls-ca %s holds no PEM certificate", ca)
+				return "", fmt.Errorf("--tls-ca %s holds no PEM certificate", ca)
 			}
 		}
 		opts.TLSConfig = cfg

@@ -91,6 +91,43 @@ func TestChatOverWebSocketAndTLS(t *testing.T) {
 	}
 }
 
+// TestChatEmitListenOverTLS: `chat listen` and `chat emit` reach a TLS-only
+// server with --tls-ca (framed TLS and wss://), as `chat client` does.
+func TestChatEmitListenOverTLS(t *testing.T) {
+	cert, key := writeSelfSigned(t)
+	out, _, stop := chatStart(t, strings.NewReader(""), "chat", "serve", "--addr", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key)
+	addr := chatWaitFor(t, "serve", out, regexp.MustCompile(`serving on (\S+)`))
+	t.Cleanup(func() {
+		if code := stop(); code != 0 {
+			t.Errorf("chat serve exited with %d", code)
+		}
+	})
+	lo, le, _ := chatStart(t, strings.NewReader(""), "chat", "listen", "--addr", addr, "--tls-ca", cert, "--room", "lobby")
+	chatWaitFor(t, "listen", le, regexp.MustCompile(`(listening on /chat room lobby)`))
+	wo, we, _ := chatStart(t, strings.NewReader(""), "chat", "listen", "--addr", addr, "--ws", "--tls-ca", cert, "--room", "lobby")
+	chatWaitFor(t, "listen --ws", we, regexp.MustCompile(`(listening on /chat room lobby at wss://)`))
+
+	for _, how := range [][]string{{"--tls-ca", cert}, {"--ws", "--tls-ca", cert}} {
+		text := "hi over " + strings.Join(how[:len(how)-2], "") + "tls"
+		args := append([]string{"chat", "emit", "--addr", addr, "--room", "lobby", "--event", "message", `{"text":"` + text + `"}`}, how...)
+		if code, stdout, stderr := chatRun(t, "", args...); code != 0 {
+			t.Fatalf("%q: exit %d %s %s", args, code, stdout, stderr)
+		}
+		chatWaitFor(t, "listen", lo, regexp.MustCompile(`(message .*`+text+`)`))
+		chatWaitFor(t, "listen --ws", wo, regexp.MustCompile(`(message .*`+text+`)`))
+	}
+	// Without --tls-ca the server's certificate is not trusted, and
+	// without TLS at all a TLS-only server refuses the client.
+	for _, args := range [][]string{
+		{"chat", "emit", "--addr", addr, "--event", "x", "--tls"},
+		{"chat", "emit", "--addr", addr, "--event", "x"},
+	} {
+		if code, _, stderr := chatRun(t, "", args...); code == 0 || stderr == "" {
+			t.Errorf("%q: exit %d, stderr %q; want a failure with a reason", args, code, stderr)
+		}
+	}
+}
+
 func TestChatWSUsageErrors(t *testing.T) {
 	cert, _ := writeSelfSigned(t)
 	for _, args := range [][]string{

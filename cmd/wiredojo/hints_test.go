@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"go/ast"
@@ -45,6 +47,7 @@ func TestReportHints(t *testing.T) {
 		{fmt.Errorf("%w: no $HOME", storeopen.ErrNoDefaultPath), "; pass --store bolt:PATH"},
 		{fmt.Errorf("%w: Redis at x: refused", store.ErrUnreachable), "(is redis-server running?)"},
 		{&tcpchat.DialError{Addr: "127.0.0.1:1", Err: syscall.ECONNREFUSED}, "(is `wiredojo chat serve` running there?)"},
+		{&tcpchat.DialError{Addr: "127.0.0.1:1", Err: fmt.Errorf("tls handshake: %w", &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}})}, "(a self-signed server: trust its certificate with --tls-ca FILE)"},
 		{fmt.Errorf("%w: %w", tcpchat.ErrHandshake, &tcpchat.ServerError{Code: wire.CodeUnauthorized, Reason: "token refused"}), "(give the server's --token)"},
 	} {
 		for _, err := range []error{tc.err, wrap(tc.err)} {

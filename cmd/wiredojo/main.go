@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -114,6 +115,7 @@ var hints = []struct {
 	{isErr(storeopen.ErrNoDefaultPath), "; pass --store bolt:PATH"},
 	{isErr(store.ErrUnreachable), " (is redis-server running?)"},
 	{isErr(tcpchat.ErrNotOverSocketIO), " (leave out --client-id and --durable with a Socket.IO URL, or give the chat's HOST:PORT)"},
+	{func(err error) bool { var v *tls.CertificateVerificationError; return errors.As(err, &v) }, " (a self-signed server: trust its certificate with --tls-ca FILE)"},
 	{func(err error) bool { var d *tcpchat.DialError; return errors.As(err, &d) }, " (is `wiredojo chat serve` running there?)"},
 	{func(err error) bool {
 		var se *tcpchat.ServerError
