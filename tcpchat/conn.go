@@ -326,8 +326,8 @@ func (c *conn) wakeLocked() {
 // goroutine, started as before; so does a closing connection. c.mu is held
 // and c is parked; c.mu is held again on return.
 func (c *conn) flushDirectLocked() {
-	dw, ok := c.t.(directWriter)
-	if !ok || c.closed || c.closing || c.q == nil || len(c.q.s) == 0 || !dw.canWriteDirect() {
+	dw, ok := c.t.(DirectWriter)
+	if !ok || c.closed || c.closing || c.q == nil || len(c.q.s) == 0 || !dw.CanWriteDirect() {
 		c.startWriterLocked()
 		return
 	}
@@ -342,7 +342,7 @@ func (c *conn) flushDirectLocked() {
 	for _, m := range q.s {
 		batch = append(batch, m.buf)
 	}
-	rest, err := dw.tryWritePackets(batch)
+	rest, err := dw.TryWritePackets(batch)
 	clear(batch)
 	*pp = batch[:0]
 	payloadPool.Put(pp)

@@ -12,7 +12,7 @@ import (
 	"github.com/wiredojo/wiredojo/internal/testkit"
 )
 
-// tryWritePackets never waits: once the socket is full it keeps the rest,
+// TryWritePackets never waits: once the socket is full it keeps the rest,
 // and the next WritePackets sends that rest before its own frames, so the
 // peer reads every frame whole and in order.
 func TestTryWritePacketsKeepsTheRest(t *testing.T) {
@@ -32,7 +32,7 @@ func TestTryWritePacketsKeepsTheRest(t *testing.T) {
 	}
 	defer server.Close()
 	tr := newFramedTransport(server, 1<<20).(*framedTransport)
-	if !tr.canWriteDirect() {
+	if !tr.CanWriteDirect() {
 		t.Fatal("a TCP connection cannot be written directly")
 	}
 
@@ -50,7 +50,7 @@ func TestTryWritePacketsKeepsTheRest(t *testing.T) {
 			t.Fatal("the socket never filled")
 		}
 		batch := [][]byte{payload(sent), payload(sent + 1)}
-		rest, err = tr.tryWritePackets(batch)
+		rest, err = tr.TryWritePackets(batch)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,31 +3,22 @@
 package tcpchat
 
 import (
-	"errors"
 	"fmt"
-	"net"
-	"os"
-	"syscall"
-	"time"
 
 	"github.com/wiredojo/wiredojo/framing"
+	"github.com/wiredojo/wiredojo/internal/netpoll"
 )
 
 // directState is what a framed connection needs for writes that do not
-// wait for its socket (tryWritePackets), made on the first such write.
+// wait for its socket (TryWritePackets), made on the first such write.
 type directState struct {
-	nc   net.Conn
-	rc   syscall.RawConn
-	fn   func(fd uintptr) bool // write, made once (a method value allocates)
-	p    []byte                // what fn writes
-	n    int                   // what it wrote
-	err  error                 // and its error
-	rest []byte                // what the socket did not take: it goes out first with the next WritePackets
+	w    *netpoll.NowWriter
+	rest []byte // what the socket did not take: it goes out first with the next WritePackets
 }
 
-// canWriteDirect reports whether the transport can write without waiting:
+// CanWriteDirect reports whether the transport can write without waiting:
 // its connection is a plain TCP socket.
-func (t *framedTransport) canWriteDirect() bool {
+func (t *framedTransport) CanWriteDirect() bool {
 	if t.d != nil {
 		return true
 	}
@@ -39,16 +30,15 @@ func (t *framedTransport) canWriteDirect() bool {
 		t.noDirect = true
 		return false
 	}
-	t.d = &directState{nc: t.conn, rc: rc}
-	t.d.fn = t.d.write
+	t.d = &directState{w: netpoll.NewNowWriter(t.conn, rc)}
 	return true
 }
 
-// tryWritePackets writes the payloads' frames as WritePackets does but
+// TryWritePackets writes the payloads' frames as WritePackets does but
 // without waiting for the socket: what it does not take now is kept, and
 // goes out before anything else with the next WritePackets. It reports
-// whether such a rest is kept. The caller checked canWriteDirect.
-func (t *framedTransport) tryWritePackets(payloads [][]byte) (rest bool, err error) {
+// whether such a rest is kept. The caller checked CanWriteDirect.
+func (t *framedTransport) TryWritePackets(payloads [][]byte) (rest bool, err error) {
 	w := writerPool.Get().(*framing.Writer)
 	w.Reset(t.d)
 	for _, p := range payloads {
@@ -60,7 +50,7 @@ func (t *framedTransport) tryWritePackets(payloads [][]byte) (rest bool, err err
 	return len(t.d.rest) > 0, err
 }
 
-// flushRest writes what an earlier tryWritePackets left, waiting as
+// flushRest writes what an earlier TryWritePackets left, waiting as
 // WritePackets does.
 func (t *framedTransport) flushRest() error {
 	if t.d == nil || len(t.d.rest) == 0 {
@@ -75,48 +65,21 @@ func (t *framedTransport) flushRest() error {
 	return err
 }
 
-// Write is the destination of tryWritePackets's framing.Writer: one write
+// Write is the destination of TryWritePackets's framing.Writer: one write
 // of the socket that does not wait, the rest copied for later. Once a rest
 // is kept, what follows is added to it, so that frames stay in order.
 func (d *directState) Write(p []byte) (int, error) {
 	if len(d.rest) == 0 {
-		d.p, d.n, d.err = p, 0, nil
-		err := d.rc.Write(d.fn)
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			// The writer goroutine's last deadline, long past: this
-			// write does not wait, so it needs none.
-			d.nc.SetWriteDeadline(time.Time{})
-			err = d.rc.Write(d.fn)
-		}
-		d.p = nil
-		if err == nil && d.err != nil {
-			err = os.NewSyscallError("write", d.err)
-		}
+		n, err := d.w.Write(p)
 		if err != nil {
 			return 0, fmt.Errorf("direct write: %w", err)
 		}
-		if d.n == len(p) {
+		if n == len(p) {
 			return len(p), nil
 		}
-		d.rest = append(d.rest, p[d.n:]...)
+		d.rest = append(d.rest, p[n:]...)
 		return len(p), nil
 	}
 	d.rest = append(d.rest, p...)
 	return len(p), nil
-}
-
-// write is what RawConn.Write runs: one write, never a wait (a full
-// socket leaves everything to the rest).
-func (d *directState) write(fd uintptr) bool {
-	for {
-		n, err := syscall.Write(int(fd), d.p)
-		switch {
-		case errors.Is(err, syscall.EINTR):
-			continue
-		case errors.Is(err, syscall.EAGAIN):
-			n, err = 0, nil
-		}
-		d.n, d.err = max(n, 0), err
-		return true
-	}
 }

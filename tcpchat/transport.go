@@ -3,6 +3,7 @@ package tcpchat
 import (
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/wiredojo/wiredojo/framing"
@@ -43,14 +44,28 @@ type framedTransport struct {
 	d        *directState // writes that do not wait, made on the first (conn.flushDirectLocked)
 }
 
-// directWriter is a Transport that can also write without waiting for its
+// DirectWriter is a Transport that can also write without waiting for its
 // socket, keeping what the socket does not take for its next WritePackets
-// (framed TCP, direct_unix.go). Only the connection's one writer at a time
-// calls these.
-type directWriter interface {
-	canWriteDirect() bool
-	tryWritePackets(payloads [][]byte) (rest bool, err error)
+// (which sends it first, even with no payloads). The reader of a read
+// batch writes the batch's first parked recipients itself through it,
+// instead of starting their writer goroutines: framed TCP
+// (direct_unix.go) and the Socket.IO transport (tcpchat/sio). Only the
+// connection's one writer at a time calls these.
+type DirectWriter interface {
+	Transport
+	// CanWriteDirect reports whether TryWritePackets can write now.
+	CanWriteDirect() bool
+	// TryWritePackets writes the payloads as WritePackets does, but what
+	// the socket does not take at once is kept, and rest says so. It does
+	// not keep references to the payloads.
+	TryWritePackets(payloads [][]byte) (rest bool, err error)
 }
+
+// SocketOf returns the socket under a connection the server accepted (the
+// net.Conn a Transport was made with, or that an HTTP handler hijacked)
+// for writes that do not wait (DirectWriter), or nil when it is not a
+// plain TCP socket (TLS) or bytes already read wait above it.
+func SocketOf(nc net.Conn) syscall.RawConn { return rawConnOf(nc) }
 
 // newFramedTransport returns the framed-TCP Transport over conn (after the
 // preamble), refusing frames longer than maxFrame bytes.
@@ -111,3 +126,6 @@ func (t *framedTransport) CloseWrite() error {
 	}
 	return t.conn.Close()
 }
+
+// A framed connection's reader writes to its recipients itself.
+var _ DirectWriter = (*framedTransport)(nil)

@@ -76,6 +76,7 @@ type Conn struct {
 	closeSent  bool
 	noCompress bool
 	writeErr   error
+	rest       *restBuf // what a TryWriteMessages left, sent first by the next write
 }
 
 // connExtra holds what only some connections need, so that a plain server
@@ -626,6 +627,10 @@ func (c *Conn) CloseNow() error {
 	if c.writeErr == nil {
 		c.writeErr = ErrClosed
 	}
+	if c.rest != nil {
+		c.rest.release()
+		c.rest = nil
+	}
 	c.wmu.Unlock()
 	c.closeNow()
 	return nil
@@ -721,6 +726,9 @@ func (c *Conn) WriteMessages(op OpCode, msgs [][]byte) error {
 	if c.writeErr != nil {
 		return c.writeErr
 	}
+	if err := c.flushRestLocked(); err != nil {
+		return err
+	}
 	pool := &writeBufPool
 	if !c.server {
 		total := 0
@@ -793,6 +801,9 @@ func (c *Conn) writeFrameLocked(fin bool, op OpCode, rsv1 bool, p []byte) error 
 	if c.writeErr != nil {
 		return c.writeErr
 	}
+	if err := c.flushRestLocked(); err != nil {
+		return err
+	}
 	// Assemble in a pooled buffer, large enough for most messages to leave
 	// in one write; a large masked payload takes the large buffer.
 	pool := &writeBufPool
@@ -812,13 +823,10 @@ func (c *Conn) writeFrameLocked(fin bool, op OpCode, rsv1 bool, p []byte) error 
 	return nil
 }
 
-// appendFrameLocked appends the frame carrying p to buf, a pooled buffer
-// (its capacity is the most it holds), and returns what is still to be
-// written: whenever buf fills up it is written out first. A payload that
-// does not fit is masked into buf a buffer at a time (client), or sent
-// from p itself with buf in one writev (server: no copy). wmu is held; the
-// caller writes the rest and records an error.
-func (c *Conn) appendFrameLocked(buf []byte, fin bool, op OpCode, rsv1 bool, p []byte) ([]byte, error) {
+// frameHeaderLocked returns the header of the frame carrying p (a client's
+// with a fresh masking key) and shows the frame to the observer; wmu is
+// held.
+func (c *Conn) frameHeaderLocked(fin bool, op OpCode, rsv1 bool, p []byte) Header {
 	h := Header{Fin: fin, Rsv1: rsv1, OpCode: op, Length: int64(len(p)), Masked: !c.server}
 	if h.Masked {
 		binary.LittleEndian.PutUint32(h.Mask[:], uint32(c.x.rng.Uint64()))
@@ -826,6 +834,17 @@ func (c *Conn) appendFrameLocked(buf []byte, fin bool, op OpCode, rsv1 bool, p [
 	if c.observe != nil {
 		c.observe(true, h, p)
 	}
+	return h
+}
+
+// appendFrameLocked appends the frame carrying p to buf, a pooled buffer
+// (its capacity is the most it holds), and returns what is still to be
+// written: whenever buf fills up it is written out first. A payload that
+// does not fit is masked into buf a buffer at a time (client), or sent
+// from p itself with buf in one writev (server: no copy). wmu is held; the
+// caller writes the rest and records an error.
+func (c *Conn) appendFrameLocked(buf []byte, fin bool, op OpCode, rsv1 bool, p []byte) ([]byte, error) {
+	h := c.frameHeaderLocked(fin, op, rsv1, p)
 	if cap(buf)-len(buf) < MaxHeaderLen {
 		if _, err := c.nc.Write(buf); err != nil {
 			return buf[:0], err

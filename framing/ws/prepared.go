@@ -53,6 +53,9 @@ func (c *Conn) WritePrepared(pm *PreparedMessage) error {
 	if c.writeErr != nil {
 		return c.writeErr
 	}
+	if err := c.flushRestLocked(); err != nil {
+		return err
+	}
 	frame := pm.frame
 	if c.deflate && !c.noCompress && !c.dp.huffmanOnly && len(pm.payload) >= compressMin {
 		frame = pm.deflatedFrame()

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/wiredojo/wiredojo/framing/ws"
@@ -427,32 +428,75 @@ func (s *Session) signal() {
 // the caller's goroutine, before it returns (bounded by the ping timeout
 // as the session's own writer is): the packets' Data is the caller's again
 // once Write returns. Otherwise (polling, an upgrade under way, a writer
-// busy) it queues copies of the packets as Send would queue them.
+// busy) it queues copies of the packets as Send would queue them. Write
+// with no packets sends what a TryWrite left, if the session's writer
+// does not.
 func (s *Session) Write(ps ...engineio.Packet) error {
+	_, err := s.write(nil, ps)
+	return err
+}
+
+// TryWrite is Write for a caller that must not wait for the client (a
+// server's goroutine that writes to many sessions): on the WebSocket it
+// writes with one system call of rc, the socket under the session's
+// WebSocket connection (WebSocketConn), that never waits for room. What
+// the socket does not take at once is kept, and goes out before anything
+// else with the session's next write; rest reports whether such bytes
+// are kept, and then the caller must see that Write (with no packets, if
+// need be) is called. It allocates nothing when the session is on its
+// WebSocket and the socket takes the packets.
+func (s *Session) TryWrite(rc syscall.RawConn, ps ...engineio.Packet) (rest bool, err error) {
+	return s.write(rc, ps)
+}
+
+// WebSocketConn returns the connection of the session's WebSocket, nil
+// while the session is polling. It is safe from any goroutine.
+func (s *Session) WebSocketConn() net.Conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.transport != transportWebSocket {
+		return nil
+	}
+	return s.ws.NetConn()
+}
+
+// write is Write (rc nil) and TryWrite.
+func (s *Session) write(rc syscall.RawConn, ps []engineio.Packet) (rest bool, err error) {
 	s.mu.Lock()
 	if s.err != nil {
 		defer s.mu.Unlock()
-		return s.err
+		return false, s.err
 	}
 	if s.transport != transportWebSocket || s.writing || len(s.queue) > 0 || s.closing {
+		// The poll, or the writer running (who sends a rest first), sends them.
 		s.mu.Unlock()
-		return s.Send(clonePackets(ps)...)
+		if len(ps) == 0 {
+			return false, nil
+		}
+		return false, s.Send(clonePackets(ps)...)
 	}
 	s.writing = true
 	c := s.ws
 	s.mu.Unlock()
 	sc := writeScratchPool.Get().(*writeScratch)
-	err := s.writeRuns(c, ps, sc)
+	if rc == nil && len(ps) == 0 {
+		c.SetWriteDeadline(time.Now().Add(s.srv.opts.PingTimeout))
+		if err = c.Flush(); err != nil {
+			err = fmt.Errorf("%w: writing to the WebSocket: %v", ErrTransport, err)
+		}
+	} else {
+		rest, err = s.writeRuns(c, rc, ps, sc)
+	}
 	sc.release()
 	s.mu.Lock()
 	if err != nil {
 		s.writing = false
 		s.mu.Unlock()
 		s.closeWith(err)
-		return err
+		return false, err
 	}
 	s.endWritingLocked() // unlocks
-	return nil
+	return rest, nil
 }
 
 // clonePackets returns ps with their Data copied into one buffer.
@@ -530,8 +574,9 @@ func (sc *writeScratch) release() {
 const runText = 16 << 10
 
 // writeRuns sends packets over the WebSocket c: a run of text packets (up
-// to runText bytes), or of binary ones, in one WriteMessages each.
-func (s *Session) writeRuns(c *ws.Conn, batch []engineio.Packet, sc *writeScratch) error {
+// to runText bytes), or of binary ones, in one WriteMessages each; with
+// rc, in one TryWriteMessages each (rest: bytes are kept).
+func (s *Session) writeRuns(c *ws.Conn, rc syscall.RawConn, batch []engineio.Packet, sc *writeScratch) (rest bool, err error) {
 	for i := 0; i < len(batch); {
 		bin := batch[i].Binary
 		sc.bufs, sc.text = sc.bufs[:0], sc.text[:0]
@@ -549,13 +594,18 @@ func (s *Session) writeRuns(c *ws.Conn, batch []engineio.Packet, sc *writeScratc
 		if bin {
 			op = ws.OpBinary
 		}
-		c.SetWriteDeadline(time.Now().Add(s.srv.opts.PingTimeout))
-		if err := c.WriteMessages(op, sc.bufs); err != nil {
-			return fmt.Errorf("%w: writing to the WebSocket: %v", ErrTransport, err)
+		if rc != nil {
+			rest, err = c.TryWriteMessages(rc, op, sc.bufs)
+		} else {
+			c.SetWriteDeadline(time.Now().Add(s.srv.opts.PingTimeout))
+			err = c.WriteMessages(op, sc.bufs)
+		}
+		if err != nil {
+			return false, fmt.Errorf("%w: writing to the WebSocket: %v", ErrTransport, err)
 		}
 		i = j
 	}
-	return nil
+	return rest, nil
 }
 
 // writeLoop sends the queue over the WebSocket until it is empty.
@@ -572,7 +622,7 @@ func (s *Session) writeLoop() {
 		batch, s.queue = s.queue, batch[:0]
 		c := s.ws
 		s.mu.Unlock()
-		if err := s.writeRuns(c, batch, sc); err != nil {
+		if _, err := s.writeRuns(c, nil, batch, sc); err != nil {
 			s.mu.Lock()
 			s.writing = false
 			s.mu.Unlock()

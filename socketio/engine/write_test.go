@@ -3,7 +3,9 @@ package engine_test
 import (
 	"fmt"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -166,5 +168,83 @@ func TestDoneWebSocket(t *testing.T) {
 	c.WriteMessage(ws.OpText, []byte("1")) // the client's close
 	if r := testkit.Recv(t, wait, "the handler's report", got); r != "before true after true" {
 		t.Errorf("Done channels: %s, want both closed", r)
+	}
+}
+
+// TestTryWriteKeepsTheRest checks TryWrite on a WebSocket session: it
+// allocates nothing while the socket takes the packets, never waits once
+// the socket is full (it keeps the rest and says so), and the next Write,
+// with no packets, sends that rest: the client reads every message whole
+// and in order.
+func TestTryWriteKeepsTheRest(t *testing.T) {
+	const runs = 50
+	type result struct {
+		allocs float64
+		sent   int // messages in all
+		err    error
+	}
+	res := make(chan result, 1)
+	flushed := make(chan error, 1)
+	msg := func(dst []byte, i int) []byte { // message i, 3000 bytes
+		dst = strconv.AppendInt(dst, int64(i), 10)
+		for len(dst) < 3000 {
+			dst = append(dst, '.')
+		}
+		return dst
+	}
+	base := writeServer(t, engine.Options{PingInterval: time.Minute, PingTimeout: time.Minute}, func(s *engine.Session) {
+		sc, ok := s.WebSocketConn().(syscall.Conn)
+		if !ok {
+			res <- result{err: fmt.Errorf("%T is no syscall.Conn", s.WebSocketConn())}
+			return
+		}
+		rc, err := sc.SyscallConn()
+		if err != nil {
+			res <- result{err: err}
+			return
+		}
+		var r result
+		data := make([]byte, 0, 3100)
+		ps := []engineio.Packet{{Type: engineio.Message}}
+		next := func() (bool, error) {
+			data = msg(data[:0], r.sent) // the caller's buffer, reused
+			ps[0].Data = data
+			r.sent++
+			return s.TryWrite(rc, ps...)
+		}
+		r.allocs = testing.AllocsPerRun(runs, func() {
+			if rest, err := next(); rest || err != nil {
+				t.Errorf("TryWrite: rest %v, %v (the socket takes 150 KB)", rest, err)
+			}
+		})
+		for rest := false; !rest; {
+			if r.sent > 100000 { // 300 MB: no socket buffers that much
+				r.err = fmt.Errorf("the socket never filled")
+				break
+			}
+			if rest, r.err = next(); r.err != nil {
+				break
+			}
+		}
+		res <- r
+		flushed <- s.Write() // waits for the client
+	})
+	c := dialWS(t, base, "?EIO=4&transport=websocket")
+	readText(t, c) // the open packet
+	c.WriteMessage(ws.OpText, []byte("4go"))
+	r := testkit.Recv(t, wait, "the handler's writes", res)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if r.allocs != 0 && !raceEnabled {
+		t.Errorf("TryWrite allocates %.1f times per call, want 0", r.allocs)
+	}
+	for i := range r.sent {
+		if got, want := readText(t, c), "4"+string(msg(nil, i)); got != want {
+			t.Fatalf("message %d of %d: %.20q, want %.20q", i, r.sent, got, want)
+		}
+	}
+	if err := testkit.Recv(t, wait, "the Write that flushes", flushed); err != nil {
+		t.Fatal(err)
 	}
 }

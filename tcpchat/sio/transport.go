@@ -9,9 +9,11 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 	"unsafe"
 
+	"github.com/wiredojo/wiredojo/internal/netpoll"
 	"github.com/wiredojo/wiredojo/socketio"
 	"github.com/wiredojo/wiredojo/socketio/engine"
 	"github.com/wiredojo/wiredojo/socketio/engineio"
@@ -66,10 +68,12 @@ type transport struct {
 	binary     *binaryWait  // a binary packet awaiting its attachments
 
 	// writer's
-	session string        // the chat session id, the Socket.IO pid
-	resume  string        // the client id's resume token, from the welcome
-	ns      string        // the namespace of the last packet
-	w       *writeScratch // pooled, during WritePackets only
+	session  string          // the chat session id, the Socket.IO pid
+	resume   string          // the client id's resume token, from the welcome
+	ns       string          // the namespace of the last packet
+	w        *writeScratch   // pooled, during WritePackets only
+	rc       syscall.RawConn // the WebSocket's socket, for TryWritePackets (CanWriteDirect)
+	noDirect bool            // the session's WebSocket has no socket to write directly
 
 	mu          sync.Mutex
 	durable     map[uint64]durableAck // forwarded durable events by ack id; guarded by mu
@@ -317,24 +321,62 @@ func splitEventSlow(data []byte) (string, json.RawMessage, error) {
 // WritePackets translates the chat server's packets for the Socket.IO
 // client and writes them to the session: on its WebSocket from this
 // goroutine (the chat server's writer) when nothing else is being sent,
-// queued copies otherwise (engine.Session.Write).
+// queued copies otherwise (engine.Session.Write). What a TryWritePackets
+// left goes first.
 func (t *transport) WritePackets(payloads [][]byte) error {
+	_, err := t.writePackets(nil, payloads)
+	return err
+}
+
+// CanWriteDirect reports whether the session is on a WebSocket whose
+// socket TryWritePackets can write (not TLS, not polling).
+func (t *transport) CanWriteDirect() bool {
+	if t.rc == nil && !t.noDirect {
+		nc := t.s.WebSocketConn()
+		if nc == nil {
+			return false // polling, for now
+		}
+		if t.rc = tcpchat.SocketOf(nc); t.rc == nil || !netpoll.NowWrites {
+			t.rc, t.noDirect = nil, true
+		}
+	}
+	return t.rc != nil
+}
+
+// TryWritePackets is WritePackets for the chat server's reader of a read
+// batch, which writes to its recipients itself: the session's WebSocket
+// is written without waiting for room (engine.Session.TryWrite), and what
+// its socket does not take goes out first with the next WritePackets.
+func (t *transport) TryWritePackets(payloads [][]byte) (rest bool, err error) {
+	return t.writePackets(t.rc, payloads)
+}
+
+// writePackets is WritePackets (rc nil) and TryWritePackets.
+func (t *transport) writePackets(rc syscall.RawConn, payloads [][]byte) (rest bool, err error) {
 	t.w = writeScratchPool.Get().(*writeScratch)
 	defer t.releaseWrite()
 	var v wire.View
 	for _, b := range payloads {
 		if err := wire.Parse(b, &v); err != nil {
-			return err
+			return false, err
 		}
 		if err := t.write(&v); err != nil {
-			return err
+			return false, err
 		}
 	}
-	if len(t.w.out) == 0 {
-		return nil
+	if len(t.w.out) > 0 {
+		t.place()
 	}
-	t.place()
-	return t.s.Write(t.w.out...)
+	switch {
+	case rc != nil:
+		if len(t.w.out) == 0 {
+			return false, nil
+		}
+		return t.s.TryWrite(rc, t.w.out...)
+	case len(t.w.out) == 0:
+		return false, t.s.Write() // what a TryWritePackets left, if any
+	}
+	return false, t.s.Write(t.w.out...)
 }
 
 // writeScratch is the writer's buffers, pooled between batches so that
@@ -563,5 +605,9 @@ type remoteAddr string
 func (a remoteAddr) Network() string { return "socket.io" }
 func (a remoteAddr) String() string  { return string(a) }
 
-// The chat server parks idle sessions, and lets busy ones linger.
-var _ tcpchat.Lingering = (*transport)(nil)
+// The chat server parks idle sessions, and lets busy ones linger; the
+// reader of a read batch writes to a session itself.
+var (
+	_ tcpchat.Lingering    = (*transport)(nil)
+	_ tcpchat.DirectWriter = (*transport)(nil)
+)

@@ -1,0 +1,173 @@
+package ws
+
+import (
+	"fmt"
+	"sync"
+	"syscall"
+
+	"github.com/wiredojo/wiredojo/internal/netpoll"
+)
+
+// restBuf is what a TryWriteMessages left: the frames the socket did not
+// take, sent first by the Conn's next write (flushRestLocked).
+type restBuf struct {
+	bp   *[]byte    // the buffer, from pool (nil: allocated for a batch beyond the pools)
+	pool *sync.Pool // where bp goes back
+	b    []byte     // what is left to send, in *bp
+}
+
+var (
+	restPool      = sync.Pool{New: func() any { return new(restBuf) }}
+	nowWriterPool = sync.Pool{New: func() any { return netpoll.NewNowWriter(nil, nil) }}
+)
+
+// release gives the buffer and r back to their pools.
+func (r *restBuf) release() {
+	if r.bp != nil {
+		r.pool.Put(r.bp)
+	}
+	*r = restBuf{}
+	restPool.Put(r)
+}
+
+// TryWriteMessages is WriteMessages for a writer that must not wait for
+// the peer (a server's goroutine writing to many connections): it frames
+// msgs into one buffer and writes it with one system call of rc, the
+// socket under the Conn's net.Conn (with nothing such as TLS between
+// them), which never waits for room. What the socket does not take now is
+// kept, and goes out before anything else with the Conn's next write (or
+// Flush, which the caller must see to); rest reports whether such bytes
+// are kept. It allocates nothing in steady state when the frames fit the
+// pooled buffers (256 KiB) and the socket takes them. Only systems with
+// netpoll.NowWrites have it; elsewhere it fails.
+func (c *Conn) TryWriteMessages(rc syscall.RawConn, op OpCode, msgs [][]byte) (rest bool, err error) {
+	if op != OpText && op != OpBinary {
+		return false, fmt.Errorf("ws: TryWriteMessages takes OpText or OpBinary, not %s", op)
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closeSent {
+		return false, ErrClosed
+	}
+	if c.writeErr != nil {
+		return false, c.writeErr
+	}
+	w := nowWriterPool.Get().(*netpoll.NowWriter)
+	w.Reset(c.nc, rc)
+	defer func() {
+		w.Reset(nil, nil)
+		nowWriterPool.Put(w)
+	}()
+	if r := c.rest; r != nil {
+		// An earlier rest first; what follows joins it if it stays.
+		n, err := w.Write(r.b)
+		if err != nil {
+			return true, c.tryFailedLocked(err)
+		}
+		if r.b = r.b[n:]; len(r.b) > 0 {
+			r.b = c.appendFramesLocked(r.b, op, msgs)
+			return true, nil
+		}
+		c.rest = nil
+		r.release()
+	}
+	total := 0
+	for _, p := range msgs {
+		total += MaxHeaderLen + len(p)
+	}
+	var pool *sync.Pool
+	switch {
+	case total <= writeBufSize:
+		pool = &writeBufPool
+	case total <= largeBufSize:
+		pool = &largeBufPool
+	}
+	var bp *[]byte
+	var buf []byte
+	if pool != nil {
+		bp = pool.Get().(*[]byte)
+		buf = (*bp)[:0]
+	}
+	buf = c.appendFramesLocked(buf, op, msgs)
+	if bp != nil && cap(buf) != cap(*bp) {
+		pool.Put(bp) // compressed frames outgrew it: buf is a new array
+		bp, pool = nil, nil
+	}
+	n, err := w.Write(buf)
+	if err != nil {
+		if bp != nil {
+			pool.Put(bp)
+		}
+		return false, c.tryFailedLocked(err)
+	}
+	if n == len(buf) {
+		if bp != nil {
+			pool.Put(bp)
+		}
+		return false, nil
+	}
+	r := restPool.Get().(*restBuf)
+	r.bp, r.pool, r.b = bp, pool, buf[n:]
+	c.rest = r
+	return true, nil
+}
+
+// tryFailedLocked records the error of a TryWriteMessages as final.
+func (c *Conn) tryFailedLocked(err error) error {
+	c.writeErr = fmt.Errorf("ws: write: %w", err)
+	return c.writeErr
+}
+
+// appendFramesLocked appends the frames of msgs (compressed as
+// WriteMessages would) to buf, growing it as needed; wmu is held.
+func (c *Conn) appendFramesLocked(buf []byte, op OpCode, msgs [][]byte) []byte {
+	var zp *[]byte
+	defer func() {
+		if zp != nil {
+			writeBufPool.Put(zp)
+		}
+	}()
+	for _, p := range msgs {
+		rsv1 := false
+		if c.compressing(p) {
+			if zp == nil {
+				zp = writeBufPool.Get().(*[]byte)
+			}
+			z := compress((*zp)[:0], p, c.dp.huffmanOnly)
+			if cap(z) == writeBufSize {
+				*zp = z[:cap(z)]
+			}
+			p, rsv1 = z, true
+		}
+		buf = AppendFrame(buf, c.frameHeaderLocked(true, op, rsv1, p), p)
+	}
+	return buf
+}
+
+// Flush sends what a TryWriteMessages left, waiting for the socket as the
+// other writes do (bounded by the write deadline).
+func (c *Conn) Flush() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.writeErr != nil {
+		return c.writeErr
+	}
+	return c.flushRestLocked()
+}
+
+// flushRestLocked sends what a TryWriteMessages left, before any other
+// write; wmu is held. A failure is final.
+func (c *Conn) flushRestLocked() error {
+	r := c.rest
+	if r == nil {
+		return nil
+	}
+	c.rest = nil
+	_, err := c.nc.Write(r.b)
+	r.release()
+	if err != nil {
+		c.writeErr = fmt.Errorf("ws: write: %w", err)
+		return c.writeErr
+	}
+	return nil
+}
