@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/wiredojo/wiredojo/socketio"
 	"github.com/wiredojo/wiredojo/socketio/client"
 	"github.com/wiredojo/wiredojo/socketio/engine"
+	"github.com/wiredojo/wiredojo/socketio/engineio"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -85,20 +87,44 @@ func recv(t *testing.T, ms <-chan client.Message, errs <-chan error) client.Mess
 	return client.Message{}
 }
 
-// TestEchoAnswersPings runs packets, one with attachments, over the three
-// ways of opening the session (polling then the upgrade, WebSocket only,
-// polling only) for longer than the server's ping timeout: the
-// session lives only if the pings are answered.
+// TestEchoAnswersPings checks, on each transport, that the client answers
+// the server's pings while it sends and reads: the server (pings every 20
+// ms) counts the pongs, and the echo goes on until it has had 5 of them on
+// the session. The ping timeout is long (2 s) so that a machine under load
+// does not cut a client that answers late; one that never answers gets no
+// pong counted and fails.
 func TestEchoAnswersPings(t *testing.T) {
-	addr := echoServer(t, engine.Options{PingInterval: 20 * time.Millisecond, PingTimeout: 60 * time.Millisecond})
+	var pongs atomic.Int64
+	srv := engine.NewServer(engine.Options{PingInterval: 20 * time.Millisecond, PingTimeout: 2 * time.Second}, func(s *engine.Session) {
+		for {
+			p, err := s.Next()
+			if err != nil {
+				return
+			}
+			if p.Type == engineio.Pong {
+				pongs.Add(1)
+				continue
+			}
+			p.Data = bytes.Clone(p.Data) // Next's is the session's
+			s.Send(p)
+		}
+	})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() { srv.Close(); hs.Close() })
+	addr := strings.TrimPrefix(hs.URL, "http://")
 	for _, url := range []string{"socketio://" + addr, "http://" + addr + "/socket.io/?transport=websocket", "socketio://" + addr + "?transport=polling"} {
 		c := dial(t, url)
 		if hs := c.Handshake(); hs.SID == "" || hs.PingInterval != 20 {
 			t.Errorf("%s: handshake %+v", url, hs)
 		}
+		pongs.Store(0)
 		ms, errs := reads(c)
 		tick := time.NewTicker(20 * time.Millisecond)
-		for i := range 10 {
+		deadline := time.Now().Add(wait)
+		for i := 0; i < 10 || pongs.Load() < 5; i++ {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d pongs after %d echoes in %v, want 5", url, pongs.Load(), i, wait)
+			}
 			<-tick.C
 			out := client.Message{Packet: socketio.Packet{Type: socketio.Event, Namespace: "/chat", ID: uint64(i), HasID: true, Data: []byte(`["n"]`)}}
 			if i%3 == 0 {
