@@ -751,12 +751,12 @@ func (c *conn) getAll(offset uint64) {
 const maxAckBacklog = 1024
 
 // received acknowledges one queued event. The store calls run on an ack
-// worker, concurrently, so that a bolt store commits many acks with one
-// fsync; the reading goroutine goes on, and the event leaves the
-// connection's in-flight window at once: the window waits for the client,
-// not for the store (an ack lost in a crash only means a redelivery).
-// Unknown and duplicate acks are counted and otherwise ignored; a
-// malformed message id too.
+// worker, which hands the store every ack waiting at once in one AckBatch
+// (bolt: one commit and its fsyncs for them all); the reading goroutine
+// goes on, and the event leaves the connection's in-flight window at
+// once: the window waits for the client, not for the store (an ack lost
+// in a crash only means a redelivery). Unknown and duplicate acks are
+// counted and otherwise ignored; a malformed message id too.
 func (c *conn) received(msgID []byte) {
 	if !c.durable {
 		return
@@ -772,7 +772,7 @@ func (c *conn) received(msgID []byte) {
 	d.ackMu.Lock()
 	if len(d.acks) >= maxAckBacklog {
 		d.ackMu.Unlock()
-		c.ackOne(id)
+		c.ackBatch([]store.ID{id})
 		c.acked(1)
 		return
 	}
@@ -787,46 +787,41 @@ func (c *conn) received(msgID []byte) {
 	c.acked(1)
 }
 
-// ackLoop acknowledges queued acks in concurrent batches and ends when
-// none are left.
+// ackLoop hands the waiting acks to the store, a batch at a time (what
+// arrived while the last batch was written is the next one), and ends
+// when none are left.
 func (c *conn) ackLoop() {
 	defer c.srv.wg.Done()
 	d := c.dur
-	var wg sync.WaitGroup
+	var spare []store.ID
 	for {
 		d.ackMu.Lock()
 		batch := d.acks
-		d.acks = nil
+		d.acks = spare[:0]
 		if len(batch) == 0 {
 			d.acking = false
 			d.ackMu.Unlock()
 			return
 		}
 		d.ackMu.Unlock()
-		for _, id := range batch {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c.ackOne(id)
-			}()
-		}
-		wg.Wait()
+		c.ackBatch(batch)
+		spare = batch
 	}
 }
 
-func (c *conn) ackOne(id store.ID) {
+// ackBatch removes ids from the connection's queue in the store and
+// counts them.
+func (c *conn) ackBatch(ids []store.ID) {
 	srv := c.srv
 	ctx, cancel := srv.storeCtx()
-	err := srv.opts.Store.Ack(ctx, c.clientID, id)
+	n, err := srv.opts.Store.AckBatch(ctx, c.clientID, ids)
 	cancel()
-	switch {
-	case errors.Is(err, store.ErrNotPending):
-		srv.dur.ackNotPending.Add(1)
-	case err != nil:
+	if err != nil {
 		srv.durableError("ack", err)
-	default:
-		srv.dur.acked.Add(1)
+		return
 	}
+	srv.dur.acked.Add(int64(n))
+	srv.dur.ackNotPending.Add(int64(len(ids) - n))
 }
 
 // acked lowers the in-flight count by n and sends more when it fell low.

@@ -321,7 +321,7 @@ func TestDurableQueueOverflow(t *testing.T) {
 	}
 }
 
-// slowAcks is a store whose Acks wait until release is closed.
+// slowAcks is a store whose acks wait until release is closed.
 type slowAcks struct {
 	store.Store
 	release chan struct{}
@@ -334,6 +334,15 @@ func (s slowAcks) Ack(ctx context.Context, client string, id store.ID) error {
 		return ctx.Err()
 	}
 	return s.Store.Ack(ctx, client, id)
+}
+
+func (s slowAcks) AckBatch(ctx context.Context, client string, ids []store.ID) (int, error) {
+	select {
+	case <-s.release:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	return s.Store.AckBatch(ctx, client, ids)
 }
 
 // The in-flight window (256 queued events sent and not acknowledged) waits

@@ -334,10 +334,19 @@ func (s *Memory) Ack(ctx context.Context, client string, id ID) error {
 		return ErrNotPending
 	}
 	q.lastSeen = now
+	if !s.ackLocked(q, id) {
+		return ErrNotPending
+	}
+	return nil
+}
+
+// ackLocked removes id from q and counts it, with s.mu held; false when
+// it was not pending.
+func (s *Memory) ackLocked(q *memQueue, id ID) bool {
 	off, ok := q.index[id]
 	if !ok {
 		s.stats.AckNotPending++
-		return ErrNotPending
+		return false
 	}
 	delete(q.index, id)
 	i := sort.Search(len(q.msgs), func(i int) bool { return q.msgs[i].Offset >= off })
@@ -348,7 +357,33 @@ func (s *Memory) Ack(ctx context.Context, client string, id ID) error {
 		q.msgs = slices.Delete(q.msgs, i, i+1) // short: copy down, keep the capacity
 	}
 	s.stats.Acked++
-	return nil
+	return true
+}
+
+// AckBatch implements Store.
+func (s *Memory) AckBatch(ctx context.Context, client string, ids []ID) (int, error) {
+	if err := ValidName(client); err != nil {
+		return 0, err
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, ErrClosed
+	}
+	q := s.queues[client]
+	if q == nil {
+		s.stats.AckNotPending += uint64(len(ids))
+		return 0, nil
+	}
+	q.lastSeen = now
+	n := 0
+	for _, id := range ids {
+		if s.ackLocked(q, id) {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // Touch implements Store.

@@ -190,6 +190,12 @@ type Store interface {
 	// Ack removes message id from client's queue; ErrNotPending if it is not
 	// there. It marks the client as seen.
 	Ack(ctx context.Context, client string, id ID) error
+	// AckBatch removes each of ids from client's queue as Ack does and
+	// returns how many of them were pending (removed); the others count as
+	// AckNotPending. Where the store can, it is one write (bolt: one
+	// transaction; Redis: one round trip). An error means none of them
+	// was removed. It marks the client as seen.
+	AckBatch(ctx context.Context, client string, ids []ID) (int, error)
 	// Touch marks client as seen now (on connect), creating its queue.
 	Touch(ctx context.Context, client string) error
 	// Claim is Touch for a connection that names client: it creates the

@@ -310,26 +310,44 @@ func (s *Store) pending(client string, after uint64, limit int, dst []store.Mess
 	return dst, err
 }
 
-// Ack implements store.Store. It is a lazy write (writeLazy): when only
+// Ack implements store.Store (AckBatch of one id). It is a lazy write (writeLazy): when only
 // acks are waiting, they wait up to one commit's duration (at most 2 ms)
 // for another write to share its commit and its fsyncs.
 func (s *Store) Ack(ctx context.Context, client string, id store.ID) error {
 	if err := store.ValidName(client); err != nil {
 		return err
 	}
+	n, err := s.AckBatch(ctx, client, []store.ID{id})
+	if err == nil && n == 0 {
+		return store.ErrNotPending
+	}
+	return err
+}
+
+// AckBatch implements store.Store: one lazy write (see Ack) for all of
+// ids, so one commit and its fsyncs.
+func (s *Store) AckBatch(ctx context.Context, client string, ids []store.ID) (int, error) {
+	if err := store.ValidName(client); err != nil {
+		return 0, err
+	}
 	now := s.now()
-	var found bool
+	var found int
 	err := s.writeLazy(ctx, func(tx *bolt.Tx, d *store.Stats) error {
-		found = false
+		found = 0
 		q := queues(tx)
 		meta, ok := getMeta(q.meta, []byte(client))
 		if !ok {
-			d.AckNotPending++
+			d.AckNotPending += uint64(len(ids))
 			return nil
 		}
 		meta.seen = now.UnixNano()
-		ik := idxKey(client, id)
-		if off := q.idx.Get(ik); len(off) == 8 {
+		for _, id := range ids {
+			ik := idxKey(client, id)
+			off := q.idx.Get(ik)
+			if len(off) != 8 {
+				d.AckNotPending++
+				continue
+			}
 			if err := q.msgs.Delete(msgKey(client, binary.BigEndian.Uint64(off))); err != nil {
 				return err
 			}
@@ -338,16 +356,14 @@ func (s *Store) Ack(ctx context.Context, client string, id store.ID) error {
 			}
 			meta.count--
 			d.Acked++
-			found = true
-		} else {
-			d.AckNotPending++
+			found++
 		}
 		return putMeta(q.meta, []byte(client), meta)
 	})
-	if err == nil && !found {
-		return store.ErrNotPending
+	if err != nil {
+		return 0, err
 	}
-	return err
+	return found, nil
 }
 
 // Touch implements store.Store.

@@ -356,16 +356,38 @@ func (s *Store) Ack(ctx context.Context, client string, id store.ID) error {
 	if err := s.check(); err != nil {
 		return err
 	}
-	call := []scripted{{script: ackScript, keys: s.queueKeys(client), args: []any{id[:], s.now().UnixNano()}}}
-	if err := s.runScripts(ctx, call); err != nil {
-		return wrap("ack", err)
-	}
-	if v, _ := call[0].cmd.Int64(); v != 1 {
-		s.count(func(st *store.Stats) { st.AckNotPending++ })
+	n, err := s.AckBatch(ctx, client, []store.ID{id})
+	if err == nil && n == 0 {
 		return store.ErrNotPending
 	}
-	s.count(func(st *store.Stats) { st.Acked++ })
-	return nil
+	return err
+}
+
+// AckBatch implements store.Store: one script call (one round trip) for
+// all of ids.
+func (s *Store) AckBatch(ctx context.Context, client string, ids []store.ID) (int, error) {
+	if err := store.ValidName(client); err != nil {
+		return 0, err
+	}
+	if err := s.check(); err != nil {
+		return 0, err
+	}
+	args := make([]any, 1, 1+len(ids))
+	args[0] = s.now().UnixNano()
+	for i := range ids {
+		args = append(args, ids[i][:])
+	}
+	call := []scripted{{script: ackScript, keys: s.queueKeys(client), args: args}}
+	if err := s.runScripts(ctx, call); err != nil {
+		return 0, wrap("ack", err)
+	}
+	v, _ := call[0].cmd.Int64()
+	n := int(min(max(v, 0), int64(len(ids))))
+	s.count(func(st *store.Stats) {
+		st.Acked += uint64(n)
+		st.AckNotPending += uint64(len(ids) - n)
+	})
+	return n, nil
 }
 
 // Touch implements store.Store.

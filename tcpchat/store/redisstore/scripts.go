@@ -22,15 +22,21 @@ redis.call('HSET', KEYS[3], ARGV[1], off)
 return {off, 0, new}
 `)
 
-// KEYS: q, meta, ids. ARGV: id, now (ns). Returns 1 if acked, 0 if not pending.
+// KEYS: q, meta, ids. ARGV: now (ns), then the ids to acknowledge.
+// Returns how many of them were pending (removed).
 var ackScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
-redis.call('HSET', KEYS[2], 'seen', ARGV[2])
-local off = redis.call('HGET', KEYS[3], ARGV[1])
-if not off then return 0 end
-redis.call('XDEL', KEYS[1], off .. '-1')
-redis.call('HDEL', KEYS[3], ARGV[1])
-return 1
+redis.call('HSET', KEYS[2], 'seen', ARGV[1])
+local n = 0
+for i = 2, #ARGV do
+  local off = redis.call('HGET', KEYS[3], ARGV[i])
+  if off then
+    redis.call('XDEL', KEYS[1], off .. '-1')
+    redis.call('HDEL', KEYS[3], ARGV[i])
+    n = n + 1
+  end
+end
+return n
 `)
 
 // KEYS: meta. ARGV: now (ns). Marks an existing queue as seen.

@@ -118,6 +118,7 @@ func Run(t *testing.T, h Harness) {
 		{"FanOutDedupe", store.Limits{}, testFanOutDedupe},
 		{"AppendBatch", store.Limits{}, testAppendBatch},
 		{"Ack", store.Limits{}, testAck},
+		{"AckBatch", store.Limits{}, testAckBatch},
 		{"InvalidInput", store.Limits{}, testInvalid},
 		{"RetentionMaxMessages", store.Limits{MaxMessages: 3}, testMaxMessages},
 		{"RetentionMaxAge", store.Limits{MaxAge: time.Minute}, testMaxAge},
@@ -280,6 +281,46 @@ func testAck(e *env) {
 	st := e.s.Stats()
 	if st.Acked != 4 || st.AckNotPending != 3 || st.Appended != 9 {
 		e.t.Fatalf("stats = %+v, want Acked 4, AckNotPending 3, Appended 9", st)
+	}
+}
+
+func testAckBatch(e *env) {
+	var ids []store.ID
+	for i := range 5 {
+		id, _ := e.append(e.msg("e", fmt.Sprint(i)), "alice", "bob")
+		ids = append(ids, id)
+	}
+	// out of order, a repeat within the batch and an unknown id
+	n, err := e.s.AckBatch(e.ctx, "alice", []store.ID{ids[3], ids[1], ids[3], {1, 2, 3}})
+	e.must(err)
+	if n != 2 {
+		e.t.Fatalf("AckBatch removed %d, want 2", n)
+	}
+	e.wantOffsets("alice", 1, 3, 5)
+	if n, err := e.s.AckBatch(e.ctx, "nobody", ids[:2]); err != nil || n != 0 {
+		e.t.Fatalf("AckBatch for an unknown client = %d, %v; want 0, nil", n, err)
+	}
+	if n, err := e.s.AckBatch(e.ctx, "alice", nil); err != nil || n != 0 {
+		e.t.Fatalf("AckBatch of no ids = %d, %v; want 0, nil", n, err)
+	}
+	if _, err := e.s.AckBatch(e.ctx, "a\x00b", ids[:1]); !errors.Is(err, store.ErrInvalidName) {
+		e.t.Fatalf("AckBatch for an invalid client id: %v, want ErrInvalidName", err)
+	}
+	if n, err := e.s.AckBatch(e.ctx, "alice", []store.ID{ids[4], ids[0], ids[2]}); err != nil || n != 3 {
+		e.t.Fatalf("AckBatch of the rest = %d, %v; want 3, nil", n, err)
+	}
+	e.wantOffsets("alice")
+	e.wantOffsets("bob", 1, 2, 3, 4, 5)   // acks are per client
+	e.must(e.s.Ack(e.ctx, "bob", ids[0])) // Ack and AckBatch mix
+	n, err = e.s.AckBatch(e.ctx, "bob", ids[:2])
+	e.must(err)
+	if n != 1 {
+		e.t.Fatalf("AckBatch after Ack removed %d, want 1", n)
+	}
+	e.wantOffsets("bob", 3, 4, 5)
+	st := e.s.Stats()
+	if st.Acked != 7 || st.AckNotPending != 5 {
+		e.t.Fatalf("stats = %+v, want Acked 7, AckNotPending 5 (a repeat, an unknown id, 2 for an unknown client, 1 acked before)", st)
 	}
 }
 
@@ -649,6 +690,9 @@ func testClosed(e *env) {
 	}
 	if err := e.s.Ack(e.ctx, "alice", store.ID{1}); !errors.Is(err, store.ErrClosed) {
 		e.t.Errorf("Ack after Close: %v", err)
+	}
+	if _, err := e.s.AckBatch(e.ctx, "alice", []store.ID{{1}}); !errors.Is(err, store.ErrClosed) {
+		e.t.Errorf("AckBatch after Close: %v", err)
 	}
 	if _, err := e.s.Queues(e.ctx); !errors.Is(err, store.ErrClosed) {
 		e.t.Errorf("Queues after Close: %v", err)
