@@ -45,24 +45,19 @@ type Session struct {
 	header http.Header
 	query  url.Values
 
-	done chan struct{} // closed when the session ends; a polling session has it from the start, a WebSocket session from the first Done (under mu)
-	// Polling sessions only (nil on a WebSocket session from the start).
-	inbox    chan engineio.Packet // received messages and pongs, taken by Next
-	wake     chan struct{}        // (capacity 1) wakes the pending poll
-	upgraded chan struct{}        // closed when the WebSocket takes over
+	done   chan struct{} // closed when the session ends; a polling session has it from the start, a WebSocket session from the first Done (under mu)
+	polled *pollState    // a polling session's (nil on a WebSocket session from the start)
 
 	// The reader's (Read, Next, Buffered, NetConn, ReleaseRead), and the
 	// handler's goroutine's (detached, below).
-	rbufp *[]byte     // pooled, the last WebSocket message read; nil after ReleaseRead
-	rws   *ws.Conn    // the WebSocket it reads, once it reads one
-	timer *time.Timer // a polling reader's deadline
+	rbufp *[]byte  // pooled, the last WebSocket message read; nil after ReleaseRead
+	rws   *ws.Conn // the WebSocket it reads, once it reads one
 
 	mu        sync.Mutex
 	err       error             // why the session ended; guarded by mu
 	queue     []engineio.Packet // waiting to be sent; guarded by mu
 	ws        *ws.Conn          // the WebSocket once upgraded (or from the start); guarded by mu
-	probe     *ws.Conn          // the probing WebSocket; guarded by mu
-	deadline  time.Time         // the reader's deadline; guarded by mu
+	deadline  int64             // the reader's deadline (Unix ns, 0: none); guarded by mu
 	pingTimer *time.Timer       // the next ping, or the ping timeout; guarded by mu
 	onEnd     func()            // called when the session ends (OnEnd); guarded by mu
 	admitted  func()            // ends a polling session's count (Options.AdmitPolling); guarded by mu
@@ -77,6 +72,25 @@ type Session struct {
 	linger       bool          // ended by the client's POST: the next poll gets a noop; guarded by mu
 	closing      bool          // Close waits for the queue to drain; guarded by mu
 	writing      bool          // the WebSocket writer runs; guarded by mu
+}
+
+// deadlineTime is the time of a deadline kept as Unix nanoseconds (0: the
+// zero time, no deadline).
+func deadlineTime(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}
+
+// pollState is what only a session that starts polling has, so that a
+// WebSocket session is smaller.
+type pollState struct {
+	inbox    chan engineio.Packet // received messages and pongs, taken by Next
+	wake     chan struct{}        // (capacity 1) wakes the pending poll
+	upgraded chan struct{}        // closed when the WebSocket takes over
+	timer    *time.Timer          // the reader's deadline (the reader's)
+	probe    *ws.Conn             // the probing WebSocket; guarded by the session's mu
 }
 
 // newSession returns a session; c is its WebSocket when it starts on one,
@@ -95,9 +109,11 @@ func newSession(srv *Server, r *http.Request, id string, c *ws.Conn) *Session {
 		return s
 	}
 	s.done = make(chan struct{}) // its requests wait on it
-	s.inbox = make(chan engineio.Packet, srv.opts.Inbox)
-	s.wake = make(chan struct{}, 1)
-	s.upgraded = make(chan struct{})
+	s.polled = &pollState{
+		inbox:    make(chan engineio.Packet, srv.opts.Inbox),
+		wake:     make(chan struct{}, 1),
+		upgraded: make(chan struct{}),
+	}
 	return s
 }
 
@@ -176,7 +192,7 @@ const maxKeptReadBuffer = 4 << 10
 // WebSocket that also ends the session when it passed inside a message
 // (with nothing of the next message read the session goes on).
 func (s *Session) Next() (engineio.Packet, error) {
-	if s.rws == nil && s.inbox != nil {
+	if s.rws == nil && s.polled != nil {
 		if p, ok, err := s.nextPolled(); ok || err != nil {
 			return p, err
 		}
@@ -184,8 +200,8 @@ func (s *Session) Next() (engineio.Packet, error) {
 	if s.rws == nil {
 		s.mu.Lock()
 		s.rws = s.ws
-		if !s.deadline.IsZero() {
-			s.rws.SetReadDeadline(s.deadline)
+		if s.deadline != 0 {
+			s.rws.SetReadDeadline(deadlineTime(s.deadline))
 		}
 		s.mu.Unlock()
 	}
@@ -197,7 +213,7 @@ func (s *Session) Next() (engineio.Packet, error) {
 func (s *Session) nextPolled() (p engineio.Packet, ok bool, err error) {
 	for {
 		select {
-		case p := <-s.inbox:
+		case p := <-s.polled.inbox:
 			return p, true, nil
 		default:
 		}
@@ -208,33 +224,33 @@ func (s *Session) nextPolled() (p engineio.Packet, ok bool, err error) {
 			return p, false, nil
 		}
 		var expired <-chan time.Time
-		if !deadline.IsZero() {
-			d := time.Until(deadline)
+		if deadline != 0 {
+			d := time.Until(deadlineTime(deadline))
 			if d <= 0 {
 				return p, false, fmt.Errorf("%w: %w", ErrTransport, os.ErrDeadlineExceeded)
 			}
-			if s.timer == nil {
-				s.timer = time.NewTimer(d)
+			if s.polled.timer == nil {
+				s.polled.timer = time.NewTimer(d)
 			} else {
-				s.timer.Reset(d)
+				s.polled.timer.Reset(d)
 			}
-			expired = s.timer.C
+			expired = s.polled.timer.C
 		}
 		select {
-		case p := <-s.inbox:
+		case p := <-s.polled.inbox:
 			return p, true, nil
 		case <-s.done:
 			select {
-			case p := <-s.inbox:
+			case p := <-s.polled.inbox:
 				return p, true, nil
 			default:
 			}
 			return p, false, s.Err()
-		case <-s.upgraded:
+		case <-s.polled.upgraded:
 		case <-expired:
 		}
-		if s.timer != nil {
-			s.timer.Stop()
+		if s.polled.timer != nil {
+			s.polled.timer.Stop()
 		}
 	}
 }
@@ -348,7 +364,10 @@ func (s *Session) Detach() { s.detached = true }
 func (s *Session) SetReadDeadline(t time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.deadline = t
+	s.deadline = 0
+	if !t.IsZero() {
+		s.deadline = t.UnixNano()
+	}
 	if s.transport == transportWebSocket && s.ws != nil {
 		return s.ws.SetReadDeadline(t)
 	}
@@ -418,7 +437,7 @@ func (s *Session) flushLocked() {
 // signal wakes the pending poll, if any.
 func (s *Session) signal() {
 	select {
-	case s.wake <- struct{}{}:
+	case s.polled.wake <- struct{}{}:
 	default:
 	}
 }
@@ -667,7 +686,7 @@ func (s *Session) receive(p engineio.Packet, cancel <-chan struct{}) error {
 	switch p.Type {
 	case engineio.Message:
 		select {
-		case s.inbox <- p:
+		case s.polled.inbox <- p:
 		case <-s.done:
 		case <-cancel:
 			return ErrTransport
@@ -710,8 +729,8 @@ func (s *Session) closeWith(reason error) {
 	done := s.done
 	admitted := s.admitted
 	s.admitted = nil
-	if s.probe != nil {
-		s.probe.CloseNow() // its reader sees the error and returns
+	if s.polled != nil && s.polled.probe != nil {
+		s.polled.probe.CloseNow() // its reader sees the error and returns
 	}
 	// A polling client without an outstanding poll learns of the end on
 	// its next one, which the sid stays known for (a ping timeout at
@@ -827,7 +846,7 @@ func (s *Session) poll(w http.ResponseWriter, r *http.Request) {
 		}
 		s.mu.Unlock()
 		select {
-		case <-s.wake:
+		case <-s.polled.wake:
 		case <-s.done:
 		case <-expired:
 			s.mu.Lock()
@@ -901,7 +920,7 @@ func (s *Session) post(w http.ResponseWriter, r *http.Request) {
 		}
 		if err == nil && p.Type == engineio.Pong {
 			select { // for Next; a full inbox has messages to read anyway
-			case s.inbox <- p:
+			case s.polled.inbox <- p:
 			default:
 			}
 		}
@@ -937,7 +956,7 @@ func (s *Session) upgrade(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	abort := func() {
 		s.mu.Lock()
-		s.probing, s.upgrading, s.probe = false, false, nil
+		s.probing, s.upgrading, s.polled.probe = false, false, nil
 		s.mu.Unlock()
 	}
 	c, err := s.srv.upgrader.UpgradeHTTP(w, r)
@@ -947,7 +966,7 @@ func (s *Session) upgrade(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.probe = c
+	s.polled.probe = c
 	s.mu.Unlock()
 	if !s.srv.track() { // this goroutine now reads c: count it, unless closed
 		abort()
@@ -989,10 +1008,10 @@ func (s *Session) upgrade(w http.ResponseWriter, r *http.Request) {
 				c.CloseNow()
 				return
 			}
-			c.SetReadDeadline(s.deadline) // the reader's, from now on
+			c.SetReadDeadline(deadlineTime(s.deadline)) // the reader's, from now on
 			s.transport, s.ws = transportWebSocket, c
-			s.probing, s.upgrading, s.probe = false, false, nil
-			close(s.upgraded) // the reader reads c from now on
+			s.probing, s.upgrading, s.polled.probe = false, false, nil
+			close(s.polled.upgraded) // the reader reads c from now on
 			s.signal()
 			s.flushLocked()
 			admitted := s.admitted // c's socket counts from now on

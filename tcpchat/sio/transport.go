@@ -60,29 +60,51 @@ type transport struct {
 
 	// reader's
 	rs         *readScratch // pooled; nil while idle (ReleaseRead)
-	next       int          // the first of rs.pending still to return
+	event      string       // the last event name (splitEvent)
+	binary     *binaryWait  // a binary packet awaiting its attachments
+	next       int32        // the first of rs.pending still to return
 	handshaken bool         // the synthetic handshake was returned
 	durableID  bool         // the handshake gave a client id
 	recovery   bool         // send the pid (set before the session starts)
-	event      string       // the last event name (splitEvent)
-	binary     *binaryWait  // a binary packet awaiting its attachments
 
 	// writer's
-	session  string          // the chat session id, the Socket.IO pid
-	resume   string          // the client id's resume token, from the welcome
+	noDirect bool            // the session's WebSocket has no socket to write directly
+	session  string          // the chat session id, the Socket.IO pid (with recovery)
 	ns       string          // the namespace of the last packet
 	w        *writeScratch   // pooled, during WritePackets only
 	rc       syscall.RawConn // the WebSocket's socket, for TryWritePackets (CanWriteDirect)
-	noDirect bool            // the session's WebSocket has no socket to write directly
 
-	mu          sync.Mutex
-	durable     map[uint64]durableAck // forwarded durable events by ack id; guarded by mu
-	nextDurable uint64                // guarded by mu
-	connecting  []string              // namespaces asked for, not answered; guarded by mu
+	mu   sync.Mutex
+	rare *rareState // guarded by mu
+}
+
+// rareState is what a transport needs only for a while (connects awaiting
+// their answer) or for some clients (durable delivery): an idle session
+// without either keeps none. It is guarded by the transport's mu.
+type rareState struct {
+	connecting  []string              // namespaces asked for, not answered
+	durable     map[uint64]durableAck // forwarded durable events by ack id
+	nextDurable uint64                // the next ack id of a durable event, from durableAckBase
+	resume      string                // the client id's resume token, from the welcome (the writer's)
+}
+
+// rareLocked returns t.rare, made if need be; t.mu is held.
+func (t *transport) rareLocked() *rareState {
+	if t.rare == nil {
+		t.rare = &rareState{nextDurable: durableAckBase}
+	}
+	return t.rare
+}
+
+// tidyLocked drops t.rare once it holds nothing; t.mu is held.
+func (t *transport) tidyLocked() {
+	if r := t.rare; r != nil && len(r.connecting) == 0 && len(r.durable) == 0 && r.nextDurable == durableAckBase && r.resume == "" {
+		t.rare = nil
+	}
 }
 
 func newTransport(s *engine.Session) *transport {
-	return &transport{s: s, nextDurable: durableAckBase}
+	return &transport{s: s}
 }
 
 // pongPacket is the chat pong ReadPacket returns for a client's Engine.IO
@@ -97,7 +119,7 @@ func (t *transport) ReadPacket() ([]byte, error) {
 	}
 	rs := t.rs
 	for {
-		if t.next < len(rs.pending) {
+		if int(t.next) < len(rs.pending) {
 			rs.buf = rs.pending[t.next].AppendTo(rs.buf[:0])
 			t.next++
 			return rs.buf, nil
@@ -193,8 +215,8 @@ func (t *transport) translate(p socketio.Packet) error {
 	switch p.Type {
 	case socketio.Connect:
 		t.mu.Lock()
-		if len(t.connecting) < 16 {
-			t.connecting = append(t.connecting, ns)
+		if r := t.rareLocked(); len(r.connecting) < 16 {
+			r.connecting = append(r.connecting, ns)
 		}
 		t.mu.Unlock()
 		t.rs.pending = append(t.rs.pending, wire.Packet{Type: wire.TypeConnect, Namespace: ns, Args: p.Data})
@@ -215,9 +237,13 @@ func (t *transport) translate(p socketio.Packet) error {
 		t.rs.pending = append(t.rs.pending, wire.Packet{Type: wire.TypeEvent, Namespace: ns, Event: name, Args: args, HasAck: p.HasID, AckID: uint32(p.ID)})
 	case socketio.Ack, socketio.BinaryAck:
 		if p.ID >= durableAckBase {
+			var d durableAck
+			ok := false
 			t.mu.Lock()
-			d, ok := t.durable[p.ID]
-			delete(t.durable, p.ID)
+			if r := t.rare; r != nil {
+				d, ok = r.durable[p.ID]
+				delete(r.durable, p.ID)
+			}
 			t.mu.Unlock()
 			if ok {
 				if d.chatAck {
@@ -436,14 +462,17 @@ func (t *transport) sio(p socketio.Packet, atts [][]byte) {
 // answered forgets a namespace connect that got its answer.
 func (t *transport) answered(ns string) {
 	t.mu.Lock()
-	for i, n := range t.connecting {
-		if n == ns {
-			t.connecting = append(t.connecting[:i], t.connecting[i+1:]...)
-			break
+	if r := t.rare; r != nil {
+		for i, n := range r.connecting {
+			if n == ns {
+				r.connecting = append(r.connecting[:i], r.connecting[i+1:]...)
+				break
+			}
 		}
-	}
-	if len(t.connecting) == 0 {
-		t.connecting = nil // an idle session keeps no array
+		if len(r.connecting) == 0 {
+			r.connecting = nil // an idle session keeps no array
+		}
+		t.tidyLocked()
 	}
 	t.mu.Unlock()
 }
@@ -455,7 +484,14 @@ func (t *transport) write(v *wire.View) error {
 	ns := t.ns
 	switch v.Type {
 	case wire.TypeWelcome:
-		t.session, t.resume = string(v.SessionID), string(v.ResumeToken)
+		if t.recovery {
+			t.session = string(v.SessionID)
+		}
+		if len(v.ResumeToken) > 0 {
+			t.mu.Lock()
+			t.rareLocked().resume = string(v.ResumeToken)
+			t.mu.Unlock()
+		}
 	case wire.TypePing:
 		// Not forwarded: the client's Engine.IO pongs answer the chat's
 		// heartbeat (ReadPacket).
@@ -465,8 +501,14 @@ func (t *transport) write(v *wire.View) error {
 		if t.recovery && t.session != "" {
 			data = wire.AppendJSONString(append(data, `,"pid":`...), t.session)
 		}
-		if t.resume != "" {
-			data = wire.AppendJSONString(append(data, `,"resumeToken":`...), t.resume)
+		t.mu.Lock()
+		resume := ""
+		if t.rare != nil {
+			resume = t.rare.resume
+		}
+		t.mu.Unlock()
+		if resume != "" {
+			data = wire.AppendJSONString(append(data, `,"resumeToken":`...), resume)
 		}
 		t.sio(socketio.Packet{Type: socketio.Connect, Namespace: ns, Data: append(data, '}')}, nil)
 	case wire.TypeConnectError:
@@ -478,13 +520,13 @@ func (t *transport) write(v *wire.View) error {
 		p := socketio.Packet{Type: socketio.Event, Namespace: ns, ID: uint64(v.AckID), HasID: v.HasAck}
 		if v.Type == wire.TypeQueued {
 			t.mu.Lock()
-			if len(t.durable) < maxDurableInFlight {
-				if t.durable == nil {
-					t.durable = make(map[uint64]durableAck)
+			if r := t.rareLocked(); len(r.durable) < maxDurableInFlight {
+				if r.durable == nil {
+					r.durable = make(map[uint64]durableAck)
 				}
-				id := t.nextDurable
-				t.nextDurable++
-				t.durable[id] = durableAck{ns: ns, messageID: string(v.MessageID), offset: v.Offset, chatAck: v.HasAck, ackID: v.AckID}
+				id := r.nextDurable
+				r.nextDurable++
+				r.durable[id] = durableAck{ns: ns, messageID: string(v.MessageID), offset: v.Offset, chatAck: v.HasAck, ackID: v.AckID}
 				p.ID, p.HasID = id, true
 			}
 			t.mu.Unlock()
@@ -512,9 +554,12 @@ func (t *transport) write(v *wire.View) error {
 		// The chat server ends the connection after it. A refusal of the
 		// handshake (a bad token) is what a Socket.IO server says with
 		// CONNECT_ERROR for the namespaces asked for.
+		var pending []string
 		t.mu.Lock()
-		pending := t.connecting
-		t.connecting = nil
+		if r := t.rare; r != nil {
+			pending, r.connecting = r.connecting, nil
+			t.tidyLocked()
+		}
 		t.mu.Unlock()
 		for _, n := range pending {
 			t.sio(socketio.Packet{Type: socketio.ConnectError, Namespace: n, Data: connectError(string(v.Reason))}, nil)
@@ -538,7 +583,7 @@ func connectError(reason string) []byte {
 func (t *transport) Buffered() int {
 	n := t.s.Buffered()
 	if t.rs != nil {
-		n += len(t.rs.pending) - t.next
+		n += len(t.rs.pending) - int(t.next)
 	}
 	return n
 }
