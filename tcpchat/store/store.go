@@ -314,3 +314,15 @@ func Dedupe(to []string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// AckOne is Store.Ack written on AckBatch, for a store whose Ack is an
+// AckBatch of one id: ErrNotPending when id was not pending.
+func AckOne(ctx context.Context, s interface {
+	AckBatch(context.Context, string, []ID) (int, error)
+}, client string, id ID) error {
+	n, err := s.AckBatch(ctx, client, []ID{id})
+	if err == nil && n == 0 {
+		return ErrNotPending
+	}
+	return err
+}

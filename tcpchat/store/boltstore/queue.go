@@ -314,14 +314,7 @@ func (s *Store) pending(client string, after uint64, limit int, dst []store.Mess
 // acks are waiting, they wait up to one commit's duration (at most 2 ms)
 // for another write to share its commit and its fsyncs.
 func (s *Store) Ack(ctx context.Context, client string, id store.ID) error {
-	if err := store.ValidName(client); err != nil {
-		return err
-	}
-	n, err := s.AckBatch(ctx, client, []store.ID{id})
-	if err == nil && n == 0 {
-		return store.ErrNotPending
-	}
-	return err
+	return store.AckOne(ctx, s, client, id)
 }
 
 // AckBatch implements store.Store: one lazy write (see Ack) for all of

@@ -348,19 +348,9 @@ func (s *Store) pending(ctx context.Context, client string, after uint64, limit 
 	}
 }
 
-// Ack implements store.Store.
+// Ack implements store.Store (AckBatch of one id).
 func (s *Store) Ack(ctx context.Context, client string, id store.ID) error {
-	if err := store.ValidName(client); err != nil {
-		return err
-	}
-	if err := s.check(); err != nil {
-		return err
-	}
-	n, err := s.AckBatch(ctx, client, []store.ID{id})
-	if err == nil && n == 0 {
-		return store.ErrNotPending
-	}
-	return err
+	return store.AckOne(ctx, s, client, id)
 }
 
 // AckBatch implements store.Store: one script call (one round trip) for
