@@ -111,6 +111,15 @@ type DurableRequest struct {
 
 // durableAck answers a "durable" event that was queued (for some
 // recipients at least: Error and Code then say why not for the others).
+// durableAckJSON is durableAck{ID, Recipients} as JSON, written without
+// reflection: every stored durable emit is answered with one. The id is
+// hex digits.
+func durableAckJSON(res tcpchat.DurableResult) json.RawMessage {
+	b := make([]byte, 0, 64)
+	b = append(append(append(b, `{"id":"`...), res.ID...), `","recipients":`...)
+	return append(strconv.AppendInt(b, int64(res.Recipients), 10), '}')
+}
+
 type durableAck struct {
 	ID         string `json:"id"`
 	Recipients int    `json:"recipients"`
@@ -411,7 +420,7 @@ func install(ns *tcpchat.Namespace, scope DurableScope) {
 			case err != nil:
 				ack(durableRefusal{Error: err.Error()})
 			default:
-				ack(durableAck{ID: res.ID, Recipients: res.Recipients})
+				ack(durableAckJSON(res))
 			}
 		})
 	})

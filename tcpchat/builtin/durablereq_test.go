@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
 
@@ -100,4 +101,22 @@ func BenchmarkBindDurable(b *testing.B) {
 			}
 		}
 	})
+}
+
+// durableAckJSON writes what json.Marshal writes for a stored emit's
+// durableAck.
+func TestDurableAckJSON(t *testing.T) {
+	for _, res := range []tcpchat.DurableResult{
+		{ID: "0123456789abcdef0123456789abcdef", Recipients: 3},
+		{ID: "ffffffffffffffffffffffffffffffff", Recipients: 0},
+		{ID: "00000000000000000000000000000001", Recipients: 1 << 20},
+	} {
+		want, err := json.Marshal(durableAck{ID: res.ID, Recipients: res.Recipients})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := durableAckJSON(res); string(got) != string(want) {
+			t.Errorf("durableAckJSON(%+v) = %s, want %s", res, got, want)
+		}
+	}
 }
