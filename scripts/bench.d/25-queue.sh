@@ -9,14 +9,16 @@
 # lives in the bench/jetstream module; nats-server is built from the Go
 # module proxy. Prints the markdown section of docs/BENCHMARKS.md on stdout,
 # progress on stderr. QUEUE_BENCH_N, QUEUE_BENCH_PUBS (a comma-separated
-# list), QUEUE_BENCH_WINDOWS (the same) and QUEUE_BENCH_SIZE override the
-# defaults below.
+# list), QUEUE_BENCH_WINDOWS (the same), QUEUE_BENCH_SIZE and
+# QUEUE_BENCH_CLI_N (the events of the `chat emit --durable --from` runs)
+# override the defaults below.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 n=${QUEUE_BENCH_N:-20000}
 pubs=${QUEUE_BENCH_PUBS:-1,8}
 windows=${QUEUE_BENCH_WINDOWS:-256,1024}
 size=${QUEUE_BENCH_SIZE:-128}
+clin=${QUEUE_BENCH_CLI_N:-100000}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "queue: building bench/jetstream, nats-server and wiredojo" >&2
@@ -48,6 +50,52 @@ for w in ${windows//,/ }; do
 	table+="$rows"$'\n'
 	header=-no-header
 done
+# The CLI as users run it: `chat emit --durable --from FILE` (its default
+# --window 256 and 1024), 1 process and 8 at once, against `chat serve
+# --store bolt:FILE`; nobody consumes. Prints a table row per case.
+awk -v n="$clin" -v size="$size" 'BEGIN { pad = sprintf("%*s", size - 30, ""); gsub(/ /, "x", pad); for (i = 0; i < n; i++) printf "{\"n\":%d,\"text\":\"%s\"}\n", i, pad }' >"$tmp/lines"
+tck=$(getconf CLK_TCK)
+cli_run() { # processes window
+	local procs=$1 w=$2 log="$tmp/serve-cli.log" pid addr="" t0 t1 c0 c1 k0 k1 i queued=0 per
+	"$tmp/wiredojo" chat serve --addr 127.0.0.1:0 --store "bolt:$tmp/cli-$procs-$w.db" --queue-max $((clin + 1000)) >"$log" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do
+		addr=$(sed -n 's/^chat: serving on \([^ ]*\) .*/\1/p' "$log")
+		[ -n "$addr" ] && break
+		sleep 0.1
+	done
+	[ -n "$addr" ] || { echo "queue: chat serve did not start: $(cat "$log")" >&2; kill "$pid"; return 1; }
+	per=$((clin / procs))
+	head -n "$per" "$tmp/lines" >"$tmp/lines-$procs"
+	k0=$(curl -s "http://$addr/metrics" | awk '$1 == "wiredojo_queue_commits_total" { print $2 }')
+	c0=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+	t0=$(date +%s%N)
+	local pids=()
+	for i in $(seq "$procs"); do
+		"$tmp/wiredojo" chat emit --addr "$addr" --durable --to reader --event note --from "$tmp/lines-$procs" --window "$w" >"$tmp/emit-$i.out" 2>&1 &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i" || echo "queue: chat emit failed: $(cat "$tmp"/emit-*.out)" >&2; done
+	t1=$(date +%s%N)
+	c1=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+	k1=$(curl -s "http://$addr/metrics" | awk '$1 == "wiredojo_queue_commits_total" { print $2 }')
+	kill "$pid"
+	wait "$pid" 2>/dev/null || true
+	rm -f "$tmp/cli-$procs-$w.db"
+	for i in $(seq "$procs"); do
+		queued=$((queued + $(sed -n 's/.*: \([0-9]*\) durable events queued.*/\1/p' "$tmp/emit-$i.out")))
+	done
+	echo "queue: chat emit --durable --from, $procs process(es), window $w: $queued queued in $(((t1 - t0) / 1000000)) ms" >&2
+	awk -v p="$procs" -v w="$w" -v q="$queued" -v ns=$((t1 - t0)) -v k=$((k1 - k0)) -v cpu=$((c1 - c0)) -v tck="$tck" 'BEGIN {
+		s = ns / 1e9
+		printf "| %d | %d | %d | %.0f | %.0f | %.0f | %.1f |\n", p, w, q, q / s, k / s, (k > 0 ? q / k : 0), cpu * 1e6 / tck / q }'
+}
+clitable=""
+for w in ${windows//,/ }; do
+	for p in ${pubs//,/ }; do
+		clitable+="$(cli_run "$p" "$w")"$'\n'
+	done
+done
 ms_after=$(dsync)
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "## Durable queues: publish, deliver, ack (tcpchat vs NATS JetStream)"
@@ -78,7 +126,7 @@ echo "$table"
 echo
 echo "What limits bbolt here: every acknowledged event waits for a commit and each commit for two fsyncs,"
 echo "so events/s = commits/s x events per commit. This run's disk gave at most about"
-awk -v a="$ms_before" -v b="$ms_after" 'BEGIN { lo = (a < b ? a : b); hi = (a < b ? b : a); printf "%.0f-%.0f commits/s (1000 / (2 x %.1f-%.1f ms)), fewer for large commits (more pages to write)", 1000 / (2 * hi), 1000 / (2 * lo), lo, hi }'
+awk -v a="$ms_before" -v b="$ms_after" 'BEGIN { lo = (a < b ? a : b); hi = (a < b ? b : a); printf "%.0f-%.0f commits/s (1000 / (2 x %.2f-%.2f ms)), fewer for large commits (more pages to write)", 1000 / (2 * hi), 1000 / (2 * lo), lo, hi }'
 echo "; for 22,000 events/s a commit must carry 22,000 / (commits/s) events:"
 echo
 echo "$table" | awk -F'|' '
@@ -106,6 +154,19 @@ echo "$table" | awk -F'|' '
 				printf "- %s: %.2fx JetStream with its default sync (not crash-safe), %.1fx JetStream with sync always.\n", k, bolt[k] / def[k], bolt[k] / sync[k]
 		}
 	}'
+echo
+echo "### From the CLI: \`chat emit --durable --from FILE\`, each publisher a process of its own"
+echo
+echo "$clin events as lines of a file (one JSON value of $size bytes each), emitted by"
+echo "\`wiredojo chat emit --durable --to reader --from FILE --window W\` against \`chat serve --store"
+echo "bolt:FILE\` (defaults, \`--queue-max $((clin + 1000))\`): 1 process, or 8 processes at once with $clin/8 lines"
+echo "each. events/s is the events queued (acknowledged after the fsync of the commit that holds them) over the"
+echo "time from the first process's start to the last one's end, process start-up and connect included;"
+echo "nobody consumes them (no acks share the commits). Server CPU is the \`chat serve\` process's."
+echo
+echo "| processes | window | events queued | events/s stored | store commits/s | events per commit | server CPU µs/event |"
+echo "|---:|---:|---:|---:|---:|---:|---:|"
+echo -n "$clitable"
 echo
 echo "One publisher with a window of W can put at most W events into a commit, and about W/2 when"
 echo "commits follow each other (the other half arrives while one runs): the window, not the server,"
