@@ -66,6 +66,10 @@ type FanoutResult struct {
 	// from the first measured send to the last receipt; zero when the
 	// server runs in this process (RunFanout).
 	ServerCPU time.Duration
+	// ClientCPU is the CPU time the clients' processes spent over the same
+	// span (the socket.io-client harness and its child processes); zero
+	// where it is not measured.
+	ClientCPU time.Duration
 	// ServerReads and ServerWrites count the server process's read and
 	// write system calls over the same span (/proc/PID/io syscr, syscw).
 	ServerReads, ServerWrites int64

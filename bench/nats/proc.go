@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +33,53 @@ type Programs struct {
 	// Node is the node binary and NodeDir the directory holding server.js
 	// and its node_modules (bench/node).
 	Node, NodeDir string
+	// ServerCPUs and ClientCPUs, when set, pin the servers and the
+	// socket.io-client harness (with its child processes) to those CPUs
+	// (a `taskset -c` list such as "0" or "1"), so that each side gets a
+	// fixed share of the machine whatever the other costs.
+	ServerCPUs, ClientCPUs string
+	// ServerQuota, when positive, caps each server's CPU time at that
+	// fraction of one CPU (0.1: 10 ms of every 100 ms) with a cgroup (v1
+	// cpu controller, /sys/fs/cgroup/cpu; needs root), so that the server,
+	// not the clients, bounds the deliveries/s: the same fixed CPU share
+	// for every system.
+	ServerQuota float64
+}
+
+// cgroupCPU is where the v1 cpu controller is mounted.
+const cgroupCPU = "/sys/fs/cgroup/cpu"
+
+// capCPU makes a cgroup that caps process pid's CPU time at quota of one
+// CPU and moves the process (all its threads) into it; it returns the
+// cgroup's directory, to remove once the process has ended.
+func capCPU(pid int, quota float64) (string, error) {
+	dir := filepath.Join(cgroupCPU, "chatbench-"+strconv.Itoa(pid))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return "", fmt.Errorf("natsbench: a cgroup for the CPU quota (root and cgroup v1 at %s needed): %w", cgroupCPU, err)
+	}
+	const period = 100_000 // µs
+	for _, w := range [][2]string{
+		{"cpu.cfs_period_us", strconv.Itoa(period)},
+		{"cpu.cfs_quota_us", strconv.Itoa(int(quota * period))},
+		{"cgroup.procs", strconv.Itoa(pid)},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, w[0]), []byte(w[1]), 0o644); err != nil {
+			os.Remove(dir)
+			return "", fmt.Errorf("natsbench: cgroup CPU quota: %w", err)
+		}
+	}
+	return dir, nil
+}
+
+// pinned returns cmd run under `taskset -c cpus` (the same process: taskset
+// execs it), or cmd itself when cpus is empty.
+func pinned(cmd *exec.Cmd, cpus string) *exec.Cmd {
+	if cpus == "" {
+		return cmd
+	}
+	p := exec.Command("taskset", append([]string{"-c", cpus, cmd.Path}, cmd.Args[1:]...)...)
+	p.Env, p.Dir = cmd.Env, cmd.Dir
+	return p
 }
 
 // ServerProc is one server running as a process of its own.
@@ -41,6 +89,7 @@ type ServerProc struct {
 	Addr   string
 	cmd    *exec.Cmd
 	state  string // a temporary XDG_STATE_HOME (wiredojo), removed by Stop
+	cgroup string // the cgroup of Programs.ServerQuota, removed by Stop
 	exited chan struct{}
 	stderr bytes.Buffer
 	args   []string
@@ -95,6 +144,7 @@ func StartServer(ctx context.Context, system string, p Programs, extra ...string
 	default:
 		return nil, fmt.Errorf("natsbench: unknown system %q (want %q, %q or %q)", system, Chat, NATS, SocketIO)
 	}
+	s.cmd = pinned(s.cmd, p.ServerCPUs)
 	s.args = s.cmd.Args
 	s.cmd.Stderr = &lockedBuffer{b: &s.stderr}
 	stdout, err := s.cmd.StdoutPipe()
@@ -105,6 +155,14 @@ func StartServer(ctx context.Context, system string, p Programs, extra ...string
 	if err := s.cmd.Start(); err != nil {
 		s.cleanup()
 		return nil, fmt.Errorf("natsbench: start %s: %w", system, err)
+	}
+	if p.ServerQuota > 0 {
+		if s.cgroup, err = capCPU(s.cmd.Process.Pid, p.ServerQuota); err != nil {
+			s.cmd.Process.Kill()
+			s.cmd.Wait()
+			s.cleanup()
+			return nil, err
+		}
 	}
 	lines := make(chan string, 1)
 	go func() {
@@ -175,27 +233,58 @@ func (s *ServerProc) PID() int { return s.cmd.Process.Pid }
 // CPU returns the CPU time the server process has used so far, user plus
 // system, from /proc/PID/stat (clock ticks of 10 ms).
 func (s *ServerProc) CPU() (time.Duration, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(s.PID()) + "/stat")
+	d, err := procCPU(s.PID())
 	if err != nil {
 		return 0, fmt.Errorf("natsbench: %s CPU time: %w", s.System, err)
+	}
+	return d, nil
+}
+
+// procCPU returns the CPU time (user + system) process pid has used so far
+// (/proc/PID/stat).
+func procCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
 	}
 	// The command name (field 2) is in parentheses and may hold spaces:
 	// count fields after its closing one. utime and stime are fields 14, 15.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("natsbench: %s: unexpected /proc stat %.80q", s.System, b)
+		return 0, fmt.Errorf("unexpected /proc stat %.80q", b)
 	}
 	f := strings.Fields(string(b[i+1:]))
 	if len(f) < 13 {
-		return 0, fmt.Errorf("natsbench: %s: short /proc stat %.80q", s.System, b)
+		return 0, fmt.Errorf("short /proc stat %.80q", b)
 	}
 	ut, err1 := strconv.ParseInt(f[11], 10, 64)
 	st, err2 := strconv.ParseInt(f[12], 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("natsbench: %s: bad /proc stat times %q %q", s.System, f[11], f[12])
+		return 0, fmt.Errorf("bad /proc stat times %q %q", f[11], f[12])
 	}
 	const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
 	return time.Duration(ut+st) * tick, nil
+}
+
+// treeCPU returns the CPU time process pid and its descendants alive now
+// have used so far (/proc/PID/task/*/children).
+func treeCPU(pid int) (time.Duration, error) {
+	total, err := procCPU(pid)
+	if err != nil {
+		return 0, err
+	}
+	tasks, _ := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+	for _, t := range tasks {
+		b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + t.Name() + "/children")
+		for _, f := range strings.Fields(string(b)) {
+			if child, err := strconv.Atoi(f); err == nil {
+				if d, err := treeCPU(child); err == nil {
+					total += d
+				}
+			}
+		}
+	}
+	return total, nil
 }
 
 // Syscalls returns the read and write system calls the server process has
@@ -264,6 +353,9 @@ func (s *ServerProc) Stop() {
 func (s *ServerProc) cleanup() {
 	if s.state != "" {
 		os.RemoveAll(s.state)
+	}
+	if s.cgroup != "" {
+		os.Remove(s.cgroup) // empty once the process has ended
 	}
 }
 

@@ -41,6 +41,11 @@ type nodeClient struct {
 func startNodeClient(ctx context.Context, p Programs, args ...string) (*nodeClient, error) {
 	c := &nodeClient{cmd: exec.CommandContext(ctx, p.Node, append([]string{"client.js"}, args...)...)}
 	c.cmd.Dir = p.NodeDir
+	if p.ClientCPUs != "" {
+		cmd := pinned(c.cmd, p.ClientCPUs)
+		c.cmd = exec.CommandContext(ctx, cmd.Args[0], cmd.Args[1:]...)
+		c.cmd.Dir = p.NodeDir
+	}
 	c.stderr.b = new(bytes.Buffer)
 	c.cmd.Stderr = &c.stderr
 	var err error
@@ -116,6 +121,10 @@ func RunSocketIOClientFanout(ctx context.Context, srv *ServerProc, p Programs, c
 	if err != nil {
 		return res, err
 	}
+	c0, err := treeCPU(c.cmd.Process.Pid)
+	if err != nil {
+		return res, fmt.Errorf("natsbench: the harness's CPU time: %w", err)
+	}
 	if _, err := io.WriteString(c.stdin, "go\n"); err != nil {
 		return res, err
 	}
@@ -127,6 +136,11 @@ func RunSocketIOClientFanout(ctx context.Context, srv *ServerProc, p Programs, c
 	if err != nil {
 		return res, err
 	}
+	c1, err := treeCPU(c.cmd.Process.Pid)
+	if err != nil {
+		return res, fmt.Errorf("natsbench: the harness's CPU time: %w", err)
+	}
+	res.ClientCPU = c1 - c0
 	var r struct {
 		Deliveries, Lost int64
 		Seconds          float64

@@ -6,15 +6,19 @@
 # fan-out deliveries/s, p50/p99 and server CPU per delivery at N = 1, 10,
 # 100, the systems alternating case by case, medians of the runs; then
 # the server's RSS per idle connection. Prints the markdown section of
-# docs/BENCHMARKS.md on stdout, progress on stderr. SIO_BENCH_DELIVERIES,
-# SIO_BENCH_RUNS, SIO_BENCH_PROCS and SIO_BENCH_IDLE override the
-# defaults below.
+# docs/BENCHMARKS.md on stdout, progress on stderr. Then the same cases
+# with each server's CPU time capped at SIO_BENCH_QUOTA of one CPU (a
+# cgroup: root needed, else the part is skipped and says so), so that
+# the server and not the clients bounds deliveries/s. SIO_BENCH_DELIVERIES,
+# SIO_BENCH_RUNS, SIO_BENCH_PROCS, SIO_BENCH_IDLE and SIO_BENCH_QUOTA
+# override the defaults below.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 deliveries=${SIO_BENCH_DELIVERIES:-100000}
 runs=${SIO_BENCH_RUNS:-3}
 procs=${SIO_BENCH_PROCS:-3}
 idle=${SIO_BENCH_IDLE:-10000}
+quota=${SIO_BENCH_QUOTA:-0.1}
 window=1000
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -38,6 +42,16 @@ tab=$("$tmp/chatbench" sio -wiredojo bin/wiredojo -node-dir bench/node -n 1,10,1
 	-deliveries "$deliveries" -runs "$runs" -procs "$procs" -idle "$idle")
 end=$(date -u +%H:%M)
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
+capped=""
+if [ -w /sys/fs/cgroup/cpu ]; then
+	echo "socket.io: the same with each server capped at $quota of one CPU" >&2
+	qstart=$(date -u +%H:%M)
+	qload0=$(cut -d' ' -f1-3 /proc/loadavg)
+	capped=$("$tmp/chatbench" sio -wiredojo bin/wiredojo -node-dir bench/node -n 1,10,100 -window "$window" \
+		-deliveries "$deliveries" -runs "$runs" -procs "$procs" -idle 0 -server-quota "$quota")
+	qend=$(date -u +%H:%M)
+	qload1=$(cut -d' ' -f1-3 /proc/loadavg)
+fi
 
 echo "## Socket.IO: wiredojo chat serve against node's socket.io, both with socket.io-client"
 echo
@@ -59,11 +73,32 @@ echo "measured events after a warm-up of a tenth as many, $runs runs with the"
 echo "systems alternating, every cell the median of the runs. The harness is node"
 echo "because socket.io-client is what people run; the Go benchmark (chatbench) starts"
 echo "the servers, reads their CPU time (/proc/PID/stat) around the measured events"
-echo "and their RSS, and starts the harness once per case."
+echo "and their RSS, and starts the harness once per case; it reads the CPU time of"
+echo "the harness's processes (the publisher's and its children, /proc) over the same"
+echo "span (client CPU column)."
 echo
-echo "The client costs more CPU per delivery than either server, and both share"
-echo "$(nproc) cores with it: deliveries/s is bounded by the client and says little"
+echo "The clients cost more CPU per delivery than either server, and both share"
+echo "$(nproc) cores with them: deliveries/s is bounded by the clients and says little"
 echo "about the servers once the ratio of CPU per delivery is past the ratio of"
-echo "deliveries/s. Server CPU µs per delivery is the figure that compares the servers."
+echo "deliveries/s. Server CPU µs per delivery is the figure that compares the servers;"
+echo "the capped run below turns it into deliveries/s."
 echo
 echo "$tab"
+echo
+echo "### The same, each server capped at $quota of one CPU"
+echo
+if [ -z "$capped" ]; then
+	echo "Not run: capping a server's CPU time needs a writable cgroup v1 cpu controller"
+	echo "(/sys/fs/cgroup/cpu, root)."
+	exit 0
+fi
+echo "Measured $qstart-$qend UTC; load average $qload0 at the start and $qload1 at the end."
+echo "Each server process (and its threads) in a cgroup of its own with a CPU quota of"
+echo "$quota of one CPU (\`chatbench sio -server-quota $quota\`), the clients unconstrained:"
+echo "the server with the fixed share is then what bounds deliveries/s, as long as the"
+echo "clients' CPU per delivery times the deliveries/s stays under the $(nproc) cores minus"
+echo "the quota (client CPU column). The deliveries/s ratio is then the ratio of what"
+echo "the same CPU share delivers, the comparison of the servers that the unconstrained"
+echo "run cannot make."
+echo
+echo "$capped"

@@ -5,7 +5,7 @@
 //	chatbench idle-nats [-n 10000]   (prints bytes per connection: total heap stacks)
 //	chatbench proc -nats-server PATH [-wiredojo bin/wiredojo] [-node-dir bench/node] [-n 1,10,100] [-windows 100,1000] [-runs 3] [-paced 10000] [-idle 10000]
 //
-//	chatbench sio [-wiredojo bin/wiredojo] [-node-dir bench/node] [-n 1,10,100] [-window 1000] [-runs 3] [-workers 2] [-idle 10000]
+//	chatbench sio [-wiredojo bin/wiredojo] [-node-dir bench/node] [-n 1,10,100] [-window 1000] [-runs 3] [-workers 2] [-server-cpus 0 -client-cpus 1] [-idle 10000]
 //
 // proc runs every server as a process of its own (`wiredojo chat serve`,
 // nats-server, node socket.io), the clients in chatbench, and measures the

@@ -145,8 +145,8 @@ func (b *procBench) cell(cfg natsbench.FanoutConfig) (procRow, error) {
 			if err != nil {
 				return row, err
 			}
-			fmt.Fprintf(b.errw, "proc: N=%d W=%d rate=%.0f %s: %.0f deliveries/s, %.2f µs CPU/delivery, %.2f syscalls/event (%d reads, %d writes), p50 %v p99 %v lost %d\n",
-				cfg.Subscribers, cfg.Window, cfg.Rate, sys, x.Rate(), us(x.CPUPerDelivery()), syscallsPerEvent(x), x.ServerReads, x.ServerWrites, x.P50, x.P99, x.Lost)
+			fmt.Fprintf(b.errw, "proc: N=%d W=%d rate=%.0f %s: %.0f deliveries/s, %.2f µs CPU/delivery (clients %.2f), %.2f syscalls/event (%d reads, %d writes), p50 %v p99 %v lost %d\n",
+				cfg.Subscribers, cfg.Window, cfg.Rate, sys, x.Rate(), us(x.CPUPerDelivery()), us(clientCPUPerDelivery(x)), syscallsPerEvent(x), x.ServerReads, x.ServerWrites, x.P50, x.P99, x.Lost)
 			row.res[sys] = append(row.res[sys], x)
 		}
 	}
@@ -181,6 +181,15 @@ func (b *procBench) idle(sys string, n int, overWS bool) (natsbench.IdleRSS, err
 	return natsbench.MeasureIdleRSS(ctx, srv, n, overWS)
 }
 
+// clientCPUPerDelivery is the clients' CPU time per delivery (zero where
+// it is not measured).
+func clientCPUPerDelivery(x natsbench.FanoutResult) time.Duration {
+	if x.Delivered <= 0 {
+		return 0
+	}
+	return x.ClientCPU / time.Duration(x.Delivered)
+}
+
 // table prints one row per case: medians over the runs of deliveries/s,
 // server CPU per delivery and latency, and wiredojo's ratios.
 func (b *procBench) table(out io.Writer, rows []procRow, paced bool) {
@@ -194,7 +203,12 @@ func (b *procBench) table(out io.Writer, rows []procRow, paced bool) {
 		hdr += " " + b.systems[0] + " / " + s + " |"
 		sep += "---:|"
 	}
-	hdr += " CPU µs/delivery (" + strings.Join(b.systems, " / ") + ") | read+write syscalls/event (" + strings.Join(b.systems, " / ") + ") | p50 (" + strings.Join(b.systems, " / ") + ") | p99 (" + strings.Join(b.systems, " / ") + ") | lost |"
+	hdr += " CPU µs/delivery (" + strings.Join(b.systems, " / ") + ") |"
+	if b.sio.Holders > 0 {
+		hdr += " client CPU µs/delivery (" + strings.Join(b.systems, " / ") + ") |"
+		sep += "---|"
+	}
+	hdr += " read+write syscalls/event (" + strings.Join(b.systems, " / ") + ") | p50 (" + strings.Join(b.systems, " / ") + ") | p99 (" + strings.Join(b.systems, " / ") + ") | lost |"
 	sep += "---|---|---|---|---|"
 	fmt.Fprintln(out, hdr)
 	fmt.Fprintln(out, sep)
@@ -209,9 +223,10 @@ func (b *procBench) table(out io.Writer, rows []procRow, paced bool) {
 		for i := range b.systems[1:] {
 			line += fmt.Sprintf(" %.2fx |", ratio(rates[0], rates[i+1]))
 		}
-		var cpu, sys, p50, p99, lost []string
+		var cpu, ccpu, sys, p50, p99, lost []string
 		for _, s := range b.systems {
 			cpu = append(cpu, fmt.Sprintf("%.2f", medianF(r.res[s], func(x natsbench.FanoutResult) float64 { return us(x.CPUPerDelivery()) })))
+			ccpu = append(ccpu, fmt.Sprintf("%.2f", medianF(r.res[s], func(x natsbench.FanoutResult) float64 { return us(clientCPUPerDelivery(x)) })))
 			sys = append(sys, fmt.Sprintf("%.2f", medianF(r.res[s], syscallsPerEvent)))
 			p50 = append(p50, dur(time.Duration(medianF(r.res[s], func(x natsbench.FanoutResult) float64 { return float64(x.P50) }))))
 			p99 = append(p99, dur(time.Duration(medianF(r.res[s], func(x natsbench.FanoutResult) float64 { return float64(x.P99) }))))
@@ -221,7 +236,11 @@ func (b *procBench) table(out io.Writer, rows []procRow, paced bool) {
 			}
 			lost = append(lost, strconv.FormatInt(l, 10))
 		}
-		line += " " + strings.Join(cpu, " / ") + " | " + strings.Join(sys, " / ") + " | " + strings.Join(p50, " / ") + " | " + strings.Join(p99, " / ") + " | " + strings.Join(lost, " / ") + " |"
+		line += " " + strings.Join(cpu, " / ") + " |"
+		if b.sio.Holders > 0 {
+			line += " " + strings.Join(ccpu, " / ") + " |"
+		}
+		line += " " + strings.Join(sys, " / ") + " | " + strings.Join(p50, " / ") + " | " + strings.Join(p99, " / ") + " | " + strings.Join(lost, " / ") + " |"
 		fmt.Fprintln(out, line)
 	}
 	if !slices.Contains(b.systems, natsbench.Chat) || !slices.Contains(b.systems, natsbench.NATS) {

@@ -26,6 +26,9 @@ func sioMain(args []string, out, errw io.Writer) error {
 	runs := fs.Int("runs", 3, "runs of each case (medians are reported)")
 	workers := fs.Int("workers", 2, "node worker threads of the publisher's process holding the subscribers (with -procs 0)")
 	procs := fs.Int("procs", 0, "node processes of their own holding the subscribers (0: -workers threads)")
+	fs.StringVar(&p.ServerCPUs, "server-cpus", "", "pin each server to these CPUs (a `taskset -c` list, e.g. 0; empty: not pinned)")
+	fs.StringVar(&p.ClientCPUs, "client-cpus", "", "pin the socket.io-client harness and its processes to these CPUs (e.g. 1; empty: not pinned)")
+	fs.Float64Var(&p.ServerQuota, "server-quota", 0, "cap each server's CPU time at this fraction of one CPU with a cgroup (e.g. 0.1; root and cgroup v1 needed; 0: no cap)")
 	idle := fs.Int("idle", 10_000, "idle connections for the RSS measurement (0: none)")
 	timeout := fs.Duration("timeout", 120*time.Second, "bound of one case")
 	if err := fs.Parse(args); err != nil {
