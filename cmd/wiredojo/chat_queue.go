@@ -197,7 +197,7 @@ func chatEmitDurableFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "durable", Usage: "queue the event for each recipient until it acknowledges it (the server needs a store); recipients: --to, --room, else the whole namespace"},
 		&cli.StringSliceFlag{Name: "to", Usage: "with --durable: the `CLIENT-ID` to queue for, as chat listen --client-id names it (repeatable; a server's --durable-scope may ask that it share a room with you: add --room)"},
 		&cli.StringFlag{Name: "from", Usage: "with --durable: emit one event per line of `FILE` (- for standard input), each line one JSON value, the event's argument, keeping up to --window emits in flight; print a summary (count, rate, failures; each failure on stderr with its line number). --timeout then bounds the connect and each wait for an answer. Durable emits do not count against the server's --rate-limit: its store paces them"},
-		&cli.IntFlag{Name: "window", Value: 256, Usage: "with --from: at most `N` durable emits waiting for the server's answer. The server stores what is waiting in one write (bolt: one commit, two fsyncs), so a window of N puts about N/2 events in each: 256 gives 40,000+ events/s where a commit takes 3 ms; more helps only a slow disk (the server reads at most 1024 waiting emits of a connection)"},
+		&cli.IntFlag{Name: "window", Value: 256, Usage: "with --from: at most `N` durable emits waiting for the server's answer. The server stores what is waiting in one write (bolt: one commit, two fsyncs), so a window of N puts about N/2 events in each: 256 gives 40,000+ events/s where a commit takes 3 ms; a larger window puts more in each commit at the cost of latency (the server reads at most 1024 waiting emits of a connection)"},
 	}
 }
 
