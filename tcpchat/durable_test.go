@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -378,6 +379,68 @@ func TestDurableWindowWaitsForClientNotStore(t *testing.T) {
 	}
 	close(st.release)
 	waitDepth(t, mem, "w", 0)
+}
+
+// batchAcks is a store that records the size of each AckBatch and holds
+// the first one until release is closed.
+type batchAcks struct {
+	store.Store
+	release chan struct{}
+	mu      sync.Mutex
+	sizes   []int
+}
+
+func (s *batchAcks) AckBatch(ctx context.Context, client string, ids []store.ID) (int, error) {
+	s.mu.Lock()
+	s.sizes = append(s.sizes, len(ids))
+	first := len(s.sizes) == 1
+	s.mu.Unlock()
+	if first {
+		select {
+		case <-s.release:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+	return s.Store.AckBatch(ctx, client, ids)
+}
+
+// The acks a connection receives while the store writes others wait and
+// go to the store together, in one AckBatch, not a store call each. The
+// first call is held back until the server has sent all 600 queued
+// events, which needs at least 344 acks (it sends 256, then refills when
+// half are acknowledged); those acks are in the first two calls, so one
+// of them carries at least 172. Every ack reaches the store once.
+func TestDurableAcksShareAStoreCall(t *testing.T) {
+	t.Parallel()
+	mem := store.NewMemory(store.Options{})
+	t.Cleanup(func() { mem.Close() })
+	st := &batchAcks{Store: mem, release: make(chan struct{})}
+	srv := tcpchat.NewServer(tcpchat.Options{Store: st})
+	addr := chattest.NewServer(t, srv)
+	ctx := ctxT(t)
+	const n = 600
+	for i := range n {
+		if _, err := srv.Of("/").EmitDurable(ctx, tcpchat.DurableTarget{Clients: []string{"b"}}, "ev", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	chattest.Connect(t, chattest.Dial(t, addr, tcpchat.ClientOptions{ClientID: "b"}), "/", nil, func(s *tcpchat.ClientSocket) {
+		s.On("ev", func(*tcpchat.ClientEvent) {})
+	})
+	chattest.Eventually(t, "all queued events sent", func() bool { return srv.DurableStats().Delivered == n })
+	close(st.release)
+	waitDepth(t, mem, "b", 0)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	total, most := 0, 0
+	for _, k := range st.sizes {
+		total += k
+		most = max(most, k)
+	}
+	if total != n || most < 172 {
+		t.Fatalf("AckBatch sizes %v (%d ids in %d calls), want %d ids and a call of at least 172", st.sizes, total, len(st.sizes), n)
+	}
 }
 
 // refusingStore is a store that refuses its reads for a moment, as a Redis
