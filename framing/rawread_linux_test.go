@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -110,5 +111,63 @@ func TestReaderBurstsOneReadEach(t *testing.T) {
 	}
 	if n := readCalls(t) - before; n > bursts*3/2 {
 		t.Fatalf("%d read calls for %d bursts of 14 KB, want at most %d", n, bursts, bursts*3/2)
+	}
+}
+
+// A Reader reading its socket by hand keeps a frame it has begun when a
+// read deadline passes inside it, as the general path does
+// (TestReadFrameResumesAfterDeadline): the bytes of the first read stay
+// buffered, and the next ReadFrame goes on with the same frame. A server
+// connection waits for a busy client's next bytes with a deadline before
+// it parks, and its frames may arrive in more than one segment.
+func TestRawReadFrameResumesAfterDeadline(t *testing.T) {
+	frame := framing.AppendFrame(nil, []byte("E hello"))
+	next := framing.AppendFrame(nil, []byte("E again"))
+	for name, steps := range map[string][][]byte{
+		"after the header":   {frame[:4], nil, slices.Concat(frame[4:], next)},
+		"inside the header":  {frame[:2], nil, slices.Concat(frame[2:], next)},
+		"inside the payload": {frame[:6], nil, slices.Concat(frame[6:], next)},
+		"twice":              {frame[:1], nil, frame[1:5], nil, slices.Concat(frame[5:], next)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			w, rc := tcpPair(t)
+			r := framing.NewReader(rc, 1<<20)
+			sent := 0 // bytes of the first frame written so far
+			for _, step := range steps {
+				if step != nil {
+					w.SetWriteDeadline(time.Now().Add(10 * time.Second))
+					if _, err := w.Write(step); err != nil {
+						t.Fatal(err)
+					}
+					sent += len(step)
+					continue
+				}
+				// Read until the bytes sent are in the reader (loopback
+				// has them when Write returns, nearly always), each read
+				// ending at its deadline inside the frame.
+				end := time.Now().Add(10 * time.Second)
+				for {
+					rc.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+					p, err := r.ReadFrame()
+					if !errors.Is(err, os.ErrDeadlineExceeded) {
+						t.Fatalf("%d bytes of a frame sent: ReadFrame = %q, %v; want the deadline", sent, p, err)
+					}
+					r.Release() // as a connection that parks between reads: keeps a begun frame
+					if r.Buffered() == sent {
+						break
+					}
+					if time.Now().After(end) {
+						t.Fatalf("%d bytes sent, %d buffered after 10 s", sent, r.Buffered())
+					}
+				}
+			}
+			rc.SetReadDeadline(time.Now().Add(10 * time.Second))
+			for _, want := range []string{"E hello", "E again"} {
+				p, err := r.ReadFrame()
+				if err != nil || string(p) != want {
+					t.Fatalf("ReadFrame = %q, %v; want %q", p, err, want)
+				}
+			}
+		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/wiredojo/wiredojo/framing"
@@ -301,6 +302,24 @@ func (t *trackedConn) Close() error {
 	err := t.Conn.Close()
 	t.once.Do(func() { t.l.closed(t) })
 	return err
+}
+
+// errNoRawSocket is what trackedConn.SyscallConn returns for a connection
+// without a socket of its own (one from a Listener of the caller's).
+var errNoRawSocket = fmt.Errorf("tcpchat: the connection has no raw socket: %w", errors.ErrUnsupported)
+
+// SyscallConn returns the socket's raw connection, so that the framed
+// transport's reader reads it by hand (framing.Reader: a frame's header
+// and payload in one read system call, its buffer borrowed only once bytes
+// are there); without it every server connection read the header and the
+// payload with a read each. Wrappers that replay bytes already read
+// (prefixConn) or decrypt them (TLS) have no SyscallConn, so they are read
+// through their Read.
+func (t *trackedConn) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := t.Conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errNoRawSocket
 }
 
 // CloseWrite half-closes the socket when it can.
