@@ -42,21 +42,70 @@ type memQueue struct {
 	token    string // resume token (Claim)
 }
 
-// memLog is one namespace's replay log: entries[first:] are live, in
-// offset order (consecutive: the last has offset next-1); the dead head is
-// reused when the array is full.
+// memLog is one namespace's replay log: n live entries in offset order
+// (consecutive: the last has offset next-1), in chunks of replayChunkLen,
+// the oldest at head of chunks[0]. A log grows and shrinks a chunk at a
+// time: no append copies the entries, and no array of the whole log is
+// made (one array that grew by append and moved its live entries to the
+// front held up to twice the log and allocated about 5 MB filling a log of
+// 10,000 entries, in allocations big enough that the garbage collector
+// made the appending reader help it mark for milliseconds).
 type memLog struct {
-	ns      string
-	entries []replayEntry
-	first   int
-	next    uint64
-	bytes   int64
+	ns     string
+	chunks []*replayChunk
+	head   int          // position of the oldest live entry in chunks[0]
+	n      int          // live entries
+	spare  *replayChunk // a chunk emptied at the head, for the next at the tail: a log at its bound allocates nothing
+	next   uint64
+	bytes  int64
 }
 
-func (l *memLog) live() []replayEntry { return l.entries[l.first:] }
+// replayChunkLen entries make a chunk: 9 KiB.
+const replayChunkLen = 128
 
-// offset returns the offset of entries[i].
-func (l *memLog) offset(i int) uint64 { return l.next - uint64(len(l.entries)-i) }
+type replayChunk [replayChunkLen]replayEntry
+
+// at returns the i-th live entry, 0 the oldest.
+func (l *memLog) at(i int) *replayEntry {
+	i += l.head
+	return &l.chunks[i/replayChunkLen][i%replayChunkLen]
+}
+
+// offset returns the offset of the i-th live entry.
+func (l *memLog) offset(i int) uint64 { return l.next - uint64(l.n-i) }
+
+// push adds a zero entry after the last and returns it.
+func (l *memLog) push() *replayEntry {
+	i := l.head + l.n
+	if i/replayChunkLen == len(l.chunks) {
+		c := l.spare
+		if c == nil {
+			c = new(replayChunk)
+		}
+		l.spare = nil
+		l.chunks = append(l.chunks, c)
+	}
+	l.n++
+	return &l.chunks[i/replayChunkLen][i%replayChunkLen]
+}
+
+// pop clears the oldest entry and removes it, keeping an emptied chunk as
+// the spare.
+func (l *memLog) pop() {
+	*l.at(0) = replayEntry{}
+	l.head++
+	l.n--
+	if l.head == replayChunkLen || l.n == 0 {
+		if l.head == replayChunkLen || len(l.chunks) == 1 {
+			c := l.chunks[0]
+			copy(l.chunks, l.chunks[1:])
+			l.chunks[len(l.chunks)-1] = nil
+			l.chunks = l.chunks[:len(l.chunks)-1]
+			l.spare = c
+		}
+		l.head = 0
+	}
+}
 
 // replayEntry is one entry of a memory replay log: 72 bytes where a
 // Message is 152, so that appending to a log at its bound (a new entry
@@ -77,9 +126,9 @@ type replayNames struct {
 	rooms, except []string
 }
 
-// message returns entries[i] as a Message.
+// message returns the i-th live entry as a Message.
 func (l *memLog) message(i int) Message {
-	e := &l.entries[i]
+	e := l.at(i)
 	m := Message{ID: e.id, Offset: l.offset(i), Namespace: l.ns, Created: e.created, Payload: e.payload}
 	if n := e.names; n != nil {
 		m.Event, m.Rooms, m.Except = n.event, n.rooms, n.except
@@ -140,15 +189,14 @@ const (
 // dropOldestLocked removes the oldest entry of l, keeping its payload
 // buffer when it is small.
 func (s *Memory) dropOldestLocked(l *memLog) {
-	e := &l.entries[l.first]
+	e := l.at(0)
 	size := replaySize(e)
 	l.bytes -= size
 	s.replayBytes -= size
 	if c := cap(e.payload); c > 0 && c <= maxSpareBytes && len(s.spare) < maxSpare {
 		s.spare = append(s.spare, e.payload[:0])
 	}
-	*e = replayEntry{}
-	l.first++
+	l.pop()
 	s.stats.ReplayTrimmed++
 }
 
@@ -168,19 +216,19 @@ func (s *Memory) payloadLocked(p []byte) []byte {
 // entry of any log first).
 func (s *Memory) trimReplayLocked(l *memLog, now time.Time) {
 	lim := &s.limits
-	for live := l.live(); len(live) > 0 && now.Sub(live[0].created) > lim.ReplayWindow; live = l.live() {
+	for l.n > 0 && now.Sub(l.at(0).created) > lim.ReplayWindow {
 		s.dropOldestLocked(l)
 	}
-	for max := lim.ReplayMax; max > 0 && len(l.entries)-l.first > max; {
+	for max := lim.ReplayMax; max > 0 && l.n > max; {
 		s.dropOldestLocked(l)
 	}
-	for max := lim.ReplayMaxBytes; max > 0 && l.bytes > max && l.first < len(l.entries); {
+	for max := lim.ReplayMaxBytes; max > 0 && l.bytes > max && l.n > 0; {
 		s.dropOldestLocked(l)
 	}
 	for max := lim.ReplayTotalBytes; max > 0 && s.replayBytes > max; {
 		var oldest *memLog
 		for _, x := range s.logs {
-			if live := x.live(); len(live) > 0 && (oldest == nil || live[0].created.Before(oldest.live()[0].created)) {
+			if x.n > 0 && (oldest == nil || x.at(0).created.Before(oldest.at(0).created)) {
 				oldest = x
 			}
 		}
@@ -618,32 +666,16 @@ func (s *Memory) appendReplay(ns, event string, payload []byte, rooms, except []
 	// Entries are read-only: one with the same names as the entry before
 	// shares them (a chat broadcasts to one room many times).
 	var prev *replayEntry
-	if live := l.live(); len(live) > 0 {
-		prev = &live[len(live)-1]
+	if l.n > 0 {
+		prev = l.at(l.n - 1)
 	}
 	names, err := namesOf(event, rooms, except, prev)
 	if err != nil {
 		return ID{}, 0, err
 	}
-	// Move the live entries to the front only once the dropped ones are
-	// at least half the array: a log at its bound drops one entry per
-	// append, and moving every live entry each time the array is full
-	// cost a copy of the whole log every few appends. This way each entry
-	// is moved at most once per time the log turns over by half, and the
-	// array holds at most about twice the live entries.
-	if len(l.entries) == cap(l.entries) && l.first > 0 && l.first >= len(l.entries)/2 {
-		n := copy(l.entries, l.live())
-		clear(l.entries[n:])
-		l.entries, l.first = l.entries[:n], 0
-	}
-	// The slots past the end are zero (cleared when dropped or moved, or
-	// fresh from append), so the entry is written field by field in place.
-	if n := len(l.entries); n < cap(l.entries) {
-		l.entries = l.entries[:n+1]
-	} else {
-		l.entries = append(l.entries, replayEntry{})
-	}
-	e := &l.entries[len(l.entries)-1]
+	// The slots past the end are zero (cleared when dropped, or fresh),
+	// so the entry is written field by field in place.
+	e := l.push()
 	e.id = id
 	e.created = now
 	e.payload = s.payloadLocked(payload)
@@ -678,8 +710,8 @@ func (s *Memory) Replay(ctx context.Context, ns string, after uint64, limit int,
 	}
 	// the first entry after 'after' must still be here and not too old
 	first := uint64(0)
-	for i := l.first; i < len(l.entries); i++ {
-		if now.Sub(l.entries[i].created) <= s.limits.ReplayWindow {
+	for i := range l.n {
+		if now.Sub(l.at(i).created) <= s.limits.ReplayWindow {
 			first = l.offset(i)
 			break
 		}
@@ -687,8 +719,8 @@ func (s *Memory) Replay(ctx context.Context, ns string, after uint64, limit int,
 	if after+1 < l.next && (first == 0 || after+1 < first) {
 		return dst, ErrReplayGap
 	}
-	i := l.first + sort.Search(len(l.entries)-l.first, func(i int) bool { return l.offset(l.first+i) > after })
-	for n := 0; i < len(l.entries) && (limit <= 0 || n < limit); i, n = i+1, n+1 {
+	i := sort.Search(l.n, func(i int) bool { return l.offset(i) > after })
+	for n := 0; i < l.n && (limit <= 0 || n < limit); i, n = i+1, n+1 {
 		dst = append(dst, l.message(i))
 	}
 	return dst, nil
@@ -776,11 +808,11 @@ func (s *Memory) Expire(ctx context.Context) error {
 		q.msgs = keep
 	}
 	for _, l := range s.logs {
-		for l.first < len(l.entries) && now.Sub(l.entries[l.first].created) > s.limits.ReplayWindow {
+		for l.n > 0 && now.Sub(l.at(0).created) > s.limits.ReplayWindow {
 			s.dropOldestLocked(l)
 		}
-		if l.first == len(l.entries) && cap(l.entries) > 0 {
-			l.entries, l.first = nil, 0 // an idle log holds no array
+		if l.n == 0 {
+			l.chunks, l.spare = nil, nil // an idle log holds no chunk
 		}
 	}
 	for id, sess := range s.sessions {

@@ -145,39 +145,49 @@ func TestMemoryReplayChecksNewNames(t *testing.T) {
 }
 
 // A memory log keeps each entry's offset, names and payload through the
-// drops and the moves of a log at its bound.
+// drops of a log at its bound, within a chunk of entries and across chunks
+// (128 entries each).
 func TestMemoryReplayAtBound(t *testing.T) {
-	s := store.NewMemory(store.Options{Limits: store.Limits{ReplayMax: 10}})
-	defer s.Close()
-	ctx := context.Background()
-	for i := 1; i <= 45; i++ {
-		m := store.Message{Namespace: "/a", Event: "e", Rooms: []string{"r"}, Payload: []byte(strconv.Itoa(i))}
-		if i%3 == 0 {
-			m.Rooms, m.Except = []string{"q", "r"}, []string{"x"}
-		}
-		if _, off, err := s.AppendReplay(ctx, m); err != nil || off != uint64(i) {
-			t.Fatalf("append %d: offset %d, %v", i, off, err)
-		}
-	}
-	if _, err := s.Replay(ctx, "/a", 34, 0, nil); !errors.Is(err, store.ErrReplayGap) {
-		t.Fatalf("replay after a dropped offset: %v, want ErrReplayGap", err)
-	}
-	got, err := s.Replay(ctx, "/a", 38, 0, nil)
-	if err != nil || len(got) != 7 {
-		t.Fatalf("replay after 38: %d entries, %v; want 39..45", len(got), err)
-	}
-	for j, m := range got {
-		i := 39 + j
-		rooms, except := "[r]", "[]"
-		if i%3 == 0 {
-			rooms, except = "[q r]", "[x]"
-		}
-		if m.Offset != uint64(i) || string(m.Payload) != strconv.Itoa(i) || m.Namespace != "/a" || m.Event != "e" ||
-			fmt.Sprint(m.Rooms) != rooms || fmt.Sprint(m.Except) != except || m.ID == (store.ID{}) {
-			t.Errorf("entry %d: %+v", i, m)
-		}
-	}
-	if got, err := s.Replay(ctx, "/a", 43, 1, nil); err != nil || len(got) != 1 || got[0].Offset != 44 {
-		t.Fatalf("replay after 43, limit 1: %+v, %v", got, err)
+	for _, c := range []struct{ max, total int }{{10, 45}, {128, 640}, {300, 1000}} {
+		t.Run(fmt.Sprint(c.max, "/", c.total), func(t *testing.T) {
+			s := store.NewMemory(store.Options{Limits: store.Limits{ReplayMax: c.max}})
+			defer s.Close()
+			ctx := context.Background()
+			for i := 1; i <= c.total; i++ {
+				m := store.Message{Namespace: "/a", Event: "e", Rooms: []string{"r"}, Payload: []byte(strconv.Itoa(i))}
+				if i%3 == 0 {
+					m.Rooms, m.Except = []string{"q", "r"}, []string{"x"}
+				}
+				if _, off, err := s.AppendReplay(ctx, m); err != nil || off != uint64(i) {
+					t.Fatalf("append %d: offset %d, %v", i, off, err)
+				}
+			}
+			first := c.total - c.max + 1 // the oldest entry kept
+			if _, err := s.Replay(ctx, "/a", uint64(first-2), 0, nil); !errors.Is(err, store.ErrReplayGap) {
+				t.Fatalf("replay after a dropped offset: %v, want ErrReplayGap", err)
+			}
+			all, err := s.Replay(ctx, "/a", uint64(first-1), 0, nil)
+			if err != nil || len(all) != c.max || all[0].Offset != uint64(first) {
+				t.Fatalf("replay after %d: %d entries, %v; want %d from %d", first-1, len(all), err, c.max, first)
+			}
+			got, err := s.Replay(ctx, "/a", uint64(c.total-7), 0, nil)
+			if err != nil || len(got) != 7 {
+				t.Fatalf("replay after %d: %d entries, %v; want the last 7", c.total-7, len(got), err)
+			}
+			for j, m := range all {
+				i := first + j
+				rooms, except := "[r]", "[]"
+				if i%3 == 0 {
+					rooms, except = "[q r]", "[x]"
+				}
+				if m.Offset != uint64(i) || string(m.Payload) != strconv.Itoa(i) || m.Namespace != "/a" || m.Event != "e" ||
+					fmt.Sprint(m.Rooms) != rooms || fmt.Sprint(m.Except) != except || m.ID == (store.ID{}) {
+					t.Errorf("entry %d: %+v", i, m)
+				}
+			}
+			if got, err := s.Replay(ctx, "/a", uint64(c.total-2), 1, nil); err != nil || len(got) != 1 || got[0].Offset != uint64(c.total-1) {
+				t.Fatalf("replay after %d, limit 1: %+v, %v", c.total-2, got, err)
+			}
+		})
 	}
 }
