@@ -55,7 +55,7 @@ type Reader struct {
 	buf  []byte  // *bufp
 	r, w int     // unread bytes are buf[r:w]
 	hdr  [HeaderLen]byte
-	nhdr int // bytes of hdr read so far, while nothing is buffered
+	nhdr uint8 // bytes of hdr read so far, while nothing is buffered (a byte beside hdr: the Reader of every idle server connection fits 128 bytes)
 	// busy: a read filled the small buffer to its end, so the peer sends
 	// faster than one small buffer a read; the next time the buffer must
 	// make room it moves to the large class, and the reads that follow take
@@ -163,7 +163,7 @@ func (r *Reader) ReadFrame() ([]byte, error) {
 func (r *Reader) readHeader() error {
 	for r.nhdr < HeaderLen {
 		m, err := r.src.Read(r.hdr[r.nhdr:])
-		r.nhdr += m
+		r.nhdr += uint8(m) // m <= HeaderLen-nhdr (io.Reader)
 		if err == nil || r.nhdr == HeaderLen {
 			continue
 		}
