@@ -51,8 +51,15 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
+# vet covers the bench modules too (their own go.mod each): a dependency
+# added to the main module can leave their go.sum short, which only a build
+# of them shows.
 vet:
 	$(GO) vet ./...
+	@for d in bench/*/; do \
+		[ -f "$$d/go.mod" ] || continue; \
+		(cd "$$d" && $(GO) vet ./...) || exit 1; \
+	done
 
 staticcheck:
 	@test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)

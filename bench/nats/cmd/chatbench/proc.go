@@ -145,8 +145,12 @@ func (b *procBench) cell(cfg natsbench.FanoutConfig) (procRow, error) {
 			if err != nil {
 				return row, err
 			}
-			fmt.Fprintf(b.errw, "proc: N=%d W=%d rate=%.0f %s: %.0f deliveries/s, %.2f µs CPU/delivery (clients %.2f), %.2f syscalls/event (%d reads, %d writes), p50 %v p99 %v lost %d\n",
-				cfg.Subscribers, cfg.Window, cfg.Rate, sys, x.Rate(), us(x.CPUPerDelivery()), us(clientCPUPerDelivery(x)), syscallsPerEvent(x), x.ServerReads, x.ServerWrites, x.P50, x.P99, x.Lost)
+			clients := "" // measured for the socket.io-client harness only
+			if b.sio.Holders > 0 {
+				clients = fmt.Sprintf(" (clients %.2f)", us(clientCPUPerDelivery(x)))
+			}
+			fmt.Fprintf(b.errw, "proc: N=%d W=%d rate=%.0f %s: %.0f deliveries/s, %.2f µs CPU/delivery%s, %.2f syscalls/event (%d reads, %d writes), p50 %v p99 %v lost %d\n",
+				cfg.Subscribers, cfg.Window, cfg.Rate, sys, x.Rate(), us(x.CPUPerDelivery()), clients, syscallsPerEvent(x), x.ServerReads, x.ServerWrites, x.P50, x.P99, x.Lost)
 			row.res[sys] = append(row.res[sys], x)
 		}
 	}
