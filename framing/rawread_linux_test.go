@@ -5,34 +5,12 @@ import (
 	"errors"
 	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/wiredojo/wiredojo/framing"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 )
-
-// readCalls returns the process's read system calls so far (syscr of
-// /proc/self/io).
-func readCalls(t *testing.T) int {
-	t.Helper()
-	b, err := os.ReadFile("/proc/self/io")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "syscr: "); ok {
-			n, err := strconv.Atoi(strings.TrimSpace(v))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
-	}
-	t.Fatalf("no syscr in /proc/self/io: %q", b)
-	return 0
-}
 
 // A Reader on a TCP connection with nothing buffered reads a frame that
 // has arrived whole with one read system call (its header and payload
@@ -43,7 +21,7 @@ func TestReaderOneReadPerArrival(t *testing.T) {
 	r := framing.NewReader(rc, 1<<20)
 	frame := framing.AppendFrame(nil, bytes.Repeat([]byte("x"), 136))
 	const frames = 200
-	before := readCalls(t)
+	before := testkit.ReadCalls(t)
 	for i := range frames {
 		w.SetWriteDeadline(time.Now().Add(10 * time.Second))
 		if _, err := w.Write(frame); err != nil {
@@ -57,7 +35,7 @@ func TestReaderOneReadPerArrival(t *testing.T) {
 	// Loopback usually delivers before Write returns (one read a frame);
 	// a frame that had not arrived yet costs one read more, that found
 	// nothing. Reading the header first took two at least.
-	if n := readCalls(t) - before; n > frames*3/2 {
+	if n := testkit.ReadCalls(t) - before; n > frames*3/2 {
 		t.Fatalf("%d read calls for %d frames that arrived one at a time, want at most %d", n, frames, frames*3/2)
 	}
 }
@@ -105,11 +83,11 @@ func TestReaderBurstsOneReadEach(t *testing.T) {
 		}
 	}
 	read() // the first burst finds the reader small
-	before := readCalls(t)
+	before := testkit.ReadCalls(t)
 	for range bursts {
 		read()
 	}
-	if n := readCalls(t) - before; n > bursts*3/2 {
+	if n := testkit.ReadCalls(t) - before; n > bursts*3/2 {
 		t.Fatalf("%d read calls for %d bursts of 14 KB, want at most %d", n, bursts, bursts*3/2)
 	}
 }

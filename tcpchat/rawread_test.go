@@ -6,14 +6,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
-	"os"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/wiredojo/wiredojo/framing"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 )
 
 // socketPair returns both ends of a loopback TCP connection.
@@ -81,27 +80,6 @@ func TestRawReadsOnPlainSocketsOnly(t *testing.T) {
 	}
 }
 
-// readCalls returns the process's read system calls so far (syscr of
-// /proc/self/io).
-func readCalls(t *testing.T) int {
-	t.Helper()
-	b, err := os.ReadFile("/proc/self/io")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "syscr: "); ok {
-			n, err := strconv.Atoi(strings.TrimSpace(v))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
-	}
-	t.Fatalf("no syscr in /proc/self/io: %q", b)
-	return 0
-}
-
 // The framed transport of a server connection reads a frame that arrived
 // whole with one read system call (header and payload together), not one
 // for the header and one for the rest. Not parallel: it counts the whole
@@ -111,7 +89,7 @@ func TestServerConnOneReadPerFrame(t *testing.T) {
 	tr := newFramedTransport(&trackedConn{Conn: server}, 1<<20)
 	frame := framing.AppendFrame(nil, []byte(strings.Repeat("x", 136)))
 	const frames = 200
-	before := readCalls(t)
+	before := testkit.ReadCalls(t)
 	for i := range frames {
 		w.SetWriteDeadline(time.Now().Add(10 * time.Second))
 		if _, err := w.Write(frame); err != nil {
@@ -125,7 +103,7 @@ func TestServerConnOneReadPerFrame(t *testing.T) {
 	// Loopback delivers before Write returns nearly always (one read a
 	// frame); a frame not there yet costs one read more. The header first
 	// took two at least.
-	if n := readCalls(t) - before; n > frames*3/2 {
+	if n := testkit.ReadCalls(t) - before; n > frames*3/2 {
 		t.Fatalf("%d read calls for %d frames that arrived one at a time, want at most %d", n, frames, frames*3/2)
 	}
 }
