@@ -328,15 +328,6 @@ type slowAcks struct {
 	release chan struct{}
 }
 
-func (s slowAcks) Ack(ctx context.Context, client string, id store.ID) error {
-	select {
-	case <-s.release:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return s.Store.Ack(ctx, client, id)
-}
-
 func (s slowAcks) AckBatch(ctx context.Context, client string, ids []store.ID) (int, error) {
 	select {
 	case <-s.release:
@@ -348,7 +339,7 @@ func (s slowAcks) AckBatch(ctx context.Context, client string, ids []store.ID) (
 
 // The in-flight window (256 queued events sent and not acknowledged) waits
 // for the client's acks, not for the store to write them: with every store
-// Ack held back, all 600 queued events still arrive; then the acks empty
+// AckBatch held back, all 600 queued events still arrive; then the acks empty
 // the queue.
 func TestDurableWindowWaitsForClientNotStore(t *testing.T) {
 	t.Parallel()

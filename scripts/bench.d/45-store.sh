@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 echo "## Durable queue stores (tcpchat/store)"
 echo
-echo "Cycle = Append + Pending + Ack of one 128-byte event; bolt fsyncs every commit (group commit);"
+echo "Cycle = Append + Pending + AckBatch of one 128-byte event; bolt fsyncs every commit (group commit);"
 echo "Redis is a local redis-server started by the benchmark, AOF as named. Bus = publish node to node."
 echo
 echo '```'

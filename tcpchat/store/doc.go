@@ -20,8 +20,8 @@
 // call for a room's fan-out). Each message gets one ID (the same for every
 // recipient; unique per store, time-ordered per node) and, in each queue, an
 // offset: a per-client number that only grows (1, 2, 3, ...; never reused,
-// not even after Purge). Pending reads a queue in offset order; Ack removes
-// one message. A message stays pending until it is acknowledged, purged,
+// not even after Purge). Pending reads a queue in offset order; AckBatch removes
+// the messages acknowledged (AckOne one message). A message stays pending until it is acknowledged, purged,
 // dropped by retention, or its queue expires.
 //
 // # Retention policy
@@ -32,7 +32,7 @@
 // queued is lost to a flood. A
 // message older than Limits.MaxAge is never returned by Pending and is
 // removed by Expire (counted in Stats.DroppedAge). A queue whose client id
-// was not seen (its creation, Touch, Pending and Ack count; Append to an
+// was not seen (its creation, Touch, Pending and AckBatch count; Append to an
 // existing queue does not) for
 // Limits.QueueTTL is removed by Expire together with its room subscriptions
 // (Stats.ExpiredQueues). Replay logs keep at most Limits.ReplayMax entries per
@@ -47,5 +47,5 @@
 //	defer st.Close()
 //	id, offs, err := st.Append(ctx, store.Message{Namespace: "/chat", Event: "news", Payload: pkt}, []string{"alice", "bob"}, nil)
 //	msgs, err := st.Pending(ctx, "alice", 0, 100, nil)
-//	err = st.Ack(ctx, "alice", id)
+//	n, err := st.AckBatch(ctx, "alice", []store.ID{id})
 package store

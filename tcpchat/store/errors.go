@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// ErrNotPending is returned by Ack when the message id is not pending in that
+// ErrNotPending is returned by AckOne when the message id is not pending in that
 // client's queue: it was never queued for that client, it was already
 // acknowledged (a duplicate ack), or it was purged, dropped by retention or
 // expired. Nothing is changed; a server may ignore it.

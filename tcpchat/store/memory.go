@@ -365,29 +365,6 @@ func (s *Memory) tooOld(created, now time.Time) bool {
 	return s.limits.MaxAge > 0 && now.Sub(created) > s.limits.MaxAge
 }
 
-// Ack implements Store.
-func (s *Memory) Ack(ctx context.Context, client string, id ID) error {
-	if err := ValidName(client); err != nil {
-		return err
-	}
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return ErrClosed
-	}
-	q := s.queues[client]
-	if q == nil {
-		s.stats.AckNotPending++
-		return ErrNotPending
-	}
-	q.lastSeen = now
-	if !s.ackLocked(q, id) {
-		return ErrNotPending
-	}
-	return nil
-}
-
 // ackLocked removes id from q and counts it, with s.mu held; false when
 // it was not pending.
 func (s *Memory) ackLocked(q *memQueue, id ID) bool {

@@ -33,6 +33,7 @@ func TestMemoryCycleAllocs(t *testing.T) {
 	to := []string{"alice"}
 	offs := make([]uint64, 0, 1)
 	msgs := make([]store.Message, 0, 1)
+	ids := make([]store.ID, 1)
 	cycle := func() {
 		id, o, err := s.Append(ctx, m, to, offs[:0])
 		if err != nil {
@@ -41,8 +42,9 @@ func TestMemoryCycleAllocs(t *testing.T) {
 		if msgs, err = s.Pending(ctx, "alice", o[0]-1, 1, msgs[:0]); err != nil || len(msgs) != 1 {
 			t.Fatal(len(msgs), err)
 		}
-		if err := s.Ack(ctx, "alice", id); err != nil {
-			t.Fatal(err)
+		ids[0] = id
+		if n, err := s.AckBatch(ctx, "alice", ids); err != nil || n != 1 {
+			t.Fatal(n, err)
 		}
 	}
 	for range 100 { // warm up: queue slice and index map reach their size
@@ -63,11 +65,13 @@ func Example() {
 	// alice connects and fetches what she missed (getAll), then acknowledges
 	msgs, _ := st.Pending(ctx, "alice", 0, 0, nil)
 	fmt.Println("pending:", len(msgs), string(msgs[0].Payload))
-	fmt.Println("ack:", st.Ack(ctx, "alice", id))
-	fmt.Println("again:", st.Ack(ctx, "alice", id))
+	fmt.Println(st.AckBatch(ctx, "alice", []store.ID{id}))
+	fmt.Println(st.AckBatch(ctx, "alice", []store.ID{id})) // already acknowledged
+	fmt.Println(store.AckOne(ctx, st, "alice", id))
 	// Output:
 	// offsets: [1 1]
 	// pending: 1 ["hi"]
-	// ack: <nil>
-	// again: store: message is not pending for this client (unknown id or already acknowledged)
+	// 1 <nil>
+	// 0 <nil>
+	// store: message is not pending for this client (unknown id or already acknowledged)
 }

@@ -35,7 +35,7 @@ type QueueInfo struct {
 	Depth      int       // pending messages
 	Oldest     time.Time // creation time of the oldest pending message; zero when empty
 	NextOffset uint64    // offset the next appended message will get
-	LastSeen   time.Time // creation or last Touch, Pending or Ack
+	LastSeen   time.Time // creation or last Touch, Pending or AckBatch
 }
 
 // Sub is one durable room subscription.
@@ -187,14 +187,13 @@ type Store interface {
 	// Peek is Pending for operators (`chat queue peek`): it does not mark
 	// the client as seen, so peeking never keeps an idle queue alive.
 	Peek(ctx context.Context, client string, after uint64, limit int, dst []Message) ([]Message, error)
-	// Ack removes message id from client's queue; ErrNotPending if it is not
-	// there. It marks the client as seen.
-	Ack(ctx context.Context, client string, id ID) error
-	// AckBatch removes each of ids from client's queue as Ack does and
-	// returns how many of them were pending (removed); the others count as
-	// AckNotPending. Where the store can, it is one write (bolt: one
-	// transaction; Redis: one round trip). An error means none of them
-	// was removed. It marks the client as seen.
+	// AckBatch removes each of ids (messages delivered and acknowledged)
+	// from client's queue and returns how many of them were pending
+	// (removed); the others (unknown, already acknowledged, repeated, or of
+	// an unknown client) count in Stats.AckNotPending and are no error.
+	// Where the store can, it is one write (bolt: one transaction; Redis:
+	// one round trip). An error means none of them was removed. It marks
+	// the client as seen. AckOne acknowledges a single id.
 	AckBatch(ctx context.Context, client string, ids []ID) (int, error)
 	// Touch marks client as seen now (on connect), creating its queue.
 	Touch(ctx context.Context, client string) error
@@ -315,11 +314,9 @@ func Dedupe(to []string) ([]string, error) {
 	return out, nil
 }
 
-// AckOne is Store.Ack written on AckBatch, for a store whose Ack is an
-// AckBatch of one id: ErrNotPending when id was not pending.
-func AckOne(ctx context.Context, s interface {
-	AckBatch(context.Context, string, []ID) (int, error)
-}, client string, id ID) error {
+// AckOne acknowledges one message: it is s.AckBatch of id alone, and
+// returns ErrNotPending when id was not pending for client.
+func AckOne(ctx context.Context, s Store, client string, id ID) error {
 	n, err := s.AckBatch(ctx, client, []ID{id})
 	if err == nil && n == 0 {
 		return ErrNotPending

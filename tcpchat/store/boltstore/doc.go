@@ -1,7 +1,7 @@
 // Package boltstore is the embedded, durable store.Store of wiredojo: one
 // bbolt file on local disk, the default of `chat serve`.
 //
-// Every write (Append, Ack, Touch, Purge, subscriptions, replay log,
+// Every write (Append, AckBatch, Touch, Purge, subscriptions, replay log,
 // sessions, Expire) returns after its transaction is fsynced. Writes are
 // group-committed: one goroutine owned by the Store takes every write queued
 // while the previous commit was running and applies them in one transaction

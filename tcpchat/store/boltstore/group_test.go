@@ -169,7 +169,7 @@ func TestLazyAckSharesCommit(t *testing.T) {
 	}
 	before := s.Stats().Commits
 	acked := make(chan error, 1)
-	go func() { acked <- s.Ack(ctx, "a", id) }()
+	go func() { acked <- store.AckOne(ctx, s, "a", id) }()
 	testkit.Recv(t, 10*time.Second, "the committer to take the ack", groups)
 	select {
 	case err := <-acked:
@@ -191,7 +191,7 @@ func TestLazyAckSharesCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Ack(ctx, "a", id); err != nil { // alone: commits after its wait
+	if err := store.AckOne(ctx, s, "a", id); err != nil { // alone: commits after its wait
 		t.Fatal(err)
 	}
 	if msgs, err := s.Pending(ctx, "a", 0, 0, nil); err != nil || len(msgs) != 0 {

@@ -36,7 +36,7 @@ func BenchmarkAppendAckPages(b *testing.B) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := s.Ack(ctx, "consumer", id); err != nil {
+				if err := store.AckOne(ctx, s, "consumer", id); err != nil {
 					b.Error(err)
 				}
 			}()

@@ -310,15 +310,10 @@ func (s *Store) pending(client string, after uint64, limit int, dst []store.Mess
 	return dst, err
 }
 
-// Ack implements store.Store (AckBatch of one id). It is a lazy write (writeLazy): when only
-// acks are waiting, they wait up to one commit's duration (at most 2 ms)
-// for another write to share its commit and its fsyncs.
-func (s *Store) Ack(ctx context.Context, client string, id store.ID) error {
-	return store.AckOne(ctx, s, client, id)
-}
-
-// AckBatch implements store.Store: one lazy write (see Ack) for all of
-// ids, so one commit and its fsyncs.
+// AckBatch implements store.Store: one lazy write (writeLazy) for all of
+// ids, so one commit and its fsyncs. When only acks are waiting, they wait
+// up to one commit's duration (at most 2 ms) for another write to share
+// its commit and its fsyncs.
 func (s *Store) AckBatch(ctx context.Context, client string, ids []store.ID) (int, error) {
 	if err := store.ValidName(client); err != nil {
 		return 0, err

@@ -348,11 +348,6 @@ func (s *Store) pending(ctx context.Context, client string, after uint64, limit 
 	}
 }
 
-// Ack implements store.Store (AckBatch of one id).
-func (s *Store) Ack(ctx context.Context, client string, id store.ID) error {
-	return store.AckOne(ctx, s, client, id)
-}
-
 // AckBatch implements store.Store: one script call (one round trip) for
 // all of ids.
 func (s *Store) AckBatch(ctx context.Context, client string, ids []store.ID) (int, error) {

@@ -46,7 +46,7 @@ func testRestart(t *testing.T, fsync string, kill bool) {
 		ids = append(ids, id)
 	}
 	for _, id := range ids[:10] {
-		if err := s.Ack(ctx, "a", id); err != nil {
+		if err := store.AckOne(ctx, s, "a", id); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -85,7 +85,7 @@ func testRestart(t *testing.T, fsync string, kill bool) {
 	if !slices.Equal(offs, []uint64{51, 51}) {
 		t.Fatalf("offsets after restart = %v, want [51 51]", offs)
 	}
-	if err := s.Ack(ctx, "a", ids[0]); err == nil {
+	if err := store.AckOne(ctx, s, "a", ids[0]); err == nil {
 		t.Fatal("an ack done before the restart was undone")
 	}
 	mem, err := s.Members(ctx, store.Sub{Namespace: "/chat", Room: "r"})

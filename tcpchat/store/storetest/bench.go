@@ -16,7 +16,7 @@ import (
 //
 //   - cycle/writers=N: N goroutines (each its own client id) repeat one
 //     durable delivery cycle: Append one message, read it with Pending,
-//     Ack it. It reports events/s (cycles per second) and the p50/p99
+//     acknowledge it with AckBatch. It reports events/s (cycles per second) and the p50/p99
 //     latency of a whole cycle.
 //   - fanout/recipients=N: one goroutine appends each message to N client
 //     queues in one call (a durable room emit); events/s counts messages
@@ -50,6 +50,7 @@ func benchCycle(b *testing.B, s store.Store, writers int) {
 		client := []string{fmt.Sprintf("bench-%d", gid.Add(1))}
 		offs := make([]uint64, 0, 1)
 		msgs := make([]store.Message, 0, 1)
+		ids := make([]store.ID, 1)
 		for pb.Next() {
 			t0 := time.Now()
 			id, o, err := s.Append(ctx, m, client, offs[:0])
@@ -60,7 +61,11 @@ func benchCycle(b *testing.B, s store.Store, writers int) {
 				err = fmt.Errorf("pending returned %d messages, not the one appended", len(msgs))
 			}
 			if err == nil {
-				err = s.Ack(ctx, client[0], id)
+				ids[0] = id
+				var n int
+				if n, err = s.AckBatch(ctx, client[0], ids); err == nil && n != 1 {
+					err = fmt.Errorf("AckBatch removed %d messages, not the one appended", n)
+				}
 			}
 			if err != nil {
 				errs <- err

@@ -117,7 +117,7 @@ func Run(t *testing.T, h Harness) {
 		{"AppendPending", store.Limits{}, testAppendPending},
 		{"FanOutDedupe", store.Limits{}, testFanOutDedupe},
 		{"AppendBatch", store.Limits{}, testAppendBatch},
-		{"Ack", store.Limits{}, testAck},
+		{"AckOne", store.Limits{}, testAckOne},
 		{"AckBatch", store.Limits{}, testAckBatch},
 		{"InvalidInput", store.Limits{}, testInvalid},
 		{"RetentionMaxMessages", store.Limits{MaxMessages: 3}, testMaxMessages},
@@ -252,26 +252,26 @@ func testFanOutDedupe(e *env) {
 	e.wantOffsets("c07", 1)
 }
 
-func testAck(e *env) {
+func testAckOne(e *env) {
 	var ids []store.ID
 	for i := range 4 {
 		id, _ := e.append(e.msg("e", fmt.Sprint(i)), "alice", "bob")
 		ids = append(ids, id)
 	}
-	e.must(e.s.Ack(e.ctx, "alice", ids[1])) // out of order
+	e.must(store.AckOne(e.ctx, e.s, "alice", ids[1])) // out of order
 	e.wantOffsets("alice", 1, 3, 4)
-	if err := e.s.Ack(e.ctx, "alice", ids[1]); !errors.Is(err, store.ErrNotPending) {
+	if err := store.AckOne(e.ctx, e.s, "alice", ids[1]); !errors.Is(err, store.ErrNotPending) {
 		e.t.Fatalf("duplicate ack: %v, want ErrNotPending", err)
 	}
-	if err := e.s.Ack(e.ctx, "alice", store.ID{1, 2, 3}); !errors.Is(err, store.ErrNotPending) {
+	if err := store.AckOne(e.ctx, e.s, "alice", store.ID{1, 2, 3}); !errors.Is(err, store.ErrNotPending) {
 		e.t.Fatalf("unknown id: %v, want ErrNotPending", err)
 	}
-	if err := e.s.Ack(e.ctx, "nobody", ids[0]); !errors.Is(err, store.ErrNotPending) {
+	if err := store.AckOne(e.ctx, e.s, "nobody", ids[0]); !errors.Is(err, store.ErrNotPending) {
 		e.t.Fatalf("ack for unknown client: %v, want ErrNotPending", err)
 	}
-	e.must(e.s.Ack(e.ctx, "alice", ids[0]))
-	e.must(e.s.Ack(e.ctx, "alice", ids[3]))
-	e.must(e.s.Ack(e.ctx, "alice", ids[2]))
+	e.must(store.AckOne(e.ctx, e.s, "alice", ids[0]))
+	e.must(store.AckOne(e.ctx, e.s, "alice", ids[3]))
+	e.must(store.AckOne(e.ctx, e.s, "alice", ids[2]))
 	e.wantOffsets("alice")
 	e.wantOffsets("bob", 1, 2, 3, 4) // acks are per client
 	_, offs := e.append(e.msg("e", "next"), "alice")
@@ -310,12 +310,12 @@ func testAckBatch(e *env) {
 		e.t.Fatalf("AckBatch of the rest = %d, %v; want 3, nil", n, err)
 	}
 	e.wantOffsets("alice")
-	e.wantOffsets("bob", 1, 2, 3, 4, 5)   // acks are per client
-	e.must(e.s.Ack(e.ctx, "bob", ids[0])) // Ack and AckBatch mix
+	e.wantOffsets("bob", 1, 2, 3, 4, 5) // acks are per client
+	e.must(store.AckOne(e.ctx, e.s, "bob", ids[0]))
 	n, err = e.s.AckBatch(e.ctx, "bob", ids[:2])
 	e.must(err)
 	if n != 1 {
-		e.t.Fatalf("AckBatch after Ack removed %d, want 1", n)
+		e.t.Fatalf("AckBatch after AckOne removed %d, want 1", n)
 	}
 	e.wantOffsets("bob", 3, 4, 5)
 	st := e.s.Stats()
@@ -378,7 +378,7 @@ func testMaxMessages(e *env) {
 	if st := e.s.Stats(); st.RefusedFull != 2 {
 		e.t.Fatalf("RefusedFull = %d, want 2", st.RefusedFull)
 	}
-	e.must(e.s.Ack(e.ctx, "alice", ids[0]))
+	e.must(store.AckOne(e.ctx, e.s, "alice", ids[0]))
 	if _, _, err := e.s.Append(e.ctx, e.msg("e", "5"), []string{"alice"}, nil); err != nil {
 		e.t.Fatalf("append after an ack made room: %v", err)
 	}
@@ -479,11 +479,13 @@ func testQueuesPurge(e *env) {
 	}
 	// reading or acking for an unknown client creates no queue
 	e.pending("ghost", 0)
-	_ = e.s.Ack(e.ctx, "ghost", store.ID{1})
+	if n, err := e.s.AckBatch(e.ctx, "ghost", []store.ID{{1}}); err != nil || n != 0 {
+		e.t.Fatalf("AckBatch for an unknown client = %d, %v; want 0, nil", n, err)
+	}
 	q, err = e.s.Queues(e.ctx)
 	e.must(err)
 	if len(q) != 2 {
-		e.t.Fatalf("queues after Pending/Ack of an unknown client = %+v, want alice and bob only", q)
+		e.t.Fatalf("queues after Pending/AckBatch of an unknown client = %+v, want alice and bob only", q)
 	}
 }
 
@@ -688,9 +690,6 @@ func testClosed(e *env) {
 	if _, err := e.s.Pending(e.ctx, "alice", 0, 0, nil); !errors.Is(err, store.ErrClosed) {
 		e.t.Errorf("Pending after Close: %v", err)
 	}
-	if err := e.s.Ack(e.ctx, "alice", store.ID{1}); !errors.Is(err, store.ErrClosed) {
-		e.t.Errorf("Ack after Close: %v", err)
-	}
 	if _, err := e.s.AckBatch(e.ctx, "alice", []store.ID{{1}}); !errors.Is(err, store.ErrClosed) {
 		e.t.Errorf("AckBatch after Close: %v", err)
 	}
@@ -702,7 +701,7 @@ func testClosed(e *env) {
 func testReopen(e *env) {
 	id, _ := e.append(e.msg("a", "1"), "alice", "bob")
 	e.append(e.msg("a", "2"), "alice")
-	e.must(e.s.Ack(e.ctx, "bob", id))
+	e.must(store.AckOne(e.ctx, e.s, "bob", id))
 	sub := store.Sub{Namespace: "/chat", Room: "r"}
 	e.must(e.s.Subscribe(e.ctx, "alice", sub))
 	_, _, err := e.s.AppendReplay(e.ctx, e.msg("b", "r1"))
