@@ -169,3 +169,41 @@ func TestSessionsBounds(t *testing.T) {
 		}
 	})
 }
+
+// TestSessionsPipelinedPolls: HTTP/1.1 answers pipelined requests in
+// order, so over one connection carrying the polls of sessions A and B
+// (both sent before either answer) A's answer is filed under A, not under
+// B, the last request: the attachment that A's next poll brings on
+// another connection joins it, and B's answer is B's.
+func TestSessionsPipelinedPolls(t *testing.T) {
+	var s Sessions
+	at := time.Unix(1e9, 0)
+	var a, b Dir
+	Pair(&a, &b)
+	a.UseSessions(&s)
+	poll := func(sid string) string {
+		return "GET /socket.io/?EIO=4&transport=polling&sid=" + sid + " HTTP/1.1\r\nHost: x\r\n\r\n"
+	}
+	answer := func(body string) string {
+		return fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	}
+	var pkt capture.Packet
+	for _, step := range []struct {
+		d *Dir
+		b string
+	}{{&a, poll("A") + poll("B")}, {&b, answer(sioAck)}, {&b, answer("bCQk=")}} {
+		pkt.Reset()
+		pkt.Timestamp = at
+		if n := step.d.Feed([]byte(step.b), &pkt); n != len(step.b) {
+			t.Fatalf("Feed consumed %d of %d bytes", n, len(step.b))
+		}
+	}
+	// B's answer was a binary message with no packet of B waiting: nobody's.
+	if s.Held() == 0 || s.Len() != 1 {
+		t.Fatalf("after the pipelined polls the table holds %d bytes in %d sessions, want A's waiting ack alone", s.Held(), s.Len())
+	}
+	want := `socket.io BINARY_ACK ns=/ name= data=[{"$binary":"BAU="}] ack=true/0 bin=false len=0 att=1 joined`
+	if got := pollConn(t, &s, at, "A", "GET", "", "bBAU="); len(got) != 1 || got[0] != want {
+		t.Fatalf("A's next poll gave %q, want %q", got, want)
+	}
+}

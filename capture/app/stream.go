@@ -77,6 +77,8 @@ type Dir struct {
 	bin          *sioBinary // a Socket.IO binary packet awaiting its attachments (socketio.go), when not in sessions
 	sessions     *Sessions  // where the waiting packets of Engine.IO sessions are filed (sessions.go)
 	sid          []byte     // the Engine.IO session of the last request (client) or of the request answered (server)
+	sidReqs      uint64     // requests awaiting a response that name a session, oldest in bit 0 (as heads)
+	sidQueue     []byte     // their sessions, oldest first, each behind its 2-byte length
 	server       bool       // this side sent an HTTP response
 
 	msg    []byte // WebSocket message being assembled from fragments
@@ -184,8 +186,8 @@ func (d *Dir) Kind() Kind { return d.kind }
 // Reset forgets everything (a new connection on the same tuple), keeping
 // buffers.
 func (d *Dir) Reset() {
-	peer, msg, names, body, sessions, sid := d.peer, d.msg[:0], d.names, d.body[:0], d.sessions, d.sid[:0]
-	*d = Dir{peer: peer, msg: msg, names: names, body: body, sessions: sessions, sid: sid}
+	peer, msg, names, body, sessions, sid, sidQueue := d.peer, d.msg[:0], d.names, d.body[:0], d.sessions, d.sid[:0], d.sidQueue[:0]
+	*d = Dir{peer: peer, msg: msg, names: names, body: body, sessions: sessions, sid: sid, sidQueue: sidQueue}
 }
 
 // ExpectDNS makes the direction DNS over TCP (the caller saw port 53):
@@ -208,6 +210,30 @@ func (d *Dir) Cut(b []byte, pkt *capture.Packet) {
 		d.Feed(b, pkt)
 	}
 	d.skip, d.hasPending, d.chunked, d.msgOn, d.collect = 0, false, false, false, false
+}
+
+// answered returns, in d.sid's array, the Engine.IO session of the request
+// of q (d's peer) that a response of d answers, and forgets that request's
+// session when the response is final. HTTP/1.1 answers pipelined requests
+// in order, so it is the oldest request awaiting a response; with none
+// known (the capture began mid-connection, or more than 64 await) it is
+// q's last request.
+func (d *Dir) answered(q *Dir, final bool) []byte {
+	if q.pending64 == 0 {
+		return append(d.sid[:0], q.sid...)
+	}
+	sid := d.sid[:0]
+	if q.sidReqs&1 != 0 {
+		n := int(q.sidQueue[0])<<8 | int(q.sidQueue[1])
+		sid = append(sid, q.sidQueue[2:2+n]...)
+		if final {
+			q.sidQueue = append(q.sidQueue[:0], q.sidQueue[2+n:]...)
+		}
+	}
+	if final {
+		q.sidReqs >>= 1
+	}
+	return sid
 }
 
 // startLine decodes the HTTP request or status line at the start of b.
@@ -398,14 +424,18 @@ func (d *Dir) http(b []byte, pkt *capture.Packet, off int) int {
 			if h.Method == "HEAD" {
 				d.heads |= 1 << d.pending64
 			}
+			if n := len(d.sid); n > 0 && n <= 0xFFFF {
+				d.sidReqs |= 1 << d.pending64
+				d.sidQueue = append(d.sidQueue, byte(n>>8), byte(n))
+				d.sidQueue = append(d.sidQueue, d.sid...)
+			}
 			d.pending64++
 		}
 	} else {
 		p.Status, p.Reason = h.Status, h.Reason
 		d.server = true
-		if d.peer != nil {
-			// Without pipelining a response answers the last request.
-			d.sid = append(d.sid[:0], d.peer.sid...)
+		if q := d.peer; q != nil {
+			d.sid = d.answered(q, h.Status >= 200)
 		}
 		if h.Status == 101 {
 			d.negotiate(b[:n])
