@@ -879,7 +879,9 @@ func (c *conn) handleEvent(s *Socket, sc *scratch) {
 	ns := s.ns
 	var m matched[Event]
 	s.mu.Lock()
-	s.handlers.match(v.Event, &m)
+	if s.own != nil {
+		s.own.handlers.match(v.Event, &m)
+	}
 	s.mu.Unlock()
 	ns.mu.RLock()
 	ns.handlers.match(v.Event, &m)

@@ -19,12 +19,28 @@ type Socket struct {
 	c    *conn
 	auth json.RawMessage
 
-	mu           sync.Mutex
-	handlers     handlerTable[Event]    // guarded by mu
-	onDisconnect []func(*Socket, error) // guarded by mu
-	acks         ackTable               // guarded by mu
-	gone         atomic.Bool
-	data         []socketValue // guarded by mu; Set's values, in the order of their first Set
+	mu   sync.Mutex
+	gone atomic.Bool
+	own  *socketOwn    // guarded by mu; nil until the socket gets handlers of its own or awaits an ack
+	data []socketValue // guarded by mu; Set's values, in the order of their first Set
+}
+
+// socketOwn is what only some sockets need: handlers of their own (the
+// namespace's serve most applications, the built-in handlers among them)
+// and the acks their EmitWithAck awaits. Apart, a parked connection's
+// socket is 64 bytes smaller.
+type socketOwn struct {
+	handlers     handlerTable[Event]
+	onDisconnect []func(*Socket, error)
+	acks         ackTable
+}
+
+// ownLocked returns s.own, made on first use; s.mu is held.
+func (s *Socket) ownLocked() *socketOwn {
+	if s.own == nil {
+		s.own = new(socketOwn)
+	}
+	return s.own
 }
 
 // socketValue is one value stored with Socket.Set. A socket holds a few
@@ -84,21 +100,22 @@ func (s *Socket) Get(key string) any {
 // On sets the handler of event for this socket.
 func (s *Socket) On(event string, h Handler) {
 	s.mu.Lock()
-	s.handlers.set(event, h)
+	s.ownLocked().handlers.set(event, h)
 	s.mu.Unlock()
 }
 
 // OnAny adds a handler run for every event of this socket.
 func (s *Socket) OnAny(h Handler) {
 	s.mu.Lock()
-	s.handlers.addAny(h)
+	s.ownLocked().handlers.addAny(h)
 	s.mu.Unlock()
 }
 
 // OnDisconnect adds a handler run when the socket leaves its namespace.
 func (s *Socket) OnDisconnect(fn func(s *Socket, reason error)) {
 	s.mu.Lock()
-	s.onDisconnect = append(s.onDisconnect, fn)
+	o := s.ownLocked()
+	o.onDisconnect = append(o.onDisconnect, fn)
 	s.mu.Unlock()
 }
 
@@ -208,11 +225,12 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (js
 		s.mu.Unlock()
 		return nil, ErrClosed
 	}
-	id, ch := s.acks.register()
+	o := s.ownLocked()
+	id, ch := o.acks.register()
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
-		s.acks.forget(id)
+		o.acks.forget(id)
 		s.mu.Unlock()
 	}()
 	m := newMessage()
@@ -232,8 +250,11 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (js
 
 // gotAck delivers an ack's arguments (copied) to the waiting EmitWithAck.
 func (s *Socket) gotAck(id uint32, args []byte) {
+	var ch chan json.RawMessage
 	s.mu.Lock()
-	ch := s.acks.take(id)
+	if s.own != nil {
+		ch = s.own.acks.take(id)
+	}
 	s.mu.Unlock()
 	deliverAck(ch, args)
 }
@@ -263,8 +284,11 @@ func (s *Socket) cleanup(reason error) {
 		return
 	}
 	s.gone.Store(true)
-	s.acks.failAll()
-	onDisc := s.onDisconnect
+	var onDisc []func(*Socket, error)
+	if s.own != nil {
+		s.own.acks.failAll()
+		onDisc = s.own.onDisconnect
+	}
 	s.mu.Unlock()
 	s.ns.adapter.DelAll(s)
 	s.ns.sockets.Add(-1)
