@@ -175,6 +175,7 @@ func MeasureIdleRSSSocketIOClient(ctx context.Context, srv *ServerProc, p Progra
 	if _, err := c.expect("ready"); err != nil {
 		return res, err
 	}
+	time.Sleep(stillWait)
 	if res.After, err = settledRSS(srv); err != nil {
 		return res, err
 	}

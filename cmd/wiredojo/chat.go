@@ -116,6 +116,7 @@ func chatCommand() *cli.Command {
 					&cli.IntFlag{Name: "max-namespaces", Value: tcpchat.DefaultMaxNamespaces, EnvVars: []string{"WIREDOJO_MAX_NAMESPACES"}, Usage: "at most `N` namespaces opened by clients at once; 0: no limit"},
 					&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, EnvVars: []string{"WIREDOJO_VERBOSE"}, Usage: "print room events (create/delete/join/leave-room), connections and closes"},
 					&cli.StringFlag{Name: "pprof", EnvVars: []string{"WIREDOJO_PPROF"}, Usage: "debugging: serve Go's profiles (/debug/pprof/) on `HOST:PORT`, a listener of its own; keep it on loopback"},
+					chatServeMemoryFlag(), // chat_memory.go
 				}, append(append(chatServeWSFlags(), chatServeQueueFlags()...), chatServeSocketIOFlags()...)...), // chat_ws.go, chat_queue.go, chat_socketio.go
 				Action: chatServe,
 			},
@@ -242,6 +243,9 @@ func chatServe(c *cli.Context) error {
 	if opts.SendQueue < 1 {
 		return usagef("chat serve: --send-queue must be at least 1, not %d", opts.SendQueue)
 	}
+	if c.Duration("release-idle") < 0 {
+		return usagef("chat serve: --release-idle must not be negative (0 turns it off)")
+	}
 	switch {
 	case opts.SlowConsumerWait < 0:
 		return usagef("chat serve: --slow-consumer-wait must not be negative (0 cuts at once)")
@@ -306,6 +310,14 @@ func chatServe(c *cli.Context) error {
 	fmt.Fprintf(out, "chat: durable queues in %s\n", queue.where)
 	chatServeWSBanner(out, l.Addr(), &opts)
 	chatServeSocketIOBanner(out, l.Addr(), c)
+	if d := c.Duration("release-idle"); d > 0 {
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() { defer wg.Done(); releaseWhenIdle(stop, srv, d) }() // chat_memory.go
+		defer wg.Wait()
+		defer close(stop)
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
 	select {

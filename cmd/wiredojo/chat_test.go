@@ -170,6 +170,7 @@ func TestChatUsageErrors(t *testing.T) {
 		{"chat", "serve", "--send-queue", "0"},                                    // no queue
 		{"chat", "serve", "--slow-consumer-wait", "-1s"},                          // negative wait
 		{"chat", "serve", "--rate-limit", "-5"},                                   // negative rate
+		{"chat", "serve", "--release-idle", "-1s"},                                // negative quiet time
 		{"chat", "listen", "extra"},                                               // arguments
 		{"chat", "nothing"},                                                       // unknown subcommand
 	} {

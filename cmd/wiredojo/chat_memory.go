@@ -1,0 +1,101 @@
+package main
+
+// The memory side of `chat serve`: returning the heap's free memory to the
+// system once the server has gone still (--release-idle). chat.go adds the
+// flag to the command and starts releaseWhenIdle.
+
+import (
+	"runtime/debug"
+	"runtime/metrics"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/wiredojo/wiredojo/tcpchat"
+)
+
+// chatServeMemoryFlag is the flag of `chat serve` that returns free memory
+// to the system when the server goes still.
+func chatServeMemoryFlag() cli.Flag {
+	return &cli.DurationFlag{Name: "release-idle", Value: time.Second, EnvVars: []string{"WIREDOJO_RELEASE_IDLE"},
+		Usage: "once connections, events in and packets out have stood still for `D` after a change, return the heap's free memory to the system " +
+			"(an idle server then keeps what its connections hold, not the peak of their handshakes; it costs one garbage collection per still moment, none under traffic); 0: leave it to Go's runtime"}
+}
+
+// minRelease is the least spare heap memory (heapSpare) worth a release: below it the
+// collection that comes with it costs more than the pages are worth.
+const minRelease = 1 << 20
+
+// idleReleaser decides when a server has gone still: its connection count
+// and its event and packet counters stand for quiet after a change. A
+// server that never changes, or keeps changing (traffic, a stream of new
+// connections), is never released; one that has settled is released once,
+// and again only after the next change has settled.
+type idleReleaser struct {
+	quiet   time.Duration
+	last    tcpchat.Stats
+	changed time.Time // when last changed
+	pending bool      // changed since the last release
+}
+
+// still takes one reading of the server's counters at now and reports
+// whether the server has been still for quiet since it last changed (once
+// per change).
+func (r *idleReleaser) still(now time.Time, st tcpchat.Stats) bool {
+	if st.Connections != r.last.Connections || st.EventsIn != r.last.EventsIn || st.PacketsOut != r.last.PacketsOut {
+		r.last, r.changed, r.pending = st, now, true
+		return false
+	}
+	if !r.pending || now.Sub(r.changed) < r.quiet {
+		return false
+	}
+	r.pending = false
+	return true
+}
+
+// heapSpare returns the heap memory a collection and a release could give
+// back: the free pages not yet returned to the system, and what the heap's
+// objects hold beyond the live heap of the last collection (garbage of the
+// handshakes, not collected yet: a server that stops allocating may not
+// collect again for a long time).
+func heapSpare() uint64 {
+	s := []metrics.Sample{
+		{Name: "/memory/classes/heap/free:bytes"},
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/gc/heap/live:bytes"},
+	}
+	metrics.Read(s)
+	for _, x := range s {
+		if x.Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+	}
+	spare := s[0].Value.Uint64()
+	if objects, live := s[1].Value.Uint64(), s[2].Value.Uint64(); objects > live {
+		spare += objects - live
+	}
+	return spare
+}
+
+// releaseWhenIdle returns free heap memory to the system each time srv has
+// gone still for quiet (debug.FreeOSMemory: a collection, then every free
+// page back), until stop is closed. Go's runtime alone keeps pages up to
+// about the heap goal (twice the live heap with GOGC=100) even when
+// nothing allocates, and a burst of handshakes leaves that much behind: an
+// idle chat server holds about half the memory after a release (see
+// docs/SCALING.md).
+func releaseWhenIdle(stop <-chan struct{}, srv *tcpchat.Server, quiet time.Duration) {
+	r := idleReleaser{quiet: quiet}
+	t := time.NewTicker(max(quiet/4, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			if r.still(now, srv.Stats()) && heapSpare() >= minRelease {
+				debug.FreeOSMemory()
+			}
+		}
+	}
+}
