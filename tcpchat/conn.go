@@ -51,8 +51,9 @@ type conn struct {
 	// running are parked in kicks, and their writers start when the batch
 	// ends, each with every packet the batch queued for it.
 	bmu      sync.Mutex
-	batching bool    // guarded by bmu
-	kicks    []*conn // guarded by bmu
+	batching bool        // guarded by bmu
+	due      atomic.Bool // a parked recipient's queue reached parkLimit in this batch: flush after the packet (flushDue)
+	kicks    []*conn     // guarded by bmu
 
 	// handling is the monoNow() of the read whose packet the reading
 	// goroutine is handling, 0 between packets: the clock reading that
@@ -156,11 +157,20 @@ func (c *conn) offer(m *Message, f sendFlags) offerResult {
 			break
 		}
 		c.startWriterLocked()
-	case c.parked && (len(c.q.s) >= c.parkLimit() || f&sendFinal != 0 || m.batch == nil):
-		// Do not let a parked queue fill up, nor hold back a packet
-		// that is no broadcast of the batch (an emit whose ack its
-		// handler may be waiting for).
+	case c.parked && (f&sendFinal != 0 || m.batch == nil):
+		// Do not hold back a packet that is no broadcast of the batch
+		// (an emit whose ack its handler may be waiting for).
 		c.startWriterLocked()
+	case c.parked && len(c.q.s) >= c.parkLimit():
+		// Do not let a parked queue fill up: the batch's reader writes it
+		// once the packet it handles is done (flushDue), or, outside a
+		// batch, the writer goroutine starts now. A writer started here
+		// would drain the queue in small writes while the reader kept
+		// filling it, cache lines and c.mu going back and forth between
+		// the two.
+		if !m.batch.flushSoon() {
+			c.startWriterLocked()
+		}
 	}
 	c.mu.Unlock()
 	return offerQueued
@@ -189,6 +199,39 @@ func (c *conn) deferKick(r *conn) bool {
 	}
 	c.kicks = append(c.kicks, r)
 	return true
+}
+
+// flushSoon asks c's reader to write its batch's parked recipients once
+// the packet it handles is done (flushDue); it reports false when c is not
+// in a read batch. Lock order: the recipient's mu, then c.bmu.
+func (c *conn) flushSoon() bool {
+	c.bmu.Lock()
+	defer c.bmu.Unlock()
+	if !c.batching {
+		return false
+	}
+	c.due.Store(true)
+	return true
+}
+
+// flushDue writes the parked recipients of the read batch when one of their
+// queues reached parkLimit (flushSoon), and the batch goes on. At low
+// fan-out (up to directKicks recipients) the reader writes them itself, as
+// at the batch's end, so that one recipient of a long read batch gets a
+// few large writes, all from the reader; at higher fan-out their writer
+// goroutines start, which then write in parallel with the reader.
+func (c *conn) flushDue() {
+	if !c.due.Load() {
+		return
+	}
+	c.bmu.Lock()
+	n := len(c.kicks)
+	c.bmu.Unlock()
+	if n <= directKicks {
+		c.flushParked(directKicks)
+	} else {
+		c.flushParked(0)
+	}
 }
 
 // beginBatch marks the packets that follow, until endBatch, as one read
@@ -227,6 +270,7 @@ func (c *conn) flushParked(direct int) {
 	c.bmu.Lock()
 	kicks := c.kicks
 	c.kicks = nil
+	c.due.Store(false)
 	c.bmu.Unlock()
 	direct = min(direct, len(kicks))
 	for i, r := range kicks[direct:] {
@@ -705,6 +749,8 @@ func (c *conn) loop(resumed bool) error {
 		if batching && (!more || err != nil) {
 			batching = false
 			c.endBatch()
+		} else if batching {
+			c.flushDue()
 		}
 		if err != nil {
 			return err
