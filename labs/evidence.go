@@ -93,7 +93,7 @@ func readAnswers(env *Env, name, how string) (map[string]string, error) {
 			continue
 		}
 		v = strings.TrimSpace(v)
-		if placeholderRE.MatchString(v) {
+		if placeholderRE().MatchString(v) {
 			continue
 		}
 		out[strings.ToLower(strings.TrimSpace(k))] = v

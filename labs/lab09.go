@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/wiredojo/wiredojo/capture"
 )
@@ -40,7 +41,7 @@ var layerProtos = []capture.Proto{capture.ProtoEthernet, capture.ProtoIPv4, capt
 
 // altOSI reads the other OSI numbers a placement's note names ("some texts
 // place it at 5").
-var altOSI = regexp.MustCompile(`\b(?:at|say|says) ([1-7])\b`)
+var altOSI = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\b(?:at|say|says) ([1-7])\b`) })
 
 // osiNames are the OSI layers' names, so "network" counts as 3.
 var osiNames = []string{"", "physical", "data link", "network", "transport", "session", "presentation", "application"}
@@ -63,7 +64,7 @@ func checkLayers(_ context.Context, env *Env) Result {
 func placeItem(res *Result, answers map[string]string, p capture.Proto) {
 	want := capture.Place(p)
 	okOSI := []int{want.OSI}
-	for _, m := range altOSI.FindAllStringSubmatch(want.Disputed, -1) {
+	for _, m := range altOSI().FindAllStringSubmatch(want.Disputed, -1) {
 		n, _ := strconv.Atoi(m[1])
 		okOSI = append(okOSI, n)
 	}

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // A lab's text is the single source of its steps: every ```sh block is a
@@ -35,7 +36,7 @@ type Step struct {
 func (s Step) Placeholders() []string {
 	var out []string
 	seen := map[string]bool{}
-	for _, m := range placeholderRE.FindAllString(s.Code, -1) {
+	for _, m := range placeholderRE().FindAllString(s.Code, -1) {
 		if !seen[m] {
 			seen[m] = true
 			out = append(out, m)
@@ -55,11 +56,17 @@ func (s Step) Privileged() bool {
 }
 
 var (
-	placeholderRE = regexp.MustCompile(`<[A-Z][A-Z0-9-]*>`)
-	backgroundRE  = regexp.MustCompile(`^# terminal (\d+): leave it running; go on when it prints "([^"]+)"$`)
-	interruptRE   = regexp.MustCompile(`^# terminal (\d+): (?:once it has printed "([^"]+)", )?press Ctrl-C$`)
-	digitsRE      = regexp.MustCompile(`\d+`)
-	interruptsRE  = regexp.MustCompile(`^# terminals ((?:\d+, )*\d+ and \d+): press Ctrl-C in each$`)
+	placeholderRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`<[A-Z][A-Z0-9-]*>`) })
+	backgroundRE  = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^# terminal (\d+): leave it running; go on when it prints "([^"]+)"$`)
+	})
+	interruptRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^# terminal (\d+): (?:once it has printed "([^"]+)", )?press Ctrl-C$`)
+	})
+	digitsRE     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\d+`) })
+	interruptsRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^# terminals ((?:\d+, )*\d+ and \d+): press Ctrl-C in each$`)
+	})
 )
 
 // Steps returns the ```sh blocks of a text in order. Fences must carry a
@@ -73,14 +80,14 @@ func Steps(text string) []Step {
 		s := Step{Code: b.code}
 		first, _, _ := strings.Cut(b.code, "\n")
 		first = strings.TrimSpace(first)
-		if m := backgroundRE.FindStringSubmatch(first); m != nil {
+		if m := backgroundRE().FindStringSubmatch(first); m != nil {
 			s.Terminal, _ = strconv.Atoi(m[1])
 			s.Ready = m[2]
-		} else if m := interruptRE.FindStringSubmatch(first); m != nil {
+		} else if m := interruptRE().FindStringSubmatch(first); m != nil {
 			s.Terminal, _ = strconv.Atoi(m[1])
 			s.Ready, s.Interrupt = m[2], true
-		} else if m := interruptsRE.FindStringSubmatch(first); m != nil {
-			for _, f := range digitsRE.FindAllString(m[1], -1) {
+		} else if m := interruptsRE().FindStringSubmatch(first); m != nil {
+			for _, f := range digitsRE().FindAllString(m[1], -1) {
 				n, _ := strconv.Atoi(f)
 				steps = append(steps, Step{Terminal: n, Interrupt: true, Code: b.code})
 			}
@@ -103,7 +110,7 @@ func BadFences(text string) []string {
 		}
 		first, _, _ := strings.Cut(b.code, "\n")
 		first = strings.TrimSpace(first)
-		if b.kind == "sh" && strings.HasPrefix(first, "# terminal") && !backgroundRE.MatchString(first) && !interruptRE.MatchString(first) && !interruptsRE.MatchString(first) {
+		if b.kind == "sh" && strings.HasPrefix(first, "# terminal") && !backgroundRE().MatchString(first) && !interruptRE().MatchString(first) && !interruptsRE().MatchString(first) {
 			bad = append(bad, first)
 		}
 	}

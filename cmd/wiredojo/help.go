@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/urfave/cli/v2"
 	"github.com/wiredojo/wiredojo/internal/editdist"
@@ -227,9 +228,9 @@ func unknownCommand(name, parent string, cmds []*cli.Command) error {
 }
 
 var (
-	reUndefinedFlag = regexp.MustCompile(`^flag provided but not defined: -+(.+)$`)
-	reInvalidValue  = regexp.MustCompile(`^invalid value "(.*)" for flag -+([^:]+): (.*)$`)
-	reNumber        = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
+	reUndefinedFlag = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^flag provided but not defined: -+(.+)$`) })
+	reInvalidValue  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^invalid value "(.*)" for flag -+([^:]+): (.*)$`) })
+	reNumber        = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`) })
 )
 
 // flagUsageError rewrites urfave/cli's flag errors for a person: long flags
@@ -244,7 +245,7 @@ func flagUsageError(c *cli.Context, err error) error {
 		flags = c.App.Flags
 	}
 	msg := err.Error()
-	if m := reUndefinedFlag.FindStringSubmatch(msg); m != nil {
+	if m := reUndefinedFlag().FindStringSubmatch(msg); m != nil {
 		var names []string
 		for _, f := range flags {
 			names = append(names, f.Names()...)
@@ -259,14 +260,14 @@ func flagUsageError(c *cli.Context, err error) error {
 		}
 		return &usageError{err: out, hint: hint}
 	}
-	if m := reInvalidValue.FindStringSubmatch(msg); m != nil {
+	if m := reInvalidValue().FindStringSubmatch(msg); m != nil {
 		value, name := m[1], m[2]
 		why := m[3]
 		if f := flagNamed(flags, name); f != nil {
 			switch f.(type) {
 			case *cli.DurationFlag:
 				why = "not a duration"
-				if reNumber.MatchString(value) {
+				if reNumber().MatchString(value) {
 					why = fmt.Sprintf("a duration needs a unit, e.g. %sms or %ss", value, value)
 				}
 			case *cli.IntFlag, *cli.Int64Flag, *cli.UintFlag, *cli.Uint64Flag:

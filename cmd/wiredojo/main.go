@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -141,13 +142,15 @@ func withHint(err error) string {
 
 // rePackagePrefix matches the "pkg: " prefix a library error starts with
 // (impair: bad value, link: ...), at the start or after ": ".
-var rePackagePrefix = regexp.MustCompile(`(^|: )(?:impair|link|udpio|udpcast|compare|tcpchat|store|storeopen|labs|framing|ws|wire|wsecho|filter|engineio|socketio/client|socketio|redisbus|capture|pcapio|decode|pipeline): `)
+var rePackagePrefix = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(^|: )(?:impair|link|udpio|udpcast|compare|tcpchat|store|storeopen|labs|framing|ws|wire|wsecho|filter|engineio|socketio/client|socketio|redisbus|capture|pcapio|decode|pipeline): `)
+})
 
 // forPerson turns an error message into the line the CLI prints: one
 // "wiredojo: " prefix (none added when the message already starts with a
 // wiredojo command line) and no library package names.
 func forPerson(msg string) string {
-	msg = rePackagePrefix.ReplaceAllString(msg, "$1")
+	msg = rePackagePrefix().ReplaceAllString(msg, "$1")
 	msg = strings.Replace(msg, "bad value: ", "", 1)
 	if strings.HasPrefix(msg, "wiredojo ") || strings.HasPrefix(msg, "wiredojo: ") {
 		return msg

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wiredojo/wiredojo/udpcast/compare"
@@ -17,7 +18,10 @@ const (
 	colLost = "#d62728"
 )
 
-var page = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+// page is parsed on first use: a process that writes no report (every
+// wiredojo command but compare --report) does not pay for it at start.
+var page = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -54,6 +58,7 @@ svg text { font-size: 15px; fill: #444; }
 </body>
 </html>
 `))
+})
 
 type htmlRow struct{ Name, TCP, UDP string }
 
@@ -67,7 +72,7 @@ func HTML(w io.Writer, res compare.Result) error {
 	if when.IsZero() {
 		when = time.Now()
 	}
-	return page.Execute(w, map[string]any{
+	return page().Execute(w, map[string]any{
 		"Settings":   strings.ReplaceAll(settings(res), "\n", " · "),
 		"When":       when.UTC().Format(time.RFC1123),
 		"Congestion": res.Congestion,
