@@ -34,7 +34,7 @@ fds=$(ulimit -n)
 
 echo "chat: building bench/nats, nats-server and bin/wiredojo" >&2
 (cd bench/nats && go build -o "$tmp/chatbench" ./cmd/chatbench && go build -o "$tmp/nats-server" github.com/nats-io/nats-server/v2)
-go build -o bin/wiredojo ./cmd/wiredojo
+go build -tags urfave_cli_no_docs -o bin/wiredojo ./cmd/wiredojo
 echo "chat: npm ci in bench/node (socket.io)" >&2
 (cd bench/node && npm ci --no-audit --no-fund --silent) >&2
 

@@ -31,7 +31,7 @@ fi
 
 echo "socket.io: building chatbench and bin/wiredojo" >&2
 (cd bench/nats && go build -o "$tmp/chatbench" ./cmd/chatbench)
-go build -o bin/wiredojo ./cmd/wiredojo
+go build -tags urfave_cli_no_docs -o bin/wiredojo ./cmd/wiredojo
 echo "socket.io: npm ci in bench/node (socket.io, socket.io-client)" >&2
 (cd bench/node && npm ci --no-audit --no-fund --silent) >&2
 

@@ -23,7 +23,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "queue: building bench/jetstream, nats-server and wiredojo" >&2
 (cd bench/jetstream && go build -o "$tmp/queuebench" . && go build -o "$tmp/nats-server" github.com/nats-io/nats-server/v2)
-go build -o "$tmp/wiredojo" ./cmd/wiredojo
+go build -tags urfave_cli_no_docs -o "$tmp/wiredojo" ./cmd/wiredojo
 systems=bolt,jetstream-sync,jetstream
 if command -v redis-server >/dev/null; then
 	systems=bolt,redis,jetstream-sync,jetstream

@@ -13,7 +13,7 @@ cleanup() {
 }
 trap cleanup EXIT
 bin="$tmp/wiredojo"
-go build -o "$bin" ./cmd/wiredojo
+go build -tags urfave_cli_no_docs -o "$bin" ./cmd/wiredojo
 
 # free_port prints a loopback UDP/TCP port nobody uses right now.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

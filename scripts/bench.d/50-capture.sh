@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 n=200000
-go build -o "$tmp/wiredojo" ./cmd/wiredojo
+go build -tags urfave_cli_no_docs -o "$tmp/wiredojo" ./cmd/wiredojo
 go build -o "$tmp/capgen" ./capture/internal/capgen
 "$tmp/capgen" synth "$n" "$tmp/bench.pcap"
 echo "capture: generated $n packets ($(du -h "$tmp/bench.pcap" | cut -f1))" >&2
