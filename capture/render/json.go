@@ -198,31 +198,52 @@ func decodeRune[S string | []byte](s S) (rune, int) {
 
 // layerHeads holds the start of each protocol's layer object, osi, tcpip
 // and proto, for one append per layer.
-var layerHeads = func() (h [256]string) {
-	for i := range h {
-		p := capture.Proto(i)
-		pl := capture.Place(p)
-		h[i] = `{"osi":` + strconv.Itoa(pl.OSI) + `,"tcpip":"` + pl.TCPIP.String() + `","proto":"` + p.String() + `"`
-	}
-	return h
-}()
+var layerHeads = table256(func(b []byte, i int) []byte {
+	p := capture.Proto(i)
+	pl := capture.Place(p)
+	b = append(b, `{"osi":`...)
+	b = strconv.AppendInt(b, int64(pl.OSI), 10)
+	b = append(b, `,"tcpip":"`...)
+	b = append(b, pl.TCPIP.String()...)
+	b = append(b, `","proto":"`...)
+	b = append(b, p.String()...)
+	return append(b, '"')
+})
 
 // tcpFlagsJSON holds the "flags" array of every flags byte.
-var tcpFlagsJSON = func() (f [256]string) {
-	for v := range f {
-		s := "["
-		for i, name := range capture.FlagNames {
-			if v&(1<<i) != 0 {
-				if len(s) > 1 {
-					s += ","
-				}
-				s += `"` + name + `"`
+var tcpFlagsJSON = table256(func(b []byte, v int) []byte {
+	b = append(b, '[')
+	first := true
+	for i, name := range capture.FlagNames {
+		if v&(1<<i) != 0 {
+			if !first {
+				b = append(b, ',')
 			}
+			first = false
+			b = append(b, '"')
+			b = append(b, name...)
+			b = append(b, '"')
 		}
-		f[v] = s + "]"
 	}
-	return f
-}()
+	return append(b, ']')
+})
+
+// table256 returns the 256 strings that appendEntry appends to b for 0 to
+// 255, sharing one backing string: a package's tables built at start
+// cost a few allocations, not one or more per entry.
+func table256(appendEntry func(b []byte, i int) []byte) (t [256]string) {
+	var b []byte
+	var ends [256]int
+	for i := range t {
+		b = appendEntry(b, i)
+		ends[i] = len(b)
+	}
+	all, start := string(b), 0
+	for i := range t {
+		t[i], start = all[start:ends[i]], ends[i]
+	}
+	return t
+}
 
 func appendLayerJSON(b []byte, l *capture.Layer) []byte {
 	p := capture.Place(l.Proto)
