@@ -168,7 +168,7 @@ func (c *conn) offer(m *Message, f sendFlags) offerResult {
 		// would drain the queue in small writes while the reader kept
 		// filling it, cache lines and c.mu going back and forth between
 		// the two.
-		if !m.batch.flushSoon() {
+		if !m.batch.flushSoon(c) {
 			c.startWriterLocked()
 		}
 	}
@@ -201,14 +201,23 @@ func (c *conn) deferKick(r *conn) bool {
 	return true
 }
 
-// flushSoon asks c's reader to write its batch's parked recipients once
-// the packet it handles is done (flushDue); it reports false when c is not
-// in a read batch. Lock order: the recipient's mu, then c.bmu.
-func (c *conn) flushSoon() bool {
+// flushSoon asks c's reader to write its batch's parked recipients, r
+// among them, once the packet it handles is done (flushDue); it reports
+// false when c is not in a read batch. r, whose parked queue reached
+// parkLimit, may be parked in another reader's batch (that reader's
+// broadcast found its writer idle first): it joins c's kicks then, or
+// nothing would write it before that other batch ends, however long c's
+// batch fills its queue. Whichever reader comes to r first writes it
+// (flushParked skips a recipient no longer parked). Lock order: r.mu,
+// then c.bmu.
+func (c *conn) flushSoon(r *conn) bool {
 	c.bmu.Lock()
 	defer c.bmu.Unlock()
 	if !c.batching {
 		return false
+	}
+	if !slices.Contains(c.kicks, r) {
+		c.kicks = append(c.kicks, r)
 	}
 	c.due.Store(true)
 	return true
@@ -367,7 +376,7 @@ func (c *conn) wakeLocked() {
 }
 
 // flushDirectLocked writes c's parked queue from the calling goroutine
-// (the reader of the batch that queued it) in place of the writer
+// (the reader of a batch that queued to it) in place of the writer
 // goroutine, without waiting for the socket. Whatever the socket does not
 // take right away, and whatever was queued meanwhile, goes to the writer
 // goroutine, started as before; so does a closing connection. c.mu is held
