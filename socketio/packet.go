@@ -76,7 +76,16 @@ func Decode(b []byte) (Packet, error) {
 // DecodeInto is Decode into *p, for a reader that decodes packet after
 // packet: p.Namespace is kept when b names the same namespace again, so
 // that one namespace's traffic allocates nothing.
-func DecodeInto(b []byte, p *Packet) error {
+func DecodeInto(b []byte, p *Packet) error { return decodeInto(b, p, false) }
+
+// DecodeRouting is DecodeInto for a reader that validates the JSON of
+// EVENT and ACK payloads itself, as a server that relays them does before
+// it relays them: of those two it checks the shape DecodeInto checks (an
+// array; an event's name, not a reserved one) but not that the rest is
+// JSON. Every other packet it checks as DecodeInto does.
+func DecodeRouting(b []byte, p *Packet) error { return decodeInto(b, p, true) }
+
+func decodeInto(b []byte, p *Packet, routing bool) error {
 	ns := p.Namespace
 	*p = Packet{}
 	if len(b) == 0 {
@@ -135,7 +144,7 @@ func DecodeInto(b []byte, p *Packet) error {
 	}
 	if i < len(b) {
 		p.Data = b[i:]
-		if !wire.ValidJSON(p.Data) {
+		if !(routing && (p.Type == Event || p.Type == Ack)) && !wire.ValidJSON(p.Data) {
 			return &DecodeError{i, "payload is not JSON"}
 		}
 	}

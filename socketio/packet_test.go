@@ -117,6 +117,28 @@ func TestDecodeErrors(t *testing.T) {
 	}
 }
 
+// TestDecodeRouting checks that DecodeRouting leaves the JSON of EVENT
+// and ACK payloads to its caller, and still refuses what DecodeInto
+// refuses for their shape and for every other packet.
+func TestDecodeRouting(t *testing.T) {
+	t.Parallel()
+	for _, text := range []string{`2["a",{]`, `2/chat,7["a",x]`, `3/chat,7[}`} {
+		var p socketio.Packet
+		if err := socketio.DecodeRouting([]byte(text), &p); err != nil {
+			t.Errorf("DecodeRouting(%q): %v, want the payload left to the caller", text, err)
+		}
+		if err := socketio.DecodeInto([]byte(text), &p); !errors.Is(err, socketio.ErrMalformed) {
+			t.Errorf("DecodeInto(%q): %v, want ErrMalformed", text, err)
+		}
+	}
+	for _, text := range []string{"2{}", "2[]", `2["connect"]`, `2["\u0063onnect",1]`, "3{}", `0{"a":}`, `51-["a",{]`, `61-[}`} {
+		var p socketio.Packet
+		if err := socketio.DecodeRouting([]byte(text), &p); !errors.Is(err, socketio.ErrMalformed) {
+			t.Errorf("DecodeRouting(%q) = %+v, %v; want ErrMalformed", text, p, err)
+		}
+	}
+}
+
 func TestEventName(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {

@@ -472,3 +472,67 @@ func TestGoClientRecovers(t *testing.T) {
 		})
 	}
 }
+
+// TestMalformedEventEnds checks that an EVENT or ACK whose JSON is not
+// valid ends the connection although the transport leaves that JSON to
+// the chat server (socketio.DecodeRouting): in the arguments, in the
+// event's name (a control character, a bad number), after the array; and
+// that a valid event before it is answered.
+func TestMalformedEventEnds(t *testing.T) {
+	srv, _, _, addr := chatWithSocketIO(t)
+	for _, bad := range []string{
+		`42/chat,["echo",{]`,
+		`42/chat,["echo" 1]`,
+		`42/chat,["echo",1] x`,
+		"42/chat,[\"ec\x01ho\",1]",
+		`42/chat,[1e,1]`,
+		`43/chat,5[}`,
+		`42/chat,["echo",1]]`,
+	} {
+		t.Run(bad, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			c, err := ws.Dial(ctx, "ws://"+addr+Path+"?EIO=4&transport=websocket", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.CloseNow()
+			c.SetReadDeadline(time.Now().Add(wait))
+			next := func() string {
+				t.Helper()
+				for {
+					_, msg, err := c.ReadMessage()
+					if err != nil {
+						t.Fatalf("read: %v", err)
+					}
+					if string(msg) != "2" {
+						return string(msg)
+					}
+					c.WriteMessage(ws.OpText, []byte("3"))
+				}
+			}
+			if open := next(); !strings.HasPrefix(open, "0") {
+				t.Fatalf("open packet %q", open)
+			}
+			c.WriteMessage(ws.OpText, []byte(`40/chat,{"token":"tok"}`))
+			if got := next(); !strings.HasPrefix(got, "40/chat,") {
+				t.Fatalf("CONNECT answer %q", got)
+			}
+			c.WriteMessage(ws.OpText, []byte(`42/chat,1["echo","ok"]`))
+			if got := next(); got != `43/chat,1["ok"]` {
+				t.Fatalf("echo answer %q", got)
+			}
+			c.WriteMessage(ws.OpText, []byte(bad))
+			for {
+				_, msg, err := c.ReadMessage()
+				if err != nil {
+					break // the connection ended
+				}
+				if strings.HasPrefix(string(msg), "4") && string(msg) != "41/chat," {
+					t.Fatalf("after %q: %q", bad, msg)
+				}
+			}
+			chattest.Eventually(t, "the chat connection to end", func() bool { return srv.Connections() == 0 })
+		})
+	}
+}

@@ -176,7 +176,9 @@ func (t *transport) receive(m engineio.Packet) error {
 		if t.binary != nil {
 			return fmt.Errorf("%w: text while attachments were awaited", ErrProtocol)
 		}
-		if err := socketio.DecodeInto(m.Data, &t.rs.dec); err != nil {
+		// The chat server validates the JSON of an event's arguments and
+		// an ack's (conn.handle), the name splitEvent's: not twice.
+		if err := socketio.DecodeRouting(m.Data, &t.rs.dec); err != nil {
 			return fmt.Errorf("%w: %v", ErrProtocol, err)
 		}
 		p = t.rs.dec
@@ -237,6 +239,9 @@ func (t *transport) translate(p socketio.Packet) error {
 		t.rs.pending = append(t.rs.pending, wire.Packet{Type: wire.TypeEvent, Namespace: ns, Event: name, Args: args, HasAck: p.HasID, AckID: uint32(p.ID)})
 	case socketio.Ack, socketio.BinaryAck:
 		if p.ID >= durableAckBase {
+			if !wire.ValidJSON(p.Data) { // not the chat server's to check
+				return fmt.Errorf("%w: ack payload is not JSON", ErrProtocol)
+			}
 			var d durableAck
 			ok := false
 			t.mu.Lock()
@@ -264,7 +269,10 @@ func (t *transport) translate(p socketio.Packet) error {
 // other arguments, which it writes over data (the name's last byte and its
 // comma become the array's '['). A number in place of the name is taken as
 // its text. A name without escapes is the last one seen again when it is
-// the same, so that steady traffic allocates nothing.
+// the same, so that steady traffic allocates nothing. data's JSON is not
+// validated yet (socketio.DecodeRouting): the name is, here (a name with
+// an escape or a control character, or a number, by encoding/json), and
+// the arguments by the chat server.
 func (t *transport) splitEvent(data []byte) (string, json.RawMessage, error) {
 	i := skipSpace(data, 0)
 	if i >= len(data) || data[i] != '[' {
@@ -275,22 +283,15 @@ func (t *transport) splitEvent(data []byte) (string, json.RawMessage, error) {
 	switch {
 	case i < len(data) && data[i] == '"':
 		end := i + 1
-		for end < len(data) && data[end] != '"' && data[end] != '\\' {
+		for end < len(data) && data[end] != '"' && data[end] != '\\' && data[end] >= 0x20 {
 			end++
 		}
-		if end >= len(data) || data[end] == '\\' {
+		if end >= len(data) || data[end] != '"' {
 			return splitEventSlow(data) // an escape: decode it properly
 		}
 		raw, i = data[i+1:end], end+1
 	default:
-		end := i
-		for end < len(data) && (data[end] >= '0' && data[end] <= '9' || data[end] == '-' || data[end] == '+' || data[end] == '.' || data[end] == 'e' || data[end] == 'E') {
-			end++
-		}
-		if end == i {
-			return "", nil, fmt.Errorf("%w: event payload", ErrProtocol)
-		}
-		raw, i = data[i:end], end
+		return splitEventSlow(data) // a number (or not JSON)
 	}
 	if string(raw) != t.event {
 		t.event = string(raw)
