@@ -51,7 +51,11 @@ func InlineAttachments(data []byte, atts [][]byte) ([]byte, error) {
 // {"$binary":...} replaced by a Socket.IO placeholder, and the attachments
 // in order; data itself (no allocation) when there is none.
 func ExtractAttachments(data []byte) ([]byte, [][]byte) {
-	if !bytes.Contains(data, []byte(`"`+binaryKey+`"`)) {
+	// Most events carry no attachment, and most have no '$' at all: one
+	// IndexByte (a vector scan) rules them out at a twentieth of the cost
+	// of looking for the key itself (bytes.Index), which was about a
+	// twentieth of the server's instructions per Socket.IO delivery.
+	if bytes.IndexByte(data, '$') < 0 || !bytes.Contains(data, []byte(`"`+binaryKey+`"`)) {
 		return data, nil
 	}
 	var atts [][]byte
