@@ -646,7 +646,8 @@ type idleConn interface{ Close() error }
 // overWS, WebSocket; NATS: CONNECT and PING/PONG; socket.io: connected to
 // the main namespace) and measures the server process's RSS before and
 // after, each once it has settled (two readings 500 ms apart within 1%, at
-// most 10 s; the reading after begins stillWait after the last connection). The chat clients are bare connections spread over
+// most 10 s; the reading after begins StillWait after the last
+// connection). The chat clients are bare connections spread over
 // idleSources loopback addresses, so that 100,000 of them do not run out
 // of ephemeral ports; they answer the heartbeat with a pong every 10 s.
 func MeasureIdleRSS(ctx context.Context, srv *ServerProc, n int, overWS bool) (IdleRSS, error) {
@@ -704,17 +705,17 @@ func MeasureIdleRSS(ctx context.Context, srv *ServerProc, n int, overWS bool) (I
 			return res, fmt.Errorf("natsbench: %s: idle connection %d: %w", srv.System, i, err)
 		}
 	}
-	time.Sleep(stillWait)
+	time.Sleep(StillWait)
 	res.After, err = settledRSS(srv)
 	return res, err
 }
 
-// stillWait is how long the idle measurements wait after the last
+// StillWait is how long the idle measurements wait after the last
 // connection before they read the server's RSS: what an idle server keeps,
 // not its peak while the handshakes come in. chat serve returns the free
 // heap memory to the system once its connections have stood still for 1 s
 // (--release-idle); node and nats-server get the same wait.
-const stillWait = 3 * time.Second
+const StillWait = 3 * time.Second
 
 func settledRSS(srv *ServerProc) (int64, error) {
 	prev, err := srv.RSS()

@@ -175,7 +175,7 @@ func MeasureIdleRSSSocketIOClient(ctx context.Context, srv *ServerProc, p Progra
 	if _, err := c.expect("ready"); err != nil {
 		return res, err
 	}
-	time.Sleep(stillWait)
+	time.Sleep(StillWait)
 	if res.After, err = settledRSS(srv); err != nil {
 		return res, err
 	}

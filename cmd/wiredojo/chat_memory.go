@@ -18,31 +18,40 @@ import (
 // to the system when the server goes still.
 func chatServeMemoryFlag() cli.Flag {
 	return &cli.DurationFlag{Name: "release-idle", Value: time.Second, EnvVars: []string{"WIREDOJO_RELEASE_IDLE"},
-		Usage: "once connections, events in and packets out have stood still for `D` after a change, return the heap's free memory to the system " +
+		Usage: "once connections, events, packets and allocations have stood still for `D` after a change, return the heap's free memory to the system " +
 			"(an idle server then keeps what its connections hold, not the peak of their handshakes; it costs one garbage collection per still moment, none under traffic); 0: leave it to Go's runtime"}
 }
 
-// minRelease is the least spare heap memory (heapSpare) worth a release: below it the
+// minRelease is the least spare heap memory (heapReading.read) worth a release: below it the
 // collection that comes with it costs more than the pages are worth.
 const minRelease = 1 << 20
 
-// idleReleaser decides when a server has gone still: its connection count
-// and its event and packet counters stand for quiet after a change. A
+// idleReleaser decides when a server has gone still: its connection count,
+// its event and packet counters and the bytes it allocated (readers woken
+// by heartbeat answers allocate, and count no event) stand for quiet after
+// a change. A
 // server that never changes, or keeps changing (traffic, a stream of new
 // connections), is never released; one that has settled is released once,
 // and again only after the next change has settled.
 type idleReleaser struct {
 	quiet   time.Duration
 	last    tcpchat.Stats
+	allocs  uint64    // heap bytes allocated so far at the last reading
 	changed time.Time // when last changed
 	pending bool      // changed since the last release
 }
 
-// still takes one reading of the server's counters at now and reports
-// whether the server has been still for quiet since it last changed (once
-// per change).
-func (r *idleReleaser) still(now time.Time, st tcpchat.Stats) bool {
-	if st.Connections != r.last.Connections || st.EventsIn != r.last.EventsIn || st.PacketsOut != r.last.PacketsOut {
+// stillAllocs is how many bytes a still server may allocate between two
+// readings (its own reading and ticker included).
+const stillAllocs = 64 << 10
+
+// still takes one reading of the server's counters and the process's
+// allocated bytes so far at now and reports whether the server has been
+// still for quiet since it last changed (once per change).
+func (r *idleReleaser) still(now time.Time, st tcpchat.Stats, allocs uint64) bool {
+	busy := allocs-r.allocs >= stillAllocs
+	r.allocs = allocs
+	if st.Connections != r.last.Connections || st.EventsIn != r.last.EventsIn || st.PacketsOut != r.last.PacketsOut || busy {
 		r.last, r.changed, r.pending = st, now, true
 		return false
 	}
@@ -53,28 +62,40 @@ func (r *idleReleaser) still(now time.Time, st tcpchat.Stats) bool {
 	return true
 }
 
-// heapSpare returns the heap memory a collection and a release could give
-// back: the free pages not yet returned to the system, and what the heap's
-// objects hold beyond the live heap of the last collection (garbage of the
-// handshakes, not collected yet: a server that stops allocating may not
-// collect again for a long time).
-func heapSpare() uint64 {
-	s := []metrics.Sample{
+// heapReading is what releaseWhenIdle reads of the runtime each tick.
+type heapReading struct {
+	s []metrics.Sample
+}
+
+func newHeapReading() *heapReading {
+	return &heapReading{s: []metrics.Sample{
 		{Name: "/memory/classes/heap/free:bytes"},
 		{Name: "/memory/classes/heap/objects:bytes"},
 		{Name: "/gc/heap/live:bytes"},
-	}
-	metrics.Read(s)
-	for _, x := range s {
+		{Name: "/gc/heap/allocs:bytes"},
+	}}
+}
+
+// read returns the bytes allocated so far and the heap memory a
+// collection and a release could give back: the free pages not yet
+// returned to the system, and what the heap's objects hold beyond the live
+// heap of the last collection (garbage of the handshakes, not collected
+// yet: a server that stops allocating may not collect again for a long
+// time).
+func (h *heapReading) read() (allocs, spare uint64) {
+	metrics.Read(h.s)
+	var v [4]uint64
+	for i, x := range h.s {
 		if x.Value.Kind() != metrics.KindUint64 {
-			return 0
+			return 0, 0
 		}
+		v[i] = x.Value.Uint64()
 	}
-	spare := s[0].Value.Uint64()
-	if objects, live := s[1].Value.Uint64(), s[2].Value.Uint64(); objects > live {
+	spare = v[0]
+	if objects, live := v[1], v[2]; objects > live {
 		spare += objects - live
 	}
-	return spare
+	return v[3], spare
 }
 
 // releaseWhenIdle returns free heap memory to the system each time srv has
@@ -86,6 +107,7 @@ func heapSpare() uint64 {
 // docs/SCALING.md).
 func releaseWhenIdle(stop <-chan struct{}, srv *tcpchat.Server, quiet time.Duration) {
 	r := idleReleaser{quiet: quiet}
+	h := newHeapReading()
 	t := time.NewTicker(max(quiet/4, 10*time.Millisecond))
 	defer t.Stop()
 	for {
@@ -93,7 +115,8 @@ func releaseWhenIdle(stop <-chan struct{}, srv *tcpchat.Server, quiet time.Durat
 		case <-stop:
 			return
 		case now := <-t.C:
-			if r.still(now, srv.Stats()) && heapSpare() >= minRelease {
+			allocs, spare := h.read()
+			if r.still(now, srv.Stats(), allocs) && spare >= minRelease {
 				debug.FreeOSMemory()
 			}
 		}

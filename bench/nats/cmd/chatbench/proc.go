@@ -94,7 +94,7 @@ func procMain(args []string, out, errw io.Writer) error {
 		b.table(out, prow, true)
 	}
 	if *idle > 0 {
-		fmt.Fprintf(out, "\nIdle connections: RSS of the server process before and after %d handshaken idle connections:\n\n", *idle)
+		fmt.Fprintf(out, "\nIdle connections: RSS of the server process before and after %d handshaken idle connections (after: %v after the last one, once settled; chat serve returns its spare heap memory once still for 1 s, --release-idle):\n\n", *idle, natsbench.StillWait)
 		fmt.Fprintln(out, "| system | RSS before | RSS after | KiB per connection |")
 		fmt.Fprintln(out, "|---|---:|---:|---:|")
 		for _, sys := range syss {

@@ -74,7 +74,7 @@ func sioMain(args []string, out, errw io.Writer) error {
 	}
 	fmt.Fprintln(out)
 	if *idle > 0 {
-		fmt.Fprintf(out, "\nIdle connections: RSS of the server process before and after %d connected, idle socket.io-client connections (WebSocket):\n\n", *idle)
+		fmt.Fprintf(out, "\nIdle connections: RSS of the server process before and after %d connected, idle socket.io-client connections (WebSocket; after: %v after the last one, once settled; chat serve returns its spare heap memory once still for 1 s, --release-idle):\n\n", *idle, natsbench.StillWait)
 		fmt.Fprintln(out, "| system | RSS before | RSS after | KiB per connection |")
 		fmt.Fprintln(out, "|---|---:|---:|---:|")
 		per := map[string]float64{}
