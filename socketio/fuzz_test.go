@@ -20,6 +20,19 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`511-["a"]`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := socketio.Decode(b)
+		// DecodeRouting refuses the same texts but for an EVENT's or
+		// ACK's JSON, and decodes what Decode decodes alike.
+		var r socketio.Packet
+		rerr := socketio.DecodeRouting(b, &r)
+		if rerr != nil && !errors.Is(rerr, socketio.ErrMalformed) {
+			t.Fatalf("DecodeRouting: error %v does not match ErrMalformed", rerr)
+		}
+		if err == nil && (rerr != nil || !equal(p, r)) {
+			t.Fatalf("%q: Decode %+v, DecodeRouting %+v, %v", b, p, r, rerr)
+		}
+		if err != nil && rerr == nil && r.Type != socketio.Event && r.Type != socketio.Ack {
+			t.Fatalf("%q: Decode refused it (%v), DecodeRouting took a %s", b, err, r.Type)
+		}
 		if err != nil {
 			if !errors.Is(err, socketio.ErrMalformed) {
 				t.Fatalf("error %v does not match ErrMalformed", err)
