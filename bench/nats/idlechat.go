@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wiredojo/wiredojo/framing"
@@ -33,6 +34,7 @@ type idleChat struct {
 	wss    []*ws.Conn
 	stop   chan struct{}
 	done   chan struct{}
+	round  atomic.Int64 // when the last pong round ended, Unix ns
 }
 
 // keepEvery is how often idle chat connections send a pong.
@@ -129,7 +131,16 @@ func (k *idleChat) keep() {
 			c.SetWriteDeadline(time.Now().Add(time.Second))
 			c.WriteMessage(ws.OpBinary, idlePong)
 		}
+		k.round.Store(time.Now().UnixNano())
 	}
+}
+
+// lastRound returns when the last pong round ended (zero: none yet).
+func (k *idleChat) lastRound() time.Time {
+	if ns := k.round.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
 }
 
 // Close ends the keeper and closes every connection.

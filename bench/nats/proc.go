@@ -318,13 +318,21 @@ func (s *ServerProc) usage() (serverUsage, error) {
 
 // RSS returns the server process's resident set size in bytes
 // (/proc/PID/status VmRSS).
-func (s *ServerProc) RSS() (int64, error) {
+func (s *ServerProc) RSS() (int64, error) { return s.statusBytes("VmRSS") }
+
+// PeakRSS returns the server process's peak resident set size so far in
+// bytes (VmHWM).
+func (s *ServerProc) PeakRSS() (int64, error) { return s.statusBytes("VmHWM") }
+
+// statusBytes returns the kB figure of key in the server process's
+// /proc status in bytes.
+func (s *ServerProc) statusBytes(key string) (int64, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(s.PID()) + "/status")
 	if err != nil {
-		return 0, fmt.Errorf("natsbench: %s RSS: %w", s.System, err)
+		return 0, fmt.Errorf("natsbench: %s %s: %w", s.System, key, err)
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, key+":"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 			if err != nil {
 				break
@@ -332,7 +340,7 @@ func (s *ServerProc) RSS() (int64, error) {
 			return kb << 10, nil
 		}
 	}
-	return 0, fmt.Errorf("natsbench: %s: no VmRSS in /proc status", s.System)
+	return 0, fmt.Errorf("natsbench: %s: no %s in /proc status", s.System, key)
 }
 
 // Stop ends the server (SIGTERM, then SIGKILL after 5 s) and removes its
@@ -633,10 +641,15 @@ func (s *sioSystem) close() {
 type IdleRSS struct {
 	Conns         int
 	Before, After int64 // server RSS in bytes
+	Peak          int64 // the server's peak RSS (VmHWM) at the reading after
 }
 
 // PerConn returns the RSS delta per connection in bytes.
 func (m IdleRSS) PerConn() float64 { return float64(m.After-m.Before) / float64(m.Conns) }
+
+// PeakPerConn returns the peak RSS above the reading before per connection
+// in bytes: what the server held while the connections came in.
+func (m IdleRSS) PeakPerConn() float64 { return float64(m.Peak-m.Before) / float64(m.Conns) }
 
 // idleConn is one handshaken idle connection held open by MeasureIdleRSS.
 type idleConn interface{ Close() error }
@@ -647,13 +660,14 @@ type idleConn interface{ Close() error }
 // the main namespace) and measures the server process's RSS before and
 // after, each once it has settled (two readings 500 ms apart within 1%, at
 // most 10 s; the reading after begins StillWait after the last
-// connection). The chat clients are bare connections spread over
+// connection and, for the chat, after the last pong round; the peak is
+// VmHWM then). The chat clients are bare connections spread over
 // idleSources loopback addresses, so that 100,000 of them do not run out
 // of ephemeral ports; they answer the heartbeat with a pong every 10 s.
 func MeasureIdleRSS(ctx context.Context, srv *ServerProc, n int, overWS bool) (IdleRSS, error) {
 	res := IdleRSS{Conns: n}
 	var err error
-	if res.Before, err = settledRSS(srv); err != nil {
+	if res.Before, _, err = settledRSS(srv); err != nil {
 		return res, err
 	}
 	var (
@@ -705,9 +719,34 @@ func MeasureIdleRSS(ctx context.Context, srv *ServerProc, n int, overWS bool) (I
 			return res, fmt.Errorf("natsbench: %s: idle connection %d: %w", srv.System, i, err)
 		}
 	}
-	time.Sleep(StillWait)
-	res.After, err = settledRSS(srv)
+	waitStill(time.Now(), chat)
+	res.After, res.Peak, err = settledRSS(srv)
 	return res, err
+}
+
+// waitStill sleeps until StillWait has passed since last (the last
+// connection) and, for the chat, since the end of the last pong round of
+// its idle connections: a round wakes a reader on every connection, and
+// chat serve returns that garbage only once it has stood still.
+func waitStill(last time.Time, chat *idleChat) {
+	for {
+		t := last
+		if chat != nil {
+			t = later(t, chat.lastRound())
+		}
+		d := StillWait - time.Since(t)
+		if d <= 0 {
+			return
+		}
+		time.Sleep(d)
+	}
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // StillWait is how long the idle measurements wait after the last
@@ -717,27 +756,30 @@ func MeasureIdleRSS(ctx context.Context, srv *ServerProc, n int, overWS bool) (I
 // (--release-idle); node and nats-server get the same wait.
 const StillWait = 3 * time.Second
 
-func settledRSS(srv *ServerProc) (int64, error) {
+func settledRSS(srv *ServerProc) (rss, peak int64, err error) {
 	prev, err := srv.RSS()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
+	rss = prev
 	for i := 0; i < 20; i++ {
 		time.Sleep(500 * time.Millisecond)
 		cur, err := srv.RSS()
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
+		rss = cur
 		d := cur - prev
 		if d < 0 {
 			d = -d
 		}
 		if d*100 <= cur {
-			return cur, nil
+			break
 		}
 		prev = cur
 	}
-	return prev, nil
+	peak, err = srv.PeakRSS()
+	return rss, peak, err
 }
 
 // closeFunc makes a close method an idleConn.

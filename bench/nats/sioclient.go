@@ -164,7 +164,7 @@ func RunSocketIOClientFanout(ctx context.Context, srv *ServerProc, p Programs, c
 func MeasureIdleRSSSocketIOClient(ctx context.Context, srv *ServerProc, p Programs, n int) (IdleRSS, error) {
 	res := IdleRSS{Conns: n}
 	var err error
-	if res.Before, err = settledRSS(srv); err != nil {
+	if res.Before, _, err = settledRSS(srv); err != nil {
 		return res, err
 	}
 	c, err := startNodeClient(ctx, p, "idle", SocketIOURL(srv), strconv.Itoa(n))
@@ -175,8 +175,8 @@ func MeasureIdleRSSSocketIOClient(ctx context.Context, srv *ServerProc, p Progra
 	if _, err := c.expect("ready"); err != nil {
 		return res, err
 	}
-	time.Sleep(StillWait)
-	if res.After, err = settledRSS(srv); err != nil {
+	waitStill(time.Now(), nil)
+	if res.After, res.Peak, err = settledRSS(srv); err != nil {
 		return res, err
 	}
 	return res, c.stop()

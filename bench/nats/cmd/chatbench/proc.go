@@ -94,9 +94,9 @@ func procMain(args []string, out, errw io.Writer) error {
 		b.table(out, prow, true)
 	}
 	if *idle > 0 {
-		fmt.Fprintf(out, "\nIdle connections: RSS of the server process before and after %d handshaken idle connections (after: %v after the last one, once settled; chat serve returns its spare heap memory once still for 1 s, --release-idle):\n\n", *idle, natsbench.StillWait)
-		fmt.Fprintln(out, "| system | RSS before | RSS after | KiB per connection |")
-		fmt.Fprintln(out, "|---|---:|---:|---:|")
+		fmt.Fprintf(out, "\nIdle connections: RSS of the server process before and after %d handshaken idle connections (after: %v after the last one, once settled; chat serve returns its spare heap memory once still for 1 s, --release-idle; peak: the most it held before that, VmHWM):\n\n", *idle, natsbench.StillWait)
+		fmt.Fprintln(out, "| system | RSS before | peak RSS | RSS after | KiB per connection at the peak | KiB per connection |")
+		fmt.Fprintln(out, "|---|---:|---:|---:|---:|---:|")
 		for _, sys := range syss {
 			for _, overWS := range []bool{false, true} {
 				if overWS && (sys != natsbench.Chat || !*idleWS) {
@@ -111,7 +111,7 @@ func procMain(args []string, out, errw io.Writer) error {
 					return err
 				}
 				fmt.Fprintf(errw, "proc: idle %s: %.1f KiB/conn\n", name, m.PerConn()/1024)
-				fmt.Fprintf(out, "| %s | %.1f MiB | %.1f MiB | %.2f |\n", name, float64(m.Before)/(1<<20), float64(m.After)/(1<<20), m.PerConn()/1024)
+				fmt.Fprintf(out, "| %s | %.1f MiB | %.1f MiB | %.1f MiB | %.2f | %.2f |\n", name, float64(m.Before)/(1<<20), float64(m.Peak)/(1<<20), float64(m.After)/(1<<20), m.PeakPerConn()/1024, m.PerConn()/1024)
 			}
 		}
 	}

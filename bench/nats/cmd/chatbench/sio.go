@@ -74,9 +74,9 @@ func sioMain(args []string, out, errw io.Writer) error {
 	}
 	fmt.Fprintln(out)
 	if *idle > 0 {
-		fmt.Fprintf(out, "\nIdle connections: RSS of the server process before and after %d connected, idle socket.io-client connections (WebSocket; after: %v after the last one, once settled; chat serve returns its spare heap memory once still for 1 s, --release-idle):\n\n", *idle, natsbench.StillWait)
-		fmt.Fprintln(out, "| system | RSS before | RSS after | KiB per connection |")
-		fmt.Fprintln(out, "|---|---:|---:|---:|")
+		fmt.Fprintf(out, "\nIdle connections: RSS of the server process before and after %d connected, idle socket.io-client connections (WebSocket; after: %v after the last one, once settled; chat serve returns its spare heap memory once still for 1 s, --release-idle; peak: the most it held before that, VmHWM):\n\n", *idle, natsbench.StillWait)
+		fmt.Fprintln(out, "| system | RSS before | peak RSS | RSS after | KiB per connection at the peak | KiB per connection |")
+		fmt.Fprintln(out, "|---|---:|---:|---:|---:|---:|")
 		per := map[string]float64{}
 		for _, sys := range b.systems {
 			m, err := b.idle(sys, *idle, false)
@@ -85,7 +85,7 @@ func sioMain(args []string, out, errw io.Writer) error {
 			}
 			per[sys] = m.PerConn()
 			fmt.Fprintf(errw, "sio: idle %s: %.1f KiB/conn\n", sys, m.PerConn()/1024)
-			fmt.Fprintf(out, "| %s | %.1f MiB | %.1f MiB | %.1f |\n", sys, float64(m.Before)/(1<<20), float64(m.After)/(1<<20), m.PerConn()/1024)
+			fmt.Fprintf(out, "| %s | %.1f MiB | %.1f MiB | %.1f MiB | %.1f | %.1f |\n", sys, float64(m.Before)/(1<<20), float64(m.Peak)/(1<<20), float64(m.After)/(1<<20), m.PeakPerConn()/1024, m.PerConn()/1024)
 		}
 		verdict := "met"
 		if per[natsbench.Chat]*3 > per[natsbench.SocketIO] {
