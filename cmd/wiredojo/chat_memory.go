@@ -73,6 +73,9 @@ func newHeapReading() *heapReading {
 		{Name: "/memory/classes/heap/objects:bytes"},
 		{Name: "/gc/heap/live:bytes"},
 		{Name: "/gc/heap/allocs:bytes"},
+		{Name: "/memory/classes/heap/stacks:bytes"},
+		{Name: "/sched/goroutines:goroutines"},
+		{Name: "/gc/stack/starting-size:bytes"},
 	}}
 }
 
@@ -81,10 +84,15 @@ func newHeapReading() *heapReading {
 // returned to the system, and what the heap's objects hold beyond the live
 // heap of the last collection (garbage of the handshakes, not collected
 // yet: a server that stops allocating may not collect again for a long
-// time).
+// time), and the stacks beyond those of the goroutines that run (the
+// runtime keeps an ended goroutine's stack for reuse until a collection:
+// the readers that a round of heartbeat answers wakes on every parked
+// connection leave that much behind; goroutines that grew their stacks
+// make this an overestimate, which costs at most one needless collection
+// per still moment).
 func (h *heapReading) read() (allocs, spare uint64) {
 	metrics.Read(h.s)
-	var v [4]uint64
+	var v [7]uint64
 	for i, x := range h.s {
 		if x.Value.Kind() != metrics.KindUint64 {
 			return 0, 0
@@ -94,6 +102,9 @@ func (h *heapReading) read() (allocs, spare uint64) {
 	spare = v[0]
 	if objects, live := v[1], v[2]; objects > live {
 		spare += objects - live
+	}
+	if stacks, running := v[4], v[5]*v[6]; stacks > running {
+		spare += stacks - running
 	}
 	return v[3], spare
 }
