@@ -395,8 +395,9 @@ func (c *conn) flushDirectLocked() {
 
 	pp := payloadPool.Get().(*[][]byte)
 	batch := (*pp)[:0]
+	se, _ := c.t.(SharedEncoder)
 	for _, m := range q.s {
-		batch = append(batch, m.buf)
+		batch = append(batch, m.sharedFor(se))
 	}
 	rest, err := dw.TryWritePackets(batch)
 	clear(batch)
@@ -437,6 +438,7 @@ var payloadPool = sync.Pool{New: func() any { s := make([][]byte, 0, 16); return
 func (c *conn) writeLoop() {
 	defer c.srv.wg.Done()
 	local := getQueue()
+	se, _ := c.t.(SharedEncoder)
 	pp := payloadPool.Get().(*[][]byte)
 	defer func() {
 		clear(*pp)
@@ -480,7 +482,7 @@ func (c *conn) writeLoop() {
 
 		batch := (*pp)[:0]
 		for _, m := range local.s {
-			batch = append(batch, m.buf)
+			batch = append(batch, m.sharedFor(se))
 		}
 		c.t.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
 		err := c.t.WritePackets(batch)

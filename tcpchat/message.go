@@ -21,7 +21,21 @@ type Message struct {
 	// when that batch ends (conn.deferKick), so that one read of the
 	// sender's becomes one write per recipient. Set before m is offered.
 	batch *conn
+	// shared is the translation of buf that every recipient on a
+	// SharedEncoder transport writes (a Socket.IO client's text of a
+	// broadcast event), made by the first of their writers that needs it
+	// (sharedFor); sharedState says whether it is there.
+	shared      []byte
+	sharedState atomic.Uint32
 }
+
+// The states of Message.shared.
+const (
+	sharedNone uint32 = iota // not made yet
+	sharedBusy               // a writer is making it
+	sharedDone               // made: shared holds it
+	sharedNo                 // the payload has none (the transport declined)
+)
 
 // maxPooledMessage is the largest buffer kept in the pool.
 const maxPooledMessage = 4 << 10
@@ -33,6 +47,8 @@ func newMessage() *Message {
 	m := messagePool.Get().(*Message)
 	m.buf = m.buf[:0]
 	m.batch = nil
+	m.shared = m.shared[:0]
+	m.sharedState.Store(sharedNone)
 	m.refs.Store(1)
 	return m
 }
@@ -50,10 +66,42 @@ func (m *Message) Payload() []byte { return m.buf }
 
 func (m *Message) retain() { m.refs.Add(1) }
 
+// sharedFor returns what a writer of the transport se hands to its
+// WritePackets for m: the translation of m's payload that all of se's
+// kind share, made once per message by the first writer that comes to it,
+// or the payload itself when se is nil, declines, or another writer is
+// making the translation right now (that writer does not wait; this one
+// gets the payload and translates it itself).
+func (m *Message) sharedFor(se SharedEncoder) []byte {
+	if se == nil {
+		return m.buf
+	}
+	switch m.sharedState.Load() {
+	case sharedDone:
+		return m.shared
+	case sharedNone:
+		if !m.sharedState.CompareAndSwap(sharedNone, sharedBusy) {
+			return m.sharedFor(se) // another writer came first
+		}
+		b, ok := se.AppendShared(m.shared[:0], m.buf)
+		if !ok {
+			m.sharedState.Store(sharedNo)
+			return m.buf
+		}
+		m.shared = b
+		m.sharedState.Store(sharedDone)
+		return b
+	}
+	return m.buf
+}
+
 // Release drops one reference; the last one returns the message to its pool.
 func (m *Message) Release() {
 	if m.refs.Add(-1) == 0 {
 		if cap(m.buf) <= maxPooledMessage {
+			if cap(m.shared) > maxPooledMessage {
+				m.shared = nil
+			}
 			messagePool.Put(m)
 		}
 	}

@@ -61,6 +61,24 @@ type DirectWriter interface {
 	TryWritePackets(payloads [][]byte) (rest bool, err error)
 }
 
+// SharedEncoder is a Transport that translates the event protocol's
+// packets into another protocol's (Socket.IO, tcpchat/sio), where the
+// translation of a broadcast is the same for every recipient: the first
+// recipient's writer has it made once into the Message, and every
+// recipient's WritePackets or TryWritePackets gets it in place of the
+// payload, so that a broadcast to N such connections is translated once,
+// not N times.
+type SharedEncoder interface {
+	Transport
+	// AppendShared appends to dst the translation of payload that every
+	// connection of this kind writes alike and reports true, or reports
+	// false when the translation depends on the connection (then each
+	// gets payload itself). The transport must tell what it appended
+	// from a payload when WritePackets gets it. It is called from any
+	// connection's writer, concurrently.
+	AppendShared(dst, payload []byte) ([]byte, bool)
+}
+
 // SocketOf returns the socket under a connection the server accepted (the
 // net.Conn a Transport was made with, or that an HTTP handler hijacked)
 // for writes that do not wait (DirectWriter), or nil when it is not a
