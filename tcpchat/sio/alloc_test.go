@@ -114,3 +114,46 @@ func BenchmarkTranslateEventOut(b *testing.B) {
 		}
 	}
 }
+
+// TestSharedTranslation checks that the translation made once per
+// broadcast (AppendShared) is what the connection's own translation
+// writes, that WritePackets tells it from a payload, and that packets
+// whose translation depends on the connection, or that make attachments,
+// have none.
+func TestSharedTranslation(t *testing.T) {
+	if wire.Type(sharedLead).Known() {
+		t.Fatalf("%q is an event-protocol packet type: shared translations cannot be told from payloads", sharedLead)
+	}
+	tr := &transport{}
+	for _, p := range []wire.Packet{
+		{Type: wire.TypeEvent, Namespace: "/chat", Event: "ev", Args: []byte(`["a",{"n":1}]`)},
+		{Type: wire.TypeEvent, Namespace: "/", Event: `q"uote`, Args: []byte(`[]`)},
+		{Type: wire.TypeEvent, Namespace: "/x", Event: "ask", Args: []byte(`[1]`), HasAck: true, AckID: 42},
+	} {
+		payload := p.AppendTo(nil)
+		if isShared(payload) {
+			t.Fatalf("payload %q taken for a shared translation", payload)
+		}
+		got, ok := tr.AppendShared([]byte("junk"), payload)
+		if !ok {
+			t.Fatalf("%+v: no shared translation", p)
+		}
+		if err := translateOut(tr, payload); err != nil {
+			t.Fatal(err)
+		}
+		if len(tr.w.out) != 1 || string(got[4:]) != string(tr.w.out[0].Data) || !isShared(got[4:]) {
+			t.Fatalf("%+v: shared %q, the connection's %q", p, got[4:], tr.w.out[0].Data)
+		}
+	}
+	for _, p := range []wire.Packet{
+		{Type: wire.TypeEvent, Namespace: "/chat", Event: "file", Args: []byte(`[{"$binary":"AAEC"}]`)},
+		{Type: wire.TypeQueued, Namespace: "/chat", Event: "ev", Args: []byte(`[1]`), MessageID: "m1", Offset: 3},
+		{Type: wire.TypeAck, Namespace: "/chat", AckID: 1, Args: []byte(`[1]`)},
+		{Type: wire.TypeConnect, Namespace: "/chat", SocketID: "s1"},
+		{Type: wire.TypePing},
+	} {
+		if got, ok := tr.AppendShared(nil, p.AppendTo(nil)); ok {
+			t.Errorf("%s %s: shared translation %q, want none", p.Type, p.Args, got)
+		}
+	}
+}

@@ -384,6 +384,10 @@ func (t *transport) writePackets(rc syscall.RawConn, payloads [][]byte) (rest bo
 	defer t.releaseWrite()
 	var v wire.View
 	for _, b := range payloads {
+		if isShared(b) {
+			t.w.out = append(t.w.out, engineio.Packet{Type: engineio.Message, Data: b})
+			continue
+		}
 		if err := wire.Parse(b, &v); err != nil {
 			return false, err
 		}
@@ -406,12 +410,38 @@ func (t *transport) writePackets(rc syscall.RawConn, payloads [][]byte) (rest bo
 	return false, t.s.Write(t.w.out...)
 }
 
+// AppendShared appends the Socket.IO text of a chat event without
+// attachments, which every Socket.IO recipient of a broadcast writes
+// alike: the chat server has it made once per broadcast and hands it to
+// WritePackets in place of the payload (tcpchat.SharedEncoder). Other
+// packets' translation depends on the connection (its session, its
+// durable acks) or makes attachments: none is shared.
+func (t *transport) AppendShared(dst, payload []byte) ([]byte, bool) {
+	if len(payload) == 0 || wire.Type(payload[0]) != wire.TypeEvent {
+		return dst, false
+	}
+	var v wire.View
+	if wire.Parse(payload, &v) != nil || bytes.IndexByte(v.Args, '$') >= 0 {
+		return dst, false // no '$': no {"$binary":...} (wire.ExtractAttachments)
+	}
+	dst = socketio.Packet{Type: socketio.Event, Namespace: unsafeString(v.Namespace), ID: uint64(v.AckID), HasID: v.HasAck}.AppendTo(dst)
+	return wire.AppendEventArray(dst, unsafeString(v.Event), v.Args), true
+}
+
+// sharedLead is the first byte of what AppendShared makes, a Socket.IO
+// EVENT's type digit: no event-protocol packet starts with it (their
+// types are letters), so WritePackets tells the two apart by it.
+const sharedLead = '0' + byte(socketio.Event)
+
+// isShared reports whether a payload of WritePackets is AppendShared's.
+func isShared(b []byte) bool { return len(b) > 0 && b[0] == sharedLead }
+
 // writeScratch is the writer's buffers, pooled between batches so that
 // an idle session keeps none.
 type writeScratch struct {
 	data  []byte            // an event's payload
 	text  []byte            // the text of the batch's Socket.IO packets
-	spans [][2]int          // each text packet's place in text
+	spans [][3]int          // each translated text packet's index in out and place in text
 	out   []engineio.Packet // the batch
 }
 
@@ -436,15 +466,12 @@ const maxKeptBatch = 256 << 10
 // unsafeString views b as a string that must not outlive b.
 func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-// place gives the text packets of t.w.out their data, in t.w.text (which
+// place gives the translated text packets of t.w.out their data, in t.w.text (which
 // may have moved while it grew).
 func (t *transport) place() {
-	text, spans := t.w.text, t.w.spans
-	for i := range t.w.out {
-		if p := &t.w.out[i]; !p.Binary {
-			p.Data = text[spans[0][0]:spans[0][1]:spans[0][1]]
-			spans = spans[1:]
-		}
+	text := t.w.text
+	for _, s := range t.w.spans {
+		t.w.out[s[0]].Data = text[s[1]:s[2]:s[2]]
 	}
 }
 
@@ -453,7 +480,7 @@ func (t *transport) sio(p socketio.Packet, atts [][]byte) {
 	w := t.w
 	start := len(w.text)
 	w.text = p.AppendTo(w.text)
-	w.spans = append(w.spans, [2]int{start, len(w.text)})
+	w.spans = append(w.spans, [3]int{len(w.out), start, len(w.text)})
 	w.out = append(w.out, engineio.Packet{Type: engineio.Message}) // Data: place
 	for _, a := range atts {
 		w.out = append(w.out, engineio.Packet{Type: engineio.Message, Binary: true, Data: a})
@@ -654,6 +681,7 @@ func (a remoteAddr) String() string  { return string(a) }
 // The chat server parks idle sessions, and lets busy ones linger; the
 // reader of a read batch writes to a session itself.
 var (
-	_ tcpchat.Lingering    = (*transport)(nil)
-	_ tcpchat.DirectWriter = (*transport)(nil)
+	_ tcpchat.Lingering     = (*transport)(nil)
+	_ tcpchat.DirectWriter  = (*transport)(nil)
+	_ tcpchat.SharedEncoder = (*transport)(nil)
 )
