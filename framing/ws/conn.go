@@ -708,7 +708,8 @@ func (c *Conn) compressing(p []byte) bool {
 // WriteMessages sends each of msgs as one message of type op (OpText or
 // OpBinary), in order, as WriteMessage would, but framed into as few
 // writes as it can: the frames are assembled in one buffer (16 KiB, or
-// 256 KiB when a client's masked batch is larger) and a large unmasked
+// 256 KiB when a client's masked batch, or a server's batch of several
+// messages, is larger) and a large unmasked
 // payload goes out from msgs itself, with the frames before it, in one
 // writev. A batch of small messages thus costs one system call instead of
 // one per message. It does not modify msgs and allocates nothing in
@@ -730,7 +731,12 @@ func (c *Conn) WriteMessages(op OpCode, msgs [][]byte) error {
 		return err
 	}
 	pool := &writeBufPool
-	if !c.server {
+	if !c.server || len(msgs) > 1 {
+		// A client's masked frames, or a server's batch of messages,
+		// beyond the small buffer: the large one, so that a batch of
+		// small messages up to 256 KiB is one write, not a write per 16
+		// KiB and a writev per payload crossing a buffer's end. (A
+		// server's one message goes out by writev, from msgs.)
 		total := 0
 		for _, p := range msgs {
 			total += MaxHeaderLen + len(p)

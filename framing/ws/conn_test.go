@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -195,7 +196,8 @@ func (w *writeCounter) Write(p []byte) (int, error) {
 
 // TestWriteMessagesServer: a server's batch (unmasked: large payloads go
 // out without a copy) arrives whole, and a batch of small messages costs
-// one write, not one per message.
+// one write, not one per message, up to 256 KiB of them (not one per 16
+// KiB, and a writev for each message that crosses a 16 KiB buffer's end).
 func TestWriteMessagesServer(t *testing.T) {
 	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -204,9 +206,13 @@ func TestWriteMessagesServer(t *testing.T) {
 	}
 	defer l.Close()
 	msgs := batchMessages()
+	var many [][]byte // 1,000 messages of 150 bytes: 154,000 bytes of frames
+	for i := range 1000 {
+		many = append(many, fmt.Appendf(nil, "%0150d", i))
+	}
 	type result struct {
-		smallWrites int64
-		err         error
+		smallWrites, manyWrites int64
+		err                     error
 	}
 	done := make(chan result, 1)
 	go func() {
@@ -229,8 +235,14 @@ func TestWriteMessagesServer(t *testing.T) {
 			return
 		}
 		small := wc.writes.Load() - before
+		before = wc.writes.Load()
+		if err := c.WriteMessages(ws.OpBinary, many); err != nil {
+			done <- result{err: err}
+			return
+		}
+		manyWrites := wc.writes.Load() - before
 		err = c.WriteMessages(ws.OpBinary, msgs)
-		done <- result{small, err}
+		done <- result{small, manyWrites, err}
 		c.ReadMessage() // until the client closes
 	}()
 	c, err := ws.Dial(ctxT(t), "ws://"+l.Addr().String()+"/", nil)
@@ -238,7 +250,7 @@ func TestWriteMessagesServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.CloseNow()
-	for i, want := range append(msgs[len(batchSizes):len(msgs):len(msgs)], msgs...) {
+	for i, want := range slices.Concat(msgs[len(batchSizes):], many, msgs) {
 		op, got, err := c.ReadMessage()
 		if err != nil || op != ws.OpBinary || !bytes.Equal(got, want) {
 			t.Fatalf("message %d: %s %d bytes (want %d) %v", i, op, len(got), len(want), err)
@@ -250,6 +262,9 @@ func TestWriteMessagesServer(t *testing.T) {
 	}
 	if r.smallWrites != 1 {
 		t.Errorf("a batch of %d small messages took %d writes, want 1", len(msgs)-len(batchSizes), r.smallWrites)
+	}
+	if r.manyWrites != 1 {
+		t.Errorf("a batch of %d messages of 150 bytes took %d writes, want 1", len(many), r.manyWrites)
 	}
 	c.Close(ws.StatusNormalClosure, "")
 }
