@@ -587,10 +587,14 @@ func (sc *writeScratch) release() {
 	writeScratchPool.Put(sc)
 }
 
-// runText bounds the text a writer assembles for one WriteMessages: about
-// what the WebSocket frames in one write, so that the writer's buffer
-// stays small (and pooled) however long the queue.
-const runText = 16 << 10
+// runText bounds the text a writer assembles for one WriteMessages, so
+// that the writer's buffer stays pooled (maxKeptText) however long the
+// queue, and its frames go out in one write (the WebSocket frames a batch
+// of messages in a buffer of 256 KiB): a run of 150-byte events holds
+// about 300 of them. It was 16 KiB, which a run passed by its last
+// packet, so that the frames overflowed the WebSocket's 16 KiB buffer:
+// two system calls per run.
+const runText = 48 << 10
 
 // writeRuns sends packets over the WebSocket c: a run of text packets (up
 // to runText bytes), or of binary ones, in one WriteMessages each; with
@@ -600,10 +604,20 @@ func (s *Session) writeRuns(c *ws.Conn, rc syscall.RawConn, batch []engineio.Pac
 		bin := batch[i].Binary
 		sc.bufs, sc.text = sc.bufs[:0], sc.text[:0]
 		j := i
-		for ; j < len(batch) && batch[j].Binary == bin && len(sc.text) < runText; j++ {
+		for ; j < len(batch) && batch[j].Binary == bin; j++ {
 			if bin {
 				sc.bufs = append(sc.bufs, batch[j].Data)
 				continue
+			}
+			need := len(sc.text) + 1 + len(batch[j].Data)
+			if j > i && need > runText {
+				break
+			}
+			if need > cap(sc.text) && need <= runText {
+				// Grow to the bound at once: the buffer stays under
+				// maxKeptText, and the earlier packets' texts stay
+				// valid in the old array.
+				sc.text = append(make([]byte, 0, runText), sc.text...)
 			}
 			start := len(sc.text)
 			sc.text = engineio.AppendText(sc.text, batch[j])

@@ -111,7 +111,7 @@ func TestWritePolling(t *testing.T) {
 // text arrives whole and in order.
 func TestWriteLongBatch(t *testing.T) {
 	t.Parallel()
-	const n = 500 // 500 packets of 100 bytes: more than one run
+	const n = 1000 // 1000 packets of 100 bytes: more than one run (runText)
 	base := writeServer(t, engine.Options{}, func(s *engine.Session) {
 		ps := make([]engineio.Packet, n)
 		for i := range ps {
