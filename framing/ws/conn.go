@@ -38,11 +38,30 @@ const writeBufSize = 16 << 10
 // assembled in (client side), a chunk at a time.
 const largeBufSize = 256 << 10
 
+// midBufSize is the size of the pooled buffers a batch of messages beyond
+// writeBufSize is assembled in when it fits (a Socket.IO session's run of
+// events, socketio/engine): a writer blocked on a slow peer holds one,
+// not a large one.
+const midBufSize = 64 << 10
+
 var (
 	readerPool   = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufSize) }}
 	writeBufPool = sync.Pool{New: func() any { b := make([]byte, writeBufSize); return &b }}
+	midBufPool   = sync.Pool{New: func() any { b := make([]byte, midBufSize); return &b }}
 	largeBufPool = sync.Pool{New: func() any { b := make([]byte, largeBufSize); return &b }}
 )
+
+// batchPool returns the pool of the buffers a batch of total bytes of
+// frames is assembled in: the smallest that holds it, or the largest.
+func batchPool(total int) *sync.Pool {
+	switch {
+	case total <= writeBufSize:
+		return &writeBufPool
+	case total <= midBufSize:
+		return &midBufPool
+	}
+	return &largeBufPool
+}
 
 // Conn is an open WebSocket connection, from Upgrader.Upgrade,
 // Upgrader.UpgradeHTTP or Dial.
@@ -708,8 +727,8 @@ func (c *Conn) compressing(p []byte) bool {
 // WriteMessages sends each of msgs as one message of type op (OpText or
 // OpBinary), in order, as WriteMessage would, but framed into as few
 // writes as it can: the frames are assembled in one buffer (16 KiB, or
-// 256 KiB when a client's masked batch, or a server's batch of several
-// messages, is larger) and a large unmasked
+// 64 or 256 KiB when a client's masked batch, or a server's batch of
+// several messages, is larger) and a large unmasked
 // payload goes out from msgs itself, with the frames before it, in one
 // writev. A batch of small messages thus costs one system call instead of
 // one per message. It does not modify msgs and allocates nothing in
@@ -741,9 +760,7 @@ func (c *Conn) WriteMessages(op OpCode, msgs [][]byte) error {
 		for _, p := range msgs {
 			total += MaxHeaderLen + len(p)
 		}
-		if total > writeBufSize {
-			pool = &largeBufPool
-		}
+		pool = batchPool(total)
 	}
 	bp := pool.Get().(*[]byte)
 	buf := (*bp)[:0]

@@ -76,11 +76,8 @@ func (c *Conn) TryWriteMessages(rc syscall.RawConn, op OpCode, msgs [][]byte) (r
 		total += MaxHeaderLen + len(p)
 	}
 	var pool *sync.Pool
-	switch {
-	case total <= writeBufSize:
-		pool = &writeBufPool
-	case total <= largeBufSize:
-		pool = &largeBufPool
+	if total <= largeBufSize {
+		pool = batchPool(total)
 	}
 	var bp *[]byte
 	var buf []byte
