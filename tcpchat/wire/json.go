@@ -180,23 +180,9 @@ func jsonKey(b []byte, i int, text bool) (int, bool) {
 // jsonString reads the string whose opening quote is at i and returns the
 // index after its closing quote; with text its bytes must be UTF-8.
 func jsonString(b []byte, i int, text bool) (int, bool) {
-	var high uint64 // with text, bytes from 0x80 need a look too
-	if text {
-		high = msb
-	}
 	i++
 	for {
-		// Eight bytes at a time while none can end the string or need a
-		// look (a quote, a backslash, a control character, with text a
-		// byte from 0x80); a rare false alarm only hands the word to the
-		// byte loop.
-		for i+8 <= len(b) {
-			w := binary.LittleEndian.Uint64(b[i:])
-			if hasByteBelow(w, 0x20)|hasZeroByte(w^(lsb*'"'))|hasZeroByte(w^(lsb*'\\'))|w&high != 0 {
-				break
-			}
-			i += 8
-		}
+		i = skipPlainWords(b, i, text)
 		for i < len(b) && jsonStringPlain[b[i]] {
 			if b[i] >= utf8.RuneSelf && text {
 				r, size := utf8.DecodeRune(b[i:])
@@ -245,11 +231,55 @@ const (
 	msb = 0x8080808080808080
 )
 
-// hasZeroByte is not 0 when a byte of w is 0.
-func hasZeroByte(w uint64) uint64 { return (w - lsb) & ^w & msb }
-
-// hasByteBelow is not 0 when a byte of w is below n (n <= 128).
-func hasByteBelow(w uint64, n uint64) uint64 { return (w - lsb*n) & ^w & msb }
+// skipPlainWords returns the index of the first 8-byte word at or after i
+// in b that holds a byte that can end a string or needs a look (a quote, a
+// backslash, a control character, with text a byte from 0x80), or of the
+// last bytes that make no whole word. Per word it computes, in each byte's
+// top bit, whether the byte minus 0x20, the byte XOR '"' minus 1 or the
+// byte XOR '\\' minus 1 went below zero, for bytes below 0x80 (with text
+// any byte from 0x80 counts): exact for the lowest such byte (a borrow
+// comes only from a byte below that counts), and the subtractions of bytes
+// below 0x80 that count for nothing leave the top bit clear, so there are
+// no false alarms before the first byte that counts. Two words at a time,
+// as long as there are two.
+func skipPlainWords(b []byte, i int, text bool) int {
+	const (
+		ctl    = lsb * 0x20
+		quote  = lsb * '"'
+		bslash = lsb * '\\'
+	)
+	s := b[i:]
+	if text {
+		for len(s) >= 16 {
+			w := binary.LittleEndian.Uint64(s)
+			v := binary.LittleEndian.Uint64(s[8:])
+			x := (w - ctl) | (w ^ quote - lsb) | (w ^ bslash - lsb) | w
+			y := (v - ctl) | (v ^ quote - lsb) | (v ^ bslash - lsb) | v
+			if (x|y)&msb != 0 {
+				if x&msb == 0 {
+					s = s[8:]
+				}
+				return len(b) - len(s)
+			}
+			s = s[16:]
+		}
+		if len(s) >= 8 {
+			w := binary.LittleEndian.Uint64(s)
+			if ((w-ctl)|(w^quote-lsb)|(w^bslash-lsb)|w)&msb == 0 {
+				s = s[8:]
+			}
+		}
+		return len(b) - len(s)
+	}
+	for len(s) >= 8 {
+		w := binary.LittleEndian.Uint64(s)
+		if ((w-ctl)|(w^quote-lsb)|(w^bslash-lsb))&^w&msb != 0 {
+			break
+		}
+		s = s[8:]
+	}
+	return len(b) - len(s)
+}
 
 func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'

@@ -98,3 +98,41 @@ func BenchmarkValidJSON(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkValidJSONString is the event chatbench sends (bench/nats
+// payload.go): an array of one 124-byte ASCII string, which the server
+// checks with ValidJSONText for every event.
+func BenchmarkValidJSONString(b *testing.B) {
+	args := []byte(`["` + strings.Repeat("0123456789abcdef", 2) + strings.Repeat("x", 92) + `"]`)
+	b.SetBytes(int64(len(args)))
+	b.ReportAllocs()
+	for b.Loop() {
+		ValidJSONText(args)
+	}
+}
+
+// TestValidJSONStringWords puts each byte that the word-at-a-time string
+// scan must stop at (and its neighbours, which it must not) at every
+// position of strings of up to 40 bytes, against encoding/json and utf8.
+func TestValidJSONStringWords(t *testing.T) {
+	special := []byte{0x00, 0x01, 0x1f, 0x20, 0x21, '"', 0x23, '\\', 0x5b, 0x5d, 0x7f, 0x80, 0xbf, 0xc3, 0xe2, 0xff}
+	for n := 1; n <= 40; n++ {
+		for pos := 0; pos < n; pos++ {
+			for _, c := range special {
+				for _, second := range []int{-1, pos + 1, pos + 8, n - 1} {
+					s := []byte(`"` + strings.Repeat("a", n) + `"`)
+					s[1+pos] = c
+					if second >= 0 && second < n && second != pos {
+						s[1+second] = '"'
+					}
+					if got, want := ValidJSON(s), json.Valid(s); got != want {
+						t.Fatalf("ValidJSON(%q) = %v, encoding/json says %v", s, got, want)
+					}
+					if got, want := ValidJSONText(s), json.Valid(s) && utf8.Valid(s); got != want {
+						t.Fatalf("ValidJSONText(%q) = %v, encoding/json and utf8 say %v", s, got, want)
+					}
+				}
+			}
+		}
+	}
+}
