@@ -720,6 +720,7 @@ func (c *conn) loop(resumed bool) error {
 	now := monoNow()
 	bt, _ := c.t.(bufferedTransport)
 	batching := false
+	var sc *scratch // a read batch's packets share one
 	for {
 		if resumed {
 			resumed = false
@@ -737,6 +738,8 @@ func (c *conn) loop(resumed bool) error {
 			if batching {
 				c.endBatch()
 				batching = false
+				scratchPool.Put(sc)
+				sc = nil
 			}
 			if c.lingerEnded(err) {
 				continue // park now
@@ -755,11 +758,14 @@ func (c *conn) loop(resumed bool) error {
 		if !batching {
 			batching = true
 			c.beginBatch()
+			sc = scratchPool.Get().(*scratch)
 		}
-		err = c.handle(p, now)
+		err = c.handle(p, now, sc)
 		if batching && (!more || err != nil) {
 			batching = false
 			c.endBatch()
+			scratchPool.Put(sc)
+			sc = nil
 		} else if batching {
 			c.flushDue()
 		}
@@ -791,11 +797,13 @@ func (c *conn) refreshDeadline(now int64) {
 	}
 }
 
-// handle applies the rate limit, parses one packet and dispatches it; now
-// is monoNow().
+// handle applies the rate limit, parses one packet into sc and dispatches
+// it; now is monoNow(). The packets of one read batch share sc (a pool's
+// get and put per packet were about 3% of the server's instructions per
+// event at one subscriber).
 //
 //go:noinline
-func (c *conn) handle(p []byte, now int64) error {
+func (c *conn) handle(p []byte, now int64, sc *scratch) error {
 	o := &c.srv.opts
 	if !c.bucket.allow(now, o.RateLimit, o.RateBurst) {
 		c.srv.metrics.rateCuts.Add(1)
@@ -804,11 +812,9 @@ func (c *conn) handle(p []byte, now int64) error {
 	if c.addr != nil && !c.srv.lim.waitEvent(c, now) {
 		return ErrServerClosed
 	}
-	sc := scratchPool.Get().(*scratch)
 	c.handling.Store(now)
 	defer func() {
 		c.handling.Store(0)
-		scratchPool.Put(sc)
 		if c.free.Load() {
 			c.free.Store(false)
 			c.refund()
@@ -829,7 +835,7 @@ func (c *conn) handle(p []byte, now int64) error {
 			c.srv.metrics.badPackets.Add(1)
 			return c.fail(wire.CodeBadPacket, fmt.Errorf("tcpchat: %s %q: arguments are not valid JSON", t, sc.view.Event))
 		}
-		if !text || !utf8.Valid(sc.view.Event) {
+		if !text || !validName(sc.view.Event) {
 			c.srv.metrics.badPackets.Add(1)
 			return c.fail(wire.CodeBadPacket, fmt.Errorf("tcpchat: %s %q: invalid UTF-8 in its name or arguments", t, sc.view.Event))
 		}
@@ -1020,4 +1026,16 @@ func (c *conn) leaveNamespace(s *Socket, reason error) {
 		c.durableLeft(s.ns.name)
 	}
 	s.cleanup(reason)
+}
+
+// validName reports whether an event's name is UTF-8, looking at ASCII
+// names (the usual) itself: a call of utf8.Valid costs more than the
+// name.
+func validName(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return utf8.Valid(b)
+		}
+	}
+	return true
 }
