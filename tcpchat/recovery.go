@@ -30,16 +30,17 @@ func nsSessionID(session, ns string) string { return session + " " + ns }
 // cost about a seventh of recording); other stores are bounded by
 // WriteTimeout. at, when not 0, is the monoNow() of the read that brought
 // the packet being handled: the memory store's entry is stamped with it
+// (as a duration since clockEpoch: no time.Time built per broadcast)
 // rather than with a clock read of its own per broadcast (entries age on
 // the monotonic clock there).
 func (s *Server) appendReplay(ns string, payload []byte, rooms, except []string, at int64) {
 	var err error
 	if mem, local := s.opts.RecoveryStore.(*store.Memory); local {
-		var created time.Time // zero: the store reads its clock
 		if at != 0 {
-			created = clockEpoch.Add(time.Duration(at))
+			err = mem.RecordReplayAt(ns, payload, rooms, except, clockEpoch, time.Duration(at))
+		} else {
+			err = mem.RecordReplay(ns, payload, rooms, except, time.Time{}) // the store reads its clock
 		}
-		err = mem.RecordReplay(ns, payload, rooms, except, created)
 	} else {
 		ctx, cancel := s.storeCtx()
 		_, _, err = s.opts.RecoveryStore.AppendReplay(ctx, store.Message{Namespace: ns, Rooms: rooms, Except: except, Payload: payload})

@@ -65,10 +65,13 @@ func NewIDGen(node uint32) *IDGen {
 }
 
 // New returns a fresh id stamped with t.
-func (g *IDGen) New(t time.Time) ID {
+func (g *IDGen) New(t time.Time) ID { return g.newMilli(t.UnixMilli()) }
+
+// newMilli returns a fresh id stamped with ms, Unix milliseconds.
+func (g *IDGen) newMilli(ms int64) ID {
 	var id ID
 	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(t.UnixMilli()))
+	binary.BigEndian.PutUint64(b[:], uint64(ms))
 	copy(id[:6], b[2:])
 	binary.BigEndian.PutUint32(id[6:10], g.node)
 	binary.BigEndian.PutUint64(b[:], g.seq.Add(1))

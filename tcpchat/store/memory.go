@@ -32,6 +32,14 @@ type Memory struct {
 	// namespace's broadcasts many times in a row (logs are never removed).
 	lastNS  string
 	lastLog *memLog
+	// Replay entries are stamped in nanoseconds since epoch (the clock
+	// reading of NewMemory), epochNano is epoch in Unix nanoseconds (for
+	// the ids), and callerEpoch is the epoch of RecordReplayAt's last
+	// caller, callerDelta its distance from epoch.
+	epoch       time.Time
+	epochNano   int64
+	callerEpoch time.Time
+	callerDelta int64
 }
 
 type memQueue struct {
@@ -107,16 +115,19 @@ func (l *memLog) pop() {
 	}
 }
 
-// replayEntry is one entry of a memory replay log: 72 bytes where a
-// Message is 152, so that appending to a log at its bound (a new entry
-// written, the oldest cleared, both out of the cache by then) touches
-// fewer cache lines. Its offset follows from its place in the log, its
-// namespace from the log.
+// replayEntry is one entry of a memory replay log: 64 bytes, one cache
+// line, where a Message is 152, so that appending to a log at its bound (a
+// new entry written, the oldest cleared, both out of the cache by then)
+// touches few cache lines. Its offset follows from its place in the log,
+// its namespace from the log; its creation time is nanoseconds since the
+// store's epoch (an integer to compare, not a time.Time to subtract, on
+// every append), and it keeps what it counts against the byte bounds.
 type replayEntry struct {
 	id      ID
-	created time.Time
 	payload []byte
 	names   *replayNames // nil: no event name, rooms or except
+	at      int64        // created, in nanoseconds since Memory.epoch
+	size    int64        // replaySize
 }
 
 // replayNames are the names of a replay entry besides its namespace,
@@ -126,10 +137,11 @@ type replayNames struct {
 	rooms, except []string
 }
 
-// message returns the i-th live entry as a Message.
-func (l *memLog) message(i int) Message {
+// message returns the i-th live entry as a Message, its times counted
+// from epoch.
+func (l *memLog) message(i int, epoch time.Time) Message {
 	e := l.at(i)
-	m := Message{ID: e.id, Offset: l.offset(i), Namespace: l.ns, Created: e.created, Payload: e.payload}
+	m := Message{ID: e.id, Offset: l.offset(i), Namespace: l.ns, Created: epoch.Add(time.Duration(e.at)), Payload: e.payload}
 	if n := e.names; n != nil {
 		m.Event, m.Rooms, m.Except = n.event, n.rooms, n.except
 	}
@@ -190,7 +202,7 @@ const (
 // buffer when it is small.
 func (s *Memory) dropOldestLocked(l *memLog) {
 	e := l.at(0)
-	size := replaySize(e)
+	size := e.size
 	l.bytes -= size
 	s.replayBytes -= size
 	if c := cap(e.payload); c > 0 && c <= maxSpareBytes && len(s.spare) < maxSpare {
@@ -211,12 +223,12 @@ func (s *Memory) payloadLocked(p []byte) []byte {
 	return slices.Clone(p)
 }
 
-// trimReplayLocked applies the replay bounds after an append to l at now:
-// age and entries and bytes of l, then the total over every log (oldest
-// entry of any log first).
-func (s *Memory) trimReplayLocked(l *memLog, now time.Time) {
+// trimReplayLocked applies the replay bounds after an append to l at now
+// (nanoseconds since s.epoch): age and entries and bytes of l, then the
+// total over every log (oldest entry of any log first).
+func (s *Memory) trimReplayLocked(l *memLog, now int64) {
 	lim := &s.limits
-	for l.n > 0 && now.Sub(l.at(0).created) > lim.ReplayWindow {
+	for l.n > 0 && now-l.at(0).at > int64(lim.ReplayWindow) {
 		s.dropOldestLocked(l)
 	}
 	for max := lim.ReplayMax; max > 0 && l.n > max; {
@@ -228,7 +240,7 @@ func (s *Memory) trimReplayLocked(l *memLog, now time.Time) {
 	for max := lim.ReplayTotalBytes; max > 0 && s.replayBytes > max; {
 		var oldest *memLog
 		for _, x := range s.logs {
-			if x.n > 0 && (oldest == nil || x.at(0).created.Before(oldest.at(0).created)) {
+			if x.n > 0 && (oldest == nil || x.at(0).at < oldest.at(0).at) {
 				oldest = x
 			}
 		}
@@ -244,15 +256,18 @@ func NewMemory(opts Options) *Memory {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	epoch := opts.Now()
 	return &Memory{
-		limits:   opts.Limits.WithDefaults(),
-		now:      opts.Now,
-		ids:      NewIDGen(opts.Node),
-		queues:   make(map[string]*memQueue),
-		members:  make(map[Sub]map[string]struct{}),
-		rooms:    make(map[string]map[Sub]struct{}),
-		logs:     make(map[string]*memLog),
-		sessions: make(map[string]Session),
+		epoch:     epoch,
+		epochNano: epoch.UnixNano(),
+		limits:    opts.Limits.WithDefaults(),
+		now:       opts.Now,
+		ids:       NewIDGen(opts.Node),
+		queues:    make(map[string]*memQueue),
+		members:   make(map[Sub]map[string]struct{}),
+		rooms:     make(map[string]map[Sub]struct{}),
+		logs:      make(map[string]*memLog),
+		sessions:  make(map[string]Session),
 	}
 }
 
@@ -592,7 +607,7 @@ func SortSubs(subs []Sub) {
 
 // AppendReplay implements Store.
 func (s *Memory) AppendReplay(ctx context.Context, m Message) (ID, uint64, error) {
-	return s.appendReplay(m.Namespace, m.Event, m.Payload, m.Rooms, m.Except, m.Created)
+	return s.appendReplay(m.Namespace, m.Event, m.Payload, m.Rooms, m.Except, m.Created, 0)
 }
 
 // RecordReplay is AppendReplay of a Message{Namespace: ns, Payload:
@@ -604,11 +619,23 @@ func (s *Memory) AppendReplay(ctx context.Context, m Message) (ID, uint64, error
 // copying it cost about a tenth of the server's CPU per event at one
 // subscriber).
 func (s *Memory) RecordReplay(ns string, payload []byte, rooms, except []string, created time.Time) error {
-	_, _, err := s.appendReplay(ns, "", payload, rooms, except, created)
+	_, _, err := s.appendReplay(ns, "", payload, rooms, except, created, 0)
 	return err
 }
 
-func (s *Memory) appendReplay(ns, event string, payload []byte, rooms, except []string, now time.Time) (ID, uint64, error) {
+// RecordReplayAt is RecordReplay with the entry created at epoch+at, for a
+// caller that keeps its clock readings as durations since an epoch of its
+// own (the server: the monotonic clock since its start): no time.Time is
+// built per entry. A caller should keep to one epoch (the store notes the
+// last one); epoch must not be the zero Time.
+func (s *Memory) RecordReplayAt(ns string, payload []byte, rooms, except []string, epoch time.Time, at time.Duration) error {
+	_, _, err := s.appendReplay(ns, "", payload, rooms, except, epoch, int64(at))
+	return err
+}
+
+// appendReplay appends an entry created at created+at; a zero created is
+// the clock's reading now (at is then 0).
+func (s *Memory) appendReplay(ns, event string, payload []byte, rooms, except []string, created time.Time, at int64) (ID, uint64, error) {
 	// What ValidMessage checks, in the order of its checks; the names are
 	// checked only when new to the log (below): a namespace that has a log
 	// and rooms equal to the entry before's were checked when they came.
@@ -620,15 +647,19 @@ func (s *Memory) appendReplay(ns, event string, payload []byte, rooms, except []
 	}
 	// A caller that stamps its entries (the server, with the clock reading
 	// of the read that brought the event) saves a clock read per append.
-	if now.IsZero() {
-		now = s.now()
+	if created.IsZero() {
+		created = s.now()
 	}
-	id := s.ids.New(now)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return ID{}, 0, ErrClosed
 	}
+	if created != s.callerEpoch {
+		s.callerEpoch, s.callerDelta = created, int64(created.Sub(s.epoch))
+	}
+	now := s.callerDelta + at
+	id := s.ids.newMilli(floorDiv(s.epochNano+now, int64(time.Millisecond)))
 	l := s.lastLog
 	if l == nil || s.lastNS != ns {
 		if l = s.logs[ns]; l == nil {
@@ -654,12 +685,13 @@ func (s *Memory) appendReplay(ns, event string, payload []byte, rooms, except []
 	// so the entry is written field by field in place.
 	e := l.push()
 	e.id = id
-	e.created = now
 	e.payload = s.payloadLocked(payload)
 	e.names = names
+	e.at = now
+	e.size = replaySize(e)
 	off := l.next
 	l.next++
-	size := replaySize(e)
+	size := e.size
 	l.bytes += size
 	s.replayBytes += size
 	s.stats.ReplayAppended++
@@ -687,8 +719,9 @@ func (s *Memory) Replay(ctx context.Context, ns string, after uint64, limit int,
 	}
 	// the first entry after 'after' must still be here and not too old
 	first := uint64(0)
+	since := int64(now.Sub(s.epoch))
 	for i := range l.n {
-		if now.Sub(l.at(i).created) <= s.limits.ReplayWindow {
+		if since-l.at(i).at <= int64(s.limits.ReplayWindow) {
 			first = l.offset(i)
 			break
 		}
@@ -698,7 +731,7 @@ func (s *Memory) Replay(ctx context.Context, ns string, after uint64, limit int,
 	}
 	i := sort.Search(l.n, func(i int) bool { return l.offset(i) > after })
 	for n := 0; i < l.n && (limit <= 0 || n < limit); i, n = i+1, n+1 {
-		dst = append(dst, l.message(i))
+		dst = append(dst, l.message(i, s.epoch))
 	}
 	return dst, nil
 }
@@ -784,8 +817,9 @@ func (s *Memory) Expire(ctx context.Context) error {
 		clear(q.msgs[len(keep):])
 		q.msgs = keep
 	}
+	since := int64(now.Sub(s.epoch))
 	for _, l := range s.logs {
-		for l.n > 0 && now.Sub(l.at(0).created) > s.limits.ReplayWindow {
+		for l.n > 0 && since-l.at(0).at > int64(s.limits.ReplayWindow) {
 			s.dropOldestLocked(l)
 		}
 		if l.n == 0 {
@@ -816,4 +850,14 @@ func (s *Memory) Close() error {
 	defer s.mu.Unlock()
 	s.closed = true
 	return nil
+}
+
+// floorDiv is a/b rounded down (b > 0), as time.Time.UnixMilli rounds a
+// time before 1970.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b < 0 {
+		q--
+	}
+	return q
 }

@@ -79,6 +79,7 @@ func TestMemoryReplayStampedEntries(t *testing.T) {
 	s := store.NewMemory(store.Options{Now: func() time.Time { reads++; return time.Unix(5000, 0) },
 		Limits: store.Limits{ReplayWindow: time.Minute}})
 	defer s.Close()
+	reads = 0 // NewMemory reads the clock once, for the store's epoch
 	ctx := context.Background()
 	at := time.Unix(1000, 0)
 	for i := range 3 {
