@@ -68,7 +68,7 @@ type memLog struct {
 	bytes  int64
 }
 
-// replayChunkLen entries make a chunk: 9 KiB.
+// replayChunkLen entries make a chunk: 8 KiB.
 const replayChunkLen = 128
 
 type replayChunk [replayChunkLen]replayEntry
