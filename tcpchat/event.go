@@ -228,6 +228,7 @@ type handlerEntry[E any] struct {
 type handlerTable[E any] struct {
 	byName map[string]*handlerEntry[E]
 	any    []func(*E)
+	sets   uint64 // calls of set so far: a reader's note that a name had no handler holds while this stays
 }
 
 // set makes h the handler of event.
@@ -236,6 +237,7 @@ func (t *handlerTable[E]) set(event string, h func(*E)) {
 		t.byName = make(map[string]*handlerEntry[E])
 	}
 	t.byName[event] = &handlerEntry[E]{name: event, fn: h}
+	t.sets++
 }
 
 // addAny adds a handler run for every event.
@@ -248,6 +250,11 @@ func (t *handlerTable[E]) match(name []byte, m *matched[E]) {
 	if m.h == nil {
 		m.h = t.byName[string(name)]
 	}
+	t.matchAny(m)
+}
+
+// matchAny is match for an event known to have no handler in t.
+func (t *handlerTable[E]) matchAny(m *matched[E]) {
 	if len(t.any) > 0 {
 		m.anys[m.n] = t.any
 		m.n++
