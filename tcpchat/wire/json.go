@@ -36,6 +36,14 @@ func ValidJSONText(b []byte) bool { return validJSON(b, true) }
 // one word, which it need not clear at length, and takes the full set
 // (validJSONDeep) only when a value nests deeper.
 func validJSON(b []byte, text bool) bool {
+	// An array of one string, the commonest arguments of a chat event
+	// (emit("chat", "hello")), is checked without the scanner's
+	// bookkeeping; anything else (white space too) takes the scanner.
+	if len(b) >= 4 && b[0] == '[' && b[1] == '"' {
+		if i, ok := jsonString(b, 1, text); ok && i == len(b)-1 && b[i] == ']' {
+			return true
+		}
+	}
 	var objects [1]uint64
 	ok, deeper := scanJSON(b, text, objects[:])
 	if deeper {

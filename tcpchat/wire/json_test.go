@@ -136,3 +136,16 @@ func TestValidJSONStringWords(t *testing.T) {
 		}
 	}
 }
+
+// TestValidJSONOneString covers the shortcut for an array of one string
+// and the shapes next to it, which the scanner must judge.
+func TestValidJSONOneString(t *testing.T) {
+	for _, c := range []string{`[""]`, `["a"]`, `["a"`, `["a"]]`, `["a"] `, `["a" ]`, `["a",1]`, `["a"]x`, `["\"]`, `["\""]`, `["a\u00"]`, "[\"\x01\"]", "[\"\xff\"]", `[" ]`, `["`, `[]`} {
+		if got, want := ValidJSON([]byte(c)), json.Valid([]byte(c)); got != want {
+			t.Errorf("ValidJSON(%q) = %v, encoding/json says %v", c, got, want)
+		}
+		if got, want := ValidJSONText([]byte(c)), json.Valid([]byte(c)) && utf8.ValidString(c); got != want {
+			t.Errorf("ValidJSONText(%q) = %v, encoding/json and utf8 say %v", c, got, want)
+		}
+	}
+}
