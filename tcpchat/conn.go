@@ -95,6 +95,7 @@ type scratch struct {
 	// server's instructions per event at one subscriber).
 	missNS   *handlerTable[Event]
 	missSets uint64
+	rooms    []string // Event.SenderRooms's buffer
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
@@ -964,7 +965,7 @@ func (c *conn) handleEvent(s *Socket, sc *scratch) {
 	if m.none() {
 		return
 	}
-	*e = Event{Namespace: ns.name, Name: m.name(v.Event, &sc.name), Args: v.Args, Socket: s, reply: replyTo(v, ns.name, c)}
+	*e = Event{Namespace: ns.name, Name: m.name(v.Event, &sc.name), Args: v.Args, Socket: s, reply: replyTo(v, ns.name, c), rooms: &sc.rooms}
 	if m.h == nil {
 		sc.missNS, sc.missSets = t, sets // sc.name (set by m.name) has no handler in t
 	}

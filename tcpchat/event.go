@@ -33,6 +33,21 @@ type Event struct {
 	Socket *Socket
 
 	reply reply
+	rooms *[]string // the reading goroutine's buffer for SenderRooms (nil: none)
+}
+
+// SenderRooms returns the rooms the sending socket is in (its own room
+// among them), as Socket.AppendRooms(nil) would, in a buffer of the
+// reading goroutine's that is valid only until the handler returns: a
+// relay's handler (tcpchat/builtin) gets its sender's rooms without an
+// allocation or a pool per event. The caller may reorder or shorten the
+// slice.
+func (e *Event) SenderRooms() []string {
+	if e.rooms == nil {
+		return e.Socket.AppendRooms(nil)
+	}
+	*e.rooms = e.Socket.AppendRooms((*e.rooms)[:0])
+	return *e.rooms
 }
 
 // WantsAck reports whether the sender waits for an answer.

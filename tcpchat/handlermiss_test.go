@@ -1,6 +1,8 @@
 package tcpchat_test
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/wiredojo/wiredojo/tcpchat"
@@ -37,5 +39,44 @@ func TestHandlerAddedAfterUnhandledEvents(t *testing.T) {
 	}
 	if got := chattest.Recv(t, "the named handler's event, registered after the first", named); got != "late" {
 		t.Fatalf("named handler got %q", got)
+	}
+}
+
+// Event.SenderRooms gives what Socket.Rooms gives, event after event, in
+// the reader's buffer.
+func TestEventSenderRooms(t *testing.T) {
+	t.Parallel()
+	srv := tcpchat.NewServer(tcpchat.Options{})
+	ns := srv.Of("/")
+	got := make(chan string, 10)
+	ns.OnConnection(func(s *tcpchat.Socket) {
+		if err := s.Join("a", "b"); err != nil {
+			t.Error(err)
+		}
+	})
+	ns.OnAny(func(e *tcpchat.Event) {
+		rooms := e.SenderRooms()
+		want := e.Socket.Rooms()
+		slices.Sort(rooms)
+		slices.Sort(want)
+		if !slices.Equal(rooms, want) {
+			got <- fmt.Sprintf("SenderRooms %q, Rooms %q", rooms, want)
+			return
+		}
+		got <- "ok"
+		if e.Name == "leave" {
+			e.Socket.Leave("a")
+		}
+	})
+	addr := chattest.NewServer(t, srv)
+	c := chattest.Dial(t, addr, tcpchat.ClientOptions{})
+	sock := chattest.Connect(t, c, "/", nil, nil)
+	for _, ev := range []string{"one", "leave", "two"} {
+		if err := sock.Emit(ev); err != nil {
+			t.Fatal(err)
+		}
+		if r := chattest.Recv(t, "the handler's comparison", got); r != "ok" {
+			t.Fatalf("event %s: %s", ev, r)
+		}
 	}
 }

@@ -86,10 +86,6 @@ func (p *presenceRooms) set(room string, in bool) (changed bool) {
 	return true
 }
 
-// roomsPool holds the slices a relay collects its sender's rooms in, so
-// that relaying an event allocates nothing.
-var roomsPool = sync.Pool{New: func() any { s := make([]string, 0, 4); return &s }}
-
 // chatRooms leaves out the presence rooms: messages go to the rooms themselves.
 func chatRooms(rooms []string) []string {
 	return slices.DeleteFunc(rooms, func(r string) bool { return strings.HasPrefix(r, presencePrefix) })
@@ -438,12 +434,7 @@ func install(ns *tcpchat.Namespace, scope DurableScope) {
 		case EventJoin, EventLeave, EventMessage, EventEcho, EventDurable, EventJoined, EventLeft:
 			return
 		}
-		rp := roomsPool.Get().(*[]string)
-		rooms := chatRooms(e.Socket.AppendRooms((*rp)[:0]))
-		n, _ := e.Socket.To(rooms...).EmitRaw(e.Name, e.Args)
-		clear(rooms)
-		*rp = rooms[:0]
-		roomsPool.Put(rp)
+		n, _ := e.Socket.To(chatRooms(e.SenderRooms())...).EmitRaw(e.Name, e.Args)
 		ackDelivered(e, n)
 	})
 }
