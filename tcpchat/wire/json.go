@@ -256,37 +256,37 @@ func skipPlainWords(b []byte, i int, text bool) int {
 		quote  = lsb * '"'
 		bslash = lsb * '\\'
 	)
-	s := b[i:]
+	if i < 0 {
+		return i
+	}
 	if text {
-		for len(s) >= 16 {
-			w := binary.LittleEndian.Uint64(s)
-			v := binary.LittleEndian.Uint64(s[8:])
+		for ; i <= len(b)-16; i += 16 {
+			w := binary.LittleEndian.Uint64(b[i : i+8])
+			v := binary.LittleEndian.Uint64(b[i+8 : i+16])
 			x := (w - ctl) | (w ^ quote - lsb) | (w ^ bslash - lsb) | w
 			y := (v - ctl) | (v ^ quote - lsb) | (v ^ bslash - lsb) | v
 			if (x|y)&msb != 0 {
 				if x&msb == 0 {
-					s = s[8:]
+					i += 8
 				}
-				return len(b) - len(s)
+				return i
 			}
-			s = s[16:]
 		}
-		if len(s) >= 8 {
-			w := binary.LittleEndian.Uint64(s)
+		if i <= len(b)-8 {
+			w := binary.LittleEndian.Uint64(b[i : i+8])
 			if ((w-ctl)|(w^quote-lsb)|(w^bslash-lsb)|w)&msb == 0 {
-				s = s[8:]
+				i += 8
 			}
 		}
-		return len(b) - len(s)
+		return i
 	}
-	for len(s) >= 8 {
-		w := binary.LittleEndian.Uint64(s)
+	for ; i <= len(b)-8; i += 8 {
+		w := binary.LittleEndian.Uint64(b[i : i+8])
 		if ((w-ctl)|(w^quote-lsb)|(w^bslash-lsb))&^w&msb != 0 {
 			break
 		}
-		s = s[8:]
 	}
-	return len(b) - len(s)
+	return i
 }
 
 func isHex(c byte) bool {
