@@ -730,8 +730,20 @@ func (s *Memory) Replay(ctx context.Context, ns string, after uint64, limit int,
 		return dst, ErrReplayGap
 	}
 	i := sort.Search(l.n, func(i int) bool { return l.offset(i) > after })
-	for n := 0; i < l.n && (limit <= 0 || n < limit); i, n = i+1, n+1 {
-		dst = append(dst, l.message(i, s.epoch))
+	j := i
+	size := 0
+	for n := 0; j < l.n && (limit <= 0 || n < limit); j, n = j+1, n+1 {
+		size += len(l.at(j).payload)
+	}
+	// The payloads are copied, into one array: a trimmed entry's buffer
+	// is reused for a new entry's payload, which would change a replayed
+	// message under its caller once the lock is released.
+	buf := make([]byte, 0, size)
+	for ; i < j; i++ {
+		m := l.message(i, s.epoch)
+		buf = append(buf, m.Payload...)
+		m.Payload = buf[len(buf)-len(m.Payload) : len(buf) : len(buf)]
+		dst = append(dst, m)
 	}
 	return dst, nil
 }

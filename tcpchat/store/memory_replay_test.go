@@ -192,3 +192,32 @@ func TestMemoryReplayAtBound(t *testing.T) {
 		})
 	}
 }
+
+// Replay's messages are the caller's: appends that trim the entries they
+// came from (and reuse their payload buffers for new entries) do not
+// change them.
+func TestMemoryReplayPayloadsOutliveTrim(t *testing.T) {
+	s := store.NewMemory(store.Options{Limits: store.Limits{ReplayMax: 4}})
+	defer s.Close()
+	ctx := context.Background()
+	payload := func(i int) []byte { return []byte(fmt.Sprintf("entry %04d", i)) }
+	for i := range 4 {
+		if err := s.RecordReplay("/a", payload(i), nil, nil, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Replay(ctx, "/a", 0, 0, nil)
+	if err != nil || len(got) != 4 {
+		t.Fatalf("replay: %d entries, %v", len(got), err)
+	}
+	for i := 4; i < 12; i++ { // trims every entry replayed, reusing their buffers
+		if err := s.RecordReplay("/a", payload(i), nil, nil, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, m := range got {
+		if string(m.Payload) != string(payload(i)) {
+			t.Fatalf("replayed entry %d reads %q after the log moved on, want %q", i, m.Payload, payload(i))
+		}
+	}
+}
