@@ -66,6 +66,17 @@ func sioMain(args []string, out, errw io.Writer) error {
 		if x < 10 {
 			verdict = "missed"
 		}
+		if p.ServerQuota > 0 {
+			// The ratio compares the servers only while each uses its
+			// whole quota; below that the clients bound deliveries/s.
+			ours := medianF(r.res[natsbench.Chat], cpuShare)
+			theirs := medianF(r.res[natsbench.SocketIO], cpuShare)
+			verdict += fmt.Sprintf(" (servers' CPU %.3f / %.3f of %.2g", ours, theirs, p.ServerQuota)
+			if ours < 0.8*p.ServerQuota {
+				verdict += ": wiredojo's below its quota, the clients bound it, a low bound"
+			}
+			verdict += ")"
+		}
 		end := ";"
 		if i == len(rows)-1 {
 			end = "."
@@ -94,4 +105,13 @@ func sioMain(args []string, out, errw io.Writer) error {
 		fmt.Fprintf(out, "\nGoal (at most a third of socket.io's memory per connection): %.2fx, %s.\n", ratio(per[natsbench.Chat], per[natsbench.SocketIO]), verdict)
 	}
 	return nil
+}
+
+// cpuShare is the share of one CPU a case's server used while it ran: its
+// CPU time over the measured span.
+func cpuShare(r natsbench.FanoutResult) float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return r.ServerCPU.Seconds() / r.Elapsed.Seconds()
 }
