@@ -30,8 +30,6 @@ type conn struct {
 	t        Transport
 	session  string
 	clientID string
-	durable  bool         // set before the welcome: a store and a client id (durable.go)
-	resumed  bool         // set before the welcome: the handshake's session was recovered (recovery.go)
 	dur      *durableConn // durable delivery state (durable.go): set by durableRegister, or by durState at a first durable emit; nil on most connections
 
 	mu        sync.Mutex
@@ -65,8 +63,7 @@ type conn struct {
 	// the rate limit tokens it took (durable.go, "Packet limits").
 	free atomic.Bool
 	// pstate is readRunning, readParking, readParked or readWoken
-	// (park.go); beside free, so that a conn is 288 bytes (a size class;
-	// 296 took the 320-byte class).
+	// (park.go); beside free, which it pads.
 	pstate atomic.Int32
 
 	// Owned by the reading goroutine. The decoded packet and the event
@@ -78,6 +75,8 @@ type conn struct {
 	leftNext     uint8
 	pollLater    bool // a Pollable transport without a connection yet: startPolling again (park.go)
 	linger       bool // a busy parking reader waits for bytes in its goroutine for up to parkLinger first (park.go)
+	durable      bool // set before the welcome: a store and a client id (durable.go); beside the flags above, so that a conn is 288 bytes (296 took the 320-byte size class)
+	resumed      bool // set before the welcome: the handshake's session was recovered (recovery.go)
 	bucket       bucket
 	lastDeadline int64
 	pd           *netpoll.Desc // nil: reads block in a goroutine (park.go)

@@ -97,6 +97,23 @@ func (s *Socket) Get(key string) any {
 	return nil
 }
 
+// LoadOrStore returns the value stored with key when there is one (and
+// loaded true); otherwise it stores v and returns it. Unlike Get followed
+// by Set, no other Set or LoadOrStore of the key comes between the two: a
+// value made on first use (and a marker left by a disconnect handler) is
+// stored once.
+func (s *Socket) LoadOrStore(key string, v any) (actual any, loaded bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.data {
+		if s.data[i].key == key {
+			return s.data[i].v, true
+		}
+	}
+	s.data = append(s.data, socketValue{key, v})
+	return v, false
+}
+
 // On sets the handler of event for this socket.
 func (s *Socket) On(event string, h Handler) {
 	s.mu.Lock()

@@ -143,7 +143,7 @@ func demoTour(dctx context.Context, pace time.Duration, out io.Writer) error {
 	// to a room "except bob".
 	chat := srv.Of("/chat")
 	builtin.Install(chat)
-	chat.OnConnection(func(s *tcpchat.Socket) { s.Join(fmt.Sprint("user:", s.Get("name"))) })
+	chat.OnConnection(func(s *tcpchat.Socket) { s.Join("user:" + builtin.Name(s)) })
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)

@@ -55,21 +55,56 @@ type Presence struct {
 // hear R's presence notices.
 const presencePrefix = "presence:"
 
-// presenceKey is the Socket.Set key of a socket's *presenceRooms.
-const presenceKey = "tcpchat.presence"
+// memberKey is the Socket.Set key of a socket's *member.
+const memberKey = "tcpchat.builtin"
 
-// presenceRooms holds (in Socket.Set) whether a socket listens to presence
-// notices and the rooms it joined with "join", so that when it disconnects
-// their listeners hear that it left. A socket that joined nothing holds
-// no map.
-type presenceRooms struct {
-	listens bool // the auth payload asked for presence notices
+// member is what the built-in handlers keep on a socket (Socket.Set,
+// memberKey): the name its auth payload gave, whether it listens to
+// presence notices, and the rooms it joined with "join", so that when it
+// disconnects their listeners hear that it left. A socket whose auth gave
+// neither a name nor presence holds none until its first "join" (an idle
+// connection holds 104 bytes less than with a name, a record and their
+// slice entries), and one that joined nothing holds no map.
+type member struct {
+	name    string // from the auth payload; empty: the socket id
+	listens bool   // the auth payload asked for presence notices
 	mu      sync.Mutex
 	gone    bool            // guarded by mu; the socket disconnected
 	rooms   map[string]bool // guarded by mu
 }
 
-func (p *presenceRooms) set(room string, in bool) (changed bool) {
+// goneMember is what the disconnect handler leaves on a socket that had
+// no member: a "join" that races with the disconnect finds it and records
+// nothing (set refuses), so no room is left without its "left" notice.
+var goneMember = &member{gone: true}
+
+// memberOf returns the socket's member, nil when it has none.
+func memberOf(s *tcpchat.Socket) *member {
+	m, _ := s.Get(memberKey).(*member)
+	return m
+}
+
+// joiningMember returns the socket's member, made now when it has none.
+func joiningMember(s *tcpchat.Socket) *member {
+	if m := memberOf(s); m != nil {
+		return m
+	}
+	v, _ := s.LoadOrStore(memberKey, new(member))
+	m, _ := v.(*member)
+	return m
+}
+
+// Name returns the name a socket of a namespace with the built-in handlers
+// goes by: the "name" of its auth payload, else its id. The handlers
+// stamp relayed messages and presence notices with it.
+func Name(s *tcpchat.Socket) string {
+	if m := memberOf(s); m != nil && m.name != "" {
+		return m.name
+	}
+	return s.ID()
+}
+
+func (p *member) set(room string, in bool) (changed bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.gone || p.rooms[room] == in {
@@ -292,27 +327,26 @@ func install(ns *tcpchat.Namespace, scope DurableScope) {
 		if len(s.Auth()) > 0 {
 			json.Unmarshal(s.Auth(), &auth)
 		}
-		if auth.Name == "" {
-			auth.Name = s.ID()
+		if auth.Name != "" || auth.Presence {
+			s.Set(memberKey, &member{name: auth.Name, listens: auth.Presence})
 		}
-		s.Set("name", auth.Name)
-		s.Set(presenceKey, &presenceRooms{listens: auth.Presence})
 	})
 	// One handler for the namespace, not a closure per socket: a parked
 	// connection holds 56 bytes less.
 	ns.OnDisconnect(func(s *tcpchat.Socket, _ error) {
-		pr, _ := s.Get(presenceKey).(*presenceRooms)
-		if pr == nil {
+		v, had := s.LoadOrStore(memberKey, goneMember)
+		m, _ := v.(*member)
+		if !had || m == nil {
 			return
 		}
-		pr.mu.Lock()
-		rooms := slices.Collect(maps.Keys(pr.rooms))
-		pr.rooms, pr.gone = nil, true
-		pr.mu.Unlock()
+		m.mu.Lock()
+		rooms := slices.Collect(maps.Keys(m.rooms))
+		m.rooms, m.gone = nil, true
+		m.mu.Unlock()
 		if len(rooms) == 0 {
 			return
 		}
-		name := fmt.Sprint(s.Get("name"))
+		name := Name(s)
 		for _, r := range rooms {
 			ns.Volatile().To(presencePrefix+r).Emit(EventLeft, Presence{Name: name, Room: r, Members: ns.Adapter().Size(r)})
 		}
@@ -323,8 +357,14 @@ func install(ns *tcpchat.Namespace, scope DurableScope) {
 			e.Ack(map[string]string{"error": "give a room name: [\"room\"]"})
 			return
 		}
-		pr, _ := e.Socket.Get(presenceKey).(*presenceRooms)
-		listens := pr != nil && pr.listens && !strings.HasPrefix(room, presencePrefix)
+		chat := !strings.HasPrefix(room, presencePrefix)
+		var m *member
+		if join && chat {
+			m = joiningMember(e.Socket)
+		} else {
+			m = memberOf(e.Socket)
+		}
+		listens := m != nil && m.listens && chat
 		if join {
 			e.Socket.Join(room)
 			if listens {
@@ -336,20 +376,20 @@ func install(ns *tcpchat.Namespace, scope DurableScope) {
 		}
 		members := ns.Adapter().Size(room)
 		e.Ack(map[string]any{"room": room, "members": members})
-		if pr != nil && !strings.HasPrefix(room, presencePrefix) && pr.set(room, join) {
+		if m != nil && chat && m.set(room, join) {
 			notice := EventLeft
 			if join {
 				notice = EventJoined
 			}
 			// Listeners may be on other nodes: the adapter forwards it.
-			e.Socket.To(presencePrefix+room).Volatile().Emit(notice, Presence{Name: fmt.Sprint(e.Socket.Get("name")), Room: room, Members: members})
+			e.Socket.To(presencePrefix+room).Volatile().Emit(notice, Presence{Name: Name(e.Socket), Room: room, Members: members})
 		}
 	}
 	ns.On(EventJoin, func(e *tcpchat.Event) { roomOp(e, true) })
 	ns.On(EventLeave, func(e *tcpchat.Event) { roomOp(e, false) })
 	ns.On(EventMessage, func(e *tcpchat.Event) {
 		s := e.Socket
-		msg := ChatMessage{From: fmt.Sprint(s.Get("name"))}
+		msg := ChatMessage{From: Name(s)}
 		rooms := chatRooms(s.Rooms())
 		if arg := e.Arg(0); len(arg) > 0 {
 			var obj struct {

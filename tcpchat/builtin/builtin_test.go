@@ -262,3 +262,53 @@ func TestDurableEmitsPacedNotCut(t *testing.T) {
 	}
 	testkit.Eventually(t, 5*time.Second, "the sender of 200 refused durable emits cut for its rate", func() bool { return srv.Stats().RateLimitCuts == 1 })
 }
+
+// TestNamelessMember: a socket whose auth payload gives neither a name nor
+// presence holds nothing of the built-in handlers until it joins a room
+// (an idle connection's memory); it goes by its socket id in presence
+// notices and messages, and its disconnect is still heard.
+func TestNamelessMember(t *testing.T) {
+	srv := tcpchat.NewServer(tcpchat.Options{})
+	ns := srv.Of("/chat")
+	builtin.Install(ns)
+	sockets := make(chan *tcpchat.Socket, 2)
+	ns.OnConnection(func(s *tcpchat.Socket) { sockets <- s })
+	addr := chattest.NewServer(t, srv)
+	ctx, cancel := context.WithTimeout(context.Background(), chattest.Timeout)
+	defer cancel()
+	var heard <-chan chattest.Received
+	lis := chattest.Connect(t, chattest.Dial(t, addr, tcpchat.ClientOptions{}), "/chat", map[string]any{"name": "lis", "presence": true},
+		func(s *tcpchat.ClientSocket) { heard = chattest.Record(s) })
+	if _, err := lis.EmitWithAck(ctx, builtin.EventJoin, "lobby"); err != nil {
+		t.Fatal(err)
+	}
+	if s := <-sockets; builtin.Name(s) != "lis" {
+		t.Errorf("Name of the named socket = %q, want lis", builtin.Name(s))
+	}
+	anonC := chattest.Dial(t, addr, tcpchat.ClientOptions{})
+	anon := chattest.Connect(t, anonC, "/chat", nil, nil)
+	s := <-sockets
+	if v := s.Get("tcpchat.builtin"); v != nil {
+		t.Errorf("a socket without name or presence holds %T before joining, want nothing", v)
+	}
+	if builtin.Name(s) != s.ID() {
+		t.Errorf("Name = %q, want the socket id %q", builtin.Name(s), s.ID())
+	}
+	if _, err := anon.EmitWithAck(ctx, builtin.EventJoin, "lobby"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := anon.EmitWithAck(ctx, builtin.EventMessage, "hi"); err != nil {
+		t.Fatal(err)
+	}
+	anonC.Close()
+	id := strconv.Quote(s.ID())
+	for _, want := range []string{
+		`joined [{"name":` + id + `,"room":"lobby","members":2}]`,
+		`message [{"from":` + id + `,"room":"lobby","text":"hi"}]`,
+		`left [{"name":` + id + `,"room":"lobby","members":1}]`,
+	} {
+		if r := chattest.Next(t, heard); r.Name+" "+r.Args != want {
+			t.Fatalf("the listener heard %s %s, want %s", r.Name, r.Args, want)
+		}
+	}
+}
