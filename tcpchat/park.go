@@ -146,12 +146,19 @@ func (c *conn) startPolling() {
 	if rc == nil {
 		return
 	}
-	wake := c.wake
-	if d, err := p.Register(rc, wake); err == nil {
+	if d, err := p.Register(rc, c); err == nil {
 		c.pd = d
-		pt.SetWake(wake)
+		if _, framed := pt.(*framedTransport); !framed {
+			// Not for a framed connection, whose transport ignores it:
+			// the method value is 16 bytes that it would hold.
+			pt.SetWake(c.wake)
+		}
 	}
 }
+
+// Wake is wake for the poller (netpoll.Waker): the conn itself, rather
+// than a method value, is what its Desc holds.
+func (c *conn) Wake() { c.wake() }
 
 // stopPolling removes the connection from the poller; the reader calls it
 // when the connection ends.

@@ -26,23 +26,28 @@ type Poller struct {
 	life sync.RWMutex
 	dead bool // guarded by life
 
+	// ctlMu serialises the epoll_ctl calls of the Descs (the kernel
+	// serialises those of one epoll instance anyway), so that one function
+	// made with the Poller (ctl) serves them all: a Desc holds no closure
+	// of its own. ctlD, ctlOp and ctlErr are its argument and result.
+	ctlMu  sync.Mutex
+	ctlD   *Desc // guarded by ctlMu
+	ctlOp  int   // guarded by ctlMu: unix.EPOLL_CTL_MOD (arm) or EPOLL_CTL_DEL
+	ctlErr error // guarded by ctlMu
+	ctl    func(fd uintptr)
+
 	done chan struct{} // closed when the goroutine has ended
 	once sync.Once
 }
 
-// Desc is one socket registered with a Poller.
+// Desc is one socket registered with a Poller: 48 bytes (a size class),
+// what every parked connection holds of this package.
 type Desc struct {
-	p    *Poller
-	rc   syscall.RawConn
-	wake func()
-	fd   int32
-	gen  int32
-
-	// Owned by the goroutine that calls Arm and Close (one at a time).
-	added bool
-	err   error
-	arm   func(fd uintptr) // made once, so that Arm allocates nothing
-	del   func(fd uintptr)
+	p   *Poller
+	rc  syscall.RawConn
+	w   Waker
+	fd  int32
+	gen int32
 }
 
 // events is what an armed Desc waits for: bytes, the peer's half-close,
@@ -67,15 +72,16 @@ func New() (*Poller, error) {
 		return nil, fmt.Errorf("netpoll: epoll_ctl: %w", err)
 	}
 	p := &Poller{epfd: epfd, evfd: evfd, done: make(chan struct{})}
+	p.ctl = p.ctlFD
 	go p.run()
 	return p, nil
 }
 
-// Register adds the socket rc; wake runs (in the Poller's goroutine) each
-// time an armed Desc becomes readable. Nothing is asked of the kernel
+// Register adds the socket rc; w.Wake runs (in the Poller's goroutine)
+// each time an armed Desc becomes readable. Nothing is asked of the kernel
 // until the first Arm.
-func (p *Poller) Register(rc syscall.RawConn, wake func()) (*Desc, error) {
-	d := &Desc{p: p, rc: rc, wake: wake, fd: -1}
+func (p *Poller) Register(rc syscall.RawConn, w Waker) (*Desc, error) {
+	d := &Desc{p: p, rc: rc, w: w, fd: -1}
 	var fd int32 = -1
 	if err := rc.Control(func(f uintptr) { fd = int32(f) }); err != nil {
 		return nil, fmt.Errorf("netpoll: register: %w", err)
@@ -94,56 +100,61 @@ func (p *Poller) Register(rc syscall.RawConn, wake func()) (*Desc, error) {
 	// registered (the kernel dropped it from the epoll set); it gets no
 	// more wake-ups, and its own Close leaves the slot alone.
 	p.slots[fd] = d
-	d.arm = d.armFD
-	d.del = d.delFD
 	return d, nil
 }
 
-// Arm asks for one call of the Desc's wake function once the socket is
-// readable (at once if it is already). It fails when the socket or the
-// Poller is closed.
+// Arm asks for one call of the Desc's Wake once the socket is readable
+// (at once if it is already). It fails when the socket or the Poller is
+// closed.
 func (d *Desc) Arm() error {
 	d.p.life.RLock()
 	defer d.p.life.RUnlock()
 	if d.p.dead {
 		return ErrClosed
 	}
-	d.err = nil
-	if err := d.rc.Control(d.arm); err != nil {
-		return err
-	}
-	return d.err
+	return d.p.control(d, unix.EPOLL_CTL_MOD)
 }
 
-func (d *Desc) armFD(fd uintptr) {
-	ev := unix.EpollEvent{Events: events, Fd: int32(fd), Pad: d.gen}
-	if d.added {
-		d.err = unix.EpollCtl(d.p.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev)
-		if !errors.Is(d.err, unix.ENOENT) {
-			return
-		}
+// control runs op (EPOLL_CTL_MOD: arm; EPOLL_CTL_DEL) on d's socket while
+// the socket cannot be closed (RawConn.Control); p.life is held.
+func (p *Poller) control(d *Desc, op int) error {
+	p.ctlMu.Lock()
+	defer p.ctlMu.Unlock()
+	p.ctlD, p.ctlOp, p.ctlErr = d, op, nil
+	err := d.rc.Control(p.ctl)
+	if err == nil {
+		err = p.ctlErr
 	}
-	d.err = unix.EpollCtl(d.p.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev)
-	d.added = d.err == nil
+	p.ctlD, p.ctlErr = nil, nil
+	return err
 }
 
-func (d *Desc) delFD(fd uintptr) {
-	if d.added {
+// ctlFD is p.ctl: it applies p.ctlOp to p.ctlD's socket fd. A socket is
+// armed with EPOLL_CTL_MOD, and added on its first arm, when the kernel
+// does not know it (ENOENT): one failed call per connection instead of a
+// flag in every Desc.
+func (p *Poller) ctlFD(fd uintptr) {
+	d := p.ctlD
+	if p.ctlOp == unix.EPOLL_CTL_DEL {
 		var ev unix.EpollEvent
-		unix.EpollCtl(d.p.epfd, unix.EPOLL_CTL_DEL, int(fd), &ev)
-		d.added = false
+		unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(fd), &ev) // ENOENT when never armed
+		return
+	}
+	ev := unix.EpollEvent{Events: events, Fd: int32(fd), Pad: d.gen}
+	p.ctlErr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev)
+	if errors.Is(p.ctlErr, unix.ENOENT) {
+		p.ctlErr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev)
 	}
 }
 
 // Close removes the socket from the Poller; call it before closing the
-// socket, or after (then the kernel has removed it already). The wake
-// function does not run after Close returns, unless a wake-up was already
-// under way.
+// socket, or after (then the kernel has removed it already). Wake does not
+// run after Close returns, unless a wake-up was already under way.
 func (d *Desc) Close() {
 	p := d.p
 	p.life.RLock()
 	if !p.dead {
-		d.rc.Control(d.del) // fails, harmlessly, when the socket is closed
+		p.control(d, unix.EPOLL_CTL_DEL) // fails, harmlessly, when the socket is closed
 	}
 	p.life.RUnlock()
 	p.mu.Lock()
@@ -157,7 +168,7 @@ func (d *Desc) Close() {
 func (p *Poller) run() {
 	defer close(p.done)
 	evs := make([]unix.EpollEvent, 256)
-	var wakes []func()
+	var wakes []Waker
 	for {
 		n, err := unix.EpollWait(p.epfd, evs, -1)
 		if err != nil {
@@ -176,13 +187,13 @@ func (p *Poller) run() {
 			}
 			if int(ev.Fd) < len(p.slots) {
 				if d := p.slots[ev.Fd]; d != nil && d.gen == ev.Pad {
-					wakes = append(wakes, d.wake)
+					wakes = append(wakes, d.w)
 				}
 			}
 		}
 		p.mu.Unlock()
 		for i, w := range wakes {
-			w()
+			w.Wake()
 			wakes[i] = nil
 		}
 		wakes = wakes[:0]

@@ -14,7 +14,7 @@ type Desc struct{}
 func New() (*Poller, error) { return nil, ErrUnsupported }
 
 // Register returns ErrUnsupported.
-func (p *Poller) Register(rc syscall.RawConn, wake func()) (*Desc, error) { return nil, ErrUnsupported }
+func (p *Poller) Register(rc syscall.RawConn, w Waker) (*Desc, error) { return nil, ErrUnsupported }
 
 // Close does nothing.
 func (p *Poller) Close() error { return nil }

@@ -46,7 +46,7 @@ func register(t *testing.T, p *netpoll.Poller, c *net.TCPConn) (*netpoll.Desc, c
 		t.Fatal(err)
 	}
 	woke := make(chan struct{}, 4)
-	d, err := p.Register(rc, func() { woke <- struct{}{} })
+	d, err := p.Register(rc, netpoll.WakeFunc(func() { woke <- struct{}{} }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestArmAfterCloseFails(t *testing.T) {
 	}
 	d2.Close()
 	rc, _ := server2.SyscallConn()
-	if _, err := p.Register(rc, func() {}); err != netpoll.ErrClosed {
+	if _, err := p.Register(rc, netpoll.WakeFunc(func() {})); err != netpoll.ErrClosed {
 		t.Fatalf("Register after the Poller closed: %v, want ErrClosed", err)
 	}
 }
