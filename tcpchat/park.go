@@ -113,7 +113,7 @@ func rawConnOf(nc net.Conn) syscall.RawConn {
 		case *trackedConn:
 			nc = c.Conn
 		case *prefixConn:
-			if len(c.prefix) > 0 {
+			if c.buffered() > 0 {
 				return nil
 			}
 			nc = c.Conn

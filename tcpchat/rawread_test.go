@@ -71,8 +71,8 @@ func TestRawReadsOnPlainSocketsOnly(t *testing.T) {
 		t.Fatalf("SyscallConn of a connection without a socket: %v, want ErrUnsupported", err)
 	}
 	for name, c := range map[string]net.Conn{
-		"prefixConn": &prefixConn{Conn: tracked, prefix: []byte("WDJO")},
-		"TLS":        tls.Server(&prefixConn{Conn: tracked}, &tls.Config{}),
+		"prefixConn": newPrefixConn(tracked, []byte("WDJO"), false),
+		"TLS":        tls.Server(newPrefixConn(tracked, nil, false), &tls.Config{}),
 	} {
 		if _, ok := c.(syscall.Conn); ok {
 			t.Errorf("%s has a SyscallConn: its reads would skip its own bytes", name)

@@ -16,6 +16,7 @@ func TestIdleObjectSizes(t *testing.T) {
 		{"conn", unsafe.Sizeof(conn{}), 288},
 		{"Socket", unsafe.Sizeof(Socket{}), 112},
 		{"framedTransport", unsafe.Sizeof(framedTransport{}), 48},
+		{"prefixConn", unsafe.Sizeof(prefixConn{}), 32},
 	} {
 		if c.size > c.at {
 			t.Errorf("a %s is %d bytes, more than the %d of its size class", c.name, c.size, c.at)

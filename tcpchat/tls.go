@@ -18,7 +18,7 @@ import (
 // again: framed clients over TLS and wss:// share the port with everything
 // else. The handshake is bounded by the read deadline already set.
 func (s *Server) serveTLS(nc net.Conn, head []byte, reserve bool) {
-	tc := tls.Server(&prefixConn{Conn: nc, prefix: append([]byte(nil), head...)}, s.opts.TLSConfig)
+	tc := tls.Server(newPrefixConn(nc, head, false), s.opts.TLSConfig)
 	if err := tc.Handshake(); err != nil {
 		s.logf("tcpchat: %s: TLS handshake: %v", nc.RemoteAddr(), err)
 		nc.Close()
@@ -60,7 +60,7 @@ func (s *Server) refusePlaintext(nc net.Conn, head []byte) {
 		p := wire.Packet{Type: wire.TypeError, Code: wire.CodeHandshake, Reason: plaintextRefusal}
 		nc.Write(framing.AppendFrame(nil, p.AppendTo(nil)))
 	case isHTTPMethod(head):
-		if _, err := http.ReadRequest(bufio.NewReader(&prefixConn{Conn: nc, prefix: head})); err != nil {
+		if _, err := http.ReadRequest(bufio.NewReader(newPrefixConn(nc, head, false))); err != nil {
 			return
 		}
 		fmt.Fprintf(nc, "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s\n", len(plaintextRefusal)+1, plaintextRefusal)

@@ -74,37 +74,39 @@ func batchPool(total int) *sync.Pool {
 type Conn struct {
 	nc      net.Conn
 	br      *bufio.Reader // nil between reads when pooled and empty (rmu)
-	pooled  bool          // br comes from readerPool and reads nc: given back when empty
-	x       *connExtra    // nil on a server connection without subprotocol or compression
+	x       *connExtra    // nil on a server connection without subprotocol, compression or observer
 	maxMsg  int64
-	observe func(sent bool, h Header, payload []byte) // set before use
 	server  bool
 	deflate bool // permessage-deflate negotiated; then x is set
+	pooled  bool // br comes from readerPool and reads nc: given back when empty
 	dp      deflateParams
 	closed  atomic.Bool
 
-	// rmu is held for the whole of a read; it guards the fields below
-	// (and x.cbuf, x.dec).
-	rmu     sync.Mutex
-	readErr error // sticky
-	rem     int64 // payload bytes of the current frame not read yet; -1: unknown
-	onPong  func(p []byte)
-
-	// wmu guards writes and the fields below (and x.rng).
+	// rmu is held for the whole of a read; it guards readErr, rem and
+	// onPong (and x.cbuf, x.dec). wmu guards writes and closeSent,
+	// noCompress, writeErr and rest (and x.rng). The two locks and the
+	// flags sit together so that a Conn is 128 bytes (a size class: the
+	// 144-byte one before).
+	rmu        sync.Mutex
 	wmu        sync.Mutex
-	closeSent  bool
-	noCompress bool
-	writeErr   error
-	rest       *restBuf // what a TryWriteMessages left, sent first by the next write
+	closeSent  bool           // wmu
+	noCompress bool           // wmu
+	readErr    error          // rmu; sticky
+	rem        int64          // rmu; payload bytes of the current frame not read yet; -1: unknown
+	onPong     func(p []byte) // rmu
+	writeErr   error          // wmu
+	rest       *restBuf       // wmu; what a TryWriteMessages left, sent first by the next write
 }
 
 // connExtra holds what only some connections need, so that a plain server
 // connection (the one an upgrade allocates) stays small.
+// A Conn is 128 bytes (a size class) with it.
 type connExtra struct {
-	protocol string        // the negotiated subprotocol
-	cbuf     []byte        // compressed payloads are gathered here (rmu)
-	dec      *decompressor // (rmu)
-	rng      *rand.ChaCha8 // masking keys of a client (wmu)
+	protocol string                                    // the negotiated subprotocol
+	observe  func(sent bool, h Header, payload []byte) // set before use (SetFrameObserver)
+	cbuf     []byte                                    // compressed payloads are gathered here (rmu)
+	dec      *decompressor                             // (rmu)
+	rng      *rand.ChaCha8                             // masking keys of a client (wmu)
 }
 
 // iovec holds the two pieces of a writev (the assembled frames and a large
@@ -189,7 +191,23 @@ func (c *Conn) SetWriteDeadline(t time.Time) error { return c.nc.SetWriteDeadlin
 // frame sent (payload before masking). It is called from the reading and
 // the writing goroutines, possibly at once, and must not keep payload. Set
 // it before the first read or write; `ws dial` uses it to show frames.
-func (c *Conn) SetFrameObserver(f func(sent bool, h Header, payload []byte)) { c.observe = f }
+func (c *Conn) SetFrameObserver(f func(sent bool, h Header, payload []byte)) {
+	if c.x == nil {
+		if f == nil {
+			return
+		}
+		c.x = new(connExtra)
+	}
+	c.x.observe = f
+}
+
+// observer returns the frame observer, nil without one.
+func (c *Conn) observer() func(sent bool, h Header, payload []byte) {
+	if c.x == nil {
+		return nil
+	}
+	return c.x.observe
+}
 
 // SetPongHandler sets a function called by the reader with the payload of
 // each pong received (it must not keep p). Call it before reading.
@@ -343,11 +361,11 @@ func (c *Conn) readMessage(dst []byte) (OpCode, []byte, error) {
 		if err != nil {
 			return 0, dst, err
 		}
-		if c.observe != nil {
+		if observe := c.observer(); observe != nil {
 			if compressed {
-				c.observe(false, h, c.x.cbuf[before:])
+				observe(false, h, c.x.cbuf[before:])
 			} else {
-				c.observe(false, h, dst[before:])
+				observe(false, h, dst[before:])
 			}
 		}
 		if h.Fin {
@@ -485,8 +503,8 @@ func (c *Conn) readControl(h Header) error {
 	if h.Masked {
 		Mask(h.Mask, 0, p)
 	}
-	if c.observe != nil {
-		c.observe(false, h, p)
+	if observe := c.observer(); observe != nil {
+		observe(false, h, p)
 	}
 	switch h.OpCode {
 	case OpPing:
@@ -854,8 +872,8 @@ func (c *Conn) frameHeaderLocked(fin bool, op OpCode, rsv1 bool, p []byte) Heade
 	if h.Masked {
 		binary.LittleEndian.PutUint32(h.Mask[:], uint32(c.x.rng.Uint64()))
 	}
-	if c.observe != nil {
-		c.observe(true, h, p)
+	if observe := c.observer(); observe != nil {
+		observe(true, h, p)
 	}
 	return h
 }

@@ -60,9 +60,9 @@ func (c *Conn) WritePrepared(pm *PreparedMessage) error {
 	if c.deflate && !c.noCompress && !c.dp.huffmanOnly && len(pm.payload) >= compressMin {
 		frame = pm.deflatedFrame()
 	}
-	if c.observe != nil {
+	if observe := c.observer(); observe != nil {
 		h, n, _ := ParseHeader(frame)
-		c.observe(true, h, frame[n:])
+		observe(true, h, frame[n:])
 	}
 	if _, err := c.nc.Write(frame); err != nil {
 		c.writeErr = fmt.Errorf("ws: write: %w", err)

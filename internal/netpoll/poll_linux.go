@@ -26,15 +26,16 @@ type Poller struct {
 	life sync.RWMutex
 	dead bool // guarded by life
 
-	// ctlMu serialises the epoll_ctl calls of the Descs (the kernel
-	// serialises those of one epoll instance anyway), so that one function
-	// made with the Poller (ctl) serves them all: a Desc holds no closure
-	// of its own. ctlD, ctlOp and ctlErr are its argument and result.
+	// ctlMu serialises the arms of the Descs (the kernel serialises the
+	// epoll_ctl calls of one epoll instance anyway), so that one function
+	// made with the Poller (arm) serves them all: a Desc holds no closure
+	// of its own. ctlD and ctlErr are its argument and result. del needs
+	// neither.
 	ctlMu  sync.Mutex
 	ctlD   *Desc // guarded by ctlMu
-	ctlOp  int   // guarded by ctlMu: unix.EPOLL_CTL_MOD (arm) or EPOLL_CTL_DEL
 	ctlErr error // guarded by ctlMu
-	ctl    func(fd uintptr)
+	arm    func(fd uintptr)
+	del    func(fd uintptr)
 
 	done chan struct{} // closed when the goroutine has ended
 	once sync.Once
@@ -72,7 +73,7 @@ func New() (*Poller, error) {
 		return nil, fmt.Errorf("netpoll: epoll_ctl: %w", err)
 	}
 	p := &Poller{epfd: epfd, evfd: evfd, done: make(chan struct{})}
-	p.ctl = p.ctlFD
+	p.arm, p.del = p.armFD, p.delFD
 	go p.run()
 	return p, nil
 }
@@ -112,16 +113,11 @@ func (d *Desc) Arm() error {
 	if d.p.dead {
 		return ErrClosed
 	}
-	return d.p.control(d, unix.EPOLL_CTL_MOD)
-}
-
-// control runs op (EPOLL_CTL_MOD: arm; EPOLL_CTL_DEL) on d's socket while
-// the socket cannot be closed (RawConn.Control); p.life is held.
-func (p *Poller) control(d *Desc, op int) error {
+	p := d.p
 	p.ctlMu.Lock()
 	defer p.ctlMu.Unlock()
-	p.ctlD, p.ctlOp, p.ctlErr = d, op, nil
-	err := d.rc.Control(p.ctl)
+	p.ctlD, p.ctlErr = d, nil
+	err := d.rc.Control(p.arm)
 	if err == nil {
 		err = p.ctlErr
 	}
@@ -129,22 +125,23 @@ func (p *Poller) control(d *Desc, op int) error {
 	return err
 }
 
-// ctlFD is p.ctl: it applies p.ctlOp to p.ctlD's socket fd. A socket is
+// armFD is p.arm: it arms p.ctlD's socket fd (ctlMu is held). A socket is
 // armed with EPOLL_CTL_MOD, and added on its first arm, when the kernel
 // does not know it (ENOENT): one failed call per connection instead of a
 // flag in every Desc.
-func (p *Poller) ctlFD(fd uintptr) {
-	d := p.ctlD
-	if p.ctlOp == unix.EPOLL_CTL_DEL {
-		var ev unix.EpollEvent
-		unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(fd), &ev) // ENOENT when never armed
-		return
-	}
-	ev := unix.EpollEvent{Events: events, Fd: int32(fd), Pad: d.gen}
+func (p *Poller) armFD(fd uintptr) {
+	ev := unix.EpollEvent{Events: events, Fd: int32(fd), Pad: p.ctlD.gen}
 	p.ctlErr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev)
 	if errors.Is(p.ctlErr, unix.ENOENT) {
 		p.ctlErr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev)
 	}
+}
+
+// delFD is p.del: it removes fd from the epoll set (ENOENT, ignored, when
+// it was never armed).
+func (p *Poller) delFD(fd uintptr) {
+	var ev unix.EpollEvent
+	unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(fd), &ev)
 }
 
 // Close removes the socket from the Poller; call it before closing the
@@ -154,7 +151,7 @@ func (d *Desc) Close() {
 	p := d.p
 	p.life.RLock()
 	if !p.dead {
-		p.control(d, unix.EPOLL_CTL_DEL) // fails, harmlessly, when the socket is closed
+		d.rc.Control(p.del) // fails, harmlessly, when the socket is closed
 	}
 	p.life.RUnlock()
 	p.mu.Lock()
