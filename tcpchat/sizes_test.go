@@ -14,7 +14,7 @@ func TestIdleObjectSizes(t *testing.T) {
 		size, at uintptr
 	}{
 		{"conn", unsafe.Sizeof(conn{}), 288},
-		{"Socket", unsafe.Sizeof(Socket{}), 112},
+		{"Socket", unsafe.Sizeof(Socket{}), 96},
 		{"framedTransport", unsafe.Sizeof(framedTransport{}), 48},
 		{"prefixConn", unsafe.Sizeof(prefixConn{}), 32},
 	} {
