@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wiredojo/wiredojo/framing/ws"
 	"github.com/wiredojo/wiredojo/internal/netpoll"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
@@ -46,6 +47,7 @@ type Server struct {
 	// poller watches the sockets of idle connections (park.go); set by
 	// startLocked, nil where there is none. Closed after the connections.
 	poller *netpoll.Poller
+	wsRaw  *ws.Upgrader // upgrades GET /ws on the raw connection (websocket.go)
 
 	wg sync.WaitGroup // every goroutine the server starts
 
@@ -391,6 +393,8 @@ func (s *Server) sniff(nc net.Conn, inTLS, reserve bool) {
 	case head[0] == 0x16:
 		s.logf("tcpchat: %s: TLS ClientHello refused: TLS is not configured on this server", nc.RemoteAddr())
 		nc.Close()
+	case !reserve && string(head[:]) == "GET /" && peekWebSocketPath(nc):
+		s.upgradeRaw(newPrefixConn(nc, head[:], false)) // websocket.go
 	case isHTTPMethod(head[:]):
 		nc.SetReadDeadline(time.Time{})
 		if !s.httpLn.push(newPrefixConn(nc, head[:], reserve)) {

@@ -85,6 +85,13 @@ func handshakeCases() []hsCase {
 		{name: "allow-list exact", req: request(map[string]string{"Origin": "https://app.test"}, ""), u: ws.Upgrader{Origins: []string{"https://app.test"}}, status: 101},
 		{name: "allow-list pattern", req: request(map[string]string{"Origin": "https://a.app.test"}, ""), u: ws.Upgrader{Origins: []string{"*.app.test"}}, status: 101},
 		{name: "allow-list miss", req: request(map[string]string{"Origin": "https://app.test.evil"}, ""), u: ws.Upgrader{Origins: []string{"*.app.test"}}, status: 403},
+		{name: "CheckOrigin refuses", req: request(map[string]string{"Origin": "http://example.com"}, ""), u: ws.Upgrader{CheckOrigin: func(origin, host string) (int, string) {
+			if origin == "http://example.com" && host == "example.com" {
+				return 403, "not this page"
+			}
+			return 0, ""
+		}}, status: 403, reason: "not this page"},
+		{name: "CheckOrigin accepts", req: request(map[string]string{"Origin": "http://evil.test"}, ""), u: ws.Upgrader{CheckOrigin: func(string, string) (int, string) { return 0, "" }}, status: 101},
 		{name: "malformed head", req: "GET /ws HTTP/1.1\r\nnot a header\r\n\r\n", status: 400, reason: "malformed"},
 		{name: "not HTTP", req: "\x16\x03\x01\x00\x05hello\r\n\r\n", status: 400},
 		{name: "head too large", req: request(map[string]string{"X-Big": strings.Repeat("a", 9000)}, ""), status: 431},

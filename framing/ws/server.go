@@ -50,6 +50,11 @@ type Upgrader struct {
 	// HandshakeTimeout bounds Upgrade on a raw connection (default
 	// DefaultHandshakeTimeout).
 	HandshakeTimeout time.Duration
+	// CheckOrigin, when set, decides in place of Origins whether a request
+	// with an Origin header (origin) for the Host header host may upgrade:
+	// it returns the HTTP status and the reason of a refusal, or status 0
+	// to accept.
+	CheckOrigin func(origin, host string) (status int, reason string)
 }
 
 // request holds the parts of an opening-handshake request we check, as
@@ -231,6 +236,10 @@ func (u *Upgrader) check(r *request) *refusal {
 		return &refusal{http.StatusBadRequest, "Sec-WebSocket-Key must appear once and be the base64 encoding of 16 bytes"}
 	case r.nOrigin > 1:
 		return &refusal{http.StatusBadRequest, "more than one Origin header"}
+	case r.nOrigin == 1 && u.CheckOrigin != nil:
+		if status, reason := u.CheckOrigin(string(r.origin), string(r.host)); status != 0 {
+			return &refusal{status, reason}
+		}
 	case r.nOrigin == 1 && !u.originAllowed(r.origin, r.host):
 		return &refusal{http.StatusForbidden, "origin " + strconv.Quote(string(r.origin)) + " is not allowed (check the server's origin allow-list)"}
 	}
