@@ -37,6 +37,7 @@ type idleReleaser struct {
 	quiet   time.Duration
 	last    tcpchat.Stats
 	allocs  uint64    // heap bytes allocated so far at the last reading
+	spare   uint64    // spare memory (heapReading.read) at the last reading
 	changed time.Time // when last changed
 	pending bool      // changed since the last release
 }
@@ -45,12 +46,15 @@ type idleReleaser struct {
 // readings (its own reading and ticker included).
 const stillAllocs = 64 << 10
 
-// still takes one reading of the server's counters and the process's
-// allocated bytes so far at now and reports whether the server has been
-// still for quiet since it last changed (once per change).
-func (r *idleReleaser) still(now time.Time, st tcpchat.Stats, allocs uint64) bool {
-	busy := allocs-r.allocs >= stillAllocs
-	r.allocs = allocs
+// still takes one reading of the server's counters, the process's
+// allocated bytes so far and its spare memory at now and reports whether
+// the server has been still for quiet since it last changed (once per
+// change). Spare memory that grew counts as a change too: readers woken
+// by heartbeat answers may allocate nothing on the heap (pooled buffers)
+// and still leave their stacks behind when they end.
+func (r *idleReleaser) still(now time.Time, st tcpchat.Stats, allocs, spare uint64) bool {
+	busy := allocs-r.allocs >= stillAllocs || spare >= r.spare+stillAllocs
+	r.allocs, r.spare = allocs, spare
 	if st.Connections != r.last.Connections || st.EventsIn != r.last.EventsIn || st.PacketsOut != r.last.PacketsOut || busy {
 		r.last, r.changed, r.pending = st, now, true
 		return false
@@ -127,7 +131,7 @@ func releaseWhenIdle(stop <-chan struct{}, srv *tcpchat.Server, quiet time.Durat
 			return
 		case now := <-t.C:
 			allocs, spare := h.read()
-			if r.still(now, srv.Stats(), allocs) && spare >= minRelease {
+			if r.still(now, srv.Stats(), allocs, spare) && spare >= minRelease {
 				debug.FreeOSMemory()
 			}
 		}

@@ -50,9 +50,16 @@ func TestIdleReleaserReleasesOncePerStillMoment(t *testing.T) {
 		{31500, tcpchat.Stats{Connections: 900, EventsIn: 40, PacketsOut: 1260}, 8<<20 + 80<<10, false},
 		{31750, tcpchat.Stats{Connections: 900, EventsIn: 40, PacketsOut: 1260}, 8<<20 + 120<<10, false},
 		{40000, tcpchat.Stats{Connections: 900, EventsIn: 40, PacketsOut: 1260}, 8<<20 + 160<<10, false},
+		// Readers woken by pongs that allocate nothing on the heap (pooled
+		// buffers) but leave their stacks: spare memory grows, a change.
+		{50000, tcpchat.Stats{Connections: 900, EventsIn: 40, PacketsOut: 1260}, 8<<20 + 160<<10, false},
+		{50250, tcpchat.Stats{Connections: 900, EventsIn: 40, PacketsOut: 1260}, 8<<20 + 160<<10, false},
+		{51000, tcpchat.Stats{Connections: 900, EventsIn: 40, PacketsOut: 1260}, 8<<20 + 160<<10, false},
+		{51250, tcpchat.Stats{Connections: 900, EventsIn: 40, PacketsOut: 1260}, 8<<20 + 160<<10, true},
 	}
+	spare := map[int]uint64{50250: 4 << 20, 51000: 4 << 20, 51250: 4 << 20}
 	for _, s := range steps {
-		if got := r.still(at(s.ms), s.st, s.allocs); got != s.want {
+		if got := r.still(at(s.ms), s.st, s.allocs, spare[s.ms]); got != s.want {
 			t.Errorf("at %d ms with %+v: still %v, want %v", s.ms, s.st, got, s.want)
 		}
 	}
