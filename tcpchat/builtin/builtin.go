@@ -375,7 +375,11 @@ func install(ns *tcpchat.Namespace, scope DurableScope) {
 			e.Socket.Leave(presencePrefix + room)
 		}
 		members := ns.Adapter().Size(room)
-		e.Ack(map[string]any{"room": room, "members": members})
+		// The notice goes out before the ack, so that a member that has
+		// its ack knows its listeners' notice is queued before anything
+		// it does next (a notice after the ack could follow the next
+		// member's, whom the ack let in first).
+		defer e.Ack(map[string]any{"room": room, "members": members})
 		if m != nil && chat && m.set(room, join) {
 			notice := EventLeft
 			if join {
