@@ -161,34 +161,15 @@ func (s *Server) initWebSocket() {
 	max := int64(s.opts.MaxWebSocketMessage)
 	listed := &ws.Upgrader{Origins: s.opts.Origins, MaxMessageSize: max}
 	sameHost := &ws.Upgrader{MaxMessageSize: max} // no list: same host only
-	s.mux.HandleFunc("GET "+WebSocketPath, func(w http.ResponseWriter, r *http.Request) {
-		u := sameHost
-		if origin := r.Header.Get("Origin"); origin != "" {
-			same := sameHostOrigin(origin, r.Host)
-			switch {
-			case len(s.opts.Origins) > 0 && (!same || !s.knownHost(r.Host)):
-				u = listed // the allow-list decides
-			case same && !s.knownHost(r.Host):
-				s.logf("tcpchat: %s: WebSocket upgrade refused: Host %q is not an address or a configured name of this server (DNS rebinding?)", r.RemoteAddr, r.Host)
-				http.Error(w, fmt.Sprintf("Host %q is not an IP address, localhost or a name this server is configured with", r.Host), http.StatusForbidden)
-				return
-			}
-		}
-		c, err := u.UpgradeHTTP(w, r)
-		if err != nil {
-			s.logf("tcpchat: %s: WebSocket upgrade refused: %v", r.RemoteAddr, err)
-			return
-		}
-		s.serveTransport(newWebSocketTransport(c), true) // returns when it parks
-	})
-	// The same policy for upgrades on the raw connection (upgradeRaw).
+	// One upgrader, one policy, for requests through the handler below and
+	// for those upgraded on the raw connection (upgradeRaw).
 	s.wsRaw = &ws.Upgrader{MaxMessageSize: max, HandshakeTimeout: s.opts.HandshakeTimeout,
 		CheckOrigin: func(origin, host string) (int, string) {
 			same := sameHostOrigin(origin, host)
 			u := sameHost
 			switch {
 			case len(s.opts.Origins) > 0 && (!same || !s.knownHost(host)):
-				u = listed
+				u = listed // the allow-list decides
 			case same && !s.knownHost(host):
 				return http.StatusForbidden, fmt.Sprintf("Host %q is not an IP address, localhost or a name this server is configured with (DNS rebinding?)", host)
 			}
@@ -197,6 +178,14 @@ func (s *Server) initWebSocket() {
 			}
 			return 0, ""
 		}}
+	s.mux.HandleFunc("GET "+WebSocketPath, func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.wsRaw.UpgradeHTTP(w, r)
+		if err != nil {
+			s.logf("tcpchat: %s: WebSocket upgrade refused: %v", r.RemoteAddr, err)
+			return
+		}
+		s.serveTransport(newWebSocketTransport(c), true) // returns when it parks
+	})
 }
 
 // upgradeRaw upgrades a WebSocket request for WebSocketPath on the
