@@ -240,8 +240,10 @@ func (s *ServerProc) CPU() (time.Duration, error) {
 	return d, nil
 }
 
-// procCPU returns the CPU time (user + system) process pid has used so far
-// (/proc/PID/stat).
+// procCPU returns the CPU time (user + system) process pid has used so far,
+// with that of its children that ended and that it waited for
+// (/proc/PID/stat: utime, stime, cutime, cstime), so that a tree's sum
+// (treeCPU) does not fall when a child ends between two readings.
 func procCPU(pid int) (time.Duration, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
@@ -254,16 +256,19 @@ func procCPU(pid int) (time.Duration, error) {
 		return 0, fmt.Errorf("unexpected /proc stat %.80q", b)
 	}
 	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
+	if len(f) < 15 {
 		return 0, fmt.Errorf("short /proc stat %.80q", b)
 	}
-	ut, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("bad /proc stat times %q %q", f[11], f[12])
+	var ticks int64
+	for _, v := range f[11:15] { // utime, stime, cutime, cstime
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("bad /proc stat times %q", f[11:15])
+		}
+		ticks += n
 	}
 	const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
-	return time.Duration(ut+st) * tick, nil
+	return time.Duration(ticks) * tick, nil
 }
 
 // treeCPU returns the CPU time process pid and its descendants alive now
