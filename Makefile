@@ -43,6 +43,7 @@ check: lint test-quick
 
 test-quick:
 	@echo "== make check: go test -short (no -race, no external peers)"
+	bash scripts/bench_test.sh
 	$(GO) test -short -count=1 -timeout 5m ./...
 
 deps:
@@ -77,7 +78,8 @@ test-go:
 # The peer benchmarks live in modules of their own under bench/ (so the main
 # go.mod stays lean); make sure they still build, vet and pass their quick tests.
 test-bench-modules:
-	@echo "== make test 4/5: the peer benchmark modules under bench/ build, vet and pass"
+	@echo "== make test 4/5: the peer benchmark modules under bench/ build, vet and pass; make bench's document merge"
+	bash scripts/bench_test.sh
 	@for d in bench/*/; do \
 		[ -f "$$d/go.mod" ] || continue; \
 		echo "bench module $$d"; \

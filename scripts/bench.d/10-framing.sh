@@ -2,8 +2,9 @@
 # framing codec micro-benchmarks (allocations per op must be 0).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/benchlib.sh
 echo "## framing (length-prefixed codec)"
 echo
 echo '```'
-go test -run '^$' -bench . -benchmem -count 1 ./framing/ 2>&1 | grep -E '^(Benchmark|cpu)'
+bench_lines '^(Benchmark|cpu)' go test -run '^$' -bench . -benchmem -count 1 ./framing/
 echo '```'

@@ -9,13 +9,14 @@
 # per-pass ratios. Progress goes to stderr, the markdown section to stdout.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/benchlib.sh
 benchtime=${WS_BENCHTIME:-200ms}
 count=${WS_COUNT:-6}
 
 start=$(date -u +'%Y-%m-%d %H:%M')
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "ws: framing/ws benchmarks" >&2
-own=$(go test -run '^$' -bench . -benchmem -count 1 -benchtime "$benchtime" ./framing/ws/ 2>&1 | grep -E '^(Benchmark|cpu)')
+own=$(bench_lines '^(Benchmark|cpu)' go test -run '^$' -bench . -benchmem -count 1 -benchtime "$benchtime" ./framing/ws/)
 echo "ws: bench/ws against gorilla, gobwas and coder ($count runs each)" >&2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -25,12 +26,12 @@ trap 'rm -rf "$tmp"' EXIT
 # order of the libraries within a group of cases rotates from pass to pass
 # (the first of a group measures slower).
 peers=$(for i in $(seq "$count"); do
-	WSBENCH_ROTATE=$i "$tmp/wsbench.test" -test.run '^$' -test.bench . -test.benchmem -test.benchtime "$benchtime" 2>&1 | grep -E '^Benchmark'
+	WSBENCH_ROTATE=$i bench_lines '^Benchmark' "$tmp/wsbench.test" -test.run '^$' -test.bench . -test.benchmem -test.benchtime "$benchtime"
 done)
 echo "ws: tcpchat transports, 64-packet batches ($count runs)" >&2
 go test -c -o "$tmp/tcpchat.test" ./tcpchat/
 batch=$(for i in $(seq "$count"); do
-	"$tmp/tcpchat.test" -test.run '^$' -test.bench 'TransportBatch' -test.benchmem -test.benchtime "$benchtime" 2>&1 | grep -E '^Benchmark'
+	bench_lines '^Benchmark' "$tmp/tcpchat.test" -test.run '^$' -test.bench 'TransportBatch' -test.benchmem -test.benchtime "$benchtime"
 done)
 # System calls per round trip, counted with strace (when it is installed).
 calls=""

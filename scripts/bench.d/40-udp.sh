@@ -4,6 +4,7 @@
 # Prints the markdown section of docs/BENCHMARKS.md on stdout, progress on stderr.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/benchlib.sh
 secs=${UDP_BENCH_SECONDS:-4}
 tmp=$(mktemp -d)
 pids=()
@@ -86,6 +87,6 @@ echo
 echo "Micro-benchmarks (allocations per datagram must be 0):"
 echo
 echo '```'
-go test -run '^$' -bench . -benchmem -count 1 ./udpcast/ ./udpcast/impair/ ./udpcast/stats/ 2>&1 | grep -E '^(Benchmark|cpu)'
-go test -run '^$' -bench 'Loopback/.*/batch=true' -benchtime 1000000x -count 1 ./udpcast/udpio/ 2>&1 | grep -E '^Benchmark'
+bench_lines '^(Benchmark|cpu)' go test -run '^$' -bench . -benchmem -count 1 ./udpcast/ ./udpcast/impair/ ./udpcast/stats/
+bench_lines '^Benchmark' go test -run '^$' -bench 'Loopback/.*/batch=true' -benchtime 1000000x -count 1 ./udpcast/udpio/
 echo '```'

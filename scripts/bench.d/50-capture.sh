@@ -5,6 +5,7 @@
 # micro-benchmarks (allocations per packet must be 0).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/benchlib.sh
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 n=200000
@@ -78,5 +79,5 @@ fi
 echo "- decode with reassembly and application decoders: $(pps "${secs[wiredojo decode only (-q)]}") packets/s, reading the file included (goal: 1M)"
 echo
 echo '```'
-go test -run '^$' -bench . -benchmem -count 1 ./capture/decode/ ./capture/render/ 2>&1 | grep -E '^(Benchmark|cpu)'
+bench_lines '^(Benchmark|cpu)' go test -run '^$' -bench . -benchmem -count 1 ./capture/decode/ ./capture/render/
 echo '```'
