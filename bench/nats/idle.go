@@ -44,7 +44,7 @@ func IdleClientsMain(spec string, stdin io.Reader, stdout, stderr io.Writer) int
 		}
 	}()
 	for i := 0; i < n; i++ {
-		c, err := natsHandshake(addr)
+		c, err := natsHandshake(addr, idleDialer(i))
 		if err != nil {
 			fmt.Fprintf(stderr, "natsbench: idle client %d: %v\n", i, err)
 			return 1
@@ -56,8 +56,10 @@ func IdleClientsMain(spec string, stdin io.Reader, stdout, stderr io.Writer) int
 	return 0
 }
 
-func natsHandshake(addr string) (net.Conn, error) {
-	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+// natsHandshake dials addr with d and completes a NATS client's handshake
+// (INFO, CONNECT, PING/PONG).
+func natsHandshake(addr string, d *net.Dialer) (net.Conn, error) {
+	c, err := d.Dial("tcp", addr)
 	if err != nil {
 		return nil, err
 	}

@@ -480,10 +480,10 @@ type sioConn struct {
 	rbuf []byte
 }
 
-// dialSIO opens a WebSocket to the server and connects the main
-// namespace.
-func dialSIO(ctx context.Context, addr string) (*sioConn, error) {
-	wc, err := ws.Dial(ctx, socketIOURL(addr), nil)
+// dialSIO opens a WebSocket to the server at addr through d (nil: a zero
+// net.Dialer) and connects the main namespace.
+func dialSIO(ctx context.Context, addr string, d *net.Dialer) (*sioConn, error) {
+	wc, err := ws.Dial(ctx, socketIOURL(addr), &ws.DialOptions{NetDialer: d})
 	if err != nil {
 		return nil, fmt.Errorf("natsbench: socket.io: dial: %w", err)
 	}
@@ -579,7 +579,7 @@ func dialSocketIO(ctx context.Context, addr string, subs []*subscriber) (_ *sioS
 		}
 	}()
 	for _, sub := range subs {
-		c, err := dialSIO(ctx, addr)
+		c, err := dialSIO(ctx, addr, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -605,7 +605,7 @@ func dialSocketIO(ctx context.Context, addr string, subs []*subscriber) (_ *sioS
 			}
 		}()
 	}
-	if s.pub, err = dialSIO(ctx, addr); err != nil {
+	if s.pub, err = dialSIO(ctx, addr, nil); err != nil {
 		return nil, err
 	}
 	s.conns = append(s.conns, s.pub)
@@ -666,9 +666,10 @@ type idleConn interface{ Close() error }
 // after, each once it has settled (two readings 500 ms apart within 1%, at
 // most 10 s; the reading after begins StillWait after the last
 // connection and, for the chat, after the last pong round; the peak is
-// VmHWM then). The chat clients are bare connections spread over
+// VmHWM then). The connections of every system are spread over
 // idleSources loopback addresses, so that 100,000 of them do not run out
-// of ephemeral ports; they answer the heartbeat with a pong every 10 s.
+// of ephemeral ports. The chat clients are bare connections that answer
+// the heartbeat with a pong every 10 s.
 func MeasureIdleRSS(ctx context.Context, srv *ServerProc, n int, overWS bool) (IdleRSS, error) {
 	res := IdleRSS{Conns: n}
 	var err error
@@ -697,12 +698,12 @@ func MeasureIdleRSS(ctx context.Context, srv *ServerProc, n int, overWS bool) (I
 			err = chat.dial(ctx, srv.Addr, i, overWS)
 		case NATS:
 			var nc net.Conn
-			if nc, err = natsHandshake(srv.Addr); err == nil {
+			if nc, err = natsHandshake(srv.Addr, idleDialer(i)); err == nil {
 				c = nc
 			}
 		case SocketIO:
 			var sc *sioConn
-			if sc, err = dialSIO(ctx, srv.Addr); err == nil {
+			if sc, err = dialSIO(ctx, srv.Addr, idleDialer(i)); err == nil {
 				c = closeFunc(sc.ws.CloseNow)
 				wg.Add(1)
 				go func() { // answer pings, or the server cuts us after 45 s
