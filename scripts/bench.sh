@@ -22,8 +22,10 @@
 # (scripts/bench_test.sh uses them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-doc=${BENCH_DOC:-docs/BENCHMARKS.md}
-dir=${BENCH_D:-scripts/bench.d}
+doc=docs/BENCHMARKS.md
+dir=scripts/bench.d
+[ -z "${BENCH_DOC:-}" ] || doc=$BENCH_DOC
+[ -z "${BENCH_D:-}" ] || dir=$BENCH_D
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
