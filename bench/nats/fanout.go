@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +37,22 @@ type FanoutConfig struct {
 	// Timeout bounds the whole case; Stall ends it when no subscriber
 	// receives anything for that long (defaults 30 s and 2 s).
 	Timeout, Stall time.Duration
+	// SlowAbove, when positive, keeps every measured delivery whose
+	// latency is above it (at most maxSlow per subscriber) in
+	// FanoutResult.Slow, to see when the tail happened.
+	SlowAbove time.Duration
+}
+
+// maxSlow bounds the slow deliveries one subscriber keeps.
+const maxSlow = 1 << 16
+
+// SlowDelivery is one measured delivery slower than
+// FanoutConfig.SlowAbove.
+type SlowDelivery struct {
+	// Sent is when the publisher sent the event (its payload's clock).
+	Sent time.Time
+	// Latency is from Sent to receipt.
+	Latency time.Duration
 }
 
 // FanoutResult is what one case measured.
@@ -73,6 +90,35 @@ type FanoutResult struct {
 	// ServerReads and ServerWrites count the server process's read and
 	// write system calls over the same span (/proc/PID/io syscr, syscw).
 	ServerReads, ServerWrites int64
+	// ServerSwitches and ServerPreempted count the context switches of
+	// the server's threads over the same span: all of them, and those
+	// where the kernel took the CPU away from a thread that could run on
+	// (/proc/PID/task/*/status). Each switch that is not a preemption is
+	// a thread that slept and must be woken; on a busy machine every wake
+	// may wait for a CPU.
+	ServerSwitches, ServerPreempted int64
+	// Slow holds the deliveries slower than FanoutConfig.SlowAbove, in the
+	// order of their sending.
+	Slow []SlowDelivery
+	// lat holds every measured delivery's latency (nil where the clients
+	// report only quantiles: the socket.io-client harness).
+	lat *hist
+}
+
+// PooledQuantile returns quantile q (0 < q <= 1) of the latencies of
+// every delivery of rs taken together, and false when some result holds
+// no latencies of its own (then only its quantiles are known). Pooled, a
+// stall in one run weighs as much as its deliveries do, where the median
+// of the runs' own p99s can be moved by one stall in each of half the runs.
+func PooledQuantile(rs []FanoutResult, q float64) (time.Duration, bool) {
+	var all hist
+	for _, r := range rs {
+		if r.lat == nil {
+			return 0, false
+		}
+		all.merge(r.lat)
+	}
+	return all.quantile(q), len(rs) > 0
 }
 
 // CPUPerDelivery returns ServerCPU divided by the deliveries.
@@ -104,6 +150,10 @@ type subscriber struct {
 	bad      int64 // payloads that did not parse
 	measured bool
 	lat      hist
+	// slowAbove and slow: FanoutConfig.SlowAbove and the deliveries above
+	// it (send time since the harness's start, latency).
+	slowAbove time.Duration
+	slow      [][2]int64
 }
 
 func (s *subscriber) receive(p []byte) {
@@ -121,7 +171,11 @@ func (s *subscriber) receive(p []byte) {
 	s.next = seq + 1
 	s.last = now
 	if s.measured {
-		s.lat.record(time.Duration(now - ts))
+		d := time.Duration(now - ts)
+		s.lat.record(d)
+		if s.slowAbove > 0 && d > s.slowAbove && len(s.slow) < maxSlow {
+			s.slow = append(s.slow, [2]int64{ts, int64(d)})
+		}
 	}
 	s.mu.Unlock()
 	if n := s.count.Add(1); n%16 == 0 {
@@ -241,6 +295,8 @@ type startFunc func(ctx context.Context, subs []*subscriber) (fanoutSystem, erro
 type serverUsage struct {
 	CPU           time.Duration // user + system
 	Reads, Writes int64         // read and write system calls
+	Switches      int64         // context switches of its threads, voluntary or not
+	Preempted     int64         // the involuntary ones
 }
 
 // runFanout runs one case against the system start sets up. usage, when
@@ -257,7 +313,7 @@ func runFanout(ctx context.Context, system string, start startFunc, cfg FanoutCo
 	}
 	h := &harness{start: time.Now(), wakeup: make(chan struct{}, 1)}
 	for i := 0; i < cfg.Subscribers; i++ {
-		h.subs = append(h.subs, &subscriber{h: h})
+		h.subs = append(h.subs, &subscriber{h: h, slowAbove: cfg.SlowAbove})
 	}
 	sys, err := start(ctx, h.subs)
 	if err != nil {
@@ -327,6 +383,7 @@ func runFanout(ctx context.Context, system string, start startFunc, cfg FanoutCo
 		}
 		res.ServerCPU = u1.CPU - u0.CPU
 		res.ServerReads, res.ServerWrites = u1.Reads-u0.Reads, u1.Writes-u0.Writes
+		res.ServerSwitches, res.ServerPreempted = u1.Switches-u0.Switches, u1.Preempted-u0.Preempted
 	}
 	if errors.Is(err, errStalled) {
 		res.Stalled, err = true, nil
@@ -343,12 +400,15 @@ func runFanout(ctx context.Context, system string, start startFunc, cfg FanoutCo
 	res.Delivered = h.total() - base
 	sys.close() // no deliveries after this; the closes are not disconnects
 
-	var all hist
+	all := new(hist)
 	var last int64
 	for _, s := range h.subs {
 		s.mu.Lock()
 		all.merge(&s.lat)
 		res.Gaps += s.gaps
+		for _, x := range s.slow {
+			res.Slow = append(res.Slow, SlowDelivery{Sent: h.start.Add(time.Duration(x[0])), Latency: time.Duration(x[1])})
+		}
 		if s.last > last {
 			last = s.last
 		}
@@ -360,5 +420,7 @@ func runFanout(ctx context.Context, system string, start startFunc, cfg FanoutCo
 	res.Lost = res.Expected - res.Delivered
 	res.Elapsed = time.Duration(last - begin)
 	res.P50, res.P99 = all.quantile(0.50), all.quantile(0.99)
+	res.lat = all
+	slices.SortFunc(res.Slow, func(a, b SlowDelivery) int { return a.Sent.Compare(b.Sent) })
 	return res, err
 }

@@ -318,7 +318,37 @@ func (s *ServerProc) usage() (serverUsage, error) {
 		return serverUsage{}, err
 	}
 	r, w, err := s.Syscalls()
-	return serverUsage{CPU: cpu, Reads: r, Writes: w}, err
+	if err != nil {
+		return serverUsage{}, err
+	}
+	vol, invol := procSwitches(s.PID())
+	return serverUsage{CPU: cpu, Reads: r, Writes: w, Switches: vol + invol, Preempted: invol}, nil
+}
+
+// procSwitches sums the voluntary and involuntary context switches of the
+// live threads of process pid (/proc/PID/task/*/status); a thread that
+// ended between two readings takes its count with it, which the Go
+// runtime's threads, kept for the process's life, rarely do.
+func procSwitches(pid int) (vol, invol int64) {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task/"
+	tasks, _ := os.ReadDir(dir)
+	for _, t := range tasks {
+		b, err := os.ReadFile(dir + t.Name() + "/status")
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			k, v, _ := strings.Cut(line, ":")
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			switch k {
+			case "voluntary_ctxt_switches":
+				vol += n
+			case "nonvoluntary_ctxt_switches":
+				invol += n
+			}
+		}
+	}
+	return vol, invol
 }
 
 // RSS returns the server process's resident set size in bytes
