@@ -318,7 +318,7 @@ const stallAbove = time.Millisecond
 // stallAbove, the share in its largest episode (events sent at most 10 ms
 // apart). A run whose p99 comes from one stall shows a high share.
 func (b *procBench) runsLine(out io.Writer, rows []procRow) {
-	fmt.Fprintf(out, "\nEach run's p99, and in brackets the share of its deliveries slower than %s that came in its largest stall (events sent at most 10 ms apart):", dur(stallAbove))
+	fmt.Fprintf(out, "\nEach run's p99, and in brackets the share of its deliveries slower than %d ms that came in its largest stall (events sent at most 10 ms apart):", stallAbove.Milliseconds())
 	for i, r := range rows {
 		fmt.Fprintf(out, " N=%d", r.cfg.Subscribers)
 		for j, sys := range b.systems {
