@@ -33,6 +33,7 @@ func procMain(args []string, out, errw io.Writer) error {
 	runs := fs.Int("runs", 3, "runs of each case (medians are reported)")
 	paced := fs.Float64("paced", 10_000, "deliveries/s in all for the paced cases (0: none)")
 	pacedFor := fs.Duration("paced-for", 3*time.Second, "length of a paced case")
+	pacedRuns := fs.Int("paced-runs", 0, "runs of each paced case (0: as -runs); their deliveries are pooled for p50 and p99")
 	idle := fs.Int("idle", 10_000, "idle connections for the RSS measurement (0: none)")
 	idleWS := fs.Bool("idle-ws", false, "measure the wiredojo idle connections over WebSocket too")
 	systems := fs.String("systems", strings.Join(procSystems, ","), "systems, comma-separated")
@@ -81,6 +82,9 @@ func procMain(args []string, out, errw io.Writer) error {
 		b.table(out, cells, false)
 	}
 	if *paced > 0 {
+		if *pacedRuns > 0 {
+			b.runs = *pacedRuns
+		}
 		var prow []procRow
 		for _, n := range counts {
 			rate := *paced / float64(n)
@@ -92,7 +96,7 @@ func procMain(args []string, out, errw io.Writer) error {
 			}
 			prow = append(prow, row)
 		}
-		fmt.Fprintf(out, "\nPaced at %.0f deliveries/s in all (%.1f s per case, window 1000; p50 and p99 over the deliveries of all %d runs taken together, where each system's clients report every latency):\n\n", *paced, pacedFor.Seconds(), *runs)
+		fmt.Fprintf(out, "\nPaced at %.0f deliveries/s in all (%.1f s per case, window 1000; p50 and p99 over the deliveries of all %d runs taken together, where each system's clients report every latency):\n\n", *paced, pacedFor.Seconds(), b.runs)
 		b.table(out, prow, true)
 		b.runsLine(out, prow)
 	}
