@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -97,6 +98,11 @@ type FanoutResult struct {
 	// a thread that slept and must be woken; on a busy machine every wake
 	// may wait for a CPU.
 	ServerSwitches, ServerPreempted int64
+	// ServerRunqWait and ClientRunqWait are the time the server's threads
+	// and this process's spent runnable but waiting for a CPU over the
+	// same span (/proc/PID/task/*/schedstat): what the machine, not the
+	// system under test, added. Zero where not measured.
+	ServerRunqWait, ClientRunqWait time.Duration
 	// Slow holds the deliveries slower than FanoutConfig.SlowAbove, in the
 	// order of their sending.
 	Slow []SlowDelivery
@@ -297,6 +303,7 @@ type serverUsage struct {
 	Reads, Writes int64         // read and write system calls
 	Switches      int64         // context switches of its threads, voluntary or not
 	Preempted     int64         // the involuntary ones
+	RunqWait      time.Duration // its threads' time runnable but waiting for a CPU
 }
 
 // runFanout runs one case against the system start sets up. usage, when
@@ -365,6 +372,8 @@ func runFanout(ctx context.Context, system string, start startFunc, cfg FanoutCo
 		s.mu.Unlock()
 	}
 	var u0 serverUsage
+	self := os.Getpid()
+	c0 := procRunqWait(self)
 	if usage != nil {
 		if u0, err = usage(); err != nil {
 			return res, err
@@ -384,6 +393,8 @@ func runFanout(ctx context.Context, system string, start startFunc, cfg FanoutCo
 		res.ServerCPU = u1.CPU - u0.CPU
 		res.ServerReads, res.ServerWrites = u1.Reads-u0.Reads, u1.Writes-u0.Writes
 		res.ServerSwitches, res.ServerPreempted = u1.Switches-u0.Switches, u1.Preempted-u0.Preempted
+		res.ServerRunqWait = u1.RunqWait - u0.RunqWait
+		res.ClientRunqWait = procRunqWait(self) - c0
 	}
 	if errors.Is(err, errStalled) {
 		res.Stalled, err = true, nil

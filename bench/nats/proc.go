@@ -322,7 +322,27 @@ func (s *ServerProc) usage() (serverUsage, error) {
 		return serverUsage{}, err
 	}
 	vol, invol := procSwitches(s.PID())
-	return serverUsage{CPU: cpu, Reads: r, Writes: w, Switches: vol + invol, Preempted: invol}, nil
+	return serverUsage{CPU: cpu, Reads: r, Writes: w, Switches: vol + invol, Preempted: invol, RunqWait: procRunqWait(s.PID())}, nil
+}
+
+// procRunqWait sums the time the live threads of process pid have spent
+// runnable but waiting for a CPU (/proc/PID/task/*/schedstat, its second
+// field, in ns; zero where the kernel keeps no schedstats).
+func procRunqWait(pid int) time.Duration {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task/"
+	tasks, _ := os.ReadDir(dir)
+	var total int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(dir + t.Name() + "/schedstat")
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b)); len(f) >= 2 {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			total += n
+		}
+	}
+	return time.Duration(total)
 }
 
 // procSwitches sums the voluntary and involuntary context switches of the

@@ -65,3 +65,34 @@ func TestTreeCPUKeepsEndedChildren(t *testing.T) {
 		t.Fatalf("treeCPU = %v after a child used 0.3 s and ended, want its time counted", d)
 	}
 }
+
+// Two spinning processes pinned to one CPU each wait for it about half
+// the time, which procRunqWait reads from /proc/PID/task/*/schedstat.
+func TestProcRunqWait(t *testing.T) {
+	if _, err := exec.LookPath("taskset"); err != nil {
+		t.Skip("no taskset")
+	}
+	if _, err := os.Stat("/proc/self/schedstat"); err != nil {
+		t.Skip("no schedstat:", err)
+	}
+	var cmds []*exec.Cmd
+	for i := 0; i < 2; i++ {
+		cmd := exec.Command("taskset", "-c", "0", "sh", "-c", "while :; do :; done")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { cmd.Process.Kill(); cmd.Wait() }()
+		cmds = append(cmds, cmd)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		w := procRunqWait(cmds[0].Process.Pid) + procRunqWait(cmds[1].Process.Pid)
+		if w >= 50*time.Millisecond {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("two spinners on one CPU waited %v for it in 10 s, want at least 50 ms", w)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -96,7 +96,7 @@ func procMain(args []string, out, errw io.Writer) error {
 			}
 			prow = append(prow, row)
 		}
-		fmt.Fprintf(out, "\nPaced at %.0f deliveries/s in all (%.1f s per case, window 1000; p50 and p99 over the deliveries of all %d runs taken together, where each system's clients report every latency):\n\n", *paced, pacedFor.Seconds(), b.runs)
+		fmt.Fprintf(out, "\nPaced at %.0f deliveries/s in all (%.1f s per case, window 1000, %d runs; every cell the median of the runs):\n\n", *paced, pacedFor.Seconds(), b.runs)
 		b.table(out, prow, true)
 		b.runsLine(out, prow)
 	}
@@ -160,8 +160,8 @@ func (b *procBench) cell(cfg natsbench.FanoutConfig) (procRow, error) {
 			if b.sio.Holders > 0 {
 				clients = fmt.Sprintf(" (clients %.2f)", us(clientCPUPerDelivery(x)))
 			}
-			fmt.Fprintf(b.errw, "proc: N=%d W=%d rate=%.0f %s: %.0f deliveries/s, %.2f µs CPU/delivery%s, %.2f syscalls/event (%d reads, %d writes), %.2f thread switches/event (%.2f preempted), p50 %v p99 %v lost %d\n",
-				cfg.Subscribers, cfg.Window, cfg.Rate, sys, x.Rate(), us(x.CPUPerDelivery()), clients, syscallsPerEvent(x), x.ServerReads, x.ServerWrites, perEvent(x, x.ServerSwitches), perEvent(x, x.ServerPreempted), x.P50, x.P99, x.Lost)
+			fmt.Fprintf(b.errw, "proc: N=%d W=%d rate=%.0f %s: %.0f deliveries/s, %.2f µs CPU/delivery%s, %.2f syscalls/event (%d reads, %d writes), %.2f thread switches/event (%.2f preempted), waited for a CPU %v (server) %v (clients), p50 %v p99 %v lost %d\n",
+				cfg.Subscribers, cfg.Window, cfg.Rate, sys, x.Rate(), us(x.CPUPerDelivery()), clients, syscallsPerEvent(x), x.ServerReads, x.ServerWrites, perEvent(x, x.ServerSwitches), perEvent(x, x.ServerPreempted), x.ServerRunqWait.Round(time.Millisecond), x.ClientRunqWait.Round(time.Millisecond), x.P50, x.P99, x.Lost)
 			row.res[sys] = append(row.res[sys], x)
 			if b.slow > 0 && cfg.Rate > 0 {
 				printSlow(b.errw, x, b.slow)
@@ -249,8 +249,8 @@ func (b *procBench) table(out io.Writer, rows []procRow, paced bool) {
 			cpu = append(cpu, fmt.Sprintf("%.2f", medianF(r.res[s], func(x natsbench.FanoutResult) float64 { return us(x.CPUPerDelivery()) })))
 			ccpu = append(ccpu, fmt.Sprintf("%.2f", medianF(r.res[s], func(x natsbench.FanoutResult) float64 { return us(clientCPUPerDelivery(x)) })))
 			sys = append(sys, fmt.Sprintf("%.2f", medianF(r.res[s], syscallsPerEvent)))
-			p50 = append(p50, dur(latency(r.res[s], paced, 0.50)))
-			p99 = append(p99, dur(latency(r.res[s], paced, 0.99)))
+			p50 = append(p50, dur(time.Duration(medianF(r.res[s], func(x natsbench.FanoutResult) float64 { return float64(x.P50) }))))
+			p99 = append(p99, dur(time.Duration(medianF(r.res[s], func(x natsbench.FanoutResult) float64 { return float64(x.P99) }))))
 			var l int64
 			for _, x := range r.res[s] {
 				l += x.Lost
@@ -279,7 +279,8 @@ func (b *procBench) table(out io.Writer, rows []procRow, paced bool) {
 		ours, nats := r.res[natsbench.Chat], r.res[natsbench.NATS]
 		verdict := "met"
 		if paced {
-			if latency(ours, true, 0.99) > latency(nats, true, 0.99) {
+			p99 := func(x natsbench.FanoutResult) float64 { return float64(x.P99) }
+			if medianF(ours, p99) > medianF(nats, p99) {
 				verdict = "missed"
 			}
 		} else {
@@ -298,31 +299,20 @@ func (b *procBench) table(out io.Writer, rows []procRow, paced bool) {
 	fmt.Fprintln(out)
 }
 
-// latency returns quantile q (0.50 or 0.99) of rs: over the deliveries
-// of all runs taken together when pooled and every run kept its latencies,
-// else the median of the runs' own.
-func latency(rs []natsbench.FanoutResult, pooled bool, q float64) time.Duration {
-	if pooled {
-		if d, ok := natsbench.PooledQuantile(rs, q); ok {
-			return d
-		}
-	}
-	if q == 0.50 {
-		return time.Duration(medianF(rs, func(x natsbench.FanoutResult) float64 { return float64(x.P50) }))
-	}
-	return time.Duration(medianF(rs, func(x natsbench.FanoutResult) float64 { return float64(x.P99) }))
-}
-
 // stallAbove is the latency above which the paced runs' deliveries are
 // kept, to tell one stall from a tail (runsLine).
 const stallAbove = time.Millisecond
 
-// runsLine prints the p99 of every paced run, in the order they ran, and
-// how much of each run's tail was one stall: of its deliveries slower than
-// stallAbove, the share in its largest episode (events sent at most 10 ms
-// apart). A run whose p99 comes from one stall shows a high share.
+// runsLine prints the p99 of every paced run, in the order they ran, with
+// how much of the run's tail was one stall (of its deliveries slower than
+// stallAbove, the share in its largest episode: events sent at most 10 ms
+// apart) and how long the server's and the clients' threads waited for a
+// CPU in it; then the p99 of all of a system's runs' deliveries pooled
+// (where its clients kept every latency). A run whose p99 comes from one
+// stall shows a high share; one whose threads waited long was slowed by
+// the machine.
 func (b *procBench) runsLine(out io.Writer, rows []procRow) {
-	fmt.Fprintf(out, "\nEach run's p99, and in brackets the share of its deliveries slower than %d ms that came in its largest stall (events sent at most 10 ms apart):", stallAbove.Milliseconds())
+	fmt.Fprintf(out, "\nEach run's p99, and in brackets the share of its deliveries slower than %d ms that came in its largest stall (events sent at most 10 ms apart) and the time the server's threads / the clients' threads spent runnable but waiting for a CPU during the run (/proc/PID/task/*/schedstat: what the machine added):", stallAbove.Milliseconds())
 	for i, r := range rows {
 		fmt.Fprintf(out, " N=%d", r.cfg.Subscribers)
 		for j, sys := range b.systems {
@@ -336,15 +326,25 @@ func (b *procBench) runsLine(out io.Writer, rows []procRow) {
 				if k > 0 {
 					sep = ","
 				}
-				fmt.Fprintf(out, "%s %s", sep, dur(x.P99))
+				fmt.Fprintf(out, "%s %s (", sep, dur(x.P99))
 				if n := len(x.Slow); n > 0 {
 					largest := 0
 					for _, e := range natsbench.SlowEpisodes(x.Slow, 10*time.Millisecond) {
 						largest = max(largest, e.Deliveries)
 					}
-					fmt.Fprintf(out, " (%d%% of %d)", largest*100/n, n)
+					fmt.Fprintf(out, "%d%% of %d; ", largest*100/n, n)
 				}
+				fmt.Fprintf(out, "%d / %d ms)", x.ServerRunqWait.Milliseconds(), x.ClientRunqWait.Milliseconds())
 			}
+		}
+		var pooled []string
+		for _, sys := range b.systems {
+			if d, ok := natsbench.PooledQuantile(r.res[sys], 0.99); ok {
+				pooled = append(pooled, dur(d))
+			}
+		}
+		if len(pooled) == len(b.systems) {
+			fmt.Fprintf(out, "; p99 of all runs' deliveries pooled %s", strings.Join(pooled, " / "))
 		}
 		end := ";"
 		if i == len(rows)-1 {
