@@ -103,6 +103,11 @@ type FanoutResult struct {
 	// same span (/proc/PID/task/*/schedstat): what the machine, not the
 	// system under test, added. Zero where not measured.
 	ServerRunqWait, ClientRunqWait time.Duration
+	// Steal is the time the machine's virtual CPUs were taken away by
+	// the host over the same span, all CPUs together (/proc/stat): a
+	// thread running on a stolen CPU stalls without waiting in the run
+	// queue.
+	Steal time.Duration
 	// Slow holds the deliveries slower than FanoutConfig.SlowAbove, in the
 	// order of their sending.
 	Slow []SlowDelivery
@@ -373,7 +378,7 @@ func runFanout(ctx context.Context, system string, start startFunc, cfg FanoutCo
 	}
 	var u0 serverUsage
 	self := os.Getpid()
-	c0 := procRunqWait(self)
+	c0, st0 := procRunqWait(self), stealTime()
 	if usage != nil {
 		if u0, err = usage(); err != nil {
 			return res, err
@@ -395,6 +400,7 @@ func runFanout(ctx context.Context, system string, start startFunc, cfg FanoutCo
 		res.ServerSwitches, res.ServerPreempted = u1.Switches-u0.Switches, u1.Preempted-u0.Preempted
 		res.ServerRunqWait = u1.RunqWait - u0.RunqWait
 		res.ClientRunqWait = procRunqWait(self) - c0
+		res.Steal = stealTime() - st0
 	}
 	if errors.Is(err, errStalled) {
 		res.Stalled, err = true, nil

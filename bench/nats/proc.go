@@ -325,6 +325,29 @@ func (s *ServerProc) usage() (serverUsage, error) {
 	return serverUsage{CPU: cpu, Reads: r, Writes: w, Switches: vol + invol, Preempted: invol, RunqWait: procRunqWait(s.PID())}, nil
 }
 
+// stealTime returns the time the host has taken the machine's CPUs away
+// from it so far, all CPUs together (/proc/stat, the cpu line's eighth
+// value, in 10 ms ticks); zero where it is not known.
+func stealTime() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	return parseSteal(string(b))
+}
+
+// parseSteal returns the steal time of /proc/stat's text.
+func parseSteal(stat string) time.Duration {
+	line, _, _ := strings.Cut(stat, "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	n, _ := strconv.ParseInt(f[8], 10, 64)
+	const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
+	return time.Duration(n) * tick
+}
+
 // procRunqWait sums the time the live threads of process pid have spent
 // runnable but waiting for a CPU (/proc/PID/task/*/schedstat, its second
 // field, in ns; zero where the kernel keeps no schedstats).

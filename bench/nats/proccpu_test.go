@@ -96,3 +96,14 @@ func TestProcRunqWait(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// The steal time is the cpu line's eighth value, in 10 ms ticks.
+func TestParseSteal(t *testing.T) {
+	stat := "cpu  1166468 34226 194327 2585583 6276 0 27023 59930 0 0\ncpu0 584178 18331 97504 1291032 3884 0 12598 29873 0 0\n"
+	if got, want := parseSteal(stat), 599300*time.Millisecond; got != want {
+		t.Errorf("parseSteal = %v, want %v", got, want)
+	}
+	if got := parseSteal("intr 1 2 3\n"); got != 0 {
+		t.Errorf("parseSteal of a text without the cpu line = %v, want 0", got)
+	}
+}

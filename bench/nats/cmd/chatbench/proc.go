@@ -160,8 +160,8 @@ func (b *procBench) cell(cfg natsbench.FanoutConfig) (procRow, error) {
 			if b.sio.Holders > 0 {
 				clients = fmt.Sprintf(" (clients %.2f)", us(clientCPUPerDelivery(x)))
 			}
-			fmt.Fprintf(b.errw, "proc: N=%d W=%d rate=%.0f %s: %.0f deliveries/s, %.2f µs CPU/delivery%s, %.2f syscalls/event (%d reads, %d writes), %.2f thread switches/event (%.2f preempted), waited for a CPU %v (server) %v (clients), p50 %v p99 %v lost %d\n",
-				cfg.Subscribers, cfg.Window, cfg.Rate, sys, x.Rate(), us(x.CPUPerDelivery()), clients, syscallsPerEvent(x), x.ServerReads, x.ServerWrites, perEvent(x, x.ServerSwitches), perEvent(x, x.ServerPreempted), x.ServerRunqWait.Round(time.Millisecond), x.ClientRunqWait.Round(time.Millisecond), x.P50, x.P99, x.Lost)
+			fmt.Fprintf(b.errw, "proc: N=%d W=%d rate=%.0f %s: %.0f deliveries/s, %.2f µs CPU/delivery%s, %.2f syscalls/event (%d reads, %d writes), %.2f thread switches/event (%.2f preempted), waited for a CPU %v (server) %v (clients), steal %v, p50 %v p99 %v lost %d\n",
+				cfg.Subscribers, cfg.Window, cfg.Rate, sys, x.Rate(), us(x.CPUPerDelivery()), clients, syscallsPerEvent(x), x.ServerReads, x.ServerWrites, perEvent(x, x.ServerSwitches), perEvent(x, x.ServerPreempted), x.ServerRunqWait.Round(time.Millisecond), x.ClientRunqWait.Round(time.Millisecond), x.Steal, x.P50, x.P99, x.Lost)
 			row.res[sys] = append(row.res[sys], x)
 			if b.slow > 0 && cfg.Rate > 0 {
 				printSlow(b.errw, x, b.slow)
@@ -306,13 +306,13 @@ const stallAbove = time.Millisecond
 // runsLine prints the p99 of every paced run, in the order they ran, with
 // how much of the run's tail was one stall (of its deliveries slower than
 // stallAbove, the share in its largest episode: events sent at most 10 ms
-// apart) and how long the server's and the clients' threads waited for a
-// CPU in it; then the p99 of all of a system's runs' deliveries pooled
+// apart), how long the server's and the clients' threads waited for a
+// CPU in it and how long the host took the CPUs away (steal); then the p99 of all of a system's runs' deliveries pooled
 // (where its clients kept every latency). A run whose p99 comes from one
 // stall shows a high share; one whose threads waited long was slowed by
 // the machine.
 func (b *procBench) runsLine(out io.Writer, rows []procRow) {
-	fmt.Fprintf(out, "\nEach run's p99, and in brackets the share of its deliveries slower than %d ms that came in its largest stall (events sent at most 10 ms apart) and the time the server's threads / the clients' threads spent runnable but waiting for a CPU during the run (/proc/PID/task/*/schedstat: what the machine added):", stallAbove.Milliseconds())
+	fmt.Fprintf(out, "\nEach run's p99, and in brackets the share of its deliveries slower than %d ms that came in its largest stall (events sent at most 10 ms apart) and the time the server's threads / the clients' threads spent runnable but waiting for a CPU during the run (/proc/PID/task/*/schedstat) / the host took the machine's CPUs away (steal, /proc/stat): what the machine added:", stallAbove.Milliseconds())
 	for i, r := range rows {
 		fmt.Fprintf(out, " N=%d", r.cfg.Subscribers)
 		for j, sys := range b.systems {
@@ -334,7 +334,7 @@ func (b *procBench) runsLine(out io.Writer, rows []procRow) {
 					}
 					fmt.Fprintf(out, "%d%% of %d; ", largest*100/n, n)
 				}
-				fmt.Fprintf(out, "%d / %d ms)", x.ServerRunqWait.Milliseconds(), x.ClientRunqWait.Milliseconds())
+				fmt.Fprintf(out, "%d / %d / %d ms)", x.ServerRunqWait.Milliseconds(), x.ClientRunqWait.Milliseconds(), x.Steal.Milliseconds())
 			}
 		}
 		var pooled []string
