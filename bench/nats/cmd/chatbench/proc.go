@@ -89,7 +89,11 @@ func procMain(args []string, out, errw io.Writer) error {
 		for _, n := range counts {
 			rate := *paced / float64(n)
 			events := max(int(rate*pacedFor.Seconds()), 10)
-			cfg := natsbench.FanoutConfig{Subscribers: n, Events: events, Warmup: max(events/10, 10), Window: 1000, Rate: rate, Timeout: *timeout, SlowAbove: max(*slow, stallAbove)}
+			keep := stallAbove // the runs line's; -slow's too, when lower
+			if *slow > 0 {
+				keep = min(keep, *slow)
+			}
+			cfg := natsbench.FanoutConfig{Subscribers: n, Events: events, Warmup: max(events/10, 10), Window: 1000, Rate: rate, Timeout: *timeout, SlowAbove: keep}
 			row, err := b.cell(cfg)
 			if err != nil {
 				return err
@@ -327,9 +331,10 @@ func (b *procBench) runsLine(out io.Writer, rows []procRow) {
 					sep = ","
 				}
 				fmt.Fprintf(out, "%s %s (", sep, dur(x.P99))
-				if n := len(x.Slow); n > 0 {
+				slow := slowerThan(x.Slow, stallAbove)
+				if n := len(slow); n > 0 {
 					largest := 0
-					for _, e := range natsbench.SlowEpisodes(x.Slow, 10*time.Millisecond) {
+					for _, e := range natsbench.SlowEpisodes(slow, 10*time.Millisecond) {
 						largest = max(largest, e.Deliveries)
 					}
 					fmt.Fprintf(out, "%d%% of %d; ", largest*100/n, n)
@@ -403,9 +408,10 @@ func intList(s string) ([]int, error) {
 // printSlow prints the episodes of one run's deliveries slower than above
 // (events sent at most 10 ms apart make one), the longest first.
 func printSlow(w io.Writer, x natsbench.FanoutResult, above time.Duration) {
-	eps := natsbench.SlowEpisodes(x.Slow, 10*time.Millisecond)
+	slow := slowerThan(x.Slow, above)
+	eps := natsbench.SlowEpisodes(slow, 10*time.Millisecond)
 	slices.SortFunc(eps, func(a, b natsbench.SlowEpisode) int { return b.Deliveries - a.Deliveries })
-	fmt.Fprintf(w, "proc:   %s: %d deliveries slower than %v in %d episodes", x.System, len(x.Slow), above, len(eps))
+	fmt.Fprintf(w, "proc:   %s: %d deliveries slower than %v in %d episodes", x.System, len(slow), above, len(eps))
 	for i, e := range eps {
 		if i == 8 {
 			fmt.Fprint(w, " ...")
@@ -414,4 +420,16 @@ func printSlow(w io.Writer, x natsbench.FanoutResult, above time.Duration) {
 		fmt.Fprintf(w, "; %s +%v %d max %v", e.First.UTC().Format("15:04:05.000"), e.Last.Sub(e.First).Round(100*time.Microsecond), e.Deliveries, e.Max.Round(10*time.Microsecond))
 	}
 	fmt.Fprintln(w)
+}
+
+// slowerThan returns the deliveries of slow (as FanoutResult.Slow) slower
+// than d.
+func slowerThan(slow []natsbench.SlowDelivery, d time.Duration) []natsbench.SlowDelivery {
+	var out []natsbench.SlowDelivery
+	for _, x := range slow {
+		if x.Latency > d {
+			out = append(out, x)
+		}
+	}
+	return out
 }
