@@ -4,6 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	natsbench "github.com/wiredojo/wiredojo/bench/nats"
@@ -31,6 +33,7 @@ func sioMain(args []string, out, errw io.Writer) error {
 	fs.Float64Var(&p.ServerQuota, "server-quota", 0, "cap each server's CPU time at this fraction of one CPU with a cgroup (e.g. 0.1; root and cgroup v1 needed; 0: no cap)")
 	idle := fs.Int("idle", 10_000, "idle connections for the RSS measurement (0: none)")
 	timeout := fs.Duration("timeout", 120*time.Second, "bound of one case")
+	systems := fs.String("systems", natsbench.Chat+","+natsbench.SocketIO, "systems, comma-separated (the goals need both; one alone: its table only, for quick loops)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -41,11 +44,18 @@ func sioMain(args []string, out, errw io.Writer) error {
 	if *workers < 1 || *procs < 0 {
 		return fmt.Errorf("bad -workers %d or -procs %d", *workers, *procs)
 	}
+	var syss []string
+	for _, s := range strings.Split(*systems, ",") {
+		if s != natsbench.Chat && s != natsbench.SocketIO || slices.Contains(syss, s) {
+			return fmt.Errorf("bad -systems %q (want %s and/or %s)", *systems, natsbench.Chat, natsbench.SocketIO)
+		}
+		syss = append(syss, s)
+	}
 	where := natsbench.SocketIOClients{Holders: *workers}
 	if *procs > 0 {
 		where = natsbench.SocketIOClients{Holders: *procs, Procs: true}
 	}
-	b := &procBench{sio: where, progs: p, systems: []string{natsbench.Chat, natsbench.SocketIO}, runs: *runs, timeout: *timeout, errw: errw}
+	b := &procBench{sio: where, progs: p, systems: syss, runs: *runs, timeout: *timeout, errw: errw}
 	var rows []procRow
 	for _, n := range counts {
 		events := max(*deliveries/n, 1)
@@ -57,6 +67,9 @@ func sioMain(args []string, out, errw io.Writer) error {
 		rows = append(rows, row)
 	}
 	b.table(out, rows, false)
+	if len(syss) < 2 {
+		return nil // no ratio, no goal, no idle comparison
+	}
 	fmt.Fprintln(out)
 	fmt.Fprint(out, "Goal (at least 10x socket.io's deliveries/s):")
 	rate := func(x natsbench.FanoutResult) float64 { return x.Rate() }
