@@ -488,6 +488,8 @@ func TestMalformedEventEnds(t *testing.T) {
 		`42/chat,[1e,1]`,
 		`43/chat,5[}`,
 		`42/chat,["echo",1]]`,
+		`42/chat,["echo",1}`,
+		`43/chat,5[1}`,
 	} {
 		t.Run(bad, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), wait)
