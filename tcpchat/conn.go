@@ -274,10 +274,18 @@ func (c *conn) kickParked() { c.flushParked(0) }
 // NATS's reader flushes its subscribers: at low fan-out that saves a
 // goroutine start per batch and recipient, and its scheduling delay; the
 // other recipients get their writer goroutines first, which then write in
-// parallel with the reader. 16 rather than 4: at 10 subscribers paced at
-// 10,000 deliveries/s the server's CPU per delivery fell from 20-23 to
-// 15-17 µs, with no change at 100 subscribers (chatbench proc).
-const directKicks = 16
+// parallel with the reader. The writes do not wait (TryWritePackets), so
+// a slow recipient costs the reader nothing but its try. 16 rather than
+// 4: at 10 subscribers paced at 10,000 deliveries/s the server's CPU per
+// delivery fell from 20-23 to 15-17 µs. 128 rather than 16, so that 100
+// subscribers are all written by the reader too (chatbench proc against
+// nats-server, paced at 10,000 deliveries/s, N=100, six pairs alternating
+// over two days, load 2-4): p99 as a share of NATS's in the same run 0.42-0.82
+// against 0.70-0.86 (lower in five pairs of six), server CPU per delivery
+// 0.46-0.53 of NATS's against 0.71-0.73 (three pairs); unpaced
+// deliveries/s at N=100 the same within the load's spread (1.5-2.9M
+// against 1.4-3.4M, 2-5x NATS's in every run either way).
+const directKicks = 128
 
 // flushParked starts the writers parked so far in c's read batch, but
 // writes to the first direct of them from the calling goroutine.
