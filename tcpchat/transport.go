@@ -79,6 +79,20 @@ type SharedEncoder interface {
 	AppendShared(dst, payload []byte) ([]byte, bool)
 }
 
+// viewReader is a Transport that translates another protocol's packets
+// into the event protocol's (Socket.IO, tcpchat/sio) and can hand the
+// server a packet already parsed, saving its encoding by the transport and
+// its parse by the server (conn.loop). It is unexported: a transport of
+// another package has it by its method set alone.
+type viewReader interface {
+	// ReadView reads the next packet as ReadPacket does. It either fills
+	// v with what wire.Parse of the packet's encoding would give (the same
+	// fields, the same limits and checks; its slices valid until the next
+	// call, not to be written) and returns nil bytes, or returns the
+	// encoding itself, for the server to parse, leaving v as it is.
+	ReadView(v *wire.View) ([]byte, error)
+}
+
 // SocketOf returns the socket under a connection the server accepted (the
 // net.Conn a Transport was made with, or that an HTTP handler hijacked)
 // for writes that do not wait (DirectWriter), or nil when it is not a

@@ -111,18 +111,79 @@ func newTransport(s *engine.Session) *transport {
 // pong.
 var pongPacket = (&wire.Packet{Type: wire.TypePong}).AppendTo(nil)
 
+// pong is what nextPacket returns for a client's Engine.IO pong.
+var pong = wire.Packet{Type: wire.TypePong}
+
 // ReadPacket returns the next event-protocol packet: the translation of
 // the client's next Socket.IO packet, or a pong for its Engine.IO pong.
 func (t *transport) ReadPacket() ([]byte, error) {
+	p, err := t.nextPacket()
+	if err != nil {
+		return nil, err
+	}
+	if p == &pong {
+		return pongPacket, nil
+	}
+	t.rs.buf = p.AppendTo(t.rs.buf[:0])
+	return t.rs.buf, nil
+}
+
+// ReadView is ReadPacket for the chat server's reading loop, which takes
+// an event (and a pong) as the wire.View that wire.Parse of its encoding
+// would give, made here without the encoding and the parse; other packets,
+// and an event that the encoding would cut (a name or namespace past
+// wire.MaxShortText) or its parse refuse (arguments that are not an
+// array), come encoded as from ReadPacket. v's slices alias the session's
+// message and the transport's strings: valid until the next call, and not
+// to be written.
+func (t *transport) ReadView(v *wire.View) ([]byte, error) {
+	p, err := t.nextPacket()
+	if err != nil {
+		return nil, err
+	}
+	if viewOf(p, v) {
+		return nil, nil
+	}
+	t.rs.buf = p.AppendTo(t.rs.buf[:0])
+	return t.rs.buf, nil
+}
+
+// viewOf sets v to what wire.Parse of p's encoding gives and reports
+// true, for a pong and for an event whose encoding and parse would keep
+// it as it is; otherwise it reports false and leaves v alone. v aliases
+// p's strings and arguments.
+func viewOf(p *wire.Packet, v *wire.View) bool {
+	switch {
+	case p.Type == wire.TypePong:
+		*v = wire.View{Type: wire.TypePong}
+		return true
+	case p.Type == wire.TypeEvent && len(p.Namespace) <= wire.MaxShortText && len(p.Event) <= wire.MaxShortText &&
+		len(p.Args) >= 2 && p.Args[0] == '[' && p.Args[len(p.Args)-1] == ']':
+		// Field by field: a composite literal was built aside and copied.
+		*v = wire.View{}
+		v.Type, v.HasAck = wire.TypeEvent, p.HasAck
+		if p.HasAck {
+			v.AckID = p.AckID
+		}
+		v.Namespace, v.Event, v.Args = unsafeBytes(p.Namespace), unsafeBytes(p.Event), p.Args[:len(p.Args):len(p.Args)]
+		return true
+	}
+	return false
+}
+
+// nextPacket returns the next event-protocol packet, valid until the
+// session's next message is read: the translation of the client's next
+// Socket.IO packet, or &pong for its Engine.IO pong. t.rs is set after it.
+func (t *transport) nextPacket() (*wire.Packet, error) {
 	if t.rs == nil {
 		t.rs = readScratchPool.Get().(*readScratch)
 	}
 	rs := t.rs
 	for {
 		if int(t.next) < len(rs.pending) {
-			rs.buf = rs.pending[t.next].AppendTo(rs.buf[:0])
+			p := &rs.pending[t.next]
 			t.next++
-			return rs.buf, nil
+			return p, nil
 		}
 		clear(rs.pending)
 		rs.pending, t.next = rs.pending[:0], 0
@@ -137,7 +198,7 @@ func (t *transport) ReadPacket() ([]byte, error) {
 			return nil, io.EOF
 		}
 		if m.Type == engineio.Pong {
-			return pongPacket, nil
+			return &pong, nil
 		}
 		if err := t.receive(m); err != nil {
 			t.s.Close()
@@ -465,6 +526,9 @@ const maxKeptBatch = 256 << 10
 
 // unsafeString views b as a string that must not outlive b.
 func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// unsafeBytes views s as bytes that must not be written.
+func unsafeBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // place gives the translated text packets of t.w.out their data, in t.w.text (which
 // may have moved while it grew).

@@ -203,6 +203,49 @@ func (d *decoder) jsonArray(b []byte) {
 // Parse decodes one frame payload into v without allocating; v's slices
 // alias b. It never panics; every error matches ErrMalformed.
 func Parse(b []byte, v *View) error {
+	if len(b) >= 4 && Type(b[0]) == TypeEvent && b[1]&^FlagAck == 0 && parseEvent(b, v) {
+		return nil
+	}
+	return parse(b, v)
+}
+
+// parseEvent is parse for a well-formed event, the packet parsed most,
+// without the decoder's bookkeeping: it sets v and reports true, or
+// reports false (leaving v alone) for parse to say what is wrong. b holds
+// at least the type, the flags (FlagAck or none) and the namespace's
+// length.
+func parseEvent(b []byte, v *View) bool {
+	i := 3 + int(b[2])
+	if i >= len(b) {
+		return false
+	}
+	ns := b[3:i:i]
+	j := i + 1 + int(b[i])
+	if j > len(b) {
+		return false
+	}
+	event := b[i+1 : j : j]
+	var id uint32
+	hasAck := b[1] == FlagAck
+	if hasAck {
+		if len(b)-j < 4 {
+			return false
+		}
+		id = binary.BigEndian.Uint32(b[j:])
+		j += 4
+	}
+	args := b[j:len(b):len(b)]
+	if len(args) > 0 && (args[0] != '[' || args[len(args)-1] != ']') {
+		return false
+	}
+	*v = View{} // then field by field: a composite literal was built aside and copied
+	v.Type, v.HasAck, v.AckID = TypeEvent, hasAck, id
+	v.Namespace, v.Event, v.Args = ns, event, args
+	return true
+}
+
+// parse is Parse for every packet.
+func parse(b []byte, v *View) error {
 	*v = View{}
 	if len(b) == 0 {
 		return ErrEmpty
