@@ -167,9 +167,15 @@ func (p *page) screenshot(t *testing.T, file string) {
 func (p *page) run(t *testing.T, what string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	if err := chromedp.Do(p.ctx, actions...); err != nil {
+		// What the page showed when it failed: its status and the end of its log.
+		shown, evalErr := chromedp.Run(p.ctx, chromedp.Evaluate[any](
+			`(document.getElementById("status")?.innerText ?? "") + " | log: " + (document.getElementById("log")?.innerText ?? "").slice(-400)`))
+		if evalErr != nil {
+			shown = "(not read: " + evalErr.Error() + ")"
+		}
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		t.Fatalf("%s: %s: %v\npage console: %q", p.name, what, err, p.logs)
+		t.Fatalf("%s: %s: %v\npage status: %v\npage console: %q", p.name, what, err, shown, p.logs)
 	}
 }
 
@@ -276,15 +282,38 @@ func TestBrowserReconnects(t *testing.T) {
 	ann.waitStatus(t, "connected as ann")
 
 	stop()
+	// While the server is down its port stays taken, by a listener that
+	// closes every connection at once: the page's attempts fail as they
+	// would against a closed port, and no other test's listener can be
+	// given the port and take the page's connection.
+	l2, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("listen again on %s: %v", addr, err)
+	}
+	refused := make(chan struct{})
+	go func() {
+		defer close(refused)
+		for {
+			c, err := l2.Accept()
+			if err != nil {
+				return // the deadline below
+			}
+			c.Close()
+		}
+	}()
 	ann.waitLog(t, "connection lost")
 	ann.waitStatus(t, "retrying in")
 	ann.screenshot(t, "reconnecting.png")
 	// A second failed attempt makes the wait longer.
 	ann.waitStatus(t, "(attempt 2)")
 
-	l2, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatalf("listen again on %s: %v", addr, err)
+	tl := l2.(*net.TCPListener)
+	if err := tl.SetDeadline(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	chattest.Recv(t, "the refusing listener to stop", refused)
+	if err := tl.SetDeadline(time.Time{}); err != nil {
+		t.Fatal(err)
 	}
 	stop2 := serve(l2)
 	defer stop2()
