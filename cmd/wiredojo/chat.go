@@ -560,15 +560,24 @@ func chatListen(c *cli.Context) error {
 	if _, err := cl.Connect(ctx, ns, nil); err != nil {
 		return err
 	}
-	if room != "" {
+	for room != "" {
 		select {
 		case err := <-joined:
+			if errors.Is(err, tcpchat.ErrNoAck) {
+				// The connection ended before the server answered (a node
+				// stopping): the client connects again, to another of
+				// --addr if there are several, and OnConnect joins again.
+				continue
+			}
 			if err != nil {
 				return fmt.Errorf("chat listen: join room %q: %w", room, err)
 			}
+		case <-cl.Done():
+			return fmt.Errorf("chat listen: join room %q: %w", room, cl.Err())
 		case <-ctx.Done():
 			return fmt.Errorf("chat listen: join room %q: %w", room, ctx.Err())
 		}
+		break
 	}
 	where := ns
 	if room != "" {

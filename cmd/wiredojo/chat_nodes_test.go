@@ -568,3 +568,30 @@ func TestChatRedisCluster(t *testing.T) {
 	a.stop(t)
 	b.stop(t)
 }
+
+// A node that stops while `chat listen --room` waits for its join's ack:
+// the listener moves to the next address and joins there, as the README's
+// "many servers" steps do when node A is stopped right after the listener
+// started (seen once in CI: the listener ended with "join room: connection
+// ended before the ack arrived").
+func TestChatListenJoinsAgainWhenANodeStopsBeforeTheAck(t *testing.T) {
+	a := tcpchat.NewServer(tcpchat.Options{})
+	joins := make(chan struct{}, 4)
+	a.Of("/chat").On(builtin.EventJoin, func(e *tcpchat.Event) {
+		joins <- struct{}{}
+		go a.Close() // no ack: the node stops under the join
+	})
+	addrA := chattest.NewServer(t, a)
+	addrB := chattest.NewServer(t, tcpchat.NewServer(tcpchat.Options{NewNamespace: builtin.Install}))
+
+	out, errb, stop := chatStart(t, strings.NewReader(""), "chat", "listen", "--addr", addrA+","+addrB, "--room", "r1", "--json")
+	chattest.Recv(t, "the join on node A", joins)
+	chatWaitFor(t, "listen", errb, regexp.MustCompile(`(listening on /chat room r1 at \S+)`))
+	if code, stdout, stderr := chatRun(t, "", "chat", "emit", "--addr", addrB, "--room", "r1", "--event", "news", `"on B"`); code != 0 {
+		t.Fatalf("emit: %d %s %s", code, stdout, stderr)
+	}
+	chatWaitFor(t, "listen output", out, regexp.MustCompile(`("args":\["on B"\])`))
+	if code := stop(); code != 0 {
+		t.Fatalf("listen exited with %d: %s", code, errb.String())
+	}
+}
