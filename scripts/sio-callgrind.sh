@@ -41,8 +41,19 @@ if [ -z "$bin" ]; then
 fi
 [ -d bench/node/node_modules ] || (cd bench/node && npm ci --no-audit --no-fund --silent)
 
+# endrun kills what a run started: run goes in a subshell (<(run ...)),
+# which does not inherit the script's trap.
+endrun() {
+	[ -n "${srv:-}" ] && kill -9 "$srv" 2>/dev/null || true
+	if [ -n "${cli:-}" ]; then
+		pkill -9 -P "$cli" 2>/dev/null || true
+		kill -9 "$cli" 2>/dev/null || true
+	fi
+}
+
 # run EVENTS prints "DELIVERIES INSTRUCTIONS" of one run.
 run() {
+	trap endrun EXIT
 	local events=$1 dir port
 	dir=$(mktemp -d "$tmp/run.XXXX")
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -76,7 +87,17 @@ run() {
 	callgrind_control -d "$srv" >/dev/null 2>&1 &
 	local ctl=$!
 	exec 4>&- # the clients close: the server runs and takes the dump
-	wait "$cli" || true
+	# They end once the server answers their close; a server that
+	# callgrind left hung never does, and its clients would spin on.
+	for i in $(seq 600); do
+		kill -0 "$cli" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$cli" 2>/dev/null; then
+		echo "sio-callgrind: the client did not end within 60 s of the run's end (the server hung?): killed" >&2
+		endrun
+	fi
+	wait "$cli" 2>/dev/null || true
 	cli=
 	for i in $(seq 600); do
 		kill -0 "$ctl" 2>/dev/null || break
