@@ -290,6 +290,7 @@ func TestBrowserReconnects(t *testing.T) {
 	if err != nil {
 		t.Fatalf("listen again on %s: %v", addr, err)
 	}
+	t.Cleanup(func() { l2.Close() }) // ends the goroutine below if the test fails before serve(l2)
 	refused := make(chan struct{})
 	go func() {
 		defer close(refused)

@@ -786,7 +786,6 @@ func (c *conn) loop(resumed bool) error {
 		}
 		if parsed {
 			sc.view = pv
-			p = nil
 		}
 		err = c.handle(p, parsed, now, sc)
 		if batching && (!more || err != nil) {

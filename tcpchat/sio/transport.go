@@ -107,10 +107,6 @@ func newTransport(s *engine.Session) *transport {
 	return &transport{s: s}
 }
 
-// pongPacket is the chat pong ReadPacket returns for a client's Engine.IO
-// pong.
-var pongPacket = (&wire.Packet{Type: wire.TypePong}).AppendTo(nil)
-
 // pong is what nextPacket returns for a client's Engine.IO pong.
 var pong = wire.Packet{Type: wire.TypePong}
 
@@ -121,11 +117,14 @@ func (t *transport) ReadPacket() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p == &pong {
-		return pongPacket, nil
-	}
+	return t.encode(p), nil
+}
+
+// encode returns p's encoding, in the read scratch's buffer: valid until
+// the next read.
+func (t *transport) encode(p *wire.Packet) []byte {
 	t.rs.buf = p.AppendTo(t.rs.buf[:0])
-	return t.rs.buf, nil
+	return t.rs.buf
 }
 
 // ReadView is ReadPacket for the chat server's reading loop, which takes
@@ -138,14 +137,10 @@ func (t *transport) ReadPacket() ([]byte, error) {
 // to be written.
 func (t *transport) ReadView(v *wire.View) ([]byte, error) {
 	p, err := t.nextPacket()
-	if err != nil {
+	if err != nil || viewOf(p, v) {
 		return nil, err
 	}
-	if viewOf(p, v) {
-		return nil, nil
-	}
-	t.rs.buf = p.AppendTo(t.rs.buf[:0])
-	return t.rs.buf, nil
+	return t.encode(p), nil
 }
 
 // viewOf sets v to what wire.Parse of p's encoding gives and reports

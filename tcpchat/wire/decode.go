@@ -203,7 +203,7 @@ func (d *decoder) jsonArray(b []byte) {
 // Parse decodes one frame payload into v without allocating; v's slices
 // alias b. It never panics; every error matches ErrMalformed.
 func Parse(b []byte, v *View) error {
-	if len(b) >= 4 && Type(b[0]) == TypeEvent && b[1]&^FlagAck == 0 && parseEvent(b, v) {
+	if parseEvent(b, v) {
 		return nil
 	}
 	return parse(b, v)
@@ -211,10 +211,12 @@ func Parse(b []byte, v *View) error {
 
 // parseEvent is parse for a well-formed event, the packet parsed most,
 // without the decoder's bookkeeping: it sets v and reports true, or
-// reports false (leaving v alone) for parse to say what is wrong. b holds
-// at least the type, the flags (FlagAck or none) and the namespace's
-// length.
+// reports false (leaving v alone) for parse to take it, and to say what
+// is wrong with it.
 func parseEvent(b []byte, v *View) bool {
+	if len(b) < 4 || Type(b[0]) != TypeEvent || b[1]&^FlagAck != 0 {
+		return false
+	}
 	i := 3 + int(b[2])
 	if i >= len(b) {
 		return false
