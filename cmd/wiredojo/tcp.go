@@ -22,7 +22,19 @@ func init() { register(tcpCommand) }
 // slice flag it never splits a value at commas.
 type writesFlag []string
 
+// aliasCopy is what Serialize gives urfave/cli to copy the flag's value
+// onto its other name (--data onto -d, or back): it calls Set with it on
+// the same writesFlag after parsing, which must add no write (without
+// Serialize it would pass String(), "", and add an empty one). A
+// command-line argument cannot hold a NUL byte, so no --data is this.
+const aliasCopy = "\x00wiredojo: alias copy"
+
+func (w *writesFlag) Serialize() string { return aliasCopy }
+
 func (w *writesFlag) Set(v string) error {
+	if v == aliasCopy {
+		return nil
+	}
 	b, err := unescape(v)
 	if err != nil {
 		return err

@@ -16,6 +16,11 @@ func TestTCPSendRecvShowTheByteStream(t *testing.T) {
 	if code != 0 || !strings.Contains(sent, `write 1: 4 bytes "a,b\n"`) || !strings.Contains(sent, `write 2: 2 bytes "\x00\x01"`) {
 		t.Fatalf("tcp send: exit %d\n%s%s", code, sent, e)
 	}
+	// Two --data, two writes: no empty third one (urfave/cli copies a
+	// flag's value onto its alias -d through Set).
+	if strings.Contains(sent, "write 3") || !strings.Contains(sent, "closed after 2 writes") {
+		t.Fatalf("tcp send with two --data, want two writes:\n%s", sent)
+	}
 	chatWaitFor(t, "tcp recv", out, regexp.MustCompile(`(conn 1 closed: 6 bytes in \d+ reads)`))
 	if code := stop(); code != 0 {
 		t.Fatalf("tcp recv exit %d", code)
@@ -34,8 +39,8 @@ func TestTCPSendRecvShowTheByteStream(t *testing.T) {
 	// A reader that waits before reading sees both writes in one read.
 	out, errb, stop = chatStart(t, strings.NewReader(""), "tcp", "recv", "--addr", "127.0.0.1:0", "--read-delay", "500ms", "--conns", "1")
 	addr = chatWaitFor(t, "tcp recv", errb, regexp.MustCompile(`listening on (\S+);`))
-	if code, sent, e := chatRun(t, "", "tcp", "send", "--to", addr, "--data", "one", "--data", "two", "--data", "three"); code != 0 {
-		t.Fatalf("tcp send: exit %d\n%s%s", code, sent, e)
+	if code, sent, e := chatRun(t, "", "tcp", "send", "--to", addr, "-d", "one", "-d", "two", "-d", "three"); code != 0 || strings.Contains(sent, "write 4") || !strings.Contains(sent, "closed after 3 writes") {
+		t.Fatalf("tcp send with three -d: exit %d, want three writes\n%s%s", code, sent, e)
 	}
 	chatWaitFor(t, "tcp recv", out, regexp.MustCompile(`(conn 1 closed: 11 bytes in 1 reads)`))
 	stop()
