@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -101,6 +102,26 @@ func TestCatalog(t *testing.T) {
 	}
 	if _, err := book.Lab(99); err == nil {
 		t.Error("lab 99 exists")
+	}
+}
+
+// A hint that says "Run exactly: CMD" gives a command of the lab's own
+// steps, as written there: a learner who follows it makes the evidence the
+// text asks for.
+func TestRunExactlyHintsAreSteps(t *testing.T) {
+	for _, l := range Catalog() {
+		var lines []string
+		for _, st := range Steps(l.Text) {
+			for _, line := range strings.Split(st.Code, "\n") {
+				lines = append(lines, strings.TrimSpace(line))
+			}
+		}
+		for _, h := range l.Hints {
+			cmd, ok := strings.CutPrefix(h, "Run exactly: ")
+			if ok && !slices.Contains(lines, cmd) {
+				t.Errorf("lab %d: hint %q is not a line of the text's steps", l.Number, h)
+			}
+		}
 	}
 }
 
