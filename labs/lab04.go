@@ -41,7 +41,12 @@ func checkWebSocket(ctx context.Context, env *Env) Result {
 			case l.Proto == capture.ProtoHTTP && l.Status == 101:
 				upgraded = true
 			case l.Proto == capture.ProtoWebSocket && l.Masked:
-				keys = append(keys, hex.EncodeToString(l.MaskKey[:]))
+				// The client's frames. Its close frame (ws dial closes
+				// at the end of its input) has a key of its own: the
+				// text asks for the key of the data frame it sent.
+				if !ws.OpCode(l.Opcode).IsControl() {
+					keys = append(keys, hex.EncodeToString(l.MaskKey[:]))
+				}
 			case l.Proto == capture.ProtoWebSocket && ws.OpCode(l.Opcode) == ws.OpClose && l.Status != 0:
 				codes = append(codes, fmt.Sprint(l.Status)) // the viewer decoded the close code
 			}

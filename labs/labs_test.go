@@ -156,6 +156,20 @@ func TestChecksSayWhatIsWrong(t *testing.T) {
 	write(env, "accept.txt", "b37a4f2cc0624f1690f64606cf385945b2bec4ea\n") // the hex digest
 	mustFail(t, lab(t, 4), env, "not the hex")
 
+	// ws dial's session of lab 4 as nobody (labs/testdata/ws-dial.pcap):
+	// its text frame "hello" masked with 94ad8807, its own close frame
+	// (1000) masked with ecbe0571, the server's close 1003. The close
+	// frame's key and code are not the answers.
+	env = testEnv(t)
+	write(env, "accept.txt", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\n")
+	write(env, "ws.pcap", readFile(filepath.Join("testdata", "ws-dial.pcap")))
+	write(env, "answers.txt", "masking key: ecbe0571\nclose code: 1003\n")
+	mustFail(t, lab(t, 4), env, `masking key: "ecbe0571" is not what your evidence shows`)
+	write(env, "answers.txt", "masking key: 94ad8807\nclose code: 1000\n")
+	mustFail(t, lab(t, 4), env, `close code: "1000" is not what your evidence shows`)
+	write(env, "answers.txt", "masking key: 94 ad 88 07\nclose code: 1003\n")
+	mustPass(t, lab(t, 4), env)
+
 	env = testEnv(t)
 	write(env, "listen.jsonl", `{"ns":"/","event":"new","args":[{"text":"hello"}]}`+"\n")
 	write(env, "ack.txt", `"ping"`)
