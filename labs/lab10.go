@@ -20,6 +20,11 @@ func checkMulticast(_ context.Context, env *Env) Result {
 	if !ok {
 		return res
 	}
+	group, _ := m["group"].(string)
+	res.Add("a receiver that joined a group", group != "", "the summary names no group: the receiver did not join one; start `udp recv` with --group 239.1.2.3 (see `lab show 10`)")
+	if group == "" {
+		return res
+	}
 	res.Add("datagrams received from the group", recv > 0, fmt.Sprintf("received %.0f datagrams: start the receiver with --group before sending to the group", recv))
 	if !res.Passed {
 		return res

@@ -185,9 +185,13 @@ func TestChecksSayWhatIsWrong(t *testing.T) {
 	mustFail(t, lab(t, 8), env, "TCP's path was not impaired")
 
 	env = testEnv(t)
-	write(env, "multicast.json", `{"sent":100,"received":100,"lost":0}`)
+	write(env, "multicast.json", `{"sent":100,"received":100,"lost":0,"group":"239.1.2.3"}`)
 	write(env, "answers.txt", "received: 99\nlost: 0\n")
 	mustFail(t, lab(t, 10), env, `received: "99" is not what your evidence shows`)
+	// A unicast run (udp recv without --group) is not the lab's work.
+	write(env, "multicast.json", `{"sent":100,"received":100,"lost":0}`)
+	write(env, "answers.txt", "received: 100\nlost: 0\n")
+	mustFail(t, lab(t, 10), env, "the receiver did not join one")
 
 	// socket.io-client 4.8's session against the lab's server
 	// (testdata/captures/sio-capture.pcap): a polling handshake, the

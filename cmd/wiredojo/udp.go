@@ -411,7 +411,7 @@ func udpRecvCommand() *cli.Command {
 				return err
 			}
 			if c.Bool("json") {
-				return json.NewEncoder(w).Encode(recvJSON(res))
+				return json.NewEncoder(w).Encode(recvJSON(res, o.Group))
 			}
 			printRecv(w, res)
 			return nil
@@ -420,16 +420,18 @@ func udpRecvCommand() *cli.Command {
 }
 
 // recvSummary is the JSON summary of `udp recv --json`: the fields of docs/ARCHITECTURE.md ("Compare JSON")
-// for all senders together, then what was counted apart.
+// for all senders together, then what was counted apart, and the
+// multicast group the receiver joined (--group), if any.
 type recvSummary struct {
 	stats.Summary
 	KernelDrops uint64        `json:"kernel_drops"`
 	Invalid     udpio.Invalid `json:"invalid"`
 	Senders     int           `json:"senders"`
+	Group       string        `json:"group,omitempty"`
 }
 
-func recvJSON(res udpio.Result) recvSummary {
-	return recvSummary{Summary: res.Total, KernelDrops: res.KernelDrops, Invalid: res.Invalid, Senders: len(res.Senders)}
+func recvJSON(res udpio.Result, group string) recvSummary {
+	return recvSummary{Summary: res.Total, KernelDrops: res.KernelDrops, Invalid: res.Invalid, Senders: len(res.Senders), Group: group}
 }
 
 // liveView redraws a few lines of running totals in place on a terminal.
