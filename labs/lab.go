@@ -75,11 +75,16 @@ func NewEnv(l *Lab, out io.Writer) (*Env, error) {
 	return &Env{Dir: dir, Out: out, Self: self}, nil
 }
 
-// Reset removes the lab's folder, with every file of the learner's work
-// in it, so that the lab starts over (its check fails again).
+// Reset removes every file of the learner's work from the lab's folder,
+// so that the lab starts over (its check fails again). The folder itself
+// stays, empty, as a fresh lab has it: the text's first steps may write
+// into it before any lab command made it again.
 func (e *Env) Reset() error {
 	if err := os.RemoveAll(e.Dir); err != nil {
 		return fmt.Errorf("labs: removing %s: %w", e.Dir, err)
+	}
+	if err := os.MkdirAll(e.Dir, 0o755); err != nil {
+		return fmt.Errorf("labs: creating the lab folder: %w", err)
 	}
 	return nil
 }

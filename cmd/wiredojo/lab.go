@@ -147,7 +147,7 @@ func labCommand() *cli.Command {
 				}),
 			},
 			{
-				Name: "reset", Usage: "start a lab over: remove its folder (your files) and its progress", ArgsUsage: "N",
+				Name: "reset", Usage: "start a lab over: empty its folder (your files) and forget its progress", ArgsUsage: "N",
 				Description: "Asks before it removes anything; --yes does not ask (needed when the input is not a terminal).\n" +
 					"Only lab N is reset: the other labs keep their files and progress.",
 				Flags: []cli.Flag{&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask"}},
@@ -155,9 +155,9 @@ func labCommand() *cli.Command {
 					if !c.Bool("yes") {
 						in, ok := c.App.Reader.(*os.File)
 						if !ok || !isatty.IsTerminal(in.Fd()) {
-							return usagef("lab reset %d removes %s: pass --yes to confirm (the input is not a terminal to ask on)", l.Number, env.Dir)
+							return usagef("lab reset %d empties %s: pass --yes to confirm (the input is not a terminal to ask on)", l.Number, env.Dir)
 						}
-						fmt.Fprintf(c.App.Writer, "Reset lab %d? This removes %s and its progress. [y/N] ", l.Number, env.Dir)
+						fmt.Fprintf(c.App.Writer, "Reset lab %d? This empties %s (your files) and forgets its progress. [y/N] ", l.Number, env.Dir)
 						line, _ := bufio.NewReader(in).ReadString('\n')
 						if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
 							fmt.Fprintln(c.App.Writer, "nothing reset")
@@ -174,7 +174,7 @@ func labCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					fmt.Fprintf(c.App.Writer, "lab %d reset: removed %s and its progress\n", l.Number, env.Dir)
+					fmt.Fprintf(c.App.Writer, "lab %d reset: emptied %s (your files are gone) and forgot its progress\n", l.Number, env.Dir)
 					return nil
 				}),
 			},

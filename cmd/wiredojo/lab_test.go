@@ -39,6 +39,11 @@ func TestLabResetOneLab(t *testing.T) {
 	if code, out, e := chatRun(t, "", "lab", "reset", "--yes", "9"); code != 0 || !strings.Contains(out, "lab 9 reset") {
 		t.Fatalf("lab reset 9 --yes: exit %d\n%s%s", code, out, e)
 	}
+	// The folder stays, empty: a text's first step may write into it
+	// (lab 10's tee, lab 4's accept.txt) before any lab command runs.
+	if ents, err := os.ReadDir(nine); err != nil || len(ents) != 0 {
+		t.Fatalf("lab 9's folder after its reset: %v, %d entries; want it there and empty", err, len(ents))
+	}
 	b, _ := os.ReadFile(filepath.Join(state, "wiredojo", "progress.json"))
 	if strings.Contains(string(b), `"9"`) {
 		t.Fatalf("lab 9's progress survived its reset: %s", b)
