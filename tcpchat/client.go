@@ -603,15 +603,27 @@ func (c *Client) Connect(ctx context.Context, ns string, auth any) (*ClientSocke
 	}
 	select {
 	case err := <-ch:
-		if err != nil {
-			return nil, err
-		}
-		return s, nil
+		return connectResult(s, err)
 	case <-ctx.Done():
 		return nil, fmt.Errorf("tcpchat: connect to namespace %q: %w", ns, ctx.Err())
 	case <-c.done:
-		return nil, ErrClosed
+		// The answer may have come just before the end: select picks
+		// at random among what is ready.
+		select {
+		case err := <-ch:
+			return connectResult(s, err)
+		default:
+			return nil, ErrClosed
+		}
 	}
+}
+
+// connectResult is what Connect returns for the server's answer err.
+func connectResult(s *ClientSocket, err error) (*ClientSocket, error) {
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // ClientSocket is a client's membership of one namespace. Its methods are
