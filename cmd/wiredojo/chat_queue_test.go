@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/wiredojo/wiredojo/internal/redistest"
+	"github.com/wiredojo/wiredojo/internal/sandbox"
 	"github.com/wiredojo/wiredojo/internal/testkit"
 	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/builtin"
@@ -34,11 +35,19 @@ import (
 const childArgsEnv = "WIREDOJO_TEST_CHILD_ARGS"
 
 func TestMain(m *testing.M) {
+	args, child := []string(nil), false
 	if a := os.Getenv(childArgsEnv); a != "" {
-		var args []string
 		if err := json.Unmarshal([]byte(a), &args); err != nil {
 			os.Exit(3)
 		}
+		child = true
+	} else if sandbox.Inside() && len(os.Args) > 1 && !strings.HasPrefix(os.Args[1], "-test.") {
+		// An in-process run not as root started the CLI again in a
+		// one-shot sandbox (runOneShot: the demo's comparison): the test
+		// binary is the CLI there, not the tests.
+		args, child = os.Args[1:], true
+	}
+	if child {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		code := run(ctx, append([]string{"wiredojo", "--no-color"}, args...), os.Stdin, os.Stdout, os.Stderr)
 		stop()

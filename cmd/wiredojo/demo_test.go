@@ -3,15 +3,19 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wiredojo/wiredojo/internal/sandbox"
 )
 
 func TestDemoRunsToTheEnd(t *testing.T) {
@@ -40,6 +44,51 @@ func TestDemoRunsToTheEnd(t *testing.T) {
 	}
 	if strings.Contains(out, `bob      receives event tip`) {
 		t.Errorf("the broadcast except bob reached bob:\n%s", out)
+	}
+	if needsSandbox(capNetAdmin) && sandbox.Check() != nil {
+		// Not root, and no sandbox here: the demo must say so instead.
+		if !strings.Contains(out, "Left out: not root, and no sandbox can be made here") {
+			t.Errorf("the demo did not say why it left the comparison out:\n%s", out)
+		}
+		return
+	}
+	checkDemoComparison(t, out)
+}
+
+// checkDemoComparison fails unless the demo's comparison sent both
+// protocols over the impaired link and TCP waited (head-of-line blocking),
+// as its heading says.
+func checkDemoComparison(t *testing.T, out string) {
+	t.Helper()
+	if strings.Contains(out, "unimpaired") || !strings.Contains(out, "both over a link between namespaces") {
+		t.Errorf("the comparison did not impair TCP too:\n%s", out)
+	}
+	m := regexp.MustCompile(`head-of-line blocking +(\d+) waited`).FindStringSubmatch(out)
+	if m == nil || m[1] == "0" {
+		t.Errorf("TCP did not wait in the comparison (head-of-line blocking %v):\n%s", m, out)
+	}
+}
+
+// TestDemoCompareWithoutSandboxSaysSo: not root where no sandbox can be
+// made, the demo says that it leaves the comparison out, and why, rather
+// than show UDP impaired against TCP unimpaired.
+func TestDemoCompareWithoutSandboxSaysSo(t *testing.T) {
+	check := sandboxCheck
+	t.Cleanup(func() { sandboxCheck = check })
+	sandboxCheck = func() error {
+		return fmt.Errorf("%w: kernel.unprivileged_userns_clone is 0", sandbox.ErrUnavailable)
+	}
+	var out bytes.Buffer
+	if err := demoCompareSandboxed(context.Background(), &out, chatPaint{}, []string{"compare", "--count", "10"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Left out: not root, and no sandbox can be made here", "unprivileged_userns_clone is 0", "sudo wiredojo compare"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q: %q", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "head-of-line") || strings.Contains(out.String(), "running compare inside") {
+		t.Errorf("a comparison ran or was announced: %q", out.String())
 	}
 }
 

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 
@@ -143,21 +145,42 @@ func inSandbox(c *cli.Context, bit uint, what string) (handled bool, err error) 
 // inOneShotSandbox runs this command line again inside a fresh private
 // sandbox that ends with it (compare: its link is its own).
 func inOneShotSandbox(c *cli.Context, bit uint, what string) (handled bool, err error) {
-	if sandbox.Capable(bit) || sandbox.Inside() {
+	if !needsSandbox(bit) {
 		return false, nil
 	}
-	if err := sandbox.Check(); err != nil {
+	say := func(note string) { fmt.Fprintln(c.App.ErrWriter, note) }
+	code, err := runOneShot(c.Context, what, os.Args[1:], c.App.Reader, c.App.Writer, c.App.ErrWriter, say)
+	switch {
+	case errors.Is(err, sandbox.ErrUnavailable):
 		return true, sandboxMissing(what, err)
-	}
-	fmt.Fprintf(c.App.ErrWriter, "not root: running %s inside a private sandbox (user + network namespace, removed when it ends), so nothing on this machine changes\n", what)
-	code, err := sandbox.RunSelf(os.Args[1:], c.App.Reader, c.App.Writer, c.App.ErrWriter)
-	if err != nil {
+	case err != nil:
 		return true, err
-	}
-	if code != 0 {
+	case code != 0:
 		return true, cli.Exit("", code)
 	}
 	return true, nil
+}
+
+// needsSandbox reports whether something that needs capability bit must
+// run in a sandbox: this process lacks it and is not in one already.
+func needsSandbox(bit uint) bool {
+	return !sandbox.Capable(bit) && !sandbox.Inside()
+}
+
+// sandboxCheck is sandbox.Check; a test makes it fail.
+var sandboxCheck = sandbox.Check
+
+// runOneShot runs this program again with args inside a fresh private
+// sandbox that ends with it, after passing say the line that tells the
+// user so, and returns its exit status. When no sandbox can be made here it
+// runs nothing and its error wraps sandbox.ErrUnavailable. compare (its own
+// command line) and the demo (its comparison) use it.
+func runOneShot(ctx context.Context, what string, args []string, stdin io.Reader, stdout, stderr io.Writer, say func(string)) (int, error) {
+	if err := sandboxCheck(); err != nil {
+		return 0, err
+	}
+	say(fmt.Sprintf("not root: running %s inside a private sandbox (user + network namespace, removed when it ends), so nothing on this machine changes", what))
+	return sandbox.RunSelf(ctx, args, stdin, stdout, stderr)
 }
 
 // sandboxMissing says what is missing for the sandbox and how to run

@@ -104,6 +104,21 @@ func TestCompareAsNobody(t *testing.T) {
 	}
 }
 
+// TestDemoAsNobody: not root, the demo's comparison runs in a private
+// sandbox as compare does, and TCP crosses the impaired link too (it used
+// to run in-process with TCP unimpaired on loopback: "0 waited").
+func TestDemoAsNobody(t *testing.T) {
+	n := newNobody(t)
+	code, out, errs := n.run(2*time.Minute, "--no-color", "demo", "--pace", "0s")
+	if code != 0 {
+		t.Fatalf("exit %d: %s\n%s", code, errs, out)
+	}
+	if !strings.Contains(out, "not root: running compare inside a private sandbox") {
+		t.Errorf("the demo did not say its comparison ran in a sandbox:\n%s", out)
+	}
+	checkDemoComparison(t, out)
+}
+
 // TestSandboxAsNobody: a student without root starts the sandbox, runs
 // commands in it, captures there and brings the impaired link up there; stop
 // ends everything and leaves no namespace behind.

@@ -9,7 +9,8 @@
 // Two kinds:
 //
 //   - A one-shot sandbox runs one program (RunSelf: this program again,
-//     with the same arguments) and is gone when it exits. compare uses it.
+//     with the arguments given) and is gone when it exits. compare uses it
+//     with its own arguments, the demo for its comparison.
 //   - A persistent sandbox is held by a holder process (PID 1 of its own PID
 //     namespace) whose pid and network namespace are recorded in a state
 //     directory, by default $XDG_STATE_HOME/wiredojo/sandbox. Ensure starts

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -184,17 +185,24 @@ func Check() error {
 
 // RunSelf runs this program again with args inside a fresh one-shot
 // sandbox, with the given standard streams, and returns its exit status.
-// The sandbox ends with the program.
-func RunSelf(args []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+// The sandbox ends with the program. When ctx ends first the program gets
+// SIGINT (as from Ctrl-C), and SIGKILL if it has not ended 10 s later.
+func RunSelf(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return 0, fmt.Errorf("sandbox: %w", err)
 	}
-	cmd := exec.Command(exe, args...)
+	cmd := exec.CommandContext(ctx, exe, args...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 10 * time.Second
 	cmd.Env = append(os.Environ(), envInit+"=run", envInside+"=one-shot")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
 	cmd.SysProcAttr = sysProcAttr(false)
-	return exitStatus(cmd.Run())
+	err = cmd.Run()
+	if ctx.Err() != nil && cmd.ProcessState != nil && cmd.ProcessState.Success() {
+		err = nil // it ended well after the interrupt: not an error of its own
+	}
+	return exitStatus(err)
 }
 
 func exitStatus(err error) (int, error) {

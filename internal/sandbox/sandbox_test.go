@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -80,7 +81,7 @@ func TestRunSelf(t *testing.T) {
 	}
 	var out bytes.Buffer
 	t.Setenv(childEnv, "1")
-	code, err := sandbox.RunSelf([]string{"-test.run=^TestRunSelfChild$", "-test.v"}, nil, &out, &out)
+	code, err := sandbox.RunSelf(context.Background(), []string{"-test.run=^TestRunSelfChild$", "-test.v"}, nil, &out, &out)
 	if err != nil || code != 0 || !strings.Contains(out.String(), "inside: uid 0, lo up, private /run") {
 		t.Fatalf("exit %d, %v:\n%s", code, err, out.String())
 	}
