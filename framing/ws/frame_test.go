@@ -254,3 +254,17 @@ func fill(rng *rand.Rand, b []byte) {
 		b[i] = byte(rng.Uint32())
 	}
 }
+
+// TestAppendServerFrame checks the broadcast's frame encoding against
+// AppendFrame at each length encoding's bounds.
+func TestAppendServerFrame(t *testing.T) {
+	for _, n := range []int{0, 1, 125, 126, 127, 0xFFFF, 0x10000, 0x10001} {
+		p := bytes.Repeat([]byte{'x'}, n)
+		for _, op := range []OpCode{OpText, OpBinary} {
+			want := AppendFrame([]byte("pre"), Header{Fin: true, OpCode: op}, p)
+			if got := appendServerFrame([]byte("pre"), op, p); !bytes.Equal(got, want) {
+				t.Errorf("%s of %d bytes: header % x, want % x", op, n, got[3:min(len(got), 13)], want[3:min(len(want), 13)])
+			}
+		}
+	}
+}

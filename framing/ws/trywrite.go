@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sync"
 	"syscall"
@@ -124,7 +125,12 @@ func (c *Conn) appendFramesLocked(buf []byte, op OpCode, msgs [][]byte) []byte {
 			writeBufPool.Put(zp)
 		}
 	}()
+	plain := c.server && c.observer() == nil
 	for _, p := range msgs {
+		if plain && !c.compressing(p) {
+			buf = appendServerFrame(buf, op, p)
+			continue
+		}
 		rsv1 := false
 		if c.compressing(p) {
 			if zp == nil {
@@ -167,4 +173,22 @@ func (c *Conn) flushRestLocked() error {
 		return c.writeErr
 	}
 	return nil
+}
+
+// appendServerFrame appends a server's frame of one whole message of type
+// op, unmasked and uncompressed, to buf: AppendFrame's bytes for that
+// case, without a Header to fill and read back (a broadcast writes one
+// such frame per recipient and message).
+func appendServerFrame(buf []byte, op OpCode, p []byte) []byte {
+	b0 := 0x80 | byte(op)
+	switch n := len(p); {
+	case n <= 125:
+		buf = append(buf, b0, byte(n))
+	case n <= 0xFFFF:
+		buf = append(buf, b0, 126, byte(n>>8), byte(n))
+	default:
+		buf = append(buf, b0, 127)
+		buf = binary.BigEndian.AppendUint64(buf, uint64(n))
+	}
+	return append(buf, p...)
 }

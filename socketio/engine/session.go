@@ -603,16 +603,25 @@ func (s *Session) writeRuns(c *ws.Conn, rc syscall.RawConn, batch []engineio.Pac
 	for i := 0; i < len(batch); {
 		bin := batch[i].Binary
 		sc.bufs, sc.text = sc.bufs[:0], sc.text[:0]
+		run := 0 // the run's text, encoded packets' included
 		j := i
 		for ; j < len(batch) && batch[j].Binary == bin; j++ {
 			if bin {
 				sc.bufs = append(sc.bufs, batch[j].Data)
 				continue
 			}
-			need := len(sc.text) + 1 + len(batch[j].Data)
-			if j > i && need > runText {
+			n := len(batch[j].Data)
+			if !batch[j].Encoded {
+				n++ // the type digit
+			}
+			if run += n; j > i && run > runText {
 				break
 			}
+			if batch[j].Encoded {
+				sc.bufs = append(sc.bufs, batch[j].Data) // no copy
+				continue
+			}
+			need := len(sc.text) + 1 + len(batch[j].Data)
 			if need > cap(sc.text) && need <= runText {
 				// Grow to the bound at once: the buffer stays under
 				// maxKeptText, and the earlier packets' texts stay

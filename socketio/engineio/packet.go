@@ -48,6 +48,11 @@ type Packet struct {
 	// Data is what follows the type (for "2probe", "probe"), or the bytes
 	// of a binary message. A decoded text packet's Data aliases the input.
 	Data []byte
+	// Encoded marks a text packet whose Data is its whole text, the type
+	// digit included, as AppendText makes it: encoded once by the sender
+	// (a broadcast's packet, alike for every recipient) and written as it
+	// is. Decoding never sets it.
+	Encoded bool
 }
 
 // IsProbe reports whether p is the upgrade probe, "2probe" or "3probe".
@@ -93,8 +98,11 @@ func DecodeBinary(b []byte) Packet {
 
 // AppendText appends p as text, the form of a WebSocket text message or of
 // a polling record: the type digit and Data, or for a binary packet "b" and
-// Data in base64.
+// Data in base64. An Encoded packet's Data is appended as it is.
 func AppendText(dst []byte, p Packet) []byte {
+	if p.Encoded {
+		return append(dst, p.Data...)
+	}
 	if p.Binary {
 		dst = append(dst, 'b')
 		return base64.StdEncoding.AppendEncode(dst, p.Data)

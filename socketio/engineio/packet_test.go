@@ -196,3 +196,16 @@ func BenchmarkAppendText(b *testing.B) {
 		buf = engineio.AppendText(buf[:0], p)
 	}
 }
+
+// TestAppendTextEncoded checks that an encoded packet's text is its Data,
+// in a WebSocket message and in a polling body alike.
+func TestAppendTextEncoded(t *testing.T) {
+	p := engineio.Packet{Type: engineio.Message, Data: []byte(`42["ev",1]`), Encoded: true}
+	if got := string(engineio.AppendText(nil, p)); got != `42["ev",1]` {
+		t.Errorf("AppendText = %q, want %q", got, `42["ev",1]`)
+	}
+	got := engineio.AppendPayload(nil, p, engineio.Packet{Type: engineio.Message, Data: []byte(`2["ev",2]`)})
+	if want := "42[\"ev\",1]\x1e42[\"ev\",2]"; string(got) != want {
+		t.Errorf("AppendPayload = %q, want %q", got, want)
+	}
+}

@@ -69,7 +69,7 @@ func TestTranslateEvent(t *testing.T) {
 	}
 	var out wire.View
 	wire.Parse(eventOut, &out)
-	if want := `2/chat,["ev",` + string(out.Args[1:]); len(tr.w.out) != 1 || string(tr.w.out[0].Data) != want {
+	if want := `42/chat,["ev",` + string(out.Args[1:]); len(tr.w.out) != 1 || !tr.w.out[0].Encoded || string(tr.w.out[0].Data) != want {
 		t.Fatalf("out: %d packets, %q", len(tr.w.out), tr.w.out[0].Data)
 	}
 }

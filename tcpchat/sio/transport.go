@@ -441,7 +441,7 @@ func (t *transport) writePackets(rc syscall.RawConn, payloads [][]byte) (rest bo
 	var v wire.View
 	for _, b := range payloads {
 		if isShared(b) {
-			t.w.out = append(t.w.out, engineio.Packet{Type: engineio.Message, Data: b})
+			t.w.out = append(t.w.out, engineio.Packet{Type: engineio.Message, Data: b, Encoded: true})
 			continue
 		}
 		if err := wire.Parse(b, &v); err != nil {
@@ -466,9 +466,9 @@ func (t *transport) writePackets(rc syscall.RawConn, payloads [][]byte) (rest bo
 	return false, t.s.Write(t.w.out...)
 }
 
-// AppendShared appends the Socket.IO text of a chat event without
-// attachments, which every Socket.IO recipient of a broadcast writes
-// alike: the chat server has it made once per broadcast and hands it to
+// AppendShared appends the Engine.IO message carrying the Socket.IO text
+// of a chat event without attachments (engineio.AppendText's form), which
+// every Socket.IO recipient of a broadcast writes alike, as it is: the chat server has it made once per broadcast and hands it to
 // WritePackets in place of the payload (tcpchat.SharedEncoder). Other
 // packets' translation depends on the connection (its session, its
 // durable acks) or makes attachments: none is shared.
@@ -480,14 +480,15 @@ func (t *transport) AppendShared(dst, payload []byte) ([]byte, bool) {
 	if wire.Parse(payload, &v) != nil || bytes.IndexByte(v.Args, '$') >= 0 {
 		return dst, false // no '$': no {"$binary":...} (wire.ExtractAttachments)
 	}
+	dst = append(dst, sharedLead)
 	dst = socketio.Packet{Type: socketio.Event, Namespace: unsafeString(v.Namespace), ID: uint64(v.AckID), HasID: v.HasAck}.AppendTo(dst)
 	return wire.AppendEventArray(dst, unsafeString(v.Event), v.Args), true
 }
 
-// sharedLead is the first byte of what AppendShared makes, a Socket.IO
-// EVENT's type digit: no event-protocol packet starts with it (their
+// sharedLead is the first byte of what AppendShared makes, an Engine.IO
+// message's type digit: no event-protocol packet starts with it (their
 // types are letters), so WritePackets tells the two apart by it.
-const sharedLead = '0' + byte(socketio.Event)
+const sharedLead = '0' + byte(engineio.Message)
 
 // isShared reports whether a payload of WritePackets is AppendShared's.
 func isShared(b []byte) bool { return len(b) > 0 && b[0] == sharedLead }
@@ -538,9 +539,10 @@ func (t *transport) place() {
 func (t *transport) sio(p socketio.Packet, atts [][]byte) {
 	w := t.w
 	start := len(w.text)
+	w.text = append(w.text, '0'+byte(engineio.Message))
 	w.text = p.AppendTo(w.text)
 	w.spans = append(w.spans, [3]int{len(w.out), start, len(w.text)})
-	w.out = append(w.out, engineio.Packet{Type: engineio.Message}) // Data: place
+	w.out = append(w.out, engineio.Packet{Type: engineio.Message, Encoded: true}) // Data: place
 	for _, a := range atts {
 		w.out = append(w.out, engineio.Packet{Type: engineio.Message, Binary: true, Data: a})
 	}
