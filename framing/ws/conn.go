@@ -244,7 +244,7 @@ func (c *Conn) AppendMessage(dst []byte) (OpCode, []byte, error) {
 	}
 	c.reader()
 	op, out, err := c.readMessage(dst)
-	if errors.Is(err, ErrReadIdle) {
+	if err != nil && errors.Is(err, ErrReadIdle) { // err != nil: no call per message
 		c.releaseReader(false)
 		return 0, dst, err
 	}

@@ -266,7 +266,7 @@ func (s *Session) nextWebSocket() (engineio.Packet, error) {
 	c := s.rws
 	for {
 		op, msg, err := c.AppendMessage((*s.rbufp)[:0])
-		if errors.Is(err, ws.ErrReadIdle) {
+		if err != nil && errors.Is(err, ws.ErrReadIdle) { // err != nil: no call per message
 			return engineio.Packet{}, fmt.Errorf("%w: %w", ErrTransport, os.ErrDeadlineExceeded)
 		}
 		if err != nil {

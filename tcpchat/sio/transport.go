@@ -184,12 +184,13 @@ func (t *transport) nextPacket() (*wire.Packet, error) {
 		rs.pending, t.next = rs.pending[:0], 0
 		m, err := t.s.Next()
 		switch {
+		case err == nil: // first: no errors.Is call per message
 		case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, engine.ErrPingTimeout):
 			// The chat's heartbeat, or the engine's: the client went quiet.
 			return nil, os.ErrDeadlineExceeded
 		case errors.Is(err, engine.ErrClosed):
 			return nil, net.ErrClosed
-		case err != nil:
+		default:
 			return nil, io.EOF
 		}
 		if m.Type == engineio.Pong {
