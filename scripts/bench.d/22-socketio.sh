@@ -10,6 +10,7 @@
 # with each server's CPU time capped at SIO_BENCH_QUOTA of one CPU (a
 # cgroup: root needed, else the part is skipped and says so), so that
 # the server and not the clients bounds deliveries/s. SIO_BENCH_DELIVERIES,
+# SIO_BENCH_CAPPED (the capped part's deliveries at N = 1, 10, 100),
 # SIO_BENCH_RUNS, SIO_BENCH_PROCS, SIO_BENCH_IDLE and SIO_BENCH_QUOTA
 # override the defaults below.
 set -euo pipefail
@@ -19,6 +20,10 @@ runs=${SIO_BENCH_RUNS:-3}
 procs=${SIO_BENCH_PROCS:-3}
 idle=${SIO_BENCH_IDLE:-10000}
 quota=${SIO_BENCH_QUOTA:-0.1}
+# A capped run must last several of the quota's 100 ms periods: at
+# 100,000 deliveries ours at N=10 and N=100 lasted 0.7-1 s, and its
+# deliveries/s went from 98,000 to 164,000 between runs of one binary.
+capped_deliveries=${SIO_BENCH_CAPPED:-100000,400000,400000}
 window=1000
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -48,7 +53,7 @@ if [ -w /sys/fs/cgroup/cpu ]; then
 	qstart=$(date -u +%H:%M)
 	qload0=$(cut -d' ' -f1-3 /proc/loadavg)
 	capped=$("$tmp/chatbench" sio -wiredojo bin/wiredojo -node-dir bench/node -n 1,10,100 -window "$window" \
-		-deliveries "$deliveries" -runs "$runs" -procs "$procs" -idle 0 -server-quota "$quota")
+		-deliveries "$capped_deliveries" -runs "$runs" -procs "$procs" -idle 0 -server-quota "$quota")
 	qend=$(date -u +%H:%M)
 	qload1=$(cut -d' ' -f1-3 /proc/loadavg)
 fi
@@ -94,7 +99,8 @@ if [ -z "$capped" ]; then
 fi
 echo "Measured $qstart-$qend UTC; load average $qload0 at the start and $qload1 at the end."
 echo "Each server process (and its threads) in a cgroup of its own with a CPU quota of"
-echo "$quota of one CPU (\`chatbench sio -server-quota $quota\`), the clients unconstrained:"
+echo "$quota of one CPU (\`chatbench sio -server-quota $quota -deliveries $capped_deliveries\`:"
+echo "measured deliveries at N = 1, 10, 100, so that each run of ours lasts some seconds), the clients unconstrained:"
 echo "the server with the fixed share is then what bounds deliveries/s, as long as the"
 echo "clients' CPU per delivery times the deliveries/s stays under the $(nproc) cores minus"
 echo "the quota (client CPU column). The deliveries/s ratio is then the ratio of what"

@@ -24,7 +24,7 @@ func sioMain(args []string, out, errw io.Writer) error {
 	fs.StringVar(&p.NodeDir, "node-dir", "bench/node", "directory of server.js and client.js with socket.io and socket.io-client installed")
 	ns := fs.String("n", "1,10,100", "subscriber counts")
 	window := fs.Int("window", 1000, "events in flight ahead of the slowest subscriber")
-	deliveries := fs.Int("deliveries", 200_000, "measured deliveries per case (events = deliveries / N)")
+	deliveries := fs.String("deliveries", "200000", "measured deliveries per case (events = deliveries / N): one count, or one per -n (a capped server that is fast needs more for a run of a few quota periods)")
 	runs := fs.Int("runs", 3, "runs of each case (medians are reported)")
 	workers := fs.Int("workers", 2, "node worker threads of the publisher's process holding the subscribers (with -procs 0)")
 	procs := fs.Int("procs", 0, "node processes of their own holding the subscribers (0: -workers threads)")
@@ -40,6 +40,10 @@ func sioMain(args []string, out, errw io.Writer) error {
 	counts, err := intList(*ns)
 	if err != nil {
 		return fmt.Errorf("bad -n: %w", err)
+	}
+	perN, err := intList(*deliveries)
+	if err != nil || len(perN) != 1 && len(perN) != len(counts) {
+		return fmt.Errorf("bad -deliveries %q: one count, or one per -n", *deliveries)
 	}
 	if *workers < 1 || *procs < 0 {
 		return fmt.Errorf("bad -workers %d or -procs %d", *workers, *procs)
@@ -57,8 +61,8 @@ func sioMain(args []string, out, errw io.Writer) error {
 	}
 	b := &procBench{sio: where, progs: p, systems: syss, runs: *runs, timeout: *timeout, errw: errw}
 	var rows []procRow
-	for _, n := range counts {
-		events := max(*deliveries/n, 1)
+	for i, n := range counts {
+		events := max(perN[min(i, len(perN)-1)]/n, 1)
 		cfg := natsbench.FanoutConfig{Subscribers: n, Events: events, Warmup: max(events/10, 100), Window: *window, Timeout: *timeout}
 		row, err := b.cell(cfg)
 		if err != nil {
