@@ -139,12 +139,18 @@ type Options struct {
 	Store          store.Store
 	ExpireInterval time.Duration
 	// RecoveryStore holds the sessions and replay logs of connection state
-	// recovery (default Store; nil Store and RecoveryStore: no recovery).
+	// recovery (default Store; nil Store and RecoveryStore, or NoRecovery:
+	// no recovery).
 	// A single node can keep them in a store.Memory (recovery state lives
 	// minutes and need not survive a crash) so that broadcasts do not wait
 	// for a disk; nodes behind a load balancer share a Redis store. The
 	// server applies its age limits too; the caller closes it.
 	RecoveryStore store.Store
+	// NoRecovery turns connection state recovery off although Store is
+	// set (as socket.io has it by default): no session is kept for a
+	// connection that ends, no broadcast is recorded for replay, and a
+	// handshake that names a session starts a new one.
+	NoRecovery bool
 	// MaxWebSocketMessage is the largest WebSocket message accepted
 	// (default MaxFrame); a larger one closes with status 1009.
 	MaxWebSocketMessage int
@@ -206,7 +212,10 @@ func (o *Options) setDefaults() {
 	if o.MetricsToken == "" {
 		o.MetricsToken = o.Token
 	}
-	if o.RecoveryStore == nil {
+	switch {
+	case o.NoRecovery:
+		o.RecoveryStore = nil
+	case o.RecoveryStore == nil:
 		o.RecoveryStore = o.Store
 	}
 	if o.ExpireInterval <= 0 {

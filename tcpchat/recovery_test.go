@@ -7,6 +7,7 @@ import (
 	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
+	"github.com/wiredojo/wiredojo/tcpchat/store"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
 
@@ -93,5 +94,39 @@ func TestGoClientResumes(t *testing.T) {
 	srv.Of("/").To("r").Emit("back", 1)
 	if r := chattest.Next(t, rec); r.Name != "back" {
 		t.Fatalf("got %+v", r)
+	}
+}
+
+// With NoRecovery a server that has a store keeps no session and records
+// no broadcast: a connection that comes back with its session id starts a
+// new one, without its rooms or what it missed.
+func TestNoRecovery(t *testing.T) {
+	t.Parallel()
+	st := store.NewMemory(store.Options{})
+	t.Cleanup(func() { st.Close() })
+	srv := tcpchat.NewServer(tcpchat.Options{Store: st, NoRecovery: true, NewNamespace: builtin.Install})
+	builtin.Install(srv.Of("/"))
+	addr := chattest.NewServer(t, srv)
+	r := chattest.DialRaw(t, addr, true)
+	w := r.Handshake(t, "")
+	r.Join(t, "/chat")
+	r.Send(t, wire.Packet{Type: wire.TypeEvent, Namespace: "/chat", Event: builtin.EventJoin, HasAck: true, AckID: 1, Args: []byte(`["r"]`)})
+	r.Expect(t, wire.TypeAck)
+	r.Conn.Close()
+	chattest.Eventually(t, "the server to drop the closed connection", func() bool { return srv.Connections() == 0 })
+	srv.Of("/chat").To("r").Emit("missed", 1)
+	if s := st.Stats(); s.ReplayAppended != 0 {
+		t.Fatalf("%d broadcasts recorded for replay, want none", s.ReplayAppended)
+	}
+
+	r2 := chattest.DialRaw(t, addr, true)
+	r2.Send(t, wire.Packet{Type: wire.TypeHandshake, Version: wire.Version, SessionID: w.SessionID})
+	if w2 := r2.Expect(t, wire.TypeWelcome); w2.Resumed || w2.SessionID == w.SessionID {
+		t.Fatalf("welcome %+v: resumed session %s, want a new one", w2, w.SessionID)
+	}
+	r2.Join(t, "/chat")
+	srv.Of("/chat").Emit("live", 2) // the first event it gets: nothing replayed before it
+	if p := r2.Expect(t, wire.TypeEvent); p.Event != "live" {
+		t.Fatalf("first event %+v, want the live one", p)
 	}
 }

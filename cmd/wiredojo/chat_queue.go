@@ -50,7 +50,7 @@ func chatServeQueueFlags() []cli.Flag {
 		&cli.StringFlag{Name: "durable-scope", Value: "local", EnvVars: []string{"WIREDOJO_DURABLE_SCOPE"}, Usage: "whom a client's durable emit (chat emit --durable) may reach: `SCOPE` rooms (the rooms the sender is in and the client ids in them), any (any client id or room), local (any from this machine's loopback addresses, rooms from elsewhere)"},
 		&cli.DurationFlag{Name: "queue-max-age", Value: store.DefaultMaxAge, EnvVars: []string{"WIREDOJO_QUEUE_MAX_AGE"}, Usage: "drop queued messages older than `D` (counted)"},
 		&cli.DurationFlag{Name: "queue-ttl", Value: store.DefaultQueueTTL, EnvVars: []string{"WIREDOJO_QUEUE_TTL"}, Usage: "remove a client's queue and room subscriptions after `D` without it connecting"},
-		&cli.DurationFlag{Name: "recovery-window", Value: store.DefaultWindow, EnvVars: []string{"WIREDOJO_RECOVERY_WINDOW"}, Usage: "keep a disconnected session's rooms and missed broadcasts for `D`"},
+		&cli.DurationFlag{Name: "recovery-window", Value: store.DefaultWindow, EnvVars: []string{"WIREDOJO_RECOVERY_WINDOW"}, Usage: "keep a disconnected session's rooms and missed broadcasts for `D`; 0: no connection state recovery (socket.io's default), no broadcast recorded"},
 		&cli.Int64Flag{Name: "recovery-bytes", Value: store.DefaultReplayMaxBytes, EnvVars: []string{"WIREDOJO_RECOVERY_BYTES"}, Usage: "keep at most `BYTES` of missed broadcasts per namespace (single node; the oldest go first); -1: no limit"},
 		&cli.Int64Flag{Name: "recovery-total-bytes", Value: store.DefaultReplayTotalBytes, EnvVars: []string{"WIREDOJO_RECOVERY_TOTAL_BYTES"}, Usage: "keep at most `BYTES` of missed broadcasts over all namespaces (single node; the oldest of any namespace go first); -1: no limit"},
 	)
@@ -137,7 +137,8 @@ func applyChatServeQueue(c *cli.Context, opts *tcpchat.Options) (*chatServeQueue
 		return nil, err
 	}
 	q := &chatServeQueue{st: st, where: where}
-	if c.String("redis") == "" {
+	opts.NoRecovery = c.Duration("recovery-window") == 0
+	if c.String("redis") == "" && !opts.NoRecovery {
 		// One node: sessions and replay logs live minutes and need not
 		// survive a crash; memory keeps broadcasts off the disk.
 		q.rec = store.NewMemory(store.Options{Limits: store.Limits{
@@ -164,10 +165,13 @@ func applyChatServeQueue(c *cli.Context, opts *tcpchat.Options) (*chatServeQueue
 }
 
 func applyChatServeStore(c *cli.Context, opts *tcpchat.Options) (store.Store, string, error) {
-	for _, d := range []string{"queue-max-age", "queue-ttl", "recovery-window"} {
+	for _, d := range []string{"queue-max-age", "queue-ttl"} {
 		if c.Duration(d) <= 0 {
 			return nil, "", usagef("--%s %v: give a positive duration", d, c.Duration(d))
 		}
+	}
+	if c.Duration("recovery-window") < 0 {
+		return nil, "", usagef("--recovery-window %v: give a positive duration, or 0 for no connection state recovery", c.Duration("recovery-window"))
 	}
 	for _, f := range []string{"recovery-bytes", "recovery-total-bytes"} {
 		if c.Int64(f) == 0 || c.Int64(f) < -1 {

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/wiredojo/wiredojo/framing/ws"
+	"github.com/wiredojo/wiredojo/tcpchat/chattest"
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
+)
+
+// `chat serve --recovery-window 0` turns connection state recovery off: a
+// framed client that comes back with its session id gets a new one, and a
+// Socket.IO client's CONNECT answer has no pid to recover with. The
+// default server gives both, and a negative window is refused.
+func TestChatServeRecoveryWindowZero(t *testing.T) {
+	for _, tc := range []struct {
+		window  string
+		recover bool
+	}{{"", true}, {"0", false}} {
+		args := []string{"chat", "serve", "--addr", "127.0.0.1:0", "--verbose"}
+		if tc.window != "" {
+			args = append(args, "--recovery-window", tc.window)
+		}
+		out, _, stop := chatStart(t, strings.NewReader(""), args...)
+		addr := chatWaitFor(t, "serve", out, regexp.MustCompile(`serving on (\S+)`))
+
+		r := chattest.DialRaw(t, addr, true)
+		w := r.Handshake(t, "")
+		r.Join(t, "/chat")
+		r.Conn.Close()
+		// The server saves a session before it says the connection closed.
+		chatWaitFor(t, "serve", out, regexp.MustCompile(`session `+regexp.QuoteMeta(w.SessionID)+` closed`))
+		r2 := chattest.DialRaw(t, addr, true)
+		r2.Send(t, wire.Packet{Type: wire.TypeHandshake, Version: wire.Version, SessionID: w.SessionID})
+		if w2 := r2.Expect(t, wire.TypeWelcome); w2.Resumed != tc.recover {
+			t.Errorf("--recovery-window %q: welcome after a reconnection resumed %v, want %v", tc.window, w2.Resumed, tc.recover)
+		}
+		r2.Conn.Close()
+
+		if got := sioConnectAnswer(t, addr); strings.Contains(got, `"pid"`) != tc.recover {
+			t.Errorf("--recovery-window %q: Socket.IO CONNECT answer %s: a pid %v, want %v", tc.window, got, !tc.recover, tc.recover)
+		}
+		if code := stop(); code != 0 {
+			t.Errorf("chat serve exited with %d", code)
+		}
+	}
+	code, _, e := chatRun(t, "", "chat", "serve", "--addr", "127.0.0.1:0", "--recovery-window", "-1s")
+	if code != 2 || !strings.Contains(e, "0 for no connection state recovery") {
+		t.Errorf("--recovery-window -1s: exit %d, %q; want 2 and a hint", code, e)
+	}
+}
+
+// sioConnectAnswer connects a Socket.IO client to namespace /chat of the
+// chat server at addr over a WebSocket and returns the server's answer.
+func sioConnectAnswer(t *testing.T, addr string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), chattest.Timeout)
+	defer cancel()
+	c, err := ws.Dial(ctx, "ws://"+addr+"/socket.io/?EIO=4&transport=websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if _, open, err := c.ReadMessage(); err != nil || !strings.HasPrefix(string(open), "0{") {
+		t.Fatalf("Engine.IO open: %q, %v", open, err)
+	}
+	if err := c.WriteMessage(ws.OpText, []byte("40/chat,")); err != nil {
+		t.Fatal(err)
+	}
+	_, answer, err := c.ReadMessage()
+	if err != nil || !strings.HasPrefix(string(answer), "40/chat,") {
+		t.Fatalf("CONNECT answer: %q, %v", answer, err)
+	}
+	return string(answer)
+}
