@@ -143,7 +143,7 @@ func demoCompare(ctx context.Context, out io.Writer, paint chatPaint, step func(
 // one-shot sandbox, its output in the demo's. Where no sandbox can be made
 // it says so and leaves the comparison out rather than show it one-sided.
 func demoCompareSandboxed(ctx context.Context, out io.Writer, paint chatPaint, args []string) error {
-	say := func(note string) { fmt.Fprintln(out, paint.s(styleDim, "("+note+")")) }
+	say := func(note string) { fmt.Fprintln(out, paint.s(styleDim, note)) }
 	stdout := out
 	if dw, ok := out.(*demoWriter); ok && paint.on {
 		if f, ok := dw.w.(*os.File); ok {
