@@ -1,6 +1,7 @@
 package tcpchat_test
 
 import (
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -61,7 +62,9 @@ func TestBrowserSocketIOPage(t *testing.T) {
 	}
 }
 
-// Without the client script the page says how to serve it.
+// Without the client script the page says how to serve it, at 1280 and
+// 390 px wide with each command and flag on one line: the flag broken
+// after its first hyphen read as "-" and "-socketio-client".
 func TestBrowserSocketIOPageWithoutClient(t *testing.T) {
 	addr := chatServer(t, tcpchat.Options{})
 	browser := newBrowser(t)
@@ -73,4 +76,17 @@ func TestBrowserSocketIOPageWithoutClient(t *testing.T) {
 		chromedp.Navigate("http://"+addr+"/sio.html?name=ann&room=dojo"),
 		chromedp.WaitVisible(chromedp.CSS(`#join`)))
 	p.waitLog(t, "--socketio-client DIR")
+	for _, width := range []int64{1280, 390} {
+		p.run(t, "resize", chromedp.EmulateViewport(width, 844))
+		p.screenshot(t, fmt.Sprintf("sio-without-client-%d.png", width))
+		if v := p.eval(t, `[...document.querySelectorAll("#log code, footer code")].filter(c => c.textContent.includes("--socketio-client")).length`); v != float64(2) {
+			t.Errorf("at %d px: --socketio-client in <code> %v times, want 2 (the log's error, the footer)", width, v)
+		}
+		if v := p.eval(t, `JSON.stringify([...document.querySelectorAll("code")].filter(c => c.getClientRects().length !== 1).map(c => c.textContent))`); v != "[]" {
+			t.Errorf("at %d px: <code> broken across lines: %v", width, v)
+		}
+		if v := p.eval(t, `document.documentElement.scrollWidth <= window.innerWidth`); v != true {
+			t.Errorf("horizontal scroll at %d px: scrollWidth %v", width, p.eval(t, `document.documentElement.scrollWidth`))
+		}
+	}
 }

@@ -20,7 +20,8 @@ function connect(name, room, token) {
   if (socket) socket.disconnect();
   if (typeof io !== "function") {
     setStatus("no socket.io client", false);
-    show("error", "/socket.io/socket.io.min.js is not served: start the server with `wiredojo chat serve --socketio-client DIR` (DIR: a node_modules with socket.io-client)");
+    show("error", code("/socket.io/socket.io.min.js"), " is not served: start the server with ", code("wiredojo chat serve"), " ",
+      code("--socketio-client DIR"), " (DIR: a ", code("node_modules"), " with ", code("socket.io-client"), ")");
     return;
   }
   setStatus("connecting…", false);

@@ -52,6 +52,13 @@ function span(cls, text) {
   return s;
 }
 
+// code is text in <code>: a command or a flag, kept on one line (style.css).
+function code(text) {
+  const c = document.createElement("code");
+  c.textContent = text;
+  return c;
+}
+
 function setStatus(text, on) {
   $("status").textContent = text;
   $("status").className = "status " + (on ? "on" : "off");
