@@ -7,6 +7,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -71,19 +75,82 @@ func sandboxRun(c *cli.Context) error {
 }
 
 // sandboxExec runs args inside sb with this command's streams and returns
-// its exit status as ours.
+// its exit status as ours (128+N when it was killed by signal N, as a
+// shell says). A SIGINT or SIGTERM sent to this process alone (kill PID,
+// a supervisor) is passed on to the program inside: nsenter, between us
+// and it, passes nothing on.
 func sandboxExec(c *cli.Context, sb *sandbox.Sandbox, args []string) error {
+	return runInSandbox(c, sb.Command(args[0], args[1:]...), args[0])
+}
+
+// sandboxExecSelf runs this program again with args inside sb, as
+// sandboxExec does, with nsenter deaf to SIGINT: Ctrl-C reaches every
+// process of the terminal's foreground job, and nsenter, killed by it,
+// returned at once, before the program inside had finished going down
+// (link up removing its namespaces, its counters printed after the
+// shell's prompt) and with status 255. The program inside hears SIGINT all
+// the same: a Go program that asks for a signal gets it even when it
+// started with it ignored (os/signal).
+func sandboxExecSelf(c *cli.Context, sb *sandbox.Sandbox, args []string) error {
 	cmd := sb.Command(args[0], args[1:]...)
+	if sh, err := exec.LookPath("sh"); err == nil && cmd.Err == nil {
+		cmd.Args = append([]string{"sh", "-c", `trap '' INT; exec "$@"`, "sh", cmd.Path}, cmd.Args[1:]...)
+		cmd.Path = sh
+	}
+	return runInSandbox(c, cmd, args[0])
+}
+
+func runInSandbox(c *cli.Context, cmd *exec.Cmd, name string) error {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.App.Reader, c.App.Writer, c.App.ErrWriter
-	err := cmd.Run()
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("sandbox: run %s: %w", name, err)
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case sig := <-sigs:
+				signalInside(cmd.Process, sig)
+			case <-done:
+				return
+			}
+		}
+	}()
+	err := cmd.Wait()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return cli.Exit("", 128+int(ws.Signal()))
+		}
 		return cli.Exit("", ee.ExitCode())
 	}
 	if err != nil {
-		return fmt.Errorf("sandbox: run %s: %w", args[0], err)
+		return fmt.Errorf("sandbox: run %s: %w", name, err)
 	}
 	return nil
+}
+
+// signalInside sends sig to the program nsenter runs: nsenter's children
+// (it forks to enter the PID namespace), else nsenter itself.
+func signalInside(nsenter *os.Process, sig os.Signal) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", nsenter.Pid, nsenter.Pid))
+	sent := false
+	if err == nil {
+		for _, f := range strings.Fields(string(b)) {
+			if pid, err := strconv.Atoi(f); err == nil {
+				if p, err := os.FindProcess(pid); err == nil && p.Signal(sig) == nil {
+					sent = true
+				}
+			}
+		}
+	}
+	if !sent {
+		_ = nsenter.Signal(sig)
+	}
 }
 
 func sandboxStart(c *cli.Context) error {
@@ -139,7 +206,7 @@ func inSandbox(c *cli.Context, bit uint, what string) (handled bool, err error) 
 	if err != nil {
 		return true, err
 	}
-	return true, sandboxExec(c, sb, append([]string{exe}, os.Args[1:]...))
+	return true, sandboxExecSelf(c, sb, append([]string{exe}, os.Args[1:]...))
 }
 
 // inOneShotSandbox runs this command line again inside a fresh private
@@ -214,7 +281,7 @@ func inRunningSandbox(c *cli.Context, bit uint) (handled bool, err error) {
 	if err != nil {
 		return true, err
 	}
-	return true, sandboxExec(c, sb, append([]string{exe}, os.Args[1:]...))
+	return true, sandboxExecSelf(c, sb, append([]string{exe}, os.Args[1:]...))
 }
 
 // sandboxPrefix is what a command printed for the student to copy needs in

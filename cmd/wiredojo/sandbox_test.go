@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -240,5 +242,78 @@ func TestSandboxMissingSaysWhatAndHow(t *testing.T) {
 		if !strings.Contains(errb.String(), want) {
 			t.Errorf("message lacks %q: %q", want, errb.String())
 		}
+	}
+}
+
+// TestSandboxSignalsAsNobody: not root, link up runs inside the sandbox
+// behind nsenter. Ctrl-C (SIGINT to the terminal's whole foreground job)
+// ends it as it ends as root: exit 0, the link is down by then. It exited
+// 255 (nsenter killed by the SIGINT) before the link was down. A SIGTERM
+// to link up's own pid (kill PID) ends it too: it was caught and not
+// passed on, and the link stayed up. `sandbox -- CMD` interrupted exits
+// 128+2, as a shell says, not 255.
+func TestSandboxSignalsAsNobody(t *testing.T) {
+	n := newNobody(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	start := func(wait string, args ...string) (*exec.Cmd, *testkit.Buffer, chan error) {
+		t.Helper()
+		cmd := n.command(ctx, args...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a terminal's foreground job
+		var out testkit.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		testkit.Eventually(t, 30*time.Second, fmt.Sprintf("%v to print %q", args, wait), func() bool {
+			return strings.Contains(out.String(), wait)
+		})
+		return cmd, &out, done
+	}
+	exitCode := func(err error) int {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0
+	}
+	linkDown := func(how string) {
+		t.Helper()
+		if _, out, _ := n.run(30*time.Second, "link", "status", "--name", "sig"); !strings.Contains(out, "link sig is down") {
+			t.Errorf("after %s link up ended with its link still up: %s", how, out)
+		}
+	}
+
+	cmd, out, done := start("Relaying", "link", "up", "--name", "sig")
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := testkit.Recv(t, 30*time.Second, "link up to end after Ctrl-C", done)
+	if code := exitCode(err); code != 0 || !strings.Contains(out.String(), "link sig going down") {
+		t.Errorf("link up after Ctrl-C: exit %d, want 0:\n%s", code, out.String())
+	}
+	linkDown("Ctrl-C")
+
+	cmd, out, done = start("Relaying", "link", "up", "--name", "sig")
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err = testkit.Recv(t, 30*time.Second, "link up to end after a SIGTERM to its pid", done)
+	if code := exitCode(err); code != 0 || !strings.Contains(out.String(), "link sig going down") {
+		t.Errorf("link up after SIGTERM: exit %d, want 0:\n%s", code, out.String())
+	}
+	linkDown("SIGTERM")
+
+	cmd, out, done = start("sleeping", "sandbox", "--", "sh", "-c", "echo sleeping; exec sleep 60")
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if code := exitCode(testkit.Recv(t, 30*time.Second, "sandbox -- sleep to end after Ctrl-C", done)); code != 130 {
+		t.Errorf("sandbox -- sleep after Ctrl-C: exit %d, want 130: %s", code, out.String())
 	}
 }
