@@ -327,3 +327,29 @@ func TestOneNamePerConcept(t *testing.T) {
 		}
 	})
 }
+
+// TestDescriptionsAreFilled: no line of a description is cut short in the
+// middle of a paragraph: a line shorter than half the widest, not ending a
+// sentence, followed by more of the paragraph, is a reflow gone wrong
+// (sandbox --help had "It cannot reach this" alone on a line).
+func TestDescriptionsAreFilled(t *testing.T) {
+	eachCommand(t, func(path []string, c *cli.Command) {
+		lines := strings.Split(c.Description, "\n")
+		width := 0
+		for _, l := range lines {
+			width = max(width, len([]rune(l)))
+		}
+		for i := 0; i+1 < len(lines); i++ {
+			cur, next := lines[i], lines[i+1]
+			if strings.TrimSpace(cur) == "" || strings.HasPrefix(cur, " ") || next == "" || strings.HasPrefix(next, " ") || strings.HasPrefix(next, "\t") || strings.HasPrefix(next, "-") {
+				continue // a paragraph's end, an indented or listed line
+			}
+			if strings.HasSuffix(cur, ".") || strings.HasSuffix(cur, ":") {
+				continue // a sentence may end a line on purpose
+			}
+			if first := strings.Fields(next)[0]; 2*len([]rune(cur)) < width && len([]rune(cur))+1+len([]rune(first)) <= width {
+				t.Errorf("%s: description line %d %q could take %q from the next line", strings.Join(path, " "), i+1, cur, first)
+			}
+		}
+	})
+}

@@ -32,10 +32,10 @@ func sandboxCommand() *cli.Command {
 			"capture live, link up and compare work without sudo, and nothing changes on\n" +
 			"this machine. Every command run with `wiredojo sandbox -- ...` joins the same\n" +
 			"sandbox, so servers started there and your later commands share one network.\n" +
-			"It cannot reach this\n" +
-			"machine's own loopback, nor the other way round. Without a command it opens\n" +
-			"your shell inside. Its state is in $XDG_STATE_HOME/wiredojo/sandbox;\n" +
-			"`wiredojo sandbox stop` ends it and everything running in it.",
+			"It cannot reach this machine's own loopback, nor the other way round. Without\n" +
+			"a command it opens your shell inside. Its state is in\n" +
+			"$XDG_STATE_HOME/wiredojo/sandbox; `wiredojo sandbox stop` ends it and\n" +
+			"everything running in it.",
 		Action: sandboxRun,
 		Subcommands: []*cli.Command{
 			{Name: "start", Usage: "start the sandbox (if it is not running) and print its pid", Action: sandboxStart},
