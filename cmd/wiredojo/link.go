@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/wiredojo/wiredojo/internal/sandbox"
 	"github.com/wiredojo/wiredojo/udpcast/link"
 )
 
@@ -204,6 +205,16 @@ func printLinkCounters(w io.Writer, ab, ba link.Counters) {
 	row("b -> a", ba)
 }
 
+// relayPID names the relay's process. In the persistent sandbox its pid is
+// one of the sandbox's PID namespace, which means another process (or
+// none) outside it: say so.
+func relayPID(pid int) string {
+	if sandbox.Inside() && os.Getenv("WIREDOJO_SANDBOX") != "one-shot" {
+		return fmt.Sprintf("pid %d in the sandbox", pid)
+	}
+	return fmt.Sprintf("pid %d", pid)
+}
+
 func linkDown(c *cli.Context) error {
 	if handled, err := inRunningSandbox(c, capNetAdmin); handled { // sandbox.go
 		return err
@@ -219,7 +230,7 @@ func linkDown(c *cli.Context) error {
 			time.Sleep(50 * time.Millisecond)
 		}
 		if !link.Exists(name) {
-			fmt.Fprintf(w, "%s link %s is down (relay pid %d stopped)\n", styleOK.Sprint("✓"), name, st.PID)
+			fmt.Fprintf(w, "%s link %s is down (relay %s stopped)\n", styleOK.Sprint("✓"), name, relayPID(st.PID))
 			return nil
 		}
 	}
@@ -265,7 +276,7 @@ func linkStatus(c *cli.Context) error {
 	switch {
 	case exists && running:
 		printLinkInfo(w, st, "")
-		fmt.Fprintf(w, "  relay: pid %d, up since %s, counters as of %s\n", st.PID, st.Started.Format(time.RFC3339), st.Updated.Format(time.TimeOnly))
+		fmt.Fprintf(w, "  relay: %s, up since %s, counters as of %s\n", relayPID(st.PID), st.Started.Format(time.RFC3339), st.Updated.Format(time.TimeOnly))
 		printLinkCounters(w, st.CountersAB, st.CountersBA)
 	case exists:
 		a, b := link.Names(name)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -195,11 +196,16 @@ func TestSandboxAsNobody(t *testing.T) {
 			t.Logf("link up printed: %s", linkOut.String())
 		}
 	}()
+	var status string
 	testkit.Eventually(t, 30*time.Second, "link status to show the relay of link up", func() bool {
-		_, out, _ := n.run(30*time.Second, "link", "status")
-		return strings.Contains(out, "relay: pid")
+		_, status, _ = n.run(30*time.Second, "link", "status")
+		return strings.Contains(status, "relay: pid")
 	})
-	if code, out, errs := n.run(30*time.Second, "link", "down"); code != 0 {
+	// The relay's pid is one of the sandbox's PID namespace: say so.
+	if !regexp.MustCompile(`relay: pid \d+ in the sandbox,`).MatchString(status) {
+		t.Errorf("link status does not say the relay's pid is the sandbox's: %s", status)
+	}
+	if code, out, errs := n.run(30*time.Second, "link", "down"); code != 0 || !regexp.MustCompile(`relay pid \d+ in the sandbox stopped`).MatchString(out) {
 		t.Errorf("link down: exit %d %s %s", code, out, errs)
 	}
 	testkit.Recv(t, 30*time.Second, "link up to end after link down", linkDone)
