@@ -31,11 +31,12 @@ body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 960px; p
 h1 { font-size: 1.4em; }
 h2 { font-size: 1.1em; margin-top: 2em; }
 table { border-collapse: collapse; width: 100%; }
-th, td { padding: .3em .5em; border-bottom: 1px solid #ddd; text-align: left; overflow-wrap: anywhere; }
+th, td { padding: .3em .5em; border-bottom: 1px solid #ddd; text-align: left; }
 th.tcp { color: ` + colTCP + `; } th.udp { color: ` + colUDP + `; }
 .note { background: #fff3cd; padding: .5em 1em; border-left: 4px solid #e0a800; }
 .dim { color: #666; font-size: .9em; }
-svg { background: #fafafa; border: 1px solid #eee; width: 100%; height: auto; }
+.wide { overflow-x: auto; }
+svg { background: #fafafa; border: 1px solid #eee; width: 100%; min-width: 640px; height: auto; }
 svg text { font-size: 15px; fill: #444; }
 </style>
 </head>
@@ -43,17 +44,17 @@ svg text { font-size: 15px; fill: #444; }
 <h1>TCP vs UDP through the same impairment</h1>
 <p class="dim">{{.Settings}}<br>{{.When}}{{if .Congestion}} · TCP congestion control: {{.Congestion}}{{end}}</p>
 {{if .Notice}}<p class="note">{{.Notice}}</p>{{end}}
-<table>
+<div class="wide"><table>
 <tr><th></th><th class="tcp">TCP</th><th class="udp">UDP</th></tr>
 {{range .Rows}}<tr><td>{{.Name}}</td><td>{{.TCP}}</td><td>{{.UDP}}</td></tr>
-{{end}}</table>
+{{end}}</table></div>
 <p class="dim">{{.HOL}}</p>
 <h2>Latency over the message stream</h2>
 <p class="dim">Each message's one-way latency by sequence number. Red ticks below the axis: UDP messages that never arrived. TCP's spikes are messages waiting in order behind a retransmission (head-of-line blocking).</p>
-{{.Timeline}}
+<div class="wide">{{.Timeline}}</div>
 <h2>Latency distribution</h2>
 <p class="dim">Messages per latency bin (the last bin holds everything above it).</p>
-{{.Histogram}}
+<div class="wide">{{.Histogram}}</div>
 <p class="dim">Written by wiredojo compare. This page is self-contained: no scripts, fonts or styles are loaded from anywhere.</p>
 </body>
 </html>

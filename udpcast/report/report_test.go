@@ -111,18 +111,27 @@ func TestHTMLSelfContained(t *testing.T) {
 }
 
 // TestHTMLRoundTicksAndNarrow: the y axes are labelled at round steps, and
-// the page fits a narrow screen (charts scale to the width, table cells
-// wrap). Screenshots at 400 px were checked by eye with headless Chromium.
+// the page reads on a narrow screen: table cells wrap between words (they
+// broke inside them, "throughpu t", with overflow-wrap: anywhere), and a
+// chart keeps 640 px, its text about 11 px, in a box that scrolls sideways
+// (scaled to a phone's 358 px its labels were 5 px). Screenshots at 390
+// and 1280 px were checked by eye with headless Chromium.
 func TestHTMLRoundTicksAndNarrow(t *testing.T) {
 	var b bytes.Buffer
 	if err := report.HTML(&b, sample()); err != nil {
 		t.Fatal(err)
 	}
 	page := b.String()
-	for _, want := range []string{"width: 100%; height: auto", "overflow-wrap: anywhere", "Head-of-line blocking: the time"} {
+	for _, want := range []string{"width: 100%; min-width: 640px; height: auto", ".wide { overflow-x: auto; }", "Head-of-line blocking: the time"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
+	}
+	if strings.Contains(page, "overflow-wrap: anywhere") {
+		t.Error("table cells break inside words (overflow-wrap: anywhere)")
+	}
+	if n := strings.Count(page, `<div class="wide"><table>`) + strings.Count(page, `<div class="wide"><svg`); n != 3 {
+		t.Errorf("%d of the table and two charts in a sideways-scrolling box, want 3", n)
 	}
 	for _, svg := range strings.Split(page, "<svg")[1:] {
 		var ys []float64
