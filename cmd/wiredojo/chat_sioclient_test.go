@@ -82,3 +82,18 @@ func TestChatServeSocketIOClient(t *testing.T) {
 		t.Errorf("--socketio-client of an empty folder: %d %q", code, stderr)
 	}
 }
+
+// Without --socketio-client, the file /sio.html loads is a 404 that says
+// how to serve it (it was Engine.IO's 400 "Unsupported protocol version").
+func TestChatServeSocketIOClientNotServed(t *testing.T) {
+	addr := chatServer(t)
+	res, err := http.Get("http://" + addr + "/socket.io/socket.io.min.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound || !strings.Contains(string(b), "--socketio-client DIR") {
+		t.Errorf("GET /socket.io/socket.io.min.js: %d %q, want 404 and the flag to give", res.StatusCode, b)
+	}
+}

@@ -83,6 +83,12 @@ func startChatServeSocketIO(c *cli.Context, srv *tcpchat.Server, opts *tcpchat.O
 	srv.HandleHTTP(sio.Path, s)
 	if js, err := socketIOClientFile(c.String("socketio-client")); c.String("socketio-client") != "" && err == nil {
 		srv.HandleHTTP("GET "+sio.Path+"socket.io.min.js", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, js) }))
+	} else {
+		// Not Engine.IO's 400 "Unsupported protocol version": say how to
+		// serve the file that /sio.html loads.
+		srv.HandleHTTP("GET "+sio.Path+"socket.io.min.js", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "socket.io.min.js is not served: start the server with `wiredojo chat serve --socketio-client DIR` (DIR: a node_modules with socket.io-client)", http.StatusNotFound)
+		}))
 	}
 	return func() {
 		s.Close()
