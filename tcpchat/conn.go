@@ -736,7 +736,7 @@ func (c *conn) loop(resumed bool) error {
 	vr, _ := c.t.(viewReader)
 	batching := false
 	var sc *scratch  // a read batch's packets share one
-	var pv wire.View // a viewReader's packet
+	var pv wire.View // a viewReader's packet, copied into sc: sc is taken once a read returned, so an idle connection holds none
 	for {
 		if resumed {
 			resumed = false

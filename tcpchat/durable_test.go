@@ -228,6 +228,60 @@ const (
 	idB = "0000000000000000000000000000000b"
 )
 
+// fakePeer plays the server's side of one client connection by hand: it
+// reads the preamble and then frames, and writes packets. Its deadline is
+// chattest.Timeout.
+type fakePeer struct {
+	nc net.Conn
+	r  *framing.Reader
+}
+
+func newFakePeer(nc net.Conn) (*fakePeer, error) {
+	nc.SetDeadline(time.Now().Add(chattest.Timeout))
+	pre := make([]byte, len(wire.Preamble))
+	if _, err := io.ReadFull(nc, pre); err != nil {
+		return nil, err
+	}
+	return &fakePeer{nc: nc, r: framing.NewReader(nc, 1<<20)}, nil
+}
+
+func (f *fakePeer) send(p wire.Packet) error {
+	_, err := f.nc.Write(framing.AppendFrame(nil, p.AppendTo(nil)))
+	return err
+}
+
+// next returns the client's next packet of type want, skipping others.
+func (f *fakePeer) next(want wire.Type) (wire.Packet, error) {
+	for {
+		b, err := f.r.ReadFrame()
+		if err != nil {
+			return wire.Packet{}, err
+		}
+		p, err := wire.Decode(b)
+		if err != nil {
+			return p, err
+		}
+		if p.Type == want {
+			return p, nil
+		}
+	}
+}
+
+// welcomeAndConnect answers the client's handshake and its connect to
+// namespace "/".
+func (f *fakePeer) welcomeAndConnect(clientID string) error {
+	if _, err := f.next(wire.TypeHandshake); err != nil {
+		return err
+	}
+	if err := f.send(wire.Packet{Type: wire.TypeWelcome, Version: wire.Version, ClientID: clientID, SessionID: "s1", PingInterval: 25000, PingTimeout: 20000, MaxFrame: 1 << 20}); err != nil {
+		return err
+	}
+	if _, err := f.next(wire.TypeConnect); err != nil {
+		return err
+	}
+	return f.send(wire.Packet{Type: wire.TypeConnect, Namespace: "/", SocketID: "k1"})
+}
+
 // fakeQueueServer speaks just enough of the protocol to send one queued
 // event twice and another once, and reports the client's received packets.
 func fakeQueueServer(l net.Listener, acks chan<- string) error {
@@ -236,47 +290,21 @@ func fakeQueueServer(l net.Listener, acks chan<- string) error {
 		return err
 	}
 	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(chattest.Timeout))
-	pre := make([]byte, len(wire.Preamble))
-	if _, err := io.ReadFull(nc, pre); err != nil {
+	f, err := newFakePeer(nc)
+	if err != nil {
 		return err
 	}
-	r := framing.NewReader(nc, 1<<20)
-	send := func(p wire.Packet) error {
-		_, err := nc.Write(framing.AppendFrame(nil, p.AppendTo(nil)))
+	if err := f.welcomeAndConnect("dup"); err != nil {
 		return err
 	}
-	next := func(want wire.Type) (wire.Packet, error) {
-		for {
-			b, err := r.ReadFrame()
-			if err != nil {
-				return wire.Packet{}, err
-			}
-			p, err := wire.Decode(b)
-			if err != nil {
-				return p, err
-			}
-			if p.Type == want {
-				return p, nil
-			}
-		}
-	}
-	if _, err := next(wire.TypeHandshake); err != nil {
-		return err
-	}
-	send(wire.Packet{Type: wire.TypeWelcome, Version: wire.Version, ClientID: "dup", SessionID: "s1", PingInterval: 25000, PingTimeout: 20000, MaxFrame: 1 << 20})
-	if _, err := next(wire.TypeConnect); err != nil {
-		return err
-	}
-	send(wire.Packet{Type: wire.TypeConnect, Namespace: "/", SocketID: "k1"})
-	if _, err := next(wire.TypeGetAll); err != nil {
+	if _, err := f.next(wire.TypeGetAll); err != nil {
 		return err
 	}
 	for i, id := range []string{idA, idA, idB} {
-		send(wire.Packet{Type: wire.TypeQueued, Namespace: "/", Event: "ev", MessageID: id, Offset: uint64(i + 1), Args: []byte([]string{"[1]", "[1]", "[2]"}[i])})
+		f.send(wire.Packet{Type: wire.TypeQueued, Namespace: "/", Event: "ev", MessageID: id, Offset: uint64(i + 1), Args: []byte([]string{"[1]", "[1]", "[2]"}[i])})
 	}
 	for range 3 {
-		p, err := next(wire.TypeReceived)
+		p, err := f.next(wire.TypeReceived)
 		if err != nil {
 			return err
 		}
@@ -551,33 +579,9 @@ func TestConnectAnsweredJustBeforeTheEnd(t *testing.T) {
 // namespace connect and closes the connection at once.
 func answerConnectAndClose(nc net.Conn) error {
 	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(chattest.Timeout))
-	pre := make([]byte, len(wire.Preamble))
-	if _, err := io.ReadFull(nc, pre); err != nil {
+	f, err := newFakePeer(nc)
+	if err != nil {
 		return err
 	}
-	r := framing.NewReader(nc, 1<<20)
-	for _, want := range []wire.Type{wire.TypeHandshake, wire.TypeConnect} {
-		for {
-			b, err := r.ReadFrame()
-			if err != nil {
-				return err
-			}
-			p, err := wire.Decode(b)
-			if err != nil {
-				return err
-			}
-			if p.Type == want {
-				break
-			}
-		}
-		answer := wire.Packet{Type: wire.TypeWelcome, Version: wire.Version, ClientID: "c", SessionID: "s", PingInterval: 25000, PingTimeout: 20000, MaxFrame: 1 << 20}
-		if want == wire.TypeConnect {
-			answer = wire.Packet{Type: wire.TypeConnect, Namespace: "/", SocketID: "k"}
-		}
-		if _, err := nc.Write(framing.AppendFrame(nil, answer.AppendTo(nil))); err != nil {
-			return err
-		}
-	}
-	return nil
+	return f.welcomeAndConnect("c")
 }

@@ -16,6 +16,9 @@ import (
 func TestConnectionStateRecovery(t *testing.T) {
 	t.Parallel()
 	srv, _, addr := durableServer(t)
+	if !srv.Recovers() {
+		t.Fatal("a server with a store does not recover sessions")
+	}
 	r := chattest.DialRaw(t, addr, true)
 	w := r.Handshake(t, "")
 	if w.Resumed {
@@ -105,6 +108,9 @@ func TestNoRecovery(t *testing.T) {
 	st := store.NewMemory(store.Options{})
 	t.Cleanup(func() { st.Close() })
 	srv := tcpchat.NewServer(tcpchat.Options{Store: st, NoRecovery: true, NewNamespace: builtin.Install})
+	if srv.Recovers() {
+		t.Fatal("Recovers with NoRecovery")
+	}
 	builtin.Install(srv.Of("/"))
 	addr := chattest.NewServer(t, srv)
 	r := chattest.DialRaw(t, addr, true)

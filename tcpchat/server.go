@@ -199,6 +199,10 @@ func (s *Server) Namespaces() int {
 	return len(s.nss)
 }
 
+// Recovers reports whether the server recovers sessions (connection state
+// recovery): it has a RecoveryStore, or a Store, and not NoRecovery.
+func (s *Server) Recovers() bool { return s.opts.RecoveryStore != nil }
+
 // Connections returns the number of open connections.
 func (s *Server) Connections() int {
 	s.mu.Lock()

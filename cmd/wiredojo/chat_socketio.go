@@ -61,7 +61,7 @@ func socketIOClientFile(dir string) (string, error) {
 // them, after srv.
 func startChatServeSocketIO(c *cli.Context, srv *tcpchat.Server, opts *tcpchat.Options) func() {
 	eopts := engine.Options{Origins: opts.Origins, Hosts: opts.Hosts, MaxPayload: opts.MaxFrame}
-	sopts := sio.Options{Recovery: !opts.NoRecovery && (opts.RecoveryStore != nil || opts.Store != nil)}
+	sopts := sio.Options{Recovery: srv.Recovers()}
 	var echo *engine.Server
 	if c.Bool("socketio-test") {
 		eopts = engine.Options{PingInterval: 300 * time.Millisecond, PingTimeout: 200 * time.Millisecond, Origins: []string{"*"}}

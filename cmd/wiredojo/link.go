@@ -209,7 +209,7 @@ func printLinkCounters(w io.Writer, ab, ba link.Counters) {
 // one of the sandbox's PID namespace, which means another process (or
 // none) outside it: say so.
 func relayPID(pid int) string {
-	if sandbox.Inside() && os.Getenv("WIREDOJO_SANDBOX") != "one-shot" {
+	if sandbox.InsidePersistent() {
 		return fmt.Sprintf("pid %d in the sandbox", pid)
 	}
 	return fmt.Sprintf("pid %d", pid)

@@ -100,6 +100,9 @@ func sandboxExecSelf(c *cli.Context, sb *sandbox.Sandbox, args []string) error {
 	return runInSandbox(c, cmd, args[0])
 }
 
+// runInSandbox runs cmd (nsenter into a sandbox, with name inside) with
+// this command's streams, passing SIGINT and SIGTERM on to the program
+// inside, and returns its exit status as ours.
 func runInSandbox(c *cli.Context, cmd *exec.Cmd, name string) error {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.App.Reader, c.App.Writer, c.App.ErrWriter
 	sigs := make(chan os.Signal, 4)
@@ -120,16 +123,12 @@ func runInSandbox(c *cli.Context, cmd *exec.Cmd, name string) error {
 			}
 		}
 	}()
-	err := cmd.Wait()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return cli.Exit("", 128+int(ws.Signal()))
-		}
-		return cli.Exit("", ee.ExitCode())
-	}
+	code, err := sandbox.ExitStatus(cmd.Wait())
 	if err != nil {
-		return fmt.Errorf("sandbox: run %s: %w", name, err)
+		return fmt.Errorf("%w (running %s)", err, name) // err says "sandbox: "
+	}
+	if code != 0 {
+		return cli.Exit("", code)
 	}
 	return nil
 }
@@ -287,7 +286,7 @@ func inRunningSandbox(c *cli.Context, bit uint) (handled bool, err error) {
 // sandboxPrefix is what a command printed for the student to copy needs in
 // front inside the persistent sandbox.
 func sandboxPrefix() string {
-	if sandbox.Inside() && os.Getenv("WIREDOJO_SANDBOX") != "one-shot" {
+	if sandbox.InsidePersistent() {
 		return "wiredojo sandbox -- "
 	}
 	return ""

@@ -87,6 +87,12 @@ func InUse(ns string) bool {
 // Inside reports whether this process runs in a wiredojo sandbox.
 func Inside() bool { return os.Getenv(envInside) != "" }
 
+// InsidePersistent reports whether this process runs in the persistent
+// sandbox (`wiredojo sandbox start`), not a one-shot one: its pids are the
+// sandbox's, and a command for the learner to copy needs `wiredojo sandbox
+// --` in front.
+func InsidePersistent() bool { return Inside() && os.Getenv(envInside) != "one-shot" }
+
 func prepare(pidns bool) error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make the mounts private: %w", err)
@@ -202,10 +208,13 @@ func RunSelf(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if ctx.Err() != nil && cmd.ProcessState != nil && cmd.ProcessState.Success() {
 		err = nil // it ended well after the interrupt: not an error of its own
 	}
-	return exitStatus(err)
+	return ExitStatus(err)
 }
 
-func exitStatus(err error) (int, error) {
+// ExitStatus returns the exit status of a command that ended with err (from
+// exec.Cmd's Run or Wait) as a shell gives it: 128+N when signal N killed
+// it. An error that is no exit status is returned wrapped.
+func ExitStatus(err error) (int, error) {
 	var ee *exec.ExitError
 	switch {
 	case err == nil:

@@ -19,7 +19,7 @@ type Options struct {
 	Engine engine.Options
 	// Recovery sends the chat session id as the Socket.IO pid in each
 	// CONNECT answer, so that clients reconnect with it: set it when the
-	// chat server recovers sessions (tcpchat.Options.RecoveryStore).
+	// chat server recovers sessions (tcpchat.Server.Recovers).
 	Recovery bool
 }
 

@@ -469,10 +469,11 @@ func (t *transport) writePackets(rc syscall.RawConn, payloads [][]byte) (rest bo
 
 // AppendShared appends the Engine.IO message carrying the Socket.IO text
 // of a chat event without attachments (engineio.AppendText's form), which
-// every Socket.IO recipient of a broadcast writes alike, as it is: the chat server has it made once per broadcast and hands it to
-// WritePackets in place of the payload (tcpchat.SharedEncoder). Other
-// packets' translation depends on the connection (its session, its
-// durable acks) or makes attachments: none is shared.
+// every Socket.IO recipient of a broadcast writes alike, as it is: the
+// chat server has it made once per broadcast and hands it to WritePackets
+// in place of the payload (tcpchat.SharedEncoder). Other packets'
+// translation depends on the connection (its session, its durable acks)
+// or makes attachments: none is shared.
 func (t *transport) AppendShared(dst, payload []byte) ([]byte, bool) {
 	if len(payload) == 0 || wire.Type(payload[0]) != wire.TypeEvent {
 		return dst, false
@@ -481,15 +482,19 @@ func (t *transport) AppendShared(dst, payload []byte) ([]byte, bool) {
 	if wire.Parse(payload, &v) != nil || bytes.IndexByte(v.Args, '$') >= 0 {
 		return dst, false // no '$': no {"$binary":...} (wire.ExtractAttachments)
 	}
-	dst = append(dst, sharedLead)
+	dst = append(dst, messageDigit)
 	dst = socketio.Packet{Type: socketio.Event, Namespace: unsafeString(v.Namespace), ID: uint64(v.AckID), HasID: v.HasAck}.AppendTo(dst)
 	return wire.AppendEventArray(dst, unsafeString(v.Event), v.Args), true
 }
 
-// sharedLead is the first byte of what AppendShared makes, an Engine.IO
-// message's type digit: no event-protocol packet starts with it (their
-// types are letters), so WritePackets tells the two apart by it.
-const sharedLead = '0' + byte(engineio.Message)
+// messageDigit starts the text of an Engine.IO message, which the
+// transport's translations carry whole (engineio.Packet.Encoded).
+const messageDigit = '0' + byte(engineio.Message)
+
+// sharedLead is the first byte of what AppendShared makes: no
+// event-protocol packet starts with it (their types are letters), so
+// WritePackets tells the two apart by it.
+const sharedLead = messageDigit
 
 // isShared reports whether a payload of WritePackets is AppendShared's.
 func isShared(b []byte) bool { return len(b) > 0 && b[0] == sharedLead }
@@ -540,7 +545,7 @@ func (t *transport) place() {
 func (t *transport) sio(p socketio.Packet, atts [][]byte) {
 	w := t.w
 	start := len(w.text)
-	w.text = append(w.text, '0'+byte(engineio.Message))
+	w.text = append(w.text, messageDigit)
 	w.text = p.AppendTo(w.text)
 	w.spans = append(w.spans, [3]int{len(w.out), start, len(w.text)})
 	w.out = append(w.out, engineio.Packet{Type: engineio.Message, Encoded: true}) // Data: place
