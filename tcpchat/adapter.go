@@ -1,6 +1,7 @@
 package tcpchat
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -129,8 +130,50 @@ func (a *MemoryAdapter) fire(evs []RoomEvent) {
 
 // Add implements Adapter.
 func (a *MemoryAdapter) Add(s *Socket, rooms ...string) {
-	var evs []RoomEvent
 	a.mu.Lock()
+	evs := a.addLocked(s, rooms)
+	a.mu.Unlock()
+	a.fire(evs)
+}
+
+// addWithin is Add unless it would put s in more than limit rooms: then
+// it adds s to none of them and reports false (Socket.Join). The count
+// and the add happen under one lock, so concurrent joins of one socket
+// do not pass the limit together.
+func (a *MemoryAdapter) addWithin(s *Socket, limit int, rooms []string) bool {
+	a.mu.Lock()
+	if len(a.of[s])+countNew(rooms, func(r string) bool { return a.rooms[r].find(s) >= 0 }) > limit {
+		a.mu.Unlock()
+		return false
+	}
+	evs := a.addLocked(s, rooms)
+	a.mu.Unlock()
+	a.fire(evs)
+	return true
+}
+
+// countNew counts the distinct rooms of rooms that in reports the socket
+// is not in.
+func countNew(rooms []string, in func(room string) bool) int {
+	n := 0
+	for i, r := range rooms {
+		if !in(r) && !slices.Contains(rooms[:i], r) {
+			n++
+		}
+	}
+	return n
+}
+
+// boundedAdder is an adapter that joins a socket to rooms within a limit
+// atomically: MemoryAdapter and the adapters that embed it.
+type boundedAdder interface {
+	addWithin(s *Socket, limit int, rooms []string) bool
+}
+
+// addLocked registers s and joins it to rooms; a.mu is held. It returns
+// the room events to fire once the lock is released.
+func (a *MemoryAdapter) addLocked(s *Socket, rooms []string) []RoomEvent {
+	var evs []RoomEvent
 	a.all[s] = struct{}{}
 	for _, r := range rooms {
 		members, ok := a.rooms[r]
@@ -145,8 +188,7 @@ func (a *MemoryAdapter) Add(s *Socket, rooms ...string) {
 		a.of[s] = append(a.of[s], r)
 		evs = append(evs, RoomEvent{Kind: RoomJoined, Namespace: a.ns, Room: r, SocketID: s.id})
 	}
-	a.mu.Unlock()
-	a.fire(evs)
+	return evs
 }
 
 // delLocked removes s from room r and returns the events it caused.
@@ -328,8 +370,11 @@ func (r *roomSet) members() []*Socket {
 	return r.list
 }
 
-// find returns s's place in the list, or -1.
+// find returns s's place in the list, or -1; r may be nil (no such room).
 func (r *roomSet) find(s *Socket) int {
+	if r == nil {
+		return -1
+	}
 	if r.at != nil {
 		if i, ok := r.at[s]; ok {
 			return i

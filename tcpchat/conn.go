@@ -1002,6 +1002,11 @@ func (c *conn) connectNamespace(name string, auth []byte) {
 		refuse("already connected to this namespace")
 		return
 	}
+	if limit := c.srv.opts.MaxNamespacesPerConn; limit >= 0 && c.liveSockets() >= limit {
+		c.srv.metrics.connNSRefused.Add(1)
+		refuse(fmt.Sprintf("too many namespaces on this connection: it is in %d, the most one connection may be in; leave one first", limit))
+		return
+	}
 	ns, err := c.srv.namespace(name)
 	if err != nil {
 		refuse(err.Error())
@@ -1037,6 +1042,19 @@ func (c *conn) connectNamespace(name string, auth []byte) {
 	for _, fn := range onConn {
 		fn(s)
 	}
+}
+
+// liveSockets drops the sockets that Socket.Disconnect removed from
+// c.sockets and returns how many are left.
+func (c *conn) liveSockets() int {
+	c.sockets = slices.DeleteFunc(c.sockets, func(s *Socket) bool {
+		if s.gone.Load() {
+			c.noteLeft(s.ns.name)
+			return true
+		}
+		return false
+	})
+	return len(c.sockets)
 }
 
 // noteLeft remembers a namespace the connection left, among the last few

@@ -287,6 +287,9 @@ func (c *conn) durableRooms(s *Socket) {
 		}
 	}
 	if len(rooms) > 0 {
+		// All of them, even beyond Options.MaxRoomsPerSocket: they count
+		// against it, so the socket's further joins are refused, but a
+		// room the client id is a durable member of is never left out.
 		s.ns.adapter.Add(s, rooms...)
 	}
 }

@@ -41,7 +41,26 @@ var (
 	// ErrNoAck is returned by EmitWithAck when the connection ends before
 	// the answer arrives.
 	ErrNoAck = errors.New("tcpchat: connection ended before the ack arrived")
+	// ErrTooManyRooms is matched by Socket.Join's refusal of rooms that
+	// would put the socket in more rooms than Options.MaxRoomsPerSocket
+	// (a *RoomLimitError, which says the limit).
+	ErrTooManyRooms = errors.New("tcpchat: too many rooms")
 )
+
+// RoomLimitError is Socket.Join's refusal: the socket is in Rooms rooms
+// and joining would put it in more than Limit (Options.MaxRoomsPerSocket).
+// It joined none of the rooms asked for. It matches ErrTooManyRooms.
+type RoomLimitError struct {
+	Limit, Rooms int
+}
+
+// Error says the socket's rooms and the limit.
+func (e *RoomLimitError) Error() string {
+	return fmt.Sprintf("%v: the socket is in %d rooms, and may be in %d at most", ErrTooManyRooms, e.Rooms, e.Limit)
+}
+
+// Is makes a RoomLimitError match ErrTooManyRooms.
+func (e *RoomLimitError) Is(target error) bool { return target == ErrTooManyRooms }
 
 // ConnectError is a namespace connect refused by the server (unknown
 // namespace, or a middleware's error such as a rejected auth payload).

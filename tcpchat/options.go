@@ -21,6 +21,14 @@ const (
 	DefaultExpireInterval   = 5 * time.Second
 	DefaultFDHeadroom       = 64
 	DefaultMaxNamespaces    = 1000
+	// DefaultMaxRoomsPerSocket is Options.MaxRoomsPerSocket's default:
+	// a classroom's client is in a few rooms (the built-in join with
+	// presence takes two per room), one that joins a thousand is walking
+	// through names.
+	DefaultMaxRoomsPerSocket = 1000
+	// DefaultMaxNamespacesPerConn is Options.MaxNamespacesPerConn's
+	// default: a client uses one namespace or a few.
+	DefaultMaxNamespacesPerConn = 64
 )
 
 // Options configure a Server. The zero value is usable: every zero field
@@ -104,6 +112,21 @@ type Options struct {
 	// those made with Server.Of are the program's and stay.
 	NamespacePattern string
 	MaxNamespaces    int
+	// MaxRoomsPerSocket caps the rooms one socket may be in (default
+	// DefaultMaxRoomsPerSocket; negative: no cap): a Socket.Join that
+	// would pass it joins none of its rooms and returns a
+	// *RoomLimitError (ErrTooManyRooms). The rooms a durable client's
+	// socket is given back when it connects (its client id's durable
+	// rooms in the namespace) count, and are all given back even beyond
+	// the cap (a client id's connections may have joined more at once,
+	// or the cap was lowered since): its joins are then refused until it
+	// leaves enough of them.
+	MaxRoomsPerSocket int
+	// MaxNamespacesPerConn caps the namespaces one connection is in at
+	// once (default DefaultMaxNamespacesPerConn; negative: no cap): a
+	// connect beyond it is refused with a connect-error, as one beyond
+	// MaxNamespaces is, over every transport.
+	MaxNamespacesPerConn int
 	// OnRoomEvent observes room lifecycle events of every namespace.
 	OnRoomEvent func(RoomEvent)
 	// OnClose observes every connection that ends, with its recorded reason.
@@ -199,6 +222,12 @@ func (o *Options) setDefaults() {
 	}
 	if o.MaxNamespaces == 0 {
 		o.MaxNamespaces = DefaultMaxNamespaces
+	}
+	if o.MaxRoomsPerSocket == 0 {
+		o.MaxRoomsPerSocket = DefaultMaxRoomsPerSocket
+	}
+	if o.MaxNamespacesPerConn == 0 {
+		o.MaxNamespacesPerConn = DefaultMaxNamespacesPerConn
 	}
 	if o.FDHeadroom == 0 {
 		o.FDHeadroom = DefaultFDHeadroom

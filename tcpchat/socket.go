@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -152,16 +153,43 @@ func (s *Socket) OnDisconnect(fn func(s *Socket, reason error)) {
 	s.mu.Unlock()
 }
 
-// Join adds the socket to rooms. Rooms live on the server only.
+// Join adds the socket to rooms. Rooms live on the server only. When that
+// would put the socket in more than Options.MaxRoomsPerSocket rooms, it
+// joins none of them and returns a *RoomLimitError (ErrTooManyRooms).
 func (s *Socket) Join(rooms ...string) error {
 	for _, r := range rooms {
 		if err := checkName(r); err != nil {
 			return err
 		}
 	}
-	s.ns.adapter.Add(s, rooms...)
+	if err := s.addRooms(rooms); err != nil {
+		return err
+	}
 	s.subscribe(rooms, true) // durable.go: the client id stays a member
 	return nil
+}
+
+// addRooms adds the socket to rooms in its adapter within
+// Options.MaxRoomsPerSocket, counting the refusals.
+func (s *Socket) addRooms(rooms []string) error {
+	limit := s.ns.srv.opts.MaxRoomsPerSocket
+	if limit < 0 {
+		s.ns.adapter.Add(s, rooms...)
+		return nil
+	}
+	if ba, ok := s.ns.adapter.(boundedAdder); ok {
+		if ba.addWithin(s, limit, rooms) {
+			return nil
+		}
+	} else if have := s.ns.adapter.SocketRooms(s); len(have)+countNew(rooms, func(r string) bool { return slices.Contains(have, r) }) <= limit {
+		// An adapter of another kind: the count and the add are apart,
+		// so joins of one socket from several goroutines at once may
+		// pass the limit by one each.
+		s.ns.adapter.Add(s, rooms...)
+		return nil
+	}
+	s.ns.srv.metrics.roomsRefused.Add(1)
+	return &RoomLimitError{Limit: limit, Rooms: len(s.Rooms())}
 }
 
 // Leave removes the socket from a room (and its client id from the room's

@@ -126,6 +126,12 @@ func chatRooms(rooms []string) []string {
 	return slices.DeleteFunc(rooms, func(r string) bool { return strings.HasPrefix(r, presencePrefix) })
 }
 
+// roomLimitMessage is the "error" of a join refused at the server's
+// rooms per socket.
+func roomLimitMessage(e *tcpchat.RoomLimitError) string {
+	return fmt.Sprintf("you are in %d rooms, and this server lets one socket be in %d (each room you hear presence notices of counts twice): leave one first, or start the server with a higher chat serve --max-rooms-per-socket", e.Rooms, e.Limit)
+}
+
 // validName is tcpchat's rule for room and event names: 1 to 255 bytes.
 func validName(s string) bool { return len(s) > 0 && len(s) <= 255 }
 
@@ -366,9 +372,14 @@ func install(ns *tcpchat.Namespace, scope DurableScope) {
 		}
 		listens := m != nil && m.listens && chat
 		if join {
-			e.Socket.Join(room)
+			rooms := []string{room}
 			if listens {
-				e.Socket.Join(presencePrefix + room)
+				rooms = append(rooms, presencePrefix+room)
+			}
+			var limit *tcpchat.RoomLimitError
+			if err := e.Socket.Join(rooms...); errors.As(err, &limit) {
+				e.Ack(map[string]string{"error": roomLimitMessage(limit)})
+				return
 			}
 		} else {
 			e.Socket.Leave(room)

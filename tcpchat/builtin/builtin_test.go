@@ -312,3 +312,51 @@ func TestNamelessMember(t *testing.T) {
 		}
 	}
 }
+
+// TestJoinOverTheRoomBound: a "join" that would put the socket in more
+// rooms than the server's MaxRoomsPerSocket is acked with an error that
+// says the bound and the flag that raises it, and joins nothing; a room
+// with presence notices takes two places (the room and its listeners'),
+// joined both or neither.
+func TestJoinOverTheRoomBound(t *testing.T) {
+	srv := tcpchat.NewServer(tcpchat.Options{MaxRoomsPerSocket: 3})
+	builtin.Install(srv.Of("/chat"))
+	addr := chattest.NewServer(t, srv)
+	ctx, cancel := context.WithTimeout(context.Background(), chattest.Timeout)
+	defer cancel()
+	join := func(s *tcpchat.ClientSocket, room string) map[string]any {
+		t.Helper()
+		ack, err := s.EmitWithAck(ctx, builtin.EventJoin, room)
+		if err != nil {
+			t.Fatalf("join %s: %v", room, err)
+		}
+		var got []map[string]any
+		if err := json.Unmarshal(ack, &got); err != nil || len(got) != 1 {
+			t.Fatalf("join %s: ack %s", room, ack)
+		}
+		return got[0]
+	}
+	plain := chattest.Connect(t, chattest.Dial(t, addr, tcpchat.ClientOptions{}), "/chat", nil, nil)
+	for _, room := range []string{"a", "b", "c"} {
+		if ack := join(plain, room); ack["error"] != nil {
+			t.Fatalf("join %s within the bound: %v", room, ack)
+		}
+	}
+	const want = "you are in 3 rooms, and this server lets one socket be in 3"
+	if ack := join(plain, "d"); !strings.Contains(fmt.Sprint(ack["error"]), want) || !strings.Contains(fmt.Sprint(ack["error"]), "--max-rooms-per-socket") {
+		t.Fatalf("join d over the bound: ack %v, want an error saying %q and the flag", ack, want)
+	}
+	listener := chattest.Connect(t, chattest.Dial(t, addr, tcpchat.ClientOptions{}), "/chat", map[string]any{"presence": true}, nil)
+	if ack := join(listener, "a"); ack["error"] != nil {
+		t.Fatalf("join a with presence (2 rooms of 3): %v", ack)
+	}
+	if ack := join(listener, "e"); !strings.Contains(fmt.Sprint(ack["error"]), "you are in 2 rooms") {
+		t.Fatalf("join e with presence (4 rooms of 3): ack %v, want the bound's error", ack)
+	}
+	ns := srv.Of("/chat")
+	for _, room := range []string{"d", "e", "presence:e"} {
+		if n := ns.Adapter().Size(room); n != 0 {
+			t.Fatalf("room %s has %d members after refused joins, want 0", room, n)
+		}
+	}
+}

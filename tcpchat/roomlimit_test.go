@@ -1,0 +1,183 @@
+package tcpchat_test
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/builtin"
+	"github.com/wiredojo/wiredojo/tcpchat/chattest"
+	"github.com/wiredojo/wiredojo/tcpchat/store"
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
+)
+
+// plainAdapter is an adapter that is not a MemoryAdapter nor embeds one
+// (its method set is the Adapter interface's): Socket.Join counts its
+// rooms apart from the add.
+type plainAdapter struct{ tcpchat.Adapter }
+
+// serverSocket starts a server with opts, connects a client to "/" and
+// returns the server's socket of that client.
+func serverSocket(t *testing.T, opts tcpchat.Options) *tcpchat.Socket {
+	t.Helper()
+	srv := tcpchat.NewServer(opts)
+	got := make(chan *tcpchat.Socket, 1)
+	srv.Of("/").OnConnection(func(s *tcpchat.Socket) { got <- s })
+	addr := chattest.NewServer(t, srv)
+	chattest.Connect(t, chattest.Dial(t, addr, tcpchat.ClientOptions{}), "/", nil, nil)
+	return chattest.Recv(t, "the server's socket of the client", got)
+}
+
+// TestJoinIsBounded: Socket.Join joins rooms up to MaxRoomsPerSocket; a
+// join that would pass it joins none of its rooms and returns a
+// *RoomLimitError; a room the socket is in already costs nothing, and a
+// room left frees a place. With either kind of adapter.
+func TestJoinIsBounded(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		adapter func(tcpchat.AdapterHost) tcpchat.Adapter
+	}{
+		{"memory", nil},
+		{"other", func(h tcpchat.AdapterHost) tcpchat.Adapter { return plainAdapter{tcpchat.NewMemoryAdapter(h)} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := serverSocket(t, tcpchat.Options{MaxRoomsPerSocket: 3, Adapter: tc.adapter})
+			for _, rooms := range [][]string{{"a", "b"}, {"c", "a", "c"}, {"a"}} {
+				if err := s.Join(rooms...); err != nil {
+					t.Fatalf("Join(%q) within the bound of 3: %v", rooms, err)
+				}
+			}
+			for _, rooms := range [][]string{{"d"}, {"a", "d"}, {"d", "e"}} {
+				err := s.Join(rooms...)
+				var le *tcpchat.RoomLimitError
+				if !errors.Is(err, tcpchat.ErrTooManyRooms) || !errors.As(err, &le) || le.Limit != 3 || le.Rooms != 3 {
+					t.Fatalf("Join(%q) in 3 rooms of 3: %v, want a RoomLimitError{Limit: 3, Rooms: 3}", rooms, err)
+				}
+			}
+			if got := slices.Sorted(slices.Values(s.Rooms())); !slices.Equal(got, []string{"a", "b", "c"}) {
+				t.Fatalf("rooms after the refusals %q, want [a b c]: a refused join joins none", got)
+			}
+			s.Leave("a")
+			if err := s.Join("d"); err != nil {
+				t.Fatalf("Join(d) after leaving a: %v", err)
+			}
+			if !strings.Contains((&tcpchat.RoomLimitError{Limit: 3, Rooms: 3}).Error(), "3 at most") {
+				t.Fatal("RoomLimitError does not say the limit")
+			}
+		})
+	}
+}
+
+// TestJoinBoundDefaultAndOff: the default bound is
+// DefaultMaxRoomsPerSocket; a negative MaxRoomsPerSocket is none.
+func TestJoinBoundDefaultAndOff(t *testing.T) {
+	t.Parallel()
+	rooms := make([]string, tcpchat.DefaultMaxRoomsPerSocket+1)
+	for i := range rooms {
+		rooms[i] = "r" + string(rune('A'+i%26)) + strings.Repeat("x", i/26)
+	}
+	s := serverSocket(t, tcpchat.Options{})
+	if err := s.Join(rooms[:len(rooms)-1]...); err != nil {
+		t.Fatalf("joining %d rooms: %v", len(rooms)-1, err)
+	}
+	if err := s.Join(rooms[len(rooms)-1]); !errors.Is(err, tcpchat.ErrTooManyRooms) {
+		t.Fatalf("joining room %d: %v, want ErrTooManyRooms", len(rooms), err)
+	}
+	s = serverSocket(t, tcpchat.Options{MaxRoomsPerSocket: -1})
+	if err := s.Join(rooms...); err != nil {
+		t.Fatalf("joining %d rooms with no bound: %v", len(rooms), err)
+	}
+}
+
+// TestNamespacesPerConnection: a connection is in MaxNamespacesPerConn
+// namespaces at most; a connect over it gets a connect-error saying so
+// and creates nothing; a namespace left (by the client, or by the server's
+// Socket.Disconnect) frees a place.
+func TestNamespacesPerConnection(t *testing.T) {
+	t.Parallel()
+	got := make(chan *tcpchat.Socket, 4)
+	srv := tcpchat.NewServer(tcpchat.Options{MaxNamespacesPerConn: 2, NewNamespace: func(ns *tcpchat.Namespace) {
+		ns.OnConnection(func(s *tcpchat.Socket) { got <- s })
+	}})
+	addr := chattest.NewServer(t, srv)
+	r := chattest.DialRaw(t, addr, true)
+	r.Handshake(t, "")
+	r.Join(t, "/a")
+	r.Join(t, "/b")
+	chattest.Recv(t, "the socket of /a", got)
+	b := chattest.Recv(t, "the socket of /b", got)
+	refused := func(ns string) {
+		t.Helper()
+		r.Send(t, wire.Packet{Type: wire.TypeConnect, Namespace: ns})
+		p := r.Expect(t, wire.TypeConnectError)
+		if string(p.Namespace) != ns || !strings.Contains(string(p.Reason), "too many namespaces on this connection: it is in 2") {
+			t.Fatalf("connect to %s over the bound of 2: connect-error %q", ns, p.Reason)
+		}
+	}
+	refused("/c")
+	if n := srv.Namespaces(); n != 2 {
+		t.Fatalf("%d namespaces after the refusal, want 2 (/a and /b): a refused connect creates none", n)
+	}
+	r.Send(t, wire.Packet{Type: wire.TypeDisconnect, Namespace: "/a"})
+	r.Join(t, "/c")
+	refused("/d")
+	b.Disconnect(false)
+	r.Expect(t, wire.TypeDisconnect)
+	r.Join(t, "/d")
+}
+
+// TestDurableRoomsComeBackBeyondTheBound: a client id's durable rooms are
+// all given back when it connects, even beyond MaxRoomsPerSocket (here a
+// server with a lower bound than the one they were joined on); they
+// count, so its next join is refused until it leaves enough of them.
+func TestDurableRoomsComeBackBeyondTheBound(t *testing.T) {
+	t.Parallel()
+	st := store.NewMemory(store.Options{})
+	t.Cleanup(func() { st.Close() })
+	server := func(limit int) (*tcpchat.Server, string) {
+		srv := tcpchat.NewServer(tcpchat.Options{Store: st, MaxRoomsPerSocket: limit, NewNamespace: builtin.Install})
+		return srv, chattest.NewServer(t, srv)
+	}
+	ctx := ctxT(t)
+	_, addr := server(3)
+	c := chattest.Dial(t, addr, tcpchat.ClientOptions{ClientID: "ann"})
+	s := chattest.Connect(t, c, "/chat", nil, nil)
+	for _, room := range []string{"a", "b", "c"} {
+		if ack, err := s.EmitWithAck(ctx, builtin.EventJoin, room); err != nil || strings.Contains(string(ack), "error") {
+			t.Fatalf("join %s: %s %v", room, ack, err)
+		}
+	}
+	c.Close()
+
+	srv, addr := server(2)
+	c = chattest.Dial(t, addr, tcpchat.ClientOptions{ClientID: "ann", ResumeToken: c.ResumeToken()})
+	s = chattest.Connect(t, c, "/chat", nil, nil)
+	ns := srv.Of("/chat")
+	for _, room := range []string{"a", "b", "c"} {
+		if n := ns.Adapter().Size(room); n != 1 {
+			t.Fatalf("durable room %s has %d members after the reconnect, want 1: a room beyond the bound was left out", room, n)
+		}
+	}
+	join := func(room string) string {
+		ack, err := s.EmitWithAck(ctx, builtin.EventJoin, room)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(ack)
+	}
+	if ack := join("d"); !strings.Contains(ack, "you are in 3 rooms") {
+		t.Fatalf("join d in 3 rooms of 2: ack %s, want the bound's error", ack)
+	}
+	for _, room := range []string{"a", "b"} {
+		if _, err := s.EmitWithAck(ctx, builtin.EventLeave, room); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ack := join("d"); strings.Contains(ack, "error") {
+		t.Fatalf("join d in 1 room of 2: ack %s", ack)
+	}
+}
