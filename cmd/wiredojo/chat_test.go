@@ -171,6 +171,8 @@ func TestChatUsageErrors(t *testing.T) {
 		{"chat", "serve", "--slow-consumer-wait", "-1s"},                          // negative wait
 		{"chat", "serve", "--rate-limit", "-5"},                                   // negative rate
 		{"chat", "serve", "--release-idle", "-1s"},                                // negative quiet time
+		{"chat", "serve", "--max-rooms-per-socket", "-1"},                         // negative bound
+		{"chat", "serve", "--max-namespaces-per-conn", "-1"},                      // negative bound
 		{"chat", "listen", "extra"},                                               // arguments
 		{"chat", "nothing"},                                                       // unknown subcommand
 	} {
