@@ -2,6 +2,7 @@ package hostile_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -112,5 +113,58 @@ func TestJunkDurableCannotEvict(t *testing.T) {
 	}
 	if events := queueEvents(t, st, "ann"); len(events) == 0 || events[0] != "real" {
 		t.Fatalf("ann's queue holds %q: the real message is gone", events)
+	}
+}
+
+// A client walks through room names with the built-in "join", as a
+// durable client (each join was also a store write that outlives it):
+// past MaxRoomsPerSocket every join is refused with an ack saying the
+// bound, the server holds no more rooms and the store no more durable
+// rooms than the bound, and the observer's room goes on.
+func TestRoomsPerSocketAreBounded(t *testing.T) {
+	t.Parallel()
+	const limit, joins = 100, 1000 // within the packet burst: the bound, not the rate limit, stops it
+	st := store.NewMemory(store.Options{})
+	t.Cleanup(func() { st.Close() })
+	_, addr := hostile.ChatServer(t, tcpchat.Options{Store: st, MaxRoomsPerSocket: limit})
+	obs := hostile.NewObserver(t, addr, "/chat", "r")
+	obs.Watch(t)
+
+	a := hostile.Attacker{Raw: chattest.DialRaw(t, addr, true)}
+	a.Send(t, wire.Packet{Type: wire.TypeHandshake, Version: wire.Version, ClientID: "mallory"})
+	a.Expect(t, wire.TypeWelcome)
+	a.Join(t, "/chat")
+	for i := range joins {
+		a.Event(t, "/chat", builtin.EventJoin, uint32(i+1), fmt.Appendf(nil, `["flood-%d"]`, i))
+	}
+	refused := 0
+	for i := range joins {
+		p := a.Expect(t, wire.TypeAck)
+		switch args := string(p.Args); {
+		case strings.Contains(args, "error"):
+			if !strings.Contains(args, fmt.Sprintf("this server lets one socket be in %d", limit)) || !strings.Contains(args, "--max-rooms-per-socket") {
+				t.Fatalf("join %d refused with %s: want the bound and its flag", i+1, args)
+			}
+			refused++
+		case refused > 0:
+			t.Fatalf("join %d accepted after a refusal: %s", i+1, args)
+		}
+	}
+	obs.Check(t)
+	if refused != joins-limit {
+		t.Fatalf("%d of %d joins refused, want %d", refused, joins, joins-limit)
+	}
+	if n := metric(t, addr, "wiredojo_chat_refused_rooms_total"); n != joins-limit {
+		t.Fatalf("refused_rooms_total %v, want %d", n, joins-limit)
+	}
+	if n := metric(t, addr, "wiredojo_chat_rooms"); n != limit+1 {
+		t.Fatalf("the server holds %v rooms, want %d (the attacker's and the observer's)", n, limit+1)
+	}
+	subs, err := st.Subscriptions(context.Background(), "mallory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(subs) != limit+1 {
+		t.Fatalf("the store holds %d durable rooms of the attacker's client id, want %d (its rooms and its namespace's)", len(subs), limit+1)
 	}
 }
