@@ -76,3 +76,13 @@ func (e *QueueFullError) Is(target error) bool { return target == ErrQueueFull }
 // ErrClaimed is returned by Claim when the client id's queue has a resume
 // token and the caller gave another one (or none).
 var ErrClaimed = errors.New("store: client id belongs to another client (resume token refused)")
+
+// ErrTooManyClients is matched by Claim's refusal of a client id the store
+// does not know when it holds Limits.MaxClients client ids already (a
+// known one is still claimed): TooManyClients makes it.
+var ErrTooManyClients = errors.New("store: too many client ids")
+
+// TooManyClients is the error of a Claim refused at max client ids.
+func TooManyClients(max int) error {
+	return fmt.Errorf("%w: the store holds %d, the most it keeps, and this one is new", ErrTooManyClients, max)
+}

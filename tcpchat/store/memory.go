@@ -452,6 +452,9 @@ func (s *Memory) Claim(ctx context.Context, client, token string) (string, error
 	if s.closed {
 		return "", ErrClosed
 	}
+	if max := s.limits.MaxClients; max > 0 && s.queues[client] == nil && len(s.queues) >= max {
+		return "", TooManyClients(max)
+	}
 	q := s.queueLocked(client, now)
 	tok, err := ClaimToken(q.token, token)
 	if err != nil {

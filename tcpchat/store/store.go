@@ -76,10 +76,18 @@ type Stats struct {
 }
 
 // Limits are the retention limits. Zero fields take the defaults; a negative
-// MaxMessages, MaxAge, QueueTTL, ReplayMax, ReplayMaxBytes or
+// MaxMessages, MaxClients, MaxAge, QueueTTL, ReplayMax, ReplayMaxBytes or
 // ReplayTotalBytes means no limit.
 type Limits struct {
-	MaxMessages   int           // per queue; default DefaultMaxMessages
+	MaxMessages int // per queue; default DefaultMaxMessages
+	// MaxClients bounds the client ids (queues) the store holds for Claim
+	// (default DefaultMaxClients): a Claim of an id the store does not know
+	// when it holds that many is refused (ErrTooManyClients); known ids
+	// are still claimed, and Append still makes the queues of recipients
+	// it does not know (they count). Idle queues expire (QueueTTL) and
+	// free places. Redis counts and claims in two steps, so claims of new
+	// ids at the same moment may pass the bound by one each.
+	MaxClients    int
 	MaxAge        time.Duration // per message; default DefaultMaxAge
 	QueueTTL      time.Duration // idle queue lifetime; default DefaultQueueTTL
 	ReplayMax     int           // entries per namespace log; default DefaultReplayMax
@@ -99,6 +107,7 @@ type Limits struct {
 // Defaults for Limits.
 const (
 	DefaultMaxMessages = 10000
+	DefaultMaxClients  = 10000
 	DefaultMaxAge      = 24 * time.Hour
 	DefaultQueueTTL    = 7 * 24 * time.Hour
 	DefaultReplayMax   = 10000
@@ -115,6 +124,9 @@ const (
 func (l Limits) WithDefaults() Limits {
 	if l.MaxMessages == 0 {
 		l.MaxMessages = DefaultMaxMessages
+	}
+	if l.MaxClients == 0 {
+		l.MaxClients = DefaultMaxClients
 	}
 	if l.MaxAge == 0 {
 		l.MaxAge = DefaultMaxAge
@@ -203,6 +215,8 @@ type Store interface {
 	// returns it; a queue with one returns it when token matches (compared
 	// in constant time) and ErrClaimed otherwise. The token lives as long
 	// as the queue: Purge keeps it, the expiry of an idle queue removes it.
+	// A client id the store does not know is refused when it holds
+	// Limits.MaxClients already (ErrTooManyClients).
 	Claim(ctx context.Context, client, token string) (string, error)
 	// Queues lists every known queue, sorted by client id.
 	Queues(ctx context.Context) ([]QueueInfo, error)

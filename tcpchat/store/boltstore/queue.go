@@ -379,6 +379,10 @@ func (s *Store) Claim(ctx context.Context, client, token string) (string, error)
 	now := s.now()
 	var tok string
 	err := s.write(ctx, func(tx *bolt.Tx, d *store.Stats) error {
+		b := tx.Bucket(bQMeta)
+		if max := s.limits.MaxClients; max > 0 && b.Get([]byte(client)) == nil && b.Stats().KeyN >= max {
+			return store.TooManyClients(max) // KeyN walks the bucket's pages: only for a new id
+		}
 		tb := tx.Bucket(bTokens)
 		var err error
 		if tok, err = store.ClaimToken(string(tb.Get([]byte(client))), token); err != nil {
@@ -387,7 +391,6 @@ func (s *Store) Claim(ctx context.Context, client, token string) (string, error)
 		if err := tb.Put([]byte(client), []byte(tok)); err != nil {
 			return err
 		}
-		b := tx.Bucket(bQMeta)
 		meta, ok := getMeta(b, []byte(client))
 		if !ok {
 			meta.next = 1

@@ -400,6 +400,9 @@ func (s *Store) Claim(ctx context.Context, client, token string) (string, error)
 	if err := s.check(); err != nil {
 		return "", err
 	}
+	if err := s.roomForClient(ctx, client); err != nil {
+		return "", err
+	}
 	candidate := token
 	if candidate == "" {
 		candidate = store.NewToken()
@@ -416,6 +419,27 @@ func (s *Store) Claim(ctx context.Context, client, token string) (string, error)
 		return "", err
 	}
 	return tok, s.Touch(ctx, client)
+}
+
+// roomForClient refuses a client id the registry does not hold when it
+// holds Limits.MaxClients already. The count and the claim are two steps
+// (the registry and the client's keys are in different cluster slots):
+// new ids claimed at the same moment may pass the bound by one each.
+func (s *Store) roomForClient(ctx context.Context, client string) error {
+	max := s.limits.MaxClients
+	if max <= 0 {
+		return nil
+	}
+	pipe := s.rdb.Pipeline()
+	known := pipe.SIsMember(ctx, s.registry(), client)
+	n := pipe.SCard(ctx, s.registry())
+	if _, err := pipe.Exec(ctx); err != nil {
+		return wrap("claim", err)
+	}
+	if !known.Val() && n.Val() >= int64(max) {
+		return store.TooManyClients(max)
+	}
+	return nil
 }
 
 // Queues implements store.Store.

@@ -125,6 +125,7 @@ func Run(t *testing.T, h Harness) {
 		{"QueueExpiry", store.Limits{QueueTTL: time.Hour}, testQueueTTL},
 		{"QueuesPurge", store.Limits{}, testQueuesPurge},
 		{"Claim", store.Limits{QueueTTL: time.Hour}, testClaim},
+		{"MaxClients", store.Limits{MaxClients: 2, QueueTTL: time.Hour}, testMaxClients},
 		{"Subscriptions", store.Limits{}, testSubscriptions},
 		{"Replay", store.Limits{}, testReplay},
 		{"ReplayRetention", store.Limits{ReplayMax: 2, ReplayWindow: time.Minute}, testReplayRetention},
@@ -773,5 +774,45 @@ func testClaim(e *env) {
 	tok2, err := e.s.Claim(e.ctx, "alice", "")
 	if err != nil || tok2 == tok {
 		e.t.Fatalf("claim after expiry = %q, %v; want a new token", tok2, err)
+	}
+}
+
+// testMaxClients: at Limits.MaxClients client ids a Claim of a new one is
+// refused (ErrTooManyClients) and creates nothing, a known one is still
+// claimed, and the expiry of an idle queue frees a place.
+func testMaxClients(e *env) {
+	tok, err := e.s.Claim(e.ctx, "alice", "")
+	e.must(err)
+	e.clock.Advance(30 * time.Minute)
+	_, err = e.s.Claim(e.ctx, "bob", "")
+	e.must(err)
+	if _, err := e.s.Claim(e.ctx, "carol", ""); !errors.Is(err, store.ErrTooManyClients) {
+		e.t.Fatalf("claim of a third client id at MaxClients 2: %v, want ErrTooManyClients", err)
+	}
+	if got, err := e.s.Claim(e.ctx, "alice", tok); err != nil || got != tok {
+		e.t.Fatalf("claim of a known client id at the bound = %q, %v; want its token", got, err)
+	}
+	if _, err := e.s.Claim(e.ctx, "alice", ""); !errors.Is(err, store.ErrClaimed) {
+		e.t.Fatalf("claim of a known client id without its token at the bound: %v, want ErrClaimed", err)
+	}
+	q, err := e.s.Queues(e.ctx)
+	e.must(err)
+	if len(q) != 2 {
+		e.t.Fatalf("queues after the refusal = %+v, want alice and bob only", q)
+	}
+	e.clock.Advance(45 * time.Minute) // both idle 45 min of the TTL's 60: neither expires
+	e.must(e.s.Expire(e.ctx))
+	if _, err := e.s.Claim(e.ctx, "carol", ""); !errors.Is(err, store.ErrTooManyClients) {
+		e.t.Fatalf("claim of carol before any queue expired: %v, want ErrTooManyClients", err)
+	}
+	_, err = e.s.Claim(e.ctx, "alice", tok)
+	e.must(err)
+	e.clock.Advance(30 * time.Minute) // bob idle 75 min: expires; alice idle 30
+	e.must(e.s.Expire(e.ctx))
+	if _, err := e.s.Claim(e.ctx, "carol", ""); err != nil {
+		e.t.Fatalf("claim of carol after bob's queue expired: %v", err)
+	}
+	if _, err := e.s.Claim(e.ctx, "dave", ""); !errors.Is(err, store.ErrTooManyClients) {
+		e.t.Fatalf("claim of dave with alice and carol held: %v, want ErrTooManyClients", err)
 	}
 }
