@@ -13,6 +13,7 @@ import (
 	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
 	"github.com/wiredojo/wiredojo/tcpchat/store"
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
 
 // The Go client keeps the resume token of its client id: Dial without it
@@ -74,5 +75,29 @@ func TestClientEndsWhenItsIDIsTaken(t *testing.T) {
 	chattest.Recv(t, "the client to end", c.Done())
 	if err := c.Err(); !errors.Is(err, tcpchat.ErrClientIDTaken) {
 		t.Fatalf("the client ended with %v, want ErrClientIDTaken", err)
+	}
+}
+
+// At the store's MaxClients a handshake naming a new client id is refused
+// (code 10, saying why and what to do), one naming a known id with its
+// token still connects, and so does one with no client id.
+func TestNewClientIDsAreBounded(t *testing.T) {
+	t.Parallel()
+	st := store.NewMemory(store.Options{Limits: store.Limits{MaxClients: 2}})
+	t.Cleanup(func() { st.Close() })
+	srv := tcpchat.NewServer(tcpchat.Options{Store: st, NewNamespace: builtin.Install})
+	addr := chattest.NewServer(t, srv)
+	a := chattest.Dial(t, addr, tcpchat.ClientOptions{ClientID: "a"})
+	chattest.Dial(t, addr, tcpchat.ClientOptions{ClientID: "b"})
+	_, err := tcpchat.Dial(ctxT(t), addr, tcpchat.ClientOptions{ClientID: "c", NoReconnect: true})
+	var se *tcpchat.ServerError
+	if !errors.As(err, &se) || se.Code != wire.CodeTooManyConnections || !strings.Contains(se.Reason, `client id "c": store: too many client ids: the store holds 2`) {
+		t.Fatalf("Dial with a third client id at MaxClients 2: %v, want code %d saying the store holds 2", err, wire.CodeTooManyConnections)
+	}
+	chattest.Dial(t, addr, tcpchat.ClientOptions{ClientID: "a", ResumeToken: a.ResumeToken()})
+	chattest.Dial(t, addr, tcpchat.ClientOptions{})
+	qs, err := st.Queues(ctxT(t))
+	if err != nil || len(qs) != 2 {
+		t.Fatalf("queues %+v, %v: want a and b only", qs, err)
 	}
 }

@@ -160,6 +160,9 @@ func (s *Server) durableRegister(c *conn, token string) (string, uint16, error) 
 	case errors.Is(err, store.ErrClaimed):
 		s.metrics.refusedIDs.Add(1)
 		return "", wire.CodeClientIDTaken, fmt.Errorf("%w: client id %q belongs to another client: give its resume token", ErrClientIDTaken, c.clientID)
+	case errors.Is(err, store.ErrTooManyClients):
+		s.metrics.refusedNewIDs.Add(1)
+		return "", wire.CodeTooManyConnections, fmt.Errorf("%w: client id %q: %w; connect with a client id this server knows, or with none, or retry once idle ones have expired", ErrTooManyClientIDs, c.clientID, err)
 	case err != nil:
 		s.dur.storeErrors.Add(1)
 		s.logf("tcpchat: store: claim %q: %v", c.clientID, err)

@@ -41,6 +41,12 @@ var (
 	// ErrNoAck is returned by EmitWithAck when the connection ends before
 	// the answer arrives.
 	ErrNoAck = errors.New("tcpchat: connection ended before the ack arrived")
+	// ErrTooManyClientIDs is matched by the server's reason for a
+	// handshake it refused because it named a client id the store does
+	// not know while the store held the most client ids it keeps
+	// (store.Limits.MaxClients): the client gets an error packet with code
+	// wire.CodeTooManyConnections.
+	ErrTooManyClientIDs = errors.New("tcpchat: too many client ids")
 	// ErrTooManyRooms is matched by Socket.Join's refusal of rooms that
 	// would put the socket in more rooms than Options.MaxRoomsPerSocket
 	// (a *RoomLimitError, which says the limit).

@@ -29,6 +29,7 @@ type metrics struct {
 	connNSRefused atomic.Int64 // connects refused at Options.MaxNamespacesPerConn (conn.go)
 	roomsRefused  atomic.Int64 // Socket.Join refused at Options.MaxRoomsPerSocket (socket.go)
 	refusedIDs    atomic.Int64 // handshakes refused: client id of another client (durable.go)
+	refusedNewIDs atomic.Int64 // handshakes refused: a new client id, the store at store.Limits.MaxClients (durable.go)
 	sendWaits     atomic.Int64 // sends that waited for room in a full queue (conn.go)
 	recovered     atomic.Int64 // sessions resumed (recovery.go)
 	replayed      atomic.Int64 // broadcasts replayed to resumed sessions
@@ -68,6 +69,7 @@ func newMetrics(s *Server) *metrics {
 	counter("refused_rooms_total", "Joins refused: they would have put a socket in more rooms than one socket may be in.", &m.roomsRefused)
 	counter("refused_conn_namespaces_total", "Namespace connects refused: their connection was in the most namespaces one connection may be in.", &m.connNSRefused)
 	counter("refused_client_id_total", "Handshakes refused: their client id belonged to another client (no or a wrong resume token).", &m.refusedIDs)
+	counter("refused_new_client_id_total", "Handshakes refused: their client id was new and the store held the most client ids it keeps.", &m.refusedNewIDs)
 	counter("events_in_total", "Events received from clients.", &m.eventsIn)
 	counter("packets_out_total", "Packets written to clients (events, acks, pings, ...).", &m.packetsOut)
 	counter("writes_total", "Batches of packets written to clients, each in one write call.", &m.writes)

@@ -47,6 +47,7 @@ func chatQueueStoreFlags() []cli.Flag {
 func chatServeQueueFlags() []cli.Flag {
 	return append(chatStoreFlags(),
 		&cli.IntFlag{Name: "queue-max", Value: store.DefaultMaxMessages, EnvVars: []string{"WIREDOJO_QUEUE_MAX"}, Usage: "keep at most `N` messages per client queue; a full queue refuses new messages (the sender is told) and keeps what it holds; -1: no limit"},
+		&cli.IntFlag{Name: "queue-max-clients", Value: store.DefaultMaxClients, EnvVars: []string{"WIREDOJO_QUEUE_MAX_CLIENTS"}, Usage: "keep the queues of at most `N` client ids; a handshake naming a new client id beyond it is refused (error code 10), known ones still connect; idle queues expire (--queue-ttl) and free places; -1: no limit"},
 		&cli.StringFlag{Name: "durable-scope", Value: "local", EnvVars: []string{"WIREDOJO_DURABLE_SCOPE"}, Usage: "whom a client's durable emit (chat emit --durable) may reach: `SCOPE` rooms (the rooms the sender is in and the client ids in them), any (any client id or room), local (any from this machine's loopback addresses, rooms from elsewhere)"},
 		&cli.DurationFlag{Name: "queue-max-age", Value: store.DefaultMaxAge, EnvVars: []string{"WIREDOJO_QUEUE_MAX_AGE"}, Usage: "drop queued messages older than `D` (counted)"},
 		&cli.DurationFlag{Name: "queue-ttl", Value: store.DefaultQueueTTL, EnvVars: []string{"WIREDOJO_QUEUE_TTL"}, Usage: "remove a client's queue and room subscriptions after `D` without it connecting"},
@@ -178,11 +179,14 @@ func applyChatServeStore(c *cli.Context, opts *tcpchat.Options) (store.Store, st
 			return nil, "", usagef("--%s %d: give a positive number of bytes, or -1 for no limit", f, c.Int64(f))
 		}
 	}
-	if c.Int("queue-max") == 0 || c.Int("queue-max") < -1 {
-		return nil, "", usagef("--queue-max %d: give a positive number, or -1 for no limit", c.Int("queue-max"))
+	for _, f := range []string{"queue-max", "queue-max-clients"} {
+		if c.Int(f) == 0 || c.Int(f) < -1 {
+			return nil, "", usagef("--%s %d: give a positive number, or -1 for no limit", f, c.Int(f))
+		}
 	}
 	st, where, err := openChatStore(c, store.Limits{
 		MaxMessages:   c.Int("queue-max"),
+		MaxClients:    c.Int("queue-max-clients"),
 		MaxAge:        c.Duration("queue-max-age"),
 		QueueTTL:      c.Duration("queue-ttl"),
 		ReplayWindow:  c.Duration("recovery-window"),

@@ -173,6 +173,8 @@ func TestChatUsageErrors(t *testing.T) {
 		{"chat", "serve", "--release-idle", "-1s"},                                // negative quiet time
 		{"chat", "serve", "--max-rooms-per-socket", "-1"},                         // negative bound
 		{"chat", "serve", "--max-namespaces-per-conn", "-1"},                      // negative bound
+		{"chat", "serve", "--queue-max-clients", "0"},                             // no client ids
+		{"chat", "serve", "--queue-max-clients", "-2"},                            // negative bound
 		{"chat", "listen", "extra"},                                               // arguments
 		{"chat", "nothing"},                                                       // unknown subcommand
 	} {

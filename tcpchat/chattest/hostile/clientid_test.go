@@ -168,3 +168,61 @@ func TestRoomsPerSocketAreBounded(t *testing.T) {
 		t.Fatalf("the store holds %d durable rooms of the attacker's client id, want %d (its rooms and its namespace's)", len(subs), limit+1)
 	}
 }
+
+// A client connects again and again, naming a fresh client id each time
+// (each one was a queue with a resume token, kept for --queue-ttl): past
+// the store's MaxClients every handshake with a new id is refused (code
+// 10, saying why), the store holds no more queues than the bound, an id
+// it knows still connects, and the observer goes on.
+func TestClientIDsInTheStoreAreBounded(t *testing.T) {
+	t.Parallel()
+	const limit, tries = 20, 60
+	st := store.NewMemory(store.Options{Limits: store.Limits{MaxClients: limit}})
+	t.Cleanup(func() { st.Close() })
+	_, addr := hostile.ChatServer(t, tcpchat.Options{Store: st})
+	obs := hostile.NewObserver(t, addr, "/chat", "r")
+	obs.Watch(t)
+
+	handshake := func(id, token string) (welcome wire.Packet, refusal string) {
+		a := hostile.Attacker{Raw: chattest.DialRaw(t, addr, true)}
+		defer a.Conn.Close()
+		a.Send(t, wire.Packet{Type: wire.TypeHandshake, Version: wire.Version, ClientID: id, ResumeToken: token})
+		p, err := a.Read()
+		switch {
+		case err != nil:
+			t.Fatalf("handshake of %s: %v", id, err)
+		case p.Type == wire.TypeWelcome:
+			return p, ""
+		case p.Type != wire.TypeError || p.Code != wire.CodeTooManyConnections:
+			t.Fatalf("handshake of %s answered %+v", id, p)
+		}
+		return wire.Packet{}, p.Reason
+	}
+	var first wire.Packet
+	for i := range tries {
+		id := fmt.Sprintf("junk-%d", i)
+		w, refusal := handshake(id, "")
+		switch {
+		case i == 0:
+			first = w
+		case i < limit && refusal != "":
+			t.Fatalf("handshake %d of a bound of %d refused: %s", i+1, limit, refusal)
+		case i >= limit && !strings.Contains(refusal, fmt.Sprintf(`client id %q: store: too many client ids: the store holds %d`, id, limit)):
+			t.Fatalf("handshake %d of a bound of %d: welcome %+v, refusal %q", i+1, limit, w, refusal)
+		}
+	}
+	if _, refusal := handshake("junk-0", first.ResumeToken); refusal != "" {
+		t.Fatalf("a known client id with its token refused at the bound: %s", refusal)
+	}
+	obs.Check(t)
+	qs, err := st.Queues(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(qs) != limit {
+		t.Fatalf("the store holds %d queues, want %d", len(qs), limit)
+	}
+	if n := metric(t, addr, "wiredojo_chat_refused_new_client_id_total"); n != tries-limit {
+		t.Fatalf("refused_new_client_id_total %v, want %d", n, tries-limit)
+	}
+}
