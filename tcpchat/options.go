@@ -115,12 +115,12 @@ type Options struct {
 	// MaxRoomsPerSocket caps the rooms one socket may be in (default
 	// DefaultMaxRoomsPerSocket; negative: no cap): a Socket.Join that
 	// would pass it joins none of its rooms and returns a
-	// *RoomLimitError (ErrTooManyRooms). The rooms a durable client's
-	// socket is given back when it connects (its client id's durable
-	// rooms in the namespace) count, and are all given back even beyond
-	// the cap (a client id's connections may have joined more at once,
-	// or the cap was lowered since): its joins are then refused until it
-	// leaves enough of them.
+	// *RoomLimitError (ErrTooManyRooms). The rooms a socket is given back
+	// when it connects (its client id's durable rooms in the namespace,
+	// a recovered session's rooms) count, and are all given back even
+	// beyond the cap (a client id's connections may have joined more at
+	// once, or the cap was lowered since): its joins are then refused
+	// until it leaves enough of them.
 	MaxRoomsPerSocket int
 	// MaxNamespacesPerConn caps the namespaces one connection is in at
 	// once (default DefaultMaxNamespacesPerConn; negative: no cap): a
