@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
 	"github.com/wiredojo/wiredojo/tcpchat/store"
+	"github.com/wiredojo/wiredojo/tcpchat/store/boltstore"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
 
@@ -83,21 +85,37 @@ func TestClientEndsWhenItsIDIsTaken(t *testing.T) {
 // token still connects, and so does one with no client id.
 func TestNewClientIDsAreBounded(t *testing.T) {
 	t.Parallel()
-	st := store.NewMemory(store.Options{Limits: store.Limits{MaxClients: 2}})
-	t.Cleanup(func() { st.Close() })
-	srv := tcpchat.NewServer(tcpchat.Options{Store: st, NewNamespace: builtin.Install})
-	addr := chattest.NewServer(t, srv)
-	a := chattest.Dial(t, addr, tcpchat.ClientOptions{ClientID: "a"})
-	chattest.Dial(t, addr, tcpchat.ClientOptions{ClientID: "b"})
-	_, err := tcpchat.Dial(ctxT(t), addr, tcpchat.ClientOptions{ClientID: "c", NoReconnect: true})
-	var se *tcpchat.ServerError
-	if !errors.As(err, &se) || se.Code != wire.CodeTooManyConnections || !strings.Contains(se.Reason, `client id "c": store: too many client ids: the store holds 2`) {
-		t.Fatalf("Dial with a third client id at MaxClients 2: %v, want code %d saying the store holds 2", err, wire.CodeTooManyConnections)
-	}
-	chattest.Dial(t, addr, tcpchat.ClientOptions{ClientID: "a", ResumeToken: a.ResumeToken()})
-	chattest.Dial(t, addr, tcpchat.ClientOptions{})
-	qs, err := st.Queues(ctxT(t))
-	if err != nil || len(qs) != 2 {
-		t.Fatalf("queues %+v, %v: want a and b only", qs, err)
+	boltPath := filepath.Join(t.TempDir(), "q.db")
+	for _, kind := range []string{"memory", "bolt"} {
+		t.Run(kind, func(t *testing.T) {
+			limits := store.Limits{MaxClients: 2}
+			var st store.Store = store.NewMemory(store.Options{Limits: limits})
+			if kind == "bolt" {
+				var err error
+				if st, err = boltstore.Open(boltPath, store.Options{Limits: limits}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t.Cleanup(func() { st.Close() })
+			srv := tcpchat.NewServer(tcpchat.Options{Store: st, NewNamespace: builtin.Install})
+			addr := chattest.NewServer(t, srv)
+			a := chattest.Dial(t, addr, tcpchat.ClientOptions{ClientID: "a"})
+			chattest.Dial(t, addr, tcpchat.ClientOptions{ClientID: "b"})
+			_, err := tcpchat.Dial(ctxT(t), addr, tcpchat.ClientOptions{ClientID: "c", NoReconnect: true})
+			var se *tcpchat.ServerError
+			if !errors.As(err, &se) || se.Code != wire.CodeTooManyConnections || !strings.Contains(se.Reason, `client id "c": the server keeps at most 2 client ids, and this one is new`) {
+				t.Fatalf("Dial with a third client id at MaxClients 2: %v, want code %d saying the server keeps at most 2", err, wire.CodeTooManyConnections)
+			}
+			// The store's own context (bolt's file path) stays on the server.
+			if strings.Contains(se.Reason, boltPath) || strings.Contains(se.Reason, "store:") {
+				t.Errorf("the refusal tells the client the store's error: %q", se.Reason)
+			}
+			chattest.Dial(t, addr, tcpchat.ClientOptions{ClientID: "a", ResumeToken: a.ResumeToken()})
+			chattest.Dial(t, addr, tcpchat.ClientOptions{})
+			qs, err := st.Queues(ctxT(t))
+			if err != nil || len(qs) != 2 {
+				t.Fatalf("queues %+v, %v: want a and b only", qs, err)
+			}
+		})
 	}
 }

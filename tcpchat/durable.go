@@ -162,7 +162,14 @@ func (s *Server) durableRegister(c *conn, token string) (string, uint16, error) 
 		return "", wire.CodeClientIDTaken, fmt.Errorf("%w: client id %q belongs to another client: give its resume token", ErrClientIDTaken, c.clientID)
 	case errors.Is(err, store.ErrTooManyClients):
 		s.metrics.refusedNewIDs.Add(1)
-		return "", wire.CodeTooManyConnections, fmt.Errorf("%w: client id %q: %w; connect with a client id this server knows, or with none, or retry once idle ones have expired", ErrTooManyClientIDs, c.clientID, err)
+		// The client is told the bound, not the store's error: a store
+		// wraps it with its own context (a bolt file's path on the
+		// server).
+		bound := "the server keeps no more client ids"
+		if le := (*store.ClientLimitError)(nil); errors.As(err, &le) {
+			bound = fmt.Sprintf("the server keeps at most %d client ids, and this one is new", le.Max)
+		}
+		return "", wire.CodeTooManyConnections, fmt.Errorf("%w: client id %q: %s; connect with a client id this server knows, or with none, or retry once idle ones have expired", ErrTooManyClientIDs, c.clientID, bound)
 	case err != nil:
 		s.dur.storeErrors.Add(1)
 		s.logf("tcpchat: store: claim %q: %v", c.clientID, err)

@@ -79,10 +79,21 @@ var ErrClaimed = errors.New("store: client id belongs to another client (resume 
 
 // ErrTooManyClients is matched by Claim's refusal of a client id the store
 // does not know when it holds Limits.MaxClients client ids already (a
-// known one is still claimed): TooManyClients makes it.
+// known one is still claimed): a *ClientLimitError.
 var ErrTooManyClients = errors.New("store: too many client ids")
 
-// TooManyClients is the error of a Claim refused at max client ids.
-func TooManyClients(max int) error {
-	return fmt.Errorf("%w: the store holds %d, the most it keeps, and this one is new", ErrTooManyClients, max)
+// ClientLimitError is Claim's refusal of a new client id while the store
+// holds Max client ids (Limits.MaxClients). It matches ErrTooManyClients.
+// A store may wrap it with its own context (a file's path): what a client
+// is told comes from Max, not from the wrapped text.
+type ClientLimitError struct {
+	Max int
 }
+
+// Error says the bound.
+func (e *ClientLimitError) Error() string {
+	return fmt.Sprintf("%v: the store holds %d, the most it keeps, and this one is new", ErrTooManyClients, e.Max)
+}
+
+// Is makes a ClientLimitError match ErrTooManyClients.
+func (e *ClientLimitError) Is(target error) bool { return target == ErrTooManyClients }

@@ -453,7 +453,7 @@ func (s *Memory) Claim(ctx context.Context, client, token string) (string, error
 		return "", ErrClosed
 	}
 	if max := s.limits.MaxClients; max > 0 && s.queues[client] == nil && len(s.queues) >= max {
-		return "", TooManyClients(max)
+		return "", &ClientLimitError{Max: max}
 	}
 	q := s.queueLocked(client, now)
 	tok, err := ClaimToken(q.token, token)

@@ -207,7 +207,7 @@ func TestClientIDsInTheStoreAreBounded(t *testing.T) {
 			first = w
 		case i < limit && refusal != "":
 			t.Fatalf("handshake %d of a bound of %d refused: %s", i+1, limit, refusal)
-		case i >= limit && !strings.Contains(refusal, fmt.Sprintf(`client id %q: store: too many client ids: the store holds %d`, id, limit)):
+		case i >= limit && !strings.Contains(refusal, fmt.Sprintf(`client id %q: the server keeps at most %d client ids, and this one is new`, id, limit)):
 			t.Fatalf("handshake %d of a bound of %d: welcome %+v, refusal %q", i+1, limit, w, refusal)
 		}
 	}

@@ -381,7 +381,7 @@ func (s *Store) Claim(ctx context.Context, client, token string) (string, error)
 	err := s.write(ctx, func(tx *bolt.Tx, d *store.Stats) error {
 		b := tx.Bucket(bQMeta)
 		if max := s.limits.MaxClients; max > 0 && b.Get([]byte(client)) == nil && b.Stats().KeyN >= max {
-			return store.TooManyClients(max) // KeyN walks the bucket's pages: only for a new id
+			return &store.ClientLimitError{Max: max} // KeyN walks the bucket's pages: only for a new id
 		}
 		tb := tx.Bucket(bTokens)
 		var err error

@@ -437,7 +437,7 @@ func (s *Store) roomForClient(ctx context.Context, client string) error {
 		return wrap("claim", err)
 	}
 	if !known.Val() && n.Val() >= int64(max) {
-		return store.TooManyClients(max)
+		return &store.ClientLimitError{Max: max}
 	}
 	return nil
 }
