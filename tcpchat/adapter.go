@@ -131,22 +131,26 @@ func (a *MemoryAdapter) fire(evs []RoomEvent) {
 // Add implements Adapter.
 func (a *MemoryAdapter) Add(s *Socket, rooms ...string) {
 	a.mu.Lock()
-	evs := a.addLocked(s, rooms)
+	evs, _ := a.addLocked(s, rooms)
 	a.mu.Unlock()
 	a.fire(evs)
 }
 
-// addWithin is Add unless it would put s in more than limit rooms: then
-// it adds s to none of them and reports false (Socket.Join). The count
-// and the add happen under one lock, so concurrent joins of one socket
-// do not pass the limit together.
-func (a *MemoryAdapter) addWithin(s *Socket, limit int, rooms []string) bool {
+// addCounted is Add for Socket.Join and the rooms given back on connect:
+// it adds the memberships it makes to the connection's count (conn.rooms)
+// under the lock, and with limit >= 0 adds none of rooms when they would
+// put the count past limit, reporting false. Joins of one connection in
+// one namespace are counted and added under one lock; joins of its
+// sockets in other namespaces at the same moment may each pass the check
+// before the others count, and so all be let through.
+func (a *MemoryAdapter) addCounted(s *Socket, limit int, rooms []string) bool {
 	a.mu.Lock()
-	if len(a.of[s])+countNew(rooms, func(r string) bool { return a.rooms[r].find(s) >= 0 }) > limit {
+	if limit >= 0 && int(s.c.rooms.Load())+countNew(rooms, func(r string) bool { return a.rooms[r].find(s) >= 0 }) > limit {
 		a.mu.Unlock()
 		return false
 	}
-	evs := a.addLocked(s, rooms)
+	evs, n := a.addLocked(s, rooms)
+	s.c.rooms.Add(n)
 	a.mu.Unlock()
 	a.fire(evs)
 	return true
@@ -164,16 +168,22 @@ func countNew(rooms []string, in func(room string) bool) int {
 	return n
 }
 
-// boundedAdder is an adapter that joins a socket to rooms within a limit
-// atomically: MemoryAdapter and the adapters that embed it.
-type boundedAdder interface {
-	addWithin(s *Socket, limit int, rooms []string) bool
+// roomCounter is an adapter that keeps its sockets' connections' room
+// counts (conn.rooms) as it adds and removes memberships: MemoryAdapter
+// and the adapters that embed it. Socket counts for adapters of other
+// kinds (Socket.recount). Add, Del and DelAll do not count: an adapter
+// that wraps a MemoryAdapter behind the Adapter interface is counted by
+// Socket, once.
+type roomCounter interface {
+	addCounted(s *Socket, limit int, rooms []string) bool
+	delCounted(s *Socket, room string)
+	delAllCounted(s *Socket)
 }
 
 // addLocked registers s and joins it to rooms; a.mu is held. It returns
-// the room events to fire once the lock is released.
-func (a *MemoryAdapter) addLocked(s *Socket, rooms []string) []RoomEvent {
-	var evs []RoomEvent
+// the room events to fire once the lock is released and how many rooms s
+// joined.
+func (a *MemoryAdapter) addLocked(s *Socket, rooms []string) (evs []RoomEvent, joined int32) {
 	a.all[s] = struct{}{}
 	for _, r := range rooms {
 		members, ok := a.rooms[r]
@@ -186,9 +196,10 @@ func (a *MemoryAdapter) addLocked(s *Socket, rooms []string) []RoomEvent {
 			continue
 		}
 		a.of[s] = append(a.of[s], r)
+		joined++
 		evs = append(evs, RoomEvent{Kind: RoomJoined, Namespace: a.ns, Room: r, SocketID: s.id})
 	}
-	return evs
+	return evs, joined
 }
 
 // delLocked removes s from room r and returns the events it caused.
@@ -208,6 +219,27 @@ func (a *MemoryAdapter) delLocked(s *Socket, r string, evs []RoomEvent) []RoomEv
 // Del implements Adapter.
 func (a *MemoryAdapter) Del(s *Socket, room string) {
 	a.mu.Lock()
+	evs := a.delFromLocked(s, room)
+	a.mu.Unlock()
+	a.fire(evs)
+}
+
+// delCounted is Del for Socket.Leave: the membership it removes leaves
+// the connection's count.
+func (a *MemoryAdapter) delCounted(s *Socket, room string) {
+	a.mu.Lock()
+	evs := a.delFromLocked(s, room)
+	if len(evs) > 0 {
+		s.c.rooms.Add(-1)
+	}
+	a.mu.Unlock()
+	a.fire(evs)
+}
+
+// delFromLocked removes s from room and from a.of's list of its rooms;
+// a.mu is held. It returns the events it caused, none when s was not in
+// room.
+func (a *MemoryAdapter) delFromLocked(s *Socket, room string) []RoomEvent {
 	evs := a.delLocked(s, room, nil)
 	if rs := a.of[s]; len(evs) > 0 {
 		for i, r := range rs {
@@ -222,21 +254,37 @@ func (a *MemoryAdapter) Del(s *Socket, room string) {
 			a.of[s] = rs
 		}
 	}
-	a.mu.Unlock()
-	a.fire(evs)
+	return evs
 }
 
 // DelAll implements Adapter.
 func (a *MemoryAdapter) DelAll(s *Socket) {
-	var evs []RoomEvent
 	a.mu.Lock()
+	evs, _ := a.delAllLocked(s)
+	a.mu.Unlock()
+	a.fire(evs)
+}
+
+// delAllCounted is DelAll for a socket's cleanup: its memberships leave
+// the connection's count.
+func (a *MemoryAdapter) delAllCounted(s *Socket) {
+	a.mu.Lock()
+	evs, left := a.delAllLocked(s)
+	s.c.rooms.Add(-left)
+	a.mu.Unlock()
+	a.fire(evs)
+}
+
+// delAllLocked removes s from its rooms and the namespace; a.mu is held.
+// It returns the events it caused and how many rooms s left.
+func (a *MemoryAdapter) delAllLocked(s *Socket) (evs []RoomEvent, left int32) {
+	left = int32(len(a.of[s]))
 	for _, r := range a.of[s] {
 		evs = a.delLocked(s, r, evs)
 	}
 	delete(a.of, s)
 	delete(a.all, s)
-	a.mu.Unlock()
-	a.fire(evs)
+	return evs, left
 }
 
 // SocketRooms implements Adapter.

@@ -40,6 +40,7 @@ type conn struct {
 	reason    error         // guarded by mu; why the connection ended
 	drained   chan struct{} // guarded by mu; created once, with the final packet; closed by closeDrained
 	drainOnce sync.Once     // closes drained
+	rooms     atomic.Int32  // its sockets' room memberships over all namespaces (Options.MaxRoomsPerConn): counted where they are added and removed (Socket.addRooms, Socket.Leave, Socket.delAll); in drainOnce's padding
 	room      chan struct{} // guarded by mu; closed when a full queue drains or the connection closes
 	parked    bool          // guarded by mu; writing is set but the writer waits for a read batch to end (deferKick)
 	pending   bool          // guarded by mu; the transport keeps bytes of a direct write for the writer (flushDirectLocked)

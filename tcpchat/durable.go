@@ -297,10 +297,10 @@ func (c *conn) durableRooms(s *Socket) {
 		}
 	}
 	if len(rooms) > 0 {
-		// All of them, even beyond Options.MaxRoomsPerSocket: they count
-		// against it, so the socket's further joins are refused, but a
-		// room the client id is a durable member of is never left out.
-		s.ns.adapter.Add(s, rooms...)
+		// All of them, even beyond Options.MaxRoomsPerConn: they count
+		// against it, so the connection's further joins are refused, but
+		// a room the client id is a durable member of is never left out.
+		s.addRooms(-1, rooms)
 	}
 }
 

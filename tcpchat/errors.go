@@ -48,21 +48,22 @@ var (
 	// wire.CodeTooManyConnections.
 	ErrTooManyClientIDs = errors.New("tcpchat: too many client ids")
 	// ErrTooManyRooms is matched by Socket.Join's refusal of rooms that
-	// would put the socket in more rooms than Options.MaxRoomsPerSocket
-	// (a *RoomLimitError, which says the limit).
+	// would put the socket's connection in more rooms than
+	// Options.MaxRoomsPerConn (a *RoomLimitError, which says the limit).
 	ErrTooManyRooms = errors.New("tcpchat: too many rooms")
 )
 
-// RoomLimitError is Socket.Join's refusal: the socket is in Rooms rooms
-// and joining would put it in more than Limit (Options.MaxRoomsPerSocket).
-// It joined none of the rooms asked for. It matches ErrTooManyRooms.
+// RoomLimitError is Socket.Join's refusal: the socket's connection is in
+// ConnRooms rooms over all its namespaces, and joining would put it in
+// more than Limit (Options.MaxRoomsPerConn). It joined none of the rooms
+// asked for. It matches ErrTooManyRooms.
 type RoomLimitError struct {
-	Limit, Rooms int
+	Limit, ConnRooms int
 }
 
-// Error says the socket's rooms and the limit.
+// Error says the connection's rooms and the limit.
 func (e *RoomLimitError) Error() string {
-	return fmt.Sprintf("%v: the socket is in %d rooms, and may be in %d at most", ErrTooManyRooms, e.Rooms, e.Limit)
+	return fmt.Sprintf("%v: the connection is in %d rooms over its namespaces, and may be in %d at most", ErrTooManyRooms, e.ConnRooms, e.Limit)
 }
 
 // Is makes a RoomLimitError match ErrTooManyRooms.

@@ -27,7 +27,7 @@ type metrics struct {
 	volatileDrops atomic.Int64
 	nsRefused     atomic.Int64 // connects refused at Options.MaxNamespaces (server.go)
 	connNSRefused atomic.Int64 // connects refused at Options.MaxNamespacesPerConn (conn.go)
-	roomsRefused  atomic.Int64 // Socket.Join refused at Options.MaxRoomsPerSocket (socket.go)
+	roomsRefused  atomic.Int64 // Socket.Join refused at Options.MaxRoomsPerConn (socket.go)
 	refusedIDs    atomic.Int64 // handshakes refused: client id of another client (durable.go)
 	refusedNewIDs atomic.Int64 // handshakes refused: a new client id, the store at store.Limits.MaxClients (durable.go)
 	sendWaits     atomic.Int64 // sends that waited for room in a full queue (conn.go)
@@ -66,7 +66,7 @@ func newMetrics(s *Server) *metrics {
 	counter("refused_addr_rate_total", "Sockets refused: their address made connection attempts faster than allowed.", &s.lim.refusedAddrRate)
 	counter("addr_rate_waits_total", "Times a connection was not read because its address sent packets faster than allowed.", &s.lim.addrWaits)
 	counter("namespaces_refused_total", "Connects refused because clients had created the most namespaces allowed.", &m.nsRefused)
-	counter("refused_rooms_total", "Joins refused: they would have put a socket in more rooms than one socket may be in.", &m.roomsRefused)
+	counter("refused_rooms_total", "Joins refused: they would have put a connection in more rooms, over all its namespaces, than one connection may be in.", &m.roomsRefused)
 	counter("refused_conn_namespaces_total", "Namespace connects refused: their connection was in the most namespaces one connection may be in.", &m.connNSRefused)
 	counter("refused_client_id_total", "Handshakes refused: their client id belonged to another client (no or a wrong resume token).", &m.refusedIDs)
 	counter("refused_new_client_id_total", "Handshakes refused: their client id was new and the store held the most client ids it keeps.", &m.refusedNewIDs)

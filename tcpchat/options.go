@@ -21,11 +21,14 @@ const (
 	DefaultExpireInterval   = 5 * time.Second
 	DefaultFDHeadroom       = 64
 	DefaultMaxNamespaces    = 1000
-	// DefaultMaxRoomsPerSocket is Options.MaxRoomsPerSocket's default:
-	// a classroom's client is in a few rooms (the built-in join with
-	// presence takes two per room), one that joins a thousand is walking
-	// through names.
-	DefaultMaxRoomsPerSocket = 1000
+	// DefaultMaxRoomsPerConn is Options.MaxRoomsPerConn's default: a
+	// classroom's client is in a few rooms of a namespace or two (the
+	// built-in join with presence takes two per room), one that joins a
+	// thousand is walking through names. With chat serve's 256
+	// connections per address (--max-conns-per-addr), one address holds
+	// 256000 memberships at most: 15 MB
+	// with short room names, 92 MB with 255-byte ones (docs/SECURITY.md).
+	DefaultMaxRoomsPerConn = 1000
 	// DefaultMaxNamespacesPerConn is Options.MaxNamespacesPerConn's
 	// default: a client uses one namespace or a few.
 	DefaultMaxNamespacesPerConn = 64
@@ -112,16 +115,24 @@ type Options struct {
 	// those made with Server.Of are the program's and stay.
 	NamespacePattern string
 	MaxNamespaces    int
-	// MaxRoomsPerSocket caps the rooms one socket may be in (default
-	// DefaultMaxRoomsPerSocket; negative: no cap): a Socket.Join that
-	// would pass it joins none of its rooms and returns a
-	// *RoomLimitError (ErrTooManyRooms). The rooms a socket is given back
-	// when it connects (its client id's durable rooms in the namespace,
-	// a recovered session's rooms) count, and are all given back even
-	// beyond the cap (a client id's connections may have joined more at
-	// once, or the cap was lowered since): its joins are then refused
-	// until it leaves enough of them.
-	MaxRoomsPerSocket int
+	// MaxRoomsPerConn caps the room memberships of one connection (a
+	// framed or WebSocket connection, or one Socket.IO session), all its
+	// sockets together, over every namespace it is in (default
+	// DefaultMaxRoomsPerConn; negative: no cap): a Socket.Join that would
+	// pass it joins none of its rooms and returns a *RoomLimitError
+	// (ErrTooManyRooms). A room a socket leaves, and a namespace the
+	// connection leaves, free their places. The rooms a socket is given
+	// back when it connects (its client id's durable rooms in the
+	// namespace, a recovered session's rooms) count, and are all given
+	// back even beyond the cap (a client id's connections may have
+	// joined more at once, or the cap was lowered since): the
+	// connection's joins are then refused until it leaves enough of
+	// them. The count is kept as memberships are added and removed; it
+	// can only err by letting through joins of one connection made at
+	// the same moment from several goroutines (sockets of several
+	// namespaces, or any socket with an adapter that is not a
+	// MemoryAdapter nor embeds one), never by refusing a join that fits.
+	MaxRoomsPerConn int
 	// MaxNamespacesPerConn caps the namespaces one connection is in at
 	// once (default DefaultMaxNamespacesPerConn; negative: no cap): a
 	// connect beyond it is refused with a connect-error, as one beyond
@@ -223,8 +234,8 @@ func (o *Options) setDefaults() {
 	if o.MaxNamespaces == 0 {
 		o.MaxNamespaces = DefaultMaxNamespaces
 	}
-	if o.MaxRoomsPerSocket == 0 {
-		o.MaxRoomsPerSocket = DefaultMaxRoomsPerSocket
+	if o.MaxRoomsPerConn == 0 {
+		o.MaxRoomsPerConn = DefaultMaxRoomsPerConn
 	}
 	if o.MaxNamespacesPerConn == 0 {
 		o.MaxNamespacesPerConn = DefaultMaxNamespacesPerConn

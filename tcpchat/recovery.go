@@ -116,7 +116,7 @@ func (c *conn) recoverNamespace(s *Socket) {
 		return
 	}
 	if len(sess.Rooms) > 0 {
-		s.ns.adapter.Add(s, sess.Rooms...) // all of them, even beyond Options.MaxRoomsPerSocket (they count)
+		s.addRooms(-1, sess.Rooms) // all of them, even beyond Options.MaxRoomsPerConn (they count)
 	}
 	entries, err := st.Replay(ctx, s.ns.name, sess.Offset, 0, nil)
 	if err != nil {

@@ -30,7 +30,7 @@ func serverSocket(t *testing.T, opts tcpchat.Options) *tcpchat.Socket {
 	return chattest.Recv(t, "the server's socket of the client", got)
 }
 
-// TestJoinIsBounded: Socket.Join joins rooms up to MaxRoomsPerSocket; a
+// TestJoinIsBounded: Socket.Join joins rooms up to MaxRoomsPerConn; a
 // join that would pass it joins none of its rooms and returns a
 // *RoomLimitError; a room the socket is in already costs nothing, and a
 // room left frees a place. With either kind of adapter.
@@ -45,7 +45,7 @@ func TestJoinIsBounded(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s := serverSocket(t, tcpchat.Options{MaxRoomsPerSocket: 3, Adapter: tc.adapter})
+			s := serverSocket(t, tcpchat.Options{MaxRoomsPerConn: 3, Adapter: tc.adapter})
 			for _, rooms := range [][]string{{"a", "b"}, {"c", "a", "c"}, {"a"}} {
 				if err := s.Join(rooms...); err != nil {
 					t.Fatalf("Join(%q) within the bound of 3: %v", rooms, err)
@@ -54,8 +54,8 @@ func TestJoinIsBounded(t *testing.T) {
 			for _, rooms := range [][]string{{"d"}, {"a", "d"}, {"d", "e"}} {
 				err := s.Join(rooms...)
 				var le *tcpchat.RoomLimitError
-				if !errors.Is(err, tcpchat.ErrTooManyRooms) || !errors.As(err, &le) || le.Limit != 3 || le.Rooms != 3 {
-					t.Fatalf("Join(%q) in 3 rooms of 3: %v, want a RoomLimitError{Limit: 3, Rooms: 3}", rooms, err)
+				if !errors.Is(err, tcpchat.ErrTooManyRooms) || !errors.As(err, &le) || le.Limit != 3 || le.ConnRooms != 3 {
+					t.Fatalf("Join(%q) in 3 rooms of 3: %v, want a RoomLimitError{Limit: 3, ConnRooms: 3}", rooms, err)
 				}
 			}
 			if got := slices.Sorted(slices.Values(s.Rooms())); !slices.Equal(got, []string{"a", "b", "c"}) {
@@ -65,7 +65,7 @@ func TestJoinIsBounded(t *testing.T) {
 			if err := s.Join("d"); err != nil {
 				t.Fatalf("Join(d) after leaving a: %v", err)
 			}
-			if !strings.Contains((&tcpchat.RoomLimitError{Limit: 3, Rooms: 3}).Error(), "3 at most") {
+			if !strings.Contains((&tcpchat.RoomLimitError{Limit: 3, ConnRooms: 3}).Error(), "the connection is in 3 rooms over its namespaces, and may be in 3 at most") {
 				t.Fatal("RoomLimitError does not say the limit")
 			}
 		})
@@ -73,10 +73,10 @@ func TestJoinIsBounded(t *testing.T) {
 }
 
 // TestJoinBoundDefaultAndOff: the default bound is
-// DefaultMaxRoomsPerSocket; a negative MaxRoomsPerSocket is none.
+// DefaultMaxRoomsPerConn; a negative MaxRoomsPerConn is none.
 func TestJoinBoundDefaultAndOff(t *testing.T) {
 	t.Parallel()
-	rooms := make([]string, tcpchat.DefaultMaxRoomsPerSocket+1)
+	rooms := make([]string, tcpchat.DefaultMaxRoomsPerConn+1)
 	for i := range rooms {
 		rooms[i] = "r" + string(rune('A'+i%26)) + strings.Repeat("x", i/26)
 	}
@@ -87,9 +87,103 @@ func TestJoinBoundDefaultAndOff(t *testing.T) {
 	if err := s.Join(rooms[len(rooms)-1]); !errors.Is(err, tcpchat.ErrTooManyRooms) {
 		t.Fatalf("joining room %d: %v, want ErrTooManyRooms", len(rooms), err)
 	}
-	s = serverSocket(t, tcpchat.Options{MaxRoomsPerSocket: -1})
+	s = serverSocket(t, tcpchat.Options{MaxRoomsPerConn: -1})
 	if err := s.Join(rooms...); err != nil {
 		t.Fatalf("joining %d rooms with no bound: %v", len(rooms), err)
+	}
+}
+
+// TestRoomsAreBoundedPerConnection: MaxRoomsPerConn counts the rooms of
+// all of a connection's sockets together: joins in two namespaces of one
+// connection that pass the bound together are refused (each alone would
+// fit, as the per-socket bound let them); a room left, a namespace the
+// client leaves, one the server disconnects, and a join made after that
+// disconnect give their places back; another connection has its own.
+// With either kind of adapter.
+func TestRoomsAreBoundedPerConnection(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		adapter func(tcpchat.AdapterHost) tcpchat.Adapter
+	}{
+		{"memory", nil},
+		{"other", func(h tcpchat.AdapterHost) tcpchat.Adapter { return plainAdapter{tcpchat.NewMemoryAdapter(h)} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			const limit = 4
+			srv := tcpchat.NewServer(tcpchat.Options{MaxRoomsPerConn: limit, Adapter: tc.adapter})
+			connected := map[string]chan *tcpchat.Socket{}
+			left := map[string]chan *tcpchat.Socket{}
+			for _, name := range []string{"/a", "/b"} {
+				connected[name], left[name] = make(chan *tcpchat.Socket, 2), make(chan *tcpchat.Socket, 2)
+				ns := srv.Of(name)
+				ns.OnConnection(func(s *tcpchat.Socket) { connected[name] <- s })
+				ns.OnDisconnect(func(s *tcpchat.Socket, _ error) { left[name] <- s })
+			}
+			addr := chattest.NewServer(t, srv)
+			c := chattest.Dial(t, addr, tcpchat.ClientOptions{})
+			ca := chattest.Connect(t, c, "/a", nil, nil)
+			a := chattest.Recv(t, "the server's socket of /a", connected["/a"])
+			chattest.Connect(t, c, "/b", nil, nil)
+			b := chattest.Recv(t, "the server's socket of /b", connected["/b"])
+			join := func(s *tcpchat.Socket, rooms ...string) {
+				t.Helper()
+				if err := s.Join(rooms...); err != nil {
+					t.Fatalf("%s Join(%q) within the bound of %d: %v", s.Namespace().Name(), rooms, limit, err)
+				}
+			}
+			refused := func(s *tcpchat.Socket, have int, rooms ...string) {
+				t.Helper()
+				var le *tcpchat.RoomLimitError
+				if err := s.Join(rooms...); !errors.As(err, &le) || le.ConnRooms != have || le.Limit != limit {
+					t.Fatalf("%s Join(%q) with the connection in %d rooms of %d: %v, want a RoomLimitError{Limit: %d, ConnRooms: %d}", s.Namespace().Name(), rooms, have, limit, err, limit, have)
+				}
+				for _, r := range rooms {
+					if slices.Contains(s.Rooms(), r) {
+						t.Fatalf("%s is in %s after a refused join", s.Namespace().Name(), r)
+					}
+				}
+			}
+
+			join(a, "1", "2", "3")
+			refused(b, 3, "x", "y") // 5 over both namespaces: each socket alone is within 4
+			join(b, "x")
+			refused(b, 4, "y")
+			refused(a, 4, "4")
+			a.Leave("1")
+			join(b, "y")
+			refused(a, 4, "1")
+
+			// The client leaves /a (2 rooms): its places are free once
+			// the server has cleaned the socket up.
+			if err := ca.Disconnect(); err != nil {
+				t.Fatal(err)
+			}
+			chattest.Recv(t, "the server's cleanup of the socket of /a", left["/a"])
+			join(b, "p", "q")
+			refused(b, 4, "r")
+
+			// The server disconnects /b; a join on it afterwards (a
+			// handler late) is undone and counts nothing.
+			b.Disconnect(false)
+			chattest.Recv(t, "the server's cleanup of the socket of /b", left["/b"])
+			if err := b.Join("late"); err != nil {
+				t.Fatalf("Join on a disconnected socket: %v", err)
+			}
+			if got := b.Rooms(); len(got) != 0 {
+				t.Fatalf("a disconnected socket is in %q", got)
+			}
+			chattest.Connect(t, c, "/a", nil, nil)
+			a = chattest.Recv(t, "the server's new socket of /a", connected["/a"])
+			join(a, "1", "2", "3", "4")
+			refused(a, 4, "5")
+
+			// Another connection (from the same address) has its own bound.
+			chattest.Connect(t, chattest.Dial(t, addr, tcpchat.ClientOptions{}), "/b", nil, nil)
+			other := chattest.Recv(t, "the server's socket of the second connection", connected["/b"])
+			join(other, "1", "2", "3", "4")
+		})
 	}
 }
 
@@ -131,7 +225,7 @@ func TestNamespacesPerConnection(t *testing.T) {
 }
 
 // TestDurableRoomsComeBackBeyondTheBound: a client id's durable rooms are
-// all given back when it connects, even beyond MaxRoomsPerSocket (here a
+// all given back when it connects, even beyond MaxRoomsPerConn (here a
 // server with a lower bound than the one they were joined on); they
 // count, so its next join is refused until it leaves enough of them.
 func TestDurableRoomsComeBackBeyondTheBound(t *testing.T) {
@@ -139,7 +233,7 @@ func TestDurableRoomsComeBackBeyondTheBound(t *testing.T) {
 	st := store.NewMemory(store.Options{})
 	t.Cleanup(func() { st.Close() })
 	server := func(limit int) (*tcpchat.Server, string) {
-		srv := tcpchat.NewServer(tcpchat.Options{Store: st, MaxRoomsPerSocket: limit, NewNamespace: builtin.Install})
+		srv := tcpchat.NewServer(tcpchat.Options{Store: st, MaxRoomsPerConn: limit, NewNamespace: builtin.Install})
 		return srv, chattest.NewServer(t, srv)
 	}
 	ctx := ctxT(t)
@@ -169,7 +263,7 @@ func TestDurableRoomsComeBackBeyondTheBound(t *testing.T) {
 		}
 		return string(ack)
 	}
-	if ack := join("d"); !strings.Contains(ack, "you are in 3 rooms") {
+	if ack := join("d"); !strings.Contains(ack, "your connection is in 3 rooms") {
 		t.Fatalf("join d in 3 rooms of 2: ack %s, want the bound's error", ack)
 	}
 	for _, room := range []string{"a", "b"} {

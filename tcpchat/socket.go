@@ -20,10 +20,11 @@ type Socket struct {
 	c    *conn
 	auth json.RawMessage
 
-	mu   sync.Mutex
-	gone atomic.Bool
-	own  *socketOwn     // guarded by mu; nil until the socket gets handlers of its own or awaits an ack
-	data *[]socketValue // guarded by mu; Set's values, in the order of their first Set; nil before the first (a Socket is 96 bytes, 112 with the slice in it)
+	mu      sync.Mutex
+	gone    atomic.Bool
+	counted atomic.Int32   // with an adapter that does not count (not a roomCounter), its rooms as last added to c.rooms (recount); in gone's padding
+	own     *socketOwn     // guarded by mu; nil until the socket gets handlers of its own or awaits an ack
+	data    *[]socketValue // guarded by mu; Set's values, in the order of their first Set; nil before the first (a Socket is 96 bytes, 112 with the slice in it)
 }
 
 // socketOwn is what only some sockets need: handlers of their own (the
@@ -154,48 +155,78 @@ func (s *Socket) OnDisconnect(fn func(s *Socket, reason error)) {
 }
 
 // Join adds the socket to rooms. Rooms live on the server only. When that
-// would put the socket in more than Options.MaxRoomsPerSocket rooms, it
-// joins none of them and returns a *RoomLimitError (ErrTooManyRooms).
+// would put its connection in more than Options.MaxRoomsPerConn rooms over
+// all its namespaces, it joins none of them and returns a *RoomLimitError
+// (ErrTooManyRooms).
 func (s *Socket) Join(rooms ...string) error {
 	for _, r := range rooms {
 		if err := checkName(r); err != nil {
 			return err
 		}
 	}
-	if err := s.addRooms(rooms); err != nil {
-		return err
+	if !s.addRooms(s.ns.srv.opts.MaxRoomsPerConn, rooms) {
+		s.ns.srv.metrics.roomsRefused.Add(1)
+		return &RoomLimitError{Limit: s.ns.srv.opts.MaxRoomsPerConn, ConnRooms: int(s.c.rooms.Load())}
 	}
 	s.subscribe(rooms, true) // durable.go: the client id stays a member
 	return nil
 }
 
-// addRooms adds the socket to rooms in its adapter within
-// Options.MaxRoomsPerSocket, counting the refusals.
-func (s *Socket) addRooms(rooms []string) error {
-	limit := s.ns.srv.opts.MaxRoomsPerSocket
-	if limit < 0 {
-		s.ns.adapter.Add(s, rooms...)
-		return nil
-	}
-	if ba, ok := s.ns.adapter.(boundedAdder); ok {
-		if ba.addWithin(s, limit, rooms) {
-			return nil
+// addRooms adds the socket to rooms and counts them in its connection's
+// rooms (conn.rooms); with limit >= 0, only when the connection stays
+// within limit: otherwise it adds none and reports false. The rooms given
+// back on connect (durableRooms, recoverNamespace) come with limit -1:
+// they count, but are all given back.
+func (s *Socket) addRooms(limit int, rooms []string) bool {
+	if rc, ok := s.ns.adapter.(roomCounter); ok {
+		if !rc.addCounted(s, limit, rooms) {
+			return false
 		}
-	} else if have := s.ns.adapter.SocketRooms(s); len(have)+countNew(rooms, func(r string) bool { return slices.Contains(have, r) }) <= limit {
-		// An adapter of another kind: the count and the add are apart,
-		// so joins of one socket from several goroutines at once may
-		// pass the limit by one each.
+	} else {
+		// An adapter of another kind: the socket's rooms are counted
+		// afresh around the add, apart from it, so joins of one
+		// connection from several goroutines at once may all be let
+		// through.
+		have := s.ns.adapter.SocketRooms(s)
+		s.recount(len(have))
+		if limit >= 0 && int(s.c.rooms.Load())+countNew(rooms, func(r string) bool { return slices.Contains(have, r) }) > limit {
+			return false
+		}
 		s.ns.adapter.Add(s, rooms...)
-		return nil
+		s.recount(len(s.ns.adapter.SocketRooms(s)))
 	}
-	s.ns.srv.metrics.roomsRefused.Add(1)
-	return &RoomLimitError{Limit: limit, Rooms: len(s.Rooms())}
+	if s.gone.Load() {
+		s.delAll() // a join that came after the cleanup's: no rooms stay counted for a socket that left
+	}
+	return true
+}
+
+// recount sets the socket's part of its connection's rooms to n, the rooms
+// an adapter that does not count (not a roomCounter) says it is in.
+func (s *Socket) recount(n int) {
+	s.c.rooms.Add(int32(n) - s.counted.Swap(int32(n)))
+}
+
+// delAll removes the socket from its rooms and its namespace's adapter,
+// and its rooms from its connection's count.
+func (s *Socket) delAll() {
+	if rc, ok := s.ns.adapter.(roomCounter); ok {
+		rc.delAllCounted(s)
+		return
+	}
+	s.ns.adapter.DelAll(s)
+	s.c.rooms.Add(-s.counted.Swap(0))
 }
 
 // Leave removes the socket from a room (and its client id from the room's
 // durable members).
 func (s *Socket) Leave(room string) {
-	s.ns.adapter.Del(s, room)
+	if rc, ok := s.ns.adapter.(roomCounter); ok {
+		rc.delCounted(s, room)
+	} else {
+		s.ns.adapter.Del(s, room)
+		s.recount(len(s.ns.adapter.SocketRooms(s)))
+	}
 	s.subscribe([]string{room}, false)
 }
 
@@ -351,7 +382,7 @@ func (s *Socket) cleanup(reason error) {
 		onDisc = s.own.onDisconnect
 	}
 	s.mu.Unlock()
-	s.ns.adapter.DelAll(s)
+	s.delAll()
 	s.ns.sockets.Add(-1)
 	defer s.ns.srv.freeIfEmpty(s.ns) // after the disconnect handlers
 	for _, fn := range onDisc {

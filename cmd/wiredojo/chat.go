@@ -116,7 +116,7 @@ func chatCommand() *cli.Command {
 					&cli.StringFlag{Name: "namespaces", Value: "/*", EnvVars: []string{"WIREDOJO_NAMESPACES"}, Usage: "clients may open the namespaces whose names match the glob `PATTERN` (/* : any one-level name such as /chat); each is freed when its last client leaves"},
 					&cli.IntFlag{Name: "max-namespaces", Value: tcpchat.DefaultMaxNamespaces, EnvVars: []string{"WIREDOJO_MAX_NAMESPACES"}, Usage: "at most `N` namespaces opened by clients at once; 0: no limit"},
 					&cli.IntFlag{Name: "max-namespaces-per-conn", Value: tcpchat.DefaultMaxNamespacesPerConn, EnvVars: []string{"WIREDOJO_MAX_NAMESPACES_PER_CONN"}, Usage: "at most `N` namespaces one connection (a Socket.IO session too) is in at once; a connect over it gets a connect-error; 0: no limit"},
-					&cli.IntFlag{Name: "max-rooms-per-socket", Value: tcpchat.DefaultMaxRoomsPerSocket, EnvVars: []string{"WIREDOJO_MAX_ROOMS_PER_SOCKET"}, Usage: "at most `N` rooms one client is in per namespace (a room with presence notices counts twice; a client id's rooms given back on connect count, all given back); a join over it is refused with an error; 0: no limit"},
+					&cli.IntFlag{Name: "max-rooms-per-conn", Value: tcpchat.DefaultMaxRoomsPerConn, EnvVars: []string{"WIREDOJO_MAX_ROOMS_PER_CONN"}, Usage: "at most `N` rooms one connection (a Socket.IO session too) is in over all its namespaces (a room with presence notices counts twice; a client id's rooms given back on connect count, all given back); a join over it is refused with an error; 0: no limit"},
 					&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, EnvVars: []string{"WIREDOJO_VERBOSE"}, Usage: "print room events (create/delete/join/leave-room), connections and closes"},
 					&cli.StringFlag{Name: "pprof", EnvVars: []string{"WIREDOJO_PPROF"}, Usage: "debugging: serve Go's profiles (/debug/pprof/) on `HOST:PORT`, a listener of its own; keep it on loopback"},
 					chatServeMemoryFlag(), // chat_memory.go
@@ -245,12 +245,12 @@ func chatServe(c *cli.Context) error {
 		return usagef("chat serve: --namespaces takes a glob starting with / (e.g. /*), --max-namespaces a number (0: no limit)")
 	}
 	opts.MaxNamespaces = offIfZero(opts.MaxNamespaces)
-	opts.MaxNamespacesPerConn, opts.MaxRoomsPerSocket = c.Int("max-namespaces-per-conn"), c.Int("max-rooms-per-socket")
-	if opts.MaxNamespacesPerConn < 0 || opts.MaxRoomsPerSocket < 0 {
-		return usagef("chat serve: --max-namespaces-per-conn and --max-rooms-per-socket must not be negative (0 turns each off)")
+	opts.MaxNamespacesPerConn, opts.MaxRoomsPerConn = c.Int("max-namespaces-per-conn"), c.Int("max-rooms-per-conn")
+	if opts.MaxNamespacesPerConn < 0 || opts.MaxRoomsPerConn < 0 {
+		return usagef("chat serve: --max-namespaces-per-conn and --max-rooms-per-conn must not be negative (0 turns each off)")
 	}
 	opts.MaxNamespacesPerConn = offIfZero(opts.MaxNamespacesPerConn)
-	opts.MaxRoomsPerSocket = offIfZero(opts.MaxRoomsPerSocket)
+	opts.MaxRoomsPerConn = offIfZero(opts.MaxRoomsPerConn)
 	opts.MaxConnections, opts.MaxConnsPerAddr = c.Int("max-conns"), c.Int("max-conns-per-addr")
 	opts.ConnRatePerAddr, opts.EventRatePerAddr = c.Float64("conn-rate-per-addr"), c.Float64("event-rate-per-addr")
 	if opts.MaxConnections < 0 || opts.MaxConnsPerAddr < 0 || opts.ConnRatePerAddr < 0 || opts.EventRatePerAddr < 0 {

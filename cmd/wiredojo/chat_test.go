@@ -171,7 +171,7 @@ func TestChatUsageErrors(t *testing.T) {
 		{"chat", "serve", "--slow-consumer-wait", "-1s"},                          // negative wait
 		{"chat", "serve", "--rate-limit", "-5"},                                   // negative rate
 		{"chat", "serve", "--release-idle", "-1s"},                                // negative quiet time
-		{"chat", "serve", "--max-rooms-per-socket", "-1"},                         // negative bound
+		{"chat", "serve", "--max-rooms-per-conn", "-1"},                           // negative bound
 		{"chat", "serve", "--max-namespaces-per-conn", "-1"},                      // negative bound
 		{"chat", "serve", "--queue-max-clients", "0"},                             // no client ids
 		{"chat", "serve", "--queue-max-clients", "-2"},                            // negative bound

@@ -127,9 +127,9 @@ func chatRooms(rooms []string) []string {
 }
 
 // roomLimitMessage is the "error" of a join refused at the server's
-// rooms per socket.
+// rooms per connection.
 func roomLimitMessage(e *tcpchat.RoomLimitError) string {
-	return fmt.Sprintf("you are in %d rooms, and this server lets one socket be in %d (each room you hear presence notices of counts twice): leave one first, or start the server with a higher chat serve --max-rooms-per-socket", e.Rooms, e.Limit)
+	return fmt.Sprintf("your connection is in %d rooms over all its namespaces, and this server lets one connection be in %d (each room you hear presence notices of counts twice): leave one first, or start the server with a higher chat serve --max-rooms-per-conn", e.ConnRooms, e.Limit)
 }
 
 // validName is tcpchat's rule for room and event names: 1 to 255 bytes.

@@ -321,13 +321,13 @@ func TestNamelessMember(t *testing.T) {
 	}
 }
 
-// TestJoinOverTheRoomBound: a "join" that would put the socket in more
-// rooms than the server's MaxRoomsPerSocket is acked with an error that
+// TestJoinOverTheRoomBound: a "join" that would put the connection in more
+// rooms than the server's MaxRoomsPerConn is acked with an error that
 // says the bound and the flag that raises it, and joins nothing; a room
 // with presence notices takes two places (the room and its listeners'),
 // joined both or neither.
 func TestJoinOverTheRoomBound(t *testing.T) {
-	srv := tcpchat.NewServer(tcpchat.Options{MaxRoomsPerSocket: 3})
+	srv := tcpchat.NewServer(tcpchat.Options{MaxRoomsPerConn: 3})
 	builtin.Install(srv.Of("/chat"))
 	addr := chattest.NewServer(t, srv)
 	ctx, cancel := context.WithTimeout(context.Background(), chattest.Timeout)
@@ -350,15 +350,15 @@ func TestJoinOverTheRoomBound(t *testing.T) {
 			t.Fatalf("join %s within the bound: %v", room, ack)
 		}
 	}
-	const want = "you are in 3 rooms, and this server lets one socket be in 3"
-	if ack := join(plain, "d"); !strings.Contains(fmt.Sprint(ack["error"]), want) || !strings.Contains(fmt.Sprint(ack["error"]), "--max-rooms-per-socket") {
+	const want = "your connection is in 3 rooms over all its namespaces, and this server lets one connection be in 3"
+	if ack := join(plain, "d"); !strings.Contains(fmt.Sprint(ack["error"]), want) || !strings.Contains(fmt.Sprint(ack["error"]), "--max-rooms-per-conn") {
 		t.Fatalf("join d over the bound: ack %v, want an error saying %q and the flag", ack, want)
 	}
 	listener := chattest.Connect(t, chattest.Dial(t, addr, tcpchat.ClientOptions{}), "/chat", map[string]any{"presence": true}, nil)
 	if ack := join(listener, "a"); ack["error"] != nil {
 		t.Fatalf("join a with presence (2 rooms of 3): %v", ack)
 	}
-	if ack := join(listener, "e"); !strings.Contains(fmt.Sprint(ack["error"]), "you are in 2 rooms") {
+	if ack := join(listener, "e"); !strings.Contains(fmt.Sprint(ack["error"]), "your connection is in 2 rooms") {
 		t.Fatalf("join e with presence (4 rooms of 3): ack %v, want the bound's error", ack)
 	}
 	ns := srv.Of("/chat")

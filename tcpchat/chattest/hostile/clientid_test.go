@@ -117,32 +117,37 @@ func TestJunkDurableCannotEvict(t *testing.T) {
 }
 
 // A client walks through room names with the built-in "join", as a
-// durable client (each join was also a store write that outlives it):
-// past MaxRoomsPerSocket every join is refused with an ack saying the
-// bound, the server holds no more rooms and the store no more durable
-// rooms than the bound, and the observer's room goes on.
-func TestRoomsPerSocketAreBounded(t *testing.T) {
+// durable client (each join was also a store write that outlives it),
+// in two namespaces of one connection at once, so that each namespace
+// alone stays within the bound: past MaxRoomsPerConn over both every
+// join is refused with an ack saying the bound, the server holds no more
+// rooms and the store no more durable rooms than the bound, and the
+// observer's room goes on.
+func TestRoomsPerConnectionAreBounded(t *testing.T) {
 	t.Parallel()
 	const limit, joins = 100, 1000 // within the packet burst: the bound, not the rate limit, stops it
 	st := store.NewMemory(store.Options{})
 	t.Cleanup(func() { st.Close() })
-	_, addr := hostile.ChatServer(t, tcpchat.Options{Store: st, MaxRoomsPerSocket: limit})
+	_, addr := hostile.ChatServer(t, tcpchat.Options{Store: st, MaxRoomsPerConn: limit})
 	obs := hostile.NewObserver(t, addr, "/chat", "r")
 	obs.Watch(t)
 
 	a := hostile.Attacker{Raw: chattest.DialRaw(t, addr, true)}
 	a.Send(t, wire.Packet{Type: wire.TypeHandshake, Version: wire.Version, ClientID: "mallory"})
 	a.Expect(t, wire.TypeWelcome)
-	a.Join(t, "/chat")
+	namespaces := []string{"/chat", "/walk"}
+	for _, ns := range namespaces {
+		a.Join(t, ns)
+	}
 	for i := range joins {
-		a.Event(t, "/chat", builtin.EventJoin, uint32(i+1), fmt.Appendf(nil, `["flood-%d"]`, i))
+		a.Event(t, namespaces[i%2], builtin.EventJoin, uint32(i+1), fmt.Appendf(nil, `["flood-%d"]`, i))
 	}
 	refused := 0
 	for i := range joins {
 		p := a.Expect(t, wire.TypeAck)
 		switch args := string(p.Args); {
 		case strings.Contains(args, "error"):
-			if !strings.Contains(args, fmt.Sprintf("this server lets one socket be in %d", limit)) || !strings.Contains(args, "--max-rooms-per-socket") {
+			if !strings.Contains(args, fmt.Sprintf("your connection is in %d rooms over all its namespaces, and this server lets one connection be in %d", limit, limit)) || !strings.Contains(args, "--max-rooms-per-conn") {
 				t.Fatalf("join %d refused with %s: want the bound and its flag", i+1, args)
 			}
 			refused++
@@ -158,14 +163,14 @@ func TestRoomsPerSocketAreBounded(t *testing.T) {
 		t.Fatalf("refused_rooms_total %v, want %d", n, joins-limit)
 	}
 	if n := metric(t, addr, "wiredojo_chat_rooms"); n != limit+1 {
-		t.Fatalf("the server holds %v rooms, want %d (the attacker's and the observer's)", n, limit+1)
+		t.Fatalf("the server holds %v rooms, want %d (the attacker's in both namespaces and the observer's)", n, limit+1)
 	}
 	subs, err := st.Subscriptions(context.Background(), "mallory")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(subs) != limit+1 {
-		t.Fatalf("the store holds %d durable rooms of the attacker's client id, want %d (its rooms and its namespace's)", len(subs), limit+1)
+	if len(subs) != limit+len(namespaces) {
+		t.Fatalf("the store holds %d durable rooms of the attacker's client id, want %d (its rooms and its namespaces')", len(subs), limit+len(namespaces))
 	}
 }
 
