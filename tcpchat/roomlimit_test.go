@@ -14,9 +14,19 @@ import (
 )
 
 // plainAdapter is an adapter that is not a MemoryAdapter nor embeds one
-// (its method set is the Adapter interface's): Socket.Join counts its
-// rooms apart from the add.
+// (its method set is the Adapter interface's): Socket counts its rooms
+// apart from the add.
 type plainAdapter struct{ tcpchat.Adapter }
+
+// bothAdapters are the two ways the room bound is counted: by the memory
+// adapter (Options.Adapter nil), and by Socket around a plainAdapter.
+var bothAdapters = []struct {
+	name    string
+	adapter func(tcpchat.AdapterHost) tcpchat.Adapter
+}{
+	{"memory", nil},
+	{"other", func(h tcpchat.AdapterHost) tcpchat.Adapter { return plainAdapter{tcpchat.NewMemoryAdapter(h)} }},
+}
 
 // serverSocket starts a server with opts, connects a client to "/" and
 // returns the server's socket of that client.
@@ -36,13 +46,7 @@ func serverSocket(t *testing.T, opts tcpchat.Options) *tcpchat.Socket {
 // room left frees a place. With either kind of adapter.
 func TestJoinIsBounded(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name    string
-		adapter func(tcpchat.AdapterHost) tcpchat.Adapter
-	}{
-		{"memory", nil},
-		{"other", func(h tcpchat.AdapterHost) tcpchat.Adapter { return plainAdapter{tcpchat.NewMemoryAdapter(h)} }},
-	} {
+	for _, tc := range bothAdapters {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := serverSocket(t, tcpchat.Options{MaxRoomsPerConn: 3, Adapter: tc.adapter})
@@ -102,13 +106,7 @@ func TestJoinBoundDefaultAndOff(t *testing.T) {
 // With either kind of adapter.
 func TestRoomsAreBoundedPerConnection(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name    string
-		adapter func(tcpchat.AdapterHost) tcpchat.Adapter
-	}{
-		{"memory", nil},
-		{"other", func(h tcpchat.AdapterHost) tcpchat.Adapter { return plainAdapter{tcpchat.NewMemoryAdapter(h)} }},
-	} {
+	for _, tc := range bothAdapters {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			const limit = 4
