@@ -2,8 +2,10 @@ package tcpchat_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/wiredojo/wiredojo/tcpchat"
@@ -271,5 +273,53 @@ func TestDurableRoomsComeBackBeyondTheBound(t *testing.T) {
 	}
 	if ack := join("d"); strings.Contains(ack, "error") {
 		t.Fatalf("join d in 1 room of 2: ack %s", ack)
+	}
+}
+
+// TestRoomCountAfterConcurrentChanges: joins and leaves of a connection's
+// sockets in two namespaces from several goroutines at once leave no
+// room counted once they are done: after leaving every room, the
+// connection joins up to the whole bound again. With either kind of
+// adapter.
+func TestRoomCountAfterConcurrentChanges(t *testing.T) {
+	t.Parallel()
+	for _, tc := range bothAdapters {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			const limit, names = 30, 20
+			srv := tcpchat.NewServer(tcpchat.Options{MaxRoomsPerConn: limit, Adapter: tc.adapter})
+			connected := make(chan *tcpchat.Socket, 2)
+			srv.Of("/a").OnConnection(func(s *tcpchat.Socket) { connected <- s })
+			srv.Of("/b").OnConnection(func(s *tcpchat.Socket) { connected <- s })
+			c := chattest.Dial(t, chattest.NewServer(t, srv), tcpchat.ClientOptions{})
+			chattest.Connect(t, c, "/a", nil, nil)
+			chattest.Connect(t, c, "/b", nil, nil)
+			socks := []*tcpchat.Socket{chattest.Recv(t, "a server socket", connected), chattest.Recv(t, "the other server socket", connected)}
+			room := func(i int) string { return fmt.Sprintf("r%d", i%names) }
+			var wg sync.WaitGroup
+			for g := range 4 {
+				wg.Go(func() {
+					for i := range 300 {
+						s := socks[(g+i)%2]
+						if i%3 == 2 {
+							s.Leave(room(i * g))
+						} else {
+							s.Join(room(i*7+g), room(i+g)) // refusals are expected: the names pass the bound together
+						}
+					}
+				})
+			}
+			wg.Wait()
+			for _, s := range socks {
+				for i := range names {
+					s.Leave(room(i))
+				}
+			}
+			for i := range limit {
+				if err := socks[i%2].Join(fmt.Sprintf("after%d", i)); err != nil {
+					t.Fatalf("join %d of %d after every room was left: %v", i+1, limit, err)
+				}
+			}
+		})
 	}
 }

@@ -184,16 +184,15 @@ func (s *Socket) addRooms(limit int, rooms []string) bool {
 		}
 	} else {
 		// An adapter of another kind: the socket's rooms are counted
-		// afresh around the add, apart from it, so joins of one
-		// connection from several goroutines at once may all be let
+		// afresh before and after the add, apart from it, so joins of
+		// one connection from several goroutines at once may all be let
 		// through.
-		have := s.ns.adapter.SocketRooms(s)
-		s.recount(len(have))
+		have := s.recount()
 		if limit >= 0 && int(s.c.rooms.Load())+countNew(rooms, func(r string) bool { return slices.Contains(have, r) }) > limit {
 			return false
 		}
 		s.ns.adapter.Add(s, rooms...)
-		s.recount(len(s.ns.adapter.SocketRooms(s)))
+		s.recount()
 	}
 	if s.gone.Load() {
 		s.delAll() // a join that came after the cleanup's: no rooms stay counted for a socket that left
@@ -201,10 +200,18 @@ func (s *Socket) addRooms(limit int, rooms []string) bool {
 	return true
 }
 
-// recount sets the socket's part of its connection's rooms to n, the rooms
-// an adapter that does not count (not a roomCounter) says it is in.
-func (s *Socket) recount(n int) {
-	s.c.rooms.Add(int32(n) - s.counted.Swap(int32(n)))
+// recount sets the socket's part of its connection's rooms to the rooms
+// an adapter that does not count (not a roomCounter) says it is in, and
+// returns them. It reads and sets under s.mu, so that of the recounts
+// that follow changes made at the same moment the last sets what the
+// adapter holds after them all: the count is off only while a change is
+// under way.
+func (s *Socket) recount() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	have := s.ns.adapter.SocketRooms(s)
+	s.c.rooms.Add(int32(len(have)) - s.counted.Swap(int32(len(have))))
+	return have
 }
 
 // delAll removes the socket from its rooms and its namespace's adapter,
@@ -215,7 +222,7 @@ func (s *Socket) delAll() {
 		return
 	}
 	s.ns.adapter.DelAll(s)
-	s.c.rooms.Add(-s.counted.Swap(0))
+	s.recount()
 }
 
 // Leave removes the socket from a room (and its client id from the room's
@@ -225,7 +232,7 @@ func (s *Socket) Leave(room string) {
 		rc.delCounted(s, room)
 	} else {
 		s.ns.adapter.Del(s, room)
-		s.recount(len(s.ns.adapter.SocketRooms(s)))
+		s.recount()
 	}
 	s.subscribe([]string{room}, false)
 }
