@@ -131,7 +131,8 @@ type Options struct {
 	// can only err by letting through joins of one connection made at
 	// the same moment from several goroutines (sockets of several
 	// namespaces, or any socket with an adapter that is not a
-	// MemoryAdapter nor embeds one), never by refusing a join that fits.
+	// MemoryAdapter nor embeds one), never by refusing a join that fits
+	// once the leaves and disconnects before it have returned.
 	MaxRoomsPerConn int
 	// MaxNamespacesPerConn caps the namespaces one connection is in at
 	// once (default DefaultMaxNamespacesPerConn; negative: no cap): a
