@@ -21,8 +21,18 @@ type Memory struct {
 	members  map[Sub]map[string]struct{}
 	rooms    map[string]map[Sub]struct{}
 	logs     map[string]*memLog
-	sessions map[string]Session
+	sessions map[string]memSession
 	stats    Stats
+	// Sessions in saving order (which is expiry order: one window for
+	// all), for SessionTotalBytes: the ids from sessOrder[sessHead] on;
+	// one taken, expired or saved again since is skipped when reached
+	// (its seq differs), and the order is compacted when such entries
+	// outnumber the live sessions. sessionBytes is what the live
+	// sessions count (sessionSize).
+	sessOrder    []sessRef
+	sessHead     int
+	sessSeq      uint64
+	sessionBytes int64
 	// Replay logs: bytes held by all of them, and payload buffers of
 	// trimmed entries kept for the next appends (recording allocates
 	// nothing in steady state).
@@ -40,6 +50,29 @@ type Memory struct {
 	epochNano   int64
 	callerEpoch time.Time
 	callerDelta int64
+}
+
+// memSession is a saved session with what it counts against
+// SessionTotalBytes and its place in the saving order.
+type memSession struct {
+	Session
+	size int64
+	seq  uint64
+}
+
+// sessRef is a place in the saving order of sessions.
+type sessRef struct {
+	id  string
+	seq uint64
+}
+
+// sessionSize is what a session counts against SessionTotalBytes.
+func sessionSize(s *Session) int64 {
+	n := int64(SessionOverhead + len(s.ID) + len(s.Client) + len(s.Namespace))
+	for _, r := range s.Rooms {
+		n += int64(len(r)) + 16
+	}
+	return n
 }
 
 type memQueue struct {
@@ -267,7 +300,7 @@ func NewMemory(opts Options) *Memory {
 		members:   make(map[Sub]map[string]struct{}),
 		rooms:     make(map[string]map[Sub]struct{}),
 		logs:      make(map[string]*memLog),
-		sessions:  make(map[string]Session),
+		sessions:  make(map[string]memSession),
 	}
 }
 
@@ -764,7 +797,8 @@ func (s *Memory) ReplayHead(ctx context.Context, ns string) (uint64, error) {
 	return 0, nil
 }
 
-// SaveSession implements Store.
+// SaveSession implements Store. Over Limits.SessionTotalBytes the oldest
+// sessions are dropped (this one last).
 func (s *Memory) SaveSession(ctx context.Context, sess Session) error {
 	if err := ValidName(sess.ID); err != nil {
 		return err
@@ -776,9 +810,58 @@ func (s *Memory) SaveSession(ctx context.Context, sess Session) error {
 	if s.closed {
 		return ErrClosed
 	}
-	s.sessions[sess.ID] = sess
+	if old, ok := s.sessions[sess.ID]; ok {
+		s.sessionBytes -= old.size // replaced: its place in the order is skipped
+	}
+	s.sessSeq++
+	ms := memSession{Session: sess, size: sessionSize(&sess), seq: s.sessSeq}
+	s.sessions[sess.ID] = ms
+	s.sessionBytes += ms.size
+	s.sessOrder = append(s.sessOrder, sessRef{id: sess.ID, seq: ms.seq})
 	s.stats.SessionsSaved++
+	for max := s.limits.SessionTotalBytes; max > 0 && s.sessionBytes > max && s.sessHead < len(s.sessOrder); {
+		ref := s.sessOrder[s.sessHead]
+		s.sessOrder[s.sessHead] = sessRef{}
+		s.sessHead++
+		if old, ok := s.sessions[ref.id]; ok && old.seq == ref.seq {
+			s.removeSessionLocked(ref.id, old)
+			s.stats.SessionsDropped++
+		}
+	}
+	s.compactSessionsLocked()
 	return nil
+}
+
+// removeSessionLocked deletes session id (whose entry is ms) and its bytes.
+func (s *Memory) removeSessionLocked(id string, ms memSession) {
+	delete(s.sessions, id)
+	s.sessionBytes -= ms.size
+}
+
+// compactSessionsLocked drops the saving order's entries of sessions no
+// longer there when they outnumber the live sessions (and 64): the order
+// holds at most about twice the sessions, and each entry is copied a
+// bounded number of times on average.
+func (s *Memory) compactSessionsLocked() {
+	if stale := len(s.sessOrder) - s.sessHead - len(s.sessions); stale <= 64 || stale <= len(s.sessions) {
+		if s.sessHead > 64 && s.sessHead >= len(s.sessOrder)/2 {
+			s.sessOrder = append(s.sessOrder[:0], s.sessOrder[s.sessHead:]...)
+			clear(s.sessOrder[len(s.sessOrder):cap(s.sessOrder)])
+			s.sessHead = 0
+		}
+		return
+	}
+	keep := s.sessOrder[:0]
+	for _, ref := range s.sessOrder[s.sessHead:] {
+		if ms, ok := s.sessions[ref.id]; ok && ms.seq == ref.seq {
+			keep = append(keep, ref)
+		}
+	}
+	clear(s.sessOrder[len(keep):])
+	s.sessOrder, s.sessHead = keep, 0
+	if cap(s.sessOrder) > 256 && len(s.sessOrder) < cap(s.sessOrder)/4 {
+		s.sessOrder = slices.Clip(slices.Clone(s.sessOrder)) // let a burst's array go
+	}
 }
 
 // TakeSession implements Store.
@@ -789,17 +872,18 @@ func (s *Memory) TakeSession(ctx context.Context, id string) (Session, error) {
 	if s.closed {
 		return Session{}, ErrClosed
 	}
-	sess, ok := s.sessions[id]
+	ms, ok := s.sessions[id]
 	if !ok {
 		return Session{}, ErrSessionNotFound
 	}
-	delete(s.sessions, id)
-	if !now.Before(sess.Expires) {
+	s.removeSessionLocked(id, ms)
+	s.compactSessionsLocked()
+	if !now.Before(ms.Expires) {
 		s.stats.SessionsExpired++
 		return Session{}, ErrSessionNotFound
 	}
 	s.stats.SessionsTaken++
-	return sess, nil
+	return ms.Session, nil
 }
 
 // Expire implements Store.
@@ -841,12 +925,13 @@ func (s *Memory) Expire(ctx context.Context) error {
 			l.chunks, l.spare = nil, nil // an idle log holds no chunk
 		}
 	}
-	for id, sess := range s.sessions {
-		if !now.Before(sess.Expires) {
-			delete(s.sessions, id)
+	for id, ms := range s.sessions {
+		if !now.Before(ms.Expires) {
+			s.removeSessionLocked(id, ms)
 			s.stats.SessionsExpired++
 		}
 	}
+	s.compactSessionsLocked()
 	return nil
 }
 
@@ -856,6 +941,7 @@ func (s *Memory) Stats() Stats {
 	defer s.mu.Unlock()
 	st := s.stats
 	st.ReplayBytes = uint64(s.replayBytes)
+	st.SessionBytes = uint64(s.sessionBytes)
 	return st
 }
 

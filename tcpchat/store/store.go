@@ -72,12 +72,14 @@ type Stats struct {
 	SessionsSaved   uint64
 	SessionsTaken   uint64
 	SessionsExpired uint64 // sessions found or swept past their window
+	SessionsDropped uint64 // sessions removed, oldest first, to keep SessionTotalBytes (the memory store only)
+	SessionBytes    uint64 // bytes the saved sessions hold now (a gauge; the memory store only)
 	Commits         uint64 // write transactions (bolt group commits; 0 elsewhere)
 }
 
 // Limits are the retention limits. Zero fields take the defaults; a negative
-// MaxMessages, MaxClients, MaxAge, QueueTTL, ReplayMax, ReplayMaxBytes or
-// ReplayTotalBytes means no limit.
+// MaxMessages, MaxClients, MaxAge, QueueTTL, ReplayMax, ReplayMaxBytes,
+// ReplayTotalBytes or SessionTotalBytes means no limit.
 type Limits struct {
 	MaxMessages int // per queue; default DefaultMaxMessages
 	// MaxClients bounds the client ids (queues) the store holds for Claim
@@ -102,6 +104,17 @@ type Limits struct {
 	// applies them; bolt and Redis bound their logs by ReplayMax and
 	// ReplayWindow only.
 	ReplayMaxBytes, ReplayTotalBytes int64
+	// SessionTotalBytes bounds the bytes of the sessions the store keeps
+	// for connection state recovery (default DefaultSessionTotalBytes); a
+	// session counts its id, client id, namespace and room names plus
+	// SessionOverhead, and each room 16 bytes more. Over the bound the
+	// oldest saved sessions go first (every session has the same window,
+	// so they are also the first to expire), counted in
+	// Stats.SessionsDropped: a client whose session was dropped resumes
+	// nothing, as one whose window ended. The memory store applies it;
+	// bolt holds sessions on disk until the window ends, Redis until its
+	// keys' TTL (and its own maxmemory policy).
+	SessionTotalBytes int64
 }
 
 // Defaults for Limits.
@@ -115,6 +128,16 @@ const (
 
 	DefaultReplayMaxBytes   = 8 << 20
 	DefaultReplayTotalBytes = 64 << 20
+	// DefaultSessionTotalBytes is 32 MiB: the sessions of about 60,000
+	// connections that ended within the window, each in a namespace and
+	// a room (its two sessions count about 530 bytes), or of 120 in 1000
+	// rooms of 255-byte names (272 KB each). Measured in the heap of the
+	// memory store: 248 bytes a session without rooms, 280 with one
+	// 8-byte room, 272,600 with 1000 rooms of 255 bytes.
+	DefaultSessionTotalBytes = 32 << 20
+	// SessionOverhead is what a session counts besides its names (the
+	// Session, its map entry and its place in the saving order).
+	SessionOverhead = 224
 	// ReplayEntryOverhead is what a replay entry counts besides its
 	// payload and room names (its id, offsets, times and slice headers).
 	ReplayEntryOverhead = 160
@@ -142,6 +165,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.ReplayTotalBytes == 0 {
 		l.ReplayTotalBytes = DefaultReplayTotalBytes
+	}
+	if l.SessionTotalBytes == 0 {
+		l.SessionTotalBytes = DefaultSessionTotalBytes
 	}
 	if l.ReplayWindow <= 0 {
 		l.ReplayWindow = DefaultWindow
