@@ -100,6 +100,10 @@ func newMetrics(s *Server) *metrics {
 			func() float64 { return float64(rs.Stats().ReplayBytes) })
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "wiredojo", Subsystem: "chat", Name: "replay_trimmed_total",
 			Help: "Replay log entries dropped by age, count or byte bounds (oldest first)."}, func() float64 { return float64(rs.Stats().ReplayTrimmed) }))
+		gauge("session_bytes", "Bytes held by the saved sessions of connection state recovery (memory store; bounded).",
+			func() float64 { return float64(rs.Stats().SessionBytes) })
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "wiredojo", Subsystem: "chat", Name: "sessions_dropped_total",
+			Help: "Saved sessions of connection state recovery dropped before their window ended to keep the sessions' byte bound (oldest first); their clients resume nothing."}, func() float64 { return float64(rs.Stats().SessionsDropped) }))
 	}
 	if st := s.opts.Store; st != nil {
 		storeCounter := func(name, help string, f func(store.Stats) uint64) {

@@ -54,6 +54,7 @@ func chatServeQueueFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "recovery-window", Value: store.DefaultWindow, EnvVars: []string{"WIREDOJO_RECOVERY_WINDOW"}, Usage: "keep a disconnected session's rooms and missed broadcasts for `D`; 0: no connection state recovery (socket.io's default), no broadcast recorded"},
 		&cli.Int64Flag{Name: "recovery-bytes", Value: store.DefaultReplayMaxBytes, EnvVars: []string{"WIREDOJO_RECOVERY_BYTES"}, Usage: "keep at most `BYTES` of missed broadcasts per namespace (single node; the oldest go first); -1: no limit"},
 		&cli.Int64Flag{Name: "recovery-total-bytes", Value: store.DefaultReplayTotalBytes, EnvVars: []string{"WIREDOJO_RECOVERY_TOTAL_BYTES"}, Usage: "keep at most `BYTES` of missed broadcasts over all namespaces (single node; the oldest of any namespace go first); -1: no limit"},
+		&cli.Int64Flag{Name: "recovery-session-bytes", Value: store.DefaultSessionTotalBytes, EnvVars: []string{"WIREDOJO_RECOVERY_SESSION_BYTES"}, Usage: "keep at most `BYTES` of disconnected sessions (their rooms; single node; the oldest go first, and their clients resume nothing); -1: no limit"},
 	)
 }
 
@@ -144,7 +145,8 @@ func applyChatServeQueue(c *cli.Context, opts *tcpchat.Options) (*chatServeQueue
 		// survive a crash; memory keeps broadcasts off the disk.
 		q.rec = store.NewMemory(store.Options{Limits: store.Limits{
 			ReplayWindow: c.Duration("recovery-window"), SessionWindow: c.Duration("recovery-window"),
-			ReplayMaxBytes: c.Int64("recovery-bytes"), ReplayTotalBytes: c.Int64("recovery-total-bytes")}})
+			ReplayMaxBytes: c.Int64("recovery-bytes"), ReplayTotalBytes: c.Int64("recovery-total-bytes"),
+			SessionTotalBytes: c.Int64("recovery-session-bytes")}})
 		opts.RecoveryStore = q.rec
 	}
 	if u := c.String("redis"); u != "" {
@@ -174,7 +176,7 @@ func applyChatServeStore(c *cli.Context, opts *tcpchat.Options) (store.Store, st
 	if c.Duration("recovery-window") < 0 {
 		return nil, "", usagef("--recovery-window %v: give a positive duration, or 0 for no connection state recovery", c.Duration("recovery-window"))
 	}
-	for _, f := range []string{"recovery-bytes", "recovery-total-bytes"} {
+	for _, f := range []string{"recovery-bytes", "recovery-total-bytes", "recovery-session-bytes"} {
 		if c.Int64(f) == 0 || c.Int64(f) < -1 {
 			return nil, "", usagef("--%s %d: give a positive number of bytes, or -1 for no limit", f, c.Int64(f))
 		}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -50,6 +52,39 @@ func TestChatServeRecoveryWindowZero(t *testing.T) {
 	code, _, e := chatRun(t, "", "chat", "serve", "--addr", "127.0.0.1:0", "--recovery-window", "-1s")
 	if code != 2 || !strings.Contains(e, "0 for no connection state recovery") {
 		t.Errorf("--recovery-window -1s: exit %d, %q; want 2 and a hint", code, e)
+	}
+}
+
+// `chat serve --recovery-session-bytes` goes into the store of sessions:
+// with a bound smaller than any session, a connection's session is
+// dropped when saved, the client comes back to a new session, and
+// /metrics counts the drops.
+func TestChatServeRecoverySessionBytes(t *testing.T) {
+	out, _, stop := chatStart(t, strings.NewReader(""), "chat", "serve", "--addr", "127.0.0.1:0", "--verbose", "--recovery-session-bytes", "1")
+	addr := chatWaitFor(t, "serve", out, regexp.MustCompile(`serving on (\S+)`))
+	r := chattest.DialRaw(t, addr, true)
+	w := r.Handshake(t, "")
+	r.Join(t, "/chat")
+	r.Conn.Close()
+	// The server saves (here: drops) the sessions before it says the connection closed.
+	chatWaitFor(t, "serve", out, regexp.MustCompile(`session `+regexp.QuoteMeta(w.SessionID)+` closed`))
+	r2 := chattest.DialRaw(t, addr, true)
+	r2.Send(t, wire.Packet{Type: wire.TypeHandshake, Version: wire.Version, SessionID: w.SessionID})
+	if w2 := r2.Expect(t, wire.TypeWelcome); w2.Resumed {
+		t.Error("--recovery-session-bytes 1: a dropped session was resumed")
+	}
+	r2.Conn.Close()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !regexp.MustCompile(`(?m)^wiredojo_chat_sessions_dropped_total [1-9]`).Match(body) || !regexp.MustCompile(`(?m)^wiredojo_chat_session_bytes 0$`).Match(body) {
+		t.Errorf("/metrics does not show the sessions dropped and no session bytes:\n%s", body)
+	}
+	if code := stop(); code != 0 {
+		t.Errorf("chat serve exited with %d", code)
 	}
 }
 

@@ -175,6 +175,8 @@ func TestChatUsageErrors(t *testing.T) {
 		{"chat", "serve", "--max-namespaces-per-conn", "-1"},                      // negative bound
 		{"chat", "serve", "--queue-max-clients", "0"},                             // no client ids
 		{"chat", "serve", "--queue-max-clients", "-2"},                            // negative bound
+		{"chat", "serve", "--recovery-session-bytes", "0"},                        // no sessions
+		{"chat", "serve", "--recovery-session-bytes", "-2"},                       // negative bound
 		{"chat", "listen", "extra"},                                               // arguments
 		{"chat", "nothing"},                                                       // unknown subcommand
 	} {
