@@ -39,7 +39,9 @@
 // namespace and none older than Limits.ReplayWindow (the memory store also
 // at most Limits.ReplayMaxBytes per namespace and Limits.ReplayTotalBytes in
 // all, dropping the oldest first); sessions expire after
-// Limits.SessionWindow (default 2 minutes).
+// Limits.SessionWindow (default 2 minutes), and the memory store keeps at
+// most Limits.SessionTotalBytes of them, dropping the oldest saved first
+// (bolt keeps them until the window ends, Redis until its keys' TTL).
 //
 // Example:
 //

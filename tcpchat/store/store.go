@@ -112,8 +112,8 @@ type Limits struct {
 	// so they are also the first to expire), counted in
 	// Stats.SessionsDropped: a client whose session was dropped resumes
 	// nothing, as one whose window ended. The memory store applies it;
-	// bolt holds sessions on disk until the window ends, Redis until its
-	// keys' TTL (and its own maxmemory policy).
+	// bolt keeps sessions on disk until the expiry sweep after their
+	// window, Redis until its keys' TTL (and within its own maxmemory).
 	SessionTotalBytes int64
 }
 
