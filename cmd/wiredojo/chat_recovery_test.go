@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/wiredojo/wiredojo/framing/ws"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
@@ -29,18 +30,9 @@ func TestChatServeRecoveryWindowZero(t *testing.T) {
 		out, _, stop := chatStart(t, strings.NewReader(""), args...)
 		addr := chatWaitFor(t, "serve", out, regexp.MustCompile(`serving on (\S+)`))
 
-		r := chattest.DialRaw(t, addr, true)
-		w := r.Handshake(t, "")
-		r.Join(t, "/chat")
-		r.Conn.Close()
-		// The server saves a session before it says the connection closed.
-		chatWaitFor(t, "serve", out, regexp.MustCompile(`session `+regexp.QuoteMeta(w.SessionID)+` closed`))
-		r2 := chattest.DialRaw(t, addr, true)
-		r2.Send(t, wire.Packet{Type: wire.TypeHandshake, Version: wire.Version, SessionID: w.SessionID})
-		if w2 := r2.Expect(t, wire.TypeWelcome); w2.Resumed != tc.recover {
-			t.Errorf("--recovery-window %q: welcome after a reconnection resumed %v, want %v", tc.window, w2.Resumed, tc.recover)
+		if got := reconnectResumes(t, addr, out); got != tc.recover {
+			t.Errorf("--recovery-window %q: welcome after a reconnection resumed %v, want %v", tc.window, got, tc.recover)
 		}
-		r2.Conn.Close()
 
 		if got := sioConnectAnswer(t, addr); strings.Contains(got, `"pid"`) != tc.recover {
 			t.Errorf("--recovery-window %q: Socket.IO CONNECT answer %s: a pid %v, want %v", tc.window, got, !tc.recover, tc.recover)
@@ -55,6 +47,24 @@ func TestChatServeRecoveryWindowZero(t *testing.T) {
 	}
 }
 
+// reconnectResumes connects a framed client to /chat of the server at addr
+// (a `chat serve --verbose` logging to out), drops the connection,
+// connects again with its session id and reports whether the welcome
+// said RESUMED.
+func reconnectResumes(t *testing.T, addr string, out *testkit.Buffer) bool {
+	t.Helper()
+	r := chattest.DialRaw(t, addr, true)
+	w := r.Handshake(t, "")
+	r.Join(t, "/chat")
+	r.Conn.Close()
+	// The server saves its sessions before it says the connection closed.
+	chatWaitFor(t, "serve", out, regexp.MustCompile(`session `+regexp.QuoteMeta(w.SessionID)+` closed`))
+	r2 := chattest.DialRaw(t, addr, true)
+	defer r2.Conn.Close()
+	r2.Send(t, wire.Packet{Type: wire.TypeHandshake, Version: wire.Version, SessionID: w.SessionID})
+	return r2.Expect(t, wire.TypeWelcome).Resumed
+}
+
 // `chat serve --recovery-session-bytes` goes into the store of sessions:
 // with a bound smaller than any session, a connection's session is
 // dropped when saved, the client comes back to a new session, and
@@ -62,18 +72,9 @@ func TestChatServeRecoveryWindowZero(t *testing.T) {
 func TestChatServeRecoverySessionBytes(t *testing.T) {
 	out, _, stop := chatStart(t, strings.NewReader(""), "chat", "serve", "--addr", "127.0.0.1:0", "--verbose", "--recovery-session-bytes", "1")
 	addr := chatWaitFor(t, "serve", out, regexp.MustCompile(`serving on (\S+)`))
-	r := chattest.DialRaw(t, addr, true)
-	w := r.Handshake(t, "")
-	r.Join(t, "/chat")
-	r.Conn.Close()
-	// The server saves (here: drops) the sessions before it says the connection closed.
-	chatWaitFor(t, "serve", out, regexp.MustCompile(`session `+regexp.QuoteMeta(w.SessionID)+` closed`))
-	r2 := chattest.DialRaw(t, addr, true)
-	r2.Send(t, wire.Packet{Type: wire.TypeHandshake, Version: wire.Version, SessionID: w.SessionID})
-	if w2 := r2.Expect(t, wire.TypeWelcome); w2.Resumed {
+	if reconnectResumes(t, addr, out) {
 		t.Error("--recovery-session-bytes 1: a dropped session was resumed")
 	}
-	r2.Conn.Close()
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)

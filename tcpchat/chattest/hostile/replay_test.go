@@ -21,6 +21,25 @@ func heapInUse() uint64 {
 	return m.HeapInuse
 }
 
+// checkBytesBound fails the test unless what holds at most max bytes
+// (held), something was dropped to keep it so (dropped), and the /metrics
+// of the server at addr show each of metrics.
+func checkBytesBound(t *testing.T, addr, what string, held, max, dropped uint64, metrics ...string) {
+	t.Helper()
+	if held > max {
+		t.Fatalf("%s holds %d bytes, over its bound of %d", what, held, max)
+	}
+	if dropped == 0 {
+		t.Fatalf("nothing was dropped from %s", what)
+	}
+	_, body := hostile.HTTP(t, addr, "GET", "/metrics", addr, nil)
+	for _, m := range metrics {
+		if !strings.Contains(body, "\n"+m+" ") {
+			t.Fatalf("/metrics does not show %s", m)
+		}
+	}
+}
+
 // Issue 13 point 1: one client alone in a room sending large events fills
 // the replay log of connection state recovery only up to its byte bound
 // (here 1 MiB per namespace); the server's heap
@@ -51,15 +70,7 @@ func TestReplayLogIsBoundedByBytes(t *testing.T) {
 	}
 	obs.Check(t)
 	st := rec.Stats()
-	if st.ReplayBytes > maxBytes {
-		t.Fatalf("the replay log holds %d bytes, over its bound of %d", st.ReplayBytes, maxBytes)
-	}
-	if st.ReplayTrimmed == 0 {
-		t.Fatal("nothing was trimmed from the replay log")
-	}
-	if _, body := hostile.HTTP(t, addr, "GET", "/metrics", addr, nil); !strings.Contains(body, "wiredojo_chat_replay_bytes ") || !strings.Contains(body, "wiredojo_chat_replay_trimmed_total ") {
-		t.Fatal("/metrics does not show the replay log's bytes and trims")
-	}
+	checkBytesBound(t, addr, "the replay log", st.ReplayBytes, maxBytes, st.ReplayTrimmed, "wiredojo_chat_replay_bytes", "wiredojo_chat_replay_trimmed_total")
 	grew := int64(heapInUse()) - int64(before)
 	t.Logf("sent %d MiB; replay log %.1f MiB, %d entries trimmed; heap grew %.1f MiB", events*size>>20, float64(st.ReplayBytes)/(1<<20), st.ReplayTrimmed, float64(grew)/(1<<20))
 	if limit := int64(8 * maxBytes); grew > limit {
