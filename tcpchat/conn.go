@@ -37,6 +37,7 @@ type conn struct {
 	writing   bool          // guarded by mu; a writer goroutine is running
 	closing   bool          // guarded by mu; a final packet is queued, close after it
 	closed    bool          // guarded by mu; no more sends
+	qbytes    uint32        // guarded by mu; Message.size of the packets in q and in the batch being written from it (Options.SendQueueBytes); in closed's padding
 	reason    error         // guarded by mu; why the connection ended
 	drained   chan struct{} // guarded by mu; created once, with the final packet; closed by closeDrained
 	drainOnce sync.Once     // closes drained
@@ -146,12 +147,15 @@ func (c *conn) offer(m *Message, f sendFlags) offerResult {
 		c.srv.metrics.volatileDrops.Add(1)
 		return offerDropped
 	}
-	if len(c.q.s) >= c.srv.opts.SendQueue && f&(sendFinal|sendForce) == 0 {
+	size := m.size()
+	if f&(sendFinal|sendForce) == 0 && (len(c.q.s) >= c.srv.opts.SendQueue ||
+		c.qbytes != 0 && int(c.qbytes)+int(size) > c.srv.opts.SendQueueBytes && c.srv.opts.SendQueueBytes > 0) {
 		c.mu.Unlock()
 		return offerFull
 	}
 	m.retain()
 	c.q.s = append(c.q.s, m)
+	c.qbytes += size
 	if f&sendFinal != 0 {
 		c.closing = true
 		c.drained = make(chan struct{})
@@ -377,9 +381,30 @@ func (c *conn) waitRoom(m *Message, deadline time.Time) bool {
 		}
 	}
 	c.srv.metrics.slowCuts.Add(1)
-	c.srv.logf("tcpchat: %s (session %s): %v: its queue of %d packets stayed full for %v", c.remoteAddr(), c.session, ErrSlowConsumer, c.srv.opts.SendQueue, max(c.srv.opts.SlowConsumerWait, 0))
+	c.srv.logf("tcpchat: %s (session %s): %v: its queue stayed full (%s) for %v", c.remoteAddr(), c.session, ErrSlowConsumer, c.queueBound(m), max(c.srv.opts.SlowConsumerWait, 0))
 	c.cut(ErrSlowConsumer)
 	return false
+}
+
+// queueBound names the bound that kept m out of c's queue, for the log
+// line of a slow-consumer cut: the packets (Options.SendQueue) or the bytes
+// (Options.SendQueueBytes).
+func (c *conn) queueBound(m *Message) string {
+	c.mu.Lock()
+	n, b := len(c.qPackets()), int(c.qbytes)
+	c.mu.Unlock()
+	if lim := c.srv.opts.SendQueueBytes; n < c.srv.opts.SendQueue && lim > 0 && b+int(m.size()) > lim {
+		return fmt.Sprintf("%d of its %d bytes held, a packet of %d bytes", b, lim, m.size())
+	}
+	return fmt.Sprintf("%d packets", c.srv.opts.SendQueue)
+}
+
+// qPackets is c's queue; c.mu is held.
+func (c *conn) qPackets() []*Message {
+	if c.q == nil {
+		return nil
+	}
+	return c.q.s
 }
 
 // wakeLocked wakes the senders waiting for room; c.mu is held.
@@ -404,6 +429,7 @@ func (c *conn) flushDirectLocked() {
 	}
 	q := c.q
 	c.q = nil
+	taken := c.qbytes // all of it: no writer holds a batch while c is parked
 	c.parked = false
 	c.wakeLocked()
 	c.mu.Unlock()
@@ -433,6 +459,7 @@ func (c *conn) flushDirectLocked() {
 	}
 
 	c.mu.Lock()
+	c.qbytes -= taken
 	c.pending = rest
 	if rest || c.closed || c.closing || (c.q != nil && len(c.q.s) > 0) {
 		c.startWriterLocked() // it writes the rest and the queue, or ends the connection's sending
@@ -455,6 +482,7 @@ func (c *conn) writeLoop() {
 	local := getQueue()
 	se, _ := c.t.(SharedEncoder)
 	pp := payloadPool.Get().(*[][]byte)
+	var inflight uint32 // c.qbytes of the batch in local, counted until it is written
 	defer func() {
 		clear(*pp)
 		*pp = (*pp)[:0]
@@ -463,6 +491,8 @@ func (c *conn) writeLoop() {
 	}()
 	for {
 		c.mu.Lock()
+		c.qbytes -= inflight
+		inflight = 0
 		if c.closed || (!c.pending && (c.q == nil || len(c.q.s) == 0)) {
 			c.pending = false
 			if c.q != nil {
@@ -472,6 +502,7 @@ func (c *conn) writeLoop() {
 				putQueue(c.q)
 				c.q = nil
 			}
+			c.qbytes = 0
 			c.writing = false
 			final := c.closing && !c.closed
 			if final {
@@ -491,6 +522,7 @@ func (c *conn) writeLoop() {
 		c.pending = false // the transport's WritePackets writes it first
 		if c.q != nil {
 			c.q, local = local, c.q
+			inflight = c.qbytes
 		}
 		c.wakeLocked()
 		c.mu.Unlock()

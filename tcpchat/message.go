@@ -66,6 +66,24 @@ func (m *Message) Payload() []byte { return m.buf }
 
 func (m *Message) retain() { m.refs.Add(1) }
 
+// maxMessageSize caps what Message.size counts, so that a send queue's
+// byte count (conn.qbytes, a uint32) cannot wrap below its bound
+// (MaxSendQueueBytes).
+const maxMessageSize = 1 << 30
+
+// size is what m counts in a send queue (Options.SendQueueBytes): the
+// bytes it keeps alive, its payload's buffer and, once a writer made it,
+// its shared translation (a Socket.IO client's text of the broadcast).
+// Struct and slot (about 100 bytes) are left out: the packet bound
+// (Options.SendQueue) covers them.
+func (m *Message) size() uint32 {
+	n := cap(m.buf)
+	if m.sharedState.Load() == sharedDone {
+		n += cap(m.shared)
+	}
+	return uint32(min(n, maxMessageSize))
+}
+
 // sharedFor returns what a writer of the transport se hands to its
 // WritePackets for m: the translation of m's payload that all of se's
 // kind share, made once per message by the first writer that comes to it,

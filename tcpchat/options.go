@@ -16,11 +16,22 @@ const (
 	DefaultWriteTimeout     = 10 * time.Second
 	DefaultSendQueue        = 1024
 	DefaultSlowConsumerWait = 2 * time.Second
-	DefaultRateLimit        = 1000 // packets per second
-	DefaultRateBurst        = 2000
-	DefaultExpireInterval   = 5 * time.Second
-	DefaultFDHeadroom       = 64
-	DefaultMaxNamespaces    = 1000
+	// DefaultSendQueueBytes is Options.SendQueueBytes's default: 8 MiB.
+	// Chat traffic (packets of a few hundred bytes) meets the packet bound
+	// (DefaultSendQueue) long before it, 1024 packets averaging 8 KiB; it
+	// still holds 8 packets of the largest frame (1 MiB) queued for a
+	// reader that is catching up. It caps what one reader that does not
+	// read keeps alive at about 1/128 of the 1 GiB that 1024 packets of
+	// 1 MiB are (docs/SECURITY.md, "a reader too slow for what it is
+	// sent").
+	DefaultSendQueueBytes = 8 << 20
+	// MaxSendQueueBytes is the largest Options.SendQueueBytes: 1 GiB.
+	MaxSendQueueBytes     = 1 << 30
+	DefaultRateLimit      = 1000 // packets per second
+	DefaultRateBurst      = 2000
+	DefaultExpireInterval = 5 * time.Second
+	DefaultFDHeadroom     = 64
+	DefaultMaxNamespaces  = 1000
 	// DefaultMaxRoomsPerConn is Options.MaxRoomsPerConn's default: a
 	// classroom's client is in a few rooms of a namespace or two (the
 	// built-in join with presence takes two per room), one that joins a
@@ -51,6 +62,16 @@ type Options struct {
 	WriteTimeout time.Duration
 	// SendQueue bounds the packets queued per connection (default 1024).
 	SendQueue int
+	// SendQueueBytes bounds the bytes queued per connection (default
+	// DefaultSendQueueBytes, 8 MiB; at most MaxSendQueueBytes, larger
+	// values count as that; negative: no byte bound): the payloads (and
+	// their shared Socket.IO translations) of the packets queued and of
+	// the batch being written. A broadcast queued on many connections
+	// counts fully in each. A queue over it is full as one at SendQueue
+	// packets is (SlowConsumerWait, then the slow-consumer cut), but an
+	// empty queue always takes one packet, however large, so a packet of
+	// up to MaxFrame bytes is never refused for good.
+	SendQueueBytes int
 	// SlowConsumerWait is how long a send waits for room in a full send
 	// queue before the connection is cut as a slow consumer
 	// (ErrSlowConsumer); default 2 s, negative cuts at once. While a
@@ -220,6 +241,10 @@ func (o *Options) setDefaults() {
 	if o.SendQueue <= 0 {
 		o.SendQueue = DefaultSendQueue
 	}
+	if o.SendQueueBytes == 0 {
+		o.SendQueueBytes = DefaultSendQueueBytes
+	}
+	o.SendQueueBytes = min(o.SendQueueBytes, MaxSendQueueBytes)
 	if o.SlowConsumerWait == 0 {
 		o.SlowConsumerWait = DefaultSlowConsumerWait
 	}
