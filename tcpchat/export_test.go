@@ -19,3 +19,17 @@ func NamespacePins(ns *Namespace) int {
 	defer ns.srv.mu.Unlock()
 	return ns.pins
 }
+
+// MaxQueuedBytes returns the largest count of queued bytes
+// (Options.SendQueueBytes) over srv's connections.
+func MaxQueuedBytes(srv *Server) int {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	n := 0
+	for c := range srv.conns {
+		c.mu.Lock()
+		n = max(n, int(c.qbytes))
+		c.mu.Unlock()
+	}
+	return n
+}
