@@ -107,6 +107,7 @@ func chatCommand() *cli.Command {
 					chatTokenFlag("require `TOKEN` in every client's handshake"),
 					&cli.IntFlag{Name: "max-frame", Value: 1 << 20, EnvVars: []string{"WIREDOJO_MAX_FRAME"}, Usage: "largest frame payload in `BYTES`"},
 					&cli.IntFlag{Name: "send-queue", Value: tcpchat.DefaultSendQueue, EnvVars: []string{"WIREDOJO_SEND_QUEUE"}, Usage: "at most `N` packets queued per connection"},
+					&cli.IntFlag{Name: "send-queue-bytes", Value: tcpchat.DefaultSendQueueBytes, EnvVars: []string{"WIREDOJO_SEND_QUEUE_BYTES"}, Usage: "at most `BYTES` of packets queued per connection (a broadcast counts in each queue; an empty queue still takes one packet of any size); a full queue slows its senders, then cuts the receiver as with --send-queue; at most 1 GiB; -1: no limit"},
 					&cli.DurationFlag{Name: "slow-consumer-wait", Value: tcpchat.DefaultSlowConsumerWait, EnvVars: []string{"WIREDOJO_SLOW_CONSUMER_WAIT"}, Usage: "how long (`D`) a send waits for room in a full queue, slowing its sender, before the receiver is cut as a slow consumer; 0 cuts at once"},
 					&cli.Float64Flag{Name: "rate-limit", Value: tcpchat.DefaultRateLimit, EnvVars: []string{"WIREDOJO_RATE_LIMIT"}, Usage: "`PACKETS` per second a connection may send (bursts up to 2000 or one second's worth); 0 turns the limit off"},
 					&cli.IntFlag{Name: "max-conns", Value: 10000, EnvVars: []string{"WIREDOJO_MAX_CONNS"}, Usage: "at most `N` sockets (and Socket.IO polling sessions) open at once (also: the descriptor limit less 64); over it new clients are refused, /healthz and /metrics still answer; 0: only the descriptor limit"},
@@ -235,6 +236,7 @@ func chatServe(c *cli.Context) error {
 	opts := tcpchat.Options{
 		MaxFrame:         c.Int("max-frame"),
 		SendQueue:        c.Int("send-queue"),
+		SendQueueBytes:   c.Int("send-queue-bytes"),
 		SlowConsumerWait: c.Duration("slow-consumer-wait"),
 		RateLimit:        c.Float64("rate-limit"),
 		Token:            c.String("token"),
@@ -258,6 +260,9 @@ func chatServe(c *cli.Context) error {
 	}
 	if opts.SendQueue < 1 {
 		return usagef("chat serve: --send-queue must be at least 1, not %d", opts.SendQueue)
+	}
+	if opts.SendQueueBytes == 0 || opts.SendQueueBytes < -1 || opts.SendQueueBytes > tcpchat.MaxSendQueueBytes {
+		return usagef("chat serve: --send-queue-bytes must be from 1 to %d, or -1 (no limit), not %d", tcpchat.MaxSendQueueBytes, opts.SendQueueBytes)
 	}
 	if c.Duration("release-idle") < 0 {
 		return usagef("chat serve: --release-idle must not be negative (0 turns it off)")

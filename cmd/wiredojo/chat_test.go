@@ -168,6 +168,9 @@ func TestChatUsageErrors(t *testing.T) {
 		{"chat", "serve", "--max-frame", "1"},                                     // too small
 		{"chat", "serve", "--bogus"},                                              // unknown flag
 		{"chat", "serve", "--send-queue", "0"},                                    // no queue
+		{"chat", "serve", "--send-queue-bytes", "0"},                              // no queue
+		{"chat", "serve", "--send-queue-bytes", "-2"},                             // negative bound
+		{"chat", "serve", "--send-queue-bytes", "2147483648"},                     // over 1 GiB
 		{"chat", "serve", "--slow-consumer-wait", "-1s"},                          // negative wait
 		{"chat", "serve", "--rate-limit", "-5"},                                   // negative rate
 		{"chat", "serve", "--release-idle", "-1s"},                                // negative quiet time
