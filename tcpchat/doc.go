@@ -48,7 +48,8 @@
 // broadcasts a socket makes while its connection handles the packets of one
 // read start their recipients' writers when the last of those packets is
 // handled, so each recipient gets them in one write. The send
-// queue is bounded: a send to a full queue waits up to
+// queue is bounded by packets (Options.SendQueue) and by the bytes they
+// keep alive (Options.SendQueueBytes): a send to a full queue waits up to
 // Options.SlowConsumerWait for room, outside every lock (the sender's
 // connection is not read meanwhile, so TCP slows a fast publisher to its
 // slowest recipient), and then cuts that connection (ErrSlowConsumer).

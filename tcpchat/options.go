@@ -68,9 +68,10 @@ type Options struct {
 	// their shared Socket.IO translations) of the packets queued and of
 	// the batch being written. A broadcast queued on many connections
 	// counts fully in each. A queue over it is full as one at SendQueue
-	// packets is (SlowConsumerWait, then the slow-consumer cut), but an
-	// empty queue always takes one packet, however large, so a packet of
-	// up to MaxFrame bytes is never refused for good.
+	// packets is (SlowConsumerWait, then the slow-consumer cut), but a
+	// connection with nothing queued or being written always takes one
+	// packet, however large, so a packet of up to MaxFrame bytes is never
+	// refused for good.
 	SendQueueBytes int
 	// SlowConsumerWait is how long a send waits for room in a full send
 	// queue before the connection is cut as a slow consumer
