@@ -60,7 +60,7 @@ func socketIOClientFile(dir string) (string, error) {
 // suites, /engine.io/ and their handlers); the function it returns closes
 // them, after srv.
 func startChatServeSocketIO(c *cli.Context, srv *tcpchat.Server, opts *tcpchat.Options) func() {
-	eopts := engine.Options{Origins: opts.Origins, Hosts: opts.Hosts, MaxPayload: opts.MaxFrame}
+	eopts := engine.Options{Origins: opts.Origins, Hosts: opts.Hosts, MaxPayload: opts.MaxFrame, SendQueueBytes: opts.SendQueueBytes}
 	sopts := sio.Options{Recovery: srv.Recovers()}
 	var echo *engine.Server
 	if c.Bool("socketio-test") {

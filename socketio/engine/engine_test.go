@@ -531,6 +531,44 @@ func TestQueueFull(t *testing.T) {
 	}
 }
 
+// A polling session that does not poll gets large packets, far fewer than
+// its packet bound (SendQueue): its queue ends the session at its byte
+// bound (SendQueueBytes), having taken no more than that, and a first
+// packet larger than the bound is taken. Without the byte bound all 64
+// packets of 64 KiB are queued and nothing fails.
+func TestQueueFullByBytes(t *testing.T) {
+	t.Parallel()
+	const bound = 256 << 10
+	type result struct {
+		sent int
+		err  error
+	}
+	res := make(chan result, 1)
+	srv := engine.NewServer(engine.Options{SendQueueBytes: bound, PingInterval: time.Minute, PingTimeout: time.Minute}, func(s *engine.Session) {
+		var err error
+		if err = s.Send(engineio.Packet{Type: engineio.Message, Data: make([]byte, 2*bound)}); err != nil {
+			res <- result{0, err}
+			return
+		}
+		i := 0
+		for ; i < 64 && err == nil; i++ {
+			err = s.Send(engineio.Packet{Type: engineio.Message, Data: make([]byte, 64<<10)})
+		}
+		res <- result{i, err}
+	})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	defer srv.Close()
+	open(t, hs.URL+"/")
+	r := testkit.Recv(t, 30*time.Second, "the handler's sends", res)
+	if !errors.Is(r.err, engine.ErrQueueFull) {
+		t.Fatalf("after %d sends of 64 KiB: %v, want ErrQueueFull", r.sent, r.err)
+	}
+	if r.sent != 1 {
+		t.Fatalf("the session ended at send %d of 64 KiB, want 1: the first large packet (%d bytes) was already over the bound", r.sent, 2*bound)
+	}
+}
+
 // A session the server closes while no poll is outstanding: the next poll
 // gets the close packet, the one after it a 400.
 func TestPollingServerClose(t *testing.T) {

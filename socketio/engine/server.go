@@ -21,6 +21,11 @@ const (
 	DefaultMaxPayload     = 1_000_000
 	DefaultUpgradeTimeout = 10 * time.Second
 	DefaultSendQueue      = 1024
+	// DefaultSendQueueBytes is Options.SendQueueBytes's default, 8 MiB, as
+	// a chat connection's (tcpchat.DefaultSendQueueBytes): 1024 packets
+	// of up to MaxPayload each would be about 1 GiB for one session that
+	// does not poll.
+	DefaultSendQueueBytes = 8 << 20
 	DefaultInbox          = 64
 )
 
@@ -38,6 +43,12 @@ type Options struct {
 	// SendQueue bounds the packets queued for one session; a session whose
 	// queue overflows ends with ErrQueueFull.
 	SendQueue int
+	// SendQueueBytes bounds the bytes of the packets' Data queued for one
+	// session (negative: no bound); a session whose queue would go over
+	// it ends with ErrQueueFull, as at SendQueue packets. An empty queue
+	// always takes the packets of one Send, so that a packet of up to
+	// MaxPayload is never refused for good.
+	SendQueueBytes int
 	// Inbox bounds the received messages not yet read; a full inbox makes
 	// the transport wait (a POST is not answered, a WebSocket is not read).
 	Inbox int
@@ -92,6 +103,9 @@ func (o *Options) defaults() {
 	}
 	if o.SendQueue <= 0 {
 		o.SendQueue = DefaultSendQueue
+	}
+	if o.SendQueueBytes == 0 {
+		o.SendQueueBytes = DefaultSendQueueBytes
 	}
 	if o.Inbox <= 0 {
 		o.Inbox = DefaultInbox

@@ -56,6 +56,7 @@ type Session struct {
 	mu        sync.Mutex
 	err       error             // why the session ended; guarded by mu
 	queue     []engineio.Packet // waiting to be sent; guarded by mu
+	qbytes    int               // the Data bytes of the packets Send put in queue (Options.SendQueueBytes); guarded by mu
 	ws        *ws.Conn          // the WebSocket once upgraded (or from the start); guarded by mu
 	deadline  int64             // the reader's deadline (Unix ns, 0: none); guarded by mu
 	pingTimer *time.Timer       // the next ping, or the ping timeout; guarded by mu
@@ -376,20 +377,26 @@ func (s *Session) SetReadDeadline(t time.Time) error {
 
 // Send queues packets for the client (usually Message packets) and
 // returns at once. The packets' Data must not change afterwards. When the
-// queue would overflow (Options.SendQueue) the session ends with
-// ErrQueueFull; after the end Send returns the reason.
+// queue would overflow (Options.SendQueue, Options.SendQueueBytes) the
+// session ends with ErrQueueFull; after the end Send returns the reason.
 func (s *Session) Send(ps ...engineio.Packet) error {
 	s.mu.Lock()
 	if s.err != nil {
 		defer s.mu.Unlock()
 		return s.err
 	}
-	if len(s.queue)+len(ps) > s.srv.opts.SendQueue {
+	n := 0
+	for _, p := range ps {
+		n += len(p.Data)
+	}
+	if len(s.queue)+len(ps) > s.srv.opts.SendQueue ||
+		s.qbytes > 0 && s.qbytes+n > s.srv.opts.SendQueueBytes && s.srv.opts.SendQueueBytes > 0 {
 		s.mu.Unlock()
 		s.closeWith(ErrQueueFull)
 		return ErrQueueFull
 	}
 	s.queue = append(s.queue, ps...)
+	s.qbytes += n
 	s.flushLocked()
 	s.mu.Unlock()
 	return nil
@@ -662,6 +669,7 @@ func (s *Session) writeLoop() {
 			return
 		}
 		batch, s.queue = s.queue, batch[:0]
+		s.qbytes = 0
 		c := s.ws
 		s.mu.Unlock()
 		if _, err := s.writeRuns(c, nil, batch, sc); err != nil {
@@ -747,6 +755,7 @@ func (s *Session) closeWith(reason error) {
 		c = nil
 	}
 	s.queue = nil
+	s.qbytes = 0
 	onEnd := s.onEnd
 	s.onEnd = nil
 	done := s.done
@@ -857,6 +866,7 @@ func (s *Session) poll(w http.ResponseWriter, r *http.Request) {
 			body = engineio.AppendPayload(nil, s.queue...)
 			clear(s.queue)
 			s.queue = s.queue[:0]
+			s.qbytes = 0
 			if s.closing {
 				body = append(body, engineio.Separator, '0'+byte(engineio.Close))
 				s.polling = false
