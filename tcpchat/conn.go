@@ -460,6 +460,10 @@ func (c *conn) flushDirectLocked() {
 
 	c.mu.Lock()
 	c.qbytes -= taken
+	// A sender refused at the byte bound while this batch was being
+	// written waits for room: the bytes given back are room, even when no
+	// writer starts below to wake it.
+	c.wakeLocked()
 	c.pending = rest
 	if rest || c.closed || c.closing || (c.q != nil && len(c.q.s) > 0) {
 		c.startWriterLocked() // it writes the rest and the queue, or ends the connection's sending
