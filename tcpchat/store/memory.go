@@ -28,7 +28,7 @@ type Memory struct {
 	// one taken, expired or saved again since is skipped when reached
 	// (its seq differs), and the order is compacted when such entries
 	// outnumber the live sessions. sessionBytes is what the live
-	// sessions count (sessionSize).
+	// sessions count (SessionSize).
 	sessOrder    []sessRef
 	sessHead     int
 	sessSeq      uint64
@@ -66,8 +66,10 @@ type sessRef struct {
 	seq uint64
 }
 
-// sessionSize is what a session counts against SessionTotalBytes.
-func sessionSize(s *Session) int64 {
+// SessionSize is what a session counts against Limits.SessionTotalBytes:
+// its id, client id, namespace and room names, SessionOverhead, and 16
+// bytes more a room. Every store that applies the bound counts so.
+func SessionSize(s *Session) int64 {
 	n := int64(SessionOverhead + len(s.ID) + len(s.Client) + len(s.Namespace))
 	for _, r := range s.Rooms {
 		n += int64(len(r)) + 16
@@ -213,14 +215,23 @@ func namesOf(event string, rooms, except []string, prev *replayEntry) (*replayNa
 
 // replaySize is what an entry counts against the byte bounds.
 func replaySize(e *replayEntry) int64 {
-	n := int64(len(e.payload) + ReplayEntryOverhead)
-	if e.names != nil {
-		for _, r := range e.names.rooms {
-			n += int64(len(r)) + 16
-		}
-		for _, r := range e.names.except {
-			n += int64(len(r)) + 16
-		}
+	if e.names == nil {
+		return ReplayEntrySize(len(e.payload), nil, nil)
+	}
+	return ReplayEntrySize(len(e.payload), e.names.rooms, e.names.except)
+}
+
+// ReplayEntrySize is what a replay entry of payloadLen bytes broadcast to
+// rooms except except counts against Limits.ReplayMaxBytes and
+// ReplayTotalBytes: the payload, ReplayEntryOverhead, and each room name
+// plus 16 bytes. Every store that applies the bounds counts so.
+func ReplayEntrySize(payloadLen int, rooms, except []string) int64 {
+	n := int64(payloadLen + ReplayEntryOverhead)
+	for _, r := range rooms {
+		n += int64(len(r)) + 16
+	}
+	for _, r := range except {
+		n += int64(len(r)) + 16
 	}
 	return n
 }
@@ -814,7 +825,7 @@ func (s *Memory) SaveSession(ctx context.Context, sess Session) error {
 		s.sessionBytes -= old.size // replaced: its place in the order is skipped
 	}
 	s.sessSeq++
-	ms := memSession{Session: sess, size: sessionSize(&sess), seq: s.sessSeq}
+	ms := memSession{Session: sess, size: SessionSize(&sess), seq: s.sessSeq}
 	s.sessions[sess.ID] = ms
 	s.sessionBytes += ms.size
 	s.sessOrder = append(s.sessOrder, sessRef{id: sess.ID, seq: ms.seq})

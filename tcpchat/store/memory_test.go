@@ -13,6 +13,7 @@ import (
 
 func TestMemoryConformance(t *testing.T) {
 	storetest.Run(t, storetest.Harness{
+		ByteBounds: true,
 		Open: func(t *testing.T, opts store.Options) store.Store {
 			s := store.NewMemory(opts)
 			t.Cleanup(func() { _ = s.Close() })

@@ -22,6 +22,11 @@ type Harness struct {
 	// Reopen, when set, closes s and opens the same data again with opts:
 	// Run then checks that everything written survives.
 	Reopen func(t *testing.T, s store.Store, opts store.Options) store.Store
+	// ByteBounds says that the store applies Limits.ReplayMaxBytes,
+	// ReplayTotalBytes and SessionTotalBytes and fills Stats.ReplayBytes,
+	// SessionBytes and SessionsDropped: Run then checks them. A store
+	// that leaves it false is not checked for them (its docs say so).
+	ByteBounds bool
 }
 
 // Clock is a fake clock for store.Options.Now, safe for concurrent use.
@@ -140,6 +145,17 @@ func Run(t *testing.T, h Harness) {
 			l    store.Limits
 			f    func(e *env)
 		}{"Reopen", store.Limits{}, testReopen})
+	}
+	if h.ByteBounds {
+		tests = append(tests, []struct {
+			name string
+			l    store.Limits
+			f    func(e *env)
+		}{
+			{"ReplayMaxBytes", store.Limits{ReplayMaxBytes: 4*boundedEntrySize + 100}, testReplayMaxBytes},
+			{"ReplayTotalBytes", store.Limits{ReplayTotalBytes: 4*boundedEntrySize + 100}, testReplayTotalBytes},
+			{"SessionTotalBytes", store.Limits{SessionTotalBytes: 3*boundedSessionSize + 100}, testSessionTotalBytes},
+		}...)
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -814,5 +830,115 @@ func testMaxClients(e *env) {
 	}
 	if _, err := e.s.Claim(e.ctx, "dave", ""); !errors.Is(err, store.ErrTooManyClients) {
 		e.t.Fatalf("claim of dave with alice and carol held: %v, want ErrTooManyClients", err)
+	}
+}
+
+// The entries and sessions of the byte bound cases: what each counts.
+var (
+	boundedEntrySize   = store.ReplayEntrySize(1000, []string{"r1"}, []string{"x"})
+	boundedSessionSize = store.SessionSize(&store.Session{ID: "s1", Client: "c", Namespace: "/chat", Rooms: []string{"room"}})
+)
+
+// appendBounded appends an entry of boundedEntrySize bytes to ns's log a
+// second after the one before (so that the oldest is plain) and returns
+// its offset.
+func (e *env) appendBounded(ns string) uint64 {
+	e.t.Helper()
+	e.clock.Advance(time.Second)
+	m := e.msg("b", string(bytes.Repeat([]byte{'p'}, 1000)))
+	m.Namespace = ns
+	_, off, err := e.s.AppendReplay(e.ctx, m)
+	e.must(err)
+	return off
+}
+
+// wantReplay checks that ns's log holds the entries after `after` up to
+// head, and that those from `after` on are gone (a gap).
+func (e *env) wantReplay(ns string, after, head uint64) {
+	e.t.Helper()
+	got, err := e.s.Replay(e.ctx, ns, after, 0, nil)
+	e.must(err)
+	var want []uint64
+	for o := after + 1; o <= head; o++ {
+		want = append(want, o)
+	}
+	if !slices.Equal(offsets(got), want) {
+		e.t.Fatalf("replay of %s after %d = %v, want %v", ns, after, offsets(got), want)
+	}
+	if after > 0 {
+		if _, err := e.s.Replay(e.ctx, ns, after-1, 0, nil); !errors.Is(err, store.ErrReplayGap) {
+			e.t.Fatalf("replay of %s after %d: %v, want ErrReplayGap (entry %d dropped for the byte bound)", ns, after-1, err, after)
+		}
+	}
+}
+
+// testReplayMaxBytes: a namespace's log keeps its newest entries within
+// ReplayMaxBytes (four of the ten), the oldest dropped first.
+func testReplayMaxBytes(e *env) {
+	for range 10 {
+		e.appendBounded("/chat")
+	}
+	e.wantReplay("/chat", 6, 10)
+	st := e.s.Stats()
+	if st.ReplayBytes != uint64(4*boundedEntrySize) || st.ReplayTrimmed != 6 || st.ReplayAppended != 10 {
+		e.t.Fatalf("stats: ReplayBytes %d (bound %d), ReplayTrimmed %d, ReplayAppended %d; want %d, 6, 10",
+			st.ReplayBytes, e.opts.Limits.ReplayMaxBytes, st.ReplayTrimmed, st.ReplayAppended, 4*boundedEntrySize)
+	}
+	// another namespace has a bound of its own
+	e.appendBounded("/other")
+	e.wantReplay("/other", 0, 1)
+	e.wantReplay("/chat", 6, 10)
+}
+
+// testReplayTotalBytes: the logs of two namespaces together keep the
+// newest entries within ReplayTotalBytes, the oldest of either first.
+func testReplayTotalBytes(e *env) {
+	for range 5 {
+		e.appendBounded("/a")
+		e.appendBounded("/b")
+	}
+	// a1 b1 a2 b2 a3 b3 a4 b4 a5 b5: the four newest stay
+	e.wantReplay("/a", 3, 5)
+	e.wantReplay("/b", 3, 5)
+	if st := e.s.Stats(); st.ReplayBytes != uint64(4*boundedEntrySize) || st.ReplayTrimmed != 6 {
+		e.t.Fatalf("stats: ReplayBytes %d (bound %d), ReplayTrimmed %d; want %d, 6",
+			st.ReplayBytes, e.opts.Limits.ReplayTotalBytes, st.ReplayTrimmed, 4*boundedEntrySize)
+	}
+	// entries that age out give their bytes back
+	e.clock.Advance(e.opts.Limits.WithDefaults().ReplayWindow + time.Minute)
+	e.must(e.s.Expire(e.ctx))
+	if st := e.s.Stats(); st.ReplayBytes != 0 {
+		e.t.Fatalf("ReplayBytes %d after every entry expired, want 0", st.ReplayBytes)
+	}
+}
+
+// testSessionTotalBytes: the sessions keep within SessionTotalBytes, the
+// oldest dropped first (and counted); a taken or expired session gives its
+// bytes back.
+func testSessionTotalBytes(e *env) {
+	for i := 1; i <= 6; i++ {
+		e.clock.Advance(time.Second)
+		e.must(e.s.SaveSession(e.ctx, store.Session{ID: fmt.Sprintf("s%d", i), Client: "c", Namespace: "/chat", Rooms: []string{"room"}}))
+	}
+	st := e.s.Stats()
+	if st.SessionBytes != uint64(3*boundedSessionSize) || st.SessionsDropped != 3 || st.SessionsSaved != 6 {
+		e.t.Fatalf("stats: SessionBytes %d (bound %d), SessionsDropped %d, SessionsSaved %d; want %d, 3, 6",
+			st.SessionBytes, e.opts.Limits.SessionTotalBytes, st.SessionsDropped, st.SessionsSaved, 3*boundedSessionSize)
+	}
+	for _, id := range []string{"s1", "s2", "s3"} {
+		if _, err := e.s.TakeSession(e.ctx, id); !errors.Is(err, store.ErrSessionNotFound) {
+			e.t.Fatalf("take %s, dropped for the bound: %v, want ErrSessionNotFound", id, err)
+		}
+	}
+	if got, err := e.s.TakeSession(e.ctx, "s6"); err != nil || got.Client != "c" || !slices.Equal(got.Rooms, []string{"room"}) {
+		e.t.Fatalf("take s6, the newest: %+v, %v", got, err)
+	}
+	if st := e.s.Stats(); st.SessionBytes != uint64(2*boundedSessionSize) {
+		e.t.Fatalf("SessionBytes %d after a take, want %d (the taken session's bytes given back)", st.SessionBytes, 2*boundedSessionSize)
+	}
+	e.clock.Advance(e.opts.Limits.WithDefaults().SessionWindow + time.Minute)
+	e.must(e.s.Expire(e.ctx))
+	if st := e.s.Stats(); st.SessionBytes != 0 {
+		e.t.Fatalf("SessionBytes %d after every session expired, want 0", st.SessionBytes)
 	}
 }
