@@ -68,12 +68,12 @@ type Stats struct {
 	ExpiredQueues   uint64 // idle queues removed by Expire
 	ReplayAppended  uint64 // entries added to replay logs
 	ReplayTrimmed   uint64 // replay entries removed by ReplayMax, ReplayWindow or the byte bounds
-	ReplayBytes     uint64 // bytes the replay logs hold now (a gauge; the memory store only)
+	ReplayBytes     uint64 // bytes the replay logs hold now (a gauge; memory: this store's; Redis: the total of every node, as of this node's last write or sweep; bolt: 0)
 	SessionsSaved   uint64
 	SessionsTaken   uint64
 	SessionsExpired uint64 // sessions found or swept past their window
-	SessionsDropped uint64 // sessions removed, oldest first, to keep SessionTotalBytes (the memory store only)
-	SessionBytes    uint64 // bytes the saved sessions hold now (a gauge; the memory store only)
+	SessionsDropped uint64 // sessions removed, oldest first, to keep SessionTotalBytes (by this process; bolt: 0)
+	SessionBytes    uint64 // bytes the saved sessions hold now (a gauge, as ReplayBytes)
 	Commits         uint64 // write transactions (bolt group commits; 0 elsewhere)
 }
 
@@ -100,9 +100,12 @@ type Limits struct {
 	// DefaultReplayMaxBytes and DefaultReplayTotalBytes); an entry counts
 	// its payload and room names plus ReplayEntryOverhead. Over a bound
 	// the oldest entries go first: of the namespace's own log for
-	// ReplayMaxBytes, of any log for ReplayTotalBytes. The memory store
-	// applies them; bolt and Redis bound their logs by ReplayMax and
-	// ReplayWindow only.
+	// ReplayMaxBytes, of any log for ReplayTotalBytes. The memory and
+	// Redis stores apply them (Redis: ReplayMaxBytes in the script that
+	// appends; ReplayTotalBytes in a second script after it, so that the
+	// total may pass the bound for a moment by the entries being
+	// appended on every node then: see package redisstore); bolt bounds
+	// its logs by ReplayMax and ReplayWindow only.
 	ReplayMaxBytes, ReplayTotalBytes int64
 	// SessionTotalBytes bounds the bytes of the sessions the store keeps
 	// for connection state recovery (default DefaultSessionTotalBytes); a
@@ -111,9 +114,10 @@ type Limits struct {
 	// oldest saved sessions go first (every session has the same window,
 	// so they are also the first to expire), counted in
 	// Stats.SessionsDropped: a client whose session was dropped resumes
-	// nothing, as one whose window ended. The memory store applies it;
-	// bolt keeps sessions on disk until the expiry sweep after their
-	// window, Redis until its keys' TTL (and within its own maxmemory).
+	// nothing, as one whose window ended. The memory and Redis stores
+	// apply it (Redis as it applies ReplayTotalBytes, with the same
+	// moment's overshoot); bolt keeps sessions on disk until the expiry
+	// sweep after their window.
 	SessionTotalBytes int64
 }
 

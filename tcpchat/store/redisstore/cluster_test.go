@@ -22,6 +22,7 @@ func TestClusterConformance(t *testing.T) {
 	t.Cleanup(func() { _ = rdb.Close() })
 	n := 0
 	storetest.Run(t, storetest.Harness{
+		ByteBounds: true,
 		Open: func(t *testing.T, opts store.Options) store.Store {
 			n++
 			s := redisstore.New(rdb, fmt.Sprintf("c%d", n), opts)

@@ -29,6 +29,7 @@ func TestConformance(t *testing.T) {
 	srv := redistest.Start(t, redistest.Config{})
 	rdb := client(t, srv)
 	storetest.Run(t, storetest.Harness{
+		ByteBounds: true,
 		Open: func(t *testing.T, opts store.Options) store.Store {
 			s := redisstore.New(rdb, fmt.Sprintf("t%d", prefixes.Add(1)), opts)
 			t.Cleanup(func() { _ = s.Close() })

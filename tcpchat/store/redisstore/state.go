@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -98,23 +99,33 @@ func (s *Store) AppendReplay(ctx context.Context, m store.Message) (store.ID, ui
 	}
 	m.ID = s.ids.New(now)
 	m.Offset = 0
+	size := store.ReplayEntrySize(len(m.Payload), m.Rooms, m.Except)
 	call := []scripted{{script: replayAppendScript,
 		keys: []string{s.nsKey(m.Namespace, "replay"), s.nsKey(m.Namespace, "rmeta")},
-		args: []any{store.AppendMessage(nil, &m), s.limits.ReplayMax, m.Created.UnixMilli()}}}
+		args: []any{store.AppendMessage(nil, &m), s.limits.ReplayMax, m.Created.UnixMilli(), size, s.limits.ReplayMaxBytes}}}
 	if err := s.runScripts(ctx, call); err != nil {
 		return store.ID{}, 0, wrap("append to replay log", err)
 	}
-	r, _ := call[0].cmd.Int64Slice()
-	if len(r) != 2 {
+	r, _ := call[0].cmd.Slice()
+	off, ok1 := int64At(r, 0)
+	trimmed, ok2 := int64At(r, 1)
+	if !ok1 || !ok2 || len(r) != 5 {
 		return store.ID{}, 0, wrap("append to replay log", errors.New("unexpected script reply"))
 	}
-	s.count(func(st *store.Stats) { st.ReplayAppended++; st.ReplayTrimmed += uint64(r[1]) })
-	if r[0] == 1 {
+	st, err := parseLogState(r[2:])
+	if err != nil {
+		return store.ID{}, 0, wrap("append to replay log", err)
+	}
+	s.count(func(st *store.Stats) { st.ReplayAppended++; st.ReplayTrimmed += uint64(trimmed) })
+	if off == 1 {
 		if err := s.rdb.SAdd(ctx, s.logs(), m.Namespace).Err(); err != nil {
 			return store.ID{}, 0, wrap("append to replay log", err)
 		}
 	}
-	return m.ID, uint64(r[0]), nil
+	if err := s.reportLog(ctx, m.Namespace, st); err != nil {
+		return store.ID{}, 0, wrap("append to replay log: bound the replay logs' total bytes", err)
+	}
+	return m.ID, uint64(off), nil
 }
 
 // Replay implements store.Store.
@@ -217,10 +228,12 @@ func (s *Store) SaveSession(ctx context.Context, sess store.Session) error {
 	}
 	sess.Expires = s.now().Add(s.limits.SessionWindow)
 	err := s.rdb.Set(ctx, s.sessionKey(sess.ID), store.AppendSession(nil, &sess), s.limits.SessionWindow+sessionSlack).Err()
-	if err == nil {
-		s.count(func(st *store.Stats) { st.SessionsSaved++ })
+	if err != nil {
+		return wrap("save session", err)
 	}
-	return wrap("save session", err)
+	s.count(func(st *store.Stats) { st.SessionsSaved++ })
+	_, err = s.reportSession(ctx, sess.ID, store.SessionSize(&sess), sess.Expires)
+	return wrap("save session: bound the sessions' bytes", err)
 }
 
 // TakeSession implements store.Store.
@@ -238,6 +251,9 @@ func (s *Store) TakeSession(ctx context.Context, id string) (store.Session, erro
 	if err != nil {
 		return store.Session{}, wrap("take session", err)
 	}
+	if _, err := s.reportSession(ctx, id, -1, time.Time{}); err != nil {
+		return store.Session{}, wrap("take session: give its bytes back", err)
+	}
 	var sess store.Session
 	if err := store.DecodeSession(v, &sess); err != nil || !s.now().Before(sess.Expires) {
 		s.count(func(st *store.Stats) { st.SessionsExpired++ })
@@ -247,7 +263,9 @@ func (s *Store) TakeSession(ctx context.Context, id string) (store.Session, erro
 	return sess, nil
 }
 
-// Expire implements store.Store. Sessions expire by themselves (PX).
+// Expire implements store.Store. Sessions expire by themselves (PX);
+// Expire gives their bytes back to the sessions' total, and reports every
+// replay log's bytes to the logs' total.
 func (s *Store) Expire(ctx context.Context) error {
 	if err := s.check(); err != nil {
 		return err
@@ -320,14 +338,37 @@ func (s *Store) Expire(ctx context.Context) error {
 			return wrap("expire", err)
 		}
 	}
-	for _, c := range calls {
-		n, _ := c.cmd.Int64()
+	for i, c := range calls {
+		r, _ := c.cmd.Slice()
+		n, ok := int64At(r, 0)
+		if !ok || len(r) != 4 {
+			return wrap("expire", fmt.Errorf("unexpected script reply %v", r))
+		}
 		st.ReplayTrimmed += uint64(n)
+		ls, err := parseLogState(r[1:])
+		if err != nil {
+			return wrap("expire", err)
+		}
+		// every log's state, changed or not: a report a node did not
+		// make (it stopped between its two scripts) is made here
+		if err := s.reportLog(ctx, logs[i], ls); err != nil {
+			return wrap("expire: replay logs' total bytes", err)
+		}
 	}
 	s.count(func(t *store.Stats) {
 		t.DroppedAge += st.DroppedAge
 		t.ExpiredQueues += st.ExpiredQueues
 		t.ReplayTrimmed += st.ReplayTrimmed
 	})
-	return nil
+	// sessions expire by themselves (PX); their bytes are given back here
+	// (and at every save and take)
+	for {
+		n, err := s.reportSession(ctx, "", -1, time.Time{})
+		if err != nil {
+			return wrap("expire: sessions' bytes", err)
+		}
+		if n < maxForget {
+			return nil
+		}
+	}
 }
