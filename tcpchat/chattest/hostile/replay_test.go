@@ -58,6 +58,22 @@ func TestReplayLogIsBoundedByBytes(t *testing.T) {
 	before := heapInUse()
 	obs.Watch(t)
 
+	floodSoloRoom(t, addr, events, size)
+	obs.Check(t)
+	st := rec.Stats()
+	checkBytesBound(t, addr, "the replay log", st.ReplayBytes, maxBytes, st.ReplayTrimmed, "wiredojo_chat_replay_bytes", "wiredojo_chat_replay_trimmed_total")
+	grew := int64(heapInUse()) - int64(before)
+	t.Logf("sent %d MiB; replay log %.1f MiB, %d entries trimmed; heap grew %.1f MiB", events*size>>20, float64(st.ReplayBytes)/(1<<20), st.ReplayTrimmed, float64(grew)/(1<<20))
+	if limit := int64(8 * maxBytes); grew > limit {
+		t.Fatalf("the heap grew by %d MiB after %d MiB of broadcasts, over %d MiB", grew>>20, events*size>>20, limit>>20)
+	}
+}
+
+// floodSoloRoom is the attack on the replay log: a client alone in room
+// "solo" of /chat sends events of size bytes, each recorded in the log
+// and delivered to no one. It returns the attacker, in its room.
+func floodSoloRoom(t *testing.T, addr string, events, size int) *hostile.Attacker {
+	t.Helper()
 	a := hostile.Dial(t, addr, "")
 	a.Join(t, "/chat")
 	joinRoom(t, a, "/chat", "solo")
@@ -68,12 +84,5 @@ func TestReplayLogIsBoundedByBytes(t *testing.T) {
 			t.Fatalf("blob %d: ack %s", i, p.Args)
 		}
 	}
-	obs.Check(t)
-	st := rec.Stats()
-	checkBytesBound(t, addr, "the replay log", st.ReplayBytes, maxBytes, st.ReplayTrimmed, "wiredojo_chat_replay_bytes", "wiredojo_chat_replay_trimmed_total")
-	grew := int64(heapInUse()) - int64(before)
-	t.Logf("sent %d MiB; replay log %.1f MiB, %d entries trimmed; heap grew %.1f MiB", events*size>>20, float64(st.ReplayBytes)/(1<<20), st.ReplayTrimmed, float64(grew)/(1<<20))
-	if limit := int64(8 * maxBytes); grew > limit {
-		t.Fatalf("the heap grew by %d MiB after %d MiB of broadcasts, over %d MiB", grew>>20, events*size>>20, limit>>20)
-	}
+	return a
 }
