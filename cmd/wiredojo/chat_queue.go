@@ -52,9 +52,9 @@ func chatServeQueueFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "queue-max-age", Value: store.DefaultMaxAge, EnvVars: []string{"WIREDOJO_QUEUE_MAX_AGE"}, Usage: "drop queued messages older than `D` (counted)"},
 		&cli.DurationFlag{Name: "queue-ttl", Value: store.DefaultQueueTTL, EnvVars: []string{"WIREDOJO_QUEUE_TTL"}, Usage: "remove a client's queue and room subscriptions after `D` without it connecting"},
 		&cli.DurationFlag{Name: "recovery-window", Value: store.DefaultWindow, EnvVars: []string{"WIREDOJO_RECOVERY_WINDOW"}, Usage: "keep a disconnected session's rooms and missed broadcasts for `D`; 0: no connection state recovery (socket.io's default), no broadcast recorded"},
-		&cli.Int64Flag{Name: "recovery-bytes", Value: store.DefaultReplayMaxBytes, EnvVars: []string{"WIREDOJO_RECOVERY_BYTES"}, Usage: "keep at most `BYTES` of missed broadcasts per namespace (single node; the oldest go first); -1: no limit"},
-		&cli.Int64Flag{Name: "recovery-total-bytes", Value: store.DefaultReplayTotalBytes, EnvVars: []string{"WIREDOJO_RECOVERY_TOTAL_BYTES"}, Usage: "keep at most `BYTES` of missed broadcasts over all namespaces (single node; the oldest of any namespace go first); -1: no limit"},
-		&cli.Int64Flag{Name: "recovery-session-bytes", Value: store.DefaultSessionTotalBytes, EnvVars: []string{"WIREDOJO_RECOVERY_SESSION_BYTES"}, Usage: "keep at most `BYTES` of disconnected sessions (their rooms; single node; the oldest go first, and their clients resume nothing); -1: no limit"},
+		&cli.Int64Flag{Name: "recovery-bytes", Value: store.DefaultReplayMaxBytes, EnvVars: []string{"WIREDOJO_RECOVERY_BYTES"}, Usage: "keep at most `BYTES` of missed broadcasts per namespace (the oldest go first; with --redis, per namespace in Redis, shared by every node); -1: no limit"},
+		&cli.Int64Flag{Name: "recovery-total-bytes", Value: store.DefaultReplayTotalBytes, EnvVars: []string{"WIREDOJO_RECOVERY_TOTAL_BYTES"}, Usage: "keep at most `BYTES` of missed broadcasts over all namespaces (the oldest of any namespace go first; with --redis, all of Redis's replay logs, every node's broadcasts, which may pass the bound for a moment by the broadcasts being recorded then); -1: no limit"},
+		&cli.Int64Flag{Name: "recovery-session-bytes", Value: store.DefaultSessionTotalBytes, EnvVars: []string{"WIREDOJO_RECOVERY_SESSION_BYTES"}, Usage: "keep at most `BYTES` of disconnected sessions (their rooms; the oldest go first, and their clients resume nothing; with --redis, all the sessions in Redis, of every node, which may pass the bound for a moment by the sessions being saved then); -1: no limit"},
 	)
 }
 
@@ -186,14 +186,22 @@ func applyChatServeStore(c *cli.Context, opts *tcpchat.Options) (store.Store, st
 			return nil, "", usagef("--%s %d: give a positive number, or -1 for no limit", f, c.Int(f))
 		}
 	}
-	st, where, err := openChatStore(c, store.Limits{
+	limits := store.Limits{
 		MaxMessages:   c.Int("queue-max"),
 		MaxClients:    c.Int("queue-max-clients"),
 		MaxAge:        c.Duration("queue-max-age"),
 		QueueTTL:      c.Duration("queue-ttl"),
 		ReplayWindow:  c.Duration("recovery-window"),
 		SessionWindow: c.Duration("recovery-window"),
-	})
+	}
+	if c.String("redis") != "" {
+		// Many nodes keep their recovery state in this store (one node
+		// keeps it in memory: applyChatServeQueue).
+		limits.ReplayMaxBytes = c.Int64("recovery-bytes")
+		limits.ReplayTotalBytes = c.Int64("recovery-total-bytes")
+		limits.SessionTotalBytes = c.Int64("recovery-session-bytes")
+	}
+	st, where, err := openChatStore(c, limits)
 	if err != nil {
 		return nil, "", err
 	}

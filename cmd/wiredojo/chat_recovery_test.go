@@ -5,11 +5,16 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/wiredojo/wiredojo/framing/ws"
+	"github.com/wiredojo/wiredojo/internal/redistest"
 	"github.com/wiredojo/wiredojo/internal/testkit"
+	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
@@ -65,27 +70,93 @@ func reconnectResumes(t *testing.T, addr string, out *testkit.Buffer) bool {
 	return r2.Expect(t, wire.TypeWelcome).Resumed
 }
 
-// `chat serve --recovery-session-bytes` goes into the store of sessions:
-// with a bound smaller than any session, a connection's session is
-// dropped when saved, the client comes back to a new session, and
-// /metrics counts the drops.
+// `chat serve --recovery-session-bytes` goes into the store of sessions,
+// on one node (memory) and with --redis: with a bound smaller than any
+// session, a connection's session is dropped when saved, the client comes
+// back to a new session, and /metrics counts the drops.
 func TestChatServeRecoverySessionBytes(t *testing.T) {
-	out, _, stop := chatStart(t, strings.NewReader(""), "chat", "serve", "--addr", "127.0.0.1:0", "--verbose", "--recovery-session-bytes", "1")
-	addr := chatWaitFor(t, "serve", out, regexp.MustCompile(`serving on (\S+)`))
-	if reconnectResumes(t, addr, out) {
-		t.Error("--recovery-session-bytes 1: a dropped session was resumed")
+	rs := redistest.Start(t, redistest.Config{})
+	for _, extra := range [][]string{nil, {"--redis", rs.URL()}} {
+		args := append([]string{"chat", "serve", "--addr", "127.0.0.1:0", "--verbose", "--recovery-session-bytes", "1"}, extra...)
+		out, _, stop := chatStart(t, strings.NewReader(""), args...)
+		addr := chatWaitFor(t, "serve", out, regexp.MustCompile(`serving on (\S+)`))
+		if reconnectResumes(t, addr, out) {
+			t.Errorf("%v: a dropped session was resumed", extra)
+		}
+		body := chatMetrics(t, addr)
+		if !regexp.MustCompile(`(?m)^wiredojo_chat_sessions_dropped_total [1-9]`).Match(body) || !regexp.MustCompile(`(?m)^wiredojo_chat_session_bytes 0$`).Match(body) {
+			t.Errorf("%v: /metrics does not show the sessions dropped and no session bytes:\n%s", extra, body)
+		}
+		if code := stop(); code != 0 {
+			t.Errorf("%v: chat serve exited with %d", extra, code)
+		}
 	}
+}
+
+// chatMetrics returns the /metrics of the chat server at addr.
+func chatMetrics(t *testing.T, addr string) []byte {
+	t.Helper()
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !regexp.MustCompile(`(?m)^wiredojo_chat_sessions_dropped_total [1-9]`).Match(body) || !regexp.MustCompile(`(?m)^wiredojo_chat_session_bytes 0$`).Match(body) {
-		t.Errorf("/metrics does not show the sessions dropped and no session bytes:\n%s", body)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if code := stop(); code != 0 {
-		t.Errorf("chat serve exited with %d", code)
+	return body
+}
+
+// `chat serve --redis` bounds the replay log it keeps in Redis by
+// --recovery-bytes and --recovery-total-bytes: a client alone in a room
+// sends 40 events of 64 KiB (2.5 MiB), and the log's stream in Redis
+// (MEMORY USAGE) and the replay_bytes gauge stay within the 256 KiB given
+// by either flag.
+func TestChatServeRedisRecoveryBytes(t *testing.T) {
+	const (
+		events = 40
+		size   = 64 << 10
+		bound  = 256 << 10
+	)
+	rs := redistest.Start(t, redistest.Config{})
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr()})
+	t.Cleanup(func() { _ = rdb.Close() })
+	ctx := context.Background()
+	args := []byte(`["` + strings.Repeat("x", size) + `"]`)
+	for _, flag := range []string{"--recovery-bytes", "--recovery-total-bytes"} {
+		if err := rdb.FlushDB(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		out, _, stop := chatStart(t, strings.NewReader(""), "chat", "serve", "--addr", "127.0.0.1:0", "--redis", rs.URL(), flag, strconv.Itoa(bound))
+		addr := chatWaitFor(t, "serve", out, regexp.MustCompile(`serving on (\S+)`))
+		r := chattest.DialRaw(t, addr, true)
+		r.Handshake(t, "")
+		r.Join(t, "/chat")
+		r.Send(t, wire.Packet{Type: wire.TypeEvent, Namespace: "/chat", Event: builtin.EventJoin, HasAck: true, AckID: 1, Args: []byte(`["solo"]`)})
+		r.Expect(t, wire.TypeAck)
+		for i := range events {
+			r.Send(t, wire.Packet{Type: wire.TypeEvent, Namespace: "/chat", Event: "blob", HasAck: true, AckID: uint32(i + 2), Args: args})
+			r.Expect(t, wire.TypeAck)
+		}
+		held, err := rdb.MemoryUsage(ctx, "wiredojo:{ns:/chat}:replay", 0).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s %d: %d events of %d KiB sent; the log in Redis uses %d bytes (MEMORY USAGE)", flag, bound, events, size>>10, held)
+		if limit := int64(bound * 5 / 4); held > limit { // jemalloc's size classes
+			t.Errorf("%s %d: the replay log in Redis uses %d bytes, over %d", flag, bound, held, limit)
+		}
+		m := regexp.MustCompile(`(?m)^wiredojo_chat_replay_bytes (\S+)$`).FindSubmatch(chatMetrics(t, addr))
+		if m == nil {
+			t.Errorf("%s %d: /metrics has no replay_bytes", flag, bound)
+		} else if v, err := strconv.ParseFloat(string(m[1]), 64); err != nil || v <= 0 || v > bound {
+			t.Errorf("%s %d: /metrics replay_bytes %s, want within (0, %d]", flag, bound, m[1], bound)
+		}
+		r.Conn.Close()
+		if code := stop(); code != 0 {
+			t.Errorf("%s: chat serve exited with %d", flag, code)
+		}
 	}
 }
 
