@@ -7,14 +7,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/wiredojo/wiredojo/internal/redistest"
-	"github.com/wiredojo/wiredojo/internal/testkit"
 	"github.com/wiredojo/wiredojo/tcpchat"
-	"github.com/wiredojo/wiredojo/tcpchat/chattest"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest/hostile"
 	"github.com/wiredojo/wiredojo/tcpchat/store"
 	"github.com/wiredojo/wiredojo/tcpchat/store/redisstore"
@@ -114,21 +111,11 @@ func TestReplayLogInRedisIsBoundedByBytes(t *testing.T) {
 	// The attack stopped: an innocent client in a room of its own drops
 	// its connection, misses a broadcast to its room, and resumes (the
 	// attack's entries are still in the log, which holds the new one).
-	c := chattest.DialRaw(t, addr, true)
-	w := c.Handshake(t, "")
-	c.Join(t, "/chat")
-	joinRoom(t, &hostile.Attacker{Raw: c}, "/chat", "innocent")
-	c.Conn.Close()
-	testkit.Eventually(t, 10*time.Second, "the innocent client's connection to end", func() bool { return srv.Connections() == base+1 })
+	session := innocentLeaves(t, srv, addr, base+1) // the attacker stays
 	joinRoom(t, a, "/chat", "innocent")
 	a.Event(t, "/chat", "note", 500, []byte(`["while you were away"]`))
 	a.Expect(t, wire.TypeAck)
-	c2 := chattest.DialRaw(t, addr, true)
-	c2.Send(t, wire.Packet{Type: wire.TypeHandshake, Version: wire.Version, SessionID: w.SessionID})
-	if w2 := c2.Expect(t, wire.TypeWelcome); !w2.Resumed {
-		t.Fatalf("the innocent client's reconnection was not resumed")
-	}
-	c2.Join(t, "/chat")
+	c2 := innocentResumes(t, addr, session)
 	for {
 		p := c2.Expect(t, wire.TypeEvent)
 		if p.Event == "note" {

@@ -68,22 +68,41 @@ func sessionAttack(t *testing.T, opts tcpchat.Options, rec store.Store, held fun
 
 	// The attack stopped: an innocent client in a room drops its
 	// connection and resumes its session, room and all.
-	c := chattest.DialRaw(t, addr, true)
-	w := c.Handshake(t, "")
-	c.Join(t, "/chat")
-	joinRoom(t, &hostile.Attacker{Raw: c}, "/chat", "innocent")
-	c.Conn.Close()
-	testkit.Eventually(t, 10*time.Second, "the innocent client's connection to end", func() bool { return srv.Connections() == base })
+	session := innocentLeaves(t, srv, addr, base)
 	taken := rec.Stats().SessionsTaken
-	c2 := chattest.DialRaw(t, addr, true)
-	c2.Send(t, wire.Packet{Type: wire.TypeHandshake, Version: wire.Version, SessionID: w.SessionID})
-	if w2 := c2.Expect(t, wire.TypeWelcome); !w2.Resumed || w2.SessionID != w.SessionID {
-		t.Fatalf("the innocent client's reconnection: resumed %v, session %q; want its session %q resumed", w2.Resumed, w2.SessionID, w.SessionID)
-	}
-	c2.Join(t, "/chat")
+	innocentResumes(t, addr, session)
 	// the server takes the namespace's session after it answered the
 	// connect (a store in Redis takes a while)
 	testkit.Eventually(t, 10*time.Second, "2 sessions taken on resuming (the connection's and /chat's, with its room)", func() bool {
 		return rec.Stats().SessionsTaken-taken == 2
 	})
+}
+
+// innocentLeaves connects an innocent client to /chat of the server srv
+// at addr, in room "innocent", drops its connection, waits until the
+// server has conns connections (its sessions are saved then) and returns
+// its session id.
+func innocentLeaves(t *testing.T, srv *tcpchat.Server, addr string, conns int) string {
+	t.Helper()
+	c := chattest.DialRaw(t, addr, true)
+	w := c.Handshake(t, "")
+	c.Join(t, "/chat")
+	joinRoom(t, &hostile.Attacker{Raw: c}, "/chat", "innocent")
+	c.Conn.Close()
+	testkit.Eventually(t, 10*time.Second, "the innocent client's connection to end", func() bool { return srv.Connections() == conns })
+	return w.SessionID
+}
+
+// innocentResumes connects again with session, fails unless the welcome
+// says it was resumed, and connects to /chat (which takes its rooms back
+// and replays what it missed there).
+func innocentResumes(t *testing.T, addr, session string) *chattest.Raw {
+	t.Helper()
+	c := chattest.DialRaw(t, addr, true)
+	c.Send(t, wire.Packet{Type: wire.TypeHandshake, Version: wire.Version, SessionID: session})
+	if w := c.Expect(t, wire.TypeWelcome); !w.Resumed || w.SessionID != session {
+		t.Fatalf("the innocent client's reconnection: resumed %v, session %q; want its session %q resumed", w.Resumed, w.SessionID, session)
+	}
+	c.Join(t, "/chat")
+	return c
 }
