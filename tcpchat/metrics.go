@@ -96,11 +96,11 @@ func newMetrics(s *Server) *metrics {
 	counter("durable_conn_waits_total", "Client durable emits that waited because 1024 of their connection's were waiting for the store (its reads paused).", &d.connWaits)
 	counter("durable_backlog_waits_total", "Durable emits that waited for room because durable_waiting was at its bound.", &d.backlogWaits)
 	if rs := s.opts.RecoveryStore; rs != nil {
-		gauge("replay_bytes", "Bytes held by the replay logs of connection state recovery (bounded per namespace and in all): with a Redis store the total of every node, as this node saw it at its last broadcast or expiry sweep; with a bolt store 0 (not counted).",
+		gauge("replay_bytes", "Bytes held by the replay logs of connection state recovery (bounded per namespace and in all): with a Redis store the total of every node, as this node saw it at its last broadcast or expiry sweep.",
 			func() float64 { return float64(rs.Stats().ReplayBytes) })
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "wiredojo", Subsystem: "chat", Name: "replay_trimmed_total",
 			Help: "Replay log entries dropped by age, count or byte bounds (oldest first), by this node."}, func() float64 { return float64(rs.Stats().ReplayTrimmed) }))
-		gauge("session_bytes", "Bytes held by the saved sessions of connection state recovery (bounded): with a Redis store the total of every node, as this node saw it at its last session saved or taken or expiry sweep; with a bolt store 0 (not counted).",
+		gauge("session_bytes", "Bytes held by the saved sessions of connection state recovery (bounded): with a Redis store the total of every node, as this node saw it at its last session saved or taken or expiry sweep.",
 			func() float64 { return float64(rs.Stats().SessionBytes) })
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "wiredojo", Subsystem: "chat", Name: "sessions_dropped_total",
 			Help: "Saved sessions of connection state recovery dropped by this node before their window ended to keep the sessions' byte bound (oldest first); their clients resume nothing."}, func() float64 { return float64(rs.Stats().SessionsDropped) }))

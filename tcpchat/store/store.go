@@ -68,11 +68,11 @@ type Stats struct {
 	ExpiredQueues   uint64 // idle queues removed by Expire
 	ReplayAppended  uint64 // entries added to replay logs
 	ReplayTrimmed   uint64 // replay entries removed by ReplayMax, ReplayWindow or the byte bounds
-	ReplayBytes     uint64 // bytes the replay logs hold now (a gauge; memory: this store's; Redis: the total of every node, as of this node's last write or sweep; bolt: 0)
+	ReplayBytes     uint64 // bytes the replay logs hold now (a gauge; memory and bolt: this store's; Redis: the total of every node, as of this node's last write or sweep)
 	SessionsSaved   uint64
 	SessionsTaken   uint64
 	SessionsExpired uint64 // sessions found or swept past their window
-	SessionsDropped uint64 // sessions removed, oldest first, to keep SessionTotalBytes (by this process; bolt: 0)
+	SessionsDropped uint64 // sessions removed, oldest first, to keep SessionTotalBytes (by this process)
 	SessionBytes    uint64 // bytes the saved sessions hold now (a gauge, as ReplayBytes)
 	Commits         uint64 // write transactions (bolt group commits; 0 elsewhere)
 }
@@ -104,8 +104,8 @@ type Limits struct {
 	// Redis stores apply them (Redis: ReplayMaxBytes in the script that
 	// appends; ReplayTotalBytes in a second script after it, so that the
 	// total may pass the bound for a moment by the entries being
-	// appended on every node then: see package redisstore); bolt bounds
-	// its logs by ReplayMax and ReplayWindow only.
+	// appended on every node then: see package redisstore), and so does
+	// bolt (in the transaction that appends).
 	ReplayMaxBytes, ReplayTotalBytes int64
 	// SessionTotalBytes bounds the bytes of the sessions the store keeps
 	// for connection state recovery (default DefaultSessionTotalBytes); a
@@ -116,8 +116,8 @@ type Limits struct {
 	// Stats.SessionsDropped: a client whose session was dropped resumes
 	// nothing, as one whose window ended. The memory and Redis stores
 	// apply it (Redis as it applies ReplayTotalBytes, with the same
-	// moment's overshoot); bolt keeps sessions on disk until the expiry
-	// sweep after their window.
+	// moment's overshoot), and so does bolt (in the transaction that
+	// saves).
 	SessionTotalBytes int64
 }
 

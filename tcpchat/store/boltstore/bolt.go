@@ -23,9 +23,9 @@ var (
 	bQMeta    = []byte("qmeta")
 	bRooms    = []byte("rooms")    // client\0ns\0room -> ""
 	bMembers  = []byte("members")  // ns\0room\0client -> ""
-	bReplay   = []byte("replay")   // ns -> {m: offset->record, next, first}
-	bSessions = []byte("sessions") // id -> session record
-	bMeta     = []byte("meta")     // version
+	bReplay   = []byte("replay")   // ns -> {m: offset->record, next, first, bytes}
+	bSessions = []byte("sessions") // id -> session record (bSessOrder: bounds.go)
+	bMeta     = []byte("meta")     // version, replay-bytes, session-bytes
 	bTokens   = []byte("tokens")   // client -> resume token (Claim)
 
 	kMsgs  = []byte("m")
@@ -96,7 +96,7 @@ func Open(path string, opts store.Options) (s *Store, err error) {
 		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bQMsg, bQIdx, bQMeta, bRooms, bMembers, bReplay, bSessions, bMeta, bTokens} {
+		for _, b := range [][]byte{bQMsg, bQIdx, bQMeta, bRooms, bMembers, bReplay, bSessions, bMeta, bTokens, bSessOrder} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -339,6 +339,7 @@ func add(s, d *store.Stats) {
 	s.SessionsSaved += d.SessionsSaved
 	s.SessionsTaken += d.SessionsTaken
 	s.SessionsExpired += d.SessionsExpired
+	s.SessionsDropped += d.SessionsDropped
 }
 
 // Close waits for queued writes, stops the committer and closes the file.
@@ -390,11 +391,14 @@ func (s *Store) view(fn func(tx *bolt.Tx) error) (err error) {
 	return err
 }
 
-// Stats implements store.Store.
+// Stats implements store.Store; ReplayBytes and SessionBytes are read
+// from the file (what its logs and sessions count now).
 func (s *Store) Stats() store.Stats {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.stats
+	st := s.stats
+	s.mu.Unlock()
+	s.gauges(&st)
+	return st
 }
 
 func (s *Store) markSeen(client string, t time.Time) {

@@ -30,12 +30,7 @@ func open(t *testing.T, path string, opts store.Options) *boltstore.Store {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, storetest.Harness{
-		// Not checked for the byte bounds: bolt bounds its replay logs by
-		// ReplayMax and ReplayWindow and its sessions by their window
-		// only (store.Limits says so); chat serve keeps recovery state
-		// in a memory store on one node and in Redis on many, never in
-		// bolt.
-		ByteBounds: false,
+		ByteBounds: true,
 		Open: func(t *testing.T, opts store.Options) store.Store {
 			return open(t, filepath.Join(t.TempDir(), "q.db"), opts)
 		},

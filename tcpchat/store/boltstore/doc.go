@@ -11,6 +11,12 @@
 // neighbours. A full disk returns an error matching store.ErrDiskFull and the
 // transaction is rolled back whole: no queue is left half-written.
 //
+// The recovery state (replay logs, sessions) is bounded by bytes as
+// store.Limits says, in the transaction that appends or saves: the file
+// keeps what each log and all logs and sessions count, and the sessions by
+// expiry, oldest dropped first (bounds.go). A file written by a build that
+// did not count holds entries and sessions that count 0 until they go.
+//
 // Open checks the file (every page reachable and consistent) and reports a
 // corrupted or unreadable file with its path (errors.Is store.ErrCorrupt).
 //

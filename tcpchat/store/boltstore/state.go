@@ -99,6 +99,7 @@ func (s *Store) AppendReplay(ctx context.Context, m store.Message) (store.ID, ui
 	m.ID = s.ids.New(now)
 	m.Offset = 0
 	rec := store.AppendMessage(nil, &m)
+	size := store.ReplayEntrySize(len(m.Payload), m.Rooms, m.Except)
 	var off uint64
 	err := s.write(ctx, func(tx *bolt.Tx, d *store.Stats) error {
 		lb, err := tx.Bucket(bReplay).CreateBucketIfNotExists([]byte(m.Namespace))
@@ -110,25 +111,30 @@ func (s *Store) AppendReplay(ctx context.Context, m store.Message) (store.ID, ui
 			return err
 		}
 		off = max(getU64(lb, kNext), 1)
-		first := max(getU64(lb, kFirst), 1)
 		if err := mb.Put(u64(off), rec); err != nil {
 			return err
 		}
 		if err := lb.Put(kNext, u64(off+1)); err != nil {
 			return err
 		}
-		d.ReplayAppended++
-		if max := s.limits.ReplayMax; max > 0 && off+1-first > uint64(max) {
-			newFirst := off + 1 - uint64(max)
-			for o := first; o < newFirst; o++ {
-				if err := mb.Delete(u64(o)); err != nil {
-					return err
-				}
-				d.ReplayTrimmed++
+		if lb.Get(kFirst) == nil {
+			if err := lb.Put(kFirst, u64(1)); err != nil {
+				return err
 			}
-			first = newFirst
 		}
-		return lb.Put(kFirst, u64(first))
+		if err := addU64(lb, kBytes, size); err != nil {
+			return err
+		}
+		if err := addU64(tx.Bucket(bMeta), kReplayBytes, size); err != nil {
+			return err
+		}
+		d.ReplayAppended++
+		for limit := s.limits.ReplayMax; limit > 0 && off+1-max(getU64(lb, kFirst), 1) > uint64(limit); {
+			if ok, err := dropOldest(tx, lb, mb, d); !ok || err != nil {
+				return err
+			}
+		}
+		return s.trimReplayBytes(tx, lb, mb, d)
 	})
 	if err != nil {
 		return store.ID{}, 0, err
@@ -204,7 +210,16 @@ func (s *Store) SaveSession(ctx context.Context, sess store.Session) error {
 	rec := store.AppendSession(nil, &sess)
 	return s.write(ctx, func(tx *bolt.Tx, d *store.Stats) error {
 		d.SessionsSaved++
-		return tx.Bucket(bSessions).Put([]byte(sess.ID), rec)
+		sb := tx.Bucket(bSessions)
+		if old := sb.Get([]byte(sess.ID)); old != nil { // saved again: its bytes and place go
+			if err := forgetSession(tx, old); err != nil {
+				return err
+			}
+		}
+		if err := sb.Put([]byte(sess.ID), rec); err != nil {
+			return err
+		}
+		return s.countSession(tx, &sess, d)
 	})
 }
 
@@ -224,6 +239,9 @@ func (s *Store) TakeSession(ctx context.Context, id string) (store.Session, erro
 			return nil
 		}
 		derr := store.DecodeSession(v, &sess)
+		if err := forgetSession(tx, v); err != nil {
+			return err
+		}
 		if err := b.Delete([]byte(id)); err != nil {
 			return err
 		}
@@ -259,6 +277,9 @@ func (s *Store) Expire(ctx context.Context) error {
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			var sess store.Session
 			if store.DecodeSession(v, &sess) != nil || !now.Before(sess.Expires) {
+				if err := forgetSession(tx, v); err != nil {
+					return err
+				}
 				if err := c.Delete(); err != nil {
 					return err
 				}
@@ -344,19 +365,15 @@ func (s *Store) expireReplay(tx *bolt.Tx, now time.Time, d *store.Stats) error {
 	return rb.ForEachBucket(func(k []byte) error {
 		lb := rb.Bucket(k)
 		mb := lb.Bucket(kMsgs)
-		first := max(getU64(lb, kFirst), 1)
-		c := mb.Cursor()
-		for k, v := c.First(); k != nil; k, v = c.First() {
+		for {
+			k, v := mb.Cursor().First()
 			var m store.Message
-			if store.DecodeMessage(v, &m) == nil && now.Sub(m.Created) <= s.limits.ReplayWindow {
-				break
+			if k == nil || (store.DecodeMessage(v, &m) == nil && now.Sub(m.Created) <= s.limits.ReplayWindow) {
+				return nil
 			}
-			if err := c.Delete(); err != nil {
+			if _, err := dropOldest(tx, lb, mb, d); err != nil {
 				return err
 			}
-			first = be(k) + 1
-			d.ReplayTrimmed++
 		}
-		return lb.Put(kFirst, u64(first))
 	})
 }
