@@ -44,6 +44,7 @@
 // A node that stops between the two scripts leaves its last change
 // uncounted until the next change of that log or the next Expire sweep
 // (which reports every log), or, for a session, until its TTL ends.
+// An entry or session written by a build that did not count them counts 0.
 // Stats.ReplayBytes and SessionBytes are these shared totals as this
 // node last saw them (at its last write or sweep); ReplayTrimmed and
 // SessionsDropped count this node's drops.

@@ -58,3 +58,36 @@ func TestOpenErrors(t *testing.T) {
 		t.Log(err)
 	}
 }
+
+// A node that stops between a log's script and the report to the total
+// over every log leaves the total short; the next Expire sweep reports
+// every log and the total is right again (it is the sum of each log's
+// latest state, not a counter of deltas that would stay wrong).
+func TestReplayTotalHealsInExpire(t *testing.T) {
+	srv := redistest.Start(t, redistest.Config{})
+	rdb := client(t, srv)
+	ctx := context.Background()
+	prefix := fmt.Sprintf("t%d", prefixes.Add(1))
+	s := redisstore.New(rdb, prefix, store.Options{})
+	t.Cleanup(func() { _ = s.Close() })
+	for _, ns := range []string{"/a", "/b", "/a"} {
+		if _, _, err := s.AppendReplay(ctx, store.Message{Namespace: ns, Payload: make([]byte, 1000)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := uint64(3 * store.ReplayEntrySize(1000, nil, nil))
+	if got := s.Stats().ReplayBytes; got != want {
+		t.Fatalf("ReplayBytes %d, want %d", got, want)
+	}
+	// the reports lost: as if every append's node stopped after its script
+	if err := rdb.Del(ctx, prefix+":{replay}:bytes", prefix+":{replay}:vers", prefix+":{replay}:total", prefix+":{replay}:heads").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Expire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	total, err := rdb.Get(ctx, prefix+":{replay}:total").Uint64()
+	if err != nil || total != want || s.Stats().ReplayBytes != want {
+		t.Fatalf("after Expire: total in Redis %d (%v), ReplayBytes %d; want %d", total, err, s.Stats().ReplayBytes, want)
+	}
+}

@@ -251,9 +251,9 @@ func (s *Store) TakeSession(ctx context.Context, id string) (store.Session, erro
 	if err != nil {
 		return store.Session{}, wrap("take session", err)
 	}
-	if _, err := s.reportSession(ctx, id, -1, time.Time{}); err != nil {
-		return store.Session{}, wrap("take session: give its bytes back", err)
-	}
+	// The session is taken (GETDEL) whether or not its bytes are given
+	// back: if that fails, they come back when its time passes.
+	_, _ = s.reportSession(ctx, id, -1, time.Time{})
 	var sess store.Session
 	if err := store.DecodeSession(v, &sess); err != nil || !s.now().Before(sess.Expires) {
 		s.count(func(st *store.Stats) { st.SessionsExpired++ })
