@@ -104,7 +104,8 @@ type Limits struct {
 	// Redis stores apply them (Redis: ReplayMaxBytes in the script that
 	// appends; ReplayTotalBytes in a second script after it, so that the
 	// total may pass the bound for a moment by the entries being
-	// appended on every node then: see package redisstore), and so does
+	// appended on every node then, and by up to 64 KiB per namespace and
+	// node not reported yet: see package redisstore), and so does
 	// bolt (in the transaction that appends).
 	ReplayMaxBytes, ReplayTotalBytes int64
 	// SessionTotalBytes bounds the bytes of the sessions the store keeps

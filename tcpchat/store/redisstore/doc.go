@@ -44,6 +44,10 @@
 // A node that stops between the two scripts leaves its last change
 // uncounted until the next change of that log or the next Expire sweep
 // (which reports every log), or, for a session, until its TTL ends.
+// An append reports its log to the total only when the log moved by
+// 1/64 of ReplayTotalBytes (at most 64 KiB) since this node last reported
+// it, which spares most appends the second round trip: the total may pass
+// its bound by that much more per namespace and node.
 // An entry or session written by a build that did not count them counts 0.
 // Stats.ReplayBytes and SessionBytes are these shared totals as this
 // node last saw them (at its last write or sweep); ReplayTrimmed and

@@ -32,6 +32,13 @@ type Store struct {
 	mu     sync.Mutex // guards closed and stats
 	closed bool
 	stats  store.Stats
+
+	// What this node reported of each namespace's log to the total over
+	// every log, and saw since (bounds.go, reportStep).
+	repMu      sync.Mutex
+	reported   map[string]logReport // guarded by repMu; logs with entries only
+	unreported int64                // guarded by repMu: seen less reported, summed
+	lastTotal  int64                // guarded by repMu: the total at the last report
 }
 
 // Open connects to the Redis server at url (redis://host:port/db) and checks
@@ -61,7 +68,7 @@ func New(rdb redis.UniversalClient, prefix string, opts store.Options) *Store {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Store{rdb: rdb, prefix: prefix, limits: opts.Limits.WithDefaults(), now: opts.Now, ids: store.NewIDGen(opts.Node)}
+	return &Store{rdb: rdb, prefix: prefix, limits: opts.Limits.WithDefaults(), now: opts.Now, ids: store.NewIDGen(opts.Node), reported: map[string]logReport{}}
 }
 
 // Prefix returns the prefix of every key of this store.

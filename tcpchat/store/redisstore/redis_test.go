@@ -91,3 +91,53 @@ func TestReplayTotalHealsInExpire(t *testing.T) {
 		t.Fatalf("after Expire: total in Redis %d (%v), ReplayBytes %d; want %d", total, err, s.Stats().ReplayBytes, want)
 	}
 }
+
+// An append reports its log to the total over every log only when the
+// log moved by a step since this node's last report (a round trip to
+// Redis each time otherwise); the node's gauge counts every append.
+func TestReplayTotalReportedBySteps(t *testing.T) {
+	srv := redistest.Start(t, redistest.Config{})
+	rdb := client(t, srv)
+	ctx := context.Background()
+	prefix := fmt.Sprintf("t%d", prefixes.Add(1))
+	s := redisstore.New(rdb, prefix, store.Options{Limits: store.Limits{ReplayTotalBytes: 64 << 20}})
+	t.Cleanup(func() { _ = s.Close() })
+	size := int64(store.ReplayEntrySize(100, nil, nil))
+	total := func() int64 {
+		t.Helper()
+		n, err := rdb.Get(ctx, prefix+":{replay}:total").Int64()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	appendOne := func() {
+		t.Helper()
+		if _, _, err := s.AppendReplay(ctx, store.Message{Namespace: "/a", Payload: make([]byte, 100)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendOne() // the first append of a log reports it
+	if got := total(); got != size {
+		t.Fatalf("total in Redis after the first append %d, want %d", got, size)
+	}
+	for range 9 {
+		appendOne()
+	}
+	if got := total(); got != size {
+		t.Fatalf("total in Redis after 10 small appends %d, want %d (reported at the first only)", got, size)
+	}
+	if got := s.Stats().ReplayBytes; got != uint64(10*size) {
+		t.Fatalf("ReplayBytes %d, want %d", got, 10*size)
+	}
+	// 64 KiB of appends pass the step: the total is reported again
+	for i := 0; int64(i)*size < 64<<10; i++ {
+		appendOne()
+	}
+	if got, want := total(), int64(s.Stats().ReplayBytes); got+64<<10 < want || got > want {
+		t.Fatalf("total in Redis %d after a step of appends, want within 64 KiB below %d", got, want)
+	}
+	if got := total(); got == size {
+		t.Fatal("total in Redis not reported again after 64 KiB of appends")
+	}
+}

@@ -122,8 +122,10 @@ func (s *Store) AppendReplay(ctx context.Context, m store.Message) (store.ID, ui
 			return store.ID{}, 0, wrap("append to replay log", err)
 		}
 	}
-	if err := s.reportLog(ctx, m.Namespace, st); err != nil {
-		return store.ID{}, 0, wrap("append to replay log: bound the replay logs' total bytes", err)
+	if s.noteSeen(m.Namespace, st.bytes) {
+		if err := s.reportLog(ctx, m.Namespace, st); err != nil {
+			return store.ID{}, 0, wrap("append to replay log: bound the replay logs' total bytes", err)
+		}
 	}
 	return m.ID, uint64(off), nil
 }
