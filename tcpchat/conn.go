@@ -452,7 +452,7 @@ func (c *conn) flushDirectLocked() {
 	q.s = q.s[:0]
 	putQueue(q)
 	if err != nil {
-		c.cut(fmt.Errorf("tcpchat: write: %w", err))
+		c.cut(c.writeFailed(err))
 	} else {
 		c.srv.metrics.packetsOut.Add(int64(n))
 		c.srv.metrics.writes.Add(1)
@@ -546,18 +546,31 @@ func (c *conn) writeLoop() {
 		clear(local.s)
 		local.s = local.s[:0]
 		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				c.srv.metrics.slowCuts.Add(1)
-				err = fmt.Errorf("%w: a write took longer than %v", ErrSlowConsumer, c.srv.opts.WriteTimeout)
-			} else {
-				err = fmt.Errorf("tcpchat: write: %w", err)
-			}
-			c.cut(err)
+			c.cut(c.writeFailed(err))
 			continue
 		}
 		c.srv.metrics.packetsOut.Add(int64(n))
 		c.srv.metrics.writes.Add(1)
 	}
+}
+
+// writeFailed returns the reason c is cut for err, the error of its
+// transport's write. A write that timed out, and a transport whose own
+// queue of c's packets overflowed (err wraps ErrSlowConsumer: a Socket.IO
+// session that does not poll), are a slow consumer's: counted, and the
+// overflow logged with the bound the transport's error names (the chat's
+// own queue logs its cut in waitRoom).
+func (c *conn) writeFailed(err error) error {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		c.srv.metrics.slowCuts.Add(1)
+		return fmt.Errorf("%w: a write took longer than %v", ErrSlowConsumer, c.srv.opts.WriteTimeout)
+	case errors.Is(err, ErrSlowConsumer):
+		c.srv.metrics.slowCuts.Add(1)
+		c.srv.logf("tcpchat: %s (session %s): %v", c.remoteAddr(), c.session, err)
+		return err
+	}
+	return fmt.Errorf("tcpchat: write: %w", err)
 }
 
 func (c *conn) isClosed() bool {

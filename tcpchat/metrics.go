@@ -73,7 +73,7 @@ func newMetrics(s *Server) *metrics {
 	counter("events_in_total", "Events received from clients.", &m.eventsIn)
 	counter("packets_out_total", "Packets written to clients (events, acks, pings, ...).", &m.packetsOut)
 	counter("writes_total", "Batches of packets written to clients, each in one write call.", &m.writes)
-	counter("slow_consumer_cuts_total", "Connections cut because their send queue overflowed or a write timed out.", &m.slowCuts)
+	counter("slow_consumer_cuts_total", "Connections cut because their send queue overflowed (the chat's, or a Socket.IO session's own queue while it polls) or a write timed out.", &m.slowCuts)
 	counter("rate_limit_cuts_total", "Connections cut for exceeding the rate limit.", &m.rateCuts)
 	counter("heartbeat_cuts_total", "Connections ended because nothing (no packet, pong or Socket.IO poll) came within the ping interval plus the ping timeout.", &m.heartbeatCuts)
 	counter("bad_packets_total", "Malformed packets or oversized frames received.", &m.badPackets)
@@ -151,7 +151,7 @@ type Stats struct {
 	EventsIn         int64 // events received
 	PacketsOut       int64 // packets written
 	Writes           int64 // batches of packets written, each in one write call
-	SlowConsumerCuts int64 // connections cut for a full queue or a slow write
+	SlowConsumerCuts int64 // connections cut for a full queue (a Socket.IO session's own too) or a slow write
 	RateLimitCuts    int64 // connections cut for exceeding the rate limit
 	BadPackets       int64 // malformed packets and oversized frames
 	VolatileDrops    int64 // volatile packets dropped for busy recipients

@@ -21,7 +21,11 @@ type Transport interface {
 	// call. An implementation should hold no buffer while it waits.
 	ReadPacket() ([]byte, error)
 	// WritePackets sends the payloads in order, in as few writes as it can.
-	// It must not keep references to them after it returns.
+	// It must not keep references to them after it returns. A transport
+	// with a bounded queue of its own (a Socket.IO session that polls)
+	// whose queue overflowed returns an error that wraps ErrSlowConsumer
+	// and names the bound: the server counts and logs the connection as
+	// a slow consumer.
 	WritePackets(payloads [][]byte) error
 	// SetReadDeadline and SetWriteDeadline bound the next reads and writes
 	// (the zero time removes the bound).

@@ -526,8 +526,10 @@ func TestQueueFull(t *testing.T) {
 	defer srv.Close()
 	open(t, hs.URL+"/")
 	wg.Wait()
-	if err := testkit.Recv(t, 30*time.Second, "the handler's Send error", errs); !errors.Is(err, engine.ErrQueueFull) {
-		t.Fatalf("Send: %v", err)
+	err := testkit.Recv(t, 30*time.Second, "the handler's Send error", errs)
+	var qf *engine.QueueFullError
+	if !errors.Is(err, engine.ErrQueueFull) || !errors.As(err, &qf) || *qf != (engine.QueueFullError{Limit: 4, Queued: 4, Sent: 1}) {
+		t.Fatalf("Send: %v, want a QueueFullError at the packet bound of 4", err)
 	}
 }
 
@@ -566,6 +568,10 @@ func TestQueueFullByBytes(t *testing.T) {
 	}
 	if r.sent != 1 {
 		t.Fatalf("the session ended at send %d of 64 KiB, want 1: the first large packet (%d bytes) was already over the bound", r.sent, 2*bound)
+	}
+	var qf *engine.QueueFullError
+	if !errors.As(r.err, &qf) || *qf != (engine.QueueFullError{Bytes: true, Limit: bound, Queued: 2 * bound, Sent: 64 << 10}) || !strings.Contains(r.err.Error(), "Options.SendQueueBytes") {
+		t.Fatalf("the session ended with %v, want a QueueFullError naming the byte bound", r.err)
 	}
 }
 

@@ -41,7 +41,7 @@ type Options struct {
 	// the client's upgrade packet.
 	UpgradeTimeout time.Duration
 	// SendQueue bounds the packets queued for one session; a session whose
-	// queue overflows ends with ErrQueueFull.
+	// queue overflows ends with ErrQueueFull (a *QueueFullError).
 	SendQueue int
 	// SendQueueBytes bounds the bytes of the packets' Data queued for one
 	// session (negative: no bound); a session whose queue would go over

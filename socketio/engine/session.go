@@ -378,7 +378,8 @@ func (s *Session) SetReadDeadline(t time.Time) error {
 // Send queues packets for the client (usually Message packets) and
 // returns at once. The packets' Data must not change afterwards. When the
 // queue would overflow (Options.SendQueue, Options.SendQueueBytes) the
-// session ends with ErrQueueFull; after the end Send returns the reason.
+// session ends with a *QueueFullError (ErrQueueFull) naming the bound;
+// after the end Send returns the reason.
 func (s *Session) Send(ps ...engineio.Packet) error {
 	s.mu.Lock()
 	if s.err != nil {
@@ -389,11 +390,17 @@ func (s *Session) Send(ps ...engineio.Packet) error {
 	for _, p := range ps {
 		n += len(p.Data)
 	}
-	if len(s.queue)+len(ps) > s.srv.opts.SendQueue ||
-		s.qbytes > 0 && s.qbytes+n > s.srv.opts.SendQueueBytes && s.srv.opts.SendQueueBytes > 0 {
+	var full *QueueFullError
+	switch o := &s.srv.opts; {
+	case len(s.queue)+len(ps) > o.SendQueue:
+		full = &QueueFullError{Limit: o.SendQueue, Queued: len(s.queue), Sent: len(ps)}
+	case s.qbytes > 0 && s.qbytes+n > o.SendQueueBytes && o.SendQueueBytes > 0:
+		full = &QueueFullError{Bytes: true, Limit: o.SendQueueBytes, Queued: s.qbytes, Sent: n}
+	}
+	if full != nil {
 		s.mu.Unlock()
-		s.closeWith(ErrQueueFull)
-		return ErrQueueFull
+		s.closeWith(full)
+		return s.Err() // full, unless the session ended meanwhile
 	}
 	s.queue = append(s.queue, ps...)
 	s.qbytes += n

@@ -460,11 +460,30 @@ func (t *transport) writePackets(rc syscall.RawConn, payloads [][]byte) (rest bo
 		if len(t.w.out) == 0 {
 			return false, nil
 		}
-		return t.s.TryWrite(rc, t.w.out...)
+		rest, err = t.s.TryWrite(rc, t.w.out...)
 	case len(t.w.out) == 0:
-		return false, t.s.Write() // what a TryWritePackets left, if any
+		err = t.s.Write() // what a TryWritePackets left, if any
+	default:
+		err = t.s.Write(t.w.out...)
 	}
-	return false, t.s.Write(t.w.out...)
+	return rest, queueFull(err)
+}
+
+// queueFull returns err, the error of a write to the session, wrapping
+// tcpchat.ErrSlowConsumer when the session's own queue overflowed (a
+// session that does not poll, or a WebSocket writer that does not keep
+// up), so that the chat server counts and logs a slow consumer; the
+// message names the bound and the flag of chat serve that sets it.
+func queueFull(err error) error {
+	var qf *engine.QueueFullError
+	if err == nil || !errors.As(err, &qf) {
+		return err
+	}
+	flag := "--send-queue"
+	if qf.Bytes {
+		flag = "--send-queue-bytes"
+	}
+	return fmt.Errorf("%w: its Socket.IO session's own queue (chat serve %s): %w", tcpchat.ErrSlowConsumer, flag, err)
 }
 
 // AppendShared appends the Engine.IO message carrying the Socket.IO text

@@ -1,0 +1,108 @@
+package sio
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/wiredojo/wiredojo/socketio/engine"
+	"github.com/wiredojo/wiredojo/socketio/engineio"
+	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/chattest"
+)
+
+// A polling session that never polls while its room is flooded ends at a
+// bound of its own send queue (engine.Options.SendQueue or SendQueueBytes),
+// which the chat server counts as a slow consumer, as it counts a
+// connection cut over its own queue, with a log line naming the bound and
+// its flag. Without the count the session ended with nothing counted and
+// no line saying why.
+func TestPollingSessionQueueFullIsASlowConsumer(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		engine engine.Options
+		arg    string
+		want   []string // in the log line
+	}{
+		{"packets", engine.Options{SendQueue: 8}, `"x"`,
+			[]string{tcpchat.ErrSlowConsumer.Error(), "chat serve --send-queue)", "over the bound of 8 packets (Options.SendQueue)"}},
+		{"bytes", engine.Options{SendQueueBytes: 4 << 10}, `"` + strings.Repeat("x", 1<<10) + `"`,
+			[]string{tcpchat.ErrSlowConsumer.Error(), "chat serve --send-queue-bytes)", "over the bound of 4096 bytes (Options.SendQueueBytes)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			logs := make(chan string, 256)
+			srv := tcpchat.NewServer(tcpchat.Options{Logf: func(format string, args ...any) {
+				select {
+				case logs <- fmt.Sprintf(format, args...):
+				default:
+				}
+			}})
+			srv.Of("/").OnConnection(func(s *tcpchat.Socket) { s.Join("flood") })
+			s := New(srv, Options{Engine: tc.engine})
+			srv.HandleHTTP(Path, s)
+			t.Cleanup(func() { s.Close() })
+			addr := chattest.NewServer(t, srv)
+
+			base := "http://" + addr + Path + "?EIO=4&transport=polling"
+			do := func(method, url, body string) string {
+				t.Helper()
+				req, _ := http.NewRequest(method, url, strings.NewReader(body))
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("%s %s: %d %s", method, url, resp.StatusCode, b)
+				}
+				return string(b)
+			}
+			p, err := engineio.DecodeText([]byte(do(http.MethodGet, base, "")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			hs, err := engineio.ParseHandshake(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			url := base + "&sid=" + hs.SID
+			do(http.MethodPost, url, "40")
+			if got := do(http.MethodGet, url, ""); !strings.HasPrefix(got, "40{") {
+				t.Fatalf("poll after CONNECT: %q, want the connect answer", got)
+			}
+			// The session polls no more. One event at a time, each written
+			// (to the session's queue) before the next: a batch that finds
+			// the session's queue empty is taken whatever its size. 64 are
+			// over either bound.
+			for i := 0; srv.Connections() > 0; i++ {
+				if i == 64 {
+					t.Fatalf("the session is still open after %d events to its room", i)
+				}
+				out := srv.Stats().PacketsOut
+				srv.Of("/").To("flood").EmitRaw("flood", json.RawMessage("["+tc.arg+"]"))
+				chattest.Eventually(t, fmt.Sprintf("event %d written to the session, or its connection ended", i),
+					func() bool { return srv.Stats().PacketsOut > out || srv.Connections() == 0 })
+			}
+			if got := srv.Stats().SlowConsumerCuts; got != 1 {
+				t.Errorf("slow consumer cuts: %d, want 1 (the session that met its queue's bound)", got)
+			}
+			var lines []string
+			for len(logs) > 0 {
+				l := <-logs
+				lines = append(lines, l)
+				ok := true
+				for _, w := range tc.want {
+					ok = ok && strings.Contains(l, w)
+				}
+				if ok {
+					return
+				}
+			}
+			t.Errorf("no log line with %q; the lines:\n%s", tc.want, strings.Join(lines, "\n"))
+		})
+	}
+}
