@@ -106,7 +106,7 @@ func chatCommand() *cli.Command {
 					chatAddrFlag(),
 					chatTokenFlag("require `TOKEN` in every client's handshake"),
 					&cli.IntFlag{Name: "max-frame", Value: 1 << 20, EnvVars: []string{"WIREDOJO_MAX_FRAME"}, Usage: "largest frame payload in `BYTES`"},
-					&cli.IntFlag{Name: "send-queue", Value: tcpchat.DefaultSendQueue, EnvVars: []string{"WIREDOJO_SEND_QUEUE"}, Usage: "at most `N` packets queued per connection"},
+					&cli.IntFlag{Name: "send-queue", Value: tcpchat.DefaultSendQueue, EnvVars: []string{"WIREDOJO_SEND_QUEUE"}, Usage: "at most `N` packets queued per connection (a Socket.IO session's own queue too)"},
 					&cli.IntFlag{Name: "send-queue-bytes", Value: tcpchat.DefaultSendQueueBytes, EnvVars: []string{"WIREDOJO_SEND_QUEUE_BYTES"}, Usage: "at most `BYTES` of packets queued per connection (a broadcast counts in each queue; a connection with nothing queued or being written still takes one packet of any size); a full queue slows its senders, then cuts the receiver as with --send-queue; at most 1 GiB; -1: no limit"},
 					&cli.DurationFlag{Name: "slow-consumer-wait", Value: tcpchat.DefaultSlowConsumerWait, EnvVars: []string{"WIREDOJO_SLOW_CONSUMER_WAIT"}, Usage: "how long (`D`) a send waits for room in a full queue, slowing its sender, before the receiver is cut as a slow consumer; 0 cuts at once"},
 					&cli.Float64Flag{Name: "rate-limit", Value: tcpchat.DefaultRateLimit, EnvVars: []string{"WIREDOJO_RATE_LIMIT"}, Usage: "`PACKETS` per second a connection may send (bursts up to 2000 or one second's worth); 0 turns the limit off"},

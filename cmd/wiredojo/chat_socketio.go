@@ -60,11 +60,18 @@ func socketIOClientFile(dir string) (string, error) {
 // suites, /engine.io/ and their handlers); the function it returns closes
 // them, after srv.
 func startChatServeSocketIO(c *cli.Context, srv *tcpchat.Server, opts *tcpchat.Options) func() {
-	eopts := engine.Options{Origins: opts.Origins, Hosts: opts.Hosts, MaxPayload: opts.MaxFrame, SendQueueBytes: opts.SendQueueBytes}
+	// A session's own send queue has the chat connection's bounds
+	// (--send-queue, --send-queue-bytes), in the test suites' configuration
+	// too.
+	eopts := engine.Options{Origins: opts.Origins, Hosts: opts.Hosts, MaxPayload: opts.MaxFrame, SendQueue: opts.SendQueue, SendQueueBytes: opts.SendQueueBytes}
 	sopts := sio.Options{Recovery: srv.Recovers()}
 	var echo *engine.Server
 	if c.Bool("socketio-test") {
-		eopts = engine.Options{PingInterval: 300 * time.Millisecond, PingTimeout: 200 * time.Millisecond, Origins: []string{"*"}}
+		// The suites' timings and any origin; their handshake checks
+		// announce the engine's default maxPayload (1000000), not
+		// --max-frame.
+		eopts = engine.Options{PingInterval: 300 * time.Millisecond, PingTimeout: 200 * time.Millisecond, Origins: []string{"*"},
+			SendQueue: opts.SendQueue, SendQueueBytes: opts.SendQueueBytes}
 		sopts.Recovery = false
 		suiteHandlers(srv)
 		echo = engine.NewServer(eopts, func(s *engine.Session) {
