@@ -932,6 +932,9 @@ func (c *conn) readError(err error, handshake bool) error {
 	case errors.As(err, &tl):
 		c.srv.metrics.badPackets.Add(1)
 		return c.fail(wire.CodeFrameTooLarge, fmt.Errorf("tcpchat: %w", err))
+	case errors.Is(err, ErrBadPacket):
+		c.srv.metrics.badPackets.Add(1)
+		return fmt.Errorf("tcpchat: read: %w", err)
 	case errors.Is(err, os.ErrDeadlineExceeded) && handshake:
 		return c.fail(wire.CodeHandshake, fmt.Errorf("%w: no handshake within %v", ErrHandshake, c.srv.opts.HandshakeTimeout))
 	case errors.Is(err, os.ErrDeadlineExceeded):

@@ -51,6 +51,13 @@ var (
 	// would put the socket's connection in more rooms than
 	// Options.MaxRoomsPerConn (a *RoomLimitError, which says the limit).
 	ErrTooManyRooms = errors.New("tcpchat: too many rooms")
+	// ErrBadPacket is matched by the read error of a Transport whose peer
+	// sent what the transport's own protocol refuses (a malformed packet,
+	// a message or request body over its size limit: a Socket.IO
+	// session's, tcpchat/sio): the server counts it in
+	// wiredojo_chat_bad_packets_total as it counts a malformed or
+	// oversized packet of the event protocol.
+	ErrBadPacket = errors.New("tcpchat: malformed or oversized packet")
 )
 
 // RoomLimitError is Socket.Join's refusal: the socket's connection is in

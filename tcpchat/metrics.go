@@ -76,7 +76,7 @@ func newMetrics(s *Server) *metrics {
 	counter("slow_consumer_cuts_total", "Connections cut because their send queue overflowed (the chat's, or a Socket.IO session's own queue while it polls) or a write timed out.", &m.slowCuts)
 	counter("rate_limit_cuts_total", "Connections cut for exceeding the rate limit.", &m.rateCuts)
 	counter("heartbeat_cuts_total", "Connections ended because nothing (no packet, pong or Socket.IO poll) came within the ping interval plus the ping timeout.", &m.heartbeatCuts)
-	counter("bad_packets_total", "Malformed packets or oversized frames received.", &m.badPackets)
+	counter("bad_packets_total", "Malformed packets or oversized frames received (Socket.IO too: malformed Engine.IO or Socket.IO packets, POST bodies and WebSocket messages over the size limit).", &m.badPackets)
 	counter("volatile_drops_total", "Volatile packets dropped for busy recipients.", &m.volatileDrops)
 	counter("send_waits_total", "Sends that waited for room in a recipient's full send queue (backpressure).", &m.sendWaits)
 	counter("sessions_recovered_total", "Connections that resumed a session (connection state recovery).", &m.recovered)
@@ -153,7 +153,7 @@ type Stats struct {
 	Writes           int64 // batches of packets written, each in one write call
 	SlowConsumerCuts int64 // connections cut for a full queue (a Socket.IO session's own too) or a slow write
 	RateLimitCuts    int64 // connections cut for exceeding the rate limit
-	BadPackets       int64 // malformed packets and oversized frames
+	BadPackets       int64 // malformed packets and oversized frames (and Socket.IO's)
 	VolatileDrops    int64 // volatile packets dropped for busy recipients
 	SendWaits        int64 // sends that waited for room in a full send queue
 }

@@ -184,16 +184,18 @@ func TestPollingInvalidPacketCloses(t *testing.T) {
 	expectEnd(t, ended, engine.ErrParse)
 }
 
-func expectEnd(t *testing.T, ended <-chan error, want error) {
+func expectEnd(t *testing.T, ended <-chan error, want error) error {
 	t.Helper()
 	select {
 	case err := <-ended:
 		if !errors.Is(err, want) {
 			t.Fatalf("session ended with %v, want %v", err, want)
 		}
+		return err
 	case <-time.After(wait):
 		t.Fatalf("the session did not end (waited for %v)", want)
 	}
+	return nil
 }
 
 func TestDuplicatePollCloses(t *testing.T) {
@@ -294,7 +296,10 @@ func TestPostTooLarge(t *testing.T) {
 	if r := do(t, "POST", q, "4"+strings.Repeat("x", 100)); r.status != 413 {
 		t.Fatalf("POST over maxPayload: %d", r.status)
 	}
-	expectEnd(t, ended, engine.ErrTransport)
+	err := expectEnd(t, ended, engine.ErrTransport)
+	if big := (*http.MaxBytesError)(nil); !errors.As(err, &big) || big.Limit != 100 {
+		t.Fatalf("the session ended with %v, want an http.MaxBytesError of 100 bytes", err)
+	}
 }
 
 func dialWS(t *testing.T, base, query string) *ws.Conn {

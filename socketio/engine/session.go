@@ -946,10 +946,10 @@ func (s *Session) post(w http.ResponseWriter, r *http.Request) {
 	}()
 	body, ok, err := readBody(w, r, s.srv.opts.MaxPayload)
 	if !ok {
-		if err == nil {
-			err = errors.New("body over the limit")
+		if err == nil { // over the limit: wrapped as such
+			err = &http.MaxBytesError{Limit: int64(s.srv.opts.MaxPayload)}
 		}
-		s.closeWith(fmt.Errorf("%w: POST: %v", ErrTransport, err))
+		s.closeWith(fmt.Errorf("%w: POST: %w", ErrTransport, err))
 		return
 	}
 	for rest := body; len(rest) > 0; {

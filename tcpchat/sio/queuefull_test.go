@@ -46,34 +46,7 @@ func TestPollingSessionQueueFullIsASlowConsumer(t *testing.T) {
 			t.Cleanup(func() { s.Close() })
 			addr := chattest.NewServer(t, srv)
 
-			base := "http://" + addr + Path + "?EIO=4&transport=polling"
-			do := func(method, url, body string) string {
-				t.Helper()
-				req, _ := http.NewRequest(method, url, strings.NewReader(body))
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer resp.Body.Close()
-				b, _ := io.ReadAll(resp.Body)
-				if resp.StatusCode != http.StatusOK {
-					t.Fatalf("%s %s: %d %s", method, url, resp.StatusCode, b)
-				}
-				return string(b)
-			}
-			p, err := engineio.DecodeText([]byte(do(http.MethodGet, base, "")))
-			if err != nil {
-				t.Fatal(err)
-			}
-			hs, err := engineio.ParseHandshake(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			url := base + "&sid=" + hs.SID
-			do(http.MethodPost, url, "40")
-			if got := do(http.MethodGet, url, ""); !strings.HasPrefix(got, "40{") {
-				t.Fatalf("poll after CONNECT: %q, want the connect answer", got)
-			}
+			connectPolling(t, addr)
 			// The session polls no more. One event at a time, each written
 			// (to the session's queue) before the next: a batch that finds
 			// the session's queue empty is taken whatever its size. 64 are
@@ -105,4 +78,44 @@ func TestPollingSessionQueueFullIsASlowConsumer(t *testing.T) {
 			t.Errorf("no log line with %q; the lines:\n%s", tc.want, strings.Join(lines, "\n"))
 		})
 	}
+}
+
+// connectPolling opens a polling session to addr's Socket.IO transport and
+// connects it to "/" (POST, then the poll that gets the answer); it
+// returns the session's URL.
+func connectPolling(t *testing.T, addr string) string {
+	t.Helper()
+	base := "http://" + addr + Path + "?EIO=4&transport=polling"
+	_, open := httpDo(t, http.MethodGet, base, "", http.StatusOK)
+	p, err := engineio.DecodeText([]byte(open))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, err := engineio.ParseHandshake(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := base + "&sid=" + hs.SID
+	httpDo(t, http.MethodPost, url, "40", http.StatusOK)
+	if _, got := httpDo(t, http.MethodGet, url, "", http.StatusOK); !strings.HasPrefix(got, "40{") {
+		t.Fatalf("poll after CONNECT: %q, want the connect answer", got)
+	}
+	return url
+}
+
+// httpDo makes a request and returns its answer, which must have the
+// status want (0: any).
+func httpDo(t *testing.T, method, url, body string, want int) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if want != 0 && resp.StatusCode != want {
+		t.Fatalf("%s %s: %d %s, want %d", method, url, resp.StatusCode, b, want)
+	}
+	return resp.StatusCode, string(b)
 }

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"sync"
 	"syscall"
 	"time"
 	"unsafe"
 
+	"github.com/wiredojo/wiredojo/framing/ws"
 	"github.com/wiredojo/wiredojo/internal/netpoll"
 	"github.com/wiredojo/wiredojo/socketio"
 	"github.com/wiredojo/wiredojo/socketio/engine"
@@ -190,6 +192,8 @@ func (t *transport) nextPacket() (*wire.Packet, error) {
 			return nil, os.ErrDeadlineExceeded
 		case errors.Is(err, engine.ErrClosed):
 			return nil, net.ErrClosed
+		case errors.Is(err, engine.ErrParse), tooLarge(err):
+			return nil, fmt.Errorf("%w: %w", tcpchat.ErrBadPacket, err)
 		default:
 			return nil, io.EOF
 		}
@@ -198,9 +202,17 @@ func (t *transport) nextPacket() (*wire.Packet, error) {
 		}
 		if err := t.receive(m); err != nil {
 			t.s.Close()
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", tcpchat.ErrBadPacket, err)
 		}
 	}
+}
+
+// tooLarge reports whether a session ended because its client sent a POST
+// body or a WebSocket message over its size limit (engine.Options.MaxPayload).
+func tooLarge(err error) bool {
+	var body *http.MaxBytesError
+	var msg *ws.MessageTooBigError
+	return errors.As(err, &body) || errors.As(err, &msg)
 }
 
 // binaryWait is a binary packet awaiting its attachments.
