@@ -23,20 +23,13 @@ func TestChatServeSocketIO(t *testing.T) {
 		args := append([]string{"chat", "serve", "--addr", "127.0.0.1:0", "--store", "memory"}, tc.args...)
 		out, _, stop := chatStart(t, strings.NewReader(""), args...)
 		url := chatWaitFor(t, "serve", out, regexp.MustCompile(`Socket\.IO clients at (http://\S+/socket\.io/)`))
-		client := &http.Client{Timeout: 10 * time.Second}
 		do := func(method, url, body string) string {
 			t.Helper()
-			req, _ := http.NewRequest(method, url, strings.NewReader(body))
-			res, err := client.Do(req)
-			if err != nil {
-				t.Fatal(err)
+			status, b := httpRequest(t, method, url, body)
+			if status != 200 {
+				t.Fatalf("%s %s: %d %s", method, url, status, b)
 			}
-			defer res.Body.Close()
-			b, _ := io.ReadAll(res.Body)
-			if res.StatusCode != 200 {
-				t.Fatalf("%s %s: %d %s", method, url, res.StatusCode, b)
-			}
-			return string(b)
+			return b
 		}
 		open := do("GET", url+"?EIO=4&transport=polling", "")
 		if !strings.HasPrefix(open, `0{"sid":"`) || !strings.Contains(open, tc.interval) {
@@ -77,17 +70,9 @@ func TestChatServeSocketIOTestSendQueueBounds(t *testing.T) {
 		out, _, stop := chatStart(t, strings.NewReader(""), args...)
 		url := chatWaitFor(t, "serve", out, regexp.MustCompile(`Socket\.IO clients at (http://\S+/socket\.io/)`))
 		echo := strings.Replace(url, "/socket.io/", "/engine.io/", 1) + "?EIO=4&transport=polling"
-		client := &http.Client{Timeout: 10 * time.Second}
 		do := func(method, url, body string) (int, string) {
 			t.Helper()
-			req, _ := http.NewRequest(method, url, strings.NewReader(body))
-			res, err := client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer res.Body.Close()
-			b, _ := io.ReadAll(res.Body)
-			return res.StatusCode, string(b)
+			return httpRequest(t, method, url, body)
 		}
 		_, open := do("GET", echo, "")
 		if !strings.HasPrefix(open, `0{"sid":"`) {
@@ -106,4 +91,18 @@ func TestChatServeSocketIOTestSendQueueBounds(t *testing.T) {
 		}
 		stop()
 	}
+}
+
+// httpRequest makes a request (within 10 s) and returns the status and
+// the body of its answer.
+func httpRequest(t *testing.T, method, url, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	res, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
 }
