@@ -60,6 +60,11 @@ func newMetrics(s *Server) *metrics {
 		defer s.lim.mu.Unlock()
 		return float64(s.lim.open)
 	})
+	gauge("addrs", "Addresses (IPv4, IPv6 /64) whose limits the server keeps state for: those with sockets open, and those whose last socket closed within 10 s (forgotten at the next heartbeat round after that).", func() float64 {
+		s.lim.mu.Lock()
+		defer s.lim.mu.Unlock()
+		return float64(len(s.lim.addrs))
+	})
 	gauge("sockets_max", "The connection cap: Options.MaxConnections or the descriptor limit less the headroom (0: none).", func() float64 { return float64(s.lim.max) })
 	counter("refused_connection_cap_total", "Sockets refused at the connection cap (beyond those let in for /healthz and /metrics).", &s.lim.refusedCap)
 	counter("refused_addr_connections_total", "Sockets refused: their address had the most connections allowed open.", &s.lim.refusedAddrConns)

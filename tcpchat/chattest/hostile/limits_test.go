@@ -78,6 +78,9 @@ func TestConnectionsPerAddress(t *testing.T) {
 	if n := metric(t, addr, "wiredojo_chat_refused_addr_connections_total"); n != 1 {
 		t.Fatalf("refused_addr_connections_total %v, want 1", n)
 	}
+	if n := metric(t, addr, "wiredojo_chat_addrs"); n != 2 {
+		t.Fatalf("wiredojo_chat_addrs %v, want 2 (127.0.0.1 and 127.0.0.2)", n)
+	}
 }
 
 // Issue 13 point 4: connection attempts per address are rate limited, so a
