@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -605,5 +608,34 @@ func TestPollingServerClose(t *testing.T) {
 	}
 	if r := do(t, "GET", q, ""); r.status != 400 {
 		t.Fatalf("second poll: %v, want 400", r)
+	}
+}
+
+// A POST whose body trickles in is ended once a heartbeat (ping interval
+// plus ping timeout) has passed: its connection is closed, not held for
+// as long as the client likes.
+func TestSlowPostBodyIsCut(t *testing.T) {
+	t.Parallel()
+	base, _ := echoServer(t, engine.Options{})
+	sid := open(t, base)
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.DialTimeout("tcp", u.Host, wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// 100 bytes announced, 2 sent: the rest never comes.
+	fmt.Fprintf(c, "POST %s?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: %s\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n4x", u.Path, sid, u.Host)
+	start := time.Now()
+	c.SetReadDeadline(time.Now().Add(wait))
+	answer, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("the server still held the connection of a POST whose body stopped after %v (want it closed after the ping interval plus the ping timeout, %v): %v", time.Since(start).Round(time.Millisecond), pingInterval+pingTimeout, err)
+	}
+	if !strings.HasPrefix(string(answer), "HTTP/1.1 400 ") {
+		t.Fatalf("answer to a POST whose body stopped: %q, want 400", answer)
 	}
 }

@@ -944,10 +944,19 @@ func (s *Session) post(w http.ResponseWriter, r *http.Request) {
 		s.posting = false
 		s.mu.Unlock()
 	}()
+	// The body must come within a heartbeat (PingInterval + PingTimeout):
+	// one trickled byte by byte would hold the request, its connection
+	// and this goroutine for as long as the client liked, past the end of
+	// the session at its ping timeout. The HTTP server sets the
+	// connection's deadline again for its next request; after a body cut
+	// short it closes the connection.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.srv.opts.PingInterval + s.srv.opts.PingTimeout))
 	body, ok, err := readBody(w, r, s.srv.opts.MaxPayload)
 	if !ok {
-		if err == nil { // over the limit: wrapped as such
+		if err == nil { // over the limit (answered 413): wrapped as such
 			err = &http.MaxBytesError{Limit: int64(s.srv.opts.MaxPayload)}
+		} else {
+			http.Error(w, "the request body did not arrive", http.StatusBadRequest)
 		}
 		s.closeWith(fmt.Errorf("%w: POST: %w", ErrTransport, err))
 		return
