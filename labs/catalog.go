@@ -105,7 +105,7 @@ func Catalog() Book {
 			Hints: []string{
 				"The comparison needs loss on the link both protocols cross: run compare as the lab says (not with --link none).",
 				"`--json` prints one object with `tcp` and `udp`: redirect it into the lab folder.",
-				"Run exactly: wiredojo compare --count 500 --size 200 --loss 5% --delay 10ms --jitter 2ms --json > LABDIR/compare.json",
+				"Run exactly: wiredojo compare --count 500 --size 200 --loss 5% --delay 10ms --jitter 2ms --json --report LABDIR/compare.html > LABDIR/compare.json",
 			},
 			Check: checkTCPvsUDP,
 		},
