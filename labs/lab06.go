@@ -23,6 +23,20 @@ func checkRooms(_ context.Context, env *Env) Result {
 		}
 		res.Add("the blue listener got the paint event", got, "blue.jsonl has no `paint` event in /chat: start the listener, then emit with --room blue")
 	}
+	// The red listener is the proof that the emit went to blue only: an
+	// emit without --room reaches every socket of /chat, blue's too.
+	red, err := readEvidence(env, "red.jsonl", "run the red listener of `lab show 6` with its output redirected there")
+	if err != nil {
+		res.Add("the red listener did not get it", false, err.Error())
+	} else {
+		got := false
+		for _, m := range jsonLines(red) {
+			if m["event"] == "paint" && m["ns"] == "/chat" {
+				got = true
+			}
+		}
+		res.Add("the red listener did not get it", !got, "red.jsonl has the `paint` event too: it went to the whole namespace; emit with --room blue")
+	}
 	log, err := readEvidence(env, "server.log", "start the server with `wiredojo lab run 6`")
 	if err != nil {
 		res.Add("room lifecycle in the server log", false, err.Error())
