@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"strings"
 )
 
 func runManyServers(ctx context.Context, env *Env) error {
@@ -38,7 +39,28 @@ func checkManyServers(_ context.Context, env *Env) Result {
 		}
 	}
 	res.Add("the event from node 1 reached node 2", got, "node2.jsonl has no `hello` \"from node 1\": listen on 127.0.0.1:7078 in room lobby, then emit through 127.0.0.1:7077 with --room lobby")
+	// The event crossed nodes only if it went into node 1: an emit to
+	// 127.0.0.1:7078 reaches the listener without Redis. Node 1's log
+	// (lab run 7 starts it with --verbose) names every client session.
+	n1, err := readEvidence(env, "node1.log", "start both nodes with `wiredojo lab run 7`")
+	if err != nil {
+		res.Add("a client on node 1", false, err.Error())
+		return res
+	}
+	res.Add("a client on node 1", clientSession(string(n1)),
+		fmt.Sprintf("node1.log shows no client session: the event did not go into node 1; emit through %s, not through node 2", env.Addr("127.0.0.1:7077")))
 	return res
+}
+
+// clientSession reports whether a chat server's --verbose log shows a
+// client session that connected.
+func clientSession(log string) bool {
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, ": session ") && strings.HasSuffix(strings.TrimSpace(line), " connected") {
+			return true
+		}
+	}
+	return false
 }
 
 func freePort() (int, error) {

@@ -179,6 +179,31 @@ func TestChecksSayWhatIsWrong(t *testing.T) {
 	write(env, "back.jsonl", `{"ns":"/","event":"kept","args":[1]}`+"\n"+`{"ns":"/","event":"kept","args":[2]}`+"\n"+`{"ns":"/","event":"kept","args":[3]}`+"\n"+`{"ns":"/","event":"plain","args":[1]}`+"\n")
 	mustFail(t, lab(t, 5), env, "plain events came back")
 
+	// An emit without --room reaches the whole namespace: blue gets it,
+	// and so does red.
+	env = testEnv(t)
+	paint := `{"ns":"/chat","event":"paint","args":["blue"]}` + "\n"
+	write(env, "blue.jsonl", paint)
+	write(env, "server.log", `01:24:15 create-room /chat room "blue"
+01:24:15 join-room /chat room "blue" socket 9RL7WwmnLPwy
+01:24:15 leave-room /chat room "blue" socket 9RL7WwmnLPwy
+01:24:15 delete-room /chat room "blue"
+`)
+	write(env, "red.jsonl", paint)
+	mustFail(t, lab(t, 6), env, "red.jsonl has the `paint` event too")
+	write(env, "red.jsonl", "")
+	mustPass(t, lab(t, 6), env)
+
+	// An emit straight into node 2 reaches its listener without crossing
+	// nodes: node 1's log has no client.
+	env = testEnv(t)
+	write(env, "node2.jsonl", `{"ns":"/chat","event":"hello","args":["from node 1"]}`+"\n")
+	node1 := "chat: serving on 127.0.0.1:7077 (framed TCP; HTTP /healthz /metrics); Ctrl-C to stop\n"
+	write(env, "node1.log", node1)
+	mustFail(t, lab(t, 7), env, "node1.log shows no client session")
+	write(env, "node1.log", node1+"01:24:28 tcpchat: 127.0.0.1:36462: session SYRiIbhNUT8e (client SYRiIbhNUT8e) connected\n")
+	mustPass(t, lab(t, 7), env)
+
 	// compare run without root: TCP not impaired, no head-of-line blocking.
 	env = testEnv(t)
 	write(env, "compare.json", `{"tcp":{"sent":500,"received":500,"hol_blocking_ms":0,"latency_ms":{"p99":0.1}},"udp":{"sent":500,"received":478,"lost":22,"latency_ms":{"p99":22}}}`)
