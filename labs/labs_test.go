@@ -178,6 +178,26 @@ func TestChecksSayWhatIsWrong(t *testing.T) {
 	env = testEnv(t)
 	write(env, "back.jsonl", `{"ns":"/","event":"kept","args":[1]}`+"\n"+`{"ns":"/","event":"kept","args":[2]}`+"\n"+`{"ns":"/","event":"kept","args":[3]}`+"\n"+`{"ns":"/","event":"plain","args":[1]}`+"\n")
 	mustFail(t, lab(t, 5), env, "plain events came back")
+	// Only the durable events, sent while the listener was connected: they
+	// come back, and no plain one does, but nothing was missed.
+	kept := `{"ns":"/","event":"kept","args":[1]}` + "\n" + `{"ns":"/","event":"kept","args":[2]}` + "\n" + `{"ns":"/","event":"kept","args":[3]}` + "\n"
+	write(env, "back.jsonl", kept)
+	learner := func(sid, what string) string {
+		return "01:23:30 tcpchat: 127.0.0.1:40000: session " + sid + " (client learner) " + what + "\n"
+	}
+	emit := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "01:23:31 tcpchat: 127.0.0.1:%d: session e%d (client e%d) connected\n01:23:31 tcpchat: 127.0.0.1:%d: session e%d closed: closed by the client\n", 41000+i, i, i, 41000+i, i)
+		}
+		return b.String()
+	}
+	write(env, "server.log", learner("L1", "connected")+"01:23:30 tcpchat: 127.0.0.1:40000: session L1 closed: closed by the client\n"+learner("L2", "connected")+emit(3))
+	mustFail(t, lab(t, 5), env, "at most 0 clients connected between a stop of the listener and its return")
+	write(env, "server.log", emit(3))
+	mustFail(t, lab(t, 5), env, "server.log shows no client learner")
+	write(env, "server.log", learner("L1", "connected")+"01:23:30 tcpchat: 127.0.0.1:40000: session L1 closed: closed by the client\n"+emit(6)+learner("L2", "connected"))
+	mustPass(t, lab(t, 5), env)
 
 	// An emit without --room reaches the whole namespace: blue gets it,
 	// and so does red.
