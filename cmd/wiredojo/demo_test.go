@@ -55,6 +55,20 @@ func TestDemoRunsToTheEnd(t *testing.T) {
 	checkDemoComparison(t, out)
 }
 
+// The demo's closing suggestions are typed as shown. None starts a program
+// in the background (&) for the next command of the line: a receiver
+// started that way may not be bound yet when its sender starts (udp send
+// counted the first datagrams as refused), and it stays running after.
+func TestDemoNextStartsNoBackgroundJob(t *testing.T) {
+	var b bytes.Buffer
+	demoNext(&b, chatPaint{})
+	for _, line := range strings.Split(b.String(), "\n") {
+		if cmd := strings.TrimSpace(line); strings.HasPrefix(cmd, "wiredojo ") && regexp.MustCompile(`[^&]&[^&]`).MatchString(cmd) {
+			t.Errorf("a suggestion starts a background job: %s", cmd)
+		}
+	}
+}
+
 // checkDemoComparison fails unless the demo's comparison sent both
 // protocols over the impaired link and TCP waited (head-of-line blocking),
 // as its heading says.

@@ -176,7 +176,7 @@ func demoNext(out io.Writer, paint chatPaint) {
 		{"wiredojo lab list", "eleven labs with checks: handshake, framing, events, WebSocket, queues, rooms, Redis, TCP vs UDP, OSI, multicast, socket.io"},
 		{"wiredojo sandbox start; wiredojo sandbox -- wiredojo capture live --iface lo --filter 'tcp port 7070'", "watch a chat session layer by layer, without sudo (the chat must run in the sandbox too: see README, A first session)"},
 		{"wiredojo compare --loss 5% --delay 10ms --jitter 2ms --report compare.html", "the comparison as a page with charts"},
-		{"wiredojo udp recv --addr :9999 & wiredojo udp send --to 127.0.0.1:9999 --loss 5% --seed 1", "a lossy UDP stream, measured"},
+		{"wiredojo udp recv --addr :9999 --until-end", "a lossy UDP stream, measured: once it prints \"listening on\", in a second terminal: wiredojo udp send --to 127.0.0.1:9999 --loss 5% --seed 1"},
 		{"wiredojo ws dial ws://127.0.0.1:7070/ws", "WebSocket frames by hand"},
 	} {
 		fmt.Fprintf(out, "  %s\n      %s\n", paint.s(styleName, l[0]), paint.s(styleDim, l[1]))
