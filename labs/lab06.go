@@ -15,13 +15,7 @@ func checkRooms(_ context.Context, env *Env) Result {
 	if err != nil {
 		res.Add("the blue listener got the paint event", false, err.Error())
 	} else {
-		got := false
-		for _, m := range jsonLines(b) {
-			if m["event"] == "paint" && m["ns"] == "/chat" {
-				got = true
-			}
-		}
-		res.Add("the blue listener got the paint event", got, "blue.jsonl has no `paint` event in /chat: start the listener, then emit with --room blue")
+		res.Add("the blue listener got the paint event", hasPaint(b), "blue.jsonl has no `paint` event in /chat: start the listener, then emit with --room blue")
 	}
 	// The red listener is the proof that the emit went to blue only: an
 	// emit without --room reaches every socket of /chat, blue's too.
@@ -29,13 +23,7 @@ func checkRooms(_ context.Context, env *Env) Result {
 	if err != nil {
 		res.Add("the red listener did not get it", false, err.Error())
 	} else {
-		got := false
-		for _, m := range jsonLines(red) {
-			if m["event"] == "paint" && m["ns"] == "/chat" {
-				got = true
-			}
-		}
-		res.Add("the red listener did not get it", !got, "red.jsonl has the `paint` event too: it went to the whole namespace; emit with --room blue")
+		res.Add("the red listener did not get it", !hasPaint(red), "red.jsonl has the `paint` event too: it went to the whole namespace; emit with --room blue")
 	}
 	log, err := readEvidence(env, "server.log", "start the server with `wiredojo lab run 6`")
 	if err != nil {
@@ -57,4 +45,15 @@ func checkRooms(_ context.Context, env *Env) Result {
 		res.Add(kind+" of room blue", seen, detail)
 	}
 	return res
+}
+
+// hasPaint reports whether a listener's --json output has the paint event
+// of /chat.
+func hasPaint(b []byte) bool {
+	for _, m := range jsonLines(b) {
+		if m["event"] == "paint" && m["ns"] == "/chat" {
+			return true
+		}
+	}
+	return false
 }
