@@ -138,7 +138,7 @@ func Catalog() Book {
 			Hints: []string{
 				"Start the capture first, then `chat listen`, then `chat emit`; stop `chat listen` only after a second, so that the server's pings (every 300 ms) are in the file.",
 				"In `capture read`, the OPEN is in the answer to the first GET: its JSON has \"sid\" and \"pingInterval\". The probe is `PING probe`, answered by `PONG probe`, then `UPGRADE`.",
-				"Your emit is the BINARY_EVENT `message-with-ack`: its text starts 51-, then the ack id (the viewer prints `ack N`); the server's BINARY_ACK carries the same id. Engine.IO is placed like a session protocol, Socket.IO like an application.",
+				"Your emit is the BINARY_EVENT `message-with-ack`: its WebSocket text starts 451-: Engine.IO's 4 (MESSAGE), Socket.IO's 5 (BINARY_EVENT) and 1- (one attachment), then the ack id (the viewer prints `ack N`); the server's BINARY_ACK carries the same id. Engine.IO is placed like a session protocol, Socket.IO like an application.",
 			},
 			Run: runSocketIO, Serves: true, Check: checkSocketIO,
 		},
