@@ -122,12 +122,12 @@ func Catalog() Book {
 		},
 		{
 			Number: 10, Slug: "broadcast-multicast", Title: "UDP broadcast and multicast",
-			Goal: "send to a multicast group and receive as a member",
+			Goal: "send to a multicast group and receive as a member, then broadcast",
 			Text: text("10-broadcast-multicast.md"),
 			Hints: []string{
 				"The receiver must join the group (--group) before the sender sends.",
 				"Multicast on one machine works through the loopback of the multicast route; `udp send` turns loopback on.",
-				"`udp recv --json` prints one object: its \"received\" and \"lost\" are the answers.",
+				"`udp recv --json` prints one object: its \"received\" and \"lost\" are the answers. A broadcast needs --broadcast on the sender and no group on the receiver.",
 			},
 			Check: checkMulticast,
 		},

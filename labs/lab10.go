@@ -37,5 +37,21 @@ func checkMulticast(_ context.Context, env *Env) Result {
 	}
 	answerItem(&res, answers, "received", "the datagrams received", []string{fmt.Sprintf("%.0f", recv)}, "it is `received` in multicast.json")
 	answerItem(&res, answers, "lost", "the datagrams lost", []string{fmt.Sprintf("%.0f", lost)}, "it is `lost` in multicast.json")
+	b, err = readEvidence(env, "broadcast.json", "run the `udp recv ... | tee "+env.Path("broadcast.json")+"` of step 4 and broadcast to it (see `lab show 10`)")
+	if err != nil {
+		res.Add("datagrams received by broadcast", false, err.Error())
+		return res
+	}
+	m, ok = lastJSONObject(b)
+	recv, _ = number(m, "received")
+	group, _ = m["group"].(string)
+	switch {
+	case !ok:
+		res.Add("datagrams received by broadcast", false, "broadcast.json holds no JSON summary: run `udp recv` with --json and let it finish")
+	case group != "":
+		res.Add("datagrams received by broadcast", false, "broadcast.json is of a receiver that joined "+group+": a broadcast needs no group; start `udp recv` without --group (step 4)")
+	default:
+		res.Add("datagrams received by broadcast", recv > 0, "broadcast.json shows no datagram received: send with --broadcast to 127.255.255.255:9999 while the receiver runs")
+	}
 	return res
 }

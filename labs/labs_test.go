@@ -233,6 +233,14 @@ func TestChecksSayWhatIsWrong(t *testing.T) {
 	write(env, "multicast.json", `{"sent":100,"received":100,"lost":0,"group":"239.1.2.3"}`)
 	write(env, "answers.txt", "received: 99\nlost: 0\n")
 	mustFail(t, lab(t, 10), env, `received: "99" is not what your evidence shows`)
+	// The multicast part done, the broadcast of step 4 not.
+	write(env, "answers.txt", "received: 100\nlost: 0\n")
+	mustFail(t, lab(t, 10), env, "broadcast.json is missing")
+	write(env, "broadcast.json", `{"sent":100,"received":100,"lost":0,"group":"239.1.2.3"}`)
+	mustFail(t, lab(t, 10), env, "a broadcast needs no group")
+	write(env, "broadcast.json", `{"sent":100,"received":100,"lost":0}`)
+	mustPass(t, lab(t, 10), env)
+	os.Remove(env.Path("broadcast.json"))
 	// A unicast run (udp recv without --group) is not the lab's work.
 	write(env, "multicast.json", `{"sent":100,"received":100,"lost":0}`)
 	write(env, "answers.txt", "received: 100\nlost: 0\n")
