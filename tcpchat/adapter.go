@@ -20,6 +20,11 @@ type RoomEvent struct {
 	Namespace string
 	Room      string
 	SocketID  string // empty for create-room and delete-room
+	// Node is empty for an event of this server's own rooms. A multi-node
+	// adapter that also reports the other nodes' events (package
+	// tcpchat/redisadapter) sets it to the node whose room it is: that
+	// node's room was created, joined, left or deleted, not this one's.
+	Node string
 }
 
 // BroadcastOptions select the recipients of a broadcast.

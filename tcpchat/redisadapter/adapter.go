@@ -162,7 +162,9 @@ func (a *nsAdapter) receive(_ string, payload []byte) {
 		m.Release()
 	case 'r':
 		if e.Room != nil {
-			a.host.RoomEvent(*e.Room)
+			ev := *e.Room
+			ev.Node = e.Node // the other node's room, not one of ours
+			a.host.RoomEvent(ev)
 		}
 	case 'w':
 		a.host.WakeClients(e.Clients)

@@ -8,12 +8,16 @@
 // Every node keeps its own sockets and rooms in a tcpchat.MemoryAdapter and
 // forwards each broadcast and each room lifecycle event over Redis pub/sub
 // to the other nodes, which deliver broadcasts to their local members and
-// report room events to their observers. It also carries "wake" notices:
-// after a durable emit a node tells the others which client ids have new
-// queued messages, so that a recipient connected to another node is sent
-// them at once (the messages themselves live in the shared Redis store,
-// tcpchat/store/redisstore, which the caller opens and gives as
-// tcpchat.Options.Store).
+// report room events to their observers. An event of another node comes
+// with RoomEvent.Node set to that node's Options.Node: it is that node's
+// room that was created, joined, left or deleted; the receiving node's own
+// room of the same name, and its members, are left as they are.
+//
+// It also carries "wake" notices: after a durable emit a node tells the
+// others which client ids have new queued messages, so that a recipient
+// connected to another node is sent them at once (the messages themselves
+// live in the shared Redis store, tcpchat/store/redisstore, which the
+// caller opens and gives as tcpchat.Options.Store).
 //
 // Delivery between nodes is Redis pub/sub's: at most once. What a node
 // publishes while Redis is down is lost for the other nodes (plain emits
