@@ -306,6 +306,9 @@ func chatServe(c *cli.Context) error {
 			if e.SocketID != "" {
 				who = " socket " + e.SocketID
 			}
+			if e.Node != "" { // mirrored from the node it happened on (--redis)
+				who += " on node " + e.Node + " (another node's room)"
+			}
 			fmt.Fprintf(out, "%s %s %s room %q%s\n", stamp(), paint.s(styleEvent, e.Kind), e.Namespace, e.Room, who)
 		}
 	}

@@ -162,7 +162,7 @@ func applyChatServeQueue(c *cli.Context, opts *tcpchat.Options) (*chatServeQueue
 			return nil, fmt.Errorf("chat serve: connect to Redis %s for the bus between nodes: %w", u, err)
 		}
 		opts.Adapter = q.cluster.Adapter
-		q.where += " (many nodes: broadcasts over Redis pub/sub)"
+		q.where += " (many nodes: broadcasts over Redis pub/sub; this is node " + q.cluster.Node() + ")"
 	}
 	return q, nil
 }

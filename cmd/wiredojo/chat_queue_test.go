@@ -325,14 +325,18 @@ func TestChatServeCorruptStore(t *testing.T) {
 
 // Two `chat serve --redis` nodes carry a room's broadcast between clients
 // on different nodes, and a durable emit on one reaches a listener on the
-// other.
+// other. Their --verbose logs say which node's room a room event is: node
+// 2 logs the emitter's room r1 on node 1 as node 1's (lab 7's node2.log
+// read as if node 2 had deleted its listener's room).
 func TestChatTwoNodesWithRedis(t *testing.T) {
 	rs := redistest.Start(t, redistest.Config{})
-	var addrs []string
+	var addrs, nodes []string
+	var logs []*testkit.Buffer
 	for range 2 {
-		out, _, stop := chatStart(t, strings.NewReader(""), "chat", "serve", "--addr", "127.0.0.1:0", "--redis", rs.URL())
+		out, _, stop := chatStart(t, strings.NewReader(""), "chat", "serve", "--addr", "127.0.0.1:0", "--redis", rs.URL(), "--verbose")
 		addrs = append(addrs, chatWaitFor(t, "serve", out, regexp.MustCompile(`serving on (\S+)`)))
-		chatWaitFor(t, "serve", out, regexp.MustCompile(`(durable queues in Redis redis://\S+ \(many nodes)`))
+		nodes = append(nodes, chatWaitFor(t, "serve", out, regexp.MustCompile(`durable queues in Redis redis://\S+ \(many nodes: .*; this is node (\S+)\)`)))
+		logs = append(logs, out)
 		t.Cleanup(func() {
 			if code := stop(); code != 0 {
 				t.Errorf("chat serve exited with %d", code)
@@ -345,6 +349,16 @@ func TestChatTwoNodesWithRedis(t *testing.T) {
 		t.Fatalf("emit: %d %s %s", code, o, e)
 	}
 	chatWaitFor(t, "broadcast across nodes", out, regexp.MustCompile(`("event":"news","args":\["across"\])`))
+	for _, line := range []string{
+		`create-room /chat room "r1"`, // the listener's, on node 2
+		`create-room /chat room "r1" on node ` + nodes[0] + ` (another node's room)`,
+		`delete-room /chat room "r1" on node ` + nodes[0] + ` (another node's room)`,
+	} {
+		chatWaitFor(t, "node 2's log", logs[1], regexp.MustCompile(`(?m)(`+regexp.QuoteMeta(line)+`)$`))
+	}
+	if strings.Contains(logs[1].String(), `delete-room /chat room "r1"`+"\n") {
+		t.Fatalf("node 2 logged its own room r1 deleted while its listener is in it:\n%s", logs[1])
+	}
 	if code, o, e := chatRun(t, "", "chat", "emit", "--addr", addrs[0], "--durable", "--room", "r1", "--event", "dur", `"q"`); code != 0 || !strings.Contains(o, `"recipients":1`) {
 		t.Fatalf("durable emit: %d %s %s", code, o, e)
 	}

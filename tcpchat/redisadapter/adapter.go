@@ -72,6 +72,11 @@ func Open(ctx context.Context, url string, opts Options) (*Cluster, error) {
 	return &Cluster{rdb: rdb, bus: bus, node: opts.Node, logf: opts.Logf}, nil
 }
 
+// Node returns the name of this node (Options.Node, or the random id
+// Open chose): the other nodes' room events for this node's rooms carry
+// it as tcpchat.RoomEvent.Node.
+func (c *Cluster) Node() string { return c.node }
+
 // Close ends the subscriptions and the Redis connection. Call it after the
 // server closed (the server closes each namespace's adapter first).
 func (c *Cluster) Close() error {
