@@ -27,15 +27,18 @@ type Palette struct {
 	// the one-line view (tcpdump -S) instead of tcpdump's relative ones.
 	AbsoluteSeq bool
 
-	layer [5]style // indexed by capture.TCPIPLayer
-	time  style
-	note  style
-	dim   style
+	layer   [5]style // indexed by capture.TCPIPLayer
+	colored bool     // the styles are not empty
+	// hexLegendDone: AppendHexLegend has printed the legend.
+	hexLegendDone bool
+	time          style
+	note          style
+	dim           style
 }
 
 // NewPalette returns the colours in force now (none when color.NoColor).
 func NewPalette() *Palette {
-	p := &Palette{}
+	p := &Palette{colored: !color.NoColor}
 	p.layer[capture.TCPIPLink] = newStyle(color.New(color.FgMagenta))
 	p.layer[capture.TCPIPInternet] = newStyle(color.New(color.FgBlue, color.Bold))
 	p.layer[capture.TCPIPTransport] = newStyle(color.New(color.FgCyan))

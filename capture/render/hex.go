@@ -4,8 +4,9 @@ import (
 	"github.com/wiredojo/wiredojo/capture"
 )
 
-// AppendHex appends a hex and ASCII dump of pkt.Data, 16 bytes a line, each
-// byte coloured by the innermost layer whose span covers it, then a legend.
+// AppendHex appends a hex and ASCII dump of pkt.Data, 16 bytes a line (as
+// tcpdump -X), each byte coloured by the innermost layer whose span covers
+// it. It prints no legend of the colours: see AppendHexLegend.
 func (p *Palette) AppendHex(b []byte, pkt *capture.Packet) []byte {
 	data := pkt.Data
 	owner := make([]capture.TCPIPLayer, len(data))
@@ -60,14 +61,29 @@ func (p *Palette) AppendHex(b []byte, pkt *capture.Packet) []byte {
 		}
 		b = append(b, '\n')
 	}
+	return b
+}
+
+// AppendHexLegend appends the line naming each layer's colour in AppendHex's
+// dumps, and an empty line, on its first call; later calls, and all calls
+// when colour is off (the squares would name no colour), append nothing.
+// Call it before each packet of a hex view: the legend heads the output
+// once, before the first packet, whether it is a file or a live capture.
+func (p *Palette) AppendHexLegend(b []byte) []byte {
+	if p.hexLegendDone || !p.colored {
+		return b
+	}
+	p.hexLegendDone = true
 	b = append(b, "  "...)
 	for t := capture.TCPIPLink; t <= capture.TCPIPApplication; t++ {
+		if t > capture.TCPIPLink {
+			b = append(b, "  "...)
+		}
 		st := p.layer[t]
 		b = append(b, st.on...)
 		b = append(b, "■ "...)
 		b = append(b, t.String()...)
 		b = append(b, st.off...)
-		b = append(b, "  "...)
 	}
-	return append(b, '\n')
+	return append(b, '\n', '\n')
 }

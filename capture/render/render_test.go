@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/fatih/color"
 	"github.com/wiredojo/wiredojo/capture"
 	"github.com/wiredojo/wiredojo/capture/decode"
 	"github.com/wiredojo/wiredojo/capture/source"
@@ -225,4 +226,32 @@ func cleanByteByByte(s string, max int, dot func(byte) bool) string {
 		b = append(b, c)
 	}
 	return string(b)
+}
+
+// TestHexLegendOnce: the hex dumps carry no legend; AppendHexLegend gives
+// it once with colour, never without (its squares would name no colour).
+func TestHexLegendOnce(t *testing.T) {
+	pkts := packets(t, "veth-arp-frag.pcap")
+	noColor := color.NoColor
+	defer func() { color.NoColor = noColor }()
+	for _, off := range []bool{true, false} {
+		color.NoColor = off
+		pal := NewPalette()
+		var out []byte
+		for _, p := range pkts {
+			out = pal.AppendHexLegend(out)
+			out = pal.AppendLine(out, p)
+			out = pal.AppendHex(out, p)
+		}
+		want := 1
+		if off {
+			want = 0
+		}
+		if n := strings.Count(string(out), "■"); n != want*4 {
+			t.Fatalf("colour off %v: %d squares in %d packets' dumps, want %d (one legend of 4 layers)", off, n, len(pkts), want*4)
+		}
+		if !off && !strings.HasPrefix(string(out), "  "+string(pal.layer[capture.TCPIPLink].on)+"■ link") {
+			t.Fatalf("the legend does not head the output:\n%q", out[:min(len(out), 200)])
+		}
+	}
 }

@@ -50,7 +50,7 @@ func captureViewFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "json", Usage: "one JSON object per line and packet, every layer with its OSI and TCP/IP placement"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "layered detail view: each layer with its OSI and TCP/IP layer"},
 		&cli.StringFlag{Name: "model", Usage: "group the detail view by `osi` or `tcpip` (implies -v)"},
-		&cli.BoolFlag{Name: "hex", Usage: "hex and ASCII dump, bytes coloured by layer"},
+		&cli.BoolFlag{Name: "hex", Usage: "hex and ASCII dump (tcpdump -X), bytes coloured by layer; with colour, a legend of the colours heads the output"},
 		&cli.IntFlag{Name: "follow", Value: -1, Usage: "print TCP stream `N` (0-based) reassembled, or its messages and events"},
 		&cli.BoolFlag{Name: "stats", Usage: "print conversations, endpoints and the protocol hierarchy"},
 		&cli.BoolFlag{Name: "absolute-seq", Aliases: []string{"S"}, Usage: "print raw TCP sequence numbers (tcpdump -S) instead of relative ones"},
@@ -333,6 +333,9 @@ func captureRun(c *cli.Context, ctx context.Context, src source.Source, v captur
 	default:
 		opt.Handle = func(p *capture.Packet) error {
 			buf = buf[:0]
+			if v.hex {
+				buf = pal.AppendHexLegend(buf)
+			}
 			switch {
 			case v.json:
 				buf = render.AppendJSON(buf, p)
