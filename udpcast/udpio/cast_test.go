@@ -193,3 +193,43 @@ func TestCastAcrossLink(t *testing.T) {
 		}
 	})
 }
+
+// TestDestinationsCountedApart: one receiver on 0.0.0.0 that joined a group
+// hears unicast, the group and loopback's broadcast address on its port; its
+// result counts each apart, from the datagrams' destination addresses.
+func TestDestinationsCountedApart(t *testing.T) {
+	ns := privateLoopback(t)
+	const uni, group, bcast = 30, 40, 50
+	var r *udpio.Receiver
+	if err := ns.Do(func() error {
+		var err error
+		r, err = udpio.Listen(udpio.RecvOptions{Addr: "0.0.0.0:0", Group: "239.1.2.3", Interface: "lo", Count: uni + group + bcast})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	done := make(chan udpio.Result, 1)
+	go func() {
+		res, _ := r.Run(ctx)
+		done <- res
+	}()
+	port := r.Addr().(*net.UDPAddr).Port
+	for _, so := range []udpio.SendOptions{
+		{To: fmt.Sprintf("127.0.0.1:%d", port), Count: uni},
+		{To: fmt.Sprintf("239.1.2.3:%d", port), Interface: "lo", TTL: 1, Count: group},
+		{To: fmt.Sprintf("127.255.255.255:%d", port), Broadcast: true, Count: bcast},
+	} {
+		so.Size, so.Rate = 100, 5000
+		if err := ns.Do(func() error { _, err := udpio.Send(ctx, so); return err }); err != nil {
+			r.Close()
+			t.Fatalf("send to %s: %v", so.To, err)
+		}
+	}
+	res := <-done
+	want := udpio.Destinations{Unicast: uni, Group: group, Broadcast: bcast}
+	if res.Destinations != want || res.Total.Received != want.Total() {
+		t.Fatalf("destinations %+v of %d received (kernel drops %d), want %+v", res.Destinations, res.Total.Received, res.KernelDrops, want)
+	}
+}

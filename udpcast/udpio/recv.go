@@ -92,6 +92,53 @@ func (v Invalid) Total() uint64 {
 		v.ZeroRun + v.BadEnd + v.BadTime
 }
 
+// Destinations counts the distinct data datagrams received (Result.Total's
+// Received) by the address they were sent to: the destination of their IP
+// header, which the kernel gives per datagram (IP_PKTINFO). A receiver
+// bound to 0.0.0.0 hears unicast, broadcasts and the groups joined on its
+// port alike; these counts tell them apart.
+type Destinations struct {
+	Unicast   uint64 `json:"unicast"`   // to an address of this host
+	Broadcast uint64 `json:"broadcast"` // to 255.255.255.255 or an interface's broadcast address
+	Group     uint64 `json:"group"`     // to the multicast group joined (RecvOptions.Group)
+	// OtherGroup counts datagrams to another multicast group: Linux hands
+	// a socket bound to 0.0.0.0 the datagrams of every group joined on
+	// the host, by any socket, for its port.
+	OtherGroup uint64 `json:"other_group"`
+	Unknown    uint64 `json:"unknown"` // the kernel did not say (an IPv6 socket)
+}
+
+// Total returns the sum of all counters.
+func (d Destinations) Total() uint64 {
+	return d.Unicast + d.Broadcast + d.Group + d.OtherGroup + d.Unknown
+}
+
+// destKind is the kind of a datagram's destination address.
+type destKind uint8
+
+const (
+	destUnknown destKind = iota
+	destUnicast
+	destBroadcast
+	destGroup
+	destOtherGroup
+)
+
+func (d *Destinations) add(k destKind, n uint64) {
+	switch k {
+	case destUnicast:
+		d.Unicast += n
+	case destBroadcast:
+		d.Broadcast += n
+	case destGroup:
+		d.Group += n
+	case destOtherGroup:
+		d.OtherGroup += n
+	default:
+		d.Unknown += n
+	}
+}
+
 // SenderResult is the statistics of one sender's run.
 type SenderResult struct {
 	From    netip.AddrPort
@@ -110,8 +157,11 @@ type Result struct {
 	KernelDrops uint64
 	Invalid     Invalid
 	Datagrams   uint64 // datagrams read, valid or not
-	Elapsed     time.Duration
-	Addr        string // the address listened on
+	// Destinations counts the datagrams of Total.Received by where they
+	// were addressed: unicast, broadcast, the group joined, another group.
+	Destinations Destinations
+	Elapsed      time.Duration
+	Addr         string // the address listened on
 }
 
 type senderKey struct {
@@ -132,6 +182,10 @@ type Receiver struct {
 	res   Result
 	drops uint32 // last SO_RXQ_OVFL value
 	gro   bool   // UDP_GRO is on: one buffer may hold several datagrams
+	// group is RecvOptions.Group (zero without one); bcast the broadcast
+	// addresses of the interfaces when Listen ran.
+	group [4]byte
+	bcast [][4]byte
 }
 
 // Listen opens the socket (joining the multicast group if asked) and
@@ -189,9 +243,67 @@ func Listen(o RecvOptions) (*Receiver, error) {
 		rd:    newMmsgReader(rc, o.Batch, bufSize),
 		index: make(map[senderKey]int),
 		gro:   gro,
+		bcast: broadcastAddrs(),
+	}
+	if g, err := netip.ParseAddr(o.Group); err == nil && g.Is4() && g.IsMulticast() {
+		r.group = g.As4()
 	}
 	r.res.Addr = conn.LocalAddr().String()
 	return r, nil
+}
+
+// broadcastAddrs returns the limited broadcast address 255.255.255.255 and
+// the broadcast address of every IPv4 subnet of this network namespace's
+// interfaces (127.255.255.255 on loopback, for one). A Conn opened in
+// another namespace is judged by this one's addresses.
+func broadcastAddrs() [][4]byte {
+	out := [][4]byte{{255, 255, 255, 255}}
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return out // best effort: the limited broadcast is known anyway
+	}
+	for _, ifi := range ifaces {
+		addrs, err := ifi.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			n, ok := a.(*net.IPNet)
+			if !ok {
+				continue
+			}
+			ip := n.IP.To4()
+			ones, bits := n.Mask.Size()
+			if ip == nil || bits != 32 || ones >= 31 { // /31 and /32 have no broadcast address
+				continue
+			}
+			var b [4]byte
+			for i := range b {
+				b[i] = ip[i] | ^n.Mask[i]
+			}
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// destOf classifies a datagram's destination address.
+func (r *Receiver) destOf(o *oobInfo) destKind {
+	if !o.haveDst {
+		return destUnknown
+	}
+	if o.dst[0]&0xf0 == 0xe0 { // 224.0.0.0/4
+		if o.dst == r.group {
+			return destGroup
+		}
+		return destOtherGroup
+	}
+	for _, b := range r.bcast {
+		if o.dst == b {
+			return destBroadcast
+		}
+	}
+	return destUnicast
 }
 
 func listen(o RecvOptions) (*net.UDPConn, error) {
@@ -346,14 +458,17 @@ func (r *Receiver) allEnded() bool {
 // data datagrams it held.
 func (r *Receiver) handle(i int, fallbackNS int64) uint64 {
 	data, trunc, oob, src := r.rd.datagram(i)
-	ts, drops, ok, groSize := parseOOB(oob)
-	if ok {
+	info := parseOOB(oob)
+	if info.haveDrops {
 		// The counter is per socket, cumulative from its creation.
-		r.drops = drops
+		r.drops = info.drops
 	}
+	ts, groSize := info.tsNS, info.groSize
 	if ts == 0 {
 		ts = fallbackNS
 	}
+	// A GRO run holds datagrams of one flow, to one destination.
+	dest := r.destOf(&info)
 	var from netip.AddrPort
 	if src.v4 {
 		from = netip.AddrPortFrom(netip.AddrFrom4([4]byte(src.ip[:4])), src.port)
@@ -365,15 +480,17 @@ func (r *Receiver) handle(i int, fallbackNS int64) uint64 {
 		r.res.Invalid.Truncated++
 		return 0
 	}
-	if groSize <= 0 || groSize >= len(data) {
-		return r.measure(data, from, ts)
-	}
 	var n uint64
-	for len(data) > 0 {
-		seg := data[:min(groSize, len(data))]
-		data = data[len(seg):]
-		n += r.measure(seg, from, ts)
+	if groSize <= 0 || groSize >= len(data) {
+		n = r.measure(data, from, ts)
+	} else {
+		for len(data) > 0 {
+			seg := data[:min(groSize, len(data))]
+			data = data[len(seg):]
+			n += r.measure(seg, from, ts)
+		}
 	}
+	r.res.Destinations.add(dest, n)
 	return n
 }
 

@@ -11,10 +11,14 @@ import (
 )
 
 // setRecvOptions turns on kernel receive timestamps and drop counters and
-// enlarges the receive buffer (best effort, as root past rmem_max).
+// enlarges the receive buffer (best effort, as root past rmem_max). It also
+// asks for each datagram's destination address (IP_PKTINFO), best effort
+// too: an IPv6 socket has no IPv4 option (its datagrams' destinations then
+// count as unknown).
 func setRecvOptions(rc syscall.RawConn, rcvbuf int) error {
 	var serr error
 	err := rc.Control(func(fd uintptr) {
+		_ = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_PKTINFO, 1)
 		if rcvbuf > 0 {
 			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcvbuf) != nil {
 				_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, rcvbuf)
@@ -57,8 +61,19 @@ func setSendOptions(rc syscall.RawConn, broadcast bool, sndbuf int) error {
 }
 
 // oobSpace is the control-message room per datagram: a timespec, a drop
-// counter and a GRO segment size, with headers and alignment.
-var oobSpace = unix.CmsgSpace(16) + unix.CmsgSpace(4) + unix.CmsgSpace(4)
+// counter, a GRO segment size and an in_pktinfo, with headers and
+// alignment.
+var oobSpace = unix.CmsgSpace(16) + unix.CmsgSpace(4) + unix.CmsgSpace(4) + unix.CmsgSpace(unix.SizeofInet4Pktinfo)
+
+// oobInfo is what parseOOB found in one datagram's control messages.
+type oobInfo struct {
+	tsNS      int64  // kernel receive time, Unix ns (0 if absent)
+	drops     uint32 // the socket's cumulative drop counter
+	haveDrops bool
+	groSize   int     // GRO segment size (0 if not coalesced)
+	dst       [4]byte // the IPv4 header's destination address (IP_PKTINFO)
+	haveDst   bool
+}
 
 // enableGRO asks the kernel to coalesce datagrams of one flow into one
 // buffer (UDP_GRO); it reports whether the kernel agreed.
@@ -81,10 +96,10 @@ func setGSO(rc syscall.RawConn, size int) bool {
 	return ok
 }
 
-// parseOOB reads the receive timestamp (Unix ns, 0 if absent) and the
-// socket's cumulative drop counter (ok false if absent) from control
+// parseOOB reads the receive timestamp, the socket's cumulative drop
+// counter, the GRO segment size and the destination address from control
 // messages, without allocating.
-func parseOOB(b []byte) (tsNS int64, drops uint32, haveDrops bool, groSize int) {
+func parseOOB(b []byte) (o oobInfo) {
 	const hdr = unix.SizeofCmsghdr
 	for len(b) >= hdr {
 		h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
@@ -97,11 +112,15 @@ func parseOOB(b []byte) (tsNS int64, drops uint32, haveDrops bool, groSize int) 
 		case h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS && len(data) >= 16:
 			sec := int64(binary.NativeEndian.Uint64(data[0:8]))
 			nsec := int64(binary.NativeEndian.Uint64(data[8:16]))
-			tsNS = sec*1e9 + nsec
+			o.tsNS = sec*1e9 + nsec
 		case h.Level == unix.SOL_SOCKET && h.Type == unix.SO_RXQ_OVFL && len(data) >= 4:
-			drops, haveDrops = binary.NativeEndian.Uint32(data[0:4]), true
+			o.drops, o.haveDrops = binary.NativeEndian.Uint32(data[0:4]), true
 		case h.Level == unix.SOL_UDP && h.Type == unix.UDP_GRO && len(data) >= 4:
-			groSize = int(binary.NativeEndian.Uint32(data[0:4]))
+			o.groSize = int(binary.NativeEndian.Uint32(data[0:4]))
+		case h.Level == unix.IPPROTO_IP && h.Type == unix.IP_PKTINFO && len(data) >= unix.SizeofInet4Pktinfo:
+			// struct in_pktinfo: ifindex, spec_dst (the local address
+			// that would answer), addr (the header's destination).
+			o.dst, o.haveDst = [4]byte(data[8:12]), true
 		}
 		next := unix.CmsgSpace(l - unix.CmsgLen(0))
 		if next > len(b) {
