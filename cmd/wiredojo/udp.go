@@ -350,7 +350,9 @@ func udpRecvCommand() *cli.Command {
 		Description: "Runs until Ctrl-C, --duration, --count datagrams, or (--until-end) every\n" +
 			"sender's end marker, then prints the summary (--json: one JSON object).\n" +
 			"It listens on loopback (127.0.0.1:9999) unless --addr says otherwise, as chat\n" +
-			"serve does; 0.0.0.0:9999 hears other hosts and broadcasts.",
+			"serve does; 0.0.0.0:9999 hears other hosts and broadcasts. The summary says\n" +
+			"where the datagrams received were addressed: unicast, broadcast, the group\n" +
+			"joined, another group (the kernel tells each datagram's destination).",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:9999", Usage: "listen on `HOST:PORT`: loopback only by default, as chat serve; 0.0.0.0:9999 hears other hosts and broadcasts (with --group only the port counts)"},
 			&cli.StringFlag{Name: "group", Usage: "join this IPv4 multicast `GROUP` (on --addr's port)"},
@@ -413,25 +415,28 @@ func udpRecvCommand() *cli.Command {
 			if c.Bool("json") {
 				return json.NewEncoder(w).Encode(recvJSON(res, o.Group))
 			}
-			printRecv(w, res)
+			printRecv(w, res, o.Group)
 			return nil
 		},
 	}
 }
 
 // recvSummary is the JSON summary of `udp recv --json`: the fields of docs/ARCHITECTURE.md ("Compare JSON")
-// for all senders together, then what was counted apart, and the
-// multicast group the receiver joined (--group), if any.
+// for all senders together, then what was counted apart, the multicast
+// group the receiver joined (--group), if any, and where the received
+// datagrams were addressed.
 type recvSummary struct {
 	stats.Summary
-	KernelDrops uint64        `json:"kernel_drops"`
-	Invalid     udpio.Invalid `json:"invalid"`
-	Senders     int           `json:"senders"`
-	Group       string        `json:"group,omitempty"`
+	KernelDrops  uint64             `json:"kernel_drops"`
+	Invalid      udpio.Invalid      `json:"invalid"`
+	Senders      int                `json:"senders"`
+	Group        string             `json:"group,omitempty"`
+	Destinations udpio.Destinations `json:"destinations"`
 }
 
 func recvJSON(res udpio.Result, group string) recvSummary {
-	return recvSummary{Summary: res.Total, KernelDrops: res.KernelDrops, Invalid: res.Invalid, Senders: len(res.Senders), Group: group}
+	return recvSummary{Summary: res.Total, KernelDrops: res.KernelDrops, Invalid: res.Invalid, Senders: len(res.Senders), Group: group,
+		Destinations: res.Destinations}
 }
 
 // liveView redraws a few lines of running totals in place on a terminal.
@@ -468,7 +473,7 @@ func (v *liveView) clear() {
 	v.lines = 0
 }
 
-func printRecv(w io.Writer, res udpio.Result) {
+func printRecv(w io.Writer, res udpio.Result, group string) {
 	if len(res.Senders) == 0 {
 		fmt.Fprintf(w, "%s no wiredojo-udp datagrams received in %v\n", styleWarn.Sprint("!"), res.Elapsed.Round(time.Millisecond))
 	}
@@ -479,6 +484,9 @@ func printRecv(w io.Writer, res udpio.Result) {
 	if len(res.Senders) > 1 {
 		fmt.Fprintf(w, "%s all senders\n", styleOK.Sprint("●"))
 		printSummary(w, res.Total, "  ")
+	}
+	if d := res.Destinations; d.Total() > 0 {
+		fmt.Fprintf(w, "%s\n", recvDestinations(d, group))
 	}
 	if res.KernelDrops > 0 {
 		fmt.Fprintf(w, "%s kernel drops (our socket's buffer was full, SO_RXQ_OVFL): %d packets — not network loss; with GRO one packet can hold a run of up to 64 datagrams (--no-gro counts datagrams)\n", styleWarn.Sprint("!"), res.KernelDrops)
@@ -493,6 +501,20 @@ func printRecv(w io.Writer, res udpio.Result) {
 				styleWarn.Sprint("!"), time.Duration(stats.MaxTransit), inv.BadTime)
 		}
 	}
+}
+
+// recvDestinations says where the received datagrams were addressed, as
+// udp recv prints it.
+func recvDestinations(d udpio.Destinations, group string) string {
+	g := "group"
+	if group != "" {
+		g = "group " + group
+	}
+	line := fmt.Sprintf("  addressed to: unicast %d, broadcast %d, %s %d, other groups %d", d.Unicast, d.Broadcast, g, d.Group, d.OtherGroup)
+	if d.Unknown > 0 {
+		line += fmt.Sprintf(", not told %d", d.Unknown)
+	}
+	return line
 }
 
 func printSummary(w io.Writer, m stats.Summary, indent string) {

@@ -258,10 +258,28 @@ func TestUDPRecvListensOnLoopback(t *testing.T) {
 // counted in its output.
 func TestUDPRecvPrintsRejections(t *testing.T) {
 	var b bytes.Buffer
-	printRecv(&b, udpio.Result{Invalid: udpio.Invalid{ZeroRun: 1, BadEnd: 2, BadTime: 3}})
+	printRecv(&b, udpio.Result{Invalid: udpio.Invalid{ZeroRun: 1, BadEnd: 2, BadTime: 3}}, "")
 	for _, want := range []string{"run id 0 1", "implausible end markers 2", "3 datagrams counted as received, left out of latency and jitter"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, b.String())
 		}
+	}
+}
+
+// TestUDPRecvSaysWhereDatagramsWent: the human summary and the JSON say how
+// many datagrams were addressed to each kind of destination.
+func TestUDPRecvSaysWhereDatagramsWent(t *testing.T) {
+	res := udpio.Result{Destinations: udpio.Destinations{Unicast: 3, Broadcast: 5, Group: 7}}
+	var b bytes.Buffer
+	printRecv(&b, res, "239.1.2.3")
+	if want := "addressed to: unicast 3, broadcast 5, group 239.1.2.3 7, other groups 0"; !strings.Contains(b.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, b.String())
+	}
+	j, err := json.Marshal(recvJSON(res, "239.1.2.3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `"destinations":{"unicast":3,"broadcast":5,"group":7,"other_group":0,"unknown":0}`; !strings.Contains(string(j), want) {
+		t.Errorf("JSON lacks %s:\n%s", want, j)
 	}
 }
