@@ -29,6 +29,15 @@ func checkMulticast(_ context.Context, env *Env) Result {
 	if !res.Passed {
 		return res
 	}
+	if d, ok := destinationsOf(m); !ok {
+		res.Add("datagrams addressed to the group", false, "multicast.json does not say where its datagrams were addressed (no \"destinations\"): make it again with `udp recv --json` of this wiredojo (steps 1 and 2)")
+	} else {
+		res.Add("datagrams addressed to the group", d.group > 0 && d.group == d.total(),
+			"of the datagrams received, "+d.String(group)+": a receiver on 0.0.0.0:9999 hears every datagram to its port, not only the group's; send to the group itself, `udp send --group "+group+" --port 9999` (step 2)")
+	}
+	if !res.Passed {
+		return res
+	}
 	lost, _ := number(m, "lost")
 	answers, err := readAnswers(env, "answers.txt", "write the received and lost counts there (step 3 of `lab show 10`)")
 	if err != nil {
@@ -50,8 +59,58 @@ func checkMulticast(_ context.Context, env *Env) Result {
 		res.Add("datagrams received by broadcast", false, "broadcast.json holds no JSON summary: run `udp recv` with --json and let it finish")
 	case group != "":
 		res.Add("datagrams received by broadcast", false, "broadcast.json is of a receiver that joined "+group+": a broadcast needs no group; start `udp recv` without --group (step 4)")
+	case recv == 0:
+		res.Add("datagrams received by broadcast", false, "broadcast.json shows no datagram received: send with --broadcast to 127.255.255.255:9999 while the receiver runs")
 	default:
-		res.Add("datagrams received by broadcast", recv > 0, "broadcast.json shows no datagram received: send with --broadcast to 127.255.255.255:9999 while the receiver runs")
+		d, ok := destinationsOf(m)
+		switch {
+		case !ok:
+			res.Add("datagrams received by broadcast", false, "broadcast.json does not say where its datagrams were addressed (no \"destinations\"): make it again with `udp recv --json` of this wiredojo (step 4)")
+		default:
+			res.Add("datagrams received by broadcast", d.broadcast > 0 && d.broadcast == d.total(),
+				"of the datagrams in broadcast.json, "+d.String("")+": a broadcast goes to the broadcast address, `udp send --broadcast --to 127.255.255.255:9999` (step 4), not to an address of the host")
+		}
 	}
 	return res
+}
+
+// destinations is udp recv's count of the datagrams received by where they
+// were addressed.
+type destinations struct{ unicast, broadcast, group, otherGroup, unknown float64 }
+
+// destinationsOf reads "destinations" of a udp recv summary.
+func destinationsOf(m map[string]any) (destinations, bool) {
+	v, ok := m["destinations"].(map[string]any)
+	if !ok {
+		return destinations{}, false
+	}
+	var d destinations
+	for key, p := range map[string]*float64{"unicast": &d.unicast, "broadcast": &d.broadcast, "group": &d.group, "other_group": &d.otherGroup, "unknown": &d.unknown} {
+		n, ok := number(v, key)
+		if !ok {
+			return destinations{}, false
+		}
+		*p = n
+	}
+	return d, true
+}
+
+func (d destinations) total() float64 {
+	return d.unicast + d.broadcast + d.group + d.otherGroup + d.unknown
+}
+
+// String says the counts in words, naming the receiver's group if any.
+func (d destinations) String(group string) string {
+	g := "to a group"
+	if group != "" {
+		g = "to the group " + group
+	}
+	s := fmt.Sprintf("%.0f were sent to an address of the host (unicast), %.0f to a broadcast address, %.0f %s", d.unicast, d.broadcast, d.group, g)
+	if d.otherGroup > 0 {
+		s += fmt.Sprintf(", %.0f to another group", d.otherGroup)
+	}
+	if d.unknown > 0 {
+		s += fmt.Sprintf(", %.0f to an address the kernel did not tell", d.unknown)
+	}
+	return s
 }

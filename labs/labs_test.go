@@ -230,15 +230,35 @@ func TestChecksSayWhatIsWrong(t *testing.T) {
 	mustFail(t, lab(t, 8), env, "TCP's path was not impaired")
 
 	env = testEnv(t)
-	write(env, "multicast.json", `{"sent":100,"received":100,"lost":0,"group":"239.1.2.3"}`)
+	dests := func(uni, bcast, group int) string {
+		return fmt.Sprintf(`"destinations":{"unicast":%d,"broadcast":%d,"group":%d,"other_group":0,"unknown":0}`, uni, bcast, group)
+	}
+	multicast := `{"sent":100,"received":100,"lost":0,"group":"239.1.2.3",` + dests(0, 0, 100) + `}`
+	broadcast := `{"sent":100,"received":100,"lost":0,` + dests(0, 100, 0) + `}`
+	write(env, "multicast.json", multicast)
 	write(env, "answers.txt", "received: 99\nlost: 0\n")
 	mustFail(t, lab(t, 10), env, `received: "99" is not what your evidence shows`)
 	// The multicast part done, the broadcast of step 4 not.
 	write(env, "answers.txt", "received: 100\nlost: 0\n")
 	mustFail(t, lab(t, 10), env, "broadcast.json is missing")
-	write(env, "broadcast.json", `{"sent":100,"received":100,"lost":0,"group":"239.1.2.3"}`)
+	write(env, "broadcast.json", `{"sent":100,"received":100,"lost":0,"group":"239.1.2.3",`+dests(0, 0, 100)+`}`)
 	mustFail(t, lab(t, 10), env, "a broadcast needs no group")
+	write(env, "broadcast.json", broadcast)
+	mustPass(t, lab(t, 10), env)
+	// Plain unicast to the receivers' port: a receiver on 0.0.0.0 hears
+	// it, group or not; the summaries say where it was addressed.
+	write(env, "multicast.json", `{"sent":100,"received":100,"lost":0,"group":"239.1.2.3",`+dests(100, 0, 0)+`}`)
+	mustFail(t, lab(t, 10), env, "100 were sent to an address of the host (unicast), 0 to a broadcast address, 0 to the group 239.1.2.3: a receiver on 0.0.0.0:9999 hears every datagram to its port, not only the group's; send to the group itself, `udp send --group 239.1.2.3 --port 9999` (step 2)")
+	write(env, "multicast.json", `{"sent":100,"received":100,"lost":0,"group":"239.1.2.3",`+dests(50, 0, 50)+`}`)
+	mustFail(t, lab(t, 10), env, "50 were sent to an address of the host (unicast), 0 to a broadcast address, 50 to the group 239.1.2.3")
+	write(env, "multicast.json", `{"sent":100,"received":100,"lost":0,"group":"239.1.2.3"}`)
+	mustFail(t, lab(t, 10), env, "multicast.json does not say where its datagrams were addressed")
+	write(env, "multicast.json", multicast)
+	write(env, "broadcast.json", `{"sent":100,"received":100,"lost":0,`+dests(100, 0, 0)+`}`)
+	mustFail(t, lab(t, 10), env, "100 were sent to an address of the host (unicast), 0 to a broadcast address, 0 to a group: a broadcast goes to the broadcast address, `udp send --broadcast --to 127.255.255.255:9999` (step 4)")
 	write(env, "broadcast.json", `{"sent":100,"received":100,"lost":0}`)
+	mustFail(t, lab(t, 10), env, "broadcast.json does not say where its datagrams were addressed")
+	write(env, "broadcast.json", broadcast)
 	mustPass(t, lab(t, 10), env)
 	os.Remove(env.Path("broadcast.json"))
 	// A unicast run (udp recv without --group) is not the lab's work.
