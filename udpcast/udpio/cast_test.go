@@ -51,25 +51,18 @@ func privateLoopback(t *testing.T) *link.Namespace {
 // port, and returns both results.
 func castRun(t *testing.T, ns *link.Namespace, ro udpio.RecvOptions, so udpio.SendOptions, to func(port int) string) (udpio.SendResult, udpio.Result, error) {
 	t.Helper()
+	return castRunIn(t, ns.Do, ns.Do, ro, so, to)
+}
+
+// castRunIn is castRun with the receiver in one namespace and the sender in
+// another (each do runs its function there, as link.Namespace.Do).
+func castRunIn(t *testing.T, recvIn, sendIn func(func() error) error, ro udpio.RecvOptions, so udpio.SendOptions, to func(port int) string) (udpio.SendResult, udpio.Result, error) {
+	t.Helper()
 	ro.UntilEnd = true
-	var r *udpio.Receiver
-	if err := ns.Do(func() error {
-		var err error
-		r, err = udpio.Listen(ro)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	done := make(chan udpio.Result, 1)
-	go func() {
-		res, _ := r.Run(ctx)
-		done <- res
-	}()
+	r, ctx, done := castListen(t, recvIn, ro)
 	so.To = to(r.Addr().(*net.UDPAddr).Port)
 	var sres udpio.SendResult
-	serr := ns.Do(func() error {
+	serr := sendIn(func() error {
 		var err error
 		sres, err = udpio.Send(ctx, so)
 		return err
@@ -78,6 +71,29 @@ func castRun(t *testing.T, ns *link.Namespace, ro udpio.RecvOptions, so udpio.Se
 		r.Close()
 	}
 	return sres, <-done, serr
+}
+
+// castListen listens with ro in a namespace (do runs its function there,
+// as link.Namespace.Do) and runs the receiver until its options end it (at
+// most 20 s); its result comes on the channel.
+func castListen(t *testing.T, do func(func() error) error, ro udpio.RecvOptions) (*udpio.Receiver, context.Context, <-chan udpio.Result) {
+	t.Helper()
+	var r *udpio.Receiver
+	if err := do(func() error {
+		var err error
+		r, err = udpio.Listen(ro)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	done := make(chan udpio.Result, 1)
+	go func() {
+		res, _ := r.Run(ctx)
+		done <- res
+	}()
+	return r, ctx, done
 }
 
 func TestBroadcast(t *testing.T) {
@@ -137,33 +153,8 @@ func TestCastAcrossLink(t *testing.T) {
 		t.Fatal(err)
 	}
 	cross := func(t *testing.T, ro udpio.RecvOptions, so udpio.SendOptions, host string) (udpio.SendResult, udpio.Result, error) {
-		var r *udpio.Receiver
-		ro.UntilEnd = true
-		if err := l.Do(link.SideB, func() error {
-			var err error
-			r, err = udpio.Listen(ro)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		done := make(chan udpio.Result, 1)
-		go func() {
-			res, _ := r.Run(ctx)
-			done <- res
-		}()
-		so.To = fmt.Sprintf("%s:%d", host, r.Addr().(*net.UDPAddr).Port)
-		var s udpio.SendResult
-		err := l.Do(link.SideA, func() error {
-			var err error
-			s, err = udpio.Send(ctx, so)
-			return err
-		})
-		if err != nil {
-			r.Close()
-		}
-		return s, <-done, err
+		return castRunIn(t, func(f func() error) error { return l.Do(link.SideB, f) }, func(f func() error) error { return l.Do(link.SideA, f) },
+			ro, so, func(p int) string { return fmt.Sprintf("%s:%d", host, p) })
 	}
 	t.Run("multicast", func(t *testing.T) {
 		s, res, err := cross(t, udpio.RecvOptions{Addr: ":0", Group: "239.1.2.5", Interface: info.DeviceB},
@@ -200,21 +191,7 @@ func TestCastAcrossLink(t *testing.T) {
 func TestDestinationsCountedApart(t *testing.T) {
 	ns := privateLoopback(t)
 	const uni, group, bcast = 30, 40, 50
-	var r *udpio.Receiver
-	if err := ns.Do(func() error {
-		var err error
-		r, err = udpio.Listen(udpio.RecvOptions{Addr: "0.0.0.0:0", Group: "239.1.2.3", Interface: "lo", Count: uni + group + bcast})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	done := make(chan udpio.Result, 1)
-	go func() {
-		res, _ := r.Run(ctx)
-		done <- res
-	}()
+	r, ctx, done := castListen(t, ns.Do, udpio.RecvOptions{Addr: "0.0.0.0:0", Group: "239.1.2.3", Interface: "lo", Count: uni + group + bcast})
 	port := r.Addr().(*net.UDPAddr).Port
 	for _, so := range []udpio.SendOptions{
 		{To: fmt.Sprintf("127.0.0.1:%d", port), Count: uni},
