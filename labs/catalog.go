@@ -128,6 +128,7 @@ func Catalog() Book {
 				"The receiver must join the group (--group) before the sender sends.",
 				"Multicast on one machine works through the loopback of the multicast route; `udp send` turns loopback on.",
 				"`udp recv --json` prints one object: its \"received\" and \"lost\" are the answers. A broadcast needs --broadcast on the sender and no group on the receiver.",
+				"Its \"destinations\" say where each datagram was addressed: the check wants multicast.json's all to the group, broadcast.json's all to a broadcast address. A send to the receiver's own address (127.0.0.1) counts as unicast.",
 			},
 			Check: checkMulticast,
 		},
