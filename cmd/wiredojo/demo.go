@@ -61,7 +61,19 @@ func demoRun(c *cli.Context) error {
 	ctx, cancel := context.WithCancel(c.Context)
 	defer cancel()
 	w := &demoWriter{w: c.App.Writer, broken: cancel}
-	err := demoTour(ctx, c.Duration("pace"), w)
+	ran, code, noCapture, err := demoSandboxed(c, w) // demo_tour.go
+	if ran {
+		switch {
+		case w.failed():
+			return cli.Exit("", exitBrokenPipe)
+		case err != nil:
+			return err
+		case code != 0:
+			return cli.Exit("", code) // the demo inside said why (interrupted: 130)
+		}
+		return nil
+	}
+	err = demoTour(ctx, c.Duration("pace"), w, noCapture)
 	switch {
 	case w.failed():
 		return cli.Exit("", exitBrokenPipe)
@@ -101,7 +113,9 @@ func (d *demoWriter) failed() bool {
 	return d.err != nil
 }
 
-func demoTour(dctx context.Context, pace time.Duration, out io.Writer) error {
+// demoTour runs the tour. noCapture, when not empty, says why this process
+// cannot record the demo's own packets.
+func demoTour(dctx context.Context, pace time.Duration, out io.Writer, noCapture string) error {
 	paint := newChatPaint()
 	start := time.Now()
 	line := func(who string, format string, args ...any) {
@@ -158,7 +172,7 @@ func demoTour(dctx context.Context, pace time.Duration, out io.Writer) error {
 	fmt.Fprintf(out, "%s\n", paint.s(styleOK, "wiredojo demo: an event chat over plain TCP, on "+addr))
 	fmt.Fprintln(out, "Every packet is a 4-byte length and a packet (docs/PROTOCOL.md); a browser or a WebSocket client joins on the same port at /ws.")
 	_, port, _ := net.SplitHostPort(addr)
-	capt := startDemoCapture(out, paint, port)
+	capt := startDemoCapture(out, paint, port, noCapture)
 	defer capt.stop()
 
 	ctx, cancel := context.WithTimeout(dctx, 2*time.Minute)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fatih/color"
+	"github.com/urfave/cli/v2"
 
 	"github.com/wiredojo/wiredojo/internal/sandbox"
 	"github.com/wiredojo/wiredojo/udpcast/compare"
@@ -32,16 +33,56 @@ type demoCapture struct {
 	cmd  *exec.Cmd
 }
 
-// startDemoCapture starts `capture live` on lo for the chat's port when
-// running as root; otherwise it says so and returns nil.
-func startDemoCapture(out io.Writer, paint chatPaint, port string) *demoCapture {
-	if os.Geteuid() != 0 {
-		fmt.Fprintln(out, paint.s(styleDim, "(not root: no capture of the demo's own packets; as root the demo records and decodes them)"))
-		return nil
+// demoSandboxed runs the whole demo again inside a one-shot sandbox when
+// this process may not capture (not root, no CAP_NET_RAW) and a sandbox can
+// be made: its chat server, clients and capture then share the sandbox's
+// loopback, where it is root, and it records and decodes its own packets as
+// it does as root. The demo inside writes to this process's own streams
+// (the terminal itself: it decides on colour as this one did), hears Ctrl-C
+// with it (and SIGINT from RunSelf when this process alone is interrupted)
+// and ends with the sandbox. ran is true when it ran there, with its exit
+// status in code. Otherwise noCapture says why this process will not
+// record the demo's packets ("" when it may).
+func demoSandboxed(c *cli.Context, out io.Writer) (ran bool, code int, noCapture string, err error) {
+	if !needsSandbox(capNetRaw) { // sandbox.go
+		return false, 0, "", nil
 	}
+	const notRoot = "not root"
+	if demoSelf() == "" {
+		return false, 0, notRoot, nil // a test binary: it would run its tests
+	}
+	args := []string{"demo", "--pace", c.Duration("pace").String()}
+	if color.NoColor {
+		args = append([]string{"--no-color"}, args...)
+	}
+	say := func(note string) { fmt.Fprintln(out, newChatPaint().s(styleDim, note)) }
+	code, err = runOneShot(c.Context, "the demo", "so that it can record and decode its own packets (its chat is on the sandbox's own loopback)",
+		args, c.App.Reader, c.App.Writer, c.App.ErrWriter, say) // sandbox.go
+	if errors.Is(err, sandbox.ErrUnavailable) {
+		return false, 0, notRoot + ", and no sandbox can be made here (" + err.Error() + ")", nil
+	}
+	return true, code, "", err
+}
+
+// demoSelf returns the path of the wiredojo binary, or "" when this is not
+// it (a test binary would run its tests).
+func demoSelf() string {
 	self, err := os.Executable()
 	if err != nil || strings.HasSuffix(self, ".test") {
-		// Not the wiredojo binary (a test binary would run its tests).
+		return ""
+	}
+	return self
+}
+
+// startDemoCapture starts `capture live` on lo for the chat's port; when
+// noCapture says why it may not, it says so and returns nil.
+func startDemoCapture(out io.Writer, paint chatPaint, port, noCapture string) *demoCapture {
+	if noCapture != "" {
+		fmt.Fprintln(out, paint.s(styleDim, "("+noCapture+": no capture of the demo's own packets; as root, or in a sandbox, the demo records and decodes them)"))
+		return nil
+	}
+	self := demoSelf()
+	if self == "" {
 		return nil
 	}
 	dir, err := os.MkdirTemp("", "wiredojo-demo")
@@ -151,7 +192,7 @@ func demoCompareSandboxed(ctx context.Context, out io.Writer, paint chatPaint, a
 		}
 	}
 	var errb strings.Builder
-	code, err := runOneShot(ctx, "compare", args, strings.NewReader(""), stdout, &errb, say) // sandbox.go
+	code, err := runOneShot(ctx, "compare", "so nothing on this machine changes", args, strings.NewReader(""), stdout, &errb, say) // sandbox.go
 	switch {
 	case errors.Is(err, sandbox.ErrUnavailable):
 		fmt.Fprintf(out, "%s\n%s\n", paint.s(styleWarn, "Left out: not root, and no sandbox can be made here ("+err.Error()+")."),

@@ -215,7 +215,7 @@ func inOneShotSandbox(c *cli.Context, bit uint, what string) (handled bool, err 
 		return false, nil
 	}
 	say := func(note string) { fmt.Fprintln(c.App.ErrWriter, note) }
-	code, err := runOneShot(c.Context, what, os.Args[1:], c.App.Reader, c.App.Writer, c.App.ErrWriter, say)
+	code, err := runOneShot(c.Context, what, "so nothing on this machine changes", os.Args[1:], c.App.Reader, c.App.Writer, c.App.ErrWriter, say)
 	switch {
 	case errors.Is(err, sandbox.ErrUnavailable):
 		return true, sandboxMissing(what, err)
@@ -238,14 +238,16 @@ var sandboxCheck = sandbox.Check
 
 // runOneShot runs this program again with args inside a fresh private
 // sandbox that ends with it, after passing say the line that tells the
-// user so, and returns its exit status. When no sandbox can be made here it
-// runs nothing and its error wraps sandbox.ErrUnavailable. compare (its own
-// command line) and the demo (its comparison) use it.
-func runOneShot(ctx context.Context, what string, args []string, stdin io.Reader, stdout, stderr io.Writer, say func(string)) (int, error) {
+// user so (and why: "so ..."), and returns its exit status. When no sandbox
+// can be made here it runs nothing and its error wraps
+// sandbox.ErrUnavailable. compare (its own command line), the demo (the
+// whole tour, not root) and the demo's comparison (in a process that may
+// capture but not make namespaces) use it.
+func runOneShot(ctx context.Context, what, why string, args []string, stdin io.Reader, stdout, stderr io.Writer, say func(string)) (int, error) {
 	if err := sandboxCheck(); err != nil {
 		return 0, err
 	}
-	say(fmt.Sprintf("not root: running %s inside a private sandbox (user + network namespace, removed when it ends), so nothing on this machine changes", what))
+	say(fmt.Sprintf("not root: running %s inside a private sandbox (user + network namespace, removed when it ends), %s", what, why))
 	return sandbox.RunSelf(ctx, args, stdin, stdout, stderr)
 }
 
