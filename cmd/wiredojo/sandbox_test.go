@@ -107,19 +107,97 @@ func TestCompareAsNobody(t *testing.T) {
 	}
 }
 
-// TestDemoAsNobody: not root, the demo's comparison runs in a private
-// sandbox as compare does, and TCP crosses the impaired link too (it used
-// to run in-process with TCP unimpaired on loopback: "0 waited").
+// TestDemoAsNobody: not root, the whole demo runs inside a private sandbox,
+// says so first, and records and decodes its own packets there as it does
+// as root (it used to leave the capture out: "not root: no capture of the
+// demo's own packets"); its comparison crosses the impaired link with TCP
+// too. Ctrl-C (SIGINT to the terminal's foreground job) ends it with 130,
+// the demo inside saying so, and leaves no process behind.
 func TestDemoAsNobody(t *testing.T) {
 	n := newNobody(t)
 	code, out, errs := n.run(2*time.Minute, "--no-color", "demo", "--pace", "0s")
 	if code != 0 {
 		t.Fatalf("exit %d: %s\n%s", code, errs, out)
 	}
-	if !strings.Contains(out, "not root: running compare inside a private sandbox") {
-		t.Errorf("the demo did not say its comparison ran in a sandbox:\n%s", out)
+	if !strings.HasPrefix(out, "not root: running the demo inside a private sandbox") {
+		t.Errorf("the demo did not say first that it runs in a sandbox:\n%s", out)
+	}
+	if strings.Contains(out, "no capture of the demo's own packets") {
+		t.Errorf("the demo left its capture out:\n%s", out)
+	}
+	for _, want := range []string{
+		"recording the demo's own packets: $ wiredojo capture live --iface lo",
+		"The capture of this demo, decoded layer by layer",
+		"Flags [S],",                   // TCP
+		"wiredojo-event handshake",     // our frames and events
+		"HTTP GET /ws",                 // HTTP
+		"WebSocket binary fin masked ", // WebSocket
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the demo's decoded capture lacks %q:\n%s", want, out)
+		}
 	}
 	checkDemoComparison(t, out)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := n.command(ctx, "--no-color", "demo", "--pace", "400ms")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a terminal's foreground job
+	var outb testkit.Buffer
+	cmd.Stdout, cmd.Stderr = &outb, &outb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	testkit.Eventually(t, 30*time.Second, "the demo's clients to connect (\"connected to\")", func() bool {
+		return strings.Contains(outb.String(), "connected to")
+	})
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := testkit.Recv(t, 30*time.Second, "the demo to end after Ctrl-C", done)
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted || !strings.Contains(outb.String(), "wiredojo demo: interrupted") {
+		t.Errorf("demo after Ctrl-C: %v, want exit %d and the demo inside saying it was interrupted:\n%s", err, exitInterrupted, outb.String())
+	}
+	if pids := processesOf(n.bin); len(pids) > 0 {
+		t.Errorf("processes left behind after Ctrl-C: %v", pids)
+	}
+}
+
+// TestDemoWithoutSandboxAsNobody: where no sandbox can be made (here: a
+// user namespace of nobody's that allows no more user namespaces, as a
+// machine with user.max_user_namespaces at 0), the demo runs as before: it
+// says that it records no capture, and why, and leaves the comparison out.
+func TestDemoWithoutSandboxAsNobody(t *testing.T) {
+	n := newNobody(t)
+	testdep.Require(t, "unshare", "apt-get install util-linux")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// The outer namespace allows one more, which the inner unshare takes.
+	script := `echo 1 > /proc/sys/user/max_user_namespaces && exec unshare --user "$@"`
+	cmd := exec.CommandContext(ctx, "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "env", "HOME="+n.home, "PATH="+os.Getenv("PATH"),
+		"unshare", "--user", "--map-root-user", "sh", "-c", script, "sh", n.bin, "--no-color", "demo", "--pace", "0s")
+	cmd.Dir = n.home
+	b, err := cmd.CombinedOutput()
+	out := string(b)
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for _, want := range []string{
+		"(not root, and no sandbox can be made here (sandbox: unprivileged user namespaces are not available",
+		"no capture of the demo's own packets",
+		"Left out: not root, and no sandbox can be made here",
+		"What to try next:",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "running the demo inside") || strings.Contains(out, "decoded layer by layer") {
+		t.Errorf("a sandbox or a capture was announced:\n%s", out)
+	}
 }
 
 // TestSandboxAsNobody: a student without root starts the sandbox, runs
