@@ -58,6 +58,26 @@ func (n *asNobody) command(ctx context.Context, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// startJob starts the binary with args as a terminal's foreground job (a
+// process group of its own, its output in out) and returns once its output
+// holds wait; done gets what Wait returns.
+func (n *asNobody) startJob(ctx context.Context, wait string, args ...string) (cmd *exec.Cmd, out *testkit.Buffer, done chan error) {
+	n.t.Helper()
+	cmd = n.command(ctx, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out = &testkit.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		n.t.Fatal(err)
+	}
+	done = make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	testkit.Eventually(n.t, 30*time.Second, fmt.Sprintf("%v to print %q", args, wait), func() bool {
+		return strings.Contains(out.String(), wait)
+	})
+	return cmd, out, done
+}
+
 func (n *asNobody) run(timeout time.Duration, args ...string) (int, string, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -141,18 +161,7 @@ func TestDemoAsNobody(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := n.command(ctx, "--no-color", "demo", "--pace", "400ms")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a terminal's foreground job
-	var outb testkit.Buffer
-	cmd.Stdout, cmd.Stderr = &outb, &outb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	testkit.Eventually(t, 30*time.Second, "the demo's clients to connect (\"connected to\")", func() bool {
-		return strings.Contains(outb.String(), "connected to")
-	})
+	cmd, outb, done := n.startJob(ctx, "connected to", "--no-color", "demo", "--pace", "400ms") // the clients are up
 	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -342,19 +351,7 @@ func TestSandboxSignalsAsNobody(t *testing.T) {
 	defer cancel()
 	start := func(wait string, args ...string) (*exec.Cmd, *testkit.Buffer, chan error) {
 		t.Helper()
-		cmd := n.command(ctx, args...)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a terminal's foreground job
-		var out testkit.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		testkit.Eventually(t, 30*time.Second, fmt.Sprintf("%v to print %q", args, wait), func() bool {
-			return strings.Contains(out.String(), wait)
-		})
-		return cmd, &out, done
+		return n.startJob(ctx, wait, args...)
 	}
 	exitCode := func(err error) int {
 		var ee *exec.ExitError
