@@ -33,6 +33,7 @@ type metrics struct {
 	sendWaits     atomic.Int64 // sends that waited for room in a full queue (conn.go)
 	recovered     atomic.Int64 // sessions resumed (recovery.go)
 	replayed      atomic.Int64 // broadcasts replayed to resumed sessions
+	durableNoAck  atomic.Int64 // queued events a transport sent without an ack id (CountDurableWithoutAck)
 	reg           *prometheus.Registry
 }
 
@@ -99,6 +100,7 @@ func newMetrics(s *Server) *metrics {
 		func() float64 { return float64(len(d.slots)) })
 	counter("durable_batches_total", "Store writes of durable emits (group commits); durable_emits_total over this is emits per write.", &d.batches)
 	counter("durable_conn_waits_total", "Client durable emits that waited because 1024 of their connection's were waiting for the store (its reads paused).", &d.connWaits)
+	counter("durable_sent_without_ack_id_total", "Queued events a Socket.IO session sent without an ack id because 1024 of its queued events were waiting for the client's acks: the client cannot acknowledge them, they stay queued and come again on its next connection.", &m.durableNoAck)
 	counter("durable_backlog_waits_total", "Durable emits that waited for room because durable_waiting was at its bound.", &d.backlogWaits)
 	if rs := s.opts.RecoveryStore; rs != nil {
 		gauge("replay_bytes", "Bytes held by the replay logs of connection state recovery (bounded per namespace and in all): with a Redis store the total of every node, as this node saw it at its last broadcast or expiry sweep.",
@@ -123,6 +125,12 @@ func newMetrics(s *Server) *metrics {
 	}
 	return m
 }
+
+// CountDurableWithoutAck counts a queued event that a transport sent
+// without a way for the client to acknowledge it (the Socket.IO transport,
+// when 1024 of its session's queued events wait for their acks), in
+// wiredojo_chat_durable_sent_without_ack_id_total: the event stays queued.
+func (s *Server) CountDurableWithoutAck() { s.metrics.durableNoAck.Add(1) }
 
 // handler serves the metrics; with a token, only to requests that give it
 // as "Authorization: Bearer TOKEN"; without one, only to requests whose

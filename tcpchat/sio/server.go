@@ -39,6 +39,7 @@ func New(chat *tcpchat.Server, opts Options) *Server {
 	}
 	eng := engine.NewServer(opts.Engine, func(s *engine.Session) {
 		t := newTransport(s)
+		t.chat = chat
 		t.recovery = opts.Recovery
 		// A WebSocket session waits in the chat server's poller while
 		// idle, without this goroutine: the chat server reads it on and

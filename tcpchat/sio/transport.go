@@ -29,7 +29,11 @@ import (
 const durableAckBase = 1 << 32
 
 // maxDurableInFlight bounds the durable events awaiting a Socket.IO ack on
-// one connection; beyond it they go without an ack id (and stay queued).
+// one connection; beyond it they go without an ack id (and stay queued),
+// counted in wiredojo_chat_durable_sent_without_ack_id_total. The chat
+// server has at most 256 queued events in flight on a connection, but each
+// getAll (each namespace connect of a durable client) sends them again
+// with new ack ids while the old ones still wait.
 const maxDurableInFlight = 1024
 
 // ErrProtocol is the reason a Socket.IO client's connection ended when it
@@ -58,7 +62,8 @@ type durableAck struct {
 // (a WebSocket directly) and the chat's heartbeat is answered by the
 // client's Engine.IO pongs, each read as a chat pong.
 type transport struct {
-	s *engine.Session
+	s    *engine.Session
+	chat *tcpchat.Server // counts what the chat server cannot see (nil in some tests)
 
 	// reader's
 	rs         *readScratch // pooled; nil while idle (ReleaseRead)
@@ -654,6 +659,8 @@ func (t *transport) write(v *wire.View) error {
 				r.nextDurable++
 				r.durable[id] = durableAck{ns: ns, messageID: string(v.MessageID), offset: v.Offset, chatAck: v.HasAck, ackID: v.AckID}
 				p.ID, p.HasID = id, true
+			} else if t.chat != nil {
+				t.chat.CountDurableWithoutAck()
 			}
 			t.mu.Unlock()
 		}
