@@ -34,6 +34,7 @@ type metrics struct {
 	recovered     atomic.Int64 // sessions resumed (recovery.go)
 	replayed      atomic.Int64 // broadcasts replayed to resumed sessions
 	durableNoAck  atomic.Int64 // queued events a transport sent without an ack id (CountDurableWithoutAck)
+	inboxWaits    atomic.Int64 // Socket.IO messages that waited for room in their session's inbox (CountInboxWait)
 	reg           *prometheus.Registry
 }
 
@@ -84,6 +85,7 @@ func newMetrics(s *Server) *metrics {
 	counter("heartbeat_cuts_total", "Connections ended because nothing (no packet, pong or Socket.IO poll) came within the ping interval plus the ping timeout.", &m.heartbeatCuts)
 	counter("bad_packets_total", "Malformed packets or oversized frames received (Socket.IO too: malformed Engine.IO or Socket.IO packets, POST bodies and WebSocket messages over the size limit).", &m.badPackets)
 	counter("volatile_drops_total", "Volatile packets dropped for busy recipients.", &m.volatileDrops)
+	counter("socketio_inbox_waits_total", "Socket.IO messages that waited because their session's inbox (64 messages received and not yet read by the chat server) was full: the POST carrying them was not answered, or the WebSocket not read, meanwhile.", &m.inboxWaits)
 	counter("send_waits_total", "Sends that waited for room in a recipient's full send queue (backpressure).", &m.sendWaits)
 	counter("sessions_recovered_total", "Connections that resumed a session (connection state recovery).", &m.recovered)
 	counter("broadcasts_replayed_total", "Missed broadcasts sent to resumed sessions.", &m.replayed)
@@ -131,6 +133,11 @@ func newMetrics(s *Server) *metrics {
 // when 1024 of its session's queued events wait for their acks), in
 // wiredojo_chat_durable_sent_without_ack_id_total: the event stays queued.
 func (s *Server) CountDurableWithoutAck() { s.metrics.durableNoAck.Add(1) }
+
+// CountInboxWait counts a message of a Socket.IO session that waited for
+// room in the session's inbox (engine.Options.InboxWait), in
+// wiredojo_chat_socketio_inbox_waits_total.
+func (s *Server) CountInboxWait() { s.metrics.inboxWaits.Add(1) }
 
 // handler serves the metrics; with a token, only to requests that give it
 // as "Authorization: Bearer TOKEN"; without one, only to requests whose

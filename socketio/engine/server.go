@@ -52,6 +52,10 @@ type Options struct {
 	// Inbox bounds the received messages not yet read; a full inbox makes
 	// the transport wait (a POST is not answered, a WebSocket is not read).
 	Inbox int
+	// InboxWait, when set, is called for each received message that found
+	// its session's inbox full and waited (on the goroutine of the POST or
+	// of the WebSocket's reader): it must not block.
+	InboxWait func()
 	// Origins lists the other origins whose pages may connect, as
 	// ws.Upgrader.Origins ("https://example.com", "*.example.com", "*").
 	// A request without Origin is always allowed, one from a page of the

@@ -725,6 +725,14 @@ func (s *Session) receive(p engineio.Packet, cancel <-chan struct{}) error {
 	case engineio.Message:
 		select {
 		case s.polled.inbox <- p:
+			return nil
+		default:
+		}
+		if f := s.srv.opts.InboxWait; f != nil {
+			f()
+		}
+		select {
+		case s.polled.inbox <- p:
 		case <-s.done:
 		case <-cancel:
 			return ErrTransport

@@ -37,6 +37,11 @@ func New(chat *tcpchat.Server, opts Options) *Server {
 	if opts.Engine.AdmitPolling == nil {
 		opts.Engine.AdmitPolling = func(r *http.Request) (func(), error) { return chat.AdmitSession(r.RemoteAddr) }
 	}
+	if f := opts.Engine.InboxWait; f != nil {
+		opts.Engine.InboxWait = func() { chat.CountInboxWait(); f() }
+	} else {
+		opts.Engine.InboxWait = chat.CountInboxWait
+	}
 	eng := engine.NewServer(opts.Engine, func(s *engine.Session) {
 		t := newTransport(s)
 		t.chat = chat

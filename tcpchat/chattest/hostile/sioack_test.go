@@ -2,6 +2,7 @@ package hostile_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -99,5 +100,51 @@ func TestSocketIODurableAckIDsAreBounded(t *testing.T) {
 	}
 	if got := queueEvents(t, st, "ann"); len(got) != queued {
 		t.Fatalf("ann's queue holds %d events, want all %d: nothing was acknowledged", len(got), queued)
+	}
+}
+
+// A polling Socket.IO client that posts durable emits faster than the
+// store writes them: the chat server stops reading its session at 1024
+// waiting (durable_conn_waits_total), the session's inbox fills, and the
+// POST waits with it (wiredojo_chat_socketio_inbox_waits_total) instead
+// of the inbox growing; once the store writes, the POST is answered.
+func TestSocketIOInboxWaitsAreCounted(t *testing.T) {
+	t.Parallel()
+	st := &stalledStore{Store: store.NewMemory(store.Options{}), release: make(chan struct{})}
+	t.Cleanup(func() { st.Close() })
+	srv, addr := sioChatServer(t, tcpchat.Options{Store: st}, engine.Options{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(st.release) }) }
+	t.Cleanup(release) // before the servers close: the chat's writer waits on the store
+	ctx, cancel := context.WithTimeout(context.Background(), chattest.Timeout)
+	defer cancel()
+	c, err := client.Dial(ctx, "socketio://"+addr+"/chat?transport=polling", client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	sioConnect(t, c, "/chat", `{}`)
+	const n = 1024 + engine.DefaultInbox + 10
+	ms := make([]client.Message, n)
+	for i := range ms {
+		ms[i].Packet = socketio.Packet{Type: socketio.Event, Namespace: "/chat", ID: uint64(i + 1), HasID: true,
+			Data: []byte(`["durable",{"to":["victim"],"event":"junk"}]`)}
+	}
+	posted := make(chan error, 1)
+	go func() { posted <- c.Write(ms...) }()
+	var waits float64
+	chattest.Eventually(t, "the chat server to stop reading the session and a message to wait for room in its inbox (or the POST answered)", func() bool {
+		waits = metric(t, addr, "wiredojo_chat_socketio_inbox_waits_total")
+		return waits >= 1 && srv.DurableStats().ConnWaits >= 1 || len(posted) > 0
+	})
+	if waits < 1 || len(posted) > 0 {
+		t.Fatalf("%d durable emits posted to a stalled store: wiredojo_chat_socketio_inbox_waits_total %v, POST answered %v; want at least 1 and the POST waiting", n, waits, len(posted) > 0)
+	}
+	if ds := srv.DurableStats(); ds.Waiting != 1024 || ds.ConnWaits != 1 {
+		t.Fatalf("%d waiting for the store, %d conn waits; want 1024 and 1", ds.Waiting, ds.ConnWaits)
+	}
+	release()
+	if err := <-posted; err != nil {
+		t.Fatalf("the POST once the store wrote: %v", err)
 	}
 }
