@@ -85,7 +85,7 @@ func newMetrics(s *Server) *metrics {
 	counter("heartbeat_cuts_total", "Connections ended because nothing (no packet, pong or Socket.IO poll) came within the ping interval plus the ping timeout.", &m.heartbeatCuts)
 	counter("bad_packets_total", "Malformed packets or oversized frames received (Socket.IO too: malformed Engine.IO or Socket.IO packets, POST bodies and WebSocket messages over the size limit).", &m.badPackets)
 	counter("volatile_drops_total", "Volatile packets dropped for busy recipients.", &m.volatileDrops)
-	counter("socketio_inbox_waits_total", "Socket.IO messages that waited because their session's inbox (64 messages received and not yet read by the chat server) was full: the POST carrying them was not answered, or the WebSocket not read, meanwhile.", &m.inboxWaits)
+	counter("socketio_inbox_waits_total", "Socket.IO messages posted by a polling session that waited because its inbox (64 messages posted and not yet read by the chat server) was full: the POST carrying them was not answered meanwhile.", &m.inboxWaits)
 	counter("send_waits_total", "Sends that waited for room in a recipient's full send queue (backpressure).", &m.sendWaits)
 	counter("sessions_recovered_total", "Connections that resumed a session (connection state recovery).", &m.recovered)
 	counter("broadcasts_replayed_total", "Missed broadcasts sent to resumed sessions.", &m.replayed)

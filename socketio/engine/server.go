@@ -52,9 +52,10 @@ type Options struct {
 	// Inbox bounds the received messages not yet read; a full inbox makes
 	// the transport wait (a POST is not answered, a WebSocket is not read).
 	Inbox int
-	// InboxWait, when set, is called for each received message that found
-	// its session's inbox full and waited (on the goroutine of the POST or
-	// of the WebSocket's reader): it must not block.
+	// InboxWait, when set, is called for each message posted (polling)
+	// that found its session's inbox full and waited, on the goroutine of
+	// the POST: it must not block. (A WebSocket session's messages go to
+	// Next directly, not through the inbox.)
 	InboxWait func()
 	// Origins lists the other origins whose pages may connect, as
 	// ws.Upgrader.Origins ("https://example.com", "*.example.com", "*").
