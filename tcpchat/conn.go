@@ -936,6 +936,7 @@ func (c *conn) readError(err error, handshake bool) error {
 		c.srv.metrics.badPackets.Add(1)
 		return fmt.Errorf("tcpchat: read: %w", err)
 	case errors.Is(err, os.ErrDeadlineExceeded) && handshake:
+		c.srv.metrics.hsTimeouts.Add(1)
 		return c.fail(wire.CodeHandshake, fmt.Errorf("%w: no handshake within %v", ErrHandshake, c.srv.opts.HandshakeTimeout))
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		c.srv.metrics.heartbeatCuts.Add(1)

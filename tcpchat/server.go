@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path"
 	"runtime"
 	"sync"
@@ -365,6 +366,9 @@ func (s *Server) sniff(nc net.Conn, inTLS, reserve bool) {
 	nc.SetReadDeadline(time.Now().Add(wait))
 	var head [5]byte
 	if _, err := io.ReadFull(nc, head[:]); err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			s.metrics.hsTimeouts.Add(1)
+		}
 		s.logf("tcpchat: %s: no protocol preamble: %v", nc.RemoteAddr(), err)
 		nc.Close()
 		return
