@@ -233,10 +233,13 @@ func TestDuplicatePollCloses(t *testing.T) {
 }
 
 // doAsync is a GET for another goroutine: a failure is status 0.
-func doAsync(url string) response {
+func doAsync(url string) response { return requestAsync("GET", url, "") }
+
+// requestAsync is a request for another goroutine: a failure is status 0.
+func requestAsync(method, url, body string) response {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	req, _ := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return response{0, err.Error()}

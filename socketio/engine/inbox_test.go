@@ -1,9 +1,6 @@
 package engine_test
 
 import (
-	"context"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -58,7 +55,7 @@ func TestInboxIsBounded(t *testing.T) {
 		body.WriteString("4m" + string(rune('0'+i%10)))
 	}
 	posted := make(chan response, 1)
-	go func() { posted <- postAsync(q, body.String()) }()
+	go func() { posted <- requestAsync("POST", q, body.String()) }()
 	testkit.Eventually(t, wait, "the POST of 100 messages to wait with the inbox full (or be answered)", func() bool {
 		return waits.Load() > 0 || len(posted) > 0
 	})
@@ -76,18 +73,4 @@ func TestInboxIsBounded(t *testing.T) {
 	<-posted
 	for range got { // the session ended: drain what it had
 	}
-}
-
-// postAsync is a POST for another goroutine: a failure is status 0.
-func postAsync(url, body string) response {
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(body))
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return response{0, err.Error()}
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return response{res.StatusCode, string(b)}
 }

@@ -35,6 +35,19 @@ func sioDurableEvents(t *testing.T, c *client.Conn, ns string, n int) (withID in
 	return withID
 }
 
+// sioDial opens a Socket.IO session, closed when the test ends.
+func sioDial(t *testing.T, url string) *client.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), chattest.Timeout)
+	defer cancel()
+	c, err := client.Dial(ctx, url, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 // sioConnect sends a Socket.IO CONNECT to ns with auth and reads until its
 // answer, which must be a CONNECT.
 func sioConnect(t *testing.T, c *client.Conn, ns, auth string) {
@@ -71,11 +84,7 @@ func TestSocketIODurableAckIDsAreBounded(t *testing.T) {
 	srv, addr := sioChatServer(t, tcpchat.Options{Store: st}, engine.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), chattest.Timeout)
 	defer cancel()
-	c, err := client.Dial(ctx, "socketio://"+addr+"/chat", client.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := sioDial(t, "socketio://"+addr+"/chat")
 	sioConnect(t, c, "/chat", `{"clientId":"ann"}`)
 	const window, bound, queued = 256, 1024, 300 // the chat's in-flight window, the transport's bound
 	for i := range queued {
@@ -116,13 +125,7 @@ func TestSocketIOInboxWaitsAreCounted(t *testing.T) {
 	var once sync.Once
 	release := func() { once.Do(func() { close(st.release) }) }
 	t.Cleanup(release) // before the servers close: the chat's writer waits on the store
-	ctx, cancel := context.WithTimeout(context.Background(), chattest.Timeout)
-	defer cancel()
-	c, err := client.Dial(ctx, "socketio://"+addr+"/chat?transport=polling", client.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := sioDial(t, "socketio://"+addr+"/chat?transport=polling")
 	sioConnect(t, c, "/chat", `{}`)
 	const n = 1024 + engine.DefaultInbox + 10
 	ms := make([]client.Message, n)
