@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -330,14 +331,24 @@ func (t *trackedConn) CloseWrite() error {
 	return t.Close()
 }
 
-// reserveKey marks the HTTP requests of sockets accepted over the cap.
-type reserveKey struct{}
+// connKey is the context key of an HTTP request's *prefixConn.
+type connKey struct{}
 
-// reserveOnly lets requests of sockets accepted over the cap reach /healthz
-// and /metrics only, one request per socket.
-func (s *Server) reserveOnly(ctx context.Context, c net.Conn) context.Context {
-	if pc, ok := c.(*prefixConn); ok && pc.reserve {
-		return context.WithValue(ctx, reserveKey{}, true)
+// connContext gives each HTTP request its socket (a *prefixConn): serveHTTP
+// lets the requests of sockets accepted over the cap reach /healthz and
+// /metrics only, one request per socket, and marks the first request's
+// header as come (handshake timeouts, prefixConn.hdr).
+func (s *Server) connContext(ctx context.Context, c net.Conn) context.Context {
+	if pc, ok := c.(*prefixConn); ok {
+		return context.WithValue(ctx, connKey{}, pc)
 	}
 	return ctx
+}
+
+// httpConnState counts the HTTP sockets closed because their first
+// request's header did not come within the handshake timeout.
+func (s *Server) httpConnState(c net.Conn, st http.ConnState) {
+	if pc, ok := c.(*prefixConn); ok && st == http.StateClosed && pc.hdr.Load() == hdrTimedOut {
+		s.metrics.hsTimeouts.Add(1)
+	}
 }

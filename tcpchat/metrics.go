@@ -35,7 +35,7 @@ type metrics struct {
 	replayed      atomic.Int64 // broadcasts replayed to resumed sessions
 	durableNoAck  atomic.Int64 // queued events a transport sent without an ack id (CountDurableWithoutAck)
 	inboxWaits    atomic.Int64 // Socket.IO messages that waited for room in their session's inbox (CountInboxWait)
-	hsTimeouts    atomic.Int64 // connections closed at the handshake timeout (server.go sniff, conn.go readError)
+	hsTimeouts    atomic.Int64 // sockets closed at the handshake timeout (server.go sniff and prefixConn, conn.go readError)
 	reg           *prometheus.Registry
 }
 
@@ -76,7 +76,7 @@ func newMetrics(s *Server) *metrics {
 	counter("namespaces_refused_total", "Connects refused because clients had created the most namespaces allowed.", &m.nsRefused)
 	counter("refused_rooms_total", "Joins refused: they would have put a connection in more rooms, over all its namespaces, than one connection may be in.", &m.roomsRefused)
 	counter("refused_conn_namespaces_total", "Namespace connects refused: their connection was in the most namespaces one connection may be in.", &m.connNSRefused)
-	counter("handshake_timeouts_total", "Connections closed because their first bytes (the framed preamble or a request line) or, after the preamble, their handshake packet (code 5) did not arrive within the handshake timeout; HTTP requests whose header comes too late are not counted.", &m.hsTimeouts)
+	counter("handshake_timeouts_total", "Sockets closed because their first bytes (the framed preamble or a request line), after the preamble their handshake packet (code 5), or the header of their first HTTP request did not arrive within the handshake timeout.", &m.hsTimeouts)
 	counter("refused_client_id_total", "Handshakes refused: their client id belonged to another client (no or a wrong resume token).", &m.refusedIDs)
 	counter("refused_new_client_id_total", "Handshakes refused: their client id was new and the store held the most client ids it keeps.", &m.refusedNewIDs)
 	counter("events_in_total", "Events received from clients.", &m.eventsIn)

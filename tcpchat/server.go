@@ -234,7 +234,7 @@ func (s *Server) startLocked() bool {
 	}
 	s.httpLn = newChanListener()
 	s.httpS = &http.Server{Handler: http.HandlerFunc(s.serveHTTP), ReadHeaderTimeout: s.opts.HandshakeTimeout,
-		IdleTimeout: httpIdle, ConnContext: s.reserveOnly}
+		IdleTimeout: httpIdle, ConnContext: s.connContext, ConnState: s.httpConnState}
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
@@ -324,7 +324,11 @@ const httpIdle = 30 * time.Second
 // serveHTTP serves the HTTP requests of the port; a socket accepted over
 // the connection cap gets /healthz and /metrics only, one request.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Context().Value(reserveKey{}) != nil {
+	pc, _ := r.Context().Value(connKey{}).(*prefixConn)
+	if pc != nil {
+		pc.hdr.Store(hdrNone)
+	}
+	if pc != nil && pc.reserve {
 		w.Header().Set("Connection", "close")
 		if r.URL.Path != "/healthz" && r.URL.Path != "/metrics" {
 			http.Error(w, "the server is at its connection limit; retry later", http.StatusServiceUnavailable)
@@ -405,7 +409,9 @@ func (s *Server) sniff(nc net.Conn, inTLS, reserve bool) {
 		s.upgradeRaw(newPrefixConn(nc, head[:], false)) // websocket.go
 	case isHTTPMethod(head[:]):
 		nc.SetReadDeadline(time.Time{})
-		if !s.httpLn.push(newPrefixConn(nc, head[:], reserve)) {
+		pc := newPrefixConn(nc, head[:], reserve)
+		pc.hdr.Store(hdrAwaited)
+		if !s.httpLn.push(pc) {
 			nc.Close()
 		}
 	default:
@@ -677,7 +683,20 @@ type prefixConn struct {
 	off     uint8 // head[off:end] is still to be read
 	end     uint8
 	reserve bool // accepted over the connection cap (limits.go)
+	// hdr says, for an HTTP socket, whether its first request's header
+	// came (hdrAwaited, then hdrNone in serveHTTP) or a read met its
+	// deadline while it was awaited (hdrTimedOut: the handshake timeout,
+	// counted when the socket closes). Atomic: the HTTP server reads in
+	// the background while a handler runs.
+	hdr atomic.Uint32
 }
+
+// The states of prefixConn.hdr.
+const (
+	hdrNone     = iota // not an HTTP socket's, or its header came
+	hdrAwaited         // the first request's header is awaited
+	hdrTimedOut        // a read met the deadline while it was awaited
+)
 
 // newPrefixConn returns nc with the bytes head (at most 8) read first.
 func newPrefixConn(nc net.Conn, head []byte, reserve bool) *prefixConn {
@@ -695,5 +714,9 @@ func (c *prefixConn) Read(p []byte) (int, error) {
 		c.off += uint8(n)
 		return n, nil
 	}
-	return c.Conn.Read(p)
+	n, err := c.Conn.Read(p)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		c.hdr.CompareAndSwap(hdrAwaited, hdrTimedOut)
+	}
+	return n, err
 }
