@@ -8,7 +8,10 @@
 //     processes of their own, children of this one) join room "fanout"
 //     with an acked "join"; a publisher in the main thread emits "ev" with
 //     a 128-byte argument array, never more than WINDOW events ahead of
-//     the slowest subscriber. After WARMUP events it prints "warm" and
+//     the slowest subscriber; while the window is full it waits for the
+//     holder processes' next report (worker threads: it polls their
+//     counts once per turn of the event loop), so that it does not spin
+//     a core the servers share. After WARMUP events it prints "warm" and
 //     waits for a line on stdin (the caller reads the server's CPU time),
 //     then sends EVENTS measured events and prints "result {json}":
 //     deliveries, seconds from the first measured send to the last
@@ -167,7 +170,7 @@ function threadHolders(url, n, warmup, workers) {
     for (let i = 0; i < n; i++) m = Math.min(m, Atomics.load(cnt, i));
     return m;
   };
-  return { hs, slowest, send: (h, m) => h.postMessage(m), stop: (h) => h.terminate() };
+  return { hs, slowest, changed: tick, send: (h, m) => h.postMessage(m), stop: (h) => h.terminate() };
 }
 
 // procHolders spreads n subscribers over procs processes, which report
@@ -177,6 +180,10 @@ function procHolders(url, n, warmup, total, window, procs) {
   const step = Math.max(1, Math.floor(window / 8));
   const hs = [];
   const low = [];
+  // waiters are resolved at the holders' next report (changed): the
+  // publisher waits for it rather than spinning on the event loop while
+  // its window is full.
+  let waiters = [];
   for (let from = 0; from < n; from += per) {
     const count = Math.min(n, from + per) - from;
     const h = fork(__filename, ["holder", url, count, warmup, total, step].map(String), {
@@ -184,10 +191,17 @@ function procHolders(url, n, warmup, total, window, procs) {
     });
     const k = hs.length;
     low.push(0);
-    h.on("message", (m) => { if (m.slowest !== undefined) low[k] = m.slowest; });
+    h.on("message", (m) => {
+      if (m.slowest === undefined) return;
+      low[k] = m.slowest;
+      const w = waiters;
+      waiters = [];
+      for (const r of w) r();
+    });
     hs.push(h);
   }
-  return { hs, slowest: () => Math.min(...low), send: (h, m) => h.send(m), stop: (h) => h.kill() };
+  const changed = () => new Promise((r) => waiters.push(r));
+  return { hs, slowest: () => Math.min(...low), changed, send: (h, m) => h.send(m), stop: (h) => h.kill() };
 }
 
 async function fanout(url, n, events, warmup, window, holders, procs) {
@@ -207,7 +221,7 @@ async function fanout(url, n, events, warmup, window, holders, procs) {
   let sent = 0, start = 0;
   while (sent < total) {
     if (sent === warmup) {
-      while (slowest() < warmup) await tick();
+      while (slowest() < warmup) await H.changed();
       process.stdout.write("warm\n");
       await readLine();
       start = now();
@@ -219,10 +233,11 @@ async function fanout(url, n, events, warmup, window, holders, procs) {
       sent++;
       burst++;
     }
-    await tick();
+    if (burst === 0) await H.changed(); // the window is full
+    else await tick();
   }
   const deadline = Date.now() + 30000;
-  while (slowest() < total && Date.now() < deadline) await tick();
+  while (slowest() < total && Date.now() < deadline) await Promise.race([H.changed(), new Promise((r) => setTimeout(r, 100))]);
   const end = now();
   const low = slowest();
   const lats = await Promise.all(H.hs.map((h) => new Promise((resolve) => {
