@@ -32,10 +32,11 @@ func SocketIOURL(srv *ServerProc) string {
 
 // nodeClient is one run of bench/node/client.js.
 type nodeClient struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	lines  *bufio.Scanner
-	stderr lockedBuffer
+	cmd     *exec.Cmd
+	started time.Time
+	stdin   io.WriteCloser
+	lines   *bufio.Scanner
+	stderr  lockedBuffer
 }
 
 func startNodeClient(ctx context.Context, p Programs, args ...string) (*nodeClient, error) {
@@ -59,6 +60,7 @@ func startNodeClient(ctx context.Context, p Programs, args ...string) (*nodeClie
 	if err := c.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("natsbench: start socket.io-client harness: %w", err)
 	}
+	c.started = time.Now()
 	c.lines = bufio.NewScanner(out)
 	return c, nil
 }
@@ -68,8 +70,11 @@ func startNodeClient(ctx context.Context, p Programs, args ...string) (*nodeClie
 func (c *nodeClient) expect(word string) (string, error) {
 	if !c.lines.Scan() {
 		c.stdin.Close()
-		c.cmd.Wait()
-		return "", fmt.Errorf("natsbench: socket.io-client harness ended before %q: %v; stderr: %.600s", word, c.lines.Err(), c.stderr.b.String())
+		// How it ended (an exit status, or "signal: killed" when the
+		// run's context ran out and exec killed it) and how long it ran.
+		werr := c.cmd.Wait()
+		return "", fmt.Errorf("natsbench: socket.io-client harness ended before %q after %v: %v (read: %v); stderr: %.600s",
+			word, time.Since(c.started).Round(time.Millisecond), werr, c.lines.Err(), c.stderr.b.String())
 	}
 	rest, ok := strings.CutPrefix(c.lines.Text(), word)
 	if !ok {
