@@ -147,9 +147,9 @@ func RunSocketIOClientFanout(ctx context.Context, srv *ServerProc, p Programs, c
 	}
 	res.ClientCPU = c1 - c0
 	var r struct {
-		Deliveries, Lost int64
-		Seconds          float64
-		P50, P99         float64 // µs
+		Deliveries, Lost, Dropped int64
+		Seconds                   float64
+		P50, P99                  float64 // µs
 	}
 	if err := json.Unmarshal([]byte(line), &r); err != nil {
 		return res, fmt.Errorf("natsbench: socket.io-client harness result %.200q: %w", line, err)
@@ -159,7 +159,11 @@ func RunSocketIOClientFanout(ctx context.Context, srv *ServerProc, p Programs, c
 	res.P50, res.P99 = time.Duration(r.P50*1e3), time.Duration(r.P99*1e3)
 	res.ServerCPU = u1.CPU - u0.CPU
 	res.ServerReads, res.ServerWrites = u1.Reads-u0.Reads, u1.Writes-u0.Writes
-	res.Stalled = r.Lost > 0
+	// Dropped counts subscribers whose connection the server ended: what
+	// they missed is lost, and the run went on without them. Lost with
+	// none dropped is what the drain did not bring in time.
+	res.Disconnected = r.Dropped
+	res.Stalled = r.Lost > 0 && r.Dropped == 0
 	return res, c.stop()
 }
 

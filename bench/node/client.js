@@ -64,12 +64,19 @@ function payload(seq, ts) {
 
 // hold connects subscribers from..to-1 of a holder; received(i) is called
 // for each receipt of subscriber i (from 0), after the latency of a
-// measured event (seq >= warmup) is kept in lat. It returns the sockets.
-async function hold(url, count, warmup, lat, received) {
+// measured event (seq >= warmup) is kept in lat; dropped(i) when the
+// server ends subscriber i's connection (a capped server may miss its
+// pings): it no longer holds the publisher back, and what it misses
+// counts as lost. Its sockets are returned; close ends them.
+async function hold(url, count, warmup, lat, received, dropped) {
   const socks = [];
+  let closing = false;
   for (let i = 0; i < count; i++) {
     const s = await joined(url);
     socks.push(s);
+    s.on("disconnect", (reason) => {
+      if (!closing) dropped(i, reason);
+    });
     s.on(EVENT, (arg) => {
       const t = now();
       const a = arg.indexOf(":");
@@ -78,23 +85,32 @@ async function hold(url, count, warmup, lat, received) {
       received(i);
     });
   }
-  return socks;
+  return { socks, close: () => { closing = true; for (const s of socks) s.disconnect(); } };
 }
+
+// DROPPED is the count a dropped subscriber's receipts are set to, so that
+// the slowest of the others holds the publisher back.
+const DROPPED = 0x7fffffff;
 
 if (!isMainThread) {
   // A worker thread: subscribers workerData.from..to-1; counts[i] is
-  // subscriber i's receipts.
+  // subscriber i's receipts (DROPPED once the server ended it), the
+  // count after the last subscriber's the subscribers dropped.
   const { url, from, to, counts, warmup } = workerData;
   const cnt = new Int32Array(counts);
+  const n = cnt.length - 1;
   const lat = [];
-  let socks = [];
-  hold(url, to - from, warmup, lat, (i) => Atomics.add(cnt, from + i, 1)).then((s) => {
-    socks = s;
+  let h = { close() {} };
+  hold(url, to - from, warmup, lat, (i) => Atomics.add(cnt, from + i, 1), (i) => {
+    Atomics.store(cnt, from + i, DROPPED);
+    Atomics.add(cnt, n, 1);
+  }).then((x) => {
+    h = x;
     parentPort.postMessage({ ready: true });
   }, (e) => parentPort.postMessage({ error: String(e) }));
   parentPort.on("message", (m) => {
     if (m.done) {
-      for (const s of socks) s.disconnect();
+      h.close();
       parentPort.postMessage({ lat: Float64Array.from(lat) });
     }
   });
@@ -103,34 +119,45 @@ if (!isMainThread) {
 
 if (process.argv[2] === "holder") {
   // A holder process (fanout with PROCS=1): its subscribers' slowest
-  // count goes to the parent ({slowest}) once per turn of the event loop
-  // when it moved by a step, reached the warm-up or the end.
+  // count goes to the parent ({slowest, dropped}) once per turn of the
+  // event loop when it moved by a step, reached the warm-up or the end,
+  // or a subscriber was dropped (the slowest of the others then; total
+  // when none is left).
   const [url, count, warmup, total, step] = [process.argv[3], ...process.argv.slice(4).map(Number)];
   const cnt = new Array(count).fill(0);
   const lat = [];
-  let socks = [], sent = -1, scheduled = false;
+  let h = { close() {} }, sent = -1, dropped = 0, told = 0, scheduled = false;
   const report = () => {
     scheduled = false;
-    let m = Infinity;
+    let m = total;
     for (const c of cnt) m = Math.min(m, c);
-    if (m !== sent && (m - sent >= step || (m >= warmup && sent < warmup) || m >= total)) {
+    if (dropped !== told || m !== sent && (m - sent >= step || (m >= warmup && sent < warmup) || m >= total)) {
       sent = m;
-      process.send({ slowest: m });
+      told = dropped;
+      process.send({ slowest: m, dropped });
     }
   };
-  hold(url, count, warmup, lat, (i) => {
-    cnt[i]++;
+  const schedule = () => {
     if (!scheduled) {
       scheduled = true;
       setImmediate(report);
     }
-  }).then((s) => {
-    socks = s;
+  };
+  hold(url, count, warmup, lat, (i) => {
+    cnt[i]++;
+    schedule();
+  }, (i, reason) => {
+    cnt[i] = DROPPED;
+    dropped++;
+    process.stderr.write(`client.js: the server ended a subscriber's connection (${reason})\n`);
+    schedule();
+  }).then((x) => {
+    h = x;
     process.send({ ready: true });
   }, (e) => process.send({ error: String(e) }));
   process.on("message", (m) => {
     if (m.done) {
-      for (const s of socks) s.disconnect();
+      h.close();
       process.send({ lat: Float64Array.from(lat) }, () => process.exit(0));
     }
   });
@@ -157,7 +184,7 @@ const tick = () => new Promise((r) => setImmediate(r));
 // threadHolders spreads n subscribers over workers threads; slowest reads
 // their counts.
 function threadHolders(url, n, warmup, workers) {
-  const counts = new SharedArrayBuffer(4 * n);
+  const counts = new SharedArrayBuffer(4 * (n + 1));
   const cnt = new Int32Array(counts);
   const per = Math.ceil(n / workers);
   const hs = [];
@@ -170,7 +197,8 @@ function threadHolders(url, n, warmup, workers) {
     for (let i = 0; i < n; i++) m = Math.min(m, Atomics.load(cnt, i));
     return m;
   };
-  return { hs, slowest, changed: tick, send: (h, m) => h.postMessage(m), stop: (h) => h.terminate() };
+  const dropped = () => Atomics.load(cnt, n);
+  return { hs, slowest, dropped, changed: tick, send: (h, m) => h.postMessage(m), stop: (h) => h.terminate() };
 }
 
 // procHolders spreads n subscribers over procs processes, which report
@@ -179,7 +207,7 @@ function procHolders(url, n, warmup, total, window, procs) {
   const per = Math.ceil(n / procs);
   const step = Math.max(1, Math.floor(window / 8));
   const hs = [];
-  const low = [];
+  const low = [], drops = [];
   // waiters are resolved at the holders' next report (changed): the
   // publisher waits for it rather than spinning on the event loop while
   // its window is full.
@@ -191,9 +219,11 @@ function procHolders(url, n, warmup, total, window, procs) {
     });
     const k = hs.length;
     low.push(0);
+    drops.push(0);
     h.on("message", (m) => {
       if (m.slowest === undefined) return;
       low[k] = m.slowest;
+      drops[k] = m.dropped;
       const w = waiters;
       waiters = [];
       for (const r of w) r();
@@ -201,7 +231,10 @@ function procHolders(url, n, warmup, total, window, procs) {
     hs.push(h);
   }
   const changed = () => new Promise((r) => waiters.push(r));
-  return { hs, slowest: () => Math.min(...low), changed, send: (h, m) => h.send(m), stop: (h) => h.kill() };
+  return {
+    hs, slowest: () => Math.min(...low), dropped: () => drops.reduce((a, d) => a + d, 0),
+    changed, send: (h, m) => h.send(m), stop: (h) => h.kill(),
+  };
 }
 
 async function fanout(url, n, events, warmup, window, holders, procs) {
@@ -217,11 +250,31 @@ async function fanout(url, n, events, warmup, window, holders, procs) {
     h.once("error", reject);
   })));
   const pub = await joined(url);
+  let pubGone = "";
+  pub.on("disconnect", (reason) => { pubGone = reason; });
   const slowest = H.slowest;
+  // progress waits for the holders' next report, and fails the run when
+  // nothing moved for STALL ms, or the server ended the publisher's
+  // connection (no subscriber would get anything more): a run ends with
+  // a reason, not at the caller's time bound.
+  const STALL = 60000;
+  let moved = Date.now(), last = -1;
+  const progress = async () => {
+    await Promise.race([H.changed(), new Promise((r) => setTimeout(r, 1000))]);
+    const low = slowest();
+    if (low !== last) {
+      last = low;
+      moved = Date.now();
+    }
+    if (pubGone) throw new Error(`the server ended the publisher's connection (${pubGone}) after ${sent} events`);
+    if (Date.now() - moved > STALL) {
+      throw new Error(`no progress for ${STALL / 1000} s: the slowest subscriber has ${low} of the ${sent} events sent (${H.dropped()} subscribers dropped)`);
+    }
+  };
   let sent = 0, start = 0;
   while (sent < total) {
     if (sent === warmup) {
-      while (slowest() < warmup) await H.changed();
+      while (slowest() < warmup) await progress();
       process.stdout.write("warm\n");
       await readLine();
       start = now();
@@ -233,7 +286,7 @@ async function fanout(url, n, events, warmup, window, holders, procs) {
       sent++;
       burst++;
     }
-    if (burst === 0) await H.changed(); // the window is full
+    if (burst === 0) await progress(); // the window is full
     else await tick();
   }
   const deadline = Date.now() + 30000;
@@ -254,7 +307,7 @@ async function fanout(url, n, events, warmup, window, holders, procs) {
   // deliveries.
   const measured = all.length;
   process.stdout.write("result " + JSON.stringify({
-    deliveries: measured, seconds: (end - start) / 1e6, lost: events * n - measured,
+    deliveries: measured, seconds: (end - start) / 1e6, lost: events * n - measured, dropped: H.dropped(),
     p50: pct(0.5), p99: pct(0.99), slowest: low,
   }) + "\n");
   await Promise.all(H.hs.map((h) => H.stop(h)));

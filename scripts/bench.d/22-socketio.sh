@@ -53,7 +53,10 @@ if [ -w /sys/fs/cgroup/cpu ]; then
 	qstart=$(date -u +%H:%M)
 	qload0=$(cut -d' ' -f1-3 /proc/loadavg)
 	# -timeout: node's server, capped, takes more than the default 120 s
-	# for a run at N=100 (its 100 connects, and the 30 s drain).
+	# for a run at N=100 (its 100 connects, and the 30 s drain). A run
+	# whose subscribers lose node's server (ping timeouts, seconds behind)
+	# goes on without them (bench/node/client.js) instead of waiting for
+	# the bound.
 	capped=$("$tmp/chatbench" sio -wiredojo bin/wiredojo -node-dir bench/node -n 1,10,100 -window "$window" \
 		-deliveries "$capped_deliveries" -runs "$runs" -procs "$procs" -idle 0 -server-quota "$quota" -timeout 300s)
 	qend=$(date -u +%H:%M)
@@ -83,7 +86,10 @@ echo "because socket.io-client is what people run; the Go benchmark (chatbench) 
 echo "the servers, reads their CPU time (/proc/PID/stat) around the measured events"
 echo "and their RSS, and starts the harness once per case; it reads the CPU time of"
 echo "the harness's processes (the publisher's and its children, /proc) over the same"
-echo "span (client CPU column)."
+echo "span (client CPU column). A subscriber whose connection the server ends"
+echo "(a ping timeout when the server falls seconds behind) stops holding"
+echo "the publisher back: what it misses counts in the lost column, which says how"
+echo "many subscribers were cut over the runs; deliveries/s counts what arrived."
 echo
 echo "The clients cost more CPU per delivery than either server, and both share"
 echo "$(nproc) cores with them: deliveries/s is bounded by the clients and says little"

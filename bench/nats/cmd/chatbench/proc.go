@@ -164,8 +164,8 @@ func (b *procBench) cell(cfg natsbench.FanoutConfig) (procRow, error) {
 			if b.sio.Holders > 0 {
 				clients = fmt.Sprintf(" (clients %.2f)", us(clientCPUPerDelivery(x)))
 			}
-			fmt.Fprintf(b.errw, "proc: N=%d W=%d rate=%.0f %s: %.0f deliveries/s, %.2f µs CPU/delivery%s, %.2f syscalls/event (%d reads, %d writes), %.2f thread switches/event (%.2f preempted), waited for a CPU %v (server) %v (clients), steal %v, p50 %v p99 %v lost %d\n",
-				cfg.Subscribers, cfg.Window, cfg.Rate, sys, x.Rate(), us(x.CPUPerDelivery()), clients, syscallsPerEvent(x), x.ServerReads, x.ServerWrites, perEvent(x, x.ServerSwitches), perEvent(x, x.ServerPreempted), x.ServerRunqWait.Round(time.Millisecond), x.ClientRunqWait.Round(time.Millisecond), x.Steal, x.P50, x.P99, x.Lost)
+			fmt.Fprintf(b.errw, "proc: N=%d W=%d rate=%.0f %s: %.0f deliveries/s, %.2f µs CPU/delivery%s, %.2f syscalls/event (%d reads, %d writes), %.2f thread switches/event (%.2f preempted), waited for a CPU %v (server) %v (clients), steal %v, p50 %v p99 %v lost %d (%d subscribers cut)\n",
+				cfg.Subscribers, cfg.Window, cfg.Rate, sys, x.Rate(), us(x.CPUPerDelivery()), clients, syscallsPerEvent(x), x.ServerReads, x.ServerWrites, perEvent(x, x.ServerSwitches), perEvent(x, x.ServerPreempted), x.ServerRunqWait.Round(time.Millisecond), x.ClientRunqWait.Round(time.Millisecond), x.Steal, x.P50, x.P99, x.Lost, x.Disconnected)
 			row.res[sys] = append(row.res[sys], x)
 			if b.slow > 0 && cfg.Rate > 0 {
 				printSlow(b.errw, x, b.slow)
@@ -255,11 +255,16 @@ func (b *procBench) table(out io.Writer, rows []procRow, paced bool) {
 			sys = append(sys, fmt.Sprintf("%.2f", medianF(r.res[s], syscallsPerEvent)))
 			p50 = append(p50, dur(time.Duration(medianF(r.res[s], func(x natsbench.FanoutResult) float64 { return float64(x.P50) }))))
 			p99 = append(p99, dur(time.Duration(medianF(r.res[s], func(x natsbench.FanoutResult) float64 { return float64(x.P99) }))))
-			var l int64
+			var l, cut int64
 			for _, x := range r.res[s] {
 				l += x.Lost
+				cut += x.Disconnected
 			}
-			lost = append(lost, strconv.FormatInt(l, 10))
+			ls := strconv.FormatInt(l, 10)
+			if cut > 0 {
+				ls += fmt.Sprintf(" (%d subscribers cut)", cut)
+			}
+			lost = append(lost, ls)
 		}
 		line += " " + strings.Join(cpu, " / ") + " |"
 		if b.sio.Holders > 0 {
