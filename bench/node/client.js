@@ -64,9 +64,9 @@ function payload(seq, ts) {
 
 // hold connects subscribers from..to-1 of a holder; received(i) is called
 // for each receipt of subscriber i (from 0), after the latency of a
-// measured event (seq >= warmup) is kept in lat; dropped(i) when the
-// server ends subscriber i's connection (a capped server may miss its
-// pings): it no longer holds the publisher back, and what it misses
+// measured event (seq >= warmup) is kept in lat; dropped(i) when
+// subscriber i's connection ends (a capped server's pings may come too
+// late: ping timeout): it no longer holds the publisher back; what it misses
 // counts as lost. Its sockets are returned; close ends them.
 async function hold(url, count, warmup, lat, received, dropped) {
   const socks = [];

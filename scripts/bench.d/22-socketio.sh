@@ -86,7 +86,7 @@ echo "because socket.io-client is what people run; the Go benchmark (chatbench) 
 echo "the servers, reads their CPU time (/proc/PID/stat) around the measured events"
 echo "and their RSS, and starts the harness once per case; it reads the CPU time of"
 echo "the harness's processes (the publisher's and its children, /proc) over the same"
-echo "span (client CPU column). A subscriber whose connection the server ends"
+echo "span (client CPU column). A subscriber whose connection ends during a run"
 echo "(a ping timeout when the server falls seconds behind) stops holding"
 echo "the publisher back: what it misses counts in the lost column, which says how"
 echo "many subscribers were cut over the runs; deliveries/s counts what arrived."
