@@ -33,3 +33,11 @@ func MaxQueuedBytes(srv *Server) int {
 	}
 	return n
 }
+
+// SetMaxIdleAddrs lowers the bound on the addresses without sockets whose
+// state srv keeps (maxIdleAddrs).
+func SetMaxIdleAddrs(srv *Server, n int) {
+	srv.lim.mu.Lock()
+	srv.lim.maxIdle = n
+	srv.lim.mu.Unlock()
+}

@@ -35,6 +35,22 @@ const maxReservePerAddr = 2
 // (its attempt bucket must outlive a connect-close loop).
 const addrIdle = 10 * time.Second
 
+// maxIdleAddrs bounds the addresses without sockets whose state is kept
+// (those with sockets are bounded by the connection cap): an attacker
+// with many source addresses (an IPv6 /48 holds 65,536 /64s) otherwise
+// made the server keep one per attempt over the last addrIdle. Over the
+// bound, entries without sockets are forgotten whatever their age (any
+// of them, in the map's order), down to a batch (1/idleEvictBatch of the
+// bound) under it; their addresses' attempt buckets start full again.
+// One entry costs about 144 bytes (the *addrState's 64-byte object, its
+// map slot and the slots free at the map's load; TestAddrStateBytes
+// measures it), so the bound holds about 9 MiB.
+const maxIdleAddrs = 1 << 16
+
+// An eviction pass frees 1/idleEvictBatch of maxIdleAddrs:
+// one pass over the map per that many new addresses.
+const idleEvictBatch = 8
+
 // addrState is what the server knows of one remote address.
 type addrState struct {
 	conns    int    // guarded by limiter.mu
@@ -55,13 +71,21 @@ type limiter struct {
 	open    int                       // guarded by mu; accepted sockets not closed
 	reserve int                       // guarded by mu; sockets over the cap, for health and metrics
 	addrs   map[netip.Addr]*addrState // guarded by mu
+	busy    int                       // guarded by mu; entries of addrs with sockets (conns or reserve)
 	full    bool                      // guarded by mu; the cap was reached and logged
+	maxIdle int                       // guarded by mu; entries of addrs without sockets kept at most (maxIdleAddrs; tests lower it)
 
-	refusedCap, refusedAddrConns, refusedAddrRate, addrWaits atomic.Int64
+	// forgetting is set (and logged) when the idle bound is first met,
+	// and cleared by the sweep after a round without evictions;
+	// forgottenSeen is addrsForgotten at the last sweep.
+	forgetting    bool  // guarded by mu
+	forgottenSeen int64 // guarded by mu
+
+	refusedCap, refusedAddrConns, refusedAddrRate, addrWaits, addrsForgotten atomic.Int64
 }
 
 func newLimiter(s *Server) *limiter {
-	l := &limiter{srv: s, addrs: make(map[netip.Addr]*addrState)}
+	l := &limiter{srv: s, addrs: make(map[netip.Addr]*addrState), maxIdle: maxIdleAddrs}
 	o := &s.opts
 	l.max = max(o.MaxConnections, 0)
 	if o.FDHeadroom >= 0 {
@@ -138,8 +162,7 @@ func (l *limiter) admitLocked(remote net.Addr, reserve bool) (admission, *addrSt
 	if keyed {
 		st = l.addrs[key]
 		if st == nil {
-			st = &addrState{}
-			l.addrs[key] = st
+			st = l.newStateLocked(key)
 		}
 		if o.ConnRatePerAddr > 0 && !st.attempts.allow(now, o.ConnRatePerAddr, max(o.ConnBurstPerAddr, 1)) {
 			l.refusedAddrRate.Add(1)
@@ -164,15 +187,61 @@ func (l *limiter) admitLocked(remote net.Addr, reserve bool) (admission, *addrSt
 		}
 		l.reserve++
 		if st != nil {
+			l.busyLocked(st)
 			st.reserve++
 		}
 		return admitHTTP, st, ""
 	}
 	l.open++
 	if st != nil {
+		l.busyLocked(st)
 		st.conns++
 	}
 	return admitted, st, ""
+}
+
+// newStateLocked adds the state of an address not known: over the bound
+// on addresses without sockets it first forgets some of those
+// (forgetLocked).
+// l.mu is held.
+func (l *limiter) newStateLocked(key netip.Addr) *addrState {
+	if len(l.addrs)-l.busy >= l.maxIdle {
+		l.forgetLocked()
+	}
+	st := &addrState{}
+	l.addrs[key] = st
+	return st
+}
+
+// forgetLocked forgets addresses without sockets, whatever their age,
+// until a batch under the bound is kept: one pass over the map serves
+// many new addresses. An address with sockets is never forgotten. The
+// first pass of a burst is logged. l.mu is held.
+func (l *limiter) forgetLocked() {
+	n := len(l.addrs) - l.busy - (l.maxIdle - max(l.maxIdle/idleEvictBatch, 1))
+	forgot := 0
+	for k, st := range l.addrs {
+		if forgot >= n {
+			break
+		}
+		if st.conns == 0 && st.reserve == 0 {
+			delete(l.addrs, k)
+			forgot++
+		}
+	}
+	l.addrsForgotten.Add(int64(forgot))
+	if !l.forgetting {
+		l.forgetting = true
+		l.srv.logf("tcpchat: limit state kept for %d addresses without sockets, the most allowed (many source addresses connecting?): forgetting some before their %v are up; a forgotten address's connection attempts are counted afresh, so the per-address attempt rate limit is weaker for it (counted in wiredojo_chat_addrs_forgotten_total; logged once per burst)", len(l.addrs)+forgot-l.busy, addrIdle)
+	}
+}
+
+// busyLocked counts st among the addresses with sockets if it had none,
+// before a socket is counted in it. l.mu is held.
+func (l *limiter) busyLocked(st *addrState) {
+	if st.conns == 0 && st.reserve == 0 {
+		l.busy++
+	}
 }
 
 // ErrOverLimit is AdmitSession's refusal: the server is at its connection
@@ -213,12 +282,14 @@ func (l *limiter) closed(t *trackedConn) {
 		if t.st != nil {
 			t.st.reserve--
 			t.st.last = monoNow()
+			l.idleLocked(t.st)
 		}
 	} else {
 		l.open--
 		if t.st != nil {
 			t.st.conns--
 			t.st.last = monoNow()
+			l.idleLocked(t.st)
 		}
 		if l.full && l.open < l.max {
 			l.full = false
@@ -228,7 +299,17 @@ func (l *limiter) closed(t *trackedConn) {
 	l.mu.Unlock()
 }
 
-// sweep forgets addresses without sockets that have been idle for addrIdle.
+// idleLocked uncounts st from the addresses with sockets once its last
+// socket is gone. l.mu is held.
+func (l *limiter) idleLocked(st *addrState) {
+	if st.conns == 0 && st.reserve == 0 {
+		l.busy--
+	}
+}
+
+// sweep forgets addresses without sockets that have been idle for
+// addrIdle, and ends a burst of forgetting (forgetLocked) after a round
+// without one.
 func (l *limiter) sweep() {
 	now := monoNow()
 	l.mu.Lock()
@@ -236,6 +317,12 @@ func (l *limiter) sweep() {
 		if st.conns == 0 && st.reserve == 0 && now-st.last > int64(addrIdle) {
 			delete(l.addrs, k)
 		}
+	}
+	if n := l.addrsForgotten.Load(); l.forgetting && n == l.forgottenSeen {
+		l.forgetting = false
+		l.srv.logf("tcpchat: no address forgotten early since the last heartbeat round; limit state kept for %d addresses (%d forgotten early since the server started)", len(l.addrs), n)
+	} else {
+		l.forgottenSeen = n
 	}
 	l.mu.Unlock()
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 
@@ -63,7 +64,7 @@ func newMetrics(s *Server) *metrics {
 		defer s.lim.mu.Unlock()
 		return float64(s.lim.open)
 	})
-	gauge("addrs", "Addresses (IPv4, IPv6 /64) whose limits the server keeps state for: those with sockets open, and those whose last socket closed within 10 s (forgotten at the next heartbeat round after that).", func() float64 {
+	gauge("addrs", "Addresses (IPv4, IPv6 /64) whose limits the server keeps state for: those with sockets open, and those whose last socket closed within 10 s (forgotten at the next heartbeat round after that), at most "+strconv.Itoa(maxIdleAddrs)+" of these (beyond, some are forgotten early: wiredojo_chat_addrs_forgotten_total).", func() float64 {
 		s.lim.mu.Lock()
 		defer s.lim.mu.Unlock()
 		return float64(len(s.lim.addrs))
@@ -72,6 +73,7 @@ func newMetrics(s *Server) *metrics {
 	counter("refused_connection_cap_total", "Sockets refused at the connection cap (beyond those let in for /healthz and /metrics).", &s.lim.refusedCap)
 	counter("refused_addr_connections_total", "Sockets refused: their address had the most connections allowed open.", &s.lim.refusedAddrConns)
 	counter("refused_addr_rate_total", "Sockets refused: their address made connection attempts faster than allowed.", &s.lim.refusedAddrRate)
+	counter("addrs_forgotten_total", "Addresses without sockets whose state (their connection attempts per second) was forgotten before its 10 s because "+strconv.Itoa(maxIdleAddrs)+" such addresses were kept: many source addresses connected; the per-address attempt rate is counted afresh for them.", &s.lim.addrsForgotten)
 	counter("addr_rate_waits_total", "Times a connection was not read because its address sent packets faster than allowed.", &s.lim.addrWaits)
 	counter("namespaces_refused_total", "Connects refused because clients had created the most namespaces allowed.", &m.nsRefused)
 	counter("refused_rooms_total", "Joins refused: they would have put a connection in more rooms, over all its namespaces, than one connection may be in.", &m.roomsRefused)

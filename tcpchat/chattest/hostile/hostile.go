@@ -419,6 +419,33 @@ func (o *Observer) Received() []chattest.Received {
 	return slices.Clone(o.others)
 }
 
+// Metric reads one counter or gauge of /metrics (retrying a refused
+// socket: at a connection cap an address has two sockets for /metrics at a
+// time, and one just answered may not be closed on the server yet).
+func Metric(t testing.TB, addr, name string) float64 {
+	t.Helper()
+	var body string
+	var err error
+	defer func() {
+		if err != nil { // Eventually failed the test: say why
+			t.Logf("/metrics, last try: %v", err)
+		}
+	}()
+	chattest.Eventually(t, "an answer from /metrics", func() bool {
+		_, body, err = TryHTTP(addr, "GET", "/metrics", addr, nil)
+		return err == nil
+	})
+	for _, line := range strings.Split(body, "\n") {
+		var v float64
+		if rest, ok := strings.CutPrefix(line, name+" "); ok {
+			fmt.Sscan(rest, &v)
+			return v
+		}
+	}
+	t.Fatalf("/metrics has no %s", name)
+	return 0
+}
+
 // HTTP sends one HTTP/1.1 request for path with the given Host and extra
 // header lines to addr and returns the response's status code and body (at
 // most 64 KiB); it fails the test when no HTTP response comes.

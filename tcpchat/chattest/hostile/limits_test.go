@@ -3,7 +3,6 @@ package hostile_test
 import (
 	"fmt"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -32,31 +31,10 @@ func handshaken(t *testing.T, addr, src string) (*hostile.Attacker, bool) {
 	return nil, false
 }
 
-// metric reads one counter or gauge of /metrics (retrying a refused
-// socket: at a connection cap an address has two sockets for /metrics at a
-// time, and one just answered may not be closed on the server yet).
+// metric is hostile.Metric, the attack tests' short name for it.
 func metric(t *testing.T, addr, name string) float64 {
 	t.Helper()
-	var body string
-	var err error
-	defer func() {
-		if err != nil { // Eventually failed the test: say why
-			t.Logf("/metrics, last try: %v", err)
-		}
-	}()
-	chattest.Eventually(t, "an answer from /metrics", func() bool {
-		_, body, err = hostile.TryHTTP(addr, "GET", "/metrics", addr, nil)
-		return err == nil
-	})
-	for _, line := range strings.Split(body, "\n") {
-		var v float64
-		if rest, ok := strings.CutPrefix(line, name+" "); ok {
-			fmt.Sscan(rest, &v)
-			return v
-		}
-	}
-	t.Fatalf("/metrics has no %s", name)
-	return 0
+	return hostile.Metric(t, addr, name)
 }
 
 // Issue 13 point 4: one address may hold MaxConnsPerAddr connections; the
