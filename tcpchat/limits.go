@@ -423,8 +423,8 @@ type connKey struct{}
 
 // connContext gives each HTTP request its socket (a *prefixConn): serveHTTP
 // lets the requests of sockets accepted over the cap reach /healthz and
-// /metrics only, one request per socket, and marks the first request's
-// header as come (handshake timeouts, prefixConn.hdr).
+// /metrics only, one request per socket, and marks each request's header
+// as come (handshake timeouts, prefixConn.hdr).
 func (s *Server) connContext(ctx context.Context, c net.Conn) context.Context {
 	if pc, ok := c.(*prefixConn); ok {
 		return context.WithValue(ctx, connKey{}, pc)
@@ -432,10 +432,17 @@ func (s *Server) connContext(ctx context.Context, c net.Conn) context.Context {
 	return ctx
 }
 
-// httpConnState counts the HTTP sockets closed because their first
-// request's header did not come within the handshake timeout.
+// httpConnState counts the HTTP sockets closed because a request's header
+// did not come within the handshake timeout, and marks a keep-alive
+// socket idle between requests (prefixConn.hdr): the next request's
+// header is awaited from its first byte.
 func (s *Server) httpConnState(c net.Conn, st http.ConnState) {
-	if pc, ok := c.(*prefixConn); ok && st == http.StateClosed && pc.hdr.Load() == hdrTimedOut {
+	pc, ok := c.(*prefixConn)
+	switch {
+	case !ok:
+	case st == http.StateIdle:
+		pc.hdr.Store(hdrIdle)
+	case st == http.StateClosed && pc.hdr.Load() == hdrTimedOut:
 		s.metrics.hsTimeouts.Add(1)
 	}
 }

@@ -36,7 +36,7 @@ type metrics struct {
 	replayed      atomic.Int64 // broadcasts replayed to resumed sessions
 	durableNoAck  atomic.Int64 // queued events a transport sent without an ack id (CountDurableWithoutAck)
 	inboxWaits    atomic.Int64 // Socket.IO messages that waited for room in their session's inbox (CountInboxWait)
-	hsTimeouts    atomic.Int64 // sockets closed at the handshake timeout (server.go sniff and prefixConn, conn.go readError)
+	hsTimeouts    atomic.Int64 // sockets closed at the handshake timeout (server.go sniff, prefixConn and httpConnState, conn.go readError, tls.go serveTLS, websocket.go upgradeRaw)
 	reg           *prometheus.Registry
 }
 
@@ -78,7 +78,7 @@ func newMetrics(s *Server) *metrics {
 	counter("namespaces_refused_total", "Connects refused because clients had created the most namespaces allowed.", &m.nsRefused)
 	counter("refused_rooms_total", "Joins refused: they would have put a connection in more rooms, over all its namespaces, than one connection may be in.", &m.roomsRefused)
 	counter("refused_conn_namespaces_total", "Namespace connects refused: their connection was in the most namespaces one connection may be in.", &m.connNSRefused)
-	counter("handshake_timeouts_total", "Sockets closed because their first bytes (the framed preamble or a request line), after the preamble their handshake packet (code 5), or the header of their first HTTP request did not arrive within the handshake timeout.", &m.hsTimeouts)
+	counter("handshake_timeouts_total", "Sockets closed because their first bytes (the framed preamble, a request line or a TLS record), after the preamble their handshake packet (code 5), the rest of their TLS handshake, the header of their WebSocket upgrade request, or the header of an HTTP request (the first, or a later one on a keep-alive socket once its first bytes came) did not arrive within the handshake timeout.", &m.hsTimeouts)
 	counter("refused_client_id_total", "Handshakes refused: their client id belonged to another client (no or a wrong resume token).", &m.refusedIDs)
 	counter("refused_new_client_id_total", "Handshakes refused: their client id was new and the store held the most client ids it keeps.", &m.refusedNewIDs)
 	counter("events_in_total", "Events received from clients.", &m.eventsIn)

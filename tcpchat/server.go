@@ -683,19 +683,23 @@ type prefixConn struct {
 	off     uint8 // head[off:end] is still to be read
 	end     uint8
 	reserve bool // accepted over the connection cap (limits.go)
-	// hdr says, for an HTTP socket, whether its first request's header
-	// came (hdrAwaited, then hdrNone in serveHTTP) or a read met its
-	// deadline while it was awaited (hdrTimedOut: the handshake timeout,
-	// counted when the socket closes). Atomic: the HTTP server reads in
-	// the background while a handler runs.
+	// hdr says, for an HTTP socket, whether a request's header is
+	// awaited (hdrAwaited: the first from sniff on, a later one from its
+	// first byte after the socket went idle, hdrIdle, between requests)
+	// or came (hdrNone in serveHTTP), or a read met its deadline while it
+	// was awaited (hdrTimedOut: the handshake timeout, net/http's
+	// ReadHeaderTimeout, counted when the socket closes; an idle socket's
+	// deadline, httpIdle, is not). Atomic: the HTTP server reads in the
+	// background while a handler runs.
 	hdr atomic.Uint32
 }
 
 // The states of prefixConn.hdr.
 const (
-	hdrNone     = iota // not an HTTP socket's, or its header came
-	hdrAwaited         // the first request's header is awaited
+	hdrNone     = iota // not an HTTP socket's, or its request's header came
+	hdrAwaited         // a request's header is awaited
 	hdrTimedOut        // a read met the deadline while it was awaited
+	hdrIdle            // between a keep-alive socket's requests (httpConnState)
 )
 
 // newPrefixConn returns nc with the bytes head (at most 8) read first.
@@ -717,6 +721,8 @@ func (c *prefixConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
 		c.hdr.CompareAndSwap(hdrAwaited, hdrTimedOut)
+	} else if n > 0 && c.hdr.Load() == hdrIdle {
+		c.hdr.Store(hdrAwaited) // the next request started
 	}
 	return n, err
 }

@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"slices"
+	"time"
 
 	"github.com/wiredojo/wiredojo/framing"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
@@ -16,14 +19,21 @@ import (
 // serveTLS terminates TLS on a connection whose first bytes (head, a
 // ClientHello's start) were already read, then sniffs the decrypted bytes
 // again: framed clients over TLS and wss:// share the port with everything
-// else. The handshake is bounded by the read deadline already set.
+// else. The handshake is bounded by the read deadline sniff set (the
+// handshake timeout from the accept) and by a write deadline as long; a
+// handshake that meets either is counted with the handshake timeouts.
 func (s *Server) serveTLS(nc net.Conn, head []byte, reserve bool) {
+	nc.SetWriteDeadline(time.Now().Add(s.opts.HandshakeTimeout))
 	tc := tls.Server(newPrefixConn(nc, head, false), s.opts.TLSConfig)
 	if err := tc.Handshake(); err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			s.metrics.hsTimeouts.Add(1)
+		}
 		s.logf("tcpchat: %s: TLS handshake: %v", nc.RemoteAddr(), err)
 		nc.Close()
 		return
 	}
+	nc.SetWriteDeadline(time.Time{})
 	s.sniff(tc, true, reserve)
 }
 

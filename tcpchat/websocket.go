@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -197,10 +198,15 @@ func (s *Server) initWebSocket() {
 // server's peak while thousands of clients connect (3.0 KiB per
 // connection at 19,000) and, through the span records and collector
 // metadata of that peak, part of what stays. The same checks as the
-// handler's (initWebSocket).
+// handler's (initWebSocket). The upgrade is bounded by the handshake
+// timeout (ws.Upgrader.HandshakeTimeout); a request that meets it is
+// counted with the handshake timeouts.
 func (s *Server) upgradeRaw(nc net.Conn) {
 	c, err := s.wsRaw.Upgrade(nc, nil)
 	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) { // the request's header came too late
+			s.metrics.hsTimeouts.Add(1)
+		}
 		s.logf("tcpchat: %s: WebSocket upgrade refused: %v", nc.RemoteAddr(), err)
 		nc.Close()
 		return

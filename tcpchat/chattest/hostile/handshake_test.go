@@ -1,15 +1,39 @@
 package hostile_test
 
 import (
+	"bufio"
+	"crypto/tls"
 	"io"
+	"net"
+	"net/http"
 	"testing"
 	"time"
 
+	"github.com/wiredojo/wiredojo/internal/testkit"
 	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest/hostile"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
 )
+
+// closedSilently waits for the server to close c (within chattest.Timeout)
+// and fails if it answered anything first; what names the socket.
+func closedSilently(t *testing.T, c net.Conn, what string) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(chattest.Timeout))
+	if b, err := io.ReadAll(c); err != nil || len(b) != 0 {
+		t.Fatalf("%s was answered %q, %v; want the socket closed", what, b, err)
+	}
+}
+
+// send writes s to c or fails the test.
+func send(t *testing.T, c net.Conn, s string) {
+	t.Helper()
+	c.SetWriteDeadline(time.Now().Add(chattest.Timeout))
+	if _, err := io.WriteString(c, s); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // A slowloris before the handshake: sockets that send nothing, sockets
 // that send the preamble and then nothing, and sockets that start an HTTP
@@ -41,12 +65,53 @@ func TestSlowlorisBeforeTheHandshake(t *testing.T) {
 		if reason := preambled[i].ExpectCut(t, wire.CodeHandshake); reason == "" {
 			t.Fatal("a socket silent after the preamble was cut without a reason")
 		}
-		headerless[i].Conn.SetReadDeadline(time.Now().Add(chattest.Timeout))
-		if b, err := io.ReadAll(headerless[i].Conn); err != nil || len(b) != 0 {
-			t.Fatalf("a request whose header never ends was answered %q, %v; want the socket closed", b, err)
-		}
+		closedSilently(t, headerless[i].Conn, "a request whose header never ends")
 	}
 	obs.Check(t)
+	if got := metric(t, addr, "wiredojo_chat_handshake_timeouts_total"); got != 3*n {
+		t.Fatalf("wiredojo_chat_handshake_timeouts_total %v, want %d", got, 3*n)
+	}
+}
+
+// A slowloris past the first bytes, in handshakes the sniff hands on: a
+// TLS ClientHello that never ends, a WebSocket upgrade request (GET /ws,
+// upgraded on the raw socket) whose header never ends, and a keep-alive
+// HTTP socket whose second request's header never ends. Each is closed
+// at the handshake timeout without an answer (the keep-alive socket
+// after its first answer) and counted in
+// wiredojo_chat_handshake_timeouts_total.
+func TestSlowlorisPastTheFirstBytes(t *testing.T) {
+	t.Parallel()
+	der, key := testkit.SelfSigned(t)
+	cfg := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	_, addr := hostile.ChatServer(t, tcpchat.Options{HandshakeTimeout: 300 * time.Millisecond, TLSConfig: cfg, Plaintext: true})
+	const n = 3
+	var hellos, upgrades, keepAlives []net.Conn
+	for range n {
+		hello := hostile.DialFrom(t, addr, "127.0.0.5", false).Conn
+		send(t, hello, "\x16\x03\x01\x02\x00\x01") // a handshake record of 512 bytes: its first
+		hellos = append(hellos, hello)
+		upgrade := hostile.DialFrom(t, addr, "127.0.0.5", false).Conn
+		send(t, upgrade, "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+		upgrades = append(upgrades, upgrade)
+		keep := hostile.DialFrom(t, addr, "127.0.0.5", false).Conn
+		send(t, keep, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+		keep.SetReadDeadline(time.Now().Add(chattest.Timeout))
+		resp, err := http.ReadResponse(bufio.NewReader(keep), nil)
+		if err != nil {
+			t.Fatalf("the keep-alive socket's first request: %v", err)
+		}
+		if b, err := io.ReadAll(resp.Body); err != nil || resp.StatusCode != http.StatusOK || resp.Close {
+			t.Fatalf("the keep-alive socket's first request: %s %q, %v (closing: %v); want 200, kept alive", resp.Status, b, err, resp.Close)
+		}
+		send(t, keep, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+		keepAlives = append(keepAlives, keep)
+	}
+	for i := range n {
+		closedSilently(t, hellos[i], "a ClientHello that never ends")
+		closedSilently(t, upgrades[i], "a WebSocket upgrade whose header never ends")
+		closedSilently(t, keepAlives[i], "a keep-alive socket's second request whose header never ends")
+	}
 	if got := metric(t, addr, "wiredojo_chat_handshake_timeouts_total"); got != 3*n {
 		t.Fatalf("wiredojo_chat_handshake_timeouts_total %v, want %d", got, 3*n)
 	}
