@@ -446,6 +446,23 @@ func Metric(t testing.TB, addr, name string) float64 {
 	return 0
 }
 
+// WaitMetric polls Metric until it says want (a count may lag the close
+// the client saw: net/http reports a socket closed after closing it),
+// failing the test after chattest.Timeout with the last value it said.
+func WaitMetric(t testing.TB, addr, name string, want float64) {
+	t.Helper()
+	got := want
+	defer func() {
+		if got != want { // Eventually failed the test: say what it saw
+			t.Logf("%s, last: %v", name, got)
+		}
+	}()
+	chattest.Eventually(t, fmt.Sprintf("%s %v", name, want), func() bool {
+		got = Metric(t, addr, name)
+		return got == want
+	})
+}
+
 // HTTP sends one HTTP/1.1 request for path with the given Host and extra
 // header lines to addr and returns the response's status code and body (at
 // most 64 KiB); it fails the test when no HTTP response comes.
