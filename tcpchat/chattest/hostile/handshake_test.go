@@ -87,7 +87,7 @@ func TestSlowlorisPastTheFirstBytes(t *testing.T) {
 	var hellos, upgrades, keepAlives []net.Conn
 	for range n {
 		hello := hostile.DialFrom(t, addr, "127.0.0.5", false).Conn
-		send(t, hello, "\x16\x03\x01\x02\x00\x01") // a handshake record of 512 bytes: its first
+		send(t, hello, "\x16\x03\x01\x02\x00\x01") // a handshake record of 512 bytes: its header and first byte
 		hellos = append(hellos, hello)
 		upgrade := hostile.DialFrom(t, addr, "127.0.0.5", false).Conn
 		send(t, upgrade, "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\n")
