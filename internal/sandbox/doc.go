@@ -9,8 +9,10 @@
 // Two kinds:
 //
 //   - A one-shot sandbox runs one program (RunSelf: this program again,
-//     with the arguments given) and is gone when it exits. compare uses it
-//     with its own arguments, the demo for its comparison.
+//     with the arguments given) and is gone when it exits. It also ends
+//     when the process that started it dies, SIGKILL included (the kernel's
+//     parent-death signal). compare uses it with its own arguments, the
+//     demo for the whole tour (not root) or for its comparison.
 //   - A persistent sandbox is held by a holder process (PID 1 of its own PID
 //     namespace) whose pid and network namespace are recorded in a state
 //     directory, by default $XDG_STATE_HOME/wiredojo/sandbox. Ensure starts

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -192,7 +193,8 @@ func Check() error {
 // RunSelf runs this program again with args inside a fresh one-shot
 // sandbox, with the given standard streams, and returns its exit status.
 // The sandbox ends with the program. When ctx ends first the program gets
-// SIGINT (as from Ctrl-C), and SIGKILL if it has not ended 10 s later.
+// SIGINT (as from Ctrl-C), and SIGKILL if it has not ended 10 s later;
+// when this process dies without that (SIGKILL), the program gets SIGKILL.
 func RunSelf(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	exe, err := os.Executable()
 	if err != nil {
@@ -204,6 +206,22 @@ func RunSelf(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	cmd.Env = append(os.Environ(), envInit+"=run", envInside+"=one-shot")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
 	cmd.SysProcAttr = sysProcAttr(false)
+	// The program ends with this process, however this one ends (SIGKILL
+	// too, which runs none of its own clean-up): the kernel sends it
+	// SIGKILL when the thread that started it exits. SIGKILL, not SIGINT:
+	// nothing is left to read its output or its status, and a program that
+	// caught SIGINT and lingered would have no one to send the SIGKILL that
+	// WaitDelay gives otherwise. It leaves nothing behind: the namespaces,
+	// mounts and links are the kernel's and go with their last process, and
+	// the demo's capture (its one child that runs long) has a parent-death
+	// signal of its own. The signal survives into the user namespace (no
+	// credential change clears it: TestRunSelfEndsWithItsParent).
+	cmd.SysProcAttr.Pdeathsig = unix.SIGKILL
+	// That thread must live while the program runs: a goroutine that locks
+	// its thread and returns without unlocking it (udpcast/link does so)
+	// ends the thread. Locked here, no other goroutine runs on it.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	err = cmd.Run()
 	if ctx.Err() != nil && cmd.ProcessState != nil && cmd.ProcessState.Success() {
 		err = nil // it ended well after the interrupt: not an error of its own

@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -103,4 +107,82 @@ func TestRunSelfChild(t *testing.T) {
 		t.Fatalf("/run is not private and writable: %v", err)
 	}
 	fmt.Println("inside: uid 0, lo up, private /run")
+}
+
+const orphanEnv = "SANDBOX_TEST_ORPHAN" // the file the sandboxed child writes its pid and network namespace to
+
+// TestRunSelfEndsWithItsParent starts a process that runs a long program
+// through RunSelf, kills that process with SIGKILL (no clean-up of its
+// own runs), and waits for the sandboxed program, and its namespace, to be
+// gone: the kernel's parent-death signal ends it.
+func TestRunSelfEndsWithItsParent(t *testing.T) {
+	if err := sandbox.Check(); err != nil {
+		testdep.Missing(t, err.Error())
+	}
+	file := filepath.Join(t.TempDir(), "inner")
+	parent := exec.Command(os.Args[0], "-test.run=^TestRunSelfOrphan$", "-test.v")
+	parent.Env = append(os.Environ(), orphanEnv+"="+file)
+	// A file, not a pipe: the program inside shares it, and waiting for the
+	// parent must not wait for the program too.
+	out, err := os.Create(file + ".out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	parent.Stdout, parent.Stderr = out, out
+	if err := parent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = parent.Process.Kill(); _ = parent.Wait() })
+	testkit.Eventually(t, 20*time.Second, "the sandboxed program to write its pid and network namespace to "+file, func() bool {
+		b, err := os.ReadFile(file)
+		return err == nil && len(strings.Fields(string(b))) == 2
+	})
+	b, _ := os.ReadFile(file)
+	f := strings.Fields(string(b))
+	pid, _ := strconv.Atoi(f[0])
+	ns := f[1]
+	t.Cleanup(func() {
+		if sandbox.InUse(ns) {
+			_ = syscall.Kill(pid, syscall.SIGKILL) // the failing case: do not leave it running
+		}
+	})
+	if err := parent.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = parent.Wait()
+	testkit.Eventually(t, 10*time.Second, fmt.Sprintf("the sandboxed program (pid %d) and its network namespace %s to end after its parent got SIGKILL; their output:\n%s", pid, ns, output(file+".out")), func() bool {
+		return !sandbox.InUse(ns)
+	})
+}
+
+func output(file string) string {
+	b, _ := os.ReadFile(file)
+	return string(b)
+}
+
+// TestRunSelfOrphan is the killed parent of TestRunSelfEndsWithItsParent
+// (outside a sandbox) and, run again by it through RunSelf, the long
+// program inside, which writes its pid and network namespace and then runs
+// for a minute unless it is killed.
+func TestRunSelfOrphan(t *testing.T) {
+	file := os.Getenv(orphanEnv)
+	if file == "" {
+		t.Skip("run by TestRunSelfEndsWithItsParent")
+	}
+	if !sandbox.Inside() {
+		code, err := sandbox.RunSelf(context.Background(), []string{"-test.run=^TestRunSelfOrphan$", "-test.v"}, nil, os.Stdout, os.Stderr)
+		t.Fatalf("the sandboxed program ended (exit %d, %v) before this process was killed", code, err)
+	}
+	ns, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file+".tmp", fmt.Appendf(nil, "%d %s\n", os.Getpid(), ns), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(file+".tmp", file); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Minute) // the program that must not outlive its parent; not a synchronisation
 }
