@@ -19,6 +19,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/wiredojo/wiredojo/internal/sandbox"
 	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 	"github.com/wiredojo/wiredojo/tcpchat/store"
@@ -170,7 +171,7 @@ func demoTour(dctx context.Context, pace time.Duration, out io.Writer, noCapture
 		<-served
 	}()
 	fmt.Fprintf(out, "%s\n", paint.s(styleOK, "wiredojo demo: an event chat over plain TCP, on "+addr))
-	fmt.Fprintln(out, "Every packet is a 4-byte length and a packet (docs/PROTOCOL.md); a browser or a WebSocket client joins on the same port at /ws.")
+	fmt.Fprintln(out, "Every packet is a 4-byte length and a packet (docs/PROTOCOL.md); "+demoPortNote(sandbox.Inside()))
 	_, port, _ := net.SplitHostPort(addr)
 	capt := startDemoCapture(out, paint, port, noCapture)
 	defer capt.stop()
@@ -363,4 +364,18 @@ func demoGet(ctx context.Context, url string) (string, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return string(b), err
+}
+
+// demoPortNote ends the line that says how a packet looks with who can
+// join on the demo's port. Inside a sandbox (when not root the whole demo
+// runs in a one-shot one) the port is on the sandbox's own loopback, which
+// nothing on this machine reaches: it says so, and names the server the
+// student can run here instead.
+func demoPortNote(sandboxed bool) string {
+	if !sandboxed {
+		return "a browser or a WebSocket client joins on the same port at /ws."
+	}
+	return "the same port serves WebSocket at /ws,\n" +
+		"but this demo runs in a private sandbox: a browser on this machine cannot reach its port.\n" +
+		"To try the chat from a browser, run `wiredojo chat serve` (no root needed) and open http://127.0.0.1:7070/."
 }

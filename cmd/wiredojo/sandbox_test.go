@@ -157,6 +157,10 @@ func TestDemoAsNobody(t *testing.T) {
 			t.Errorf("the demo's decoded capture lacks %q:\n%s", want, out)
 		}
 	}
+	// Its port is in the sandbox: the demo names the server to run here.
+	if want := demoPortNote(true); !strings.Contains(out, want) || strings.Contains(out, demoPortNote(false)) {
+		t.Errorf("the sandboxed demo does not say that its port is out of a browser's reach (want %q):\n%s", want, out)
+	}
 	checkDemoComparison(t, out)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -199,12 +203,13 @@ func TestDemoWithoutSandboxAsNobody(t *testing.T) {
 		"no capture of the demo's own packets",
 		"Left out: not root, and no sandbox can be made here",
 		"What to try next:",
+		demoPortNote(false), // its port is this machine's
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	if strings.Contains(out, "running the demo inside") || strings.Contains(out, "decoded layer by layer") {
+	if strings.Contains(out, "running the demo inside") || strings.Contains(out, "decoded layer by layer") || strings.Contains(out, "cannot reach its port") {
 		t.Errorf("a sandbox or a capture was announced:\n%s", out)
 	}
 }
