@@ -21,8 +21,8 @@ func runManyServers(ctx context.Context, env *Env) error {
 	return env.runAll(ctx, []command{
 		{prog: redisBin, args: []string{"--port", fmt.Sprint(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", env.Dir},
 			log: "redis.log", quiet: true, ready: "Ready to accept connections"},
-		cmd("node1.log", "chat", "serve", "--addr", env.Addr("127.0.0.1:7077"), "--redis", url, "--verbose"),
-		cmd("node2.log", "chat", "serve", "--addr", env.Addr("127.0.0.1:7078"), "--redis", url, "--verbose"),
+		cmd("node1.log", "chat", "serve", "--addr", env.Addr("127.0.0.1:7077"), "--redis", url, "--node", "node1", "--verbose"),
+		cmd("node2.log", "chat", "serve", "--addr", env.Addr("127.0.0.1:7078"), "--redis", url, "--node", "node2", "--verbose"),
 	})
 }
 

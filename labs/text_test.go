@@ -415,6 +415,16 @@ func TestLabTextsRunAsWritten(t *testing.T) {
 			if out, status := s.run(check, false); status != 0 {
 				s.fail("%s after following the text: exit %d\n%s", check, status, out)
 			}
+			if l.Number == 7 {
+				// lab run 7 names its nodes: node 1's log says which it
+				// is, and that the listener's room is node 2's.
+				log := readFile(filepath.Join(dir, "node1.log"))
+				for _, want := range []string{"this is node node1)", `room "lobby" socket `, " on node node2 (another node's room)"} {
+					if !strings.Contains(log, want) {
+						t.Errorf("node1.log lacks %q:\n%s", want, log)
+					}
+				}
+			}
 			// What the learner found is part of the check: without it, the
 			// same evidence does not pass.
 			if answers := filepath.Join(dir, "answers.txt"); found != nil {

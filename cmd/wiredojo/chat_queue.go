@@ -18,6 +18,7 @@ import (
 	"sync"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/urfave/cli/v2"
 
@@ -46,6 +47,8 @@ func chatQueueStoreFlags() []cli.Flag {
 // chatServeQueueFlags are the store and retention flags of `chat serve`.
 func chatServeQueueFlags() []cli.Flag {
 	return append(chatStoreFlags(),
+		&cli.StringFlag{Name: "node", EnvVars: []string{"WIREDOJO_NODE"}, DefaultText: "a random id",
+			Usage: "with --redis: name this server `NAME` among the nodes (the other nodes' room events carry it; chat serve --verbose prints it): up to 64 bytes, no spaces, a different one on each node"},
 		&cli.IntFlag{Name: "queue-max", Value: store.DefaultMaxMessages, EnvVars: []string{"WIREDOJO_QUEUE_MAX"}, Usage: "keep at most `N` messages per client queue; a full queue refuses new messages (the sender is told) and keeps what it holds; -1: no limit"},
 		&cli.IntFlag{Name: "queue-max-clients", Value: store.DefaultMaxClients, EnvVars: []string{"WIREDOJO_QUEUE_MAX_CLIENTS"}, Usage: "keep the queues of at most `N` client ids; a handshake naming a new client id beyond it is refused (error code 10), known ones still connect; idle queues expire (--queue-ttl) and free places; -1: no limit"},
 		&cli.StringFlag{Name: "durable-scope", Value: "local", EnvVars: []string{"WIREDOJO_DURABLE_SCOPE"}, Usage: "whom a client's durable emit (chat emit --durable) may reach: `SCOPE` rooms (the rooms the sender is in and the client ids in them), any (any client id or room), local (any from this machine's loopback addresses, rooms from elsewhere)"},
@@ -134,6 +137,10 @@ func (q *chatServeQueue) Close() error {
 // adapter between nodes) and sets them in opts; the caller calls Close
 // after the server stopped.
 func applyChatServeQueue(c *cli.Context, opts *tcpchat.Options) (*chatServeQueue, error) {
+	node, err := chatServeNode(c.String("node"), c.IsSet("node"))
+	if err != nil {
+		return nil, err
+	}
 	st, where, err := applyChatServeStore(c, opts)
 	if err != nil {
 		return nil, err
@@ -156,7 +163,7 @@ func applyChatServeQueue(c *cli.Context, opts *tcpchat.Options) (*chatServeQueue
 		if logf == nil {
 			logf = func(format string, args ...any) { fmt.Fprintf(c.App.ErrWriter, format+"\n", args...) }
 		}
-		q.cluster, err = redisadapter.Open(ctx, u, redisadapter.Options{Logf: logf})
+		q.cluster, err = redisadapter.Open(ctx, u, redisadapter.Options{Node: node, Logf: logf})
 		if err != nil {
 			st.Close()
 			return nil, fmt.Errorf("chat serve: connect to Redis %s for the bus between nodes: %w", u, err)
@@ -165,6 +172,29 @@ func applyChatServeQueue(c *cli.Context, opts *tcpchat.Options) (*chatServeQueue
 		q.where += " (many nodes: broadcasts over Redis pub/sub; this is node " + q.cluster.Node() + ")"
 	}
 	return q, nil
+}
+
+// maxNodeName is the longest --node: it goes into every message between
+// the nodes, and into their log lines.
+const maxNodeName = 64
+
+// chatServeNode checks --node (set tells whether it was given) and returns
+// it trimmed; "" leaves the random id to redisadapter.
+func chatServeNode(name string, set bool) (string, error) {
+	if !set {
+		return "", nil
+	}
+	name = strings.TrimSpace(name)
+	const hint = "Give each node a short name of its own, e.g. --node node1 and --node node2 (it matters with --redis)."
+	switch {
+	case name == "":
+		return "", &usageError{err: errors.New("chat serve: --node is empty"), hint: hint}
+	case len(name) > maxNodeName:
+		return "", &usageError{err: fmt.Errorf("chat serve: --node %q is %d bytes, over %d", name, len(name), maxNodeName), hint: hint}
+	case strings.IndexFunc(name, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }) >= 0:
+		return "", &usageError{err: fmt.Errorf("chat serve: --node %q has a space or a control character", name), hint: hint}
+	}
+	return name, nil
 }
 
 func applyChatServeStore(c *cli.Context, opts *tcpchat.Options) (store.Store, string, error) {

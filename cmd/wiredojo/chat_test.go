@@ -187,6 +187,13 @@ func TestChatUsageErrors(t *testing.T) {
 			t.Errorf("%q: exit %d, want 2 (%s)", args, code, errs)
 		}
 	}
+	// --node goes into every message between the nodes: a name fit for a
+	// log line, with a hint naming the flag.
+	for _, node := range []string{"node 1", "  ", strings.Repeat("n", 65), "node\x01"} {
+		if code, _, errs := chatRun(t, "", "chat", "serve", "--addr", "127.0.0.1:0", "--node", node); code != 2 || !strings.Contains(errs, "--node") || !strings.Contains(errs, "--node node1 and --node node2") {
+			t.Errorf("--node %q: exit %d, want 2 and a hint naming --node (%s)", node, code, errs)
+		}
+	}
 	if code, _, errs := chatRun(t, "", "chat", "emit", "--addr", "127.0.0.1:1", "--event", "e"); code != 1 || !strings.Contains(errs, "chat serve") {
 		t.Errorf("nothing listening: exit %d, want 1 with a hint (%s)", code, errs)
 	}
