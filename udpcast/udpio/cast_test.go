@@ -210,3 +210,33 @@ func TestDestinationsCountedApart(t *testing.T) {
 		t.Fatalf("destinations %+v of %d received (kernel drops %d), want %+v", res.Destinations, res.Total.Received, res.KernelDrops, want)
 	}
 }
+
+// TestBroadcastAddressAddedAfterListen: an address with a broadcast
+// address is added to an interface after the receiver listened (here in a
+// namespace the receiver's goroutine is not in); datagrams to that
+// broadcast address count as broadcast all the same, not as unicast.
+func TestBroadcastAddressAddedAfterListen(t *testing.T) {
+	ns := privateLoopback(t)
+	const n = 40
+	r, ctx, done := castListen(t, ns.Do, udpio.RecvOptions{Addr: "0.0.0.0:0", Count: 2 * n})
+	if err := ns.IP("addr", "add", "10.9.0.1/24", "brd", "+", "dev", "lo"); err != nil {
+		r.Close()
+		t.Fatal(err)
+	}
+	port := r.Addr().(*net.UDPAddr).Port
+	for _, so := range []udpio.SendOptions{
+		{To: fmt.Sprintf("10.9.0.255:%d", port), Broadcast: true, Count: n},
+		{To: fmt.Sprintf("10.9.0.1:%d", port), Count: n}, // the new address itself: unicast
+	} {
+		so.Size, so.Rate = 100, 5000
+		if err := ns.Do(func() error { _, err := udpio.Send(ctx, so); return err }); err != nil {
+			r.Close()
+			t.Fatalf("send to %s: %v", so.To, err)
+		}
+	}
+	res := <-done
+	want := udpio.Destinations{Broadcast: n, Unicast: n}
+	if res.Destinations != want {
+		t.Fatalf("destinations %+v of %d received (kernel drops %d), want %+v: the broadcast address of 10.9.0.1/24, added after Listen, was not read again", res.Destinations, res.Total.Received, res.KernelDrops, want)
+	}
+}

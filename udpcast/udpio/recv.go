@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"syscall"
 	"time"
 
@@ -96,7 +97,10 @@ func (v Invalid) Total() uint64 {
 // Received) by the address they were sent to: the destination of their IP
 // header, which the kernel gives per datagram (IP_PKTINFO). A receiver
 // bound to 0.0.0.0 hears unicast, broadcasts and the groups joined on its
-// port alike; these counts tell them apart.
+// port alike; these counts tell them apart. The interfaces' broadcast
+// addresses are those of the network namespace Listen ran in, read again
+// (at most once a second) when a datagram comes to an address that none of
+// the interfaces had: an address added after Listen counts too.
 type Destinations struct {
 	Unicast   uint64 `json:"unicast"`   // to an address of this host
 	Broadcast uint64 `json:"broadcast"` // to 255.255.255.255 or an interface's broadcast address
@@ -182,10 +186,18 @@ type Receiver struct {
 	res   Result
 	drops uint32 // last SO_RXQ_OVFL value
 	gro   bool   // UDP_GRO is on: one buffer may hold several datagrams
-	// group is RecvOptions.Group (zero without one); bcast the broadcast
-	// addresses of the interfaces when Listen ran.
-	group [4]byte
-	bcast [][4]byte
+	// group is RecvOptions.Group (zero without one); bcast and local the
+	// broadcast addresses and the addresses of the interfaces of Listen's
+	// network namespace, read again from addrs (a netlink socket there,
+	// nil if none could be opened) when a datagram comes to an address
+	// that is none of them, at most once a second (addrsRead: when they
+	// were last read again).
+	group     [4]byte
+	bcast     [][4]byte
+	local     [][4]byte
+	addrs     *os.File
+	addrsSeq  uint32
+	addrsRead time.Time
 }
 
 // Listen opens the socket (joining the multicast group if asked) and
@@ -243,8 +255,9 @@ func Listen(o RecvOptions) (*Receiver, error) {
 		rd:    newMmsgReader(rc, o.Batch, bufSize),
 		index: make(map[senderKey]int),
 		gro:   gro,
-		bcast: broadcastAddrs(),
 	}
+	r.addrs, _ = openAddrs() // without it, the limited broadcast alone is known
+	r.readAddrs()
 	if g, err := netip.ParseAddr(o.Group); err == nil && g.Is4() && g.IsMulticast() {
 		r.group = g.As4()
 	}
@@ -252,39 +265,19 @@ func Listen(o RecvOptions) (*Receiver, error) {
 	return r, nil
 }
 
-// broadcastAddrs returns the limited broadcast address 255.255.255.255 and
-// the broadcast address of every IPv4 subnet of this network namespace's
-// interfaces (127.255.255.255 on loopback, for one). A Conn opened in
-// another namespace is judged by this one's addresses.
-func broadcastAddrs() [][4]byte {
-	out := [][4]byte{{255, 255, 255, 255}}
-	ifaces, err := net.Interfaces()
-	if err != nil {
-		return out // best effort: the limited broadcast is known anyway
+// readAddrs reads the interfaces' addresses (best effort: on an error it
+// keeps those it had). The limited broadcast address 255.255.255.255 is
+// always known.
+func (r *Receiver) readAddrs() {
+	if r.addrs == nil {
+		r.bcast = [][4]byte{{255, 255, 255, 255}}
+		return
 	}
-	for _, ifi := range ifaces {
-		addrs, err := ifi.Addrs()
-		if err != nil {
-			continue
-		}
-		for _, a := range addrs {
-			n, ok := a.(*net.IPNet)
-			if !ok {
-				continue
-			}
-			ip := n.IP.To4()
-			ones, bits := n.Mask.Size()
-			if ip == nil || bits != 32 || ones >= 31 { // /31 and /32 have no broadcast address
-				continue
-			}
-			var b [4]byte
-			for i := range b {
-				b[i] = ip[i] | ^n.Mask[i]
-			}
-			out = append(out, b)
-		}
+	r.addrsSeq++
+	bcast, local, err := readAddrs(r.addrs, r.addrsSeq, [][4]byte{{255, 255, 255, 255}}, nil)
+	if err == nil || r.bcast == nil {
+		r.bcast, r.local = bcast, local
 	}
-	return out
 }
 
 // destOf classifies a datagram's destination address.
@@ -298,10 +291,29 @@ func (r *Receiver) destOf(o *oobInfo) destKind {
 		}
 		return destOtherGroup
 	}
-	for _, b := range r.bcast {
-		if o.dst == b {
-			return destBroadcast
-		}
+	if r.known(o.dst) {
+		return r.kindOf(o.dst)
+	}
+	// An address none of the interfaces had at Listen: one may have come
+	// since. Read them again, at most once a second, so that a flood of
+	// such datagrams costs a clock reading each.
+	if now := time.Now(); now.Sub(r.addrsRead) >= time.Second {
+		r.addrsRead = now
+		r.readAddrs()
+	}
+	return r.kindOf(o.dst)
+}
+
+// known reports whether dst is a broadcast address or an address of the
+// interfaces (or of loopback's 127.0.0.0/8) as last read.
+func (r *Receiver) known(dst [4]byte) bool {
+	return dst[0] == 127 || slices.Contains(r.bcast, dst) || slices.Contains(r.local, dst)
+}
+
+// kindOf says whether dst, not multicast, is a broadcast address.
+func (r *Receiver) kindOf(dst [4]byte) destKind {
+	if slices.Contains(r.bcast, dst) {
+		return destBroadcast
 	}
 	return destUnicast
 }
@@ -357,13 +369,18 @@ func listen(o RecvOptions) (*net.UDPConn, error) {
 func (r *Receiver) Addr() net.Addr { return r.conn.LocalAddr() }
 
 // Close closes the socket; a running Run returns.
-func (r *Receiver) Close() error { return r.conn.Close() }
+func (r *Receiver) Close() error {
+	if r.addrs != nil {
+		r.addrs.Close()
+	}
+	return r.conn.Close()
+}
 
 // Run reads and measures until ctx ends, Duration passes, Count distinct
 // datagrams arrived, or (UntilEnd) every sender ended; it then closes the
 // socket and returns the result. Ending by ctx is not an error.
 func (r *Receiver) Run(ctx context.Context) (Result, error) {
-	defer r.conn.Close()
+	defer r.Close()
 	o := r.opts
 	start := time.Now()
 	wake := context.AfterFunc(ctx, func() { _ = r.conn.SetReadDeadline(time.Unix(1, 0)) })
