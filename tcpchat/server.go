@@ -367,7 +367,8 @@ func (s *Server) sniff(nc net.Conn, inTLS, reserve bool) {
 	if reserve {
 		wait = min(wait, reserveWait)
 	}
-	nc.SetReadDeadline(time.Now().Add(wait))
+	deadline := time.Now().Add(wait)
+	nc.SetReadDeadline(deadline)
 	var head [5]byte
 	if _, err := io.ReadFull(nc, head[:]); err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -406,7 +407,7 @@ func (s *Server) sniff(nc net.Conn, inTLS, reserve bool) {
 		s.logf("tcpchat: %s: TLS ClientHello refused: TLS is not configured on this server", nc.RemoteAddr())
 		nc.Close()
 	case !reserve && string(head[:]) == "GET /" && peekWebSocketPath(nc):
-		s.upgradeRaw(newPrefixConn(nc, head[:], false)) // websocket.go
+		s.upgradeRaw(newPrefixConn(nc, head[:], false), deadline) // websocket.go
 	case isHTTPMethod(head[:]):
 		nc.SetReadDeadline(time.Time{})
 		pc := newPrefixConn(nc, head[:], reserve)

@@ -164,7 +164,7 @@ func (s *Server) initWebSocket() {
 	sameHost := &ws.Upgrader{MaxMessageSize: max} // no list: same host only
 	// One upgrader, one policy, for requests through the handler below and
 	// for those upgraded on the raw connection (upgradeRaw).
-	s.wsRaw = &ws.Upgrader{MaxMessageSize: max, HandshakeTimeout: s.opts.HandshakeTimeout,
+	s.wsRaw = &ws.Upgrader{MaxMessageSize: max,
 		CheckOrigin: func(origin, host string) (int, string) {
 			same := sameHostOrigin(origin, host)
 			u := sameHost
@@ -198,11 +198,15 @@ func (s *Server) initWebSocket() {
 // server's peak while thousands of clients connect (3.0 KiB per
 // connection at 19,000) and, through the span records and collector
 // metadata of that peak, part of what stays. The same checks as the
-// handler's (initWebSocket). The upgrade is bounded by the handshake
-// timeout (ws.Upgrader.HandshakeTimeout); a request that meets it is
-// counted with the handshake timeouts.
-func (s *Server) upgradeRaw(nc net.Conn) {
-	c, err := s.wsRaw.Upgrade(nc, nil)
+// handler's (initWebSocket). The upgrade must end by deadline, sniff's:
+// the handshake timeout from the accept, as for a TLS handshake (a
+// copy of the upgrader bounds it by what is left of it, not by a timeout
+// of its own from now, which made up to twice the timeout); a request
+// that meets it is counted with the handshake timeouts.
+func (s *Server) upgradeRaw(nc net.Conn, deadline time.Time) {
+	u := *s.wsRaw
+	u.HandshakeTimeout = max(time.Until(deadline), 1) // 0 would mean ws's default
+	c, err := u.Upgrade(nc, nil)
 	if err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) { // the request's header came too late
 			s.metrics.hsTimeouts.Add(1)

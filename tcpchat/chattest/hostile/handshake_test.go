@@ -3,9 +3,12 @@ package hostile_test
 import (
 	"bufio"
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"net/http"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -111,4 +114,49 @@ func TestSlowlorisPastTheFirstBytes(t *testing.T) {
 		closedSilently(t, keepAlives[i], "a keep-alive socket's second request whose header never ends")
 	}
 	hostile.WaitMetric(t, addr, "wiredojo_chat_handshake_timeouts_total", 3*n)
+}
+
+// A WebSocket upgrade on the raw socket whose header starts late and
+// then comes a byte at a time: its first bytes ("GET /ws ", all that
+// sniff reads and peeks before handing the socket to the upgrader) at
+// 0.7 of the handshake timeout, the rest of the header one byte per tenth
+// of it. The socket is closed at the handshake timeout from the connect,
+// as every other handshake, not at a timeout of the upgrader's own from
+// the first bytes (1.7 of it), and counted in
+// wiredojo_chat_handshake_timeouts_total.
+func TestSlowlorisLateUpgrade(t *testing.T) {
+	t.Parallel()
+	const timeout = 500 * time.Millisecond
+	_, addr := hostile.ChatServer(t, tcpchat.Options{HandshakeTimeout: timeout})
+	c := hostile.DialFrom(t, addr, "127.0.0.6", false).Conn
+	start := time.Now()
+	time.Sleep(timeout * 7 / 10) // the client's pace, the test's input
+	send(t, c, "GET /ws ")
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() { // the rest of the header, a byte at a time, never ending
+		defer close(done)
+		rest := "HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Slow: " + strings.Repeat("x", 1000)
+		for i := 0; i < len(rest); i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(timeout / 10):
+			}
+			c.SetWriteDeadline(time.Now().Add(chattest.Timeout))
+			if _, err := c.Write([]byte{rest[i]}); err != nil {
+				return
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	c.SetReadDeadline(time.Now().Add(chattest.Timeout))
+	b, err := io.ReadAll(c)
+	took := time.Since(start)
+	if len(b) != 0 || err != nil && !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("the late upgrade was answered %q, %v after %v; want the socket closed", b, err, took)
+	}
+	if took >= timeout*3/2 {
+		t.Fatalf("the late upgrade was closed %v after the connect; want about the handshake timeout, %v (under %v)", took, timeout, timeout*3/2)
+	}
+	hostile.WaitMetric(t, addr, "wiredojo_chat_handshake_timeouts_total", 1)
 }
