@@ -34,8 +34,8 @@ type metrics struct {
 	sendWaits     atomic.Int64 // sends that waited for room in a full queue (conn.go)
 	recovered     atomic.Int64 // sessions resumed (recovery.go)
 	replayed      atomic.Int64 // broadcasts replayed to resumed sessions
-	durableNoAck  atomic.Int64 // queued events a transport sent without an ack id (CountDurableWithoutAck)
-	inboxWaits    atomic.Int64 // Socket.IO messages that waited for room in their session's inbox (CountInboxWait)
+	durableNoAck  atomic.Int64 // queued events a transport sent without an ack id (Count(DurableWithoutAck))
+	inboxWaits    atomic.Int64 // Socket.IO messages that waited for room in their session's inbox (Count(InboxWait))
 	hsTimeouts    atomic.Int64 // sockets closed at the handshake timeout (server.go sniff, prefixConn and httpConnState, conn.go readError, tls.go serveTLS, websocket.go upgradeRaw)
 	reg           *prometheus.Registry
 }
@@ -132,16 +132,37 @@ func newMetrics(s *Server) *metrics {
 	return m
 }
 
-// CountDurableWithoutAck counts a queued event that a transport sent
-// without a way for the client to acknowledge it (the Socket.IO transport,
-// when 1024 of its session's queued events wait for their acks), in
-// wiredojo_chat_durable_sent_without_ack_id_total: the event stays queued.
-func (s *Server) CountDurableWithoutAck() { s.metrics.durableNoAck.Add(1) }
+// A TransportCount names a counter of the chat server's metrics that a
+// transport of another package (tcpchat/sio) counts into, with
+// Server.Count.
+type TransportCount uint8
 
-// CountInboxWait counts a message of a Socket.IO session that waited for
-// room in the session's inbox (engine.Options.InboxWait), in
-// wiredojo_chat_socketio_inbox_waits_total.
-func (s *Server) CountInboxWait() { s.metrics.inboxWaits.Add(1) }
+// The counters a transport counts into.
+const (
+	// DurableWithoutAck counts a queued event that a transport sent
+	// without a way for the client to acknowledge it (the Socket.IO
+	// transport, when 1024 of its session's queued events wait for their
+	// acks), in wiredojo_chat_durable_sent_without_ack_id_total: the
+	// event stays queued.
+	DurableWithoutAck TransportCount = iota + 1
+	// InboxWait counts a message of a Socket.IO session that waited for
+	// room in the session's inbox (engine.Options.InboxWait), in
+	// wiredojo_chat_socketio_inbox_waits_total.
+	InboxWait
+)
+
+// Count adds one to the counter c names. It panics for a value that names
+// none.
+func (s *Server) Count(c TransportCount) {
+	switch c {
+	case DurableWithoutAck:
+		s.metrics.durableNoAck.Add(1)
+	case InboxWait:
+		s.metrics.inboxWaits.Add(1)
+	default:
+		panic(fmt.Sprintf("tcpchat: Count(%d): no such counter", c))
+	}
+}
 
 // handler serves the metrics; with a token, only to requests that give it
 // as "Authorization: Bearer TOKEN"; without one, only to requests whose

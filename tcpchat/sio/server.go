@@ -37,10 +37,11 @@ func New(chat *tcpchat.Server, opts Options) *Server {
 	if opts.Engine.AdmitPolling == nil {
 		opts.Engine.AdmitPolling = func(r *http.Request) (func(), error) { return chat.AdmitSession(r.RemoteAddr) }
 	}
+	countWait := func() { chat.Count(tcpchat.InboxWait) }
 	if f := opts.Engine.InboxWait; f != nil {
-		opts.Engine.InboxWait = func() { chat.CountInboxWait(); f() }
+		opts.Engine.InboxWait = func() { countWait(); f() }
 	} else {
-		opts.Engine.InboxWait = chat.CountInboxWait
+		opts.Engine.InboxWait = countWait
 	}
 	eng := engine.NewServer(opts.Engine, func(s *engine.Session) {
 		t := newTransport(s)

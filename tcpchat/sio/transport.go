@@ -660,7 +660,7 @@ func (t *transport) write(v *wire.View) error {
 				r.durable[id] = durableAck{ns: ns, messageID: string(v.MessageID), offset: v.Offset, chatAck: v.HasAck, ackID: v.AckID}
 				p.ID, p.HasID = id, true
 			} else if t.chat != nil {
-				t.chat.CountDurableWithoutAck()
+				t.chat.Count(tcpchat.DurableWithoutAck)
 			}
 			t.mu.Unlock()
 		}
