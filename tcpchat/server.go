@@ -686,8 +686,9 @@ type prefixConn struct {
 	reserve bool // accepted over the connection cap (limits.go)
 	// hdr says, for an HTTP socket, whether a request's header is
 	// awaited (hdrAwaited: the first from sniff on, a later one from its
-	// first byte after the socket went idle, hdrIdle, between requests)
-	// or came (hdrNone in serveHTTP), or a read met its deadline while it
+	// first byte after the socket went idle, hdrIdle, between requests,
+	// or from net/http's header deadline when its first bytes came with
+	// the request before: SetReadDeadline) or came (hdrNone in serveHTTP), or a read met its deadline while it
 	// was awaited (hdrTimedOut: the handshake timeout, net/http's
 	// ReadHeaderTimeout, counted when the socket closes; an idle socket's
 	// deadline, httpIdle, is not). Atomic: the HTTP server reads in the
@@ -697,10 +698,11 @@ type prefixConn struct {
 
 // The states of prefixConn.hdr.
 const (
-	hdrNone     = iota // not an HTTP socket's, or its request's header came
-	hdrAwaited         // a request's header is awaited
-	hdrTimedOut        // a read met the deadline while it was awaited
-	hdrIdle            // between a keep-alive socket's requests (httpConnState)
+	hdrNone      = iota // not an HTTP socket's, or its request's header came
+	hdrAwaited          // a request's header is awaited
+	hdrTimedOut         // a read met the deadline while it was awaited
+	hdrIdle             // between a keep-alive socket's requests (httpConnState)
+	hdrIdleTimed        // hdrIdle, and net/http set the idle deadline (SetReadDeadline)
 )
 
 // newPrefixConn returns nc with the bytes head (at most 8) read first.
@@ -722,8 +724,28 @@ func (c *prefixConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
 		c.hdr.CompareAndSwap(hdrAwaited, hdrTimedOut)
-	} else if n > 0 && c.hdr.Load() == hdrIdle {
+	} else if h := c.hdr.Load(); n > 0 && (h == hdrIdle || h == hdrIdleTimed) {
 		c.hdr.Store(hdrAwaited) // the next request started
 	}
 	return n, err
+}
+
+// SetReadDeadline also marks a keep-alive socket's next request's header
+// as awaited when no read can: when its first bytes came with the request
+// before it (pipelined), net/http has them already and reads no more
+// before it bounds the rest by ReadHeaderTimeout. Between requests it sets
+// two deadlines: the idle one (IdleTimeout, httpIdle) and then, once it
+// has the next request's first 4 bytes (bufio.Reader.Peek, reading only
+// if it must), the header's. So the second deadline after the socket
+// went idle, with no read in between, is the header's.
+func (c *prefixConn) SetReadDeadline(t time.Time) error {
+	if !t.IsZero() {
+		switch c.hdr.Load() {
+		case hdrIdle:
+			c.hdr.Store(hdrIdleTimed)
+		case hdrIdleTimed:
+			c.hdr.Store(hdrAwaited)
+		}
+	}
+	return c.Conn.SetReadDeadline(t)
 }

@@ -160,3 +160,29 @@ func TestSlowlorisLateUpgrade(t *testing.T) {
 	}
 	hostile.WaitMetric(t, addr, "wiredojo_chat_handshake_timeouts_total", 1)
 }
+
+// A keep-alive socket's second request cut short and pipelined: sent in
+// the same write as the first, so that net/http has read all of it with
+// the first and awaits the rest without a new read of the socket. It is
+// closed at the handshake timeout after the first answer and counted in
+// wiredojo_chat_handshake_timeouts_total, as one sent after the answer
+// (TestSlowlorisPastTheFirstBytes).
+func TestSlowlorisPipelinedRequest(t *testing.T) {
+	t.Parallel()
+	_, addr := hostile.ChatServer(t, tcpchat.Options{HandshakeTimeout: 300 * time.Millisecond})
+	c := hostile.DialFrom(t, addr, "127.0.0.7", false).Conn
+	send(t, c, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+	c.SetReadDeadline(time.Now().Add(chattest.Timeout))
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("the first request: %v", err)
+	}
+	if b, err := io.ReadAll(resp.Body); err != nil || resp.StatusCode != http.StatusOK || resp.Close {
+		t.Fatalf("the first request: %s %q, %v (closing: %v); want 200, kept alive", resp.Status, b, err, resp.Close)
+	}
+	if b, err := io.ReadAll(br); err != nil || len(b) != 0 {
+		t.Fatalf("the pipelined request whose header never ends was answered %q, %v; want the socket closed", b, err)
+	}
+	hostile.WaitMetric(t, addr, "wiredojo_chat_handshake_timeouts_total", 1)
+}
