@@ -670,9 +670,10 @@ func (c *conn) sendAck(ns string, id uint32, args []byte) error {
 // parks (park.go). The functions on the stack of a connection waiting in a
 // read (serve, loop, the read) are kept small, so that its stack shrinks
 // to 4 KiB; the handshake, the dispatch and the cleanup run in their own
-// frames.
-func (c *conn) serve(poll bool) {
-	err := c.handshake()
+// frames. by is when the handshake must have come (the handshake
+// timeout from the accept, sniff's); zero: the handshake timeout from now.
+func (c *conn) serve(poll bool, by time.Time) {
+	err := c.handshake(by)
 	if err == nil {
 		if poll {
 			c.startPolling()
@@ -727,12 +728,16 @@ func (c *conn) finish(err error) {
 	}
 }
 
-// handshake reads the handshake and answers the welcome.
+// handshake reads the handshake and answers the welcome; the handshake
+// packet must come by by (zero: the handshake timeout from now).
 //
 //go:noinline
-func (c *conn) handshake() error {
+func (c *conn) handshake(by time.Time) error {
 	o := &c.srv.opts
-	c.t.SetReadDeadline(time.Now().Add(o.HandshakeTimeout))
+	if by.IsZero() {
+		by = time.Now().Add(o.HandshakeTimeout)
+	}
+	c.t.SetReadDeadline(by)
 	p, err := c.t.ReadPacket()
 	if err != nil {
 		return c.readError(err, true)

@@ -356,18 +356,25 @@ func (s *Server) isClosed() bool {
 // reserve marks a socket accepted over the connection cap.
 func (s *Server) serveConn(nc net.Conn, reserve bool) {
 	defer s.wg.Done()
-	s.sniff(nc, false, reserve)
+	s.sniff(nc, reserve, time.Time{})
 }
 
-// sniff dispatches a connection by its first bytes; inTLS is true for the
-// decrypted bytes of a TLS connection (no TLS inside TLS). A reserve
-// socket (over the connection cap) may only be HTTP, quickly.
-func (s *Server) sniff(nc net.Conn, inTLS, reserve bool) {
-	wait := s.opts.HandshakeTimeout
-	if reserve {
-		wait = min(wait, reserveWait)
+// sniff dispatches a connection by its first bytes. For the decrypted
+// bytes of a TLS connection (no TLS inside TLS) tlsBy is the deadline of
+// the handshakes that sniffing the outer connection set, which bounds
+// this one too; it is zero for a connection just accepted: the handshake
+// timeout from now. A reserve socket (over the connection cap) may only
+// be HTTP, quickly.
+func (s *Server) sniff(nc net.Conn, reserve bool, tlsBy time.Time) {
+	inTLS := !tlsBy.IsZero()
+	deadline := tlsBy
+	if !inTLS {
+		wait := s.opts.HandshakeTimeout
+		if reserve {
+			wait = min(wait, reserveWait)
+		}
+		deadline = time.Now().Add(wait)
 	}
-	deadline := time.Now().Add(wait)
 	nc.SetReadDeadline(deadline)
 	var head [5]byte
 	if _, err := io.ReadFull(nc, head[:]); err != nil {
@@ -397,21 +404,22 @@ func (s *Server) sniff(nc net.Conn, inTLS, reserve bool) {
 		}
 		s.wg.Add(1)
 		s.mu.Unlock()
-		go s.serveAndDone(t, true)
+		go s.serveAndDone(t, true, deadline)
 	case bytes.Equal(head[:4], wire.Preamble[:4]):
 		fmt.Fprintf(nc, "wiredojo: protocol version %d is not supported; this server speaks version %d\n", head[4], wire.Version)
 		nc.Close()
 	case head[0] == 0x16 && !inTLS && s.opts.TLSConfig != nil:
-		s.serveTLS(nc, head[:], reserve) // then sniffs the decrypted bytes (tls.go)
+		s.serveTLS(nc, head[:], reserve, deadline) // then sniffs the decrypted bytes (tls.go)
 	case head[0] == 0x16:
 		s.logf("tcpchat: %s: TLS ClientHello refused: TLS is not configured on this server", nc.RemoteAddr())
 		nc.Close()
 	case !reserve && string(head[:]) == "GET /" && peekWebSocketPath(nc):
 		s.upgradeRaw(newPrefixConn(nc, head[:], false), deadline) // websocket.go
 	case isHTTPMethod(head[:]):
-		nc.SetReadDeadline(time.Time{})
+		// The socket keeps the deadline set above for its first request's
+		// header (hdrFirst: prefixConn.SetReadDeadline).
 		pc := newPrefixConn(nc, head[:], reserve)
-		pc.hdr.Store(hdrAwaited)
+		pc.hdr.Store(hdrFirst)
 		if !s.httpLn.push(pc) {
 			nc.Close()
 		}
@@ -434,18 +442,20 @@ func isHTTPMethod(b []byte) bool {
 // example an upgraded WebSocket connection, one packet per message): the
 // handshake packet comes first, no preamble. It blocks until the
 // connection ends and closes t.
-func (s *Server) ServeTransport(t Transport) { s.serveTransport(t, false) }
+func (s *Server) ServeTransport(t Transport) { s.serveTransport(t, false, time.Time{}) }
 
 // ServePollable is ServeTransport for a transport whose idle reads can
 // wait in the server's poller: it returns once the connection parks (or
 // ends), and the server serves it on without a goroutine while nothing
 // is to be read. Where the server has no poller it blocks as
 // ServeTransport does.
-func (s *Server) ServePollable(t Pollable) { s.serveTransport(t, true) }
+func (s *Server) ServePollable(t Pollable) { s.serveTransport(t, true, time.Time{}) }
 
 // serveTransport is ServeTransport; with poll it returns when the
-// connection parks, and the server's poller serves it on (park.go).
-func (s *Server) serveTransport(t Transport, poll bool) {
+// connection parks, and the server's poller serves it on (park.go). by is
+// when the handshake packet must have come (zero: the handshake timeout
+// from now; conn.serve).
+func (s *Server) serveTransport(t Transport, poll bool, by time.Time) {
 	s.mu.Lock()
 	if !s.startLocked() {
 		s.mu.Unlock()
@@ -454,15 +464,15 @@ func (s *Server) serveTransport(t Transport, poll bool) {
 	}
 	s.wg.Add(1)
 	s.mu.Unlock()
-	s.serveAndDone(t, poll)
+	s.serveAndDone(t, poll, by)
 }
 
-func (s *Server) serveAndDone(t Transport, poll bool) {
+func (s *Server) serveAndDone(t Transport, poll bool, by time.Time) {
 	defer s.wg.Done()
-	s.serve(t, poll)
+	s.serve(t, poll, by)
 }
 
-func (s *Server) serve(t Transport, poll bool) {
+func (s *Server) serve(t Transport, poll bool, by time.Time) {
 	c := &conn{srv: s, t: t}
 	s.mu.Lock()
 	if s.closed {
@@ -472,7 +482,7 @@ func (s *Server) serve(t Transport, poll bool) {
 	}
 	s.conns[c] = false
 	s.mu.Unlock()
-	c.serve(poll)
+	c.serve(poll, by)
 }
 
 func (s *Server) ready(c *conn) {
@@ -685,14 +695,15 @@ type prefixConn struct {
 	end     uint8
 	reserve bool // accepted over the connection cap (limits.go)
 	// hdr says, for an HTTP socket, whether a request's header is
-	// awaited (hdrAwaited: the first from sniff on, a later one from its
-	// first byte after the socket went idle, hdrIdle, between requests,
-	// or from net/http's header deadline when its first bytes came with
-	// the request before: SetReadDeadline) or came (hdrNone in serveHTTP), or a read met its deadline while it
-	// was awaited (hdrTimedOut: the handshake timeout, net/http's
-	// ReadHeaderTimeout, counted when the socket closes; an idle socket's
-	// deadline, httpIdle, is not). Atomic: the HTTP server reads in the
-	// background while a handler runs.
+	// awaited (hdrFirst: the first, from sniff on, by sniff's deadline;
+	// hdrAwaited: a later one, from its first byte after the socket went
+	// idle, hdrIdle, between requests, or from net/http's header deadline
+	// when its first bytes came with the request before: SetReadDeadline)
+	// or came (hdrNone in serveHTTP), or a read met its deadline while it
+	// was awaited (hdrTimedOut: the handshake timeout from the accept, or
+	// net/http's ReadHeaderTimeout, counted when the socket closes; an
+	// idle socket's deadline, httpIdle, is not). Atomic: the HTTP server
+	// reads in the background while a handler runs.
 	hdr atomic.Uint32
 }
 
@@ -703,6 +714,7 @@ const (
 	hdrTimedOut         // a read met the deadline while it was awaited
 	hdrIdle             // between a keep-alive socket's requests (httpConnState)
 	hdrIdleTimed        // hdrIdle, and net/http set the idle deadline (SetReadDeadline)
+	hdrFirst            // the first request's header is awaited, by sniff's deadline
 )
 
 // newPrefixConn returns nc with the bytes head (at most 8) read first.
@@ -723,7 +735,9 @@ func (c *prefixConn) Read(p []byte) (int, error) {
 	}
 	n, err := c.Conn.Read(p)
 	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
-		c.hdr.CompareAndSwap(hdrAwaited, hdrTimedOut)
+		if !c.hdr.CompareAndSwap(hdrAwaited, hdrTimedOut) {
+			c.hdr.CompareAndSwap(hdrFirst, hdrTimedOut)
+		}
 	} else if h := c.hdr.Load(); n > 0 && (h == hdrIdle || h == hdrIdleTimed) {
 		c.hdr.Store(hdrAwaited) // the next request started
 	}
@@ -738,7 +752,17 @@ func (c *prefixConn) Read(p []byte) (int, error) {
 // has the next request's first 4 bytes (bufio.Reader.Peek, reading only
 // if it must), the header's. So the second deadline after the socket
 // went idle, with no read in between, is the header's.
+//
+// While the first request's header is awaited (hdrFirst) it ignores
+// net/http's header deadline (ReadHeaderTimeout from when it starts to
+// read): the socket keeps sniff's, the handshake timeout from the accept,
+// as every other handshake does; else a client that sent its first bytes
+// just in time had a second timeout for the rest. The zero deadline
+// net/http sets once the header is in is kept.
 func (c *prefixConn) SetReadDeadline(t time.Time) error {
+	if !t.IsZero() && c.hdr.Load() == hdrFirst {
+		return nil
+	}
 	if !t.IsZero() {
 		switch c.hdr.Load() {
 		case hdrIdle:

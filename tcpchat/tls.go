@@ -19,11 +19,12 @@ import (
 // serveTLS terminates TLS on a connection whose first bytes (head, a
 // ClientHello's start) were already read, then sniffs the decrypted bytes
 // again: framed clients over TLS and wss:// share the port with everything
-// else. The handshake is bounded by the read deadline sniff set (the
-// handshake timeout from the accept) and by a write deadline as long; a
-// handshake that meets either is counted with the handshake timeouts.
-func (s *Server) serveTLS(nc net.Conn, head []byte, reserve bool) {
-	nc.SetWriteDeadline(time.Now().Add(s.opts.HandshakeTimeout))
+// else. The handshake is bounded by the read deadline sniff set, by (the
+// handshake timeout from the accept), and by a write deadline the same; a
+// handshake that meets either is counted with the handshake timeouts. So
+// is what follows it inside (sniff of the decrypted bytes).
+func (s *Server) serveTLS(nc net.Conn, head []byte, reserve bool, by time.Time) {
+	nc.SetWriteDeadline(by)
 	tc := tls.Server(newPrefixConn(nc, head, false), s.opts.TLSConfig)
 	if err := tc.Handshake(); err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -34,7 +35,7 @@ func (s *Server) serveTLS(nc net.Conn, head []byte, reserve bool) {
 		return
 	}
 	nc.SetWriteDeadline(time.Time{})
-	s.sniff(tc, true, reserve)
+	s.sniff(tc, reserve, by)
 }
 
 // initTLS prepares the server's TLS configuration: HTTP over TLS is served

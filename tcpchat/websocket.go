@@ -185,7 +185,7 @@ func (s *Server) initWebSocket() {
 			s.logf("tcpchat: %s: WebSocket upgrade refused: %v", r.RemoteAddr, err)
 			return
 		}
-		s.serveTransport(newWebSocketTransport(c), true) // returns when it parks
+		s.serveTransport(newWebSocketTransport(c), true, time.Time{}) // returns when it parks
 	})
 }
 
@@ -201,8 +201,9 @@ func (s *Server) initWebSocket() {
 // handler's (initWebSocket). The upgrade must end by deadline, sniff's:
 // the handshake timeout from the accept, as for a TLS handshake (a
 // copy of the upgrader bounds it by what is left of it, not by a timeout
-// of its own from now, which made up to twice the timeout); a request
-// that meets it is counted with the handshake timeouts.
+// of its own from now, which made up to twice the timeout), and so must
+// the handshake packet that follows it; a request that meets it is
+// counted with the handshake timeouts.
 func (s *Server) upgradeRaw(nc net.Conn, deadline time.Time) {
 	u := *s.wsRaw
 	u.HandshakeTimeout = max(time.Until(deadline), 1) // 0 would mean ws's default
@@ -215,7 +216,7 @@ func (s *Server) upgradeRaw(nc net.Conn, deadline time.Time) {
 		nc.Close()
 		return
 	}
-	s.serveTransport(newWebSocketTransport(c), true) // returns when it parks
+	s.serveTransport(newWebSocketTransport(c), true, deadline) // returns when it parks
 }
 
 // IsWebSocketURL reports whether addr is a ws:// or wss:// URL, which

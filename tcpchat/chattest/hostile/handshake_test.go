@@ -116,49 +116,86 @@ func TestSlowlorisPastTheFirstBytes(t *testing.T) {
 	hostile.WaitMetric(t, addr, "wiredojo_chat_handshake_timeouts_total", 3*n)
 }
 
-// A WebSocket upgrade on the raw socket whose header starts late and
-// then comes a byte at a time: its first bytes ("GET /ws ", all that
-// sniff reads and peeks before handing the socket to the upgrader) at
-// 0.7 of the handshake timeout, the rest of the header one byte per tenth
-// of it. The socket is closed at the handshake timeout from the connect,
-// as every other handshake, not at a timeout of the upgrader's own from
-// the first bytes (1.7 of it), and counted in
+// Handshakes that start late and then come a byte at a time: their first
+// bytes at 0.7 of the handshake timeout, the rest one byte per tenth of
+// it, never ending. Each socket is closed at the handshake timeout from
+// the connect, not at a timeout of its own from the first bytes (1.7 of
+// it): a WebSocket upgrade on the raw socket ("GET /ws ", all that sniff
+// reads and peeks before handing the socket to the upgrader), another
+// HTTP request (net/http's ReadHeaderTimeout starts at its first bytes;
+// it answers 400) and a framed client whose handshake packet never comes
+// after its preamble (answered with an error packet, code 5), or after
+// its WebSocket upgrade (answered 101). Each is counted in
 // wiredojo_chat_handshake_timeouts_total.
-func TestSlowlorisLateUpgrade(t *testing.T) {
+func TestSlowlorisLateHandshake(t *testing.T) {
 	t.Parallel()
 	const timeout = 500 * time.Millisecond
-	_, addr := hostile.ChatServer(t, tcpchat.Options{HandshakeTimeout: timeout})
-	c := hostile.DialFrom(t, addr, "127.0.0.6", false).Conn
-	start := time.Now()
-	time.Sleep(timeout * 7 / 10) // the client's pace, the test's input
-	send(t, c, "GET /ws ")
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() { // the rest of the header, a byte at a time, never ending
-		defer close(done)
-		rest := "HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Slow: " + strings.Repeat("x", 1000)
-		for i := 0; i < len(rest); i++ {
-			select {
-			case <-stop:
-				return
-			case <-time.After(timeout / 10):
+	for _, tc := range []struct {
+		name, from, first, rest string
+		answered                bool   // an error is the answer, then the close
+		after                   string // the answer timed is what comes after this (the 101's head)
+	}{
+		{"WebSocket upgrade", "127.0.0.6", "GET /ws ", "HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Slow: ", false, ""},
+		// net/http answers 400 to a request line cut short by the deadline.
+		{"HTTP request", "127.0.0.8", "GET /h", "ealthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ", true, ""},
+		{"framed handshake", "127.0.0.9", string(wire.Preamble), "", true, ""},
+		// Upgraded (101), and then no handshake packet: timed is the error
+		// the server sends then (the close waits for a closing handshake).
+		{"WebSocket handshake", "127.0.0.10", "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", "", true, "\r\n\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, addr := hostile.ChatServer(t, tcpchat.Options{HandshakeTimeout: timeout})
+			c := hostile.DialFrom(t, addr, tc.from, false).Conn
+			start := time.Now()
+			time.Sleep(timeout * 7 / 10) // the client's pace, the test's input
+			send(t, c, tc.first)
+			stop, done := make(chan struct{}), make(chan struct{})
+			go func() { // the rest, a byte at a time, never ending
+				defer close(done)
+				rest := tc.rest + strings.Repeat("x", 1000)
+				if tc.rest == "" {
+					return // a client that sends nothing more
+				}
+				for i := 0; i < len(rest); i++ {
+					select {
+					case <-stop:
+						return
+					case <-time.After(timeout / 10):
+					}
+					c.SetWriteDeadline(time.Now().Add(chattest.Timeout))
+					if _, err := c.Write([]byte{rest[i]}); err != nil {
+						return
+					}
+				}
+			}()
+			defer func() { close(stop); <-done }()
+			// took is when the answer after tc.after came, or the close.
+			c.SetReadDeadline(time.Now().Add(chattest.Timeout))
+			var b []byte
+			var took time.Duration
+			buf := make([]byte, 4096)
+			var err error
+			for err == nil {
+				var n int
+				n, err = c.Read(buf)
+				b = append(b, buf[:n]...)
+				if i := strings.Index(string(b), tc.after); took == 0 && i >= 0 && len(b) > i+len(tc.after) {
+					took = time.Since(start)
+				}
 			}
-			c.SetWriteDeadline(time.Now().Add(chattest.Timeout))
-			if _, err := c.Write([]byte{rest[i]}); err != nil {
-				return
+			if took == 0 {
+				took = time.Since(start)
 			}
-		}
-	}()
-	defer func() { close(stop); <-done }()
-	c.SetReadDeadline(time.Now().Add(chattest.Timeout))
-	b, err := io.ReadAll(c)
-	took := time.Since(start)
-	if len(b) != 0 || err != nil && !errors.Is(err, syscall.ECONNRESET) {
-		t.Fatalf("the late upgrade was answered %q, %v after %v; want the socket closed", b, err, took)
+			if err != io.EOF && !errors.Is(err, syscall.ECONNRESET) || len(b) != 0 && !tc.answered {
+				t.Fatalf("the late %s was answered %q, %v after %v; want the socket closed", tc.name, b, err, took)
+			}
+			if took >= timeout*3/2 {
+				t.Fatalf("the late %s was answered or closed %v after the connect; want about the handshake timeout, %v (under %v)", tc.name, took, timeout, timeout*3/2)
+			}
+			hostile.WaitMetric(t, addr, "wiredojo_chat_handshake_timeouts_total", 1)
+		})
 	}
-	if took >= timeout*3/2 {
-		t.Fatalf("the late upgrade was closed %v after the connect; want about the handshake timeout, %v (under %v)", took, timeout, timeout*3/2)
-	}
-	hostile.WaitMetric(t, addr, "wiredojo_chat_handshake_timeouts_total", 1)
 }
 
 // A keep-alive socket's second request cut short and pipelined: sent in
