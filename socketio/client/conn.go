@@ -27,6 +27,10 @@ const DefaultMaxMessage = 1 << 20
 // maxOpenBody bounds the body of the polling handshake's answer.
 const maxOpenBody = 64 << 10
 
+// maxOpenHead bounds the status line and header of the polling
+// handshake's answer (net/http's ReadResponse bounds neither).
+const maxOpenHead = 64 << 10
+
 // Options configure Dial; the zero value is fine.
 type Options struct {
 	// TLSConfig is used for https:// URLs, and makes a socketio:// URL
@@ -179,11 +183,18 @@ func pollOpen(ctx context.Context, e endpoint, opts Options) (body []byte, local
 	if err := req.Write(nc); err != nil {
 		return nil, nil, nil, ctxErr(ctx, fmt.Errorf("socketio/client: send the handshake: %w", err))
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(nc), req)
+	// The head is read through lr, which stops at maxOpenHead bytes; the
+	// body gets its own bound once the head is in.
+	lr := &io.LimitedReader{R: nc, N: maxOpenHead}
+	resp, err := http.ReadResponse(bufio.NewReader(lr), req)
 	if err != nil {
+		if lr.N == 0 {
+			return nil, nil, nil, fmt.Errorf("%w: handshake answer's header longer than %d bytes", ErrProtocol, maxOpenHead)
+		}
 		return nil, nil, nil, ctxErr(ctx, fmt.Errorf("socketio/client: read the handshake: %w", err))
 	}
 	defer resp.Body.Close()
+	lr.N = maxOpenBody + 1
 	body, err = io.ReadAll(io.LimitReader(resp.Body, maxOpenBody+1))
 	if err != nil {
 		return nil, nil, nil, ctxErr(ctx, fmt.Errorf("socketio/client: read the handshake: %w", err))

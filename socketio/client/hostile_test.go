@@ -1,0 +1,102 @@
+package client_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wiredojo/wiredojo/socketio/client"
+)
+
+// hostileServer serves every connection to a listener on 127.0.0.1:0 with
+// serve, which speaks just enough of the protocol to attack the client,
+// and returns the listener's address. Cleanup closes the listener and the
+// connections and waits for serve to return.
+func hostileServer(t *testing.T, serve func(net.Conn)) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		conns []net.Conn
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			nc, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, nc)
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer nc.Close()
+				serve(nc)
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		for _, nc := range conns {
+			nc.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return l.Addr().String()
+}
+
+// dialErr dials url and returns Dial's error (a session that opens is
+// closed and fails the test) and how long Dial took.
+func dialErr(t *testing.T, url string) (error, time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	start := time.Now()
+	c, err := client.Dial(ctx, url, client.Options{})
+	if err == nil {
+		c.Close()
+		t.Fatalf("Dial %s: a session opened, want an error", url)
+	}
+	return err, time.Since(start)
+}
+
+// TestOpenHeaderWithoutEnd: a server that answers the polling handshake
+// with a header that never ends (one endless header line, as fast as the
+// client reads) is refused once the header passes its bound (64 KiB), not
+// read until the context ends; net/http's ReadResponse bounds no header.
+func TestOpenHeaderWithoutEnd(t *testing.T) {
+	var sent atomic.Int64
+	addr := hostileServer(t, func(nc net.Conn) {
+		http.ReadRequest(bufio.NewReader(nc))
+		io.WriteString(nc, "HTTP/1.1 200 OK\r\nX-Endless: ")
+		chunk := []byte(strings.Repeat("a", 32<<10))
+		for {
+			n, err := nc.Write(chunk)
+			sent.Add(int64(n))
+			if err != nil {
+				return
+			}
+		}
+	})
+	err, took := dialErr(t, "socketio://"+addr)
+	if !errors.Is(err, client.ErrProtocol) || !strings.Contains(err.Error(), "header longer than") {
+		t.Fatalf("Dial after %v (the server sent %d bytes of header) = %v, want ErrProtocol: header longer than its bound", took, sent.Load(), err)
+	}
+}
