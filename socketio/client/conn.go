@@ -31,6 +31,11 @@ const maxOpenBody = 64 << 10
 // handshake's answer (net/http's ReadResponse bounds neither).
 const maxOpenHead = 64 << 10
 
+// maxPingMillis bounds the open packet's pingInterval and pingTimeout:
+// the longest delay of a JavaScript timer (the reference server's pings run
+// on them), about 24.8 days. Their sum in time.Duration cannot overflow.
+const maxPingMillis = 1<<31 - 1
+
 // Options configure Dial; the zero value is fine.
 type Options struct {
 	// TLSConfig is used for https:// URLs, and makes a socketio:// URL
@@ -228,6 +233,9 @@ func (c *Conn) open(body []byte) error {
 	}
 	if c.hs.PingInterval <= 0 || c.hs.PingTimeout <= 0 {
 		return fmt.Errorf("%w: open packet without ping timings", ErrProtocol)
+	}
+	if c.hs.PingInterval > maxPingMillis || c.hs.PingTimeout > maxPingMillis {
+		return fmt.Errorf("%w: open packet's pingInterval %d ms or pingTimeout %d ms beyond %d ms", ErrProtocol, c.hs.PingInterval, c.hs.PingTimeout, maxPingMillis)
 	}
 	c.silence = time.Duration(c.hs.PingInterval+c.hs.PingTimeout) * time.Millisecond
 	return nil

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -98,5 +99,41 @@ func TestOpenHeaderWithoutEnd(t *testing.T) {
 	err, took := dialErr(t, "socketio://"+addr)
 	if !errors.Is(err, client.ErrProtocol) || !strings.Contains(err.Error(), "header longer than") {
 		t.Fatalf("Dial after %v (the server sent %d bytes of header) = %v, want ErrProtocol: header longer than its bound", took, sent.Load(), err)
+	}
+}
+
+// TestOpenPingTimingsOutOfRange: an open packet's pingInterval and
+// pingTimeout are refused (ErrProtocol) when not positive or beyond 2^31-1
+// ms. Before the upper bound, a pingInterval of 10^13 ms (or more) made
+// pingInterval + pingTimeout in time.Duration overflow to a negative
+// silence, and the first Read ended with ErrPingTimeout at once, the
+// server not silent at all.
+func TestOpenPingTimingsOutOfRange(t *testing.T) {
+	for _, tc := range []struct{ interval, timeout string }{
+		{"0", "20000"},
+		{"25000", "-1"},
+		{"10000000000000", "20000"},
+		{"25000", "9223372036854775807"},
+		{"2147483648", "20000"},
+	} {
+		open := `0{"sid":"s1","upgrades":[],"pingInterval":` + tc.interval + `,"pingTimeout":` + tc.timeout + `,"maxPayload":1000}`
+		addr := hostileServer(t, func(nc net.Conn) {
+			http.ReadRequest(bufio.NewReader(nc))
+			io.WriteString(nc, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(len(open))+"\r\n\r\n"+open)
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		c, err := client.Dial(ctx, "socketio://"+addr+"?transport=polling", client.Options{})
+		cancel()
+		if err == nil {
+			// What the session did with the timings, to say in the failure.
+			c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+			_, rerr := c.Read()
+			c.Close()
+			t.Errorf("open packet %s: Dial opened the session (its first Read: %v), want ErrProtocol", open, rerr)
+			continue
+		}
+		if !errors.Is(err, client.ErrProtocol) {
+			t.Errorf("open packet %s: Dial = %v, want ErrProtocol", open, err)
+		}
 	}
 }
