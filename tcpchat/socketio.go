@@ -51,27 +51,38 @@ func dialSocketIO(ctx context.Context, url string, cfg *tls.Config, maxMessage i
 // since (its last argument when that is a string: a recovering node server
 // appends it to each broadcast). A CONNECT to a namespace with a pid
 // carries both in its auth, so that the server may give the socket back
-// its id and rooms and send what it missed.
+// its id and rooms and send what it missed. Only namespaces the client
+// asked for (ask) are kept: a server's CONNECT packets for others, however
+// many, add nothing.
 type sioRecovery struct {
 	mu sync.Mutex
-	ns map[string]sioResume // guarded by mu
+	ns map[string]sioResume // guarded by mu; the namespaces asked
 }
 
 type sioResume struct{ pid, offset string }
 
-// connected records a CONNECT answer's pid for ns ("" forgets ns); the
-// offset is kept when the pid is the same (the session was recovered).
-func (r *sioRecovery) connected(ns, pid string) {
+// ask records that a CONNECT to ns is being sent, and returns what it
+// carries back.
+func (r *sioRecovery) ask(ns string) sioResume {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if pid == "" {
-		delete(r.ns, ns)
-		return
-	}
 	if r.ns == nil {
 		r.ns = make(map[string]sioResume)
 	}
-	if old := r.ns[ns]; old.pid != pid {
+	res, ok := r.ns[ns]
+	if !ok {
+		r.ns[ns] = res
+	}
+	return res
+}
+
+// connected records a CONNECT answer's pid for ns, if the client asked
+// for ns ("" forgets the pid); the offset is kept when the pid is the same
+// (the session was recovered).
+func (r *sioRecovery) connected(ns, pid string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if old, ok := r.ns[ns]; ok && old.pid != pid {
 		r.ns[ns] = sioResume{pid: pid}
 	}
 }
@@ -81,20 +92,13 @@ func (r *sioRecovery) received(ns string, args []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	res, ok := r.ns[ns]
-	if !ok {
+	if !ok || res.pid == "" {
 		return
 	}
 	if off, ok := lastStringArg(args); ok && off != res.offset {
 		res.offset = off
 		r.ns[ns] = res
 	}
-}
-
-// resume returns what a CONNECT to ns sends back.
-func (r *sioRecovery) resume(ns string) sioResume {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.ns[ns]
 }
 
 // lastStringArg returns the last element of a JSON array when it is a
@@ -365,7 +369,7 @@ func (t *sioTransport) auth(ns string, args []byte) ([]byte, error) {
 	}
 	var res sioResume
 	if t.rec != nil {
-		res = t.rec.resume(ns)
+		res = t.rec.ask(ns)
 	}
 	if t.token == "" && res.pid == "" {
 		return args, nil
