@@ -317,7 +317,9 @@ func (c *Conn) Read() (Message, error) {
 		switch p.Type {
 		case engineio.Ping:
 			if c.poll != nil {
-				c.poll.post([]byte("3")) // a failure shows on the next read
+				if err := c.pollPong(); err != nil {
+					return Message{}, err
+				}
 				continue
 			}
 			c.ws.WriteMessage(ws.OpText, []byte("3")) // a failure shows on the next read
@@ -356,6 +358,29 @@ func (c *Conn) readPoll(dl, silent time.Time) error {
 		c.early = append(c.early, p) // Data in body, read before the next poll
 	}
 	return nil
+}
+
+// pollPong answers a ping with a POST, which must be answered within the
+// read's bounds (the caller's deadline, the server's silence): a server
+// that holds the POST would hold Read, the ping timeout with it. A pong
+// that fails ends the session.
+func (c *Conn) pollPong() error {
+	c.mu.Lock()
+	dl := c.deadline
+	c.mu.Unlock()
+	silent := c.last.Add(c.silence)
+	if dl.IsZero() || silent.Before(dl) {
+		dl = silent
+	}
+	err := c.poll.postBy([]byte("3"), dl)
+	if err == nil {
+		return nil
+	}
+	c.poll.close()
+	if errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(silent) {
+		return fmt.Errorf("%w (the POST of the pong not answered within %v)", ErrPingTimeout, c.silence)
+	}
+	return fmt.Errorf("socketio/client: answer the server's ping: %w", err)
 }
 
 // message handles one Engine.IO message: a whole Socket.IO packet, its

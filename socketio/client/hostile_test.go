@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -135,5 +136,40 @@ func TestOpenPingTimingsOutOfRange(t *testing.T) {
 		if !errors.Is(err, client.ErrProtocol) {
 			t.Errorf("open packet %s: Dial = %v, want ErrProtocol", open, err)
 		}
+	}
+}
+
+// TestPollPongNotAnswered: a polling server that pings (every GET answered
+// with a ping) and never answers the POST that carries the pong cannot
+// hold Read: the POST is bounded by the server's silence (pingInterval +
+// pingTimeout, 100 ms here) and its failure ends the session with
+// ErrPingTimeout. Before, Read waited for the POST without a bound, and
+// the ping timeout with it.
+func TestPollPongNotAnswered(t *testing.T) {
+	var posts atomic.Int64
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Query().Get("sid") == "":
+			io.WriteString(w, `0{"sid":"s1","upgrades":[],"pingInterval":50,"pingTimeout":50,"maxPayload":1000}`)
+		case r.Method == http.MethodPost:
+			posts.Add(1)
+			io.ReadAll(r.Body)   // then net/http sees the client close
+			<-r.Context().Done() // held until the client gives up
+		default:
+			io.WriteString(w, "2")
+		}
+	}))
+	t.Cleanup(hs.Close) // after the client's Close
+	c := dial(t, "socketio://"+strings.TrimPrefix(hs.URL, "http://")+"?transport=polling")
+	// Before the client's Close: a POST still held would hold Close too.
+	t.Cleanup(hs.CloseClientConnections)
+	_, errs := reads(c)
+	select {
+	case err := <-errs:
+		if !errors.Is(err, client.ErrPingTimeout) {
+			t.Fatalf("Read = %v, want ErrPingTimeout", err)
+		}
+	case <-time.After(wait):
+		t.Fatalf("Read still waits after %v (%d pong POSTs held by the server), want ErrPingTimeout after 100 ms", wait, posts.Load())
 	}
 }

@@ -67,19 +67,29 @@ func (p *poller) get(deadline time.Time) ([]byte, error) {
 	return body, err
 }
 
-// post sends a payload (one POST at a time).
-func (p *poller) post(body []byte) error {
+// post sends a payload (one POST at a time) within the write deadline.
+func (p *poller) post(body []byte) error { return p.postBy(body, time.Time{}) }
+
+// postBy is post bounded by dl too (the zero time: no bound). A POST that
+// ends at a deadline fails with os.ErrDeadlineExceeded.
+func (p *poller) postBy(body []byte, dl time.Time) error {
 	p.pmu.Lock()
 	defer p.pmu.Unlock()
 	p.mu.Lock()
 	deadline := p.deadline
 	p.mu.Unlock()
+	if deadline.IsZero() || !dl.IsZero() && dl.Before(deadline) {
+		deadline = dl
+	}
 	ctx, cancel := p.ctx, context.CancelFunc(func() {})
 	if !deadline.IsZero() {
 		ctx, cancel = context.WithDeadline(ctx, deadline)
 	}
 	defer cancel()
 	_, err := p.do(ctx, http.MethodPost, body, 1<<10)
+	if err != nil && ctx.Err() == context.DeadlineExceeded {
+		return fmt.Errorf("socketio/client: post: %w", os.ErrDeadlineExceeded)
+	}
 	return err
 }
 
