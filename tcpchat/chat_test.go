@@ -702,17 +702,19 @@ func TestBuiltins(t *testing.T) {
 	}
 }
 
-func TestClientDropsASilentServer(t *testing.T) {
-	t.Parallel()
+// silentServer accepts one framed client, answers its handshake with
+// welcome and then sends nothing, reading until the client gives up; it
+// returns the listener's address.
+func silentServer(t *testing.T, welcome wire.Packet) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	t.Cleanup(func() { l.Close(); wg.Wait() })
 	wg.Add(1)
-	go func() { // a server that welcomes with a short heartbeat, then never pings
+	go func() {
 		defer wg.Done()
 		nc, err := l.Accept()
 		if err != nil {
@@ -727,12 +729,18 @@ func TestClientDropsASilentServer(t *testing.T) {
 		if _, err := r.ReadFrame(); err != nil {
 			return
 		}
-		w := wire.Packet{Type: wire.TypeWelcome, Version: wire.Version, SessionID: "s", PingInterval: 20, PingTimeout: 30, MaxFrame: 1 << 20}
-		nc.Write(framing.AppendFrame(nil, w.AppendTo(nil)))
+		nc.Write(framing.AppendFrame(nil, welcome.AppendTo(nil)))
 		io.Copy(io.Discard, nc) // until the client gives up
 	}()
+	return l.Addr().String()
+}
+
+func TestClientDropsASilentServer(t *testing.T) {
+	t.Parallel()
+	// A server that welcomes with a short heartbeat, then never pings.
+	addr := silentServer(t, wire.Packet{Type: wire.TypeWelcome, Version: wire.Version, SessionID: "s", PingInterval: 20, PingTimeout: 30, MaxFrame: 1 << 20})
 	lost := make(chan error, 1)
-	c, err := tcpchat.Dial(ctxT(t), l.Addr().String(), tcpchat.ClientOptions{NoReconnect: true,
+	c, err := tcpchat.Dial(ctxT(t), addr, tcpchat.ClientOptions{NoReconnect: true,
 		OnState: func(up bool, err error) {
 			if !up {
 				lost <- err
@@ -746,6 +754,27 @@ func TestClientDropsASilentServer(t *testing.T) {
 		t.Fatalf("client ended with %v, want a heartbeat timeout", err)
 	}
 	chattest.Recv(t, "the client to end after the heartbeat timeout", c.Done())
+}
+
+// TestClientRefusesAWelcomeWithoutHeartbeat: a welcome whose ping interval
+// or ping timeout is 0 is refused (ErrHandshake). The client's read
+// deadline is their sum: before, a server that welcomed with 0 and 0 and
+// then said nothing held the client for ever.
+func TestClientRefusesAWelcomeWithoutHeartbeat(t *testing.T) {
+	t.Parallel()
+	for _, w := range []wire.Packet{{PingTimeout: 20000}, {PingInterval: 25000}, {}} {
+		w.Type, w.Version, w.SessionID, w.MaxFrame = wire.TypeWelcome, wire.Version, "s", 1<<20
+		addr := silentServer(t, w)
+		c, err := tcpchat.Dial(ctxT(t), addr, tcpchat.ClientOptions{NoReconnect: true})
+		if err == nil {
+			c.Close()
+			t.Errorf("welcome with ping interval %d ms, ping timeout %d ms: Dial connected, want ErrHandshake", w.PingInterval, w.PingTimeout)
+			continue
+		}
+		if !errors.Is(err, tcpchat.ErrHandshake) || !strings.Contains(err.Error(), "no heartbeat") {
+			t.Errorf("welcome with ping interval %d ms, ping timeout %d ms: Dial = %v, want ErrHandshake: no heartbeat", w.PingInterval, w.PingTimeout, err)
+		}
+	}
 }
 
 func TestCloseSendsWhatWasEmitted(t *testing.T) {

@@ -239,6 +239,14 @@ func (c *Client) connectTo(ctx context.Context, addr string) (Transport, error) 
 	}
 	switch w.Type {
 	case wire.TypeWelcome:
+		// The heartbeat bounds how long read waits for a silent server
+		// (read): a welcome without one would let the server hold the
+		// client for ever. Over Socket.IO the welcome is the transport's,
+		// and the Engine.IO session has its own pings.
+		if _, sio := t.(*sioTransport); !sio && (w.PingInterval == 0 || w.PingTimeout == 0) {
+			t.Close()
+			return nil, fmt.Errorf("%w: %s: the welcome has no heartbeat (ping interval %d ms, ping timeout %d ms)", ErrHandshake, addr, w.PingInterval, w.PingTimeout)
+		}
 	case wire.TypeError:
 		t.Close()
 		return nil, fmt.Errorf("%w: %w", ErrHandshake, &ServerError{Code: w.Code, Reason: w.Reason})
