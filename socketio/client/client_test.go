@@ -281,3 +281,50 @@ func TestHTTPError(t *testing.T) {
 		t.Fatalf("Dial = %v, want an HTTPError 404", err)
 	}
 }
+
+// TestPongsOutliveTheWriteDeadline: the pongs Read sends are not bound by
+// the caller's write deadline, which bounds the caller's writes only.
+// Before, once a Write's deadline had passed (tcpchat sets one per batch)
+// every pong failed, and the server ended the session at its ping
+// timeout: on the WebSocket and when polling alike.
+func TestPongsOutliveTheWriteDeadline(t *testing.T) {
+	var pongs atomic.Int64
+	srv := engine.NewServer(engine.Options{PingInterval: 20 * time.Millisecond, PingTimeout: 2 * time.Second}, func(s *engine.Session) {
+		for {
+			p, err := s.Next()
+			if err != nil {
+				return
+			}
+			if p.Type == engineio.Pong {
+				pongs.Add(1)
+			}
+		}
+	})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() { srv.Close(); hs.Close() })
+	addr := strings.TrimPrefix(hs.URL, "http://")
+	for _, url := range []string{"socketio://" + addr, "socketio://" + addr + "?transport=polling"} {
+		c := dial(t, url)
+		_, errs := reads(c)
+		dl := time.Now().Add(50 * time.Millisecond)
+		c.SetWriteDeadline(dl)
+		if err := c.Write(client.Message{Packet: socketio.Packet{Type: socketio.Event, Data: []byte(`["n"]`)}}); err != nil {
+			t.Fatalf("%s: write: %v", url, err)
+		}
+		<-time.After(time.Until(dl)) // the write deadline has passed
+		before := pongs.Load()
+		end := time.Now().Add(wait)
+		for pongs.Load() < before+5 {
+			select {
+			case err := <-errs:
+				t.Fatalf("%s: Read ended after %d pongs past the write deadline: %v", url, pongs.Load()-before, err)
+			case <-time.After(10 * time.Millisecond):
+			}
+			if time.Now().After(end) {
+				t.Fatalf("%s: %d pongs within %v past the write deadline, want 5", url, pongs.Load()-before, wait)
+			}
+		}
+		c.Close()
+		<-errs
+	}
+}

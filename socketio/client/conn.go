@@ -71,8 +71,13 @@ type Conn struct {
 	wbuf  []byte
 	wlist [][]byte
 
-	mu       sync.Mutex
-	deadline time.Time // the caller's read deadline; guarded by mu
+	// wmu is held by a Write on the WebSocket and by a pong Read sends:
+	// each sets the WebSocket's write deadline for its own writes.
+	wmu sync.Mutex
+
+	mu        sync.Mutex
+	deadline  time.Time // the caller's read deadline; guarded by mu
+	wdeadline time.Time // the caller's write deadline (WebSocket); guarded by mu
 }
 
 // Dial opens a session with the Socket.IO server at rawURL:
@@ -316,13 +321,9 @@ func (c *Conn) Read() (Message, error) {
 		}
 		switch p.Type {
 		case engineio.Ping:
-			if c.poll != nil {
-				if err := c.pollPong(); err != nil {
-					return Message{}, err
-				}
-				continue
+			if err := c.pong(); err != nil {
+				return Message{}, err
 			}
-			c.ws.WriteMessage(ws.OpText, []byte("3")) // a failure shows on the next read
 			continue
 		case engineio.Close:
 			return Message{}, ErrServerClosed
@@ -360,11 +361,12 @@ func (c *Conn) readPoll(dl, silent time.Time) error {
 	return nil
 }
 
-// pollPong answers a ping with a POST, which must be answered within the
-// read's bounds (the caller's deadline, the server's silence): a server
-// that holds the POST would hold Read, the ping timeout with it. A pong
-// that fails ends the session.
-func (c *Conn) pollPong() error {
+// pong answers a ping (when polling, with a POST) within the read's
+// bounds, the caller's read deadline and the server's silence, not within
+// the caller's write deadline, which bounds the caller's writes: a server
+// that holds the POST, or does not read, would hold Read, the ping timeout
+// with it. A pong that fails ends the session.
+func (c *Conn) pong() error {
 	c.mu.Lock()
 	dl := c.deadline
 	c.mu.Unlock()
@@ -372,13 +374,25 @@ func (c *Conn) pollPong() error {
 	if dl.IsZero() || silent.Before(dl) {
 		dl = silent
 	}
-	err := c.poll.postBy([]byte("3"), dl)
+	var err error
+	if c.poll != nil {
+		err = c.poll.postBy([]byte("3"), dl)
+	} else {
+		c.wmu.Lock()
+		c.ws.SetWriteDeadline(dl)
+		err = c.ws.WriteMessage(ws.OpText, []byte("3"))
+		c.wmu.Unlock()
+	}
 	if err == nil {
 		return nil
 	}
-	c.poll.close()
+	if c.poll != nil {
+		c.poll.close()
+	} else {
+		c.ws.CloseNow()
+	}
 	if errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(silent) {
-		return fmt.Errorf("%w (the POST of the pong not answered within %v)", ErrPingTimeout, c.silence)
+		return fmt.Errorf("%w (the pong not taken within %v)", ErrPingTimeout, c.silence)
 	}
 	return fmt.Errorf("socketio/client: answer the server's ping: %w", err)
 }
@@ -448,6 +462,12 @@ func (c *Conn) Write(ms ...Message) error {
 		}
 		return c.poll.post(body)
 	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.mu.Lock()
+	wdl := c.wdeadline
+	c.mu.Unlock()
+	c.ws.SetWriteDeadline(wdl)
 	for _, m := range ms {
 		start := len(c.wbuf)
 		c.wbuf = append(c.wbuf, '0'+byte(engineio.Message))
@@ -504,7 +524,8 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 	return nil
 }
 
-// SetWriteDeadline bounds the next writes.
+// SetWriteDeadline bounds the next Writes (the zero time removes the
+// bound). It does not bound the pongs Read sends.
 func (c *Conn) SetWriteDeadline(t time.Time) error {
 	if c.poll != nil {
 		c.poll.mu.Lock()
@@ -512,7 +533,10 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 		c.poll.mu.Unlock()
 		return nil
 	}
-	return c.ws.SetWriteDeadline(t)
+	c.mu.Lock()
+	c.wdeadline = t
+	c.mu.Unlock()
+	return nil
 }
 
 // closeWait bounds the close packet and the WebSocket's closing handshake.

@@ -70,16 +70,17 @@ func (p *poller) get(deadline time.Time) ([]byte, error) {
 // post sends a payload (one POST at a time) within the write deadline.
 func (p *poller) post(body []byte) error { return p.postBy(body, time.Time{}) }
 
-// postBy is post bounded by dl too (the zero time: no bound). A POST that
-// ends at a deadline fails with os.ErrDeadlineExceeded.
+// postBy is post bounded by dl instead of the write deadline (the zero
+// time: by the write deadline). A POST that ends at a deadline fails with
+// os.ErrDeadlineExceeded.
 func (p *poller) postBy(body []byte, dl time.Time) error {
 	p.pmu.Lock()
 	defer p.pmu.Unlock()
-	p.mu.Lock()
-	deadline := p.deadline
-	p.mu.Unlock()
-	if deadline.IsZero() || !dl.IsZero() && dl.Before(deadline) {
-		deadline = dl
+	deadline := dl
+	if deadline.IsZero() {
+		p.mu.Lock()
+		deadline = p.deadline
+		p.mu.Unlock()
 	}
 	ctx, cancel := p.ctx, context.CancelFunc(func() {})
 	if !deadline.IsZero() {
