@@ -230,6 +230,9 @@ func TestDialRefusals(t *testing.T) {
 		{"client window out of range", func(k string) string {
 			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=7\r\nSec-WebSocket-Accept: " + ws.AcceptKey(k) + "\r\n\r\n"
 		}, ws.DialOptions{Compression: true}, "not acceptable"},
+		{"head without end", func(string) string { // then the server waits
+			return "HTTP/1.1 101 Switching Protocols\r\nX-Endless: " + strings.Repeat("a", 64<<10)
+		}, ws.DialOptions{}, "head too large"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
