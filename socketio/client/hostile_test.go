@@ -64,9 +64,9 @@ func hostileServer(t *testing.T, serve func(net.Conn)) string {
 	return l.Addr().String()
 }
 
-// dialErr dials url and returns Dial's error (a session that opens is
-// closed and fails the test) and how long Dial took.
-func dialErr(t *testing.T, url string) (error, time.Duration) {
+// dialErr dials url and returns how long Dial took and its error (a
+// session that opens is closed and fails the test).
+func dialErr(t *testing.T, url string) (time.Duration, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
@@ -76,7 +76,7 @@ func dialErr(t *testing.T, url string) (error, time.Duration) {
 		c.Close()
 		t.Fatalf("Dial %s: a session opened, want an error", url)
 	}
-	return err, time.Since(start)
+	return time.Since(start), err
 }
 
 // TestOpenHeaderWithoutEnd: a server that answers the polling handshake
@@ -97,7 +97,7 @@ func TestOpenHeaderWithoutEnd(t *testing.T) {
 			}
 		}
 	})
-	err, took := dialErr(t, "socketio://"+addr)
+	took, err := dialErr(t, "socketio://"+addr)
 	if !errors.Is(err, client.ErrProtocol) || !strings.Contains(err.Error(), "header longer than") {
 		t.Fatalf("Dial after %v (the server sent %d bytes of header) = %v, want ErrProtocol: header longer than its bound", took, sent.Load(), err)
 	}
