@@ -87,14 +87,12 @@ func recv(t *testing.T, ms <-chan client.Message, errs <-chan error) client.Mess
 	return client.Message{}
 }
 
-// TestEchoAnswersPings checks, on each transport, that the client answers
-// the server's pings while it sends and reads: the server (pings every 20
-// ms) counts the pongs, and the echo goes on until it has had 5 of them on
-// the session. The ping timeout is long (2 s) so that a machine under load
-// does not cut a client that answers late; one that never answers gets no
-// pong counted and fails.
-func TestEchoAnswersPings(t *testing.T) {
-	var pongs atomic.Int64
+// pingServer serves Engine.IO, pinging every 20 ms (ping timeout 2 s), and
+// counts the pongs; with echo it sends every other packet back. It returns
+// its HOST:PORT and the count.
+func pingServer(t *testing.T, echo bool) (string, *atomic.Int64) {
+	t.Helper()
+	pongs := new(atomic.Int64)
 	srv := engine.NewServer(engine.Options{PingInterval: 20 * time.Millisecond, PingTimeout: 2 * time.Second}, func(s *engine.Session) {
 		for {
 			p, err := s.Next()
@@ -105,13 +103,25 @@ func TestEchoAnswersPings(t *testing.T) {
 				pongs.Add(1)
 				continue
 			}
-			p.Data = bytes.Clone(p.Data) // Next's is the session's
-			s.Send(p)
+			if echo {
+				p.Data = bytes.Clone(p.Data) // Next's is the session's
+				s.Send(p)
+			}
 		}
 	})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() { srv.Close(); hs.Close() })
-	addr := strings.TrimPrefix(hs.URL, "http://")
+	return strings.TrimPrefix(hs.URL, "http://"), pongs
+}
+
+// TestEchoAnswersPings checks, on each transport, that the client answers
+// the server's pings while it sends and reads: the server (pings every 20
+// ms) counts the pongs, and the echo goes on until it has had 5 of them on
+// the session. The ping timeout is long (2 s) so that a machine under load
+// does not cut a client that answers late; one that never answers gets no
+// pong counted and fails.
+func TestEchoAnswersPings(t *testing.T) {
+	addr, pongs := pingServer(t, true)
 	for _, url := range []string{"socketio://" + addr, "http://" + addr + "/socket.io/?transport=websocket", "socketio://" + addr + "?transport=polling"} {
 		c := dial(t, url)
 		if hs := c.Handshake(); hs.SID == "" || hs.PingInterval != 20 {
@@ -231,13 +241,20 @@ func TestPingTimeout(t *testing.T) {
 	defer hs.Close()
 	c := dial(t, "socketio://"+strings.TrimPrefix(hs.URL, "http://"))
 	_, errs := reads(c)
+	wantPingTimeout(t, errs, "the server's silence")
+}
+
+// wantPingTimeout waits for the error that ends reads and fails unless it
+// is ErrPingTimeout; why says what should have caused it.
+func wantPingTimeout(t *testing.T, errs <-chan error, why string) {
+	t.Helper()
 	select {
 	case err := <-errs:
 		if !errors.Is(err, client.ErrPingTimeout) {
-			t.Fatalf("Read = %v, want ErrPingTimeout", err)
+			t.Fatalf("Read = %v, want ErrPingTimeout after %s", err, why)
 		}
 	case <-time.After(wait):
-		t.Fatal("no ping timeout")
+		t.Fatalf("Read still waits after %v, want ErrPingTimeout after %s", wait, why)
 	}
 }
 
@@ -288,21 +305,7 @@ func TestHTTPError(t *testing.T) {
 // every pong failed, and the server ended the session at its ping
 // timeout: on the WebSocket and when polling alike.
 func TestPongsOutliveTheWriteDeadline(t *testing.T) {
-	var pongs atomic.Int64
-	srv := engine.NewServer(engine.Options{PingInterval: 20 * time.Millisecond, PingTimeout: 2 * time.Second}, func(s *engine.Session) {
-		for {
-			p, err := s.Next()
-			if err != nil {
-				return
-			}
-			if p.Type == engineio.Pong {
-				pongs.Add(1)
-			}
-		}
-	})
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() { srv.Close(); hs.Close() })
-	addr := strings.TrimPrefix(hs.URL, "http://")
+	addr, pongs := pingServer(t, false)
 	for _, url := range []string{"socketio://" + addr, "socketio://" + addr + "?transport=polling"} {
 		c := dial(t, url)
 		_, errs := reads(c)

@@ -293,13 +293,7 @@ func (c *Conn) Read() (Message, error) {
 		if len(c.early) > 0 {
 			p, c.early = c.early[0], c.early[1:]
 		} else {
-			c.mu.Lock()
-			dl := c.deadline
-			c.mu.Unlock()
-			silent := c.last.Add(c.silence)
-			if dl.IsZero() || silent.Before(dl) {
-				dl = silent
-			}
+			dl, silent := c.readBounds()
 			if c.poll != nil {
 				if err := c.readPoll(dl, silent); err != nil {
 					return Message{}, err
@@ -338,6 +332,20 @@ func (c *Conn) Read() (Message, error) {
 	}
 }
 
+// readBounds returns when the server's silence ends the session, and the
+// deadline of a read: that or the caller's read deadline, whichever is
+// first.
+func (c *Conn) readBounds() (dl, silent time.Time) {
+	c.mu.Lock()
+	dl = c.deadline
+	c.mu.Unlock()
+	silent = c.last.Add(c.silence)
+	if dl.IsZero() || silent.Before(dl) {
+		dl = silent
+	}
+	return dl, silent
+}
+
 // readPoll waits for the next polling answer until dl and queues its
 // packets in c.early.
 func (c *Conn) readPoll(dl, silent time.Time) error {
@@ -367,13 +375,7 @@ func (c *Conn) readPoll(dl, silent time.Time) error {
 // that holds the POST, or does not read, would hold Read, the ping timeout
 // with it. A pong that fails ends the session.
 func (c *Conn) pong() error {
-	c.mu.Lock()
-	dl := c.deadline
-	c.mu.Unlock()
-	silent := c.last.Add(c.silence)
-	if dl.IsZero() || silent.Before(dl) {
-		dl = silent
-	}
+	dl, silent := c.readBounds()
 	var err error
 	if c.poll != nil {
 		err = c.poll.postBy([]byte("3"), dl)
