@@ -164,3 +164,32 @@ func TestPollPongNotAnswered(t *testing.T) {
 	_, errs := reads(c)
 	wantPingTimeout(t, errs, "100 ms of pong POSTs held by the server")
 }
+
+// TestPollRedirectRefused: a polling server that redirects the session's
+// GET (to itself: a loop) ends the session with ErrProtocol at the first
+// redirect. Before, net/http followed 10 redirects, to any host, before it
+// gave up.
+func TestPollRedirectRefused(t *testing.T) {
+	var gets atomic.Int64
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("sid") == "" {
+			io.WriteString(w, `0{"sid":"s1","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000}`)
+			return
+		}
+		if r.Method == http.MethodGet {
+			gets.Add(1)
+		}
+		http.Redirect(w, r, r.URL.String(), http.StatusFound)
+	}))
+	t.Cleanup(hs.Close)
+	c := dial(t, "socketio://"+strings.TrimPrefix(hs.URL, "http://")+"?transport=polling")
+	_, errs := reads(c)
+	select {
+	case err := <-errs:
+		if !errors.Is(err, client.ErrProtocol) || gets.Load() != 1 {
+			t.Fatalf("Read = %v after %d GETs, want ErrProtocol after 1", err, gets.Load())
+		}
+	case <-time.After(wait):
+		t.Fatalf("Read still waits after %v and %d GETs, want ErrProtocol after 1", wait, gets.Load())
+	}
+}

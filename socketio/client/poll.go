@@ -48,7 +48,11 @@ func newPoller(e endpoint, sid string, opts Options, local, remote net.Addr) *po
 		ForceAttemptHTTP2:   false,
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &poller{e: e, sid: sid, tr: tr, hc: &http.Client{Transport: tr}, local: local, remote: remote,
+	// A redirect is answered as it is (do refuses it): an Engine.IO server
+	// does not move a session, and net/http would follow up to 10, to any
+	// host.
+	hc := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &poller{e: e, sid: sid, tr: tr, hc: hc, local: local, remote: remote,
 		maxGet: 4*int64(opts.MaxMessage) + maxOpenBody, ctx: ctx, cancel: cancel}
 }
 
@@ -116,6 +120,9 @@ func (p *poller) do(ctx context.Context, method string, body []byte, max int64) 
 	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
 	if err != nil {
 		return nil, fmt.Errorf("socketio/client: %s: %w", strings.ToLower(method), err)
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return nil, fmt.Errorf("%w: the server redirects the session's %s (HTTP %d to %q)", ErrProtocol, method, resp.StatusCode, resp.Header.Get("Location"))
 	}
 	if resp.StatusCode != http.StatusOK {
 		// The server does not know the session any more.
