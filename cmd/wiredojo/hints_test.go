@@ -20,6 +20,7 @@ import (
 	"github.com/wiredojo/wiredojo/capture/analysis"
 	"github.com/wiredojo/wiredojo/capture/source"
 	"github.com/wiredojo/wiredojo/framing"
+	"github.com/wiredojo/wiredojo/socketio/client"
 	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/store"
 	"github.com/wiredojo/wiredojo/tcpchat/store/storeopen"
@@ -47,6 +48,7 @@ func TestReportHints(t *testing.T) {
 		{fmt.Errorf("%w: no $HOME", storeopen.ErrNoDefaultPath), "; pass --store bolt:PATH"},
 		{fmt.Errorf("%w: Redis at x: refused", store.ErrUnreachable), "(is redis-server running?)"},
 		{&tcpchat.DialError{Addr: "127.0.0.1:1", Err: syscall.ECONNREFUSED}, "(is `wiredojo chat serve` running there?)"},
+		{&tcpchat.DialError{Addr: "socketio://127.0.0.1:1", Err: fmt.Errorf("%w: open packet without ping timings", client.ErrProtocol)}, "(is it a Socket.IO server?"},
 		{&tcpchat.DialError{Addr: "127.0.0.1:1", Err: fmt.Errorf("tls handshake: %w", &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}})}, "(a self-signed server: trust its certificate with --tls-ca FILE)"},
 		{fmt.Errorf("%w: %w", tcpchat.ErrHandshake, &tcpchat.ServerError{Code: wire.CodeUnauthorized, Reason: "token refused"}), "(give the server's --token)"},
 	} {

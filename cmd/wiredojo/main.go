@@ -26,6 +26,7 @@ import (
 	"github.com/wiredojo/wiredojo/capture/analysis"
 	"github.com/wiredojo/wiredojo/capture/source"
 	"github.com/wiredojo/wiredojo/framing"
+	"github.com/wiredojo/wiredojo/socketio/client"
 	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/store"
 	"github.com/wiredojo/wiredojo/tcpchat/store/storeopen"
@@ -117,6 +118,7 @@ var hints = []struct {
 	{isErr(store.ErrUnreachable), " (is redis-server running?)"},
 	{isErr(tcpchat.ErrNotOverSocketIO), " (leave out --client-id and --durable with a Socket.IO URL, or give the chat's HOST:PORT)"},
 	{func(err error) bool { var v *tls.CertificateVerificationError; return errors.As(err, &v) }, " (a self-signed server: trust its certificate with --tls-ca FILE)"},
+	{isErr(client.ErrProtocol), " (is it a Socket.IO server? a socketio://, http:// or https:// URL needs one, at its Engine.IO path; a chat server's HOST:PORT takes the framed protocol)"},
 	{func(err error) bool { var d *tcpchat.DialError; return errors.As(err, &d) }, " (is `wiredojo chat serve` running there?)"},
 	{func(err error) bool {
 		var se *tcpchat.ServerError
