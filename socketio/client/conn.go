@@ -383,6 +383,7 @@ func (c *Conn) pong() error {
 		c.wmu.Lock()
 		c.ws.SetWriteDeadline(dl)
 		err = c.ws.WriteMessage(ws.OpText, []byte("3"))
+		c.ws.SetWriteDeadline(time.Time{}) // as Write leaves it
 		c.wmu.Unlock()
 	}
 	if err == nil {
@@ -470,6 +471,10 @@ func (c *Conn) Write(ms ...Message) error {
 	wdl := c.wdeadline
 	c.mu.Unlock()
 	c.ws.SetWriteDeadline(wdl)
+	// Between writes the WebSocket has no write deadline: framing/ws
+	// answers the server's WebSocket pings by itself, and a deadline left
+	// to pass would fail those pongs.
+	defer c.ws.SetWriteDeadline(time.Time{})
 	for _, m := range ms {
 		start := len(c.wbuf)
 		c.wbuf = append(c.wbuf, '0'+byte(engineio.Message))

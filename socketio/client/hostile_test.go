@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wiredojo/wiredojo/framing/ws"
+	"github.com/wiredojo/wiredojo/socketio"
 	"github.com/wiredojo/wiredojo/socketio/client"
 )
 
@@ -191,5 +193,52 @@ func TestPollRedirectRefused(t *testing.T) {
 		}
 	case <-time.After(wait):
 		t.Fatalf("Read still waits after %v and %d GETs, want ErrProtocol after 1", wait, gets.Load())
+	}
+}
+
+// TestWebSocketPingsOutliveTheWriteDeadline: a WebSocket ping from the
+// server (framing/ws answers it by itself) is answered after a Write whose
+// deadline has passed. Before, the deadline stayed on the WebSocket, the
+// pong failed, and the session with it.
+func TestWebSocketPingsOutliveTheWriteDeadline(t *testing.T) {
+	ping, pong := make(chan struct{}), make(chan struct{}, 1)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := (&ws.Upgrader{}).UpgradeHTTP(w, r)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		c.SetPongHandler(func([]byte) {
+			select {
+			case pong <- struct{}{}:
+			default:
+			}
+		})
+		c.WriteMessage(ws.OpText, []byte(`0{"sid":"s1","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000}`))
+		if _, _, err := c.ReadMessage(); err != nil { // the client's Write
+			return
+		}
+		<-ping
+		c.Ping([]byte("hi"))
+		c.ReadMessage() // pongs go to the handler; until the client closes
+	}))
+	t.Cleanup(hs.Close)
+	sendPing := sync.OnceFunc(func() { close(ping) })
+	t.Cleanup(sendPing) // before hs.Close: the handler waits for it
+	c := dial(t, "http://"+strings.TrimPrefix(hs.URL, "http://")+"/socket.io/?transport=websocket")
+	_, errs := reads(c)
+	dl := time.Now().Add(50 * time.Millisecond)
+	c.SetWriteDeadline(dl)
+	if err := c.Write(client.Message{Packet: socketio.Packet{Type: socketio.Event, Data: []byte(`["n"]`)}}); err != nil {
+		t.Fatal(err)
+	}
+	<-time.After(time.Until(dl)) // the write deadline has passed
+	sendPing()
+	select {
+	case <-pong:
+	case err := <-errs:
+		t.Fatalf("Read ended before the server had its pong: %v", err)
+	case <-time.After(wait):
+		t.Fatalf("no pong to the server's WebSocket ping within %v", wait)
 	}
 }
