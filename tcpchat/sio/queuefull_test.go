@@ -17,8 +17,8 @@ import (
 // A polling session that never polls while its room is flooded ends at a
 // bound of its own send queue (engine.Options.SendQueue or SendQueueBytes),
 // which the chat server counts as a slow consumer, as it counts a
-// connection cut over its own queue, with a log line naming the bound and
-// its flag. Without the count the session ended with nothing counted and
+// connection cut over its own queue, with a log line naming the bound
+// (its option: the library names no flag). Without the count the session ended with nothing counted and
 // no line saying why.
 func TestPollingSessionQueueFullIsASlowConsumer(t *testing.T) {
 	for _, tc := range []struct {
@@ -28,9 +28,9 @@ func TestPollingSessionQueueFullIsASlowConsumer(t *testing.T) {
 		want   []string // in the log line
 	}{
 		{"packets", engine.Options{SendQueue: 8}, `"x"`,
-			[]string{tcpchat.ErrSlowConsumer.Error(), "chat serve --send-queue)", "over the bound of 8 packets (Options.SendQueue)"}},
+			[]string{tcpchat.ErrSlowConsumer.Error(), "its Socket.IO session's own queue: ", "over the bound of 8 packets (Options.SendQueue)"}},
 		{"bytes", engine.Options{SendQueueBytes: 4 << 10}, `"` + strings.Repeat("x", 1<<10) + `"`,
-			[]string{tcpchat.ErrSlowConsumer.Error(), "chat serve --send-queue-bytes)", "over the bound of 4096 bytes (Options.SendQueueBytes)"}},
+			[]string{tcpchat.ErrSlowConsumer.Error(), "its Socket.IO session's own queue: ", "over the bound of 4096 bytes (Options.SendQueueBytes)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			logs := make(chan string, 256)

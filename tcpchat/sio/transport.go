@@ -490,17 +490,13 @@ func (t *transport) writePackets(rc syscall.RawConn, payloads [][]byte) (rest bo
 // tcpchat.ErrSlowConsumer when the session's own queue overflowed (a
 // session that does not poll, or a WebSocket writer that does not keep
 // up), so that the chat server counts and logs a slow consumer; the
-// message names the bound and the flag of chat serve that sets it.
+// message names the bound (the engine's error names its option).
 func queueFull(err error) error {
 	var qf *engine.QueueFullError
 	if err == nil || !errors.As(err, &qf) {
 		return err
 	}
-	flag := "--send-queue"
-	if qf.Bytes {
-		flag = "--send-queue-bytes"
-	}
-	return fmt.Errorf("%w: its Socket.IO session's own queue (chat serve %s): %w", tcpchat.ErrSlowConsumer, flag, err)
+	return fmt.Errorf("%w: its Socket.IO session's own queue: %w", tcpchat.ErrSlowConsumer, err)
 }
 
 // AppendShared appends the Engine.IO message carrying the Socket.IO text
