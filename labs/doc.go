@@ -11,8 +11,10 @@
 // text that way as an unprivileged user and then run the check; checks
 // compare the learner's answers (answers.txt) with the evidence.
 //
-// It does not implement any protocol: set-ups and checks use the library
-// packages (tcpchat, framing/ws, udpcast, capture) like any other program.
+// It does not implement any protocol: set-ups run this program's own
+// commands (chat serve) as a learner would, and checks read the evidence
+// with the library packages (capture, framing, framing/ws,
+// socketio/engineio) like any other program.
 //
 // Example:
 //

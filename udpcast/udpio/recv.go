@@ -294,8 +294,8 @@ func (r *Receiver) destOf(o *oobInfo) destKind {
 	if r.known(o.dst) {
 		return r.kindOf(o.dst)
 	}
-	// An address none of the interfaces had at Listen: one may have come
-	// since. Read them again, at most once a second, so that a flood of
+	// An address none of the interfaces had when last read (at Listen, or
+	// again since): one may have come since. Read them again, at most once a second, so that a flood of
 	// such datagrams costs a clock reading each.
 	if now := time.Now(); now.Sub(r.addrsRead) >= time.Second {
 		r.addrsRead = now
