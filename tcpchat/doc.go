@@ -34,9 +34,14 @@
 // (/healthz, /metrics, GET /ws upgraded to WebSocket, the browser chat page
 // at GET / embedded from web/, and handlers added with HandleHTTP) and, with
 // Options.TLSConfig, TLS: it terminates TLS and dispatches the decrypted
-// bytes the same way. Dial takes HOST:PORT (framed TCP, over TLS with
-// ClientOptions.TLSConfig) or a ws:// or wss:// URL; ClientOptions.Addrs
-// names more nodes of one service, tried in turn when a connection is lost.
+// bytes the same way. One handshake timeout from the accept
+// (Options.HandshakeTimeout) bounds all of a connection's handshakes: its
+// first bytes, TLS, a WebSocket upgrade, the first HTTP request's header
+// and the handshake packet. Dial takes HOST:PORT (framed TCP, over TLS
+// with ClientOptions.TLSConfig), a ws:// or wss:// URL, or a socketio://,
+// http:// or https:// URL (a Socket.IO server, through socketio/client);
+// ClientOptions.Addrs names more nodes of one service, tried in turn when
+// a connection is lost.
 //
 // Performance design: a broadcast is encoded once into a reference-counted
 // Message queued on every recipient; a connection has a reading goroutine
