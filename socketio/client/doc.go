@@ -15,10 +15,15 @@
 // Without that query a server that offers no WebSocket upgrade is refused
 // with ErrNoWebSocket.
 //
-// The Conn answers the server's pings by itself while it reads, and ends
-// the session with ErrPingTimeout when the server stays silent longer than
-// pingInterval + pingTimeout. It refuses to send a message longer than the
-// server's maxPayload (ErrTooLarge).
+// The Conn answers the server's pings by itself while it reads, within the
+// read's bounds (the read deadline, the server's silence), not the write
+// deadline, which bounds Write alone; it ends the session with
+// ErrPingTimeout when the server stays silent longer than pingInterval +
+// pingTimeout. It refuses to send a message longer than the server's
+// maxPayload (ErrTooLarge). Against a hostile server it bounds what it
+// reads: the handshake answer's head and body, the ping timings of the
+// open packet, each polling answer; a redirect of a polling request ends
+// the session (ErrProtocol). docs/SECURITY.md lists the bounds.
 //
 // It does not own the codecs (packages socketio/engineio and socketio),
 // the WebSocket (package framing/ws), namespaces, acks or what an event
