@@ -31,12 +31,12 @@
 // the start of every program that uses the package: it prepares the
 // sandbox in the re-executed child and, for a holder, never returns.
 //
-// For labs: `lab run N`, not as root, calls Ensure and starts the lab's
-// servers with Sandbox.Command (with SysProcAttr.Setsid set when they must
-// outlive `lab run`); the lab text then gives the student's commands as
-// `wiredojo sandbox -- wiredojo ...`, and `wiredojo capture live` joins the
-// same sandbox by itself. Stop (`wiredojo sandbox stop`) ends the servers
-// with it. `wiredojo compare` needs nothing of this: it makes a one-shot
+// For labs: `lab run N` starts the server of a lab that captures live as
+// `wiredojo sandbox -- wiredojo chat serve ...` (the sandbox command calls
+// Ensure and runs it with Sandbox.Command); the lab text then gives the
+// student's commands as `wiredojo sandbox -- wiredojo ...`, and, not as
+// root, `wiredojo capture live` joins the same sandbox by itself. Stop
+// (`wiredojo sandbox stop`) ends the servers with it. `wiredojo compare` needs nothing of this: it makes a one-shot
 // sandbox of its own, so a lab text gives it without sudo.
 //
 // Example (what `lab run` can do):
