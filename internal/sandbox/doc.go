@@ -36,8 +36,9 @@
 // Ensure and runs it with Sandbox.Command); the lab text then gives the
 // student's commands as `wiredojo sandbox -- wiredojo ...`, and, not as
 // root, `wiredojo capture live` joins the same sandbox by itself. Stop
-// (`wiredojo sandbox stop`) ends the servers with it. `wiredojo compare` needs nothing of this: it makes a one-shot
-// sandbox of its own, so a lab text gives it without sudo.
+// (`wiredojo sandbox stop`) ends the servers with it. `wiredojo compare`
+// needs nothing of this: it makes a one-shot sandbox of its own, so a lab
+// text gives it without sudo.
 //
 // Example (what `lab run` can do):
 //
