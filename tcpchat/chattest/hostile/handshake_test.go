@@ -125,7 +125,8 @@ func TestSlowlorisPastTheFirstBytes(t *testing.T) {
 // HTTP request (net/http's ReadHeaderTimeout starts at its first bytes;
 // it answers 400) and a framed client whose handshake packet never comes
 // after its preamble (answered with an error packet, code 5), or after
-// its WebSocket upgrade (answered 101). Each is counted in
+// its WebSocket upgrade (answered 101), or inside a TLS connection
+// whose handshake came in time. Each is counted in
 // wiredojo_chat_handshake_timeouts_total.
 func TestSlowlorisLateHandshake(t *testing.T) {
 	t.Parallel()
@@ -134,21 +135,43 @@ func TestSlowlorisLateHandshake(t *testing.T) {
 		name, from, first, rest string
 		answered                bool   // an error is the answer, then the close
 		after                   string // the answer timed is what comes after this (the 101's head)
+		tls                     bool   // a TLS handshake at 0.5 of the timeout, first at 0.9, inside it
 	}{
-		{"WebSocket upgrade", "127.0.0.6", "GET /ws ", "HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Slow: ", false, ""},
+		{"WebSocket upgrade", "127.0.0.6", "GET /ws ", "HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Slow: ", false, "", false},
 		// net/http answers 400 to a request line cut short by the deadline.
-		{"HTTP request", "127.0.0.8", "GET /h", "ealthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ", true, ""},
-		{"framed handshake", "127.0.0.9", string(wire.Preamble), "", true, ""},
+		{"HTTP request", "127.0.0.8", "GET /h", "ealthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ", true, "", false},
+		{"framed handshake", "127.0.0.9", string(wire.Preamble), "", true, "", false},
+		// Inside TLS, whose handshake came in time: the preamble at 0.9,
+		// and no handshake packet (a fresh timeout inside TLS answered at 1.9).
+		{"framed handshake over TLS", "127.0.0.11", string(wire.Preamble), "", true, "", true},
 		// Upgraded (101), and then no handshake packet: timed is the error
 		// the server sends then (the close waits for a closing handshake).
-		{"WebSocket handshake", "127.0.0.10", "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", "", true, "\r\n\r\n"},
+		{"WebSocket handshake", "127.0.0.10", "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", "", true, "\r\n\r\n", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, addr := hostile.ChatServer(t, tcpchat.Options{HandshakeTimeout: timeout})
+			opts := tcpchat.Options{HandshakeTimeout: timeout}
+			if tc.tls {
+				der, key := testkit.SelfSigned(t)
+				opts.TLSConfig = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+				opts.Plaintext = true // the metrics are read in plain HTTP
+			}
+			_, addr := hostile.ChatServer(t, opts)
 			c := hostile.DialFrom(t, addr, tc.from, false).Conn
 			start := time.Now()
-			time.Sleep(timeout * 7 / 10) // the client's pace, the test's input
+			// The client's pace, the test's input.
+			if tc.tls {
+				time.Sleep(timeout / 2)
+				tc := tls.Client(c, &tls.Config{InsecureSkipVerify: true})
+				tc.SetDeadline(time.Now().Add(chattest.Timeout))
+				if err := tc.Handshake(); err != nil {
+					t.Fatalf("TLS handshake: %v", err)
+				}
+				c = tc
+				time.Sleep(time.Until(start.Add(timeout * 9 / 10)))
+			} else {
+				time.Sleep(timeout * 7 / 10)
+			}
 			send(t, c, tc.first)
 			stop, done := make(chan struct{}), make(chan struct{})
 			go func() { // the rest, a byte at a time, never ending
