@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wiredojo/wiredojo/framing"
+	"github.com/wiredojo/wiredojo/framing/ws"
 	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/builtin"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
@@ -229,31 +230,52 @@ const (
 )
 
 // fakePeer plays the server's side of one client connection by hand: it
-// reads the preamble and then frames, and writes packets. Its deadline is
+// reads the client's packets and writes packets, over framed TCP
+// (newFakePeer) or WebSocket (newWSFakePeer). Its deadline is
 // chattest.Timeout.
 type fakePeer struct {
-	nc net.Conn
-	r  *framing.Reader
+	read  func() ([]byte, error) // the client's next packet
+	write func(payload []byte) error
 }
 
+// newFakePeer is the framed-TCP fakePeer on nc: it reads the preamble,
+// then frames.
 func newFakePeer(nc net.Conn) (*fakePeer, error) {
 	nc.SetDeadline(time.Now().Add(chattest.Timeout))
 	pre := make([]byte, len(wire.Preamble))
 	if _, err := io.ReadFull(nc, pre); err != nil {
 		return nil, err
 	}
-	return &fakePeer{nc: nc, r: framing.NewReader(nc, 1<<20)}, nil
+	return &fakePeer{
+		read: framing.NewReader(nc, 1<<20).ReadFrame,
+		write: func(payload []byte) error {
+			_, err := nc.Write(framing.AppendFrame(nil, payload))
+			return err
+		},
+	}, nil
 }
 
-func (f *fakePeer) send(p wire.Packet) error {
-	_, err := f.nc.Write(framing.AppendFrame(nil, p.AppendTo(nil)))
-	return err
+// newWSFakePeer is the WebSocket fakePeer on the server's side c: one
+// binary message a packet.
+func newWSFakePeer(c *ws.Conn) *fakePeer {
+	dl := time.Now().Add(chattest.Timeout)
+	c.SetReadDeadline(dl)
+	c.SetWriteDeadline(dl)
+	return &fakePeer{
+		read: func() ([]byte, error) {
+			_, b, err := c.ReadMessage()
+			return b, err
+		},
+		write: func(payload []byte) error { return c.WriteMessage(ws.OpBinary, payload) },
+	}
 }
+
+func (f *fakePeer) send(p wire.Packet) error { return f.write(p.AppendTo(nil)) }
 
 // next returns the client's next packet of type want, skipping others.
 func (f *fakePeer) next(want wire.Type) (wire.Packet, error) {
 	for {
-		b, err := f.r.ReadFrame()
+		b, err := f.read()
 		if err != nil {
 			return wire.Packet{}, err
 		}

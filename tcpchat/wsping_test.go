@@ -1,0 +1,103 @@
+package tcpchat_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wiredojo/wiredojo/framing/ws"
+	"github.com/wiredojo/wiredojo/tcpchat"
+	"github.com/wiredojo/wiredojo/tcpchat/chattest"
+	"github.com/wiredojo/wiredojo/tcpchat/wire"
+)
+
+// TestWebSocketPingsOutliveTheWriteDeadline: over ws://, a WebSocket-level
+// ping from the server (framing/ws answers it by itself) that comes after
+// the deadline of the client's last write has passed gets its pong, and the
+// client stays connected. Before, the client's flusher left its write
+// deadline on the WebSocket: the pong failed on it ("ws: write: i/o
+// timeout") and the connection ended with it.
+func TestWebSocketPingsOutliveTheWriteDeadline(t *testing.T) {
+	t.Parallel()
+	const writeTimeout = 50 * time.Millisecond
+	ping := make(chan struct{})
+	pong := make(chan struct{}, 1)
+	event := make(chan string, 1) // the name of the client's event after the pong
+	served := make(chan error, 1) // why the fake server ended early
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := (&ws.Upgrader{}).UpgradeHTTP(w, r)
+		if err != nil {
+			served <- err
+			return
+		}
+		defer c.CloseNow()
+		c.SetPongHandler(func([]byte) {
+			select {
+			case pong <- struct{}{}:
+			default:
+			}
+		})
+		f := newWSFakePeer(c)
+		if err := f.welcomeAndConnect("c"); err != nil {
+			served <- fmt.Errorf("handshake and connect: %w", err)
+			return
+		}
+		<-ping
+		if err := c.Ping([]byte("hi")); err != nil {
+			served <- fmt.Errorf("ping: %w", err)
+			return
+		}
+		p, err := f.next(wire.TypeEvent) // pongs go to the handler meanwhile
+		if err != nil {
+			served <- fmt.Errorf("waiting for the client's event after the ping: %w", err)
+			return
+		}
+		event <- p.Event
+		f.read() // until the client closes
+	}))
+	sendPing := sync.OnceFunc(func() { close(ping) })
+	t.Cleanup(hs.Close)
+	t.Cleanup(sendPing) // before hs.Close: the handler waits for it
+
+	lost := make(chan error, 1)
+	c := chattest.Dial(t, "ws://"+strings.TrimPrefix(hs.URL, "http://")+tcpchat.WebSocketPath, tcpchat.ClientOptions{
+		NoReconnect: true, WriteTimeout: writeTimeout,
+		OnState: func(up bool, err error) {
+			if !up {
+				lost <- err
+			}
+		}})
+	// The connect is the client's write under its write timeout; once it
+	// is answered, its deadline is at most writeTimeout away.
+	s := chattest.Connect(t, c, "/", nil, nil)
+	<-time.After(writeTimeout) // that deadline has passed
+	sendPing()
+	select {
+	case <-pong:
+	case err := <-lost:
+		t.Fatalf("the client lost its connection before the server had its pong: %v", err)
+	case err := <-served:
+		t.Fatalf("the fake server ended before it had its pong: %v", err)
+	case <-time.After(chattest.Timeout):
+		t.Fatalf("no pong to the server's WebSocket ping within %v", chattest.Timeout)
+	}
+	if err := s.Emit("after", 1); err != nil {
+		t.Fatalf("emit after the pong: %v", err)
+	}
+	select {
+	case name := <-event:
+		if name != "after" {
+			t.Fatalf("the server received event %q after the pong, want \"after\"", name)
+		}
+	case err := <-lost:
+		t.Fatalf("the client lost its connection after the pong: %v", err)
+	case err := <-served:
+		t.Fatalf("the fake server ended before the client's event: %v", err)
+	case <-time.After(chattest.Timeout):
+		t.Fatalf("the client's event after the pong did not reach the server within %v", chattest.Timeout)
+	}
+}
