@@ -21,6 +21,7 @@ import (
 	"github.com/fatih/color"
 	"github.com/urfave/cli/v2"
 
+	"github.com/wiredojo/wiredojo/framing"
 	"github.com/wiredojo/wiredojo/socketio/client"
 	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/builtin"
@@ -86,6 +87,26 @@ func chatNameFlag() cli.Flag {
 	return &cli.StringFlag{Name: "name", EnvVars: []string{"WIREDOJO_NAME", "USER"}, Value: "anon", Usage: "your `NAME` as others see it"}
 }
 
+// chatMaxFrameFlag is --max-frame: chat serve's bound on what clients
+// send, a client command's on what the server sends.
+func chatMaxFrameFlag(usage string) cli.Flag {
+	return &cli.IntFlag{Name: "max-frame", Value: framing.DefaultMaxFrame, EnvVars: []string{"WIREDOJO_MAX_FRAME"}, Usage: usage}
+}
+
+// chatClientMaxFrameUsage is the usage of the client commands'
+// --max-frame.
+const chatClientMaxFrameUsage = "largest frame (over ws:// or Socket.IO: message) in `BYTES` accepted from the server; a server whose --max-frame is larger may relay larger ones"
+
+// chatMaxFrame returns --max-frame, refused below 64 bytes (the
+// handshake's packets would not fit).
+func chatMaxFrame(c *cli.Context) (int, error) {
+	n := c.Int("max-frame")
+	if n < 64 {
+		return 0, usagef("--max-frame %d is too small; give at least 64 bytes", n)
+	}
+	return n, nil
+}
+
 func chatRoomFlag(usage string) cli.Flag {
 	return &cli.StringFlag{Name: "room", EnvVars: []string{"WIREDOJO_ROOM"}, Usage: usage}
 }
@@ -105,7 +126,7 @@ func chatCommand() *cli.Command {
 				Flags: append([]cli.Flag{
 					chatAddrFlag(),
 					chatTokenFlag("require `TOKEN` in every client's handshake"),
-					&cli.IntFlag{Name: "max-frame", Value: 1 << 20, EnvVars: []string{"WIREDOJO_MAX_FRAME"}, Usage: "largest frame payload in `BYTES`"},
+					chatMaxFrameFlag("largest frame payload in `BYTES` a client may send"),
 					&cli.IntFlag{Name: "send-queue", Value: tcpchat.DefaultSendQueue, EnvVars: []string{"WIREDOJO_SEND_QUEUE"}, Usage: "at most `N` packets queued per connection (a Socket.IO session's own queue too)"},
 					&cli.IntFlag{Name: "send-queue-bytes", Value: tcpchat.DefaultSendQueueBytes, EnvVars: []string{"WIREDOJO_SEND_QUEUE_BYTES"}, Usage: "at most `BYTES` of packets queued per connection (a broadcast counts in each queue; a connection with nothing queued or being written still takes one packet of any size); a full queue slows its senders, then cuts the receiver as with --send-queue; at most 1 GiB; -1: no limit"},
 					&cli.DurationFlag{Name: "slow-consumer-wait", Value: tcpchat.DefaultSlowConsumerWait, EnvVars: []string{"WIREDOJO_SLOW_CONSUMER_WAIT"}, Usage: "how long (`D`) a send waits for room in a full queue, slowing its sender, before the receiver is cut as a slow consumer; 0 cuts at once"},
@@ -132,7 +153,7 @@ func chatCommand() *cli.Command {
 				Flags: append([]cli.Flag{
 					chatAddrsFlag(), chatNSFlag("/chat"), chatTokenFlag("server access `TOKEN`"),
 					chatRoomFlag("join `ROOM` at start and make it the current room"),
-					chatNameFlag(),
+					chatNameFlag(), chatMaxFrameFlag(chatClientMaxFrameUsage),
 				}, chatClientWSFlags()...), // chat_ws.go
 				Action: chatClient,
 			},
@@ -147,6 +168,7 @@ func chatCommand() *cli.Command {
 					chatNameFlag(),
 					&cli.BoolFlag{Name: "ack", Usage: "ask for an acknowledgement and print it"},
 					&cli.DurationFlag{Name: "timeout", Value: 5 * time.Second, Usage: "give up after `D`"},
+					chatMaxFrameFlag(chatClientMaxFrameUsage),
 				}, append(chatEmitDurableFlags(), chatClientWSFlags()...)...), // chat_queue.go, chat_ws.go
 				Action: chatEmit,
 			},
@@ -167,6 +189,7 @@ func chatCommand() *cli.Command {
 					&cli.BoolFlag{Name: "json", Usage: `one JSON object per event: {"ns","event","args","room","id","offset","redelivered"}`},
 					&cli.StringFlag{Name: "client-id", EnvVars: []string{"WIREDOJO_CLIENT_ID"}, Usage: "connect as `CLIENT-ID`: receive its durable queue, acknowledge each event after printing it, and keep its rooms while away"},
 					&cli.StringFlag{Name: "resume-token", EnvVars: []string{"WIREDOJO_RESUME_TOKEN"}, Usage: "the client id's resume `TOKEN` (default: the one kept from its last listen); it is kept for the next"},
+					chatMaxFrameFlag(chatClientMaxFrameUsage),
 				}, chatClientWSFlags()...), // chat_ws.go
 				Action: chatListen,
 			},
@@ -222,8 +245,9 @@ func chatServe(c *cli.Context) error {
 	if c.Args().Len() > 0 {
 		return usagef("chat serve takes no arguments, got %q", c.Args().First())
 	}
-	if c.Int("max-frame") < 64 {
-		return usagef("--max-frame %d is too small; give at least 64 bytes", c.Int("max-frame"))
+	maxFrame, err := chatMaxFrame(c)
+	if err != nil {
+		return err
 	}
 	scope, err := builtin.ParseDurableScope(c.String("durable-scope"))
 	if err != nil {
@@ -234,7 +258,7 @@ func chatServe(c *cli.Context) error {
 	verbose := c.Bool("verbose")
 	stamp := func() string { return paint.s(styleTime, time.Now().Format("15:04:05")) }
 	opts := tcpchat.Options{
-		MaxFrame:         c.Int("max-frame"),
+		MaxFrame:         maxFrame,
 		SendQueue:        c.Int("send-queue"),
 		SendQueueBytes:   c.Int("send-queue-bytes"),
 		SlowConsumerWait: c.Duration("slow-consumer-wait"),
@@ -623,10 +647,16 @@ func nonEmptyArgs(a json.RawMessage) json.RawMessage {
 }
 
 // chatClientAddrs returns the addresses of `chat client`, `emit` and
-// `listen` after the WebSocket and TLS flags (chat_ws.go) are applied.
+// `listen` after --max-frame and the WebSocket and TLS flags (chat_ws.go)
+// are applied.
 // With several, each is a HOST:PORT or each a ws:// or wss:// URL: --ws
 // does not rewrite a list.
 func chatClientAddrs(c *cli.Context, opts *tcpchat.ClientOptions) ([]string, error) {
+	maxFrame, err := chatMaxFrame(c)
+	if err != nil {
+		return nil, err
+	}
+	opts.MaxFrame = maxFrame
 	addrs, err := chatAddrs(c.String("addr"))
 	if err != nil {
 		return nil, err

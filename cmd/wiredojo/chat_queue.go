@@ -297,7 +297,7 @@ func chatEmitDurableFrom(c *cli.Context, sock *tcpchat.ClientSocket, event strin
 				mu.Unlock()
 			default:
 				if err := durableRefused(ack); err != nil {
-					fail(line, withHint(err))
+					fail(line, withHint(c.Command, err))
 				} else {
 					fail(line, "unexpected answer "+string(ack))
 				}

@@ -151,18 +151,28 @@ func isFlag(a string) bool {
 
 func isHelpFlag(a string) bool { return a == "-h" || a == "--help" || a == "-help" }
 
+// cmdFlag returns cmd's flag called name (or with name as an alias), nil
+// if cmd has none.
+func cmdFlag(cmd *cli.Command, name string) cli.Flag {
+	for _, f := range cmd.Flags {
+		if slices.Contains(f.Names(), name) {
+			return f
+		}
+	}
+	return nil
+}
+
 // flagTakesValue says whether cmd's flag name reads the next argument as
 // its value (every flag but a bool one does).
 func flagTakesValue(cmd *cli.Command, name string) bool {
-	for _, f := range cmd.Flags {
-		if slices.Contains(f.Names(), name) {
-			if d, ok := f.(cli.DocGenerationFlag); ok {
-				return d.TakesValue()
-			}
-			return true
-		}
+	f := cmdFlag(cmd, name)
+	if f == nil {
+		return false
 	}
-	return false
+	if d, ok := f.(cli.DocGenerationFlag); ok {
+		return d.TakesValue()
+	}
+	return true
 }
 
 func isGlobalFlag(a string) bool {

@@ -9,6 +9,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io"
 	"io/fs"
 	"path/filepath"
 	"regexp"
@@ -16,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/urfave/cli/v2"
 
 	"github.com/wiredojo/wiredojo/capture/analysis"
 	"github.com/wiredojo/wiredojo/capture/source"
@@ -54,7 +57,7 @@ func TestReportHints(t *testing.T) {
 	} {
 		for _, err := range []error{tc.err, wrap(tc.err)} {
 			var b bytes.Buffer
-			if code := report(err, &b); code != exitRuntime {
+			if code := report(nil, err, &b); code != exitRuntime {
 				t.Errorf("report(%v) = exit %d, want %d", err, code, exitRuntime)
 			}
 			if out := b.String(); !strings.Contains(out, tc.want) || strings.Count(out, "\n") != 1 {
@@ -63,10 +66,55 @@ func TestReportHints(t *testing.T) {
 		}
 	}
 	var b bytes.Buffer
-	report(&tcpchat.ServerError{Code: wire.CodeBadPacket, Reason: "bad"}, &b)
-	report(errors.New("plain"), &b)
+	report(nil, &tcpchat.ServerError{Code: wire.CodeBadPacket, Reason: "bad"}, &b)
+	report(nil, errors.New("plain"), &b)
 	if out := b.String(); strings.Contains(out, "--") || strings.Contains(out, "(is ") {
 		t.Errorf("report added a hint to errors that have none: %q", out)
+	}
+}
+
+// TestFrameTooLargeHintPerCommand: a frame over the bound is told to raise
+// --max-frame by every command that has the flag, chat serve and the chat
+// client commands (listen, emit, client: their bound is on what the server
+// sends), and by no other (compare's receiver has none). Before, chat
+// listen, emit and client were told to use a flag they did not have.
+func TestFrameTooLargeHintPerCommand(t *testing.T) {
+	const hint = "(raise the limit with --max-frame)"
+	err := fmt.Errorf("chat emit: %w", &framing.TooLargeError{Len: 2 << 20, Max: 1 << 20})
+	app := newApp(strings.NewReader(""), io.Discard, io.Discard)
+	for _, path := range [][]string{{"chat", "serve"}, {"chat", "listen"}, {"chat", "emit"}, {"chat", "client"}, {"compare"}} {
+		cmds, cmd := app.Commands, (*cli.Command)(nil)
+		for _, name := range path {
+			if cmd = findCommand(cmds, name); cmd == nil {
+				t.Fatalf("no command %q", path)
+			}
+			cmds = cmd.Subcommands
+		}
+		var b bytes.Buffer
+		report(cmd, err, &b)
+		has := cmdFlag(cmd, "max-frame") != nil
+		if got := strings.Contains(b.String(), hint); got != has || has != (path[0] == "chat") {
+			t.Errorf("%q (has --max-frame: %v) printed %q: want the hint %q from the chat commands alone, each with the flag", path, has, b.String(), hint)
+		}
+	}
+}
+
+// TestChatEmitMaxFrame: chat emit's --max-frame bounds what the server
+// sends: an echo's ack over it ends the emit with the hint to raise it, and
+// raised, the same emit gets its ack.
+func TestChatEmitMaxFrame(t *testing.T) {
+	addr := chatServer(t)
+	arg := `"` + strings.Repeat("x", 2000) + `"`
+	code, _, stderr := chatRun(t, "", "chat", "emit", "--addr", addr, "--event", "echo", "--ack", "--max-frame", "1024", arg)
+	if code != exitRuntime || !strings.Contains(stderr, "exceeds the limit of 1024 bytes (raise the limit with --max-frame)") {
+		t.Fatalf("an ack over --max-frame 1024: exit %d, stderr %q; want %d, the bound and the hint", code, stderr, exitRuntime)
+	}
+	code, stdout, stderr := chatRun(t, "", "chat", "emit", "--addr", addr, "--event", "echo", "--ack", "--max-frame", "4096", arg)
+	if code != 0 || !strings.Contains(stdout, "ack ["+arg+"]") {
+		t.Fatalf("the same ack under --max-frame 4096: exit %d, stdout %q, stderr %q; want its ack", code, stdout, stderr)
+	}
+	if code, _, stderr := chatRun(t, "", "chat", "listen", "--addr", addr, "--max-frame", "63"); code != exitUsage || !strings.Contains(stderr, "--max-frame 63 is too small") {
+		t.Fatalf("chat listen --max-frame 63: exit %d, stderr %q; want %d, too small", code, stderr, exitUsage)
 	}
 }
 

@@ -64,12 +64,21 @@ func main() {
 // exit status. Tests call it directly.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
+	// The command whose run ended with the error, for its hint; report
+	// decides the status.
+	var failed *cli.Command
+	app.ExitErrHandler = func(c *cli.Context, err error) {
+		if err != nil && failed == nil {
+			failed = c.Command
+		}
+	}
 	err := app.RunContext(ctx, normalizeArgs(app, args))
-	return report(err, stderr)
+	return report(failed, err, stderr)
 }
 
-// report prints err for a person and maps it to an exit status.
-func report(err error, stderr io.Writer) int {
+// report prints err, which ended command cmd (nil: not known), for a
+// person and maps it to an exit status.
+func report(cmd *cli.Command, err error, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
@@ -77,13 +86,13 @@ func report(err error, stderr io.Writer) int {
 	var ec cli.ExitCoder
 	switch {
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "%s\n", forPerson(withHint(ue.err)))
+		fmt.Fprintf(stderr, "%s\n", forPerson(withHint(cmd, ue.err)))
 		if ue.hint != "" {
 			fmt.Fprintf(stderr, "%s\n", ue.hint)
 		}
 		return exitUsage
 	case errors.As(err, &ec):
-		if msg := withHint(err); msg != "" {
+		if msg := withHint(cmd, err); msg != "" {
 			fmt.Fprintf(stderr, "%s\n", forPerson(msg))
 		}
 		return ec.ExitCode()
@@ -93,7 +102,7 @@ func report(err error, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s\nRun the command with --help for usage.\n", forPerson(err.Error()))
 		return exitUsage
 	default:
-		fmt.Fprintf(stderr, "%s\n", forPerson(withHint(err)))
+		fmt.Fprintf(stderr, "%s\n", forPerson(withHint(cmd, err)))
 		return exitRuntime
 	}
 }
@@ -105,36 +114,46 @@ func report(err error, stderr io.Writer) int {
 var hints = []struct {
 	match func(error) bool
 	hint  string // appended to the message as is
+	flag  string // when set, the hint is given only for a command that has this flag
 }{
-	{isErr(framing.ErrFrameTooLarge), " (raise the limit with --max-frame)"},
-	{isErr(link.ErrPrivilege), "; run it inside `wiredojo sandbox --` (after `wiredojo sandbox start`), with sudo, or use `compare --link none` for UDP-only impairment"},
-	{isErr(link.ErrExists), "; run `wiredojo link down` first or pick another --name"},
-	{isErr(udpio.ErrNoDestination), ": give an address, --broadcast or --group"},
-	{isErr(udpio.ErrBroadcastOff), " (a broadcast address needs --broadcast)"},
-	{isErr(udpio.ErrJoin), " (is there a multicast route? try --iface)"},
-	{isErr(source.ErrPermission), "; run it inside `wiredojo sandbox --` (after `wiredojo sandbox start`), with sudo, or read a file"},
-	{isErr(analysis.ErrNoStream), "; see --stats"},
-	{isErr(storeopen.ErrNoDefaultPath), "; pass --store bolt:PATH"},
-	{isErr(store.ErrUnreachable), " (is redis-server running?)"},
-	{isErr(tcpchat.ErrNotOverSocketIO), " (leave out --client-id and --durable with a Socket.IO URL, or give the chat's HOST:PORT)"},
-	{func(err error) bool { var v *tls.CertificateVerificationError; return errors.As(err, &v) }, " (a self-signed server: trust its certificate with --tls-ca FILE)"},
-	{isErr(client.ErrProtocol), " (is it a Socket.IO server? a socketio://, http:// or https:// URL needs one, at its Engine.IO path; a chat server's HOST:PORT takes the framed protocol)"},
-	{func(err error) bool { var d *tcpchat.DialError; return errors.As(err, &d) }, " (is `wiredojo chat serve` running there?)"},
+	// The chat commands' bound (the server's on what clients send, a
+	// client's on what the server sends); other commands that read frames
+	// (compare's receiver, bounded by its own sender's size) have none to
+	// raise.
+	{isErr(framing.ErrFrameTooLarge), " (raise the limit with --max-frame)", "max-frame"},
+	{isErr(link.ErrPrivilege), "; run it inside `wiredojo sandbox --` (after `wiredojo sandbox start`), with sudo, or use `compare --link none` for UDP-only impairment", ""},
+	{isErr(link.ErrExists), "; run `wiredojo link down` first or pick another --name", ""},
+	{isErr(udpio.ErrNoDestination), ": give an address, --broadcast or --group", ""},
+	{isErr(udpio.ErrBroadcastOff), " (a broadcast address needs --broadcast)", ""},
+	{isErr(udpio.ErrJoin), " (is there a multicast route? try --iface)", ""},
+	{isErr(source.ErrPermission), "; run it inside `wiredojo sandbox --` (after `wiredojo sandbox start`), with sudo, or read a file", ""},
+	{isErr(analysis.ErrNoStream), "; see --stats", ""},
+	{isErr(storeopen.ErrNoDefaultPath), "; pass --store bolt:PATH", ""},
+	{isErr(store.ErrUnreachable), " (is redis-server running?)", ""},
+	{isErr(tcpchat.ErrNotOverSocketIO), " (leave out --client-id and --durable with a Socket.IO URL, or give the chat's HOST:PORT)", ""},
+	{func(err error) bool { var v *tls.CertificateVerificationError; return errors.As(err, &v) }, " (a self-signed server: trust its certificate with --tls-ca FILE)", ""},
+	{isErr(client.ErrProtocol), " (is it a Socket.IO server? a socketio://, http:// or https:// URL needs one, at its Engine.IO path; a chat server's HOST:PORT takes the framed protocol)", ""},
+	{func(err error) bool { var d *tcpchat.DialError; return errors.As(err, &d) }, " (is `wiredojo chat serve` running there?)", ""},
 	{func(err error) bool {
 		var se *tcpchat.ServerError
 		return errors.As(err, &se) && se.Code == wire.CodeUnauthorized
-	}, " (give the server's --token)"},
-	{isErr(tcpchat.ErrClientIDTaken), " (pass its --resume-token, or choose another --client-id)"},
+	}, " (give the server's --token)", ""},
+	{isErr(tcpchat.ErrClientIDTaken), " (pass its --resume-token, or choose another --client-id)", ""},
 }
 
 func isErr(target error) func(error) bool {
 	return func(err error) bool { return errors.Is(err, target) }
 }
 
-// withHint returns err's message with the CLI's hint for it, if any.
-func withHint(err error) string {
+// withHint returns err's message with the CLI's hint for it, if any. cmd
+// is the command that met err (nil: not known): a hint that tells to use a
+// flag is given only for a command that has it, or when cmd is not known.
+func withHint(cmd *cli.Command, err error) string {
 	msg := err.Error()
 	for _, h := range hints {
+		if h.flag != "" && cmd != nil && cmdFlag(cmd, h.flag) == nil {
+			continue
+		}
 		if h.match(err) {
 			return msg + h.hint
 		}

@@ -333,7 +333,7 @@ func TestCompareBar(t *testing.T) {
 func TestSandboxMissingSaysWhatAndHow(t *testing.T) {
 	var errb bytes.Buffer
 	err := sandboxMissing("compare", fmt.Errorf("%w: kernel.unprivileged_userns_clone is 0", sandbox.ErrUnavailable))
-	if code := report(err, &errb); code != exitRuntime {
+	if code := report(nil, err, &errb); code != exitRuntime {
 		t.Errorf("exit %d, want %d", code, exitRuntime)
 	}
 	for _, want := range []string{"compare needs root", "unprivileged_userns_clone is 0", "sudo wiredojo"} {
