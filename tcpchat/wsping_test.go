@@ -2,14 +2,12 @@ package tcpchat_test
 
 import (
 	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/wiredojo/wiredojo/framing/ws"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 	"github.com/wiredojo/wiredojo/tcpchat"
 	"github.com/wiredojo/wiredojo/tcpchat/chattest"
 	"github.com/wiredojo/wiredojo/tcpchat/wire"
@@ -28,19 +26,8 @@ func TestWebSocketPingsOutliveTheWriteDeadline(t *testing.T) {
 	pong := make(chan struct{}, 1)
 	event := make(chan string, 1) // the name of the client's event after the pong
 	served := make(chan error, 1) // why the fake server ended early
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := (&ws.Upgrader{}).UpgradeHTTP(w, r)
-		if err != nil {
-			served <- err
-			return
-		}
-		defer c.CloseNow()
-		c.SetPongHandler(func([]byte) {
-			select {
-			case pong <- struct{}{}:
-			default:
-			}
-		})
+	addr := testkit.WSServer(t, func(c *ws.Conn) {
+		testkit.SignalPongs(c, pong)
 		f := newWSFakePeer(c)
 		if err := f.welcomeAndConnect("c"); err != nil {
 			served <- fmt.Errorf("handshake and connect: %w", err)
@@ -58,13 +45,12 @@ func TestWebSocketPingsOutliveTheWriteDeadline(t *testing.T) {
 		}
 		event <- p.Event
 		f.read() // until the client closes
-	}))
+	})
 	sendPing := sync.OnceFunc(func() { close(ping) })
-	t.Cleanup(hs.Close)
-	t.Cleanup(sendPing) // before hs.Close: the handler waits for it
+	t.Cleanup(sendPing) // before the server's close: the handler waits for it
 
 	lost := make(chan error, 1)
-	c := chattest.Dial(t, "ws://"+strings.TrimPrefix(hs.URL, "http://")+tcpchat.WebSocketPath, tcpchat.ClientOptions{
+	c := chattest.Dial(t, "ws://"+addr+tcpchat.WebSocketPath, tcpchat.ClientOptions{
 		NoReconnect: true, WriteTimeout: writeTimeout,
 		OnState: func(up bool, err error) {
 			if !up {

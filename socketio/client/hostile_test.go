@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wiredojo/wiredojo/framing/ws"
+	"github.com/wiredojo/wiredojo/internal/testkit"
 	"github.com/wiredojo/wiredojo/socketio"
 	"github.com/wiredojo/wiredojo/socketio/client"
 )
@@ -202,18 +203,8 @@ func TestPollRedirectRefused(t *testing.T) {
 // pong failed, and the session with it.
 func TestWebSocketPingsOutliveTheWriteDeadline(t *testing.T) {
 	ping, pong := make(chan struct{}), make(chan struct{}, 1)
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := (&ws.Upgrader{}).UpgradeHTTP(w, r)
-		if err != nil {
-			return
-		}
-		defer c.CloseNow()
-		c.SetPongHandler(func([]byte) {
-			select {
-			case pong <- struct{}{}:
-			default:
-			}
-		})
+	addr := testkit.WSServer(t, func(c *ws.Conn) {
+		testkit.SignalPongs(c, pong)
 		c.WriteMessage(ws.OpText, []byte(`0{"sid":"s1","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000}`))
 		if _, _, err := c.ReadMessage(); err != nil { // the client's Write
 			return
@@ -221,11 +212,10 @@ func TestWebSocketPingsOutliveTheWriteDeadline(t *testing.T) {
 		<-ping
 		c.Ping([]byte("hi"))
 		c.ReadMessage() // pongs go to the handler; until the client closes
-	}))
-	t.Cleanup(hs.Close)
+	})
 	sendPing := sync.OnceFunc(func() { close(ping) })
-	t.Cleanup(sendPing) // before hs.Close: the handler waits for it
-	c := dial(t, "http://"+strings.TrimPrefix(hs.URL, "http://")+"/socket.io/?transport=websocket")
+	t.Cleanup(sendPing) // before the server's close: the handler waits for it
+	c := dial(t, "http://"+addr+"/socket.io/?transport=websocket")
 	_, errs := reads(c)
 	dl := time.Now().Add(50 * time.Millisecond)
 	c.SetWriteDeadline(dl)
