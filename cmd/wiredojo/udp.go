@@ -528,5 +528,18 @@ func printSummary(w io.Writer, m stats.Summary, indent string) {
 	}
 	fmt.Fprintf(w, "%ssent %d%s, received %d, lost %s, duplicates %d, reordered %d\n", indent, m.Sent, note, m.Received, lost, m.Duplicates, m.Reordered)
 	fmt.Fprintf(w, "%sjitter %.3f ms (RFC 3550)   latency p50 %.3f  p90 %.3f  p99 %.3f  max %.3f ms   %s\n",
-		indent, m.JitterMS, m.LatencyMS.P50, m.LatencyMS.P90, m.LatencyMS.P99, m.LatencyMS.Max, impair.FormatBits(m.ThroughputBPS))
+		indent, m.JitterMS, m.LatencyMS.P50, m.LatencyMS.P90, m.LatencyMS.P99, m.LatencyMS.Max, throughputOf(m))
+}
+
+// throughputOf formats m's throughput; with none measured (fewer than two
+// datagrams, or all with one arrival time: one batch of the kernel's) it
+// says why instead of "0 bit/s".
+func throughputOf(m stats.Summary) string {
+	switch {
+	case m.ThroughputBPS > 0:
+		return impair.FormatBits(m.ThroughputBPS)
+	case m.Received > 1:
+		return "throughput not measured (all arrived at once)"
+	}
+	return "throughput not measured (fewer than two datagrams)"
 }

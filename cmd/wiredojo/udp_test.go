@@ -15,6 +15,7 @@ import (
 
 	"github.com/wiredojo/wiredojo/internal/testkit"
 	"github.com/wiredojo/wiredojo/udpcast/impair"
+	"github.com/wiredojo/wiredojo/udpcast/stats"
 	"github.com/wiredojo/wiredojo/udpcast/udpio"
 )
 
@@ -281,5 +282,24 @@ func TestUDPRecvSaysWhereDatagramsWent(t *testing.T) {
 	}
 	if want := `"destinations":{"unicast":3,"broadcast":5,"group":7,"other_group":0,"unknown":0}`; !strings.Contains(string(j), want) {
 		t.Errorf("JSON lacks %s:\n%s", want, j)
+	}
+}
+
+// A receiver whose datagrams all came in one batch (one arrival time) has
+// no throughput to show: the summary says so, not "0 bit/s".
+func TestSummaryWithoutThroughput(t *testing.T) {
+	for _, tc := range []struct {
+		sum  stats.Summary
+		want string
+	}{
+		{stats.Summary{Received: 20, Bytes: 1280}, "throughput not measured (all arrived at once)"},
+		{stats.Summary{Received: 1, Bytes: 64}, "throughput not measured (fewer than two datagrams)"},
+		{stats.Summary{Received: 20, Bytes: 1280, ThroughputBPS: 10e6}, "10.00 Mbit/s"},
+	} {
+		var b strings.Builder
+		printSummary(&b, tc.sum, "")
+		if !strings.Contains(b.String(), tc.want) || strings.Contains(b.String(), " 0 bit/s") {
+			t.Errorf("summary of %+v:\n%s\nwant %q", tc.sum, b.String(), tc.want)
+		}
 	}
 }
