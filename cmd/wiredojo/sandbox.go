@@ -76,11 +76,16 @@ func sandboxRun(c *cli.Context) error {
 
 // sandboxExec runs args inside sb with this command's streams and returns
 // its exit status as ours (128+N when it was killed by signal N, as a
-// shell says). A SIGINT or SIGTERM sent to this process alone (kill PID,
-// a supervisor) is passed on to the program inside: nsenter, between us
-// and it, passes nothing on.
+// shell says), once it has ended: nsenter and the supervisor between us
+// and it are deaf to Ctrl-C (sandbox.Supervised). A SIGINT or SIGTERM
+// sent to this process alone (kill PID, a supervisor) is passed on to the
+// program inside: nsenter, between us and it, passes nothing on.
 func sandboxExec(c *cli.Context, sb *sandbox.Sandbox, args []string) error {
-	return runInSandbox(c, sb.Command(args[0], args[1:]...), args[0])
+	cmd, err := sb.Supervised(args[0], args[1:]...)
+	if err != nil {
+		return err
+	}
+	return runInSandbox(c, cmd, args[0], 2)
 }
 
 // sandboxExecSelf runs this program again with args inside sb, as
@@ -97,13 +102,14 @@ func sandboxExecSelf(c *cli.Context, sb *sandbox.Sandbox, args []string) error {
 		cmd.Args = append([]string{"sh", "-c", `trap '' INT; exec "$@"`, "sh", cmd.Path}, cmd.Args[1:]...)
 		cmd.Path = sh
 	}
-	return runInSandbox(c, cmd, args[0])
+	return runInSandbox(c, cmd, args[0], 1)
 }
 
-// runInSandbox runs cmd (nsenter into a sandbox, with name inside) with
-// this command's streams, passing SIGINT and SIGTERM on to the program
-// inside, and returns its exit status as ours.
-func runInSandbox(c *cli.Context, cmd *exec.Cmd, name string) error {
+// runInSandbox runs cmd (nsenter into a sandbox, with name inside, depth
+// processes below nsenter) with this command's streams, passing SIGINT
+// and SIGTERM on to the program inside, and returns its exit status as
+// ours.
+func runInSandbox(c *cli.Context, cmd *exec.Cmd, name string, depth int) error {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.App.Reader, c.App.Writer, c.App.ErrWriter
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
@@ -117,7 +123,7 @@ func runInSandbox(c *cli.Context, cmd *exec.Cmd, name string) error {
 		for {
 			select {
 			case sig := <-sigs:
-				signalInside(cmd.Process, sig)
+				signalInside(cmd.Process.Pid, depth, sig)
 			case <-done:
 				return
 			}
@@ -133,23 +139,42 @@ func runInSandbox(c *cli.Context, cmd *exec.Cmd, name string) error {
 	return nil
 }
 
-// signalInside sends sig to the program nsenter runs: nsenter's children
-// (it forks to enter the PID namespace), else nsenter itself.
-func signalInside(nsenter *os.Process, sig os.Signal) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", nsenter.Pid, nsenter.Pid))
-	sent := false
-	if err == nil {
-		for _, f := range strings.Fields(string(b)) {
-			if pid, err := strconv.Atoi(f); err == nil {
-				if p, err := os.FindProcess(pid); err == nil && p.Signal(sig) == nil {
-					sent = true
-				}
-			}
+// signalInside sends sig to the program nsenter runs: the processes depth
+// levels below nsenter (it forks to enter the PID namespace: its child
+// is the program, or the supervisor whose child is), else those as deep
+// as there are, else nsenter itself.
+func signalInside(nsenter, depth int, sig os.Signal) {
+	level := []int{nsenter}
+	for range depth {
+		var next []int
+		for _, pid := range level {
+			next = append(next, childrenOf(pid)...)
+		}
+		if len(next) == 0 {
+			break
+		}
+		level = next
+	}
+	for _, pid := range level {
+		if p, err := os.FindProcess(pid); err == nil {
+			_ = p.Signal(sig)
 		}
 	}
-	if !sent {
-		_ = nsenter.Signal(sig)
+}
+
+// childrenOf returns the children of pid's main thread.
+func childrenOf(pid int) []int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return nil
 	}
+	var out []int
+	for _, f := range strings.Fields(string(b)) {
+		if c, err := strconv.Atoi(f); err == nil {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func sandboxStart(c *cli.Context) error {

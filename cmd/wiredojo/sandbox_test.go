@@ -349,7 +349,8 @@ func TestSandboxMissingSaysWhatAndHow(t *testing.T) {
 // 255 (nsenter killed by the SIGINT) before the link was down. A SIGTERM
 // to link up's own pid (kill PID) ends it too: it was caught and not
 // passed on, and the link stayed up. `sandbox -- CMD` interrupted exits
-// 128+2, as a shell says, not 255.
+// 128+2, as a shell says, not 255, and a CMD that handles the interrupt
+// with the status it chooses, once it has ended.
 func TestSandboxSignalsAsNobody(t *testing.T) {
 	n := newNobody(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -401,5 +402,16 @@ func TestSandboxSignalsAsNobody(t *testing.T) {
 	}
 	if code := exitCode(testkit.Recv(t, 30*time.Second, "sandbox -- sleep to end after Ctrl-C", done)); code != 130 {
 		t.Errorf("sandbox -- sleep after Ctrl-C: exit %d, want 130: %s", code, out.String())
+	}
+
+	// A program that handles Ctrl-C ends as it says, and `sandbox --`
+	// with it: it exited 130 at once (nsenter killed), before the program
+	// had done, and with the signal's status instead of the program's.
+	cmd, out, done = start("sleeping", "sandbox", "--", "sh", "-c", `trap 'kill $!; sleep 0.3; echo inner-done; exit 5' INT; echo sleeping; sleep 60 & wait`)
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if code := exitCode(testkit.Recv(t, 30*time.Second, "sandbox -- sh with a trap to end after Ctrl-C", done)); code != 5 || !strings.Contains(out.String(), "inner-done") {
+		t.Errorf("sandbox -- sh with a trap after Ctrl-C: exit %d, want 5 after the trap said inner-done: %s", code, out.String())
 	}
 }

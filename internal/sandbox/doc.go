@@ -33,9 +33,10 @@
 //
 // For labs: `lab run N` starts the server of a lab that captures live as
 // `wiredojo sandbox -- wiredojo chat serve ...` (the sandbox command calls
-// Ensure and runs it with Sandbox.Command); the lab text then gives the
-// student's commands as `wiredojo sandbox -- wiredojo ...`, and, not as
-// root, `wiredojo capture live` joins the same sandbox by itself. Stop
+// Ensure and runs it with Sandbox.Supervised, so that Ctrl-C ends the
+// program, and the command with the program's status); the lab text then
+// gives the student's commands as `wiredojo sandbox -- wiredojo ...`, and,
+// not as root, `wiredojo capture live` joins the same sandbox by itself. Stop
 // (`wiredojo sandbox stop`) ends the servers with it. `wiredojo compare`
 // needs nothing of this: it makes a one-shot sandbox of its own, so a lab
 // text gives it without sudo.

@@ -21,7 +21,7 @@ import (
 
 // Environment variables between a program and its sandboxed self.
 const (
-	envInit   = "WIREDOJO_SANDBOX_INIT" // "run": a one-shot child; "hold": a holder
+	envInit   = "WIREDOJO_SANDBOX_INIT" // "run": a one-shot child; "hold": a holder; "supervise": Supervised's supervisor
 	envInside = "WIREDOJO_SANDBOX"      // set inside: the state directory, or "one-shot"
 )
 
@@ -43,6 +43,9 @@ func Init() {
 		return
 	}
 	os.Unsetenv(envInit)
+	if mode == "supervise" {
+		os.Exit(supervise(os.Args[1:]))
+	}
 	if err := prepare(mode == "hold"); err != nil {
 		fmt.Fprintf(os.Stderr, "wiredojo: sandbox: %v\n", err)
 		os.Exit(1)
@@ -399,6 +402,61 @@ func (s *Sandbox) Command(name string, args ...string) *exec.Cmd {
 	cmd := exec.Command("nsenter", all...)
 	cmd.Env = append(os.Environ(), envInside+"="+s.dir)
 	return cmd
+}
+
+// Supervised returns a command that runs name inside the sandbox as
+// Command does, for a terminal's foreground job: nsenter and a supervisor
+// between it and the program (this executable again, in Init) ignore
+// SIGINT, so that Ctrl-C, which reaches every process of the job, ends
+// the program alone, as it would end it outside; nsenter then returns the
+// program's own exit status (128+N when signal N ended it) once it has
+// ended. Without them nsenter, killed by the SIGINT, returned at once,
+// before the program had finished going down, and with the signal's
+// status instead of the program's. The program starts with SIGINT as
+// usual (a supervisor that ignored it by inheritance would pass that on:
+// Go's handler is reset by exec, an ignored signal is not). A signal for
+// the program alone goes to the supervisor's child: nsenter's grandchild
+// (nsenter forks to enter the PID namespace).
+func (s *Sandbox) Supervised(name string, args ...string) (*exec.Cmd, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	cmd := s.Command(self, append([]string{name}, args...)...)
+	cmd.Env = append(cmd.Env, envInit+"=supervise")
+	cmd.Args = append([]string{"sh", "-c", `trap '' INT; exec "$@"`, "sh", cmd.Path}, cmd.Args[1:]...)
+	cmd.Path = sh
+	return cmd, nil
+}
+
+// supervise runs args (a program and its arguments) and returns its exit
+// status, 128+N when signal N ended it: the supervisor of Supervised. It
+// asks for SIGINT, SIGTERM and SIGHUP and lets them pass (the program
+// gets its own: Ctrl-C reaches the whole job), so that it outlives the
+// program to report how it ended, and so that the program starts with
+// them at their defaults.
+func supervise(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "wiredojo: sandbox: nothing to run")
+		return 2
+	}
+	signal.Notify(make(chan os.Signal, 1), unix.SIGINT, unix.SIGTERM, unix.SIGHUP)
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(os.Stderr, "wiredojo: sandbox: %v\n", err)
+		return 127 // as a shell says for a program it cannot run
+	}
+	code, err := ExitStatus(cmd.Wait())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "wiredojo: sandbox: %v\n", err)
+		return 1
+	}
+	return code
 }
 
 // Stop ends the holder, and with it every process in the sandbox, and
