@@ -110,9 +110,14 @@ func (t *wsTransport) readError(err error) error {
 // WritePackets sends the batch (the packets the connection's send queue
 // held) with ws.Conn.WriteMessages: one binary message each, all framed
 // into one write where they fit (16 KiB; a large packet joins the frames
-// before it in one writev).
+// before it in one writev). It leaves no write deadline behind: framing/ws
+// answers the peer's pings by itself, on the same connection, and a
+// deadline of this batch's, once passed, would fail those pongs and end
+// the connection (clients that heartbeat with WebSocket pings).
 func (t *wsTransport) WritePackets(payloads [][]byte) error {
-	return t.c.WriteMessages(ws.OpBinary, payloads)
+	err := t.c.WriteMessages(ws.OpBinary, payloads)
+	t.c.SetWriteDeadline(time.Time{})
+	return err
 }
 
 func (t *wsTransport) SetReadDeadline(d time.Time) error  { return t.c.SetReadDeadline(d) }

@@ -1,6 +1,7 @@
 package tcpchat_test
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -85,5 +86,48 @@ func TestWebSocketPingsOutliveTheWriteDeadline(t *testing.T) {
 		t.Fatalf("the fake server ended before the client's event: %v", err)
 	case <-time.After(chattest.Timeout):
 		t.Fatalf("the client's event after the pong did not reach the server within %v", chattest.Timeout)
+	}
+}
+
+// TestServerAnswersPingsAfterItsWriteDeadline: the server side of the
+// same. A WebSocket client that pings the server (heartbeats of node's ws,
+// gorilla) after the deadline of the server's last write to it has passed
+// gets its pong, and stays connected. Before, the server's writer left
+// its write deadline on the WebSocket, and the pong framing/ws writes by
+// itself failed on it: the server closed the connection.
+func TestServerAnswersPingsAfterItsWriteDeadline(t *testing.T) {
+	t.Parallel()
+	const writeTimeout = 50 * time.Millisecond
+	addr := chatServer(t, tcpchat.Options{WriteTimeout: writeTimeout})
+	ctx, cancel := context.WithTimeout(context.Background(), chattest.Timeout)
+	defer cancel()
+	c, err := ws.Dial(ctx, "ws://"+addr+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	wsHandshake(t, c) // the server's welcome: its last write
+	pong := make(chan struct{}, 1)
+	testkit.SignalPongs(c, pong)
+	ended := make(chan error, 1)
+	go func() { // reads, so that pongs are handled
+		c.SetReadDeadline(time.Time{})
+		for {
+			if _, _, err := c.ReadMessage(); err != nil {
+				ended <- err
+				return
+			}
+		}
+	}()
+	time.Sleep(4 * writeTimeout) // the client's pace, the test's input: past the server's write deadline
+	if err := c.Ping([]byte("hb")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-pong:
+	case err := <-ended:
+		t.Fatalf("the server closed the connection instead of answering the ping: %v", err)
+	case <-time.After(chattest.Timeout):
+		t.Fatalf("no pong within %v", chattest.Timeout)
 	}
 }

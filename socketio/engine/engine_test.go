@@ -642,3 +642,39 @@ func TestSlowPostBodyIsCut(t *testing.T) {
 		t.Fatalf("answer to a POST whose body stopped: %q, want 400", answer)
 	}
 }
+
+// A WebSocket client's own ping (heartbeats of node's ws, gorilla) that
+// comes after the deadline of the session's last write has passed gets its
+// pong (framing/ws answers it by itself), and the session lives on. Before,
+// the session's writer left its write deadline (the ping timeout) on the
+// WebSocket: the pong failed on it and the connection ended.
+func TestWebSocketClientPingAfterTheWriteDeadline(t *testing.T) {
+	t.Parallel()
+	const pingTimeout = 100 * time.Millisecond
+	base, _ := echoServer(t, engine.Options{PingInterval: time.Minute, PingTimeout: pingTimeout})
+	c := dialWS(t, base, "?EIO=4&transport=websocket")
+	readText(t, c) // the open packet: the session's last write
+	pong := make(chan struct{}, 1)
+	testkit.SignalPongs(c, pong)
+	ended := make(chan error, 1)
+	go func() {
+		c.SetReadDeadline(time.Time{})
+		for {
+			if _, _, err := c.ReadMessage(); err != nil {
+				ended <- err
+				return
+			}
+		}
+	}()
+	time.Sleep(3 * pingTimeout) // the client's pace, the test's input: past the session's write deadline
+	if err := c.Ping([]byte("hb")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-pong:
+	case err := <-ended:
+		t.Fatalf("the session closed the WebSocket instead of answering the ping: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no pong within 10 s")
+	}
+}

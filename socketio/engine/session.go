@@ -517,6 +517,7 @@ func (s *Session) write(rc syscall.RawConn, ps []engineio.Packet) (rest bool, er
 		if err = c.Flush(); err != nil {
 			err = fmt.Errorf("%w: writing to the WebSocket: %v", ErrTransport, err)
 		}
+		c.SetWriteDeadline(time.Time{}) // as writeRuns leaves it
 	} else {
 		rest, err = s.writeRuns(c, rc, ps, sc)
 	}
@@ -612,8 +613,14 @@ const runText = 48 << 10
 
 // writeRuns sends packets over the WebSocket c: a run of text packets (up
 // to runText bytes), or of binary ones, in one WriteMessages each; with
-// rc, in one TryWriteMessages each (rest: bytes are kept).
+// rc, in one TryWriteMessages each (rest: bytes are kept). Without rc
+// each run is bounded by a write deadline (the ping timeout), which it
+// leaves cleared: framing/ws answers the client's WebSocket pings by
+// itself, and a passed deadline would fail those pongs.
 func (s *Session) writeRuns(c *ws.Conn, rc syscall.RawConn, batch []engineio.Packet, sc *writeScratch) (rest bool, err error) {
+	if rc == nil {
+		defer c.SetWriteDeadline(time.Time{})
+	}
 	for i := 0; i < len(batch); {
 		bin := batch[i].Binary
 		sc.bufs, sc.text = sc.bufs[:0], sc.text[:0]
