@@ -106,28 +106,6 @@ func TestServerAnswersPingsAfterItsWriteDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.CloseNow()
-	wsHandshake(t, c) // the server's welcome: its last write
-	pong := make(chan struct{}, 1)
-	testkit.SignalPongs(c, pong)
-	ended := make(chan error, 1)
-	go func() { // reads, so that pongs are handled
-		c.SetReadDeadline(time.Time{})
-		for {
-			if _, _, err := c.ReadMessage(); err != nil {
-				ended <- err
-				return
-			}
-		}
-	}()
-	time.Sleep(4 * writeTimeout) // the client's pace, the test's input: past the server's write deadline
-	if err := c.Ping([]byte("hb")); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-pong:
-	case err := <-ended:
-		t.Fatalf("the server closed the connection instead of answering the ping: %v", err)
-	case <-time.After(chattest.Timeout):
-		t.Fatalf("no pong within %v", chattest.Timeout)
-	}
+	wsHandshake(t, c)                          // the server's welcome: its last write
+	testkit.PingAnswered(t, c, 4*writeTimeout) // past the server's write deadline
 }

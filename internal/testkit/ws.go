@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/wiredojo/wiredojo/framing/ws"
 )
@@ -36,4 +37,36 @@ func SignalPongs(c *ws.Conn, ch chan<- struct{}) {
 		default:
 		}
 	})
+}
+
+// PingAnswered pings the peer of c after a pause of after (the test's
+// input: the client's pace) and fails the test unless a pong comes back
+// within 10 s, or if the peer closes the connection first. It reads c
+// from then on (pongs are handled while reading) until the connection
+// ends; the test closes c.
+func PingAnswered(t testing.TB, c *ws.Conn, after time.Duration) {
+	t.Helper()
+	pong := make(chan struct{}, 1)
+	SignalPongs(c, pong)
+	ended := make(chan error, 1)
+	go func() {
+		c.SetReadDeadline(time.Time{})
+		for {
+			if _, _, err := c.ReadMessage(); err != nil {
+				ended <- err
+				return
+			}
+		}
+	}()
+	time.Sleep(after)
+	if err := c.Ping([]byte("hb")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-pong:
+	case err := <-ended:
+		t.Fatalf("the peer closed the connection instead of answering the ping: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no pong within 10 s")
+	}
 }
