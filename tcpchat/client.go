@@ -557,11 +557,7 @@ func (c *Client) flush() {
 			start = end
 		}
 		t.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
-		err := t.WritePackets(c.outList)
-		// Between writes the transport has no write deadline: over
-		// WebSocket, framing/ws answers the server's pings by itself, and
-		// a deadline left to pass would fail those pongs.
-		t.SetWriteDeadline(time.Time{})
+		err := t.WritePackets(c.outList) // over WebSocket it clears the deadline after (wsTransport)
 		clear(c.outList)
 		if err != nil {
 			c.logf("tcpchat: write to %s: %v", c.Addr(), err)

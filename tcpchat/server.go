@@ -760,11 +760,10 @@ func (c *prefixConn) Read(p []byte) (int, error) {
 // just in time had a second timeout for the rest. The zero deadline
 // net/http sets once the header is in is kept.
 func (c *prefixConn) SetReadDeadline(t time.Time) error {
-	if !t.IsZero() && c.hdr.Load() == hdrFirst {
-		return nil
-	}
 	if !t.IsZero() {
 		switch c.hdr.Load() {
+		case hdrFirst:
+			return nil
 		case hdrIdle:
 			c.hdr.Store(hdrIdleTimed)
 		case hdrIdleTimed:

@@ -291,31 +291,29 @@ func (r *Receiver) destOf(o *oobInfo) destKind {
 		}
 		return destOtherGroup
 	}
-	if r.known(o.dst) {
-		return r.kindOf(o.dst)
+	if k, known := r.kindOf(o.dst); known {
+		return k
 	}
 	// An address none of the interfaces had when last read (at Listen, or
-	// again since): one may have come since. Read them again, at most once a second, so that a flood of
-	// such datagrams costs a clock reading each.
+	// again since): one may have come since. Read them again, at most once
+	// a second, so that a flood of such datagrams costs a clock reading
+	// each.
 	if now := time.Now(); now.Sub(r.addrsRead) >= time.Second {
 		r.addrsRead = now
 		r.readAddrs()
 	}
-	return r.kindOf(o.dst)
+	k, _ := r.kindOf(o.dst)
+	return k
 }
 
-// known reports whether dst is a broadcast address or an address of the
-// interfaces (or of loopback's 127.0.0.0/8) as last read.
-func (r *Receiver) known(dst [4]byte) bool {
-	return dst[0] == 127 || slices.Contains(r.bcast, dst) || slices.Contains(r.local, dst)
-}
-
-// kindOf says whether dst, not multicast, is a broadcast address.
-func (r *Receiver) kindOf(dst [4]byte) destKind {
+// kindOf says whether dst, not multicast, is a broadcast address, by the
+// addresses as last read; known is false when dst is none of them (nor
+// of loopback's 127.0.0.0/8).
+func (r *Receiver) kindOf(dst [4]byte) (k destKind, known bool) {
 	if slices.Contains(r.bcast, dst) {
-		return destBroadcast
+		return destBroadcast, true
 	}
-	return destUnicast
+	return destUnicast, dst[0] == 127 || slices.Contains(r.local, dst)
 }
 
 func listen(o RecvOptions) (*net.UDPConn, error) {
