@@ -354,10 +354,12 @@ func chatServe(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("chat serve: %w (is another server using the port? pick one with --addr)", err)
 	}
-	fmt.Fprintf(out, "chat: serving on %s (framed TCP; HTTP /healthz /metrics); Ctrl-C to stop\n", l.Addr())
+	// "serving on" comes last: whoever waits for it (a lab's set-up, a
+	// reader told to go on when it shows) has the whole start-up above it.
 	fmt.Fprintf(out, "chat: durable queues in %s\n", queue.where)
 	chatServeWSBanner(out, l.Addr(), &opts)
 	chatServeSocketIOBanner(out, l.Addr(), c)
+	fmt.Fprintf(out, "chat: serving on %s (framed TCP; HTTP /healthz /metrics); Ctrl-C to stop\n", l.Addr())
 	if d := c.Duration("release-idle"); d > 0 {
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
