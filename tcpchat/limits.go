@@ -418,16 +418,25 @@ func (t *trackedConn) CloseWrite() error {
 	return t.Close()
 }
 
-// connKey is the context key of an HTTP request's *prefixConn.
+// connKey is the context key of an HTTP request's httpSock.
 type connKey struct{}
 
-// connContext gives each HTTP request its socket (a *prefixConn): serveHTTP
-// lets the requests of sockets accepted over the cap reach /healthz and
-// /metrics only, one request per socket, and marks each request's header
-// as come (handshake timeouts, prefixConn.hdr).
+// httpSock is what an HTTP request's context holds of its socket.
+type httpSock struct {
+	pc    *prefixConn
+	first time.Time // by when the first request's handshakes must be done (sniff's deadline)
+}
+
+// connContext gives each HTTP request its socket (a *prefixConn) and the
+// deadline sniff set it: serveHTTP lets the requests of sockets accepted
+// over the cap reach /healthz and /metrics only, one request per socket,
+// marks each request's header as come (handshake timeouts, prefixConn.hdr),
+// and a WebSocket upgraded by the first request must have its handshake
+// packet by that deadline too (prefixConn.setBy).
 func (s *Server) connContext(ctx context.Context, c net.Conn) context.Context {
+	first := s.httpLn.taken(c)
 	if pc, ok := c.(*prefixConn); ok {
-		return context.WithValue(ctx, connKey{}, pc)
+		return context.WithValue(ctx, connKey{}, httpSock{pc, first})
 	}
 	return ctx
 }
@@ -441,6 +450,7 @@ func (s *Server) httpConnState(c net.Conn, st http.ConnState) {
 	switch {
 	case !ok:
 	case st == http.StateIdle:
+		pc.setBy(time.Time{}) // the next request's is recorded when its header is awaited
 		pc.hdr.Store(hdrIdle)
 	case st == http.StateClosed && pc.hdr.Load() == hdrTimedOut:
 		s.metrics.hsTimeouts.Add(1)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -324,9 +325,19 @@ const httpIdle = 30 * time.Second
 // serveHTTP serves the HTTP requests of the port; a socket accepted over
 // the connection cap gets /healthz and /metrics only, one request.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	pc, _ := r.Context().Value(connKey{}).(*prefixConn)
+	sc, _ := r.Context().Value(connKey{}).(httpSock)
+	pc := sc.pc
 	if pc != nil {
-		pc.hdr.Store(hdrNone)
+		// Where a WebSocket upgrade's handshake packet must come by
+		// (initWebSocket's handler): the first request's by sniff's
+		// deadline, a later one's by its header's (prefixConn.setBy).
+		switch pc.hdr.Swap(hdrNone) {
+		case hdrFirst:
+			pc.setBy(sc.first)
+		case hdrAwaited:
+		default:
+			pc.setBy(time.Time{})
+		}
 	}
 	if pc != nil && pc.reserve {
 		w.Header().Set("Connection", "close")
@@ -420,7 +431,7 @@ func (s *Server) sniff(nc net.Conn, reserve bool, tlsBy time.Time) {
 		// header (hdrFirst: prefixConn.SetReadDeadline).
 		pc := newPrefixConn(nc, head[:], reserve)
 		pc.hdr.Store(hdrFirst)
-		if !s.httpLn.push(pc) {
+		if !s.httpLn.push(pc, deadline) {
 			nc.Close()
 		}
 	default:
@@ -649,20 +660,36 @@ func newID() string {
 }
 
 // chanListener is the in-process listener feeding HTTP connections to the
-// net/http server.
+// net/http server, each with the deadline of its handshakes (sniff's).
 type chanListener struct {
-	ch   chan net.Conn
+	ch   chan pushedConn
 	done chan struct{}
 	once sync.Once
+
+	// last is the connection Accept returned last, and its deadline:
+	// http.Server.Serve calls ConnContext (connContext, which takes it
+	// with taken) on the same goroutine right after Accept, before the
+	// next Accept. Only that goroutine uses it.
+	last pushedConn
+}
+
+// pushedConn is a connection handed to the HTTP server and the deadline
+// its first request's handshakes must meet.
+type pushedConn struct {
+	c  net.Conn
+	by time.Time
 }
 
 func newChanListener() *chanListener {
-	return &chanListener{ch: make(chan net.Conn), done: make(chan struct{})}
+	return &chanListener{ch: make(chan pushedConn), done: make(chan struct{})}
 }
 
-func (l *chanListener) push(c net.Conn) bool {
+// push hands c to the HTTP server; by is when its first request's
+// handshakes (its header, a WebSocket handshake packet after it) must be
+// done. It reports false once the listener is closed.
+func (l *chanListener) push(c net.Conn, by time.Time) bool {
 	select {
-	case l.ch <- c:
+	case l.ch <- pushedConn{c, by}:
 		return true
 	case <-l.done:
 		return false
@@ -671,11 +698,24 @@ func (l *chanListener) push(c net.Conn) bool {
 
 func (l *chanListener) Accept() (net.Conn, error) {
 	select {
-	case c := <-l.ch:
-		return c, nil
+	case p := <-l.ch:
+		l.last = p
+		return p.c, nil
 	case <-l.done:
 		return nil, net.ErrClosed
 	}
+}
+
+// taken returns the deadline pushed with c if c is the connection Accept
+// returned last (zero otherwise), and forgets it: called by connContext on
+// Accept's goroutine.
+func (l *chanListener) taken(c net.Conn) time.Time {
+	p := l.last
+	l.last = pushedConn{}
+	if p.c != c {
+		return time.Time{}
+	}
+	return p.by
 }
 
 func (l *chanListener) Close() error {
@@ -690,8 +730,8 @@ func (l *chanListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0
 // connection holds it under its ws.Conn.
 type prefixConn struct {
 	net.Conn
-	head    [8]byte
-	off     uint8 // head[off:end] is still to be read
+	head    [8]byte // once read, an HTTP socket's handshake deadline (setBy)
+	off     uint8   // head[off:end] is still to be read
 	end     uint8
 	reserve bool // accepted over the connection cap (limits.go)
 	// hdr says, for an HTTP socket, whether a request's header is
@@ -716,6 +756,37 @@ const (
 	hdrIdleTimed        // hdrIdle, and net/http set the idle deadline (SetReadDeadline)
 	hdrFirst            // the first request's header is awaited, by sniff's deadline
 )
+
+// setBy records, in head once its bytes have all been read (an HTTP
+// socket's, whose first request line is longer), when the handshake
+// packet of a WebSocket upgraded by the request being served must come
+// (zero: unknown, the handshake timeout from the upgrade). The 8 bytes
+// would be dead otherwise; a field would take prefixConn past its 32
+// bytes. Only net/http's goroutine of the connection writes and reads it
+// (httpConnState, SetReadDeadline, serveHTTP and the handler); Read, which
+// its background reader calls, no longer touches head.
+func (c *prefixConn) setBy(t time.Time) {
+	if c.off != c.end {
+		return
+	}
+	var ns int64
+	if !t.IsZero() {
+		ns = t.UnixNano()
+	}
+	binary.LittleEndian.PutUint64(c.head[:], uint64(ns))
+}
+
+// by is what setBy recorded last: zero if nothing was. Valid once serveHTTP
+// ran for the request (which records it for every request).
+func (c *prefixConn) by() time.Time {
+	if c.off != c.end {
+		return time.Time{}
+	}
+	if ns := int64(binary.LittleEndian.Uint64(c.head[:])); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
 
 // newPrefixConn returns nc with the bytes head (at most 8) read first.
 func newPrefixConn(nc net.Conn, head []byte, reserve bool) *prefixConn {
@@ -768,6 +839,11 @@ func (c *prefixConn) SetReadDeadline(t time.Time) error {
 			c.hdr.Store(hdrIdleTimed)
 		case hdrIdleTimed:
 			c.hdr.Store(hdrAwaited)
+			c.setBy(t) // the header's deadline: a handshake after it too
+		case hdrAwaited:
+			// The header's deadline, once a read had marked it awaited
+			// (its first bytes came after the socket went idle).
+			c.setBy(t)
 		}
 	}
 	return c.Conn.SetReadDeadline(t)

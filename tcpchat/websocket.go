@@ -190,7 +190,17 @@ func (s *Server) initWebSocket() {
 			s.logf("tcpchat: %s: WebSocket upgrade refused: %v", r.RemoteAddr, err)
 			return
 		}
-		s.serveTransport(newWebSocketTransport(c), true, time.Time{}) // returns when it parks
+		// The handshake packet must come by the deadline of the request's
+		// header (serveHTTP recorded it): the first request's, sniff's
+		// from the accept, as on the raw path (upgradeRaw); a later one's
+		// on a keep-alive socket, the handshake timeout from its first
+		// bytes. Not a timeout of its own from now: a header that came at
+		// 0.9 of the timeout gave the packet up to 1.9 of it.
+		var by time.Time
+		if sc, ok := r.Context().Value(connKey{}).(httpSock); ok {
+			by = sc.pc.by()
+		}
+		s.serveTransport(newWebSocketTransport(c), true, by) // returns when it parks
 	})
 }
 

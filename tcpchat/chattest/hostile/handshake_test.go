@@ -147,6 +147,11 @@ func TestSlowlorisLateHandshake(t *testing.T) {
 		// Upgraded (101), and then no handshake packet: timed is the error
 		// the server sends then (the close waits for a closing handshake).
 		{"WebSocket handshake", "127.0.0.10", "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", "", true, "\r\n\r\n", false},
+		// The same request in absolute form: sniff reads "GET h", not
+		// "GET /", so the socket goes through net/http and is upgraded
+		// by the GET /ws handler, whose handshake packet must come by
+		// the same deadline.
+		{"WebSocket handshake through net/http", "127.0.0.12", "GET http://127.0.0.1/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", "", true, "\r\n\r\n", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -243,6 +248,48 @@ func TestSlowlorisPipelinedRequest(t *testing.T) {
 	}
 	if b, err := io.ReadAll(br); err != nil || len(b) != 0 {
 		t.Fatalf("the pipelined request whose header never ends was answered %q, %v; want the socket closed", b, err)
+	}
+	hostile.WaitMetric(t, addr, "wiredojo_chat_handshake_timeouts_total", 1)
+}
+
+// A WebSocket upgrade as a keep-alive socket's second request, its first
+// bytes at once after the first answer and the rest of its header at 0.7
+// of the handshake timeout, and then no handshake packet: the server's
+// error (code 5) comes at the handshake timeout from the request's first
+// bytes, not at a timeout of its own from the upgrade (1.7 of it), and
+// is counted in wiredojo_chat_handshake_timeouts_total.
+func TestSlowlorisLateHandshakeKeepAlive(t *testing.T) {
+	t.Parallel()
+	const timeout = 500 * time.Millisecond
+	_, addr := hostile.ChatServer(t, tcpchat.Options{HandshakeTimeout: timeout})
+	c := hostile.DialFrom(t, addr, "127.0.0.13", false).Conn
+	send(t, c, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(chattest.Timeout))
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("the first request: %v", err)
+	}
+	if b, err := io.ReadAll(resp.Body); err != nil || resp.StatusCode != http.StatusOK || resp.Close {
+		t.Fatalf("the first request: %s %q, %v (closing: %v); want 200, kept alive", resp.Status, b, err, resp.Close)
+	}
+	start := time.Now()
+	send(t, c, "GET /ws HTTP/1.1\r\n")
+	time.Sleep(timeout * 7 / 10) // the client's pace, the test's input
+	send(t, c, "Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	resp, err = http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("the upgrade: %v, %v; want 101", resp, err)
+	}
+	// The first byte after the 101's head: the error packet, or the close.
+	var one [1]byte
+	_, err = io.ReadFull(br, one[:])
+	took := time.Since(start)
+	if err != nil {
+		t.Fatalf("after the upgrade: %v after %v; want the error packet (code 5)", err, took)
+	}
+	if took >= timeout*3/2 {
+		t.Fatalf("the upgraded socket without a handshake packet was answered %v after its request's first bytes; want about the handshake timeout, %v (under %v)", took, timeout, timeout*3/2)
 	}
 	hostile.WaitMetric(t, addr, "wiredojo_chat_handshake_timeouts_total", 1)
 }
