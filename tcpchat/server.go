@@ -51,6 +51,11 @@ type Server struct {
 	poller *netpoll.Poller
 	wsRaw  *ws.Upgrader // upgrades GET /ws on the raw connection (websocket.go)
 
+	// httpIdle bounds how long an HTTP keep-alive socket may stay idle:
+	// the constant httpIdle; a field so that tests lower it (SetHTTPIdle
+	// in export_test.go) before Serve, which reads it.
+	httpIdle time.Duration
+
 	wg sync.WaitGroup // every goroutine the server starts
 
 	lastRefusal atomic.Int64 // monoNow of the last refusal logged
@@ -67,6 +72,7 @@ func NewServer(opts Options) *Server {
 		stop:      make(chan struct{}),
 		mux:       http.NewServeMux(),
 		dur:       newDurableServer(),
+		httpIdle:  httpIdle,
 	}
 	s.lim = newLimiter(s)
 	s.metrics = newMetrics(s)
@@ -235,7 +241,7 @@ func (s *Server) startLocked() bool {
 	}
 	s.httpLn = newChanListener()
 	s.httpS = &http.Server{Handler: http.HandlerFunc(s.serveHTTP), ReadHeaderTimeout: s.opts.HandshakeTimeout,
-		IdleTimeout: httpIdle, ConnContext: s.connContext, ConnState: s.httpConnState}
+		IdleTimeout: s.httpIdle, ConnContext: s.connContext, ConnState: s.httpConnState}
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
