@@ -39,9 +39,11 @@ const addrIdle = 10 * time.Second
 // (those with sockets are bounded by the connection cap): an attacker
 // with many source addresses (an IPv6 /48 holds 65,536 /64s) otherwise
 // made the server keep one per attempt over the last addrIdle. Over the
-// bound, entries without sockets are forgotten whatever their age (any
-// of them, in the map's order), down to a batch (1/idleEvictBatch of the
-// bound) under it; their addresses' attempt buckets start full again.
+// bound, entries without sockets are forgotten whatever their age, down
+// to a batch (1/idleEvictBatch of the bound) under it: first all those
+// whose buckets are full again (forgetting them changes nothing), then,
+// if they were fewer, others in the map's order, whose addresses'
+// buckets start full again (forgetLocked).
 // One entry costs about 144 bytes (the *addrState's 64-byte object, its
 // map slot and the slots free at the map's load; TestAddrStateBytes
 // measures it), so the bound holds about 9 MiB.
@@ -215,25 +217,63 @@ func (l *limiter) newStateLocked(key netip.Addr) *addrState {
 
 // forgetLocked forgets addresses without sockets, whatever their age,
 // until a batch under the bound is kept: one pass over the map serves
-// many new addresses. An address with sockets is never forgotten. The
-// first pass of a burst is logged. l.mu is held.
+// many new addresses. An address with sockets is never forgotten. It
+// forgets first every address whose buckets are full again (blank:
+// forgetting it changes no decision), and only if those are fewer than
+// the batch others, in the map's order: an attacker churning many
+// addresses cannot have its depleted buckets forgotten while entries
+// that carry nothing are kept. One pass: it remembers up to a batch of
+// the others on the way (a transient slice, one per batch of new
+// addresses). The first pass of a burst is logged. l.mu is held.
 func (l *limiter) forgetLocked() {
 	n := len(l.addrs) - l.busy - (l.maxIdle - max(l.maxIdle/idleEvictBatch, 1))
+	now := monoNow()
 	forgot := 0
+	var others []netip.Addr // up to n entries without sockets that are not blank
 	for k, st := range l.addrs {
-		if forgot >= n {
-			break
-		}
-		if st.conns == 0 && st.reserve == 0 {
+		switch {
+		case st.conns != 0 || st.reserve != 0:
+		case l.blank(st, now):
 			delete(l.addrs, k)
 			forgot++
+		case len(others) < n:
+			others = append(others, k)
 		}
+	}
+	for _, k := range others[:min(max(n-forgot, 0), len(others))] {
+		delete(l.addrs, k)
+		forgot++
 	}
 	l.addrsForgotten.Add(int64(forgot))
 	if !l.forgetting {
 		l.forgetting = true
 		l.srv.logf("tcpchat: limit state kept for %d addresses without sockets, the most allowed (many source addresses connecting?): forgetting some before their %v are up; a forgotten address's connection attempts are counted afresh, so the per-address attempt rate limit is weaker for it (counted in wiredojo_chat_addrs_forgotten_total; logged once per burst)", len(l.addrs)+forgot-l.busy, addrIdle)
 	}
+}
+
+// blank reports whether st, an address without sockets, carries nothing
+// a decision needs: its attempt bucket and its packet bucket are full
+// again at now (or were never used, or have no rate), as a new entry's
+// would be. l.mu is held; st.mu guards the packet bucket (uncontended:
+// no connection of the address is left to read).
+func (l *limiter) blank(st *addrState, now int64) bool {
+	o := &l.srv.opts
+	if !bucketFull(&st.attempts, now, o.ConnRatePerAddr, max(o.ConnBurstPerAddr, 1)) {
+		return false
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return bucketFull(&st.events, now, o.EventRatePerAddr, max(o.EventBurstPerAddr, 1))
+}
+
+// bucketFull reports whether b, refilled at rate per second up to burst
+// (bucket.allow), would hold burst tokens at now: never used, without a
+// rate, or refilled since.
+func bucketFull(b *bucket, now int64, rate float64, burst int) bool {
+	if b.last == 0 || rate <= 0 {
+		return true
+	}
+	return b.tokens+float64(now-b.last)*rate/1e9 >= float64(burst)
 }
 
 // busyLocked counts st among the addresses with sockets if it had none,
