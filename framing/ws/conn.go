@@ -657,8 +657,11 @@ func (c *Conn) closeNow() {
 	}
 }
 
-// CloseNow closes the connection without a close handshake.
+// CloseNow closes the connection without a close handshake. It closes the
+// TCP connection first, so that a write in progress (to a peer that does
+// not read) fails at once instead of holding CloseNow.
 func (c *Conn) CloseNow() error {
+	c.closeNow()
 	c.wmu.Lock()
 	c.closeSent = true
 	if c.writeErr == nil {
@@ -669,7 +672,6 @@ func (c *Conn) CloseNow() error {
 		c.rest = nil
 	}
 	c.wmu.Unlock()
-	c.closeNow()
 	return nil
 }
 

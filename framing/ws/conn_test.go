@@ -308,3 +308,75 @@ func TestReadIdleNotFinal(t *testing.T) {
 		t.Fatalf("read after the idle deadline: %s %q %v", op, msg, err)
 	}
 }
+
+// writeEntered signals on entered (without waiting) each time a Write
+// reaches the connection once armed is set.
+type writeEntered struct {
+	net.Conn
+	armed   atomic.Bool
+	entered chan struct{}
+}
+
+func (w *writeEntered) Write(p []byte) (int, error) {
+	if w.armed.Load() {
+		select {
+		case w.entered <- struct{}{}:
+		default:
+		}
+	}
+	return w.Conn.Write(p)
+}
+
+// TestCloseNowEndsABlockedWrite: CloseNow, while a write to a peer that
+// does not read is blocked (a 64 MiB message, beyond any socket buffers),
+// returns at once and the write fails. Before, CloseNow waited for the
+// write lock the blocked write held: for ever.
+func TestCloseNowEndsABlockedWrite(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	type server struct {
+		c  *ws.Conn
+		nc net.Conn
+		we *writeEntered
+	}
+	accepted := make(chan server, 1)
+	go func() {
+		nc, err := l.Accept()
+		if err != nil {
+			close(accepted)
+			return
+		}
+		we := &writeEntered{Conn: nc, entered: make(chan struct{}, 1)}
+		c, err := (&ws.Upgrader{}).Upgrade(we, nil)
+		if err != nil {
+			nc.Close()
+			close(accepted)
+			return
+		}
+		accepted <- server{c, nc, we}
+	}()
+	cc, err := ws.Dial(ctxT(t), "ws://"+l.Addr().String()+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.CloseNow() // the client never reads
+	s := testkit.Recv(t, 10*time.Second, "the server's upgrade", accepted)
+	if s.c == nil {
+		t.Fatal("the upgrade failed")
+	}
+	defer s.nc.Close() // if CloseNow is held: lets the write, then CloseNow, return
+	s.we.armed.Store(true)
+	wrote := make(chan error, 1)
+	go func() { wrote <- s.c.WriteMessage(ws.OpBinary, make([]byte, 64<<20)) }()
+	testkit.Recv(t, 10*time.Second, "the 64 MiB write to reach the connection", s.we.entered)
+	closed := make(chan struct{})
+	go func() { s.c.CloseNow(); close(closed) }()
+	testkit.Recv(t, 10*time.Second, "CloseNow while a write to a peer that does not read is blocked", closed)
+	if err := testkit.Recv(t, 10*time.Second, "the blocked write to fail", wrote); err == nil {
+		t.Fatal("the 64 MiB write to a peer that does not read succeeded")
+	}
+}
