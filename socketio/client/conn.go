@@ -71,9 +71,12 @@ type Conn struct {
 	wbuf  []byte
 	wlist [][]byte
 
-	// wmu is held by a Write on the WebSocket and by a pong Read sends:
-	// each sets the WebSocket's write deadline for its own writes.
-	wmu sync.Mutex
+	// wsem (one slot) is held by a Write on the WebSocket and by a pong
+	// Read sends: each sets the WebSocket's write deadline for its own
+	// writes. A channel, not a mutex, so that the pong waits for it only
+	// within the read's bounds: a Write blocked on a server that does not
+	// read (no write deadline) would otherwise hold Read for ever.
+	wsem chan struct{}
 
 	mu        sync.Mutex
 	deadline  time.Time // the caller's read deadline; guarded by mu
@@ -94,7 +97,7 @@ func Dial(ctx context.Context, rawURL string, opts Options) (*Conn, error) {
 	if opts.MaxMessage <= 0 {
 		opts.MaxMessage = DefaultMaxMessage
 	}
-	c := &Conn{}
+	c := &Conn{wsem: make(chan struct{}, 1)}
 	wopts := &ws.DialOptions{TLSConfig: opts.TLSConfig, MaxMessageSize: int64(opts.MaxMessage)}
 	if e.websocket {
 		c.ws, err = ws.Dial(ctx, e.query("websocket", "").String(), wopts)
@@ -379,12 +382,11 @@ func (c *Conn) pong() error {
 	var err error
 	if c.poll != nil {
 		err = c.poll.postBy([]byte("3"), dl)
-	} else {
-		c.wmu.Lock()
+	} else if err = c.lockWrites(dl); err == nil {
 		c.ws.SetWriteDeadline(dl)
 		err = c.ws.WriteMessage(ws.OpText, []byte("3"))
 		c.ws.SetWriteDeadline(time.Time{}) // as Write leaves it
-		c.wmu.Unlock()
+		<-c.wsem
 	}
 	if err == nil {
 		return nil
@@ -392,12 +394,37 @@ func (c *Conn) pong() error {
 	if c.poll != nil {
 		c.poll.close()
 	} else {
-		c.ws.CloseNow()
+		c.ws.CloseNow() // also ends a Write blocked on the server
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(silent) {
+		if errors.Is(err, errWriteHeld) {
+			return fmt.Errorf("%w (the pong waited %v behind a Write the server did not take)", ErrPingTimeout, c.silence)
+		}
 		return fmt.Errorf("%w (the pong not taken within %v)", ErrPingTimeout, c.silence)
 	}
 	return fmt.Errorf("socketio/client: answer the server's ping: %w", err)
+}
+
+// errWriteHeld is the error of a pong that could not take wsem before the
+// read's deadline: a Write held it.
+var errWriteHeld = fmt.Errorf("a Write held the WebSocket: %w", os.ErrDeadlineExceeded)
+
+// lockWrites takes wsem, waiting until dl at most; then it returns
+// errWriteHeld.
+func (c *Conn) lockWrites(dl time.Time) error {
+	select {
+	case c.wsem <- struct{}{}:
+		return nil
+	default:
+	}
+	t := time.NewTimer(time.Until(dl))
+	defer t.Stop()
+	select {
+	case c.wsem <- struct{}{}:
+		return nil
+	case <-t.C:
+		return errWriteHeld
+	}
 }
 
 // message handles one Engine.IO message: a whole Socket.IO packet, its
@@ -465,8 +492,8 @@ func (c *Conn) Write(ms ...Message) error {
 		}
 		return c.poll.post(body)
 	}
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
+	c.wsem <- struct{}{} // a pong holds it within the read's bounds at most
+	defer func() { <-c.wsem }()
 	c.mu.Lock()
 	wdl := c.wdeadline
 	c.mu.Unlock()

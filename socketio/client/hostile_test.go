@@ -232,3 +232,44 @@ func TestWebSocketPingsOutliveTheWriteDeadline(t *testing.T) {
 		t.Fatalf("no pong to the server's WebSocket ping within %v", wait)
 	}
 }
+
+// TestPongNotHeldByABlockedWrite: a WebSocket server that completes the
+// handshake, then pings (every 20 ms; pingInterval and pingTimeout 50 ms)
+// and never reads: the client's Writes, without a write deadline, block
+// once the socket's buffers are full, and the pong Read owes the next ping
+// waits for the write lock only within the read's bounds: Read ends the
+// session with ErrPingTimeout, and the blocked Write fails with it. Before,
+// the pong waited for the lock for ever, and Read with it.
+func TestPongNotHeldByABlockedWrite(t *testing.T) {
+	done := make(chan struct{})
+	addr := testkit.WSServer(t, func(c *ws.Conn) {
+		c.WriteMessage(ws.OpText, []byte(`0{"sid":"s1","upgrades":[],"pingInterval":50,"pingTimeout":50,"maxPayload":100000000}`))
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				if c.WriteMessage(ws.OpText, []byte("2")) != nil {
+					return
+				}
+			}
+		}
+	})
+	c := dial(t, "http://"+addr+"/socket.io/?transport=websocket")
+	t.Cleanup(func() { close(done) }) // before the client's Close
+	_, errs := reads(c)
+	big := client.Message{Packet: socketio.Packet{Type: socketio.Event, Data: []byte(`["n","` + strings.Repeat("a", 1<<20) + `"]`)}}
+	wrote := make(chan error, 1)
+	go func() {
+		for {
+			if err := c.Write(big); err != nil {
+				wrote <- err
+				return
+			}
+		}
+	}()
+	wantPingTimeout(t, errs, "pongs held behind a Write the server does not read")
+	testkit.Recv(t, wait, "the blocked Write to fail once the session ended", wrote)
+}
