@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -73,6 +74,7 @@ func tcpCommand() *cli.Command {
 					&cli.GenericFlag{Name: "data", Aliases: []string{"d"}, Value: &writesFlag{}, Usage: "send `BYTES` in one write call (repeat for several; escapes \\n \\t \\xHH)"},
 					&cli.DurationFlag{Name: "gap", Usage: "wait `D` between writes (0: write back to back)"},
 					&cli.BoolFlag{Name: "nagle", Usage: "leave Nagle's algorithm on (Go turns it off: TCP_NODELAY), so small writes wait to be coalesced"},
+					&cli.DurationFlag{Name: "timeout", Value: 10 * time.Second, Usage: "give up on the connect, or on a write the peer does not take (it stopped reading), after `D`"},
 				},
 				Action: tcpSend,
 			},
@@ -105,7 +107,11 @@ func tcpSend(c *cli.Context) error {
 	if c.Duration("gap") < 0 {
 		return usagef("--gap %v: give a duration of 0 or more", c.Duration("gap"))
 	}
-	ctx, cancel := context.WithTimeout(c.Context, 10*time.Second)
+	timeout := c.Duration("timeout")
+	if timeout <= 0 {
+		return usagef("--timeout %v: give a positive duration", timeout)
+	}
+	ctx, cancel := context.WithTimeout(c.Context, timeout)
 	defer cancel()
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", c.String("to"))
@@ -128,7 +134,11 @@ func tcpSend(c *cli.Context) error {
 				return nil
 			}
 		}
+		_ = conn.SetWriteDeadline(time.Now().Add(timeout))
 		n, err := conn.Write([]byte(b))
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return fmt.Errorf("tcp send: write %d: the peer took %d of %d bytes in %v: it does not read, or reads slowly (raise --timeout to wait longer)", i+1, n, len(b), timeout)
+		}
 		if err != nil {
 			return fmt.Errorf("tcp send: write %d: %w", i+1, err)
 		}

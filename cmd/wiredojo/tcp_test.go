@@ -1,9 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"net"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/wiredojo/wiredojo/internal/testkit"
 )
 
 // tcp send makes one write call per --data (escapes read, commas kept);
@@ -50,5 +56,46 @@ func TestTCPSendRecvShowTheByteStream(t *testing.T) {
 	}
 	if code, _, e := chatRun(t, "", "tcp", "send", "--to", addr, "--data", `\q`); code != exitUsage || !strings.Contains(e, "bad escape") {
 		t.Fatalf("tcp send with a bad escape: exit %d %s", code, e)
+	}
+}
+
+// tcp send to a peer that accepts and never reads: the write that fills
+// the socket buffers (one --data of 64 MiB) fails after --timeout, and the
+// message names the flag. Before, tcp send had no --timeout and waited
+// for ever.
+func TestTCPSendPeerNotReading(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if nc, err := l.Accept(); err == nil {
+			accepted <- nc // never read
+		}
+	}()
+	type result struct {
+		code      int
+		out, errs string
+	}
+	done := make(chan result, 1)
+	go func() {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), []string{"wiredojo", "--no-color", "tcp", "send", "--to", l.Addr().String(), "--timeout", "200ms", "--data", strings.Repeat("a", 64<<20)}, strings.NewReader(""), &out, &errb)
+		done <- result{code, out.String(), errb.String()}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		select {
+		case nc := <-accepted:
+			nc.Close() // ends a write still blocked
+		default:
+		}
+		testkit.Recv(t, 10*time.Second, "tcp send to exit once the peer closed", done)
+	})
+	r := testkit.Recv(t, 10*time.Second, "tcp send to give up on a peer that does not read", done)
+	done <- r // for the cleanup
+	if r.code != 1 || !strings.Contains(r.errs, "write 1: the peer took") || !strings.Contains(r.errs, "--timeout") {
+		t.Fatalf("tcp send to a peer that does not read: exit %d, want 1 and a message naming --timeout\n%s%s", r.code, clip(r.out, 300), r.errs)
 	}
 }
