@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -48,7 +49,10 @@ stdin is sent as a text message; lines starting with / are commands:
   /binary TEXT       send TEXT as a binary message
   /ping [PAYLOAD]    send a ping
   /close [CODE [REASON]]  start the closing handshake (default 1000)
-End of input closes with 1000. --json prints one object per frame.`,
+End of input closes with 1000. --json prints one object per frame.
+A ping goes out every --ping-interval (shown like any frame); a server
+that answers none within --ping-timeout is taken for gone: ws dial closes
+the connection and exits 1.`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "one JSON object per frame (and per event) on stdout"},
 			&cli.StringSliceFlag{Name: "protocol", Usage: "offer subprotocol `P` (repeatable)"},
@@ -56,6 +60,8 @@ End of input closes with 1000. --json prints one object per frame.`,
 			&cli.BoolFlag{Name: "compress", Usage: "offer permessage-deflate"},
 			&cli.BoolFlag{Name: "insecure", Usage: "wss://: do not verify the server's certificate"},
 			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Second, Usage: "handshake timeout"},
+			&cli.DurationFlag{Name: "ping-interval", Value: 30 * time.Second, Usage: "send a ping every `D` to notice a dead server (0: none)"},
+			&cli.DurationFlag{Name: "ping-timeout", Value: 20 * time.Second, Usage: "give up on a server that answers a ping with no pong within `D`"},
 		},
 		Action: wsDial,
 	}
@@ -268,6 +274,10 @@ func wsDial(c *cli.Context) error {
 	if c.Bool("insecure") {
 		opts.TLSConfig = &tls.Config{InsecureSkipVerify: true}
 	}
+	interval, pongWait := c.Duration("ping-interval"), c.Duration("ping-timeout")
+	if interval < 0 || pongWait <= 0 {
+		return usagef("--ping-interval must be 0 (no pings) or more, --ping-timeout positive")
+	}
 	ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
 	conn, err := ws.Dial(ctx, url, opts)
 	cancel()
@@ -283,6 +293,18 @@ func wsDial(c *cli.Context) error {
 	show.event("connected", map[string]any{"url": url, "subprotocol": conn.Subprotocol(), "extensions": ext},
 		fmt.Sprintf("connected to %s (subprotocol %q, extensions %q)", url, conn.Subprotocol(), ext))
 
+	pongs := make(chan struct{}, 1)
+	conn.SetPongHandler(func([]byte) {
+		select {
+		case pongs <- struct{}{}:
+		default:
+		}
+	})
+	var dead atomic.Bool // no pong within --ping-timeout: conn closed
+	// gone names the end of a connection the pinger closed.
+	gone := func() error {
+		return fmt.Errorf("no pong within %v of a ping: the server, or the way to it, is gone (raise --ping-timeout to wait longer)", pongWait)
+	}
 	readDone := make(chan error, 1)
 	go func() {
 		var buf []byte
@@ -296,7 +318,12 @@ func wsDial(c *cli.Context) error {
 		}
 	}()
 	stop := make(chan struct{})
+	var pinger sync.WaitGroup
+	defer pinger.Wait() // after close(stop)
 	defer close(stop)
+	if interval > 0 {
+		pinger.Go(func() { wsPinger(conn, interval, pongWait, pongs, stop, &dead) })
+	}
 	lines := make(chan string)
 	go func() {
 		defer close(lines)
@@ -336,6 +363,9 @@ func wsDial(c *cli.Context) error {
 		select {
 		case err := <-readDone:
 			conn.CloseNow()
+			if dead.Load() {
+				return gone()
+			}
 			return finish(err)
 		case <-c.Context.Done():
 			if !closing {
@@ -360,8 +390,48 @@ func wsDial(c *cli.Context) error {
 				}
 				conn.CloseNow()
 				<-readDone
+				if dead.Load() {
+					return gone()
+				}
 				return err
 			}
+		}
+	}
+}
+
+// wsPinger pings conn every interval until stop is closed. When no pong
+// (on pongs) comes within timeout of a ping it sets dead and closes conn,
+// which ends the read and any write blocked on a server that does not
+// read. A pong to the user's /ping counts too: the server is alive.
+func wsPinger(conn *ws.Conn, interval, timeout time.Duration, pongs <-chan struct{}, stop <-chan struct{}, dead *atomic.Bool) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		select {
+		case <-pongs: // an earlier pong, not this ping's
+		default:
+		}
+		// Armed before the ping: the ping itself may wait behind a write
+		// blocked on the server.
+		timer := time.AfterFunc(timeout, func() {
+			dead.Store(true)
+			conn.CloseNow()
+		})
+		if err := conn.Ping([]byte("wiredojo")); err != nil {
+			timer.Stop()
+			return // the reader sees the end
+		}
+		select {
+		case <-pongs:
+			timer.Stop()
+		case <-stop:
+			timer.Stop()
+			return
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wiredojo/wiredojo/framing/ws"
 	"github.com/wiredojo/wiredojo/internal/testkit"
 )
 
@@ -173,5 +174,43 @@ func TestWSDialExitsOneOnAnErrorClose(t *testing.T) {
 	}
 	if !strings.Contains(errs, "closed the connection with 1009") {
 		t.Errorf("stderr does not name the code: %s", errs)
+	}
+}
+
+// ws dial to a server that completes the handshake and then answers
+// nothing (it never reads, so no pong): the pings every --ping-interval go
+// unanswered, and after --ping-timeout ws dial closes the connection and
+// exits 1 with a message naming the flag, while the user's input is still
+// open. Before, ws dial waited for ever (Ctrl-C).
+func TestWSDialServerGone(t *testing.T) {
+	done := make(chan struct{})
+	addr := testkit.WSServer(t, func(*ws.Conn) { <-done })
+	pr, pw := io.Pipe() // the user types nothing, and does not end the input
+	type result struct {
+		code      int
+		out, errs string
+	}
+	exited := make(chan result, 1)
+	go func() {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), []string{"wiredojo", "--no-color", "ws", "dial", "--ping-interval", "50ms", "--ping-timeout", "200ms", "ws://" + addr + "/"}, pr, &out, &errb)
+		exited <- result{code, out.String(), errb.String()}
+	}()
+	t.Cleanup(func() {
+		close(done)
+		pw.Close()
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			t.Error("ws dial still runs 10 s after the server and the input ended")
+		}
+	})
+	r := testkit.Recv(t, 10*time.Second, "ws dial to give up on a server that answers no ping", exited)
+	exited <- r // for the cleanup
+	if r.code != 1 || !strings.Contains(r.errs, "no pong within 200ms") || !strings.Contains(r.errs, "--ping-timeout") {
+		t.Fatalf("ws dial to a server that answers nothing: exit %d, want 1 and a message naming --ping-timeout\n%s%s", r.code, r.out, r.errs)
+	}
+	if !strings.Contains(r.out, "> ping") {
+		t.Errorf("the pings ws dial sent are not shown:\n%s", r.out)
 	}
 }
