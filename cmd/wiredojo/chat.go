@@ -532,7 +532,9 @@ func chatListen(c *cli.Context) error {
 	asJSON := c.Bool("json")
 	room := c.String("room")
 	opts := tcpchat.ClientOptions{
-		Logf:     func(format string, args ...any) { fmt.Fprintf(c.App.ErrWriter, format+"\n", args...) },
+		Logf: func(format string, args ...any) {
+			fmt.Fprintf(c.App.ErrWriter, format+"\n", withHints(c.Command, args)...)
+		},
 		ClientID: c.String("client-id"),
 	}
 	if id := opts.ClientID; c.IsSet("client-id") && (id == "" || len(id) > 255) {
@@ -701,7 +703,7 @@ func chatClient(c *cli.Context) error {
 	opts := tcpchat.ClientOptions{
 		OnState: func(up bool, err error) {
 			if !up && c.Context.Err() == nil && !quitting.Load() {
-				say("%s", paint.f(styleWarn, "connection lost (%v); reconnecting…", err))
+				say("%s", paint.f(styleWarn, "connection lost (%v); reconnecting…", withHints(c.Command, []any{err})...))
 			}
 		},
 	}

@@ -240,3 +240,22 @@ func TestChatServeVerboseLogsConnectsAndCloses(t *testing.T) {
 		t.Fatalf("serve exited with %d: %s", code, errb.String())
 	}
 }
+
+// chat listen and chat client with a small --max-frame, sent a frame over
+// it (a 300-byte event the server relays): the connection is lost, and
+// the line each logs before it reconnects names --max-frame, as the
+// one-shot commands' exit does. Before, the reconnect lines had no hint.
+func TestChatReconnectLinesHintMaxFrame(t *testing.T) {
+	addr := chatServer(t)
+	_, lerr, _ := chatStart(t, strings.NewReader(""), "chat", "listen", "--addr", addr, "--max-frame", "64")
+	chatWaitFor(t, "listen", lerr, regexp.MustCompile(`(listening on)`))
+	pr, pw := io.Pipe() // the user types nothing, and does not end the input
+	t.Cleanup(func() { pw.Close() })
+	cout, _, _ := chatStart(t, pr, "chat", "client", "--addr", addr, "--max-frame", "64")
+	chatWaitFor(t, "client", cout, regexp.MustCompile(`(connected to)`))
+	if code, o, e := chatRun(t, "", "chat", "emit", "--addr", addr, "--event", "big", `"`+strings.Repeat("a", 300)+`"`); code != 0 {
+		t.Fatalf("emit: exit %d %s %s", code, o, e)
+	}
+	chatWaitFor(t, "listen's reconnect line", lerr, regexp.MustCompile(`(connection to \S+ lost: [^\n]*\(raise the limit with --max-frame\); reconnecting)`))
+	chatWaitFor(t, "client's reconnect line", cout, regexp.MustCompile(`(connection lost \([^\n]*\(raise the limit with --max-frame\)\); reconnecting)`))
+}

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -159,6 +160,19 @@ func withHint(cmd *cli.Command, err error) string {
 		}
 	}
 	return msg
+}
+
+// withHints returns args with each error replaced by its message with the
+// CLI's hint (withHint), for a log line that carries an error: a client's
+// reconnect lines give the hint the command's exit would.
+func withHints(cmd *cli.Command, args []any) []any {
+	out := slices.Clone(args)
+	for i, a := range out {
+		if err, ok := a.(error); ok && err != nil {
+			out[i] = withHint(cmd, err)
+		}
+	}
+	return out
 }
 
 // rePackagePrefix matches the "pkg: " prefix a library error starts with
