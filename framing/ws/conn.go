@@ -72,31 +72,62 @@ func batchPool(total int) *sync.Pool {
 // reader answers pings and close frames by itself. Close may be called from
 // any goroutine, also while a read is blocked.
 type Conn struct {
-	nc      net.Conn
-	br      *bufio.Reader // nil between reads when pooled and empty (rmu)
-	x       *connExtra    // nil on a server connection without subprotocol, compression or observer
-	maxMsg  int64
-	server  bool
-	deflate bool // permessage-deflate negotiated; then x is set
-	pooled  bool // br comes from readerPool and reads nc: given back when empty
-	dp      deflateParams
-	closed  atomic.Bool
+	nc     net.Conn
+	br     *bufio.Reader // nil between reads when pooled and empty (rmu)
+	x      *connExtra    // nil on a server connection without subprotocol, compression or observer
+	maxMsg int64
+
+	// The deadlines set through SetReadDeadline and SetWriteDeadline, in
+	// Unix nanoseconds (0: none): the reader bounds its pongs by them.
+	readDL  atomic.Int64
+	writeDL atomic.Int64
+	// pong is the pong the reader owes (a writer held wmu when the ping
+	// came; the writer sends it when it lets go), or closedSlot once the
+	// TCP connection is closed, or nil.
+	pong atomic.Pointer[pongSlot]
 
 	// rmu is held for the whole of a read; it guards readErr, rem and
 	// onPong (and x.cbuf, x.dec). wmu guards writes and closeSent,
-	// noCompress, writeErr and rest (and x.rng). The two locks and the
-	// flags sit together so that a Conn is 128 bytes (a size class: the
-	// 144-byte one before).
+	// noCompress, writeErr and rest (and x.rng); whoever lets go of wmu
+	// sends the pong the reader left meanwhile (unlockW). The locks and
+	// the flags sit together, the closed flag is pong's closedSlot, and
+	// the final errors are boxed, so that a Conn is 128 bytes (a size
+	// class: the 144-byte one before).
 	rmu        sync.Mutex
 	wmu        sync.Mutex
+	server     bool
+	deflate    bool // permessage-deflate negotiated; then x is set
+	pooled     bool // br comes from readerPool and reads nc: given back when empty
+	dp         deflateParams
 	closeSent  bool           // wmu
 	noCompress bool           // wmu
-	readErr    error          // rmu; sticky
+	readErr    *finalErr      // rmu; sticky
 	rem        int64          // rmu; payload bytes of the current frame not read yet; -1: unknown
 	onPong     func(p []byte) // rmu
-	writeErr   error          // wmu
+	writeErr   *finalErr      // wmu
 	rest       *restBuf       // wmu; what a TryWriteMessages left, sent first by the next write
 }
+
+// finalErr holds a Conn's final read or write error, boxed so that a Conn
+// stays 128 bytes: it is allocated once, when the connection fails (with
+// the error itself).
+type finalErr struct{ err error }
+
+// errClosedBox is the final write error after CloseNow.
+var errClosedBox = &finalErr{ErrClosed}
+
+// pongSlot holds the payload of the ping the reader could not answer at
+// once because a writer held the connection.
+type pongSlot struct {
+	n int
+	p [MaxControlPayload]byte
+}
+
+var (
+	pongPool = sync.Pool{New: func() any { return new(pongSlot) }}
+	// closedSlot is Conn.pong once the TCP connection is closed.
+	closedSlot = new(pongSlot)
+)
 
 // connExtra holds what only some connections need, so that a plain server
 // connection (the one an upgrade allocates) stays small.
@@ -165,11 +196,12 @@ func (c *Conn) Compressed() bool { return c.deflate }
 func (c *Conn) SetCompression(on bool) {
 	c.wmu.Lock()
 	c.noCompress = !on
-	c.wmu.Unlock()
+	c.unlockW()
 }
 
 // NetConn returns the underlying connection. Reading or writing it directly
-// breaks the WebSocket framing.
+// breaks the WebSocket framing; deadlines set on it directly are not seen
+// by the reader's pongs (set them through the Conn).
 func (c *Conn) NetConn() net.Conn { return c.nc }
 
 // LocalAddr returns the local network address.
@@ -179,12 +211,53 @@ func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
 func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 
 // SetReadDeadline sets the deadline for reads; a read that times out ends
-// the connection.
-func (c *Conn) SetReadDeadline(t time.Time) error { return c.nc.SetReadDeadline(t) }
+// the connection (but ErrReadIdle). It also bounds the pongs the reader
+// sends: a pong the socket does not take by then ends the connection.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	c.readDL.Store(unixDeadline(t))
+	return c.nc.SetReadDeadline(t)
+}
 
 // SetWriteDeadline sets the deadline for writes; a write that times out
-// ends the connection.
-func (c *Conn) SetWriteDeadline(t time.Time) error { return c.nc.SetWriteDeadline(t) }
+// ends the connection. It bounds the reader's pongs too.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	c.writeDL.Store(unixDeadline(t))
+	return c.nc.SetWriteDeadline(t)
+}
+
+// maxDeadline is the latest deadline Unix nanoseconds hold.
+var maxDeadline = time.Unix(0, 1<<63-1)
+
+// unixDeadline returns t in Unix nanoseconds, 0 for the zero time (no
+// deadline); a time out of range is clamped (and never 0).
+func unixDeadline(t time.Time) int64 {
+	switch {
+	case t.IsZero():
+		return 0
+	case t.After(maxDeadline):
+		return 1<<63 - 1
+	case t.UnixNano() <= 0:
+		return 1 // long past
+	}
+	return t.UnixNano()
+}
+
+// restoreWriteDeadline puts the caller's write deadline back on the
+// socket after a write of the reader's under its own bound; wmu is held.
+// A SetWriteDeadline meanwhile wins: it is read again until it holds.
+func (c *Conn) restoreWriteDeadline() {
+	for {
+		w := c.writeDL.Load()
+		var t time.Time
+		if w != 0 {
+			t = time.Unix(0, w)
+		}
+		c.nc.SetWriteDeadline(t)
+		if c.writeDL.Load() == w {
+			return
+		}
+	}
+}
 
 // SetFrameObserver sets a function told about every frame: each frame
 // received (payload unmasked; still compressed when RSV1 is set) and each
@@ -240,7 +313,7 @@ func (c *Conn) AppendMessage(dst []byte) (OpCode, []byte, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 	if c.readErr != nil {
-		return 0, dst, c.readErr
+		return 0, dst, c.readErr.err
 	}
 	c.reader()
 	op, out, err := c.readMessage(dst)
@@ -250,7 +323,7 @@ func (c *Conn) AppendMessage(dst []byte) (OpCode, []byte, error) {
 	}
 	c.releaseReader(err != nil)
 	if err != nil {
-		c.readErr = err
+		c.readErr = &finalErr{err}
 		return 0, dst, err
 	}
 	return op, out, nil
@@ -508,11 +581,7 @@ func (c *Conn) readControl(h Header) error {
 	}
 	switch h.OpCode {
 	case OpPing:
-		c.wmu.Lock()
-		if !c.closeSent {
-			err = c.writeFrameLocked(true, OpPong, false, p)
-		}
-		c.wmu.Unlock()
+		err = c.answerPing(p)
 		c.br.Discard(len(p))
 		if err != nil {
 			return c.readFailed(err, false)
@@ -533,11 +602,11 @@ func (c *Conn) readControl(h Header) error {
 			return c.fail(StatusProtocolError, "malformed close frame (bad status code or length)")
 		}
 		ce := &CloseError{Code: code, Reason: string(reason)}
-		c.wmu.Lock()
+		c.lockForClose()
 		if !c.closeSent {
 			// Echo the peer's (valid) status code and reason.
 			c.closeSent = true
-			c.writeFrameLocked(true, OpClose, false, p)
+			c.writeForReaderLocked(OpClose, p, time.Now().Add(closeTimeout).UnixNano())
 		}
 		c.wmu.Unlock()
 		c.br.Discard(len(p))
@@ -552,11 +621,11 @@ func (c *Conn) readControl(h Header) error {
 // connection (so our close frame is not lost to a reset), and returns the
 // error for the reader.
 func (c *Conn) fail(code StatusCode, reason string) error {
-	c.wmu.Lock()
+	c.lockForClose()
 	if !c.closeSent {
 		c.closeSent = true
 		var buf [MaxControlPayload]byte
-		c.writeFrameLocked(true, OpClose, false, AppendClosePayload(buf[:0], code, reason))
+		c.writeForReaderLocked(OpClose, AppendClosePayload(buf[:0], code, reason), time.Now().Add(closeTimeout).UnixNano())
 	}
 	c.wmu.Unlock()
 	c.drain(true)
@@ -567,7 +636,7 @@ func (c *Conn) fail(code StatusCode, reason string) error {
 // connection. mid is true when the stream ended inside a frame.
 func (c *Conn) readFailed(err error, mid bool) error {
 	c.closeNow()
-	if c.closed.Load() && errors.Is(err, net.ErrClosed) {
+	if c.isClosed() && errors.Is(err, net.ErrClosed) {
 		return ErrClosed
 	}
 	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -597,7 +666,7 @@ func (c *Conn) finish() {
 // peer already sent its close frame); then a client waits for the server to end the TCP connection.
 // Everything is bounded by closeTimeout.
 func (c *Conn) drain(waitClose bool) {
-	if c.closed.Load() {
+	if c.isClosed() {
 		return
 	}
 	c.nc.SetReadDeadline(time.Now().Add(closeTimeout))
@@ -650,12 +719,20 @@ func (c *Conn) drain(waitClose bool) {
 	}
 }
 
-// closeNow closes the TCP connection (once).
+// closeNow closes the TCP connection (once); a pong owed is dropped.
 func (c *Conn) closeNow() {
-	if c.closed.CompareAndSwap(false, true) {
-		c.nc.Close()
+	old := c.pong.Swap(closedSlot)
+	if old == closedSlot {
+		return
 	}
+	if old != nil {
+		pongPool.Put(old)
+	}
+	c.nc.Close()
 }
+
+// isClosed reports whether closeNow ran.
+func (c *Conn) isClosed() bool { return c.pong.Load() == closedSlot }
 
 // CloseNow closes the connection without a close handshake. It closes the
 // TCP connection first, so that a write in progress (to a peer that does
@@ -665,7 +742,7 @@ func (c *Conn) CloseNow() error {
 	c.wmu.Lock()
 	c.closeSent = true
 	if c.writeErr == nil {
-		c.writeErr = ErrClosed
+		c.writeErr = errClosedBox
 	}
 	if c.rest != nil {
 		c.rest.release()
@@ -704,7 +781,10 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 	if c.readErr == nil {
 		c.reader()
 		for c.readErr == nil {
-			_, scratch, c.readErr = c.readMessage(scratch[:0])
+			var err error
+			if _, scratch, err = c.readMessage(scratch[:0]); err != nil {
+				c.readErr = &finalErr{err}
+			}
 		}
 		c.releaseReader(true)
 	}
@@ -722,7 +802,7 @@ func (c *Conn) WriteMessage(op OpCode, p []byte) error {
 		return fmt.Errorf("ws: WriteMessage takes OpText or OpBinary, not %s (use Ping or Close)", op)
 	}
 	c.wmu.Lock()
-	defer c.wmu.Unlock()
+	defer c.unlockW()
 	if c.closeSent {
 		return ErrClosed
 	}
@@ -759,12 +839,12 @@ func (c *Conn) WriteMessages(op OpCode, msgs [][]byte) error {
 		return fmt.Errorf("ws: WriteMessages takes OpText or OpBinary, not %s (use Ping or Close)", op)
 	}
 	c.wmu.Lock()
-	defer c.wmu.Unlock()
+	defer c.unlockW()
 	if c.closeSent {
 		return ErrClosed
 	}
 	if c.writeErr != nil {
-		return c.writeErr
+		return c.writeErr.err
 	}
 	if err := c.flushRestLocked(); err != nil {
 		return err
@@ -811,8 +891,7 @@ func (c *Conn) WriteMessages(op OpCode, msgs [][]byte) error {
 	}
 	pool.Put(bp)
 	if err != nil {
-		c.writeErr = fmt.Errorf("ws: write: %w", err)
-		return c.writeErr
+		return c.writeFailedLocked(err)
 	}
 	return nil
 }
@@ -826,7 +905,7 @@ func (c *Conn) WriteFrame(fin bool, op OpCode, p []byte) error {
 		return fmt.Errorf("ws: control frames must be final and carry at most %d bytes", MaxControlPayload)
 	}
 	c.wmu.Lock()
-	defer c.wmu.Unlock()
+	defer c.unlockW()
 	if c.closeSent {
 		return ErrClosed
 	}
@@ -842,7 +921,7 @@ func (c *Conn) Ping(p []byte) error { return c.WriteFrame(true, OpPing, p) }
 // writeFrameLocked sends one frame; wmu is held. A write error is final.
 func (c *Conn) writeFrameLocked(fin bool, op OpCode, rsv1 bool, p []byte) error {
 	if c.writeErr != nil {
-		return c.writeErr
+		return c.writeErr.err
 	}
 	if err := c.flushRestLocked(); err != nil {
 		return err
@@ -860,8 +939,7 @@ func (c *Conn) writeFrameLocked(fin bool, op OpCode, rsv1 bool, p []byte) error 
 	}
 	pool.Put(bp)
 	if err != nil {
-		c.writeErr = fmt.Errorf("ws: write: %w", err)
-		return c.writeErr
+		return c.writeFailedLocked(err)
 	}
 	return nil
 }
@@ -921,4 +999,145 @@ func (c *Conn) appendFrameLocked(buf []byte, fin bool, op OpCode, rsv1 bool, p [
 		}
 		buf = buf[:0]
 	}
+}
+
+// writeFailedLocked records err, from the socket, as the final write
+// error and returns it; wmu is held.
+func (c *Conn) writeFailedLocked(err error) error {
+	e := fmt.Errorf("ws: write: %w", err)
+	c.writeErr = &finalErr{e}
+	return e
+}
+
+// unlockW lets go of wmu, then sends the pong the reader left while wmu
+// was held (the reader does not wait for writers: answerPing). Every
+// holder of wmu but the closing ones lets go through it.
+func (c *Conn) unlockW() {
+	c.wmu.Unlock()
+	if c.pongOwed() {
+		c.sendOwedPong()
+	}
+}
+
+// sendOwedPong sends the pong owed, under the writer's deadline. When wmu
+// is taken again, its new holder sends it instead.
+func (c *Conn) sendOwedPong() {
+	for c.wmu.TryLock() {
+		if s := c.takePong(); s != nil {
+			if !c.closeSent {
+				c.writeFrameLocked(true, OpPong, false, s.p[:s.n]) // a failure is final: the next write or read sees it
+			}
+			pongPool.Put(s)
+		}
+		c.wmu.Unlock()
+		if !c.pongOwed() {
+			return
+		}
+	}
+}
+
+// pongOwed reports whether the reader left a pong to send.
+func (c *Conn) pongOwed() bool {
+	s := c.pong.Load()
+	return s != nil && s != closedSlot
+}
+
+// owePong leaves the pong for the ping whose payload is p to the writer
+// holding wmu, in place of an earlier one it did not send yet (RFC 6455
+// 5.5.3 asks only for the most recent ping's); rmu is held.
+func (c *Conn) owePong(p []byte) {
+	s := pongPool.Get().(*pongSlot)
+	s.n = copy(s.p[:], p)
+	for {
+		old := c.pong.Load()
+		if old == closedSlot {
+			pongPool.Put(s)
+			return
+		}
+		if c.pong.CompareAndSwap(old, s) {
+			if old != nil {
+				pongPool.Put(old)
+			}
+			return
+		}
+	}
+}
+
+// takePong returns the pong owed, now the caller's to send and give back
+// to pongPool, or nil.
+func (c *Conn) takePong() *pongSlot {
+	for {
+		s := c.pong.Load()
+		if s == nil || s == closedSlot {
+			return nil
+		}
+		if c.pong.CompareAndSwap(s, nil) {
+			return s
+		}
+	}
+}
+
+// answerPing answers the ping whose payload is p (in the read buffer)
+// without waiting for a writer: when one holds wmu, the pong is owed and
+// the writer sends it when it lets go. The reader's own pong is bounded by
+// the read deadline as well as the write deadline, so that a peer that
+// does not read cannot hold the reader past its deadline; a deadline
+// already passed leaves the pong owed to the next write. rmu is held.
+func (c *Conn) answerPing(p []byte) error {
+	var s *pongSlot
+	if !c.wmu.TryLock() {
+		c.owePong(p)
+		if !c.wmu.TryLock() {
+			return nil // its holder sees the pong when it lets go
+		}
+		// The writer let go before it could see it: ours to send.
+		if s = c.takePong(); s == nil {
+			c.wmu.Unlock()
+			return nil
+		}
+		p = s.p[:s.n]
+	} else if old := c.takePong(); old != nil {
+		pongPool.Put(old) // an earlier ping's, which this one supersedes
+	}
+	var err error
+	if !c.closeSent {
+		r := c.readDL.Load()
+		if r != 0 && r <= time.Now().UnixNano() {
+			c.owePong(p)
+		} else {
+			err = c.writeForReaderLocked(OpPong, p, r)
+		}
+	}
+	if s != nil {
+		pongPool.Put(s)
+	}
+	c.wmu.Unlock() // not unlockW: a pong owed now waits for the next write
+	return err
+}
+
+// writeForReaderLocked writes a control frame of the reader's, bounded by
+// dl (Unix nanoseconds, 0: none) as well as by the caller's write
+// deadline; wmu is held.
+func (c *Conn) writeForReaderLocked(op OpCode, p []byte, dl int64) error {
+	if w := c.writeDL.Load(); dl == 0 || w != 0 && w <= dl {
+		return c.writeFrameLocked(true, op, false, p)
+	}
+	c.nc.SetWriteDeadline(time.Unix(0, dl))
+	err := c.writeFrameLocked(true, op, false, p)
+	c.restoreWriteDeadline()
+	return err
+}
+
+// lockForClose takes wmu for the reader's close frame (an echo, or a
+// protocol error's). A writer that holds it is waited for at most
+// closeTimeout, which bounds the whole closing handshake; then the TCP
+// connection is closed, which ends the write (CloseNow), and no close
+// frame is sent.
+func (c *Conn) lockForClose() {
+	if c.wmu.TryLock() {
+		return
+	}
+	t := time.AfterFunc(closeTimeout, c.closeNow)
+	c.wmu.Lock()
+	t.Stop()
 }

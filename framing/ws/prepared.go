@@ -46,12 +46,12 @@ func (c *Conn) WritePrepared(pm *PreparedMessage) error {
 		return c.WriteMessage(pm.op, pm.payload)
 	}
 	c.wmu.Lock()
-	defer c.wmu.Unlock()
+	defer c.unlockW()
 	if c.closeSent {
 		return ErrClosed
 	}
 	if c.writeErr != nil {
-		return c.writeErr
+		return c.writeErr.err
 	}
 	if err := c.flushRestLocked(); err != nil {
 		return err
@@ -65,8 +65,7 @@ func (c *Conn) WritePrepared(pm *PreparedMessage) error {
 		observe(true, h, frame[n:])
 	}
 	if _, err := c.nc.Write(frame); err != nil {
-		c.writeErr = fmt.Errorf("ws: write: %w", err)
-		return c.writeErr
+		return c.writeFailedLocked(err)
 	}
 	return nil
 }

@@ -46,12 +46,32 @@ func (c *Conn) TryWriteMessages(rc syscall.RawConn, op OpCode, msgs [][]byte) (r
 		return false, fmt.Errorf("ws: TryWriteMessages takes OpText or OpBinary, not %s", op)
 	}
 	c.wmu.Lock()
-	defer c.wmu.Unlock()
+	rest, err = c.tryWriteLocked(rc, op, msgs)
+	c.wmu.Unlock()
+	// A pong the reader left meanwhile goes out the same way, without
+	// waiting (a holder of wmu that this misses sends it itself).
+	for err == nil && c.pongOwed() && c.wmu.TryLock() {
+		rest, err = c.tryWriteLocked(rc, op, nil)
+		c.wmu.Unlock()
+	}
+	return rest, err
+}
+
+// tryWriteLocked is TryWriteMessages with wmu held; the pong owed, if
+// any, goes first.
+func (c *Conn) tryWriteLocked(rc syscall.RawConn, op OpCode, msgs [][]byte) (rest bool, err error) {
 	if c.closeSent {
 		return false, ErrClosed
 	}
 	if c.writeErr != nil {
-		return false, c.writeErr
+		return false, c.writeErr.err
+	}
+	pong := c.takePong()
+	if pong == nil && len(msgs) == 0 && c.rest == nil {
+		return false, nil
+	}
+	if pong != nil {
+		defer pongPool.Put(pong)
 	}
 	w := nowWriterPool.Get().(*netpoll.NowWriter)
 	w.Reset(c.nc, rc)
@@ -66,13 +86,16 @@ func (c *Conn) TryWriteMessages(rc syscall.RawConn, op OpCode, msgs [][]byte) (r
 			return true, c.tryFailedLocked(err)
 		}
 		if r.b = r.b[n:]; len(r.b) > 0 {
-			r.b = c.appendFramesLocked(r.b, op, msgs)
+			r.b = c.appendFramesLocked(c.appendPongLocked(r.b, pong), op, msgs)
 			return true, nil
 		}
 		c.rest = nil
 		r.release()
 	}
 	total := 0
+	if pong != nil {
+		total += MaxHeaderLen + pong.n
+	}
 	for _, p := range msgs {
 		total += MaxHeaderLen + len(p)
 	}
@@ -86,7 +109,7 @@ func (c *Conn) TryWriteMessages(rc syscall.RawConn, op OpCode, msgs [][]byte) (r
 		bp = pool.Get().(*[]byte)
 		buf = (*bp)[:0]
 	}
-	buf = c.appendFramesLocked(buf, op, msgs)
+	buf = c.appendFramesLocked(c.appendPongLocked(buf, pong), op, msgs)
 	if bp != nil && cap(buf) != cap(*bp) {
 		pool.Put(bp) // compressed frames outgrew it: buf is a new array
 		bp, pool = nil, nil
@@ -110,10 +133,19 @@ func (c *Conn) TryWriteMessages(rc syscall.RawConn, op OpCode, msgs [][]byte) (r
 	return true, nil
 }
 
+// appendPongLocked appends the frame of the pong s (nil: none) to buf;
+// wmu is held.
+func (c *Conn) appendPongLocked(buf []byte, s *pongSlot) []byte {
+	if s == nil {
+		return buf
+	}
+	p := s.p[:s.n]
+	return AppendFrame(buf, c.frameHeaderLocked(true, OpPong, false, p), p)
+}
+
 // tryFailedLocked records the error of a TryWriteMessages as final.
 func (c *Conn) tryFailedLocked(err error) error {
-	c.writeErr = fmt.Errorf("ws: write: %w", err)
-	return c.writeErr
+	return c.writeFailedLocked(err)
 }
 
 // appendFramesLocked appends the frames of msgs (compressed as
@@ -151,9 +183,9 @@ func (c *Conn) appendFramesLocked(buf []byte, op OpCode, msgs [][]byte) []byte {
 // other writes do (bounded by the write deadline).
 func (c *Conn) Flush() error {
 	c.wmu.Lock()
-	defer c.wmu.Unlock()
+	defer c.unlockW()
 	if c.writeErr != nil {
-		return c.writeErr
+		return c.writeErr.err
 	}
 	return c.flushRestLocked()
 }
@@ -169,8 +201,7 @@ func (c *Conn) flushRestLocked() error {
 	_, err := c.nc.Write(r.b)
 	r.release()
 	if err != nil {
-		c.writeErr = fmt.Errorf("ws: write: %w", err)
-		return c.writeErr
+		return c.writeFailedLocked(err)
 	}
 	return nil
 }
