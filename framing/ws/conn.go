@@ -1014,7 +1014,7 @@ func (c *Conn) writeFailedLocked(err error) error {
 // holder of wmu but the closing ones lets go through it.
 func (c *Conn) unlockW() {
 	c.wmu.Unlock()
-	if c.pongOwed() {
+	if c.pong.Load() != nil { // one test, so that unlockW is inlined: closedSlot too
 		c.sendOwedPong()
 	}
 }
@@ -1022,7 +1022,7 @@ func (c *Conn) unlockW() {
 // sendOwedPong sends the pong owed, under the writer's deadline. When wmu
 // is taken again, its new holder sends it instead.
 func (c *Conn) sendOwedPong() {
-	for c.wmu.TryLock() {
+	for c.pongOwed() && c.wmu.TryLock() {
 		if s := c.takePong(); s != nil {
 			if !c.closeSent {
 				c.writeFrameLocked(true, OpPong, false, s.p[:s.n]) // a failure is final: the next write or read sees it
@@ -1030,9 +1030,6 @@ func (c *Conn) sendOwedPong() {
 			pongPool.Put(s)
 		}
 		c.wmu.Unlock()
-		if !c.pongOwed() {
-			return
-		}
 	}
 }
 

@@ -15,8 +15,11 @@
 //     (Dial, ws:// and wss://), and Conn, which reads messages
 //     (fragmentation, interleaved control frames, incremental fail-fast
 //     UTF-8 validation, the close handshake, automatic pong, a maximum
-//     message size) and writes them. AppendMessage and WriteMessage
-//     allocate nothing in steady state; WriteMessages frames a batch of
+//     message size) and writes them. The reader never waits for a
+//     blocked write: a pong owed meanwhile (the last ping's) goes out
+//     with that write, and its own pongs are bounded by the read
+//     deadline. AppendMessage and WriteMessage allocate nothing in
+//     steady state; WriteMessages frames a batch of
 //     messages into one write (a send queue drained at once);
 //     PreparedMessage encodes a broadcast once for many connections;
 //     SetFrameObserver shows every frame (what `wiredojo ws dial` prints).
