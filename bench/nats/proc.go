@@ -39,28 +39,49 @@ type Programs struct {
 	// fixed share of the machine whatever the other costs.
 	ServerCPUs, ClientCPUs string
 	// ServerQuota, when positive, caps each server's CPU time at that
-	// fraction of one CPU (0.1: 10 ms of every 100 ms) with a cgroup (v1
-	// cpu controller, /sys/fs/cgroup/cpu; needs root), so that the server,
-	// not the clients, bounds the deliveries/s: the same fixed CPU share
-	// for every system.
+	// fraction of one CPU with a cgroup (v1 cpu controller,
+	// /sys/fs/cgroup/cpu; needs root), in the shortest period the kernel
+	// allows for it (QuotaPeriod: 0.1 is 1 ms of every 10 ms), so that
+	// the server, not the clients, bounds the deliveries/s: the same fixed
+	// CPU share for every system.
 	ServerQuota float64
 }
 
 // cgroupCPU is where the v1 cpu controller is mounted.
 const cgroupCPU = "/sys/fs/cgroup/cpu"
 
+// QuotaPeriod is the period of a CPU quota of quota of one CPU: the
+// shortest one in which the quota is at least the kernel's least quota,
+// 1 ms (0.1: 10 ms; at least 1 ms, at most 1 s).
+//
+// A short period is what makes the quota a share rather than a duty
+// cycle: a server throttled for most of a long period has at most the
+// publisher's window of events waiting when it runs again, so a server
+// that drains the window faster than the period ends sits idle, and its
+// deliveries/s measure the period and the window, not the server. With
+// the kernel's default 100 ms at 0.1 and a window of 1000 events, ours
+// delivered 19,000-21,000 events/s at 4.8-5.9 µs of CPU each at one
+// subscriber; in 10 ms periods 63,000-65,000 at 1.5-1.6 µs; node's
+// socket.io, which uses its whole share either way, 7,100-8,600 in both
+// (docs/BENCHMARKS.md).
+func QuotaPeriod(quota float64) time.Duration {
+	p := time.Duration(float64(time.Millisecond) / quota)
+	return min(max(p, time.Millisecond), time.Second)
+}
+
 // capCPU makes a cgroup that caps process pid's CPU time at quota of one
-// CPU and moves the process (all its threads) into it; it returns the
-// cgroup's directory, to remove once the process has ended.
+// CPU (in periods of QuotaPeriod) and moves the process (all its threads)
+// into it; it returns the cgroup's directory, to remove once the process
+// has ended.
 func capCPU(pid int, quota float64) (string, error) {
 	dir := filepath.Join(cgroupCPU, "chatbench-"+strconv.Itoa(pid))
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return "", fmt.Errorf("natsbench: a cgroup for the CPU quota (root and cgroup v1 at %s needed): %w", cgroupCPU, err)
 	}
-	const period = 100_000 // µs
+	period := QuotaPeriod(quota).Microseconds()
 	for _, w := range [][2]string{
-		{"cpu.cfs_period_us", strconv.Itoa(period)},
-		{"cpu.cfs_quota_us", strconv.Itoa(int(quota * period))},
+		{"cpu.cfs_period_us", strconv.FormatInt(period, 10)},
+		{"cpu.cfs_quota_us", strconv.FormatInt(int64(quota*float64(period)), 10)},
 		{"cgroup.procs", strconv.Itoa(pid)},
 	} {
 		if err := os.WriteFile(filepath.Join(dir, w[0]), []byte(w[1]), 0o644); err != nil {

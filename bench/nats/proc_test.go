@@ -50,3 +50,26 @@ func TestStartServerUnknownSystem(t *testing.T) {
 		t.Fatalf("StartServer(nope) = %v, want an unknown-system error", err)
 	}
 }
+
+// The quota's period is the shortest that holds the kernel's least quota
+// (1 ms), within the kernel's bounds for a period (1 ms to 1 s).
+func TestQuotaPeriod(t *testing.T) {
+	for _, c := range []struct {
+		quota float64
+		want  time.Duration
+	}{
+		{0.1, 10 * time.Millisecond},
+		{0.25, 4 * time.Millisecond},
+		{1, time.Millisecond},
+		{2, time.Millisecond},
+		{0.001, time.Second},
+		{0.0001, time.Second},
+	} {
+		if got := QuotaPeriod(c.quota); got != c.want {
+			t.Errorf("QuotaPeriod(%g) = %v, want %v", c.quota, got, c.want)
+		}
+		if q := time.Duration(c.quota * float64(QuotaPeriod(c.quota))); c.quota >= 0.001 && q < time.Millisecond {
+			t.Errorf("QuotaPeriod(%g): a quota of %v per period, below the kernel's 1 ms", c.quota, q)
+		}
+	}
+}

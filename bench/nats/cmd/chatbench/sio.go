@@ -88,7 +88,7 @@ func sioMain(args []string, out, errw io.Writer) error {
 			// whole quota; below that the clients bound deliveries/s.
 			ours := medianF(r.res[natsbench.Chat], cpuShare)
 			theirs := medianF(r.res[natsbench.SocketIO], cpuShare)
-			verdict += fmt.Sprintf(" (servers' CPU %.3f / %.3f of %.2g", ours, theirs, p.ServerQuota)
+			verdict += fmt.Sprintf(" (servers' CPU %.3f / %.3f of %.2g, in periods of %v", ours, theirs, p.ServerQuota, natsbench.QuotaPeriod(p.ServerQuota))
 			if ours < 0.8*p.ServerQuota {
 				verdict += ": wiredojo's below its quota, the clients bound it, a low bound"
 			}
