@@ -58,12 +58,13 @@ const cgroupCPU = "/sys/fs/cgroup/cpu"
 // cycle: a server throttled for most of a long period has at most the
 // publisher's window of events waiting when it runs again, so a server
 // that drains the window faster than the period ends sits idle, and its
-// deliveries/s measure the period and the window, not the server. With
+// deliveries/s measure the period and the window, not the server: with
 // the kernel's default 100 ms at 0.1 and a window of 1000 events, ours
-// delivered 19,000-21,000 events/s at 4.8-5.9 µs of CPU each at one
-// subscriber; in 10 ms periods 63,000-65,000 at 1.5-1.6 µs; node's
-// socket.io, which uses its whole share either way, 7,100-8,600 in both
-// (docs/BENCHMARKS.md).
+// made a third of the deliveries/s it makes in 10 ms periods, at three
+// times the CPU per delivery (the wake-ups of the idle stretches), while
+// node's socket.io, which uses its whole share either way, lost nothing
+// by the shorter period (docs/BENCHMARKS.md, "What the cap measured at
+// N=1").
 func QuotaPeriod(quota float64) time.Duration {
 	p := time.Duration(float64(time.Millisecond) / quota)
 	return min(max(p, time.Millisecond), time.Second)
