@@ -307,6 +307,55 @@ func TestHeartbeatByEnginePongs(t *testing.T) {
 	chattest.Eventually(t, "the silent client to be cut", func() bool { return srv.Connections() == 0 })
 }
 
+// TestPongBeforeConnect checks that a client that answers Engine.IO pings
+// before it sends its Socket.IO CONNECT (pings sooner than its CONNECT, as
+// the socket.io protocol test suite's server sends them) is connected: its
+// pongs are the engine's heartbeat, not a chat packet before the handshake.
+func TestPongBeforeConnect(t *testing.T) {
+	srv, addr := heartbeatChat(t, time.Minute, 50*time.Millisecond, time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	c, err := ws.Dial(ctx, "ws://"+addr+Path+"?EIO=4&transport=websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	c.SetReadDeadline(time.Now().Add(wait))
+	if _, open, err := c.ReadMessage(); err != nil || len(open) == 0 || open[0] != '0' {
+		t.Fatalf("open packet: %q %v", open, err)
+	}
+	for pongs := 0; pongs < 2; {
+		_, msg, err := c.ReadMessage()
+		if err != nil {
+			t.Fatalf("waiting for the engine's ping %d before CONNECT: %v", pongs+1, err)
+		}
+		if string(msg) == "2" {
+			pongs++
+			if err := c.WriteMessage(ws.OpText, []byte("3")); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := c.WriteMessage(ws.OpText, []byte("40")); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, msg, err := c.ReadMessage()
+		if err != nil {
+			t.Fatalf("waiting for the answer to CONNECT after two pongs: %v", err)
+		}
+		if strings.HasPrefix(string(msg), "40{") {
+			break
+		}
+		if string(msg) == "2" {
+			c.WriteMessage(ws.OpText, []byte("3"))
+			continue
+		}
+		t.Fatalf("after two pongs and CONNECT: %q, want the connect answer 40{...}", msg)
+	}
+	chattest.Eventually(t, "the chat connection", func() bool { return srv.Connections() == 1 })
+}
+
 // TestParkedSessionEndsWithEngine checks that an idle session, parked on
 // the chat server's poller, leaves the chat server as soon as the engine
 // ends it (here the client's ping timeout), long before the chat's own

@@ -203,6 +203,13 @@ func (t *transport) nextPacket() (*wire.Packet, error) {
 			return nil, io.EOF
 		}
 		if m.Type == engineio.Pong {
+			if !t.handshaken {
+				// An answer to a ping that came before the client's
+				// first Socket.IO packet: the engine's heartbeat, kept
+				// by the engine; the chat's starts with the handshake,
+				// which this is not.
+				continue
+			}
 			return &pong, nil
 		}
 		if err := t.receive(m); err != nil {
