@@ -250,6 +250,23 @@ func heartbeatChat(t *testing.T, chat, interval, timeout time.Duration) (*tcpcha
 	return srv, chattest.NewServer(t, srv)
 }
 
+// openEngine opens an Engine.IO session over WebSocket to addr's
+// Socket.IO transport and reads its open packet; the connection has a read
+// deadline of wait and is closed when the test ends.
+func openEngine(t *testing.T, ctx context.Context, addr string) *ws.Conn {
+	t.Helper()
+	c, err := ws.Dial(ctx, "ws://"+addr+Path+"?EIO=4&transport=websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	c.SetReadDeadline(time.Now().Add(wait))
+	if _, open, err := c.ReadMessage(); err != nil || len(open) == 0 || open[0] != '0' {
+		t.Fatalf("open packet: %q %v", open, err)
+	}
+	return c
+}
+
 // TestHeartbeatByEnginePongs checks that a Socket.IO client that only
 // answers the Engine.IO pings stays connected past the chat's heartbeat
 // deadline (its pongs are read as chat pongs), and that one that does not
@@ -259,15 +276,7 @@ func TestHeartbeatByEnginePongs(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	dial := func() *ws.Conn {
-		c, err := ws.Dial(ctx, "ws://"+addr+Path+"?EIO=4&transport=websocket", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.CloseNow() })
-		c.SetReadDeadline(time.Now().Add(wait))
-		if _, open, err := c.ReadMessage(); err != nil || len(open) == 0 || open[0] != '0' {
-			t.Fatalf("open packet: %q %v", open, err)
-		}
+		c := openEngine(t, ctx, addr)
 		if err := c.WriteMessage(ws.OpText, []byte("40")); err != nil {
 			t.Fatal(err)
 		}
@@ -315,15 +324,7 @@ func TestPongBeforeConnect(t *testing.T) {
 	srv, addr := heartbeatChat(t, time.Minute, 50*time.Millisecond, time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	c, err := ws.Dial(ctx, "ws://"+addr+Path+"?EIO=4&transport=websocket", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
-	c.SetReadDeadline(time.Now().Add(wait))
-	if _, open, err := c.ReadMessage(); err != nil || len(open) == 0 || open[0] != '0' {
-		t.Fatalf("open packet: %q %v", open, err)
-	}
+	c := openEngine(t, ctx, addr)
 	for pongs := 0; pongs < 2; {
 		_, msg, err := c.ReadMessage()
 		if err != nil {
@@ -364,12 +365,7 @@ func TestParkedSessionEndsWithEngine(t *testing.T) {
 	srv, addr := heartbeatChat(t, time.Minute, 200*time.Millisecond, 200*time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	c, err := ws.Dial(ctx, "ws://"+addr+Path+"?EIO=4&transport=websocket", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
-	c.SetReadDeadline(time.Now().Add(wait))
+	c := openEngine(t, ctx, addr)
 	if err := c.WriteMessage(ws.OpText, []byte("40")); err != nil {
 		t.Fatal(err)
 	}
