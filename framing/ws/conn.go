@@ -31,6 +31,14 @@ const minReadBuf = 4096
 // 4 KiB message and its header arrive with one read system call, not two.
 const readBufSize = 8 << 10
 
+// largeReadBufSize is the size of the read buffer a pooled Conn borrows
+// next when a read filled its last one (largeRead): a peer sending in
+// bursts, such as a publisher whose events wait while the server is
+// busy, is read in a fraction of the system calls (each of which, on
+// loopback, also carries a TCP acknowledgement to the peer). An idle Conn
+// holds neither size.
+const largeReadBufSize = 64 << 10
+
 // writeBufSize is the size of the pooled buffers frames are assembled in.
 const writeBufSize = 16 << 10
 
@@ -45,10 +53,11 @@ const largeBufSize = 256 << 10
 const midBufSize = 64 << 10
 
 var (
-	readerPool   = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufSize) }}
-	writeBufPool = sync.Pool{New: func() any { b := make([]byte, writeBufSize); return &b }}
-	midBufPool   = sync.Pool{New: func() any { b := make([]byte, midBufSize); return &b }}
-	largeBufPool = sync.Pool{New: func() any { b := make([]byte, largeBufSize); return &b }}
+	readerPool      = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufSize) }}
+	largeReaderPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, largeReadBufSize) }}
+	writeBufPool    = sync.Pool{New: func() any { b := make([]byte, writeBufSize); return &b }}
+	midBufPool      = sync.Pool{New: func() any { b := make([]byte, midBufSize); return &b }}
+	largeBufPool    = sync.Pool{New: func() any { b := make([]byte, largeBufSize); return &b }}
 )
 
 // batchPool returns the pool of the buffers a batch of total bytes of
@@ -98,6 +107,7 @@ type Conn struct {
 	server     bool
 	deflate    bool // permessage-deflate negotiated; then x is set
 	pooled     bool // br comes from readerPool and reads nc: given back when empty
+	largeRead  bool // rmu; a read since the last borrow brought readBufSize bytes or more: borrow a large buffer next
 	dp         deflateParams
 	closeSent  bool           // wmu
 	noCompress bool           // wmu
@@ -151,9 +161,13 @@ type iovec struct {
 var iovPool = sync.Pool{New: func() any { return new(iovec) }}
 
 // newReadBuf returns a pooled read buffer reading nc, for a Conn made with
-// pooled set.
-func newReadBuf(nc net.Conn) *bufio.Reader {
-	br := readerPool.Get().(*bufio.Reader)
+// pooled set: a large one (largeReadBufSize) when large is set.
+func newReadBuf(nc net.Conn, large bool) *bufio.Reader {
+	pool := &readerPool
+	if large {
+		pool = &largeReaderPool
+	}
+	br := pool.Get().(*bufio.Reader)
 	br.Reset(nc)
 	return br
 }
@@ -336,6 +350,9 @@ func (c *Conn) awaitMessage() error {
 	_, err := c.br.Peek(1)
 	switch {
 	case err == nil:
+		if c.pooled && c.br.Buffered() >= readBufSize {
+			c.largeRead = true
+		}
 		return nil
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return fmt.Errorf("%w: %w", ErrReadIdle, err)
@@ -356,10 +373,13 @@ func (c *Conn) Buffered() int {
 }
 
 // reader borrows a pooled read buffer when the Conn has given its own
-// back; rmu is held.
+// back: a large one when a read filled readBufSize bytes or more of the
+// last (largeRead, which starts over with each borrow, so that a peer
+// whose bursts shrink gets the small size back); rmu is held.
 func (c *Conn) reader() {
 	if c.br == nil {
-		c.br = newReadBuf(c.nc)
+		c.br = newReadBuf(c.nc, c.largeRead)
+		c.largeRead = false
 	}
 }
 
@@ -370,7 +390,11 @@ func (c *Conn) releaseReader(done bool) {
 		return
 	}
 	c.br.Reset(nil)
-	readerPool.Put(c.br)
+	if c.br.Size() == largeReadBufSize {
+		largeReaderPool.Put(c.br)
+	} else {
+		readerPool.Put(c.br)
+	}
 	c.br = nil
 }
 

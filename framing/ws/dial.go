@@ -128,7 +128,7 @@ func clientHandshake(ctx context.Context, nc net.Conn, u *url.URL, secure bool, 
 		return nil, fmt.Errorf("ws: sending the handshake to %s: %w", u.Host, err)
 	}
 
-	br := newReadBuf(nc)
+	br := newReadBuf(nc, false)
 	headBytes, err := peekResponseHead(br)
 	if err != nil {
 		return nil, &HandshakeError{Reason: "reading the server's response: " + err.Error()}

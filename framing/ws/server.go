@@ -380,7 +380,7 @@ func appendRefusal(dst []byte, rf *refusal) []byte {
 func (u *Upgrader) Upgrade(nc net.Conn, br *bufio.Reader) (*Conn, error) {
 	pooled := br == nil
 	if pooled {
-		br = newReadBuf(nc)
+		br = newReadBuf(nc, false)
 	}
 	timeout := u.HandshakeTimeout
 	if timeout <= 0 {
