@@ -49,6 +49,10 @@ func startNodeClient(ctx context.Context, p Programs, args ...string) (*nodeClie
 	}
 	c.stderr.b = new(bytes.Buffer)
 	c.cmd.Stderr = &c.stderr
+	// The harness's holder processes share its stderr: should one outlive
+	// it, Wait stops waiting for their output after WaitDelay, so that a
+	// failed run ends with its error instead of hanging.
+	c.cmd.WaitDelay = 5 * time.Second
 	var err error
 	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
 		return nil, err

@@ -161,6 +161,9 @@ if (process.argv[2] === "holder") {
       process.send({ lat: Float64Array.from(lat) }, () => process.exit(0));
     }
   });
+  // The publisher's process ended (its run failed): end with it, or the
+  // stderr this holder shares would keep the harness's reader waiting.
+  process.on("disconnect", () => process.exit(1));
   return;
 }
 
