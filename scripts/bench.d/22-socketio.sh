@@ -11,6 +11,7 @@
 # cgroup: root needed, else the part is skipped and says so), so that
 # the server and not the clients bounds deliveries/s. SIO_BENCH_DELIVERIES,
 # SIO_BENCH_CAPPED (the capped part's deliveries at N = 1, 10, 100),
+# SIO_BENCH_CAPPED_WINDOW (its events in flight at N = 1, 10, 100),
 # SIO_BENCH_RUNS, SIO_BENCH_PROCS, SIO_BENCH_IDLE and SIO_BENCH_QUOTA
 # override the defaults below.
 set -euo pipefail
@@ -26,6 +27,11 @@ quota=${SIO_BENCH_QUOTA:-0.1}
 # 164,000 between runs of one binary; at N=1 ours delivers some 60,000/s.
 capped_deliveries=${SIO_BENCH_CAPPED:-300000,400000,400000}
 window=1000
+# The window counts events: 1000 are 1000 deliveries in flight at N=1 and
+# 10,000 at N=10. A capped server that is fast waits for the publisher's
+# window at N=1 (below), so the capped part holds 10,000 events in flight
+# there, the deliveries in flight of N=10.
+capped_window=${SIO_BENCH_CAPPED_WINDOW:-10000,1000,1000}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -58,7 +64,7 @@ if [ -w /sys/fs/cgroup/cpu ]; then
 	# whose subscribers lose node's server (ping timeouts, seconds behind)
 	# goes on without them (bench/node/client.js) instead of waiting for
 	# the bound.
-	capped=$("$tmp/chatbench" sio -wiredojo bin/wiredojo -node-dir bench/node -n 1,10,100 -window "$window" \
+	capped=$("$tmp/chatbench" sio -wiredojo bin/wiredojo -node-dir bench/node -n 1,10,100 -window "$capped_window" \
 		-deliveries "$capped_deliveries" -runs "$runs" -procs "$procs" -idle 0 -server-quota "$quota" -timeout 300s)
 	qend=$(date -u +%H:%M)
 	qload1=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -109,12 +115,18 @@ if [ -z "$capped" ]; then
 fi
 echo "Measured $qstart-$qend UTC; load average $qload0 at the start and $qload1 at the end."
 echo "Each server process (and its threads) in a cgroup of its own with a CPU quota of"
-echo "$quota of one CPU (\`chatbench sio -server-quota $quota -deliveries $capped_deliveries\`:"
-echo "measured deliveries at N = 1, 10, 100, so that each run of ours lasts some seconds), the clients unconstrained."
+echo "$quota of one CPU (\`chatbench sio -server-quota $quota -deliveries $capped_deliveries -window $capped_window\`:"
+echo "measured deliveries at N = 1, 10, 100, so that each run of ours lasts some seconds, and events in flight), the clients unconstrained."
 echo "The quota is counted in the shortest period the kernel allows for it (its least quota is 1 ms:"
 echo "periods of 10 ms at 0.1): in its default periods of 100 ms a server throttled for 90 ms has"
 echo "at most the window's $window events waiting when it runs again, so one that drains them"
 echo "faster than that sits idle until the next period, and its deliveries/s measure the period."
+echo "The window counts events, the same for both servers: 1000 events are 1000 deliveries in"
+echo "flight at N=1 and 10,000 at N=10. At N=1 the capped part holds 10,000 events in flight,"
+echo "N=10's deliveries: with 1000, ours waited for the publisher's window several times a period"
+echo "(about 290 waits for bytes a second, each a wake-up of a thread and of the runtime's monitor"
+echo "on this VM) and its CPU per delivery measured those waits too; node's server is bound by its"
+echo "CPU at either window (runs by hand below)."
 echo "The server with the fixed share is then what bounds deliveries/s, as long as the"
 echo "clients' CPU per delivery times the deliveries/s stays under the $(nproc) cores minus"
 echo "the quota (client CPU column). The deliveries/s ratio is then the ratio of what"

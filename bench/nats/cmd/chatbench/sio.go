@@ -23,7 +23,7 @@ func sioMain(args []string, out, errw io.Writer) error {
 	fs.StringVar(&p.Node, "node", "node", "node binary")
 	fs.StringVar(&p.NodeDir, "node-dir", "bench/node", "directory of server.js and client.js with socket.io and socket.io-client installed")
 	ns := fs.String("n", "1,10,100", "subscriber counts")
-	window := fs.Int("window", 1000, "events in flight ahead of the slowest subscriber")
+	window := fs.String("window", "1000", "events in flight ahead of the slowest subscriber: one count, or one per -n (a capped server that is fast waits for a small window at N=1: 1000 events are 1000 deliveries in flight there, 10,000 at N=10)")
 	deliveries := fs.String("deliveries", "200000", "measured deliveries per case (events = deliveries / N): one count, or one per -n (a capped server that is fast needs more for a run of a few quota periods)")
 	runs := fs.Int("runs", 3, "runs of each case (medians are reported)")
 	workers := fs.Int("workers", 2, "node worker threads of the publisher's process holding the subscribers (with -procs 0)")
@@ -45,6 +45,10 @@ func sioMain(args []string, out, errw io.Writer) error {
 	if err != nil || len(perN) != 1 && len(perN) != len(counts) {
 		return fmt.Errorf("bad -deliveries %q: one count, or one per -n", *deliveries)
 	}
+	perW, err := intList(*window)
+	if err != nil || len(perW) != 1 && len(perW) != len(counts) {
+		return fmt.Errorf("bad -window %q: one count, or one per -n", *window)
+	}
 	if *workers < 1 || *procs < 0 {
 		return fmt.Errorf("bad -workers %d or -procs %d", *workers, *procs)
 	}
@@ -63,7 +67,7 @@ func sioMain(args []string, out, errw io.Writer) error {
 	var rows []procRow
 	for i, n := range counts {
 		events := max(perN[min(i, len(perN)-1)]/n, 1)
-		cfg := natsbench.FanoutConfig{Subscribers: n, Events: events, Warmup: max(events/10, 100), Window: *window, Timeout: *timeout}
+		cfg := natsbench.FanoutConfig{Subscribers: n, Events: events, Warmup: max(events/10, 100), Window: perW[min(i, len(perW)-1)], Timeout: *timeout}
 		row, err := b.cell(cfg)
 		if err != nil {
 			return err
