@@ -57,7 +57,7 @@ run() {
 	local events=$1 dir port
 	dir=$(mktemp -d "$tmp/run.XXXX")
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	XDG_STATE_HOME=$dir NO_COLOR=1 GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind \
+	XDG_DATA_HOME=$dir XDG_STATE_HOME=$dir NO_COLOR=1 GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind \
 		--callgrind-out-file="$dir/cg.out" "$bin" chat serve --addr "127.0.0.1:$port" --rate-limit 0 \
 		--max-conns 0 --max-conns-per-addr 0 --conn-rate-per-addr 0 --event-rate-per-addr 0 \
 		>/dev/null 2>"$dir/valgrind.err" &

@@ -110,7 +110,7 @@ type ServerProc struct {
 	// Addr is the server's loopback HOST:PORT.
 	Addr   string
 	cmd    *exec.Cmd
-	state  string // a temporary XDG_STATE_HOME (wiredojo), removed by Stop
+	state  string // a temporary XDG_DATA_HOME and XDG_STATE_HOME (wiredojo), removed by Stop
 	cgroup string // the cgroup of Programs.ServerQuota, removed by Stop
 	exited chan struct{}
 	stderr bytes.Buffer
@@ -136,7 +136,9 @@ func freePort() (int, error) {
 //     publisher), --event-rate-per-addr 0, --conn-rate-per-addr 0,
 //     --max-conns-per-addr 0 and --max-conns 0 (every client of the
 //     benchmark comes from 127.0.0.1; NATS and socket.io have no such
-//     limits), with a fresh XDG_STATE_HOME for its default queue store;
+//     limits), with a fresh XDG_DATA_HOME for its default queue store
+//     (bolt, $XDG_DATA_HOME/wiredojo/queues-HOST-PORT.db) and
+//     XDG_STATE_HOME;
 //   - NATS: `nats-server -a 127.0.0.1 -p PORT`;
 //   - SocketIO: `node server.js PORT` in p.NodeDir.
 //
@@ -155,7 +157,7 @@ func StartServer(ctx context.Context, system string, p Programs, extra ...string
 		}
 		s.cmd = exec.Command(p.Wiredojo, append([]string{"chat", "serve", "--addr", s.Addr, "--rate-limit", "0",
 			"--max-conns", "0", "--max-conns-per-addr", "0", "--conn-rate-per-addr", "0", "--event-rate-per-addr", "0"}, extra...)...)
-		s.cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+s.state, "NO_COLOR=1")
+		s.cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+s.state, "XDG_STATE_HOME="+s.state, "NO_COLOR=1")
 		ready = "chat: serving on"
 	case NATS:
 		s.cmd = exec.Command(p.NATSServer, append([]string{"-a", "127.0.0.1", "-p", strconv.Itoa(port)}, extra...)...)

@@ -2,7 +2,9 @@ package natsbench
 
 import (
 	"context"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -71,5 +73,43 @@ func TestQuotaPeriod(t *testing.T) {
 		if q := time.Duration(c.quota * float64(QuotaPeriod(c.quota))); c.quota >= 0.001 && q < time.Millisecond {
 			t.Errorf("QuotaPeriod(%g): a quota of %v per period, below the kernel's 1 ms", c.quota, q)
 		}
+	}
+}
+
+// A chat server started by StartServer keeps its files (the default bolt
+// queue store is in $XDG_DATA_HOME) in a directory of its own, removed by
+// Stop, not in the user's home: a stand-in for `wiredojo` reports its
+// environment.
+func TestStartServerChatKeepsFilesToItself(t *testing.T) {
+	dir := t.TempDir()
+	bin, out := filepath.Join(dir, "wiredojo"), filepath.Join(dir, "env")
+	script := "#!/bin/sh\nenv > \"$CHATBENCH_TEST_ENV\"\necho 'chat: serving on 127.0.0.1'\nexec sleep 60\n"
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CHATBENCH_TEST_ENV", out)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, err := StartServer(ctx, Chat, Programs{Wiredojo: bin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := os.ReadFile(out)
+	s.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"XDG_DATA_HOME", "XDG_STATE_HOME"} {
+		i := strings.Index(string(env), "\n"+v+"=")
+		if i < 0 {
+			t.Fatalf("%s not set for the server; its environment:\n%s", v, env)
+		}
+		val, _, _ := strings.Cut(string(env[i+len(v)+2:]), "\n")
+		if val != s.state || !strings.HasPrefix(val, os.TempDir()) {
+			t.Errorf("%s=%s, want the server's own temporary directory %q", v, val, s.state)
+		}
+	}
+	if _, err := os.Stat(s.state); !os.IsNotExist(err) {
+		t.Errorf("Stop left %s behind (%v)", s.state, err)
 	}
 }
