@@ -77,8 +77,8 @@ func (c *nodeClient) expect(word string) (string, error) {
 		// How it ended (an exit status, or "signal: killed" when the
 		// run's context ran out and exec killed it) and how long it ran.
 		werr := c.cmd.Wait()
-		return "", fmt.Errorf("natsbench: socket.io-client harness ended before %q after %v: %v (read: %v); stderr: %.600s",
-			word, time.Since(c.started).Round(time.Millisecond), werr, c.lines.Err(), c.stderr.b.String())
+		return "", fmt.Errorf("natsbench: socket.io-client harness ended before %q after %v: %v (read: %v); stderr: %s",
+			word, time.Since(c.started).Round(time.Millisecond), werr, c.lines.Err(), c.stderrTail())
 	}
 	rest, ok := strings.CutPrefix(c.lines.Text(), word)
 	if !ok {
@@ -87,11 +87,21 @@ func (c *nodeClient) expect(word string) (string, error) {
 	return strings.TrimSpace(rest), nil
 }
 
+// stderrTail returns the end of what the harness wrote on stderr (its
+// error comes last, after a line for each subscriber the server dropped).
+func (c *nodeClient) stderrTail() string {
+	s := c.stderr.b.String()
+	if len(s) > 600 {
+		s = "..." + s[len(s)-600:]
+	}
+	return s
+}
+
 // stop closes the harness's stdin and waits for it.
 func (c *nodeClient) stop() error {
 	c.stdin.Close()
 	if err := c.cmd.Wait(); err != nil {
-		return fmt.Errorf("natsbench: socket.io-client harness: %w; stderr: %.600s", err, c.stderr.b.String())
+		return fmt.Errorf("natsbench: socket.io-client harness: %w; stderr: %s", err, c.stderrTail())
 	}
 	return nil
 }

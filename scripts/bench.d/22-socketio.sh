@@ -27,11 +27,13 @@ quota=${SIO_BENCH_QUOTA:-0.1}
 # 164,000 between runs of one binary; at N=1 ours delivers some 60,000/s.
 capped_deliveries=${SIO_BENCH_CAPPED:-300000,400000,400000}
 window=1000
-# The window counts events: 1000 are 1000 deliveries in flight at N=1 and
-# 10,000 at N=10. A capped server that is fast waits for the publisher's
-# window at N=1 (below), so the capped part holds 10,000 events in flight
-# there, the deliveries in flight of N=10.
-capped_window=${SIO_BENCH_CAPPED_WINDOW:-10000,1000,1000}
+# The window counts events: 1000 are 1000 deliveries in flight at N=1,
+# 10,000 at N=10 and 100,000 at N=100. The capped part holds 10,000
+# deliveries in flight at each N: at N=1 a capped server that is fast
+# waits for a window of 1000 (below); at N=100 node's capped server, with
+# 100,000 deliveries (some 18 s of its work) ahead of its subscribers'
+# pongs, dropped them for ping timeouts, and once its publisher.
+capped_window=${SIO_BENCH_CAPPED_WINDOW:-10000,1000,100}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -122,11 +124,12 @@ echo "periods of 10 ms at 0.1): in its default periods of 100 ms a server thrott
 echo "at most the window's $window events waiting when it runs again, so one that drains them"
 echo "faster than that sits idle until the next period, and its deliveries/s measure the period."
 echo "The window counts events, the same for both servers: 1000 events are 1000 deliveries in"
-echo "flight at N=1 and 10,000 at N=10. At N=1 the capped part holds 10,000 events in flight,"
-echo "N=10's deliveries: with 1000, ours waited for the publisher's window several times a period"
-echo "(about 290 waits for bytes a second, each a wake-up of a thread and of the runtime's monitor"
-echo "on this VM) and its CPU per delivery measured those waits too; node's server is bound by its"
-echo "CPU at either window (runs by hand below)."
+echo "flight at N=1, 10,000 at N=10 and 100,000 at N=100. The capped part holds 10,000 deliveries"
+echo "in flight at each N ($capped_window events). With 1000 events at N=1 ours waited for the"
+echo "publisher's window several times a period (about 290 waits for bytes a second, each a wake-up"
+echo "of a thread and of the runtime's monitor on this VM), and its CPU per delivery measured those"
+echo "waits too; with 1000 events at N=100 node's server had some 18 s of its work ahead of its"
+echo "subscribers' pongs and dropped them for ping timeouts (runs by hand below)."
 echo "The server with the fixed share is then what bounds deliveries/s, as long as the"
 echo "clients' CPU per delivery times the deliveries/s stays under the $(nproc) cores minus"
 echo "the quota (client CPU column). The deliveries/s ratio is then the ratio of what"

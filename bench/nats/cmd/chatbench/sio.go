@@ -23,7 +23,7 @@ func sioMain(args []string, out, errw io.Writer) error {
 	fs.StringVar(&p.Node, "node", "node", "node binary")
 	fs.StringVar(&p.NodeDir, "node-dir", "bench/node", "directory of server.js and client.js with socket.io and socket.io-client installed")
 	ns := fs.String("n", "1,10,100", "subscriber counts")
-	window := fs.String("window", "1000", "events in flight ahead of the slowest subscriber: one count, or one per -n (a capped server that is fast waits for a small window at N=1: 1000 events are 1000 deliveries in flight there, 10,000 at N=10)")
+	window := fs.String("window", "1000", "events in flight ahead of the slowest subscriber: one count, or one per -n (1000 events are 1000 deliveries in flight at N=1, 100,000 at N=100: a capped server that is fast waits for the window at N=1, a slow one falls seconds behind at N=100)")
 	deliveries := fs.String("deliveries", "200000", "measured deliveries per case (events = deliveries / N): one count, or one per -n (a capped server that is fast needs more for a run of a few quota periods)")
 	runs := fs.Int("runs", 3, "runs of each case (medians are reported)")
 	workers := fs.Int("workers", 2, "node worker threads of the publisher's process holding the subscribers (with -procs 0)")
