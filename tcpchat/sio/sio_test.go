@@ -267,6 +267,17 @@ func openEngine(t *testing.T, ctx context.Context, addr string) *ws.Conn {
 	return c
 }
 
+// connectEngine is openEngine followed by a Socket.IO CONNECT to "/"
+// (without auth).
+func connectEngine(t *testing.T, ctx context.Context, addr string) *ws.Conn {
+	t.Helper()
+	c := openEngine(t, ctx, addr)
+	if err := c.WriteMessage(ws.OpText, []byte("40")); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // TestHeartbeatByEnginePongs checks that a Socket.IO client that only
 // answers the Engine.IO pings stays connected past the chat's heartbeat
 // deadline (its pongs are read as chat pongs), and that one that does not
@@ -275,18 +286,11 @@ func TestHeartbeatByEnginePongs(t *testing.T) {
 	srv, addr := heartbeatChat(t, time.Second, 100*time.Millisecond, 2*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	dial := func() *ws.Conn {
-		c := openEngine(t, ctx, addr)
-		if err := c.WriteMessage(ws.OpText, []byte("40")); err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
 	// The client answers every ping (each 100 ms) for 6 s (the chat's
 	// deadline is 2 s) and must still be connected. Its reads never time
 	// out (a WebSocket read that times out ends the connection): the
 	// pings end each one.
-	c := dial()
+	c := connectEngine(t, ctx, addr)
 	end := time.Now().Add(6 * time.Second)
 	pongs := 0
 	for time.Now().Before(end) {
@@ -306,7 +310,7 @@ func TestHeartbeatByEnginePongs(t *testing.T) {
 	c.CloseNow()
 	chattest.Eventually(t, "the first client to be gone", func() bool { return srv.Connections() == 0 })
 	// A client that answers nothing is cut by the chat's deadline.
-	c = dial()
+	c = connectEngine(t, ctx, addr)
 	c.SetReadDeadline(time.Now().Add(wait))
 	for {
 		if _, _, err := c.ReadMessage(); err != nil {
@@ -365,10 +369,7 @@ func TestParkedSessionEndsWithEngine(t *testing.T) {
 	srv, addr := heartbeatChat(t, time.Minute, 200*time.Millisecond, 200*time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	c := openEngine(t, ctx, addr)
-	if err := c.WriteMessage(ws.OpText, []byte("40")); err != nil {
-		t.Fatal(err)
-	}
+	c := connectEngine(t, ctx, addr)
 	for {
 		_, msg, err := c.ReadMessage()
 		if err != nil {

@@ -104,19 +104,12 @@ func TestBackpressureWaitKeepsSession(t *testing.T) {
 			}
 		}
 	}
-	join := func() *ws.Conn {
-		c := openEngine(t, ctx, addr)
-		if err := c.WriteMessage(ws.OpText, []byte("40")); err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	sub := join()
+	sub := connectEngine(t, ctx, addr)
 	if err := sub.WriteMessage(ws.OpText, []byte(`42["sub"]`)); err != nil {
 		t.Fatal(err)
 	}
 	await(sub, "subscriber", `42["subbed"]`)
-	pub := join()
+	pub := connectEngine(t, ctx, addr)
 	if err := pub.WriteMessage(ws.OpText, []byte(`42["hello"]`)); err != nil {
 		t.Fatal(err)
 	}
